@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using Warden.Cli.Output;
+using Warden.Core;
+
+namespace Warden.Cli.Commands;
+
+/// <summary><c>warden policy explain FILE --agent A --tool T --args JSON [--facts JSON]</c>: the decision and why.</summary>
+internal static class PolicyExplainCommand
+{
+    public static Command Create(IAnsiConsole console, TimeProvider clock)
+    {
+        var file = new Argument<string>("file") { Description = "The policy file (YAML)." };
+        var agent = new Option<string>("--agent") { Description = "The calling agent's id.", Required = true };
+        var tool = new Option<string>("--tool") { Description = "The tool, e.g. contacts.update.", Required = true };
+        var system = new Option<string>("--system") { Description = "The tool's system.", DefaultValueFactory = _ => ToolDefinition.WorkspaceSystem };
+        var environment = new Option<string?>("--env") { Description = "The environment (default: the policy's first, usually sandbox)." };
+        var args = new Option<string>("--args") { Description = "The call's arguments as a JSON object.", DefaultValueFactory = _ => "{}" };
+        var facts = new Option<string>("--facts") { Description = "Plan facts as JSON: records, recipients, fields, classes, external, reversible.", DefaultValueFactory = _ => "{}" };
+        var at = new Option<string?>("--at") { Description = "Decide as of this time (RFC 3339), e.g. to see an exception expire." };
+        var frozen = new Option<bool>("--frozen") { Description = "Decide as if the agent were frozen." };
+        var usage = new Option<string[]>("--usage") { Description = "Budget usage so far, as BUDGET=AMOUNT (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("explain", "Decide one call and show every rule considered and why.")
+        {
+            file, agent, tool, system, environment, args, facts, at, frozen, usage,
+        };
+        command.SetAction(parse => Execute(new Request(
+            parse.GetValue(file)!, parse.GetValue(agent)!, parse.GetValue(tool)!, parse.GetValue(system)!, parse.GetValue(environment),
+            parse.GetValue(args)!, parse.GetValue(facts)!, parse.GetValue(at), parse.GetValue(frozen), parse.GetValue(usage) ?? []), console, clock));
+        return command;
+    }
+
+    internal sealed record Request(string File, string Agent, string Tool, string System, string? Environment, string Args, string Facts,
+        string? At, bool Frozen, string[] Usage);
+
+    public static int Execute(Request request, IAnsiConsole console, TimeProvider clock)
+    {
+        if (!StrictJson.TryParseObject(request.Args, out var arguments, out var argsError))
+        {
+            return Fail(console, $"--args: {argsError}");
+        }
+
+        if (!StrictJson.TryParse(request.Facts, out var factsJson, out var factsError) || !StrictJson.TryReadFacts(factsJson, out var facts, out factsError))
+        {
+            return Fail(console, $"--facts: {factsError}");
+        }
+
+        var now = clock.GetUtcNow();
+        if (request.At is { } at && !DateTimeOffset.TryParse(at, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out now))
+        {
+            return Fail(console, $"--at: '{at}' is not a time; write it like 2026-11-27T18:00:00Z");
+        }
+
+        var usage = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var entry in request.Usage)
+        {
+            var parts = entry.Split('=', 2);
+            if (parts.Length != 2 || !long.TryParse(parts[1], out var used) || used < 0)
+            {
+                return Fail(console, $"--usage: '{entry}' should be BUDGET=AMOUNT, e.g. hygiene-hourly-changes=19500");
+            }
+
+            usage[parts[0]] = used;
+        }
+
+        var policy = PolicyFile.Load(request.File, console, clock, out var loaded, quiet: true);
+        if (policy is null)
+        {
+            return loaded is null ? ExitCodes.Usage : ExitCodes.Findings;
+        }
+
+        foreach (var budget in usage.Keys.Where(b => policy.Budgets.All(x => x.Id != b)))
+        {
+            return Fail(console, $"--usage: the policy has no budget '{budget}'");
+        }
+
+        var decisionRequest = new DecisionRequest(request.Agent, request.Tool, request.Environment ?? policy.Environments[0], arguments, facts, now)
+        {
+            System = request.System,
+        };
+        var guards = new GuardSnapshot
+        {
+            Usage = usage,
+            FrozenAgents = request.Frozen ? new HashSet<string> { request.Agent } : new HashSet<string>(),
+        };
+        DecisionView.Render(console, policy, policy.Explain(decisionRequest, guards));
+        return ExitCodes.Ok;
+    }
+
+    private static int Fail(IAnsiConsole console, string message)
+    {
+        console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        return ExitCodes.Usage;
+    }
+}

@@ -1,0 +1,61 @@
+using Spectre.Console;
+using Warden.Cli.Output;
+using Warden.Core;
+
+namespace Warden.Cli.Commands;
+
+/// <summary>Reads a policy file from disk and loads it, printing what went wrong when it does not load.</summary>
+internal static class PolicyFile
+{
+    public static bool TryRead(string path, IAnsiConsole console, out string text)
+    {
+        text = "";
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(path)}: no such file");
+                return false;
+            }
+
+            // Refuse before reading a huge file into memory; the loader states the limit precisely.
+            if (info.Length > 64L * 1024 * 1024)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(path)}: the file is {info.Length / (1024.0 * 1024.0):0.0} MB, far too large for a policy");
+                return false;
+            }
+
+            text = File.ReadAllText(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(path)}: cannot read it: {Markup.Escape(e.Message)}");
+            return false;
+        }
+    }
+
+    /// <summary>Loads the policy; on errors prints them all and returns null.</summary>
+    public static Policy? Load(string path, IAnsiConsole console, TimeProvider clock, out PolicyLoadResult? result, bool quiet = false)
+    {
+        result = null;
+        if (!TryRead(path, console, out var text))
+        {
+            return null;
+        }
+
+        result = PolicyLoader.Load(text, path, new PolicyLoadOptions { Clock = clock });
+        if (!result.Succeeded || !quiet)
+        {
+            DiagnosticsView.Render(console, result.Diagnostics, text, showWarnings: !quiet || !result.Succeeded);
+        }
+
+        if (!result.Succeeded)
+        {
+            DiagnosticsView.Summary(console, path, result.Diagnostics);
+        }
+
+        return result.Policy;
+    }
+}

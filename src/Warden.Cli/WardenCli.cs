@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Spectre.Console;
+using Warden.Cli.Commands;
+
+namespace Warden.Cli;
+
+/// <summary>Exit codes: 0 all good, 1 the input has problems (policy errors, failing tests), 2 the command could not run.</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Findings = 1;
+    public const int Usage = 2;
+}
+
+/// <summary>The <c>warden</c> command line. Output goes to the given console, so tests read exactly what a user sees.</summary>
+internal static class WardenCli
+{
+    public static int Run(string[] args, IAnsiConsole console, TimeProvider clock)
+    {
+        var root = new RootCommand("Warden: a governance gateway between AI agents and marketing systems.");
+        var policy = new Command("policy", "Check, test and explain a policy file.");
+        policy.Add(PolicyCheckCommand.Create(console, clock));
+        policy.Add(PolicyTestCommand.Create(console, clock));
+        policy.Add(PolicyExplainCommand.Create(console, clock));
+        policy.Add(PolicyToolsCommand.Create(console, clock));
+        root.Add(policy);
+
+        var output = new ConsoleWriter(console);
+        var configuration = new InvocationConfiguration { Output = output, Error = output };
+        try
+        {
+            return root.Parse(args).Invoke(configuration);
+        }
+        catch (Exception e)
+        {
+            // A bug, not bad input; still no stack trace for the user, but enough to report it.
+            console.MarkupLine($"[red]error:[/] warden failed unexpectedly: {Markup.Escape(e.Message)} ({Markup.Escape(e.GetType().Name)})");
+            return ExitCodes.Usage;
+        }
+    }
+
+    /// <summary>Routes System.CommandLine's help and parse errors through the same console.</summary>
+    private sealed class ConsoleWriter(IAnsiConsole console) : StringWriter
+    {
+        public override void Write(char value) => console.Write(value.ToString());
+
+        public override void Write(string? value) => console.Write(new Text(value ?? ""));
+
+        public override void WriteLine(string? value) => console.WriteLine(value ?? "");
+    }
+}

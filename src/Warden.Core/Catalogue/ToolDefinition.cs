@@ -1,0 +1,78 @@
+namespace Warden.Core;
+
+/// <summary>What a tool does to the systems it reaches. Rules and tier caps match on it.</summary>
+public enum ActionKind
+{
+    /// <summary>Reads records; changes nothing.</summary>
+    Read,
+    /// <summary>Changes records.</summary>
+    Write,
+    /// <summary>Removes records.</summary>
+    Delete,
+    /// <summary>Sends to customers (email, SMS).</summary>
+    Send,
+    /// <summary>Copies data to an outside destination (an ad network audience, say).</summary>
+    Sync,
+    /// <summary>Changes how the system behaves: segment rules, scoring, routing.</summary>
+    Configure,
+}
+
+/// <summary>Whether a tool's effect can be undone.</summary>
+public enum Reversibility
+{
+    /// <summary>Warden can restore the before-image.</summary>
+    Reversible,
+    /// <summary>Cannot be restored, but another action can make up for it.</summary>
+    Compensable,
+    /// <summary>Cannot be undone.</summary>
+    Irreversible,
+}
+
+/// <summary>The type of a tool argument, as conditions see it through <c>args.*</c>.</summary>
+public enum ArgumentType
+{
+    /// <summary>Text.</summary>
+    String,
+    /// <summary>A whole number.</summary>
+    Integer,
+    /// <summary>A number.</summary>
+    Number,
+    /// <summary>true or false.</summary>
+    Boolean,
+    /// <summary>A list of text values.</summary>
+    StringList,
+    /// <summary>A mapping from names to values.</summary>
+    Object,
+}
+
+/// <summary>One argument a tool takes.</summary>
+public sealed record ToolArgument(string Name, ArgumentType Type, string Description, bool Required = false);
+
+/// <summary>
+/// A tool Warden governs: its system, its name, what kind of action it is, whether it can be
+/// undone and whether it reaches outside. Decisions and tier caps are made from these facts.
+/// </summary>
+public sealed record ToolDefinition(
+    string System,
+    string Name,
+    ActionKind Kind,
+    Reversibility Reversibility,
+    bool External,
+    string Description,
+    IReadOnlyList<ToolArgument>? Arguments = null,
+    bool Annotated = true)
+{
+    /// <summary>Built-in workspace tools live in this system.</summary>
+    public const string WorkspaceSystem = "workspace";
+
+    /// <summary>True when the tool needs a person whatever a rule says (invariant 2).</summary>
+    public bool AlwaysNeedsPerson => Reversibility == Reversibility.Irreversible || External;
+
+    /// <summary>
+    /// An upstream tool nobody annotated: counted as destructive, irreversible and external, the
+    /// most dangerous reading, so that forgetting an annotation can only make Warden stricter.
+    /// </summary>
+    public static ToolDefinition Unannotated(string system, string name) =>
+        new(system, name, ActionKind.Delete, Reversibility.Irreversible, External: true,
+            "not annotated in the policy: treated as destructive, irreversible and external", Annotated: false);
+}

@@ -1,0 +1,124 @@
+namespace Warden.Core;
+
+/// <summary>
+/// The built-in marketing workspace's tools and fields, known to the policy engine so that rules,
+/// tier caps and data classes can be checked before anything runs. The workspace implements
+/// exactly these tools; this list is the single source of their kinds and arguments.
+/// </summary>
+public static class WorkspaceCatalogue
+{
+    private static ToolArgument Arg(string name, ArgumentType type, string description, bool required = false) =>
+        new(name, type, description, required);
+
+    // Arguments that select contacts, shared by every tool that acts on a set of contacts.
+    private static readonly ToolArgument[] ContactSelection =
+    [
+        Arg("ids", ArgumentType.StringList, "Contact ids to act on."),
+        Arg("filter", ArgumentType.String, "A filter over contact fields selecting the contacts to act on, e.g. lifecycle_stage = 'lead' AND country = 'DE'."),
+        Arg("all", ArgumentType.Boolean, "Set to true to act on every contact when no ids or filter are given; never implied."),
+    ];
+
+    private static ToolDefinition Tool(string name, ActionKind kind, Reversibility reversibility, string description, params ToolArgument[] arguments) =>
+        new(ToolDefinition.WorkspaceSystem, name, kind, reversibility, External: false, description, arguments);
+
+    private static ToolDefinition ExternalTool(string name, ActionKind kind, string description, params ToolArgument[] arguments) =>
+        new(ToolDefinition.WorkspaceSystem, name, kind, Reversibility.Irreversible, External: true, description, arguments);
+
+    /// <summary>Every workspace tool, in the order the catalogue lists them.</summary>
+    public static IReadOnlyList<ToolDefinition> Tools { get; } =
+    [
+        Tool("workspace.describe", ActionKind.Read, Reversibility.Reversible, "Describe the workspace: tables, fields, data classes and which objects depend on which fields."),
+        Tool("contacts.search", ActionKind.Read, Reversibility.Reversible, "Search contacts with a filter; returns a page of contacts.",
+            Arg("filter", ArgumentType.String, "A filter over contact fields."),
+            Arg("fields", ArgumentType.StringList, "Fields to return; default a safe summary."),
+            Arg("limit", ArgumentType.Integer, "Page size."),
+            Arg("cursor", ArgumentType.String, "Cursor from the previous page.")),
+        Tool("contacts.get", ActionKind.Read, Reversibility.Reversible, "Get one contact by id.",
+            Arg("id", ArgumentType.String, "Contact id.", required: true),
+            Arg("fields", ArgumentType.StringList, "Fields to return.")),
+        Tool("segments.members", ActionKind.Read, Reversibility.Reversible, "List the contacts a segment selects.",
+            Arg("segment", ArgumentType.String, "Segment id.", required: true),
+            Arg("limit", ArgumentType.Integer, "Page size."),
+            Arg("cursor", ArgumentType.String, "Cursor from the previous page.")),
+        Tool("campaigns.get", ActionKind.Read, Reversibility.Reversible, "Get a campaign with its audience and content.",
+            Arg("campaign", ArgumentType.String, "Campaign id.", required: true)),
+        Tool("campaigns.stats", ActionKind.Read, Reversibility.Reversible, "Delivery and engagement figures for a campaign.",
+            Arg("campaign", ArgumentType.String, "Campaign id.", required: true)),
+
+        Tool("contacts.update", ActionKind.Write, Reversibility.Reversible, "Change fields on the selected contacts.",
+            [.. ContactSelection, Arg("set", ArgumentType.Object, "Field changes: field name to new value.", required: true)]),
+        Tool("contacts.merge", ActionKind.Write, Reversibility.Reversible, "Merge duplicate contacts into one primary contact.",
+            Arg("primary", ArgumentType.String, "The contact that survives.", required: true),
+            Arg("duplicates", ArgumentType.StringList, "Contacts merged into the primary.", required: true)),
+        Tool("contacts.delete", ActionKind.Delete, Reversibility.Reversible, "Soft-delete the selected contacts (restorable).",
+            [.. ContactSelection]),
+        Tool("contacts.purge", ActionKind.Delete, Reversibility.Irreversible, "Erase the selected contacts for good (e.g. a data-subject erasure request).",
+            [.. ContactSelection, Arg("reason", ArgumentType.String, "Why the contacts are erased.", required: true)]),
+        Tool("lists.add_members", ActionKind.Write, Reversibility.Reversible, "Add the selected contacts to a static list.",
+            [Arg("list", ArgumentType.String, "List id.", required: true), .. ContactSelection]),
+        Tool("lists.remove_members", ActionKind.Write, Reversibility.Reversible, "Remove the selected contacts from a static list.",
+            [Arg("list", ArgumentType.String, "List id.", required: true), .. ContactSelection]),
+        Tool("segments.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change the rule that decides a segment's members.",
+            Arg("segment", ArgumentType.String, "Segment id.", required: true),
+            Arg("rule", ArgumentType.String, "The new segment rule, a filter over contact fields.", required: true)),
+        Tool("suppression.add", ActionKind.Write, Reversibility.Reversible, "Add email addresses to a suppression list; suppressed contacts are never sent to.",
+            Arg("list", ArgumentType.String, "Suppression list id.", required: true),
+            Arg("emails", ArgumentType.StringList, "Addresses to suppress.", required: true),
+            Arg("reason", ArgumentType.String, "Why they are suppressed.")),
+        Tool("suppression.remove", ActionKind.Write, Reversibility.Reversible, "Remove email addresses from a suppression list.",
+            Arg("list", ArgumentType.String, "Suppression list id.", required: true),
+            Arg("emails", ArgumentType.StringList, "Addresses to remove.", required: true),
+            Arg("reason", ArgumentType.String, "Why they may be sent to again.", required: true)),
+        Tool("consent.update", ActionKind.Write, Reversibility.Reversible, "Record a change of email consent for the selected contacts.",
+            [.. ContactSelection,
+             Arg("status", ArgumentType.String, "subscribed or unsubscribed.", required: true),
+             Arg("source", ArgumentType.String, "Where the consent change came from (form, import, request).", required: true)]),
+        Tool("scoring.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change a lead-scoring rule.",
+            Arg("rule", ArgumentType.String, "Scoring rule id.", required: true),
+            Arg("condition", ArgumentType.String, "Which contacts the rule scores, a filter over contact fields."),
+            Arg("points", ArgumentType.Integer, "Points the rule adds (or subtracts).")),
+        Tool("routing.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change a lead-routing rule.",
+            Arg("rule", ArgumentType.String, "Routing rule id.", required: true),
+            Arg("condition", ArgumentType.String, "Which contacts the rule routes, a filter over contact fields."),
+            Arg("owner", ArgumentType.String, "Who receives the routed leads.")),
+        Tool("lifecycle.set_stage", ActionKind.Write, Reversibility.Reversible, "Move the selected contacts to a lifecycle stage.",
+            [.. ContactSelection, Arg("stage", ArgumentType.String, "subscriber, lead, mql, sql, opportunity or customer.", required: true)]),
+        Tool("nurture.remove_members", ActionKind.Write, Reversibility.Reversible, "Take the selected contacts out of a nurture flow.",
+            [Arg("flow", ArgumentType.String, "Nurture flow id.", required: true), .. ContactSelection]),
+        Tool("campaigns.create_draft", ActionKind.Write, Reversibility.Reversible, "Create a campaign in draft.",
+            Arg("name", ArgumentType.String, "Campaign name.", required: true),
+            Arg("audience", ArgumentType.String, "Segment or list id the campaign goes to.", required: true),
+            Arg("subject", ArgumentType.String, "Subject line.", required: true),
+            Arg("content", ArgumentType.String, "Body.", required: true),
+            Arg("sender", ArgumentType.String, "From address.", required: true)),
+        Tool("campaigns.schedule", ActionKind.Write, Reversibility.Reversible, "Schedule a draft campaign (it can be unscheduled until it is sent).",
+            Arg("campaign", ArgumentType.String, "Campaign id.", required: true),
+            Arg("at", ArgumentType.String, "When to send, an RFC 3339 time.", required: true)),
+        ExternalTool("campaigns.send", ActionKind.Send, "Send a campaign now to its audience, after suppression and consent.",
+            Arg("campaign", ArgumentType.String, "Campaign id.", required: true)),
+        ExternalTool("audiences.sync", ActionKind.Sync, "Sync a segment to an external ad audience.",
+            Arg("segment", ArgumentType.String, "Segment id.", required: true),
+            Arg("destination", ArgumentType.String, "Destination, e.g. linkedin:matched-audience-42.", required: true)),
+    ];
+
+    /// <summary>Every field of the workspace's data model, as table.field.</summary>
+    public static IReadOnlyList<string> Fields { get; } =
+    [
+        .. Qualified("contacts", "id", "email", "first_name", "last_name", "phone", "date_of_birth", "company_id", "job_title", "country",
+            "lifecycle_stage", "lead_score", "lead_source", "owner", "email_consent", "email_consent_at", "email_consent_source",
+            "legacy_region", "created_at", "updated_at", "deleted_at"),
+        .. Qualified("companies", "id", "name", "domain", "industry", "employees", "annual_revenue", "country"),
+        .. Qualified("lists", "id", "name"),
+        .. Qualified("list_members", "list_id", "contact_id"),
+        .. Qualified("segments", "id", "name", "rule"),
+        .. Qualified("suppression", "list_id", "email", "reason", "added_at"),
+        .. Qualified("campaigns", "id", "name", "status", "audience", "subject", "content", "sender", "scheduled_at", "sent_at"),
+        .. Qualified("nurture_flows", "id", "name"),
+        .. Qualified("nurture_members", "flow_id", "contact_id"),
+        .. Qualified("scoring_rules", "id", "name", "condition", "points"),
+        .. Qualified("routing_rules", "id", "name", "condition", "owner"),
+        .. Qualified("audience_syncs", "id", "segment_id", "destination", "status"),
+    ];
+
+    private static IEnumerable<string> Qualified(string table, params string[] fields) => fields.Select(f => $"{table}.{f}");
+}

@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace Warden.Core.Cel;
+
+/// <summary>Everything a rule's condition can read about one call, resolved once per decision.</summary>
+internal readonly struct ConditionInput(
+    PlanFacts facts,
+    JsonElement arguments,
+    string environment,
+    string agent,
+    string useCase,
+    string system,
+    string tool,
+    string kind,
+    bool external,
+    bool reversible)
+{
+    public readonly PlanFacts Facts = facts;
+    public readonly JsonElement Arguments = arguments;
+    public readonly string Environment = environment;
+    public readonly string Agent = agent;
+    public readonly string UseCase = useCase;
+    public readonly string System = system;
+    public readonly string Tool = tool;
+    public readonly string Kind = kind;
+    public readonly bool External = external;
+    public readonly bool Reversible = reversible;
+}

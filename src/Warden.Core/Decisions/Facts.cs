@@ -1,0 +1,80 @@
+using System.Text.Json;
+
+namespace Warden.Core;
+
+/// <summary>
+/// What the plan (the dry run) found out about a call, which conditions can test: how many records
+/// it touches, which fields and data classes, how many people a send would reach, and whether it
+/// reaches outside or can be undone when that differs from the tool's own annotation.
+/// </summary>
+public sealed record PlanFacts
+{
+    /// <summary>No records, fields or recipients: what a call looks like before it is planned.</summary>
+    public static PlanFacts None { get; } = new();
+
+    /// <summary>How many records the call reads or changes.</summary>
+    public long Records { get; init; }
+
+    /// <summary>How many people a send or sync reaches, after suppression and consent.</summary>
+    public long Recipients { get; init; }
+
+    /// <summary>Fields read or changed, as table.field.</summary>
+    public IReadOnlyList<string> Fields { get; init; } = [];
+
+    /// <summary>Data classes touched: pii, consent, restricted and any the policy declares.</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>Overrides the tool's annotation when the plan knows better; only ever towards danger.</summary>
+    public bool? External { get; init; }
+
+    /// <summary>Overrides the tool's annotation when the plan knows better; only ever towards danger.</summary>
+    public bool? Reversible { get; init; }
+}
+
+/// <summary>One call to decide: who, what, where, with which arguments and plan facts, and when.</summary>
+public readonly record struct DecisionRequest(
+    string Agent,
+    string Tool,
+    string Environment,
+    JsonElement Arguments,
+    PlanFacts Facts,
+    DateTimeOffset Now)
+{
+    /// <summary>The system that owns the tool; the built-in workspace unless said otherwise.</summary>
+    public string System { get; init; } = ToolDefinition.WorkspaceSystem;
+}
+
+/// <summary>
+/// The guard state a decision reads: frozen agents and budget usage. The gateway keeps it; a policy
+/// test or an explain supplies a snapshot.
+/// </summary>
+public interface IGuardState
+{
+    /// <summary>True when the kill switch or a breaker has frozen the agent.</summary>
+    bool IsFrozen(string agent);
+
+    /// <summary>How much of the budget's metric its scope has used in the budget's current window.</summary>
+    long Used(Budget budget, string agent);
+}
+
+/// <summary>A fixed guard state: nothing frozen and nothing used, unless given.</summary>
+public sealed class GuardSnapshot : IGuardState
+{
+    /// <summary>No agent frozen, no budget used.</summary>
+    public static GuardSnapshot Empty { get; } = new();
+
+    /// <summary>Agents frozen by the kill switch or a breaker.</summary>
+    public IReadOnlySet<string> FrozenAgents { get; init; } = new HashSet<string>();
+
+    /// <summary>True when every agent is frozen.</summary>
+    public bool AllFrozen { get; init; }
+
+    /// <summary>Usage so far, by budget id.</summary>
+    public IReadOnlyDictionary<string, long> Usage { get; init; } = new Dictionary<string, long>();
+
+    /// <inheritdoc />
+    public bool IsFrozen(string agent) => AllFrozen || FrozenAgents.Contains(agent);
+
+    /// <inheritdoc />
+    public long Used(Budget budget, string agent) => Usage.TryGetValue(budget.Id, out var used) ? used : 0;
+}

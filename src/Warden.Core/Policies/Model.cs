@@ -1,0 +1,220 @@
+namespace Warden.Core;
+
+/// <summary>What a rule does, and what a decision says. Precedence: deny beats approve beats allow.</summary>
+public enum Effect
+{
+    /// <summary>The call runs.</summary>
+    Allow,
+    /// <summary>The call waits for people to approve it.</summary>
+    Approve,
+    /// <summary>The call never runs.</summary>
+    Deny,
+}
+
+/// <summary>Whether a rule's effect is enforced or only recorded.</summary>
+public enum RuleMode
+{
+    /// <summary>The rule decides.</summary>
+    Enforce,
+    /// <summary>The rule is evaluated and what it would have decided is recorded, but it changes nothing.</summary>
+    Shadow,
+}
+
+/// <summary>A person's part in governance.</summary>
+public enum OwnerRole
+{
+    /// <summary>May approve held calls.</summary>
+    Approver,
+    /// <summary>Answers for what a use case is for.</summary>
+    BusinessOwner,
+    /// <summary>Answers for how a use case is built and run.</summary>
+    TechnicalOwner,
+    /// <summary>Answers for the data a use case touches.</summary>
+    DataOwner,
+    /// <summary>Answers for a use case's risk; grants exceptions.</summary>
+    RiskOwner,
+}
+
+/// <summary>A person named in the policy.</summary>
+public sealed record Owner(string Id, string Name, string Email, IReadOnlyList<OwnerRole> Roles)
+{
+    /// <summary>True when the person holds the role.</summary>
+    public bool Has(OwnerRole role) => Roles.Contains(role);
+}
+
+/// <summary>A named set of people (or other groups) that approvals can refer to.</summary>
+public sealed record Group(string Id, IReadOnlyList<string> Members);
+
+/// <summary>A rating on one classification axis; high is always the risky end.</summary>
+public enum Rating
+{
+    /// <summary>Little risk on this axis.</summary>
+    Low,
+    /// <summary>Some risk on this axis.</summary>
+    Medium,
+    /// <summary>Much risk on this axis.</summary>
+    High,
+}
+
+/// <summary>A use case's risk tier, computed from its classification. It caps what rules may grant.</summary>
+public enum Tier
+{
+    /// <summary>Reads and reversible writes only.</summary>
+    Low,
+    /// <summary>Anything reversible (or compensable) that stays inside; no sends, syncs or irreversible actions.</summary>
+    Medium,
+    /// <summary>Anything, with irreversible and external actions always held for a person.</summary>
+    High,
+}
+
+/// <summary>
+/// A use case rated on the six axes of the governance model. Every axis is rated by its risk:
+/// for reversibility, high means the use case's actions are hard to undo.
+/// </summary>
+public sealed record Classification(
+    Rating Access,
+    Rating Autonomy,
+    Rating DataSensitivity,
+    Rating CustomerImpact,
+    Rating ComplianceExposure,
+    Rating Reversibility)
+{
+    /// <summary>
+    /// High if any axis is high; medium if two or more axes are medium; low otherwise. One high
+    /// rating is enough to make a use case high-risk, and risk adds up across medium ones.
+    /// </summary>
+    public Tier Tier
+    {
+        get
+        {
+            Rating[] axes = [Access, Autonomy, DataSensitivity, CustomerImpact, ComplianceExposure, Reversibility];
+            if (axes.Contains(Rating.High))
+            {
+                return Tier.High;
+            }
+
+            return axes.Count(r => r == Rating.Medium) >= 2 ? Tier.Medium : Tier.Low;
+        }
+    }
+}
+
+/// <summary>The people who answer for a use case, by owner id.</summary>
+public sealed record UseCaseOwners(string Business, string Technical, string Data, string Risk);
+
+/// <summary>How often a use case must be reviewed.</summary>
+public enum ReviewCadence
+{
+    /// <summary>Every month.</summary>
+    Monthly,
+    /// <summary>Every three months.</summary>
+    Quarterly,
+    /// <summary>Every six months.</summary>
+    Semiannual,
+    /// <summary>Every year.</summary>
+    Annual,
+}
+
+/// <summary>A reason agents exist: what they are for, how risky that is, and who answers for it.</summary>
+public sealed record UseCase(
+    string Id,
+    string Description,
+    Classification Classification,
+    UseCaseOwners Owners,
+    string Escalation,
+    ReviewCadence Review,
+    DateOnly? LastReviewed)
+{
+    /// <summary>The tier computed from the classification.</summary>
+    public Tier Tier => Classification.Tier;
+
+    /// <summary>When the next review is due, if the last one is known.</summary>
+    public DateOnly? ReviewDue => LastReviewed?.AddMonths(Review switch
+    {
+        ReviewCadence.Monthly => 1,
+        ReviewCadence.Quarterly => 3,
+        ReviewCadence.Semiannual => 6,
+        _ => 12,
+    });
+}
+
+/// <summary>An AI agent: who it is, which use case it serves, where it may act and how it authenticates.</summary>
+public sealed record Agent(string Id, string Description, string UseCase, IReadOnlyList<string> Environments, string TokenReference);
+
+/// <summary>
+/// Who must approve a held call. Approvers are written as a person's id, <c>role:NAME</c> (anyone
+/// with the role), <c>group:NAME</c>, or <c>owner:business|technical|data|risk</c> (that owner of
+/// the calling agent's use case). Quorum counts distinct people.
+/// </summary>
+public sealed record ApprovalRequirement(IReadOnlyList<string> Approvers, int Quorum, TimeSpan Expiry, IReadOnlyList<string> Show)
+{
+    /// <summary>What an approver can be shown; <see cref="Show"/> lists the ones they must see.</summary>
+    public static IReadOnlyList<string> ShowChoices { get; } = ["diff", "affected", "sample", "dependents", "recipients", "reason", "arguments"];
+}
+
+/// <summary>Which calls a rule applies to. An empty list matches anything; names may use * as a wildcard.</summary>
+public sealed record RuleMatch(
+    IReadOnlyList<string> Agents,
+    IReadOnlyList<string> UseCases,
+    IReadOnlyList<string> Environments,
+    IReadOnlyList<string> Systems,
+    IReadOnlyList<string> Tools,
+    IReadOnlyList<ActionKind> Kinds);
+
+/// <summary>One rule of the policy.</summary>
+public sealed record Rule(
+    string Id,
+    string Description,
+    RuleMatch Match,
+    string? Condition,
+    Effect Effect,
+    string? Message,
+    ApprovalRequirement? Approval,
+    RuleMode Mode);
+
+/// <summary>A time-bound grant for one agent over one rule, given by a risk owner for a stated reason.</summary>
+public sealed record PolicyException(
+    string Id,
+    string Agent,
+    string Rule,
+    Effect Effect,
+    string? Condition,
+    DateTimeOffset Until,
+    string GrantedBy,
+    string Reason)
+{
+    /// <summary>True until the exception expires by itself.</summary>
+    public bool IsActive(DateTimeOffset now) => now < Until;
+}
+
+/// <summary>What a budget or breaker counts.</summary>
+public enum GuardMetric
+{
+    /// <summary>Calls of any kind.</summary>
+    Calls,
+    /// <summary>Records changed by writes, deletes and configuration changes.</summary>
+    ChangedRecords,
+    /// <summary>Records deleted.</summary>
+    DeletedRecords,
+    /// <summary>Sends and syncs.</summary>
+    Sends,
+    /// <summary>People reached by sends and syncs.</summary>
+    Recipients,
+}
+
+/// <summary>A cap on what an agent, or all agents of a use case together, may do in a sliding window.</summary>
+public sealed record Budget(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Limit, TimeSpan Window);
+
+/// <summary>What a tripped breaker does.</summary>
+public enum BreakerAction
+{
+    /// <summary>Freeze the agent and open an incident.</summary>
+    Freeze,
+    /// <summary>Open an incident only.</summary>
+    Alert,
+}
+
+/// <summary>"More than N of a metric within a window" trips the breaker.</summary>
+public sealed record Breaker(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Over, TimeSpan Within, BreakerAction Then);
+
+/// <summary>An upstream system (an MCP server) whose tools the policy annotates.</summary>
+public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList<ToolDefinition> Tools);

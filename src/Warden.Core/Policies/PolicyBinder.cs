@@ -1,0 +1,275 @@
+using Warden.Core.Diagnostics;
+using Warden.Core.Yaml;
+
+namespace Warden.Core.Policies;
+
+/// <summary>
+/// Reads the YAML tree into <see cref="PolicySyntax"/>: the shape of the file (known fields, types,
+/// values from fixed sets). Names and references are checked afterwards by the validator.
+/// </summary>
+internal static class PolicyBinder
+{
+    private static readonly string[] TopFields =
+        ["version", "id", "description", "environments", "owners", "groups", "data_classes", "use_cases", "agents", "systems", "rules", "exceptions", "budgets", "breakers"];
+
+    public static PolicySyntax Bind(YamlNode root, string source, string text, DiagnosticBag diagnostics)
+    {
+        var policy = new PolicySyntax { Source = source, Text = text };
+        var top = new MappingReader(root, "the policy", diagnostics, TopFields);
+        if (!top.IsValid)
+        {
+            return policy;
+        }
+
+        policy.Version = top.Integer("version", 1, 1, required: true);
+        policy.Id = top.Id("id");
+        policy.Description = top.Text("description");
+        policy.Environments.AddRange(top.Strings("environments"));
+
+        Each(top, "owners", "owner", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "name", "email", "roles"]);
+            if (r.Id() is not { } id)
+            {
+                return;
+            }
+
+            var roles = new List<Located<OwnerRole>>();
+            foreach (var role in r.Strings("roles"))
+            {
+                if (Names.Roles.TryGetValue(role.Value, out var value))
+                {
+                    roles.Add(new(value, role.At));
+                }
+                else
+                {
+                    diagnostics.Error(DiagnosticCode.InvalidValue, role.At, $"'{role.Value}' is not a role", Suggest.HintOrChoices(role.Value, Names.Roles.Keys.ToList()));
+                }
+            }
+
+            var email = r.String("email", required: true);
+            if (email is { } e && !e.Value.Contains('@', StringComparison.Ordinal))
+            {
+                diagnostics.Error(DiagnosticCode.InvalidValue, e.At, $"'{e.Value}' is not an email address");
+            }
+
+            policy.Owners.Add(new OwnerSyntax(id, r.String("name")?.Value ?? id.Value, email?.Value ?? "", roles));
+        });
+
+        Each(top, "groups", "group", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "members"]);
+            if (r.Id() is { } id)
+            {
+                policy.Groups.Add(new GroupSyntax(id, r.Strings("members", required: true)));
+            }
+        });
+
+        if (top.Mapping("data_classes") is { } classes)
+        {
+            foreach (var (name, patterns) in classes.Entries)
+            {
+                var r = new MappingReader(new YamlMapping(name.Start, [new(name, patterns)]), "data_classes", diagnostics, [name.Value]);
+                policy.DataClasses.Add(new DataClassSyntax(new(name.Value, name.Start), r.Strings(name.Value, required: true)));
+            }
+        }
+
+        Each(top, "use_cases", "use case", diagnostics, (item, what) => BindUseCase(policy, item, what, diagnostics));
+        Each(top, "agents", "agent", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "description", "use_case", "environments", "auth"]);
+            if (r.Id() is not { } id)
+            {
+                return;
+            }
+
+            Located<string>? token = null;
+            if (r.Mapping("auth", required: true) is { } auth)
+            {
+                token = new MappingReader(auth, $"the auth of agent '{id.Value}'", diagnostics, ["token"]).String("token", required: true,
+                    hint: "name where the token is kept, e.g. token: env:WARDEN_TOKEN_QA");
+            }
+
+            policy.Agents.Add(new AgentSyntax(id, r.Text("description"), r.String("use_case", required: true),
+                r.Strings("environments", required: true), token, r.At));
+        });
+
+        Each(top, "systems", "system", diagnostics, (item, what) => BindSystem(policy, item, what, diagnostics));
+        Each(top, "rules", "rule", diagnostics, (item, what) => BindRule(policy, item, what, diagnostics));
+        Each(top, "exceptions", "exception", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "agent", "rule", "effect", "when", "until", "granted_by", "reason"]);
+            if (r.Id() is not { } id)
+            {
+                return;
+            }
+
+            var effect = r.Has("effect") ? r.Choice("effect", Names.Effects) : new Located<Effect>(Effect.Allow, r.At);
+            var reason = r.String("reason", required: true, hint: "say why the exception was granted; auditors will ask");
+            policy.Exceptions.Add(new ExceptionSyntax(id, r.String("agent", required: true), r.String("rule", required: true),
+                effect ?? new(Effect.Allow, r.At), Condition(r), r.Time("until", required: true), r.String("granted_by", required: true),
+                reason?.Value ?? "", r.At));
+        });
+
+        Each(top, "budgets", "budget", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "agent", "use_case", "metric", "limit", "per"]);
+            if (r.Id() is { } id)
+            {
+                policy.Budgets.Add(new BudgetSyntax(id, r.String("agent"), r.String("use_case"), r.Choice("metric", Names.Metrics, required: true),
+                    r.Integer("limit", 0, long.MaxValue, required: true), r.Duration("per", required: true), r.At));
+            }
+        });
+
+        Each(top, "breakers", "breaker", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "agent", "use_case", "metric", "over", "within", "then"]);
+            if (r.Id() is { } id)
+            {
+                var then = r.Has("then") ? r.Choice("then", Names.BreakerActions)?.Value ?? BreakerAction.Freeze : BreakerAction.Freeze;
+                policy.Breakers.Add(new BreakerSyntax(id, r.String("agent"), r.String("use_case"), r.Choice("metric", Names.Metrics, required: true),
+                    r.Integer("over", 0, long.MaxValue, required: true), r.Duration("within", required: true), then, r.At));
+            }
+        });
+
+        return policy;
+    }
+
+    private static void Each(MappingReader top, string key, string noun, DiagnosticBag diagnostics, Action<YamlNode, string> bind)
+    {
+        if (top.Sequence(key) is not { } items)
+        {
+            return;
+        }
+
+        foreach (var item in items.Items)
+        {
+            // Name the entry by its id in messages when it has one: "rule 'bulk-updates'".
+            var id = item is YamlMapping m && m["id"] is YamlScalar s ? s.Value : item is YamlMapping n && n["name"] is YamlScalar t ? t.Value : null;
+            bind(item, id is null ? $"this {noun}" : $"{noun} '{id}'");
+        }
+    }
+
+    private static void BindUseCase(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
+    {
+        var r = new MappingReader(item, what, diagnostics, ["id", "description", "classification", "owners", "escalation", "review"]);
+        if (r.Id() is not { } id)
+        {
+            return;
+        }
+
+        Classification? classification = null;
+        if (r.Mapping("classification", required: true) is { } axesNode)
+        {
+            var axes = new MappingReader(axesNode, $"the classification of {what}", diagnostics,
+                ["access", "autonomy", "data_sensitivity", "customer_impact", "compliance_exposure", "reversibility"]);
+            Rating? Axis(string name) => axes.Choice(name, Names.Ratings, required: true)?.Value;
+            var values = new[] { Axis("access"), Axis("autonomy"), Axis("data_sensitivity"), Axis("customer_impact"), Axis("compliance_exposure"), Axis("reversibility") };
+            if (values.All(v => v is not null))
+            {
+                classification = new Classification(values[0]!.Value, values[1]!.Value, values[2]!.Value, values[3]!.Value, values[4]!.Value, values[5]!.Value);
+            }
+        }
+
+        Located<string>? business = null, technical = null, data = null, risk = null;
+        if (r.Mapping("owners") is { } ownersNode)
+        {
+            var owners = new MappingReader(ownersNode, $"the owners of {what}", diagnostics, Names.OwnerSlots);
+            business = owners.String("business");
+            technical = owners.String("technical");
+            data = owners.String("data");
+            risk = owners.String("risk");
+        }
+
+        var cadence = ReviewCadence.Quarterly;
+        Located<DateOnly>? last = null;
+        if (r.Mapping("review") is { } reviewNode)
+        {
+            var review = new MappingReader(reviewNode, $"the review of {what}", diagnostics, ["cadence", "last"]);
+            cadence = review.Choice("cadence", Names.Cadences, required: true)?.Value ?? cadence;
+            last = review.Date("last");
+        }
+
+        policy.UseCases.Add(new UseCaseSyntax(id, r.Text("description"), classification, business, technical, data, risk,
+            r.String("escalation", required: true, hint: "name the person to call when a guard trips"), cadence, last, r.At));
+    }
+
+    private static void BindSystem(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
+    {
+        var r = new MappingReader(item, what, diagnostics, ["id", "description", "tools"]);
+        if (r.Id() is not { } id)
+        {
+            return;
+        }
+
+        var tools = new List<ToolSyntax>();
+        foreach (var toolNode in r.Sequence("tools")?.Items ?? [])
+        {
+            var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
+            var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments"]);
+            if (t.Id("name") is not { } toolName)
+            {
+                continue;
+            }
+
+            List<ToolArgument>? arguments = null;
+            if (t.Mapping("arguments") is { } argumentsNode)
+            {
+                arguments = [];
+                var argumentReader = new MappingReader(argumentsNode, $"the arguments of tool '{toolName.Value}'", diagnostics,
+                    argumentsNode.Entries.Select(e => e.Key.Value).ToList());
+                foreach (var (key, _) in argumentsNode.Entries)
+                {
+                    if (argumentReader.Choice(key.Value, Names.ArgumentTypes) is { } type)
+                    {
+                        arguments.Add(new ToolArgument(key.Value, type.Value, ""));
+                    }
+                }
+            }
+
+            tools.Add(new ToolSyntax(toolName, t.Text("description"), t.Choice("kind", Names.Kinds), t.Choice("reversibility", Names.Reversibilities),
+                t.Boolean("external"), arguments, t.At));
+        }
+
+        policy.Systems.Add(new SystemSyntax(id, r.Text("description"), tools));
+    }
+
+    private static void BindRule(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
+    {
+        var r = new MappingReader(item, what, diagnostics,
+            ["id", "description", "agent", "use_case", "environment", "system", "tool", "kind", "when", "effect", "message", "approval", "mode"]);
+        if (r.Id() is not { } id)
+        {
+            return;
+        }
+
+        var kinds = new List<Located<ActionKind>>();
+        foreach (var kind in r.Strings("kind"))
+        {
+            if (Names.Kinds.TryGetValue(kind.Value, out var value))
+            {
+                kinds.Add(new(value, kind.At));
+            }
+            else
+            {
+                diagnostics.Error(DiagnosticCode.InvalidValue, kind.At, $"'{kind.Value}' is not an action kind", Suggest.HintOrChoices(kind.Value, Names.Kinds.Keys.ToList()));
+            }
+        }
+
+        var effect = r.Choice("effect", Names.Effects, required: true);
+        ApprovalSyntax? approval = null;
+        if (r.Mapping("approval") is { } approvalNode)
+        {
+            var a = new MappingReader(approvalNode, $"the approval of {what}", diagnostics, ["approvers", "quorum", "expires", "show"]);
+            approval = new ApprovalSyntax(a.Strings("approvers", required: true), a.Integer("quorum", 1, 100), a.Duration("expires"), a.Strings("show"), a.At);
+        }
+
+        var mode = r.Has("mode") ? r.Choice("mode", Names.Modes)?.Value ?? RuleMode.Enforce : RuleMode.Enforce;
+        policy.Rules.Add(new RuleSyntax(id, r.Text("description"), r.Strings("agent"), r.Strings("use_case"), r.Strings("environment"),
+            r.Strings("system"), r.Strings("tool"), kinds, Condition(r), effect ?? new(Effect.Deny, r.At), r.String("message"), approval, mode, r.At));
+    }
+
+    private static ConditionSyntax? Condition(MappingReader r) =>
+        r.Scalar("when") is { } s ? new ConditionSyntax(s.Value, s) : null;
+}

@@ -1,0 +1,974 @@
+using System.Text.RegularExpressions;
+using Warden.Core.Cel;
+using Warden.Core.Decisions;
+using Warden.Core.Diagnostics;
+using Warden.Core.Yaml;
+
+namespace Warden.Core.Policies;
+
+/// <summary>A rule after its names are resolved: which agents, environments and tools it can ever apply to.</summary>
+internal sealed class ResolvedRule
+{
+    public required Rule Model { get; init; }
+    public required RuleSyntax Syntax { get; init; }
+    public required int Order { get; init; }
+    public required List<Agent> Agents { get; init; }
+    public required List<ToolDefinition> Tools { get; init; }
+    public required ulong Environments { get; init; }
+    public required Glob[] SystemGlobs { get; init; }
+    public required Glob[] ToolGlobs { get; init; }
+    public required HashSet<ActionKind> Kinds { get; init; }
+
+    /// <summary>True when the rule may also match tools the policy does not annotate (on a declared upstream system).</summary>
+    public required bool Open { get; init; }
+
+    public CelCondition? Condition { get; set; }
+
+    public List<ResolvedException> Exceptions { get; } = [];
+}
+
+internal sealed record ResolvedException(PolicyException Model, CelCondition? Condition);
+
+/// <summary>
+/// Checks a bound policy against itself: names are unique and resolve, owners are named, conditions
+/// type-check, no rule lets an irreversible or external action run without a person, no rule grants
+/// beyond its use case's tier, and every rule can match something. Then builds the <see cref="Policy"/>.
+/// </summary>
+internal sealed class PolicyCompiler
+{
+    private readonly PolicySyntax _syntax;
+    private readonly DiagnosticBag _diagnostics;
+    private readonly PolicyLoadOptions _options;
+
+    private readonly Dictionary<string, OwnerSyntax> _owners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GroupSyntax> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UseCase> _useCases = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Agent> _agents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ResolvedRule> _rules = new(StringComparer.Ordinal);
+    private readonly List<string> _environments = [];
+    private readonly List<ToolDefinition> _tools = [];
+    private readonly HashSet<string> _upstreamSystems = new(StringComparer.Ordinal);
+    private readonly List<UpstreamSystem> _systems = [];
+    private readonly Dictionary<string, IReadOnlyList<string>> _dataClasses = new(StringComparer.Ordinal);
+
+    private PolicyCompiler(PolicySyntax syntax, DiagnosticBag diagnostics, PolicyLoadOptions options)
+    {
+        _syntax = syntax;
+        _diagnostics = diagnostics;
+        _options = options;
+    }
+
+    public static Policy? Compile(PolicySyntax syntax, DiagnosticBag diagnostics, PolicyLoadOptions options, string hash) =>
+        new PolicyCompiler(syntax, diagnostics, options).Run(hash);
+
+    private Policy? Run(string hash)
+    {
+        Environments();
+        Owners();
+        Groups();
+        DataClasses();
+        UseCases();
+        Agents();
+        Systems();
+        var rules = Rules();
+        var exceptions = Exceptions();
+        var budgets = Budgets();
+        var breakers = Breakers();
+        if (_diagnostics.HasErrors)
+        {
+            return null;
+        }
+
+        return new Policy(
+            id: _syntax.Id?.Value ?? "policy",
+            description: _syntax.Description,
+            source: _syntax.Source,
+            hash: hash,
+            environments: _environments,
+            owners: OwnerModels(),
+            groups: GroupModels(),
+            dataClasses: _dataClasses,
+            useCases: [.. _useCases.Values],
+            agents: [.. _agents.Values],
+            systems: _systems,
+            tools: _tools,
+            rules: rules,
+            exceptions: exceptions,
+            budgets: budgets,
+            breakers: breakers,
+            compiledRules: [.. _rules.Values.OrderBy(r => r.Order)]);
+    }
+
+    private List<Owner> OwnerModels() =>
+        [.. _owners.Values.Select(o => new Owner(o.Id.Value, o.Name, o.Email, o.Roles.Select(r => r.Value).Distinct().ToList()))];
+
+    private List<Group> GroupModels() =>
+        [.. _groups.Values.Select(g => new Group(g.Id.Value, g.Members.Select(m => m.Value).ToList()))];
+
+    // ---- names ----
+
+    private readonly Dictionary<string, Dictionary<string, SourceLocation>> _names = new(StringComparer.Ordinal);
+
+    /// <summary>Records a declared name; reports it (with where the first one is) when the noun already has it.</summary>
+    private bool Unique(string noun, Located<string> id)
+    {
+        if (!_names.TryGetValue(noun, out var seen))
+        {
+            _names[noun] = seen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+        }
+
+        if (seen.TryGetValue(id.Value, out var first))
+        {
+            _diagnostics.Error(DiagnosticCode.DuplicateName, id.At, $"there are two {noun}s named '{id.Value}'",
+                first.Line > 0 ? $"the first is at line {first.Line}" : null);
+            return false;
+        }
+
+        seen[id.Value] = id.At;
+        return true;
+    }
+
+    private void Environments()
+    {
+        var declared = _syntax.Environments.Count > 0
+            ? _syntax.Environments
+            : Names.DefaultEnvironments.Select(e => new Located<string>(e, SourceLocation.File(_syntax.Source))).ToList();
+        foreach (var environment in declared)
+        {
+            if (!Regex.IsMatch(environment.Value, "^[a-z][a-z0-9_-]{0,39}$"))
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, environment.At, $"'{environment.Value}' is not a valid environment name",
+                    "use lower-case letters, digits, '-' and '_'");
+                continue;
+            }
+
+            if (Unique("environment", environment))
+            {
+                _environments.Add(environment.Value);
+            }
+        }
+
+        if (_environments.Count > 64)
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, declared[64].At, "a policy may declare at most 64 environments");
+            _environments.RemoveRange(64, _environments.Count - 64);
+        }
+    }
+
+    private ulong EnvironmentBit(string name) => (ulong)1 << _environments.IndexOf(name);
+
+    private bool KnownEnvironment(Located<string> environment, string where)
+    {
+        if (_environments.Contains(environment.Value))
+        {
+            return true;
+        }
+
+        _diagnostics.Error(DiagnosticCode.UnknownReference, environment.At, $"{where} names the environment '{environment.Value}', which the policy does not declare",
+            Suggest.HintOrChoices(environment.Value, _environments));
+        return false;
+    }
+
+    private void Owners()
+    {
+        foreach (var owner in _syntax.Owners)
+        {
+            if (Unique("owner", owner.Id))
+            {
+                _owners[owner.Id.Value] = owner;
+            }
+        }
+    }
+
+    private void Groups()
+    {
+        foreach (var group in _syntax.Groups)
+        {
+            if (_owners.ContainsKey(group.Id.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.DuplicateName, group.Id.At, $"'{group.Id.Value}' names both an owner and a group", "rename one of them");
+            }
+
+            if (Unique("group", group.Id))
+            {
+                _groups[group.Id.Value] = group;
+            }
+        }
+
+        foreach (var group in _syntax.Groups)
+        {
+            foreach (var member in group.Members)
+            {
+                if (!_owners.ContainsKey(member.Value) && !_groups.ContainsKey(member.Value))
+                {
+                    _diagnostics.Error(DiagnosticCode.UnknownReference, member.At, $"group '{group.Id.Value}' lists '{member.Value}', who is neither an owner nor a group",
+                        Suggest.Hint(member.Value, _owners.Keys.Concat(_groups.Keys)));
+                }
+            }
+        }
+
+        // Depth-first search for a group that contains itself through other groups.
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on the path, 2 = done
+        var path = new List<string>();
+        foreach (var group in _syntax.Groups)
+        {
+            if (FindCycle(group.Id.Value, state, path) is { } cycle)
+            {
+                _diagnostics.Error(DiagnosticCode.Cycle, _groups[cycle[0]].Id.At, "groups contain each other in a circle: " + string.Join(" → ", cycle),
+                    "a group may list people and other groups, but never itself through them");
+                break;
+            }
+        }
+    }
+
+    private List<string>? FindCycle(string group, Dictionary<string, int> state, List<string> path)
+    {
+        if (state.TryGetValue(group, out var s))
+        {
+            return s == 1 ? [.. path.Skip(path.IndexOf(group)), group] : null;
+        }
+
+        state[group] = 1;
+        path.Add(group);
+        foreach (var member in _groups.TryGetValue(group, out var g) ? g.Members : [])
+        {
+            if (_groups.ContainsKey(member.Value) && FindCycle(member.Value, state, path) is { } cycle)
+            {
+                return cycle;
+            }
+        }
+
+        path.RemoveAt(path.Count - 1);
+        state[group] = 2;
+        return null;
+    }
+
+    private void DataClasses()
+    {
+        foreach (var dataClass in _syntax.DataClasses)
+        {
+            if (!Unique("data class", dataClass.Name))
+            {
+                continue;
+            }
+
+            foreach (var pattern in dataClass.Patterns)
+            {
+                var glob = new Glob(pattern.Value);
+                var system = pattern.Value.Split('.')[0];
+                if (!WorkspaceCatalogue.Fields.Any(glob.Matches) && !_syntax.Systems.Any(s => s.Id.Value == system))
+                {
+                    _diagnostics.Warning(DiagnosticCode.UnmatchedPattern, pattern.At,
+                        $"'{pattern.Value}' in data class '{dataClass.Name.Value}' matches no workspace field",
+                        Suggest.Hint(pattern.Value, WorkspaceCatalogue.Fields) ?? "workspace fields are written table.field, e.g. contacts.email");
+                }
+            }
+
+            _dataClasses[dataClass.Name.Value] = dataClass.Patterns.Select(p => p.Value).ToList();
+        }
+    }
+
+    private void UseCases()
+    {
+        foreach (var useCase in _syntax.UseCases)
+        {
+            if (!Unique("use case", useCase.Id))
+            {
+                continue;
+            }
+
+            var what = $"use case '{useCase.Id.Value}'";
+            string Owner(Located<string>? reference, string slot)
+            {
+                if (reference is not { } r)
+                {
+                    _diagnostics.Error(DiagnosticCode.MissingOwner, useCase.At, $"{what} names no {slot} owner",
+                        "every use case names its business, technical, data and risk owners (one person may hold several)");
+                    return "";
+                }
+
+                OwnerReference(r, what);
+                return r.Value;
+            }
+
+            var owners = new UseCaseOwners(Owner(useCase.Business, "business"), Owner(useCase.Technical, "technical"),
+                Owner(useCase.Data, "data"), Owner(useCase.Risk, "risk"));
+            if (useCase.Escalation is { } escalation)
+            {
+                OwnerReference(escalation, what);
+            }
+
+            if (useCase.LastReviewed is { } last)
+            {
+                var model = new UseCase("", "", new Classification(Rating.Low, Rating.Low, Rating.Low, Rating.Low, Rating.Low, Rating.Low), owners, "", useCase.Review, last.Value);
+                var today = DateOnly.FromDateTime(_options.Now.UtcDateTime);
+                if (model.ReviewDue < today)
+                {
+                    _diagnostics.Warning(DiagnosticCode.ReviewOverdue, last.At, $"{what} was last reviewed on {last.Value:yyyy-MM-dd}; its {useCase.Review.ToString().ToLowerInvariant()} review was due on {model.ReviewDue:yyyy-MM-dd}",
+                        "review it with its owners and update 'last'");
+                }
+            }
+
+            if (useCase.Classification is { } classification)
+            {
+                _useCases[useCase.Id.Value] = new UseCase(useCase.Id.Value, useCase.Description, classification, owners,
+                    useCase.Escalation?.Value ?? "", useCase.Review, useCase.LastReviewed?.Value);
+            }
+        }
+    }
+
+    private bool OwnerReference(Located<string> reference, string where)
+    {
+        if (_owners.ContainsKey(reference.Value))
+        {
+            return true;
+        }
+
+        _diagnostics.Error(DiagnosticCode.UnknownReference, reference.At, $"{where} names '{reference.Value}', who is not among the owners",
+            Suggest.HintOrChoices(reference.Value, _owners.Keys.ToList()));
+        return false;
+    }
+
+    private void Agents()
+    {
+        var tokens = new Dictionary<string, AgentSyntax>(StringComparer.Ordinal);
+        foreach (var agent in _syntax.Agents)
+        {
+            if (!Unique("agent", agent.Id))
+            {
+                continue;
+            }
+
+            var what = $"agent '{agent.Id.Value}'";
+            var ok = true;
+            if (agent.UseCase is { } useCase && !_useCases.ContainsKey(useCase.Value))
+            {
+                ok = false;
+                if (!_syntax.UseCases.Any(u => u.Id.Value == useCase.Value))
+                {
+                    _diagnostics.Error(DiagnosticCode.UnknownReference, useCase.At, $"{what} serves the use case '{useCase.Value}', which is not declared",
+                        Suggest.HintOrChoices(useCase.Value, _syntax.UseCases.Select(u => u.Id.Value).ToList()));
+                }
+            }
+
+            if (agent.Environments.Count == 0)
+            {
+                ok = false;
+            }
+
+            foreach (var environment in agent.Environments)
+            {
+                ok &= KnownEnvironment(environment, what);
+            }
+
+            if (agent.Token is { } token)
+            {
+                if (!Regex.IsMatch(token.Value, @"^(env|file|secret):\S+$"))
+                {
+                    _diagnostics.Error(DiagnosticCode.SecretInPolicy, token.At, $"the token of {what} must be a reference, not a value",
+                        "keep the token elsewhere and write where: env:NAME, file:/path or secret:NAME");
+                }
+                else if (tokens.TryGetValue(token.Value, out var other))
+                {
+                    _diagnostics.Error(DiagnosticCode.DuplicateName, token.At, $"{what} and agent '{other.Id.Value}' use the same token ({token.Value})",
+                        "each agent needs its own identity, or the trail cannot tell them apart");
+                }
+                else
+                {
+                    tokens[token.Value] = agent;
+                }
+            }
+
+            if (ok && agent.UseCase is { } u)
+            {
+                _agents[agent.Id.Value] = new Agent(agent.Id.Value, agent.Description, u.Value,
+                    agent.Environments.Select(e => e.Value).Distinct().ToList(), agent.Token?.Value ?? "");
+            }
+        }
+    }
+
+    private void Systems()
+    {
+        _tools.AddRange(WorkspaceCatalogue.Tools);
+        foreach (var system in _syntax.Systems)
+        {
+            if (system.Id.Value == ToolDefinition.WorkspaceSystem)
+            {
+                _diagnostics.Error(DiagnosticCode.DuplicateName, system.Id.At, "'workspace' is the built-in workspace; an upstream system needs another name");
+                continue;
+            }
+
+            if (!Unique("system", system.Id))
+            {
+                continue;
+            }
+
+            _upstreamSystems.Add(system.Id.Value);
+            var tools = new List<ToolDefinition>();
+            foreach (var tool in system.Tools)
+            {
+                if (!Unique($"tool of system '{system.Id.Value}'", tool.Name))
+                {
+                    continue;
+                }
+
+                tools.Add(Annotate(system.Id.Value, tool));
+            }
+
+            _tools.AddRange(tools);
+            _systems.Add(new UpstreamSystem(system.Id.Value, system.Description, tools));
+        }
+    }
+
+    private ToolDefinition Annotate(string system, ToolSyntax tool)
+    {
+        var name = tool.Name.Value;
+        if (tool.Kind is not { } kind)
+        {
+            _diagnostics.Warning(DiagnosticCode.MissingField, tool.At, $"tool '{name}' of system '{system}' has no kind",
+                "it is treated as destructive, irreversible and external until annotated");
+            return ToolDefinition.Unannotated(system, name) with { Description = tool.Description.Length > 0 ? tool.Description : ToolDefinition.Unannotated(system, name).Description, Arguments = tool.Arguments };
+        }
+
+        var reversibility = tool.Reversibility?.Value;
+        if (reversibility is null && kind.Value != ActionKind.Read)
+        {
+            _diagnostics.Warning(DiagnosticCode.MissingField, tool.At, $"tool '{name}' of system '{system}' does not say whether it can be undone",
+                "it is treated as irreversible; add reversibility: reversible, compensable or irreversible");
+        }
+
+        var external = tool.External?.Value ?? kind.Value is ActionKind.Send or ActionKind.Sync;
+        return new ToolDefinition(system, name, kind.Value, reversibility ?? (kind.Value == ActionKind.Read ? Reversibility.Reversible : Reversibility.Irreversible),
+            external, tool.Description, tool.Arguments);
+    }
+
+    // ---- rules ----
+
+    private List<Rule> Rules()
+    {
+        var result = new List<Rule>();
+        for (var order = 0; order < _syntax.Rules.Count; order++)
+        {
+            var syntax = _syntax.Rules[order];
+            if (!Unique("rule", syntax.Id))
+            {
+                continue;
+            }
+
+            if (ResolveRule(syntax, order) is { } rule)
+            {
+                _rules[syntax.Id.Value] = rule;
+                result.Add(rule.Model);
+            }
+        }
+
+        return result;
+    }
+
+    private ResolvedRule? ResolveRule(RuleSyntax syntax, int order)
+    {
+        var what = $"rule '{syntax.Id.Value}'";
+        var errorsBefore = _diagnostics.Items.Count(d => d.Severity == Severity.Error);
+
+        var agents = ResolveAgents(syntax, what);
+        ulong environments = 0;
+        foreach (var environment in syntax.Environments)
+        {
+            if (KnownEnvironment(environment, what))
+            {
+                environments |= EnvironmentBit(environment.Value);
+            }
+        }
+
+        if (syntax.Environments.Count == 0)
+        {
+            environments = ulong.MaxValue;
+        }
+
+        var (tools, open, systemGlobs, toolGlobs) = ResolveTools(syntax, what);
+        var approval = ResolveApproval(syntax, what, agents);
+
+        if (syntax.Effect.Value == Effect.Deny && syntax.Message is null)
+        {
+            _diagnostics.Warning(DiagnosticCode.MissingMessage, syntax.At, $"{what} denies without a message",
+                "add message: to tell the agent (and the person behind it) why, and what to do instead");
+        }
+
+        if (_diagnostics.Items.Count(d => d.Severity == Severity.Error) > errorsBefore)
+        {
+            return null;
+        }
+
+        var model = new Rule(syntax.Id.Value, syntax.Description,
+            new RuleMatch(syntax.Agents.Select(a => a.Value).ToList(), syntax.UseCases.Select(u => u.Value).ToList(),
+                syntax.Environments.Select(e => e.Value).ToList(), syntax.Systems.Select(s => s.Value).ToList(),
+                syntax.Tools.Select(t => t.Value).ToList(), syntax.Kinds.Select(k => k.Value).Distinct().ToList()),
+            syntax.Condition?.Text, syntax.Effect.Value, syntax.Message?.Value, approval, syntax.Mode);
+        var rule = new ResolvedRule
+        {
+            Model = model,
+            Syntax = syntax,
+            Order = order,
+            Agents = agents,
+            Tools = tools,
+            Environments = environments,
+            SystemGlobs = systemGlobs,
+            ToolGlobs = toolGlobs,
+            Kinds = syntax.Kinds.Select(k => k.Value).ToHashSet(),
+            Open = open,
+        };
+
+        if (syntax.Condition is { } condition)
+        {
+            rule.Condition = CompileCondition(condition, what, tools, open);
+            if (rule.Condition is null)
+            {
+                return null;
+            }
+        }
+
+        if (!CanMatch(rule, what))
+        {
+            return null;
+        }
+
+        CheckGrant(rule, what, syntax.Effect.Value, syntax.Effect.At, exception: null);
+        return rule;
+    }
+
+    private List<Agent> ResolveAgents(RuleSyntax syntax, string what)
+    {
+        var candidates = _agents.Values.ToList();
+        if (syntax.Agents.Count > 0)
+        {
+            var matched = new HashSet<Agent>();
+            foreach (var pattern in syntax.Agents)
+            {
+                var glob = new Glob(pattern.Value);
+                var hits = candidates.Where(a => glob.Matches(a.Id)).ToList();
+                if (hits.Count == 0)
+                {
+                    if (!glob.IsWildcard && !_syntax.Agents.Any(a => a.Id.Value == pattern.Value))
+                    {
+                        _diagnostics.Error(DiagnosticCode.UnknownReference, pattern.At, $"{what} names the agent '{pattern.Value}', which is not declared",
+                            Suggest.HintOrChoices(pattern.Value, _syntax.Agents.Select(a => a.Id.Value).ToList()));
+                    }
+                    else if (glob.IsWildcard)
+                    {
+                        _diagnostics.Error(DiagnosticCode.RuleNeverMatches, pattern.At, $"{what} can never match: no agent's name matches '{pattern.Value}'");
+                    }
+                }
+
+                matched.UnionWith(hits);
+            }
+
+            candidates = candidates.Where(matched.Contains).ToList();
+        }
+
+        if (syntax.UseCases.Count > 0)
+        {
+            var useCases = new List<Glob>();
+            foreach (var useCase in syntax.UseCases)
+            {
+                var glob = new Glob(useCase.Value);
+                if (!glob.IsWildcard && !_syntax.UseCases.Any(u => u.Id.Value == useCase.Value))
+                {
+                    _diagnostics.Error(DiagnosticCode.UnknownReference, useCase.At, $"{what} names the use case '{useCase.Value}', which is not declared",
+                        Suggest.HintOrChoices(useCase.Value, _syntax.UseCases.Select(u => u.Id.Value).ToList()));
+                }
+
+                useCases.Add(glob);
+            }
+
+            candidates = candidates.Where(a => useCases.Any(g => g.Matches(a.UseCase))).ToList();
+        }
+
+        return candidates;
+    }
+
+    private (List<ToolDefinition> Tools, bool Open, Glob[] Systems, Glob[] Tools2) ResolveTools(RuleSyntax syntax, string what)
+    {
+        var systemGlobs = syntax.Systems.Select(s => new Glob(s.Value)).ToArray();
+        foreach (var system in syntax.Systems)
+        {
+            if (!system.Value.Contains('*', StringComparison.Ordinal) && system.Value != ToolDefinition.WorkspaceSystem && !_upstreamSystems.Contains(system.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, system.At, $"{what} names the system '{system.Value}', which is not declared",
+                    Suggest.HintOrChoices(system.Value, [ToolDefinition.WorkspaceSystem, .. _upstreamSystems]));
+            }
+        }
+
+        var toolGlobs = syntax.Tools.Select(t => new Glob(t.Value)).ToArray();
+        var inSystems = _tools.Where(t => Glob.AnyMatch(systemGlobs, t.System)).ToList();
+        foreach (var tool in syntax.Tools)
+        {
+            var glob = new Glob(tool.Value);
+            if (glob.IsWildcard || inSystems.Any(t => glob.Matches(t.Name)))
+            {
+                continue;
+            }
+
+            // An exact name on an upstream system may be a tool the policy does not annotate; on the workspace it is a typo.
+            var upstream = systemGlobs.Length > 0 && _upstreamSystems.Any(s => Glob.AnyMatch(systemGlobs, s));
+            if (!upstream)
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At, $"{what} names the tool '{tool.Value}', which no system declares",
+                    Suggest.Hint(tool.Value, inSystems.Select(t => t.Name)) ?? "workspace tools are listed by 'warden policy tools'; upstream tools need system: and an annotation");
+            }
+        }
+
+        var kinds = syntax.Kinds.Select(k => k.Value).ToHashSet();
+        var tools = inSystems.Where(t => Glob.AnyMatch(toolGlobs, t.Name) && (kinds.Count == 0 || kinds.Contains(t.Kind))).ToList();
+
+        // Undeclared upstream tools count as delete: a rule can reach them only if its kinds allow delete.
+        var open = _upstreamSystems.Any(s => Glob.AnyMatch(systemGlobs, s))
+                   && (toolGlobs.Length == 0 || toolGlobs.Any(g => g.IsWildcard || !_tools.Any(t => g.Matches(t.Name))))
+                   && (kinds.Count == 0 || kinds.Contains(ActionKind.Delete));
+        return (tools, open, systemGlobs, toolGlobs);
+    }
+
+    private ApprovalRequirement? ResolveApproval(RuleSyntax syntax, string what, List<Agent> agents)
+    {
+        if (syntax.Approval is not { } approval)
+        {
+            if (syntax.Effect.Value == Effect.Approve)
+            {
+                _diagnostics.Error(DiagnosticCode.MissingField, syntax.Effect.At, $"{what} needs approval but does not say who approves",
+                    "add approval: { approvers: [...], quorum: 1, expires: 24h }");
+            }
+
+            return null;
+        }
+
+        if (syntax.Effect.Value != Effect.Approve)
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, approval.At, $"{what} has an approval block, but its effect is {Names.Of(syntax.Effect.Value)}",
+                "approval goes with effect: approve");
+            return null;
+        }
+
+        foreach (var show in approval.Show)
+        {
+            if (!ApprovalRequirement.ShowChoices.Contains(show.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, show.At, $"'{show.Value}' is not something an approver can be shown",
+                    Suggest.HintOrChoices(show.Value, ApprovalRequirement.ShowChoices.ToList()));
+            }
+        }
+
+        var quorum = (int)(approval.Quorum?.Value ?? 1);
+        var resolvable = approval.Approvers.All(a => ApproverReference(a, what));
+        if (resolvable && approval.Approvers.Count > 0)
+        {
+            foreach (var useCase in agents.Select(a => _useCases[a.UseCase]).Distinct())
+            {
+                var people = Approvers.Resolve(approval.Approvers.Select(a => a.Value), useCase, OwnerModels(), GroupModels());
+                if (people.Count < quorum)
+                {
+                    _diagnostics.Error(DiagnosticCode.ApprovalUnsatisfiable, approval.Quorum?.At ?? approval.At,
+                        $"{what} needs {quorum} approvers for use case '{useCase.Id}', but only {people.Count} {(people.Count == 1 ? "person" : "people")} can approve ({string.Join(", ", people)})",
+                        "name more approvers or lower the quorum");
+                    break;
+                }
+            }
+        }
+
+        return new ApprovalRequirement(approval.Approvers.Select(a => a.Value).ToList(), quorum,
+            approval.Expiry?.Value ?? TimeSpan.FromHours(24), approval.Show.Select(s => s.Value).Distinct().ToList());
+    }
+
+    private bool ApproverReference(Located<string> reference, string where)
+    {
+        var value = reference.Value;
+        var colon = value.IndexOf(':', StringComparison.Ordinal);
+        var (prefix, name) = colon < 0 ? ("", value) : (value[..colon], value[(colon + 1)..]);
+        switch (prefix)
+        {
+            case "":
+                return OwnerReference(reference, where);
+            case "role":
+                if (!Names.Roles.TryGetValue(name, out var role))
+                {
+                    _diagnostics.Error(DiagnosticCode.UnknownReference, reference.At, $"'{name}' is not a role", Suggest.HintOrChoices(name, Names.Roles.Keys.ToList()));
+                    return false;
+                }
+
+                if (!_syntax.Owners.Any(o => o.Roles.Any(r => r.Value == role)))
+                {
+                    _diagnostics.Error(DiagnosticCode.ApprovalUnsatisfiable, reference.At, $"{where} asks anyone with the role {name} to approve, but nobody has it");
+                    return false;
+                }
+
+                return true;
+            case "group":
+                if (_groups.ContainsKey(name))
+                {
+                    return true;
+                }
+
+                _diagnostics.Error(DiagnosticCode.UnknownReference, reference.At, $"{where} names the group '{name}', which is not declared",
+                    Suggest.HintOrChoices(name, _groups.Keys.ToList()));
+                return false;
+            case "owner":
+                if (Names.OwnerSlots.Contains(name))
+                {
+                    return true;
+                }
+
+                _diagnostics.Error(DiagnosticCode.UnknownReference, reference.At, $"'{name}' is not an owner of a use case", Suggest.HintOrChoices(name, Names.OwnerSlots));
+                return false;
+            default:
+                _diagnostics.Error(DiagnosticCode.InvalidValue, reference.At, $"'{value}' is not an approver",
+                    "write a person's id, role:NAME, group:NAME, or owner:business|technical|data|risk");
+                return false;
+        }
+    }
+
+    private CelCondition? CompileCondition(ConditionSyntax condition, string what, List<ToolDefinition> tools, bool open)
+    {
+        var variables = ConditionVariables.ForTools(tools, allKnown: !open && tools.All(t => t.Annotated));
+        var compiled = CelCondition.Compile(condition.Text, variables, out var problems, out var syntaxError);
+        foreach (var problem in problems)
+        {
+            var at = ScalarPositions.Locate(condition.Node, _syntax.Text, problem.Start, problem.End);
+            _diagnostics.Error(syntaxError ? DiagnosticCode.ConditionSyntax : DiagnosticCode.ConditionType, at,
+                $"in the condition of {what}: {problem.Message}", problem.Hint);
+        }
+
+        return compiled;
+    }
+
+    private bool CanMatch(ResolvedRule rule, string what)
+    {
+        var syntax = rule.Syntax;
+        string? reason = null;
+        if (rule.Agents.Count == 0)
+        {
+            reason = syntax.Agents.Count > 0 && syntax.UseCases.Count > 0
+                ? "none of its agents serves its use cases"
+                : _agents.Count == 0 ? "the policy declares no agents" : "no agent fits it";
+        }
+        else if (!rule.Agents.Any(a => a.Environments.Any(e => (rule.Environments & EnvironmentBit(e)) != 0)))
+        {
+            reason = $"its agents act only in {string.Join(", ", rule.Agents.SelectMany(a => a.Environments).Distinct())}";
+        }
+        else if (rule.Tools.Count == 0 && !rule.Open)
+        {
+            reason = syntax.Kinds.Count > 0 && syntax.Tools.Count > 0
+                ? $"none of its tools is a {string.Join(" or ", syntax.Kinds.Select(k => Names.Of(k.Value)))}"
+                : "no tool fits it";
+        }
+        else if (rule.Condition?.NeverTrueReason() is { } never)
+        {
+            reason = $"its condition can never be true: {never}";
+        }
+
+        if (reason is null)
+        {
+            return true;
+        }
+
+        var at = reason.StartsWith("its condition", StringComparison.Ordinal) && syntax.Condition is { } c ? c.Node.Start : syntax.Id.At;
+        _diagnostics.Error(DiagnosticCode.RuleNeverMatches, at, $"{what} can never match: {reason}");
+        return false;
+    }
+
+    /// <summary>Invariant 2 and the tier caps, for a rule's grant or an exception over it.</summary>
+    private void CheckGrant(ResolvedRule rule, string what, Effect effect, SourceLocation at, string? exception)
+    {
+        if (effect == Effect.Deny)
+        {
+            return;
+        }
+
+        var subject = exception is null ? what : $"exception '{exception}' over {what}";
+        if (effect == Effect.Allow)
+        {
+            var dangerous = rule.Tools.FirstOrDefault(t => t.AlwaysNeedsPerson);
+            if (dangerous is not null)
+            {
+                _diagnostics.Error(DiagnosticCode.IrreversibleWithoutApproval, at,
+                    $"{subject} would allow {dangerous.Name}, which is {Danger(dangerous)}; such actions always need a person",
+                    exception is null ? "use effect: approve, or narrow the rule with kind: or tool:" : "an exception can only allow what can be undone");
+            }
+            else if (rule.Open)
+            {
+                _diagnostics.Error(DiagnosticCode.IrreversibleWithoutApproval, at,
+                    $"{subject} would allow tools of {string.Join(", ", _upstreamSystems.Where(s => Glob.AnyMatch(rule.SystemGlobs, s)))} that the policy does not annotate, which count as irreversible",
+                    "annotate the upstream tools, or narrow the rule with tool: or kind:");
+            }
+        }
+
+        var agents = exception is null ? rule.Agents : rule.Agents.Where(a => _syntax.Exceptions.Any(e => e.Id.Value == exception && e.Agent?.Value == a.Id)).ToList();
+        foreach (var useCase in agents.Select(a => _useCases[a.UseCase]).Distinct())
+        {
+            var over = rule.Tools.Where(t => TierCaps.Violation(useCase.Tier, t) is not null).Select(t => t.Name).ToList();
+            if (rule.Open && TierCaps.Violation(useCase.Tier, ActionKind.Delete, true, true) is not null)
+            {
+                over.Add("unannotated upstream tools");
+            }
+
+            if (over.Count > 0)
+            {
+                _diagnostics.Error(DiagnosticCode.TierCapExceeded, at,
+                    $"{subject} grants use case '{useCase.Id}' ({TierCaps.Name(useCase.Tier)} tier) {Few(over)}; {TierCaps.Violation(useCase.Tier, ActionKind.Delete, true, true)}",
+                    "narrow the rule with kind: or tool:, or reclassify the use case if it really needs this");
+            }
+        }
+    }
+
+    private static string Danger(ToolDefinition tool) =>
+        tool.Reversibility == Reversibility.Irreversible && tool.External ? "irreversible and external"
+        : tool.External ? "external" : "irreversible";
+
+    private static string Few(List<string> names) =>
+        names.Count <= 3 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(3))} and {names.Count - 3} more";
+
+    // ---- exceptions, budgets, breakers ----
+
+    private List<PolicyException> Exceptions()
+    {
+        var result = new List<PolicyException>();
+        foreach (var syntax in _syntax.Exceptions)
+        {
+            if (!Unique("exception", syntax.Id))
+            {
+                continue;
+            }
+
+            var what = $"exception '{syntax.Id.Value}'";
+            if (syntax.Effect.Value != Effect.Allow)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, syntax.Effect.At, $"{what} has effect {Names.Of(syntax.Effect.Value)}; an exception grants, so its effect is allow");
+                continue;
+            }
+
+            if (syntax.Agent is not { } agentName || syntax.Rule is not { } ruleName || syntax.Until is not { } until || syntax.GrantedBy is not { } grantedBy)
+            {
+                continue;
+            }
+
+            var agent = _agents.GetValueOrDefault(agentName.Value);
+            if (agent is null && !_syntax.Agents.Any(a => a.Id.Value == agentName.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, agentName.At, $"{what} is for the agent '{agentName.Value}', which is not declared",
+                    Suggest.HintOrChoices(agentName.Value, _agents.Keys.ToList()));
+            }
+
+            var rule = _rules.GetValueOrDefault(ruleName.Value);
+            if (rule is null && !_syntax.Rules.Any(r => r.Id.Value == ruleName.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, ruleName.At, $"{what} is over the rule '{ruleName.Value}', which is not declared",
+                    Suggest.HintOrChoices(ruleName.Value, _syntax.Rules.Select(r => r.Id.Value).ToList()));
+            }
+
+            if (OwnerReference(grantedBy, what) && agent is not null && _useCases.TryGetValue(agent.UseCase, out var useCase))
+            {
+                var owner = _owners[grantedBy.Value];
+                if (useCase.Owners.Risk != grantedBy.Value && !owner.Roles.Any(r => r.Value == OwnerRole.RiskOwner))
+                {
+                    _diagnostics.Error(DiagnosticCode.ExceptionProblem, grantedBy.At,
+                        $"{what} is granted by '{grantedBy.Value}', who is not a risk owner",
+                        $"exceptions are granted by the use case's risk owner ({useCase.Owners.Risk}) or someone with the risk_owner role");
+                }
+            }
+
+            if (until.Value <= _options.Now)
+            {
+                _diagnostics.Warning(DiagnosticCode.ExceptionProblem, until.At, $"{what} expired on {until.Value:yyyy-MM-dd HH:mm}Z and no longer applies", "remove it");
+            }
+            else if (until.Value - _options.Now > TimeSpan.FromDays(90))
+            {
+                _diagnostics.Warning(DiagnosticCode.ExceptionProblem, until.At, $"{what} runs until {until.Value:yyyy-MM-dd}, more than 90 days away",
+                    "exceptions are meant to be short; if the grant is lasting, make it a rule");
+            }
+
+            if (agent is null || rule is null)
+            {
+                continue;
+            }
+
+            if (!rule.Agents.Contains(agent))
+            {
+                _diagnostics.Error(DiagnosticCode.ExceptionProblem, agentName.At, $"{what} is for agent '{agent.Id}', but rule '{rule.Model.Id}' never applies to that agent");
+                continue;
+            }
+
+            CelCondition? condition = null;
+            if (syntax.Condition is { } c && (condition = CompileCondition(c, what, rule.Tools, rule.Open)) is null)
+            {
+                continue;
+            }
+
+            var errors = _diagnostics.Items.Count(d => d.Severity == Severity.Error);
+            CheckGrant(rule, $"rule '{rule.Model.Id}'", Effect.Allow, syntax.Id.At, syntax.Id.Value);
+            if (_diagnostics.Items.Count(d => d.Severity == Severity.Error) > errors)
+            {
+                continue;
+            }
+
+            var model = new PolicyException(syntax.Id.Value, agent.Id, rule.Model.Id, Effect.Allow, syntax.Condition?.Text, until.Value, grantedBy.Value, syntax.Reason);
+            rule.Exceptions.Add(new ResolvedException(model, condition));
+            result.Add(model);
+        }
+
+        return result;
+    }
+
+    private (string? Agent, string? UseCase)? Scope(Located<string>? agent, Located<string>? useCase, SourceLocation at, string what)
+    {
+        if ((agent is null) == (useCase is null))
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, at, $"{what} must name either an agent or a use case", "write agent: NAME or use_case: NAME");
+            return null;
+        }
+
+        if (agent is { } a && !_syntax.Agents.Any(x => x.Id.Value == a.Value))
+        {
+            _diagnostics.Error(DiagnosticCode.UnknownReference, a.At, $"{what} names the agent '{a.Value}', which is not declared",
+                Suggest.HintOrChoices(a.Value, _syntax.Agents.Select(x => x.Id.Value).ToList()));
+            return null;
+        }
+
+        if (useCase is { } u && !_syntax.UseCases.Any(x => x.Id.Value == u.Value))
+        {
+            _diagnostics.Error(DiagnosticCode.UnknownReference, u.At, $"{what} names the use case '{u.Value}', which is not declared",
+                Suggest.HintOrChoices(u.Value, _syntax.UseCases.Select(x => x.Id.Value).ToList()));
+            return null;
+        }
+
+        return (agent?.Value, useCase?.Value);
+    }
+
+    private List<Budget> Budgets()
+    {
+        var result = new List<Budget>();
+        foreach (var syntax in _syntax.Budgets)
+        {
+            if (Unique("budget", syntax.Id)
+                && Scope(syntax.Agent, syntax.UseCase, syntax.At, $"budget '{syntax.Id.Value}'") is { } scope
+                && syntax.Metric is { } metric && syntax.Limit is { } limit && syntax.Window is { } window)
+            {
+                result.Add(new Budget(syntax.Id.Value, scope.Agent, scope.UseCase, metric.Value, limit.Value, window.Value));
+            }
+        }
+
+        return result;
+    }
+
+    private List<Breaker> Breakers()
+    {
+        var result = new List<Breaker>();
+        foreach (var syntax in _syntax.Breakers)
+        {
+            if (Unique("breaker", syntax.Id)
+                && Scope(syntax.Agent, syntax.UseCase, syntax.At, $"breaker '{syntax.Id.Value}'") is { } scope
+                && syntax.Metric is { } metric && syntax.Over is { } over && syntax.Within is { } within)
+            {
+                result.Add(new Breaker(syntax.Id.Value, scope.Agent, scope.UseCase, metric.Value, over.Value, within.Value, syntax.Then));
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,119 @@
+using Warden.Core.Yaml;
+
+namespace Warden.Core.Policies;
+
+// The policy as written, with the place of every name and value. The binder fills it from YAML;
+// the validator checks it; the builder turns it into the public model and the compiled index.
+
+internal sealed class PolicySyntax
+{
+    public required string Source { get; init; }
+    public required string Text { get; init; }
+    public Located<long>? Version { get; set; }
+    public Located<string>? Id { get; set; }
+    public string Description { get; set; } = "";
+    public List<Located<string>> Environments { get; } = [];
+    public List<OwnerSyntax> Owners { get; } = [];
+    public List<GroupSyntax> Groups { get; } = [];
+    public List<DataClassSyntax> DataClasses { get; } = [];
+    public List<UseCaseSyntax> UseCases { get; } = [];
+    public List<AgentSyntax> Agents { get; } = [];
+    public List<SystemSyntax> Systems { get; } = [];
+    public List<RuleSyntax> Rules { get; } = [];
+    public List<ExceptionSyntax> Exceptions { get; } = [];
+    public List<BudgetSyntax> Budgets { get; } = [];
+    public List<BreakerSyntax> Breakers { get; } = [];
+}
+
+internal sealed record OwnerSyntax(Located<string> Id, string Name, string Email, List<Located<OwnerRole>> Roles);
+
+internal sealed record GroupSyntax(Located<string> Id, List<Located<string>> Members);
+
+internal sealed record DataClassSyntax(Located<string> Name, List<Located<string>> Patterns);
+
+internal sealed record UseCaseSyntax(
+    Located<string> Id,
+    string Description,
+    Classification? Classification,
+    Located<string>? Business,
+    Located<string>? Technical,
+    Located<string>? Data,
+    Located<string>? Risk,
+    Located<string>? Escalation,
+    ReviewCadence Review,
+    Located<DateOnly>? LastReviewed,
+    SourceLocation At);
+
+internal sealed record AgentSyntax(
+    Located<string> Id,
+    string Description,
+    Located<string>? UseCase,
+    List<Located<string>> Environments,
+    Located<string>? Token,
+    SourceLocation At);
+
+internal sealed record SystemSyntax(Located<string> Id, string Description, List<ToolSyntax> Tools);
+
+internal sealed record ToolSyntax(
+    Located<string> Name,
+    string Description,
+    Located<ActionKind>? Kind,
+    Located<Reversibility>? Reversibility,
+    Located<bool>? External,
+    List<ToolArgument>? Arguments,
+    SourceLocation At);
+
+internal sealed record ConditionSyntax(string Text, YamlScalar Node);
+
+internal sealed record ApprovalSyntax(
+    List<Located<string>> Approvers,
+    Located<long>? Quorum,
+    Located<TimeSpan>? Expiry,
+    List<Located<string>> Show,
+    SourceLocation At);
+
+internal sealed record RuleSyntax(
+    Located<string> Id,
+    string Description,
+    List<Located<string>> Agents,
+    List<Located<string>> UseCases,
+    List<Located<string>> Environments,
+    List<Located<string>> Systems,
+    List<Located<string>> Tools,
+    List<Located<ActionKind>> Kinds,
+    ConditionSyntax? Condition,
+    Located<Effect> Effect,
+    Located<string>? Message,
+    ApprovalSyntax? Approval,
+    RuleMode Mode,
+    SourceLocation At);
+
+internal sealed record ExceptionSyntax(
+    Located<string> Id,
+    Located<string>? Agent,
+    Located<string>? Rule,
+    Located<Effect> Effect,
+    ConditionSyntax? Condition,
+    Located<DateTimeOffset>? Until,
+    Located<string>? GrantedBy,
+    string Reason,
+    SourceLocation At);
+
+internal sealed record BudgetSyntax(
+    Located<string> Id,
+    Located<string>? Agent,
+    Located<string>? UseCase,
+    Located<GuardMetric>? Metric,
+    Located<long>? Limit,
+    Located<TimeSpan>? Window,
+    SourceLocation At);
+
+internal sealed record BreakerSyntax(
+    Located<string> Id,
+    Located<string>? Agent,
+    Located<string>? UseCase,
+    Located<GuardMetric>? Metric,
+    Located<long>? Over,
+    Located<TimeSpan>? Within,
+    BreakerAction Then,
+    SourceLocation At);

@@ -1,0 +1,200 @@
+using System.Text.Json;
+using Warden.Core.Diagnostics;
+using Warden.Core.Policies;
+using Warden.Core.Yaml;
+
+namespace Warden.Core;
+
+/// <summary>What a policy test case expects. Fields left null are not checked.</summary>
+public sealed record PolicyTestExpectation(Effect Effect, string? Rule = null, DecisionBasis? Basis = null, string? Exception = null, string? Budget = null, Effect? Shadow = null);
+
+/// <summary>One policy unit test: a call, the guard state around it, and the expected decision.</summary>
+public sealed record PolicyTestCase(string Name, DecisionRequest Request, GuardSnapshot Guards, PolicyTestExpectation Expect, SourceLocation At);
+
+/// <summary>What came of one test case.</summary>
+public sealed record PolicyTestResult(PolicyTestCase Case, Decision Decision, IReadOnlyList<string> Mismatches)
+{
+    /// <summary>True when the decision met every expectation.</summary>
+    public bool Passed => Mismatches.Count == 0;
+}
+
+/// <summary>
+/// Policy unit tests, as <c>opa test</c> has them: a YAML file of calls and the decisions they must
+/// get. Cases run against a loaded policy; a failing case says what was expected, what came, and
+/// which rule decided.
+/// </summary>
+public sealed class PolicyTestSuite
+{
+    private PolicyTestSuite(IReadOnlyList<PolicyTestCase> cases) => Cases = cases;
+
+    /// <summary>The cases, in file order.</summary>
+    public IReadOnlyList<PolicyTestCase> Cases { get; }
+
+    /// <summary>Reads a test file. Returns null, with diagnostics, when the file is malformed.</summary>
+    public static PolicyTestSuite? Parse(string text, string source, Policy policy, out IReadOnlyList<Diagnostic> diagnostics)
+    {
+        var bag = new DiagnosticBag();
+        var root = YamlReader.Read(text, source, bag);
+        var cases = new List<PolicyTestCase>();
+        if (root is not null)
+        {
+            var top = new MappingReader(root, "the test file", bag, ["now", "environment", "cases"]);
+            var now = top.Time("now")?.Value ?? DateTimeOffset.UtcNow;
+            var environment = top.String("environment")?.Value ?? policy.Environments[0];
+            var items = top.Sequence("cases");
+            if (items is null && top.IsValid && !top.Has("cases"))
+            {
+                top.Missing("cases");
+            }
+
+            foreach (var item in items?.Items ?? [])
+            {
+                if (Case(item, now, environment, bag) is { } testCase)
+                {
+                    cases.Add(testCase);
+                }
+            }
+
+            if (items is { Items.Count: 0 })
+            {
+                bag.Error(DiagnosticCode.TestCase, items.Start, "the test file has no cases");
+            }
+        }
+
+        diagnostics = bag.Sorted();
+        return bag.HasErrors ? null : new PolicyTestSuite(cases);
+    }
+
+    /// <summary>Runs every case against the policy.</summary>
+    public IReadOnlyList<PolicyTestResult> Run(Policy policy) => [.. Cases.Select(c => Run(policy, c))];
+
+    private static PolicyTestResult Run(Policy policy, PolicyTestCase testCase)
+    {
+        var decision = policy.Decide(testCase.Request, testCase.Guards);
+        var expect = testCase.Expect;
+        var mismatches = new List<string>();
+        if (decision.Effect != expect.Effect)
+        {
+            mismatches.Add($"expected {Names.Of(expect.Effect)}, got {Names.Of(decision.Effect)}");
+        }
+
+        if (expect.Rule is { } rule && decision.Rule?.Id != rule)
+        {
+            mismatches.Add($"expected rule '{rule}' to decide, but {(decision.Rule is null ? "no rule did" : $"rule '{decision.Rule.Id}' did")}");
+        }
+
+        if (expect.Basis is { } basis && decision.Basis != basis)
+        {
+            mismatches.Add($"expected it to be decided by {Basis(basis)}, but it was decided by {Basis(decision.Basis)}");
+        }
+
+        if (expect.Exception is { } exception && decision.Exception?.Id != exception)
+        {
+            mismatches.Add($"expected exception '{exception}' to apply, but {(decision.Exception is null ? "none did" : $"'{decision.Exception.Id}' did")}");
+        }
+
+        if (expect.Budget is { } budget && decision.Budget?.Id != budget)
+        {
+            mismatches.Add($"expected budget '{budget}' to refuse it, but {(decision.Budget is null ? "no budget did" : $"'{decision.Budget.Id}' did")}");
+        }
+
+        if (expect.Shadow is { } shadow && decision.ShadowEffect != shadow)
+        {
+            mismatches.Add($"expected the shadow rules to say {Names.Of(shadow)}, but {(decision.ShadowEffect is { } s ? $"they said {Names.Of(s)}" : "no shadow rule matched")}");
+        }
+
+        return new PolicyTestResult(testCase, decision, mismatches);
+    }
+
+    private static readonly Dictionary<string, DecisionBasis> Bases = Enum.GetValues<DecisionBasis>()
+        .ToDictionary(b => Snake(b.ToString()), b => b, StringComparer.Ordinal);
+
+    /// <summary>The snake_case word for a basis, as test files write it.</summary>
+    public static string Basis(DecisionBasis basis) => Snake(basis.ToString());
+
+    private static string Snake(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private static PolicyTestCase? Case(YamlNode node, DateTimeOffset now, string environment, DiagnosticBag bag)
+    {
+        var name = node is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
+        var r = new MappingReader(node, name is null ? "this case" : $"case '{name}'", bag,
+            ["name", "agent", "tool", "system", "environment", "args", "facts", "now", "frozen", "usage", "expect"]);
+        if (!r.IsValid)
+        {
+            return null;
+        }
+
+        var errors = bag.Items.Count(d => d.Severity == Severity.Error);
+        var caseName = r.String("name", required: true)?.Value ?? "";
+        var agent = r.String("agent", required: true)?.Value ?? "";
+        var tool = r.String("tool", required: true)?.Value ?? "";
+        var system = r.String("system")?.Value ?? ToolDefinition.WorkspaceSystem;
+        var caseEnvironment = r.String("environment")?.Value ?? environment;
+        var caseNow = r.Time("now")?.Value ?? now;
+
+        var args = default(JsonElement);
+        if (r.Node("args") is { } argsNode)
+        {
+            if (argsNode is YamlMapping)
+            {
+                args = YamlJson.Convert(argsNode);
+            }
+            else
+            {
+                bag.Error(DiagnosticCode.WrongType, argsNode.Start, $"'args' in {r.What} should be a mapping of argument names to values");
+            }
+        }
+
+        var facts = PlanFacts.None;
+        if (r.Node("facts") is { } factsNode)
+        {
+            if (!StrictJson.TryReadFacts(YamlJson.Convert(factsNode), out facts, out var error))
+            {
+                bag.Error(DiagnosticCode.WrongType, factsNode.Start, $"the facts of {r.What} are wrong: {error}");
+            }
+        }
+
+        var usage = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (r.Mapping("usage") is { } usageNode)
+        {
+            var u = new MappingReader(usageNode, $"the usage of {r.What}", bag, usageNode.Entries.Select(e => e.Key.Value).ToList());
+            foreach (var (key, _) in usageNode.Entries)
+            {
+                if (u.Integer(key.Value, 0, long.MaxValue) is { } used)
+                {
+                    usage[key.Value] = used.Value;
+                }
+            }
+        }
+
+        var frozen = r.Boolean("frozen")?.Value ?? false;
+        var expect = Expectation(r, bag);
+        if (expect is null || bag.Items.Count(d => d.Severity == Severity.Error) > errors)
+        {
+            return null;
+        }
+
+        var request = new DecisionRequest(agent, tool, caseEnvironment, args, facts, caseNow) { System = system };
+        var guards = new GuardSnapshot { Usage = usage, FrozenAgents = frozen ? new HashSet<string> { agent } : new HashSet<string>() };
+        return new PolicyTestCase(caseName, request, guards, expect, r.At);
+    }
+
+    private static PolicyTestExpectation? Expectation(MappingReader r, DiagnosticBag bag)
+    {
+        switch (r.Node("expect"))
+        {
+            case null:
+                r.Missing("expect", "write expect: allow, approve or deny, or a mapping with effect: and rule:");
+                return null;
+            case YamlScalar scalar:
+                return r.ChoiceOf(scalar, "expect", Names.Effects) is { } effect ? new PolicyTestExpectation(effect.Value) : null;
+            case var node:
+                var e = new MappingReader(node, $"the expectation of {r.What}", bag, ["effect", "rule", "basis", "exception", "budget", "shadow"]);
+                var expected = e.Choice("effect", Names.Effects, required: true);
+                var basis = e.Choice("basis", Bases);
+                var shadow = e.Choice("shadow", Names.Effects);
+                return expected is null ? null
+                    : new PolicyTestExpectation(expected.Value.Value, e.String("rule")?.Value, basis?.Value, e.String("exception")?.Value, e.String("budget")?.Value, shadow?.Value);
+        }
+    }
+}

@@ -160,6 +160,14 @@ internal sealed class CelChecker
 
     private CelType CheckCall(CelCall call)
     {
+        if (!Functions.Contains(call.Function))
+        {
+            // Report the function alone: its arguments may only make sense to the function meant.
+            Report(call, $"unknown function '{call.Function}'", Suggest.Hint(call.Function, Functions)
+                ?? "Warden's CEL subset has: " + string.Join(", ", Functions));
+            return CelType.Error;
+        }
+
         var target = call.Target is null ? null : Check(call.Target);
         var args = call.Args.Select(Check).ToList();
         switch (call.Function)
@@ -202,8 +210,8 @@ internal sealed class CelChecker
                 CheckPattern(call, pattern!, patternType!);
                 return CelType.Bool;
             default:
-                Report(call, $"unknown function '{call.Function}'", Suggest.Hint(call.Function, Functions)
-                    ?? "Warden's CEL subset has: " + string.Join(", ", Functions));
+                // exists, all and has are macros the parser expands; written as calls they are misused.
+                Report(call, $"{call.Function}() is written {(call.Function == "has" ? "has(args.field)" : $"list.{call.Function}(x, condition)")}");
                 return CelType.Error;
         }
     }

@@ -46,7 +46,7 @@ internal static class CelOps
             case CelKind.Bool:
                 return a.AsBool == b.AsBool;
             case CelKind.String:
-                return b.StringEquals(a.AsString);
+                return a.StringEquals(b);
             case CelKind.List:
                 if (a.Count != b.Count)
                 {

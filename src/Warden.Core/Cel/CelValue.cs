@@ -108,6 +108,17 @@ internal readonly struct CelValue
     /// <summary>The string; allocates only for strings that come from JSON arguments.</summary>
     public string AsString => _isJson ? _json.GetString()! : (string)_ref!;
 
+    /// <summary>String equality without turning a JSON string into a .NET string when the other side is one already.</summary>
+    public bool StringEquals(in CelValue other)
+    {
+        if (!other._isJson)
+        {
+            return StringEquals((string)other._ref!);
+        }
+
+        return _isJson ? string.Equals(AsString, other.AsString, StringComparison.Ordinal) : other.StringEquals((string)_ref!);
+    }
+
     public bool StringEquals(string other) => _isJson ? _json.ValueEquals(other) : string.Equals((string?)_ref, other, StringComparison.Ordinal);
 
     public int Count

@@ -87,13 +87,16 @@ public sealed record Classification(
     {
         get
         {
-            Rating[] axes = [Access, Autonomy, DataSensitivity, CustomerImpact, ComplianceExposure, Reversibility];
-            if (axes.Contains(Rating.High))
+            // Counted without a collection: the decision reads the tier on every call.
+            var high = 0;
+            var medium = 0;
+            foreach (var rating in (ReadOnlySpan<Rating>)[Access, Autonomy, DataSensitivity, CustomerImpact, ComplianceExposure, Reversibility])
             {
-                return Tier.High;
+                high += rating == Rating.High ? 1 : 0;
+                medium += rating == Rating.Medium ? 1 : 0;
             }
 
-            return axes.Count(r => r == Rating.Medium) >= 2 ? Tier.Medium : Tier.Low;
+            return high > 0 ? Tier.High : medium >= 2 ? Tier.Medium : Tier.Low;
         }
     }
 }

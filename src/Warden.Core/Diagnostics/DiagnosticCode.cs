@@ -43,6 +43,8 @@ public enum DiagnosticCode
     MissingMessage,
     /// <summary>A data-class pattern that matches no known field.</summary>
     UnmatchedPattern,
+    /// <summary>A rule that never decides, because a stronger rule without a condition covers every call it matches.</summary>
+    RuleOutranked,
     /// <summary>A policy test case whose expectation did not hold, or that cannot run.</summary>
     TestCase,
 }

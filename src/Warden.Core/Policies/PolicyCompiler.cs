@@ -462,7 +462,31 @@ internal sealed class PolicyCompiler
             }
         }
 
+        WarnOutranked();
         return result;
+    }
+
+    /// <summary>
+    /// A rule is dead weight when a stronger enforced rule without a condition covers every agent,
+    /// tool and environment it does: it can never decide. (An exception over the stronger rule turns
+    /// it into an allow, which still comes first unless the weaker rule is earlier in the file.)
+    /// Usually a mistake in precedence, so it is pointed out.
+    /// </summary>
+    private void WarnOutranked()
+    {
+        var rules = _rules.Values.OrderBy(r => r.Order).ToList();
+        foreach (var weaker in rules.Where(r => r.Model.Mode == RuleMode.Enforce && r.Model.Effect != Effect.Deny && !r.Open))
+        {
+            var stronger = rules.FirstOrDefault(s => s != weaker && s.Model.Mode == RuleMode.Enforce && s.Model.Effect > weaker.Model.Effect
+                && s.Condition is null && (weaker.Order > s.Order || !_syntax.Exceptions.Any(e => e.Rule?.Value == s.Model.Id)) && (weaker.Environments & ~s.Environments) == 0
+                && weaker.Agents.All(s.Agents.Contains) && weaker.Tools.All(s.Tools.Contains));
+            if (stronger is not null)
+            {
+                _diagnostics.Warning(DiagnosticCode.RuleOutranked, weaker.Syntax.Id.At,
+                    $"rule '{weaker.Model.Id}' never decides: rule '{stronger.Model.Id}' ({Names.Of(stronger.Model.Effect)}, no condition) covers every call it matches",
+                    "deny beats approve beats allow; give the stronger rule a condition, or remove this one");
+            }
+        }
     }
 
     private ResolvedRule? ResolveRule(RuleSyntax syntax, int order)

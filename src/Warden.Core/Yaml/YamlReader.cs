@@ -28,9 +28,11 @@ internal static class YamlReader
             return null;
         }
 
+        var parser = new Parser(new StringReader(text));
+        var lastGood = Mark.Empty;
         try
         {
-            return Build(new Parser(new StringReader(text)), source, diagnostics, limits);
+            return Build(parser, source, diagnostics, limits, ref lastGood);
         }
         catch (YamlException e)
         {
@@ -38,9 +40,18 @@ internal static class YamlReader
             diagnostics.Error(DiagnosticCode.Syntax, at, "this is not valid YAML: " + CleanMessage(e.Message));
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this on some malformed flow collections (found by the
+            // fuzz test); it is still bad input, reported after the last part that did parse.
+            var at = lastGood.Line > 0 ? Location(source, lastGood) : SourceLocation.File(source);
+            diagnostics.Error(DiagnosticCode.Syntax, at, "this is not valid YAML: it cannot be read past this point",
+                "look for an unbalanced '[' or '{' on this line or the next");
+            return null;
+        }
     }
 
-    private static YamlNode? Build(Parser parser, string source, DiagnosticBag diagnostics, YamlLimits limits)
+    private static YamlNode? Build(Parser parser, string source, DiagnosticBag diagnostics, YamlLimits limits, ref Mark lastGood)
     {
         // Containers under construction; a finished node is handed to the one on top.
         var stack = new Stack<Frame>();
@@ -51,6 +62,7 @@ internal static class YamlReader
         while (parser.MoveNext())
         {
             var current = parser.Current!;
+            lastGood = current.End;
             switch (current)
             {
                 case StreamStart or StreamEnd or DocumentEnd:

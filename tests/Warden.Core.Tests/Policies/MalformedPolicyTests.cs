@@ -76,4 +76,14 @@ public sealed class MalformedPolicyTests
         Assert.Equal(first.Hash, second.Hash);
         Assert.NotEqual(first.Hash, Valid(Base + "\n# a comment\n").Hash);
     }
+
+    [Fact]
+    public void A_broken_flow_mapping_that_trips_the_yaml_scanner_is_reported()
+    {
+        // Found by the fuzz test: YamlDotNet's scanner throws InvalidOperationException on this.
+        var text = File.ReadAllText(Examples.PolicyPath).Replace("review: { cadence: quarterly, last: 2026-09-20 }", "review: { [adence: quarterly, last: 2026-09-20 }");
+        var result = Load(text);
+        Assert.False(result.Succeeded);
+        Assert.Equal("this is not valid YAML: it cannot be read past this point", Assert.Single(result.Diagnostics).Message);
+    }
 }

@@ -48,7 +48,7 @@ internal static class PolicyToolsCommand
         environment ??= agent.Environments[0];
         table.AddColumn("at best");
         var grants = policy.Grants(agentId, environment);
-        foreach (var (tool, best) in grants)
+        foreach (var (tool, best) in grants.Select(g => (g.Tool, g.BestCase)))
         {
             table.AddRow([.. Row(tool), best == Effect.Allow ? "[green]allowed[/]" : "[yellow]with approval[/]"]);
         }

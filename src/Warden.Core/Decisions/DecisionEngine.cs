@@ -384,7 +384,7 @@ internal sealed class DecisionEngine
         return approvals;
     }
 
-    public IEnumerable<(ToolDefinition Tool, Effect BestCase)> Grants(string agentId, string environment)
+    public IEnumerable<ToolGrant> Grants(string agentId, string environment)
     {
         if (!_agents.TryGetValue(agentId, out var agent) || !_environmentBits.TryGetValue(environment, out var bit) || (agent.Environments & bit) == 0)
         {
@@ -414,7 +414,7 @@ internal sealed class DecisionEngine
             }
 
             var allows = grants.Any(r => r.Effect == Effect.Allow || r.Resolved.Exceptions.Count > 0) && !slot.Tool.AlwaysNeedsPerson;
-            yield return (slot.Tool, allows ? Effect.Allow : Effect.Approve);
+            yield return new ToolGrant(slot.Tool, allows ? Effect.Allow : Effect.Approve);
         }
     }
 

@@ -3,6 +3,9 @@ using Warden.Core.Policies;
 
 namespace Warden.Core;
 
+/// <summary>A tool an agent can be granted, and whether it can ever run without approval.</summary>
+public sealed record ToolGrant(ToolDefinition Tool, Effect BestCase);
+
 /// <summary>
 /// A loaded, checked and compiled policy: the governance model (owners, use cases, agents, rules,
 /// exceptions, budgets, breakers) and the decision over it. Immutable and safe to share between
@@ -135,5 +138,5 @@ public sealed class Policy
         [.. DataClasses.Where(c => c.Value.Any(p => new Glob(p).Matches(field))).Select(c => c.Key)];
 
     /// <summary>The tools this agent can ever be granted in this environment, and whether they can run without approval.</summary>
-    public IReadOnlyList<(ToolDefinition Tool, Effect BestCase)> Grants(string agent, string environment) => [.. _engine.Grants(agent, environment)];
+    public IReadOnlyList<ToolGrant> Grants(string agent, string environment) => [.. _engine.Grants(agent, environment)];
 }

@@ -121,7 +121,8 @@ public readonly struct Decision
     public string Reason => Basis switch
     {
         DecisionBasis.Rule when Effect == Effect.Allow => $"Allowed by rule '{Rule!.Id}'.",
-        DecisionBasis.Rule when Effect == Effect.Approve => $"Rule '{Rule!.Id}' holds this call for approval: {Describe(Approvals)}.",
+        DecisionBasis.Rule when Effect == Effect.Approve && Approvals.Count == 1 => $"Rule '{Rule!.Id}' holds this call for approval: {Describe(Approvals)}.",
+        DecisionBasis.Rule when Effect == Effect.Approve => $"Rules {string.Join(" and ", Approvals.Select(a => $"'{a.Rule}'"))} hold this call for approval, each to be met: {Describe(Approvals)}.",
         DecisionBasis.Rule => $"Denied by rule '{Rule!.Id}'" + (Rule.Message is { } m ? $": {m}" : ".")
                               + (ConditionError is { } e ? $" (its condition failed to evaluate: {e}; failing closed)" : ""),
         DecisionBasis.Exception => $"Allowed by exception '{Exception!.Id}' over rule '{Rule!.Id}', granted by {Exception.GrantedBy} until {Exception.Until.UtcDateTime:yyyy-MM-dd HH:mm}Z: {Exception.Reason}",

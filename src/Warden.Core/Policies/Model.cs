@@ -150,6 +150,9 @@ public sealed record Agent(string Id, string Description, string UseCase, IReadO
 /// </summary>
 public sealed record ApprovalRequirement(IReadOnlyList<string> Approvers, int Quorum, TimeSpan Expiry, IReadOnlyList<string> Show)
 {
+    /// <summary>The rule that asks for this approval; empty when invariant 2 does.</summary>
+    public string Rule { get; init; } = "";
+
     /// <summary>What an approver can be shown; <see cref="Show"/> lists the ones they must see.</summary>
     public static IReadOnlyList<string> ShowChoices { get; } = ["diff", "affected", "sample", "dependents", "recipients", "reason", "arguments"];
 }

@@ -698,7 +698,7 @@ internal sealed class PolicyCompiler
         }
 
         return new ApprovalRequirement(approval.Approvers.Select(a => a.Value).ToList(), quorum,
-            approval.Expiry?.Value ?? TimeSpan.FromHours(24), approval.Show.Select(s => s.Value).Distinct().ToList());
+            approval.Expiry?.Value ?? TimeSpan.FromHours(24), approval.Show.Select(s => s.Value).Distinct().ToList()) { Rule = syntax.Id.Value };
     }
 
     private bool ApproverReference(Located<string> reference, string where)

@@ -1,1 +1,13 @@
-class P{static void Main(){}}
+using BenchmarkDotNet.Running;
+using Warden.Benchmarks;
+
+// `dotnet run -c Release -- latency` measures per-call latency percentiles (see bench/README.md);
+// anything else goes to BenchmarkDotNet (e.g. `-- --filter *Decide*`).
+if (args.Length > 0 && args[0] == "alloc") { AllocProbe.Run(); return 0; }
+if (args.Length > 0 && args[0] == "latency")
+{
+    return LatencyProbe.Run(args.Skip(1).ToArray());
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

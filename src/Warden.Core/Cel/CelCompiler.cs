@@ -163,33 +163,57 @@ internal sealed class CelCompiler
                     };
                 };
             default:
-                var target = Compile(call.Target!);
-                var argument = Compile(call.Args[0]);
-                Func<string, string, bool> test = call.Function switch
-                {
-                    "startsWith" => static (s, p) => s.StartsWith(p, StringComparison.Ordinal),
-                    "endsWith" => static (s, p) => s.EndsWith(p, StringComparison.Ordinal),
-                    _ => static (s, p) => s.Contains(p, StringComparison.Ordinal),
-                };
-                return (ref CelActivation a) =>
-                {
-                    var s = target(ref a);
-                    if (s.IsError)
-                    {
-                        return s;
-                    }
-
-                    var p = argument(ref a);
-                    if (p.IsError)
-                    {
-                        return p;
-                    }
-
-                    return s.Kind == CelKind.String && p.Kind == CelKind.String
-                        ? CelValue.Of(test(s.AsString, p.AsString))
-                        : CelValue.Fail(CelError.NoMatchingOverload);
-                };
+                return CompileStringTest(call);
         }
+    }
+
+    private CelEval CompileStringTest(CelCall call)
+    {
+        var target = Compile(call.Target!);
+        var argument = Compile(call.Args[0]);
+        var function = call.Function;
+
+        // With a literal argument, a JSON string is tested on its UTF-8 bytes: no allocation.
+        // (Byte-wise prefix, suffix and substring tests agree with char-wise ones on valid UTF-8.)
+        var literal = call.Args[0] is CelLiteral { Value.Kind: CelKind.String } l ? System.Text.Encoding.UTF8.GetBytes(l.Value.AsString) : null;
+        return (ref CelActivation a) =>
+        {
+            var s = target(ref a);
+            if (s.IsError)
+            {
+                return s;
+            }
+
+            if (literal is not null && s.TryGetJsonUtf8(out var utf8))
+            {
+                return CelValue.Of(function switch
+                {
+                    "startsWith" => utf8.StartsWith(literal),
+                    "endsWith" => utf8.EndsWith(literal),
+                    _ => utf8.IndexOf(literal) >= 0,
+                });
+            }
+
+            var p = argument(ref a);
+            if (p.IsError)
+            {
+                return p;
+            }
+
+            if (s.Kind != CelKind.String || p.Kind != CelKind.String)
+            {
+                return CelValue.Fail(CelError.NoMatchingOverload);
+            }
+
+            var text = s.AsString;
+            var part = p.AsString;
+            return CelValue.Of(function switch
+            {
+                "startsWith" => text.StartsWith(part, StringComparison.Ordinal),
+                "endsWith" => text.EndsWith(part, StringComparison.Ordinal),
+                _ => text.Contains(part, StringComparison.Ordinal),
+            });
+        };
     }
 
     private CelEval CompileBinary(CelBinary binary)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Warden.Core.Cel;
@@ -107,6 +108,33 @@ internal readonly struct CelValue
 
     /// <summary>The string; allocates only for strings that come from JSON arguments.</summary>
     public string AsString => _isJson ? _json.GetString()! : (string)_ref!;
+
+    /// <summary>
+    /// The UTF-8 bytes of a string from the JSON arguments, straight from the document, when it has
+    /// no escapes: string functions then compare bytes instead of allocating a .NET string.
+    /// </summary>
+    public bool TryGetJsonUtf8(out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = default;
+        if (!_isJson || Kind != CelKind.String)
+        {
+            return false;
+        }
+
+        var raw = JsonMarshal.GetRawUtf8Value(_json);
+        if (raw.Length >= 2 && raw[0] == (byte)'"')
+        {
+            raw = raw[1..^1];
+        }
+
+        if (raw.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        utf8 = raw;
+        return true;
+    }
 
     /// <summary>String equality without turning a JSON string into a .NET string when the other side is one already.</summary>
     public bool StringEquals(in CelValue other)

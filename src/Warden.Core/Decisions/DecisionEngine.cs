@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Numerics;
 using Warden.Core.Cel;
 using Warden.Core.Policies;
 
@@ -35,18 +37,28 @@ internal sealed class DecisionEngine
             _systems[tool.System][tool.Name] = new ToolSlot(tool, toolCount++);
         }
 
-        var compiled = rules.Select(r => new CompiledRule(r)).ToList();
+        // Each rule is handed to the agents it resolved to, so building the index is linear in
+        // (rules × their agents), not agents × rules.
+        var byAgent = policy.Agents.ToDictionary<Agent, Agent, List<CompiledRule>>(a => a, _ => [], ReferenceEqualityComparer.Instance);
+        foreach (var rule in rules.Select(r => new CompiledRule(r)))
+        {
+            foreach (var agent in rule.Resolved.Agents)
+            {
+                byAgent[agent].Add(rule);
+            }
+        }
+
         var useCases = policy.UseCases.ToDictionary(u => u.Id, StringComparer.Ordinal);
         foreach (var agent in policy.Agents)
         {
             var useCase = useCases[agent.UseCase];
-            var mine = compiled.Where(r => r.Resolved.Agents.Contains(agent)).ToList();
+            var mine = byAgent[agent];
             var byTool = new RuleSet?[toolCount];
             foreach (var system in _systems.Values)
             {
                 foreach (var slot in system.Values)
                 {
-                    var forTool = mine.Where(r => r.Resolved.Tools.Contains(slot.Tool)).ToList();
+                    var forTool = mine.Where(r => r.Resolved.ToolSet.Contains(slot.Tool)).ToList();
                     if (forTool.Count > 0)
                     {
                         byTool[slot.Index] = new RuleSet(Order(forTool));
@@ -162,8 +174,8 @@ internal sealed class DecisionEngine
         }
         else if (effect == Effect.Approve)
         {
-            var approvals = outcome.ApproveCount == 1
-                ? rule.Approvals
+            var approvals = outcome.ApproveCount == 1 ? rule.Approvals
+                : BitOperations.PopCount(outcome.Approving) == outcome.ApproveCount ? rules.ApprovalsFor(outcome.Approving)
                 : CollectApprovals(rules, environment, openMatching, request, ref activation, agent.Agent.Id);
             decision = new Decision(Effect.Approve, DecisionBasis.Rule, request, rule.Model, approvals, conditionError: outcome.ConditionError);
         }
@@ -204,7 +216,9 @@ internal sealed class DecisionEngine
     };
 
     /// <summary>The strongest effect among the rules that match, and the rule (and exception) behind it.</summary>
-    private readonly record struct Outcome(Effect? Effect, CompiledRule? Rule, ResolvedException? Exception, int ApproveCount, string? ConditionError, CompiledRule? FirstShadow);
+    /// <remarks><see cref="Approving"/> has bit i set when rule i of the set matched as an approval (for the first 64).</remarks>
+    private readonly record struct Outcome(Effect? Effect, CompiledRule? Rule, ResolvedException? Exception, int ApproveCount, ulong Approving,
+        string? ConditionError, CompiledRule? FirstShadow);
 
     private static Outcome Evaluate(RuleSet rules, ulong environment, bool includeShadow, bool openMatching, in DecisionRequest request,
         ref CelActivation activation, string agent, List<RuleTrace>? trace)
@@ -215,8 +229,11 @@ internal sealed class DecisionEngine
         string? conditionError = null;
         CompiledRule? firstShadow = null;
         var approvals = 0;
+        var approving = 0UL;
+        var index = -1;
         foreach (var rule in rules.Rules)
         {
+            index++;
             if (rule.Shadow && !includeShadow)
             {
                 continue;
@@ -289,14 +306,18 @@ internal sealed class DecisionEngine
                 bestException = exception;
                 conditionError = error;
                 approvals = effect == Effect.Approve ? 1 : 0;
+                approving = effect == Effect.Approve ? Bit(index) : 0;
             }
             else if (effect == Effect.Approve && best == Effect.Approve)
             {
                 approvals++;
+                approving |= Bit(index);
             }
         }
 
-        return new Outcome(best, bestRule, bestException, approvals, conditionError, firstShadow);
+        return new Outcome(best, bestRule, bestException, approvals, approving, conditionError, firstShadow);
+
+        static ulong Bit(int i) => i < 64 ? 1UL << i : 0;
     }
 
     private static string Detail(CompiledRule rule, bool matched, string? error, ResolvedException? exception)
@@ -365,7 +386,7 @@ internal sealed class DecisionEngine
     private static IReadOnlyList<ApprovalRequirement> CollectApprovals(RuleSet rules, ulong environment, bool openMatching, in DecisionRequest request,
         ref CelActivation activation, string agent)
     {
-        // Rare: several approving rules matched; every one of them must be satisfied.
+        // Several approving rules matched beyond the first 64 of the set: every one must be satisfied.
         var approvals = new List<ApprovalRequirement>();
         foreach (var rule in rules.Rules)
         {
@@ -428,11 +449,37 @@ internal sealed class DecisionEngine
 
     private sealed class RuleSet(CompiledRule[] rules)
     {
+        private const int MaxCachedCombinations = 256;
+        private readonly ConcurrentDictionary<ulong, ApprovalRequirement[]> _approvals = new();
+
         public static readonly RuleSet Empty = new([]);
 
         public CompiledRule[] Rules { get; } = rules;
 
         public bool HasShadow { get; } = rules.Any(r => r.Shadow);
+
+        /// <summary>
+        /// The requirements of several approving rules together, cached by which rules they are, so
+        /// that a held call allocates nothing once its combination has been seen.
+        /// </summary>
+        public IReadOnlyList<ApprovalRequirement> ApprovalsFor(ulong approving)
+        {
+            if (_approvals.TryGetValue(approving, out var cached))
+            {
+                return cached;
+            }
+
+            var requirements = Enumerable.Range(0, Math.Min(64, Rules.Length))
+                .Where(i => (approving & (1UL << i)) != 0)
+                .SelectMany(i => Rules[i].Approvals)
+                .ToArray();
+            if (_approvals.Count < MaxCachedCombinations)
+            {
+                _approvals.TryAdd(approving, requirements);
+            }
+
+            return requirements;
+        }
     }
 
     private sealed class CompiledRule(ResolvedRule resolved)

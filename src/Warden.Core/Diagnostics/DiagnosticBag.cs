@@ -7,12 +7,14 @@ internal sealed class DiagnosticBag
 
     public IReadOnlyList<Diagnostic> Items => _items;
 
-    public bool HasErrors { get; private set; }
+    public bool HasErrors => ErrorCount > 0;
+
+    public int ErrorCount { get; private set; }
 
     public void Error(DiagnosticCode code, SourceLocation at, string message, string? hint = null)
     {
         _items.Add(new Diagnostic(Severity.Error, code, at, message, hint));
-        HasErrors = true;
+        ErrorCount++;
     }
 
     public void Warning(DiagnosticCode code, SourceLocation at, string message, string? hint = null) =>

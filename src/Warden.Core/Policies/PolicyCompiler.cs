@@ -25,6 +25,10 @@ internal sealed class ResolvedRule
     public CelCondition? Condition { get; set; }
 
     public List<ResolvedException> Exceptions { get; } = [];
+
+    public HashSet<Agent> AgentSet => field ??= [.. Agents];
+
+    public HashSet<ToolDefinition> ToolSet => field ??= new HashSet<ToolDefinition>(Tools, ReferenceEqualityComparer.Instance);
 }
 
 internal sealed record ResolvedException(PolicyException Model, CelCondition? Condition);
@@ -474,12 +478,28 @@ internal sealed class PolicyCompiler
     /// </summary>
     private void WarnOutranked()
     {
-        var rules = _rules.Values.OrderBy(r => r.Order).ToList();
-        foreach (var weaker in rules.Where(r => r.Model.Mode == RuleMode.Enforce && r.Model.Effect != Effect.Deny && !r.Open))
+        // Only enforced rules without a condition can outrank; index them by tool so that large
+        // policies compare each rule with a handful of candidates, not with every other rule.
+        var unconditional = new Dictionary<ToolDefinition, List<ResolvedRule>>(ReferenceEqualityComparer.Instance);
+        foreach (var rule in _rules.Values.Where(r => r.Model.Mode == RuleMode.Enforce && r.Condition is null && r.Model.Effect != Effect.Allow))
         {
-            var stronger = rules.FirstOrDefault(s => s != weaker && s.Model.Mode == RuleMode.Enforce && s.Model.Effect > weaker.Model.Effect
-                && s.Condition is null && (weaker.Order > s.Order || !_syntax.Exceptions.Any(e => e.Rule?.Value == s.Model.Id)) && (weaker.Environments & ~s.Environments) == 0
-                && weaker.Agents.All(s.Agents.Contains) && weaker.Tools.All(s.Tools.Contains));
+            foreach (var tool in rule.Tools)
+            {
+                (unconditional.TryGetValue(tool, out var list) ? list : unconditional[tool] = []).Add(rule);
+            }
+        }
+
+        var withExceptions = _syntax.Exceptions.Select(e => e.Rule?.Value).ToHashSet();
+        foreach (var weaker in _rules.Values.OrderBy(r => r.Order).Where(r => r.Model.Mode == RuleMode.Enforce && r.Model.Effect != Effect.Deny && !r.Open && r.Tools.Count > 0))
+        {
+            if (!unconditional.TryGetValue(weaker.Tools[0], out var candidates))
+            {
+                continue;
+            }
+
+            var stronger = candidates.FirstOrDefault(s => s != weaker && s.Model.Effect > weaker.Model.Effect
+                && (weaker.Order > s.Order || !withExceptions.Contains(s.Model.Id)) && (weaker.Environments & ~s.Environments) == 0
+                && weaker.Tools.All(s.ToolSet.Contains) && weaker.Agents.All(s.AgentSet.Contains));
             if (stronger is not null)
             {
                 _diagnostics.Warning(DiagnosticCode.RuleOutranked, weaker.Syntax.Id.At,
@@ -492,7 +512,7 @@ internal sealed class PolicyCompiler
     private ResolvedRule? ResolveRule(RuleSyntax syntax, int order)
     {
         var what = $"rule '{syntax.Id.Value}'";
-        var errorsBefore = _diagnostics.Items.Count(d => d.Severity == Severity.Error);
+        var errorsBefore = _diagnostics.ErrorCount;
 
         var agents = ResolveAgents(syntax, what);
         ulong environments = 0;
@@ -518,7 +538,7 @@ internal sealed class PolicyCompiler
                 "add message: to tell the agent (and the person behind it) why, and what to do instead");
         }
 
-        if (_diagnostics.Items.Count(d => d.Severity == Severity.Error) > errorsBefore)
+        if (_diagnostics.ErrorCount > errorsBefore)
         {
             return null;
         }
@@ -924,9 +944,9 @@ internal sealed class PolicyCompiler
                 continue;
             }
 
-            var errors = _diagnostics.Items.Count(d => d.Severity == Severity.Error);
+            var errors = _diagnostics.ErrorCount;
             CheckGrant(rule, $"rule '{rule.Model.Id}'", Effect.Allow, syntax.Id.At, syntax.Id.Value);
-            if (_diagnostics.Items.Count(d => d.Severity == Severity.Error) > errors)
+            if (_diagnostics.ErrorCount > errors)
             {
                 continue;
             }

@@ -3,7 +3,6 @@ using Warden.Benchmarks;
 
 // `dotnet run -c Release -- latency` measures per-call latency percentiles (see bench/README.md);
 // anything else goes to BenchmarkDotNet (e.g. `-- --filter *Decide*`).
-if (args.Length > 0 && args[0] == "alloc") { AllocProbe.Run(); return 0; }
 if (args.Length > 0 && args[0] == "latency")
 {
     return LatencyProbe.Run(args.Skip(1).ToArray());

@@ -26,7 +26,8 @@ internal static class WardenCli
         root.Add(policy);
 
         var output = new ConsoleWriter(console);
-        var configuration = new InvocationConfiguration { Output = output, Error = output };
+        // Our own handler below, not System.CommandLine's, which would print a stack trace.
+        var configuration = new InvocationConfiguration { Output = output, Error = output, EnableDefaultExceptionHandler = false };
         try
         {
             return root.Parse(args).Invoke(configuration);

@@ -30,7 +30,7 @@ internal static class PolicyTestCommand
             return ExitCodes.Usage;
         }
 
-        var suite = PolicyTestSuite.Parse(text, casesPath, policy, out var diagnostics);
+        var suite = PolicyTestSuite.Parse(text, casesPath, policy, out var diagnostics, clock);
         if (suite is null)
         {
             DiagnosticsView.Render(console, diagnostics, text);

@@ -228,10 +228,16 @@ internal sealed class CelChecker
             return;
         }
 
+        if (Re2Pattern.Translate(literal.Value.AsString, out var unsupported) is not { } translated)
+        {
+            Report(pattern, $"this pattern is not a regular expression Warden accepts: {unsupported}", "CEL patterns follow RE2");
+            return;
+        }
+
         try
         {
             // NonBacktracking runs in linear time, like the RE2 engine CEL specifies.
-            Patterns[call] = new Regex(literal.Value.AsString, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            Patterns[call] = new Regex(translated, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {

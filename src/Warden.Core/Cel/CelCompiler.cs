@@ -221,29 +221,25 @@ internal sealed class CelCompiler
         var left = Compile(binary.Left);
         if (binary.Op == "in" && binary.Right is CelList { Items.Count: > 0 } literalList && !literalList.Items.All(i => i is CelLiteral))
         {
-            // x in [a, b] with computed items: test each without building the list.
+            // x in [a, b] with computed items: test each without building the list. As in CEL, an
+            // item that fails makes the whole list (and so the test) an error, found or not.
             var items = literalList.Items.Select(Compile).ToArray();
             return (ref CelActivation a) =>
             {
                 var x = left(ref a);
-                if (x.IsError)
-                {
-                    return x;
-                }
-
-                CelValue? error = null;
+                var found = false;
                 foreach (var item in items)
                 {
-                    var equal = CelOps.Equal(x, item(ref a));
-                    if (equal.IsTrue)
+                    var value = item(ref a);
+                    if (value.IsError)
                     {
-                        return equal;
+                        return value;
                     }
 
-                    error ??= equal.IsError ? equal : null;
+                    found = found || (!x.IsError && CelOps.EqualCore(x, value));
                 }
 
-                return error ?? CelValue.False;
+                return x.IsError ? x : CelValue.Of(found);
             };
         }
 

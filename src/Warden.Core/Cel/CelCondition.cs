@@ -52,7 +52,7 @@ internal sealed class CelCondition
     {
         if (!Identifiers(Syntax).Any())
         {
-            var activation = new CelActivation(new ConditionInput(PlanFacts.None, default, "", "", "", "", "", "", false, false));
+            var activation = new CelActivation(new ConditionInput(PlanFacts.None, [], default, "", "", "", "", "", "", false, false));
             var value = _eval(ref activation);
             return value.IsFalse ? "it is always false" : null;
         }

@@ -15,6 +15,9 @@ internal sealed class CelParser
     public const int MaxLength = 8 * 1024;
     public const int MaxDepth = 32;
 
+    /// <summary>Bounds member chains (args.a.b.c...), which nest without parentheses, and so the recursion over the tree.</summary>
+    public const int MaxTokens = 1000;
+
     private static readonly HashSet<string> Reserved =
     [
         "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package",
@@ -41,8 +44,15 @@ internal sealed class CelParser
 
         try
         {
-            var parser = new CelParser(text, Tokenize(text));
+            var tokens = Tokenize(text);
+            if (tokens.Count > MaxTokens)
+            {
+                return (null, new CelProblem(0, text.Length, $"the condition has {tokens.Count:N0} parts; the limit is {MaxTokens:N0}", "split it into simpler rules"));
+            }
+
+            var parser = new CelParser(text, tokens);
             var expr = parser.ParseExpr();
+
             if (parser.Peek.Kind != TokenKind.End)
             {
                 throw parser.Problem(parser.Peek, $"unexpected '{parser.Peek.Text}' after the end of the expression",
@@ -108,30 +118,44 @@ internal sealed class CelParser
         return expr;
     }
 
-    private CelExpr ParseOr()
+    private CelExpr ParseOr() => ParseChain("||", ParseAnd);
+
+    private CelExpr ParseAnd() => ParseChain("&&", ParseRelation);
+
+    /// <summary>
+    /// A chain of || (or &amp;&amp;) becomes a balanced tree, as cel-go's parser does: the operators
+    /// are associative (errors included), and a balanced tree keeps a long list of alternatives
+    /// shallow for the recursive checker, compiler and evaluator.
+    /// </summary>
+    private CelExpr ParseChain(string op, Func<CelExpr> operand)
     {
-        var left = ParseAnd();
-        while (Peek.Kind == TokenKind.Symbol && Peek.Text == "||")
+        var first = operand();
+        if (!(Peek.Kind == TokenKind.Symbol && Peek.Text == op))
         {
-            Next();
-            var right = ParseAnd();
-            left = new CelBinary(left.Start, right.End, "||", left, right);
+            return first;
         }
 
-        return left;
+        var terms = new List<CelExpr> { first };
+        while (Peek.Kind == TokenKind.Symbol && Peek.Text == op)
+        {
+            Next();
+            terms.Add(operand());
+        }
+
+        return Balance(terms, 0, terms.Count, op);
     }
 
-    private CelExpr ParseAnd()
+    private static CelExpr Balance(List<CelExpr> terms, int from, int to, string op)
     {
-        var left = ParseRelation();
-        while (Peek.Kind == TokenKind.Symbol && Peek.Text == "&&")
+        if (to - from == 1)
         {
-            Next();
-            var right = ParseRelation();
-            left = new CelBinary(left.Start, right.End, "&&", left, right);
+            return terms[from];
         }
 
-        return left;
+        var middle = (from + to) / 2;
+        var left = Balance(terms, from, middle, op);
+        var right = Balance(terms, middle, to, op);
+        return new CelBinary(left.Start, right.End, op, left, right);
     }
 
     private static readonly HashSet<string> Relations = ["==", "!=", "<", "<=", ">", ">="];
@@ -384,6 +408,11 @@ internal sealed class CelParser
         if (token.Kind == TokenKind.Double)
         {
             var d = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+            if (!double.IsFinite(d))
+            {
+                throw Problem(token, $"{text} is too large for a double");
+            }
+
             return new CelLiteral(start, token.End, CelValue.Of(d));
         }
 
@@ -423,7 +452,8 @@ internal sealed class CelParser
         var i = 0;
         while (true)
         {
-            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            // CEL's whitespace is ASCII only; anything else is an unexpected character.
+            while (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\r' or '\f' or '\v')
             {
                 i++;
             }
@@ -635,19 +665,20 @@ internal sealed class CelParser
         }
 
         var span = text.AsSpan(from, digits);
+        // Parsed as long: eight hex digits can exceed int.MaxValue (\UFFFFFFFF would read as -1).
         var ok = radix == 16
-            ? int.TryParse(span, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
+            ? long.TryParse(span, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
             : TryOctal(span, out code);
         if (!ok || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
         {
             throw new CelSyntaxException(new CelProblem(i, from + digits, "this escape is not a valid code point"));
         }
 
-        value.Append(char.ConvertFromUtf32(code));
+        value.Append(char.ConvertFromUtf32((int)code));
         return from + digits;
     }
 
-    private static bool TryOctal(ReadOnlySpan<char> digits, out int code)
+    private static bool TryOctal(ReadOnlySpan<char> digits, out long code)
     {
         code = 0;
         foreach (var d in digits)

@@ -5,6 +5,7 @@ namespace Warden.Core.Cel;
 /// <summary>Everything a rule's condition can read about one call, resolved once per decision.</summary>
 internal readonly struct ConditionInput(
     PlanFacts facts,
+    IReadOnlyList<string> classes,
     JsonElement arguments,
     string environment,
     string agent,
@@ -16,6 +17,9 @@ internal readonly struct ConditionInput(
     bool reversible)
 {
     public readonly PlanFacts Facts = facts;
+
+    /// <summary>The plan's classes and those of its fields (see DataClassMap).</summary>
+    public readonly IReadOnlyList<string> Classes = classes;
     public readonly JsonElement Arguments = arguments;
     public readonly string Environment = environment;
     public readonly string Agent = agent;

@@ -11,7 +11,7 @@ internal static class ConditionVariables
         ["records"] = new("records", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Records), "how many records the call reads or changes"),
         ["recipients"] = new("recipients", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Recipients), "how many people a send or sync reaches"),
         ["fields"] = new("fields", CelType.StringList, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Fields), "fields read or changed, as table.field"),
-        ["classes"] = new("classes", CelType.StringList, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Classes), "data classes touched"),
+        ["classes"] = new("classes", CelType.StringList, (ref CelActivation a) => CelValue.Of(a.Input.Classes), "data classes touched"),
         ["external"] = new("external", CelType.Bool, (ref CelActivation a) => CelValue.Of(a.Input.External), "whether the call reaches outside"),
         ["reversible"] = new("reversible", CelType.Bool, (ref CelActivation a) => CelValue.Of(a.Input.Reversible), "whether the call can be undone"),
         ["environment"] = new("environment", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Environment), "sandbox, production, ..."),

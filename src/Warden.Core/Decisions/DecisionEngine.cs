@@ -17,9 +17,11 @@ internal sealed class DecisionEngine
     private readonly Dictionary<string, AgentEntry> _agents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, ToolSlot>> _systems = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _environmentBits = new(StringComparer.Ordinal);
+    private readonly DataClassMap _dataClasses;
 
-    public DecisionEngine(Policy policy, IReadOnlyList<ResolvedRule> rules)
+    public DecisionEngine(Policy policy, IReadOnlyList<ResolvedRule> rules, DataClassMap dataClasses)
     {
+        _dataClasses = dataClasses;
         for (var i = 0; i < policy.Environments.Count; i++)
         {
             _environmentBits[policy.Environments[i]] = 1UL << i;
@@ -121,7 +123,8 @@ internal sealed class DecisionEngine
         var facts = request.Facts ?? PlanFacts.None;
         var external = tool.External || facts.External == true;
         var irreversible = tool.Reversibility == Reversibility.Irreversible || facts.Reversible == false;
-        var input = new ConditionInput(facts, request.Arguments, request.Environment, agent.Agent.Id, agent.Agent.UseCase,
+        var classes = _dataClasses.Complete(facts.Classes, facts.Fields);
+        var input = new ConditionInput(facts, classes, request.Arguments, request.Environment, agent.Agent.Id, agent.Agent.UseCase,
             request.System, request.Tool, Names.KindNames[(int)tool.Kind], external, !irreversible);
         var activation = new CelActivation(input);
 
@@ -157,7 +160,7 @@ internal sealed class DecisionEngine
         }
 
         // The tier caps what any grant may reach, even one the checker could not see (an unannotated tool, a plan fact).
-        if (TierCaps.Violation(agent.UseCase.Tier, tool.Kind, irreversible, external) is { } violation)
+        if (TierCaps.Violation(agent.UseCase.Tier, tool.Kind, irreversible ? Reversibility.Irreversible : tool.Reversibility, external) is { } violation)
         {
             steps?.Add($"Use case '{agent.UseCase.Id}' is {TierCaps.Name(agent.UseCase.Tier)} tier: {violation}.");
             return new Decision(Effect.Deny, DecisionBasis.TierCap, request, rule.Model,
@@ -420,22 +423,24 @@ internal sealed class DecisionEngine
                 continue;
             }
 
-            // A grant is possible when some enforced allow or approve covers the environment and no
-            // unconditional deny does.
+            // What the best call could get: an exception for this agent turns its rule into an allow;
+            // an unconditional deny (without one) closes the tool; an unconditional approval holds it.
             var enforced = rules.Rules.Where(r => !r.Shadow && (r.Environments & bit) != 0).ToList();
-            if (enforced.Any(r => r.Effect == Effect.Deny && r.Condition is null))
+            bool Excepted(CompiledRule r) => r.Resolved.Exceptions.Any(e => e.Model.Agent == agentId);
+            if (enforced.Any(r => r.Effect == Effect.Deny && r.Condition is null && !Excepted(r)))
             {
                 continue;
             }
 
-            var grants = enforced.Where(r => r.Effect != Effect.Deny || r.Resolved.Exceptions.Any(e => e.Model.Agent == agentId)).ToList();
-            if (grants.Count == 0)
+            var allows = enforced.Any(r => r.Effect == Effect.Allow || Excepted(r));
+            var approves = enforced.Any(r => r.Effect == Effect.Approve);
+            if (!allows && !approves)
             {
                 continue;
             }
 
-            var allows = grants.Any(r => r.Effect == Effect.Allow || r.Resolved.Exceptions.Count > 0) && !slot.Tool.AlwaysNeedsPerson;
-            yield return new ToolGrant(slot.Tool, allows ? Effect.Allow : Effect.Approve);
+            var held = slot.Tool.AlwaysNeedsPerson || !allows || enforced.Any(r => r.Effect == Effect.Approve && r.Condition is null && !Excepted(r));
+            yield return new ToolGrant(slot.Tool, held ? Effect.Approve : Effect.Allow);
         }
     }
 
@@ -450,7 +455,7 @@ internal sealed class DecisionEngine
     private sealed class RuleSet(CompiledRule[] rules)
     {
         private const int MaxCachedCombinations = 256;
-        private readonly ConcurrentDictionary<ulong, ApprovalRequirement[]> _approvals = new();
+        private ConcurrentDictionary<ulong, ApprovalRequirement[]>? _approvals;
 
         public static readonly RuleSet Empty = new([]);
 
@@ -464,18 +469,21 @@ internal sealed class DecisionEngine
         /// </summary>
         public IReadOnlyList<ApprovalRequirement> ApprovalsFor(ulong approving)
         {
-            if (_approvals.TryGetValue(approving, out var cached))
-            {
-                return cached;
-            }
+            return _approvals is not null && _approvals.TryGetValue(approving, out var cached) ? cached : Build(approving);
+        }
 
+        // Apart from the lookup: a lambda capturing 'approving' would allocate on every call, hit or miss.
+        private ApprovalRequirement[] Build(ulong approving)
+        {
             var requirements = Enumerable.Range(0, Math.Min(64, Rules.Length))
                 .Where(i => (approving & (1UL << i)) != 0)
                 .SelectMany(i => Rules[i].Approvals)
                 .ToArray();
-            if (_approvals.Count < MaxCachedCombinations)
+            // Created on first use: most rule sets never see two approvals at once.
+            var cache = LazyInitializer.EnsureInitialized(ref _approvals, () => new ConcurrentDictionary<ulong, ApprovalRequirement[]>());
+            if (cache.Count < MaxCachedCombinations)
             {
-                _approvals.TryAdd(approving, requirements);
+                cache.TryAdd(approving, requirements);
             }
 
             return requirements;

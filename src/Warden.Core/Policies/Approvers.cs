@@ -46,20 +46,25 @@ internal static class Approvers
 
     private static void AddGroup(string id, Dictionary<string, Group> groups, HashSet<string> owners, SortedSet<string> people, HashSet<string> visited)
     {
-        if (!visited.Add(id) || !groups.TryGetValue(id, out var group))
+        // Breadth-first with a visited set: no recursion, and a cycle (refused by the checker anyway) cannot loop.
+        var pending = new Queue<string>([id]);
+        while (pending.TryDequeue(out var next))
         {
-            return;
-        }
-
-        foreach (var member in group.Members)
-        {
-            if (owners.Contains(member))
+            if (!visited.Add(next) || !groups.TryGetValue(next, out var group))
             {
-                people.Add(member);
+                continue;
             }
-            else
+
+            foreach (var member in group.Members)
             {
-                AddGroup(member, groups, owners, people, visited);
+                if (owners.Contains(member))
+                {
+                    people.Add(member);
+                }
+                else
+                {
+                    pending.Enqueue(member);
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ public sealed record ToolGrant(ToolDefinition Tool, Effect BestCase);
 public sealed class Policy
 {
     private readonly DecisionEngine _engine;
+    private readonly DataClassMap _dataClassMap;
     private readonly Dictionary<string, Agent> _agents;
     private readonly Dictionary<string, UseCase> _useCases;
 
@@ -40,7 +41,8 @@ public sealed class Policy
         Breakers = breakers;
         _agents = agents.ToDictionary(a => a.Id, StringComparer.Ordinal);
         _useCases = useCases.ToDictionary(u => u.Id, StringComparer.Ordinal);
-        _engine = new DecisionEngine(this, compiledRules);
+        _dataClassMap = new DataClassMap(dataClasses);
+        _engine = new DecisionEngine(this, compiledRules, _dataClassMap);
     }
 
     /// <summary>The policy's id.</summary>
@@ -134,8 +136,7 @@ public sealed class Policy
             : [];
 
     /// <summary>The data classes a field belongs to, e.g. contacts.email → pii.</summary>
-    public IReadOnlyList<string> ClassesOf(string field) =>
-        [.. DataClasses.Where(c => c.Value.Any(p => new Glob(p).Matches(field))).Select(c => c.Key)];
+    public IReadOnlyList<string> ClassesOf(string field) => _dataClassMap.ClassesOf(field);
 
     /// <summary>The tools this agent can ever be granted in this environment, and whether they can run without approval.</summary>
     public IReadOnlyList<ToolGrant> Grants(string agent, string environment) => [.. _engine.Grants(agent, environment)];

@@ -211,41 +211,64 @@ internal sealed class PolicyCompiler
             }
         }
 
-        // Depth-first search for a group that contains itself through other groups.
-        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on the path, 2 = done
-        var path = new List<string>();
-        foreach (var group in _syntax.Groups)
+        if (FindCycle() is { } cycle)
         {
-            if (FindCycle(group.Id.Value, state, path) is { } cycle)
-            {
-                _diagnostics.Error(DiagnosticCode.Cycle, _groups[cycle[0]].Id.At, "groups contain each other in a circle: " + string.Join(" → ", cycle),
-                    "a group may list people and other groups, but never itself through them");
-                break;
-            }
+            _diagnostics.Error(DiagnosticCode.Cycle, _groups[cycle[0]].Id.At, "groups contain each other in a circle: " + string.Join(" → ", cycle),
+                "a group may list people and other groups, but never itself through them");
         }
     }
 
-    private List<string>? FindCycle(string group, Dictionary<string, int> state, List<string> path)
+    /// <summary>
+    /// Depth-first search for a group that contains itself through other groups, with an explicit
+    /// stack: a long chain of groups must not overflow the call stack.
+    /// </summary>
+    private List<string>? FindCycle()
     {
-        if (state.TryGetValue(group, out var s))
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on the path, 2 = done
+        foreach (var start in _groups.Keys)
         {
-            return s == 1 ? [.. path.Skip(path.IndexOf(group)), group] : null;
-        }
-
-        state[group] = 1;
-        path.Add(group);
-        foreach (var member in _groups.TryGetValue(group, out var g) ? g.Members : [])
-        {
-            if (_groups.ContainsKey(member.Value) && FindCycle(member.Value, state, path) is { } cycle)
+            if (state.ContainsKey(start))
             {
-                return cycle;
+                continue;
+            }
+
+            var path = new List<string> { start };
+            var pending = new Stack<IEnumerator<string>>();
+            state[start] = 1;
+            pending.Push(SubGroups(start).GetEnumerator());
+            while (pending.Count > 0)
+            {
+                var next = pending.Peek();
+                if (!next.MoveNext())
+                {
+                    pending.Pop();
+                    state[path[^1]] = 2;
+                    path.RemoveAt(path.Count - 1);
+                    continue;
+                }
+
+                var member = next.Current;
+                if (state.TryGetValue(member, out var seen))
+                {
+                    if (seen == 1)
+                    {
+                        return [.. path.Skip(path.IndexOf(member)), member];
+                    }
+
+                    continue;
+                }
+
+                state[member] = 1;
+                path.Add(member);
+                pending.Push(SubGroups(member).GetEnumerator());
             }
         }
 
-        path.RemoveAt(path.Count - 1);
-        state[group] = 2;
         return null;
     }
+
+    private IEnumerable<string> SubGroups(string group) =>
+        _groups[group].Members.Select(m => m.Value).Where(_groups.ContainsKey);
 
     private void DataClasses()
     {
@@ -644,6 +667,7 @@ internal sealed class PolicyCompiler
 
         var toolGlobs = syntax.Tools.Select(t => new Glob(t.Value)).ToArray();
         var inSystems = _tools.Where(t => Glob.AnyMatch(systemGlobs, t.System)).ToList();
+        var upstream = _upstreamSystems.Where(s => Glob.AnyMatch(systemGlobs, s)).ToList();
         foreach (var tool in syntax.Tools)
         {
             var glob = new Glob(tool.Value);
@@ -652,21 +676,26 @@ internal sealed class PolicyCompiler
                 continue;
             }
 
-            // An exact name on an upstream system may be a tool the policy does not annotate; on the workspace it is a typo.
-            var upstream = systemGlobs.Length > 0 && _upstreamSystems.Any(s => Glob.AnyMatch(systemGlobs, s));
-            if (!upstream)
+            // An exact name on an upstream system may be a tool the policy does not annotate; on the workspace alone it is a typo.
+            if (upstream.Count == 0)
             {
                 _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At, $"{what} names the tool '{tool.Value}', which no system declares",
-                    Suggest.Hint(tool.Value, inSystems.Select(t => t.Name)) ?? "workspace tools are listed by 'warden policy tools'; upstream tools need system: and an annotation");
+                    Suggest.Hint(tool.Value, inSystems.Select(t => t.Name)) ?? "'warden policy tools FILE' lists the tools; an upstream tool needs system: too");
             }
         }
 
         var kinds = syntax.Kinds.Select(k => k.Value).ToHashSet();
         var tools = inSystems.Where(t => Glob.AnyMatch(toolGlobs, t.Name) && (kinds.Count == 0 || kinds.Contains(t.Kind))).ToList();
 
-        // Undeclared upstream tools count as delete: a rule can reach them only if its kinds allow delete.
-        var open = _upstreamSystems.Any(s => Glob.AnyMatch(systemGlobs, s))
-                   && (toolGlobs.Length == 0 || toolGlobs.Any(g => g.IsWildcard || !_tools.Any(t => g.Matches(t.Name))))
+        // Open: an upstream system in scope may offer a matching tool that the policy does not
+        // annotate there. A rule that names no system means its exact tool names wherever they are
+        // annotated; only names annotated nowhere (and wildcards) reach the unannotated. Such tools
+        // count as delete, so kinds that exclude delete close the rule.
+        bool Unannotated(Glob g, string? system) => g.IsWildcard || !_tools.Any(t => (system is null || t.System == system) && g.Matches(t.Name));
+        var open = upstream.Count > 0
+                   && (toolGlobs.Length == 0 || (syntax.Systems.Count == 0
+                       ? toolGlobs.Any(g => Unannotated(g, null))
+                       : upstream.Any(system => toolGlobs.Any(g => Unannotated(g, system)))))
                    && (kinds.Count == 0 || kinds.Contains(ActionKind.Delete));
         return (tools, open, systemGlobs, toolGlobs);
     }
@@ -701,6 +730,11 @@ internal sealed class PolicyCompiler
         }
 
         var quorum = (int)(approval.Quorum?.Value ?? 1);
+        if (approval.Approvers.Count == 0)
+        {
+            return null;
+        }
+
         var resolvable = approval.Approvers.All(a => ApproverReference(a, what));
         if (resolvable && approval.Approvers.Count > 0)
         {
@@ -847,7 +881,7 @@ internal sealed class PolicyCompiler
         foreach (var useCase in agents.Select(a => _useCases[a.UseCase]).Distinct())
         {
             var over = rule.Tools.Where(t => TierCaps.Violation(useCase.Tier, t) is not null).Select(t => t.Name).ToList();
-            if (rule.Open && TierCaps.Violation(useCase.Tier, ActionKind.Delete, true, true) is not null)
+            if (rule.Open && TierCaps.Describe(useCase.Tier) is not null)
             {
                 over.Add("unannotated upstream tools");
             }
@@ -855,7 +889,7 @@ internal sealed class PolicyCompiler
             if (over.Count > 0)
             {
                 _diagnostics.Error(DiagnosticCode.TierCapExceeded, at,
-                    $"{subject} grants use case '{useCase.Id}' ({TierCaps.Name(useCase.Tier)} tier) {Few(over)}; {TierCaps.Violation(useCase.Tier, ActionKind.Delete, true, true)}",
+                    $"{subject} grants use case '{useCase.Id}' ({TierCaps.Name(useCase.Tier)} tier) {Few(over)}; {TierCaps.Describe(useCase.Tier)}",
                     "narrow the rule with kind: or tool:, or reclassify the use case if it really needs this");
             }
         }

@@ -31,7 +31,8 @@ public sealed class PolicyTestSuite
     public IReadOnlyList<PolicyTestCase> Cases { get; }
 
     /// <summary>Reads a test file. Returns null, with diagnostics, when the file is malformed.</summary>
-    public static PolicyTestSuite? Parse(string text, string source, Policy policy, out IReadOnlyList<Diagnostic> diagnostics)
+    /// <remarks>Cases are decided at the file's <c>now:</c>, or the clock's time when it has none.</remarks>
+    public static PolicyTestSuite? Parse(string text, string source, Policy policy, out IReadOnlyList<Diagnostic> diagnostics, TimeProvider? clock = null)
     {
         var bag = new DiagnosticBag();
         var root = YamlReader.Read(text, source, bag);
@@ -39,7 +40,7 @@ public sealed class PolicyTestSuite
         if (root is not null)
         {
             var top = new MappingReader(root, "the test file", bag, ["now", "environment", "cases"]);
-            var now = top.Time("now")?.Value ?? DateTimeOffset.UtcNow;
+            var now = top.Time("now")?.Value ?? (clock ?? TimeProvider.System).GetUtcNow();
             var environment = top.String("environment")?.Value ?? policy.Environments[0];
             var items = top.Sequence("cases");
             if (items is null && top.IsValid && !top.Has("cases"))
@@ -49,7 +50,7 @@ public sealed class PolicyTestSuite
 
             foreach (var item in items?.Items ?? [])
             {
-                if (Case(item, now, environment, bag) is { } testCase)
+                if (Case(item, now, environment, policy, bag) is { } testCase)
                 {
                     cases.Add(testCase);
                 }
@@ -114,7 +115,7 @@ public sealed class PolicyTestSuite
 
     private static string Snake(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
-    private static PolicyTestCase? Case(YamlNode node, DateTimeOffset now, string environment, DiagnosticBag bag)
+    private static PolicyTestCase? Case(YamlNode node, DateTimeOffset now, string environment, Policy policy, DiagnosticBag bag)
     {
         var name = node is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
         var r = new MappingReader(node, name is null ? "this case" : $"case '{name}'", bag,
@@ -160,7 +161,12 @@ public sealed class PolicyTestSuite
             var u = new MappingReader(usageNode, $"the usage of {r.What}", bag, usageNode.Entries.Select(e => e.Key.Value).ToList());
             foreach (var (key, _) in usageNode.Entries)
             {
-                if (u.Integer(key.Value, 0, long.MaxValue) is { } used)
+                if (policy.Budgets.All(b => b.Id != key.Value))
+                {
+                    bag.Error(DiagnosticCode.UnknownReference, key.Start, $"the policy has no budget '{key.Value}'",
+                        Suggest.HintOrChoices(key.Value, policy.Budgets.Select(b => b.Id).ToList()));
+                }
+                else if (u.Integer(key.Value, 0, long.MaxValue) is { } used)
                 {
                     usage[key.Value] = used.Value;
                 }

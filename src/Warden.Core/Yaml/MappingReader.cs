@@ -25,12 +25,18 @@ internal sealed partial class MappingReader
         if (node is YamlMapping map)
         {
             _map = map;
-            foreach (var (key, _) in map.Entries)
+            foreach (var (key, value) in map.Entries)
             {
                 if (!fields.Contains(key.Value))
                 {
                     diagnostics.Error(DiagnosticCode.UnknownField, key.Start, $"unknown field '{key.Value}' in {what}",
                         Suggest.HintOrChoices(key.Value, fields));
+                }
+                else if (value is YamlScalar { IsNull: true })
+                {
+                    // An empty 'agent:' or 'when:' must not quietly mean "any agent" or "always".
+                    diagnostics.Error(DiagnosticCode.MissingField, key.Start, $"'{key.Value}' in {what} has no value",
+                        "give it one, or remove the line");
                 }
             }
         }
@@ -111,6 +117,9 @@ internal sealed partial class MappingReader
                 break;
             case YamlScalar scalar:
                 result.Add(new(scalar.Value, scalar.Start));
+                break;
+            case YamlSequence { Items.Count: 0 } when required:
+                _diagnostics.Error(DiagnosticCode.MissingField, node.Start, $"'{key}' in {What} is an empty list", "name at least one");
                 break;
             case YamlSequence sequence:
                 foreach (var item in sequence.Items)

@@ -11,6 +11,11 @@ internal static class ScalarPositions
     public static SourceLocation Locate(YamlScalar scalar, string source, int start, int end)
     {
         var value = scalar.Value;
+        if (value.Length == 0)
+        {
+            return scalar.Start;
+        }
+
         start = Math.Clamp(start, 0, value.Length);
         end = Math.Clamp(end, start, value.Length);
         if (scalar.IsPlain && scalar.Start.Line == scalar.End.Line)

@@ -110,4 +110,12 @@ public sealed class CelCheckTests
         var condition = CelCondition.Compile(expression, ConditionVariables.All, out _, out _);
         Assert.Null(condition!.NeverTrueReason());
     }
+
+    [Theory]
+    [InlineData("tool.matches('a(?=b)')", "lookahead and lookbehind are not part of RE2")]
+    [InlineData("tool.matches('[a-z-[aeiou]]')", "character class subtraction is not part of RE2")]
+    [InlineData("tool.matches('\\\\Qa.b\\\\E')", "\\Q...\\E is not supported; escape each special character instead")]
+    [InlineData("tool.matches('(?x)a b')", "only the flags i, m and s are supported")]
+    public void Patterns_outside_RE2_are_refused(string expression, string reason) =>
+        Assert.Equal($"this pattern is not a regular expression Warden accepts: {reason}", Problem(expression).Message);
 }

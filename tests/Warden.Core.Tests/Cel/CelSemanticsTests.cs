@@ -18,13 +18,13 @@ public sealed class CelSemanticsTests
         Classes = ["pii"],
     };
 
-    private const string Args = """{"limit": 5, "ratio": 0.5, "name": "Spring sale", "ids": ["a", "b"], "nested": {"flag": true}, "none": null}""";
+    private const string Args = """{"limit": 5, "ratio": 0.5, "name": "Spring sale", "ids": ["a", "b"], "nested": {"flag": true}, "none": null, "escaped": "caf\u00e9 \"bar\""}""";
 
     private static string Evaluate(string expression)
     {
         var condition = CelCondition.Compile(expression, ConditionVariables.All, out var problems, out _);
         Assert.True(condition is not null, string.Join("; ", problems.Select(p => p.Message)));
-        var input = new ConditionInput(Facts, JsonDocument.Parse(Args).RootElement, "production", "bot", "ops", "workspace", "contacts.update", "write", false, true);
+        var input = new ConditionInput(Facts, Facts.Classes, JsonDocument.Parse(Args).RootElement, "production", "bot", "ops", "workspace", "contacts.update", "write", false, true);
         var activation = new CelActivation(input);
         var value = condition.Evaluate(ref activation);
         return value.IsError ? "error" : value.ToString();
@@ -85,6 +85,7 @@ public sealed class CelSemanticsTests
     [InlineData("records in [1, 1200]", "true")]
     [InlineData("args.limit in [1.0, 5.0]", "true")]
     [InlineData("tool in [agent, 'contacts.update']", "true")]
+    [InlineData("tool in ['contacts.update', args.missing]", "error")]
     public void In_tests_membership(string expression, string expected) =>
         Assert.Equal(expected, Evaluate(expression));
 
@@ -93,7 +94,7 @@ public sealed class CelSemanticsTests
     [InlineData("fields.size() == 2", "true")]
     [InlineData("size('héllo') == 5", "true")]
     [InlineData("size('😀') == 1", "true")]
-    [InlineData("size(args) == 6", "true")]
+    [InlineData("size(args) == 7", "true")]
     [InlineData("size(args.ids) == 2", "true")]
     public void Size_counts_elements_and_code_points(string expression, string expected) =>
         Assert.Equal(expected, Evaluate(expression));
@@ -119,6 +120,19 @@ public sealed class CelSemanticsTests
     [InlineData("args.name.matches('^Spring')", "true")]
     [InlineData("args.name.matches('sale')", "true")]
     [InlineData("matches(args.name, '^sale')", "false")]
+    [InlineData("args.escaped.startsWith('café')", "true")]
+    [InlineData("args.escaped.endsWith('\"bar\"')", "true")]
+    [InlineData("args.escaped.contains('é \"')", "true")]
+    [InlineData("args.name.endsWith('Sale')", "false")]
+    [InlineData("args.name.startsWith(args.name)", "true")]
+    [InlineData("'abc\\n'.matches('^[a-z]+$')", "false")]
+    [InlineData("'abc'.matches('^[a-z]+$')", "true")]
+    [InlineData("'a\\nb'.matches('(?m)^b$')", "true")]
+    [InlineData("'\u0661\u0662'.matches('^\\\\d+$')", "false")]
+    [InlineData("'42'.matches('^\\\\d+$')", "true")]
+    [InlineData("'é'.matches('^\\\\w$')", "false")]
+    [InlineData("'x1'.matches('(?P<letter>[a-z])[[:digit:]]')", "true")]
+    [InlineData("'a'.matches('[]a]')", "true")]
     [InlineData("'a' < 'b'", "true")]
     [InlineData("'\uffff' < '😀'", "true")]
     [InlineData("false < true", "true")]

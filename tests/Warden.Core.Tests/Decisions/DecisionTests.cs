@@ -360,5 +360,73 @@ public sealed class DecisionTests
         Assert.False(grants.ContainsKey("contacts.update"));
     }
 
+    [Fact]
+    public void The_policy_adds_the_data_classes_of_the_fields_a_call_touches()
+    {
+        var policy = Valid(With("""
+            data_classes:
+              consent: [contacts.email_consent*]
+            rules:
+              - { id: small, agent: tidy-bot, tool: contacts.update, when: "!('consent' in classes)", effect: allow }
+            """));
+        var decision = policy.Decide(Call("tidy-bot", "contacts.update", facts: new() { Records = 1, Fields = ["contacts.email_consent"] }));
+        Assert.Equal(DecisionBasis.DefaultDeny, decision.Basis);
+        Assert.Equal(["consent"], policy.ClassesOf("contacts.email_consent_at"));
+    }
+
+    [Fact]
+    public void A_deny_over_several_systems_covers_a_tool_one_of_them_does_not_annotate()
+    {
+        var policy = Valid(With("""
+            systems:
+              - id: crm
+                tools:
+                  - { name: export, kind: read }
+              - id: ads
+                tools:
+                  - { name: audiences, kind: read }
+            rules:
+              - { id: no-export, system: [crm, ads], tool: export, effect: deny, message: no exports }
+              - { id: ads-anything, agent: ops-bot, system: ads, effect: approve, approval: { approvers: [ana] } }
+            """));
+        Assert.Equal(("no-export", Effect.Deny), Outcome(policy.Decide(Call("ops-bot", "export", system: "ads"))));
+        Assert.Equal(("ads-anything", Effect.Approve), Outcome(policy.Decide(Call("ops-bot", "upload", system: "ads"))));
+    }
+
+    [Fact]
+    public void A_rule_for_an_unannotated_tool_of_one_system_is_valid_even_if_another_annotates_the_name()
+    {
+        var policy = Valid(With("""
+            systems:
+              - id: crm
+                tools:
+                  - { name: export, kind: read }
+              - id: ads
+                tools:
+                  - { name: audiences, kind: read }
+            rules:
+              - { id: ads-export, agent: ops-bot, system: ads, tool: export, effect: approve, approval: { approvers: [ana] } }
+            """));
+        Assert.Equal(Effect.Approve, policy.Decide(Call("ops-bot", "export", system: "ads")).Effect);
+    }
+
+    [Fact]
+    public void Grants_count_only_this_agents_exceptions_and_unconditional_approvals()
+    {
+        var policy = Valid(With("""
+            rules:
+              - { id: updates, agent: [tidy-bot, ops-bot], tool: contacts.update, effect: allow }
+              - { id: hold, agent: [tidy-bot, ops-bot], tool: contacts.update, effect: approve, approval: { approvers: [bo] } }
+              - { id: no-merge, agent: [tidy-bot, ops-bot], tool: contacts.merge, effect: deny, message: no }
+            exceptions:
+              - { id: ops-merge, agent: ops-bot, rule: no-merge, until: "2026-12-01T00:00:00Z", granted_by: ana, reason: cleanup }
+            """));
+        var tidy = policy.Grants("tidy-bot", "sandbox").ToDictionary(g => g.Tool.Name, g => g.BestCase);
+        var ops = policy.Grants("ops-bot", "sandbox").ToDictionary(g => g.Tool.Name, g => g.BestCase);
+        Assert.Equal(Effect.Approve, tidy["contacts.update"]);
+        Assert.False(tidy.ContainsKey("contacts.merge"));
+        Assert.Equal(Effect.Allow, ops["contacts.merge"]);
+    }
+
     private static (string? Rule, Effect Effect) Outcome(Decision decision) => (decision.Rule?.Id, decision.Effect);
 }

@@ -228,7 +228,7 @@ public sealed class PolicyCheckTests
                 effect: approve
                 approval: { approvers: [ana] }
             """)), DiagnosticCode.TierCapExceeded);
-        Assert.Equal("rule 'look-deletes' grants use case 'look' (low tier) contacts.delete; a low-tier use case may be granted only reads and reversible writes", error.Message);
+        Assert.Equal("rule 'look-deletes' grants use case 'look' (low tier) contacts.delete; a low-tier use case may be granted only reads and reversible writes that stay inside", error.Message);
     }
 
     [Fact]
@@ -385,4 +385,33 @@ public sealed class PolicyCheckTests
     public void The_version_must_be_1() =>
         Assert.Equal("'version' in the policy is 2; it must be between 1 and 1",
             Single(Load(Base.Replace("version: 1", "version: 2")), DiagnosticCode.InvalidValue).Message);
+
+    [Fact]
+    public void A_low_tier_use_case_cannot_be_granted_a_compensable_write()
+    {
+        var error = Single(Load(With("""
+            systems:
+              - id: crm
+                tools:
+                  - { name: update_record, kind: write, reversibility: compensable }
+            rules:
+              - { id: look-crm, agent: look-bot, system: crm, tool: update_record, effect: allow }
+            """)), DiagnosticCode.TierCapExceeded);
+        Assert.Contains("(low tier) update_record", error.Message);
+    }
+
+    [Fact]
+    public void An_external_read_needs_a_high_tier()
+    {
+        var result = Load(With("""
+            systems:
+              - id: web
+                tools:
+                  - { name: fetch, kind: read, external: true }
+            rules:
+              - { id: look-web, agent: look-bot, system: web, tool: fetch, effect: approve, approval: { approvers: [ana] } }
+              - { id: tidy-web, agent: tidy-bot, system: web, tool: fetch, effect: approve, approval: { approvers: [ana] } }
+            """));
+        Assert.Equal(2, result.Errors.Count(d => d.Code == DiagnosticCode.TierCapExceeded));
+    }
 }

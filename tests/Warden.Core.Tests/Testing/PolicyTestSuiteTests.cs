@@ -91,4 +91,30 @@ public sealed class PolicyTestSuiteTests
         Assert.Null(PolicyTestSuite.Parse("cases: []", "cases.yaml", Policy, out var diagnostics));
         Assert.Equal("the test file has no cases", Assert.Single(diagnostics).Message);
     }
+
+    [Fact]
+    public void Usage_of_a_budget_the_policy_lacks_is_an_error()
+    {
+        Assert.Null(PolicyTestSuite.Parse("""
+            cases:
+              - { name: x, agent: tidy-bot, tool: contacts.get, usage: { hourly: 5 }, expect: allow }
+            """, "cases.yaml", Policy, out var diagnostics));
+        Assert.Equal("the policy has no budget 'hourly'", Assert.Single(diagnostics).Message);
+    }
+
+    [Fact]
+    public void Without_now_cases_are_decided_at_the_given_clock()
+    {
+        var policy = Valid(With("""
+            rules:
+              - { id: merges, agent: tidy-bot, tool: contacts.merge, effect: approve, approval: { approvers: [bo] } }
+            exceptions:
+              - { id: week, agent: tidy-bot, rule: merges, until: "2026-11-27T18:00:00Z", granted_by: ana, reason: import }
+            """));
+        var cases = "cases:\n  - { name: merge, agent: tidy-bot, tool: contacts.merge, expect: allow }";
+        var before = PolicyTestSuite.Parse(cases, "c.yaml", policy, out _, new FixedClock(Now))!;
+        var after = PolicyTestSuite.Parse(cases, "c.yaml", policy, out _, new FixedClock(Now.AddDays(7)))!;
+        Assert.True(Assert.Single(before.Run(policy)).Passed);
+        Assert.False(Assert.Single(after.Run(policy)).Passed);
+    }
 }

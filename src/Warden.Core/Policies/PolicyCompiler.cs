@@ -55,6 +55,9 @@ internal sealed class PolicyCompiler
     private readonly List<UpstreamSystem> _systems = [];
     private readonly Dictionary<string, IReadOnlyList<string>> _dataClasses = new(StringComparer.Ordinal);
 
+    // Conditions over the same tools share one set of typed variables.
+    private readonly Dictionary<string, IReadOnlyDictionary<string, CelVariable>> _variables = new(StringComparer.Ordinal);
+
     private PolicyCompiler(PolicySyntax syntax, DiagnosticBag diagnostics, PolicyLoadOptions options)
     {
         _syntax = syntax;
@@ -605,31 +608,38 @@ internal sealed class PolicyCompiler
 
     private List<Agent> ResolveAgents(RuleSyntax syntax, string what)
     {
-        var candidates = _agents.Values.ToList();
+        // Exact names are looked up, not scanned: a large policy names one agent per rule.
+        IEnumerable<Agent> candidates = _agents.Values;
         if (syntax.Agents.Count > 0)
         {
-            var matched = new HashSet<Agent>();
+            var matched = new HashSet<Agent>(ReferenceEqualityComparer.Instance);
             foreach (var pattern in syntax.Agents)
             {
                 var glob = new Glob(pattern.Value);
-                var hits = candidates.Where(a => glob.Matches(a.Id)).ToList();
-                if (hits.Count == 0)
+                if (!glob.IsWildcard)
                 {
-                    if (!glob.IsWildcard && !_syntax.Agents.Any(a => a.Id.Value == pattern.Value))
+                    if (_agents.TryGetValue(pattern.Value, out var agent))
+                    {
+                        matched.Add(agent);
+                    }
+                    else if (!_syntax.Agents.Any(a => a.Id.Value == pattern.Value))
                     {
                         _diagnostics.Error(DiagnosticCode.UnknownReference, pattern.At, $"{what} names the agent '{pattern.Value}', which is not declared",
                             Suggest.HintOrChoices(pattern.Value, _syntax.Agents.Select(a => a.Id.Value).ToList()));
                     }
-                    else if (glob.IsWildcard)
-                    {
-                        _diagnostics.Error(DiagnosticCode.RuleNeverMatches, pattern.At, $"{what} can never match: no agent's name matches '{pattern.Value}'");
-                    }
+
+                    continue;
                 }
 
-                matched.UnionWith(hits);
+                var before = matched.Count;
+                matched.UnionWith(_agents.Values.Where(a => glob.Matches(a.Id)));
+                if (matched.Count == before && !_agents.Values.Any(a => glob.Matches(a.Id)))
+                {
+                    _diagnostics.Error(DiagnosticCode.RuleNeverMatches, pattern.At, $"{what} can never match: no agent's name matches '{pattern.Value}'");
+                }
             }
 
-            candidates = candidates.Where(matched.Contains).ToList();
+            candidates = matched.Count == 1 ? matched : _agents.Values.Where(matched.Contains);
         }
 
         if (syntax.UseCases.Count > 0)
@@ -647,10 +657,10 @@ internal sealed class PolicyCompiler
                 useCases.Add(glob);
             }
 
-            candidates = candidates.Where(a => useCases.Any(g => g.Matches(a.UseCase))).ToList();
+            candidates = candidates.Where(a => useCases.Any(g => g.Matches(a.UseCase)));
         }
 
-        return candidates;
+        return [.. candidates];
     }
 
     private (List<ToolDefinition> Tools, bool Open, Glob[] Systems, Glob[] Tools2) ResolveTools(RuleSyntax syntax, string what)
@@ -804,7 +814,13 @@ internal sealed class PolicyCompiler
 
     private CelCondition? CompileCondition(ConditionSyntax condition, string what, List<ToolDefinition> tools, bool open)
     {
-        var variables = ConditionVariables.ForTools(tools, allKnown: !open && tools.All(t => t.Annotated));
+        var allKnown = !open && tools.All(t => t.Annotated);
+        var key = (allKnown ? "k:" : "u:") + string.Join('\n', tools.Select(t => t.System + "/" + t.Name));
+        if (!_variables.TryGetValue(key, out var variables))
+        {
+            _variables[key] = variables = ConditionVariables.ForTools(tools, allKnown);
+        }
+
         var compiled = CelCondition.Compile(condition.Text, variables, out var problems, out var syntaxError);
         foreach (var problem in problems)
         {

@@ -34,18 +34,7 @@ internal static class PolicyBinder
                 return;
             }
 
-            var roles = new List<Located<OwnerRole>>();
-            foreach (var role in r.Strings("roles"))
-            {
-                if (Names.Roles.TryGetValue(role.Value, out var value))
-                {
-                    roles.Add(new(value, role.At));
-                }
-                else
-                {
-                    diagnostics.Error(DiagnosticCode.InvalidValue, role.At, $"'{role.Value}' is not a role", Suggest.HintOrChoices(role.Value, Names.Roles.Keys.ToList()));
-                }
-            }
+            var roles = r.Choices("roles", Names.Roles, "a role");
 
             var email = r.String("email", required: true);
             if (email is { } e && !e.Value.Contains('@', StringComparison.Ordinal))
@@ -244,18 +233,7 @@ internal static class PolicyBinder
             return;
         }
 
-        var kinds = new List<Located<ActionKind>>();
-        foreach (var kind in r.Strings("kind"))
-        {
-            if (Names.Kinds.TryGetValue(kind.Value, out var value))
-            {
-                kinds.Add(new(value, kind.At));
-            }
-            else
-            {
-                diagnostics.Error(DiagnosticCode.InvalidValue, kind.At, $"'{kind.Value}' is not an action kind", Suggest.HintOrChoices(kind.Value, Names.Kinds.Keys.ToList()));
-            }
-        }
+        var kinds = r.Choices("kind", Names.Kinds, "an action kind");
 
         var effect = r.Choice("effect", Names.Effects, required: true);
         ApprovalSyntax? approval = null;

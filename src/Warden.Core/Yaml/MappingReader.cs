@@ -236,6 +236,25 @@ internal sealed partial class MappingReader
         return null;
     }
 
+    /// <summary>One value or a list of values, each from a fixed set (roles, kinds); unknown ones are reported.</summary>
+    public List<Located<T>> Choices<T>(string key, IReadOnlyDictionary<string, T> choices, string noun)
+    {
+        var result = new List<Located<T>>();
+        foreach (var item in Strings(key))
+        {
+            if (choices.TryGetValue(item.Value, out var value))
+            {
+                result.Add(new(value, item.At));
+            }
+            else
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, item.At, $"'{item.Value}' is not {noun}", Suggest.HintOrChoices(item.Value, choices.Keys.ToList()));
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>A duration such as 30m, 24h, 7d or 1h30m.</summary>
     public Located<TimeSpan>? Duration(string key, bool required = false)
     {

@@ -16,9 +16,6 @@ internal sealed class CelCondition
 
     public CelExpr Syntax { get; }
 
-    /// <summary>Names of the facts the condition reads, for explanations.</summary>
-    public IReadOnlyList<string> Reads => Identifiers(Syntax).Distinct().ToList();
-
     public static CelCondition? Compile(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError)
     {
         var (syntax, syntaxProblem) = CelParser.Parse(text);

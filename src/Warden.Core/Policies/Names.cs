@@ -68,10 +68,6 @@ internal static class Names
 
     public static string Of(GuardMetric metric) => Metrics.First(m => m.Value == metric).Key;
 
-    public static string Of(OwnerRole role) => Roles.First(m => m.Value == role).Key;
-
-    public static string Of(Reversibility reversibility) => Reversibilities.First(m => m.Value == reversibility).Key;
-
     /// <summary>Indexed by <see cref="ActionKind"/>: conditions read the kind as a string without allocating.</summary>
     public static readonly string[] KindNames = ["read", "write", "delete", "send", "sync", "configure"];
 }

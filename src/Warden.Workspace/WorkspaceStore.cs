@@ -1,0 +1,68 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Workspace;
+
+/// <summary>
+/// The workspace database: one SQLite file. Opening creates the schema when it is missing; every
+/// connection runs in WAL mode so readers never block the single writer.
+/// </summary>
+public sealed class WorkspaceStore
+{
+    private static readonly string Schema = LoadSchema();
+
+    private WorkspaceStore(string path, string connectionString)
+    {
+        Path = path;
+        ConnectionString = connectionString;
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    internal string ConnectionString { get; }
+
+    /// <summary>Opens (and if needed creates) the workspace database at the path.</summary>
+    public static WorkspaceStore Open(string path)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+        }.ToString();
+        var store = new WorkspaceStore(path, connectionString);
+        using var connection = store.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = Schema;
+        command.ExecuteNonQuery();
+        return store;
+    }
+
+    /// <summary>An open connection with Warden's settings applied. The caller disposes it.</summary>
+    internal SqliteConnection Connect()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var pragmas = connection.CreateCommand();
+        // WAL: readers see a snapshot while one writer commits; NORMAL sync is durable at each
+        // checkpoint and safe against corruption; foreign keys stay off, the tools check references.
+        pragmas.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;";
+        pragmas.ExecuteNonQuery();
+        return connection;
+    }
+
+    private static string LoadSchema()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Workspace.Schema.sql")
+                           ?? throw new InvalidOperationException("the workspace schema is not embedded");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

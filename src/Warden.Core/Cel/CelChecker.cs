@@ -27,6 +27,9 @@ internal sealed class CelChecker
 
     public IReadOnlyList<CelProblem> Problems => _problems;
 
+    /// <summary>Lets == and != compare any type with null (for filters over nullable columns); CEL itself does not.</summary>
+    public bool NullComparable { get; init; }
+
     public void CheckCondition(CelExpr root)
     {
         var type = Check(root);
@@ -293,7 +296,7 @@ internal sealed class CelChecker
                 RequireBool(binary.Right, right, binary.Op, "right");
                 return CelType.Bool;
             case "==" or "!=":
-                if (!CelType.Compatible(left, right))
+                if (!CelType.Compatible(left, right) && !(NullComparable && (left.Kind == CelTypeKind.Null || right.Kind == CelTypeKind.Null)))
                 {
                     Report(binary, $"{Article(left)} cannot be compared with {Article(right)} using '{binary.Op}'",
                         left.IsNumeric && right.IsNumeric ? "write both numbers the same way, e.g. 5 or 5.0"

@@ -65,6 +65,65 @@ public sealed record ToolDefinition(
     /// <summary>Built-in workspace tools live in this system.</summary>
     public const string WorkspaceSystem = "workspace";
 
+    /// <summary>
+    /// The JSON Schema of the arguments, with descriptions an LLM can follow; unknown arguments
+    /// are not allowed. Null when the tool's arguments are not known (an unannotated upstream tool).
+    /// </summary>
+    public string? InputSchema()
+    {
+        if (Arguments is null)
+        {
+            return null;
+        }
+
+        var buffer = new MemoryStream();
+        using (var writer = new global::System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "object");
+            writer.WriteStartObject("properties");
+            foreach (var argument in Arguments)
+            {
+                writer.WriteStartObject(argument.Name);
+                switch (argument.Type)
+                {
+                    case ArgumentType.StringList:
+                        writer.WriteString("type", "array");
+                        writer.WriteStartObject("items");
+                        writer.WriteString("type", "string");
+                        writer.WriteEndObject();
+                        break;
+                    default:
+                        writer.WriteString("type", argument.Type switch
+                        {
+                            ArgumentType.Integer => "integer",
+                            ArgumentType.Number => "number",
+                            ArgumentType.Boolean => "boolean",
+                            ArgumentType.Object => "object",
+                            _ => "string",
+                        });
+                        break;
+                }
+
+                writer.WriteString("description", argument.Description);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartArray("required");
+            foreach (var argument in Arguments.Where(a => a.Required))
+            {
+                writer.WriteStringValue(argument.Name);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteBoolean("additionalProperties", false);
+            writer.WriteEndObject();
+        }
+
+        return global::System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     /// <summary>True when the tool needs a person whatever a rule says (invariant 2).</summary>
     public bool AlwaysNeedsPerson => Reversibility == Reversibility.Irreversible || External;
 

@@ -1,8 +1,9 @@
 namespace Warden.Core.Diagnostics;
 
 /// <summary>"Did you mean" hints: the closest known name by edit distance, when it is close enough.</summary>
-internal static class Suggest
+public static class Suggest
 {
+    /// <summary>The known name closest to the typed one, if it is within a third of its length in edits.</summary>
     public static string? Closest(string typed, IEnumerable<string> known)
     {
         string? best = null;
@@ -22,10 +23,12 @@ internal static class Suggest
         return bestDistance <= allowed ? best : null;
     }
 
+    /// <summary>"did you mean 'x'?", or null when nothing is close.</summary>
     public static string? Hint(string typed, IEnumerable<string> known) =>
         Closest(typed, known) is { } match ? $"did you mean '{match}'?" : null;
 
     /// <summary>Hint naming the closest match, or listing the choices when they are few.</summary>
+    /// <summary>A "did you mean" hint, or the list of choices when they are few.</summary>
     public static string HintOrChoices(string typed, IReadOnlyCollection<string> known)
     {
         if (Hint(typed, known) is { } hint)

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Workspace.Journal;
+
+/// <summary>
+/// Writes before- and after-images of every change an action makes, in the same transaction as
+/// the change, so that a committed change always has its journal and a failed one has neither.
+/// Images are JSON objects of column values; record keys join composite keys with '|'.
+/// </summary>
+internal sealed class ActionJournal : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteTransaction _transaction;
+    private readonly SqliteCommand _insert;
+    private long _seq;
+
+    public ActionJournal(SqliteConnection connection, SqliteTransaction transaction, string actionId)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        ActionId = actionId;
+        _insert = connection.CreateCommand();
+        _insert.Transaction = transaction;
+        _insert.CommandText = "INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after) VALUES (@a, @s, @t, @k, @o, @b, @f)";
+        foreach (var name in new[] { "@a", "@s", "@t", "@k", "@o", "@b", "@f" })
+        {
+            _insert.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        _insert.Parameters["@a"].Value = actionId;
+    }
+
+    public string ActionId { get; }
+
+    public SqliteConnection Connection => _connection;
+
+    public SqliteTransaction Transaction => _transaction;
+
+    public long Entries => _seq;
+
+    public void Record(TableInfo table, string key, string operation, string? before, string? after)
+    {
+        _insert.Parameters["@s"].Value = ++_seq;
+        _insert.Parameters["@t"].Value = table.Name;
+        _insert.Parameters["@k"].Value = key;
+        _insert.Parameters["@o"].Value = operation;
+        _insert.Parameters["@b"].Value = (object?)before ?? DBNull.Value;
+        _insert.Parameters["@f"].Value = (object?)after ?? DBNull.Value;
+        _insert.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Journals and applies one update to every contact the predicate selects, in two statements:
+    /// the images are built by SQL (json_object), so a hundred thousand records never pass through
+    /// .NET objects. Returns the number of contacts changed.
+    /// </summary>
+    public long UpdateContacts(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyDictionary<string, object?> set, string now)
+    {
+        var columns = set.Keys.ToList();
+        var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', \"{c}\"")) + ", 'version', version)";
+        var afterImage = "json_object(" + string.Join(", ", columns.Select((c, i) => $"'{c}', @v{i}")) + ", 'version', version + 1)";
+        using var journal = Command($"""
+            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after)
+            SELECT @action, @base + row_number() OVER (ORDER BY id), 'contacts', id, 'update', {beforeImage}, {afterImage}
+            FROM contacts WHERE {predicate}
+            """, parameters, set.Values);
+        journal.Parameters.AddWithValue("@action", ActionId);
+        journal.Parameters.AddWithValue("@base", _seq);
+        var journaled = journal.ExecuteNonQuery();
+
+        using var update = Command($"""
+            UPDATE contacts SET {string.Join(", ", columns.Select((c, i) => $"\"{c}\" = @v{i}"))}, updated_at = @now, version = version + 1
+            WHERE {predicate}
+            """, parameters, set.Values);
+        update.Parameters.AddWithValue("@now", now);
+        var updated = update.ExecuteNonQuery();
+        if (updated != journaled)
+        {
+            // Both statements run in one write transaction over the same rows; a mismatch is a bug.
+            throw new InvalidOperationException($"journaled {journaled} contacts but updated {updated}");
+        }
+
+        _seq += journaled;
+        return updated;
+    }
+
+    private SqliteCommand Command(string sql, IReadOnlyList<SqliteParameter> parameters, IEnumerable<object?> values)
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        foreach (var p in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter(p.ParameterName, p.Value));
+        }
+
+        var i = 0;
+        foreach (var value in values)
+        {
+            command.Parameters.AddWithValue($"@v{i++}", value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    /// <summary>A row as a JSON object of its columns, read from the open reader.</summary>
+    public static string Image(SqliteDataReader reader, IReadOnlyList<string> columns)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var column in columns)
+            {
+                var ordinal = reader.GetOrdinal(column);
+                writer.WritePropertyName(column);
+                WriteValue(writer, reader.IsDBNull(ordinal) ? null : reader.GetValue(ordinal));
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    public static string Image(IReadOnlyDictionary<string, object?> values)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (column, value) in values)
+            {
+                writer.WritePropertyName(column);
+                WriteValue(writer, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case null or DBNull:
+                writer.WriteNullValue();
+                break;
+            case long l:
+                writer.WriteNumberValue(l);
+                break;
+            case int i:
+                writer.WriteNumberValue(i);
+                break;
+            case double d:
+                writer.WriteNumberValue(d);
+                break;
+            default:
+                writer.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                break;
+        }
+    }
+
+    public void Dispose() => _insert.Dispose();
+}

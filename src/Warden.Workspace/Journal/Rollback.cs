@@ -1,0 +1,348 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Workspace.Tools;
+
+namespace Warden.Workspace.Journal;
+
+/// <summary>
+/// Undoes actions from their journal, newest change first. A record that changed after the
+/// action (its version moved on, or its row no longer matches the after-image) is a conflict:
+/// skipped and reported, or overwritten when forced. The rollback is an action of its own, with
+/// its own journal, so it can be rolled back too. Sends, syncs and purges cannot be undone.
+/// </summary>
+internal static class Rollback
+{
+    private sealed record ActionRow(string Id, string Tool, string Agent, bool Reversible, string? RolledBackBy);
+
+    private sealed record Entry(string ActionId, long Seq, TableInfo Table, string Key, string Operation, JsonElement? Before, JsonElement? After);
+
+    public static WorkspaceResult<RollbackPlan> Plan(ToolContext context, RollbackRequest request)
+    {
+        var actions = Actions(context, request);
+        if (!actions.Succeeded)
+        {
+            return actions.Error!;
+        }
+
+        var conflicts = new List<RollbackConflict>();
+        long restorable = 0;
+        var reversible = actions.Value!.Where(a => a.Reversible).ToList();
+        var undoing = reversible.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        var seen = new HashSet<(string, string)>();
+        foreach (var action in reversible)
+        {
+            foreach (var entry in Entries(context, action.Id))
+            {
+                // A record already counted for a later action of this rollback is consistent by then.
+                if (!seen.Add((entry.Table.Name, entry.Key)))
+                {
+                    restorable++;
+                    continue;
+                }
+
+                if (Conflict(context, entry, undoing) is { } conflict)
+                {
+                    conflicts.Add(conflict);
+                }
+                else
+                {
+                    restorable++;
+                }
+            }
+        }
+
+        var irreversible = actions.Value!.Where(a => !a.Reversible).Select(a => $"{a.Id} ({a.Tool})").ToList();
+        var summary = $"Rolling back {reversible.Count} action{(reversible.Count == 1 ? "" : "s")} restores {restorable:N0} record{(restorable == 1 ? "" : "s")}"
+                      + (conflicts.Count > 0 ? $"; {conflicts.Count:N0} changed since and would be skipped unless forced" : "")
+                      + (irreversible.Count > 0 ? $"; {irreversible.Count} cannot be undone ({string.Join(", ", irreversible)})" : "") + ".";
+        return new RollbackPlan(request, [.. reversible.Select(a => a.Id)], restorable, conflicts, irreversible, summary);
+    }
+
+    public static WorkspaceResult<RollbackResult> Run(ToolContext context, RollbackRequest request, ConflictResolution resolution, string actor, string rollbackId)
+    {
+        var actions = Actions(context, request);
+        if (!actions.Succeeded)
+        {
+            return actions.Error!;
+        }
+
+        if (request.ActionId is not null && actions.Value!.Single() is { Reversible: false } single)
+        {
+            return WorkspaceError.Refused($"action {single.Id} ({single.Tool}) cannot be rolled back: what it sent or erased cannot be taken back");
+        }
+
+        var undone = new List<string>();
+        var skipped = new List<RollbackConflict>();
+        var undoing = actions.Value!.Where(a => a.Reversible).Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        var touched = new HashSet<(string, string)>();
+        long restored = 0;
+        using var journal = new ActionJournal(context.Connection, context.Transaction!, rollbackId);
+        var writer = new Restorer(context, journal);
+        foreach (var action in actions.Value!.Where(a => a.Reversible))
+        {
+            // Materialised per action: the restore writes to the tables the entries are read against.
+            foreach (var entry in Entries(context, action.Id).ToList())
+            {
+                // Restored earlier in this run (from a later action): consistent, since nothing else writes meanwhile.
+                var conflict = touched.Contains((entry.Table.Name, entry.Key)) ? null : Conflict(context, entry, undoing);
+                if (conflict is not null && resolution == ConflictResolution.Skip)
+                {
+                    skipped.Add(conflict);
+                    continue;
+                }
+
+                writer.Restore(entry);
+                touched.Add((entry.Table.Name, entry.Key));
+                restored++;
+            }
+
+            using var mark = context.Command("UPDATE actions SET rolled_back_by = @by WHERE id = @id", ("@by", rollbackId), ("@id", action.Id));
+            mark.ExecuteNonQuery();
+            undone.Add(action.Id);
+        }
+
+        using (var record = context.Command(
+                   "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible, rollback_of) VALUES (@id, 'rollback', @args, '', @agent, @at, @records, 1, @of)",
+                   ("@id", rollbackId), ("@args", JsonSerializer.Serialize(request)), ("@agent", actor), ("@at", context.NowText), ("@records", restored),
+                   ("@of", string.Join(",", undone))))
+        {
+            record.ExecuteNonQuery();
+        }
+
+        return new RollbackResult(rollbackId, undone, restored, skipped);
+    }
+
+    private static WorkspaceResult<List<ActionRow>> Actions(ToolContext context, RollbackRequest request)
+    {
+        if (request.ActionId is { } id)
+        {
+            var found = Query(context, "SELECT id, tool, agent, reversible, rolled_back_by FROM actions WHERE id = @id", ("@id", id));
+            if (found.Count == 0)
+            {
+                return WorkspaceError.NotFound($"there is no action {id}");
+            }
+
+            if (found[0].RolledBackBy is { } by)
+            {
+                return WorkspaceError.Refused($"action {id} was already rolled back by {by}");
+            }
+
+            return found;
+        }
+
+        if (request.Agent is null || request.From is null || request.To is null)
+        {
+            return WorkspaceError.InvalidArguments("a rollback names an action, or an agent with a time window (from and to)");
+        }
+
+        if (request.To < request.From)
+        {
+            return WorkspaceError.InvalidArguments("the time window of the rollback ends before it starts");
+        }
+
+        var actions = Query(context, """
+            SELECT id, tool, agent, reversible, rolled_back_by FROM actions
+            WHERE agent = @agent AND applied_at >= @from AND applied_at <= @to AND rolled_back_by IS NULL AND rollback_of IS NULL
+            ORDER BY applied_at DESC, id DESC
+            """, ("@agent", request.Agent), ("@from", ToolContext.Timestamp(request.From.Value)), ("@to", ToolContext.Timestamp(request.To.Value)));
+        return actions.Count == 0 ? WorkspaceError.NotFound($"agent '{request.Agent}' has no actions to roll back in that window") : actions;
+    }
+
+    private static List<ActionRow> Query(ToolContext context, string sql, params (string, object?)[] parameters)
+    {
+        using var command = context.Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<ActionRow>();
+        while (reader.Read())
+        {
+            rows.Add(new ActionRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3) == 1, reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+
+        return rows;
+    }
+
+    private static IEnumerable<Entry> Entries(ToolContext context, string actionId)
+    {
+        using var command = context.Command("SELECT seq, table_name, record_key, operation, before, after FROM journal WHERE action_id = @a ORDER BY seq DESC", ("@a", actionId));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new Entry(actionId, reader.GetInt64(0), Tables.ByName[reader.GetString(1)], reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement,
+                reader.IsDBNull(5) ? null : JsonDocument.Parse(reader.GetString(5)).RootElement);
+        }
+    }
+
+    /// <summary>
+    /// Whether restoring the entry would overwrite a change made after it. Later changes by actions
+    /// being undone in the same rollback do not count: the record must then match the newest of them.
+    /// </summary>
+    private static RollbackConflict? Conflict(ToolContext context, Entry entry, IReadOnlySet<string> undoing)
+    {
+        var reference = entry.After;
+        using (var later = context.Command(
+                   "SELECT action_id, after FROM journal WHERE table_name = @t AND record_key = @k AND action_id > @a ORDER BY action_id DESC, seq DESC",
+                   ("@t", entry.Table.Name), ("@k", entry.Key), ("@a", entry.ActionId)))
+        using (var reader = later.ExecuteReader())
+        {
+            var newest = true;
+            while (reader.Read())
+            {
+                var actionId = reader.GetString(0);
+                if (!undoing.Contains(actionId))
+                {
+                    return new RollbackConflict(entry.ActionId, entry.Table.Name, entry.Key, $"changed since by {actionId}");
+                }
+
+                if (newest)
+                {
+                    reference = reader.IsDBNull(1) ? null : JsonDocument.Parse(reader.GetString(1)).RootElement;
+                    newest = false;
+                }
+            }
+        }
+
+        // The record must be as the reference after-image left it; no image means it must not exist.
+        var current = Current(context, entry.Table, entry.Key);
+        var consistent = (current, reference) switch
+        {
+            (null, null) => true,
+            (null, _) or (_, null) => false,
+            _ when entry.Table.Versioned && reference.Value.TryGetProperty("version", out var version) => Number(current, "version") == version.GetInt64(),
+            _ => Matches(current, reference.Value),
+        };
+        if (consistent)
+        {
+            return null;
+        }
+
+        var reason = current is null ? "deleted since" : reference is null ? "added again since" : "changed since";
+        return new RollbackConflict(entry.ActionId, entry.Table.Name, entry.Key, $"{reason}, outside Warden");
+    }
+
+    /// <summary>The row as column → value, or null when it does not exist.</summary>
+    internal static Dictionary<string, object?>? Current(ToolContext context, TableInfo table, string key)
+    {
+        var parts = table.SplitKey(key);
+        using var command = context.Command($"SELECT * FROM {table.Name} WHERE {table.KeyWhere}",
+            parts.Select((p, i) => new SqliteParameter($"@k{i}", p)));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+        for (var i = 0; i < reader.FieldCount; i++)
+        {
+            row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+        }
+
+        return row;
+    }
+
+    private static long Number(Dictionary<string, object?> row, string column) => Convert.ToInt64(row[column], CultureInfo.InvariantCulture);
+
+    private static bool Matches(Dictionary<string, object?> row, JsonElement image) =>
+        image.EnumerateObject().All(p => row.TryGetValue(p.Name, out var value) && Same(value, p.Value));
+
+    internal static bool Same(object? value, JsonElement json) => json.ValueKind switch
+    {
+        JsonValueKind.Null => value is null,
+        JsonValueKind.Number => value is not null and not string && Convert.ToDouble(value, CultureInfo.InvariantCulture) == json.GetDouble(),
+        JsonValueKind.String => value is string s && s == json.GetString(),
+        _ => false,
+    };
+
+    internal static object ValueOf(JsonElement json) => json.ValueKind switch
+    {
+        JsonValueKind.Null => DBNull.Value,
+        JsonValueKind.Number => json.TryGetInt64(out var l) ? l : json.GetDouble(),
+        _ => json.GetString()!,
+    };
+
+    /// <summary>Writes one restoration and journals it under the rollback's own action.</summary>
+    private sealed class Restorer(ToolContext context, ActionJournal journal)
+    {
+        public void Restore(Entry entry)
+        {
+            var table = entry.Table;
+            var parts = table.SplitKey(entry.Key);
+            var keys = parts.Select((p, i) => new SqliteParameter($"@k{i}", p)).ToList();
+            var current = Current(context, table, entry.Key);
+            switch (entry.Operation)
+            {
+                case "update":
+                    var before = entry.Before!.Value.EnumerateObject().Where(p => p.Name != "version").ToList();
+                    var set = before.Select((p, i) => $"\"{p.Name}\" = @v{i}").ToList();
+                    var parameters = keys.Concat(before.Select((p, i) => new SqliteParameter($"@v{i}", ValueOf(p.Value)))).ToList();
+                    long? version = null;
+                    if (table.Versioned && current is not null)
+                    {
+                        version = Number(current, "version") + 1;
+                        set.Add("version = @version");
+                        parameters.Add(new SqliteParameter("@version", version));
+                    }
+
+                    if (table.HasUpdatedAt)
+                    {
+                        set.Add("updated_at = @now");
+                        parameters.Add(new SqliteParameter("@now", context.NowText));
+                    }
+
+                    if (current is null)
+                    {
+                        return; // deleted since, and forced: nothing left to restore into
+                    }
+
+                    using (var command = context.Command($"UPDATE {table.Name} SET {string.Join(", ", set)} WHERE {table.KeyWhere}", parameters))
+                    {
+                        command.ExecuteNonQuery();
+                    }
+
+                    var was = before.ToDictionary(p => p.Name, p => (object?)(current.TryGetValue(p.Name, out var v) ? v : null));
+                    var now = before.ToDictionary(p => p.Name, p => (object?)ValueOf(p.Value) is DBNull ? null : (object?)ValueOf(p.Value));
+                    if (version is { } v2)
+                    {
+                        was["version"] = v2 - 1;
+                        now["version"] = v2;
+                    }
+
+                    journal.Record(table, entry.Key, "update", ActionJournal.Image(was), ActionJournal.Image(now));
+                    break;
+                case "insert":
+                    if (current is null)
+                    {
+                        return;
+                    }
+
+                    using (var command = context.Command($"DELETE FROM {table.Name} WHERE {table.KeyWhere}", keys))
+                    {
+                        command.ExecuteNonQuery();
+                    }
+
+                    journal.Record(table, entry.Key, "delete", ActionJournal.Image(current), null);
+                    break;
+                default:
+                    if (current is not null)
+                    {
+                        // Re-created since, and forced: the journaled row replaces it.
+                        using var remove = context.Command($"DELETE FROM {table.Name} WHERE {table.KeyWhere}", keys);
+                        remove.ExecuteNonQuery();
+                    }
+
+                    var row = entry.Before!.Value.EnumerateObject().ToList();
+                    using (var command = context.Command(
+                               $"INSERT INTO {table.Name} ({string.Join(", ", row.Select(p => $"\"{p.Name}\""))}) VALUES ({string.Join(", ", row.Select((_, i) => $"@v{i}"))})",
+                               row.Select((p, i) => new SqliteParameter($"@v{i}", ValueOf(p.Value)))))
+                    {
+                        command.ExecuteNonQuery();
+                    }
+
+                    journal.Record(table, entry.Key, "insert", current is null ? null : ActionJournal.Image(current), entry.Before.Value.GetRawText());
+                    break;
+            }
+        }
+    }
+}

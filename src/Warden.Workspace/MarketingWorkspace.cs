@@ -1,0 +1,212 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Core;
+using Warden.Workspace.Journal;
+using Warden.Workspace.Tools;
+
+namespace Warden.Workspace;
+
+/// <summary>
+/// The built-in marketing workspace as a governed system: every tool call is planned first
+/// (nothing written), then applied against the plan it was approved on (refused if the affected
+/// set changed), with a journal of before-images in the same transaction, and can be rolled back.
+/// </summary>
+public sealed class MarketingWorkspace
+{
+    private readonly WorkspaceStore _store;
+    private readonly TimeProvider _clock;
+    private readonly Func<string, IReadOnlyList<string>> _classesOf;
+    private readonly Dictionary<string, WorkspaceTool> _tools;
+
+    /// <param name="store">The database.</param>
+    /// <param name="clock">Time for timestamps and action ids.</param>
+    /// <param name="classesOf">The data classes of a field, usually <see cref="Policy.ClassesOf"/>.</param>
+    public MarketingWorkspace(WorkspaceStore store, TimeProvider? clock = null, Func<string, IReadOnlyList<string>>? classesOf = null)
+    {
+        _store = store;
+        _clock = clock ?? TimeProvider.System;
+        _classesOf = classesOf ?? (_ => []);
+        _tools = ToolRegistry.All().ToDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The tools, as the catalogue defines them.</summary>
+    public static IReadOnlyList<ToolDefinition> Tools => WorkspaceCatalogue.Tools;
+
+    /// <summary>Works out what a call would do. Never writes.</summary>
+    public WorkspaceResult<Plan> Plan(ToolCall call)
+    {
+        if (!_tools.TryGetValue(call.Tool, out var tool))
+        {
+            return WorkspaceError.UnknownTool(call.Tool, Core.Diagnostics.Suggest.Hint(call.Tool, _tools.Keys));
+        }
+
+        var args = ArgumentReader.Read(tool.Definition, call.Arguments);
+        if (!args.Succeeded)
+        {
+            return args.Error!;
+        }
+
+        using var connection = _store.Connect();
+        // One read transaction: every query of the plan sees the same snapshot.
+        using var transaction = connection.BeginTransaction(deferred: true);
+        var context = new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf);
+        var prepared = tool.Prepare(args.Value!, context);
+        if (!prepared.Succeeded)
+        {
+            return prepared.Error!;
+        }
+
+        var change = prepared.Value!;
+        var (hash, records, sample) = HashKeys(call, tool.Definition, change, context);
+        if (change.Check(context, records) is { } refusal)
+        {
+            return refusal;
+        }
+
+        var details = change.Describe(context, records);
+        var dependents = Dependents(context, details.FieldsChanged).Concat(change.MoreDependents(context)).Distinct().ToList();
+        var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
+        return new Plan(call, tool.Definition, hash, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
+            dependents, details.Recipients, details.Excluded ?? [], summary, change);
+    }
+
+    /// <summary>
+    /// Carries out a plan: re-computes the affected set in the write transaction and refuses when
+    /// it differs from the plan's (the world changed since it was approved); otherwise writes the
+    /// change and its journal in one transaction.
+    /// </summary>
+    public WorkspaceResult<AppliedAction> Apply(Plan plan)
+    {
+        using var connection = _store.Connect();
+        var now = _clock.GetUtcNow();
+        if (plan.Change.IsRead)
+        {
+            using var snapshot = connection.BeginTransaction(deferred: true);
+            var reading = new ToolContext(connection, snapshot, now, _classesOf);
+            return new AppliedAction("", plan.Tool.Name, plan.Records, true, plan.Change.Read(reading));
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var context = new ToolContext(connection, transaction, now, _classesOf);
+        var (hash, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+        if (hash != plan.Hash)
+        {
+            return WorkspaceError.StalePlan(records == plan.Records
+                ? $"the records {plan.Tool.Name} would change are not the ones planned ({records:N0} now, the same number but not the same records); plan again"
+                : $"the records {plan.Tool.Name} would change are not the ones planned: {plan.Records:N0} then, {records:N0} now; plan again");
+        }
+
+        var actionId = NewActionId(now);
+        using var journal = new ActionJournal(connection, transaction, actionId);
+        var output = plan.Change.Write(context, journal);
+        var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
+        using (var action = context.Command(
+                   "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, @tool, @args, @hash, @agent, @at, @records, @reversible)",
+                   ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
+                   ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0)))
+        {
+            action.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return new AppliedAction(actionId, plan.Tool.Name, records, reversible, output);
+    }
+
+    /// <summary>Works out what a rollback would restore and which records conflict. Never writes.</summary>
+    public WorkspaceResult<RollbackPlan> PlanRollback(RollbackRequest request)
+    {
+        using var connection = _store.Connect();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        var context = new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf);
+        return Rollback.Plan(context, request);
+    }
+
+    /// <summary>Undoes actions by restoring their before-images; conflicts are skipped or forced as asked. The rollback is itself journaled.</summary>
+    public WorkspaceResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor)
+    {
+        using var connection = _store.Connect();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var now = _clock.GetUtcNow();
+        var context = new ToolContext(connection, transaction, now, _classesOf);
+        var result = Rollback.Run(context, request, resolution, actor, NewActionId(now));
+        if (result.Succeeded)
+        {
+            transaction.Commit();
+        }
+
+        return result;
+    }
+
+    private static (string Hash, long Records, IReadOnlyList<string> Sample) HashKeys(ToolCall call, ToolDefinition tool, Change change, ToolContext context)
+    {
+        // The hash binds the canonical call (tool and its definition, arguments, agent,
+        // environment) to the exact affected set, streamed so no key list is held in memory.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var header = JsonSerializer.SerializeToElement(new Dictionary<string, object>
+        {
+            ["tool"] = tool.Name,
+            ["system"] = tool.System,
+            ["kind"] = tool.Kind.ToString(),
+            ["reversibility"] = tool.Reversibility.ToString(),
+            ["external"] = tool.External,
+            ["arguments"] = call.Arguments.ValueKind == JsonValueKind.Undefined ? JsonDocument.Parse("{}").RootElement : call.Arguments,
+            ["agent"] = call.Agent,
+            ["environment"] = call.Environment,
+        });
+        hash.AppendData(CanonicalJson.Bytes(header));
+        long records = 0;
+        var sample = new List<string>();
+        Span<byte> separator = [(byte)'\n'];
+        foreach (var key in change.Keys(context))
+        {
+            hash.AppendData(separator);
+            hash.AppendData(Encoding.UTF8.GetBytes(key));
+            if (records++ < 10)
+            {
+                sample.Add(key);
+            }
+        }
+
+        return ("sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()), records, sample);
+    }
+
+    private static List<Dependent> Dependents(ToolContext context, IReadOnlyList<string> fields)
+    {
+        if (fields.Count == 0)
+        {
+            return [];
+        }
+
+        using var command = context.Command("""
+            SELECT d.object_kind, d.object_id, d.field, coalesce(s.name, sr.name, rr.name, a.destination, r.name, d.object_id)
+            FROM field_dependencies d
+            LEFT JOIN segments s ON d.object_kind = 'segment' AND s.id = d.object_id
+            LEFT JOIN scoring_rules sr ON d.object_kind = 'scoring_rule' AND sr.id = d.object_id
+            LEFT JOIN routing_rules rr ON d.object_kind = 'routing_rule' AND rr.id = d.object_id
+            LEFT JOIN audience_syncs a ON d.object_kind = 'audience_sync' AND a.id = d.object_id
+            LEFT JOIN reports r ON d.object_kind = 'report' AND r.id = d.object_id
+            WHERE d.field IN (SELECT value FROM json_each(@fields))
+            ORDER BY d.field, d.object_kind, d.object_id
+            """, ("@fields", JsonSerializer.Serialize(fields)));
+        using var reader = command.ExecuteReader();
+        var dependents = new List<Dependent>();
+        while (reader.Read())
+        {
+            dependents.Add(new Dependent(reader.GetString(0), reader.GetString(1), reader.GetString(3), reader.GetString(2)));
+        }
+
+        return dependents;
+    }
+
+    private static string DescribeDependents(IReadOnlyList<Dependent> dependents) =>
+        string.Join("; ", dependents.GroupBy(d => d.Field).Select(field =>
+            $"{string.Join(" and ", field.GroupBy(d => d.Kind).Select(k => $"{k.Count()} {Plural(k.Key.Replace('_', ' '), k.Count())}"))} read {field.Key}")) + ".";
+
+    private static string Plural(string noun, int count) => count == 1 ? noun : noun + "s";
+
+    private static string NewActionId(DateTimeOffset now) =>
+        $"act-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+}

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Warden.Workspace.Tools;
+
+namespace Warden.Workspace;
+
+/// <summary>A call to a workspace tool, by an agent, in an environment.</summary>
+public sealed record ToolCall(string Tool, JsonElement Arguments, string Agent, string Environment);
+
+/// <summary>Why the workspace refused: a stable code and a sentence safe to show the caller.</summary>
+public sealed record WorkspaceError(string Code, string Message)
+{
+    internal static WorkspaceError UnknownTool(string tool, string? hint) =>
+        new("unknown_tool", $"'{tool}' is not a workspace tool" + (hint is null ? "" : $"; {hint}"));
+
+    internal static WorkspaceError InvalidArguments(string message) => new("invalid_arguments", message);
+
+    internal static WorkspaceError NotFound(string message) => new("not_found", message);
+
+    internal static WorkspaceError MatchesEverything(string message) => new("matches_everything", message);
+
+    internal static WorkspaceError StalePlan(string message) => new("stale_plan", message);
+
+    internal static WorkspaceError Refused(string message) => new("refused", message);
+}
+
+/// <summary>A value or an error, never both (failure is a value, as Polly's Outcome has it).</summary>
+public readonly record struct WorkspaceResult<T>(T? Value, WorkspaceError? Error)
+    where T : class
+{
+    /// <summary>True when there is a value.</summary>
+    public bool Succeeded => Error is null;
+
+    /// <summary>The value; throws when there is none (a bug in the caller, not bad input).</summary>
+    public T Get() => Value ?? throw new InvalidOperationException($"{Error!.Code}: {Error.Message}");
+
+    /// <summary>A success.</summary>
+    public static implicit operator WorkspaceResult<T>(T value) => new(value, null);
+
+    /// <summary>A failure.</summary>
+    public static implicit operator WorkspaceResult<T>(WorkspaceError error) => new(null, error);
+}
+
+/// <summary>How many records had one value of a field before the change.</summary>
+public sealed record ValueCount(string? Value, long Records);
+
+/// <summary>What a change does to one field: how many records change, what they held, what they will hold.</summary>
+public sealed record FieldChange(string Field, long Records, IReadOnlyList<ValueCount> Before, string? After);
+
+/// <summary>One affected record, before and after (a sample shown to approvers).</summary>
+public sealed record RecordChange(string Key, IReadOnlyDictionary<string, string?> Before, IReadOnlyDictionary<string, string?> After);
+
+/// <summary>An object that reads a changed field: a segment, scoring or routing rule, audience sync or report.</summary>
+public sealed record Dependent(string Kind, string Id, string Name, string Field);
+
+/// <summary>People a send or sync leaves out, and why.</summary>
+public sealed record Exclusion(string Reason, long Records);
+
+/// <summary>
+/// What a call would do, found without writing anything: the affected records, the field-level
+/// diff, the data classes touched, the objects that depend on the changed fields, the recipients
+/// of a send, and a hash over the call and the affected set that an approval binds to.
+/// </summary>
+public sealed class Plan
+{
+    internal Plan(ToolCall call, Core.ToolDefinition tool, string hash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
+        IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes, IReadOnlyList<RecordChange> sample,
+        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, Change change)
+    {
+        Call = call;
+        Tool = tool;
+        Hash = hash;
+        Records = records;
+        SampleKeys = sampleKeys;
+        FieldsRead = fieldsRead;
+        FieldsChanged = fieldsChanged;
+        Classes = classes;
+        Changes = changes;
+        Sample = sample;
+        Dependents = dependents;
+        Recipients = recipients;
+        Excluded = excluded;
+        Summary = summary;
+        Change = change;
+    }
+
+    /// <summary>The call planned.</summary>
+    public ToolCall Call { get; }
+
+    /// <summary>The tool's definition.</summary>
+    public Core.ToolDefinition Tool { get; }
+
+    /// <summary>sha256 over the canonical call (tool and definition, arguments, agent, environment) and the affected keys.</summary>
+    public string Hash { get; }
+
+    /// <summary>How many records the call reads or changes.</summary>
+    public long Records { get; }
+
+    /// <summary>The first affected keys, in key order.</summary>
+    public IReadOnlyList<string> SampleKeys { get; }
+
+    /// <summary>Fields the call reads (its filter, the fields it returns), as table.field.</summary>
+    public IReadOnlyList<string> FieldsRead { get; }
+
+    /// <summary>Fields the call changes, as table.field.</summary>
+    public IReadOnlyList<string> FieldsChanged { get; }
+
+    /// <summary>Data classes of the fields read or changed.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>Per changed field: totals and values before and after.</summary>
+    public IReadOnlyList<FieldChange> Changes { get; }
+
+    /// <summary>A few affected records, before and after.</summary>
+    public IReadOnlyList<RecordChange> Sample { get; }
+
+    /// <summary>Objects that read the changed fields.</summary>
+    public IReadOnlyList<Dependent> Dependents { get; }
+
+    /// <summary>People a send or sync reaches, after suppression and consent.</summary>
+    public long Recipients { get; }
+
+    /// <summary>People a send or sync leaves out, by reason.</summary>
+    public IReadOnlyList<Exclusion> Excluded { get; }
+
+    /// <summary>One sentence a person can read: what this call would do.</summary>
+    public string Summary { get; }
+
+    internal Change Change { get; }
+
+    /// <summary>The facts the policy decides on.</summary>
+    public Core.PlanFacts Facts => new()
+    {
+        Records = Records,
+        Recipients = Recipients,
+        Fields = [.. FieldsRead.Concat(FieldsChanged).Distinct()],
+        Classes = Classes,
+        External = Tool.External,
+        Reversible = Tool.Reversibility != Core.Reversibility.Irreversible,
+    };
+}
+
+/// <summary>What applying a plan did.</summary>
+public sealed record AppliedAction(string ActionId, string Tool, long Records, bool Reversible, JsonElement Output);
+
+/// <summary>Which actions a rollback undoes: one action, or everything an agent did in a time window.</summary>
+public sealed record RollbackRequest(string? ActionId = null, string? Agent = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
+
+/// <summary>A record that changed after the action being undone: restoring it would overwrite someone's work.</summary>
+public sealed record RollbackConflict(string ActionId, string Table, string Key, string Reason);
+
+/// <summary>What a rollback would do, found without writing: records to restore, conflicts, and actions that cannot be undone.</summary>
+public sealed record RollbackPlan(
+    RollbackRequest Request,
+    IReadOnlyList<string> Actions,
+    long Restorable,
+    IReadOnlyList<RollbackConflict> Conflicts,
+    IReadOnlyList<string> Irreversible,
+    string Summary);
+
+/// <summary>What to do with conflicting records: leave them (the default) or overwrite them anyway.</summary>
+public enum ConflictResolution
+{
+    /// <summary>Leave records changed since the action as they are, and report them.</summary>
+    Skip,
+    /// <summary>Restore them anyway, overwriting the later change.</summary>
+    Force,
+}
+
+/// <summary>What a rollback did.</summary>
+public sealed record RollbackResult(string ActionId, IReadOnlyList<string> Undone, long Restored, IReadOnlyList<RollbackConflict> Skipped);

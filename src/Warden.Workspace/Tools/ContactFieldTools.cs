@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Warden.Workspace.Journal;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>Sets fields on a selection of contacts: contacts.update, lifecycle.set_stage, consent.update, contacts.delete.</summary>
+internal sealed partial class ContactFieldChange(ContactSelection selection, IReadOnlyDictionary<string, object?> set, string verb) : Change
+{
+    public ContactSelection Selection => selection;
+
+    public override IEnumerable<string> Keys(ToolContext context) =>
+        context.Keys($"SELECT id FROM contacts WHERE {selection.Predicate} ORDER BY id", selection.Parameters);
+
+    public override WorkspaceError? Check(ToolContext context, long records) => selection.Check(context, records, verb);
+
+    public override PlanDetails Describe(ToolContext context, long records)
+    {
+        var changes = new List<FieldChange>();
+        var index = 0;
+        foreach (var (column, value) in set)
+        {
+            var before = new List<ValueCount>();
+            using (var command = context.Command($"SELECT \"{column}\", count(*) FROM contacts WHERE {selection.Predicate} GROUP BY \"{column}\" ORDER BY count(*) DESC, \"{column}\" LIMIT 5", selection.Parameters))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    before.Add(new ValueCount(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetInt64(1)));
+                }
+            }
+
+            var changing = value is Now ? records : context.Count(
+                $"SELECT count(*) FROM contacts WHERE {selection.Predicate} AND \"{column}\" IS NOT @value{index}",
+                [.. selection.Parameters, new SqliteParameter($"@value{index}", value ?? DBNull.Value)]);
+            changes.Add(new FieldChange("contacts." + column, changing, before, Text(value)));
+            index++;
+        }
+
+        var sample = new List<RecordChange>();
+        using (var command = context.Command($"SELECT id, {string.Join(", ", set.Keys.Select(c => $"\"{c}\""))} FROM contacts WHERE {selection.Predicate} ORDER BY id LIMIT 5", selection.Parameters))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var was = new Dictionary<string, string?>();
+                var will = new Dictionary<string, string?>();
+                var i = 1;
+                foreach (var (column, value) in set)
+                {
+                    was[column] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
+                    will[column] = Text(value);
+                    i++;
+                }
+
+                sample.Add(new RecordChange(reader.GetString(0), was, will));
+            }
+        }
+
+        var what = string.Join(", ", set.Select(s => $"{s.Key} to {(s.Value is null ? "nothing" : $"'{Text(s.Value)}'")}"));
+        var summary = $"{verb}: set {what} on {records:N0} contact{(records == 1 ? "" : "s")} ({selection.Describe}).";
+        return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], changes, sample, summary);
+    }
+
+    public override JsonElement Write(ToolContext context, ActionJournal journal)
+    {
+        var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
+        var updated = journal.UpdateContacts(selection.Predicate, selection.Parameters, values, context.NowText);
+        return Output(new { Updated = updated });
+    }
+
+    private static string? Text(object? value) => value is null ? null : Convert.ToString(value, CultureInfo.InvariantCulture);
+}
+
+internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.update")
+{
+    // Fields with a tool of their own, so that a policy can govern them apart.
+    private static readonly Dictionary<string, string> Elsewhere = new(StringComparer.Ordinal)
+    {
+        ["lifecycle_stage"] = "use lifecycle.set_stage",
+        ["email_consent"] = "use consent.update",
+        ["email_consent_at"] = "use consent.update",
+        ["email_consent_source"] = "use consent.update",
+        ["deleted_at"] = "use contacts.delete",
+        ["id"] = "it cannot be changed",
+        ["created_at"] = "it cannot be changed",
+        ["updated_at"] = "it is set by the workspace",
+        ["version"] = "it is set by the workspace",
+    };
+
+    private static readonly string[] Updatable =
+        ["email", "first_name", "last_name", "phone", "date_of_birth", "company_id", "job_title", "country", "lead_score", "lead_source", "owner", "legacy_region"];
+
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var selection = ContactSelection.From(args, Name);
+        if (!selection.Succeeded)
+        {
+            return selection.Error!;
+        }
+
+        var set = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var field in args.Object("set")!.Value.EnumerateObject())
+        {
+            if (Elsewhere.TryGetValue(field.Name, out var why))
+            {
+                return WorkspaceError.InvalidArguments($"contacts.update cannot set '{field.Name}': {why}");
+            }
+
+            if (!Updatable.Contains(field.Name))
+            {
+                var hint = Core.Diagnostics.Suggest.Hint(field.Name, Updatable) ?? "it can set: " + string.Join(", ", Updatable);
+                return WorkspaceError.InvalidArguments($"contacts have no field '{field.Name}' that contacts.update can set; {hint}");
+            }
+
+            var (value, error) = Value(field.Name, field.Value, context);
+            if (error is not null)
+            {
+                return WorkspaceError.InvalidArguments($"'{field.Name}' {error}");
+            }
+
+            set[field.Name] = value;
+        }
+
+        if (set.Count == 0)
+        {
+            return WorkspaceError.InvalidArguments("'set' of contacts.update is empty; name at least one field to change");
+        }
+
+        return new ContactFieldChange(selection.Value!, set, Name);
+    }
+
+    private static (object? Value, string? Error) Value(string field, JsonElement value, ToolContext context)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return field == "email" ? (null, "cannot be empty") : (null, null);
+        }
+
+        if (field == "lead_score")
+        {
+            return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var score) && score is >= -1000 and <= 10_000
+                ? (score, null) : (null, "must be a whole number from -1,000 to 10,000");
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return (null, "must be a string");
+        }
+
+        var text = value.GetString()!;
+        return field switch
+        {
+            _ when text.Length > 500 => (null, "is longer than 500 characters"),
+            "email" when !EmailPattern().IsMatch(text) => (null, $"'{text}' is not an email address"),
+            "country" when !CountryPattern().IsMatch(text) => (null, $"'{text}' is not a two-letter country code such as DE"),
+            "date_of_birth" when !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _) => (null, "must be a date like 1984-03-01"),
+            "company_id" when context.Count("SELECT count(*) FROM companies WHERE id = @id", ("@id", text)) == 0 => (null, $"names no company: '{text}'"),
+            _ => (text, null),
+        };
+    }
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    private static partial Regex EmailPattern();
+
+    [GeneratedRegex("^[A-Z]{2}$")]
+    private static partial Regex CountryPattern();
+}
+
+internal sealed class LifecycleSetStageTool() : WorkspaceTool("lifecycle.set_stage")
+{
+    public static readonly string[] Stages = ["subscriber", "lead", "mql", "sql", "opportunity", "customer"];
+
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var stage = args.String("stage")!;
+        if (!Stages.Contains(stage))
+        {
+            return WorkspaceError.InvalidArguments($"'{stage}' is not a lifecycle stage; the stages are {string.Join(", ", Stages)}");
+        }
+
+        var selection = ContactSelection.From(args, Name);
+        return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["lifecycle_stage"] = stage }, Name) : selection.Error!;
+    }
+}
+
+internal sealed class ConsentUpdateTool() : WorkspaceTool("consent.update")
+{
+    private static readonly string[] Statuses = ["subscribed", "unsubscribed"];
+    private static readonly string[] Sources = ["form", "import", "request", "preference_center", "support"];
+
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var status = args.String("status")!;
+        var source = args.String("source")!;
+        if (!Statuses.Contains(status))
+        {
+            return WorkspaceError.InvalidArguments($"'{status}' is not a consent status; write subscribed or unsubscribed");
+        }
+
+        if (!Sources.Contains(source))
+        {
+            return WorkspaceError.InvalidArguments($"'{source}' is not a consent source; the sources are {string.Join(", ", Sources)}");
+        }
+
+        var selection = ContactSelection.From(args, Name);
+        return selection.Succeeded
+            ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?>
+            {
+                ["email_consent"] = status,
+                ["email_consent_at"] = Now.Value,
+                ["email_consent_source"] = source,
+            }, Name)
+            : selection.Error!;
+    }
+}
+
+internal sealed class ContactsDeleteTool() : WorkspaceTool("contacts.delete")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var selection = ContactSelection.From(args, Name);
+        return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["deleted_at"] = Now.Value }, Name) : selection.Error!;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Core;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>
+/// Which contacts a call acts on: listed ids, a filter, or all of them, which must be said with
+/// all: true. Soft-deleted contacts are never selected. The selection is a SQL predicate with
+/// parameters, so a hundred thousand contacts are selected by the database, not in memory.
+/// </summary>
+internal sealed class ContactSelection
+{
+    private ContactSelection(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyList<string> fieldsRead, IReadOnlyList<string>? ids, bool all, string? filter)
+    {
+        Predicate = predicate;
+        Parameters = parameters;
+        FieldsRead = fieldsRead;
+        Ids = ids;
+        All = all;
+        Filter = filter;
+    }
+
+    public string Predicate { get; }
+
+    public IReadOnlyList<SqliteParameter> Parameters { get; }
+
+    /// <summary>Fields the filter reads, as table.field.</summary>
+    public IReadOnlyList<string> FieldsRead { get; }
+
+    public IReadOnlyList<string>? Ids { get; }
+
+    public bool All { get; }
+
+    public string? Filter { get; }
+
+    public string Describe => Ids is not null ? $"{Ids.Count:N0} listed contact{(Ids.Count == 1 ? "" : "s")}" : Filter is not null ? $"contacts where {Filter}" : "every contact";
+
+    public static WorkspaceResult<ContactSelection> From(ArgumentReader args, string tool) =>
+        From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool);
+
+    public static WorkspaceResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool)
+    {
+        if (ids is not null && filter is not null)
+        {
+            return WorkspaceError.InvalidArguments($"{tool} takes ids or a filter, not both");
+        }
+
+        if (ids is not null)
+        {
+            if (ids.Count == 0)
+            {
+                return WorkspaceError.InvalidArguments($"'ids' of {tool} is empty; name at least one contact");
+            }
+
+            var json = JsonSerializer.Serialize(ids);
+            return new ContactSelection("deleted_at IS NULL AND id IN (SELECT value FROM json_each(@ids))", [new SqliteParameter("@ids", json)], [], ids, all, null);
+        }
+
+        if (filter is not null)
+        {
+            if (!FilterCompiler.TryCompile(filter, Tables.ContactFilterFields, SqlDialect.Sqlite, out var sql, out var error))
+            {
+                return WorkspaceError.InvalidArguments($"the filter of {tool} is not valid: {error}");
+            }
+
+            var parameters = sql!.Parameters.Select((value, i) => new SqliteParameter($"@f{i}", value)).ToList();
+            return new ContactSelection($"deleted_at IS NULL AND {sql.Sql}", parameters, [.. sql.Fields.Select(f => "contacts." + f)], null, all, filter);
+        }
+
+        if (!all)
+        {
+            return WorkspaceError.InvalidArguments($"say which contacts {tool} acts on: ids, a filter, or all: true to mean every contact");
+        }
+
+        return new ContactSelection("deleted_at IS NULL", [], [], null, all: true, null);
+    }
+
+    /// <summary>Listed ids must all exist; a filter that selects every contact must be meant.</summary>
+    public WorkspaceError? Check(ToolContext context, long records, string tool)
+    {
+        if (Ids is not null)
+        {
+            var missing = context.Keys("SELECT value FROM json_each(@ids) WHERE value NOT IN (SELECT id FROM contacts WHERE deleted_at IS NULL) ORDER BY value",
+                Parameters).Take(6).ToList();
+            if (missing.Count > 0)
+            {
+                var list = string.Join(", ", missing.Take(5));
+                return WorkspaceError.NotFound($"no contact {list}{(missing.Count > 5 ? " (and more)" : "")}; {tool} changed nothing");
+            }
+        }
+
+        if (Filter is not null && !All && records > 0 && records == context.Count("SELECT count(*) FROM contacts WHERE deleted_at IS NULL"))
+        {
+            return WorkspaceError.MatchesEverything($"the filter '{Filter}' selects every contact ({records:N0}); pass all: true if that is what you mean");
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Warden.Core;
+using Warden.Workspace.Journal;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>One tool of the catalogue: checks its arguments and prepares the change they ask for.</summary>
+internal abstract class WorkspaceTool(string name)
+{
+    public ToolDefinition Definition { get; } = WorkspaceCatalogue.Tools.Single(t => t.Name == name);
+
+    public string Name => Definition.Name;
+
+    public abstract WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context);
+}
+
+/// <summary>Everything a plan shows besides the affected keys, which the planner reads from <see cref="Change.Keys"/>.</summary>
+internal sealed record PlanDetails(
+    IReadOnlyList<string> FieldsRead,
+    IReadOnlyList<string> FieldsChanged,
+    IReadOnlyList<FieldChange> Changes,
+    IReadOnlyList<RecordChange> Sample,
+    string Summary,
+    long Recipients = 0,
+    IReadOnlyList<Exclusion>? Excluded = null);
+
+/// <summary>
+/// A prepared change: the keys it affects (in key order, streamed, so the plan hash covers the
+/// exact set), a description for the plan, and the write itself, journaled. A read is a change
+/// that writes nothing and returns data.
+/// </summary>
+internal abstract class Change
+{
+    public abstract IEnumerable<string> Keys(ToolContext context);
+
+    public virtual WorkspaceError? Check(ToolContext context, long records) => null;
+
+    public abstract PlanDetails Describe(ToolContext context, long records);
+
+    /// <summary>Objects affected beyond those that read a changed field (e.g. the syncs of a segment).</summary>
+    public virtual IEnumerable<Dependent> MoreDependents(ToolContext context) => [];
+
+    public abstract JsonElement Write(ToolContext context, ActionJournal journal);
+
+    public virtual bool IsRead => false;
+
+    public virtual JsonElement Read(ToolContext context) => throw new InvalidOperationException("not a read");
+
+    protected static JsonElement Output(object value) => JsonSerializer.SerializeToElement(value, OutputOptions);
+
+    private static readonly JsonSerializerOptions OutputOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
+
+/// <summary>The value "now", resolved when the change is written rather than when it was planned.</summary>
+internal sealed class Now
+{
+    public static readonly Now Value = new();
+
+    private Now()
+    {
+    }
+
+    public override string ToString() => "(the time of writing)";
+}

@@ -1,0 +1,113 @@
+namespace Warden.Workspace.Tests;
+
+/// <summary>Rollback restores before-images, never silently overwrites later changes, and is itself journaled.</summary>
+public sealed class RollbackTests
+{
+    private readonly WorkspaceFixture _workspace = new();
+
+    [Fact]
+    public void Rolling_back_restores_every_before_image()
+    {
+        var before = _workspace.Scalar("SELECT group_concat(id || '=' || lead_source, ',') FROM (SELECT id, lead_source FROM contacts ORDER BY id)");
+        var applied = _workspace.Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria");
+        Assert.True(result.Succeeded, result.Error?.Message);
+        Assert.Equal(20, result.Value!.Restored);
+        Assert.Empty(result.Value.Skipped);
+        Assert.Equal(before, _workspace.Scalar("SELECT group_concat(id || '=' || lead_source, ',') FROM (SELECT id, lead_source FROM contacts ORDER BY id)"));
+        Assert.Equal("3", _workspace.Field("c-01", "version"));
+    }
+
+    [Fact]
+    public void A_rollback_can_be_previewed_without_writing()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        var before = _workspace.Dump();
+        var plan = _workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+        Assert.Equal(20, plan.Restorable);
+        Assert.Equal("Rolling back 1 action restores 20 records.", plan.Summary);
+        Assert.Equal(before, _workspace.Dump());
+    }
+
+    [Fact]
+    public void A_record_changed_after_the_action_is_a_conflict_and_is_skipped()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        var later = _workspace.Apply("contacts.update", """{"ids": ["c-04"], "set": {"lead_source": "referral"}}""", agent: "campaign-qa-bot");
+        var plan = _workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+        var conflict = Assert.Single(plan.Conflicts);
+        Assert.Equal(("contacts", "c-04", $"changed since by {later.ActionId}"), (conflict.Table, conflict.Key, conflict.Reason));
+
+        var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal(19, result.Restored);
+        Assert.Equal("referral", _workspace.Field("c-04", "lead_source"));
+        Assert.Equal("web", _workspace.Field("c-05", "lead_source"));
+    }
+
+    [Fact]
+    public void A_change_made_outside_warden_is_a_conflict_too()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"ids": ["c-04"], "set": {"lead_source": "trade_show"}}""");
+        _workspace.Execute("UPDATE contacts SET lead_source = 'import', version = version + 1 WHERE id = 'c-04'");
+        var conflict = Assert.Single(_workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get().Conflicts);
+        Assert.Equal("changed since, outside Warden", conflict.Reason);
+    }
+
+    [Fact]
+    public void A_forced_rollback_overwrites_the_later_change()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        _workspace.Apply("contacts.update", """{"ids": ["c-04"], "set": {"lead_source": "referral"}}""");
+        var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Force, "maria").Get();
+        Assert.Equal(20, result.Restored);
+        Assert.Equal("web", _workspace.Field("c-04", "lead_source"));
+    }
+
+    [Fact]
+    public void A_rollback_is_journaled_and_can_itself_be_rolled_back()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"ids": ["c-01", "c-02"], "set": {"job_title": "CMO"}}""");
+        var rollback = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal("Marketing Manager", _workspace.Field("c-01", "job_title"));
+        Assert.Equal(rollback.ActionId, _workspace.Scalar("SELECT rolled_back_by FROM actions WHERE id = @a", ("@a", applied.ActionId)));
+        _workspace.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        var redo = _workspace.Workspace.RollBack(new RollbackRequest(rollback.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal(2, redo.Restored);
+        Assert.Equal("CMO", _workspace.Field("c-01", "job_title"));
+    }
+
+    [Fact]
+    public void An_action_cannot_be_rolled_back_twice()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        var first = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        var second = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria");
+        Assert.Equal($"action {applied.ActionId} was already rolled back by {first.ActionId}", second.Error!.Message);
+    }
+
+    [Fact]
+    public void Everything_an_agent_did_in_a_window_can_be_rolled_back_newest_first()
+    {
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CEO"}}""");
+        _workspace.Apply("contacts.update", """{"ids": ["c-02"], "set": {"job_title": "CFO"}}""", agent: "someone-else");
+        var result = _workspace.Workspace.RollBack(
+            new RollbackRequest(Agent: "hygiene-bot", From: WorkspaceFixture.Now, To: WorkspaceFixture.Now.AddMinutes(1)), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal(2, result.Undone.Count);
+        Assert.Equal("Marketing Manager", _workspace.Field("c-01", "job_title"));
+        Assert.Equal("CFO", _workspace.Field("c-02", "job_title"));
+    }
+
+    [Fact]
+    public void Restoring_a_soft_delete_brings_the_contact_back()
+    {
+        var applied = _workspace.Apply("contacts.delete", """{"ids": ["c-07"]}""");
+        _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal("", _workspace.Field("c-07", "deleted_at"));
+    }
+
+    [Fact]
+    public void A_rollback_of_an_unknown_action_is_refused() =>
+        Assert.Equal("there is no action act-nope", _workspace.Workspace.PlanRollback(new RollbackRequest("act-nope")).Error!.Message);
+}

@@ -1,1 +1,0 @@
-namespace Warden.Workspace.Tests; public sealed class StoreTests { [Fact] public void Opening_creates_the_schema() { var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".db"); var store = WorkspaceStore.Open(path); Assert.True(File.Exists(store.Path)); } }

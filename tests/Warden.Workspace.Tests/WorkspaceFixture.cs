@@ -1,0 +1,171 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Workspace.Tests;
+
+/// <summary>
+/// A small workspace in a real SQLite file, written by hand so that every expectation in a test
+/// can be counted: 40 contacts (c-01..c-40), 2 companies, 2 lists, 2 segments, a routing rule and
+/// a report reading lead_source, and a suppression list.
+/// </summary>
+internal sealed class WorkspaceFixture
+{
+    public static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    public WorkspaceFixture()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "warden-ws-" + Guid.NewGuid().ToString("N") + ".db");
+        Store = WorkspaceStore.Open(Path);
+        Clock = new MovingClock(Now);
+        Workspace = new MarketingWorkspace(Store, Clock, field => field switch
+        {
+            "contacts.email" or "contacts.first_name" or "contacts.last_name" or "contacts.phone" => ["pii"],
+            "contacts.email_consent" or "contacts.email_consent_at" or "contacts.email_consent_source" => ["consent"],
+            _ => [],
+        });
+        Seed();
+    }
+
+    public string Path { get; }
+
+    public WorkspaceStore Store { get; }
+
+    public MovingClock Clock { get; }
+
+    public MarketingWorkspace Workspace { get; }
+
+    public static ToolCall Call(string tool, string arguments, string agent = "hygiene-bot") =>
+        new(tool, JsonDocument.Parse(arguments).RootElement.Clone(), agent, "sandbox");
+
+    public Plan Plan(string tool, string arguments, string agent = "hygiene-bot")
+    {
+        var plan = Workspace.Plan(Call(tool, arguments, agent));
+        Assert.True(plan.Succeeded, plan.Error?.Message);
+        return plan.Value!;
+    }
+
+    public AppliedAction Apply(string tool, string arguments, string agent = "hygiene-bot")
+    {
+        var applied = Workspace.Apply(Plan(tool, arguments, agent));
+        Assert.True(applied.Succeeded, applied.Error?.Message);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        return applied.Value!;
+    }
+
+    public void Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    public object? Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command.ExecuteScalar();
+    }
+
+    public string Field(string id, string column) => Convert.ToString(Scalar($"SELECT \"{column}\" FROM contacts WHERE id = @id", ("@id", id)), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>Every row of every table, in key order: two dumps are equal exactly when nothing was written.</summary>
+    public string Dump()
+    {
+        using var connection = new SqliteConnection($"Data Source={Path}");
+        connection.Open();
+        var tables = new List<string>();
+        using (var list = connection.CreateCommand())
+        {
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        var text = new StringBuilder();
+        foreach (var table in tables)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY 1, 2";
+            using var reader = command.ExecuteReader();
+            text.Append("# ").Append(table).Append('\n');
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    text.Append(reader.IsDBNull(i) ? "∅" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).Append('|');
+                }
+
+                text.Append('\n');
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private void Seed()
+    {
+        var stamp = "2025-06-01T09:00:00.000Z";
+        Execute("INSERT INTO companies (id, name, domain, industry, employees, annual_revenue, country) VALUES ('co-1', 'Alpine Gear', 'alpine.example', 'retail', 120, 9000000, 'DE'), ('co-2', 'Fjord Outfitters', 'fjord.example', 'retail', 45, 2100000, 'SE')");
+        for (var i = 1; i <= 40; i++)
+        {
+            var id = $"c-{i:D2}";
+            var country = i <= 20 ? "DE" : i <= 30 ? "FR" : "US";
+            var stage = i % 4 == 0 ? "mql" : "lead";
+            var source = i % 3 == 0 ? "webinar" : "web";
+            var consent = i % 10 == 0 ? "unsubscribed" : i % 7 == 0 ? "unknown" : "subscribed";
+            Execute("""
+                INSERT INTO contacts (id, email, first_name, last_name, phone, company_id, job_title, country, lifecycle_stage, lead_score, lead_source, owner,
+                                      email_consent, email_consent_at, email_consent_source, legacy_region, created_at, updated_at, deleted_at, version)
+                VALUES (@id, @email, @first, 'Tester', NULL, @company, 'Marketing Manager', @country, @stage, @score, @source, 'sam',
+                        @consent, @stamp, 'form', NULL, @stamp, @stamp, NULL, 1)
+                """, ("@id", id), ("@email", $"person{i}@example.com"), ("@first", $"Person{i}"), ("@company", i % 2 == 0 ? "co-1" : "co-2"),
+                ("@country", country), ("@stage", stage), ("@score", i * 2), ("@source", source), ("@consent", consent), ("@stamp", stamp));
+        }
+
+        Execute("INSERT INTO lists (id, name) VALUES ('newsletter', 'Newsletter'), ('vip', 'VIP customers')");
+        for (var i = 1; i <= 10; i++)
+        {
+            Execute("INSERT INTO list_members (list_id, contact_id, added_at) VALUES ('newsletter', @c, @at)", ("@c", $"c-{i:D2}"), ("@at", stamp));
+        }
+
+        Execute("INSERT INTO segments (id, name, rule, version) VALUES ('seg-de-leads', 'German leads', 'country == ''DE'' && lifecycle_stage == ''lead''', 1), ('seg-webinar', 'Webinar people', 'lead_source == ''webinar''', 1)");
+        Execute("INSERT INTO routing_rules (id, name, condition, owner, version) VALUES ('route-webinar', 'Webinar leads to Lee', 'lead_source == ''webinar''', 'lee', 1)");
+        Execute("INSERT INTO reports (id, name) VALUES ('rep-sources', 'Leads by source')");
+        Execute("""
+            INSERT INTO field_dependencies (object_kind, object_id, field) VALUES
+            ('segment', 'seg-de-leads', 'contacts.country'), ('segment', 'seg-de-leads', 'contacts.lifecycle_stage'),
+            ('segment', 'seg-webinar', 'contacts.lead_source'), ('routing_rule', 'route-webinar', 'contacts.lead_source'),
+            ('report', 'rep-sources', 'contacts.lead_source')
+            """);
+        Execute("INSERT INTO suppression_lists (id, name) VALUES ('global', 'Global suppression')");
+        Execute("INSERT INTO suppression (list_id, email, reason, added_at) VALUES ('global', 'person3@example.com', 'complaint', @at)", ("@at", stamp));
+    }
+}
+
+/// <summary>A clock tests move by hand.</summary>
+internal sealed class MovingClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}

@@ -59,8 +59,8 @@ public sealed class BadInputTests
     {
         var error = Refused("contacts.update", """{"filter": "lead_score >= 0", "set": {"owner": "sam"}}""");
         Assert.Equal("matches_everything", error.Code);
-        Assert.Equal("the filter 'lead_score >= 0' selects every contact (40); pass all: true if that is what you mean", error.Message);
-        Assert.Equal(40, _workspace.Plan("contacts.update", """{"filter": "lead_score >= 0", "all": true, "set": {"owner": "sam"}}""").Records);
+        Assert.Equal("the filter 'lead_score >= 0' selects every contact (41); pass all: true if that is what you mean", error.Message);
+        Assert.Equal(41, _workspace.Plan("contacts.update", """{"filter": "lead_score >= 0", "all": true, "set": {"owner": "sam"}}""").Records);
     }
 
     [Fact]

@@ -110,4 +110,28 @@ public sealed class RollbackTests
     [Fact]
     public void A_rollback_of_an_unknown_action_is_refused() =>
         Assert.Equal("there is no action act-nope", _workspace.Workspace.PlanRollback(new RollbackRequest("act-nope")).Error!.Message);
+
+    [Fact]
+    public void Rolling_back_a_window_never_overwrites_a_change_made_in_between_by_someone_else()
+    {
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CEO"}}""", agent: "someone-else");
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"lead_source": "referral"}}""");
+        var window = new RollbackRequest(Agent: "hygiene-bot", From: WorkspaceFixture.Now, To: WorkspaceFixture.Now.AddMinutes(1));
+        var preview = _workspace.Workspace.PlanRollback(window).Get();
+        Assert.Equal("job_title", preview.Conflicts.Count == 1 ? "job_title" : "?");
+        var result = _workspace.Workspace.RollBack(window, ConflictResolution.Skip, "maria").Get();
+        Assert.Single(result.Skipped);
+        Assert.Equal("CEO", _workspace.Field("c-01", "job_title"));
+        Assert.Equal("web", _workspace.Field("c-01", "lead_source"));
+    }
+
+    [Fact]
+    public void A_record_changed_and_changed_back_is_not_a_conflict()
+    {
+        var applied = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        var other = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CEO"}}""", agent: "someone-else");
+        _workspace.Workspace.RollBack(new RollbackRequest(other.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Empty(_workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get().Conflicts);
+    }
 }

@@ -6,8 +6,9 @@ namespace Warden.Workspace.Tests;
 
 /// <summary>
 /// A small workspace in a real SQLite file, written by hand so that every expectation in a test
-/// can be counted: 40 contacts (c-01..c-40), 2 companies, 2 lists, 2 segments, a routing rule and
-/// a report reading lead_source, and a suppression list.
+/// can be counted: 40 contacts (c-01..c-40) plus c-41, a duplicate of c-05 in another spelling;
+/// 2 companies, 2 lists, 2 segments, a routing rule and a report reading lead_source, a suppression
+/// list, a nurture flow, two campaigns and an audience sync.
 /// </summary>
 internal sealed class WorkspaceFixture
 {
@@ -140,7 +141,26 @@ internal sealed class WorkspaceFixture
                 ("@country", country), ("@stage", stage), ("@score", i * 2), ("@source", source), ("@consent", consent), ("@stamp", stamp));
         }
 
+        Execute("""
+            INSERT INTO contacts (id, email, first_name, last_name, phone, company_id, job_title, country, lifecycle_stage, lead_score, lead_source, owner,
+                                  email_consent, email_consent_at, email_consent_source, legacy_region, created_at, updated_at, deleted_at, version)
+            VALUES ('c-41', ' Person5@Example.com', NULL, 'Tester', '+49 30 1234', 'co-1', NULL, 'AT', 'lead', 77, 'trade_show', 'lee',
+                    'subscribed', @stamp, 'import', 'EMEA', @stamp, @stamp, NULL, 1)
+            """, ("@stamp", stamp));
         Execute("INSERT INTO lists (id, name) VALUES ('newsletter', 'Newsletter'), ('vip', 'VIP customers')");
+        Execute("INSERT INTO list_members (list_id, contact_id, added_at) VALUES ('vip', 'c-41', @at)", ("@at", stamp));
+        Execute("INSERT INTO nurture_flows (id, name) VALUES ('onboarding', 'Onboarding')");
+        for (var i = 1; i <= 6; i++)
+        {
+            Execute("INSERT INTO nurture_members (flow_id, contact_id, joined_at) VALUES ('onboarding', @c, @at)", ("@c", $"c-{i:D2}"), ("@at", stamp));
+        }
+
+        Execute("""
+            INSERT INTO campaigns (id, name, status, audience, subject, content, sender, scheduled_at, sent_at, version) VALUES
+            ('cmp-de', 'German leads November', 'draft', 'seg-de-leads', 'Hallo', 'Winter gear', 'news@northwind.example', NULL, NULL, 1),
+            ('cmp-news', 'Newsletter', 'draft', 'newsletter', 'News', 'Hello', 'news@northwind.example', NULL, NULL, 1)
+            """);
+        Execute("INSERT INTO audience_syncs (id, segment_id, destination, status, last_synced_at, members) VALUES ('sync-webinar', 'seg-webinar', 'linkedin:webinar-retarget', 'never', NULL, 0)");
         for (var i = 1; i <= 10; i++)
         {
             Execute("INSERT INTO list_members (list_id, contact_id, added_at) VALUES ('newsletter', @c, @at)", ("@c", $"c-{i:D2}"), ("@at", stamp));

@@ -24,7 +24,7 @@ public enum SqlDialect
     Postgres,
 }
 
-/// <summary>A filter compiled to a parameterised SQL predicate: <c>@f0</c>, <c>@f1</c>, ... bound to <see cref="Parameters"/>.</summary>
+/// <summary>A filter compiled to a parameterised SQL predicate: <c>@f0</c>, <c>@f1</c>, ... (or another prefix) bound to <see cref="Parameters"/>.</summary>
 public sealed record SqlFilter(string Sql, IReadOnlyList<object> Parameters, IReadOnlyList<string> Fields);
 
 /// <summary>
@@ -36,7 +36,11 @@ public sealed record SqlFilter(string Sql, IReadOnlyList<object> Parameters, IRe
 public static class FilterCompiler
 {
     /// <summary>Compiles the filter; on failure returns false with a sentence saying what and where.</summary>
-    public static bool TryCompile(string filter, IReadOnlyList<FilterField> fields, SqlDialect dialect, out SqlFilter? sql, out string? error)
+    public static bool TryCompile(string filter, IReadOnlyList<FilterField> fields, SqlDialect dialect, out SqlFilter? sql, out string? error) =>
+        TryCompile(filter, fields, dialect, "f", out sql, out error);
+
+    /// <summary>As above, naming parameters @{prefix}0, @{prefix}1, ... so that two filters can share one statement.</summary>
+    public static bool TryCompile(string filter, IReadOnlyList<FilterField> fields, SqlDialect dialect, string parameterPrefix, out SqlFilter? sql, out string? error)
     {
         sql = null;
         var (syntax, problem) = CelParser.Parse(filter);
@@ -57,7 +61,7 @@ public static class FilterCompiler
             return false;
         }
 
-        var translation = new Translation(dialect);
+        var translation = new Translation(dialect, parameterPrefix);
         if (!translation.Predicate(syntax, out var text))
         {
             error = Describe(filter, translation.Problem!);
@@ -76,7 +80,7 @@ public static class FilterCompiler
         return $"{problem.Message}{near}{hint}";
     }
 
-    private sealed class Translation(SqlDialect dialect)
+    private sealed class Translation(SqlDialect dialect, string prefix)
     {
         public List<object> Parameters { get; } = [];
 
@@ -232,7 +236,7 @@ public static class FilterCompiler
         private string Parameter(object value)
         {
             Parameters.Add(value);
-            return "@f" + (Parameters.Count - 1).ToString(CultureInfo.InvariantCulture);
+            return "@" + prefix + (Parameters.Count - 1).ToString(CultureInfo.InvariantCulture);
         }
 
         private bool Fail(CelExpr at, string message, string? hint = null)

@@ -85,6 +85,33 @@ internal sealed class ActionJournal : IDisposable
         return updated;
     }
 
+    /// <summary>
+    /// Journals rows chosen by a query, in key order, with images built by SQL: <paramref name="select"/>
+    /// must yield the columns record_key, before and after (JSON text or NULL). Returns the number journaled.
+    /// </summary>
+    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters)
+    {
+        using var command = Command($"""
+            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after)
+            SELECT @action, @base + row_number() OVER (ORDER BY record_key), @table, record_key, @operation, before, after
+            FROM ({select})
+            """, [.. parameters], []);
+        command.Parameters.AddWithValue("@action", ActionId);
+        command.Parameters.AddWithValue("@base", _seq);
+        command.Parameters.AddWithValue("@table", table.Name);
+        command.Parameters.AddWithValue("@operation", operation);
+        var journaled = command.ExecuteNonQuery();
+        _seq += journaled;
+        return journaled;
+    }
+
+    /// <summary>Runs a statement in the action's transaction.</summary>
+    public long Execute(string sql, IEnumerable<SqliteParameter> parameters)
+    {
+        using var command = Command(sql, [.. parameters], []);
+        return command.ExecuteNonQuery();
+    }
+
     private SqliteCommand Command(string sql, IReadOnlyList<SqliteParameter> parameters, IEnumerable<object?> values)
     {
         var command = _connection.CreateCommand();

@@ -29,19 +29,11 @@ internal static class Rollback
         long restorable = 0;
         var reversible = actions.Value!.Where(a => a.Reversible).ToList();
         var undoing = reversible.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
-        var seen = new HashSet<(string, string)>();
         foreach (var action in reversible)
         {
             foreach (var entry in Entries(context, action.Id))
             {
-                // A record already counted for a later action of this rollback is consistent by then.
-                if (!seen.Add((entry.Table.Name, entry.Key)))
-                {
-                    restorable++;
-                    continue;
-                }
-
-                if (Conflict(context, entry, undoing) is { } conflict)
+                if (Conflict(context, entry, undoing, live: false) is { } conflict)
                 {
                     conflicts.Add(conflict);
                 }
@@ -75,7 +67,6 @@ internal static class Rollback
         var undone = new List<string>();
         var skipped = new List<RollbackConflict>();
         var undoing = actions.Value!.Where(a => a.Reversible).Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
-        var touched = new HashSet<(string, string)>();
         long restored = 0;
         using var journal = new ActionJournal(context.Connection, context.Transaction!, rollbackId);
         var writer = new Restorer(context, journal);
@@ -84,8 +75,7 @@ internal static class Rollback
             // Materialised per action: the restore writes to the tables the entries are read against.
             foreach (var entry in Entries(context, action.Id).ToList())
             {
-                // Restored earlier in this run (from a later action): consistent, since nothing else writes meanwhile.
-                var conflict = touched.Contains((entry.Table.Name, entry.Key)) ? null : Conflict(context, entry, undoing);
+                var conflict = Conflict(context, entry, undoing, live: true);
                 if (conflict is not null && resolution == ConflictResolution.Skip)
                 {
                     skipped.Add(conflict);
@@ -93,7 +83,6 @@ internal static class Rollback
                 }
 
                 writer.Restore(entry);
-                touched.Add((entry.Table.Name, entry.Key));
                 restored++;
             }
 
@@ -175,77 +164,93 @@ internal static class Rollback
     }
 
     /// <summary>
-    /// Whether restoring the entry would overwrite a change made after it. Later changes by actions
-    /// being undone in the same rollback do not count: the record must then match the newest of them.
+    /// Whether restoring the entry would overwrite a change made after it: the record must be as
+    /// the entry left it (same version, or the same content after a change that was reverted).
+    /// During a rollback (live) the later entries of the same rollback are already undone, so the
+    /// record is compared as it is; in a preview they are undone virtually first.
     /// </summary>
-    private static RollbackConflict? Conflict(ToolContext context, Entry entry, IReadOnlySet<string> undoing)
+    private static RollbackConflict? Conflict(ToolContext context, Entry entry, IReadOnlySet<string> undoing, bool live)
     {
-        var reference = entry.After;
+        var current = context.Row(entry.Table, entry.Key);
+        if (Consistent(entry.Table, current, entry.After))
+        {
+            return null;
+        }
+
+        string? culprit = null;
+        var state = current is null ? null : new Dictionary<string, object?>(current, StringComparer.Ordinal);
         using (var later = context.Command(
-                   "SELECT action_id, after FROM journal WHERE table_name = @t AND record_key = @k AND action_id > @a ORDER BY action_id DESC, seq DESC",
+                   "SELECT action_id, operation, before FROM journal WHERE table_name = @t AND record_key = @k AND action_id > @a ORDER BY action_id DESC, seq DESC",
                    ("@t", entry.Table.Name), ("@k", entry.Key), ("@a", entry.ActionId)))
         using (var reader = later.ExecuteReader())
         {
-            var newest = true;
             while (reader.Read())
             {
                 var actionId = reader.GetString(0);
                 if (!undoing.Contains(actionId))
                 {
-                    return new RollbackConflict(entry.ActionId, entry.Table.Name, entry.Key, $"changed since by {actionId}");
+                    culprit ??= actionId;
                 }
-
-                if (newest)
+                else if (!live)
                 {
-                    reference = reader.IsDBNull(1) ? null : JsonDocument.Parse(reader.GetString(1)).RootElement;
-                    newest = false;
+                    state = Undo(state, reader.GetString(1), reader.IsDBNull(2) ? null : JsonDocument.Parse(reader.GetString(2)).RootElement);
                 }
             }
         }
 
-        // The record must be as the reference after-image left it; no image means it must not exist.
-        var current = Current(context, entry.Table, entry.Key);
-        var consistent = (current, reference) switch
-        {
-            (null, null) => true,
-            (null, _) or (_, null) => false,
-            _ when entry.Table.Versioned && reference.Value.TryGetProperty("version", out var version) => Number(current, "version") == version.GetInt64(),
-            _ => Matches(current, reference.Value),
-        };
-        if (consistent)
+        if (!live && Consistent(entry.Table, state, entry.After))
         {
             return null;
         }
 
-        var reason = current is null ? "deleted since" : reference is null ? "added again since" : "changed since";
-        return new RollbackConflict(entry.ActionId, entry.Table.Name, entry.Key, $"{reason}, outside Warden");
+        var reason = state is null ? "deleted since" : entry.After is null ? "added again since" : "changed since";
+        return new RollbackConflict(entry.ActionId, entry.Table.Name, entry.Key, culprit is null ? $"{reason}, outside Warden" : $"{reason} by {culprit}");
     }
 
-    /// <summary>The row as column → value, or null when it does not exist.</summary>
-    internal static Dictionary<string, object?>? Current(ToolContext context, TableInfo table, string key)
+    private static bool Consistent(TableInfo table, Dictionary<string, object?>? row, JsonElement? after)
     {
-        var parts = table.SplitKey(key);
-        using var command = context.Command($"SELECT * FROM {table.Name} WHERE {table.KeyWhere}",
-            parts.Select((p, i) => new SqliteParameter($"@k{i}", p)));
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        if (after is not { } image)
         {
-            return null;
+            return row is null;
         }
 
-        var row = new Dictionary<string, object?>(StringComparer.Ordinal);
-        for (var i = 0; i < reader.FieldCount; i++)
+        if (row is null)
         {
-            row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            return false;
         }
 
-        return row;
+        if (table.Versioned && image.TryGetProperty("version", out var version) && Number(row, "version") == version.GetInt64())
+        {
+            return true;
+        }
+
+        // A different version but the same content: changed and changed back, nothing to lose.
+        return image.EnumerateObject().Where(p => p.Name is not ("version" or "updated_at")).All(p => row.TryGetValue(p.Name, out var value) && Same(value, p.Value));
+    }
+
+    /// <summary>The record as it would be once a later entry of the same rollback is undone.</summary>
+    private static Dictionary<string, object?>? Undo(Dictionary<string, object?>? state, string operation, JsonElement? before)
+    {
+        switch (operation)
+        {
+            case "insert":
+                return null;
+            case "delete":
+                return before?.EnumerateObject().ToDictionary(p => p.Name, p => ValueOf(p.Value) is DBNull ? null : ValueOf(p.Value), StringComparer.Ordinal);
+            default:
+                if (state is not null && before is { } image)
+                {
+                    foreach (var property in image.EnumerateObject())
+                    {
+                        state[property.Name] = ValueOf(property.Value) is DBNull ? null : ValueOf(property.Value);
+                    }
+                }
+
+                return state;
+        }
     }
 
     private static long Number(Dictionary<string, object?> row, string column) => Convert.ToInt64(row[column], CultureInfo.InvariantCulture);
-
-    private static bool Matches(Dictionary<string, object?> row, JsonElement image) =>
-        image.EnumerateObject().All(p => row.TryGetValue(p.Name, out var value) && Same(value, p.Value));
 
     internal static bool Same(object? value, JsonElement json) => json.ValueKind switch
     {
@@ -270,7 +275,7 @@ internal static class Rollback
             var table = entry.Table;
             var parts = table.SplitKey(entry.Key);
             var keys = parts.Select((p, i) => new SqliteParameter($"@k{i}", p)).ToList();
-            var current = Current(context, table, entry.Key);
+            var current = context.Row(table, entry.Key);
             switch (entry.Operation)
             {
                 case "update":

@@ -23,6 +23,9 @@ internal sealed class ContactSelection
 
     public string Predicate { get; }
 
+    /// <summary>The part of the predicate that keeps soft-deleted contacts out (or lets them in).</summary>
+    private string Live { get; init; } = "deleted_at IS NULL";
+
     public IReadOnlyList<SqliteParameter> Parameters { get; }
 
     /// <summary>Fields the filter reads, as table.field.</summary>
@@ -36,11 +39,15 @@ internal sealed class ContactSelection
 
     public string Describe => Ids is not null ? $"{Ids.Count:N0} listed contact{(Ids.Count == 1 ? "" : "s")}" : Filter is not null ? $"contacts where {Filter}" : "every contact";
 
-    public static WorkspaceResult<ContactSelection> From(ArgumentReader args, string tool) =>
-        From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool);
+    /// <param name="args">The call's ids, filter and all.</param>
+    /// <param name="tool">For messages.</param>
+    /// <param name="includeDeleted">Also select soft-deleted contacts (an erasure must reach them too).</param>
+    public static WorkspaceResult<ContactSelection> From(ArgumentReader args, string tool, bool includeDeleted = false) =>
+        From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool, includeDeleted);
 
-    public static WorkspaceResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool)
+    public static WorkspaceResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool, bool includeDeleted = false)
     {
+        var live = includeDeleted ? "1 = 1" : "deleted_at IS NULL";
         if (ids is not null && filter is not null)
         {
             return WorkspaceError.InvalidArguments($"{tool} takes ids or a filter, not both");
@@ -54,7 +61,7 @@ internal sealed class ContactSelection
             }
 
             var json = JsonSerializer.Serialize(ids);
-            return new ContactSelection("deleted_at IS NULL AND id IN (SELECT value FROM json_each(@ids))", [new SqliteParameter("@ids", json)], [], ids, all, null);
+            return new ContactSelection($"{live} AND id IN (SELECT value FROM json_each(@ids))", [new SqliteParameter("@ids", json)], [], ids, all, null) { Live = live };
         }
 
         if (filter is not null)
@@ -65,7 +72,7 @@ internal sealed class ContactSelection
             }
 
             var parameters = sql!.Parameters.Select((value, i) => new SqliteParameter($"@f{i}", value)).ToList();
-            return new ContactSelection($"deleted_at IS NULL AND {sql.Sql}", parameters, [.. sql.Fields.Select(f => "contacts." + f)], null, all, filter);
+            return new ContactSelection($"{live} AND {sql.Sql}", parameters, [.. sql.Fields.Select(f => "contacts." + f)], null, all, filter) { Live = live };
         }
 
         if (!all)
@@ -73,7 +80,7 @@ internal sealed class ContactSelection
             return WorkspaceError.InvalidArguments($"say which contacts {tool} acts on: ids, a filter, or all: true to mean every contact");
         }
 
-        return new ContactSelection("deleted_at IS NULL", [], [], null, all: true, null);
+        return new ContactSelection(live, [], [], null, all: true, null) { Live = live };
     }
 
     /// <summary>Listed ids must all exist; a filter that selects every contact must be meant.</summary>
@@ -81,7 +88,7 @@ internal sealed class ContactSelection
     {
         if (Ids is not null)
         {
-            var missing = context.Keys("SELECT value FROM json_each(@ids) WHERE value NOT IN (SELECT id FROM contacts WHERE deleted_at IS NULL) ORDER BY value",
+            var missing = context.Keys($"SELECT value FROM json_each(@ids) WHERE value NOT IN (SELECT id FROM contacts WHERE {Live}) ORDER BY value",
                 Parameters).Take(6).ToList();
             if (missing.Count > 0)
             {
@@ -90,7 +97,7 @@ internal sealed class ContactSelection
             }
         }
 
-        if (Filter is not null && !All && records > 0 && records == context.Count("SELECT count(*) FROM contacts WHERE deleted_at IS NULL"))
+        if (Filter is not null && !All && records > 0 && records == context.Count($"SELECT count(*) FROM contacts WHERE {Live}"))
         {
             return WorkspaceError.MatchesEverything($"the filter '{Filter}' selects every contact ({records:N0}); pass all: true if that is what you mean");
         }

@@ -52,6 +52,26 @@ internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction
         return command.ExecuteScalar() is string s ? s : null;
     }
 
+    /// <summary>A row as column → value, or null when it does not exist.</summary>
+    public Dictionary<string, object?>? Row(TableInfo table, string key)
+    {
+        var parts = table.SplitKey(key);
+        using var command = Command($"SELECT * FROM {table.Name} WHERE {table.KeyWhere}", parts.Select((p, i) => new SqliteParameter($"@k{i}", p)));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+        for (var i = 0; i < reader.FieldCount; i++)
+        {
+            row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+        }
+
+        return row;
+    }
+
     public IEnumerable<string> Keys(string sql, IEnumerable<SqliteParameter>? parameters = null)
     {
         using var command = Command(sql, parameters);

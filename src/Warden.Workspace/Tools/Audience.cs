@@ -1,0 +1,69 @@
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>
+/// Who a send or sync reaches. Consent is enforced here, by the workspace, whatever the call says:
+/// an address on any suppression list, an address any record of which unsubscribed, or a contact
+/// without recorded consent is left out; an address held by several contacts is reached once.
+/// </summary>
+internal sealed record Audience(string Id, string Name, string Predicate, IReadOnlyList<SqliteParameter> Parameters)
+{
+    public static WorkspaceResult<Audience> Resolve(ToolContext context, string id, string tool)
+    {
+        if (context.Row(Tables.Segments, id) is { } segment)
+        {
+            var rule = (string)segment["rule"]!;
+            var filter = ContactFilter.Compile(rule, "aud", out var error);
+            if (filter is null)
+            {
+                return WorkspaceError.Refused($"segment '{id}' has a rule that is not a valid filter ({error}); {tool} changed nothing");
+            }
+
+            return new Audience(id, $"segment '{segment["name"]}'", filter.Predicate, filter.Parameters);
+        }
+
+        var list = context.Text("SELECT name FROM lists WHERE id = @id", ("@id", id));
+        if (list is not null)
+        {
+            return new Audience(id, $"list '{list}'", "id IN (SELECT contact_id FROM list_members WHERE list_id = @audience)", [new SqliteParameter("@audience", id)]);
+        }
+
+        return WorkspaceError.NotFound($"there is no segment or list '{id}'; {tool} changed nothing");
+    }
+
+    /// <summary>Every audience member with the reason it is left out, or NULL when it is reached.</summary>
+    public string Classified => $"""
+        WITH audience AS (
+            SELECT id, email, lower(trim(email)) AS address, email_consent FROM contacts WHERE deleted_at IS NULL AND {Predicate}),
+        unsubscribed AS (
+            SELECT DISTINCT lower(trim(email)) AS address FROM contacts
+            WHERE deleted_at IS NULL AND email_consent = 'unsubscribed' AND lower(trim(email)) IN (SELECT address FROM audience)),
+        ranked AS (
+            SELECT id, email, address, email_consent,
+                   row_number() OVER (PARTITION BY address ORDER BY CASE WHEN email_consent = 'subscribed' THEN 0 ELSE 1 END, id) AS n
+            FROM audience)
+        SELECT id, email, CASE
+            WHEN address IN (SELECT email FROM suppression) THEN 'suppressed'
+            WHEN address IN (SELECT address FROM unsubscribed) THEN 'unsubscribed'
+            WHEN email_consent <> 'subscribed' THEN 'no recorded consent'
+            WHEN n > 1 THEN 'address already reached through another contact'
+            END AS excluded
+        FROM ranked
+        """;
+
+    public string Reached => $"SELECT id, email FROM ({Classified}) WHERE excluded IS NULL";
+
+    public IReadOnlyList<Exclusion> Exclusions(ToolContext context)
+    {
+        using var command = context.Command($"SELECT excluded, count(*) FROM ({Classified}) WHERE excluded IS NOT NULL GROUP BY excluded ORDER BY count(*) DESC, excluded", Parameters);
+        using var reader = command.ExecuteReader();
+        var exclusions = new List<Exclusion>();
+        while (reader.Read())
+        {
+            exclusions.Add(new Exclusion(reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return exclusions;
+    }
+}

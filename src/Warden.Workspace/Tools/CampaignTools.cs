@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Warden.Workspace.Journal;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>Sends a campaign to its audience, after suppression and consent. Irreversible: journaled for the record, never rolled back.</summary>
+internal sealed class SendChange(string campaign, string name, Audience audience) : Change
+{
+    private IReadOnlyList<SqliteParameter> Parameters => [.. audience.Parameters, new SqliteParameter("@campaign", campaign)];
+
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id", Parameters);
+
+    public override PlanDetails Describe(ToolContext context, long records)
+    {
+        var excluded = audience.Exclusions(context);
+        var left = excluded.Sum(e => e.Records);
+        var summary = $"campaigns.send: send '{name}' to {records:N0} {(records == 1 ? "person" : "people")} in {audience.Name}"
+                      + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})." : ".")
+                      + " A send cannot be taken back.";
+        var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", Parameters)
+            .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["sent"] = "no" }, new Dictionary<string, string?> { ["sent"] = "yes" })).ToList();
+        return new PlanDetails(["contacts.email", "contacts.email_consent"], ["campaigns.status", "campaign_sends.contact_id"],
+            [new FieldChange("campaigns.status", 1, [], "sent")], sample, summary, records, excluded);
+    }
+
+    public override JsonElement Write(ToolContext context, ActionJournal journal)
+    {
+        var parameters = Parameters.Append(new SqliteParameter("@now", context.NowText)).ToList();
+        journal.JournalRows(Tables.CampaignSends, "insert",
+            $"SELECT @campaign || '|' || id AS record_key, NULL AS before, json_object('campaign_id', @campaign, 'contact_id', id, 'email', email, 'sent_at', @now) AS after FROM ({audience.Reached})",
+            parameters);
+        var sent = journal.Execute($"INSERT INTO campaign_sends (campaign_id, contact_id, email, sent_at) SELECT @campaign, id, email, @now FROM ({audience.Reached})", parameters);
+        var row = context.Row(Tables.Campaigns, campaign)!;
+        var version = Convert.ToInt64(row["version"], CultureInfo.InvariantCulture);
+        journal.Execute("UPDATE campaigns SET status = 'sent', sent_at = @now, version = version + 1 WHERE id = @campaign", parameters);
+        journal.Record(Tables.Campaigns, campaign, "update",
+            ActionJournal.Image(new Dictionary<string, object?> { ["status"] = row["status"], ["sent_at"] = row["sent_at"], ["version"] = version }),
+            ActionJournal.Image(new Dictionary<string, object?> { ["status"] = "sent", ["sent_at"] = context.NowText, ["version"] = version + 1 }));
+        return Output(new { Sent = sent, Campaign = campaign });
+    }
+}
+
+internal sealed class CampaignsSendTool() : WorkspaceTool("campaigns.send")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var id = args.String("campaign")!;
+        var campaign = context.Row(Tables.Campaigns, id);
+        if (campaign is null)
+        {
+            return WorkspaceError.NotFound($"there is no campaign '{id}'; nothing was sent");
+        }
+
+        if ((string)campaign["status"]! == "sent")
+        {
+            return WorkspaceError.Refused($"campaign '{id}' was already sent on {campaign["sent_at"]}; nothing was sent");
+        }
+
+        var audience = Audience.Resolve(context, (string)campaign["audience"]!, Name);
+        return audience.Succeeded ? new SendChange(id, (string)campaign["name"]!, audience.Value!) : audience.Error!;
+    }
+}
+
+/// <summary>Syncs a segment's reachable members to an outside ad audience. Irreversible: the destination keeps what it got.</summary>
+internal sealed class SyncChange(string segment, string destination, Audience audience, string syncId) : Change
+{
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id", audience.Parameters);
+
+    public override PlanDetails Describe(ToolContext context, long records)
+    {
+        var excluded = audience.Exclusions(context);
+        var left = excluded.Sum(e => e.Records);
+        var summary = $"audiences.sync: upload {records:N0} {(records == 1 ? "person" : "people")} from {audience.Name} to {destination}"
+                      + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})." : ".")
+                      + " What the destination receives cannot be taken back.";
+        var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", audience.Parameters)
+            .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["in_audience"] = "no" }, new Dictionary<string, string?> { ["in_audience"] = "yes" })).ToList();
+        return new PlanDetails(["contacts.email", "contacts.email_consent"], ["audience_syncs.members"],
+            [new FieldChange("audience_syncs.members", 1, [], records.ToString(CultureInfo.InvariantCulture))], sample, summary, records, excluded);
+    }
+
+    public override JsonElement Write(ToolContext context, ActionJournal journal)
+    {
+        var members = context.Count($"SELECT count(*) FROM ({audience.Reached})", audience.Parameters);
+        var existing = context.Row(Tables.AudienceSyncs, syncId);
+        var after = new Dictionary<string, object?>
+        {
+            ["id"] = syncId, ["segment_id"] = segment, ["destination"] = destination, ["status"] = "synced", ["last_synced_at"] = context.NowText, ["members"] = members,
+        };
+        if (existing is null)
+        {
+            journal.Execute("INSERT INTO audience_syncs (id, segment_id, destination, status, last_synced_at, members) VALUES (@id, @s, @d, 'synced', @now, @m)",
+                [new("@id", syncId), new("@s", segment), new("@d", destination), new("@now", context.NowText), new("@m", members)]);
+            journal.Record(Tables.AudienceSyncs, syncId, "insert", null, ActionJournal.Image(after));
+        }
+        else
+        {
+            journal.Execute("UPDATE audience_syncs SET status = 'synced', last_synced_at = @now, members = @m WHERE id = @id",
+                [new("@id", syncId), new("@now", context.NowText), new("@m", members)]);
+            journal.Record(Tables.AudienceSyncs, syncId, "update", ActionJournal.Image(existing), ActionJournal.Image(after));
+        }
+
+        return Output(new { Synced = members, Destination = destination });
+    }
+}
+
+internal sealed partial class AudiencesSyncTool() : WorkspaceTool("audiences.sync")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var segment = args.String("segment")!;
+        var destination = args.String("destination")!;
+        if (!DestinationPattern().IsMatch(destination))
+        {
+            return WorkspaceError.InvalidArguments($"'{destination}' is not a destination; write provider:audience, e.g. linkedin:matched-audience-42 (providers: linkedin, google_ads, meta)");
+        }
+
+        if (context.Row(Tables.Segments, segment) is null)
+        {
+            return WorkspaceError.NotFound($"there is no segment '{segment}'; nothing was synced");
+        }
+
+        var audience = Audience.Resolve(context, segment, Name);
+        if (!audience.Succeeded)
+        {
+            return audience.Error!;
+        }
+
+        var syncId = context.Text("SELECT id FROM audience_syncs WHERE segment_id = @s AND destination = @d", ("@s", segment), ("@d", destination))
+                     ?? $"sync-{segment}-{destination.Replace(':', '-')}";
+        return new SyncChange(segment, destination, audience.Value!, syncId);
+    }
+
+    [GeneratedRegex("^(linkedin|google_ads|meta):[a-z0-9][a-z0-9_-]{0,99}$")]
+    private static partial Regex DestinationPattern();
+}
+
+/// <summary>Inserts or updates one campaign row (draft, schedule).</summary>
+internal sealed class CampaignRowChange(string id, IReadOnlyDictionary<string, object?> values, bool create, string summary) : Change
+{
+    public override IEnumerable<string> Keys(ToolContext context) => [id];
+
+    public override PlanDetails Describe(ToolContext context, long records)
+    {
+        var row = create ? null : context.Row(Tables.Campaigns, id);
+        var before = values.Keys.ToDictionary(k => k, k => row is null ? null : Convert.ToString(row[k], CultureInfo.InvariantCulture));
+        var after = values.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture));
+        return new PlanDetails([], [.. values.Keys.Select(k => "campaigns." + k)],
+            [.. values.Select(v => new FieldChange("campaigns." + v.Key, 1, [new ValueCount(before[v.Key], 1)], after[v.Key]))],
+            [new RecordChange(id, before, after)], summary);
+    }
+
+    public override JsonElement Write(ToolContext context, ActionJournal journal)
+    {
+        if (create)
+        {
+            var row = new Dictionary<string, object?>(values) { ["id"] = id, ["version"] = 1L };
+            journal.Execute($"INSERT INTO campaigns ({string.Join(", ", row.Keys)}) VALUES ({string.Join(", ", row.Keys.Select(k => "@" + k))})",
+                row.Select(r => new SqliteParameter("@" + r.Key, r.Value ?? DBNull.Value)));
+            journal.Record(Tables.Campaigns, id, "insert", null, ActionJournal.Image(row));
+            return Output(new { Campaign = id, Status = values["status"] });
+        }
+
+        var current = context.Row(Tables.Campaigns, id)!;
+        var version = Convert.ToInt64(current["version"], CultureInfo.InvariantCulture);
+        journal.Execute($"UPDATE campaigns SET {string.Join(", ", values.Keys.Select(k => $"{k} = @{k}"))}, version = version + 1 WHERE id = @id",
+            values.Select(v => new SqliteParameter("@" + v.Key, v.Value ?? DBNull.Value)).Append(new SqliteParameter("@id", id)));
+        var was = values.Keys.ToDictionary(k => k, k => current[k]);
+        was["version"] = version;
+        var now = new Dictionary<string, object?>(values) { ["version"] = version + 1 };
+        journal.Record(Tables.Campaigns, id, "update", ActionJournal.Image(was), ActionJournal.Image(now));
+        return Output(new { Campaign = id, Status = values["status"] });
+    }
+}
+
+internal sealed partial class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.create_draft")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var audience = Audience.Resolve(context, args.String("audience")!, Name);
+        if (!audience.Succeeded)
+        {
+            return audience.Error!;
+        }
+
+        var sender = args.String("sender")!;
+        if (!SenderPattern().IsMatch(sender))
+        {
+            return WorkspaceError.InvalidArguments($"'{sender}' is not a sender address");
+        }
+
+        // The id is chosen when planning, so the plan (and an approval of it) names the campaign it creates.
+        var id = $"cmp-{context.Now.UtcDateTime:yyyyMMdd}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        var values = new Dictionary<string, object?>
+        {
+            ["name"] = args.String("name"), ["status"] = "draft", ["audience"] = args.String("audience"), ["subject"] = args.String("subject"),
+            ["content"] = args.String("content"), ["sender"] = sender, ["scheduled_at"] = null, ["sent_at"] = null,
+        };
+        return new CampaignRowChange(id, values, create: true, $"campaigns.create_draft: create draft '{args.String("name")}' ({id}) for {audience.Value!.Name}.");
+    }
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    private static partial Regex SenderPattern();
+}
+
+internal sealed class CampaignsScheduleTool() : WorkspaceTool("campaigns.schedule")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var id = args.String("campaign")!;
+        var campaign = context.Row(Tables.Campaigns, id);
+        if (campaign is null)
+        {
+            return WorkspaceError.NotFound($"there is no campaign '{id}'");
+        }
+
+        if ((string)campaign["status"]! != "draft")
+        {
+            return WorkspaceError.Refused($"campaign '{id}' is {campaign["status"]}; only a draft can be scheduled");
+        }
+
+        if (!DateTimeOffset.TryParse(args.String("at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) || !args.String("at")!.Contains('T', StringComparison.Ordinal))
+        {
+            return WorkspaceError.InvalidArguments($"'at' of {Name} is not a time; write it like 2026-12-01T09:00:00Z");
+        }
+
+        if (at <= context.Now)
+        {
+            return WorkspaceError.InvalidArguments($"'at' of {Name} is in the past; a schedule is for later");
+        }
+
+        var when = ToolContext.Timestamp(at);
+        return new CampaignRowChange(id, new Dictionary<string, object?> { ["status"] = "scheduled", ["scheduled_at"] = when }, create: false,
+            $"campaigns.schedule: schedule '{campaign["name"]}' for {when}; it can be unscheduled until it is sent.");
+    }
+}

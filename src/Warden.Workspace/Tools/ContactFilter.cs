@@ -1,0 +1,22 @@
+using Microsoft.Data.Sqlite;
+using Warden.Core;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>A filter over contacts (a segment rule, a scoring or routing condition) compiled for SQLite.</summary>
+internal sealed record ContactFilter(string Text, string Predicate, IReadOnlyList<SqliteParameter> Parameters, IReadOnlyList<string> Fields)
+{
+    public static ContactFilter? Compile(string text, string prefix, out string? error)
+    {
+        if (!FilterCompiler.TryCompile(text, Tables.ContactFilterFields, SqlDialect.Sqlite, prefix, out var sql, out error))
+        {
+            return null;
+        }
+
+        return new ContactFilter(text, $"({sql!.Sql})", [.. sql.Parameters.Select((v, i) => new SqliteParameter($"@{prefix}{i}", v))],
+            [.. sql.Fields.Select(f => "contacts." + f)]);
+    }
+
+    /// <summary>A filter that selects nothing, for a stored rule that no longer compiles.</summary>
+    public static ContactFilter Nothing(string text) => new(text, "(1 = 0)", [], []);
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Workspace.Journal;
+
+namespace Warden.Workspace.Tools;
+
+/// <summary>
+/// A read: its plan says how many records and which fields it returns (so the policy can refuse a
+/// bulk read of personal data), and applying it returns the data. Reads write nothing.
+/// </summary>
+internal abstract class ReadChange : Change
+{
+    public sealed override bool IsRead => true;
+
+    public sealed override JsonElement Write(ToolContext context, ActionJournal journal) => throw new InvalidOperationException("a read writes nothing");
+
+    protected static List<Dictionary<string, object?>> Rows(ToolContext context, string sql, IEnumerable<SqliteParameter> parameters)
+    {
+        using var command = context.Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<Dictionary<string, object?>>();
+        while (reader.Read())
+        {
+            var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+}
+
+/// <summary>A page of contacts, in id order, after a cursor: contacts.search and segments.members.</summary>
+internal sealed class ContactPage(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyList<string> filterFields, IReadOnlyList<string> columns,
+    int limit, string? cursor, string what, string tool) : ReadChange
+{
+    private IReadOnlyList<SqliteParameter> Parameters => [.. parameters, new SqliteParameter("@cursor", (object?)cursor ?? DBNull.Value), new SqliteParameter("@limit", limit)];
+
+    private string Where => $"deleted_at IS NULL AND {predicate} AND (@cursor IS NULL OR id > @cursor)";
+
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM contacts WHERE {Where} ORDER BY id LIMIT @limit", Parameters);
+
+    public override PlanDetails Describe(ToolContext context, long records) =>
+        new([.. filterFields.Concat(columns.Select(c => "contacts." + c)).Distinct()], [], [], [],
+            $"{tool}: read {records:N0} contact{(records == 1 ? "" : "s")} ({what}), fields {string.Join(", ", columns)}.");
+
+    public override JsonElement Read(ToolContext context)
+    {
+        var rows = Rows(context, $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE {Where} ORDER BY id LIMIT @limit", Parameters);
+        var total = context.Count($"SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND {predicate}", parameters);
+        var next = rows.Count == limit ? rows[^1]["id"] as string : null;
+        return Output(new { Contacts = rows, Matching = total, NextCursor = next });
+    }
+
+    public static readonly string[] DefaultColumns = ["id", "email", "first_name", "last_name", "country", "lifecycle_stage", "lead_score"];
+
+    public static WorkspaceResult<IReadOnlyList<string>> Columns(ArgumentReader args, string tool)
+    {
+        var fields = args.Strings("fields") ?? DefaultColumns;
+        foreach (var field in fields)
+        {
+            if (!Tables.Contacts.Columns.Contains(field))
+            {
+                return WorkspaceError.InvalidArguments($"contacts have no field '{field}'" + (Core.Diagnostics.Suggest.Hint(field, Tables.Contacts.Columns) is { } h ? $"; {h}" : ""));
+            }
+        }
+
+        IReadOnlyList<string> columns = [.. fields.Prepend("id").Distinct()];
+        return new WorkspaceResult<IReadOnlyList<string>>(columns, null);
+    }
+
+    public static WorkspaceResult<PageSize> Limit(ArgumentReader args, string tool)
+    {
+        var limit = args.Integer("limit") ?? 50;
+        return limit is < 1 or > 500 ? WorkspaceError.InvalidArguments($"'limit' of {tool} must be from 1 to 500; page through larger sets with 'cursor'") : new PageSize((int)limit);
+    }
+}
+
+internal sealed record PageSize(int Value);
+
+internal sealed class ContactsSearchTool() : WorkspaceTool("contacts.search")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var columns = ContactPage.Columns(args, Name);
+        var limit = ContactPage.Limit(args, Name);
+        if (!columns.Succeeded || !limit.Succeeded)
+        {
+            return columns.Error ?? limit.Error!;
+        }
+
+        if (args.String("filter") is not { } text)
+        {
+            return new ContactPage("1 = 1", [], [], columns.Value!, limit.Value!.Value, args.String("cursor"), "every contact", Name);
+        }
+
+        var filter = ContactFilter.Compile(text, "f", out var error);
+        return filter is null
+            ? WorkspaceError.InvalidArguments($"the filter of {Name} is not valid: {error}")
+            : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, columns.Value!, limit.Value!.Value, args.String("cursor"), $"where {text}", Name);
+    }
+}
+
+internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var limit = ContactPage.Limit(args, Name);
+        if (!limit.Succeeded)
+        {
+            return limit.Error!;
+        }
+
+        var id = args.String("segment")!;
+        if (context.Row(Tables.Segments, id) is not { } segment)
+        {
+            return WorkspaceError.NotFound($"there is no segment '{id}'");
+        }
+
+        var filter = ContactFilter.Compile((string)segment["rule"]!, "f", out var error);
+        return filter is null
+            ? WorkspaceError.Refused($"segment '{id}' has a rule that is not a valid filter: {error}")
+            : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, ["id", "email", "lifecycle_stage"], limit.Value!.Value, args.String("cursor"), $"members of segment '{segment["name"]}'", Name);
+    }
+}
+
+/// <summary>One contact, all fields unless fewer are asked for.</summary>
+internal sealed class ContactRead(string id, IReadOnlyList<string> columns) : ReadChange
+{
+    public override IEnumerable<string> Keys(ToolContext context) => [id];
+
+    public override PlanDetails Describe(ToolContext context, long records) =>
+        new([.. columns.Select(c => "contacts." + c)], [], [], [], $"contacts.get: read contact {id} ({string.Join(", ", columns)}).");
+
+    public override JsonElement Read(ToolContext context) =>
+        Output(Rows(context, $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE id = @id", [new SqliteParameter("@id", id)])[0]);
+}
+
+internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    {
+        var id = args.String("id")!;
+        var columns = args.Has("fields") ? ContactPage.Columns(args, Name) : new WorkspaceResult<IReadOnlyList<string>>([.. Tables.Contacts.Columns.Where(c => c != "version")], null);
+        if (!columns.Succeeded)
+        {
+            return columns.Error!;
+        }
+
+        return context.Row(Tables.Contacts, id) is { } row && row["deleted_at"] is null
+            ? new ContactRead(id, columns.Value!)
+            : WorkspaceError.NotFound($"there is no contact '{id}'");
+    }
+}
+
+/// <summary>A campaign's row, or its delivery and engagement figures.</summary>
+internal sealed class CampaignRead(string id, bool stats) : ReadChange
+{
+    public override IEnumerable<string> Keys(ToolContext context) => [id];
+
+    public override PlanDetails Describe(ToolContext context, long records) =>
+        new(stats ? ["campaign_sends.contact_id", "campaign_events.kind"] : [.. Tables.Campaigns.Columns.Select(c => "campaigns." + c)], [], [], [],
+            $"{(stats ? "campaigns.stats" : "campaigns.get")}: read campaign {id}.");
+
+    public override JsonElement Read(ToolContext context)
+    {
+        var parameters = new[] { new SqliteParameter("@id", id) };
+        if (!stats)
+        {
+            return Output(Rows(context, "SELECT * FROM campaigns WHERE id = @id", parameters)[0]);
+        }
+
+        var sent = context.Count("SELECT count(*) FROM campaign_sends WHERE campaign_id = @id", parameters);
+        var events = Rows(context, "SELECT kind, count(DISTINCT contact_id) AS people FROM campaign_events WHERE campaign_id = @id GROUP BY kind", parameters)
+            .ToDictionary(r => (string)r["kind"]!, r => Convert.ToInt64(r["people"], CultureInfo.InvariantCulture));
+        long Of(string kind) => events.GetValueOrDefault(kind);
+        double Rate(long n) => sent == 0 ? 0 : Math.Round((double)n / sent, 4);
+        return Output(new
+        {
+            Campaign = id,
+            Sent = sent,
+            Delivered = Of("delivered"),
+            Opened = Of("open"),
+            Clicked = Of("click"),
+            Bounced = Of("bounce"),
+            Unsubscribed = Of("unsubscribe"),
+            OpenRate = Rate(Of("open")),
+            ClickRate = Rate(Of("click")),
+            BounceRate = Rate(Of("bounce")),
+        });
+    }
+}
+
+internal sealed class CampaignsGetTool() : WorkspaceTool("campaigns.get")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? WorkspaceError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: false);
+}
+
+internal sealed class CampaignsStatsTool() : WorkspaceTool("campaigns.stats")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? WorkspaceError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: true);
+}
+
+/// <summary>The workspace's schema, data classes, dependency map and sizes, for an agent finding its way.</summary>
+internal sealed class DescribeRead : ReadChange
+{
+    private static readonly string[] Counted = ["contacts", "companies", "lists", "segments", "suppression", "campaigns", "nurture_flows", "scoring_rules", "routing_rules", "audience_syncs"];
+
+    public override IEnumerable<string> Keys(ToolContext context) => [];
+
+    public override PlanDetails Describe(ToolContext context, long records) => new([], [], [], [], "workspace.describe: read the schema, data classes and dependency map.");
+
+    public override JsonElement Read(ToolContext context)
+    {
+        var fields = Core.WorkspaceCatalogue.Fields.GroupBy(f => f.Split('.')[0]).ToDictionary(
+            g => g.Key,
+            g => g.Select(f => new { Field = f, Classes = context.ClassesOf(f) }).ToList());
+        var dependencies = Rows(context, "SELECT field, object_kind, object_id FROM field_dependencies ORDER BY field, object_kind, object_id", [])
+            .GroupBy(r => (string)r["field"]!)
+            .ToDictionary(g => g.Key, g => g.Select(r => $"{r["object_kind"]}:{r["object_id"]}").ToList());
+        var counts = Counted.ToDictionary(t => t, t => context.Count($"SELECT count(*) FROM {t}"));
+        return Output(new { Tables = fields, Dependencies = dependencies, Records = counts, Tools = Core.WorkspaceCatalogue.Tools.Select(t => t.Name) });
+    }
+}
+
+internal sealed class WorkspaceDescribeTool() : WorkspaceTool("workspace.describe")
+{
+    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) => new DescribeRead();
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+
+namespace Warden.Workspace.Tests;
+
+/// <summary>Reads write nothing, page through large sets, and tell the policy what they return.</summary>
+public sealed class ReadTests
+{
+    private readonly WorkspaceFixture _workspace = new();
+
+    private JsonElement Read(string tool, string arguments)
+    {
+        var before = _workspace.Dump();
+        var applied = _workspace.Workspace.Apply(_workspace.Plan(tool, arguments)).Get();
+        Assert.Equal("", applied.ActionId);
+        Assert.Equal(before, _workspace.Dump());
+        return applied.Output;
+    }
+
+    [Fact]
+    public void Search_pages_through_contacts_with_a_cursor()
+    {
+        var first = Read("contacts.search", """{"filter": "country == 'DE'", "limit": 15}""");
+        Assert.Equal(15, first.GetProperty("contacts").GetArrayLength());
+        Assert.Equal(20, first.GetProperty("matching").GetInt64());
+        var cursor = first.GetProperty("next_cursor").GetString();
+        var second = Read("contacts.search", $$"""{"filter": "country == 'DE'", "limit": 15, "cursor": "{{cursor}}"}""");
+        Assert.Equal(5, second.GetProperty("contacts").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("next_cursor").ValueKind);
+    }
+
+    [Fact]
+    public void A_search_plan_says_how_many_records_and_which_classes_it_returns()
+    {
+        var plan = _workspace.Plan("contacts.search", """{"filter": "country == 'FR'", "fields": ["email", "country"]}""");
+        Assert.Equal(10, plan.Records);
+        Assert.Equal(["contacts.country", "contacts.id", "contacts.email"], plan.FieldsRead);
+        Assert.Equal(["pii"], plan.Classes);
+    }
+
+    [Fact]
+    public void A_page_larger_than_500_is_refused() =>
+        Assert.Equal("'limit' of contacts.search must be from 1 to 500; page through larger sets with 'cursor'",
+            _workspace.Workspace.Plan(WorkspaceFixture.Call("contacts.search", """{"limit": 10000}""")).Error!.Message);
+
+    [Fact]
+    public void Get_returns_one_contact_and_refuses_an_unknown_one()
+    {
+        Assert.Equal("person7@example.com", Read("contacts.get", """{"id": "c-07"}""").GetProperty("email").GetString());
+        Assert.Equal("there is no contact 'c-404'", _workspace.Workspace.Plan(WorkspaceFixture.Call("contacts.get", """{"id": "c-404"}""")).Error!.Message);
+    }
+
+    [Fact]
+    public void Segment_members_follow_the_rule() =>
+        Assert.Equal(15, Read("segments.members", """{"segment": "seg-de-leads"}""").GetProperty("matching").GetInt64());
+
+    [Fact]
+    public void Campaign_stats_count_sends_and_engagement()
+    {
+        _workspace.Apply("campaigns.send", """{"campaign": "cmp-news"}""");
+        _workspace.Execute("INSERT INTO campaign_events (campaign_id, contact_id, kind, at) VALUES ('cmp-news', 'c-01', 'open', '2026-11-25T13:00:00.000Z'), ('cmp-news', 'c-02', 'open', '2026-11-25T13:00:00.000Z')");
+        var stats = Read("campaigns.stats", """{"campaign": "cmp-news"}""");
+        Assert.Equal(7, stats.GetProperty("sent").GetInt64());
+        Assert.Equal(2, stats.GetProperty("opened").GetInt64());
+    }
+
+    [Fact]
+    public void Describe_lists_fields_with_their_classes_and_the_dependency_map()
+    {
+        var described = Read("workspace.describe", "{}");
+        Assert.Contains(described.GetProperty("tables").GetProperty("contacts").EnumerateArray(),
+            f => f.GetProperty("field").GetString() == "contacts.email" && f.GetProperty("classes")[0].GetString() == "pii");
+        Assert.Equal(3, described.GetProperty("dependencies").GetProperty("contacts.lead_source").GetArrayLength());
+        Assert.Equal(41, described.GetProperty("records").GetProperty("contacts").GetInt64());
+    }
+}

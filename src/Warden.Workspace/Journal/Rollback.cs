@@ -33,7 +33,7 @@ internal static class Rollback
         {
             foreach (var entry in Entries(context, action.Id))
             {
-                if (Conflict(context, entry, undoing, live: false) is { } conflict)
+                if (Conflict(context, entry, context.Row(entry.Table, entry.Key), undoing, live: false) is { } conflict)
                 {
                     conflicts.Add(conflict);
                 }
@@ -75,14 +75,15 @@ internal static class Rollback
             // Materialised per action: the restore writes to the tables the entries are read against.
             foreach (var entry in Entries(context, action.Id).ToList())
             {
-                var conflict = Conflict(context, entry, undoing, live: true);
+                var current = context.Row(entry.Table, entry.Key);
+                var conflict = Conflict(context, entry, current, undoing, live: true);
                 if (conflict is not null && resolution == ConflictResolution.Skip)
                 {
                     skipped.Add(conflict);
                     continue;
                 }
 
-                writer.Restore(entry);
+                writer.Restore(entry, current);
                 restored++;
             }
 
@@ -169,9 +170,8 @@ internal static class Rollback
     /// During a rollback (live) the later entries of the same rollback are already undone, so the
     /// record is compared as it is; in a preview they are undone virtually first.
     /// </summary>
-    private static RollbackConflict? Conflict(ToolContext context, Entry entry, IReadOnlySet<string> undoing, bool live)
+    private static RollbackConflict? Conflict(ToolContext context, Entry entry, Dictionary<string, object?>? current, IReadOnlySet<string> undoing, bool live)
     {
-        var current = context.Row(entry.Table, entry.Key);
         if (Consistent(entry.Table, current, entry.After))
         {
             return null;
@@ -270,12 +270,11 @@ internal static class Rollback
     /// <summary>Writes one restoration and journals it under the rollback's own action.</summary>
     private sealed class Restorer(ToolContext context, ActionJournal journal)
     {
-        public void Restore(Entry entry)
+        public void Restore(Entry entry, Dictionary<string, object?>? current)
         {
             var table = entry.Table;
             var parts = table.SplitKey(entry.Key);
             var keys = parts.Select((p, i) => new SqliteParameter($"@k{i}", p)).ToList();
-            var current = context.Row(table, entry.Key);
             switch (entry.Operation)
             {
                 case "update":

@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS contacts_country ON contacts (country);
 CREATE INDEX IF NOT EXISTS contacts_lead_source ON contacts (lead_source);
 CREATE INDEX IF NOT EXISTS contacts_updated_at ON contacts (updated_at);
 CREATE INDEX IF NOT EXISTS contacts_company_id ON contacts (company_id);
+-- Sends and syncs match people by normalised address (suppression, unsubscribes, duplicates).
+CREATE INDEX IF NOT EXISTS contacts_address ON contacts (lower(trim(email)));
 
 CREATE TABLE IF NOT EXISTS lists (
     id TEXT PRIMARY KEY,

@@ -216,4 +216,16 @@ public sealed class ToolTests
         _workspace.Apply("contacts.delete", """{"ids": ["c-02"]}""");
         Assert.Equal(1, _workspace.Plan("contacts.purge", """{"ids": ["c-02"], "reason": "erasure"}""").Records);
     }
+
+    [Fact]
+    public void A_send_planned_for_a_segment_that_grew_is_not_applied()
+    {
+        var plan = _workspace.Plan("campaigns.send", """{"campaign": "cmp-de"}""", agent: "campaign-qa-bot");
+        _workspace.Execute("UPDATE contacts SET country = 'DE' WHERE id IN ('c-21', 'c-22', 'c-23')");
+        var before = _workspace.Dump();
+        var applied = _workspace.Workspace.Apply(plan);
+        Assert.Equal("stale_plan", applied.Error!.Code);
+        Assert.Equal("the records campaigns.send would change are not the ones planned: 11 then, 13 now; plan again", applied.Error.Message);
+        Assert.Equal(before, _workspace.Dump());
+    }
 }

@@ -24,6 +24,9 @@ internal static class WardenCli
         policy.Add(PolicyExplainCommand.Create(console, clock));
         policy.Add(PolicyToolsCommand.Create(console, clock));
         root.Add(policy);
+        var workspace = new Command("workspace", "Manage the marketing workspace.");
+        workspace.Add(WorkspaceSeedCommand.Create(console, clock));
+        root.Add(workspace);
 
         var output = new ConsoleWriter(console);
         // Our own handler below, not System.CommandLine's, which would print a stack trace.

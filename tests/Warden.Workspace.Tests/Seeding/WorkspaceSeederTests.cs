@@ -67,7 +67,7 @@ public sealed class WorkspaceSeederTests
         Assert.ThrowsAny<OperationCanceledException>(() => WorkspaceSeeder.Seed(store, Workspaces.Options(25_000), progress, cancellation.Token));
         Assert.Equal(0, Workspaces.Scalar(path, "SELECT COUNT(*) FROM contacts"));
         Assert.Equal(0, Workspaces.Scalar(path, "SELECT COUNT(*) FROM companies"));
-        Assert.Equal(6, Workspaces.Scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contacts' AND sql IS NOT NULL"));
+        Assert.Equal(7, Workspaces.Scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contacts' AND sql IS NOT NULL"));
     }
 
     [Fact]

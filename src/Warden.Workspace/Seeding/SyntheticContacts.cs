@@ -70,7 +70,6 @@ internal sealed class SyntheticContacts
     public void Fill(int index, SyntheticContact contact)
     {
         contact.Reset();
-        contact.Index = index;
         contact.Id = Id(index);
         var kind = Kind(index);
         if (kind.Duplicate)

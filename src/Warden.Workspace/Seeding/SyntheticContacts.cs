@@ -220,8 +220,10 @@ internal sealed class SyntheticContacts
             return created;
         }
 
-        // The base grows: recent years hold more new contacts than early ones.
-        var age = (long)((now - calendar.Oldest) * Math.Pow(random.NextDouble(), 1.7));
+        // The base grows: recent years hold more new contacts than early ones (age ∝ u^1.5; sqrt,
+        // unlike pow, is exactly rounded everywhere, so the seed gives the same bytes on any platform).
+        var u = random.NextDouble();
+        var age = (long)((now - calendar.Oldest) * (u * Math.Sqrt(u)));
         created = Math.Min(now - IsoTime.Minute, now - age);
         updated = random.Between(Math.Max(created, calendar.StaleCutoff + IsoTime.Day), now);
         return created;

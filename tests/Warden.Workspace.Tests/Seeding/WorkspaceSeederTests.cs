@@ -63,6 +63,18 @@ public sealed class WorkspaceSeederTests
     }
 
     [Fact]
+    public void Building_the_indexes_after_the_load_gives_the_same_workspace_as_keeping_them()
+    {
+        var (built, _) = Workspaces.Seed(2_000);
+        var kept = Workspaces.NewPath();
+        WorkspaceSeeder.Seed(WorkspaceStore.Open(kept), Workspaces.Options(2_000) with { KeepIndexes = true }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(Workspaces.HashAll(built), Workspaces.HashAll(kept));
+        Assert.Equal(
+            Workspaces.Column(built, "SELECT sql FROM sqlite_master WHERE type = 'index' ORDER BY name"),
+            Workspaces.Column(kept, "SELECT sql FROM sqlite_master WHERE type = 'index' ORDER BY name"));
+    }
+
+    [Fact]
     public void A_cancelled_seed_leaves_the_workspace_empty()
     {
         var path = Workspaces.NewPath();

@@ -85,6 +85,14 @@ public sealed class WorkspaceSeedCommandTests
     }
 
     [Fact]
+    public void An_empty_workspace_path_is_refused()
+    {
+        var (exit, output) = Cli.Run("workspace", "seed", "--contacts", "10", "--seed", "1", "--workspace", "");
+        Assert.Equal(2, exit);
+        Assert.Contains("error: --workspace needs a file path, e.g. --workspace .warden/workspace.db.", output);
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_database_is_refused()
     {
         var path = Cli.Temp("notes.db", "these are notes, not a workspace\n");

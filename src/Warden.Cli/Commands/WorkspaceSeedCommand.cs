@@ -35,6 +35,12 @@ internal static class WorkspaceSeedCommand
             return ExitCodes.Usage;
         }
 
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            console.MarkupLine($"[red]error:[/] --workspace needs a file path, e.g. --workspace {DefaultPath}.");
+            return ExitCodes.Usage;
+        }
+
         var options = new SeedOptions { Contacts = contacts, Seed = seed, Replace = replace };
         var started = clock.GetTimestamp();
         SeedSummary summary;

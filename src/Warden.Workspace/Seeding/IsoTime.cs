@@ -15,8 +15,6 @@ internal static class IsoTime
 
     public static long Of(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    public static DateTimeOffset ToDateTimeOffset(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
-
     public static string Format(long unixMilliseconds) =>
         string.Create(24, unixMilliseconds, static (span, ms) =>
             DateTime.UnixEpoch.AddTicks(ms * TimeSpan.TicksPerMillisecond)
@@ -61,9 +59,6 @@ internal static class IsoTime
         Digits(utf8.Slice(20, 3), milliseconds % Second);
         utf8[23] = (byte)'Z';
     }
-
-    public static string Date(long unixMilliseconds) =>
-        DateTime.UnixEpoch.AddTicks(unixMilliseconds * TimeSpan.TicksPerMillisecond).ToString("yyyy'-'MM'-'dd", CultureInfo.InvariantCulture);
 
     /// <summary>Midnight UTC of the first day of the month <paramref name="months"/> away from <paramref name="now"/>.</summary>
     public static long MonthStart(DateTimeOffset now, int months)

@@ -306,7 +306,16 @@ internal sealed class SeedPlan
     public IReadOnlyList<SeedReport> Reports { get; }
 
     /// <summary>One more of each kind of object per order of magnitude above 1,000 contacts.</summary>
-    public static int Scale(int contacts) => Math.Max(0, (int)Math.Floor(Math.Log10(Math.Max(1, contacts))) - 3);
+    public static int Scale(int contacts)
+    {
+        var scale = 0;
+        for (var n = contacts / 1000; n >= 10; n /= 10)
+        {
+            scale++;
+        }
+
+        return scale;
+    }
 
     private static bool In(string? value, string[] set) => value is not null && Array.IndexOf(set, value) >= 0;
 

@@ -24,6 +24,11 @@ internal sealed class SyntheticCompanies
     private static readonly Weighted<Country> Countries = new([.. Vocabulary.Countries.Select(c => (c, c.Weight))]);
     private static readonly Weighted<string> Industries = new(Vocabulary.Industries);
 
+    // Head counts are heavy-tailed (median about 40, 1.5% above 20,000), drawn as a band and then
+    // a whole number within it: integer arithmetic only, so no platform's pow() can change a seed.
+    private static readonly Weighted<(int Low, int High)> HeadCounts = new(
+        ((1, 10), 25), ((11, 50), 30), ((51, 200), 20), ((201, 1_000), 13), ((1_001, 5_000), 7), ((5_001, 20_000), 3.5), ((20_001, 100_000), 1.5));
+
     private readonly int seed;
     private readonly int idWidth;
     private readonly int nameOffset;
@@ -249,8 +254,8 @@ internal sealed class SyntheticCompanies
         }
 
         var home = Countries.Pick(ref random);
-        // Head counts are heavy-tailed: median about 85, a few above 50,000.
-        var headCount = (int)Math.Round(Math.Pow(10, 0.7 + 4.3 * Math.Pow(random.NextDouble(), 1.8)));
+        var (low, high) = HeadCounts.Pick(ref random);
+        var headCount = random.Next(low, high + 1);
         var industry = Industries.Pick(ref random);
         var names = random.Next(NamePool.Combinations);
         var u = random.NextDouble();

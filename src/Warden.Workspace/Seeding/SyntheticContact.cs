@@ -9,7 +9,6 @@ internal sealed class SyntheticContact
 {
     public const long None = -1;
 
-    public int Index;
     public string Id = "";
     public string Email = "";
     public string? FirstName;

@@ -70,7 +70,6 @@ internal sealed class SyntheticContacts
     public void Fill(int index, SyntheticContact contact)
     {
         contact.Reset();
-        contact.Index = index;
         contact.Id = Id(index);
         var kind = Kind(index);
         if (kind.Duplicate)
@@ -221,8 +220,10 @@ internal sealed class SyntheticContacts
             return created;
         }
 
-        // The base grows: recent years hold more new contacts than early ones.
-        var age = (long)((now - calendar.Oldest) * Math.Pow(random.NextDouble(), 1.7));
+        // The base grows: recent years hold more new contacts than early ones (age ∝ u^1.5; sqrt,
+        // unlike pow, is exactly rounded everywhere, so the seed gives the same bytes on any platform).
+        var u = random.NextDouble();
+        var age = (long)((now - calendar.Oldest) * (u * Math.Sqrt(u)));
         created = Math.Min(now - IsoTime.Minute, now - age);
         updated = random.Between(Math.Max(created, calendar.StaleCutoff + IsoTime.Day), now);
         return created;

@@ -4,13 +4,17 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Seeding;
 
+[assembly: AssemblyFixture(typeof(Warden.Workspace.Tests.Seeding.TemporaryWorkspaces))]
+
 namespace Warden.Workspace.Tests.Seeding;
 
 /// <summary>Real workspace files in a temporary directory, and ways to read them back.</summary>
 internal static class Workspaces
 {
-    public static string NewPath() =>
-        Path.Combine(Path.GetTempPath(), "warden-workspace-tests", Guid.NewGuid().ToString("N"), "workspace.db");
+    /// <summary>This test run's directory; <see cref="TemporaryWorkspaces"/> deletes it when the run ends.</summary>
+    public static readonly string Root = Path.Combine(Path.GetTempPath(), "warden-workspace-tests", Guid.NewGuid().ToString("N"));
+
+    public static string NewPath() => Path.Combine(Root, Guid.NewGuid().ToString("N"), "workspace.db");
 
     public static (string Path, SeedSummary Summary) Seed(int contacts, int seed = 1, DateTimeOffset? now = null)
     {
@@ -94,6 +98,20 @@ internal static class Workspaces
     }
 
     public static Dictionary<string, string> HashAll(string path) => Tables(path).ToDictionary(t => t, t => Hash(path, t));
+}
+
+/// <summary>Deletes the run's workspaces at the end: a run writes some 60 MB of them.</summary>
+public sealed class TemporaryWorkspaces : IDisposable
+{
+    public void Dispose()
+    {
+        // Pooled connections keep files open; close them before deleting.
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(Workspaces.Root))
+        {
+            Directory.Delete(Workspaces.Root, recursive: true);
+        }
+    }
 }
 
 /// <summary>One 20,000-contact workspace shared by the tests that only read it.</summary>

@@ -90,7 +90,7 @@ public sealed class MarketingWorkspace
         }
 
         using var transaction = connection.BeginTransaction(deferred: false);
-        var context = new ToolContext(connection, transaction, now, _classesOf);
+        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
         var (hash, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
         if (hash != plan.Hash)
         {
@@ -112,6 +112,7 @@ public sealed class MarketingWorkspace
         }
 
         transaction.Commit();
+        _store.Checkpoint();
         return new AppliedAction(actionId, plan.Tool.Name, records, reversible, output);
     }
 
@@ -130,11 +131,12 @@ public sealed class MarketingWorkspace
         using var connection = _store.Connect();
         using var transaction = connection.BeginTransaction(deferred: false);
         var now = _clock.GetUtcNow();
-        var context = new ToolContext(connection, transaction, now, _classesOf);
+        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
         var result = Rollback.Run(context, request, resolution, actor, NewActionId(now));
         if (result.Succeeded)
         {
             transaction.Commit();
+            _store.Checkpoint();
         }
 
         return result;

@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS contacts_country ON contacts (country);
 CREATE INDEX IF NOT EXISTS contacts_lead_source ON contacts (lead_source);
 CREATE INDEX IF NOT EXISTS contacts_updated_at ON contacts (updated_at);
 CREATE INDEX IF NOT EXISTS contacts_company_id ON contacts (company_id);
+-- Soft-deleted contacts are few; counting them by index keeps "does this select everyone?" cheap.
+CREATE INDEX IF NOT EXISTS contacts_deleted_at ON contacts (deleted_at) WHERE deleted_at IS NOT NULL;
 -- Sends and syncs match people by normalised address (suppression, unsubscribes, duplicates).
 CREATE INDEX IF NOT EXISTS contacts_address ON contacts (lower(trim(email)));
 
@@ -185,7 +187,12 @@ CREATE TABLE IF NOT EXISTS journal (
     after TEXT,                             -- JSON of the columns as written (null for delete)
     PRIMARY KEY (action_id, seq)
 );
-CREATE INDEX IF NOT EXISTS journal_record ON journal (table_name, record_key);
+-- Led by the action: new entries always land at the end of this index (action ids start with
+-- the time), so journaling 100,000 records appends instead of scattering writes over a large
+-- index; "who touched this record after action A" probes it once per later action.
+DROP INDEX IF EXISTS journal_record;
+DROP INDEX IF EXISTS journal_by_record;
+CREATE INDEX IF NOT EXISTS journal_by_action_record ON journal (action_id, table_name, record_key);
 
 CREATE TABLE IF NOT EXISTS workspace_info (
     key TEXT PRIMARY KEY,

@@ -31,7 +31,9 @@ internal static class Rollback
         var undoing = reversible.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var action in reversible)
         {
-            foreach (var entry in Entries(context, action.Id))
+            var clean = CleanContactEntries(context, action.Id);
+            restorable += clean.Count;
+            foreach (var entry in Entries(context, action.Id, clean))
             {
                 if (Conflict(context, entry, context.Row(entry.Table, entry.Key), undoing, live: false) is { } conflict)
                 {
@@ -72,8 +74,13 @@ internal static class Rollback
         var writer = new Restorer(context, journal);
         foreach (var action in actions.Value!.Where(a => a.Reversible))
         {
+            // Contact updates untouched since the action are restored by SQL, all at once; the rest
+            // (other tables, and records that changed since) one by one below.
+            var clean = CleanContactEntries(context, action.Id);
+            restored += RestoreCleanContacts(context, journal);
+
             // Materialised per action: the restore writes to the tables the entries are read against.
-            foreach (var entry in Entries(context, action.Id).ToList())
+            foreach (var entry in Entries(context, action.Id, clean).ToList())
             {
                 var current = context.Row(entry.Table, entry.Key);
                 var conflict = Conflict(context, entry, current, undoing, live: true);
@@ -101,6 +108,66 @@ internal static class Rollback
         }
 
         return new RollbackResult(rollbackId, undone, restored, skipped);
+    }
+
+    /// <summary>
+    /// Contact updates of one action whose record still carries the version the action wrote:
+    /// nothing has changed them since, so they can be restored all at once. Gathered once into a
+    /// temporary table (with each contact's rowid), which the restore then reads.
+    /// </summary>
+    private static HashSet<long> CleanContactEntries(ToolContext context, string actionId)
+    {
+        using (var create = context.Command("""
+                   DROP TABLE IF EXISTS temp.clean;
+                   CREATE TEMP TABLE clean AS
+                   SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before,
+                          (SELECT group_concat(key, ',') FROM json_each(j.before)) AS shape
+                   FROM journal j JOIN contacts c ON c.id = j.record_key
+                   WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
+                     AND c.version = json_extract(j.after, '$.version')
+                   """, ("@a", actionId)))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        using var command = context.Command("SELECT seq FROM temp.clean");
+        using var reader = command.ExecuteReader();
+        var seqs = new HashSet<long>();
+        while (reader.Read())
+        {
+            seqs.Add(reader.GetInt64(0));
+        }
+
+        return seqs;
+    }
+
+    /// <summary>Restores the clean contact updates gathered by <see cref="CleanContactEntries"/>, in two statements per shape of image, journaling them.</summary>
+    private static long RestoreCleanContacts(ToolContext context, ActionJournal journal)
+    {
+        long restored = 0;
+        foreach (var shape in context.Keys("SELECT DISTINCT shape FROM temp.clean").ToList())
+        {
+            var columns = shape.Split(',').Where(c => c != "version").ToList();
+            if (columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
+            {
+                continue; // not an image this path writes; the one-by-one path handles it
+            }
+
+            var parameters = new[] { new SqliteParameter("@shape", shape), new SqliteParameter("@now", context.NowText) };
+            journal.JournalRows(Tables.Contacts, "update",
+                $"SELECT k.record_key AS record_key, json_object({string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\""))}, 'version', c.version) AS before, " +
+                $"json_object({string.Join(", ", columns.Select(c => $"'{c}', json_extract(k.before, '$.{c}')"))}, 'version', c.version + 1) AS after " +
+                "FROM temp.clean k JOIN contacts c ON c.rowid = k.rid WHERE k.shape = @shape",
+                parameters);
+            restored += journal.Execute($"""
+                UPDATE contacts SET {string.Join(", ", columns.Select(c => $"\"{c}\" = json_extract(k.before, '$.{c}')"))}, version = contacts.version + 1, updated_at = @now
+                FROM temp.clean k
+                WHERE k.rid = contacts.rowid AND k.shape = @shape
+                """, parameters);
+        }
+
+        journal.Execute("DROP TABLE temp.clean", []);
+        return restored;
     }
 
     private static WorkspaceResult<List<ActionRow>> Actions(ToolContext context, RollbackRequest request)
@@ -152,12 +219,18 @@ internal static class Rollback
         return rows;
     }
 
-    private static IEnumerable<Entry> Entries(ToolContext context, string actionId)
+    /// <summary>An action's journal, newest first, leaving out (unparsed) the entries already handled in bulk.</summary>
+    private static IEnumerable<Entry> Entries(ToolContext context, string actionId, IReadOnlySet<long> skip)
     {
         using var command = context.Command("SELECT seq, table_name, record_key, operation, before, after FROM journal WHERE action_id = @a ORDER BY seq DESC", ("@a", actionId));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
+            if (skip.Contains(reader.GetInt64(0)))
+            {
+                continue;
+            }
+
             yield return new Entry(actionId, reader.GetInt64(0), Tables.ByName[reader.GetString(1)], reader.GetString(2), reader.GetString(3),
                 reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement,
                 reader.IsDBNull(5) ? null : JsonDocument.Parse(reader.GetString(5)).RootElement);
@@ -179,9 +252,11 @@ internal static class Rollback
 
         string? culprit = null;
         var state = current is null ? null : new Dictionary<string, object?>(current, StringComparer.Ordinal);
-        using (var later = context.Command(
-                   "SELECT action_id, operation, before FROM journal WHERE table_name = @t AND record_key = @k AND action_id > @a ORDER BY action_id DESC, seq DESC",
-                   ("@t", entry.Table.Name), ("@k", entry.Key), ("@a", entry.ActionId)))
+        using (var later = context.Command("""
+                   SELECT j.action_id, j.operation, j.before FROM actions a
+                   JOIN journal j ON j.action_id = a.id AND j.table_name = @t AND j.record_key = @k
+                   WHERE a.id > @a ORDER BY a.id DESC, j.seq DESC
+                   """, ("@t", entry.Table.Name), ("@k", entry.Key), ("@a", entry.ActionId)))
         using (var reader = later.ExecuteReader())
         {
             while (reader.Read())

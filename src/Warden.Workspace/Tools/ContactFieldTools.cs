@@ -11,64 +11,119 @@ internal sealed partial class ContactFieldChange(ContactSelection selection, IRe
 {
     public ContactSelection Selection => selection;
 
-    public override IEnumerable<string> Keys(ToolContext context) =>
-        context.Keys($"SELECT id FROM contacts WHERE {selection.Predicate} ORDER BY id", selection.Parameters);
+    private Statistics? _statistics;
+
+    /// <summary>
+    /// The affected ids, read in one pass that also gathers what the plan shows (values before,
+    /// how many change, a sample), so planning a change to 100,000 contacts scans them once.
+    /// </summary>
+    public override IEnumerable<string> Keys(ToolContext context)
+    {
+        if (context.Writing)
+        {
+            // Applying: select the contacts once into a temporary table (by rowid), hash from it,
+            // and write through it, instead of evaluating the filter three times.
+            foreach (var key in Materialise(context))
+            {
+                yield return key;
+            }
+
+            yield break;
+        }
+
+        var statistics = new Statistics(set);
+        using (var command = context.Command($"SELECT id, {string.Join(", ", set.Keys.Select(c => $"\"{c}\""))} FROM contacts WHERE {selection.Predicate} ORDER BY id", selection.Parameters))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                statistics.Add(reader);
+                yield return reader.GetString(0);
+            }
+        }
+
+        _statistics = statistics;
+    }
 
     public override WorkspaceError? Check(ToolContext context, long records) => selection.Check(context, records, verb);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
-        var changes = new List<FieldChange>();
-        var index = 0;
-        foreach (var (column, value) in set)
-        {
-            var before = new List<ValueCount>();
-            using (var command = context.Command($"SELECT \"{column}\", count(*) FROM contacts WHERE {selection.Predicate} GROUP BY \"{column}\" ORDER BY count(*) DESC, \"{column}\" LIMIT 5", selection.Parameters))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    before.Add(new ValueCount(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetInt64(1)));
-                }
-            }
-
-            var changing = value is Now ? records : context.Count(
-                $"SELECT count(*) FROM contacts WHERE {selection.Predicate} AND \"{column}\" IS NOT @value{index}",
-                [.. selection.Parameters, new SqliteParameter($"@value{index}", value ?? DBNull.Value)]);
-            changes.Add(new FieldChange("contacts." + column, changing, before, Text(value)));
-            index++;
-        }
-
-        var sample = new List<RecordChange>();
-        using (var command = context.Command($"SELECT id, {string.Join(", ", set.Keys.Select(c => $"\"{c}\""))} FROM contacts WHERE {selection.Predicate} ORDER BY id LIMIT 5", selection.Parameters))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var was = new Dictionary<string, string?>();
-                var will = new Dictionary<string, string?>();
-                var i = 1;
-                foreach (var (column, value) in set)
-                {
-                    was[column] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
-                    will[column] = Text(value);
-                    i++;
-                }
-
-                sample.Add(new RecordChange(reader.GetString(0), was, will));
-            }
-        }
-
+        var statistics = _statistics ?? throw new InvalidOperationException("Keys are read before the plan is described");
         var what = string.Join(", ", set.Select(s => $"{s.Key} to {(s.Value is null ? "nothing" : $"'{Text(s.Value)}'")}"));
         var summary = $"{verb}: set {what} on {records:N0} contact{(records == 1 ? "" : "s")} ({selection.Describe}).";
-        return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], changes, sample, summary);
+        return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], statistics.Changes(), statistics.Sample, summary);
+    }
+
+    /// <summary>What the plan shows of the affected contacts, gathered while their ids are read.</summary>
+    private sealed class Statistics(IReadOnlyDictionary<string, object?> set)
+    {
+        private readonly string[] _columns = [.. set.Keys];
+        private readonly string?[] _after = [.. set.Values.Select(Text)];
+        private readonly bool[] _now = [.. set.Values.Select(v => v is Now)];
+        private readonly Dictionary<string, long>[] _before = [.. set.Keys.Select(_ => new Dictionary<string, long>(StringComparer.Ordinal))];
+        private readonly long[] _nulls = new long[set.Count];
+        private readonly long[] _changing = new long[set.Count];
+
+        public List<RecordChange> Sample { get; } = [];
+
+        public void Add(SqliteDataReader reader)
+        {
+            Dictionary<string, string?>? was = Sample.Count < 5 ? [] : null;
+            for (var i = 0; i < _columns.Length; i++)
+            {
+                var value = reader.IsDBNull(i + 1) ? null : Convert.ToString(reader.GetValue(i + 1), CultureInfo.InvariantCulture);
+                if (value is null)
+                {
+                    _nulls[i]++;
+                }
+                else
+                {
+                    _before[i][value] = _before[i].GetValueOrDefault(value) + 1;
+                }
+
+                if (_now[i] || value != _after[i])
+                {
+                    _changing[i]++;
+                }
+
+                was?.Add(_columns[i], value);
+            }
+
+            if (was is not null)
+            {
+                Sample.Add(new RecordChange(reader.GetString(0), was, _columns.Select((c, i) => (c, _after[i])).ToDictionary(p => p.c, p => p.Item2)));
+            }
+        }
+
+        public List<FieldChange> Changes() => [.. _columns.Select((column, i) => new FieldChange("contacts." + column, _changing[i],
+            [.. _before[i].Select(p => new ValueCount(p.Key, p.Value)).Append(new ValueCount(null, _nulls[i])).Where(v => v.Records > 0)
+                .OrderByDescending(v => v.Records).ThenBy(v => v.Value, StringComparer.Ordinal).Take(5)],
+            _after[i]))];
     }
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
-        var updated = journal.UpdateContacts(selection.Predicate, selection.Parameters, values, context.NowText);
+        var updated = journal.UpdateContacts("rowid IN (SELECT rid FROM temp.affected)", [], values, context.NowText);
+        using (var drop = context.Command("DROP TABLE temp.affected"))
+        {
+            drop.ExecuteNonQuery();
+        }
+
         return Output(new { Updated = updated });
+    }
+
+    private IEnumerable<string> Materialise(ToolContext context)
+    {
+        using (var create = context.Command(
+                   $"DROP TABLE IF EXISTS temp.affected; CREATE TEMP TABLE affected AS SELECT rowid AS rid, id FROM contacts WHERE {selection.Predicate} ORDER BY id",
+                   selection.Parameters))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        return context.Keys("SELECT id FROM temp.affected ORDER BY rowid");
     }
 
     private static string? Text(object? value) => value is null ? null : Convert.ToString(value, CultureInfo.InvariantCulture);

@@ -83,6 +83,10 @@ internal sealed class ContactSelection
         return new ContactSelection(live, [], [], null, all: true, null) { Live = live };
     }
 
+    /// <summary>Contacts the selection could reach at most: all rows less the soft-deleted ones, both counted from indexes.</summary>
+    private long Total(ToolContext context) =>
+        context.Count("SELECT count(*) FROM contacts") - (Live == "1 = 1" ? 0 : context.Count("SELECT count(*) FROM contacts WHERE deleted_at IS NOT NULL"));
+
     /// <summary>Listed ids must all exist; a filter that selects every contact must be meant.</summary>
     public WorkspaceError? Check(ToolContext context, long records, string tool)
     {
@@ -97,7 +101,7 @@ internal sealed class ContactSelection
             }
         }
 
-        if (Filter is not null && !All && records > 0 && records == context.Count($"SELECT count(*) FROM contacts WHERE {Live}"))
+        if (Filter is not null && !All && records > 0 && records == Total(context))
         {
             return WorkspaceError.MatchesEverything($"the filter '{Filter}' selects every contact ({records:N0}); pass all: true if that is what you mean");
         }

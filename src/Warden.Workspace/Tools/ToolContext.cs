@@ -3,8 +3,12 @@ using Microsoft.Data.Sqlite;
 namespace Warden.Workspace.Tools;
 
 /// <summary>The connection (and transaction, when writing) a tool works in, the time, and the policy's data classes.</summary>
-internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset now, Func<string, IReadOnlyList<string>> classesOf)
+internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset now, Func<string, IReadOnlyList<string>> classesOf,
+    bool writing = false)
 {
+    /// <summary>True inside an apply or rollback: the keys read now are the ones about to be written.</summary>
+    public bool Writing { get; } = writing;
+
     public SqliteConnection Connection { get; } = connection;
 
     public SqliteTransaction? Transaction { get; } = transaction;

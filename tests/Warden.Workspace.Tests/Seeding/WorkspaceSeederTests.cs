@@ -90,7 +90,11 @@ public sealed class WorkspaceSeederTests
         Assert.ThrowsAny<OperationCanceledException>(() => WorkspaceSeeder.Seed(store, Workspaces.Options(25_000), progress, cancellation.Token));
         Assert.Equal(0, Workspaces.Scalar(path, "SELECT COUNT(*) FROM contacts"));
         Assert.Equal(0, Workspaces.Scalar(path, "SELECT COUNT(*) FROM companies"));
-        Assert.Equal(7, Workspaces.Scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contacts' AND sql IS NOT NULL"));
+        // Every index the schema declares is back, however many that is.
+        var fresh = Workspaces.NewPath();
+        WorkspaceStore.Open(fresh);
+        const string indexes = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contacts' AND sql IS NOT NULL";
+        Assert.Equal(Workspaces.Scalar(fresh, indexes), Workspaces.Scalar(path, indexes));
     }
 
     [Fact]

@@ -185,6 +185,8 @@ CREATE TABLE IF NOT EXISTS journal (
     operation TEXT NOT NULL,                -- insert, update, delete
     before TEXT,                            -- JSON of the columns as they were (null for insert)
     after TEXT,                             -- JSON of the columns as written (null for delete)
+    columns TEXT,                           -- for updates: the columns changed, comma-separated
+    version INTEGER,                        -- for versioned rows: the version written
     PRIMARY KEY (action_id, seq)
 );
 -- Led by the action: new entries always land at the end of this index (action ids start with

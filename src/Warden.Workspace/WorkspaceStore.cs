@@ -39,9 +39,13 @@ public sealed class WorkspaceStore
         }.ToString();
         var store = new WorkspaceStore(path, connectionString);
         using var connection = store.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        command.ExecuteNonQuery();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = Schema;
+            command.ExecuteNonQuery();
+        }
+
+        AddMissingColumns(connection);
         return store;
     }
 
@@ -103,6 +107,28 @@ public sealed class WorkspaceStore
                 Volatile.Write(ref _checkpointing, 0);
             }
         });
+    }
+
+    /// <summary>Columns added after the first release of the schema, added to older files on open.</summary>
+    private static void AddMissingColumns(SqliteConnection connection)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        using (var info = connection.CreateCommand())
+        {
+            info.CommandText = "SELECT name FROM pragma_table_info('journal')";
+            using var reader = info.ExecuteReader();
+            while (reader.Read())
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var (column, type) in new[] { ("columns", "TEXT"), ("version", "INTEGER") }.Where(c => !existing.Contains(c.Item1)))
+        {
+            using var alter = connection.CreateCommand();
+            alter.CommandText = $"ALTER TABLE journal ADD COLUMN {column} {type}";
+            alter.ExecuteNonQuery();
+        }
     }
 
     private static string LoadSchema()

@@ -22,8 +22,8 @@ internal sealed class ActionJournal : IDisposable
         ActionId = actionId;
         _insert = connection.CreateCommand();
         _insert.Transaction = transaction;
-        _insert.CommandText = "INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after) VALUES (@a, @s, @t, @k, @o, @b, @f)";
-        foreach (var name in new[] { "@a", "@s", "@t", "@k", "@o", "@b", "@f" })
+        _insert.CommandText = "INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version) VALUES (@a, @s, @t, @k, @o, @b, @f, @c, @v)";
+        foreach (var name in new[] { "@a", "@s", "@t", "@k", "@o", "@b", "@f", "@c", "@v" })
         {
             _insert.Parameters.Add(new SqliteParameter(name, null));
         }
@@ -47,6 +47,11 @@ internal sealed class ActionJournal : IDisposable
         _insert.Parameters["@o"].Value = operation;
         _insert.Parameters["@b"].Value = (object?)before ?? DBNull.Value;
         _insert.Parameters["@f"].Value = (object?)after ?? DBNull.Value;
+        JsonElement? image = after is null ? null : JsonDocument.Parse(after).RootElement;
+        _insert.Parameters["@c"].Value = operation == "update" && image is { } changed
+            ? string.Join(',', changed.EnumerateObject().Select(p => p.Name).Where(n => n != "version"))
+            : DBNull.Value;
+        _insert.Parameters["@v"].Value = image is { } written && written.TryGetProperty("version", out var version) ? version.GetInt64() : DBNull.Value;
         _insert.ExecuteNonQuery();
     }
 
@@ -61,10 +66,11 @@ internal sealed class ActionJournal : IDisposable
         var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', \"{c}\"")) + ", 'version', version)";
         var afterImage = "json_object(" + string.Join(", ", columns.Select((c, i) => $"'{c}', @v{i}")) + ", 'version', version + 1)";
         using var journal = Command($"""
-            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after)
-            SELECT @action, @base + row_number() OVER (ORDER BY id), 'contacts', id, 'update', {beforeImage}, {afterImage}
+            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
+            SELECT @action, @base + row_number() OVER (ORDER BY id), 'contacts', id, 'update', {beforeImage}, {afterImage}, @columns, version + 1
             FROM contacts WHERE {predicate}
             """, parameters, set.Values);
+        journal.Parameters.AddWithValue("@columns", string.Join(',', columns));
         journal.Parameters.AddWithValue("@action", ActionId);
         journal.Parameters.AddWithValue("@base", _seq);
         var journaled = journal.ExecuteNonQuery();
@@ -87,13 +93,16 @@ internal sealed class ActionJournal : IDisposable
 
     /// <summary>
     /// Journals rows chosen by a query, in key order, with images built by SQL: <paramref name="select"/>
-    /// must yield the columns record_key, before and after (JSON text or NULL). Returns the number journaled.
+    /// must yield the columns record_key, before and after (JSON text or NULL), and may yield the
+    /// changed columns and the version written when <paramref name="updates"/> says so.
+    /// Returns the number journaled.
     /// </summary>
-    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters)
+    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, bool updates = false)
     {
+        var extra = updates ? "columns, version" : "NULL, NULL";
         using var command = Command($"""
-            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after)
-            SELECT @action, @base + row_number() OVER (ORDER BY record_key), @table, record_key, @operation, before, after
+            INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
+            SELECT @action, @base + row_number() OVER (ORDER BY record_key), @table, record_key, @operation, before, after, {extra}
             FROM ({select})
             """, [.. parameters], []);
         command.Parameters.AddWithValue("@action", ActionId);

@@ -120,11 +120,10 @@ internal static class Rollback
         using (var create = context.Command("""
                    DROP TABLE IF EXISTS temp.clean;
                    CREATE TEMP TABLE clean AS
-                   SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before,
-                          (SELECT group_concat(key, ',') FROM json_each(j.before)) AS shape
+                   SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before, j.columns AS shape
                    FROM journal j JOIN contacts c ON c.id = j.record_key
                    WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
-                     AND c.version = json_extract(j.after, '$.version')
+                     AND j.columns IS NOT NULL AND c.version = j.version
                    """, ("@a", actionId)))
         {
             create.ExecuteNonQuery();
@@ -147,7 +146,7 @@ internal static class Rollback
         long restored = 0;
         foreach (var shape in context.Keys("SELECT DISTINCT shape FROM temp.clean").ToList())
         {
-            var columns = shape.Split(',').Where(c => c != "version").ToList();
+            var columns = shape.Split(',').ToList();
             if (columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
             {
                 continue; // not an image this path writes; the one-by-one path handles it
@@ -156,9 +155,10 @@ internal static class Rollback
             var parameters = new[] { new SqliteParameter("@shape", shape), new SqliteParameter("@now", context.NowText) };
             journal.JournalRows(Tables.Contacts, "update",
                 $"SELECT k.record_key AS record_key, json_object({string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\""))}, 'version', c.version) AS before, " +
-                $"json_object({string.Join(", ", columns.Select(c => $"'{c}', json_extract(k.before, '$.{c}')"))}, 'version', c.version + 1) AS after " +
+                $"json_object({string.Join(", ", columns.Select(c => $"'{c}', json_extract(k.before, '$.{c}')"))}, 'version', c.version + 1) AS after, " +
+                "k.shape AS columns, c.version + 1 AS version " +
                 "FROM temp.clean k JOIN contacts c ON c.rowid = k.rid WHERE k.shape = @shape",
-                parameters);
+                parameters, updates: true);
             restored += journal.Execute($"""
                 UPDATE contacts SET {string.Join(", ", columns.Select(c => $"\"{c}\" = json_extract(k.before, '$.{c}')"))}, version = contacts.version + 1, updated_at = @now
                 FROM temp.clean k

@@ -33,7 +33,9 @@ internal static class WardenCli
         var configuration = new InvocationConfiguration { Output = output, Error = output, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(configuration);
+            var exit = root.Parse(args).Invoke(configuration);
+            output.Flush();
+            return exit;
         }
         catch (Exception e)
         {
@@ -43,13 +45,51 @@ internal static class WardenCli
         }
     }
 
-    /// <summary>Routes System.CommandLine's help and parse errors through the same console.</summary>
-    private sealed class ConsoleWriter(IAnsiConsole console) : StringWriter
+    /// <summary>
+    /// Routes System.CommandLine's help and parse errors through the same console, line by line
+    /// (it writes newlines as separate characters, which a console renderer would drop).
+    /// </summary>
+    private sealed class ConsoleWriter(IAnsiConsole console) : TextWriter
     {
-        public override void Write(char value) => console.Write(value.ToString());
+        private readonly System.Text.StringBuilder _line = new();
 
-        public override void Write(string? value) => console.Write(new Text(value ?? ""));
+        // TextWriter, not StringWriter: StringWriter's own overloads would keep text from reaching Write(char).
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
 
-        public override void WriteLine(string? value) => console.WriteLine(value ?? "");
+        public override void Write(char value)
+        {
+            if (value == '\n')
+            {
+                console.WriteLine(_line.ToString().TrimEnd('\r'));
+                _line.Clear();
+            }
+            else
+            {
+                _line.Append(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (var c in value ?? "")
+            {
+                Write(c);
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            Write(value);
+            Write('\n');
+        }
+
+        public override void Flush()
+        {
+            if (_line.Length > 0)
+            {
+                console.Write(new Text(_line.ToString()));
+                _line.Clear();
+            }
+        }
     }
 }

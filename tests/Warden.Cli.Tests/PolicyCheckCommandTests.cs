@@ -70,4 +70,13 @@ public sealed class PolicyCheckCommandTests
         Assert.Equal(0, exit);
         Assert.Contains("is valid", output);
     }
+
+    [Fact]
+    public void Help_puts_each_command_on_its_own_line()
+    {
+        var (_, output) = Cli.Run("policy", "--help");
+        var lines = output.Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Contains(lines, l => l.StartsWith("check <file>", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("explain <file>", StringComparison.Ordinal));
+    }
 }

@@ -1,0 +1,9 @@
+namespace Warden.Workspace.Tests;
+
+/// <summary>Fixes Warden.Workspace's public surface; see <see cref="Warden.Tests.Shared.PublicApi"/>.</summary>
+public sealed class PublicApiTests
+{
+    [Fact]
+    public void The_public_api_is_the_approved_one() =>
+        Warden.Tests.Shared.PublicApi.Verify(typeof(MarketingWorkspace).Assembly, Warden.Tests.Shared.PublicApi.ProjectDirectory("Warden.Workspace.Tests"));
+}

@@ -54,7 +54,12 @@ internal sealed class WorkspaceFixture
         return applied.Value!;
     }
 
-    public void Execute(string sql, params (string Name, object? Value)[] parameters)
+    public void Execute(string sql, params (string Name, object? Value)[] parameters) => Run(sql, parameters, c => c.ExecuteNonQuery());
+
+    public object? Scalar(string sql, params (string Name, object? Value)[] parameters) => Run(sql, parameters, c => c.ExecuteScalar());
+
+    /// <summary>Outside the workspace, on a connection of its own: what a person or another program would do.</summary>
+    private T Run<T>(string sql, (string Name, object? Value)[] parameters, Func<SqliteCommand, T> run)
     {
         using var connection = new SqliteConnection($"Data Source={Path}");
         connection.Open();
@@ -65,21 +70,7 @@ internal sealed class WorkspaceFixture
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
 
-        command.ExecuteNonQuery();
-    }
-
-    public object? Scalar(string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var connection = new SqliteConnection($"Data Source={Path}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command.ExecuteScalar();
+        return run(command);
     }
 
     public string Field(string id, string column) => Convert.ToString(Scalar($"SELECT \"{column}\" FROM contacts WHERE id = @id", ("@id", id)), System.Globalization.CultureInfo.InvariantCulture) ?? "";

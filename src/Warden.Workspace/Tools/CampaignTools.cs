@@ -177,7 +177,7 @@ internal sealed class CampaignRowChange(string id, IReadOnlyDictionary<string, o
     }
 }
 
-internal sealed partial class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.create_draft")
+internal sealed class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.create_draft")
 {
     public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
@@ -188,7 +188,7 @@ internal sealed partial class CampaignsCreateDraftTool() : WorkspaceTool("campai
         }
 
         var sender = args.String("sender")!;
-        if (!SenderPattern().IsMatch(sender))
+        if (!EmailAddress.IsValid(sender))
         {
             return WorkspaceError.InvalidArguments($"'{sender}' is not a sender address");
         }
@@ -203,8 +203,6 @@ internal sealed partial class CampaignsCreateDraftTool() : WorkspaceTool("campai
         return new CampaignRowChange(id, values, create: true, $"campaigns.create_draft: create draft '{args.String("name")}' ({id}) for {audience.Value!.Name}.");
     }
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    private static partial Regex SenderPattern();
 }
 
 internal sealed class CampaignsScheduleTool() : WorkspaceTool("campaigns.schedule")

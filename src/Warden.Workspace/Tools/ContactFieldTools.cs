@@ -7,7 +7,7 @@ using Warden.Workspace.Journal;
 namespace Warden.Workspace.Tools;
 
 /// <summary>Sets fields on a selection of contacts: contacts.update, lifecycle.set_stage, consent.update, contacts.delete.</summary>
-internal sealed partial class ContactFieldChange(ContactSelection selection, IReadOnlyDictionary<string, object?> set, string verb) : Change
+internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDictionary<string, object?> set, string verb) : Change
 {
     public ContactSelection Selection => selection;
 
@@ -209,7 +209,7 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
         return field switch
         {
             _ when text.Length > 500 => (null, "is longer than 500 characters"),
-            "email" when !EmailPattern().IsMatch(text) => (null, $"'{text}' is not an email address"),
+            "email" when !EmailAddress.IsValid(text) => (null, $"'{text}' is not an email address"),
             "country" when !CountryPattern().IsMatch(text) => (null, $"'{text}' is not a two-letter country code such as DE"),
             "date_of_birth" when !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _) => (null, "must be a date like 1984-03-01"),
             "company_id" when context.Count("SELECT count(*) FROM companies WHERE id = @id", ("@id", text)) == 0 => (null, $"names no company: '{text}'"),
@@ -217,8 +217,6 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
         };
     }
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    private static partial Regex EmailPattern();
 
     [GeneratedRegex("^[A-Z]{2}$")]
     private static partial Regex CountryPattern();

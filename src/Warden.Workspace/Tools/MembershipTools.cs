@@ -98,7 +98,7 @@ internal sealed class NurtureRemoveMembersTool() : WorkspaceTool("nurture.remove
 }
 
 /// <summary>Adds addresses to, or removes them from, a suppression list. Addresses are kept lower-case and trimmed.</summary>
-internal sealed partial class SuppressionChange(string list, string listName, IReadOnlyList<string> emails, string? reason, bool add, string tool) : Change
+internal sealed class SuppressionChange(string list, string listName, IReadOnlyList<string> emails, string? reason, bool add, string tool) : Change
 {
     private IReadOnlyList<SqliteParameter> Parameters => [new("@list", list), new("@emails", JsonSerializer.Serialize(emails))];
 
@@ -154,7 +154,7 @@ internal sealed partial class SuppressionChange(string list, string listName, IR
             return WorkspaceError.InvalidArguments($"'emails' of {tool} is empty; name at least one address");
         }
 
-        if (emails.FirstOrDefault(e => !EmailPattern().IsMatch(e)) is { } bad)
+        if (emails.FirstOrDefault(e => !EmailAddress.IsValid(e)) is { } bad)
         {
             return WorkspaceError.InvalidArguments($"'{bad}' is not an email address");
         }
@@ -162,8 +162,6 @@ internal sealed partial class SuppressionChange(string list, string listName, IR
         return new SuppressionChange(list, name, emails, args.String("reason"), add, tool);
     }
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    private static partial Regex EmailPattern();
 }
 
 internal sealed class SuppressionAddTool() : WorkspaceTool("suppression.add")

@@ -33,13 +33,14 @@ internal static class WorkspaceProbe
         var filter = args.Length > 1 ? args[1] : "country == 'DE' && lifecycle_stage in ['lead', 'mql']";
         // Seconds to let the kernel write back what a checkpoint left dirty before the next step.
         var settle = TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0);
+        var roundCount = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 5;
         var call = new ToolCall("contacts.update", JsonDocument.Parse(JsonSerializer.Serialize(new { filter, set = new { lead_source = "benchmark" } })).RootElement, "bench-bot", "sandbox");
         var plans = new List<double>();
         var applies = new List<double>();
         var rollbacks = new List<double>();
         long records = 0;
         long allocated = 0;
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < roundCount; round++)
         {
             store.WaitForCheckpoint();
             Thread.Sleep(settle);

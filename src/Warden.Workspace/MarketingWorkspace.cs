@@ -80,15 +80,17 @@ public sealed class MarketingWorkspace
     /// </summary>
     public WorkspaceResult<AppliedAction> Apply(Plan plan)
     {
-        using var connection = _store.Connect();
         var now = _clock.GetUtcNow();
         if (plan.Change.IsRead)
         {
-            using var snapshot = connection.BeginTransaction(deferred: true);
-            var reading = new ToolContext(connection, snapshot, now, _classesOf);
+            using var reader = _store.Connect();
+            using var snapshot = reader.BeginTransaction(deferred: true);
+            var reading = new ToolContext(reader, snapshot, now, _classesOf);
             return new AppliedAction("", plan.Tool.Name, plan.Records, true, plan.Change.Read(reading));
         }
 
+        using var lease = _store.Write();
+        var connection = lease.Connection;
         using var transaction = connection.BeginTransaction(deferred: false);
         var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
         var (hash, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
@@ -128,10 +130,10 @@ public sealed class MarketingWorkspace
     /// <summary>Undoes actions by restoring their before-images; conflicts are skipped or forced as asked. The rollback is itself journaled.</summary>
     public WorkspaceResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor)
     {
-        using var connection = _store.Connect();
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var lease = _store.Write();
+        using var transaction = lease.Connection.BeginTransaction(deferred: false);
         var now = _clock.GetUtcNow();
-        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
+        var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
         var result = Rollback.Run(context, request, resolution, actor, NewActionId(now));
         if (result.Succeeded)
         {

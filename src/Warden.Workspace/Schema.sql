@@ -40,7 +40,9 @@ CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email);
 CREATE INDEX IF NOT EXISTS contacts_lifecycle_stage ON contacts (lifecycle_stage);
 CREATE INDEX IF NOT EXISTS contacts_country ON contacts (country);
 CREATE INDEX IF NOT EXISTS contacts_lead_source ON contacts (lead_source);
-CREATE INDEX IF NOT EXISTS contacts_updated_at ON contacts (updated_at);
+-- No index on updated_at: every write moves it, which cost a tenth of a large update's time, and
+-- the filters that read it ("stale since") scan a million contacts in a third of a second anyway.
+DROP INDEX IF EXISTS contacts_updated_at;
 CREATE INDEX IF NOT EXISTS contacts_company_id ON contacts (company_id);
 -- Soft-deleted contacts are few; counting them by index keeps "does this select everyone?" cheap.
 CREATE INDEX IF NOT EXISTS contacts_deleted_at ON contacts (deleted_at) WHERE deleted_at IS NOT NULL;

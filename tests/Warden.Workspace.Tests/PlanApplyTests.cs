@@ -126,4 +126,36 @@ public sealed class PlanApplyTests
         Assert.Equal("2026-11-25T12:00:00.000Z", _workspace.Field("c-01", "deleted_at"));
         Assert.Equal(18, _workspace.Plan("lifecycle.set_stage", """{"filter": "country == 'DE'", "stage": "sql"}""").Records);
     }
+
+    [Fact]
+    public async Task Writers_take_turns_and_every_write_lands()
+    {
+        var plans = Enumerable.Range(1, 8)
+            .Select(i => _workspace.Plan("contacts.update", """{"ids": ["c-ID"], "set": {"lead_source": "partner"}}""".Replace("ID", i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)))
+            .ToList();
+        var applies = plans.Select(plan => Task.Run(() => _workspace.Workspace.Apply(plan))).ToArray();
+        var results = await Task.WhenAll(applies).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.Message));
+        Assert.Equal(8L, _workspace.Scalar("SELECT count(*) FROM contacts WHERE lead_source = 'partner'"));
+        Assert.Equal(8L, _workspace.Scalar("SELECT count(DISTINCT action_id) FROM journal"));
+    }
+
+    [Fact]
+    public async Task A_refused_write_lets_the_next_writer_in()
+    {
+        var stale = _workspace.Plan("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        _workspace.Execute("UPDATE contacts SET country = 'DE' WHERE id = 'c-25'");
+        Assert.Equal("stale_plan", _workspace.Workspace.Apply(stale).Error!.Code);
+        var next = _workspace.Plan("contacts.update", """{"ids": ["c-01"], "set": {"lead_source": "partner"}}""");
+        var applied = await Task.Run(() => _workspace.Workspace.Apply(next)).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.True(applied.Succeeded, applied.Error?.Message);
+    }
+
+    [Fact]
+    public void A_closed_store_refuses_writes()
+    {
+        var plan = _workspace.Plan("contacts.update", """{"ids": ["c-01"], "set": {"lead_source": "partner"}}""");
+        _workspace.Store.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => _workspace.Workspace.Apply(plan));
+    }
 }

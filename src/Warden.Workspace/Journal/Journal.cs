@@ -56,20 +56,38 @@ internal sealed class ActionJournal : IDisposable
     }
 
     /// <summary>
-    /// Journals and applies one update to every contact the predicate selects, in two statements:
-    /// the images are built by SQL (json_object), so a hundred thousand records never pass through
-    /// .NET objects. Returns the number of contacts changed.
+    /// Journals and applies one update to every contact the predicate selects (in id order).
+    /// For a few records; a large selection is gathered into a table of rowids first and passed
+    /// to <see cref="UpdateContactRows"/>. Returns the number of contacts changed.
     /// </summary>
     public long UpdateContacts(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyDictionary<string, object?> set, string now)
     {
+        using (var gather = Command($"DROP TABLE IF EXISTS temp.updating; CREATE TEMP TABLE updating AS SELECT rowid AS rid FROM contacts WHERE {predicate} ORDER BY id", parameters, []))
+        {
+            gather.ExecuteNonQuery();
+        }
+
+        var updated = UpdateContactRows("temp.updating", set, now);
+        Execute("DROP TABLE temp.updating", []);
+        return updated;
+    }
+
+    /// <summary>
+    /// Journals and applies one update to the contacts whose rowids (column <c>rid</c>) a temporary
+    /// table holds, numbering the journal entries by that table's own rowid. Two statements: the
+    /// images are built by SQL (json_object), so a hundred thousand records never pass through
+    /// .NET objects. Returns the number of contacts changed.
+    /// </summary>
+    public long UpdateContactRows(string rowids, IReadOnlyDictionary<string, object?> set, string now)
+    {
         var columns = set.Keys.ToList();
-        var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', \"{c}\"")) + ", 'version', version)";
-        var afterImage = "json_object(" + string.Join(", ", columns.Select((c, i) => $"'{c}', @v{i}")) + ", 'version', version + 1)";
+        var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\"")) + ", 'version', c.version)";
+        var afterImage = "json_object(" + string.Join(", ", columns.Select((c, i) => $"'{c}', @v{i}")) + ", 'version', c.version + 1)";
         using var journal = Command($"""
             INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
-            SELECT @action, @base + row_number() OVER (ORDER BY id), 'contacts', id, 'update', {beforeImage}, {afterImage}, @columns, version + 1
-            FROM contacts WHERE {predicate}
-            """, parameters, set.Values);
+            SELECT @action, @base + r.rowid, 'contacts', c.id, 'update', {beforeImage}, {afterImage}, @columns, c.version + 1
+            FROM {rowids} r JOIN contacts c ON c.rowid = r.rid
+            """, [], set.Values);
         journal.Parameters.AddWithValue("@columns", string.Join(',', columns));
         journal.Parameters.AddWithValue("@action", ActionId);
         journal.Parameters.AddWithValue("@base", _seq);
@@ -77,8 +95,8 @@ internal sealed class ActionJournal : IDisposable
 
         using var update = Command($"""
             UPDATE contacts SET {string.Join(", ", columns.Select((c, i) => $"\"{c}\" = @v{i}"))}, updated_at = @now, version = version + 1
-            WHERE {predicate}
-            """, parameters, set.Values);
+            WHERE rowid IN (SELECT rid FROM {rowids})
+            """, [], set.Values);
         update.Parameters.AddWithValue("@now", now);
         var updated = update.ExecuteNonQuery();
         if (updated != journaled)
@@ -87,7 +105,8 @@ internal sealed class ActionJournal : IDisposable
             throw new InvalidOperationException($"journaled {journaled} contacts but updated {updated}");
         }
 
-        _seq += journaled;
+        using var span = Command($"SELECT coalesce(max(rowid), 0) FROM {rowids}", [], []);
+        _seq += (long)span.ExecuteScalar()!;
         return updated;
     }
 
@@ -97,12 +116,28 @@ internal sealed class ActionJournal : IDisposable
     /// changed columns and the version written when <paramref name="updates"/> says so.
     /// Returns the number journaled.
     /// </summary>
-    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, bool updates = false)
+    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, bool updates = false) =>
+        Journal(table, operation, "row_number() OVER (ORDER BY record_key)", select, parameters, updates);
+
+    /// <summary>
+    /// Journals rows chosen by a query that numbers them itself: <paramref name="select"/> yields
+    /// an <c>ordinal</c> column, unique and between 1 and <paramref name="span"/> (a temporary
+    /// table's rowid), besides those of <see cref="JournalRows"/>; numbering a hundred thousand rows
+    /// with a window function would sort them again. The journal reserves the whole span.
+    /// </summary>
+    public long JournalNumberedRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, long span, bool updates = false)
+    {
+        var journaled = Journal(table, operation, "ordinal", select, parameters, updates);
+        _seq += span - journaled;
+        return journaled;
+    }
+
+    private long Journal(TableInfo table, string operation, string ordinal, string select, IEnumerable<SqliteParameter> parameters, bool updates)
     {
         var extra = updates ? "columns, version" : "NULL, NULL";
         using var command = Command($"""
             INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
-            SELECT @action, @base + row_number() OVER (ORDER BY record_key), @table, record_key, @operation, before, after, {extra}
+            SELECT @action, @base + {ordinal}, @table, record_key, @operation, before, after, {extra}
             FROM ({select})
             """, [.. parameters], []);
         command.Parameters.AddWithValue("@action", ActionId);

@@ -31,9 +31,8 @@ internal static class Rollback
         var undoing = reversible.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var action in reversible)
         {
-            var clean = CleanContactEntries(context, action.Id);
-            restorable += clean.Count;
-            foreach (var entry in Entries(context, action.Id, clean))
+            restorable += CleanContactEntries(context, action.Id);
+            foreach (var entry in Entries(context, action.Id).ToList())
             {
                 if (Conflict(context, entry, context.Row(entry.Table, entry.Key), undoing, live: false) is { } conflict)
                 {
@@ -44,6 +43,9 @@ internal static class Rollback
                     restorable++;
                 }
             }
+
+            using var drop = context.Command("DROP TABLE temp.clean");
+            drop.ExecuteNonQuery();
         }
 
         var irreversible = actions.Value!.Where(a => !a.Reversible).Select(a => $"{a.Id} ({a.Tool})").ToList();
@@ -76,11 +78,11 @@ internal static class Rollback
         {
             // Contact updates untouched since the action are restored by SQL, all at once; the rest
             // (other tables, and records that changed since) one by one below.
-            var clean = CleanContactEntries(context, action.Id);
+            CleanContactEntries(context, action.Id);
             restored += RestoreCleanContacts(context, journal);
 
             // Materialised per action: the restore writes to the tables the entries are read against.
-            foreach (var entry in Entries(context, action.Id, clean).ToList())
+            foreach (var entry in Entries(context, action.Id).ToList())
             {
                 var current = context.Row(entry.Table, entry.Key);
                 var conflict = Conflict(context, entry, current, undoing, live: true);
@@ -94,7 +96,7 @@ internal static class Rollback
                 restored++;
             }
 
-            using var mark = context.Command("UPDATE actions SET rolled_back_by = @by WHERE id = @id", ("@by", rollbackId), ("@id", action.Id));
+            using var mark = context.Command("UPDATE actions SET rolled_back_by = @by WHERE id = @id; DROP TABLE temp.clean;", ("@by", rollbackId), ("@id", action.Id));
             mark.ExecuteNonQuery();
             undone.Add(action.Id);
         }
@@ -112,53 +114,49 @@ internal static class Rollback
 
     /// <summary>
     /// Contact updates of one action whose record still carries the version the action wrote:
-    /// nothing has changed them since, so they can be restored all at once. Gathered once into a
-    /// temporary table (with each contact's rowid), which the restore then reads.
+    /// nothing has changed them since, so they can be restored all at once. Gathered into a
+    /// temporary table (with each contact's rowid), which the restore reads and the one-by-one
+    /// path leaves out; the caller drops it. Returns how many there are.
     /// </summary>
-    private static HashSet<long> CleanContactEntries(ToolContext context, string actionId)
+    private static long CleanContactEntries(ToolContext context, string actionId)
     {
-        using (var create = context.Command("""
-                   DROP TABLE IF EXISTS temp.clean;
-                   CREATE TEMP TABLE clean AS
-                   SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before, j.columns AS shape
-                   FROM journal j JOIN contacts c ON c.id = j.record_key
-                   WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
-                     AND j.columns IS NOT NULL AND c.version = j.version
-                   """, ("@a", actionId)))
-        {
-            create.ExecuteNonQuery();
-        }
-
-        using var command = context.Command("SELECT seq FROM temp.clean");
-        using var reader = command.ExecuteReader();
-        var seqs = new HashSet<long>();
-        while (reader.Read())
-        {
-            seqs.Add(reader.GetInt64(0));
-        }
-
-        return seqs;
+        using var create = context.Command("""
+            DROP TABLE IF EXISTS temp.clean;
+            CREATE TEMP TABLE clean AS
+            SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before, j.after AS after, j.columns AS shape, j.version AS version
+            FROM journal j JOIN contacts c ON c.id = j.record_key
+            WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
+              AND j.columns IS NOT NULL AND c.version = j.version;
+            """, ("@a", actionId));
+        create.ExecuteNonQuery();
+        return context.Count("SELECT count(*) FROM temp.clean");
     }
 
-    /// <summary>Restores the clean contact updates gathered by <see cref="CleanContactEntries"/>, in two statements per shape of image, journaling them.</summary>
+    /// <summary>
+    /// Restores the clean contact updates gathered by <see cref="CleanContactEntries"/>, two
+    /// statements per shape of image, journaling them. Nothing wrote these records since the
+    /// action, so the rollback's before-image is the action's after-image, and its after-image is
+    /// the action's before-image under the next version: both are copied, not rebuilt from rows.
+    /// </summary>
     private static long RestoreCleanContacts(ToolContext context, ActionJournal journal)
     {
         long restored = 0;
+        var span = context.Count("SELECT coalesce(max(rowid), 0) FROM temp.clean");
         foreach (var shape in context.Keys("SELECT DISTINCT shape FROM temp.clean").ToList())
         {
+            var parameters = new[] { new SqliteParameter("@shape", shape), new SqliteParameter("@now", context.NowText) };
             var columns = shape.Split(',').ToList();
             if (columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
             {
-                continue; // not an image this path writes; the one-by-one path handles it
+                // Not an image this path writes: left to the one-by-one path.
+                journal.Execute("DELETE FROM temp.clean WHERE shape = @shape", parameters);
+                continue;
             }
 
-            var parameters = new[] { new SqliteParameter("@shape", shape), new SqliteParameter("@now", context.NowText) };
-            journal.JournalRows(Tables.Contacts, "update",
-                $"SELECT k.record_key AS record_key, json_object({string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\""))}, 'version', c.version) AS before, " +
-                $"json_object({string.Join(", ", columns.Select(c => $"'{c}', json_extract(k.before, '$.{c}')"))}, 'version', c.version + 1) AS after, " +
-                "k.shape AS columns, c.version + 1 AS version " +
-                "FROM temp.clean k JOIN contacts c ON c.rowid = k.rid WHERE k.shape = @shape",
-                parameters, updates: true);
+            journal.JournalNumberedRows(Tables.Contacts, "update",
+                "SELECT rowid AS ordinal, record_key, after AS before, json_set(before, '$.version', version + 1) AS after, shape AS columns, version + 1 AS version " +
+                "FROM temp.clean WHERE shape = @shape",
+                parameters, span, updates: true);
             restored += journal.Execute($"""
                 UPDATE contacts SET {string.Join(", ", columns.Select(c => $"\"{c}\" = json_extract(k.before, '$.{c}')"))}, version = contacts.version + 1, updated_at = @now
                 FROM temp.clean k
@@ -166,7 +164,6 @@ internal static class Rollback
                 """, parameters);
         }
 
-        journal.Execute("DROP TABLE temp.clean", []);
         return restored;
     }
 
@@ -219,18 +216,21 @@ internal static class Rollback
         return rows;
     }
 
-    /// <summary>An action's journal, newest first, leaving out (unparsed) the entries already handled in bulk.</summary>
-    private static IEnumerable<Entry> Entries(ToolContext context, string actionId, IReadOnlySet<long> skip)
+    /// <summary>An action's journal, newest first, leaving out the entries handled in bulk (those in temp.clean).</summary>
+    private static IEnumerable<Entry> Entries(ToolContext context, string actionId)
     {
-        using var command = context.Command("SELECT seq, table_name, record_key, operation, before, after FROM journal WHERE action_id = @a ORDER BY seq DESC", ("@a", actionId));
+        if (context.Count("SELECT count(*) FROM journal WHERE action_id = @a", ("@a", actionId)) == context.Count("SELECT count(*) FROM temp.clean"))
+        {
+            yield break; // all handled in bulk: the common case of one large update
+        }
+
+        using var command = context.Command("""
+            SELECT seq, table_name, record_key, operation, before, after FROM journal
+            WHERE action_id = @a AND seq NOT IN (SELECT seq FROM temp.clean) ORDER BY seq DESC
+            """, ("@a", actionId));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            if (skip.Contains(reader.GetInt64(0)))
-            {
-                continue;
-            }
-
             yield return new Entry(actionId, reader.GetInt64(0), Tables.ByName[reader.GetString(1)], reader.GetString(2), reader.GetString(3),
                 reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement,
                 reader.IsDBNull(5) ? null : JsonDocument.Parse(reader.GetString(5)).RootElement);

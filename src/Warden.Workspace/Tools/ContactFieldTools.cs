@@ -105,7 +105,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
-        var updated = journal.UpdateContacts("rowid IN (SELECT rid FROM temp.affected)", [], values, context.NowText);
+        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText);
         using (var drop = context.Command("DROP TABLE temp.affected"))
         {
             drop.ExecuteNonQuery();

@@ -27,6 +27,7 @@ internal static class WardenCli
         var workspace = new Command("workspace", "Manage the marketing workspace.");
         workspace.Add(WorkspaceSeedCommand.Create(console, clock));
         root.Add(workspace);
+        root.Add(AuditCommand.Create(console, clock));
 
         var output = new ConsoleWriter(console);
         // Our own handler below, not System.CommandLine's, which would print a stack trace.

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Spectre.Console;
+using Warden.Core.Audit;
+using Warden.Storage.Audit;
+
+namespace Warden.Cli.Commands;
+
+/// <summary><c>warden audit verify [--from-witness FILE] [--trail PATH]</c>: check every entry and checkpoint, optionally against a witness.</summary>
+internal static class AuditVerifyCommand
+{
+    public static Command Create(IAnsiConsole console, TimeProvider clock)
+    {
+        var trail = AuditCommand.TrailOption();
+        var witness = new Option<string?>("--from-witness") { Description = "A witness file kept elsewhere: the trail must still hold every checkpoint it has, unchanged.", HelpName = "FILE" };
+        var command = new Command("verify", "Check every entry's hash and link, and every checkpoint's signature and Merkle root; report the first break.") { trail, witness };
+        command.SetAction(parse => Execute(parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(witness), console));
+        return command;
+    }
+
+    public static int Execute(string path, string? witnessPath, IAnsiConsole console)
+    {
+        Witness? witness = null;
+        if (witnessPath is not null && !TryReadWitness(witnessPath, console, out witness, out var exit))
+        {
+            return exit;
+        }
+
+        var result = console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, console) : AuditVerifier.Verify(path, witness);
+        var against = witnessPath is null ? "" : $", against the witness {witnessPath}";
+        if (result.Finding is not { } finding)
+        {
+            console.MarkupLine($"[green]verified:[/] {AuditCommand.Count(result.Entries, "entry", "entries")}, {AuditCommand.Count(result.Checkpoints, "checkpoint", "checkpoints")}{Markup.Escape(against)}");
+            return ExitCodes.Ok;
+        }
+
+        console.MarkupLine($"[red bold]error[[{Markup.Escape(finding.Code)}]][/]: {Markup.Escape(finding.Message)}");
+        console.MarkupLine($"  [blue]-->[/] {Markup.Escape(path)}{(finding.Seq is { } seq ? $", entry {seq}" : "")}");
+        var checkedFirst = result.Entries + result.Checkpoints == 0
+            ? ""
+            : $": {AuditCommand.Count(result.Entries, "entry", "entries")} and {AuditCommand.Count(result.Checkpoints, "checkpoint", "checkpoints")} checked out before the break";
+        console.MarkupLine($"[red]{Markup.Escape(path)} does not verify[/]{Markup.Escape(against + checkedFirst)}");
+        return ExitCodes.Findings;
+    }
+
+    /// <summary>
+    /// Reads a witness file. A missing file is a mistake on the command line (exit 2); a file
+    /// that is there but cut off or not a witness is a finding (exit 1): the copy meant to
+    /// catch tampering was itself damaged.
+    /// </summary>
+    public static bool TryReadWitness(string path, IAnsiConsole console, out Witness? witness, out int exit)
+    {
+        witness = null;
+        if (!File.Exists(path))
+        {
+            exit = AuditCommand.Fail(console, $"{path}: no such witness file");
+            return false;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            exit = AuditCommand.Fail(console, $"{path}: the witness file cannot be read ({e.Message.TrimEnd('.')})", ExitCodes.Findings);
+            return false;
+        }
+
+        if (!Witness.TryRead(text, out witness, out var error))
+        {
+            exit = AuditCommand.Fail(console, $"{path}: {error}", ExitCodes.Findings);
+            return false;
+        }
+
+        // TryRead lets a header with a null trail or key through; the verifier would then throw.
+        if (witness!.Trail is null || witness.PublicKey is null)
+        {
+            witness = null;
+            exit = AuditCommand.Fail(console, $"{path}: line 1 is not a Warden witness header (its trail or public key is null)", ExitCodes.Findings);
+            return false;
+        }
+
+        exit = ExitCodes.Ok;
+        return true;
+    }
+
+    private static AuditVerification VerifyWithStatus(string path, Witness? witness, IAnsiConsole console)
+    {
+        AuditVerification? result = null;
+        console.Status().Start("verifying", context =>
+        {
+            var progress = new Reporter(n => context.Status($"verifying: {n:N0} entries checked"));
+            result = AuditVerifier.Verify(path, witness, progress);
+        });
+        return result!;
+    }
+
+    /// <summary>Reports on the verifying thread; <see cref="Progress{T}"/> would post to the thread pool.</summary>
+    private sealed class Reporter(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}

@@ -1,0 +1,356 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Core.Audit;
+
+namespace Warden.Storage.Audit;
+
+/// <summary>What to look for in the trail. Every filter is optional; pages are newest first.</summary>
+public sealed record AuditQuery
+{
+    public string? Agent { get; init; }
+
+    public string? UseCase { get; init; }
+
+    public string? Tool { get; init; }
+
+    /// <summary>allow, approve, deny, approved, denied.</summary>
+    public string? Effect { get; init; }
+
+    public string? Person { get; init; }
+
+    /// <summary>Entries that read or changed this record.</summary>
+    public string? RecordId { get; init; }
+
+    public DateTimeOffset? From { get; init; }
+
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>Entries older than this sequence number: the previous page's <see cref="AuditPage.Next"/>.</summary>
+    public long? Before { get; init; }
+
+    /// <summary>At most this many entries (1 to 1,000; default 50).</summary>
+    public int Limit { get; init; } = 50;
+}
+
+/// <summary>A page of entries, newest first, and where the next page starts (null at the end).</summary>
+public sealed record AuditPage(IReadOnlyList<AuditRecord> Entries, long? Next);
+
+/// <summary>
+/// Reading the trail: queries for the console and CLI, exports for a SIEM or a spreadsheet,
+/// inclusion proofs and the witness. Read-only connections; the trail's writer is not disturbed.
+/// </summary>
+public static class AuditLog
+{
+    /// <summary>The field names of exports, in order. Stable: SIEM mappings rely on them.</summary>
+    public static readonly IReadOnlyList<string> ExportFields =
+    [
+        "seq", "time", "kind", "environment", "agent", "use_case", "tool", "arguments", "instruction", "effect", "rule", "reason", "shadow",
+        "plan_summary", "plan_hash", "records_read", "fields_read", "records_changed", "action_id", "approval_id", "person", "comment",
+        "outcome", "policy_hash", "rollback_of", "rolled_back_by", "detail", "prev", "hash",
+    ];
+
+    /// <exception cref="ArgumentException">The query is out of range.</exception>
+    /// <exception cref="AuditTrailException">The trail cannot be read.</exception>
+    public static AuditPage Query(string path, AuditQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > 1000)
+        {
+            throw new ArgumentException($"a page holds 1 to 1,000 entries, not {query.Limit}", nameof(query));
+        }
+
+        using var connection = AuditStore.OpenReader(path);
+        var where = new List<string>();
+        using var command = connection.CreateCommand();
+        void Filter(string? value, string column)
+        {
+            if (value is not null)
+            {
+                where.Add($"e.{column} = @{column}");
+                command.Parameters.AddWithValue("@" + column, value);
+            }
+        }
+
+        Filter(query.Agent, "agent");
+        Filter(query.UseCase, "use_case");
+        Filter(query.Tool, "tool");
+        Filter(query.Effect, "effect");
+        Filter(query.Person, "person");
+        var from = "audit_entries e";
+        if (query.RecordId is not null)
+        {
+            from = "audit_records r JOIN audit_entries e ON e.seq = r.seq";
+            where.Add("r.record_id = @record");
+            command.Parameters.AddWithValue("@record", query.RecordId);
+        }
+
+        // Sequence numbers follow time, so a time range is a range of seq: found by binary search
+        // on the primary key, with no index on time to slow every append.
+        var low = query.From is { } f ? FirstAtOrAfter(connection, AuditText.Time(f)) : 1;
+        var high = query.To is { } t ? FirstAtOrAfter(connection, AuditText.Time(t.AddTicks(TimeSpan.TicksPerMillisecond))) - 1 : long.MaxValue;
+        if (query.Before is { } before)
+        {
+            high = Math.Min(high, before - 1);
+        }
+
+        where.Add("e.seq BETWEEN @low AND @high");
+        command.Parameters.AddWithValue("@low", low);
+        command.Parameters.AddWithValue("@high", high);
+        command.CommandText = $"SELECT e.seq, e.entry, e.hash FROM {from} WHERE {string.Join(" AND ", where)} ORDER BY e.seq DESC LIMIT @limit";
+        command.Parameters.AddWithValue("@limit", query.Limit + 1);
+        var records = new List<AuditRecord>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                records.Add(AuditText.Read(reader.GetString(1), reader.GetString(2)));
+            }
+        }
+
+        var next = records.Count > query.Limit ? records[query.Limit - 1].Seq : (long?)null;
+        var page = records.Take(query.Limit).Select(r => r with { RolledBackBy = RolledBackBy(connection, r.Seq) }).ToList();
+        return new AuditPage(page, next);
+    }
+
+    /// <summary>Writes every entry from <paramref name="since"/> on, oldest first, as JSON lines or CSV, streaming.</summary>
+    /// <exception cref="ArgumentException">The format is neither jsonl nor csv.</exception>
+    public static long Export(string path, TextWriter output, string format, DateTimeOffset? since = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (format is not ("jsonl" or "csv"))
+        {
+            throw new ArgumentException($"the export format is jsonl or csv, not '{format}'", nameof(format));
+        }
+
+        using var connection = AuditStore.OpenReader(path);
+        var start = since is { } s ? FirstAtOrAfter(connection, AuditText.Time(s)) : 1;
+        if (format == "csv")
+        {
+            output.Write(string.Join(',', ExportFields));
+            output.Write("\r\n");
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT e.seq, e.entry, e.hash, (SELECT group_concat(b.seq) FROM audit_entries b WHERE b.rollback_of = e.seq)
+            FROM audit_entries e WHERE e.seq >= @start ORDER BY e.seq
+            """;
+        command.Parameters.AddWithValue("@start", start);
+        using var reader = command.ExecuteReader();
+        long written = 0;
+        while (reader.Read())
+        {
+            var record = AuditText.Read(reader.GetString(1), reader.GetString(2));
+            var rolledBackBy = reader.IsDBNull(3) ? [] : reader.GetString(3).Split(',').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToList();
+            var fields = Fields(record with { RolledBackBy = rolledBackBy });
+            if (format == "jsonl")
+            {
+                output.Write(Json(fields));
+                output.Write('\n');
+            }
+            else
+            {
+                output.Write(string.Join(',', fields.Select(f => Csv(f.Value))));
+                output.Write("\r\n");
+            }
+
+            written++;
+        }
+
+        return written;
+    }
+
+    /// <summary>The proof that entry <paramref name="seq"/> is in the checkpoint that covers it.</summary>
+    /// <exception cref="AuditTrailException">There is no such entry, or no checkpoint covers it yet.</exception>
+    public static InclusionProof Prove(string path, long seq)
+    {
+        using var connection = AuditStore.OpenReader(path);
+        var (trailId, _) = AuditStore.ReadIdentity(connection, path);
+        using var find = connection.CreateCommand();
+        find.CommandText = "SELECT checkpoint FROM audit_checkpoints WHERE first_seq <= @seq AND last_seq >= @seq";
+        find.Parameters.AddWithValue("@seq", seq);
+        var entry = Text(connection, "SELECT entry FROM audit_entries WHERE seq = @seq", seq)
+                    ?? throw new AuditTrailException($"the trail has no entry {seq} (it ends at entry {AuditStore.LastEntry(connection)?.Seq ?? 0})");
+        if (find.ExecuteScalar() is not string text || !Checkpoint.TryParse(text, out var checkpoint, out _))
+        {
+            throw new AuditTrailException($"entry {seq} is not in a checkpoint yet; one is signed every few thousand entries or minutes (or run `warden audit checkpoint`)");
+        }
+
+        using var leaves = connection.CreateCommand();
+        leaves.CommandText = "SELECT hash FROM audit_entries WHERE seq BETWEEN @first AND @last ORDER BY seq";
+        leaves.Parameters.AddWithValue("@first", checkpoint!.FirstSeq);
+        leaves.Parameters.AddWithValue("@last", checkpoint.LastSeq);
+        var hashes = new List<byte[]>();
+        using (var reader = leaves.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                hashes.Add(Convert.FromHexString(reader.GetString(0)));
+            }
+        }
+
+        var index = (int)(seq - checkpoint.FirstSeq);
+        if (hashes.Count != checkpoint.Entries)
+        {
+            throw new AuditTrailException($"{checkpoint} covers {checkpoint.Entries} entries but the trail holds {hashes.Count} of them: run `warden audit verify`");
+        }
+
+        var path2 = Merkle.InclusionPath(hashes, index).Select(Convert.ToHexStringLower).ToList();
+        return new InclusionProof(trailId!, entry, index, hashes.Count, path2, checkpoint);
+    }
+
+    /// <summary>The witness of the trail as it is now: its public key and every checkpoint.</summary>
+    public static Witness Witness(string path)
+    {
+        using var connection = AuditStore.OpenReader(path);
+        var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
+        if (trailId is null)
+        {
+            throw new AuditTrailException($"the audit trail {path} has no identity yet");
+        }
+
+        var checkpoints = new List<Checkpoint>();
+        foreach (var (number, text) in AuditStore.Checkpoints(connection))
+        {
+            if (!Checkpoint.TryParse(text, out var checkpoint, out var why))
+            {
+                throw new AuditTrailException($"checkpoint {number} of {path} is unreadable ({why}); run `warden audit verify`");
+            }
+
+            checkpoints.Add(checkpoint!);
+        }
+
+        return new Witness(trailId, publicKey!, checkpoints);
+    }
+
+    private static long FirstAtOrAfter(SqliteConnection connection, string time)
+    {
+        var low = 1L;
+        var high = (AuditStore.LastEntry(connection)?.Seq ?? 0) + 1;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            var at = Text(connection, "SELECT time FROM audit_entries WHERE seq >= @seq ORDER BY seq LIMIT 1", middle);
+            if (at is null || string.CompareOrdinal(at, time) >= 0)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return low;
+    }
+
+    private static string? Text(SqliteConnection connection, string sql, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("@seq", seq);
+        return command.ExecuteScalar() as string;
+    }
+
+    private static List<long> RolledBackBy(SqliteConnection connection, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq FROM audit_entries WHERE rollback_of = @seq ORDER BY seq";
+        command.Parameters.AddWithValue("@seq", seq);
+        using var reader = command.ExecuteReader();
+        var found = new List<long>();
+        while (reader.Read())
+        {
+            found.Add(reader.GetInt64(0));
+        }
+
+        return found;
+    }
+
+    private static List<KeyValuePair<string, object?>> Fields(AuditRecord record)
+    {
+        var e = record.Entry;
+        object? List(IReadOnlyList<string> values) => values.Count == 0 ? null : values;
+        return
+        [
+            new("seq", record.Seq), new("time", AuditText.Time(record.Time)), new("kind", e.Kind), new("environment", e.Environment), new("agent", e.Agent),
+            new("use_case", e.UseCase), new("tool", e.Tool), new("arguments", e.Arguments), new("instruction", e.Instruction), new("effect", e.Effect),
+            new("rule", e.Rule), new("reason", e.Reason), new("shadow", List(e.Shadow)), new("plan_summary", e.PlanSummary), new("plan_hash", e.PlanHash),
+            new("records_read", List(e.RecordsRead)), new("fields_read", List(e.FieldsRead)), new("records_changed", List(e.RecordsChanged)),
+            new("action_id", e.ActionId), new("approval_id", e.ApprovalId), new("person", e.Person), new("comment", e.Comment), new("outcome", e.Outcome),
+            new("policy_hash", e.PolicyHash), new("rollback_of", e.RollbackOf), new("rolled_back_by", record.RolledBackBy.Count == 0 ? null : record.RolledBackBy),
+            new("detail", e.Detail), new("prev", record.Prev), new("hash", record.Hash),
+        ];
+    }
+
+    private static string Json(List<KeyValuePair<string, object?>> fields)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            foreach (var (name, value) in fields)
+            {
+                w.WritePropertyName(name);
+                switch (value)
+                {
+                    case null:
+                        w.WriteNullValue();
+                        break;
+                    case long n:
+                        w.WriteNumberValue(n);
+                        break;
+                    case JsonElement json:
+                        json.WriteTo(w);
+                        break;
+                    case IEnumerable<string> strings:
+                        w.WriteStartArray();
+                        foreach (var s in strings)
+                        {
+                            w.WriteStringValue(s);
+                        }
+
+                        w.WriteEndArray();
+                        break;
+                    case IEnumerable<long> numbers:
+                        w.WriteStartArray();
+                        foreach (var n in numbers)
+                        {
+                            w.WriteNumberValue(n);
+                        }
+
+                        w.WriteEndArray();
+                        break;
+                    default:
+                        w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                        break;
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>RFC 4180 quoting; lists joined with ';'; arguments as their JSON text. A leading =, +, -, @, tab or CR is quoted with a ' so a spreadsheet shows it instead of running it.</summary>
+    private static string Csv(object? value)
+    {
+        var text = value switch
+        {
+            null => "",
+            JsonElement json => json.GetRawText(),
+            IEnumerable<string> strings => string.Join(';', strings),
+            IEnumerable<long> numbers => string.Join(';', numbers),
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+        };
+        if (text.Length > 0 && "=+-@\t\r".Contains(text[0]) && value is not long)
+        {
+            text = "'" + text;
+        }
+
+        return text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+    }
+}

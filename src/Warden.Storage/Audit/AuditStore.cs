@@ -1,0 +1,240 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+using Warden.Core.Audit;
+
+namespace Warden.Storage.Audit;
+
+/// <summary>The SQL of the audit trail, in one place: connections, identity, inserts and the reads the trail needs.</summary>
+internal static class AuditStore
+{
+    private static readonly string Schema = LoadSchema();
+
+    /// <summary>
+    /// The one connection the trail writes through. synchronous = FULL: in WAL mode every commit
+    /// is fsync'd before it returns, which is what lets a caller be told its entry is durable.
+    /// </summary>
+    public static SqliteConnection OpenWriter(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;" + Schema;
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw Unreadable(path, e);
+        }
+    }
+
+    /// <summary>A read-only connection: verify, queries and exports never create or change the file.</summary>
+    public static SqliteConnection OpenReader(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new AuditTrailException($"there is no audit trail at {path}");
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            using (var timeout = connection.CreateCommand())
+            {
+                timeout.CommandText = "PRAGMA busy_timeout = 5000;";
+                timeout.ExecuteNonQuery();
+            }
+
+            // SQLite reads the file lazily: this first read is what fails on a file that is not a database.
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM sqlite_master";
+            command.ExecuteScalar();
+            return connection;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw Unreadable(path, e);
+        }
+    }
+
+    public static AuditTrailException Unreadable(string path, SqliteException e) =>
+        new($"the audit trail {path} is not a readable database ({e.Message.TrimEnd('.')}): the file is damaged or is not an audit trail", e);
+
+    public static (string? TrailId, string? PublicKey) ReadIdentity(SqliteConnection connection, string path)
+    {
+        if (!HasTable(connection, "audit_trail"))
+        {
+            throw new AuditTrailException($"{path} is a database but not an audit trail (it has no audit_trail table)");
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key, value FROM audit_trail WHERE key IN ('trail_id', 'public_key')";
+        using var reader = command.ExecuteReader();
+        string? id = null, key = null;
+        while (reader.Read())
+        {
+            if (reader.GetString(0) == "trail_id")
+            {
+                id = reader.GetString(1);
+            }
+            else
+            {
+                key = reader.GetString(1);
+            }
+        }
+
+        if ((id is null) != (key is null))
+        {
+            throw new AuditTrailException($"the audit trail {path} has {(id is null ? "a public key but no trail id" : "a trail id but no public key")}: it was altered");
+        }
+
+        return (id, key);
+    }
+
+    public static void WriteIdentity(SqliteConnection connection, string trailId, string publicKey)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO audit_trail (key, value) VALUES ('format', 'warden-audit-1'), ('trail_id', @id), ('public_key', @key)";
+        command.Parameters.AddWithValue("@id", trailId);
+        command.Parameters.AddWithValue("@key", publicKey);
+        command.ExecuteNonQuery();
+    }
+
+    public static bool HasTable(SqliteConnection connection, string name)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
+        command.Parameters.AddWithValue("@name", name);
+        return (long)command.ExecuteScalar()! > 0;
+    }
+
+    public static bool HasEntries(SqliteConnection connection) => Scalar(connection, "SELECT EXISTS (SELECT 1 FROM audit_entries)") == 1;
+
+    public static long Scalar(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command.ExecuteScalar() is long n ? n : 0;
+    }
+
+    public static SqliteCommand InsertEntryCommand(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO audit_entries (seq, time, kind, environment, agent, use_case, tool, effect, person, outcome, rollback_of, entry, hash)
+            VALUES (@seq, @time, @kind, @environment, @agent, @use_case, @tool, @effect, @person, @outcome, @rollback_of, @entry, @hash)
+            """;
+        foreach (var name in new[] { "@seq", "@time", "@kind", "@environment", "@agent", "@use_case", "@tool", "@effect", "@person", "@outcome", "@rollback_of", "@entry", "@hash" })
+        {
+            command.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    public static void InsertEntry(SqliteCommand command, long seq, string time, AuditEntry entry, string text, string hash)
+    {
+        var p = command.Parameters;
+        p[0].Value = seq;
+        p[1].Value = time;
+        p[2].Value = entry.Kind;
+        p[3].Value = (object?)entry.Environment ?? DBNull.Value;
+        p[4].Value = (object?)entry.Agent ?? DBNull.Value;
+        p[5].Value = (object?)entry.UseCase ?? DBNull.Value;
+        p[6].Value = (object?)entry.Tool ?? DBNull.Value;
+        p[7].Value = (object?)entry.Effect ?? DBNull.Value;
+        p[8].Value = (object?)entry.Person ?? DBNull.Value;
+        p[9].Value = (object?)entry.Outcome ?? DBNull.Value;
+        p[10].Value = (object?)entry.RollbackOf ?? DBNull.Value;
+        p[11].Value = text;
+        p[12].Value = hash;
+        command.ExecuteNonQuery();
+    }
+
+    public static SqliteCommand InsertRecordCommand(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR IGNORE INTO audit_records (record_id, seq) VALUES (@id, @seq)";
+        command.Parameters.Add(new SqliteParameter("@id", null));
+        command.Parameters.Add(new SqliteParameter("@seq", null));
+        return command;
+    }
+
+    public static void InsertRecord(SqliteCommand command, string id, long seq)
+    {
+        command.Parameters[0].Value = id;
+        command.Parameters[1].Value = seq;
+        command.ExecuteNonQuery();
+    }
+
+    public static void InsertCheckpoint(SqliteConnection connection, Checkpoint checkpoint)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO audit_checkpoints (number, first_seq, last_seq, checkpoint) VALUES (@n, @first, @last, @text)";
+        command.Parameters.AddWithValue("@n", checkpoint.Number);
+        command.Parameters.AddWithValue("@first", checkpoint.FirstSeq);
+        command.Parameters.AddWithValue("@last", checkpoint.LastSeq);
+        command.Parameters.AddWithValue("@text", checkpoint.Text());
+        command.ExecuteNonQuery();
+    }
+
+    public static (long Seq, string Time, string Hash)? LastEntry(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, time, hash FROM audit_entries ORDER BY seq DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetString(1), reader.GetString(2)) : null;
+    }
+
+    public static Checkpoint? LastCheckpoint(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT checkpoint FROM audit_checkpoints ORDER BY number DESC LIMIT 1";
+        return command.ExecuteScalar() is string text && Checkpoint.TryParse(text, out var checkpoint, out _) ? checkpoint : null;
+    }
+
+    /// <summary>The stored checkpoints in order, as (number, stored text), streamed.</summary>
+    public static IEnumerable<(long Number, string Text)> Checkpoints(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT number, checkpoint FROM audit_checkpoints ORDER BY number";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (reader.GetInt64(0), reader.GetString(1));
+        }
+    }
+
+    public static IEnumerable<string> HashesAfter(SqliteConnection connection, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT hash FROM audit_entries WHERE seq > @seq ORDER BY seq";
+        command.Parameters.AddWithValue("@seq", seq);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return reader.GetString(0);
+        }
+    }
+
+    private static string LoadSchema()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Storage.AuditSchema.sql")
+                           ?? throw new InvalidOperationException("the audit schema is not embedded");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

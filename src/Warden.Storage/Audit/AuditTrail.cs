@@ -1,0 +1,453 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Warden.Core.Audit;
+
+namespace Warden.Storage.Audit;
+
+/// <summary>
+/// The audit trail in a SQLite file: entries hash-chained, checkpointed under an Ed25519 key,
+/// durable (fsync'd) before <see cref="AppendAsync"/> returns. Appends from many callers share
+/// commits: one writer takes whatever has queued since its last commit and commits it at once,
+/// so a burst of callers pays for one fsync, not one each. Entries are never updated or deleted.
+/// </summary>
+public sealed class AuditTrail : IAsyncDisposable, IDisposable
+{
+    private const int MaxBatch = 4096;
+
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(65_536) { SingleReader = true });
+    private readonly SqliteConnection _connection;
+    private readonly FileStream _writerLock;
+    private readonly AuditKey _key;
+    private readonly AuditTrailOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly CompactRange _sinceCheckpoint = new();
+    private readonly Task _writer;
+    private long _lastSeq;
+    private string _lastHash;
+    private DateTimeOffset _lastTime;
+    private long _checkpointNumber;
+    private string _checkpointHash;
+    private DateTimeOffset _checkpointTime;
+    private int _disposed;
+
+    private AuditTrail(string path, FileStream writerLock, SqliteConnection connection, string trailId, AuditKey key, AuditTrailOptions options, TimeProvider clock)
+    {
+        Path = path;
+        _writerLock = writerLock;
+        _connection = connection;
+        TrailId = trailId;
+        _key = key;
+        _options = options;
+        _clock = clock;
+        _lastHash = AuditText.Genesis(trailId);
+        _checkpointHash = _lastHash;
+        LoadState();
+        _checkpointTime = _clock.GetUtcNow();
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public string Path { get; }
+
+    /// <summary>The trail's identity: in every checkpoint and in the link of its first entry.</summary>
+    public string TrailId { get; }
+
+    /// <summary>The public key checkpoints are signed with (base64).</summary>
+    public string PublicKey => _key.PublicKeyText;
+
+    /// <summary>The sequence number of the newest entry (0 when empty).</summary>
+    public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>
+    /// Opens the trail at <paramref name="path"/>, creating it and its signing key when neither
+    /// exists. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
+    /// not verify is refused with <see cref="AuditTrailBrokenException"/>, unless
+    /// <see cref="AuditTrailOptions.AcceptBrokenTrailBy"/> names who decided to go on; that
+    /// decision is then the first entry written.
+    /// </summary>
+    /// <exception cref="AuditTrailException">The file or its key cannot be used; the message says why.</exception>
+    public static AuditTrail Open(string path, AuditTrailOptions? options = null, TimeProvider? clock = null)
+    {
+        options ??= new AuditTrailOptions();
+        options.Validate();
+        clock ??= TimeProvider.System;
+        var keyPath = options.KeyPath ?? path + ".key";
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var existed = File.Exists(path) && new FileInfo(path).Length > 0;
+        var writerLock = LockForWriting(path);
+        SqliteConnection connection;
+        try
+        {
+            connection = AuditStore.OpenWriter(path);
+        }
+        catch
+        {
+            writerLock.Dispose();
+            throw;
+        }
+
+        try
+        {
+            var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
+            AuditKey key;
+            if (trailId is null)
+            {
+                if (existed && AuditStore.HasEntries(connection))
+                {
+                    throw new AuditTrailException($"the audit trail {path} has entries but no identity (trail id and public key): it was not written by Warden, or was altered");
+                }
+
+                trailId = Guid.NewGuid().ToString("N");
+                key = AuditKeyFile.Create(keyPath, trailId);
+                AuditStore.WriteIdentity(connection, trailId, key.PublicKeyText);
+            }
+            else
+            {
+                key = AuditKeyFile.Load(keyPath, trailId);
+                if (key.PublicKeyText != publicKey)
+                {
+                    throw new AuditTrailException($"the signing key {keyPath} is not the key of the audit trail {path} (its public key is {key.KeyId}, the trail's {AuditKey.IdOf(Convert.FromBase64String(publicKey!))})");
+                }
+            }
+
+            var finding = AuditVerifier.CheckOnOpen(connection);
+            if (finding is not null && options.AcceptBrokenTrailBy is null)
+            {
+                throw new AuditTrailBrokenException(path, finding);
+            }
+
+            var trail = new AuditTrail(path, writerLock, connection, trailId, key, options, clock);
+            if (finding is not null)
+            {
+                trail.AppendAsync(new AuditEntry
+                {
+                    Kind = AuditKinds.TrailAccepted,
+                    Person = options.AcceptBrokenTrailBy,
+                    Detail = $"started on a trail that does not verify: {finding.Message}",
+                    Outcome = "ok",
+                }).AsTask().GetAwaiter().GetResult();
+            }
+
+            return trail;
+        }
+        catch
+        {
+            connection.Dispose();
+            writerLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One writer per trail: two would hand out the same sequence numbers and fork the chain. An
+    /// exclusive lock on a file beside the trail, which the operating system releases if the
+    /// process dies, so a crash never leaves the trail locked.
+    /// </summary>
+    private static FileStream LockForWriting(string path)
+    {
+        try
+        {
+            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new AuditTrailException($"the audit trail {path} is open for writing elsewhere (another gateway or command holds {path}.lock); a trail has one writer", e);
+        }
+    }
+
+    /// <summary>
+    /// Appends an entry and returns once it is on disk (fsync'd), with its sequence number and
+    /// hash. Serialising happens on the caller's thread; the shared writer only links, hashes and
+    /// inserts.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The trail is closed.</exception>
+    public ValueTask<AppendedEntry> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (string.IsNullOrWhiteSpace(entry.Kind))
+        {
+            throw new ArgumentException("an audit entry needs a kind", nameof(entry));
+        }
+
+        var pending = new Pending(entry, AuditText.Body(entry));
+        return Enqueue(pending, cancellationToken);
+    }
+
+    /// <summary>Signs a checkpoint over the entries since the last one now, instead of waiting for the next one due; null when there are none.</summary>
+    public async Task<Checkpoint?> CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        var pending = new Pending(null, null);
+        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
+        return pending.Checkpoint;
+    }
+
+    private async ValueTask<AppendedEntry> Enqueue(Pending pending, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(AuditTrail));
+        }
+
+        return await pending.Done.Task.ConfigureAwait(false);
+    }
+
+    private async Task WriteLoop()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        var reader = _queue.Reader;
+        Task<bool>? waiting = null;
+        while (true)
+        {
+            if (!reader.TryPeek(out _))
+            {
+                // One wait at a time, kept across a checkpoint written while idle.
+                waiting ??= reader.WaitToReadAsync().AsTask();
+                if (_sinceCheckpoint.Size > 0)
+                {
+                    var due = _checkpointTime + _options.CheckpointInterval - _clock.GetUtcNow();
+                    if (due <= TimeSpan.Zero || await Task.WhenAny(waiting, Task.Delay(due, _clock)).ConfigureAwait(false) != waiting)
+                    {
+                        WriteCheckpoint();
+                        continue;
+                    }
+                }
+
+                var more = await waiting.ConfigureAwait(false);
+                waiting = null;
+                if (!more)
+                {
+                    break;
+                }
+            }
+
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            Commit(batch);
+        }
+
+        if (_sinceCheckpoint.Size > 0)
+        {
+            WriteCheckpoint();
+        }
+    }
+
+    private void Commit(List<Pending> batch)
+    {
+        var seq = _lastSeq;
+        var hash = _lastHash;
+        var time = _clock.GetUtcNow();
+        if (time < _lastTime)
+        {
+            time = _lastTime; // sequence numbers follow time, even if the clock steps back
+        }
+
+        var results = new List<(Pending Pending, AppendedEntry Result, byte[] Leaf)>(batch.Count);
+        try
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var insert = AuditStore.InsertEntryCommand(_connection, transaction);
+            using var record = AuditStore.InsertRecordCommand(_connection, transaction);
+            foreach (var pending in batch)
+            {
+                if (pending.Entry is null)
+                {
+                    continue;
+                }
+
+                seq++;
+                var text = AuditText.Entry(pending.Body!, hash, seq, time);
+                hash = AuditText.Hash(text);
+                AuditStore.InsertEntry(insert, seq, AuditText.Time(time), pending.Entry, text, hash);
+                foreach (var id in pending.Entry.RecordsRead.Concat(pending.Entry.RecordsChanged).Distinct(StringComparer.Ordinal))
+                {
+                    AuditStore.InsertRecord(record, id, seq);
+                }
+
+                results.Add((pending, new AppendedEntry(seq, hash), Convert.FromHexString(hash)));
+            }
+
+            transaction.Commit();
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch is on disk: every caller in it hears so, and the chain goes on
+            // from the last committed entry.
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetException(new AuditTrailException($"the audit entry could not be written to {Path}: {e.Message}", e));
+            }
+
+            return;
+        }
+
+        _lastHash = hash;
+        _lastTime = time;
+        Interlocked.Exchange(ref _lastSeq, seq);
+        foreach (var (_, _, leaf) in results)
+        {
+            _sinceCheckpoint.Append(leaf);
+        }
+
+        var wantsCheckpoint = batch.Any(p => p.Entry is null);
+        if (_sinceCheckpoint.Size >= _options.CheckpointEvery || (wantsCheckpoint && _sinceCheckpoint.Size > 0))
+        {
+            var checkpoint = WriteCheckpoint();
+            foreach (var pending in batch.Where(p => p.Entry is null))
+            {
+                pending.Checkpoint = checkpoint;
+            }
+        }
+
+        foreach (var (pending, result, _) in results)
+        {
+            pending.Done.TrySetResult(result);
+        }
+
+        foreach (var pending in batch.Where(p => p.Entry is null))
+        {
+            pending.Done.TrySetResult(default);
+        }
+    }
+
+    private Checkpoint? WriteCheckpoint()
+    {
+        var entries = _sinceCheckpoint.Size;
+        var checkpoint = Checkpoint.Sign(_key, TrailId, _checkpointNumber + 1, _lastSeq - entries + 1, _lastSeq, _lastHash,
+            Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
+        try
+        {
+            AuditStore.InsertCheckpoint(_connection, checkpoint);
+        }
+        catch (SqliteException)
+        {
+            // The entries are safe; the checkpoint is tried again when the next one is due.
+            _checkpointTime = _clock.GetUtcNow();
+            return null;
+        }
+
+        _checkpointNumber = checkpoint.Number;
+        _checkpointHash = checkpoint.Hash();
+        _checkpointTime = _clock.GetUtcNow();
+        _sinceCheckpoint.Clear();
+        return checkpoint;
+    }
+
+    private void LoadState()
+    {
+        if (AuditStore.LastEntry(_connection) is { } last)
+        {
+            _lastSeq = last.Seq;
+            _lastHash = last.Hash;
+            _lastTime = DateTimeOffset.Parse(last.Time, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var lastCovered = 0L;
+        if (AuditStore.LastCheckpoint(_connection) is { } checkpoint)
+        {
+            _checkpointNumber = checkpoint.Number;
+            _checkpointHash = checkpoint.Hash();
+            lastCovered = checkpoint.LastSeq;
+        }
+
+        foreach (var hash in AuditStore.HashesAfter(_connection, lastCovered))
+        {
+            _sinceCheckpoint.Append(Convert.FromHexString(hash));
+        }
+    }
+
+    /// <summary>Waits for queued appends to be written, writes a checkpoint over the last ones, and closes the file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        _connection.Dispose();
+        await _writerLock.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private sealed class Pending(AuditEntry? entry, string? body)
+    {
+        public AuditEntry? Entry { get; } = entry;
+
+        public string? Body { get; } = body;
+
+        public Checkpoint? Checkpoint { get; set; }
+
+        public TaskCompletionSource<AppendedEntry> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>An entry once it is on disk: its place in the trail and its hash.</summary>
+public readonly record struct AppendedEntry(long Seq, string Hash);
+
+/// <summary>How the trail checkpoints and where its key is.</summary>
+public sealed class AuditTrailOptions
+{
+    /// <summary>A checkpoint after this many entries (default 10,000).</summary>
+    public int CheckpointEvery { get; init; } = 10_000;
+
+    /// <summary>And at least this often while entries come in (default one minute).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The signing key's file; by default the trail's path with ".key" added.</summary>
+    public string? KeyPath { get; init; }
+
+    /// <summary>
+    /// Who decided to open a trail that does not verify. Null (the default) refuses such a trail;
+    /// a name opens it and records that person's decision in the trail.
+    /// </summary>
+    public string? AcceptBrokenTrailBy { get; init; }
+
+    internal void Validate()
+    {
+        var errors = new List<string>();
+        if (CheckpointEvery < 1)
+        {
+            errors.Add($"CheckpointEvery must be at least 1 (was {CheckpointEvery})");
+        }
+
+        if (CheckpointInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"CheckpointInterval must be positive (was {CheckpointInterval})");
+        }
+
+        if (AcceptBrokenTrailBy is { } who && string.IsNullOrWhiteSpace(who))
+        {
+            errors.Add("AcceptBrokenTrailBy must name a person");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("invalid audit trail options: " + string.Join("; ", errors));
+        }
+    }
+}
+
+/// <summary>The trail cannot be used: an unreadable file, a missing or foreign key. The message says which.</summary>
+public class AuditTrailException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The trail does not verify; the finding says where it breaks.</summary>
+public sealed class AuditTrailBrokenException(string path, AuditFinding finding)
+    : AuditTrailException($"the audit trail {path} does not verify: {finding.Message}. Start anyway only if you know why, and it will be recorded.")
+{
+    public AuditFinding Finding { get; } = finding;
+}

@@ -1,0 +1,52 @@
+using Warden.Core.Audit;
+using Warden.Storage.Audit;
+
+namespace Warden.Storage.Tests.Audit;
+
+/// <summary>Appending: numbered, linked, durable before the caller hears back, checkpointed.</summary>
+public sealed class AppendTests : IDisposable
+{
+    private readonly TrailFixture _trail = new();
+
+    public void Dispose() => _trail.Dispose();
+
+    [Fact]
+    public async Task Entries_are_numbered_in_order_and_each_links_to_the_one_before()
+    {
+        await using var trail = _trail.Open();
+        var first = await trail.AppendAsync(TrailFixture.Call(1), TestContext.Current.CancellationToken);
+        var second = await trail.AppendAsync(TrailFixture.Call(2), TestContext.Current.CancellationToken);
+        Assert.Equal(1, first.Seq);
+        Assert.Equal(2, second.Seq);
+        var text = (string)_trail.Scalar("SELECT entry FROM audit_entries WHERE seq = 2")!;
+        Assert.True(AuditText.TryReadFrame(text, out var frame));
+        Assert.Equal(first.Hash, frame.Prev);
+        Assert.Equal(second.Hash, AuditText.Hash(text));
+    }
+
+    [Fact]
+    public async Task A_fresh_trail_verifies()
+    {
+        _trail.Fill(25);
+        var result = AuditVerifier.Verify(_trail.Path);
+        Assert.Null(result.Finding);
+        Assert.Equal(25, result.Entries);
+        Assert.Equal(3, result.Checkpoints);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_share_commits_and_all_land_in_one_chain()
+    {
+        await using (var trail = _trail.Open(new AuditTrailOptions { CheckpointEvery = 100 }))
+        {
+            var appends = Enumerable.Range(1, 500).Select(i => Task.Run(() => trail.AppendAsync(TrailFixture.Call(i)).AsTask())).ToArray();
+            var results = await Task.WhenAll(appends);
+            Assert.Equal(Enumerable.Range(1, 500).Select(i => (long)i), results.Select(r => r.Seq).Order());
+        }
+
+        var verified = AuditVerifier.Verify(_trail.Path);
+        Assert.Null(verified.Finding);
+        Assert.Equal(500, verified.Entries);
+    }
+}

@@ -1,0 +1,217 @@
+using Warden.Core.Audit;
+using Warden.Storage.Audit;
+
+namespace Warden.Storage.Tests.Audit;
+
+/// <summary>
+/// What an operator with write access to the file can do to the trail, and what verify says about
+/// it. 25 entries, a checkpoint every 10: checkpoints 1 (entries 1–10), 2 (11–20) and 3 (21–25).
+/// </summary>
+public sealed class TamperTests : IDisposable
+{
+    private readonly TrailFixture _trail = new();
+
+    public TamperTests() => _trail.Fill(25);
+
+    public void Dispose() => _trail.Dispose();
+
+    private AuditFinding Broken(Witness? witness = null)
+    {
+        var result = AuditVerifier.Verify(_trail.Path, witness);
+        Assert.NotNull(result.Finding);
+        return result.Finding!;
+    }
+
+    [Fact]
+    public void An_untouched_trail_verifies_every_entry_and_checkpoint()
+    {
+        var result = AuditVerifier.Verify(_trail.Path);
+        Assert.True(result.Verified, result.Finding?.Message);
+        Assert.Equal(25, result.Entries);
+        Assert.Equal(3, result.Checkpoints);
+    }
+
+    [Fact]
+    public void An_edited_entry_is_named()
+    {
+        _trail.Tamper("UPDATE audit_entries SET entry = replace(entry, '\"allow\"', '\"deny\"') WHERE seq = 14");
+        var finding = Broken();
+        Assert.Equal(("entry_edited", 14L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 14 was changed after it was written: its content does not match its hash", finding.Message);
+    }
+
+    [Fact]
+    public void An_edited_entry_whose_hash_was_recomputed_breaks_the_link_to_the_next()
+    {
+        var text = ((string)_trail.Scalar("SELECT entry FROM audit_entries WHERE seq = 14")!).Replace("\"allow\"", "\"deny\"", StringComparison.Ordinal);
+        _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h, effect = 'deny' WHERE seq = 14", ("@e", text), ("@h", AuditText.Hash(text)));
+        var finding = Broken();
+        Assert.Equal(("chain_broken", 15L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 15 does not link to entry 14: one of them was rewritten and its hash recomputed", finding.Message);
+    }
+
+    [Fact]
+    public void A_rewritten_stretch_with_relinked_hashes_contradicts_its_signed_checkpoint()
+    {
+        Rewrite(fromSeq: 14);
+        var finding = Broken();
+        Assert.Equal(("checkpoint_mismatch", 11L), (finding.Code, finding.Seq));
+        Assert.Equal("checkpoint 2 (entries 11–20) does not match the entries it covers: entries 11–20 were rewritten after it was signed", finding.Message);
+    }
+
+    [Fact]
+    public void A_rewrite_resigned_with_the_gateways_own_key_is_caught_by_the_witness()
+    {
+        var witness = AuditLog.Witness(_trail.Path);
+        Rewrite(fromSeq: 14);
+        Resign();
+        Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "without a witness, a rewrite re-signed with the key cannot be told apart");
+        var finding = Broken(witness);
+        Assert.Equal(("witness_mismatch", 11L), (finding.Code, finding.Seq));
+        Assert.StartsWith("checkpoint 2 (entries 11–20) differs from the witness's copy", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_deleted_entry_is_named()
+    {
+        _trail.Tamper("DELETE FROM audit_entries WHERE seq = 14");
+        var finding = Broken();
+        Assert.Equal(("entry_missing", 14L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 14 is missing: entry 13 is followed by entry 15", finding.Message);
+    }
+
+    [Fact]
+    public void Swapped_entries_are_reported_as_reordered()
+    {
+        _trail.Tamper("UPDATE audit_entries SET seq = -1 WHERE seq = 14; UPDATE audit_entries SET seq = 14 WHERE seq = 15; UPDATE audit_entries SET seq = 15 WHERE seq = -1;");
+        var finding = Broken();
+        Assert.Equal(("entries_reordered", 14L), (finding.Code, finding.Seq));
+        Assert.Equal("the entry stored as number 14 is entry 15: the trail was reordered", finding.Message);
+    }
+
+    [Fact]
+    public void A_tail_cut_inside_a_checkpoint_is_reported_as_truncated()
+    {
+        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 22");
+        var finding = Broken();
+        Assert.Equal(("tail_truncated", 23L), (finding.Code, finding.Seq));
+        Assert.Equal("the trail ends at entry 22 but checkpoint 3 (entries 21–25) covers entries up to 25: the tail was cut off", finding.Message);
+    }
+
+    [Fact]
+    public void A_tail_cut_with_its_checkpoints_is_caught_by_the_witness()
+    {
+        var witness = AuditLog.Witness(_trail.Path);
+        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 20; DELETE FROM audit_checkpoints WHERE number = 3;");
+        Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "without a witness, a clean cut at a checkpoint cannot be seen");
+        var finding = Broken(witness);
+        Assert.Equal(("tail_truncated", 21L), (finding.Code, finding.Seq));
+        Assert.Equal("the trail ends at entry 20 but the witness holds checkpoint 3 (entries 21–25): the tail was cut off", finding.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_with_an_altered_root_is_reported_as_forged()
+    {
+        _trail.Tamper("UPDATE audit_checkpoints SET checkpoint = json_set(checkpoint, '$.root', @root) WHERE number = 2", ("@root", new string('0', 64)));
+        var finding = Broken();
+        Assert.Equal(("checkpoint_forged", 11L), (finding.Code, finding.Seq));
+        Assert.Equal("checkpoint 2 (entries 11–20) is not signed by the trail's key: it was forged or altered", finding.Message);
+    }
+
+    [Fact]
+    public void Checkpoints_signed_with_a_substituted_key_are_caught_by_the_witness()
+    {
+        var witness = AuditLog.Witness(_trail.Path);
+        var forger = AuditKey.Generate();
+        _trail.Tamper("UPDATE audit_trail SET value = @key WHERE key = 'public_key'", ("@key", forger.PublicKeyText));
+        Resign(forger);
+        Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "the store alone trusts the key it holds");
+        var finding = Broken(witness);
+        Assert.Equal("key_replaced", finding.Code);
+        Assert.EndsWith("is not the one the witness holds (" + AuditKey.IdOf(Convert.FromBase64String(witness.PublicKey)) + "): the key was replaced", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_edited_query_column_is_reported_even_though_the_entry_is_intact()
+    {
+        _trail.Tamper("UPDATE audit_entries SET agent = 'someone-else' WHERE seq = 5");
+        var finding = Broken();
+        Assert.Equal(("column_edited", 5L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 5's agent column says someone-else but the entry says hygiene-bot: the column was edited", finding.Message);
+    }
+
+    [Fact]
+    public void A_witness_of_another_trail_is_refused()
+    {
+        using var other = new TrailFixture();
+        other.Fill(3);
+        var finding = Broken(AuditLog.Witness(other.Path));
+        Assert.Equal("witness_of_another_trail", finding.Code);
+    }
+
+    [Fact]
+    public void A_corrupted_file_is_reported_as_unreadable()
+    {
+        using (var file = new FileStream(_trail.Path, FileMode.Open, FileAccess.Write))
+        {
+            file.Write(new byte[100]); // the SQLite header
+        }
+
+        File.Delete(_trail.Path + "-wal");
+        var finding = Broken();
+        Assert.Equal("unreadable", finding.Code);
+        Assert.Contains("is not a readable database", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_trail_file_is_reported()
+    {
+        var result = AuditVerifier.Verify(Path.Combine(_trail.Directory, "nowhere.db"));
+        Assert.Equal("unreadable", result.Finding!.Code);
+        Assert.StartsWith("there is no audit trail at ", result.Finding.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Rewrites entries from <paramref name="fromSeq"/> on (effect allow → deny), recomputing every hash and link after it.</summary>
+    private void Rewrite(long fromSeq)
+    {
+        var prev = (string)_trail.Scalar($"SELECT hash FROM audit_entries WHERE seq = {fromSeq - 1}")!;
+        for (var seq = fromSeq; seq <= 25; seq++)
+        {
+            var text = (string)_trail.Scalar($"SELECT entry FROM audit_entries WHERE seq = {seq}")!;
+            Assert.True(AuditText.TryReadFrame(text, out var frame));
+            var body = text[8..text.IndexOf(",\"prev\":", StringComparison.Ordinal)].Replace("\"allow\"", "\"deny\"", StringComparison.Ordinal);
+            var rewritten = AuditText.Entry(body, prev, seq, DateTimeOffset.Parse(frame.Time, System.Globalization.CultureInfo.InvariantCulture));
+            prev = AuditText.Hash(rewritten);
+            _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h, effect = 'deny' WHERE seq = @s", ("@e", rewritten), ("@h", prev), ("@s", seq));
+        }
+    }
+
+    /// <summary>Signs every checkpoint again over the entries as they are now, with the trail's own key or another.</summary>
+    private void Resign(AuditKey? key = null)
+    {
+        key ??= LoadKey();
+        var witness = AuditLog.Witness(_trail.Path);
+        var previous = AuditText.Genesis(witness.Trail);
+        foreach (var old in witness.Checkpoints)
+        {
+            var leaves = new List<byte[]>();
+            string head = "";
+            for (var seq = old.FirstSeq; seq <= old.LastSeq; seq++)
+            {
+                head = (string)_trail.Scalar($"SELECT hash FROM audit_entries WHERE seq = {seq}")!;
+                leaves.Add(Convert.FromHexString(head));
+            }
+
+            var signed = Checkpoint.Sign(key, old.Trail, old.Number, old.FirstSeq, old.LastSeq, head, Convert.ToHexStringLower(Merkle.Root(leaves)), previous,
+                DateTimeOffset.Parse(old.Time, System.Globalization.CultureInfo.InvariantCulture));
+            _trail.Tamper("UPDATE audit_checkpoints SET checkpoint = @c WHERE number = @n", ("@c", signed.Text()), ("@n", old.Number));
+            previous = signed.Hash();
+        }
+    }
+
+    private AuditKey LoadKey()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_trail.Path + ".key"));
+        return AuditKey.FromPrivateKey(Convert.FromBase64String(document.RootElement.GetProperty("private_key").GetString()!));
+    }
+}

@@ -448,6 +448,31 @@ public sealed class AuditCommandTests
         Outcome = "ok",
     };
 
+    [Fact]
+    public async Task Archive_moves_old_entries_to_a_file_that_verifies_and_the_trail_still_verifies()
+    {
+        var path = await NewTrail(12); // checkpoints 1 (1–5), 2 (6–10), 3 (11–12)
+        var archive = Path.Combine(Path.GetDirectoryName(path)!, "archive-1.jsonl");
+        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "2", "--out", archive);
+        Assert.Equal(0, exit);
+        Assert.Contains("archived entries 1–10", output);
+        (exit, output) = Cli.Run("audit", "verify", "--archive", archive);
+        Assert.Equal(0, exit);
+        Assert.Contains("verified: 10 entries, 2 checkpoints", output);
+        Assert.Equal(0, Cli.Run("audit", "verify", "--trail", path).ExitCode);
+    }
+
+    [Fact]
+    public async Task Archive_through_a_checkpoint_that_does_not_exist_exits_1_and_moves_nothing()
+    {
+        var path = await NewTrail(12);
+        var archive = Path.Combine(Path.GetDirectoryName(path)!, "archive-1.jsonl");
+        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "7", "--out", archive);
+        Assert.Equal(1, exit);
+        Assert.Contains("there is no checkpoint 7 to archive through", output);
+        Assert.False(File.Exists(archive));
+    }
+
     /// <summary>A trail of <paramref name="entries"/> calls, checkpointed every five and closed (which signs the rest).</summary>
     private static async Task<string> NewTrail(int entries)
     {

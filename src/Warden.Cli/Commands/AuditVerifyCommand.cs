@@ -12,12 +12,13 @@ internal static class AuditVerifyCommand
     {
         var trail = AuditCommand.TrailOption();
         var witness = new Option<string?>("--from-witness") { Description = "A witness file kept elsewhere: the trail must still hold every checkpoint it has, unchanged.", HelpName = "FILE" };
-        var command = new Command("verify", "Check every entry's hash and link, and every checkpoint's signature and Merkle root; report the first break.") { trail, witness };
-        command.SetAction(parse => Execute(parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(witness), console));
+        var archive = new Option<string?>("--archive") { Description = "Verify this archive file (from `warden audit archive`) instead of the trail.", HelpName = "FILE" };
+        var command = new Command("verify", "Check every entry's hash and link, and every checkpoint's signature and Merkle root; report the first break.") { trail, witness, archive };
+        command.SetAction(parse => Execute(parse.GetValue(archive) ?? parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(witness), console, parse.GetValue(archive) is not null));
         return command;
     }
 
-    public static int Execute(string path, string? witnessPath, IAnsiConsole console)
+    public static int Execute(string path, string? witnessPath, IAnsiConsole console, bool archive = false)
     {
         Witness? witness = null;
         if (witnessPath is not null && !TryReadWitness(witnessPath, console, out witness, out var exit))
@@ -25,7 +26,8 @@ internal static class AuditVerifyCommand
             return exit;
         }
 
-        var result = console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, console) : AuditVerifier.Verify(path, witness);
+        var result = archive ? AuditArchive.Verify(path, witness)
+            : console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, console) : AuditVerifier.Verify(path, witness);
         var against = witnessPath is null ? "" : $", against the witness {witnessPath}";
         if (result.Finding is not { } finding)
         {

@@ -84,6 +84,9 @@ public static class AuditKinds
     public const string Rollback = "rollback";
     public const string Login = "login";
 
+    /// <summary>Old entries were moved to an archive file.</summary>
+    public const string Archive = "archive";
+
     /// <summary>The trail did not verify and a person told the gateway to start anyway.</summary>
     public const string TrailAccepted = "trail.accepted";
 }

@@ -171,8 +171,11 @@ public static class AuditLog
         using var find = connection.CreateCommand();
         find.CommandText = "SELECT checkpoint FROM audit_checkpoints WHERE first_seq <= @seq AND last_seq >= @seq";
         find.Parameters.AddWithValue("@seq", seq);
+        var archived = AuditStore.Archived(connection).Through;
         var entry = Text(connection, "SELECT entry FROM audit_entries WHERE seq = @seq", seq)
-                    ?? throw new AuditTrailException($"the trail has no entry {seq} (it ends at entry {AuditStore.LastEntry(connection)?.Seq ?? 0})");
+                    ?? throw new AuditTrailException(seq >= 1 && seq <= archived
+                        ? $"entry {seq} was moved to an archive file (entries up to {archived} are archived); `warden audit verify --archive FILE` checks it there"
+                        : $"the trail has no entry {seq} (it ends at entry {Math.Max(AuditStore.LastEntry(connection)?.Seq ?? 0, archived)})");
         if (find.ExecuteScalar() is not string text || !Checkpoint.TryParse(text, out var checkpoint, out _))
         {
             throw new AuditTrailException($"entry {seq} is not in a checkpoint yet; one is signed every few thousand entries or minutes (or run `warden audit checkpoint`)");

@@ -105,6 +105,29 @@ internal static class AuditStore
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Where the archived part of the trail ends: the last entry moved to an archive file and its hash (0 and null when none was).</summary>
+    public static (long Through, string? Head) Archived(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key, value FROM audit_trail WHERE key IN ('archived_through', 'archived_head')";
+        using var reader = command.ExecuteReader();
+        long through = 0;
+        string? head = null;
+        while (reader.Read())
+        {
+            if (reader.GetString(0) == "archived_through")
+            {
+                through = long.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                head = reader.GetString(1);
+            }
+        }
+
+        return (through, head);
+    }
+
     public static bool HasTable(SqliteConnection connection, string name)
     {
         using var command = connection.CreateCommand();

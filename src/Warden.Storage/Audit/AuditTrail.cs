@@ -177,6 +177,33 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         return Enqueue(pending, cancellationToken);
     }
 
+    /// <summary>
+    /// Moves the entries not yet archived, through checkpoint <paramref name="throughCheckpoint"/>,
+    /// into <paramref name="file"/> (see <see cref="AuditArchive"/>), and records the move as an
+    /// entry of its own. Runs on the writer, between commits.
+    /// </summary>
+    /// <exception cref="AuditTrailException">No such checkpoint, already archived, the file exists, or the written file did not verify (then nothing moved).</exception>
+    public async Task<ArchiveResult> ArchiveAsync(long throughCheckpoint, string file, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(file);
+        var pending = new Pending(null, null)
+        {
+            Work = () =>
+            {
+                var moved = AuditArchive.Move(_connection, TrailId, PublicKey, throughCheckpoint, file);
+                Commit([new Pending(new AuditEntry
+                {
+                    Kind = AuditKinds.Archive,
+                    Detail = $"entries {moved.FirstSeq}–{moved.LastSeq} moved to {moved.File} (sha256 {moved.Sha256})",
+                    Outcome = "ok",
+                }, null)]);
+                return moved;
+            },
+        };
+        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
+        return pending.WorkResult as ArchiveResult ?? throw pending.WorkError!;
+    }
+
     /// <summary>Signs a checkpoint over the entries since the last one now, instead of waiting for the next one due; null when there are none.</summary>
     public async Task<Checkpoint?> CheckpointAsync(CancellationToken cancellationToken = default)
     {
@@ -301,11 +328,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             _sinceCheckpoint.Append(leaf);
         }
 
-        var wantsCheckpoint = batch.Any(p => p.Entry is null);
+        var wantsCheckpoint = batch.Any(p => p.Entry is null && p.Work is null);
         if (_sinceCheckpoint.Size >= _options.CheckpointEvery || (wantsCheckpoint && _sinceCheckpoint.Size > 0))
         {
             var checkpoint = WriteCheckpoint();
-            foreach (var pending in batch.Where(p => p.Entry is null))
+            foreach (var pending in batch.Where(p => p.Entry is null && p.Work is null))
             {
                 pending.Checkpoint = checkpoint;
             }
@@ -314,6 +341,18 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         foreach (var (pending, result, _) in results)
         {
             pending.Done.TrySetResult(result);
+        }
+
+        foreach (var pending in batch.Where(p => p.Work is not null))
+        {
+            try
+            {
+                pending.WorkResult = pending.Work!();
+            }
+            catch (Exception e) when (e is AuditTrailException or IOException or UnauthorizedAccessException or SqliteException)
+            {
+                pending.WorkError = e is AuditTrailException ? e : new AuditTrailException(e.Message, e);
+            }
         }
 
         foreach (var pending in batch.Where(p => p.Entry is null))
@@ -347,6 +386,13 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     private void LoadState()
     {
+        var (archivedThrough, archivedHead) = AuditStore.Archived(_connection);
+        if (archivedHead is not null)
+        {
+            _lastSeq = archivedThrough;
+            _lastHash = archivedHead;
+        }
+
         if (AuditStore.LastEntry(_connection) is { } last)
         {
             _lastSeq = last.Seq;
@@ -388,7 +434,14 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     {
         public AuditEntry? Entry { get; } = entry;
 
-        public string? Body { get; } = body;
+        public string? Body { get; } = body ?? (entry is null ? null : AuditText.Body(entry));
+
+        /// <summary>Something to run on the writer after the batch commits (an archive); its result or error is kept here.</summary>
+        public Func<object>? Work { get; init; }
+
+        public object? WorkResult { get; set; }
+
+        public Exception? WorkError { get; set; }
 
         public Checkpoint? Checkpoint { get; set; }
 

@@ -141,8 +141,21 @@ public static class AuditVerifier
             nextFirst = checkpoint.LastSeq + 1;
         }
 
+        // Entries moved to archives are verified from their files; the store remembers where they
+        // end, and that place must be the end of a checkpoint with the same chain head.
+        var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
+        if (archivedThrough > 0 && (archivedHead is null || checkpoints.All(c => c.LastSeq != archivedThrough)))
+        {
+            return Found(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the trail says entries up to {archivedThrough} are archived, but no checkpoint ends there: the marker was altered");
+        }
+
+        if (archivedThrough > 0 && checkpoints.First(c => c.LastSeq == archivedThrough).ChainHead != archivedHead)
+        {
+            return Found(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the hash recorded for the end of the archived entries ({archivedThrough}) is not the one its checkpoint signed: the marker was altered");
+        }
+
         var last = AuditStore.LastEntry(connection);
-        var lastSeq = last?.Seq ?? 0;
+        var lastSeq = Math.Max(last?.Seq ?? 0, archivedThrough);
         if (checkpoints.Count > 0 && checkpoints[^1].LastSeq > lastSeq)
         {
             return Found(0, checkpoints.Count, "tail_truncated", lastSeq + 1,
@@ -160,11 +173,17 @@ public static class AuditVerifier
         // Pass 2: the entries, streamed. The open check starts at the last checkpoint's range.
         var start = full || checkpoints.Count == 0 ? 1 : checkpoints[^1].FirstSeq;
         var prevHash = genesis;
-        if (start > 1)
+        if (start <= archivedThrough)
+        {
+            start = archivedThrough + 1;
+            prevHash = archivedHead!;
+        }
+        else if (start > 1)
         {
             // Only a trail with two checkpoints or more starts past entry 1 (the first covers it).
             var before = checkpoints[^2];
-            if (HashOf(connection, start - 1) is not { } stored || stored != before.ChainHead)
+            var stored = start - 1 == archivedThrough ? archivedHead : HashOf(connection, start - 1);
+            if (stored is null || stored != before.ChainHead)
             {
                 return Found(0, checkpoints.Count, "chain_broken", start - 1, $"entry {start - 1}, the last of {before}, is missing or was rewritten");
             }

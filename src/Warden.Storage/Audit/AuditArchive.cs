@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Warden.Core.Audit;
+
+namespace Warden.Storage.Audit;
+
+/// <summary>What an archive moved: entries <see cref="FirstSeq"/> to <see cref="LastSeq"/>, into <see cref="File"/>, whose bytes hash to <see cref="Sha256"/>.</summary>
+public sealed record ArchiveResult(long FirstSeq, long LastSeq, string File, string Sha256);
+
+/// <summary>
+/// Moving old entries out of the store into a file that verifies on its own: a header (the trail,
+/// its public key, the range and the hash the first entry links to), the entries' texts as they
+/// were hashed, and the signed checkpoints that cover them. The store keeps every checkpoint and
+/// remembers where the archived part ends, so the rest of the trail still verifies from there;
+/// the gateway never deletes an entry that is not safely in such a file. Each checkpoint follows
+/// the last entry it covers, so the file verifies in one pass and in constant memory.
+/// </summary>
+public static class AuditArchive
+{
+    public const string Format = "warden-audit-archive";
+
+    /// <summary>Writes the archive of the entries after the last archived one through checkpoint <paramref name="through"/>, checks it, then removes those entries from the store.</summary>
+    internal static ArchiveResult Move(SqliteConnection connection, string trailId, string publicKey, long through, string file)
+    {
+        var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
+        var checkpoints = AuditStore.Checkpoints(connection).Select(c => Checkpoint.TryParse(c.Text, out var parsed, out _) ? parsed! : null).ToList();
+        var target = checkpoints.FirstOrDefault(c => c?.Number == through)
+                     ?? throw new AuditTrailException($"there is no checkpoint {through} to archive through (the trail has {checkpoints.Count})");
+        if (target.LastSeq <= archivedThrough)
+        {
+            throw new AuditTrailException($"entries up to {archivedThrough} are archived already; checkpoint {through} ends at entry {target.LastSeq}");
+        }
+
+        if (File.Exists(file))
+        {
+            throw new AuditTrailException($"{file} exists already; an archive is never written over");
+        }
+
+        var first = archivedThrough + 1;
+        var prev = archivedHead ?? AuditText.Genesis(trailId);
+        var temporary = file + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
+            {
+                writer.Write(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["format"] = Format, ["version"] = 1, ["trail"] = trailId, ["public_key"] = publicKey, ["first_seq"] = first, ["last_seq"] = target.LastSeq, ["prev"] = prev,
+                }));
+                writer.Write('\n');
+                var ends = checkpoints.Where(c => c is not null && c.FirstSeq >= first && c.LastSeq <= target.LastSeq).ToDictionary(c => c!.LastSeq, c => c!);
+                using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = "SELECT seq, entry FROM audit_entries WHERE seq BETWEEN @first AND @last ORDER BY seq";
+                    command.Parameters.AddWithValue("@first", first);
+                    command.Parameters.AddWithValue("@last", target.LastSeq);
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        writer.Write(reader.GetString(1));
+                        writer.Write('\n');
+                        if (ends.TryGetValue(reader.GetInt64(0), out var checkpoint))
+                        {
+                            writer.Write(checkpoint.Text());
+                            writer.Write('\n');
+                        }
+                    }
+                }
+
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+
+            // Nothing leaves the store unless the file holds it intact.
+            var check = Verify(temporary);
+            if (check.Finding is { } finding)
+            {
+                throw new AuditTrailException($"the archive did not verify, so nothing was moved: {finding.Message}");
+            }
+
+            File.Move(temporary, file);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+
+        using (var transaction = connection.BeginTransaction())
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                DELETE FROM audit_records WHERE seq BETWEEN @first AND @last;
+                DELETE FROM audit_entries WHERE seq BETWEEN @first AND @last;
+                INSERT INTO audit_trail (key, value) VALUES ('archived_through', @last), ('archived_head', @head)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """;
+            command.Parameters.AddWithValue("@first", first);
+            command.Parameters.AddWithValue("@last", target.LastSeq);
+            command.Parameters.AddWithValue("@head", target.ChainHead);
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+
+        return new ArchiveResult(first, target.LastSeq, file, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))));
+    }
+
+    /// <summary>Verifies an archive file on its own, or against a witness: every entry, link and checkpoint in it.</summary>
+    public static AuditVerification Verify(string file, Witness? witness = null)
+    {
+        if (!File.Exists(file))
+        {
+            return new AuditVerification(0, 0, new AuditFinding("unreadable", null, $"there is no archive at {file}"));
+        }
+
+        using var reader = new StreamReader(file, Encoding.UTF8);
+        var header = reader.ReadLine();
+        string trail, publicKey, prev;
+        long firstSeq, lastSeq;
+        try
+        {
+            using var document = JsonDocument.Parse(header ?? "");
+            var root = document.RootElement;
+            if (root.GetProperty("format").GetString() != Format)
+            {
+                throw new FormatException("not an archive");
+            }
+
+            trail = root.GetProperty("trail").GetString() ?? throw new FormatException("no trail");
+            publicKey = root.GetProperty("public_key").GetString() ?? throw new FormatException("no key");
+            prev = root.GetProperty("prev").GetString() ?? throw new FormatException("no link");
+            firstSeq = root.GetProperty("first_seq").GetInt64();
+            lastSeq = root.GetProperty("last_seq").GetInt64();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return new AuditVerification(0, 0, new AuditFinding("not_an_archive", null, $"{file} is not a Warden audit archive: its first line is not an archive header"));
+        }
+
+        if (witness is not null && (witness.Trail != trail || witness.PublicKey != publicKey))
+        {
+            return new AuditVerification(0, 0, new AuditFinding(witness.Trail != trail ? "witness_of_another_trail" : "key_replaced", null,
+                witness.Trail != trail ? $"the witness is of trail {witness.Trail}, but the archive is of trail {trail}" : "the archive's public key is not the one the witness holds: the key was replaced"));
+        }
+
+        var range = new CompactRange();
+        var expected = firstSeq;
+        long entries = 0, checkpoints = 0, lineNumber = 1;
+        var rangeStart = firstSeq;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (line.StartsWith("{\"body\":", StringComparison.Ordinal))
+            {
+                if (!AuditText.TryReadFrame(line, out var frame))
+                {
+                    return Found(entries, checkpoints, "entry_edited", expected, $"line {lineNumber} of the archive is not an audit entry any more: it was altered");
+                }
+
+                if (frame.Seq != expected)
+                {
+                    return Found(entries, checkpoints, frame.Seq > expected ? "entry_missing" : "entries_reordered", expected,
+                        $"line {lineNumber} of the archive is entry {frame.Seq} where entry {expected} belongs");
+                }
+
+                if (frame.Prev != prev)
+                {
+                    return Found(entries, checkpoints, "chain_broken", expected, $"entry {expected} in the archive does not link to entry {expected - 1}: one of them was altered");
+                }
+
+                prev = AuditText.Hash(line);
+                range.Append(Convert.FromHexString(prev));
+                entries++;
+                expected++;
+                continue;
+            }
+
+            if (!Checkpoint.TryParse(line, out var checkpoint, out var why))
+            {
+                return Found(entries, checkpoints, "not_an_archive", null, $"line {lineNumber} of the archive is neither an entry nor a checkpoint ({why})");
+            }
+
+            if (!checkpoint!.IsSignedBy(witness?.PublicKey ?? publicKey))
+            {
+                return Found(entries, checkpoints, "checkpoint_forged", checkpoint.FirstSeq, $"{checkpoint} in the archive is not signed by the trail's key: it was forged or altered");
+            }
+
+            if (witness is not null && witness.Checkpoints.FirstOrDefault(w => w.Number == checkpoint.Number) is { } copy && copy.Text() != checkpoint.Text())
+            {
+                return Found(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy");
+            }
+
+            if (checkpoint.FirstSeq != rangeStart || checkpoint.LastSeq != expected - 1 || checkpoint.ChainHead != prev || checkpoint.Root != Convert.ToHexStringLower(range.Root()))
+            {
+                return Found(entries, checkpoints, "checkpoint_mismatch", checkpoint.FirstSeq,
+                    $"{checkpoint} does not match entries {rangeStart}–{expected - 1} in the archive: they were rewritten");
+            }
+
+            range.Clear();
+            rangeStart = checkpoint.LastSeq + 1;
+            checkpoints++;
+        }
+
+        if (expected - 1 != lastSeq)
+        {
+            return Found(entries, checkpoints, "tail_truncated", expected, $"the archive says it holds entries {firstSeq}–{lastSeq} but it ends at entry {expected - 1}: it was cut off");
+        }
+
+        if (rangeStart != lastSeq + 1)
+        {
+            return Found(entries, checkpoints, "checkpoint_missing", rangeStart, $"no checkpoint in the archive covers entries {rangeStart}–{lastSeq}");
+        }
+
+        return new AuditVerification(entries, checkpoints, null);
+    }
+
+    private static AuditVerification Found(long entries, long checkpoints, string code, long? seq, string message) =>
+        new(entries, checkpoints, new AuditFinding(code, seq, message));
+}

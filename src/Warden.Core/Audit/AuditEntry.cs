@@ -69,6 +69,9 @@ public sealed record AuditEntry
     /// <summary>The sequence number of the entry whose action this one rolls back.</summary>
     public long? RollbackOf { get; init; }
 
+    /// <summary>For an archive entry: the last entry moved to the archive file (binds the store's archive marker to the chain).</summary>
+    public long? ArchivedThrough { get; init; }
+
     /// <summary>Anything else worth keeping, in a sentence: an error, the scope of a kill switch.</summary>
     public string? Detail { get; init; }
 }

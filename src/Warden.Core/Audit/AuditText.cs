@@ -32,6 +32,11 @@ public static class AuditText
             Text(w, "action_id", entry.ActionId);
             Text(w, "agent", entry.Agent);
             Text(w, "approval_id", entry.ApprovalId);
+            if (entry.ArchivedThrough is { } archived)
+            {
+                w.WriteNumber("archived_through", archived);
+            }
+
             if (entry.Arguments is { ValueKind: not JsonValueKind.Undefined } arguments)
             {
                 w.WritePropertyName("arguments");
@@ -187,6 +192,7 @@ public static class AuditText
             Outcome = S("outcome"),
             PolicyHash = S("policy_hash"),
             RollbackOf = body.TryGetProperty("rollback_of", out var of) ? of.GetInt64() : null,
+            ArchivedThrough = body.TryGetProperty("archived_through", out var archived) ? archived.GetInt64() : null,
             Detail = S("detail"),
         };
         return new AuditRecord(root.GetProperty("seq").GetInt64(), DateTimeOffset.Parse(root.GetProperty("time").GetString()!, CultureInfo.InvariantCulture),

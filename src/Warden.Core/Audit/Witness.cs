@@ -15,7 +15,12 @@ public sealed record Witness(string Trail, string PublicKey, IReadOnlyList<Check
     public void Write(TextWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        var header = new Dictionary<string, object> { ["format"] = Format, ["version"] = 1, ["trail"] = Trail, ["public_key"] = PublicKey, ["key_id"] = AuditKey.IdOf(Convert.FromBase64String(PublicKey)) };
+        // The count lets a reader tell a witness cut at a line break from a whole one.
+        var header = new Dictionary<string, object>
+        {
+            ["format"] = Format, ["version"] = 1, ["trail"] = Trail, ["public_key"] = PublicKey, ["key_id"] = AuditKey.IdOf(Convert.FromBase64String(PublicKey)),
+            ["checkpoints"] = Checkpoints.Count,
+        };
         writer.Write(JsonSerializer.Serialize(header));
         writer.Write('\n');
         foreach (var checkpoint in Checkpoints)
@@ -37,6 +42,7 @@ public sealed record Witness(string Trail, string PublicKey, IReadOnlyList<Check
         }
 
         string trail, publicKey;
+        long count;
         try
         {
             using var header = JsonDocument.Parse(lines[0]);
@@ -55,8 +61,9 @@ public sealed record Witness(string Trail, string PublicKey, IReadOnlyList<Check
 
             trail = id;
             publicKey = key;
+            count = root.GetProperty("checkpoints").GetInt64();
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             error = "line 1 is not a Warden witness header";
             return false;
@@ -78,6 +85,12 @@ public sealed record Witness(string Trail, string PublicKey, IReadOnlyList<Check
             }
 
             checkpoints.Add(checkpoint);
+        }
+
+        if (checkpoints.Count != count)
+        {
+            error = $"the witness file is cut off: its header says {count} checkpoints, it holds {checkpoints.Count}";
+            return false;
         }
 
         witness = new Witness(trail, publicKey, checkpoints);

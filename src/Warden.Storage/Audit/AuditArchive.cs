@@ -21,11 +21,15 @@ public static class AuditArchive
 {
     public const string Format = "warden-audit-archive";
 
-    /// <summary>Writes the archive of the entries after the last archived one through checkpoint <paramref name="through"/>, checks it, then removes those entries from the store.</summary>
-    internal static ArchiveResult Move(SqliteConnection connection, string trailId, string publicKey, long through, string file)
+    /// <summary>
+    /// Writes the archive of the entries after the last archived one through checkpoint
+    /// <paramref name="through"/>, fsync'd and verified; the store is not changed. Returns what the
+    /// file holds and the chain head at its end, for <see cref="Remove"/>.
+    /// </summary>
+    internal static (ArchiveResult Result, string Head) Write(SqliteConnection connection, string trailId, string publicKey, long through, string file)
     {
         var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
-        var checkpoints = AuditStore.Checkpoints(connection).Select(c => Checkpoint.TryParse(c.Text, out var parsed, out _) ? parsed! : null).ToList();
+        var checkpoints = AuditStore.Checkpoints(connection).Select(c => Checkpoint.TryParse(c.Text, out var parsed, out _) ? parsed : null).ToList();
         var target = checkpoints.FirstOrDefault(c => c?.Number == through)
                      ?? throw new AuditTrailException($"there is no checkpoint {through} to archive through (the trail has {checkpoints.Count})");
         if (target.LastSeq <= archivedThrough)
@@ -88,24 +92,25 @@ public static class AuditArchive
             File.Delete(temporary);
         }
 
-        using (var transaction = connection.BeginTransaction())
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                DELETE FROM audit_records WHERE seq BETWEEN @first AND @last;
-                DELETE FROM audit_entries WHERE seq BETWEEN @first AND @last;
-                INSERT INTO audit_trail (key, value) VALUES ('archived_through', @last), ('archived_head', @head)
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-                """;
-            command.Parameters.AddWithValue("@first", first);
-            command.Parameters.AddWithValue("@last", target.LastSeq);
-            command.Parameters.AddWithValue("@head", target.ChainHead);
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
+        using var written = File.OpenRead(file);
+        return (new ArchiveResult(first, target.LastSeq, file, Convert.ToHexStringLower(SHA256.HashData(written))), target.ChainHead);
+    }
 
-        return new ArchiveResult(first, target.LastSeq, file, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))));
+    /// <summary>Removes archived entries from the store and moves its archive marker, inside the caller's transaction (which also appends the entry that records the move).</summary>
+    internal static void Remove(SqliteConnection connection, SqliteTransaction transaction, long first, long last, string head)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            DELETE FROM audit_records WHERE seq BETWEEN @first AND @last;
+            DELETE FROM audit_entries WHERE seq BETWEEN @first AND @last;
+            INSERT INTO audit_trail (key, value) VALUES ('archived_through', @last), ('archived_head', @head)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+            """;
+        command.Parameters.AddWithValue("@first", first);
+        command.Parameters.AddWithValue("@last", last);
+        command.Parameters.AddWithValue("@head", head);
+        command.ExecuteNonQuery();
     }
 
     /// <summary>Verifies an archive file on its own, or against a witness: every entry, link and checkpoint in it.</summary>
@@ -146,7 +151,28 @@ public static class AuditArchive
                 witness.Trail != trail ? $"the witness is of trail {witness.Trail}, but the archive is of trail {trail}" : "the archive's public key is not the one the witness holds: the key was replaced"));
         }
 
+        // The archive's edges: the first entry links to the trail's start or to the end of the
+        // checkpoint before; with a witness, the archive must hold exactly the witness's
+        // checkpoints inside its range, so neither end can be cut without it showing.
+        var witnessed = witness?.Checkpoints.ToDictionary(c => c.Number);
+        if (firstSeq == 1 && prev != AuditText.Genesis(trail))
+        {
+            return Found(0, 0, "chain_broken", 1, "the archive's first entry does not link to the start of its trail: its header was altered");
+        }
+
+        var inRange = witness?.Checkpoints.Where(c => c.FirstSeq >= firstSeq && c.LastSeq <= lastSeq).OrderBy(c => c.Number).ToList();
+        if (witness is not null && (inRange!.Count == 0 || inRange[0].FirstSeq != firstSeq || inRange[^1].LastSeq != lastSeq))
+        {
+            return Found(0, 0, "witness_mismatch", firstSeq, $"the archive's range, entries {firstSeq}–{lastSeq}, does not start and end where the witness's checkpoints do: it was cut");
+        }
+
+        if (witness is not null && witnessed!.TryGetValue(inRange![0].Number - 1, out var before) && before.ChainHead != prev)
+        {
+            return Found(0, 0, "chain_broken", firstSeq, $"the archive's first entry does not link to the end of {before} as the witness holds it: its header was altered");
+        }
+
         var range = new CompactRange();
+        Checkpoint? previous = null;
         var expected = firstSeq;
         long entries = 0, checkpoints = 0, lineNumber = 1;
         var rangeStart = firstSeq;
@@ -189,9 +215,14 @@ public static class AuditArchive
                 return Found(entries, checkpoints, "checkpoint_forged", checkpoint.FirstSeq, $"{checkpoint} in the archive is not signed by the trail's key: it was forged or altered");
             }
 
-            if (witness is not null && witness.Checkpoints.FirstOrDefault(w => w.Number == checkpoint.Number) is { } copy && copy.Text() != checkpoint.Text())
+            if (witnessed is not null && (!witnessed.TryGetValue(checkpoint.Number, out var copy) || copy.Text() != checkpoint.Text()))
             {
-                return Found(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy");
+                return Found(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy, or the witness has none");
+            }
+
+            if (checkpoint.Trail != trail || (previous is not null && (checkpoint.Number != previous.Number + 1 || checkpoint.Previous != previous.Hash())))
+            {
+                return Found(entries, checkpoints, "checkpoint_chain_broken", checkpoint.FirstSeq, $"{checkpoint} does not follow the checkpoint before it in the archive: checkpoints were replaced");
             }
 
             if (checkpoint.FirstSeq != rangeStart || checkpoint.LastSeq != expected - 1 || checkpoint.ChainHead != prev || checkpoint.Root != Convert.ToHexStringLower(range.Root()))
@@ -202,6 +233,7 @@ public static class AuditArchive
 
             range.Clear();
             rangeStart = checkpoint.LastSeq + 1;
+            previous = checkpoint;
             checkpoints++;
         }
 
@@ -213,6 +245,11 @@ public static class AuditArchive
         if (rangeStart != lastSeq + 1)
         {
             return Found(entries, checkpoints, "checkpoint_missing", rangeStart, $"no checkpoint in the archive covers entries {rangeStart}–{lastSeq}");
+        }
+
+        if (inRange is not null && inRange.Count != checkpoints)
+        {
+            return Found(entries, checkpoints, "witness_mismatch", firstSeq, $"the witness holds {inRange.Count} checkpoints inside the archive's range, the archive {checkpoints}");
         }
 
         return new AuditVerification(entries, checkpoints, null);

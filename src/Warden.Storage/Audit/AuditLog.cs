@@ -48,7 +48,7 @@ public static class AuditLog
     [
         "seq", "time", "kind", "environment", "agent", "use_case", "tool", "arguments", "instruction", "effect", "rule", "reason", "shadow",
         "plan_summary", "plan_hash", "records_read", "fields_read", "records_changed", "action_id", "approval_id", "person", "comment",
-        "outcome", "policy_hash", "rollback_of", "rolled_back_by", "detail", "prev", "hash",
+        "outcome", "policy_hash", "rollback_of", "rolled_back_by", "archived_through", "detail", "prev", "hash",
     ];
 
     /// <exception cref="ArgumentException">The query is out of range.</exception>
@@ -284,7 +284,7 @@ public static class AuditLog
             new("records_read", List(e.RecordsRead)), new("fields_read", List(e.FieldsRead)), new("records_changed", List(e.RecordsChanged)),
             new("action_id", e.ActionId), new("approval_id", e.ApprovalId), new("person", e.Person), new("comment", e.Comment), new("outcome", e.Outcome),
             new("policy_hash", e.PolicyHash), new("rollback_of", e.RollbackOf), new("rolled_back_by", record.RolledBackBy.Count == 0 ? null : record.RolledBackBy),
-            new("detail", e.Detail), new("prev", record.Prev), new("hash", record.Hash),
+            new("archived_through", e.ArchivedThrough), new("detail", e.Detail), new("prev", record.Prev), new("hash", record.Hash),
         ];
     }
 

@@ -117,7 +117,10 @@ internal static class AuditStore
         {
             if (reader.GetString(0) == "archived_through")
             {
-                through = long.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture);
+                if (!long.TryParse(reader.GetString(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out through))
+                {
+                    throw new AuditTrailException($"the trail's archive marker says entries up to '{reader.GetString(1)}' are archived, which is not a number: it was altered");
+                }
             }
             else
             {
@@ -222,11 +225,31 @@ internal static class AuditStore
         return reader.Read() ? (reader.GetInt64(0), reader.GetString(1), reader.GetString(2)) : null;
     }
 
-    public static Checkpoint? LastCheckpoint(SqliteConnection connection)
+    /// <summary>The highest-numbered checkpoint row: its number, range, text, and the checkpoint when the text still reads as one.</summary>
+    public static (long Number, long LastSeq, string Text, Checkpoint? Checkpoint)? LastCheckpoint(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT checkpoint FROM audit_checkpoints ORDER BY number DESC LIMIT 1";
-        return command.ExecuteScalar() is string text && Checkpoint.TryParse(text, out var checkpoint, out _) ? checkpoint : null;
+        command.CommandText = "SELECT number, last_seq, checkpoint FROM audit_checkpoints ORDER BY number DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var text = reader.GetString(2);
+        return (reader.GetInt64(0), reader.GetInt64(1), text, Checkpoint.TryParse(text, out var checkpoint, out _) ? checkpoint : null);
+    }
+
+    /// <summary>The stored checkpoints in order, with their range columns, streamed.</summary>
+    public static IEnumerable<(long Number, long FirstSeq, long LastSeq, string Text)> CheckpointRows(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT number, first_seq, last_seq, checkpoint FROM audit_checkpoints ORDER BY number";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3));
+        }
     }
 
     /// <summary>The stored checkpoints in order, as (number, stored text), streamed.</summary>

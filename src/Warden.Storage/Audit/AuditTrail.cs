@@ -179,8 +179,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Moves the entries not yet archived, through checkpoint <paramref name="throughCheckpoint"/>,
-    /// into <paramref name="file"/> (see <see cref="AuditArchive"/>), and records the move as an
-    /// entry of its own. Runs on the writer, between commits.
+    /// into <paramref name="file"/> (see <see cref="AuditArchive"/>). The file is written, fsync'd
+    /// and verified first; then one transaction removes the entries, moves the store's archive
+    /// marker and appends the entry that records the move, so a crash leaves either all of it or
+    /// none. Runs on the writer: appends wait meanwhile.
     /// </summary>
     /// <exception cref="AuditTrailException">No such checkpoint, already archived, the file exists, or the written file did not verify (then nothing moved).</exception>
     public async Task<ArchiveResult> ArchiveAsync(long throughCheckpoint, string file, CancellationToken cancellationToken = default)
@@ -190,13 +192,20 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             Work = () =>
             {
-                var moved = AuditArchive.Move(_connection, TrailId, PublicKey, throughCheckpoint, file);
-                Commit([new Pending(new AuditEntry
+                var (moved, head) = AuditArchive.Write(_connection, TrailId, PublicKey, throughCheckpoint, file);
+                var record = new Pending(new AuditEntry
                 {
                     Kind = AuditKinds.Archive,
+                    ArchivedThrough = moved.LastSeq,
                     Detail = $"entries {moved.FirstSeq}–{moved.LastSeq} moved to {moved.File} (sha256 {moved.Sha256})",
                     Outcome = "ok",
-                }, null)]);
+                }, null);
+                Commit([record], transaction => AuditArchive.Remove(_connection, transaction, moved.FirstSeq, moved.LastSeq, head));
+                if (record.Done.Task.IsFaulted)
+                {
+                    throw new AuditTrailException($"{file} was written but nothing left the store: {record.Done.Task.Exception!.InnerException!.Message}");
+                }
+
                 return moved;
             },
         };
@@ -219,9 +228,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException)
+        catch (ChannelClosedException e)
         {
-            throw new ObjectDisposedException(nameof(AuditTrail));
+            throw e.InnerException as AuditTrailException ?? (Exception)new ObjectDisposedException(nameof(AuditTrail));
         }
 
         return await pending.Done.Task.ConfigureAwait(false);
@@ -229,7 +238,34 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     private async Task WriteLoop()
     {
+        try
+        {
+            await WriteAll().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A bug or a dead disk: nothing more can be written. Everyone waiting hears so, and
+            // later appends are refused instead of hanging.
+            var error = new AuditTrailException($"the audit trail {Path} stopped writing: {e.Message}", e);
+            _queue.Writer.TryComplete(error);
+            while (_queue.Reader.TryRead(out var pending))
+            {
+                pending.Done.TrySetException(error);
+            }
+
+            foreach (var pending in _inFlight)
+            {
+                pending.Done.TrySetException(error);
+            }
+        }
+    }
+
+    private List<Pending> _inFlight = [];
+
+    private async Task WriteAll()
+    {
         var batch = new List<Pending>(MaxBatch);
+        _inFlight = batch;
         var reader = _queue.Reader;
         Task<bool>? waiting = null;
         while (true)
@@ -271,7 +307,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Commit(List<Pending> batch)
+    /// <param name="batch">What to write; items that are not entries (checkpoint requests, work) are handled after the commit.</param>
+    /// <param name="inside">More writing that must commit or fail with these entries (an archive's removal).</param>
+    private void Commit(List<Pending> batch, Action<SqliteTransaction>? inside = null)
     {
         var seq = _lastSeq;
         var hash = _lastHash;
@@ -285,6 +323,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         try
         {
             using var transaction = _connection.BeginTransaction();
+            inside?.Invoke(transaction);
             using var insert = AuditStore.InsertEntryCommand(_connection, transaction);
             using var record = AuditStore.InsertRecordCommand(_connection, transaction);
             foreach (var pending in batch)
@@ -349,9 +388,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             {
                 pending.WorkResult = pending.Work!();
             }
-            catch (Exception e) when (e is AuditTrailException or IOException or UnauthorizedAccessException or SqliteException)
+            catch (Exception e)
             {
-                pending.WorkError = e is AuditTrailException ? e : new AuditTrailException(e.Message, e);
+                // Whatever went wrong belongs to the one who asked; the writer goes on.
+                pending.WorkError = e is AuditTrailException ? e : new AuditTrailException($"{e.Message.TrimEnd('.')} ({e.GetType().Name})", e);
             }
         }
 
@@ -397,15 +437,28 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             _lastSeq = last.Seq;
             _lastHash = last.Hash;
-            _lastTime = DateTimeOffset.Parse(last.Time, System.Globalization.CultureInfo.InvariantCulture);
+            // A trail opened on a person's word may hold garbage here; the clock then starts from now.
+            _lastTime = DateTimeOffset.TryParse(last.Time, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
+                ? time
+                : _clock.GetUtcNow();
         }
 
-        var lastCovered = 0L;
-        if (AuditStore.LastCheckpoint(_connection) is { } checkpoint)
+        var lastCovered = archivedThrough;
+        if (AuditStore.LastCheckpoint(_connection) is { } stored)
         {
-            _checkpointNumber = checkpoint.Number;
-            _checkpointHash = checkpoint.Hash();
-            lastCovered = checkpoint.LastSeq;
+            // Numbered after the highest stored, even if that one is unreadable (a trail accepted
+            // broken): a number taken twice would make every later checkpoint fail to store.
+            _checkpointNumber = stored.Number;
+            if (stored.Checkpoint is { } checkpoint)
+            {
+                _checkpointHash = checkpoint.Hash();
+                lastCovered = Math.Max(lastCovered, checkpoint.LastSeq);
+            }
+            else
+            {
+                _checkpointHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stored.Text)));
+                lastCovered = Math.Max(lastCovered, stored.LastSeq);
+            }
         }
 
         foreach (var hash in AuditStore.HashesAfter(_connection, lastCovered))
@@ -423,9 +476,15 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
 
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
-        _connection.Dispose();
-        await _writerLock.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _writer.ConfigureAwait(false);
+        }
+        finally
+        {
+            _connection.Dispose();
+            await _writerLock.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -46,7 +46,7 @@ public static class AuditVerifier
         {
             try
             {
-                return Verify(connection, path, witness, full: true, progress);
+                return Verify(connection, path, witness, progress);
             }
             catch (AuditTrailException e)
             {
@@ -60,15 +60,15 @@ public static class AuditVerifier
     }
 
     /// <summary>
-    /// The check a trail passes before the gateway writes to it: every checkpoint (signature, link,
-    /// the chain head it names), then every entry from the last checkpoint on. Seconds for a
-    /// trail of millions, where the full verify reads every entry.
+    /// The check a trail passes before the gateway writes to it: the whole verify. A shortcut
+    /// (from the last checkpoint on) would let an edit further back through; the time it takes is
+    /// in bench/README.md.
     /// </summary>
     internal static AuditFinding? CheckOnOpen(SqliteConnection connection)
     {
         try
         {
-            return Verify(connection, "", null, full: false, null).Finding;
+            return Verify(connection, "", null, null).Finding;
         }
         catch (AuditTrailException e)
         {
@@ -76,37 +76,65 @@ public static class AuditVerifier
         }
     }
 
-    private static AuditVerification Verify(SqliteConnection connection, string path, Witness? witness, bool full, IProgress<long>? progress)
+    private static AuditVerification Verify(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress)
+    {
+        // One snapshot: an archive or append committing meanwhile must not look like a break.
+        // A plain BEGIN, not BeginTransaction, which would make every command name the transaction.
+        Execute(connection, "BEGIN DEFERRED");
+        try
+        {
+            return VerifySnapshot(connection, path, witness, progress);
+        }
+        finally
+        {
+            Execute(connection, "ROLLBACK");
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static AuditVerification VerifySnapshot(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress)
     {
         var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
         if (trailId is null || publicKey is null)
         {
+            if (witness is { Checkpoints.Count: > 0 })
+            {
+                return Found(0, 0, "trail_wiped", 1, $"the trail is empty but the witness holds {witness.Checkpoints.Count} checkpoints of trail {witness.Trail}: it was wiped");
+            }
+
             return AuditStore.HasEntries(connection)
-                ? new AuditVerification(0, 0, new AuditFinding("not_a_trail", null, "the trail has entries but no identity (trail id and public key): it was altered"))
+                ? Found(0, 0, "not_a_trail", null, "the trail has entries but no identity (trail id and public key): it was altered")
                 : new AuditVerification(0, 0, null);
         }
 
         if (witness is not null && witness.Trail != trailId)
         {
-            return new AuditVerification(0, 0, new AuditFinding("witness_of_another_trail", null, $"the witness is of trail {witness.Trail}, but this trail is {trailId}"));
+            return Found(0, 0, "witness_of_another_trail", null, $"the witness is of trail {witness.Trail}, but this trail is {trailId}");
         }
 
         if (witness is not null && witness.PublicKey != publicKey)
         {
-            return new AuditVerification(0, 0, new AuditFinding("key_replaced", null,
-                $"the trail's public key ({SafeId(publicKey)}) is not the one the witness holds ({SafeId(witness.PublicKey)}): the key was replaced"));
+            return Found(0, 0, "key_replaced", null, $"the trail's public key ({SafeId(publicKey)}) is not the one the witness holds ({SafeId(witness.PublicKey)}): the key was replaced");
         }
 
         var trustedKey = witness?.PublicKey ?? publicKey;
         var genesis = AuditText.Genesis(trailId);
+        var witnessed = witness?.Checkpoints.ToDictionary(c => c.Number) ?? [];
 
         // Pass 1: the checkpoints, few and small, loaded whole.
         var checkpoints = new List<Checkpoint>();
         var previous = genesis;
         var nextFirst = 1L;
-        foreach (var (number, text) in AuditStore.Checkpoints(connection))
+        foreach (var row in AuditStore.CheckpointRows(connection))
         {
-            if (!Checkpoint.TryParse(text, out var checkpoint, out var why))
+            var number = row.Number;
+            if (!Checkpoint.TryParse(row.Text, out var checkpoint, out var why))
             {
                 return Found(0, checkpoints.Count, "checkpoint_forged", null, $"checkpoint {number} is not a checkpoint any more ({why}): it was altered");
             }
@@ -130,7 +158,12 @@ public static class AuditVerifier
                     $"{checkpoint} does not follow checkpoint {number - 1} (it links to another checkpoint, another trail or another range): checkpoints were replaced");
             }
 
-            if (witness is not null && witness.Checkpoints.FirstOrDefault(w => w.Number == number) is { } copy && copy.Text() != checkpoint.Text())
+            if (row.FirstSeq != checkpoint.FirstSeq || row.LastSeq != checkpoint.LastSeq)
+            {
+                return Found(0, checkpoints.Count, "column_edited", checkpoint.FirstSeq, $"{checkpoint}'s range columns say {row.FirstSeq}–{row.LastSeq}: the columns were edited");
+            }
+
+            if (witnessed.TryGetValue(number, out var copy) && copy.Text() != checkpoint.Text())
             {
                 return Found(0, checkpoints.Count, "witness_mismatch", checkpoint.FirstSeq,
                     $"{checkpoint} differs from the witness's copy ({copy}): the trail was rewritten after it was witnessed");
@@ -141,9 +174,20 @@ public static class AuditVerifier
             nextFirst = checkpoint.LastSeq + 1;
         }
 
-        // Entries moved to archives are verified from their files; the store remembers where they
-        // end, and that place must be the end of a checkpoint with the same chain head.
-        var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
+        // Entries moved to archives are verified from their files. The store remembers where they
+        // end: that must be the end of a checkpoint, with its chain head, and the newest archive
+        // entry in the chain must name the same place (the marker alone is not signed).
+        long archivedThrough;
+        string? archivedHead;
+        try
+        {
+            (archivedThrough, archivedHead) = AuditStore.Archived(connection);
+        }
+        catch (AuditTrailException e)
+        {
+            return Found(0, checkpoints.Count, "archive_marker_altered", null, e.Message);
+        }
+
         if (archivedThrough > 0 && (archivedHead is null || checkpoints.All(c => c.LastSeq != archivedThrough)))
         {
             return Found(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the trail says entries up to {archivedThrough} are archived, but no checkpoint ends there: the marker was altered");
@@ -170,40 +214,31 @@ public static class AuditVerifier
                     : $"the witness holds {beyond}, which the trail no longer has: checkpoints were removed");
         }
 
-        // Pass 2: the entries, streamed. The open check starts at the last checkpoint's range.
-        var start = full || checkpoints.Count == 0 ? 1 : checkpoints[^1].FirstSeq;
-        var prevHash = genesis;
-        if (start <= archivedThrough)
+        // Pass 2: the entries, streamed, with the records index beside them.
+        var start = archivedThrough + 1;
+        var prevHash = archivedThrough > 0 ? archivedHead! : genesis;
+        if (AuditStore.Scalar(connection, "SELECT count(*) FROM audit_entries WHERE seq < @start", ("@start", start)) is > 0 and var stray)
         {
-            start = archivedThrough + 1;
-            prevHash = archivedHead!;
-        }
-        else if (start > 1)
-        {
-            // Only a trail with two checkpoints or more starts past entry 1 (the first covers it).
-            var before = checkpoints[^2];
-            var stored = start - 1 == archivedThrough ? archivedHead : HashOf(connection, start - 1);
-            if (stored is null || stored != before.ChainHead)
-            {
-                return Found(0, checkpoints.Count, "chain_broken", start - 1, $"entry {start - 1}, the last of {before}, is missing or was rewritten");
-            }
-
-            prevHash = stored;
+            var first = AuditStore.Scalar(connection, "SELECT min(seq) FROM audit_entries");
+            return Found(0, checkpoints.Count, "entry_inserted", first,
+                $"entry {first} is stored where the trail holds no entry (before its first{(archivedThrough > 0 ? $" or among the {archivedThrough} archived" : "")}; {stray} such): entries were inserted");
         }
 
         var cpIndex = checkpoints.FindIndex(c => c.LastSeq >= start);
         var range = new CompactRange();
         var expectedSeq = start;
         long verified = 0;
+        long? lastArchive = null;
+        using var records = new RecordCursor(connection, start);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, time, kind, environment, agent, use_case, tool, effect, person, outcome, entry, hash FROM audit_entries WHERE seq >= @start ORDER BY seq";
+        command.CommandText = "SELECT seq, time, kind, environment, agent, use_case, tool, effect, person, outcome, rollback_of, entry, hash FROM audit_entries WHERE seq >= @start ORDER BY seq";
         command.Parameters.AddWithValue("@start", start);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var seq = reader.GetInt64(0);
-            var text = reader.GetString(10);
-            var hash = reader.GetString(11);
+            var text = reader.GetString(11);
+            var hash = reader.GetString(12);
             if (seq != expectedSeq)
             {
                 return Found(verified, checkpoints.Count, "entry_missing", expectedSeq, seq == expectedSeq + 1
@@ -232,9 +267,20 @@ public static class AuditVerifier
                 return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s time column says {reader.GetString(1)} but the entry says {frame.Time}: the column was edited");
             }
 
-            if (ColumnMismatch(reader, text) is { } column)
+            var body = Body.Read(text);
+            if (ColumnMismatch(reader, body) is { } column)
             {
                 return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s {column.Column} column says {column.Stored} but the entry says {column.Written}: the column was edited");
+            }
+
+            if (records.Mismatch(seq, body.Records) is { } recordsFinding)
+            {
+                return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s record index {recordsFinding}: the index was edited");
+            }
+
+            if (body.Kind == AuditKinds.Archive)
+            {
+                lastArchive = body.ArchivedThrough;
             }
 
             range.Append(Convert.FromHexString(hash));
@@ -260,6 +306,18 @@ public static class AuditVerifier
             }
         }
 
+        if (records.Leftover() is { } orphan)
+        {
+            return Found(verified, checkpoints.Count, "column_edited", orphan, $"the record index names entry {orphan}, which is not in the live trail: the index was edited");
+        }
+
+        if (archivedThrough > 0 && lastArchive != archivedThrough)
+        {
+            return Found(verified, checkpoints.Count, "archive_marker_altered", archivedThrough, lastArchive is null
+                ? $"the trail says entries up to {archivedThrough} are archived, but no archive entry records that: the marker was forged"
+                : $"the trail says entries up to {archivedThrough} are archived, but its newest archive entry says {lastArchive}: the marker was altered");
+        }
+
         progress?.Report(verified);
         return new AuditVerification(verified, checkpoints.Count, null);
     }
@@ -275,21 +333,138 @@ public static class AuditVerifier
         return command.ExecuteScalar() as string;
     }
 
-    private static (string Column, string Stored, string Written)? ColumnMismatch(SqliteDataReader reader, string text)
+    private static (string Column, string Stored, string Written)? ColumnMismatch(SqliteDataReader reader, Body body)
     {
-        using var document = JsonDocument.Parse(text);
-        var body = document.RootElement.GetProperty("body");
         for (var i = 0; i < Copied.Length; i++)
         {
             var stored = reader.IsDBNull(2 + i) ? null : reader.GetString(2 + i);
-            var written = body.TryGetProperty(Copied[i].Field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            var written = body.Text(Copied[i].Field);
             if (stored != written)
             {
                 return (Copied[i].Column, stored ?? "nothing", written ?? "nothing");
             }
         }
 
+        long? rollbackOf = reader.IsDBNull(10) ? null : reader.GetInt64(10);
+        if (rollbackOf != body.RollbackOf)
+        {
+            return ("rollback_of", rollbackOf?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing",
+                body.RollbackOf?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing");
+        }
+
         return null;
+    }
+
+    /// <summary>The fields of an entry's body that the store copies into columns and indexes.</summary>
+    private sealed class Body
+    {
+        private readonly Dictionary<string, string?> _texts = new(StringComparer.Ordinal);
+
+        public long? RollbackOf { get; private set; }
+
+        public long? ArchivedThrough { get; private set; }
+
+        public SortedSet<string> Records { get; } = new(StringComparer.Ordinal);
+
+        public string? Kind => Text("kind");
+
+        public string? Text(string field) => _texts.GetValueOrDefault(field);
+
+        public static Body Read(string entryText)
+        {
+            var body = new Body();
+            using var document = JsonDocument.Parse(entryText);
+            foreach (var property in document.RootElement.GetProperty("body").EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "rollback_of" when property.Value.TryGetInt64(out var of):
+                        body.RollbackOf = of;
+                        break;
+                    case "archived_through" when property.Value.TryGetInt64(out var through):
+                        body.ArchivedThrough = through;
+                        break;
+                    case "records_read" or "records_changed" when property.Value.ValueKind == JsonValueKind.Array:
+                        foreach (var id in property.Value.EnumerateArray())
+                        {
+                            body.Records.Add(id.GetString() ?? "");
+                        }
+
+                        break;
+                    default:
+                        if (property.Value.ValueKind == JsonValueKind.String)
+                        {
+                            body._texts[property.Name] = property.Value.GetString();
+                        }
+
+                        break;
+                }
+            }
+
+            return body;
+        }
+    }
+
+    /// <summary>
+    /// The record index (audit_records), read in entry order beside the entries, so that an id
+    /// added to or taken from the index ("what touched c-5") is caught without holding it all.
+    /// </summary>
+    private sealed class RecordCursor : IDisposable
+    {
+        private readonly SqliteCommand _command;
+        private readonly SqliteDataReader _reader;
+        private bool _has;
+
+        public RecordCursor(SqliteConnection connection, long start)
+        {
+            _command = connection.CreateCommand();
+            _command.CommandText = "SELECT seq, record_id FROM audit_records ORDER BY seq, record_id";
+            _reader = _command.ExecuteReader();
+            _has = _reader.Read();
+            while (_has && _reader.GetInt64(0) < start)
+            {
+                // Rows for entries that are archived or never existed: reported as leftovers.
+                Stray ??= _reader.GetInt64(0);
+                _has = _reader.Read();
+            }
+        }
+
+        private long? Stray { get; set; }
+
+        /// <summary>What differs between the index's ids for <paramref name="seq"/> and the entry's own, or null.</summary>
+        public string? Mismatch(long seq, SortedSet<string> ids)
+        {
+            var indexed = new List<string>();
+            while (_has && _reader.GetInt64(0) <= seq)
+            {
+                if (_reader.GetInt64(0) < seq)
+                {
+                    Stray ??= _reader.GetInt64(0);
+                }
+                else
+                {
+                    indexed.Add(_reader.GetString(1));
+                }
+
+                _has = _reader.Read();
+            }
+
+            if (indexed.SequenceEqual(ids))
+            {
+                return null;
+            }
+
+            var added = indexed.Except(ids).FirstOrDefault();
+            return added is not null ? $"lists {added}, which the entry does not name" : $"lacks {ids.Except(indexed).First()}, which the entry names";
+        }
+
+        public long? Leftover() => Stray ?? (_has ? _reader.GetInt64(0) : null);
+
+        public void Dispose()
+        {
+            _reader.Dispose();
+            _command.Dispose();
+        }
     }
 
     private static string SafeId(string publicKey)

@@ -116,4 +116,31 @@ public sealed class ArchiveTests : IDisposable
         Assert.True(result.Verified, result.Finding?.Message);
         Assert.Equal(29L, _trail.Scalar("SELECT max(seq) FROM audit_entries"));
     }
+
+    [Fact]
+    public async Task A_failed_archive_leaves_the_writer_working()
+    {
+        await using var trail = _trail.Open();
+        await Assert.ThrowsAsync<AuditTrailException>(() => trail.ArchiveAsync(1, Path.Combine(_trail.Directory, "bad\0name.jsonl"), TestContext.Current.CancellationToken));
+        var appended = await trail.AppendAsync(TrailFixture.Call(26), TestContext.Current.CancellationToken);
+        Assert.Equal(26, appended.Seq);
+    }
+
+    [Fact]
+    public async Task The_archive_entry_records_the_range_it_moved()
+    {
+        await Archive(2, File1);
+        var entry = AuditLog.Query(_trail.Path, new AuditQuery { Limit = 1 }).Entries.Single();
+        Assert.Equal(20, entry.Entry.ArchivedThrough);
+    }
+
+    [Fact]
+    public async Task An_archive_with_its_header_moved_past_the_trails_start_is_caught()
+    {
+        await Archive(2, File1);
+        var lines = File.ReadAllLines(File1);
+        lines[0] = lines[0].Replace("\"first_seq\":1", "\"first_seq\":2", StringComparison.Ordinal);
+        File.WriteAllLines(File1, [lines[0], .. lines[2..]]);
+        Assert.NotNull(AuditArchive.Verify(File1).Finding);
+    }
 }

@@ -102,7 +102,7 @@ public sealed class TamperTests : IDisposable
     public void A_tail_cut_with_its_checkpoints_is_caught_by_the_witness()
     {
         var witness = AuditLog.Witness(_trail.Path);
-        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 20; DELETE FROM audit_checkpoints WHERE number = 3;");
+        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 20; DELETE FROM audit_records WHERE seq > 20; DELETE FROM audit_checkpoints WHERE number = 3;");
         Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "without a witness, a clean cut at a checkpoint cannot be seen");
         var finding = Broken(witness);
         Assert.Equal(("tail_truncated", 21L), (finding.Code, finding.Seq));
@@ -138,6 +138,67 @@ public sealed class TamperTests : IDisposable
         var finding = Broken();
         Assert.Equal(("column_edited", 5L), (finding.Code, finding.Seq));
         Assert.Equal("entry 5's agent column says someone-else but the entry says hygiene-bot: the column was edited", finding.Message);
+    }
+
+    [Fact]
+    public void A_rollback_link_added_to_the_query_columns_is_caught()
+    {
+        _trail.Tamper("UPDATE audit_entries SET rollback_of = 3 WHERE seq = 7");
+        var finding = Broken();
+        Assert.Equal(("column_edited", 7L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 7's rollback_of column says 3 but the entry says nothing: the column was edited", finding.Message);
+    }
+
+    [Fact]
+    public void A_record_id_taken_out_of_the_index_is_caught()
+    {
+        _trail.Tamper("DELETE FROM audit_records WHERE record_id = 'c-5'");
+        var finding = Broken();
+        Assert.Equal(("column_edited", 5L), (finding.Code, finding.Seq));
+        Assert.Equal("entry 5's record index lacks c-5, which the entry names: the index was edited", finding.Message);
+    }
+
+    [Fact]
+    public void A_record_id_added_to_the_index_is_caught()
+    {
+        _trail.Tamper("INSERT INTO audit_records (record_id, seq) VALUES ('c-999', 5)");
+        Assert.Equal("entry 5's record index lists c-999, which the entry does not name: the index was edited", Broken().Message);
+    }
+
+    [Fact]
+    public void An_entry_slipped_in_before_the_first_is_caught()
+    {
+        var text = (string)_trail.Scalar("SELECT entry FROM audit_entries WHERE seq = 3")!;
+        _trail.Tamper("INSERT INTO audit_entries (seq, time, kind, entry, hash) VALUES (-1, '2026-01-01T00:00:00.000Z', 'call', @e, @h)", ("@e", text), ("@h", AuditText.Hash(text)));
+        var finding = Broken();
+        Assert.Equal(("entry_inserted", -1L), (finding.Code, finding.Seq));
+    }
+
+    [Fact]
+    public void A_forged_archive_marker_that_hides_entries_is_caught_even_by_the_store_alone()
+    {
+        var head = (string)_trail.Scalar("SELECT hash FROM audit_entries WHERE seq = 20")!;
+        _trail.Tamper("DELETE FROM audit_records WHERE seq <= 20; DELETE FROM audit_entries WHERE seq <= 20; INSERT INTO audit_trail (key, value) VALUES ('archived_through', '20'), ('archived_head', @h)", ("@h", head));
+        var finding = Broken(AuditLog.Witness(_trail.Path));
+        Assert.Equal(("archive_marker_altered", 20L), (finding.Code, finding.Seq));
+        Assert.Equal("the trail says entries up to 20 are archived, but no archive entry records that: the marker was forged", finding.Message);
+    }
+
+    [Fact]
+    public void A_wiped_store_is_caught_by_the_witness()
+    {
+        var witness = AuditLog.Witness(_trail.Path);
+        _trail.Tamper("DELETE FROM audit_records; DELETE FROM audit_entries; DELETE FROM audit_checkpoints; DELETE FROM audit_trail;");
+        var finding = Broken(witness);
+        Assert.Equal("trail_wiped", finding.Code);
+    }
+
+    [Fact]
+    public void An_edit_far_behind_the_last_checkpoint_keeps_the_gateway_from_starting()
+    {
+        _trail.Tamper("UPDATE audit_entries SET entry = replace(entry, '\"allow\"', '\"deny\"') WHERE seq = 5");
+        var refused = Assert.Throws<AuditTrailBrokenException>(() => _trail.Open());
+        Assert.Equal(("entry_edited", 5L), (refused.Finding.Code, refused.Finding.Seq));
     }
 
     [Fact]

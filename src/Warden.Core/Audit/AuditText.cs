@@ -24,7 +24,7 @@ public static class AuditText
     public static string Body(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var buffer = new MemoryStream();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
         using (var w = new Utf8JsonWriter(buffer, Options))
         {
             // Keys in ordinal order, by hand: the writer does not sort.
@@ -40,7 +40,7 @@ public static class AuditText
             if (entry.Arguments is { ValueKind: not JsonValueKind.Undefined } arguments)
             {
                 w.WritePropertyName("arguments");
-                w.WriteRawValue(CanonicalJson.Bytes(Redaction.Redact(arguments)), skipInputValidation: true);
+                Redaction.WriteCanonical(arguments, w);
             }
 
             Text(w, "comment", entry.Comment);
@@ -70,7 +70,7 @@ public static class AuditText
             w.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>The stored text of an entry: its body with the link, sequence number and time.</summary>

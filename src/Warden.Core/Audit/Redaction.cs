@@ -28,10 +28,99 @@ internal static class Redaction
         return JsonDocument.Parse(buffer.ToArray()).RootElement.Clone();
     }
 
+    /// <summary>
+    /// Writes a value canonically (object keys in ordinal order, as <see cref="CanonicalJson"/>)
+    /// with secrets replaced, in one pass: this runs for every audited call.
+    /// </summary>
+    public static void WriteCanonical(JsonElement value, Utf8JsonWriter writer)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var count = 0;
+                foreach (var _ in value.EnumerateObject())
+                {
+                    count++;
+                }
+
+                var properties = System.Buffers.ArrayPool<JsonProperty>.Shared.Rent(count);
+                try
+                {
+                    var n = 0;
+                    var sorted = true;
+                    foreach (var property in value.EnumerateObject())
+                    {
+                        if (n > 0 && string.CompareOrdinal(properties[n - 1].Name, property.Name) > 0)
+                        {
+                            sorted = false;
+                        }
+
+                        properties[n++] = property;
+                    }
+
+                    if (!sorted)
+                    {
+                        Array.Sort(properties, 0, n, ByName.Instance);
+                    }
+
+                    writer.WriteStartObject();
+                    for (var i = 0; i < n; i++)
+                    {
+                        writer.WritePropertyName(properties[i].Name);
+                        if (IsSecretKey(properties[i].Name))
+                        {
+                            writer.WriteStringValue(Mark);
+                        }
+                        else
+                        {
+                            WriteCanonical(properties[i].Value, writer);
+                        }
+                    }
+
+                    writer.WriteEndObject();
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<JsonProperty>.Shared.Return(properties, clearArray: true);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                {
+                    WriteCanonical(item, writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String when IsSecretValue(value.GetString()!):
+                writer.WriteStringValue(Mark);
+                break;
+            default:
+                value.WriteTo(writer);
+                break;
+        }
+    }
+
     public static bool IsSecretKey(string key)
     {
-        var lower = key.ToLowerInvariant();
-        return SecretWords.Any(lower.Contains);
+        foreach (var word in SecretWords)
+        {
+            if (key.Contains(word, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class ByName : IComparer<JsonProperty>
+    {
+        public static readonly ByName Instance = new();
+
+        public int Compare(JsonProperty x, JsonProperty y) => string.CompareOrdinal(x.Name, y.Name);
     }
 
     private static bool IsSecretValue(string text) =>

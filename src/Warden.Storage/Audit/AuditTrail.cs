@@ -261,6 +261,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     }
 
     private List<Pending> _inFlight = [];
+    private SqliteCommand? _insertEntry;
+    private SqliteCommand? _insertRecord;
 
     private async Task WriteAll()
     {
@@ -324,8 +326,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             using var transaction = _connection.BeginTransaction();
             inside?.Invoke(transaction);
-            using var insert = AuditStore.InsertEntryCommand(_connection, transaction);
-            using var record = AuditStore.InsertRecordCommand(_connection, transaction);
+            // Prepared once and reused: compiling the statements per commit cost more than the inserts.
+            var insert = _insertEntry ??= AuditStore.InsertEntryCommand(_connection, transaction);
+            var record = _insertRecord ??= AuditStore.InsertRecordCommand(_connection, transaction);
+            insert.Transaction = transaction;
+            record.Transaction = transaction;
             foreach (var pending in batch)
             {
                 if (pending.Entry is null)
@@ -482,6 +487,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
         finally
         {
+            _insertEntry?.Dispose();
+            _insertRecord?.Dispose();
             _connection.Dispose();
             await _writerLock.DisposeAsync().ConfigureAwait(false);
         }

@@ -1,0 +1,59 @@
+using System.Text;
+using System.Text.Json;
+using Warden.Core.Audit;
+
+namespace Warden.Core.Tests.Audit;
+
+/// <summary>The bytes the trail hashes: canonical, redacted, and read back as written.</summary>
+public sealed class AuditTextTests
+{
+    [Theory]
+    [InlineData("""{"b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é"}}""")]
+    [InlineData("""{"password": "hunter2", "nested": {"API_Key": "k", "ok": "Bearer abc"}, "list": ["Basic xyz", "plain"]}""")]
+    [InlineData("""[1, 2.50, "three", {"B": 1, "a": 2}]""")]
+    public void Arguments_are_written_as_canonical_json_with_secrets_redacted(string json)
+    {
+        var value = JsonDocument.Parse(json).RootElement;
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            Redaction.WriteCanonical(value, writer);
+        }
+
+        Assert.Equal(CanonicalJson.Text(Redaction.Redact(value)), Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    [Fact]
+    public void Secrets_never_reach_the_body()
+    {
+        var body = AuditText.Body(new AuditEntry
+        {
+            Kind = AuditKinds.Call,
+            Arguments = JsonDocument.Parse("""{"session_token": "abc123", "headers": {"Authorization": "Bearer xyz"}, "note": "Basic dXNlcjpwYXNz"}""").RootElement,
+        });
+        Assert.Equal("""{"arguments":{"headers":{"Authorization":"[redacted]"},"note":"[redacted]","session_token":"[redacted]"},"kind":"call"}""", body);
+    }
+
+    [Fact]
+    public void An_entry_reads_back_as_it_was_written()
+    {
+        var entry = new AuditEntry
+        {
+            Kind = AuditKinds.Call, Environment = "production", Agent = "a", UseCase = "u", Tool = "contacts.update", Instruction = "clean up",
+            Effect = "approve", Rule = "r", Reason = "why", Shadow = ["s: deny"], PlanSummary = "sum", PlanHash = "sha256:00", RecordsRead = ["c-1"],
+            FieldsRead = ["contacts.email"], RecordsChanged = ["c-2"], ActionId = "act-1", ApprovalId = "apr-1", Person = "p", Comment = "c", Outcome = "ok",
+            PolicyHash = "sha256:11", RollbackOf = 3, ArchivedThrough = 9, Detail = "d",
+        };
+        var text = AuditText.Entry(AuditText.Body(entry), AuditText.Genesis("t"), 4, new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var record = AuditText.Read(text, AuditText.Hash(text));
+        Assert.Equal(4, record.Seq);
+        Assert.Equal(AuditText.Body(entry), AuditText.Body(record.Entry));
+    }
+
+    [Fact]
+    public void The_hash_is_the_rfc_6962_leaf_hash_of_the_text()
+    {
+        const string text = """{"body":{"kind":"call"},"prev":"00","seq":1,"time":"2026-11-25T12:00:00.000Z"}""";
+        Assert.Equal(Convert.ToHexStringLower(Merkle.LeafHash(Encoding.UTF8.GetBytes(text))), AuditText.Hash(text));
+    }
+}

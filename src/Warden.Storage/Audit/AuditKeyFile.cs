@@ -44,6 +44,21 @@ internal static class AuditKeyFile
         return key;
     }
 
+    /// <summary>The key and the trail it was made for, when the trail itself never recorded it (a first open cut short).</summary>
+    public static (string TrailId, AuditKey Key) LoadOrphan(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var trail = document.RootElement.GetProperty("trail").GetString() ?? throw new FormatException("no trail");
+            return (trail, Load(path, trail));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new AuditTrailException($"the signing key {path} is unreadable: {e.Message}", e);
+        }
+    }
+
     public static AuditKey Load(string path, string trailId)
     {
         if (!File.Exists(path))

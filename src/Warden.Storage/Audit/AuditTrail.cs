@@ -101,8 +101,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                     throw new AuditTrailException($"the audit trail {path} has entries but no identity (trail id and public key): it was not written by Warden, or was altered");
                 }
 
-                trailId = Guid.NewGuid().ToString("N");
-                key = AuditKeyFile.Create(keyPath, trailId);
+                // A key without an identity row is a first open that died between the two writes:
+                // finish it with that key rather than refuse the trail for ever.
+                (trailId, key) = File.Exists(keyPath) ? AuditKeyFile.LoadOrphan(keyPath) : NewIdentity(keyPath);
                 AuditStore.WriteIdentity(connection, trailId, key.PublicKeyText);
             }
             else
@@ -140,6 +141,12 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             writerLock.Dispose();
             throw;
         }
+    }
+
+    private static (string TrailId, AuditKey Key) NewIdentity(string keyPath)
+    {
+        var trailId = Guid.NewGuid().ToString("N");
+        return (trailId, AuditKeyFile.Create(keyPath, trailId));
     }
 
     /// <summary>
@@ -415,9 +422,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             AuditStore.InsertCheckpoint(_connection, checkpoint);
         }
-        catch (SqliteException)
+        catch (Exception)
         {
-            // The entries are safe; the checkpoint is tried again when the next one is due.
+            // The entries are committed and their callers are told so; the checkpoint is tried
+            // again when the next one is due.
             _checkpointTime = _clock.GetUtcNow();
             return null;
         }

@@ -40,7 +40,7 @@ public static class AuditText
             if (entry.Arguments is { ValueKind: not JsonValueKind.Undefined } arguments)
             {
                 w.WritePropertyName("arguments");
-                Redaction.WriteCanonical(arguments, w);
+                CanonicalJson.Write(arguments, w, Redaction.Secrets);
             }
 
             Text(w, "comment", entry.Comment);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -36,32 +37,95 @@ public static class CanonicalJson
     /// <summary>sha256 of the canonical bytes, as "sha256:hex".</summary>
     public static string Hash(JsonElement value) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Bytes(value)));
 
-    private static void Write(JsonElement value, Utf8JsonWriter writer)
+    private static void Write(JsonElement value, Utf8JsonWriter writer) => Write(value, writer, null);
+
+    /// <summary>
+    /// Writes a value canonically; when <paramref name="redaction"/> is given, values under keys it
+    /// names and strings it names are written as its mark instead (the audit trail hashes
+    /// arguments this way, in one pass, for every call).
+    /// </summary>
+    internal static void Write(JsonElement value, Utf8JsonWriter writer, IRedaction? redaction)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
-                writer.WriteStartObject();
-                foreach (var property in value.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                var count = 0;
+                foreach (var _ in value.EnumerateObject())
                 {
-                    writer.WritePropertyName(property.Name);
-                    Write(property.Value, writer);
+                    count++;
                 }
 
-                writer.WriteEndObject();
+                // Sorted in a pooled array, and only when the keys are not in order already.
+                var properties = ArrayPool<JsonProperty>.Shared.Rent(count);
+                try
+                {
+                    var n = 0;
+                    var sorted = true;
+                    foreach (var property in value.EnumerateObject())
+                    {
+                        sorted &= n == 0 || string.CompareOrdinal(properties[n - 1].Name, property.Name) <= 0;
+                        properties[n++] = property;
+                    }
+
+                    if (!sorted)
+                    {
+                        Array.Sort(properties, 0, n, ByName.Instance);
+                    }
+
+                    writer.WriteStartObject();
+                    for (var i = 0; i < n; i++)
+                    {
+                        writer.WritePropertyName(properties[i].Name);
+                        if (redaction is not null && redaction.IsSecretKey(properties[i].Name))
+                        {
+                            writer.WriteStringValue(redaction.Mark);
+                        }
+                        else
+                        {
+                            Write(properties[i].Value, writer, redaction);
+                        }
+                    }
+
+                    writer.WriteEndObject();
+                }
+                finally
+                {
+                    ArrayPool<JsonProperty>.Shared.Return(properties, clearArray: true);
+                }
+
                 break;
             case JsonValueKind.Array:
                 writer.WriteStartArray();
                 foreach (var item in value.EnumerateArray())
                 {
-                    Write(item, writer);
+                    Write(item, writer, redaction);
                 }
 
                 writer.WriteEndArray();
+                break;
+            case JsonValueKind.String when redaction is not null && redaction.IsSecretValue(value.GetString()!):
+                writer.WriteStringValue(redaction.Mark);
                 break;
             default:
                 value.WriteTo(writer);
                 break;
         }
     }
+
+    private sealed class ByName : IComparer<JsonProperty>
+    {
+        public static readonly ByName Instance = new();
+
+        public int Compare(JsonProperty x, JsonProperty y) => string.CompareOrdinal(x.Name, y.Name);
+    }
+}
+
+/// <summary>What <see cref="CanonicalJson"/> leaves out of a value it writes, and what it writes instead.</summary>
+internal interface IRedaction
+{
+    string Mark { get; }
+
+    bool IsSecretKey(string key);
+
+    bool IsSecretValue(string text);
 }

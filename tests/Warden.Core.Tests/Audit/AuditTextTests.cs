@@ -8,19 +8,33 @@ namespace Warden.Core.Tests.Audit;
 public sealed class AuditTextTests
 {
     [Theory]
-    [InlineData("""{"b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é"}}""")]
-    [InlineData("""{"password": "hunter2", "nested": {"API_Key": "k", "ok": "Bearer abc"}, "list": ["Basic xyz", "plain"]}""")]
-    [InlineData("""[1, 2.50, "three", {"B": 1, "a": 2}]""")]
-    public void Arguments_are_written_as_canonical_json_with_secrets_redacted(string json)
+    [InlineData("""{"b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é"}}""", """{"a":{"c":"é","z":[3,{"x":null,"y":true}]},"b":1}""")]
+    [InlineData("""{"password": "hunter2", "nested": {"API_Key": "k", "ok": "Bearer abc"}, "list": ["Basic xyz", "plain"]}""",
+        """{"list":["[redacted]","plain"],"nested":{"API_Key":"[redacted]","ok":"[redacted]"},"password":"[redacted]"}""")]
+    [InlineData("""[1, 2.50, "three", {"B": 1, "a": 2}]""", """[1,2.50,"three",{"B":1,"a":2}]""")]
+    public void Arguments_are_written_as_canonical_json_with_secrets_redacted(string json, string expected)
     {
         var value = JsonDocument.Parse(json).RootElement;
         var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            Redaction.WriteCanonical(value, writer);
+            CanonicalJson.Write(value, writer, Redaction.Secrets);
         }
 
-        Assert.Equal(CanonicalJson.Text(Redaction.Redact(value)), Encoding.UTF8.GetString(buffer.ToArray()));
+        Assert.Equal(expected, Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    [Fact]
+    public void Without_secrets_the_redacting_writer_gives_the_plain_canonical_bytes()
+    {
+        var value = JsonDocument.Parse("""{"b": [2, {"d": 1, "c": 2}], "a": "x"}""").RootElement;
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            CanonicalJson.Write(value, writer, Redaction.Secrets);
+        }
+
+        Assert.Equal(CanonicalJson.Bytes(value), buffer.ToArray());
     }
 
     [Fact]

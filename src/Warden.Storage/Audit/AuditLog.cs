@@ -98,20 +98,19 @@ public static class AuditLog
         where.Add("e.seq BETWEEN @low AND @high");
         command.Parameters.AddWithValue("@low", low);
         command.Parameters.AddWithValue("@high", high);
-        command.CommandText = $"SELECT e.seq, e.entry, e.hash FROM {from} WHERE {string.Join(" AND ", where)} ORDER BY e.seq DESC LIMIT @limit";
+        command.CommandText = $"SELECT {RecordColumns} FROM {from} WHERE {string.Join(" AND ", where)} ORDER BY e.seq DESC LIMIT @limit";
         command.Parameters.AddWithValue("@limit", query.Limit + 1);
         var records = new List<AuditRecord>();
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                records.Add(AuditText.Read(reader.GetString(1), reader.GetString(2)));
+                records.Add(Record(reader));
             }
         }
 
         var next = records.Count > query.Limit ? records[query.Limit - 1].Seq : (long?)null;
-        var page = records.Take(query.Limit).Select(r => r with { RolledBackBy = RolledBackBy(connection, r.Seq) }).ToList();
-        return new AuditPage(page, next);
+        return new AuditPage([.. records.Take(query.Limit)], next);
     }
 
     /// <summary>Writes every entry from <paramref name="since"/> on, oldest first, as JSON lines or CSV, streaming.</summary>
@@ -133,18 +132,13 @@ public static class AuditLog
         }
 
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT e.seq, e.entry, e.hash, (SELECT group_concat(b.seq) FROM audit_entries b WHERE b.rollback_of = e.seq)
-            FROM audit_entries e WHERE e.seq >= @start ORDER BY e.seq
-            """;
+        command.CommandText = $"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq >= @start ORDER BY e.seq";
         command.Parameters.AddWithValue("@start", start);
         using var reader = command.ExecuteReader();
         long written = 0;
         while (reader.Read())
         {
-            var record = AuditText.Read(reader.GetString(1), reader.GetString(2));
-            var rolledBackBy = reader.IsDBNull(3) ? [] : reader.GetString(3).Split(',').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToList();
-            var fields = Fields(record with { RolledBackBy = rolledBackBy });
+            var fields = Fields(Record(reader));
             if (format == "jsonl")
             {
                 output.Write(Json(fields));
@@ -257,20 +251,18 @@ public static class AuditLog
         return command.ExecuteScalar() as string;
     }
 
-    private static List<long> RolledBackBy(SqliteConnection connection, long seq)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq FROM audit_entries WHERE rollback_of = @seq ORDER BY seq";
-        command.Parameters.AddWithValue("@seq", seq);
-        using var reader = command.ExecuteReader();
-        var found = new List<long>();
-        while (reader.Read())
-        {
-            found.Add(reader.GetInt64(0));
-        }
+    /// <summary>
+    /// The columns <see cref="Record"/> reads from an <c>audit_entries e</c> row: the entry, and
+    /// the rollbacks that name it, looked up in the same statement (the trail is append-only, so
+    /// the link from an action to its rollback is found, not stored).
+    /// </summary>
+    private const string RecordColumns =
+        "e.seq, e.entry, e.hash, (SELECT group_concat(seq) FROM (SELECT b.seq FROM audit_entries b WHERE b.rollback_of = e.seq ORDER BY b.seq))";
 
-        return found;
-    }
+    private static AuditRecord Record(SqliteDataReader reader) => AuditText.Read(reader.GetString(1), reader.GetString(2)) with
+    {
+        RolledBackBy = reader.IsDBNull(3) ? [] : [.. reader.GetString(3).Split(',').Select(x => long.Parse(x, CultureInfo.InvariantCulture))],
+    };
 
     private static List<KeyValuePair<string, object?>> Fields(AuditRecord record)
     {

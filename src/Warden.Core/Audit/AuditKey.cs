@@ -44,6 +44,19 @@ public sealed class AuditKey
 
     public static string IdOf(byte[] publicKey) => "ed25519:" + Convert.ToHexStringLower(SHA256.HashData(publicKey))[..16];
 
+    /// <summary>The id of a public key given as base64, or "(not a key)" when it is not base64: for messages and comparisons, never throws.</summary>
+    public static string IdOf(string publicKey)
+    {
+        try
+        {
+            return IdOf(Convert.FromBase64String(publicKey));
+        }
+        catch (FormatException)
+        {
+            return "(not a key)";
+        }
+    }
+
     /// <summary>The signature of the text's UTF-8 bytes, as base64.</summary>
     public string Sign(string text)
     {

@@ -31,17 +31,7 @@ public sealed record Checkpoint(
     }
 
     /// <summary>Whether the signature is valid under the public key (base64), and the key is the one named.</summary>
-    public bool IsSignedBy(string publicKey)
-    {
-        try
-        {
-            return KeyId == AuditKey.IdOf(Convert.FromBase64String(publicKey)) && AuditKey.Verify(publicKey, SignedText(), Signature);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
+    public bool IsSignedBy(string publicKey) => KeyId == AuditKey.IdOf(publicKey) && AuditKey.Verify(publicKey, SignedText(), Signature);
 
     /// <summary>Reads a stored checkpoint; the error says what is wrong with it.</summary>
     public static bool TryParse(string text, out Checkpoint? checkpoint, out string? error)

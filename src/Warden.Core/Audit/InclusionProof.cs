@@ -83,7 +83,7 @@ public sealed record InclusionProof(string Trail, string Entry, long LeafIndex, 
 
         if (!Checkpoint.IsSignedBy(trustedPublicKey))
         {
-            return $"{Checkpoint} is not signed by the trusted key {SafeId(trustedPublicKey)}";
+            return $"{Checkpoint} is not signed by the trusted key {AuditKey.IdOf(trustedPublicKey)}";
         }
 
         if (TreeSize != Checkpoint.Entries)
@@ -115,17 +115,5 @@ public sealed record InclusionProof(string Trail, string Entry, long LeafIndex, 
         return Merkle.VerifyInclusion(LeafIndex, TreeSize, leaf, path, Convert.FromHexString(Checkpoint.Root))
             ? null
             : $"entry {frame.Seq} with this path does not lead to the root of {Checkpoint}: the entry or the path was altered";
-    }
-
-    private static string SafeId(string publicKey)
-    {
-        try
-        {
-            return AuditKey.IdOf(Convert.FromBase64String(publicKey));
-        }
-        catch (FormatException)
-        {
-            return "(not base64)";
-        }
     }
 }

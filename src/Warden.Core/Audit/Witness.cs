@@ -18,7 +18,7 @@ public sealed record Witness(string Trail, string PublicKey, IReadOnlyList<Check
         // The count lets a reader tell a witness cut at a line break from a whole one.
         var header = new Dictionary<string, object>
         {
-            ["format"] = Format, ["version"] = 1, ["trail"] = Trail, ["public_key"] = PublicKey, ["key_id"] = AuditKey.IdOf(Convert.FromBase64String(PublicKey)),
+            ["format"] = Format, ["version"] = 1, ["trail"] = Trail, ["public_key"] = PublicKey, ["key_id"] = AuditKey.IdOf(PublicKey),
             ["checkpoints"] = Checkpoints.Count,
         };
         writer.Write(JsonSerializer.Serialize(header));

@@ -157,18 +157,18 @@ public static class AuditArchive
         var witnessed = witness?.Checkpoints.ToDictionary(c => c.Number);
         if (firstSeq == 1 && prev != AuditText.Genesis(trail))
         {
-            return Found(0, 0, "chain_broken", 1, "the archive's first entry does not link to the start of its trail: its header was altered");
+            return AuditVerification.Broken(0, 0, "chain_broken", 1, "the archive's first entry does not link to the start of its trail: its header was altered");
         }
 
         var inRange = witness?.Checkpoints.Where(c => c.FirstSeq >= firstSeq && c.LastSeq <= lastSeq).OrderBy(c => c.Number).ToList();
         if (witness is not null && (inRange!.Count == 0 || inRange[0].FirstSeq != firstSeq || inRange[^1].LastSeq != lastSeq))
         {
-            return Found(0, 0, "witness_mismatch", firstSeq, $"the archive's range, entries {firstSeq}–{lastSeq}, does not start and end where the witness's checkpoints do: it was cut");
+            return AuditVerification.Broken(0, 0, "witness_mismatch", firstSeq, $"the archive's range, entries {firstSeq}–{lastSeq}, does not start and end where the witness's checkpoints do: it was cut");
         }
 
         if (witness is not null && witnessed!.TryGetValue(inRange![0].Number - 1, out var before) && before.ChainHead != prev)
         {
-            return Found(0, 0, "chain_broken", firstSeq, $"the archive's first entry does not link to the end of {before} as the witness holds it: its header was altered");
+            return AuditVerification.Broken(0, 0, "chain_broken", firstSeq, $"the archive's first entry does not link to the end of {before} as the witness holds it: its header was altered");
         }
 
         var range = new CompactRange();
@@ -184,18 +184,18 @@ public static class AuditArchive
             {
                 if (!AuditText.TryReadFrame(line, out var frame))
                 {
-                    return Found(entries, checkpoints, "entry_edited", expected, $"line {lineNumber} of the archive is not an audit entry any more: it was altered");
+                    return AuditVerification.Broken(entries, checkpoints, "entry_edited", expected, $"line {lineNumber} of the archive is not an audit entry any more: it was altered");
                 }
 
                 if (frame.Seq != expected)
                 {
-                    return Found(entries, checkpoints, frame.Seq > expected ? "entry_missing" : "entries_reordered", expected,
+                    return AuditVerification.Broken(entries, checkpoints, frame.Seq > expected ? "entry_missing" : "entries_reordered", expected,
                         $"line {lineNumber} of the archive is entry {frame.Seq} where entry {expected} belongs");
                 }
 
                 if (frame.Prev != prev)
                 {
-                    return Found(entries, checkpoints, "chain_broken", expected, $"entry {expected} in the archive does not link to entry {expected - 1}: one of them was altered");
+                    return AuditVerification.Broken(entries, checkpoints, "chain_broken", expected, $"entry {expected} in the archive does not link to entry {expected - 1}: one of them was altered");
                 }
 
                 prev = AuditText.Hash(line);
@@ -207,27 +207,27 @@ public static class AuditArchive
 
             if (!Checkpoint.TryParse(line, out var checkpoint, out var why))
             {
-                return Found(entries, checkpoints, "not_an_archive", null, $"line {lineNumber} of the archive is neither an entry nor a checkpoint ({why})");
+                return AuditVerification.Broken(entries, checkpoints, "not_an_archive", null, $"line {lineNumber} of the archive is neither an entry nor a checkpoint ({why})");
             }
 
             if (!checkpoint!.IsSignedBy(witness?.PublicKey ?? publicKey))
             {
-                return Found(entries, checkpoints, "checkpoint_forged", checkpoint.FirstSeq, $"{checkpoint} in the archive is not signed by the trail's key: it was forged or altered");
+                return AuditVerification.Broken(entries, checkpoints, "checkpoint_forged", checkpoint.FirstSeq, $"{checkpoint} in the archive is not signed by the trail's key: it was forged or altered");
             }
 
             if (witnessed is not null && (!witnessed.TryGetValue(checkpoint.Number, out var copy) || copy.Text() != checkpoint.Text()))
             {
-                return Found(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy, or the witness has none");
+                return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy, or the witness has none");
             }
 
             if (checkpoint.Trail != trail || (previous is not null && (checkpoint.Number != previous.Number + 1 || checkpoint.Previous != previous.Hash())))
             {
-                return Found(entries, checkpoints, "checkpoint_chain_broken", checkpoint.FirstSeq, $"{checkpoint} does not follow the checkpoint before it in the archive: checkpoints were replaced");
+                return AuditVerification.Broken(entries, checkpoints, "checkpoint_chain_broken", checkpoint.FirstSeq, $"{checkpoint} does not follow the checkpoint before it in the archive: checkpoints were replaced");
             }
 
             if (checkpoint.FirstSeq != rangeStart || checkpoint.LastSeq != expected - 1 || checkpoint.ChainHead != prev || checkpoint.Root != Convert.ToHexStringLower(range.Root()))
             {
-                return Found(entries, checkpoints, "checkpoint_mismatch", checkpoint.FirstSeq,
+                return AuditVerification.Broken(entries, checkpoints, "checkpoint_mismatch", checkpoint.FirstSeq,
                     $"{checkpoint} does not match entries {rangeStart}–{expected - 1} in the archive: they were rewritten");
             }
 
@@ -239,22 +239,19 @@ public static class AuditArchive
 
         if (expected - 1 != lastSeq)
         {
-            return Found(entries, checkpoints, "tail_truncated", expected, $"the archive says it holds entries {firstSeq}–{lastSeq} but it ends at entry {expected - 1}: it was cut off");
+            return AuditVerification.Broken(entries, checkpoints, "tail_truncated", expected, $"the archive says it holds entries {firstSeq}–{lastSeq} but it ends at entry {expected - 1}: it was cut off");
         }
 
         if (rangeStart != lastSeq + 1)
         {
-            return Found(entries, checkpoints, "checkpoint_missing", rangeStart, $"no checkpoint in the archive covers entries {rangeStart}–{lastSeq}");
+            return AuditVerification.Broken(entries, checkpoints, "checkpoint_missing", rangeStart, $"no checkpoint in the archive covers entries {rangeStart}–{lastSeq}");
         }
 
         if (inRange is not null && inRange.Count != checkpoints)
         {
-            return Found(entries, checkpoints, "witness_mismatch", firstSeq, $"the witness holds {inRange.Count} checkpoints inside the archive's range, the archive {checkpoints}");
+            return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", firstSeq, $"the witness holds {inRange.Count} checkpoints inside the archive's range, the archive {checkpoints}");
         }
 
         return new AuditVerification(entries, checkpoints, null);
     }
-
-    private static AuditVerification Found(long entries, long checkpoints, string code, long? seq, string message) =>
-        new(entries, checkpoints, new AuditFinding(code, seq, message));
 }

@@ -111,7 +111,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 key = AuditKeyFile.Load(keyPath, trailId);
                 if (key.PublicKeyText != publicKey)
                 {
-                    throw new AuditTrailException($"the signing key {keyPath} is not the key of the audit trail {path} (its public key is {key.KeyId}, the trail's {AuditKey.IdOf(Convert.FromBase64String(publicKey!))})");
+                    throw new AuditTrailException($"the signing key {keyPath} is not the key of the audit trail {path} (its public key is {key.KeyId}, the trail's {AuditKey.IdOf(publicKey!)})");
                 }
             }
 

@@ -11,6 +11,10 @@ public sealed record AuditFinding(string Code, long? Seq, string Message);
 public sealed record AuditVerification(long Entries, long Checkpoints, AuditFinding? Finding)
 {
     public bool Verified => Finding is null;
+
+    /// <summary>A verification that stopped at a break, after checking what it counts.</summary>
+    internal static AuditVerification Broken(long entries, long checkpoints, string code, long? seq, string message) =>
+        new(entries, checkpoints, new AuditFinding(code, seq, message));
 }
 
 /// <summary>
@@ -105,22 +109,22 @@ public static class AuditVerifier
         {
             if (witness is { Checkpoints.Count: > 0 })
             {
-                return Found(0, 0, "trail_wiped", 1, $"the trail is empty but the witness holds {witness.Checkpoints.Count} checkpoints of trail {witness.Trail}: it was wiped");
+                return AuditVerification.Broken(0, 0, "trail_wiped", 1, $"the trail is empty but the witness holds {witness.Checkpoints.Count} checkpoints of trail {witness.Trail}: it was wiped");
             }
 
             return AuditStore.HasEntries(connection)
-                ? Found(0, 0, "not_a_trail", null, "the trail has entries but no identity (trail id and public key): it was altered")
+                ? AuditVerification.Broken(0, 0, "not_a_trail", null, "the trail has entries but no identity (trail id and public key): it was altered")
                 : new AuditVerification(0, 0, null);
         }
 
         if (witness is not null && witness.Trail != trailId)
         {
-            return Found(0, 0, "witness_of_another_trail", null, $"the witness is of trail {witness.Trail}, but this trail is {trailId}");
+            return AuditVerification.Broken(0, 0, "witness_of_another_trail", null, $"the witness is of trail {witness.Trail}, but this trail is {trailId}");
         }
 
         if (witness is not null && witness.PublicKey != publicKey)
         {
-            return Found(0, 0, "key_replaced", null, $"the trail's public key ({SafeId(publicKey)}) is not the one the witness holds ({SafeId(witness.PublicKey)}): the key was replaced");
+            return AuditVerification.Broken(0, 0, "key_replaced", null, $"the trail's public key ({AuditKey.IdOf(publicKey)}) is not the one the witness holds ({AuditKey.IdOf(witness.PublicKey)}): the key was replaced");
         }
 
         var trustedKey = witness?.PublicKey ?? publicKey;
@@ -136,36 +140,36 @@ public static class AuditVerifier
             var number = row.Number;
             if (!Checkpoint.TryParse(row.Text, out var checkpoint, out var why))
             {
-                return Found(0, checkpoints.Count, "checkpoint_forged", null, $"checkpoint {number} is not a checkpoint any more ({why}): it was altered");
+                return AuditVerification.Broken(0, checkpoints.Count, "checkpoint_forged", null, $"checkpoint {number} is not a checkpoint any more ({why}): it was altered");
             }
 
             var expected = checkpoints.Count + 1;
             if (checkpoint!.Number != number || number != expected)
             {
-                return Found(0, checkpoints.Count, "checkpoint_missing", checkpoint.FirstSeq,
+                return AuditVerification.Broken(0, checkpoints.Count, "checkpoint_missing", checkpoint.FirstSeq,
                     number > expected ? $"checkpoint {expected} is missing: checkpoint {expected - 1} is followed by checkpoint {number}" : $"checkpoint {number} is stored out of place (as {number}, expected {expected})");
             }
 
             if (!checkpoint.IsSignedBy(trustedKey))
             {
-                return Found(0, checkpoints.Count, "checkpoint_forged", checkpoint.FirstSeq,
+                return AuditVerification.Broken(0, checkpoints.Count, "checkpoint_forged", checkpoint.FirstSeq,
                     $"{checkpoint} is not signed by the trail's key{(witness is null ? "" : " (as the witness holds it)")}: it was forged or altered");
             }
 
             if (checkpoint.Trail != trailId || checkpoint.Previous != previous || checkpoint.FirstSeq != nextFirst || checkpoint.LastSeq < checkpoint.FirstSeq)
             {
-                return Found(0, checkpoints.Count, "checkpoint_chain_broken", checkpoint.FirstSeq,
+                return AuditVerification.Broken(0, checkpoints.Count, "checkpoint_chain_broken", checkpoint.FirstSeq,
                     $"{checkpoint} does not follow checkpoint {number - 1} (it links to another checkpoint, another trail or another range): checkpoints were replaced");
             }
 
             if (row.FirstSeq != checkpoint.FirstSeq || row.LastSeq != checkpoint.LastSeq)
             {
-                return Found(0, checkpoints.Count, "column_edited", checkpoint.FirstSeq, $"{checkpoint}'s range columns say {row.FirstSeq}–{row.LastSeq}: the columns were edited");
+                return AuditVerification.Broken(0, checkpoints.Count, "column_edited", checkpoint.FirstSeq, $"{checkpoint}'s range columns say {row.FirstSeq}–{row.LastSeq}: the columns were edited");
             }
 
             if (witnessed.TryGetValue(number, out var copy) && copy.Text() != checkpoint.Text())
             {
-                return Found(0, checkpoints.Count, "witness_mismatch", checkpoint.FirstSeq,
+                return AuditVerification.Broken(0, checkpoints.Count, "witness_mismatch", checkpoint.FirstSeq,
                     $"{checkpoint} differs from the witness's copy ({copy}): the trail was rewritten after it was witnessed");
             }
 
@@ -185,30 +189,30 @@ public static class AuditVerifier
         }
         catch (AuditTrailException e)
         {
-            return Found(0, checkpoints.Count, "archive_marker_altered", null, e.Message);
+            return AuditVerification.Broken(0, checkpoints.Count, "archive_marker_altered", null, e.Message);
         }
 
         if (archivedThrough > 0 && (archivedHead is null || checkpoints.All(c => c.LastSeq != archivedThrough)))
         {
-            return Found(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the trail says entries up to {archivedThrough} are archived, but no checkpoint ends there: the marker was altered");
+            return AuditVerification.Broken(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the trail says entries up to {archivedThrough} are archived, but no checkpoint ends there: the marker was altered");
         }
 
         if (archivedThrough > 0 && checkpoints.First(c => c.LastSeq == archivedThrough).ChainHead != archivedHead)
         {
-            return Found(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the hash recorded for the end of the archived entries ({archivedThrough}) is not the one its checkpoint signed: the marker was altered");
+            return AuditVerification.Broken(0, checkpoints.Count, "archive_marker_altered", archivedThrough, $"the hash recorded for the end of the archived entries ({archivedThrough}) is not the one its checkpoint signed: the marker was altered");
         }
 
         var last = AuditStore.LastEntry(connection);
         var lastSeq = Math.Max(last?.Seq ?? 0, archivedThrough);
         if (checkpoints.Count > 0 && checkpoints[^1].LastSeq > lastSeq)
         {
-            return Found(0, checkpoints.Count, "tail_truncated", lastSeq + 1,
+            return AuditVerification.Broken(0, checkpoints.Count, "tail_truncated", lastSeq + 1,
                 $"the trail ends at entry {lastSeq} but {checkpoints[^1]} covers entries up to {checkpoints[^1].LastSeq}: the tail was cut off");
         }
 
         if (witness is not null && witness.Checkpoints.Where(w => w.Number > checkpoints.Count).MinBy(w => w.Number) is { } beyond)
         {
-            return Found(0, checkpoints.Count, "tail_truncated", Math.Min(lastSeq + 1, beyond.FirstSeq),
+            return AuditVerification.Broken(0, checkpoints.Count, "tail_truncated", Math.Min(lastSeq + 1, beyond.FirstSeq),
                 beyond.LastSeq > lastSeq
                     ? $"the trail ends at entry {lastSeq} but the witness holds {beyond}: the tail was cut off"
                     : $"the witness holds {beyond}, which the trail no longer has: checkpoints were removed");
@@ -220,7 +224,7 @@ public static class AuditVerifier
         if (AuditStore.Scalar(connection, "SELECT count(*) FROM audit_entries WHERE seq < @start", ("@start", start)) is > 0 and var stray)
         {
             var first = AuditStore.Scalar(connection, "SELECT min(seq) FROM audit_entries");
-            return Found(0, checkpoints.Count, "entry_inserted", first,
+            return AuditVerification.Broken(0, checkpoints.Count, "entry_inserted", first,
                 $"entry {first} is stored where the trail holds no entry (before its first{(archivedThrough > 0 ? $" or among the {archivedThrough} archived" : "")}; {stray} such): entries were inserted");
         }
 
@@ -241,41 +245,41 @@ public static class AuditVerifier
             var hash = reader.GetString(12);
             if (seq != expectedSeq)
             {
-                return Found(verified, checkpoints.Count, "entry_missing", expectedSeq, seq == expectedSeq + 1
+                return AuditVerification.Broken(verified, checkpoints.Count, "entry_missing", expectedSeq, seq == expectedSeq + 1
                     ? $"entry {expectedSeq} is missing: entry {expectedSeq - 1} is followed by entry {seq}"
                     : $"entries {expectedSeq}–{seq - 1} are missing: entry {expectedSeq - 1} is followed by entry {seq}");
             }
 
             if (!AuditText.TryReadFrame(text, out var frame) || AuditText.Hash(text) != hash)
             {
-                return Found(verified, checkpoints.Count, "entry_edited", seq, $"entry {seq} was changed after it was written: its content does not match its hash");
+                return AuditVerification.Broken(verified, checkpoints.Count, "entry_edited", seq, $"entry {seq} was changed after it was written: its content does not match its hash");
             }
 
             if (frame.Seq != seq)
             {
-                return Found(verified, checkpoints.Count, "entries_reordered", seq, $"the entry stored as number {seq} is entry {frame.Seq}: the trail was reordered");
+                return AuditVerification.Broken(verified, checkpoints.Count, "entries_reordered", seq, $"the entry stored as number {seq} is entry {frame.Seq}: the trail was reordered");
             }
 
             if (frame.Prev != prevHash)
             {
-                return Found(verified, checkpoints.Count, "chain_broken", seq,
+                return AuditVerification.Broken(verified, checkpoints.Count, "chain_broken", seq,
                     $"entry {seq} does not link to entry {seq - 1}: one of them was rewritten and its hash recomputed");
             }
 
             if (frame.Time != reader.GetString(1))
             {
-                return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s time column says {reader.GetString(1)} but the entry says {frame.Time}: the column was edited");
+                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s time column says {reader.GetString(1)} but the entry says {frame.Time}: the column was edited");
             }
 
             var body = Body.Read(text);
             if (ColumnMismatch(reader, body) is { } column)
             {
-                return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s {column.Column} column says {column.Stored} but the entry says {column.Written}: the column was edited");
+                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s {column.Column} column says {column.Stored} but the entry says {column.Written}: the column was edited");
             }
 
             if (records.Mismatch(seq, body.Records) is { } recordsFinding)
             {
-                return Found(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s record index {recordsFinding}: the index was edited");
+                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s record index {recordsFinding}: the index was edited");
             }
 
             if (body.Kind == AuditKinds.Archive)
@@ -292,7 +296,7 @@ public static class AuditVerifier
                 var checkpoint = checkpoints[cpIndex];
                 if (checkpoint.ChainHead != hash || checkpoint.Root != Convert.ToHexStringLower(range.Root()))
                 {
-                    return Found(verified, checkpoints.Count, "checkpoint_mismatch", checkpoint.FirstSeq,
+                    return AuditVerification.Broken(verified, checkpoints.Count, "checkpoint_mismatch", checkpoint.FirstSeq,
                         $"{checkpoint} does not match the entries it covers: entries {checkpoint.FirstSeq}–{checkpoint.LastSeq} were rewritten after it was signed");
                 }
 
@@ -308,12 +312,12 @@ public static class AuditVerifier
 
         if (records.Leftover() is { } orphan)
         {
-            return Found(verified, checkpoints.Count, "column_edited", orphan, $"the record index names entry {orphan}, which is not in the live trail: the index was edited");
+            return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", orphan, $"the record index names entry {orphan}, which is not in the live trail: the index was edited");
         }
 
         if (archivedThrough > 0 && lastArchive != archivedThrough)
         {
-            return Found(verified, checkpoints.Count, "archive_marker_altered", archivedThrough, lastArchive is null
+            return AuditVerification.Broken(verified, checkpoints.Count, "archive_marker_altered", archivedThrough, lastArchive is null
                 ? $"the trail says entries up to {archivedThrough} are archived, but no archive entry records that: the marker was forged"
                 : $"the trail says entries up to {archivedThrough} are archived, but its newest archive entry says {lastArchive}: the marker was altered");
         }
@@ -321,9 +325,6 @@ public static class AuditVerifier
         progress?.Report(verified);
         return new AuditVerification(verified, checkpoints.Count, null);
     }
-
-    private static AuditVerification Found(long entries, long checkpoints, string code, long? seq, string message) =>
-        new(entries, checkpoints, new AuditFinding(code, seq, message));
 
     private static string? HashOf(SqliteConnection connection, long seq)
     {
@@ -464,18 +465,6 @@ public static class AuditVerifier
         {
             _reader.Dispose();
             _command.Dispose();
-        }
-    }
-
-    private static string SafeId(string publicKey)
-    {
-        try
-        {
-            return AuditKey.IdOf(Convert.FromBase64String(publicKey));
-        }
-        catch (FormatException)
-        {
-            return "not a key";
         }
     }
 }

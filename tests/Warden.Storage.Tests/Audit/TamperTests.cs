@@ -128,7 +128,7 @@ public sealed class TamperTests : IDisposable
         Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "the store alone trusts the key it holds");
         var finding = Broken(witness);
         Assert.Equal("key_replaced", finding.Code);
-        Assert.EndsWith("is not the one the witness holds (" + AuditKey.IdOf(Convert.FromBase64String(witness.PublicKey)) + "): the key was replaced", finding.Message, StringComparison.Ordinal);
+        Assert.EndsWith("is not the one the witness holds (" + AuditKey.IdOf(witness.PublicKey) + "): the key was replaced", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -133,7 +133,7 @@ public sealed class AuditCommandTests
         var path = await NewTrail(12);
         var witness = Path.Combine(Path.GetDirectoryName(path)!, "witness.jsonl");
         Assert.Equal(0, Cli.Run("audit", "witness", "--trail", path, "--out", witness).ExitCode);
-        Sql(path, "DELETE FROM audit_entries WHERE seq > 10; DELETE FROM audit_checkpoints WHERE number = 3");
+        Sql(path, "DELETE FROM audit_entries WHERE seq > 10; DELETE FROM audit_checkpoints WHERE number = 3; DELETE FROM audit_index WHERE checkpoint = 3; DELETE FROM audit_record_filters WHERE checkpoint = 3");
         Assert.Equal(0, Cli.Run("audit", "verify", "--trail", path).ExitCode);
         var (exit, output) = Cli.Run("audit", "verify", "--trail", path, "--from-witness", witness);
         Assert.Equal(1, exit);
@@ -147,7 +147,7 @@ public sealed class AuditCommandTests
         var witness = Path.Combine(Path.GetDirectoryName(path)!, "witness.jsonl");
         Assert.Equal(0, Cli.Run("audit", "witness", "--trail", path, "--out", witness).ExitCode);
         var kept = File.ReadAllText(witness);
-        Sql(path, "DELETE FROM audit_entries WHERE seq > 10; DELETE FROM audit_checkpoints WHERE number = 3");
+        Sql(path, "DELETE FROM audit_entries WHERE seq > 10; DELETE FROM audit_checkpoints WHERE number = 3; DELETE FROM audit_index WHERE checkpoint = 3; DELETE FROM audit_record_filters WHERE checkpoint = 3");
         var (exit, output) = Cli.Run("audit", "witness", "--trail", path, "--out", witness);
         Assert.Equal(1, exit);
         Assert.Contains("the trail no longer holds checkpoint 3 (entries 11–12)", output);
@@ -407,7 +407,7 @@ public sealed class AuditCommandTests
     public async Task Checkpoint_on_a_trail_with_unsigned_entries_signs_them()
     {
         var path = await NewTrail(12);
-        Sql(path, "DELETE FROM audit_checkpoints WHERE number = 3");
+        Sql(path, "DELETE FROM audit_checkpoints WHERE number = 3; DELETE FROM audit_index WHERE checkpoint = 3; DELETE FROM audit_record_filters WHERE checkpoint = 3");
         var (exit, output) = Cli.Run("audit", "checkpoint", "--trail", path);
         Assert.Equal(0, exit);
         Assert.Contains("signed checkpoint 3 (entries 11–12)", output);

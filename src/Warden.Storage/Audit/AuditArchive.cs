@@ -102,7 +102,8 @@ public static class AuditArchive
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            DELETE FROM audit_records WHERE seq BETWEEN @first AND @last;
+            DELETE FROM audit_index WHERE checkpoint <= (SELECT number FROM audit_checkpoints WHERE last_seq = @last);
+            DELETE FROM audit_record_filters WHERE checkpoint <= (SELECT number FROM audit_checkpoints WHERE last_seq = @last);
             DELETE FROM audit_entries WHERE seq BETWEEN @first AND @last;
             INSERT INTO audit_trail (key, value) VALUES ('archived_through', @last), ('archived_head', @head)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value;

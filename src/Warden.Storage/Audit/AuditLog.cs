@@ -62,29 +62,20 @@ public static class AuditLog
         }
 
         using var connection = AuditStore.OpenReader(path);
-        var where = new List<string>();
-        using var command = connection.CreateCommand();
-        void Filter(string? value, string column)
+        var fields = new List<(string Field, string Value)>();
+        void Filter(string field, string? value)
         {
             if (value is not null)
             {
-                where.Add($"e.{column} = @{column}");
-                command.Parameters.AddWithValue("@" + column, value);
+                fields.Add((field, value));
             }
         }
 
-        Filter(query.Agent, "agent");
-        Filter(query.UseCase, "use_case");
-        Filter(query.Tool, "tool");
-        Filter(query.Effect, "effect");
-        Filter(query.Person, "person");
-        var from = "audit_entries e";
-        if (query.RecordId is not null)
-        {
-            from = "audit_records r JOIN audit_entries e ON e.seq = r.seq";
-            where.Add("r.record_id = @record");
-            command.Parameters.AddWithValue("@record", query.RecordId);
-        }
+        Filter("agent", query.Agent);
+        Filter("use_case", query.UseCase);
+        Filter("tool", query.Tool);
+        Filter("effect", query.Effect);
+        Filter("person", query.Person);
 
         // Sequence numbers follow time, so a time range is a range of seq: found by binary search
         // on the primary key, with no index on time to slow every append.
@@ -95,22 +86,182 @@ public static class AuditLog
             high = Math.Min(high, before - 1);
         }
 
-        where.Add("e.seq BETWEEN @low AND @high");
-        command.Parameters.AddWithValue("@low", low);
-        command.Parameters.AddWithValue("@high", high);
-        command.CommandText = $"SELECT {RecordColumns} FROM {from} WHERE {string.Join(" AND ", where)} ORDER BY e.seq DESC LIMIT @limit";
-        command.Parameters.AddWithValue("@limit", query.Limit + 1);
-        var records = new List<AuditRecord>();
-        using (var reader = command.ExecuteReader())
+        var search = new Search(connection, fields, query.RecordId, query.Limit + 1);
+        if (fields.Count == 0 && query.RecordId is null)
         {
-            while (reader.Read())
+            search.Range(low, high, matchFields: false);
+        }
+        else
+        {
+            // Entries after the last checkpoint are not indexed yet: matched on their own text.
+            // They are the newest, so they come first; then the checkpoints' runs, newest first.
+            var indexedThrough = AuditStore.Scalar(connection, "SELECT coalesce(max(last_seq), 0) FROM audit_checkpoints");
+            search.Range(Math.Max(low, indexedThrough + 1), high, matchFields: true);
+            foreach (var run in Runs(connection, low, Math.Min(high, indexedThrough)))
             {
-                records.Add(Record(reader));
+                if (search.Full)
+                {
+                    break;
+                }
+
+                search.Run(run, low, high);
             }
         }
 
+        var records = search.Found;
         var next = records.Count > query.Limit ? records[query.Limit - 1].Seq : (long?)null;
         return new AuditPage([.. records.Take(query.Limit)], next);
+    }
+
+    /// <summary>The checkpoints that cover part of [low, high], newest first (a few thousand at most: read whole, so that the search can query while walking them).</summary>
+    private static List<(long Number, long First, long Last)> Runs(SqliteConnection connection, long low, long high)
+    {
+        var runs = new List<(long, long, long)>();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT number, first_seq, last_seq FROM audit_checkpoints WHERE last_seq >= @low AND first_seq <= @high ORDER BY number DESC";
+        command.Parameters.AddWithValue("@low", low);
+        command.Parameters.AddWithValue("@high", high);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            runs.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return runs;
+    }
+
+    /// <summary>One query's walk through the trail, newest first, until it has found what it wants.</summary>
+    private sealed class Search(SqliteConnection connection, List<(string Field, string Value)> fields, string? recordId, int want)
+    {
+        public List<AuditRecord> Found { get; } = [];
+
+        public bool Full => Found.Count >= want;
+
+        /// <summary>The entries in [low, high] that match, read and tested on their own text.</summary>
+        public void Range(long low, long high, bool matchFields)
+        {
+            if (low > high || Full)
+            {
+                return;
+            }
+
+            using var command = Command($"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq BETWEEN @low AND @high{Conditions(matchFields)} ORDER BY e.seq DESC LIMIT @limit", matchFields);
+            command.Parameters.AddWithValue("@low", low);
+            command.Parameters.AddWithValue("@high", high);
+            command.Parameters.AddWithValue("@limit", want - Found.Count);
+            Read(command);
+        }
+
+        /// <summary>
+        /// The entries of one checkpoint that match: those on every filter's list (the lists are
+        /// exact), which read or changed the record when one is asked for (the run's filter can
+        /// only rule a run out; the entry itself says).
+        /// </summary>
+        public void Run((long Number, long First, long Last) run, long low, long high)
+        {
+            if (recordId is not null && !MayHoldRecord(run.Number))
+            {
+                return;
+            }
+
+            low = Math.Max(low, run.First);
+            high = Math.Min(high, run.Last);
+            if (fields.Count == 0)
+            {
+                Range(low, high, matchFields: false);
+                return;
+            }
+
+            List<long>? candidates = null;
+            foreach (var (field, value) in fields)
+            {
+                var list = List(run.Number, field, value);
+                candidates = candidates is null ? list : [.. candidates.Intersect(list)];
+                if (candidates.Count == 0)
+                {
+                    return;
+                }
+            }
+
+            using var command = Command($"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq = @seq{Conditions(matchFields: false)}", matchFields: false);
+            var seq = command.Parameters.Add(new SqliteParameter("@seq", null));
+            for (var i = candidates!.Count - 1; i >= 0 && !Full; i--)
+            {
+                if (candidates[i] >= low && candidates[i] <= high)
+                {
+                    seq.Value = candidates[i];
+                    Read(command);
+                }
+            }
+        }
+
+        private bool MayHoldRecord(long checkpoint)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT filter FROM audit_record_filters WHERE checkpoint = @c";
+            command.Parameters.AddWithValue("@c", checkpoint);
+            return command.ExecuteScalar() is not byte[] filter || AuditRecordFilter.MayContain(filter, recordId!);
+        }
+
+        private List<long> List(long checkpoint, string field, string value)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seqs FROM audit_index WHERE checkpoint = @c AND field = @f AND value = @v";
+            command.Parameters.AddWithValue("@c", checkpoint);
+            command.Parameters.AddWithValue("@f", field);
+            command.Parameters.AddWithValue("@v", value);
+            return command.ExecuteScalar() is string text ? AuditIndexLists.Parse(text) ?? [] : [];
+        }
+
+        /// <summary>The filters as conditions on the entry's own text (fields only when asked; the record always).</summary>
+        private string Conditions(bool matchFields)
+        {
+            var conditions = new StringBuilder();
+            if (matchFields)
+            {
+                for (var i = 0; i < fields.Count; i++)
+                {
+                    conditions.Append($" AND e.entry ->> '$.body.{fields[i].Field}' = @v{i}");
+                }
+            }
+
+            if (recordId is not null)
+            {
+                conditions.Append(" AND (EXISTS (SELECT 1 FROM json_each(e.entry, '$.body.records_read') WHERE value = @record)" +
+                                  " OR EXISTS (SELECT 1 FROM json_each(e.entry, '$.body.records_changed') WHERE value = @record))");
+            }
+
+            return conditions.ToString();
+        }
+
+        private SqliteCommand Command(string sql, bool matchFields)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            if (matchFields)
+            {
+                for (var i = 0; i < fields.Count; i++)
+                {
+                    command.Parameters.AddWithValue($"@v{i}", fields[i].Value);
+                }
+            }
+
+            if (recordId is not null)
+            {
+                command.Parameters.AddWithValue("@record", recordId);
+            }
+
+            return command;
+        }
+
+        private void Read(SqliteCommand command)
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                Found.Add(Record(reader));
+            }
+        }
     }
 
     /// <summary>Writes every entry from <paramref name="since"/> on, oldest first, as JSON lines or CSV, streaming.</summary>

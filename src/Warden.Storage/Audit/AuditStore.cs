@@ -7,6 +7,9 @@ namespace Warden.Storage.Audit;
 /// <summary>The SQL of the audit trail, in one place: connections, identity, inserts and the reads the trail needs.</summary>
 internal static class AuditStore
 {
+    /// <summary>The layout this code reads and writes; a trail in another is refused, never changed.</summary>
+    public const string Format = "warden-audit-2";
+
     private static readonly string Schema = LoadSchema();
 
     /// <summary>
@@ -19,15 +22,20 @@ internal static class AuditStore
         try
         {
             connection.Open();
+            if (HasTable(connection, "audit_trail"))
+            {
+                CheckFormat(connection, path);
+            }
+
             using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;" + Schema;
             command.ExecuteNonQuery();
             return connection;
         }
-        catch (SqliteException e)
+        catch (Exception e)
         {
             connection.Dispose();
-            throw Unreadable(path, e);
+            throw e is SqliteException sqlite ? Unreadable(path, sqlite) : e;
         }
     }
 
@@ -73,6 +81,7 @@ internal static class AuditStore
         }
 
         using var command = connection.CreateCommand();
+        CheckFormat(connection, path);
         command.CommandText = "SELECT key, value FROM audit_trail WHERE key IN ('trail_id', 'public_key')";
         using var reader = command.ExecuteReader();
         string? id = null, key = null;
@@ -96,10 +105,21 @@ internal static class AuditStore
         return (id, key);
     }
 
+    private static void CheckFormat(SqliteConnection connection, string path)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM audit_trail WHERE key = 'format'";
+        if (command.ExecuteScalar() is string format && format != Format)
+        {
+            throw new AuditTrailException($"the audit trail {path} is in the layout {format}, and this version of Warden reads {Format}; use the Warden that wrote it to verify and export it");
+        }
+    }
+
     public static void WriteIdentity(SqliteConnection connection, string trailId, string publicKey)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO audit_trail (key, value) VALUES ('format', 'warden-audit-1'), ('trail_id', @id), ('public_key', @key)";
+        command.CommandText = "INSERT INTO audit_trail (key, value) VALUES ('format', @format), ('trail_id', @id), ('public_key', @key)";
+        command.Parameters.AddWithValue("@format", Format);
         command.Parameters.AddWithValue("@id", trailId);
         command.Parameters.AddWithValue("@key", publicKey);
         command.ExecuteNonQuery();
@@ -157,11 +177,8 @@ internal static class AuditStore
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO audit_entries (seq, time, kind, environment, agent, use_case, tool, effect, person, outcome, rollback_of, entry, hash)
-            VALUES (@seq, @time, @kind, @environment, @agent, @use_case, @tool, @effect, @person, @outcome, @rollback_of, @entry, @hash)
-            """;
-        foreach (var name in new[] { "@seq", "@time", "@kind", "@environment", "@agent", "@use_case", "@tool", "@effect", "@person", "@outcome", "@rollback_of", "@entry", "@hash" })
+        command.CommandText = "INSERT INTO audit_entries (seq, time, rollback_of, entry, hash) VALUES (@seq, @time, @rollback_of, @entry, @hash)";
+        foreach (var name in new[] { "@seq", "@time", "@rollback_of", "@entry", "@hash" })
         {
             command.Parameters.Add(new SqliteParameter(name, null));
         }
@@ -170,45 +187,21 @@ internal static class AuditStore
         return command;
     }
 
-    public static void InsertEntry(SqliteCommand command, long seq, string time, AuditEntry entry, string text, string hash)
+    public static void InsertEntry(SqliteCommand command, long seq, string time, long? rollbackOf, string text, string hash)
     {
         var p = command.Parameters;
         p[0].Value = seq;
         p[1].Value = time;
-        p[2].Value = entry.Kind;
-        p[3].Value = (object?)entry.Environment ?? DBNull.Value;
-        p[4].Value = (object?)entry.Agent ?? DBNull.Value;
-        p[5].Value = (object?)entry.UseCase ?? DBNull.Value;
-        p[6].Value = (object?)entry.Tool ?? DBNull.Value;
-        p[7].Value = (object?)entry.Effect ?? DBNull.Value;
-        p[8].Value = (object?)entry.Person ?? DBNull.Value;
-        p[9].Value = (object?)entry.Outcome ?? DBNull.Value;
-        p[10].Value = (object?)entry.RollbackOf ?? DBNull.Value;
-        p[11].Value = text;
-        p[12].Value = hash;
+        p[2].Value = (object?)rollbackOf ?? DBNull.Value;
+        p[3].Value = text;
+        p[4].Value = hash;
         command.ExecuteNonQuery();
     }
 
-    public static SqliteCommand InsertRecordCommand(SqliteConnection connection, SqliteTransaction transaction)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT OR IGNORE INTO audit_records (record_id, seq) VALUES (@id, @seq)";
-        command.Parameters.Add(new SqliteParameter("@id", null));
-        command.Parameters.Add(new SqliteParameter("@seq", null));
-        return command;
-    }
-
-    public static void InsertRecord(SqliteCommand command, string id, long seq)
-    {
-        command.Parameters[0].Value = id;
-        command.Parameters[1].Value = seq;
-        command.ExecuteNonQuery();
-    }
-
-    public static void InsertCheckpoint(SqliteConnection connection, Checkpoint checkpoint)
+    public static void InsertCheckpoint(SqliteConnection connection, SqliteTransaction transaction, Checkpoint checkpoint)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "INSERT INTO audit_checkpoints (number, first_seq, last_seq, checkpoint) VALUES (@n, @first, @last, @text)";
         command.Parameters.AddWithValue("@n", checkpoint.Number);
         command.Parameters.AddWithValue("@first", checkpoint.FirstSeq);
@@ -264,15 +257,15 @@ internal static class AuditStore
         }
     }
 
-    public static IEnumerable<string> HashesAfter(SqliteConnection connection, long seq)
+    public static IEnumerable<(long Seq, string Entry, string Hash)> EntriesAfter(SqliteConnection connection, long seq)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT hash FROM audit_entries WHERE seq > @seq ORDER BY seq";
+        command.CommandText = "SELECT seq, entry, hash FROM audit_entries WHERE seq > @seq ORDER BY seq";
         command.Parameters.AddWithValue("@seq", seq);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            yield return reader.GetString(0);
+            yield return (reader.GetInt64(0), reader.GetString(1), reader.GetString(2));
         }
     }
 

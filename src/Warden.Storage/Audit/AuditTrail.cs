@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Warden.Core.Audit;
@@ -21,6 +22,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private readonly AuditTrailOptions _options;
     private readonly TimeProvider _clock;
     private readonly CompactRange _sinceCheckpoint = new();
+
+    // The index of the entries since the last checkpoint: written with the next one.
+    private readonly AuditIndexRun _unindexed = new();
     private readonly Task _writer;
     private long _lastSeq;
     private string _lastHash;
@@ -269,7 +273,6 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     private List<Pending> _inFlight = [];
     private SqliteCommand? _insertEntry;
-    private SqliteCommand? _insertRecord;
 
     private async Task WriteAll()
     {
@@ -335,9 +338,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             inside?.Invoke(transaction);
             // Prepared once and reused: compiling the statements per commit cost more than the inserts.
             var insert = _insertEntry ??= AuditStore.InsertEntryCommand(_connection, transaction);
-            var record = _insertRecord ??= AuditStore.InsertRecordCommand(_connection, transaction);
             insert.Transaction = transaction;
-            record.Transaction = transaction;
+            var timeText = AuditText.Time(time);
             foreach (var pending in batch)
             {
                 if (pending.Entry is null)
@@ -348,12 +350,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 seq++;
                 var text = AuditText.Entry(pending.Body!, hash, seq, time);
                 hash = AuditText.Hash(text);
-                AuditStore.InsertEntry(insert, seq, AuditText.Time(time), pending.Entry, text, hash);
-                foreach (var id in pending.Entry.RecordsRead.Concat(pending.Entry.RecordsChanged).Distinct(StringComparer.Ordinal))
-                {
-                    AuditStore.InsertRecord(record, id, seq);
-                }
-
+                AuditStore.InsertEntry(insert, seq, timeText, pending.Entry.RollbackOf, text, hash);
                 results.Add((pending, new AppendedEntry(seq, hash), Convert.FromHexString(hash)));
             }
 
@@ -374,9 +371,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _lastHash = hash;
         _lastTime = time;
         Interlocked.Exchange(ref _lastSeq, seq);
-        foreach (var (_, _, leaf) in results)
+        foreach (var (pending, result, leaf) in results)
         {
             _sinceCheckpoint.Append(leaf);
+            _unindexed.Add(pending.Entry!, result.Seq);
         }
 
         var wantsCheckpoint = batch.Any(p => p.Entry is null && p.Work is null);
@@ -420,7 +418,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
         try
         {
-            AuditStore.InsertCheckpoint(_connection, checkpoint);
+            // The checkpoint and the index run of the entries it covers commit together.
+            using var transaction = _connection.BeginTransaction();
+            AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
+            _unindexed.Write(_connection, transaction, checkpoint.Number);
+            transaction.Commit();
         }
         catch (Exception)
         {
@@ -434,6 +436,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _checkpointHash = checkpoint.Hash();
         _checkpointTime = _clock.GetUtcNow();
         _sinceCheckpoint.Clear();
+        _unindexed.Clear();
         return checkpoint;
     }
 
@@ -474,9 +477,18 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             }
         }
 
-        foreach (var hash in AuditStore.HashesAfter(_connection, lastCovered))
+        foreach (var (seq, text, hash) in AuditStore.EntriesAfter(_connection, lastCovered))
         {
             _sinceCheckpoint.Append(Convert.FromHexString(hash));
+            try
+            {
+                using var document = JsonDocument.Parse(text);
+                _unindexed.Add(document.RootElement.GetProperty("body"), seq);
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // Only in a trail a person accepted broken; verify names that entry.
+            }
         }
     }
 
@@ -496,7 +508,6 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         finally
         {
             _insertEntry?.Dispose();
-            _insertRecord?.Dispose();
             _connection.Dispose();
             await _writerLock.DisposeAsync().ConfigureAwait(false);
         }

@@ -26,13 +26,6 @@ public sealed record AuditVerification(long Entries, long Checkpoints, AuditFind
 /// </summary>
 public static class AuditVerifier
 {
-    // The columns copied out of each entry for queries, checked against the entry itself.
-    private static readonly (string Column, string Field)[] Copied =
-    [
-        ("kind", "kind"), ("environment", "environment"), ("agent", "agent"), ("use_case", "use_case"), ("tool", "tool"),
-        ("effect", "effect"), ("person", "person"), ("outcome", "outcome"),
-    ];
-
     /// <summary>Verifies the whole trail at <paramref name="path"/>, against a witness when one is given.</summary>
     public static AuditVerification Verify(string path, Witness? witness = null, IProgress<long>? progress = null)
     {
@@ -233,16 +226,18 @@ public static class AuditVerifier
         var expectedSeq = start;
         long verified = 0;
         long? lastArchive = null;
-        using var records = new RecordCursor(connection, start);
+        var firstLive = cpIndex >= 0 ? checkpoints[cpIndex].Number : checkpoints.Count + 1;
+        using var index = new IndexCursor(connection, firstLive);
+        var run = new AuditIndexRun();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, time, kind, environment, agent, use_case, tool, effect, person, outcome, rollback_of, entry, hash FROM audit_entries WHERE seq >= @start ORDER BY seq";
+        command.CommandText = "SELECT seq, time, rollback_of, entry, hash FROM audit_entries WHERE seq >= @start ORDER BY seq";
         command.Parameters.AddWithValue("@start", start);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var seq = reader.GetInt64(0);
-            var text = reader.GetString(11);
-            var hash = reader.GetString(12);
+            var text = reader.GetString(3);
+            var hash = reader.GetString(4);
             if (seq != expectedSeq)
             {
                 return AuditVerification.Broken(verified, checkpoints.Count, "entry_missing", expectedSeq, seq == expectedSeq + 1
@@ -271,15 +266,12 @@ public static class AuditVerifier
                 return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s time column says {reader.GetString(1)} but the entry says {frame.Time}: the column was edited");
             }
 
-            var body = Body.Read(text);
-            if (ColumnMismatch(reader, body) is { } column)
+            var body = Body.Read(text, seq, run);
+            long? rollbackOf = reader.IsDBNull(2) ? null : reader.GetInt64(2);
+            if (rollbackOf != body.RollbackOf)
             {
-                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s {column.Column} column says {column.Stored} but the entry says {column.Written}: the column was edited");
-            }
-
-            if (records.Mismatch(seq, body.Records) is { } recordsFinding)
-            {
-                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s record index {recordsFinding}: the index was edited");
+                return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq,
+                    $"entry {seq}'s rollback_of column says {Number(rollbackOf)} but the entry says {Number(body.RollbackOf)}: the column was edited");
             }
 
             if (body.Kind == AuditKinds.Archive)
@@ -300,7 +292,13 @@ public static class AuditVerifier
                         $"{checkpoint} does not match the entries it covers: entries {checkpoint.FirstSeq}–{checkpoint.LastSeq} were rewritten after it was signed");
                 }
 
+                if (index.Mismatch(checkpoint, run) is { } indexFinding)
+                {
+                    return AuditVerification.Broken(verified, checkpoints.Count, "index_edited", indexFinding.Seq, indexFinding.Message);
+                }
+
                 range.Clear();
+                run.Clear();
                 cpIndex++;
             }
 
@@ -310,9 +308,10 @@ public static class AuditVerifier
             }
         }
 
-        if (records.Leftover() is { } orphan)
+        if (index.Leftover() is { } orphan)
         {
-            return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", orphan, $"the record index names entry {orphan}, which is not in the live trail: the index was edited");
+            return AuditVerification.Broken(verified, checkpoints.Count, "index_edited", null,
+                $"the index holds {orphan} for checkpoint {orphan.Checkpoint}, which covers no entry of the live trail: the index was edited");
         }
 
         if (archivedThrough > 0 && lastArchive != archivedThrough)
@@ -334,137 +333,173 @@ public static class AuditVerifier
         return command.ExecuteScalar() as string;
     }
 
-    private static (string Column, string Stored, string Written)? ColumnMismatch(SqliteDataReader reader, Body body)
+    private static string Number(long? n) => n?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing";
+
+    /// <summary>What verify needs of an entry's body besides its hash: its kind and links; its index keys go into the run being rebuilt.</summary>
+    private readonly record struct Body(string? Kind, long? RollbackOf, long? ArchivedThrough)
     {
-        for (var i = 0; i < Copied.Length; i++)
+        public static Body Read(string entryText, long seq, AuditIndexRun run)
         {
-            var stored = reader.IsDBNull(2 + i) ? null : reader.GetString(2 + i);
-            var written = body.Text(Copied[i].Field);
-            if (stored != written)
-            {
-                return (Copied[i].Column, stored ?? "nothing", written ?? "nothing");
-            }
+            using var document = JsonDocument.Parse(entryText);
+            var body = document.RootElement.GetProperty("body");
+            run.Add(body, seq);
+            return new Body(
+                body.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String ? kind.GetString() : null,
+                body.TryGetProperty("rollback_of", out var of) && of.TryGetInt64(out var n) ? n : null,
+                body.TryGetProperty("archived_through", out var through) && through.TryGetInt64(out var t) ? t : null);
         }
-
-        long? rollbackOf = reader.IsDBNull(10) ? null : reader.GetInt64(10);
-        if (rollbackOf != body.RollbackOf)
-        {
-            return ("rollback_of", rollbackOf?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing",
-                body.RollbackOf?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing");
-        }
-
-        return null;
     }
 
-    /// <summary>The fields of an entry's body that the store copies into columns and indexes.</summary>
-    private sealed class Body
+    /// <summary>Something stored in the index, named for a finding.</summary>
+    private readonly record struct IndexRow(long Checkpoint, string What)
     {
-        private readonly Dictionary<string, string?> _texts = new(StringComparer.Ordinal);
-
-        public long? RollbackOf { get; private set; }
-
-        public long? ArchivedThrough { get; private set; }
-
-        public SortedSet<string> Records { get; } = new(StringComparer.Ordinal);
-
-        public string? Kind => Text("kind");
-
-        public string? Text(string field) => _texts.GetValueOrDefault(field);
-
-        public static Body Read(string entryText)
-        {
-            var body = new Body();
-            using var document = JsonDocument.Parse(entryText);
-            foreach (var property in document.RootElement.GetProperty("body").EnumerateObject())
-            {
-                switch (property.Name)
-                {
-                    case "rollback_of" when property.Value.TryGetInt64(out var of):
-                        body.RollbackOf = of;
-                        break;
-                    case "archived_through" when property.Value.TryGetInt64(out var through):
-                        body.ArchivedThrough = through;
-                        break;
-                    case "records_read" or "records_changed" when property.Value.ValueKind == JsonValueKind.Array:
-                        foreach (var id in property.Value.EnumerateArray())
-                        {
-                            body.Records.Add(id.GetString() ?? "");
-                        }
-
-                        break;
-                    default:
-                        if (property.Value.ValueKind == JsonValueKind.String)
-                        {
-                            body._texts[property.Name] = property.Value.GetString();
-                        }
-
-                        break;
-                }
-            }
-
-            return body;
-        }
+        public override string ToString() => What;
     }
 
     /// <summary>
-    /// The record index (audit_records), read in entry order beside the entries, so that an id
-    /// added to or taken from the index ("what touched c-5") is caught without holding it all.
+    /// The index, read run by run in its own order beside the entries: each checkpoint's lists and
+    /// record filter must be exactly what its entries give, so an entry added to or taken from the
+    /// index ("what touched c-5") is caught, holding one run at a time.
     /// </summary>
-    private sealed class RecordCursor : IDisposable
+    private sealed class IndexCursor : IDisposable
     {
-        private readonly SqliteCommand _command;
-        private readonly SqliteDataReader _reader;
-        private bool _has;
+        private readonly SqliteCommand _listsCommand;
+        private readonly SqliteDataReader _lists;
+        private readonly SqliteCommand _filtersCommand;
+        private readonly SqliteDataReader _filters;
+        private bool _hasList;
+        private bool _hasFilter;
+        private IndexRow? _stray;
 
-        public RecordCursor(SqliteConnection connection, long start)
+        public IndexCursor(SqliteConnection connection, long firstLive)
         {
-            _command = connection.CreateCommand();
-            _command.CommandText = "SELECT seq, record_id FROM audit_records ORDER BY seq, record_id";
-            _reader = _command.ExecuteReader();
-            _has = _reader.Read();
-            while (_has && _reader.GetInt64(0) < start)
+            _listsCommand = connection.CreateCommand();
+            _listsCommand.CommandText = "SELECT checkpoint, field, value, seqs FROM audit_index ORDER BY checkpoint, field, value";
+            _lists = _listsCommand.ExecuteReader();
+            _hasList = _lists.Read();
+            _filtersCommand = connection.CreateCommand();
+            _filtersCommand.CommandText = "SELECT checkpoint, filter FROM audit_record_filters ORDER BY checkpoint";
+            _filters = _filtersCommand.ExecuteReader();
+            _hasFilter = _filters.Read();
+            SkipBefore(firstLive);
+        }
+
+        /// <summary>The first difference between <paramref name="checkpoint"/>'s stored run and <paramref name="expected"/>, rebuilt from its entries; null when there is none.</summary>
+        public (long? Seq, string Message)? Mismatch(Checkpoint checkpoint, AuditIndexRun expected)
+        {
+            SkipBefore(checkpoint.Number);
+            var stored = new Dictionary<(string, string), string>();
+            while (_hasList && _lists.GetInt64(0) == checkpoint.Number)
             {
-                // Rows for entries that are archived or never existed: reported as leftovers.
-                Stray ??= _reader.GetInt64(0);
-                _has = _reader.Read();
+                stored[(_lists.GetString(1), _lists.GetString(2))] = _lists.GetString(3);
+                _hasList = _lists.Read();
+            }
+
+            byte[]? filter = null;
+            if (_hasFilter && _filters.GetInt64(0) == checkpoint.Number)
+            {
+                filter = (byte[])_filters.GetValue(1);
+                _hasFilter = _filters.Read();
+            }
+
+            (long Seq, string Message)? first = null;
+            void Found(long seq, string message)
+            {
+                if (first is null || seq < first.Value.Seq)
+                {
+                    first = (seq, message + ": the index was edited");
+                }
+            }
+
+            var lists = expected.Lists();
+            foreach (var ((field, value), seqs) in lists)
+            {
+                if (!stored.TryGetValue((field, value), out var text))
+                {
+                    var firstSeq = AuditIndexLists.Parse(seqs)![0];
+                    Found(firstSeq, $"the index has no {field} {value} list for {checkpoint}, though entry {firstSeq} names it");
+                }
+                else if (text != seqs)
+                {
+                    var want = AuditIndexLists.Parse(seqs)!;
+                    var have = AuditIndexLists.Parse(text);
+                    if (have is null)
+                    {
+                        Found(want[0], $"the index's {field} {value} list for {checkpoint} is not a list of entries");
+                        continue;
+                    }
+
+                    var added = have.Except(want).DefaultIfEmpty(long.MaxValue).Min();
+                    var missing = want.Except(have).DefaultIfEmpty(long.MaxValue).Min();
+                    if (missing <= added)
+                    {
+                        Found(missing, $"the index lacks entry {missing} under {field} {value}, which the entry names");
+                    }
+                    else
+                    {
+                        Found(added, $"the index lists entry {added} under {field} {value}, which the entry does not name");
+                    }
+                }
+            }
+
+            foreach (var ((field, value), text) in stored)
+            {
+                if (!lists.ContainsKey((field, value)))
+                {
+                    var seq = AuditIndexLists.Parse(text) is [var one, ..] ? one : checkpoint.FirstSeq;
+                    Found(seq, $"the index lists entry {seq} under {field} {value}, which the entry does not name");
+                }
+            }
+
+            if (filter is null || !filter.AsSpan().SequenceEqual(expected.RecordFilter()))
+            {
+                Found(checkpoint.FirstSeq, $"the record filter of {checkpoint} {(filter is null ? "is missing" : "does not match the records its entries name")}");
+            }
+
+            return first is { } f ? (f.Seq, f.Message) : null;
+        }
+
+        public IndexRow? Leftover()
+        {
+            if (_stray is not null)
+            {
+                return _stray;
+            }
+
+            if (_hasList)
+            {
+                return ListRow();
+            }
+
+            return _hasFilter ? FilterRow() : null;
+        }
+
+        private void SkipBefore(long number)
+        {
+            // Runs of archived checkpoints, or of none: reported as leftovers.
+            while (_hasList && _lists.GetInt64(0) < number)
+            {
+                _stray ??= ListRow();
+                _hasList = _lists.Read();
+            }
+
+            while (_hasFilter && _filters.GetInt64(0) < number)
+            {
+                _stray ??= FilterRow();
+                _hasFilter = _filters.Read();
             }
         }
 
-        private long? Stray { get; set; }
+        private IndexRow ListRow() => new(_lists.GetInt64(0), $"the {_lists.GetString(1)} {_lists.GetString(2)} list");
 
-        /// <summary>What differs between the index's ids for <paramref name="seq"/> and the entry's own, or null.</summary>
-        public string? Mismatch(long seq, SortedSet<string> ids)
-        {
-            var indexed = new List<string>();
-            while (_has && _reader.GetInt64(0) <= seq)
-            {
-                if (_reader.GetInt64(0) < seq)
-                {
-                    Stray ??= _reader.GetInt64(0);
-                }
-                else
-                {
-                    indexed.Add(_reader.GetString(1));
-                }
-
-                _has = _reader.Read();
-            }
-
-            if (indexed.SequenceEqual(ids))
-            {
-                return null;
-            }
-
-            var added = indexed.Except(ids).FirstOrDefault();
-            return added is not null ? $"lists {added}, which the entry does not name" : $"lacks {ids.Except(indexed).First()}, which the entry names";
-        }
-
-        public long? Leftover() => Stray ?? (_has ? _reader.GetInt64(0) : null);
+        private IndexRow FilterRow() => new(_filters.GetInt64(0), "a record filter");
 
         public void Dispose()
         {
-            _reader.Dispose();
-            _command.Dispose();
+            _lists.Dispose();
+            _listsCommand.Dispose();
+            _filters.Dispose();
+            _filtersCommand.Dispose();
         }
     }
 }

@@ -44,7 +44,7 @@ public sealed class TamperTests : IDisposable
     public void An_edited_entry_whose_hash_was_recomputed_breaks_the_link_to_the_next()
     {
         var text = ((string)_trail.Scalar("SELECT entry FROM audit_entries WHERE seq = 14")!).Replace("\"allow\"", "\"deny\"", StringComparison.Ordinal);
-        _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h, effect = 'deny' WHERE seq = 14", ("@e", text), ("@h", AuditText.Hash(text)));
+        _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h WHERE seq = 14", ("@e", text), ("@h", AuditText.Hash(text)));
         var finding = Broken();
         Assert.Equal(("chain_broken", 15L), (finding.Code, finding.Seq));
         Assert.Equal("entry 15 does not link to entry 14: one of them was rewritten and its hash recomputed", finding.Message);
@@ -102,7 +102,7 @@ public sealed class TamperTests : IDisposable
     public void A_tail_cut_with_its_checkpoints_is_caught_by_the_witness()
     {
         var witness = AuditLog.Witness(_trail.Path);
-        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 20; DELETE FROM audit_records WHERE seq > 20; DELETE FROM audit_checkpoints WHERE number = 3;");
+        _trail.Tamper("DELETE FROM audit_entries WHERE seq > 20; DELETE FROM audit_index WHERE checkpoint = 3; DELETE FROM audit_record_filters WHERE checkpoint = 3; DELETE FROM audit_checkpoints WHERE number = 3;");
         Assert.True(AuditVerifier.Verify(_trail.Path).Verified, "without a witness, a clean cut at a checkpoint cannot be seen");
         var finding = Broken(witness);
         Assert.Equal(("tail_truncated", 21L), (finding.Code, finding.Seq));
@@ -132,12 +132,30 @@ public sealed class TamperTests : IDisposable
     }
 
     [Fact]
-    public void An_edited_query_column_is_reported_even_though_the_entry_is_intact()
+    public void An_entry_taken_off_an_index_list_is_caught_though_the_entry_is_intact()
     {
-        _trail.Tamper("UPDATE audit_entries SET agent = 'someone-else' WHERE seq = 5");
+        _trail.Tamper("UPDATE audit_index SET seqs = '[1,2,3,4,6,7,8,9,10]' WHERE checkpoint = 1 AND field = 'agent'");
         var finding = Broken();
-        Assert.Equal(("column_edited", 5L), (finding.Code, finding.Seq));
-        Assert.Equal("entry 5's agent column says someone-else but the entry says hygiene-bot: the column was edited", finding.Message);
+        Assert.Equal(("index_edited", 5L), (finding.Code, finding.Seq));
+        Assert.Equal("the index lacks entry 5 under agent hygiene-bot, which the entry names: the index was edited", finding.Message);
+    }
+
+    [Fact]
+    public void An_entry_put_on_an_index_list_it_does_not_name_is_caught()
+    {
+        _trail.Tamper("INSERT INTO audit_index (checkpoint, field, value, seqs) VALUES (2, 'person', 'maria', '[13]')");
+        var finding = Broken();
+        Assert.Equal(("index_edited", 13L), (finding.Code, finding.Seq));
+        Assert.Equal("the index lists entry 13 under person maria, which the entry does not name: the index was edited", finding.Message);
+    }
+
+    [Fact]
+    public void A_list_moved_to_another_agent_is_caught()
+    {
+        _trail.Tamper("UPDATE audit_index SET value = 'someone-else' WHERE checkpoint = 2 AND field = 'agent'");
+        var finding = Broken();
+        Assert.Equal(("index_edited", 11L), (finding.Code, finding.Seq));
+        Assert.Equal("the index has no agent hygiene-bot list for checkpoint 2 (entries 11–20), though entry 11 names it: the index was edited", finding.Message);
     }
 
     [Fact]
@@ -150,26 +168,35 @@ public sealed class TamperTests : IDisposable
     }
 
     [Fact]
-    public void A_record_id_taken_out_of_the_index_is_caught()
+    public void A_record_filter_cleared_to_hide_what_touched_a_record_is_caught()
     {
-        _trail.Tamper("DELETE FROM audit_records WHERE record_id = 'c-5'");
+        _trail.Tamper("UPDATE audit_record_filters SET filter = zeroblob(length(filter)) WHERE checkpoint = 2");
         var finding = Broken();
-        Assert.Equal(("column_edited", 5L), (finding.Code, finding.Seq));
-        Assert.Equal("entry 5's record index lacks c-5, which the entry names: the index was edited", finding.Message);
+        Assert.Equal(("index_edited", 11L), (finding.Code, finding.Seq));
+        Assert.Equal("the record filter of checkpoint 2 (entries 11–20) does not match the records its entries name: the index was edited", finding.Message);
     }
 
     [Fact]
-    public void A_record_id_added_to_the_index_is_caught()
+    public void A_missing_record_filter_is_caught()
     {
-        _trail.Tamper("INSERT INTO audit_records (record_id, seq) VALUES ('c-999', 5)");
-        Assert.Equal("entry 5's record index lists c-999, which the entry does not name: the index was edited", Broken().Message);
+        _trail.Tamper("DELETE FROM audit_record_filters WHERE checkpoint = 3");
+        Assert.Equal("the record filter of checkpoint 3 (entries 21–25) is missing: the index was edited", Broken().Message);
+    }
+
+    [Fact]
+    public void An_index_run_for_a_checkpoint_that_does_not_exist_is_caught()
+    {
+        _trail.Tamper("INSERT INTO audit_index (checkpoint, field, value, seqs) VALUES (4, 'agent', 'hygiene-bot', '[26]')");
+        var finding = Broken();
+        Assert.Equal("index_edited", finding.Code);
+        Assert.Equal("the index holds the agent hygiene-bot list for checkpoint 4, which covers no entry of the live trail: the index was edited", finding.Message);
     }
 
     [Fact]
     public void An_entry_slipped_in_before_the_first_is_caught()
     {
         var text = (string)_trail.Scalar("SELECT entry FROM audit_entries WHERE seq = 3")!;
-        _trail.Tamper("INSERT INTO audit_entries (seq, time, kind, entry, hash) VALUES (-1, '2026-01-01T00:00:00.000Z', 'call', @e, @h)", ("@e", text), ("@h", AuditText.Hash(text)));
+        _trail.Tamper("INSERT INTO audit_entries (seq, time, entry, hash) VALUES (-1, '2026-01-01T00:00:00.000Z', @e, @h)", ("@e", text), ("@h", AuditText.Hash(text)));
         var finding = Broken();
         Assert.Equal(("entry_inserted", -1L), (finding.Code, finding.Seq));
     }
@@ -178,7 +205,7 @@ public sealed class TamperTests : IDisposable
     public void A_forged_archive_marker_that_hides_entries_is_caught_even_by_the_store_alone()
     {
         var head = (string)_trail.Scalar("SELECT hash FROM audit_entries WHERE seq = 20")!;
-        _trail.Tamper("DELETE FROM audit_records WHERE seq <= 20; DELETE FROM audit_entries WHERE seq <= 20; INSERT INTO audit_trail (key, value) VALUES ('archived_through', '20'), ('archived_head', @h)", ("@h", head));
+        _trail.Tamper("DELETE FROM audit_index WHERE checkpoint <= 2; DELETE FROM audit_record_filters WHERE checkpoint <= 2; DELETE FROM audit_entries WHERE seq <= 20; INSERT INTO audit_trail (key, value) VALUES ('archived_through', '20'), ('archived_head', @h)", ("@h", head));
         var finding = Broken(AuditLog.Witness(_trail.Path));
         Assert.Equal(("archive_marker_altered", 20L), (finding.Code, finding.Seq));
         Assert.Equal("the trail says entries up to 20 are archived, but no archive entry records that: the marker was forged", finding.Message);
@@ -188,7 +215,7 @@ public sealed class TamperTests : IDisposable
     public void A_wiped_store_is_caught_by_the_witness()
     {
         var witness = AuditLog.Witness(_trail.Path);
-        _trail.Tamper("DELETE FROM audit_records; DELETE FROM audit_entries; DELETE FROM audit_checkpoints; DELETE FROM audit_trail;");
+        _trail.Tamper("DELETE FROM audit_index; DELETE FROM audit_record_filters; DELETE FROM audit_entries; DELETE FROM audit_checkpoints; DELETE FROM audit_trail;");
         var finding = Broken(witness);
         Assert.Equal("trail_wiped", finding.Code);
     }
@@ -232,7 +259,7 @@ public sealed class TamperTests : IDisposable
         Assert.StartsWith("there is no audit trail at ", result.Finding.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Rewrites entries from <paramref name="fromSeq"/> on (effect allow → deny), recomputing every hash and link after it.</summary>
+    /// <summary>Rewrites entries from <paramref name="fromSeq"/> on (effect allow → deny), recomputing every hash and link after it, and the index.</summary>
     private void Rewrite(long fromSeq)
     {
         var prev = (string)_trail.Scalar($"SELECT hash FROM audit_entries WHERE seq = {fromSeq - 1}")!;
@@ -243,8 +270,11 @@ public sealed class TamperTests : IDisposable
             var body = text[8..text.IndexOf(",\"prev\":", StringComparison.Ordinal)].Replace("\"allow\"", "\"deny\"", StringComparison.Ordinal);
             var rewritten = AuditText.Entry(body, prev, seq, DateTimeOffset.Parse(frame.Time, System.Globalization.CultureInfo.InvariantCulture));
             prev = AuditText.Hash(rewritten);
-            _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h, effect = 'deny' WHERE seq = @s", ("@e", rewritten), ("@h", prev), ("@s", seq));
+            _trail.Tamper("UPDATE audit_entries SET entry = @e, hash = @h WHERE seq = @s", ("@e", rewritten), ("@h", prev), ("@s", seq));
         }
+
+        // A careful forger keeps the index in step, so that only the signatures can give them away.
+        _trail.Reindex();
     }
 
     /// <summary>Signs every checkpoint again over the entries as they are now, with the trail's own key or another.</summary>

@@ -59,6 +59,52 @@ internal sealed class TrailFixture : IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Rebuilds every index run from the entries as they are now, as a forger covering their tracks would.</summary>
+    public void Reindex()
+    {
+        using var connection = new SqliteConnection($"Data Source={Path};Pooling=False");
+        connection.Open();
+        using var transaction = connection.BeginTransaction();
+        using (var clear = connection.CreateCommand())
+        {
+            clear.Transaction = transaction;
+            clear.CommandText = "DELETE FROM audit_index; DELETE FROM audit_record_filters;";
+            clear.ExecuteNonQuery();
+        }
+
+        var runs = new List<(long Number, long First, long Last)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT number, first_seq, last_seq FROM audit_checkpoints ORDER BY number";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                runs.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+
+        foreach (var (number, first, last) in runs)
+        {
+            var run = new AuditIndexRun();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = $"SELECT seq, entry FROM audit_entries WHERE seq BETWEEN {first} AND {last}";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    using var document = System.Text.Json.JsonDocument.Parse(reader.GetString(1));
+                    run.Add(document.RootElement.GetProperty("body"), reader.GetInt64(0));
+                }
+            }
+
+            run.Write(connection, transaction, number);
+        }
+
+        transaction.Commit();
+    }
+
     public object? Scalar(string sql)
     {
         using var connection = new SqliteConnection($"Data Source={Path};Pooling=False;Mode=ReadOnly");

@@ -21,7 +21,10 @@ public static class AuditText
     };
 
     /// <summary>The canonical body of an entry, with secrets in its arguments redacted.</summary>
-    public static string Body(AuditEntry entry)
+    public static string Body(AuditEntry entry) => Encoding.UTF8.GetString(BodyUtf8(entry));
+
+    /// <summary>The canonical body of an entry as UTF-8: the bytes <see cref="Body"/> decodes.</summary>
+    public static byte[] BodyUtf8(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
@@ -70,7 +73,7 @@ public static class AuditText
             w.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>The stored text of an entry: its body with the link, sequence number and time.</summary>

@@ -21,19 +21,18 @@ internal sealed class AuditIndexRun
     /// <summary>The fields of an entry's body that have lists, by their name in the body.</summary>
     public static readonly string[] Fields = ["agent", "use_case", "tool", "effect", "person"];
 
-    private readonly Dictionary<(string Field, string Value), List<long>> _lists = [];
+    // One map per field, in the order of Fields: value → entries.
+    private readonly Dictionary<string, List<long>>[] _lists = [.. Fields.Select(_ => new Dictionary<string, List<long>>(StringComparer.Ordinal))];
     private readonly List<string> _records = [];
-
-    public bool IsEmpty => _lists.Count == 0 && _records.Count == 0;
 
     /// <summary>Adds an entry about to be written.</summary>
     public void Add(AuditEntry entry, long seq)
     {
-        List("agent", entry.Agent, seq);
-        List("use_case", entry.UseCase, seq);
-        List("tool", entry.Tool, seq);
-        List("effect", entry.Effect, seq);
-        List("person", entry.Person, seq);
+        List(0, entry.Agent, seq);
+        List(1, entry.UseCase, seq);
+        List(2, entry.Tool, seq);
+        List(3, entry.Effect, seq);
+        List(4, entry.Person, seq);
         _records.AddRange(entry.RecordsRead);
         _records.AddRange(entry.RecordsChanged);
     }
@@ -41,11 +40,11 @@ internal sealed class AuditIndexRun
     /// <summary>Adds a stored entry from its body: the same as <see cref="Add(AuditEntry, long)"/> gives for the entry it was written from.</summary>
     public void Add(JsonElement body, long seq)
     {
-        foreach (var field in Fields)
+        for (var i = 0; i < Fields.Length; i++)
         {
-            if (body.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String)
+            if (body.TryGetProperty(Fields[i], out var value) && value.ValueKind == JsonValueKind.String)
             {
-                List(field, value.GetString(), seq);
+                List(i, value.GetString(), seq);
             }
         }
 
@@ -55,20 +54,35 @@ internal sealed class AuditIndexRun
 
     public void Clear()
     {
-        _lists.Clear();
+        foreach (var lists in _lists)
+        {
+            lists.Clear();
+        }
+
         _records.Clear();
     }
 
     /// <summary>The run's lists, as stored: the entries in ascending order as a JSON array.</summary>
     public Dictionary<(string Field, string Value), string> Lists()
     {
-        var lists = new Dictionary<(string, string), string>(_lists.Count);
-        foreach (var (key, seqs) in _lists)
+        var lists = new Dictionary<(string, string), string>();
+        foreach (var (field, value, seqs) in Each())
         {
-            lists[key] = AuditIndexLists.Format(seqs);
+            lists[(field, value)] = AuditIndexLists.Format(seqs);
         }
 
         return lists;
+    }
+
+    private IEnumerable<(string Field, string Value, List<long> Seqs)> Each()
+    {
+        for (var i = 0; i < Fields.Length; i++)
+        {
+            foreach (var (value, seqs) in _lists[i])
+            {
+                yield return (Fields[i], value, seqs);
+            }
+        }
     }
 
     public byte[] RecordFilter() => AuditRecordFilter.Build(_records);
@@ -84,7 +98,7 @@ internal sealed class AuditIndexRun
             var v = list.Parameters.Add(new SqliteParameter("@v", null));
             var s = list.Parameters.Add(new SqliteParameter("@s", null));
             list.Parameters.AddWithValue("@c", checkpoint);
-            foreach (var ((field, value), seqs) in _lists)
+            foreach (var (field, value, seqs) in Each())
             {
                 f.Value = field;
                 v.Value = value;
@@ -101,17 +115,15 @@ internal sealed class AuditIndexRun
         filter.ExecuteNonQuery();
     }
 
-    private void List(string field, string? value, long seq)
+    private void List(int field, string? value, long seq)
     {
         if (value is null)
         {
             return;
         }
 
-        if (!_lists.TryGetValue((field, value), out var seqs))
-        {
-            _lists[(field, value)] = seqs = [];
-        }
+        ref var seqs = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lists[field], value, out _);
+        seqs ??= [];
 
         // An entry is added once, in order: its seq is the list's last if it is there at all.
         if (seqs.Count == 0 || seqs[^1] != seq)

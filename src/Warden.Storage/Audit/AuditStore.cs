@@ -13,8 +13,9 @@ internal static class AuditStore
     private static readonly string Schema = LoadSchema();
 
     /// <summary>
-    /// The one connection the trail writes through. synchronous = FULL: in WAL mode every commit
-    /// is fsync'd before it returns, which is what lets a caller be told its entry is durable.
+    /// The one connection the trail writes through. synchronous = NORMAL: a commit returns once its
+    /// frames are in the write-ahead log, and <see cref="WalSyncer"/> fsyncs the log before anyone
+    /// is told the entry is written, while the writer goes on with the next commit.
     /// </summary>
     public static SqliteConnection OpenWriter(string path)
     {
@@ -28,7 +29,7 @@ internal static class AuditStore
             }
 
             using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;" + Schema;
+            command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;" + Schema;
             command.ExecuteNonQuery();
             return connection;
         }
@@ -171,31 +172,6 @@ internal static class AuditStore
         }
 
         return command.ExecuteScalar() is long n ? n : 0;
-    }
-
-    public static SqliteCommand InsertEntryCommand(SqliteConnection connection, SqliteTransaction transaction)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO audit_entries (seq, time, rollback_of, entry, hash) VALUES (@seq, @time, @rollback_of, @entry, @hash)";
-        foreach (var name in new[] { "@seq", "@time", "@rollback_of", "@entry", "@hash" })
-        {
-            command.Parameters.Add(new SqliteParameter(name, null));
-        }
-
-        command.Prepare();
-        return command;
-    }
-
-    public static void InsertEntry(SqliteCommand command, long seq, string time, long? rollbackOf, string text, string hash)
-    {
-        var p = command.Parameters;
-        p[0].Value = seq;
-        p[1].Value = time;
-        p[2].Value = (object?)rollbackOf ?? DBNull.Value;
-        p[3].Value = text;
-        p[4].Value = hash;
-        command.ExecuteNonQuery();
     }
 
     public static void InsertCheckpoint(SqliteConnection connection, SqliteTransaction transaction, Checkpoint checkpoint)

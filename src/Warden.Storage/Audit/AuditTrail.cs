@@ -25,7 +25,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     // The index of the entries since the last checkpoint: written with the next one.
     private readonly AuditIndexRun _unindexed = new();
+    private readonly AuditEntryComposer _composer = new();
     private readonly Task _writer;
+    private readonly WalSyncer _syncer;
     private long _lastSeq;
     private string _lastHash;
     private DateTimeOffset _lastTime;
@@ -47,7 +49,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _checkpointHash = _lastHash;
         LoadState();
         _checkpointTime = _clock.GetUtcNow();
-        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _syncer = new WalSyncer(path);
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     public string Path { get; }
@@ -184,7 +187,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             throw new ArgumentException("an audit entry needs a kind", nameof(entry));
         }
 
-        var pending = new Pending(entry, AuditText.Body(entry));
+        var pending = new Pending(entry, AuditText.BodyUtf8(entry));
         return Enqueue(pending, cancellationToken);
     }
 
@@ -247,11 +250,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         return await pending.Done.Task.ConfigureAwait(false);
     }
 
-    private async Task WriteLoop()
+    private void WriteLoop()
     {
         try
         {
-            await WriteAll().ConfigureAwait(false);
+            WriteAll();
         }
         catch (Exception e)
         {
@@ -272,9 +275,13 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     }
 
     private List<Pending> _inFlight = [];
-    private SqliteCommand? _insertEntry;
+    private AuditEntryInsert? _insertEntry;
 
-    private async Task WriteAll()
+    /// <summary>
+    /// The writer's loop, on its own thread: it blocks while there is nothing to write instead of
+    /// awaiting, so that it never queues behind the callers' continuations on the thread pool.
+    /// </summary>
+    private void WriteAll()
     {
         var batch = new List<Pending>(MaxBatch);
         _inFlight = batch;
@@ -289,19 +296,24 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 if (_sinceCheckpoint.Size > 0)
                 {
                     var due = _checkpointTime + _options.CheckpointInterval - _clock.GetUtcNow();
-                    if (due <= TimeSpan.Zero || await Task.WhenAny(waiting, Task.Delay(due, _clock)).ConfigureAwait(false) != waiting)
+                    if (due <= TimeSpan.Zero || Task.WaitAny(waiting, Task.Delay(due, _clock)) != 0)
                     {
                         WriteCheckpoint();
                         continue;
                     }
                 }
 
-                var more = await waiting.ConfigureAwait(false);
+                var more = waiting.GetAwaiter().GetResult();
                 waiting = null;
                 if (!more)
                 {
                     break;
                 }
+            }
+
+            if (_syncer.Failure is { } failure)
+            {
+                throw failure;
             }
 
             batch.Clear();
@@ -336,9 +348,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         {
             using var transaction = _connection.BeginTransaction();
             inside?.Invoke(transaction);
-            // Prepared once and reused: compiling the statements per commit cost more than the inserts.
-            var insert = _insertEntry ??= AuditStore.InsertEntryCommand(_connection, transaction);
-            insert.Transaction = transaction;
+            // Prepared once and reused: compiling the statement per commit cost more than the inserts.
+            var insert = _insertEntry ??= new AuditEntryInsert(_connection);
             var timeText = AuditText.Time(time);
             foreach (var pending in batch)
             {
@@ -348,10 +359,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 }
 
                 seq++;
-                var text = AuditText.Entry(pending.Body!, hash, seq, time);
-                hash = AuditText.Hash(text);
-                AuditStore.InsertEntry(insert, seq, timeText, pending.Entry.RollbackOf, text, hash);
-                results.Add((pending, new AppendedEntry(seq, hash), Convert.FromHexString(hash)));
+                _composer.Compose(pending.Body!, hash, seq, timeText);
+                var leaf = _composer.Hash();
+                hash = Convert.ToHexStringLower(leaf);
+                insert.Insert(seq, timeText, pending.Entry.RollbackOf, _composer.Text, hash);
+                results.Add((pending, new AppendedEntry(seq, hash), leaf));
             }
 
             transaction.Commit();
@@ -387,11 +399,6 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             }
         }
 
-        foreach (var (pending, result, _) in results)
-        {
-            pending.Done.TrySetResult(result);
-        }
-
         foreach (var pending in batch.Where(p => p.Work is not null))
         {
             try
@@ -405,9 +412,31 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             }
         }
 
-        foreach (var pending in batch.Where(p => p.Entry is null))
+        // Callers hear back once the commit is on the disk; meanwhile the writer goes on.
+        var requests = batch.Where(p => p.Entry is null).ToList();
+        _syncer.After(error =>
         {
-            pending.Done.TrySetResult(default);
+            foreach (var (pending, result, _) in results)
+            {
+                Tell(pending, result, error);
+            }
+
+            foreach (var pending in requests)
+            {
+                Tell(pending, default, error);
+            }
+        });
+    }
+
+    private static void Tell(Pending pending, AppendedEntry result, Exception? error)
+    {
+        if (error is null)
+        {
+            pending.Done.TrySetResult(result);
+        }
+        else
+        {
+            pending.Done.TrySetException(error);
         }
     }
 
@@ -507,19 +536,22 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
         finally
         {
+            _syncer.Dispose();
             _insertEntry?.Dispose();
             _connection.Dispose();
+            _syncer.CloseFile();
             await _writerLock.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private sealed class Pending(AuditEntry? entry, string? body)
+    private sealed class Pending(AuditEntry? entry, byte[]? body)
     {
         public AuditEntry? Entry { get; } = entry;
 
-        public string? Body { get; } = body ?? (entry is null ? null : AuditText.Body(entry));
+        /// <summary>The entry's canonical body as UTF-8, serialised on the caller's thread.</summary>
+        public byte[]? Body { get; } = body ?? (entry is null ? null : AuditText.BodyUtf8(entry));
 
         /// <summary>Something to run on the writer after the batch commits (an archive); its result or error is kept here.</summary>
         public Func<object>? Work { get; init; }

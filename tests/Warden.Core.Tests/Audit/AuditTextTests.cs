@@ -70,4 +70,20 @@ public sealed class AuditTextTests
         const string text = """{"body":{"kind":"call"},"prev":"00","seq":1,"time":"2026-11-25T12:00:00.000Z"}""";
         Assert.Equal(Convert.ToHexStringLower(Merkle.LeafHash(Encoding.UTF8.GetBytes(text))), AuditText.Hash(text));
     }
+
+    [Theory]
+    [InlineData("sandbox", 1L)]
+    [InlineData("prøduction — ünïcode", 9_223_372_036_854_775_807L)]
+    public void The_writers_composer_gives_the_same_bytes_and_hash_as_the_text(string environment, long seq)
+    {
+        var entry = new AuditEntry { Kind = AuditKinds.Call, Environment = environment, Agent = "a", RecordsChanged = ["c-1"] };
+        var time = new DateTimeOffset(2026, 11, 25, 12, 0, 0, 7, TimeSpan.Zero);
+        var prev = AuditText.Genesis("t");
+        var composer = new AuditEntryComposer();
+        composer.Compose(new byte[5000], prev, 1, AuditText.Time(time)); // a large one first: the buffer grows, then is reused
+        composer.Compose(AuditText.BodyUtf8(entry), prev, seq, AuditText.Time(time));
+        var text = AuditText.Entry(AuditText.Body(entry), prev, seq, time);
+        Assert.Equal(text, Encoding.UTF8.GetString(composer.Text));
+        Assert.Equal(AuditText.Hash(text), Convert.ToHexStringLower(composer.Hash()));
+    }
 }

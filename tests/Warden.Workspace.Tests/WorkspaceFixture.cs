@@ -16,7 +16,7 @@ internal sealed class WorkspaceFixture
 
     public WorkspaceFixture()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "warden-ws-" + Guid.NewGuid().ToString("N") + ".db");
+        Path = Seeding.Workspaces.NewPath(); // under the run's folder, deleted when the run ends
         Store = WorkspaceStore.Open(Path);
         Clock = new MovingClock(Now);
         Workspace = new MarketingWorkspace(Store, Clock, field => field switch

@@ -38,6 +38,9 @@ public enum OwnerRole
 /// <summary>A person named in the policy.</summary>
 public sealed record Owner(string Id, string Name, string Email, IReadOnlyList<OwnerRole> Roles)
 {
+    /// <summary>Where the person's API token is kept (env:, file: or secret:), when they have one.</summary>
+    public string? TokenReference { get; init; }
+
     /// <summary>True when the person holds the role.</summary>
     public bool Has(OwnerRole role) => Roles.Contains(role);
 }
@@ -141,7 +144,11 @@ public sealed record UseCase(
 }
 
 /// <summary>An AI agent: who it is, which use case it serves, where it may act and how it authenticates.</summary>
-public sealed record Agent(string Id, string Description, string UseCase, IReadOnlyList<string> Environments, string TokenReference);
+public sealed record Agent(string Id, string Description, string UseCase, IReadOnlyList<string> Environments, string TokenReference)
+{
+    /// <summary>The data classes the agent may read in the clear; every other class is masked in what it reads.</summary>
+    public IReadOnlyList<string> Sees { get; init; } = [];
+}
 
 /// <summary>
 /// Who must approve a held call. Approvers are written as a person's id, <c>role:NAME</c> (anyone

@@ -28,7 +28,7 @@ internal static class PolicyBinder
 
         Each(top, "owners", "owner", diagnostics, (item, what) =>
         {
-            var r = new MappingReader(item, what, diagnostics, ["id", "name", "email", "roles"]);
+            var r = new MappingReader(item, what, diagnostics, ["id", "name", "email", "roles", "auth"]);
             if (r.Id() is not { } id)
             {
                 return;
@@ -42,7 +42,15 @@ internal static class PolicyBinder
                 diagnostics.Error(DiagnosticCode.InvalidValue, e.At, $"'{e.Value}' is not an email address");
             }
 
-            policy.Owners.Add(new OwnerSyntax(id, r.String("name")?.Value ?? id.Value, email?.Value ?? "", roles));
+            // A person's token is optional: only people who approve or operate through the API need one.
+            Located<string>? token = null;
+            if (r.Mapping("auth") is { } auth)
+            {
+                token = new MappingReader(auth, $"the auth of owner '{id.Value}'", diagnostics, ["token"]).String("token", required: true,
+                    hint: "name where the token is kept, e.g. token: env:WARDEN_TOKEN_SAM");
+            }
+
+            policy.Owners.Add(new OwnerSyntax(id, r.String("name")?.Value ?? id.Value, email?.Value ?? "", roles, token));
         });
 
         Each(top, "groups", "group", diagnostics, (item, what) =>
@@ -66,7 +74,7 @@ internal static class PolicyBinder
         Each(top, "use_cases", "use case", diagnostics, (item, what) => BindUseCase(policy, item, what, diagnostics));
         Each(top, "agents", "agent", diagnostics, (item, what) =>
         {
-            var r = new MappingReader(item, what, diagnostics, ["id", "description", "use_case", "environments", "auth"]);
+            var r = new MappingReader(item, what, diagnostics, ["id", "description", "use_case", "environments", "auth", "sees"]);
             if (r.Id() is not { } id)
             {
                 return;
@@ -80,7 +88,7 @@ internal static class PolicyBinder
             }
 
             policy.Agents.Add(new AgentSyntax(id, r.Text("description"), r.String("use_case", required: true),
-                r.Strings("environments", required: true), token, r.At));
+                r.Strings("environments", required: true), token, r.Has("sees") ? r.Strings("sees", required: true) : [], r.At));
         });
 
         Each(top, "systems", "system", diagnostics, (item, what) => BindSystem(policy, item, what, diagnostics));

@@ -107,7 +107,29 @@ internal sealed class PolicyCompiler
     }
 
     private List<Owner> OwnerModels() =>
-        [.. _owners.Values.Select(o => new Owner(o.Id.Value, o.Name, o.Email, o.Roles.Select(r => r.Value).Distinct().ToList()))];
+        [.. _owners.Values.Select(o => new Owner(o.Id.Value, o.Name, o.Email, o.Roles.Select(r => r.Value).Distinct().ToList()) { TokenReference = o.Token?.Value })];
+
+    // Who holds which token reference: one identity per token, people and agents alike.
+    private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
+
+    /// <summary>Checks a token reference: a reference, not a value, and nobody else's.</summary>
+    private void Token(Located<string> token, string what)
+    {
+        if (!Regex.IsMatch(token.Value, @"^(env|file|secret):\S+$"))
+        {
+            _diagnostics.Error(DiagnosticCode.SecretInPolicy, token.At, $"the token of {what} must be a reference, not a value",
+                "keep the token elsewhere and write where: env:NAME, file:/path or secret:NAME");
+        }
+        else if (_tokens.TryGetValue(token.Value, out var other))
+        {
+            _diagnostics.Error(DiagnosticCode.DuplicateName, token.At, $"{what} and {other} use the same token ({token.Value})",
+                "each agent and person needs their own identity, or the trail cannot tell them apart");
+        }
+        else
+        {
+            _tokens[token.Value] = what;
+        }
+    }
 
     private List<Group> GroupModels() =>
         [.. _groups.Values.Select(g => new Group(g.Id.Value, g.Members.Select(m => m.Value).ToList()))];
@@ -183,6 +205,10 @@ internal sealed class PolicyCompiler
             if (Unique("owner", owner.Id))
             {
                 _owners[owner.Id.Value] = owner;
+                if (owner.Token is { } token)
+                {
+                    Token(token, $"owner '{owner.Id.Value}'");
+                }
             }
         }
     }
@@ -361,7 +387,6 @@ internal sealed class PolicyCompiler
 
     private void Agents()
     {
-        var tokens = new Dictionary<string, AgentSyntax>(StringComparer.Ordinal);
         foreach (var agent in _syntax.Agents)
         {
             if (!Unique("agent", agent.Id))
@@ -393,26 +418,25 @@ internal sealed class PolicyCompiler
 
             if (agent.Token is { } token)
             {
-                if (!Regex.IsMatch(token.Value, @"^(env|file|secret):\S+$"))
+                Token(token, what);
+            }
+
+            foreach (var dataClass in agent.Sees)
+            {
+                if (!_dataClasses.ContainsKey(dataClass.Value))
                 {
-                    _diagnostics.Error(DiagnosticCode.SecretInPolicy, token.At, $"the token of {what} must be a reference, not a value",
-                        "keep the token elsewhere and write where: env:NAME, file:/path or secret:NAME");
-                }
-                else if (tokens.TryGetValue(token.Value, out var other))
-                {
-                    _diagnostics.Error(DiagnosticCode.DuplicateName, token.At, $"{what} and agent '{other.Id.Value}' use the same token ({token.Value})",
-                        "each agent needs its own identity, or the trail cannot tell them apart");
-                }
-                else
-                {
-                    tokens[token.Value] = agent;
+                    _diagnostics.Error(DiagnosticCode.UnknownReference, dataClass.At, $"{what} sees the data class '{dataClass.Value}', which is not declared",
+                        Suggest.HintOrChoices(dataClass.Value, [.. _dataClasses.Keys]));
                 }
             }
 
             if (ok && agent.UseCase is { } u)
             {
                 _agents[agent.Id.Value] = new Agent(agent.Id.Value, agent.Description, u.Value,
-                    agent.Environments.Select(e => e.Value).Distinct().ToList(), agent.Token?.Value ?? "");
+                    agent.Environments.Select(e => e.Value).Distinct().ToList(), agent.Token?.Value ?? "")
+                {
+                    Sees = [.. agent.Sees.Select(c => c.Value).Distinct()],
+                };
             }
         }
     }

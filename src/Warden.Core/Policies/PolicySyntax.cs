@@ -25,7 +25,7 @@ internal sealed class PolicySyntax
     public List<BreakerSyntax> Breakers { get; } = [];
 }
 
-internal sealed record OwnerSyntax(Located<string> Id, string Name, string Email, List<Located<OwnerRole>> Roles);
+internal sealed record OwnerSyntax(Located<string> Id, string Name, string Email, List<Located<OwnerRole>> Roles, Located<string>? Token);
 
 internal sealed record GroupSyntax(Located<string> Id, List<Located<string>> Members);
 
@@ -50,6 +50,7 @@ internal sealed record AgentSyntax(
     Located<string>? UseCase,
     List<Located<string>> Environments,
     Located<string>? Token,
+    List<Located<string>> Sees,
     SourceLocation At);
 
 internal sealed record SystemSyntax(Located<string> Id, string Description, List<ToolSyntax> Tools);

@@ -277,6 +277,42 @@ public sealed class PolicyCheckTests
     }
 
     [Fact]
+    public void People_may_have_tokens_and_agents_may_see_data_classes()
+    {
+        var policy = Valid(With("data_classes:\n  pii: [contacts.email]")
+            .Replace("roles: [approver] }", "roles: [approver], auth: { token: env:T_CY } }")
+            .Replace("auth: { token: env:T_LOOK } }", "auth: { token: env:T_LOOK }, sees: [pii] }"));
+        Assert.Equal("env:T_CY", policy.Owners.Single(o => o.Id == "cy").TokenReference);
+        Assert.Null(policy.Owners.Single(o => o.Id == "ana").TokenReference);
+        Assert.Equal(["pii"], policy.FindAgent("look-bot")!.Sees);
+        Assert.Empty(policy.FindAgent("ops-bot")!.Sees);
+    }
+
+    [Fact]
+    public void A_persons_token_written_out_is_refused()
+    {
+        var error = Single(Load(Base.Replace("roles: [approver] }", "roles: [approver], auth: { token: hunter2 } }")), DiagnosticCode.SecretInPolicy);
+        Assert.Equal("the token of owner 'cy' must be a reference, not a value", error.Message);
+    }
+
+    [Fact]
+    public void A_person_and_an_agent_may_not_share_a_token()
+    {
+        var error = Single(Load(Base.Replace("roles: [approver] }", "roles: [approver], auth: { token: env:T_OPS } }")), DiagnosticCode.DuplicateName);
+        Assert.Equal("agent 'ops-bot' and owner 'cy' use the same token (env:T_OPS)", error.Message);
+    }
+
+    [Fact]
+    public void An_agent_may_only_see_declared_data_classes()
+    {
+        var text = With("data_classes:\n  pii: [contacts.email]").Replace("auth: { token: env:T_LOOK } }", "auth: { token: env:T_LOOK }, sees: [pi] }");
+        var error = Single(Load(text), DiagnosticCode.UnknownReference);
+        Assert.Equal("agent 'look-bot' sees the data class 'pi', which is not declared", error.Message);
+        Assert.Equal("did you mean 'pii'?", error.Hint);
+        Assert.Equal(LineOf(text, "sees: [pi]"), error.Location.Line);
+    }
+
+    [Fact]
     public void An_approval_nobody_can_give_is_refused()
     {
         var error = Single(Load(With("""

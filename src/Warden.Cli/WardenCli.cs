@@ -28,6 +28,12 @@ internal static class WardenCli
         workspace.Add(WorkspaceSeedCommand.Create(console, clock));
         root.Add(workspace);
         root.Add(AuditCommand.Create(console, clock));
+        root.Add(ServeCommand.Create(console, clock));
+        root.Add(ServeCommand.CreateStdio(clock));
+        foreach (var command in GatewayCommands.Create(console))
+        {
+            root.Add(command);
+        }
 
         var output = new ConsoleWriter(console);
         // Our own handler below, not System.CommandLine's, which would print a stack trace.

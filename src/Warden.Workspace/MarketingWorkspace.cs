@@ -59,7 +59,7 @@ public sealed class MarketingWorkspace
         }
 
         var change = prepared.Value!;
-        var (hash, records, sample) = HashKeys(call, tool.Definition, change, context);
+        var (hash, affected, records, sample) = HashKeys(call, tool.Definition, change, context);
         if (change.Check(context, records) is { } refusal)
         {
             return refusal;
@@ -69,7 +69,7 @@ public sealed class MarketingWorkspace
         var dependents = Dependents(context, details.FieldsChanged).Concat(change.MoreDependents(context)).Distinct().ToList();
         var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
-        return new Plan(call, tool.Definition, hash, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
+        return new Plan(call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
             dependents, details.Recipients, details.Excluded ?? [], summary, change);
     }
 
@@ -93,7 +93,7 @@ public sealed class MarketingWorkspace
         var connection = lease.Connection;
         using var transaction = connection.BeginTransaction(deferred: false);
         var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
-        var (hash, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+        var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
         if (hash != plan.Hash)
         {
             return WorkspaceError.StalePlan(records == plan.Records
@@ -144,11 +144,14 @@ public sealed class MarketingWorkspace
         return result;
     }
 
-    private static (string Hash, long Records, IReadOnlyList<string> Sample) HashKeys(ToolCall call, ToolDefinition tool, Change change, ToolContext context)
+    private static (string Hash, string Affected, long Records, IReadOnlyList<string> Sample) HashKeys(ToolCall call, ToolDefinition tool, Change change, ToolContext context)
     {
         // The hash binds the canonical call (tool and its definition, arguments, agent,
-        // environment) to the exact affected set, streamed so no key list is held in memory.
+        // environment) to the exact affected set, streamed so no key list is held in memory. The
+        // affected hash is the tool and the set alone: the same request put in other words.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var affected = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        affected.AppendData(Encoding.UTF8.GetBytes(tool.System + "/" + tool.Name));
         var header = JsonSerializer.SerializeToElement(new Dictionary<string, object>
         {
             ["tool"] = tool.Name,
@@ -166,15 +169,18 @@ public sealed class MarketingWorkspace
         Span<byte> separator = [(byte)'\n'];
         foreach (var key in change.Keys(context))
         {
+            var bytes = Encoding.UTF8.GetBytes(key);
             hash.AppendData(separator);
-            hash.AppendData(Encoding.UTF8.GetBytes(key));
+            hash.AppendData(bytes);
+            affected.AppendData(separator);
+            affected.AppendData(bytes);
             if (records++ < 10)
             {
                 sample.Add(key);
             }
         }
 
-        return ("sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()), records, sample);
+        return ("sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()), "sha256:" + Convert.ToHexStringLower(affected.GetHashAndReset()), records, sample);
     }
 
     private static List<Dependent> Dependents(ToolContext context, IReadOnlyList<string> fields)

@@ -62,13 +62,14 @@ public sealed record Exclusion(string Reason, long Records);
 /// </summary>
 public sealed class Plan
 {
-    internal Plan(ToolCall call, Core.ToolDefinition tool, string hash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
+    internal Plan(ToolCall call, Core.ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
         IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes, IReadOnlyList<RecordChange> sample,
         IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, Change change)
     {
         Call = call;
         Tool = tool;
         Hash = hash;
+        AffectedHash = affectedHash;
         Records = records;
         SampleKeys = sampleKeys;
         FieldsRead = fieldsRead;
@@ -91,6 +92,9 @@ public sealed class Plan
 
     /// <summary>sha256 over the canonical call (tool and definition, arguments, agent, environment) and the affected keys.</summary>
     public string Hash { get; }
+
+    /// <summary>sha256 over the tool and the affected keys alone: the same request in other words has the same one.</summary>
+    public string AffectedHash { get; }
 
     /// <summary>How many records the call reads or changes.</summary>
     public long Records { get; }

@@ -55,6 +55,18 @@ public sealed class WorkspaceStore : IDisposable
         return store;
     }
 
+    /// <summary>True when the workspace holds no contacts yet (a new file, never seeded).</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT NOT EXISTS (SELECT 1 FROM contacts)";
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }
+    }
+
     /// <summary>
     /// The write connection, held until the lease is disposed; other writers wait for it. Opened
     /// on first use, so a store that only seeds and reads never keeps a connection open.

@@ -87,6 +87,9 @@ public static class AuditKinds
     public const string Rollback = "rollback";
     public const string Login = "login";
 
+    /// <summary>An owner activated an agent for an environment.</summary>
+    public const string Activation = "activation";
+
     /// <summary>Old entries were moved to an archive file.</summary>
     public const string Archive = "archive";
 

@@ -440,7 +440,7 @@ internal sealed class DecisionEngine
             }
 
             var held = slot.Tool.AlwaysNeedsPerson || !allows || enforced.Any(r => r.Effect == Effect.Approve && r.Condition is null && !Excepted(r));
-            yield return new ToolGrant(slot.Tool, held ? Effect.Approve : Effect.Allow);
+            yield return new ToolGrant(slot.Tool, held ? Effect.Approve : Effect.Allow) { Rules = [.. enforced.Select(r => r.Resolved.Model)] };
         }
     }
 

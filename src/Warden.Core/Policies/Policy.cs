@@ -4,7 +4,11 @@ using Warden.Core.Policies;
 namespace Warden.Core;
 
 /// <summary>A tool an agent can be granted, and whether it can ever run without approval.</summary>
-public sealed record ToolGrant(ToolDefinition Tool, Effect BestCase);
+public sealed record ToolGrant(ToolDefinition Tool, Effect BestCase)
+{
+    /// <summary>The enforced rules that can decide a call of the tool by the agent, in precedence order: why it may do what it may.</summary>
+    public IReadOnlyList<Rule> Rules { get; init; } = [];
+}
 
 /// <summary>
 /// A loaded, checked and compiled policy: the governance model (owners, use cases, agents, rules,

@@ -1,0 +1,294 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace Warden.Cli.Commands;
+
+/// <summary>
+/// What people do to a running gateway, through its API: <c>warden approvals list|show|approve|deny</c>,
+/// <c>warden freeze</c> and <c>unfreeze</c>, <c>warden agents activate</c>. The person signs in with
+/// their token (<c>--token</c> or WARDEN_TOKEN); the gateway is at <c>--url</c> or WARDEN_URL.
+/// </summary>
+internal static class GatewayCommands
+{
+    public const string DefaultUrl = "http://127.0.0.1:8787";
+
+    public static IEnumerable<Command> Create(IAnsiConsole console, HttpMessageHandler? handler = null)
+    {
+        var approvals = new Command("approvals", "See and decide calls held for approval.");
+        approvals.Add(List(console, handler));
+        approvals.Add(Show(console, handler));
+        approvals.Add(Decide("approve", console, handler));
+        approvals.Add(Decide("deny", console, handler));
+        yield return approvals;
+        yield return Freeze("freeze", console, handler);
+        yield return Freeze("unfreeze", console, handler);
+        var agents = new Command("agents", "See agents and activate them for production.");
+        agents.Add(Activate(console, handler));
+        yield return agents;
+    }
+
+    private static (Option<string?> Url, Option<string?> Token) Connection() =>
+    (
+        new Option<string?>("--url") { Description = $"The gateway (default WARDEN_URL, else {DefaultUrl}).", HelpName = "URL" },
+        new Option<string?>("--token") { Description = "Your API token (default WARDEN_TOKEN).", HelpName = "TOKEN" }
+    );
+
+    private static Command List(IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var status = new Option<string>("--status") { Description = "pending (the default), executed, denied, expired, void, failed, cancelled or all.", DefaultValueFactory = _ => "pending" };
+        var command = new Command("list", "The requests waiting for a decision, riskiest first.") { status, url, token };
+        command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+        {
+            var (ok, body) = await client.Send(HttpMethod.Get, "/api/approvals?status=" + Uri.EscapeDataString(parse.GetValue(status)!), null, cancellationToken).ConfigureAwait(false);
+            if (!ok)
+            {
+                return ExitCodes.Findings;
+            }
+
+            var items = body!["approvals"]!.AsArray();
+            if (items.Count == 0)
+            {
+                console.MarkupLine($"No {Markup.Escape(parse.GetValue(status)!)} requests.");
+                return ExitCodes.Ok;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("id", "status", "risk", "agent", "tool", "what", "waiting for", "expires");
+            foreach (var item in items)
+            {
+                table.AddRow(S(item, "id"), S(item, "status"), S(item, "risk"), S(item, "agent"), S(item, "tool"),
+                    S(item, "summary") + (item!["resubmits"] is { } again ? $" [yellow](asks again after {Markup.Escape(again.ToString())} was denied)[/]" : ""),
+                    S(item, "waiting_for"), S(item, "expires_at"));
+            }
+
+            console.Write(table);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Show(IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var id = new Argument<string>("ID") { Description = "The request's id (apr-...)." };
+        var command = new Command("show", "Everything an approver sees: the call, the agent's reason, the plan's diff, counts, dependents and recipients.") { id, url, token };
+        command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+        {
+            var (ok, body) = await client.Send(HttpMethod.Get, "/api/approvals/" + Uri.EscapeDataString(parse.GetValue(id)!), null, cancellationToken).ConfigureAwait(false);
+            if (!ok)
+            {
+                return ExitCodes.Findings;
+            }
+
+            Render(console, body!);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Decide(string verb, IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var id = new Argument<string>("ID") { Description = "The request's id (apr-...)." };
+        var comment = new Option<string?>("--comment") { Description = "Why: recorded in the audit trail beside your decision.", HelpName = "TEXT" };
+        var command = new Command(verb, verb == "approve" ? "Approve a held call; it runs once every requirement is met, if its plan has not changed." : "Deny a held call; it will not run.")
+        {
+            id, comment, url, token,
+        };
+        command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+        {
+            var (ok, body) = await client.Send(HttpMethod.Post, $"/api/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{verb}",
+                new JsonObject { ["comment"] = parse.GetValue(comment) }, cancellationToken).ConfigureAwait(false);
+            if (!ok)
+            {
+                return ExitCodes.Findings;
+            }
+
+            var result = S(body, "result");
+            var colour = result switch { "executed" or "recorded" => "green", "denied" => "yellow", _ => "red" };
+            console.MarkupLine($"[{colour}]{Markup.Escape(S(body, "message"))}[/]");
+            return result is "failed" or "voided" ? ExitCodes.Findings : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Freeze(string verb, IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var agent = new Option<string?>("--agent") { Description = verb == "freeze" ? "The agent to freeze." : "The agent to unfreeze (takes an owner of its use case).", HelpName = "NAME" };
+        var all = new Option<bool>("--all") { Description = verb == "freeze" ? "Freeze every agent." : "Lift the freeze of every agent (takes a risk owner)." };
+        var reason = new Option<string?>("--reason") { Description = "Why: recorded in the audit trail.", HelpName = "TEXT" };
+        var command = new Command(verb, verb == "freeze"
+            ? "The kill switch: the agent's next call is refused and its pending requests are cancelled."
+            : "Lift a freeze; it takes an owner of the agent's use case.")
+        {
+            agent, all, reason, url, token,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var name = parse.GetValue(agent);
+            if ((name is null) == !parse.GetValue(all))
+            {
+                console.MarkupLine($"[red]error:[/] say which: --agent NAME, or --all.");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            return Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+            {
+                var (ok, body) = await client.Send(HttpMethod.Post, "/api/" + verb,
+                    new JsonObject { ["agent"] = name, ["all"] = name is null ? true : null, ["reason"] = parse.GetValue(reason) }, cancellationToken).ConfigureAwait(false);
+                if (!ok)
+                {
+                    return ExitCodes.Findings;
+                }
+
+                console.MarkupLine(verb == "freeze"
+                    ? $"[yellow]Frozen:[/] {Markup.Escape(S(body, "frozen"))}" + (body!["cancelled_requests"]!.AsArray().Count is var n and > 0 ? $"; {n} pending request{(n == 1 ? "" : "s")} cancelled" : "")
+                    : $"[green]Unfrozen:[/] {Markup.Escape(S(body, "unfrozen"))}");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static Command Activate(IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var agent = new Argument<string>("AGENT") { Description = "The agent." };
+        var environment = new Option<string>("--env") { Description = "The environment (default production).", DefaultValueFactory = _ => "production" };
+        var command = new Command("activate", "Let an agent act in production: an owner of its use case decides, and it is recorded.") { agent, environment, url, token };
+        command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+        {
+            var (ok, body) = await client.Send(HttpMethod.Post, $"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/activate",
+                new JsonObject { ["environment"] = parse.GetValue(environment) }, cancellationToken).ConfigureAwait(false);
+            if (ok)
+            {
+                console.MarkupLine($"[green]Activated[/] {Markup.Escape(parse.GetValue(agent)!)} for {Markup.Escape(parse.GetValue(environment)!)}.");
+            }
+
+            return ok ? ExitCodes.Ok : ExitCodes.Findings;
+        }));
+        return command;
+    }
+
+    private static void Render(IAnsiConsole console, JsonNode view)
+    {
+        var plan = view["plan"]!;
+        console.MarkupLine($"[bold]{Markup.Escape(S(view, "id"))}[/]  {Markup.Escape(S(view, "status"))}, risk {Markup.Escape(S(view, "risk"))}");
+        console.MarkupLine($"[bold]{Markup.Escape(S(view, "agent"))}[/] calls [bold]{Markup.Escape(S(view, "tool"))}[/] in {Markup.Escape(S(view, "environment"))}: {Markup.Escape(S(plan, "summary"))}");
+        if (view["instruction"] is { } instruction)
+        {
+            console.MarkupLine($"The agent says: \"{Markup.Escape(instruction.ToString())}\"");
+        }
+
+        if (view["on_behalf_of"] is { } person)
+        {
+            console.MarkupLine($"On behalf of {Markup.Escape(person.ToString())} (who may not approve it).");
+        }
+
+        console.MarkupLine($"Arguments: {Markup.Escape(view["arguments"]!.ToJsonString())}");
+        console.MarkupLine($"Records: {Markup.Escape(S(plan, "records"))}; data classes: {Markup.Escape(string.Join(", ", plan["classes"]!.AsArray().Select(c => c!.ToString())))}");
+        foreach (var change in plan["changes"]!.AsArray())
+        {
+            var before = string.Join(", ", change!["before"]!.AsArray().Select(b => $"{b!["value"]?.ToString() ?? "(none)"}: {b["records"]}"));
+            console.MarkupLine($"  {Markup.Escape(S(change, "field"))}: {Markup.Escape(before)} → {Markup.Escape(change["after"]?.ToString() ?? "(none)")} ({Markup.Escape(S(change, "records"))} records)");
+        }
+
+        foreach (var dependent in plan["dependents"]!.AsArray())
+        {
+            console.MarkupLine($"  depends on {Markup.Escape(S(dependent, "field"))}: {Markup.Escape(S(dependent, "kind"))} {Markup.Escape(S(dependent, "name"))}");
+        }
+
+        if (plan["recipients"]!.GetValue<long>() > 0 || plan["excluded"]!.AsArray().Count > 0)
+        {
+            console.MarkupLine($"  recipients: {Markup.Escape(S(plan, "recipients"))}; left out: {Markup.Escape(string.Join(", ", plan["excluded"]!.AsArray().Select(e => $"{e!["reason"]}: {e["records"]}")))}");
+        }
+
+        foreach (var requirement in view["requirements"]!.AsArray())
+        {
+            console.MarkupLine($"Needs {Markup.Escape(S(requirement, "quorum"))} of {Markup.Escape(string.Join(", ", requirement!["approvers"]!.AsArray().Select(a => a!.ToString())))} (rule {Markup.Escape(S(requirement, "rule"))}); {Markup.Escape(S(requirement, "given"))} given.");
+        }
+
+        foreach (var vote in view["votes"]!.AsArray())
+        {
+            console.MarkupLine($"  {Markup.Escape(S(vote, "person"))} {Markup.Escape(S(vote, "vote"))}d at {Markup.Escape(S(vote, "at"))}" + (vote!["comment"] is { } c ? $": {Markup.Escape(c.ToString())}" : ""));
+        }
+
+        console.MarkupLine($"Expires {Markup.Escape(S(view, "expires_at"))}." + (view["replaces"] is { } replaces ? $" Replaces {Markup.Escape(replaces.ToString())}, whose plan changed." : ""));
+        if (view["outcome"] is { } outcome)
+        {
+            console.MarkupLine($"Outcome: {Markup.Escape(outcome.ToJsonString())}");
+        }
+    }
+
+    private static string S(JsonNode? node, string name) => node?[name]?.ToString() ?? "";
+
+    private static async Task<int> Run(IAnsiConsole console, HttpMessageHandler? handler, string? url, string? token, Func<GatewayClient, Task<int>> action)
+    {
+        url ??= Environment.GetEnvironmentVariable("WARDEN_URL") ?? DefaultUrl;
+        token ??= Environment.GetEnvironmentVariable("WARDEN_TOKEN");
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            console.MarkupLine("[red]error:[/] no token: pass --token or set WARDEN_TOKEN to your API token.");
+            return ExitCodes.Usage;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+        {
+            console.MarkupLine($"[red]error:[/] '{Markup.Escape(url)}' is not the address of a gateway (e.g. {DefaultUrl}).");
+            return ExitCodes.Usage;
+        }
+
+        using var client = new GatewayClient(address, token, console, handler);
+        try
+        {
+            return await action(client).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            console.MarkupLine($"[red]error:[/] cannot reach the gateway at {Markup.Escape(url)}: {Markup.Escape(e.Message)} (is `warden serve` running?)");
+            return ExitCodes.Usage;
+        }
+    }
+
+    /// <summary>Calls the API and prints a refusal's sentence.</summary>
+    private sealed class GatewayClient(Uri address, string token, IAnsiConsole console, HttpMessageHandler? handler) : IDisposable
+    {
+        private readonly HttpClient _http = handler is null ? new HttpClient { BaseAddress = address } : new HttpClient(handler, disposeHandler: false) { BaseAddress = address };
+
+        public async Task<(bool Ok, JsonNode? Body)> Send(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (body is not null)
+            {
+                request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            }
+
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            JsonNode? json = null;
+            try
+            {
+                json = text.Length == 0 ? null : JsonNode.Parse(text);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // not JSON: reported below with the status
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                return (true, json);
+            }
+
+            console.MarkupLine($"[red]refused ({(int)response.StatusCode}):[/] {Markup.Escape(json?["detail"]?.ToString() ?? json?["error"]?["message"]?.ToString() ?? text)}");
+            return (false, json);
+        }
+
+        public void Dispose() => _http.Dispose();
+    }
+}

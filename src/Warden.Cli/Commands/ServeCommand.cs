@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Spectre.Console;
+using Warden.Gateway;
+
+namespace Warden.Cli.Commands;
+
+/// <summary>
+/// <c>warden serve</c>: the gateway on 127.0.0.1, MCP for agents and the API for people.
+/// <c>warden mcp --agent NAME</c>: the same gateway over stdio, for one agent. Without a policy
+/// (and no warden.yaml here) both run the built-in example as a demo: a seeded sandbox and made-up
+/// tokens, printed.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string DefaultPolicy = "warden.yaml";
+    public const string ExampleName = "the built-in example policy (examples/marketing/policy.yaml)";
+
+    public static Command Create(IAnsiConsole console, TimeProvider clock)
+    {
+        var (policy, data, environment, demo) = CommonOptions();
+        var port = new Option<string?>("--port") { Description = "The port to listen on, on 127.0.0.1 (default 8787).", HelpName = "N" };
+        var host = new Option<string>("--host") { Description = "The address to listen on (default 127.0.0.1; anything else exposes the gateway to the network).", DefaultValueFactory = _ => "127.0.0.1" };
+        var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people approve, freeze and roll back over the API.")
+        {
+            policy, data, environment, demo, port, host,
+        };
+        command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
+            parse.GetValue(port), parse.GetValue(host)!, console, clock, cancellationToken));
+        return command;
+    }
+
+    public static Command CreateStdio(TimeProvider clock)
+    {
+        var (policy, data, environment, demo) = CommonOptions();
+        var agent = new Option<string>("--agent") { Description = "The agent this process serves: its identity for every call.", HelpName = "NAME", Required = true };
+        var command = new Command("mcp", "Run the gateway over stdio for one agent, for MCP clients that start servers as processes. Only JSON-RPC goes to stdout.")
+        {
+            agent, policy, data, environment, demo,
+        };
+        command.SetAction((parse, cancellationToken) => StdioAsync(parse.GetValue(agent)!, parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!,
+            parse.GetValue(demo), clock, cancellationToken));
+        return command;
+    }
+
+    private static (Option<string?> Policy, Option<string> Data, Option<string> Environment, Option<bool> Demo) CommonOptions() =>
+    (
+        new Option<string?>("--policy") { Description = $"The policy file (default {DefaultPolicy}; without one, the built-in example runs as a demo).", HelpName = "FILE" },
+        new Option<string>("--data") { Description = "Where the workspace, the audit trail and the gateway's state are kept.", HelpName = "DIR", DefaultValueFactory = _ => ".warden" },
+        new Option<string>("--env") { Description = "The environment every call is decided in: sandbox or production.", DefaultValueFactory = _ => "sandbox" },
+        new Option<bool>("--demo") { Description = "Make up tokens for identities whose token reference is not set, and seed an empty sandbox." }
+    );
+
+    private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, IAnsiConsole console,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var port = 8787;
+        if (portText is not null && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
+        {
+            console.MarkupLine($"[red]error:[/] --port takes a port number from 1 to 65535, not '{Markup.Escape(portText)}'.");
+            return ExitCodes.Usage;
+        }
+
+        if (Options(policyPath, data, environment, demo, clock, $"http://{host}:{port}", console) is not { } options)
+        {
+            return ExitCodes.Usage;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        try
+        {
+            await GatewayServer.RunAsync(options, started => Announce(started, options, console), stop.Token).ConfigureAwait(false);
+            console.MarkupLine("Stopped.");
+            return ExitCodes.Ok;
+        }
+        catch (GatewayException e)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return ExitCodes.Usage;
+        }
+    }
+
+    private static async Task<int> StdioAsync(string agent, string? policyPath, string data, string environment, bool demo, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        // stdout carries JSON-RPC only: every message for a person goes to stderr.
+        var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (Options(policyPath, data, environment, demo, clock, "http://127.0.0.1:0", errors) is not { } options)
+        {
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            await GatewayServer.RunStdioAsync(options, agent, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (GatewayException e)
+        {
+            errors.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return ExitCodes.Usage;
+        }
+    }
+
+    /// <summary>The gateway's options: the given policy, warden.yaml here, or the built-in example as a demo.</summary>
+    private static GatewayOptions? Options(string? policyPath, string data, string environment, bool demo, TimeProvider clock, string url, IAnsiConsole console)
+    {
+        string? text = null;
+        if (policyPath is null && !File.Exists(DefaultPolicy))
+        {
+            using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Cli.ExamplePolicy.yaml")!;
+            text = new StreamReader(stream).ReadToEnd();
+            policyPath = ExampleName;
+            demo = true;
+        }
+        else if (policyPath is not null && !File.Exists(policyPath))
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(policyPath)}: no such file.");
+            return null;
+        }
+
+        if (environment is not ("sandbox" or "production"))
+        {
+            console.MarkupLine($"[red]error:[/] --env is sandbox or production, not '{Markup.Escape(environment)}'.");
+            return null;
+        }
+
+        return new GatewayOptions
+        {
+            PolicyPath = policyPath ?? DefaultPolicy,
+            PolicyText = text,
+            DataDirectory = data,
+            Environment = environment,
+            Url = url,
+            Demo = demo,
+            Clock = clock,
+        };
+    }
+
+    private static void Announce(GatewayStarted started, GatewayOptions options, IAnsiConsole console)
+    {
+        console.MarkupLine($"[bold]Warden gateway[/] running in [bold]{started.Environment}[/] with {Markup.Escape(started.PolicyPath)}");
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("MCP for agents", Markup.Escape(started.McpEndpoint) + "  (Streamable HTTP, Authorization: Bearer <agent token>)");
+        grid.AddRow("API for people", Markup.Escape(started.Api) + "  (e.g. GET /api/approvals, Authorization: Bearer <person token>)");
+        grid.AddRow("Audit trail", Markup.Escape(started.TrailPath) + "  (warden audit verify --trail ...)");
+        grid.AddRow("Data", Markup.Escape(started.DataDirectory));
+        console.Write(grid);
+        if (started.DemoTokens.Count > 0)
+        {
+            var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
+            WriteTokens(file, started.DemoTokens);
+            console.MarkupLine($"Demo tokens, made up for this run (set the variables the policy names, e.g. WARDEN_TOKEN_HYGIENE, to choose your own; also in {Markup.Escape(file)}):");
+            var table = new Table().Border(TableBorder.Simple).AddColumn("identity").AddColumn("token");
+            foreach (var (identity, token) in started.DemoTokens.OrderBy(t => t.Value.StartsWith("wd_person", StringComparison.Ordinal)).ThenBy(t => t.Key, StringComparer.Ordinal))
+            {
+                table.AddRow(Markup.Escape(identity), Markup.Escape(token));
+            }
+
+            console.Write(table);
+        }
+
+        console.MarkupLine("Press Ctrl+C to stop.");
+    }
+
+    private static void WriteTokens(string file, IReadOnlyDictionary<string, string> tokens)
+    {
+        var temporary = file + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(tokens, new JsonSerializerOptions { WriteIndented = true }));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.Move(temporary, file, overwrite: true);
+    }
+}

@@ -1,0 +1,414 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Warden.Core;
+using Warden.Core.Audit;
+using Warden.Gateway.Calls;
+using Warden.Storage.Gateway;
+using Warden.Workspace;
+
+namespace Warden.Gateway.Approvals;
+
+/// <summary>One requirement of a held call: the people who may meet it (resolved when the call was held) and how many of them must.</summary>
+internal sealed record Requirement(string Rule, IReadOnlyList<string> Approvers, int Quorum);
+
+/// <summary>How a person's vote ended.</summary>
+internal enum VoteStatus
+{
+    /// <summary>Counted; more approvals are needed.</summary>
+    Recorded,
+    /// <summary>Every requirement was met and the call ran.</summary>
+    Executed,
+    /// <summary>Denied: the call will not run.</summary>
+    Denied,
+    /// <summary>Approved, but the plan had changed: this approval is void and a new request waits in its place.</summary>
+    Voided,
+    /// <summary>Approved, but the call could not run now (refused by a guard, or failed).</summary>
+    Failed,
+}
+
+/// <summary>What a vote did: its status, a sentence, the request as it stands, and the new request when the plan changed.</summary>
+internal sealed record VoteResult(VoteStatus Status, string Message, ApprovalRecord Approval, string? Replacement = null, CallOutcome? Execution = null);
+
+/// <summary>A vote the desk would not take: the request is not there, not open, or not this person's to decide.</summary>
+internal sealed class ApprovalRefusedException(int status, string message) : Exception(message)
+{
+    /// <summary>The HTTP status that fits: 403, 404 or 409.</summary>
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// Held calls and the people who decide them. A request binds to the plan's hash; identical
+/// requests are merged, an agent's open requests are capped, the queue is ordered by risk, and a
+/// request for records denied before is marked as asked again. Approval counts distinct people,
+/// never the person the agent acted for; when every requirement is met the call is planned again
+/// and runs only if its hash is unchanged, otherwise the approval is void and a new request,
+/// showing the difference, goes back to the approvers. Requests expire.
+/// </summary>
+internal sealed class ApprovalDesk : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private readonly Gateway _gateway;
+    private readonly SemaphoreSlim _deciding = new(1, 1);
+    private readonly ITimer _expiry;
+
+    public ApprovalDesk(Gateway gateway)
+    {
+        _gateway = gateway;
+        // Expired requests are closed (and recorded) within a minute, without anyone looking at them.
+        _expiry = gateway.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
+    }
+
+    public void Dispose() => _expiry.Dispose();
+
+    /// <summary>Holds a call for approval, or joins the same request already waiting.</summary>
+    public async Task<CallOutcome> RequestAsync(Agent agent, Plan plan, Decision decision, string? instruction, string? onBehalfOf, AuditEntry entry, CancellationToken cancellationToken,
+        ApprovalRecord? replaces = null)
+    {
+        var store = _gateway.Store;
+        var now = _gateway.Clock.GetUtcNow();
+        if (replaces is null && store.PendingWithPlan(agent.Id, plan.Hash) is { } same)
+        {
+            var seq = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = "the same request was already waiting; merged into it" }, cancellationToken)
+                .ConfigureAwait(false);
+            return Pending(same, plan, seq) with { Merged = true };
+        }
+
+        if (replaces is null && store.PendingCount(agent.Id) >= _gateway.Options.MaxPendingPerAgent)
+        {
+            var message = $"agent '{agent.Id}' already has {_gateway.Options.MaxPendingPerAgent} requests waiting for approval; wait for them to be decided before asking for more";
+            var seq = await _gateway.AuditAsync(entry with { Outcome = "refused", Detail = message }, cancellationToken).ConfigureAwait(false);
+            return CallOutcome.Refused(plan.Tool.Name, "too_many_pending", message, decision.Rule?.Id, seq);
+        }
+
+        // A request that replaces a voided one, and that the policy would now allow outright,
+        // keeps the old requirements: people asked to see this call, and its plan changed.
+        var requirements = decision.Effect != Effect.Approve && replaces is not null
+            ? [.. RequirementsOf(replaces)]
+            : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _gateway.Policy.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
+        var expiry = decision.Approvals.Count == 0 ? (replaces is null ? TimeSpan.FromHours(24) : replaces.ExpiresAt - replaces.CreatedAt) : decision.Approvals.Min(a => a.Expiry);
+        var resubmits = store.DeniedWithAffected(agent.Id, plan.Tool.Name, plan.AffectedHash);
+        var record = new ApprovalRecord
+        {
+            Id = $"apr-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
+            Status = "pending",
+            Agent = agent.Id,
+            UseCase = agent.UseCase,
+            Environment = _gateway.Environment,
+            Tool = plan.Tool.Name,
+            Arguments = CanonicalJson.Text(plan.Call.Arguments),
+            Instruction = instruction,
+            OnBehalfOf = onBehalfOf,
+            PlanHash = plan.Hash,
+            AffectedHash = plan.AffectedHash,
+            Plan = PlanView.Of(plan).ToJsonString(),
+            Requirements = JsonSerializer.Serialize(requirements, Json),
+            Risk = Risk(plan),
+            CreatedAt = now,
+            ExpiresAt = now + expiry,
+            Replaces = replaces?.Id,
+            Resubmits = resubmits?.Id,
+        };
+        store.Insert(record);
+        var detail = string.Join("; ", new[]
+        {
+            replaces is null ? null : $"replaces {replaces.Id}, whose plan changed",
+            resubmits is null ? null : $"asks again for the records of {resubmits.Id}, denied before",
+        }.Where(d => d is not null));
+        var recorded = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = record.Id, Detail = detail.Length == 0 ? null : detail }, cancellationToken)
+            .ConfigureAwait(false);
+        return Pending(record, plan, recorded);
+    }
+
+    /// <summary>A person approves or denies a request, with a comment.</summary>
+    /// <exception cref="ApprovalRefusedException">Not there (404), not open or already voted (409), not theirs to decide (403).</exception>
+    public async Task<VoteResult> VoteAsync(string person, string approvalId, bool approve, string? comment, CancellationToken cancellationToken)
+    {
+        // One decision at a time: two people approving at once must not run the call twice.
+        await _deciding.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var store = _gateway.Store;
+            var now = _gateway.Clock.GetUtcNow();
+            var record = store.Approval(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
+            if (record.Status == "pending" && record.ExpiresAt <= now)
+            {
+                await ExpireAsync(record, cancellationToken).ConfigureAwait(false);
+                record = store.Approval(approvalId)!;
+            }
+
+            if (record.Status != "pending")
+            {
+                throw new ApprovalRefusedException(409, $"approval request {approvalId} is {record.Status}, not waiting for a decision");
+            }
+
+            if (person == record.OnBehalfOf)
+            {
+                throw new ApprovalRefusedException(403, $"{Who(person)} cannot decide request {approvalId}: the agent acted on their behalf, and nobody approves their own request");
+            }
+
+            var requirements = RequirementsOf(record);
+            if (!requirements.Any(r => r.Approvers.Contains(person)))
+            {
+                throw new ApprovalRefusedException(403, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
+            }
+
+            if (!store.Vote(record.Id, new ApprovalVote(person, approve ? "approve" : "deny", comment, now)))
+            {
+                throw new ApprovalRefusedException(409, $"{Who(person)} has already decided request {approvalId}");
+            }
+
+            await _gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Approval,
+                Environment = record.Environment,
+                Agent = record.Agent,
+                UseCase = record.UseCase,
+                Tool = record.Tool,
+                ApprovalId = record.Id,
+                Person = person,
+                Effect = approve ? "approved" : "denied",
+                Comment = comment,
+                PlanHash = record.PlanHash,
+                Outcome = "ok",
+            }, cancellationToken).ConfigureAwait(false);
+
+            if (!approve)
+            {
+                store.Close(record.Id, "denied", Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
+                return new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approval(record.Id)!);
+            }
+
+            var votes = store.Votes(record.Id);
+            var unmet = requirements.Where(r => Given(r, votes) < r.Quorum).ToList();
+            if (unmet.Count > 0)
+            {
+                return new VoteResult(VoteStatus.Recorded, $"approval recorded; still waiting for {string.Join("; and ", unmet.Select(r => $"{r.Quorum - Given(r, votes)} more of {string.Join(", ", r.Approvers.Select(Who))}"))}",
+                    record);
+            }
+
+            return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _deciding.Release();
+        }
+    }
+
+    /// <summary>The request as an agent may see it: only its own.</summary>
+    public ApprovalRecord? For(string agent, string approvalId) => _gateway.Store.Approval(approvalId) is { } record && record.Agent == agent ? record : null;
+
+    /// <summary>Closes every request past its expiry, recording each.</summary>
+    public async Task ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var record in _gateway.Store.Expired(_gateway.Clock.GetUtcNow()))
+            {
+                await ExpireAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The gateway is closing; expiry resumes when it starts again.
+        }
+    }
+
+    /// <summary>The request as people see it: the call, the plan, the requirements with their votes.</summary>
+    public JsonObject View(ApprovalRecord record)
+    {
+        var votes = _gateway.Store.Votes(record.Id);
+        return new JsonObject
+        {
+            ["id"] = record.Id,
+            ["status"] = record.Status,
+            ["agent"] = record.Agent,
+            ["use_case"] = record.UseCase,
+            ["environment"] = record.Environment,
+            ["tool"] = record.Tool,
+            ["arguments"] = JsonNode.Parse(record.Arguments),
+            ["instruction"] = record.Instruction,
+            ["on_behalf_of"] = record.OnBehalfOf,
+            ["plan"] = JsonNode.Parse(record.Plan),
+            ["plan_hash"] = record.PlanHash,
+            ["risk"] = record.Risk,
+            ["requirements"] = new JsonArray([.. RequirementsOf(record).Select(r => (JsonNode)new JsonObject
+            {
+                ["rule"] = r.Rule,
+                ["quorum"] = r.Quorum,
+                ["approvers"] = new JsonArray([.. r.Approvers.Select(a => (JsonNode)Who(a))]),
+                ["given"] = Given(r, votes),
+            })]),
+            ["votes"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
+            {
+                ["person"] = v.Person, ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
+            })]),
+            ["created_at"] = GatewayStore.Time(record.CreatedAt),
+            ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
+            ["decided_at"] = record.DecidedAt is { } decided ? GatewayStore.Time(decided) : null,
+            ["replaces"] = record.Replaces,
+            ["resubmits"] = record.Resubmits,
+            ["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null,
+        };
+    }
+
+    /// <summary>A person as approvers read them: name and id.</summary>
+    public string Who(string person) => _gateway.Policy.Owners.FirstOrDefault(o => o.Id == person) is { } owner ? $"{owner.Name} ({owner.Id})" : person;
+
+    public static IReadOnlyList<Requirement> RequirementsOf(ApprovalRecord record) =>
+        JsonSerializer.Deserialize<List<Requirement>>(record.Requirements, Json) ?? [];
+
+    private static int Given(Requirement requirement, IReadOnlyList<ApprovalVote> votes) =>
+        votes.Count(v => v.Vote == "approve" && requirement.Approvers.Contains(v.Person));
+
+    private string Describe(Requirement requirement) =>
+        $"{requirement.Quorum} of {string.Join(", ", requirement.Approvers.Select(Who))} for rule '{requirement.Rule}'";
+
+    /// <summary>
+    /// Every requirement is met: plan the call again, and run it only when the plan still has the
+    /// hash the approval bound to; otherwise void the approval and ask again with the new plan.
+    /// </summary>
+    private async Task<VoteResult> ExecuteAsync(ApprovalRecord record, CancellationToken cancellationToken)
+    {
+        var store = _gateway.Store;
+        var now = _gateway.Clock.GetUtcNow();
+        var policy = _gateway.Policy;
+        if (!store.Close(record.Id, "executing", null, now))
+        {
+            throw new ApprovalRefusedException(409, $"approval request {record.Id} is no longer waiting");
+        }
+
+        var agent = policy.FindAgent(record.Agent);
+        var arguments = JsonDocument.Parse(record.Arguments).RootElement.Clone();
+        var entry = new AuditEntry
+        {
+            Kind = AuditKinds.Call,
+            Environment = record.Environment,
+            Agent = record.Agent,
+            UseCase = record.UseCase,
+            Tool = record.Tool,
+            Arguments = arguments,
+            Instruction = record.Instruction,
+            ApprovalId = record.Id,
+            Effect = "approve",
+        };
+        if (agent is null)
+        {
+            return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy", cancellationToken).ConfigureAwait(false);
+        }
+
+        var planned = _gateway.Workspace.Plan(new ToolCall(record.Tool, arguments, record.Agent, record.Environment));
+        if (!planned.Succeeded)
+        {
+            return await FailAsync(record, entry, $"the call cannot be planned any more: {planned.Error!.Message}", cancellationToken).ConfigureAwait(false);
+        }
+
+        var plan = planned.Value!;
+        entry = entry with { PlanSummary = plan.Summary, PlanHash = plan.Hash, FieldsRead = plan.FieldsRead };
+        if (plan.Hash != record.PlanHash)
+        {
+            var then = JsonNode.Parse(record.Plan)?["records"]?.GetValue<long>() ?? 0;
+            var difference = then == plan.Records
+                ? $"the same number of records ({plan.Records:N0}) but not the same ones"
+                : $"{then:N0} records then, {plan.Records:N0} now";
+            var decision = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, now), _gateway.Guards.Snapshot(policy, agent, now));
+            store.SetOutcome(record.Id, "void", Outcome(new { reason = $"the plan changed after it was approved: {difference}" }));
+            if (decision.Effect == Effect.Deny)
+            {
+                var refusedSeq = await _gateway.AuditAsync(entry with
+                {
+                    Effect = "deny", Rule = decision.Rule?.Id, Reason = decision.Reason, Outcome = "refused",
+                    Detail = $"approval {record.Id} is void: {difference}; the new plan is refused",
+                }, cancellationToken).ConfigureAwait(false);
+                return new VoteResult(VoteStatus.Voided, $"the plan changed ({difference}) and the policy now refuses it: {decision.Message}", store.Approval(record.Id)!,
+                    Execution: CallOutcome.Refused(record.Tool, "refused", decision.Message, decision.Rule?.Id, refusedSeq));
+            }
+
+            var again = await RequestAsync(agent, plan, decision, record.Instruction, record.OnBehalfOf,
+                entry with { Effect = "approve", Rule = decision.Rule?.Id, Reason = decision.Reason }, cancellationToken, replaces: record).ConfigureAwait(false);
+            return new VoteResult(VoteStatus.Voided,
+                $"the plan changed after it was approved ({difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
+                store.Approval(record.Id)!, again.ApprovalId, again);
+        }
+
+        var now2 = _gateway.Clock.GetUtcNow();
+        var current = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, now2), _gateway.Guards.Snapshot(policy, agent, now2));
+        if (current.Effect == Effect.Deny)
+        {
+            return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}", cancellationToken).ConfigureAwait(false);
+        }
+
+        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" },
+            cancellationToken).ConfigureAwait(false);
+        var status = outcome.Status == CallStatus.Done ? "executed" : "failed";
+        store.SetOutcome(record.Id, status, outcome.ToJson());
+        return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
+            outcome.Status == CallStatus.Done ? $"approved; the call ran: {outcome.Summary}" : $"approved, but the call failed: {outcome.Message}",
+            store.Approval(record.Id)!, Execution: outcome);
+    }
+
+    private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason, CancellationToken cancellationToken)
+    {
+        _gateway.Store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
+        var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }, cancellationToken).ConfigureAwait(false);
+        return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approval(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
+    }
+
+    private async Task ExpireAsync(ApprovalRecord record, CancellationToken cancellationToken)
+    {
+        var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
+        if (_gateway.Store.Close(record.Id, "expired", Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
+        {
+            await _gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Approval,
+                Environment = record.Environment,
+                Agent = record.Agent,
+                UseCase = record.UseCase,
+                Tool = record.Tool,
+                ApprovalId = record.Id,
+                Effect = "expired",
+                Outcome = "expired",
+                Detail = reason,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private CallOutcome Pending(ApprovalRecord record, Plan plan, long auditSeq)
+    {
+        var votes = _gateway.Store.Votes(record.Id);
+        var waiting = RequirementsOf(record).Select(r => new ApprovalWait(r.Rule, [.. r.Approvers.Select(Who)], r.Quorum, Given(r, votes))).ToList();
+        return new CallOutcome(CallStatus.PendingApproval, record.Tool,
+            $"held for approval: {string.Join("; and ", waiting.Select(w => $"{w.Quorum} of {string.Join(", ", w.Approvers)}"))}, before {GatewayStore.Time(record.ExpiresAt)}. "
+            + $"Ask warden.approval_status with approval_id {record.Id}.")
+        {
+            ApprovalId = record.Id,
+            WaitingFor = waiting,
+            ExpiresAt = GatewayStore.Time(record.ExpiresAt),
+            Summary = plan.Summary,
+            Records = plan.Records,
+            AuditSeq = auditSeq,
+        };
+    }
+
+    /// <summary>Riskiest first: what the call does, how far it reaches, and which data classes it touches.</summary>
+    private static int Risk(Plan plan)
+    {
+        var kind = plan.Tool.Kind switch
+        {
+            ActionKind.Send or ActionKind.Sync => 500,
+            ActionKind.Delete => 400,
+            ActionKind.Configure => 300,
+            ActionKind.Write => 200,
+            _ => 100,
+        };
+        var reach = (int)Math.Min(300, Math.Log10(plan.Records + plan.Recipients + 1) * 60);
+        var classes = Math.Min(200, plan.Classes.Sum(c => c switch { "consent" or "restricted" => 100, "pii" => 50, _ => 20 }));
+        return kind + reach + classes;
+    }
+
+    private static string Outcome(object value) => JsonSerializer.Serialize(value, Json);
+
+    internal static string Number(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Warden.Gateway.Calls;
+
+/// <summary>How a governed call ended for the agent.</summary>
+internal enum CallStatus
+{
+    /// <summary>It ran.</summary>
+    Done,
+    /// <summary>It waits for people; the agent gets the approval's id.</summary>
+    PendingApproval,
+    /// <summary>The policy or a guard refused it.</summary>
+    Refused,
+    /// <summary>The call itself was wrong: an unknown tool, bad arguments, a record that does not exist.</summary>
+    Invalid,
+}
+
+/// <summary>Who still has to agree to a held call.</summary>
+internal sealed record ApprovalWait(string Rule, IReadOnlyList<string> Approvers, int Quorum, int Given);
+
+/// <summary>What the agent is told about its call: the result, the approval it waits for, or the refusal with its reason.</summary>
+internal sealed record CallOutcome(CallStatus Status, string Tool, string Message)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>A stable code for refusals and errors: the rule's id is in <see cref="Rule"/>.</summary>
+    public string? Code { get; init; }
+
+    public string? Rule { get; init; }
+
+    public string? Summary { get; init; }
+
+    public long? Records { get; init; }
+
+    public string? ActionId { get; init; }
+
+    /// <summary>What the tool returned, masked as the agent's policy says.</summary>
+    public JsonElement? Result { get; init; }
+
+    public string? ApprovalId { get; init; }
+
+    public IReadOnlyList<ApprovalWait>? WaitingFor { get; init; }
+
+    /// <summary>When a held call's request expires, UTC (2026-11-25T18:00:00.000Z).</summary>
+    public string? ExpiresAt { get; init; }
+
+    /// <summary>The same request was already waiting, and this call joined it.</summary>
+    public bool? Merged { get; init; }
+
+    /// <summary>The entry in the audit trail that records this outcome.</summary>
+    public long AuditSeq { get; init; }
+
+    public static CallOutcome Invalid(string tool, string code, string message, long auditSeq = 0) =>
+        new(CallStatus.Invalid, tool, message) { Code = code, AuditSeq = auditSeq };
+
+    public static CallOutcome Refused(string tool, string code, string message, string? rule, long auditSeq) =>
+        new(CallStatus.Refused, tool, message) { Code = code, Rule = rule, AuditSeq = auditSeq };
+
+    /// <summary>The JSON the agent reads.</summary>
+    public string ToJson() => JsonSerializer.Serialize(new
+    {
+        Status = Status switch
+        {
+            CallStatus.Done => "done",
+            CallStatus.PendingApproval => "pending_approval",
+            CallStatus.Refused => "refused",
+            _ => "error",
+        },
+        Tool,
+        Message,
+        Code,
+        Rule,
+        Summary,
+        Records,
+        ActionId,
+        ApprovalId,
+        WaitingFor,
+        ExpiresAt,
+        Merged,
+        Result,
+        AuditSeq,
+    }, Json);
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using Warden.Core;
+using Warden.Core.Audit;
+using Warden.Gateway.Approvals;
+using Warden.Gateway.Calls;
+using Warden.Gateway.Identity;
+using Warden.Storage.Audit;
+using Warden.Storage.Gateway;
+using Warden.Workspace;
+using Warden.Workspace.Seeding;
+
+namespace Warden.Gateway;
+
+/// <summary>
+/// One running gateway: the policy it enforces, the workspace it governs, its audit trail and its
+/// own state, and the pieces a call goes through. The HTTP host, the stdio host and tests all
+/// build one of these; it owns and closes the files.
+/// </summary>
+internal sealed class Gateway : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ReadMask> _masks = new(StringComparer.Ordinal);
+
+    private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
+        IReadOnlyDictionary<string, string> demoTokens)
+    {
+        Options = options;
+        Policy = policy;
+        WorkspaceStore = workspaceStore;
+        Workspace = new MarketingWorkspace(workspaceStore, options.Clock, policy.ClassesOf);
+        Trail = trail;
+        Store = store;
+        Credentials = credentials;
+        DemoTokens = demoTokens;
+        Guards = new Guards.Guards(store, options.Clock);
+        KillSwitch = new Guards.KillSwitch(this);
+        Approvals = new ApprovalDesk(this);
+        Calls = new CallPipeline(this);
+    }
+
+    public GatewayOptions Options { get; }
+
+    public Policy Policy { get; }
+
+    public string Environment => Options.Environment;
+
+    public TimeProvider Clock => Options.Clock;
+
+    public WorkspaceStore WorkspaceStore { get; }
+
+    public MarketingWorkspace Workspace { get; }
+
+    public AuditTrail Trail { get; }
+
+    public GatewayStore Store { get; }
+
+    public Credentials Credentials { get; }
+
+    /// <summary>Tokens made up in demo mode, by identity.</summary>
+    public IReadOnlyDictionary<string, string> DemoTokens { get; }
+
+    public Guards.Guards Guards { get; }
+
+    public Guards.KillSwitch KillSwitch { get; }
+
+    public ApprovalDesk Approvals { get; }
+
+    public CallPipeline Calls { get; }
+
+    /// <summary>What an agent reads, masked as its policy says.</summary>
+    public ReadMask MaskFor(Agent agent) => _masks.GetOrAdd(agent.Id, _ => ReadMask.For(Policy, agent));
+
+    /// <summary>Appends to the trail and waits until the entry is on the disk.</summary>
+    public async ValueTask<long> AuditAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+        (await Trail.AppendAsync(entry with { PolicyHash = entry.PolicyHash ?? Policy.Hash }, cancellationToken).ConfigureAwait(false)).Seq;
+
+    /// <summary>Loads the policy and opens the workspace, the trail and the store in the data folder.</summary>
+    /// <exception cref="GatewayException">Something cannot be loaded or opened; the message says what and where.</exception>
+    public static async Task<Gateway> OpenAsync(GatewayOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var policy = LoadPolicy(options);
+        if (!policy.Environments.Contains(options.Environment))
+        {
+            throw new GatewayException($"the policy {options.PolicyPath} has no environment '{options.Environment}' (it has {string.Join(", ", policy.Environments)})");
+        }
+
+        var data = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(data);
+        var opened = new List<IDisposable>();
+        try
+        {
+            // The sandbox is the workspace `warden workspace seed` fills by default.
+            var workspaceStore = WorkspaceStore.Open(Path.Combine(data, options.Environment == "sandbox" ? "workspace.db" : $"workspace-{options.Environment}.db"));
+            opened.Add(workspaceStore);
+            if (options.Demo && options.Environment == "sandbox" && workspaceStore.IsEmpty)
+            {
+                WorkspaceSeeder.Seed(workspaceStore, new SeedOptions { Contacts = options.DemoContacts, Seed = 1 }, cancellationToken: cancellationToken);
+            }
+
+            AuditTrail trail;
+            try
+            {
+                trail = AuditTrail.Open(Path.Combine(data, "audit.db"), new AuditTrailOptions { AcceptBrokenTrailBy = options.AcceptBrokenTrailBy }, options.Clock);
+            }
+            catch (AuditTrailException e)
+            {
+                throw new GatewayException($"the audit trail cannot be used: {e.Message}", e);
+            }
+
+            opened.Add(trail);
+            var store = GatewayStore.Open(Path.Combine(data, "gateway.db"));
+            opened.Add(store);
+            var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+            var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
+            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
+            await gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.PolicyLoad,
+                Environment = options.Environment,
+                Detail = $"policy {policy.Id} from {options.PolicyPath}: {policy.Agents.Count} agents, {policy.Rules.Count} rules"
+                         + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : ""),
+                Outcome = "ok",
+            }, cancellationToken).ConfigureAwait(false);
+            return gateway;
+        }
+        catch
+        {
+            foreach (var item in Enumerable.Reverse(opened))
+            {
+                item.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Approvals.Dispose();
+        await Trail.DisposeAsync().ConfigureAwait(false);
+        Store.Dispose();
+        WorkspaceStore.Dispose();
+    }
+
+    private static Policy LoadPolicy(GatewayOptions options)
+    {
+        string text;
+        try
+        {
+            text = options.PolicyText ?? File.ReadAllText(options.PolicyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GatewayException($"the policy {options.PolicyPath} cannot be read: {e.Message}", e);
+        }
+
+        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock });
+        if (!result.Succeeded)
+        {
+            var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+            throw new GatewayException($"the policy {options.PolicyPath} does not load ({errors.Count} error{(errors.Count == 1 ? "" : "s")}; `warden policy check` shows them all):\n  "
+                                       + string.Join("\n  ", errors.Take(10)));
+        }
+
+        return result.Policy!;
+    }
+}

@@ -1,0 +1,77 @@
+namespace Warden.Gateway;
+
+/// <summary>How a gateway runs: its policy, where it keeps its files, the environment it serves and where it listens.</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The policy file.</summary>
+    public required string PolicyPath { get; init; }
+
+    /// <summary>The policy's text, when it does not come from <see cref="PolicyPath"/> (the built-in example); <see cref="PolicyPath"/> then names it.</summary>
+    public string? PolicyText { get; init; }
+
+    /// <summary>Where the workspace, the audit trail and the gateway's own state are kept (default .warden).</summary>
+    public string DataDirectory { get; init; } = ".warden";
+
+    /// <summary>The environment every call is decided in: sandbox (the default) or production.</summary>
+    public string Environment { get; init; } = "sandbox";
+
+    /// <summary>Where the HTTP surfaces listen (default http://127.0.0.1:8787).</summary>
+    public string Url { get; init; } = "http://127.0.0.1:8787";
+
+    /// <summary>Make up a token for every identity whose reference resolves to nothing, and seed an empty workspace: a demo that works at once.</summary>
+    public bool Demo { get; init; }
+
+    /// <summary>Contacts seeded into an empty workspace in demo mode (default 2,000).</summary>
+    public int DemoContacts { get; init; } = 2_000;
+
+    /// <summary>How many requests one agent may have waiting for approval at once (default 20).</summary>
+    public int MaxPendingPerAgent { get; init; } = 20;
+
+    /// <summary>The largest request body accepted, in bytes (default 1 MB).</summary>
+    public long MaxRequestBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Who decided to start on an audit trail that does not verify; null refuses such a trail.</summary>
+    public string? AcceptBrokenTrailBy { get; init; }
+
+    /// <summary>The clock; tests move it.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(PolicyPath))
+        {
+            errors.Add("PolicyPath names no file");
+        }
+
+        if (Environment is not ("sandbox" or "production"))
+        {
+            errors.Add($"the environment is sandbox or production, not '{Environment}'");
+        }
+
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"'{Url}' is not an http or https address");
+        }
+
+        if (DemoContacts is < 0 or > 1_000_000)
+        {
+            errors.Add($"DemoContacts must be 0 to 1,000,000 (was {DemoContacts})");
+        }
+
+        if (MaxPendingPerAgent < 1)
+        {
+            errors.Add($"MaxPendingPerAgent must be at least 1 (was {MaxPendingPerAgent})");
+        }
+
+        if (MaxRequestBytes < 1024)
+        {
+            errors.Add($"MaxRequestBytes must be at least 1,024 (was {MaxRequestBytes})");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new GatewayException("invalid gateway options: " + string.Join("; ", errors));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Warden.Core;
+using Warden.Storage.Gateway;
+using Warden.Workspace;
+
+namespace Warden.Gateway.Guards;
+
+/// <summary>
+/// The guard state decisions read, and the counting behind it: which agents are frozen, how much
+/// of each budget is used, what a call used once it ran, and the breakers that trip on it. The
+/// decision stays pure: this takes a snapshot before it and counts after it.
+/// </summary>
+internal sealed class Guards(GatewayStore store, TimeProvider clock)
+{
+    /// <summary>What the decision for a call by <paramref name="agent"/> needs to know, read now.</summary>
+    public GuardSnapshot Snapshot(Policy policy, Agent agent, DateTimeOffset now)
+    {
+        var frozen = store.Frozen();
+        var usage = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var budget in policy.Budgets)
+        {
+            if (Covers(budget.Agent, budget.UseCase, agent))
+            {
+                usage[budget.Id] = store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, now - budget.Window);
+            }
+        }
+
+        return new GuardSnapshot { FrozenAgents = frozen, AllFrozen = frozen.Contains("*"), Usage = usage };
+    }
+
+    public bool IsFrozen(string agent)
+    {
+        var frozen = store.Frozen();
+        return frozen.Contains("*") || frozen.Contains(agent);
+    }
+
+    /// <summary>
+    /// Counts what an applied call used against every metric, then checks the breakers over the
+    /// agent: the ones that tripped (their metric went over within their window) are returned.
+    /// Only metrics some budget or breaker of the policy counts are stored.
+    /// </summary>
+    public IReadOnlyList<Breaker> Count(Policy policy, Agent agent, Plan plan)
+    {
+        var now = clock.GetUtcNow();
+        var used = Amounts(plan).Where(a => a.Amount > 0 && Counted(policy, agent, a.Metric)).ToList();
+        if (used.Count == 0)
+        {
+            return [];
+        }
+
+        store.Use(agent.Id, agent.UseCase, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
+        var tripped = new List<Breaker>();
+        foreach (var breaker in policy.Breakers)
+        {
+            if (Covers(breaker.Agent, breaker.UseCase, agent) && used.Any(a => a.Metric == breaker.Metric)
+                && store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, now - breaker.Within) > breaker.Over)
+            {
+                tripped.Add(breaker);
+            }
+        }
+
+        return tripped;
+    }
+
+    /// <summary>What a call adds to each metric: the same figures budgets are checked against before it runs.</summary>
+    public static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan)
+    {
+        var kind = plan.Tool.Kind;
+        yield return (GuardMetric.Calls, 1);
+        yield return (GuardMetric.ChangedRecords, kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? plan.Records : 0);
+        yield return (GuardMetric.DeletedRecords, kind == ActionKind.Delete ? plan.Records : 0);
+        yield return (GuardMetric.Sends, kind is ActionKind.Send or ActionKind.Sync ? 1 : 0);
+        yield return (GuardMetric.Recipients, kind is ActionKind.Send or ActionKind.Sync ? plan.Recipients : 0);
+    }
+
+    private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
+        policy.Budgets.Any(b => b.Metric == metric && Covers(b.Agent, b.UseCase, agent))
+        || policy.Breakers.Any(b => b.Metric == metric && Covers(b.Agent, b.UseCase, agent));
+
+    private static bool Covers(string? scopeAgent, string? scopeUseCase, Agent agent) =>
+        scopeAgent is not null ? scopeAgent == agent.Id : scopeUseCase == agent.UseCase;
+}

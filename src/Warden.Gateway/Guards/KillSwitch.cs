@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using Warden.Core;
+using Warden.Core.Audit;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.Guards;
+
+/// <summary>
+/// Freezing agents: by a person (the kill switch) or by a breaker. A freeze takes effect for the
+/// next call and cancels the frozen agents' pending requests; lifting it needs an owner of the
+/// agent's use case (a risk owner for everyone at once). Breakers and kill switches open an
+/// incident routed to the use case's owners and its escalation contact. Everything is recorded.
+/// </summary>
+internal sealed class KillSwitch(Gateway gateway)
+{
+    /// <summary>Freezes one agent, or every agent when <paramref name="agent"/> is null.</summary>
+    /// <exception cref="ArgumentException">No such agent.</exception>
+    public async Task<IReadOnlyList<string>> FreezeAsync(string? agent, string person, string? reason, CancellationToken cancellationToken)
+    {
+        var policy = gateway.Policy;
+        if (agent is not null && policy.FindAgent(agent) is null)
+        {
+            throw new ArgumentException($"there is no agent '{agent}'" + (Core.Diagnostics.Suggest.Hint(agent, policy.Agents.Select(a => a.Id)) is { } hint ? $"; {hint}" : ""));
+        }
+
+        var now = gateway.Clock.GetUtcNow();
+        var target = agent ?? "*";
+        gateway.Store.Freeze(target, person, reason, now);
+        var cancelled = gateway.Store.CancelPending(target, $"{{\"reason\":\"cancelled: {(agent is null ? "every agent was" : $"agent {agent} was")} frozen by {person}\"}}", now);
+        await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.KillSwitch,
+            Environment = gateway.Environment,
+            Agent = agent,
+            UseCase = agent is null ? null : policy.FindAgent(agent)!.UseCase,
+            Person = person,
+            Effect = "freeze",
+            Comment = reason,
+            Detail = $"{(agent is null ? "every agent" : $"agent {agent}")} frozen" + (cancelled.Count > 0 ? $"; pending requests cancelled: {string.Join(", ", cancelled)}" : ""),
+            Outcome = "ok",
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var useCase in agent is null ? policy.UseCases : [policy.FindUseCase(policy.FindAgent(agent)!.UseCase)!])
+        {
+            Open(useCase, agent, "kill_switch", $"{(agent is null ? "every agent" : $"agent {agent}")} frozen by {person}" + (reason is null ? "" : $": {reason}"), now);
+        }
+
+        return cancelled;
+    }
+
+    /// <summary>Lifts a freeze; only an owner of the agent's use case may (a risk owner for all agents).</summary>
+    /// <exception cref="UnauthorizedAccessException">The person is not such an owner.</exception>
+    /// <exception cref="ArgumentException">No such agent, or it is not frozen.</exception>
+    public async Task UnfreezeAsync(string? agent, string person, string? reason, CancellationToken cancellationToken)
+    {
+        var policy = gateway.Policy;
+        if (agent is null)
+        {
+            if (policy.Owners.FirstOrDefault(o => o.Id == person) is not { } owner || !owner.Has(OwnerRole.RiskOwner))
+            {
+                throw new UnauthorizedAccessException($"{person} cannot lift the freeze of every agent: that takes a risk owner");
+            }
+        }
+        else
+        {
+            var found = policy.FindAgent(agent) ?? throw new ArgumentException($"there is no agent '{agent}'");
+            var owners = policy.FindUseCase(found.UseCase)!.Owners;
+            if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+            {
+                throw new UnauthorizedAccessException($"{person} cannot unfreeze agent '{agent}': that takes an owner of use case '{found.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})");
+            }
+        }
+
+        if (!gateway.Store.Unfreeze(agent ?? "*"))
+        {
+            throw new ArgumentException(agent is null ? "the agents are not frozen all at once" : $"agent '{agent}' is not frozen" + (gateway.Store.Frozen().Contains("*") ? " on its own (every agent is: lift that with --all)" : ""));
+        }
+
+        await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.KillSwitch,
+            Environment = gateway.Environment,
+            Agent = agent,
+            Person = person,
+            Effect = "unfreeze",
+            Comment = reason,
+            Detail = agent is null ? "the freeze of every agent lifted" : $"agent {agent} unfrozen",
+            Outcome = "ok",
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A breaker tripped on an agent's usage: freeze it (when the breaker says so), open an incident, record both.</summary>
+    public async Task TripAsync(Breaker breaker, Agent agent, CancellationToken cancellationToken)
+    {
+        var now = gateway.Clock.GetUtcNow();
+        var freeze = breaker.Then == BreakerAction.Freeze;
+        var summary = $"breaker '{breaker.Id}' tripped: more than {breaker.Over:N0} {PolicyWords.Of(breaker.Metric).Replace('_', ' ')} within {breaker.Within.TotalMinutes:0} minutes"
+                      + (freeze ? $"; agent {agent.Id} frozen" : "");
+        if (freeze)
+        {
+            gateway.Store.Freeze(agent.Id, $"breaker:{breaker.Id}", summary, now);
+            gateway.Store.CancelPending(agent.Id, $"{{\"reason\":\"cancelled: breaker {breaker.Id} froze agent {agent.Id}\"}}", now);
+        }
+
+        var incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "breaker", summary, now);
+        await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.Breaker,
+            Environment = gateway.Environment,
+            Agent = agent.Id,
+            UseCase = agent.UseCase,
+            Rule = breaker.Id,
+            Effect = freeze ? "freeze" : "alert",
+            Detail = $"{summary}; incident {incident}",
+            Outcome = "ok",
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private string Open(UseCase useCase, string? agent, string kind, string summary, DateTimeOffset now)
+    {
+        var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();
+        gateway.Store.Open(new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null));
+        return id;
+    }
+}

@@ -1,0 +1,352 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Warden.Core;
+using Warden.Core.Audit;
+using Warden.Gateway.Approvals;
+using Warden.Storage.Audit;
+using Warden.Storage.Gateway;
+using Warden.Workspace;
+
+namespace Warden.Gateway.Http;
+
+/// <summary>
+/// The REST API for people (and the systems they use): approvals, the kill switch, activation,
+/// rollback, incidents and the audit trail. Every refusal is a problem document (RFC 9457) that
+/// says what is wrong in a sentence.
+/// </summary>
+internal static class Api
+{
+    public static void Map(IEndpointRouteBuilder app, Gateway gateway)
+    {
+        app.MapGet("/api/health", () => Results.Json(new JsonObject
+        {
+            ["status"] = "ok",
+            ["policy"] = gateway.Policy.Id,
+            ["policy_hash"] = gateway.Policy.Hash,
+            ["environment"] = gateway.Environment,
+            ["version"] = HttpHost.Version,
+        }));
+
+        app.MapGet("/api/me", (HttpContext context) =>
+        {
+            var owner = gateway.Policy.Owners.First(o => o.Id == Person(context));
+            return Results.Json(new JsonObject
+            {
+                ["id"] = owner.Id, ["name"] = owner.Name, ["email"] = owner.Email,
+                ["roles"] = new JsonArray([.. owner.Roles.Select(r => (JsonNode)JsonNamingPolicy.SnakeCaseLower.ConvertName(r.ToString()))]),
+            });
+        });
+
+        app.MapGet("/api/approvals", (HttpContext context, string? status) =>
+        {
+            if (status is not null and not ("pending" or "executed" or "denied" or "expired" or "void" or "failed" or "cancelled" or "all"))
+            {
+                return Problem(400, $"status is pending, executed, denied, expired, void, failed, cancelled or all, not '{status}'");
+            }
+
+            var records = gateway.Store.Approvals(status is null or "all" ? (status is null ? "pending" : null) : status);
+            return Results.Json(new JsonObject { ["approvals"] = new JsonArray([.. records.Select(r => (JsonNode)Summary(gateway, r))]) });
+        });
+
+        app.MapGet("/api/approvals/{id}", (string id) =>
+            gateway.Store.Approval(id) is { } record ? Results.Json(gateway.Approvals.View(record)) : Problem(404, $"there is no approval request {id}"));
+
+        app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: true));
+        app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: false));
+
+        app.MapPost("/api/freeze", async (HttpContext context) =>
+        {
+            var body = await Body(context).ConfigureAwait(false);
+            if (body is null || Target(body) is not { } target)
+            {
+                return Problem(400, "say which agent to freeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}, with a \"reason\"");
+            }
+
+            try
+            {
+                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason"), context.RequestAborted).ConfigureAwait(false);
+                return Results.Json(new JsonObject
+                {
+                    ["frozen"] = target.Agent ?? "all agents",
+                    ["cancelled_requests"] = new JsonArray([.. cancelled.Select(c => (JsonNode)c)]),
+                });
+            }
+            catch (ArgumentException e)
+            {
+                return Problem(404, e.Message);
+            }
+        });
+
+        app.MapPost("/api/unfreeze", async (HttpContext context) =>
+        {
+            var body = await Body(context).ConfigureAwait(false);
+            if (body is null || Target(body) is not { } target)
+            {
+                return Problem(400, "say which agent to unfreeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}");
+            }
+
+            try
+            {
+                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason"), context.RequestAborted).ConfigureAwait(false);
+                return Results.Json(new JsonObject { ["unfrozen"] = target.Agent ?? "all agents" });
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                return Problem(403, e.Message);
+            }
+            catch (ArgumentException e)
+            {
+                return Problem(409, e.Message);
+            }
+        });
+
+        app.MapGet("/api/agents", () => Results.Json(new JsonObject
+        {
+            ["agents"] = new JsonArray([.. gateway.Policy.Agents.Select(a => (JsonNode)AgentView(gateway, a))]),
+        }));
+
+        app.MapPost("/api/agents/{id}/activate", async (HttpContext context, string id) =>
+        {
+            var agent = gateway.Policy.FindAgent(id);
+            if (agent is null)
+            {
+                return Problem(404, $"there is no agent '{id}'");
+            }
+
+            var body = await Body(context, optional: true).ConfigureAwait(false);
+            var environment = (body is null ? null : Text(body, "environment")) ?? "production";
+            var person = Person(context);
+            var owners = gateway.Policy.FindUseCase(agent.UseCase)!.Owners;
+            if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+            {
+                return Problem(403, $"{person} cannot activate agent '{id}': that takes an owner of use case '{agent.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})");
+            }
+
+            if (!agent.Environments.Contains(environment))
+            {
+                return Problem(409, $"agent '{id}' may not act in {environment} at all (the policy grants it {string.Join(", ", agent.Environments)})");
+            }
+
+            gateway.Store.Activate(agent.Id, environment, person, gateway.Clock.GetUtcNow());
+            await gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Activation,
+                Environment = environment,
+                Agent = agent.Id,
+                UseCase = agent.UseCase,
+                Person = person,
+                Detail = $"agent {agent.Id} activated for {environment}",
+                Outcome = "ok",
+            }, context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(AgentView(gateway, agent));
+        });
+
+        app.MapPost("/api/rollback", async (HttpContext context) => await RollbackAsync(gateway, context).ConfigureAwait(false));
+
+        app.MapGet("/api/incidents", (string? status) => Results.Json(new JsonObject
+        {
+            ["incidents"] = new JsonArray([.. gateway.Store.Incidents(status).Select(i => (JsonNode)new JsonObject
+            {
+                ["id"] = i.Id, ["status"] = i.Status, ["use_case"] = i.UseCase, ["agent"] = i.Agent, ["kind"] = i.Kind, ["summary"] = i.Summary,
+                ["owners"] = new JsonArray([.. i.Owners.Select(o => (JsonNode)o)]), ["opened_at"] = GatewayStore.Time(i.OpenedAt),
+                ["acknowledged_by"] = i.AcknowledgedBy, ["resolved_by"] = i.ResolvedBy,
+            })]),
+        }));
+
+        app.MapPost("/api/incidents/{id}/{step}", (HttpContext context, string id, string step) => step switch
+        {
+            "acknowledge" or "resolve" => gateway.Store.Advance(id, step == "acknowledge" ? "acknowledged" : "resolved", Person(context), gateway.Clock.GetUtcNow())
+                ? Results.Json(new JsonObject { ["incident"] = id, ["status"] = step == "acknowledge" ? "acknowledged" : "resolved" })
+                : Problem(409, $"incident {id} does not exist or cannot be {(step == "acknowledge" ? "acknowledged" : "resolved")} now"),
+            _ => Problem(404, $"an incident is acknowledged or resolved, not '{step}'"),
+        });
+
+        app.MapGet("/api/audit", (HttpContext context) =>
+        {
+            var q = context.Request.Query;
+            try
+            {
+                var page = AuditLog.Query(gateway.Trail.Path, new AuditQuery
+                {
+                    Agent = (string?)q["agent"], UseCase = (string?)q["use_case"], Tool = (string?)q["tool"], Effect = (string?)q["effect"], Person = (string?)q["person"],
+                    RecordId = (string?)q["record"],
+                    From = Time((string?)q["from"], "from"), To = Time((string?)q["to"], "to"),
+                    Before = q["before"].Count > 0 ? long.Parse(q["before"]!, CultureInfo.InvariantCulture) : null,
+                    Limit = q["limit"].Count > 0 ? int.Parse(q["limit"]!, CultureInfo.InvariantCulture) : 50,
+                });
+                return Results.Json(new JsonObject
+                {
+                    ["entries"] = new JsonArray([.. page.Entries.Select(e => JsonNode.Parse(JsonSerializer.Serialize(new
+                    {
+                        seq = e.Seq, time = AuditText.Time(e.Time), kind = e.Entry.Kind, agent = e.Entry.Agent, tool = e.Entry.Tool, effect = e.Entry.Effect,
+                        rule = e.Entry.Rule, reason = e.Entry.Reason, outcome = e.Entry.Outcome, approval_id = e.Entry.ApprovalId, person = e.Entry.Person,
+                        action_id = e.Entry.ActionId, instruction = e.Entry.Instruction, plan_summary = e.Entry.PlanSummary, detail = e.Entry.Detail,
+                        rollback_of = e.Entry.RollbackOf, rolled_back_by = e.RolledBackBy, hash = e.Hash,
+                    })))]),
+                    ["next"] = page.Next,
+                });
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+            {
+                return Problem(400, e.Message);
+            }
+        });
+    }
+
+    public static Task Problem(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/problem+json";
+        return context.Response.WriteAsync(ProblemJson(status, detail));
+    }
+
+    private static IResult Problem(int status, string detail) => Results.Text(ProblemJson(status, detail), "application/problem+json", statusCode: status);
+
+    private static string ProblemJson(int status, string detail) => new JsonObject
+    {
+        ["type"] = "about:blank",
+        ["title"] = status switch
+        {
+            400 => "The request is not right",
+            401 => "Not signed in",
+            403 => "Not allowed",
+            404 => "Not found",
+            409 => "Not possible now",
+            413 => "Too large",
+            _ => "Refused",
+        },
+        ["status"] = status,
+        ["detail"] = detail,
+    }.ToJsonString();
+
+    private static string Person(HttpContext context) => context.User.FindFirst(HttpHost.PersonClaim)!.Value;
+
+    private static async Task<IResult> VoteAsync(Gateway gateway, HttpContext context, string id, bool approve)
+    {
+        var body = await Body(context, optional: true).ConfigureAwait(false);
+        try
+        {
+            var result = await gateway.Approvals.VoteAsync(Person(context), id, approve, body is null ? null : Text(body, "comment"), context.RequestAborted).ConfigureAwait(false);
+            var view = gateway.Approvals.View(result.Approval);
+            view["result"] = result.Status.ToString().ToLowerInvariant();
+            view["message"] = result.Message;
+            view["replacement"] = result.Replacement;
+            return Results.Json(view);
+        }
+        catch (ApprovalRefusedException e)
+        {
+            return Problem(e.Status, e.Message);
+        }
+    }
+
+    private static async Task<IResult> RollbackAsync(Gateway gateway, HttpContext context)
+    {
+        var body = await Body(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return Problem(400, "say what to roll back: {\"action_id\": \"act-...\"} or {\"agent\": \"...\", \"from\": \"...\", \"to\": \"...\"}; add \"preview\": true to see it first");
+        }
+
+        RollbackRequest request;
+        try
+        {
+            request = new RollbackRequest(Text(body, "action_id"), Text(body, "agent"), Time(Text(body, "from"), "from"), Time(Text(body, "to"), "to"));
+        }
+        catch (FormatException e)
+        {
+            return Problem(400, e.Message);
+        }
+
+        if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
+        {
+            var plan = gateway.Workspace.PlanRollback(request);
+            return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
+        }
+
+        var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
+        var person = Person(context);
+        var result = gateway.Workspace.RollBack(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person);
+        if (!result.Succeeded)
+        {
+            return Problem(result.Error!.Code == "not_found" ? 404 : 409, result.Error.Message);
+        }
+
+        var done = result.Value!;
+        var seq = await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.Rollback,
+            Environment = gateway.Environment,
+            Person = person,
+            ActionId = done.ActionId,
+            RollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null,
+            Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
+                     + (force ? " (forced)" : ""),
+            Outcome = "ok",
+        }, context.RequestAborted).ConfigureAwait(false);
+        var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
+        view["audit_seq"] = seq;
+        return Results.Json(view);
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static JsonObject Summary(Gateway gateway, ApprovalRecord record)
+    {
+        var plan = JsonNode.Parse(record.Plan)!;
+        return new JsonObject
+        {
+            ["id"] = record.Id, ["status"] = record.Status, ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool,
+            ["summary"] = plan["summary"]?.GetValue<string>(), ["records"] = plan["records"]?.GetValue<long>(),
+            ["instruction"] = record.Instruction, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
+            ["replaces"] = record.Replaces, ["resubmits"] = record.Resubmits,
+            ["waiting_for"] = string.Join("; and ", ApprovalDesk.RequirementsOf(record).Select(r => $"{r.Quorum} of {string.Join(", ", r.Approvers.Select(gateway.Approvals.Who))}")),
+        };
+    }
+
+    private static JsonObject AgentView(Gateway gateway, Agent agent)
+    {
+        var frozen = gateway.Store.Frozen();
+        var activation = gateway.Store.Activation(agent.Id, "production");
+        return new JsonObject
+        {
+            ["id"] = agent.Id, ["use_case"] = agent.UseCase, ["environments"] = new JsonArray([.. agent.Environments.Select(e => (JsonNode)e)]),
+            ["frozen"] = frozen.Contains(agent.Id) || frozen.Contains("*"),
+            ["activated_for_production"] = activation is { } a ? new JsonObject { ["by"] = a.By, ["at"] = GatewayStore.Time(a.At) } : null,
+        };
+    }
+
+    /// <summary>The request's JSON object; null (and the caller refuses) when it is missing or not an object.</summary>
+    private static async Task<JsonObject?> Body(HttpContext context, bool optional = false)
+    {
+        if (optional && context.Request.ContentLength is null or 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static (string? Agent, bool All)? Target(JsonObject body)
+    {
+        var agent = Text(body, "agent");
+        var all = body["all"] is JsonValue value && value.TryGetValue<bool>(out var b) && b;
+        return (agent is null) == all ? (agent, all) : null;
+    }
+
+    private static string? Text(JsonObject body, string name) => body[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private static DateTimeOffset? Time(string? text, string name) => text is null ? null
+        : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time
+        : throw new FormatException($"{name} is a time such as 2026-11-25T18:00:00Z, not '{text}'");
+}

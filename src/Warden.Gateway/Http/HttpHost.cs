@@ -1,0 +1,110 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Protocol;
+using Warden.Gateway.Identity;
+using Warden.Gateway.Mcp;
+
+namespace Warden.Gateway.Http;
+
+/// <summary>
+/// The gateway's HTTP surfaces on one port: MCP (Streamable HTTP, stateless) for agents at /mcp,
+/// and the REST API for people at /api. A bearer token is checked before anything else runs: an
+/// unknown one gets 401, an agent's token on the API or a person's on /mcp gets 403.
+/// </summary>
+internal static class HttpHost
+{
+    public const string PersonClaim = "warden:person";
+
+    public static WebApplication Build(Gateway gateway, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(gateway.Options.Url);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = gateway.Options.MaxRequestBytes);
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        var surface = new McpSurface(gateway);
+        builder.Services
+            .AddMcpServer(options => options.ServerInfo = new Implementation { Name = "warden", Version = Version })
+            .WithHttpTransport(options => options.Stateless = true)
+            .WithListToolsHandler(surface.ListToolsAsync)
+            .WithCallToolHandler(surface.CallToolAsync);
+        var app = builder.Build();
+        app.Use((context, next) => Authenticate(gateway, context, next));
+        app.MapMcp("/mcp");
+        Api.Map(app, gateway);
+        return app;
+    }
+
+    public static string Version => typeof(HttpHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private static async Task Authenticate(Gateway gateway, HttpContext context, RequestDelegate next)
+    {
+        var path = context.Request.Path;
+        var isMcp = path.StartsWithSegments("/mcp");
+        var isApi = path.StartsWithSegments("/api") && !path.StartsWithSegments("/api/health");
+        if (!isMcp && !isApi)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        string? header = context.Request.Headers.Authorization;
+        var caller = header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? gateway.Credentials.Find(header[7..].Trim()) : null;
+        if (caller is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await Refuse(context, isMcp, StatusCodes.Status401Unauthorized,
+                header is null ? "no token: send Authorization: Bearer <token>" : "the token is not one this gateway knows (unknown or revoked)").ConfigureAwait(false);
+            return;
+        }
+
+        if (isMcp && caller.Kind != CallerKind.Agent)
+        {
+            await Refuse(context, isMcp, StatusCodes.Status403Forbidden, $"{caller.Id} is a person: people use the API and the console, agents the MCP endpoint").ConfigureAwait(false);
+            return;
+        }
+
+        if (isApi && caller.Kind != CallerKind.Person)
+        {
+            await Refuse(context, isMcp, StatusCodes.Status403Forbidden, $"'{caller.Id}' is an agent: an agent's token cannot approve, freeze or operate the gateway").ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.ContentLength > gateway.Options.MaxRequestBytes)
+        {
+            // Refused before the body is read, with a sentence rather than a connection reset.
+            await Refuse(context, isMcp, StatusCodes.Status413PayloadTooLarge,
+                $"the request is {context.Request.ContentLength:N0} bytes; the gateway takes at most {gateway.Options.MaxRequestBytes:N0}").ConfigureAwait(false);
+            return;
+        }
+
+        context.User = new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(caller.Kind == CallerKind.Agent ? McpSurface.AgentClaim : PersonClaim, caller.Id), new Claim(ClaimTypes.Name, caller.Id)], "Bearer"));
+        await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>A JSON-RPC error on /mcp, a problem document on /api.</summary>
+    private static Task Refuse(HttpContext context, bool mcp, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        if (mcp)
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(new JsonObject
+            {
+                ["jsonrpc"] = "2.0",
+                ["id"] = null,
+                ["error"] = new JsonObject { ["code"] = -32600, ["message"] = message },
+            }.ToJsonString());
+        }
+
+        return Api.Problem(context, status, message);
+    }
+}

@@ -1,0 +1,216 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Warden.Core;
+using Warden.Gateway.Approvals;
+using Warden.Gateway.Calls;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.Mcp;
+
+/// <summary>
+/// What an agent sees over the Model Context Protocol: only the tools its policy can ever grant it
+/// in this environment (saying which need approval), each call governed, and two tools of
+/// Warden's own: the status of a held call and what the agent may do and why. The SDK routes any
+/// call here whatever the list said, so every call is decided again.
+/// </summary>
+internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
+{
+    /// <summary>The claim the HTTP authentication puts the agent's id in.</summary>
+    public const string AgentClaim = "warden:agent";
+
+    public const string ApprovalStatusTool = "warden.approval_status";
+    public const string PermissionsTool = "warden.my_permissions";
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> context, CancellationToken cancellationToken)
+    {
+        var agent = AgentOf(context.User);
+        var tools = new List<Tool>();
+        foreach (var grant in gateway.Policy.Grants(agent, gateway.Environment))
+        {
+            if (grant.Tool.System != ToolDefinition.WorkspaceSystem)
+            {
+                continue; // upstream systems come with the proxy
+            }
+
+            tools.Add(new Tool
+            {
+                Name = grant.Tool.Name,
+                Description = grant.Tool.Description + (grant.BestCase == Effect.Approve
+                    ? " Needs a person's approval before it runs: the call returns an approval id to check with warden.approval_status."
+                    : " Some calls may need a person's approval, depending on what they touch."),
+                InputSchema = Schema(grant.Tool),
+            });
+        }
+
+        tools.Add(new Tool
+        {
+            Name = ApprovalStatusTool,
+            Description = "Where one of your calls held for approval stands: who approved or denied it, and its result once it ran.",
+            InputSchema = JsonSerializer.SerializeToElement(new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject { ["approval_id"] = new JsonObject { ["type"] = "string", ["description"] = "The approval id a held call returned (apr-...)." } },
+                ["required"] = new JsonArray("approval_id"),
+                ["additionalProperties"] = false,
+            }),
+        });
+        tools.Add(new Tool
+        {
+            Name = PermissionsTool,
+            Description = "What you may do here and why: your tools, whether they need approval and the rules behind them, your budgets, and the data you see masked.",
+            InputSchema = JsonSerializer.SerializeToElement(new JsonObject { ["type"] = "object", ["properties"] = new JsonObject(), ["additionalProperties"] = false }),
+        });
+        return ValueTask.FromResult(new ListToolsResult { Tools = tools });
+    }
+
+    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken)
+    {
+        var agent = AgentOf(context.User);
+        var request = context.Params ?? throw new McpProtocolException("tools/call needs params: the tool's name and its arguments", McpErrorCode.InvalidParams);
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            throw new McpProtocolException("tools/call needs the name of a tool", McpErrorCode.InvalidParams);
+        }
+
+        var arguments = new JsonObject();
+        string? instruction = null;
+        foreach (var (name, value) in request.Arguments ?? new Dictionary<string, JsonElement>())
+        {
+            if (name == "instruction" && value.ValueKind == JsonValueKind.String)
+            {
+                instruction = value.GetString();
+            }
+            else
+            {
+                arguments[name] = JsonNode.Parse(value.GetRawText());
+            }
+        }
+
+        instruction ??= Meta(request.Meta, "instruction");
+        var onBehalfOf = Meta(request.Meta, "on_behalf_of");
+        switch (request.Name)
+        {
+            case ApprovalStatusTool:
+                return Result(ApprovalStatus(agent, arguments), isError: false);
+            case PermissionsTool:
+                return Result(Permissions(agent), isError: false);
+        }
+
+        var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf, cancellationToken)
+            .ConfigureAwait(false);
+        if (outcome is { Status: CallStatus.Invalid, Code: "unknown_tool" })
+        {
+            // A protocol error, as for any MCP server asked for a tool it does not have (recorded first).
+            throw new McpProtocolException(outcome.Message, McpErrorCode.InvalidParams);
+        }
+
+        return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid);
+    }
+
+    private string AgentOf(ClaimsPrincipal? user) =>
+        user?.FindFirst(AgentClaim)?.Value ?? fixedAgent ?? throw new McpProtocolException("not signed in as an agent", McpErrorCode.InvalidRequest);
+
+    /// <summary>A tool's schema as the agent sees it: its own arguments, and the instruction behind the call.</summary>
+    private static JsonElement Schema(ToolDefinition tool)
+    {
+        var schema = JsonNode.Parse(tool.InputSchema() ?? """{"type":"object","properties":{}}""")!.AsObject();
+        schema["properties"]!.AsObject()["instruction"] = new JsonObject
+        {
+            ["type"] = "string",
+            ["description"] = "Why you are making this call: the instruction or request behind it. Recorded in the audit trail and shown to approvers.",
+        };
+        return JsonSerializer.SerializeToElement(schema);
+    }
+
+    /// <summary>A value from the request's _meta, under its plain name or Warden's prefix.</summary>
+    private static string? Meta(JsonObject? meta, string key) =>
+        meta is null ? null : (meta[key] ?? meta["warden/" + key]) is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private string ApprovalStatus(string agent, JsonObject arguments)
+    {
+        if (arguments["approval_id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id))
+        {
+            throw new McpProtocolException("warden.approval_status needs approval_id, the id a held call returned", McpErrorCode.InvalidParams);
+        }
+
+        var record = gateway.Approvals.For(agent, id)
+                     ?? throw new McpProtocolException($"you have no approval request {id}", McpErrorCode.InvalidParams);
+        var votes = gateway.Store.Votes(record.Id);
+        var plan = JsonNode.Parse(record.Plan)!;
+        return new JsonObject
+        {
+            ["approval_id"] = record.Id,
+            ["status"] = record.Status,
+            ["tool"] = record.Tool,
+            ["summary"] = plan["summary"]?.GetValue<string>(),
+            ["records"] = plan["records"]?.GetValue<long>(),
+            ["waiting_for"] = new JsonArray([.. ApprovalDesk.RequirementsOf(record).Select(r => (JsonNode)new JsonObject
+            {
+                ["rule"] = r.Rule,
+                ["approvers"] = new JsonArray([.. r.Approvers.Select(a => (JsonNode)gateway.Approvals.Who(a))]),
+                ["quorum"] = r.Quorum,
+                ["given"] = votes.Count(v => v.Vote == "approve" && r.Approvers.Contains(v.Person)),
+            })]),
+            ["decisions"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
+            {
+                ["person"] = gateway.Approvals.Who(v.Person), ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
+            })]),
+            ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
+            ["replaced_by"] = gateway.Store.ReplacedBy(record.Id),
+            // An executed call's outcome holds its result, masked for this agent when it ran.
+            ["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null,
+        }.ToJsonString();
+    }
+
+    private string Permissions(string agentId)
+    {
+        var policy = gateway.Policy;
+        var agent = policy.FindAgent(agentId)!;
+        var useCase = policy.FindUseCase(agent.UseCase)!;
+        var now = gateway.Clock.GetUtcNow();
+        var usage = gateway.Guards.Snapshot(policy, agent, now);
+        return new JsonObject
+        {
+            ["agent"] = agent.Id,
+            ["use_case"] = useCase.Id,
+            ["tier"] = useCase.Tier.ToString().ToLowerInvariant(),
+            ["environment"] = gateway.Environment,
+            ["frozen"] = usage.IsFrozen(agent.Id),
+            ["activated"] = gateway.Environment != "production" || gateway.Store.Activation(agent.Id, gateway.Environment) is not null,
+            ["sees"] = new JsonArray([.. agent.Sees.Select(c => (JsonNode)c)]),
+            ["masked_fields"] = new JsonArray([.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal).Select(f => (JsonNode)f)]),
+            ["tools"] = new JsonArray([.. policy.Grants(agent.Id, gateway.Environment).Select(g => (JsonNode)new JsonObject
+            {
+                ["tool"] = g.Tool.Name,
+                ["system"] = g.Tool.System,
+                ["kind"] = PolicyWords.Of(g.Tool.Kind),
+                ["without_approval"] = g.BestCase == Effect.Allow ? "sometimes, as the rules below say" : "never: a person approves every call",
+                ["rules"] = new JsonArray([.. g.Rules.Select(r => (JsonNode)new JsonObject
+                {
+                    ["rule"] = r.Id, ["effect"] = PolicyWords.Of(r.Effect), ["when"] = r.Condition, ["why"] = r.Description, ["message"] = r.Message,
+                })]),
+            })]),
+            ["budgets"] = new JsonArray([.. policy.Budgets.Where(b => b.Agent == agent.Id || (b.Agent is null && b.UseCase == agent.UseCase)).Select(b => (JsonNode)new JsonObject
+            {
+                ["budget"] = b.Id,
+                ["metric"] = PolicyWords.Of(b.Metric),
+                ["limit"] = b.Limit,
+                ["used"] = usage.Used(b, agent.Id),
+                ["window_hours"] = b.Window.TotalHours,
+                ["shared_by"] = b.Agent is null ? $"every agent of use case {b.UseCase}" : null,
+            })]),
+        }.ToJsonString();
+    }
+
+    private static CallToolResult Result(string json, bool isError) => new()
+    {
+        Content = [new TextContentBlock { Text = json }],
+        IsError = isError,
+    };
+}

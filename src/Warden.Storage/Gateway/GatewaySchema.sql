@@ -1,0 +1,84 @@
+-- The gateway's own state: approvals and their votes, frozen agents, usage counted against budgets
+-- and breakers, production activations, incidents. Portable SQL (TEXT ids, ISO-8601 UTC times that
+-- sort as text), as the workspace's. The audit trail, not this file, is the record of what
+-- happened; this is what the gateway needs to decide the next call.
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,                    -- apr-...
+    status TEXT NOT NULL,                   -- pending, executed, denied, expired, void, failed, cancelled
+    agent TEXT NOT NULL,
+    use_case TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,                -- canonical JSON of the call's arguments
+    instruction TEXT,                       -- what the agent said it was doing
+    on_behalf_of TEXT,                      -- the person the agent acted for, who may not approve it
+    plan_hash TEXT NOT NULL,                -- what the approval binds to: the call and its affected set
+    affected_hash TEXT NOT NULL,            -- the affected set alone: finds the same request in other words
+    plan TEXT NOT NULL,                     -- JSON: what approvers are shown (summary, counts, diff, sample, dependents, recipients)
+    requirements TEXT NOT NULL,             -- JSON: [{ rule, approvers: [person ids], quorum }], all to be met
+    risk INTEGER NOT NULL,                  -- orders the queue, riskiest first
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decided_at TEXT,
+    replaces TEXT,                          -- the approval this one replaces (voided because the plan changed)
+    resubmits TEXT,                         -- a denied approval for the same records, when this one asks again
+    outcome TEXT                            -- JSON: what execution did, or why the request ended
+);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, risk);
+CREATE INDEX IF NOT EXISTS approvals_agent ON approvals (agent, status);
+
+CREATE TABLE IF NOT EXISTS approval_votes (
+    approval_id TEXT NOT NULL,
+    person TEXT NOT NULL,
+    vote TEXT NOT NULL,                     -- approve, deny
+    comment TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (approval_id, person)
+);
+
+CREATE TABLE IF NOT EXISTS frozen_agents (
+    agent TEXT PRIMARY KEY,                 -- an agent id, or * for every agent
+    frozen_by TEXT NOT NULL,
+    reason TEXT,
+    at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS usage (
+    at TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    use_case TEXT NOT NULL,
+    metric TEXT NOT NULL,                   -- calls, changed_records, deleted_records, sends, recipients
+    amount INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_agent ON usage (agent, metric, at);
+CREATE INDEX IF NOT EXISTS usage_use_case ON usage (use_case, metric, at);
+
+CREATE TABLE IF NOT EXISTS activations (
+    agent TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    activated_by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (agent, environment)
+);
+
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,                    -- inc-...
+    status TEXT NOT NULL,                   -- open, acknowledged, resolved
+    use_case TEXT NOT NULL,
+    agent TEXT,
+    kind TEXT NOT NULL,                     -- breaker, kill_switch, repeated_denials
+    summary TEXT NOT NULL,
+    owners TEXT NOT NULL,                   -- JSON: the people it is routed to
+    opened_at TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    resolved_by TEXT,
+    resolved_at TEXT
+);
+
+-- Which audit entry records each workspace action, so that a rollback's entry links to it.
+CREATE TABLE IF NOT EXISTS action_entries (
+    action_id TEXT PRIMARY KEY,
+    audit_seq INTEGER NOT NULL
+);

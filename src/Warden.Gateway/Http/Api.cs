@@ -20,6 +20,9 @@ namespace Warden.Gateway.Http;
 /// </summary>
 internal static class Api
 {
+    // Handlers take a CancellationToken besides the HttpContext: a lambda of HttpContext alone that
+    // returns Task<IResult> binds to MapPost's RequestDelegate overload, and its result is dropped
+    // (an empty 200).
     public static void Map(IEndpointRouteBuilder app, Gateway gateway)
     {
         app.MapGet("/api/health", () => Results.Json(new JsonObject
@@ -58,7 +61,7 @@ internal static class Api
         app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: true));
         app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: false));
 
-        app.MapPost("/api/freeze", async (HttpContext context) =>
+        app.MapPost("/api/freeze", async (HttpContext context, CancellationToken cancellationToken) =>
         {
             var body = await Body(context).ConfigureAwait(false);
             if (body is null || Target(body) is not { } target)
@@ -68,7 +71,7 @@ internal static class Api
 
             try
             {
-                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason"), context.RequestAborted).ConfigureAwait(false);
+                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason"), cancellationToken).ConfigureAwait(false);
                 return Results.Json(new JsonObject
                 {
                     ["frozen"] = target.Agent ?? "all agents",
@@ -81,7 +84,7 @@ internal static class Api
             }
         });
 
-        app.MapPost("/api/unfreeze", async (HttpContext context) =>
+        app.MapPost("/api/unfreeze", async (HttpContext context, CancellationToken cancellationToken) =>
         {
             var body = await Body(context).ConfigureAwait(false);
             if (body is null || Target(body) is not { } target)
@@ -91,7 +94,7 @@ internal static class Api
 
             try
             {
-                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason"), context.RequestAborted).ConfigureAwait(false);
+                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason"), cancellationToken).ConfigureAwait(false);
                 return Results.Json(new JsonObject { ["unfrozen"] = target.Agent ?? "all agents" });
             }
             catch (UnauthorizedAccessException e)
@@ -145,7 +148,7 @@ internal static class Api
             return Results.Json(AgentView(gateway, agent));
         });
 
-        app.MapPost("/api/rollback", async (HttpContext context) => await RollbackAsync(gateway, context).ConfigureAwait(false));
+        app.MapPost("/api/rollback", (HttpContext context, CancellationToken cancellationToken) => RollbackAsync(gateway, context, cancellationToken));
 
         app.MapGet("/api/incidents", (string? status) => Results.Json(new JsonObject
         {
@@ -243,7 +246,7 @@ internal static class Api
         }
     }
 
-    private static async Task<IResult> RollbackAsync(Gateway gateway, HttpContext context)
+    private static async Task<IResult> RollbackAsync(Gateway gateway, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await Body(context).ConfigureAwait(false);
         if (body is null)
@@ -286,7 +289,7 @@ internal static class Api
             Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
                      + (force ? " (forced)" : ""),
             Outcome = "ok",
-        }, context.RequestAborted).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
         view["audit_seq"] = seq;
         return Results.Json(view);

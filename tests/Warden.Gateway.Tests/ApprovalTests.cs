@@ -1,0 +1,217 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Warden.Storage.Audit;
+
+namespace Warden.Gateway.Tests;
+
+/// <summary>
+/// Calls held for people: a request binds to its plan, runs once approved if the plan is unchanged,
+/// is void when the affected set changed, and can be rolled back; approvers are the policy's, never
+/// the person the agent acted for.
+/// </summary>
+public sealed class ApprovalTests : IAsyncLifetime
+{
+    private const string Germany = "country == 'DE'";
+    private const string Title = "Buyer (set by Warden tests)";
+    private GatewayFixture _gateway = null!;
+
+    public async ValueTask InitializeAsync() => _gateway = await GatewayFixture.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
+
+    private long Germans => (long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE country = 'DE' AND deleted_at IS NULL")!;
+
+    private async Task<JsonNode> HoldBulkUpdate(Dictionary<string, string>? meta = null)
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = Germany, set = new { job_title = Title }, instruction = "Normalise the job titles of German contacts." }, meta);
+        Assert.False(isError, answer.ToJsonString());
+        Assert.Equal("pending_approval", answer["status"]!.GetValue<string>());
+        return answer;
+    }
+
+    private Task<(HttpStatusCode Status, JsonNode? Body)> Vote(string person, string id, string verb, string comment = "looked at it") =>
+        _gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/{verb}", _gateway.Token(person), new { comment });
+
+    [Fact]
+    public async Task A_bulk_update_waits_for_the_data_owner_and_says_who_and_until_when()
+    {
+        var answer = await HoldBulkUpdate();
+        Assert.Equal(Germans, answer["records"]!.GetValue<long>());
+        var waiting = answer["waiting_for"]!.AsArray().Single()!;
+        Assert.Equal(("hygiene-bulk-changes", "Sam Okafor (sam)", 1), (waiting["rule"]!.GetValue<string>(), waiting["approvers"]![0]!.GetValue<string>(), waiting["quorum"]!.GetValue<int>()));
+        Assert.EndsWith("Z", answer["expires_at"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'")); // nothing written yet
+        var entry = _gateway.Trail().Last().Entry;
+        Assert.Equal(("approve", "pending", answer["approval_id"]!.GetValue<string>()), (entry.Effect, entry.Outcome, entry.ApprovalId));
+    }
+
+    [Fact]
+    public async Task Approved_by_the_data_owner_the_call_runs_and_can_be_rolled_back()
+    {
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        var (status, body) = await Vote("sam", id, "approve", "titles are a mess, go ahead");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("executed", "executed"), (body!["result"]!.GetValue<string>(), body["status"]!.GetValue<string>()));
+        Assert.Equal(Germans, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+
+        var trail = _gateway.Trail();
+        var approval = trail.Single(e => e.Entry.Kind == "approval").Entry;
+        Assert.Equal(("sam", "approved", "titles are a mess, go ahead", id), (approval.Person, approval.Effect, approval.Comment, approval.ApprovalId));
+        var call = trail.Last(e => e.Entry.Kind == "call");
+        Assert.Equal(("ok", id, "Normalise the job titles of German contacts."), (call.Entry.Outcome, call.Entry.ApprovalId, call.Entry.Instruction));
+        var actionId = call.Entry.ActionId!;
+
+        var (rolledBack, rollback) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = actionId });
+        Assert.True(rolledBack == HttpStatusCode.OK, rollback?.ToJsonString());
+        Assert.True(rollback!["restored"] is not null, rollback.ToJsonString());
+        Assert.Equal(Germans, rollback!["restored"]!.GetValue<long>());
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+        var after = AuditLog.Query(_gateway.TrailPath, new AuditQuery { Limit = 1 }).Entries.Single();
+        Assert.Equal(("rollback", "sam", call.Seq), (after.Entry.Kind, after.Entry.Person, after.Entry.RollbackOf));
+        Assert.Equal([after.Seq], _gateway.Trail().Single(e => e.Seq == call.Seq).RolledBackBy);
+    }
+
+    [Fact]
+    public async Task An_approval_is_void_when_the_affected_set_grew_and_the_approvers_are_asked_again()
+    {
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        var before = Germans;
+        // Meanwhile, someone in the marketing system moves 25 contacts to Germany.
+        _gateway.Workspace("UPDATE contacts SET country = 'DE', version = version + 1 WHERE id IN (SELECT id FROM contacts WHERE country <> 'DE' ORDER BY id LIMIT 25)");
+        var (status, body) = await Vote("sam", id, "approve");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("voided", "void"), (body!["result"]!.GetValue<string>(), body["status"]!.GetValue<string>()));
+        Assert.Contains($"{before:N0} records then, {before + 25:N0} now", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+
+        var replacement = body["replacement"]!.GetValue<string>();
+        var (_, again) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + replacement, _gateway.Token("sam"));
+        Assert.Equal(("pending", id, before + 25), (again!["status"]!.GetValue<string>(), again["replaces"]!.GetValue<string>(), again["plan"]!["records"]!.GetValue<long>()));
+        var (_, status2) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "warden.approval_status", new { approval_id = id });
+        Assert.Equal(("void", replacement), (status2["status"]!.GetValue<string>(), status2["replaced_by"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_person_the_agent_acted_for_cannot_approve_the_call()
+    {
+        var held = await HoldBulkUpdate(new() { ["on_behalf_of"] = "sam" });
+        var (status, body) = await Vote("sam", held["approval_id"]!.GetValue<string>(), "approve");
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("nobody approves their own request", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+    }
+
+    [Fact]
+    public async Task Someone_who_is_not_an_approver_of_the_rule_cannot_decide()
+    {
+        var held = await HoldBulkUpdate();
+        var (status, body) = await Vote("maria", held["approval_id"]!.GetValue<string>(), "approve");
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("Maria López (maria) is not among the approvers of request " + held["approval_id"] + " (1 of Sam Okafor (sam) for rule 'hygiene-bulk-changes')",
+            body!["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_agent_token_can_never_approve()
+    {
+        var held = await HoldBulkUpdate();
+        var (status, body) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", _gateway.Token("hygiene-bot"), new { comment = "me" });
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("'hygiene-bot' is an agent: an agent's token cannot approve, freeze or operate the gateway", body!["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_denied_call_never_runs_and_the_agent_can_see_why()
+    {
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        var (status, body) = await Vote("sam", id, "deny", "not before the CRM sync");
+        Assert.Equal((HttpStatusCode.OK, "denied"), (status, body!["result"]!.GetValue<string>()));
+        var (_, seen) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "warden.approval_status", new { approval_id = id });
+        Assert.Equal(("denied", "deny", "not before the CRM sync"), (seen["status"]!.GetValue<string>(), seen["decisions"]![0]!["vote"]!.GetValue<string>(),
+            seen["decisions"]![0]!["comment"]!.GetValue<string>()));
+        var (again, _) = await Vote("sam", id, "approve");
+        Assert.Equal(HttpStatusCode.Conflict, again);
+    }
+
+    [Fact]
+    public async Task The_same_request_twice_is_one_request()
+    {
+        var first = await HoldBulkUpdate();
+        var second = await HoldBulkUpdate();
+        Assert.Equal(first["approval_id"]!.GetValue<string>(), second["approval_id"]!.GetValue<string>());
+        Assert.True(second["merged"]!.GetValue<bool>());
+        var (_, list) = await _gateway.Api(HttpMethod.Get, "/api/approvals", _gateway.Token("sam"));
+        Assert.Single(list!["approvals"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_request_for_records_denied_before_is_marked_as_asked_again()
+    {
+        var first = await HoldBulkUpdate();
+        await Vote("sam", first["approval_id"]!.GetValue<string>(), "deny");
+        var (_, again) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country in ['DE']", set = new { job_title = "Purchasing" } }); // other words, same records
+        var (_, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + again["approval_id"], _gateway.Token("sam"));
+        Assert.Equal(first["approval_id"]!.GetValue<string>(), view!["resubmits"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Approvals_needing_two_people_count_distinct_people()
+    {
+        var id = (string)_gateway.Workspace("SELECT id FROM contacts WHERE email_consent = 'subscribed' ORDER BY id LIMIT 1")!;
+        var (_, held) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "request" });
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        var approval = held["approval_id"]!.GetValue<string>();
+        var (_, first) = await Vote("sam", approval, "approve");
+        Assert.Equal("recorded", first!["result"]!.GetValue<string>());
+        var (twice, _) = await Vote("sam", approval, "approve");
+        Assert.Equal(HttpStatusCode.Conflict, twice);
+        var (_, second) = await Vote("rita", approval, "approve");
+        Assert.Equal("executed", second!["result"]!.GetValue<string>());
+        Assert.Equal("unsubscribed", _gateway.Workspace("SELECT email_consent FROM contacts WHERE id = @id", ("@id", id)));
+    }
+
+    [Fact]
+    public async Task A_request_nobody_decides_expires_and_is_recorded()
+    {
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        _gateway.Clock.Advance(TimeSpan.FromHours(25));
+        var (status, body) = await Vote("sam", id, "approve");
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("is expired", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(_gateway.Trail(), e => e.Entry.ApprovalId == id && e.Entry.Outcome == "expired");
+    }
+
+    [Fact]
+    public async Task An_agent_cannot_pile_up_requests()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(maxPending: 2);
+        var agent = await gateway.Agent("hygiene-bot");
+        foreach (var filter in new[] { "country == 'DE'", "country == 'AT'" })
+        {
+            var (_, held) = await GatewayFixture.Call(agent, "contacts.update", new { filter, set = new { job_title = Title } });
+            Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        }
+
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.update", new { filter = "country == 'US'", set = new { job_title = Title } });
+        Assert.True(isError);
+        Assert.Equal(("refused", "too_many_pending"), (refused["status"]!.GetValue<string>(), refused["code"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_queue_puts_the_riskiest_request_first()
+    {
+        await HoldBulkUpdate();
+        var id = (string)_gateway.Workspace("SELECT id FROM contacts ORDER BY id LIMIT 1")!;
+        await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "request" });
+        var (_, list) = await _gateway.Api(HttpMethod.Get, "/api/approvals", _gateway.Token("sam"));
+        var risks = list!["approvals"]!.AsArray().Select(a => a!["risk"]!.GetValue<int>()).ToList();
+        Assert.Equal(2, risks.Count);
+        Assert.Equal(risks.OrderDescending(), risks);
+    }
+}

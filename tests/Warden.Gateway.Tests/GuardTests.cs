@@ -1,0 +1,111 @@
+using System.Net;
+
+namespace Warden.Gateway.Tests;
+
+/// <summary>Guards around the policy: the kill switch, budgets, breakers, activation for production; every one refuses with its reason and is recorded.</summary>
+public sealed class GuardTests
+{
+    private static string TwoIds(GatewayFixture gateway, int skip = 0) =>
+        string.Join(",", Enumerable.Range(0, 2).Select(i => (string)gateway.Workspace($"SELECT id FROM contacts ORDER BY id LIMIT 1 OFFSET {skip + i}")!));
+
+    [Fact]
+    public async Task The_kill_switch_stops_an_agent_mid_session_and_cancels_its_pending_requests()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        var agent = await gateway.Agent("hygiene-bot");
+        var (_, read) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.Equal("done", read["status"]!.GetValue<string>());
+        var (_, held) = await GatewayFixture.Call(agent, "contacts.update", new { filter = "country == 'DE'", set = new { job_title = "Buyer (kill switch test)" } });
+
+        var (status, body) = await gateway.Api(HttpMethod.Post, "/api/freeze", gateway.Token("lee"), new { agent = "hygiene-bot", reason = "odd behaviour in the CRM" });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal([held["approval_id"]!.GetValue<string>()], body!["cancelled_requests"]!.AsArray().Select(c => c!.GetValue<string>()));
+
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.True(isError);
+        Assert.Equal(("refused", "frozen"), (refused["status"]!.GetValue<string>(), refused["code"]!.GetValue<string>()));
+        var freeze = gateway.Trail().Single(e => e.Entry.Kind == "kill_switch").Entry;
+        Assert.Equal(("lee", "freeze", "odd behaviour in the CRM"), (freeze.Person, freeze.Effect, freeze.Comment));
+        Assert.Contains(gateway.Gateway.Store.Incidents(), i => i.Kind == "kill_switch" && i.Agent == "hygiene-bot" && i.Owners.Contains("sam"));
+
+        // Only an owner of the use case lifts it.
+        var (notOwner, why) = await gateway.Api(HttpMethod.Post, "/api/unfreeze", gateway.Token("lee"), new { agent = "hygiene-bot" });
+        Assert.Equal(HttpStatusCode.Forbidden, notOwner);
+        Assert.Contains("that takes an owner of use case 'data-hygiene'", why!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (unfrozen, _) = await gateway.Api(HttpMethod.Post, "/api/unfreeze", gateway.Token("sam"), new { agent = "hygiene-bot", reason = "checked" });
+        Assert.Equal(HttpStatusCode.OK, unfrozen);
+        var (again, _) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.False(again);
+    }
+
+    [Fact]
+    public async Task Freezing_every_agent_stops_them_all()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        await gateway.Api(HttpMethod.Post, "/api/freeze", gateway.Token("maria"), new { all = true, reason = "incident drill" });
+        foreach (var name in new[] { "reporting-bot", "hygiene-bot" })
+        {
+            var (isError, answer) = await GatewayFixture.Call(await gateway.Agent(name), "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+            Assert.True(isError);
+            Assert.Equal("frozen", answer["code"]!.GetValue<string>());
+        }
+
+        var (notRisk, _) = await gateway.Api(HttpMethod.Post, "/api/unfreeze", gateway.Token("sam"), new { all = true });
+        Assert.Equal(HttpStatusCode.Forbidden, notRisk);
+        var (lifted, _) = await gateway.Api(HttpMethod.Post, "/api/unfreeze", gateway.Token("rita"), new { all = true });
+        Assert.Equal(HttpStatusCode.OK, lifted);
+    }
+
+    [Fact]
+    public async Task A_budget_once_used_up_refuses_the_next_call_and_names_itself()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n", "    limit: 3\n", StringComparison.Ordinal));
+        var agent = await gateway.Agent("hygiene-bot");
+        var (first, done) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } });
+        Assert.False(first, done.ToJsonString());
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway, skip: 2).Split(','), set = new { job_title = "Buyer" } });
+        Assert.True(isError);
+        Assert.Equal("budget_exceeded", refused["code"]!.GetValue<string>());
+        Assert.Equal("Budget 'hygiene-hourly-changes' would be exceeded: 2 of 3 changed records used in the last 1h, and this call adds 2.", refused["message"]!.GetValue<string>());
+        gateway.Clock.Advance(TimeSpan.FromMinutes(61));
+        var (later, _) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway, skip: 2).Split(','), set = new { job_title = "Buyer" } });
+        Assert.False(later); // the window slid past the first call
+    }
+
+    [Fact]
+    public async Task A_breaker_trips_on_a_burst_freezes_the_agent_and_opens_an_incident()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy
+            .Replace("    metric: deleted_records\n    over: 2000\n", "    metric: changed_records\n    over: 3\n", StringComparison.Ordinal));
+        var agent = await gateway.Agent("hygiene-bot");
+        await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } });
+        var (tripping, _) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway, skip: 2).Split(','), set = new { job_title = "Buyer" } });
+        Assert.False(tripping); // the call that trips it has run; the next one is refused
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.True(isError);
+        Assert.Equal("frozen", refused["code"]!.GetValue<string>());
+        var breaker = gateway.Trail().Single(e => e.Entry.Kind == "breaker").Entry;
+        Assert.Equal(("hygiene-bot", "delete-burst", "freeze"), (breaker.Agent, breaker.Rule, breaker.Effect));
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents("open"), i => i.Kind == "breaker");
+        Assert.Equal(["sam", "maria", "dev", "rita"], incident.Owners);
+    }
+
+    [Fact]
+    public async Task In_production_an_agent_acts_only_once_an_owner_has_activated_it()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(environment: "production");
+        var agent = await gateway.Agent("reporting-bot");
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.True(isError);
+        Assert.Equal("not_activated", refused["code"]!.GetValue<string>());
+
+        var (notOwner, _) = await gateway.Api(HttpMethod.Post, "/api/agents/reporting-bot/activate", gateway.Token("lee"));
+        Assert.Equal(HttpStatusCode.Forbidden, notOwner);
+        var (activated, body) = await gateway.Api(HttpMethod.Post, "/api/agents/reporting-bot/activate", gateway.Token("dev"));
+        Assert.Equal(HttpStatusCode.OK, activated);
+        Assert.Equal("dev", body!["activated_for_production"]!["by"]!.GetValue<string>());
+        var (now, _) = await GatewayFixture.Call(agent, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.False(now);
+        Assert.Contains(gateway.Trail(), e => e.Entry.Kind == "activation" && e.Entry.Person == "dev" && e.Entry.Agent == "reporting-bot");
+    }
+}

@@ -6,12 +6,31 @@ cd "$(dirname "$0")"
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
-# The .NET 10 SDK is the one prerequisite today. PostgreSQL, Chromium and the npm test peers join
-# this list with the gateway and the console; each install stays idempotent.
+# The .NET 10 SDK, and Node.js with npm for the official TypeScript MCP client the end-to-end tests
+# drive (installed from the lock file in tests/peers/mcp-node). PostgreSQL and Chromium join this
+# list with replicas and the console; each install stays idempotent.
 if ! need dotnet; then
   echo "test.sh: the .NET 10 SDK is missing; install it (https://dot.net) and run again" >&2
   echo "0 passed, 1 failed"
   exit 2
+fi
+
+if ! need node || ! need npm; then
+  echo "test.sh: installing Node.js and npm from Debian's packages (the TypeScript MCP client needs them)" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } >/dev/null 2>&1; then
+    echo "test.sh: Node.js is missing and could not be installed; install Node.js 20 or later and run again" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
+fi
+
+peer=tests/peers/mcp-node
+if [ ! -f "$peer/node_modules/@modelcontextprotocol/sdk/package.json" ] || [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
+  if ! (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error); then
+    echo "test.sh: npm ci failed in $peer; the end-to-end tests need the TypeScript MCP SDK" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Warden.Storage.Audit;
+
+namespace Warden.Gateway.Tests.EndToEnd;
+
+/// <summary>
+/// <c>warden serve</c> as its own process, driven by the official TypeScript SDK (in Node) and the
+/// C# SDK, over Streamable HTTP; and <c>warden mcp</c> over stdio. One gateway for the class.
+/// </summary>
+public sealed class ServeEndToEndTests : IAsyncLifetime
+{
+    private WardenProcess _warden = null!;
+
+    public async ValueTask InitializeAsync() => _warden = await WardenProcess.StartAsync("--demo");
+
+    public async ValueTask DisposeAsync() => await _warden.DisposeAsync();
+
+    private Task<JsonNode> Node(string agent, params object[] steps) =>
+        NodeClient.RunAsync("http", _warden.Url + "/mcp", WardenProcess.Tokens[agent], NodeClient.Steps(steps));
+
+    private string TrailPath => Path.Combine(_warden.Directory, "data", "audit.db");
+
+    [Fact]
+    public async Task The_typescript_sdk_lists_different_tools_for_two_agents()
+    {
+        var reporting = (await Node("reporting-bot", new { op = "list" }))["steps"]![0]!["result"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        var hygiene = (await Node("hygiene-bot", new { op = "list" }))["steps"]![0]!["result"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.DoesNotContain("contacts.update", reporting);
+        Assert.Contains("contacts.update", hygiene);
+        Assert.Contains("warden.my_permissions", reporting);
+    }
+
+    [Fact]
+    public async Task The_typescript_sdk_reads_masked_updates_and_waits_for_an_approval_that_then_runs()
+    {
+        var run = await Node("hygiene-bot",
+            new { op = "call", name = "contacts.search", arguments = new { filter = "country == 'AT'", limit = 2 } },
+            new { op = "call", name = "contacts.update", arguments = new { ids = new[] { "c-0000003" }, set = new { job_title = "Outdoor Buyer" } } },
+            new { op = "call", name = "contacts.update", arguments = new { filter = "country == 'AT'", set = new { job_title = "Austria desk" } }, meta = new { instruction = "Retitle the Austria desk." } });
+        Assert.True(run["connected"]!.GetValue<bool>(), run.ToJsonString());
+        var steps = run["steps"]!.AsArray();
+        var read = NodeClient.Answer(steps[0]!);
+        Assert.All(read["result"]!["contacts"]!.AsArray(), c => Assert.Contains("***@", c!["email"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.Equal("done", NodeClient.Answer(steps[1]!)["status"]!.GetValue<string>());
+        var held = NodeClient.Answer(steps[2]!);
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        var id = held["approval_id"]!.GetValue<string>();
+
+        var (status, body) = await _warden.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", "sam", new { comment = "fine" });
+        Assert.Equal(200, status);
+        Assert.Equal("executed", body!["result"]!.GetValue<string>());
+        var seen = NodeClient.Answer((await Node("hygiene-bot", new { op = "call", name = "warden.approval_status", arguments = new { approval_id = id } }))["steps"]![0]!);
+        Assert.Equal("executed", seen["status"]!.GetValue<string>());
+        Assert.Equal("done", seen["outcome"]!["status"]!.GetValue<string>());
+
+        var trail = AuditLog.Query(TrailPath, new AuditQuery { Agent = "hygiene-bot", Limit = 20 }).Entries;
+        Assert.Contains(trail, e => e.Entry.ApprovalId == id && e.Entry.Kind == "call" && e.Entry.Outcome == "ok" && e.Entry.Instruction == "Retitle the Austria desk.");
+        Assert.Contains(trail, e => e.Entry.Tool == "contacts.search" && e.Entry.RecordsRead.Count == 2);
+    }
+
+    [Fact]
+    public async Task The_typescript_sdk_gets_a_protocol_error_for_a_tool_that_does_not_exist_and_a_refusal_for_one_not_granted()
+    {
+        var run = await Node("reporting-bot",
+            new { op = "call", name = "contacts.nuke", arguments = new { } },
+            new { op = "call", name = "contacts.delete", arguments = new { ids = new[] { "c-0000001" } } });
+        var steps = run["steps"]!.AsArray();
+        Assert.Equal((false, -32602), (steps[0]!["ok"]!.GetValue<bool>(), steps[0]!["error"]!["code"]!.GetValue<int>()));
+        Assert.True(steps[1]!["result"]!["isError"]!.GetValue<bool>());
+        Assert.Equal("not_granted", NodeClient.Answer(steps[1]!)["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_bad_token_cannot_connect()
+    {
+        var run = await NodeClient.RunAsync("http", _warden.Url + "/mcp", "not-a-token", NodeClient.Steps(new { op = "list" }));
+        Assert.False(run["connected"]!.GetValue<bool>());
+        Assert.Equal(401, run["error"]!["code"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task The_kill_switch_stops_a_csharp_client_in_the_middle_of_its_session()
+    {
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(_warden.Url + "/mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + WardenProcess.Tokens["nurture-bot"] },
+        }), cancellationToken: TestContext.Current.CancellationToken);
+        var before = await client.CallToolAsync("contacts.search", new Dictionary<string, object?> { ["filter"] = "country == 'GB'", ["limit"] = 1 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.NotEqual(true, before.IsError);
+
+        var (frozen, _) = await _warden.Api(HttpMethod.Post, "/api/freeze", "lee", new { agent = "nurture-bot", reason = "e2e" });
+        Assert.Equal(200, frozen);
+        var after = await client.CallToolAsync("contacts.search", new Dictionary<string, object?> { ["filter"] = "country == 'GB'", ["limit"] = 1 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(after.IsError);
+        Assert.Contains("\"code\":\"frozen\"", ((TextContentBlock)after.Content[0]).Text, StringComparison.Ordinal);
+        await _warden.Api(HttpMethod.Post, "/api/unfreeze", "maria", new { agent = "nurture-bot" });
+    }
+
+    [Fact]
+    public async Task The_trail_the_process_writes_verifies_from_the_command_line_while_it_runs()
+    {
+        await Node("reporting-bot", new { op = "call", name = "workspace.describe", arguments = new { } });
+        var verify = AuditVerifier.Verify(TrailPath);
+        Assert.True(verify.Verified, verify.Finding?.Message);
+        Assert.True(verify.Entries >= 2);
+    }
+}
+
+/// <summary><c>warden mcp --agent NAME</c>: the gateway as a child process of the MCP client, over stdio.</summary>
+public sealed class StdioEndToEndTests
+{
+    private static string Data() => Path.Combine(Path.GetTempPath(), "warden-e2e", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task The_csharp_sdk_runs_the_gateway_over_stdio_as_the_configured_agent()
+    {
+        var data = Data();
+        var stderr = new System.Text.StringBuilder();
+        await using (var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo"],
+            WorkingDirectory = Path.GetTempPath(),
+            StandardErrorLines = line => stderr.AppendLine(line),
+        }), cancellationToken: TestContext.Current.CancellationToken))
+        {
+            var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Contains(tools, t => t.Name == "contacts.update");
+            var result = await client.CallToolAsync("contacts.update", new Dictionary<string, object?>
+            {
+                ["ids"] = new[] { "c-0000005" }, ["set"] = new Dictionary<string, object?> { ["job_title"] = "Buyer over stdio" }, ["instruction"] = "stdio test",
+            }, cancellationToken: TestContext.Current.CancellationToken);
+            Assert.NotEqual(true, result.IsError);
+            Assert.Contains("\"status\":\"done\"", ((TextContentBlock)result.Content[0]).Text, StringComparison.Ordinal);
+        }
+
+        var entries = AuditLog.Query(Path.Combine(data, "audit.db"), new AuditQuery { Tool = "contacts.update" }).Entries;
+        Assert.Equal(("hygiene-bot", "stdio test", "ok"), (entries[0].Entry.Agent, entries[0].Entry.Instruction, entries[0].Entry.Outcome));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_typescript_sdk_runs_the_gateway_over_stdio()
+    {
+        var data = Data();
+        var run = await NodeClient.RunAsync("stdio", NodeClient.Steps(new { op = "list" }, new { op = "call", name = "warden.my_permissions", arguments = new { } }),
+            "--", "dotnet", WardenProcess.WardenDll, "mcp", "--agent", "reporting-bot", "--data", data, "--demo");
+        Assert.True(run["connected"]!.GetValue<bool>(), run.ToJsonString());
+        var steps = run["steps"]!.AsArray();
+        Assert.Contains("contacts.search", steps[0]!["result"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal("reporting-bot", NodeClient.Answer(steps[1]!)["agent"]!.GetValue<string>());
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task An_agent_the_policy_does_not_know_is_refused_in_a_sentence_on_stderr()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { WardenProcess.WardenDll, "mcp", "--agent", "hygeine-bot", "--data", Data(), "--demo" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("", stdout);
+        Assert.Contains("'hygeine-bot' is not an agent of the policy", stderr, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'hygiene-bot'?", stderr, StringComparison.Ordinal);
+    }
+}

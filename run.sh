@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Warden's main job, today: check the example policy, run its unit tests, and explain two
-# decisions. (Once the gateway lands, this starts `warden serve`.) Builds what it needs.
+# Warden's main job: the gateway. Checks the example policy and runs its unit tests, then starts
+# `warden serve` on 127.0.0.1:8787 with a seeded sandbox workspace and demo tokens (printed), until
+# Ctrl+C. Builds what it needs. Pass options through, e.g. ./run.sh --port 9000, or
+# ./run.sh --policy warden.yaml for your own policy.
 set -euo pipefail
 cd "$(dirname "$0")"
 policy=examples/marketing/policy.yaml
@@ -12,8 +14,13 @@ step() {
 
 step ./warden policy check "$policy"
 step ./warden policy test "$policy" examples/marketing/policy.tests.yaml
-step ./warden policy explain "$policy" --agent hygiene-bot --tool contacts.update --env production \
-  --args '{"filter": "lifecycle_stage = '"'"'lead'"'"'", "set": {"lead_source": "webinar"}}' \
-  --facts '{"records": 1200, "fields": ["contacts.lead_source"]}'
-step ./warden policy explain "$policy" --agent campaign-qa-bot --tool campaigns.send --env production \
-  --args '{"campaign": "cmp-2026-11-black-friday"}' --facts '{"recipients": 25000}'
+cat <<'TRY'
+
+Once it runs, try (tokens are in .warden/demo-tokens.json):
+  T=$(jq -r '."hygiene-bot"' .warden/demo-tokens.json); S=$(jq -r .sam .warden/demo-tokens.json)
+  curl -s http://127.0.0.1:8787/mcp -H "Authorization: Bearer $T" -H 'Content-Type: application/json' \
+       -H 'Accept: application/json, text/event-stream' \
+       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"contacts.update","arguments":{"filter":"country == '"'"'DE'"'"'","set":{"job_title":"Buyer"}}}}'
+  WARDEN_TOKEN=$S ./warden approvals list        # then: ./warden approvals approve apr-... --comment "ok"
+TRY
+step ./warden serve --policy "$policy" --demo "$@"

@@ -189,8 +189,9 @@ internal static class GatewayCommands
             console.MarkupLine($"On behalf of {Markup.Escape(person.ToString())} (who may not approve it).");
         }
 
-        console.MarkupLine($"Arguments: {Markup.Escape(view["arguments"]!.ToJsonString())}");
-        console.MarkupLine($"Records: {Markup.Escape(S(plan, "records"))}; data classes: {Markup.Escape(string.Join(", ", plan["classes"]!.AsArray().Select(c => c!.ToString())))}");
+        console.MarkupLine($"Arguments: {Markup.Escape(view["arguments"]!.ToJsonString(Readable))}");
+        var classes = plan["classes"]!.AsArray().Select(c => c!.ToString()).ToList();
+        console.MarkupLine($"Records: {Markup.Escape(S(plan, "records"))}; data classes: {Markup.Escape(classes.Count == 0 ? "none" : string.Join(", ", classes))}");
         foreach (var change in plan["changes"]!.AsArray())
         {
             var before = string.Join(", ", change!["before"]!.AsArray().Select(b => $"{b!["value"]?.ToString() ?? "(none)"}: {b["records"]}"));
@@ -220,9 +221,11 @@ internal static class GatewayCommands
         console.MarkupLine($"Expires {Markup.Escape(S(view, "expires_at"))}." + (view["replaces"] is { } replaces ? $" Replaces {Markup.Escape(replaces.ToString())}, whose plan changed." : ""));
         if (view["outcome"] is { } outcome)
         {
-            console.MarkupLine($"Outcome: {Markup.Escape(outcome.ToJsonString())}");
+            console.MarkupLine($"Outcome: {Markup.Escape(outcome.ToJsonString(Readable))}");
         }
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static string S(JsonNode? node, string name) => node?[name]?.ToString() ?? "";
 

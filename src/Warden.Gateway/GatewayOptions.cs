@@ -27,6 +27,13 @@ public sealed class GatewayOptions
     /// <summary>How many requests one agent may have waiting for approval at once (default 20).</summary>
     public int MaxPendingPerAgent { get; init; } = 20;
 
+    /// <summary>
+    /// How many requests one agent may make per second, on average (default 200), with bursts of
+    /// twice that: a flood from one agent is refused with 429 and slows nobody else. Budgets and
+    /// breakers, not this, govern what agents do.
+    /// </summary>
+    public int RequestsPerSecondPerAgent { get; init; } = 200;
+
     /// <summary>The largest request body accepted, in bytes (default 1 MB).</summary>
     public long MaxRequestBytes { get; init; } = 1024 * 1024;
 
@@ -62,6 +69,11 @@ public sealed class GatewayOptions
         if (MaxPendingPerAgent < 1)
         {
             errors.Add($"MaxPendingPerAgent must be at least 1 (was {MaxPendingPerAgent})");
+        }
+
+        if (RequestsPerSecondPerAgent < 1)
+        {
+            errors.Add($"RequestsPerSecondPerAgent must be at least 1 (was {RequestsPerSecondPerAgent})");
         }
 
         if (MaxRequestBytes < 1024)

@@ -108,4 +108,51 @@ public sealed class GuardTests
         Assert.False(now);
         Assert.Contains(gateway.Trail(), e => e.Entry.Kind == "activation" && e.Entry.Person == "dev" && e.Entry.Agent == "reporting-bot");
     }
+
+    [Fact]
+    public async Task A_flood_from_one_agent_is_refused_and_slows_nobody_else()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(perSecond: 3);
+        var flood = await gateway.Agent("reporting-bot"); // connecting takes requests of its own
+        var refused = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            try
+            {
+                await GatewayFixture.Call(flood, "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+            }
+            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused++;
+            }
+        }
+
+        Assert.InRange(refused, 1, 12);
+        var (status, body) = await gateway.Api(HttpMethod.Post, "/mcp", gateway.Token("reporting-bot"), new { jsonrpc = "2.0", id = 1, method = "tools/list" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Equal("agent 'reporting-bot' is sending more than 3 requests a second; slow down and retry", body!["error"]!["message"]!.GetValue<string>());
+        var (isError, _) = await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.False(isError);
+    }
+
+    [Fact]
+    public async Task An_agent_refused_again_and_again_opens_an_incident_for_its_owners()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        var agent = await gateway.Agent("hygiene-bot");
+        var list = (string)gateway.Workspace("SELECT list_id FROM suppression LIMIT 1")!;
+        for (var i = 0; i < 6; i++)
+        {
+            var (isError, _) = await GatewayFixture.Call(agent, "suppression.remove", new { list, emails = new[] { $"someone{i}@example.com" }, reason = "try" });
+            Assert.True(isError);
+        }
+
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents("open"));
+        Assert.Equal(("repeated_denials", "hygiene-bot"), (incident.Kind, incident.Agent));
+        Assert.Equal("agent hygiene-bot was refused 5 times in 10 minutes, the last by rule 'no-suppression-removal'", incident.Summary);
+        Assert.Single(gateway.Trail(), e => e.Entry.Kind == "breaker" && e.Entry.Effect == "alert");
+
+        var (status, acknowledged) = await gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/acknowledge", gateway.Token("sam"));
+        Assert.Equal((HttpStatusCode.OK, "acknowledged"), (status, acknowledged!["status"]!.GetValue<string>()));
+    }
 }

@@ -92,6 +92,11 @@ internal sealed class CallPipeline(Gateway gateway)
         {
             case Effect.Deny:
                 var seq = await gateway.AuditAsync(entry with { Outcome = "refused" }, cancellationToken).ConfigureAwait(false);
+                if (decision.Basis == DecisionBasis.Rule)
+                {
+                    await gateway.KillSwitch.DeniedAsync(agent, decision.Rule!.Id, cancellationToken).ConfigureAwait(false);
+                }
+
                 return CallOutcome.Refused(tool, Code(decision.Basis), decision.Message, decision.Rule?.Id, seq) with { Summary = plan.Summary };
             case Effect.Approve:
                 return await gateway.Approvals.RequestAsync(agent, plan, decision, instruction, onBehalfOf, entry, cancellationToken).ConfigureAwait(false);

@@ -115,6 +115,41 @@ internal sealed class KillSwitch(Gateway gateway)
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Refusals of prohibited actions within <see cref="DenialWindow"/> that open an incident.</summary>
+    public const int DenialsForIncident = 5;
+
+    public static readonly TimeSpan DenialWindow = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A rule refused an agent's call. Counted; the fifth within ten minutes opens an incident for
+    /// the use case's owners (one at a time per agent), since an agent that keeps trying what it
+    /// may not do is misconfigured or misled.
+    /// </summary>
+    public async Task DeniedAsync(Agent agent, string rule, CancellationToken cancellationToken)
+    {
+        var now = gateway.Clock.GetUtcNow();
+        gateway.Store.Use(agent.Id, agent.UseCase, now, [("denials", 1)]);
+        var denials = gateway.Store.Used("denials", agent.Id, null, now - DenialWindow);
+        if (denials < DenialsForIncident || gateway.Store.Incidents("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+        {
+            return;
+        }
+
+        var summary = $"agent {agent.Id} was refused {denials} times in {DenialWindow.TotalMinutes:0} minutes, the last by rule '{rule}'";
+        var incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
+        await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.Breaker,
+            Environment = gateway.Environment,
+            Agent = agent.Id,
+            UseCase = agent.UseCase,
+            Rule = rule,
+            Effect = "alert",
+            Detail = $"{summary}; incident {incident}",
+            Outcome = "ok",
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     private string Open(UseCase useCase, string? agent, string kind, string summary, DateTimeOffset now)
     {
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";

@@ -36,7 +36,9 @@ internal static class HttpHost
             .WithListToolsHandler(surface.ListToolsAsync)
             .WithCallToolHandler(surface.CallToolAsync);
         var app = builder.Build();
-        app.Use((context, next) => Authenticate(gateway, context, next));
+        var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent);
+        app.Lifetime.ApplicationStopped.Register(limits.Dispose);
+        app.Use((context, next) => Authenticate(gateway, limits, context, next));
         app.MapMcp("/mcp");
         Api.Map(app, gateway);
         return app;
@@ -44,7 +46,7 @@ internal static class HttpHost
 
     public static string Version => typeof(HttpHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    private static async Task Authenticate(Gateway gateway, HttpContext context, RequestDelegate next)
+    private static async Task Authenticate(Gateway gateway, AgentLimits limits, HttpContext context, RequestDelegate next)
     {
         var path = context.Request.Path;
         var isMcp = path.StartsWithSegments("/mcp");
@@ -74,6 +76,14 @@ internal static class HttpHost
         if (isApi && caller.Kind != CallerKind.Person)
         {
             await Refuse(context, isMcp, StatusCodes.Status403Forbidden, $"'{caller.Id}' is an agent: an agent's token cannot approve, freeze or operate the gateway").ConfigureAwait(false);
+            return;
+        }
+
+        if (caller.Kind == CallerKind.Agent && !limits.TryTake(caller.Id))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Refuse(context, isMcp, StatusCodes.Status429TooManyRequests,
+                $"agent '{caller.Id}' is sending more than {gateway.Options.RequestsPerSecondPerAgent} requests a second; slow down and retry").ConfigureAwait(false);
             return;
         }
 

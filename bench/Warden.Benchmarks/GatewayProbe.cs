@@ -164,7 +164,7 @@ internal static class GatewayProbe
         {
             var arguments = JsonDocument.Parse($$"""{"id":"{{ids[(i * 7919) % ids.Length]}}"}""").RootElement;
             var start = Stopwatch.GetTimestamp();
-            var outcome = await gateway.Calls.CallAsync("bench-agent-00", "contacts.get", arguments, null, null, CancellationToken.None);
+            var outcome = await gateway.Calls.CallAsync("bench-agent-00", "contacts.get", arguments, null, null);
             var json = outcome.ToJson();
             if (i >= 300)
             {

@@ -19,6 +19,7 @@ namespace Warden.Gateway;
 internal sealed class Gateway : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ReadMask> _masks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlySet<string>> _granted = new(StringComparer.Ordinal);
 
     private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
         IReadOnlyDictionary<string, string> demoTokens)
@@ -32,6 +33,7 @@ internal sealed class Gateway : IAsyncDisposable
         Credentials = credentials;
         DemoTokens = demoTokens;
         Guards = new Guards.Guards(store, options.Clock);
+        Notifier = new Notifications.Notifier(this);
         KillSwitch = new Guards.KillSwitch(this);
         Approvals = new ApprovalDesk(this);
         Calls = new CallPipeline(this);
@@ -60,18 +62,27 @@ internal sealed class Gateway : IAsyncDisposable
 
     public Guards.Guards Guards { get; }
 
+    public Notifications.Notifier Notifier { get; }
+
     public Guards.KillSwitch KillSwitch { get; }
 
     public ApprovalDesk Approvals { get; }
 
     public CallPipeline Calls { get; }
 
+    /// <summary>The workspace tools the policy can ever grant the agent here: what it is shown, and all it may call.</summary>
+    public IReadOnlySet<string> GrantedTools(Agent agent) => _granted.GetOrAdd(agent.Id, _ =>
+        Policy.Grants(agent.Id, Environment).Where(g => g.Tool.System == ToolDefinition.WorkspaceSystem).Select(g => g.Tool.Name).ToHashSet(StringComparer.Ordinal));
+
     /// <summary>What an agent reads, masked as its policy says.</summary>
     public ReadMask MaskFor(Agent agent) => _masks.GetOrAdd(agent.Id, _ => ReadMask.For(Policy, agent));
 
-    /// <summary>Appends to the trail and waits until the entry is on the disk.</summary>
-    public async ValueTask<long> AuditAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
-        (await Trail.AppendAsync(entry with { PolicyHash = entry.PolicyHash ?? Policy.Hash }, cancellationToken).ConfigureAwait(false)).Seq;
+    /// <summary>
+    /// Appends to the trail and waits until the entry is on the disk. Not cancellable: the entry
+    /// records something that happened (or was refused), and a caller who hung up does not undo it.
+    /// </summary>
+    public async ValueTask<long> AuditAsync(AuditEntry entry) =>
+        (await Trail.AppendAsync(entry with { PolicyHash = entry.PolicyHash ?? Policy.Hash }, CancellationToken.None).ConfigureAwait(false)).Seq;
 
     /// <summary>Loads the policy and opens the workspace, the trail and the store in the data folder.</summary>
     /// <exception cref="GatewayException">Something cannot be loaded or opened; the message says what and where.</exception>
@@ -113,6 +124,7 @@ internal sealed class Gateway : IAsyncDisposable
             var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
+            await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
             await gateway.AuditAsync(new AuditEntry
             {
                 Kind = AuditKinds.PolicyLoad,
@@ -120,7 +132,7 @@ internal sealed class Gateway : IAsyncDisposable
                 Detail = $"policy {policy.Id} from {options.PolicyPath}: {policy.Agents.Count} agents, {policy.Rules.Count} rules"
                          + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : ""),
                 Outcome = "ok",
-            }, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
             return gateway;
         }
         catch
@@ -137,6 +149,7 @@ internal sealed class Gateway : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Approvals.Dispose();
+        Notifier.Dispose();
         await Trail.DisposeAsync().ConfigureAwait(false);
         Store.Dispose();
         WorkspaceStore.Dispose();

@@ -37,11 +37,22 @@ public sealed class GatewayOptions
     /// <summary>The largest request body accepted, in bytes (default 1 MB).</summary>
     public long MaxRequestBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>Where notifications are posted (a Slack-compatible incoming webhook, or any URL taking JSON); none when null.</summary>
+    public string? WebhookUrl { get; init; }
+
     /// <summary>Who decided to start on an audit trail that does not verify; null refuses such a trail.</summary>
     public string? AcceptBrokenTrailBy { get; init; }
 
     /// <summary>The clock; tests move it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>These options with notifications posted to <paramref name="webhookUrl"/>.</summary>
+    public GatewayOptions With(string? webhookUrl) => new()
+    {
+        PolicyPath = PolicyPath, PolicyText = PolicyText, DataDirectory = DataDirectory, Environment = Environment, Url = Url, Demo = Demo,
+        DemoContacts = DemoContacts, MaxPendingPerAgent = MaxPendingPerAgent, RequestsPerSecondPerAgent = RequestsPerSecondPerAgent,
+        MaxRequestBytes = MaxRequestBytes, AcceptBrokenTrailBy = AcceptBrokenTrailBy, Clock = Clock, WebhookUrl = webhookUrl,
+    };
 
     internal void Validate()
     {
@@ -59,6 +70,11 @@ public sealed class GatewayOptions
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             errors.Add($"'{Url}' is not an http or https address");
+        }
+
+        if (WebhookUrl is not null && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"the webhook '{WebhookUrl}' is not an http or https address");
         }
 
         if (DemoContacts is < 0 or > 1_000_000)

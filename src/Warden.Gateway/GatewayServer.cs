@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -32,7 +31,7 @@ public static class GatewayServer
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e) when (e.InnerException is SocketException or null)
+        catch (IOException e)
         {
             throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with --port)", e);
         }

@@ -144,6 +144,31 @@ public sealed class MarketingWorkspace
         return result;
     }
 
+    /// <summary>The contact fields a filter (a search filter, a segment rule, a scoring or routing condition) tests, as table.field; null when it does not compile.</summary>
+    public static IReadOnlyList<string>? FieldsTestedBy(string filter) => ContactFilter.Compile(filter, "f", out _)?.Fields;
+
+    /// <summary>An applied action: who applied it, with which tool, bound to which plan; null when there is none.</summary>
+    public (string Agent, string Tool, string PlanHash)? FindAction(string actionId)
+    {
+        using var connection = _store.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT agent, tool, plan_hash FROM actions WHERE id = @id";
+        command.Parameters.AddWithValue("@id", actionId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
+    }
+
+    /// <summary>The action applied from a plan with this hash by this agent, if there is one: how a restart tells whether an approved call ran.</summary>
+    public string? ActionWithPlan(string agent, string planHash)
+    {
+        using var connection = _store.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY applied_at DESC LIMIT 1";
+        command.Parameters.AddWithValue("@agent", agent);
+        command.Parameters.AddWithValue("@hash", planHash);
+        return command.ExecuteScalar() as string;
+    }
+
     private static (string Hash, string Affected, long Records, IReadOnlyList<string> Sample) HashKeys(ToolCall call, ToolDefinition tool, Change change, ToolContext context)
     {
         // The hash binds the canonical call (tool and its definition, arguments, agent,

@@ -206,12 +206,40 @@ public sealed class ApprovalTests : IAsyncLifetime
     [Fact]
     public async Task The_queue_puts_the_riskiest_request_first()
     {
-        await HoldBulkUpdate();
+        // The less risky request first, so that the order by age and the order by risk differ.
         var id = (string)_gateway.Workspace("SELECT id FROM contacts ORDER BY id LIMIT 1")!;
         await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "request" });
+        await HoldBulkUpdate();
         var (_, list) = await _gateway.Api(HttpMethod.Get, "/api/approvals", _gateway.Token("sam"));
         var risks = list!["approvals"]!.AsArray().Select(a => a!["risk"]!.GetValue<int>()).ToList();
         Assert.Equal(2, risks.Count);
         Assert.Equal(risks.OrderDescending(), risks);
+        Assert.Equal("contacts.update", list["approvals"]![0]!["tool"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_same_call_for_two_people_is_two_requests_and_neither_approves_their_own()
+    {
+        var forMaria = await HoldBulkUpdate(new() { ["on_behalf_of"] = "maria" });
+        var forSam = await HoldBulkUpdate(new() { ["on_behalf_of"] = "sam" });
+        Assert.NotEqual(forMaria["approval_id"]!.GetValue<string>(), forSam["approval_id"]!.GetValue<string>());
+        var (own, _) = await Vote("sam", forSam["approval_id"]!.GetValue<string>(), "approve");
+        Assert.Equal(HttpStatusCode.Forbidden, own);
+        var (other, body) = await Vote("sam", forMaria["approval_id"]!.GetValue<string>(), "approve");
+        Assert.Equal((HttpStatusCode.OK, "executed"), (other, body!["result"]!.GetValue<string>()));
+        Assert.Contains(_gateway.Trail(), e => e.Entry.ApprovalId == forSam["approval_id"]!.GetValue<string>() && e.Entry.Detail == "on behalf of sam");
+    }
+
+    [Fact]
+    public async Task A_request_left_running_by_a_stopped_gateway_is_settled_when_it_starts_again()
+    {
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        Assert.True(_gateway.Gateway.Store.Close(id, "executing", null, DateTimeOffset.UtcNow)); // as if it stopped mid-way
+        await _gateway.Gateway.Approvals.ReconcileAsync();
+        var (_, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + id, _gateway.Token("sam"));
+        Assert.Equal("failed", view!["status"]!.GetValue<string>());
+        Assert.Contains("it did not run", view["outcome"]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(_gateway.Trail(), e => e.Entry.ApprovalId == id && e.Entry.Outcome == "error");
     }
 }

@@ -174,4 +174,80 @@ public sealed class CallTests : IAsyncLifetime
         Assert.Contains("the gateway takes at most 1,048,576", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(count, _gateway.Trail().Count);
     }
+
+    [Fact]
+    public async Task Filtering_on_a_field_the_agent_sees_masked_is_refused()
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "contacts.search", new { filter = "id == 'c-0000004' && email.startsWith('ma')" });
+        Assert.True(isError);
+        Assert.Equal(("masked_field", "agent 'reporting-bot' may not filter on contacts.email: it reads that field masked"),
+            (answer["code"]!.GetValue<string>(), answer["message"]!.GetValue<string>()));
+        var (allowed, _) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.search", new { filter = "email_consent == 'unsubscribed'", limit = 1 });
+        Assert.False(allowed); // hygiene-bot sees consent
+    }
+
+    [Fact]
+    public async Task A_tool_never_granted_is_refused_before_anything_is_read()
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "contacts.merge", new { primary = "c-0000001", duplicates = new[] { "c-0000002" } });
+        Assert.True(isError);
+        Assert.Equal("not_granted", answer["code"]!.GetValue<string>());
+        Assert.Null(answer["summary"]);
+        Assert.Null(_gateway.Trail().Last().Entry.PlanSummary);
+    }
+
+    [Fact]
+    public async Task Arguments_that_name_a_field_twice_are_refused()
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>("""{"ids": ["c-0000001"], "set": {"job_title": "a", "job_title": "b"}}""")!);
+        Assert.True(isError);
+        Assert.Equal("the arguments name 'job_title' twice; say each once", answer["message"]!.GetValue<string>());
+        Assert.Equal(0L, Contacts("job_title IN ('a', 'b')"));
+    }
+
+    [Fact]
+    public async Task Every_write_is_in_the_trail_even_when_the_agent_hangs_up_half_way()
+    {
+        var token = _gateway.Token("hygiene-bot");
+        for (var i = 0; i < 12; i++)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(2 + (i * 3)) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp")
+            {
+                Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    jsonrpc = "2.0", id = i, method = "tools/call",
+                    @params = new { name = "contacts.update", arguments = new { filter = "country == 'GB' && lead_score > " + i, set = new { job_title = $"Hang-up {i}" } } },
+                }), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            try
+            {
+                using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+            }
+            catch (TaskCanceledException)
+            {
+                // hung up
+            }
+        }
+
+        await Task.Delay(1500, TestContext.Current.CancellationToken); // let calls that were still running finish
+        var actions = new List<string>();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_gateway.WorkspacePath};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id FROM actions";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                actions.Add(reader.GetString(0));
+            }
+        }
+
+        var recorded = _gateway.Trail().Select(e => e.Entry.ActionId).Where(a => a is not null).ToHashSet();
+        Assert.All(actions, action => Assert.Contains(action, recorded));
+    }
 }

@@ -59,7 +59,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public string WorkspacePath => Gateway.WorkspaceStore.Path;
 
-    public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200)
+    public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "warden-gateway-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -76,6 +76,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             DemoContacts = 2_000,
             MaxPendingPerAgent = maxPending,
             RequestsPerSecondPerAgent = perSecond,
+            WebhookUrl = webhook,
             Clock = clock,
         }, TestContext.Current.CancellationToken);
         if (environment != "sandbox")

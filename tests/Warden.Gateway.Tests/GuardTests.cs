@@ -155,4 +155,18 @@ public sealed class GuardTests
         var (status, acknowledged) = await gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/acknowledge", gateway.Token("sam"));
         Assert.Equal((HttpStatusCode.OK, "acknowledged"), (status, acknowledged!["status"]!.GetValue<string>()));
     }
+
+    [Fact]
+    public async Task Calls_at_the_same_time_cannot_spend_one_budget_twice()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n", "    limit: 300\n", StringComparison.Ordinal));
+        var agent = await gateway.Agent("hygiene-bot");
+        var live = ((string)gateway.Workspace("SELECT group_concat(id) FROM (SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT 800)")!).Split(',');
+        var batches = live.Chunk(100).ToList();
+        var results = await Task.WhenAll(batches.Select(ids => GatewayFixture.Call(agent, "contacts.update", new { ids, set = new { job_title = "Budget race" } })));
+        var done = results.Where(r => r.Answer["status"]!.GetValue<string>() == "done").Sum(r => r.Answer["records"]!.GetValue<long>());
+        Assert.InRange(done, 1, 300);
+        Assert.True(results.Any(r => r.Answer["code"]?.GetValue<string>() == "budget_exceeded"), string.Join("\n", results.Select(r => r.Answer.ToJsonString())));
+        Assert.Equal(done, (long)gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Budget race'")!);
+    }
 }

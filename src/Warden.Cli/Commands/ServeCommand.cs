@@ -24,12 +24,13 @@ internal static class ServeCommand
         var (policy, data, environment, demo) = CommonOptions();
         var port = new Option<string?>("--port") { Description = "The port to listen on, on 127.0.0.1 (default 8787).", HelpName = "N" };
         var host = new Option<string>("--host") { Description = "The address to listen on (default 127.0.0.1; anything else exposes the gateway to the network).", DefaultValueFactory = _ => "127.0.0.1" };
+        var webhook = new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" };
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people approve, freeze and roll back over the API.")
         {
-            policy, data, environment, demo, port, host,
+            policy, data, environment, demo, port, host, webhook,
         };
         command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-            parse.GetValue(port), parse.GetValue(host)!, console, clock, cancellationToken));
+            parse.GetValue(port), parse.GetValue(host)!, parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"), console, clock, cancellationToken));
         return command;
     }
 
@@ -54,8 +55,8 @@ internal static class ServeCommand
         new Option<bool>("--demo") { Description = "Make up tokens for identities whose token reference is not set, and seed an empty sandbox." }
     );
 
-    private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, IAnsiConsole console,
-        TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
+        IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
         var port = 8787;
         if (portText is not null && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
@@ -69,6 +70,7 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
+        options = options.With(webhook);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
@@ -172,11 +174,18 @@ internal static class ServeCommand
 
     private static void WriteTokens(string file, IReadOnlyDictionary<string, string> tokens)
     {
+        // Created readable by its owner only, never for a moment by anyone else.
         var temporary = file + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(tokens, new JsonSerializerOptions { WriteIndented = true }));
+        File.Delete(temporary);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        {
+            JsonSerializer.Serialize(stream, tokens, new JsonSerializerOptions { WriteIndented = true });
         }
 
         File.Move(temporary, file, overwrite: true);

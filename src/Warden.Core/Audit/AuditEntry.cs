@@ -87,6 +87,9 @@ public static class AuditKinds
     public const string Rollback = "rollback";
     public const string Login = "login";
 
+    /// <summary>A person acknowledged or resolved an incident.</summary>
+    public const string Incident = "incident";
+
     /// <summary>An owner activated an agent for an environment.</summary>
     public const string Activation = "activation";
 

@@ -51,6 +51,7 @@ internal sealed class ApprovalDesk : IDisposable
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
     private readonly Gateway _gateway;
     private readonly SemaphoreSlim _deciding = new(1, 1);
+    private readonly SemaphoreSlim _requesting = new(1, 1);
     private readonly ITimer _expiry;
 
     public ApprovalDesk(Gateway gateway)
@@ -60,17 +61,36 @@ internal sealed class ApprovalDesk : IDisposable
         _expiry = gateway.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
     }
 
-    public void Dispose() => _expiry.Dispose();
+    public void Dispose()
+    {
+        _expiry.Dispose();
+        _deciding.Dispose();
+        _requesting.Dispose();
+    }
 
     /// <summary>Holds a call for approval, or joins the same request already waiting.</summary>
-    public async Task<CallOutcome> RequestAsync(Agent agent, Plan plan, Decision decision, string? instruction, string? onBehalfOf, AuditEntry entry, CancellationToken cancellationToken,
-        ApprovalRecord? replaces = null)
+    public async Task<CallOutcome> RequestAsync(Agent agent, Plan plan, Decision decision, string? instruction, string? onBehalfOf, AuditEntry entry, ApprovalRecord? replaces = null)
+    {
+        // One request at a time: the merge and the cap are checks of what is stored, and two calls
+        // checking at once would both pass.
+        await _requesting.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await HoldAsync(agent, plan, decision, instruction, onBehalfOf, entry, replaces).ConfigureAwait(false);
+        }
+        finally
+        {
+            _requesting.Release();
+        }
+    }
+
+    private async Task<CallOutcome> HoldAsync(Agent agent, Plan plan, Decision decision, string? instruction, string? onBehalfOf, AuditEntry entry, ApprovalRecord? replaces)
     {
         var store = _gateway.Store;
         var now = _gateway.Clock.GetUtcNow();
-        if (replaces is null && store.PendingWithPlan(agent.Id, plan.Hash) is { } same)
+        if (replaces is null && store.PendingWithPlan(agent.Id, plan.Hash, onBehalfOf) is { } same)
         {
-            var seq = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = "the same request was already waiting; merged into it" }, cancellationToken)
+            var seq = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = Join(entry.Detail, "the same request was already waiting; merged into it") })
                 .ConfigureAwait(false);
             return Pending(same, plan, seq) with { Merged = true };
         }
@@ -78,7 +98,7 @@ internal sealed class ApprovalDesk : IDisposable
         if (replaces is null && store.PendingCount(agent.Id) >= _gateway.Options.MaxPendingPerAgent)
         {
             var message = $"agent '{agent.Id}' already has {_gateway.Options.MaxPendingPerAgent} requests waiting for approval; wait for them to be decided before asking for more";
-            var seq = await _gateway.AuditAsync(entry with { Outcome = "refused", Detail = message }, cancellationToken).ConfigureAwait(false);
+            var seq = await _gateway.AuditAsync(entry with { Outcome = "refused", Detail = Join(entry.Detail, message) }).ConfigureAwait(false);
             return CallOutcome.Refused(plan.Tool.Name, "too_many_pending", message, decision.Rule?.Id, seq);
         }
 
@@ -111,12 +131,13 @@ internal sealed class ApprovalDesk : IDisposable
             Resubmits = resubmits?.Id,
         };
         store.Insert(record);
+        _gateway.Notifier.ApprovalRequested(record, [.. requirements.SelectMany(r => r.Approvers).Distinct()], plan.Summary);
         var detail = string.Join("; ", new[]
         {
             replaces is null ? null : $"replaces {replaces.Id}, whose plan changed",
             resubmits is null ? null : $"asks again for the records of {resubmits.Id}, denied before",
         }.Where(d => d is not null));
-        var recorded = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = record.Id, Detail = detail.Length == 0 ? null : detail }, cancellationToken)
+        var recorded = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = record.Id, Detail = Join(entry.Detail, detail.Length == 0 ? null : detail) })
             .ConfigureAwait(false);
         return Pending(record, plan, recorded);
     }
@@ -134,7 +155,7 @@ internal sealed class ApprovalDesk : IDisposable
             var record = store.Approval(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
             if (record.Status == "pending" && record.ExpiresAt <= now)
             {
-                await ExpireAsync(record, cancellationToken).ConfigureAwait(false);
+                await ExpireAsync(record).ConfigureAwait(false);
                 record = store.Approval(approvalId)!;
             }
 
@@ -172,7 +193,7 @@ internal sealed class ApprovalDesk : IDisposable
                 Comment = comment,
                 PlanHash = record.PlanHash,
                 Outcome = "ok",
-            }, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
 
             if (!approve)
             {
@@ -188,7 +209,22 @@ internal sealed class ApprovalDesk : IDisposable
                     record);
             }
 
-            return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not ApprovalRefusedException)
+            {
+                // Whatever broke, the request does not stay "executing": it failed, and says why.
+                var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
+                store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
+                await _gateway.AuditAsync(new AuditEntry
+                {
+                    Kind = AuditKinds.Call, Environment = record.Environment, Agent = record.Agent, UseCase = record.UseCase, Tool = record.Tool,
+                    ApprovalId = record.Id, PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason,
+                }).ConfigureAwait(false);
+                return new VoteResult(VoteStatus.Failed, reason, store.Approval(record.Id)!);
+            }
         }
         finally
         {
@@ -206,7 +242,7 @@ internal sealed class ApprovalDesk : IDisposable
         {
             foreach (var record in _gateway.Store.Expired(_gateway.Clock.GetUtcNow()))
             {
-                await ExpireAsync(record, cancellationToken).ConfigureAwait(false);
+                await ExpireAsync(record).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
@@ -295,13 +331,13 @@ internal sealed class ApprovalDesk : IDisposable
         };
         if (agent is null)
         {
-            return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy", cancellationToken).ConfigureAwait(false);
+            return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
         }
 
         var planned = _gateway.Workspace.Plan(new ToolCall(record.Tool, arguments, record.Agent, record.Environment));
         if (!planned.Succeeded)
         {
-            return await FailAsync(record, entry, $"the call cannot be planned any more: {planned.Error!.Message}", cancellationToken).ConfigureAwait(false);
+            return await FailAsync(record, entry, $"the call cannot be planned any more: {planned.Error!.Message}").ConfigureAwait(false);
         }
 
         var plan = planned.Value!;
@@ -320,27 +356,30 @@ internal sealed class ApprovalDesk : IDisposable
                 {
                     Effect = "deny", Rule = decision.Rule?.Id, Reason = decision.Reason, Outcome = "refused",
                     Detail = $"approval {record.Id} is void: {difference}; the new plan is refused",
-                }, cancellationToken).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Voided, $"the plan changed ({difference}) and the policy now refuses it: {decision.Message}", store.Approval(record.Id)!,
                     Execution: CallOutcome.Refused(record.Tool, "refused", decision.Message, decision.Rule?.Id, refusedSeq));
             }
 
             var again = await RequestAsync(agent, plan, decision, record.Instruction, record.OnBehalfOf,
-                entry with { Effect = "approve", Rule = decision.Rule?.Id, Reason = decision.Reason }, cancellationToken, replaces: record).ConfigureAwait(false);
+                entry with { Effect = "approve", Rule = decision.Rule?.Id, Reason = decision.Reason }, replaces: record).ConfigureAwait(false);
             return new VoteResult(VoteStatus.Voided,
                 $"the plan changed after it was approved ({difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
                 store.Approval(record.Id)!, again.ApprovalId, again);
         }
 
-        var now2 = _gateway.Clock.GetUtcNow();
-        var current = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, now2), _gateway.Guards.Snapshot(policy, agent, now2));
+        // Decided again on the plan as it is now (a freeze or a spent budget still refuses), under
+        // the guard lock like any call that budgets count.
+        using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
+        var decidedAt = _gateway.Clock.GetUtcNow();
+        var current = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, decidedAt), _gateway.Guards.Snapshot(policy, agent, decidedAt));
         if (current.Effect == Effect.Deny)
         {
-            return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}", cancellationToken).ConfigureAwait(false);
+            return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}").ConfigureAwait(false);
         }
 
-        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" },
-            cancellationToken).ConfigureAwait(false);
+        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" })
+            .ConfigureAwait(false);
         var status = outcome.Status == CallStatus.Done ? "executed" : "failed";
         store.SetOutcome(record.Id, status, outcome.ToJson());
         return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
@@ -348,14 +387,14 @@ internal sealed class ApprovalDesk : IDisposable
             store.Approval(record.Id)!, Execution: outcome);
     }
 
-    private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason, CancellationToken cancellationToken)
+    private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason)
     {
         _gateway.Store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
-        var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }, cancellationToken).ConfigureAwait(false);
+        var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }).ConfigureAwait(false);
         return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approval(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
     }
 
-    private async Task ExpireAsync(ApprovalRecord record, CancellationToken cancellationToken)
+    private async Task ExpireAsync(ApprovalRecord record)
     {
         var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
         if (_gateway.Store.Close(record.Id, "expired", Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
@@ -371,7 +410,7 @@ internal sealed class ApprovalDesk : IDisposable
                 Effect = "expired",
                 Outcome = "expired",
                 Detail = reason,
-            }, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
     }
 
@@ -409,6 +448,38 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     private static string Outcome(object value) => JsonSerializer.Serialize(value, Json);
+
+    private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
+
+    /// <summary>
+    /// Requests left executing by a gateway that stopped in the middle: executed when the
+    /// workspace holds an action applied from their plan, failed otherwise. Recorded either way.
+    /// </summary>
+    public async Task ReconcileAsync()
+    {
+        foreach (var record in _gateway.Store.Approvals("executing"))
+        {
+            var action = _gateway.Workspace.ActionWithPlan(record.Agent, record.PlanHash);
+            var reason = action is null
+                ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
+                : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
+            _gateway.Store.SetOutcome(record.Id, action is null ? "failed" : "executed", Outcome(new { reason, action_id = action }));
+            await _gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Call,
+                Environment = record.Environment,
+                Agent = record.Agent,
+                UseCase = record.UseCase,
+                Tool = record.Tool,
+                ApprovalId = record.Id,
+                ActionId = action,
+                PlanHash = record.PlanHash,
+                Effect = "approve",
+                Outcome = action is null ? "error" : "ok",
+                Detail = reason,
+            }).ConfigureAwait(false);
+        }
+    }
 
     internal static string Number(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

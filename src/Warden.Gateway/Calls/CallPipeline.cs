@@ -20,17 +20,18 @@ internal sealed class CallPipeline(Gateway gateway)
     /// <param name="arguments">Its arguments, an object.</param>
     /// <param name="instruction">What the agent said it is doing, for the trail and the approvers.</param>
     /// <param name="onBehalfOf">The person the agent acts for, who then may not approve the call.</param>
-    /// <param name="cancellationToken">Cancels waiting; a call already applied is still recorded.</param>
-    public async Task<CallOutcome> CallAsync(string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not cancellable: a call once received is governed to the end and recorded, even when the
+    /// agent hangs up meanwhile (a write half-way through must not lose its audit entry).
+    /// </remarks>
+    public async Task<CallOutcome> CallAsync(string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf)
     {
         var policy = gateway.Policy;
         var agent = policy.FindAgent(agentId) ?? throw new InvalidOperationException($"'{agentId}' authenticated but is not an agent of the policy");
-        var environment = gateway.Environment;
-        var now = gateway.Clock.GetUtcNow();
         var entry = new AuditEntry
         {
             Kind = AuditKinds.Call,
-            Environment = environment,
+            Environment = gateway.Environment,
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Tool = tool,
@@ -39,32 +40,81 @@ internal sealed class CallPipeline(Gateway gateway)
             Detail = onBehalfOf is null ? null : $"on behalf of {onBehalfOf}",
         };
 
+        try
+        {
+            return await GovernAsync(agent, tool, arguments, instruction, onBehalfOf, entry).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug or a failing store: the call fails closed, and the trail says so. The agent gets
+            // a safe sentence, not the exception's text.
+            var seq = await gateway.AuditAsync(entry with { Outcome = "error", Reason = $"the gateway failed while handling the call ({e.GetType().Name}: {e.Message})" })
+                .ConfigureAwait(false);
+            return CallOutcome.Invalid(tool, "internal_error", $"Warden could not complete the call; nothing was changed that the trail does not show (audit entry {seq}). Try again or ask an operator.", seq);
+        }
+    }
+
+    private async Task<CallOutcome> GovernAsync(Agent agent, string tool, JsonElement arguments, string? instruction, string? onBehalfOf, AuditEntry entry)
+    {
+        var policy = gateway.Policy;
+        var environment = gateway.Environment;
         if (onBehalfOf is not null && policy.Owners.All(o => o.Id != onBehalfOf))
         {
             return CallOutcome.Invalid(tool, "unknown_person", $"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy",
-                await gateway.AuditAsync(entry with { Outcome = "error", Reason = "on behalf of an unknown person" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Outcome = "error", Reason = "on behalf of an unknown person" }).ConfigureAwait(false));
         }
 
         if (arguments.ValueKind != JsonValueKind.Object)
         {
             return CallOutcome.Invalid(tool, "invalid_arguments", "the arguments of a tool call are an object of named values",
-                await gateway.AuditAsync(entry with { Outcome = "error", Reason = "arguments that are not an object" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Outcome = "error", Reason = "arguments that are not an object" }).ConfigureAwait(false));
+        }
+
+        if (DuplicateKey(arguments) is { } duplicate)
+        {
+            var message = $"the arguments name '{duplicate}' twice; say each once";
+            return CallOutcome.Invalid(tool, "invalid_arguments", message, await gateway.AuditAsync(entry with { Outcome = "error", Reason = message }).ConfigureAwait(false));
         }
 
         if (policy.FindTool(ToolDefinition.WorkspaceSystem, tool) is null)
         {
-            var known = policy.Grants(agent.Id, environment).Select(g => g.Tool.Name).ToList();
-            var hint = Core.Diagnostics.Suggest.Hint(tool, known);
+            var hint = Core.Diagnostics.Suggest.Hint(tool, gateway.GrantedTools(agent));
             var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");
             return CallOutcome.Invalid(tool, "unknown_tool", message,
-                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
+        }
+
+        if (!gateway.GrantedTools(agent).Contains(tool))
+        {
+            // Refused before planning: a plan reads the data, and its summary would tell an agent
+            // what a tool it may not use would have touched. Decided without a plan's facts, so a
+            // rule that always refuses the tool still gives its own message.
+            var at = gateway.Clock.GetUtcNow();
+            var unplanned = policy.Decide(new DecisionRequest(agent.Id, tool, environment, arguments, PlanFacts.None, at), gateway.Guards.Snapshot(policy, agent, at));
+            var message = unplanned.Effect == Effect.Deny ? unplanned.Message : $"No rule grants agent '{agent.Id}' the tool '{tool}' in {environment} (default deny).";
+            var basis = unplanned.Effect == Effect.Deny ? unplanned.Basis : DecisionBasis.DefaultDeny;
+            var seq = await gateway.AuditAsync(entry with { Effect = "deny", Rule = unplanned.Rule?.Id, Reason = unplanned.Reason, Outcome = "refused" }).ConfigureAwait(false);
+            if (basis == DecisionBasis.Rule)
+            {
+                await gateway.KillSwitch.DeniedAsync(agent, unplanned.Rule!.Id).ConfigureAwait(false);
+            }
+
+            return CallOutcome.Refused(tool, basis == DecisionBasis.DefaultDeny ? "not_granted" : Code(basis), message, unplanned.Rule?.Id, seq);
         }
 
         if (environment == "production" && gateway.Store.Activation(agent.Id, environment) is null)
         {
             var message = $"agent '{agent.Id}' has not been activated for production: an owner of use case '{agent.UseCase}' activates it (warden agents activate {agent.Id})";
             return CallOutcome.Refused(tool, "not_activated", message, null,
-                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
+        }
+
+        if (MaskedFilter(agent, arguments) is { } masked)
+        {
+            // Filtering on a field the agent sees masked would read it back a character at a time.
+            var message = $"agent '{agent.Id}' may not filter on {masked}: it reads that field masked";
+            return CallOutcome.Refused(tool, "masked_field", message, null,
+                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
         }
 
         var planned = gateway.Workspace.Plan(new ToolCall(tool, arguments, agent.Id, environment));
@@ -72,10 +122,16 @@ internal sealed class CallPipeline(Gateway gateway)
         {
             var error = planned.Error!;
             return CallOutcome.Invalid(tool, error.Code, error.Message,
-                await gateway.AuditAsync(entry with { Reason = error.Message, Outcome = "error" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Reason = error.Message, Outcome = "error" }).ConfigureAwait(false));
         }
 
         var plan = planned.Value!;
+        entry = entry with { PlanSummary = plan.Summary, PlanHash = plan.Hash, FieldsRead = plan.FieldsRead };
+
+        // A call some budget or breaker counts is decided and applied under the guard lock, so that
+        // concurrent calls cannot all spend the same remaining budget.
+        using var guard = await gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
+        var now = gateway.Clock.GetUtcNow();
         var decision = policy.Decide(new DecisionRequest(agent.Id, tool, environment, arguments, plan.Facts, now), gateway.Guards.Snapshot(policy, agent, now));
         entry = entry with
         {
@@ -83,40 +139,91 @@ internal sealed class CallPipeline(Gateway gateway)
             Rule = decision.Rule?.Id,
             Reason = decision.Reason,
             Shadow = decision.ShadowRule is { } shadow ? [$"{shadow.Id}: {PolicyWords.Of(decision.ShadowEffect!.Value)}"] : [],
-            PlanSummary = plan.Summary,
-            PlanHash = plan.Hash,
-            FieldsRead = plan.FieldsRead,
         };
 
         switch (decision.Effect)
         {
             case Effect.Deny:
-                var seq = await gateway.AuditAsync(entry with { Outcome = "refused" }, cancellationToken).ConfigureAwait(false);
+                var seq = await gateway.AuditAsync(entry with { Outcome = "refused" }).ConfigureAwait(false);
                 if (decision.Basis == DecisionBasis.Rule)
                 {
-                    await gateway.KillSwitch.DeniedAsync(agent, decision.Rule!.Id, cancellationToken).ConfigureAwait(false);
+                    await gateway.KillSwitch.DeniedAsync(agent, decision.Rule!.Id).ConfigureAwait(false);
                 }
 
                 return CallOutcome.Refused(tool, Code(decision.Basis), decision.Message, decision.Rule?.Id, seq) with { Summary = plan.Summary };
             case Effect.Approve:
-                return await gateway.Approvals.RequestAsync(agent, plan, decision, instruction, onBehalfOf, entry, cancellationToken).ConfigureAwait(false);
+                guard.Dispose();
+                return await gateway.Approvals.RequestAsync(agent, plan, decision, instruction, onBehalfOf, entry).ConfigureAwait(false);
             default:
-                return await ExecuteAsync(agent, plan, entry, cancellationToken).ConfigureAwait(false);
+                return await ExecuteAsync(agent, plan, entry).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The first property name an object in the arguments repeats, if any (the MCP SDK keeps the last of a top-level pair; nested ones reach us intact).</summary>
+    private static string? DuplicateKey(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (!seen.Add(property.Name))
+                    {
+                        return property.Name;
+                    }
+
+                    if (DuplicateKey(property.Value) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                return value.EnumerateArray().Select(DuplicateKey).FirstOrDefault(d => d is not null);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A contact field the agent sees masked that one of the call's filters tests (filter, rule, condition), as table.field.</summary>
+    private string? MaskedFilter(Agent agent, JsonElement arguments)
+    {
+        var mask = gateway.MaskFor(agent);
+        if (mask.Fields.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var name in FilterArguments)
+        {
+            if (arguments.TryGetProperty(name, out var filter) && filter.ValueKind == JsonValueKind.String
+                && MarketingWorkspace.FieldsTestedBy(filter.GetString()!) is { } fields
+                && fields.FirstOrDefault(f => mask.Fields.Contains(f[(f.IndexOf('.', StringComparison.Ordinal) + 1)..])) is { } masked)
+            {
+                return masked;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The arguments that hold filters over contact fields: a selection, a segment rule, a scoring or routing condition.</summary>
+    private static readonly string[] FilterArguments = ["filter", "rule", "condition"];
 
     /// <summary>
     /// Applies a plan that may run (allowed now, or approved), records it, and counts what it used
     /// against the guards; a breaker that trips freezes the agent for the next call.
     /// </summary>
-    public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, AuditEntry entry, CancellationToken cancellationToken)
+    public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, AuditEntry entry)
     {
         var applied = gateway.Workspace.Apply(plan);
         if (!applied.Succeeded)
         {
             var error = applied.Error!;
             return CallOutcome.Invalid(plan.Tool.Name, error.Code, error.Message,
-                await gateway.AuditAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = "error" }, cancellationToken).ConfigureAwait(false));
+                await gateway.AuditAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = "error" }).ConfigureAwait(false));
         }
 
         var action = applied.Value!;
@@ -128,7 +235,7 @@ internal sealed class CallPipeline(Gateway gateway)
             RecordsRead = isRead ? RecordIds(action.Output) : [],
             // Small changes name their records; larger ones are found through the action's journal.
             RecordsChanged = !isRead && plan.Records <= plan.SampleKeys.Count ? plan.SampleKeys : [],
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         if (action.ActionId.Length > 0)
         {
             gateway.Store.RememberAction(action.ActionId, seq);
@@ -136,7 +243,7 @@ internal sealed class CallPipeline(Gateway gateway)
 
         foreach (var breaker in gateway.Guards.Count(gateway.Policy, agent, plan))
         {
-            await gateway.KillSwitch.TripAsync(breaker, agent, cancellationToken).ConfigureAwait(false);
+            await gateway.KillSwitch.TripAsync(breaker, agent).ConfigureAwait(false);
         }
 
         return new CallOutcome(CallStatus.Done, plan.Tool.Name, plan.Summary)

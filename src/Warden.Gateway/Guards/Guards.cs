@@ -11,6 +11,40 @@ namespace Warden.Gateway.Guards;
 /// </summary>
 internal sealed class Guards(GatewayStore store, TimeProvider clock)
 {
+    // One lock for every call a budget or breaker counts: such calls are few next to reads, and
+    // usage is shared across agents of a use case, so per-agent locks would not be enough.
+    private readonly SemaphoreSlim _counting = new(1, 1);
+
+    /// <summary>
+    /// Held from the decision to the count for a call that some budget or breaker counts, so that
+    /// concurrent calls cannot all spend the same remaining budget; for other calls, nothing.
+    /// </summary>
+    public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan)
+    {
+        if (!Amounts(plan).Any(a => a.Amount > 0 && Counted(policy, agent, a.Metric)))
+        {
+            return Held.None;
+        }
+
+        await _counting.WaitAsync().ConfigureAwait(false);
+        return new Held(_counting);
+    }
+
+    /// <summary>A held guard lock; disposing it twice releases it once.</summary>
+    private sealed class Held(SemaphoreSlim? semaphore) : IDisposable
+    {
+        public static readonly Held None = new(null);
+        private int _released;
+
+        public void Dispose()
+        {
+            if (semaphore is not null && Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                semaphore.Release();
+            }
+        }
+    }
+
     /// <summary>What the decision for a call by <paramref name="agent"/> needs to know, read now.</summary>
     public GuardSnapshot Snapshot(Policy policy, Agent agent, DateTimeOffset now)
     {

@@ -15,7 +15,7 @@ internal sealed class KillSwitch(Gateway gateway)
 {
     /// <summary>Freezes one agent, or every agent when <paramref name="agent"/> is null.</summary>
     /// <exception cref="ArgumentException">No such agent.</exception>
-    public async Task<IReadOnlyList<string>> FreezeAsync(string? agent, string person, string? reason, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> FreezeAsync(string? agent, string person, string? reason)
     {
         var policy = gateway.Policy;
         if (agent is not null && policy.FindAgent(agent) is null)
@@ -38,7 +38,7 @@ internal sealed class KillSwitch(Gateway gateway)
             Comment = reason,
             Detail = $"{(agent is null ? "every agent" : $"agent {agent}")} frozen" + (cancelled.Count > 0 ? $"; pending requests cancelled: {string.Join(", ", cancelled)}" : ""),
             Outcome = "ok",
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         foreach (var useCase in agent is null ? policy.UseCases : [policy.FindUseCase(policy.FindAgent(agent)!.UseCase)!])
         {
             Open(useCase, agent, "kill_switch", $"{(agent is null ? "every agent" : $"agent {agent}")} frozen by {person}" + (reason is null ? "" : $": {reason}"), now);
@@ -50,7 +50,7 @@ internal sealed class KillSwitch(Gateway gateway)
     /// <summary>Lifts a freeze; only an owner of the agent's use case may (a risk owner for all agents).</summary>
     /// <exception cref="UnauthorizedAccessException">The person is not such an owner.</exception>
     /// <exception cref="ArgumentException">No such agent, or it is not frozen.</exception>
-    public async Task UnfreezeAsync(string? agent, string person, string? reason, CancellationToken cancellationToken)
+    public async Task UnfreezeAsync(string? agent, string person, string? reason)
     {
         var policy = gateway.Policy;
         if (agent is null)
@@ -85,11 +85,11 @@ internal sealed class KillSwitch(Gateway gateway)
             Comment = reason,
             Detail = agent is null ? "the freeze of every agent lifted" : $"agent {agent} unfrozen",
             Outcome = "ok",
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>A breaker tripped on an agent's usage: freeze it (when the breaker says so), open an incident, record both.</summary>
-    public async Task TripAsync(Breaker breaker, Agent agent, CancellationToken cancellationToken)
+    public async Task TripAsync(Breaker breaker, Agent agent)
     {
         var now = gateway.Clock.GetUtcNow();
         var freeze = breaker.Then == BreakerAction.Freeze;
@@ -112,7 +112,7 @@ internal sealed class KillSwitch(Gateway gateway)
             Effect = freeze ? "freeze" : "alert",
             Detail = $"{summary}; incident {incident}",
             Outcome = "ok",
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Refusals of prohibited actions within <see cref="DenialWindow"/> that open an incident.</summary>
@@ -125,7 +125,7 @@ internal sealed class KillSwitch(Gateway gateway)
     /// the use case's owners (one at a time per agent), since an agent that keeps trying what it
     /// may not do is misconfigured or misled.
     /// </summary>
-    public async Task DeniedAsync(Agent agent, string rule, CancellationToken cancellationToken)
+    public async Task DeniedAsync(Agent agent, string rule)
     {
         var now = gateway.Clock.GetUtcNow();
         gateway.Store.Use(agent.Id, agent.UseCase, now, [("denials", 1)]);
@@ -147,14 +147,16 @@ internal sealed class KillSwitch(Gateway gateway)
             Effect = "alert",
             Detail = $"{summary}; incident {incident}",
             Outcome = "ok",
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     private string Open(UseCase useCase, string? agent, string kind, string summary, DateTimeOffset now)
     {
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();
-        gateway.Store.Open(new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null));
+        var incident = new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null);
+        gateway.Store.Open(incident);
+        gateway.Notifier.IncidentOpened(incident);
         return id;
     }
 }

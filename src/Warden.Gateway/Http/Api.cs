@@ -32,6 +32,19 @@ internal static class Api
             ["policy_hash"] = gateway.Policy.Hash,
             ["environment"] = gateway.Environment,
             ["version"] = HttpHost.Version,
+            ["notifications_failing"] = gateway.Store.Messages(undeliveredOnly: true).Count(m => m.Attempts > 0),
+        }));
+
+        app.MapGet("/api/notifications", (bool? undelivered) => Results.Json(new JsonObject
+        {
+            ["notifications"] = new JsonArray([.. gateway.Store.Messages(undelivered ?? false).Select(m => (JsonNode)new JsonObject
+            {
+                ["id"] = m.Id, ["kind"] = m.Kind, ["created_at"] = GatewayStore.Time(m.CreatedAt),
+                ["recipients"] = new JsonArray([.. m.Recipients.Select(r => (JsonNode)r)]),
+                ["text"] = JsonNode.Parse(m.Payload)?["text"]?.GetValue<string>(), ["attempts"] = m.Attempts,
+                ["next_attempt_at"] = m.DeliveredAt is null ? GatewayStore.Time(m.NextAttemptAt) : null, ["last_error"] = m.LastError,
+                ["delivered_at"] = m.DeliveredAt is { } at ? GatewayStore.Time(at) : null,
+            })]),
         }));
 
         app.MapGet("/api/me", (HttpContext context) =>
@@ -63,7 +76,12 @@ internal static class Api
 
         app.MapPost("/api/freeze", async (HttpContext context, CancellationToken cancellationToken) =>
         {
-            var body = await Body(context).ConfigureAwait(false);
+            var (body, bad) = await Body(context).ConfigureAwait(false);
+            if (bad is not null)
+            {
+                return Problem(400, bad);
+            }
+
             if (body is null || Target(body) is not { } target)
             {
                 return Problem(400, "say which agent to freeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}, with a \"reason\"");
@@ -71,7 +89,7 @@ internal static class Api
 
             try
             {
-                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason"), cancellationToken).ConfigureAwait(false);
+                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false);
                 return Results.Json(new JsonObject
                 {
                     ["frozen"] = target.Agent ?? "all agents",
@@ -86,7 +104,12 @@ internal static class Api
 
         app.MapPost("/api/unfreeze", async (HttpContext context, CancellationToken cancellationToken) =>
         {
-            var body = await Body(context).ConfigureAwait(false);
+            var (body, bad) = await Body(context).ConfigureAwait(false);
+            if (bad is not null)
+            {
+                return Problem(400, bad);
+            }
+
             if (body is null || Target(body) is not { } target)
             {
                 return Problem(400, "say which agent to unfreeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}");
@@ -94,7 +117,7 @@ internal static class Api
 
             try
             {
-                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason"), cancellationToken).ConfigureAwait(false);
+                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false);
                 return Results.Json(new JsonObject { ["unfrozen"] = target.Agent ?? "all agents" });
             }
             catch (UnauthorizedAccessException e)
@@ -120,7 +143,12 @@ internal static class Api
                 return Problem(404, $"there is no agent '{id}'");
             }
 
-            var body = await Body(context, optional: true).ConfigureAwait(false);
+            var (body, bad) = await Body(context, optional: true).ConfigureAwait(false);
+            if (bad is not null)
+            {
+                return Problem(400, bad);
+            }
+
             var environment = (body is null ? null : Text(body, "environment")) ?? "production";
             var person = Person(context);
             var owners = gateway.Policy.FindUseCase(agent.UseCase)!.Owners;
@@ -144,7 +172,7 @@ internal static class Api
                 Person = person,
                 Detail = $"agent {agent.Id} activated for {environment}",
                 Outcome = "ok",
-            }, context.RequestAborted).ConfigureAwait(false);
+            }).ConfigureAwait(false);
             return Results.Json(AgentView(gateway, agent));
         });
 
@@ -160,12 +188,37 @@ internal static class Api
             })]),
         }));
 
-        app.MapPost("/api/incidents/{id}/{step}", (HttpContext context, string id, string step) => step switch
+        app.MapPost("/api/incidents/{id}/{step}", async (HttpContext context, string id, string step, CancellationToken cancellationToken) =>
         {
-            "acknowledge" or "resolve" => gateway.Store.Advance(id, step == "acknowledge" ? "acknowledged" : "resolved", Person(context), gateway.Clock.GetUtcNow())
-                ? Results.Json(new JsonObject { ["incident"] = id, ["status"] = step == "acknowledge" ? "acknowledged" : "resolved" })
-                : Problem(409, $"incident {id} does not exist or cannot be {(step == "acknowledge" ? "acknowledged" : "resolved")} now"),
-            _ => Problem(404, $"an incident is acknowledged or resolved, not '{step}'"),
+            if (step is not ("acknowledge" or "resolve"))
+            {
+                return Problem(404, $"an incident is acknowledged or resolved, not '{step}'");
+            }
+
+            var person = Person(context);
+            var incident = gateway.Store.Incidents().FirstOrDefault(i => i.Id == id);
+            if (incident is null)
+            {
+                return Problem(404, $"there is no incident {id}");
+            }
+
+            if (!incident.Owners.Contains(person))
+            {
+                return Problem(403, $"{person} is not among the people incident {id} is routed to ({string.Join(", ", incident.Owners)})");
+            }
+
+            var status = step == "acknowledge" ? "acknowledged" : "resolved";
+            if (!gateway.Store.Advance(id, status, person, gateway.Clock.GetUtcNow()))
+            {
+                return Problem(409, $"incident {id} is {incident.Status}: it cannot be {status} now");
+            }
+
+            await gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Incident, Environment = gateway.Environment, Agent = incident.Agent, UseCase = incident.UseCase, Person = person,
+                Effect = status, Detail = $"incident {id} ({incident.Kind}) {status}", Outcome = "ok",
+            }).ConfigureAwait(false);
+            return Results.Json(new JsonObject { ["incident"] = id, ["status"] = status });
         });
 
         app.MapGet("/api/audit", (HttpContext context) =>
@@ -224,13 +277,20 @@ internal static class Api
         },
         ["status"] = status,
         ["detail"] = detail,
-    }.ToJsonString();
+    }.ToJsonString(Readable);
+
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static string Person(HttpContext context) => context.User.FindFirst(HttpHost.PersonClaim)!.Value;
 
     private static async Task<IResult> VoteAsync(Gateway gateway, HttpContext context, string id, bool approve)
     {
-        var body = await Body(context, optional: true).ConfigureAwait(false);
+        var (body, bad) = await Body(context, optional: true).ConfigureAwait(false);
+        if (bad is not null)
+        {
+            return Problem(400, bad);
+        }
+
         try
         {
             var result = await gateway.Approvals.VoteAsync(Person(context), id, approve, body is null ? null : Text(body, "comment"), context.RequestAborted).ConfigureAwait(false);
@@ -248,7 +308,12 @@ internal static class Api
 
     private static async Task<IResult> RollbackAsync(Gateway gateway, HttpContext context, CancellationToken cancellationToken)
     {
-        var body = await Body(context).ConfigureAwait(false);
+        var (body, bad) = await Body(context).ConfigureAwait(false);
+        if (bad is not null)
+        {
+            return Problem(400, bad);
+        }
+
         if (body is null)
         {
             return Problem(400, "say what to roll back: {\"action_id\": \"act-...\"} or {\"agent\": \"...\", \"from\": \"...\", \"to\": \"...\"}; add \"preview\": true to see it first");
@@ -272,6 +337,25 @@ internal static class Api
 
         var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
         var person = Person(context);
+        // Undoing an agent's work is for the people who answer for it: an owner of its use case.
+        var agentId = request.ActionId is { } action ? gateway.Workspace.FindAction(action)?.Agent : request.Agent;
+        if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
+        {
+            return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");
+        }
+
+        var owners = gateway.Policy.FindUseCase(owned.UseCase)!.Owners;
+        if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+        {
+            var refusal = $"{person} cannot roll back what agent '{agentId}' did: that takes an owner of use case '{owned.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})";
+            await gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person,
+                ActionId = request.ActionId, Effect = "deny", Reason = refusal, Outcome = "refused",
+            }).ConfigureAwait(false);
+            return Problem(403, refusal);
+        }
+
         var result = gateway.Workspace.RollBack(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person);
         if (!result.Succeeded)
         {
@@ -289,7 +373,7 @@ internal static class Api
             Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
                      + (force ? " (forced)" : ""),
             Outcome = "ok",
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
         view["audit_seq"] = seq;
         return Results.Json(view);
@@ -322,22 +406,64 @@ internal static class Api
         };
     }
 
-    /// <summary>The request's JSON object; null (and the caller refuses) when it is missing or not an object.</summary>
-    private static async Task<JsonObject?> Body(HttpContext context, bool optional = false)
+    /// <summary>
+    /// The request's JSON object, or why it is not one (not JSON, not an object, a name given
+    /// twice). An optional body may be absent (null, no error); one that is there must be right.
+    /// </summary>
+    private static async Task<(JsonObject? Body, string? Error)> Body(HttpContext context, bool optional = false)
     {
-        if (optional && context.Request.ContentLength is null or 0)
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        if (buffer.Length == 0)
         {
-            return null;
+            return (null, optional ? null : "the request needs a JSON object as its body");
         }
 
         try
         {
-            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+            using var document = JsonDocument.Parse(buffer.ToArray());
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, "the body must be a JSON object");
+            }
+
+            if (Duplicate(document.RootElement) is { } name)
+            {
+                return (null, $"the body names '{name}' twice; say each once");
+            }
+
+            return (JsonObject.Create(document.RootElement.Clone()), null);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return null;
+            return (null, $"the body is not JSON: {e.Message}");
         }
+    }
+
+    private static string? Duplicate(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in value.EnumerateObject())
+            {
+                if (!seen.Add(property.Name))
+                {
+                    return property.Name;
+                }
+
+                if (Duplicate(property.Value) is { } inner)
+                {
+                    return inner;
+                }
+            }
+        }
+        else if (value.ValueKind == JsonValueKind.Array)
+        {
+            return value.EnumerateArray().Select(Duplicate).FirstOrDefault(d => d is not null);
+        }
+
+        return null;
     }
 
     private static (string? Agent, bool All)? Target(JsonObject body)

@@ -102,8 +102,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
                 return Result(Permissions(agent), isError: false);
         }
 
-        var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf, cancellationToken)
-            .ConfigureAwait(false);
+        var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
         if (outcome is { Status: CallStatus.Invalid, Code: "unknown_tool" })
         {
             // A protocol error, as for any MCP server asked for a tool it does not have (recorded first).

@@ -82,3 +82,18 @@ CREATE TABLE IF NOT EXISTS action_entries (
     action_id TEXT PRIMARY KEY,
     audit_seq INTEGER NOT NULL
 );
+
+-- Notifications waiting to go out, and gone: written in the same breath as what they announce, sent
+-- by a background sender, retried with growing pauses, and visible when they keep failing.
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL,                     -- approval_requested, incident_opened, approval_replaced
+    recipients TEXT NOT NULL,               -- JSON: the people it is for
+    payload TEXT NOT NULL,                  -- JSON: the webhook body (Slack-compatible: "text" first)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;

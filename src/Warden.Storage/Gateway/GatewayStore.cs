@@ -59,6 +59,10 @@ public sealed record ApprovalRecord
 /// <summary>One person's answer to an approval request.</summary>
 public sealed record ApprovalVote(string Person, string Vote, string? Comment, DateTimeOffset At);
 
+/// <summary>A notification in the outbox: what, for whom, and how its delivery goes.</summary>
+public sealed record OutboxMessage(long Id, DateTimeOffset CreatedAt, string Kind, IReadOnlyList<string> Recipients, string Payload, int Attempts,
+    DateTimeOffset NextAttemptAt, string? LastError, DateTimeOffset? DeliveredAt);
+
 /// <summary>An incident opened by a guard, routed to a use case's owners.</summary>
 public sealed record IncidentRecord(
     string Id, string Status, string UseCase, string? Agent, string Kind, string Summary, IReadOnlyList<string> Owners, DateTimeOffset OpenedAt,
@@ -120,14 +124,15 @@ public sealed class GatewayStore : IDisposable
 
     public ApprovalRecord? Approval(string id) => Approvals("WHERE id = @id", ("@id", id)).FirstOrDefault();
 
-    /// <summary>Approvals with this status (all when null), riskiest and oldest first.</summary>
+    /// <summary>Approvals with this status (all when null), riskiest and oldest first; executing ones are listed under their own status.</summary>
     public IReadOnlyList<ApprovalRecord> Approvals(string? status, int limit = 200) => status is null
         ? Approvals("ORDER BY CASE status WHEN 'pending' THEN 0 ELSE 1 END, risk DESC, created_at LIMIT @limit", ("@limit", limit))
         : Approvals("WHERE status = @status ORDER BY risk DESC, created_at LIMIT @limit", ("@status", status), ("@limit", limit));
 
     /// <summary>A pending request of this agent that binds to the same plan: asked again, it is the same request.</summary>
-    public ApprovalRecord? PendingWithPlan(string agent, string planHash) =>
-        Approvals("WHERE agent = @agent AND plan_hash = @hash AND status = 'pending'", ("@agent", agent), ("@hash", planHash)).FirstOrDefault();
+    public ApprovalRecord? PendingWithPlan(string agent, string planHash, string? onBehalfOf) =>
+        Approvals("WHERE agent = @agent AND plan_hash = @hash AND status = 'pending' AND on_behalf_of IS @for", ("@agent", agent), ("@hash", planHash), ("@for", onBehalfOf))
+            .FirstOrDefault();
 
     /// <summary>The latest denied request of this agent with this tool over the same records.</summary>
     public ApprovalRecord? DeniedWithAffected(string agent, string tool, string affectedHash) =>
@@ -303,6 +308,45 @@ public sealed class GatewayStore : IDisposable
             ("@id", id), ("@p", person), ("@at", Time(at))) == 1,
         _ => throw new ArgumentException($"an incident is acknowledged or resolved, not {status}", nameof(status)),
     };
+
+    // ---- outbox ----
+
+    public void Enqueue(string kind, IReadOnlyList<string> recipients, string payload, DateTimeOffset at) => Execute(
+        "INSERT INTO outbox (created_at, kind, recipients, payload, next_attempt_at) VALUES (@at, @kind, @recipients, @payload, @at)",
+        ("@at", Time(at)), ("@kind", kind), ("@recipients", System.Text.Json.JsonSerializer.Serialize(recipients)), ("@payload", payload));
+
+    /// <summary>Undelivered messages due by <paramref name="now"/>, oldest first.</summary>
+    public IReadOnlyList<OutboxMessage> Due(DateTimeOffset now, int limit = 50) =>
+        Messages("WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY id LIMIT @limit", ("@now", Time(now)), ("@limit", limit));
+
+    /// <summary>Messages not delivered yet, with their attempts and last error; or every message, newest first.</summary>
+    public IReadOnlyList<OutboxMessage> Messages(bool undeliveredOnly, int limit = 200) => undeliveredOnly
+        ? Messages("WHERE delivered_at IS NULL ORDER BY id DESC LIMIT @limit", ("@limit", limit))
+        : Messages("ORDER BY id DESC LIMIT @limit", ("@limit", limit));
+
+    public void Delivered(long id, DateTimeOffset at) =>
+        Execute("UPDATE outbox SET delivered_at = @at, attempts = attempts + 1, last_error = NULL WHERE id = @id", ("@id", id), ("@at", Time(at)));
+
+    public void Failed(long id, string error, DateTimeOffset retryAt) =>
+        Execute("UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @retry WHERE id = @id", ("@id", id), ("@error", error), ("@retry", Time(retryAt)));
+
+    private List<OutboxMessage> Messages(string where, params (string Name, object? Value)[] parameters)
+    {
+        lock (_lock)
+        {
+            using var command = Command($"SELECT id, created_at, kind, recipients, payload, attempts, next_attempt_at, last_error, delivered_at FROM outbox {where}", parameters);
+            using var reader = command.ExecuteReader();
+            var messages = new List<OutboxMessage>();
+            while (reader.Read())
+            {
+                messages.Add(new OutboxMessage(reader.GetInt64(0), Parse(reader.GetString(1)), reader.GetString(2),
+                    System.Text.Json.JsonSerializer.Deserialize<List<string>>(reader.GetString(3)) ?? [], reader.GetString(4), reader.GetInt32(5),
+                    Parse(reader.GetString(6)), reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : Parse(reader.GetString(8))));
+            }
+
+            return messages;
+        }
+    }
 
     // ---- plumbing ----
 

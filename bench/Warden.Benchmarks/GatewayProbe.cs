@@ -61,7 +61,28 @@ internal static class GatewayProbe
 
         var port = FreePort();
         using var serve = Start(policy, data, port);
-        var url = $"http://127.0.0.1:{port}";
+        try
+        {
+            await OverHttp(serve, $"http://127.0.0.1:{port}", ids, direct, auditOne, auditMany);
+        }
+        finally
+        {
+            Stop(serve); // also when a measurement fails: no gateway is left running
+        }
+
+        await using var stdio = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [WardenDll, "mcp", "--agent", "bench-agent-00", "--policy", policy, "--data", data],
+        }));
+        var overStdio = await Sequential(stdio, ids, 3_000);
+        Console.WriteLine($"e) governed over stdio, one agent: median {Median(overStdio):0.000} ms, p99 {P99(overStdio):0.000} ms; " +
+                          $"added (e - a - b) median {Median(overStdio) - Median(direct) - Median(auditOne):0.000} ms");
+        return 0;
+    }
+
+    private static async Task OverHttp(Process serve, string url, string[] ids, List<double> direct, List<double> auditOne, List<double> auditMany)
+    {
         await WaitFor(url);
         var clients = new List<McpClient>();
         for (var i = 0; i < Agents; i++)
@@ -89,18 +110,6 @@ internal static class GatewayProbe
         {
             await client.DisposeAsync();
         }
-
-        Stop(serve);
-
-        await using var stdio = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
-        {
-            Command = "dotnet",
-            Arguments = [WardenDll, "mcp", "--agent", "bench-agent-00", "--policy", policy, "--data", data],
-        }));
-        var overStdio = await Sequential(stdio, ids, 3_000);
-        Console.WriteLine($"e) governed over stdio, one agent: median {Median(overStdio):0.000} ms, p99 {P99(overStdio):0.000} ms; " +
-                          $"added (e - a - b) median {Median(overStdio) - Median(direct) - Median(auditOne):0.000} ms");
-        return 0;
     }
 
     private static string Policy()
@@ -350,7 +359,7 @@ internal static class GatewayProbe
     private static Process Start(string policy, string data, int port)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { WardenDll, "serve", "--policy", policy, "--data", data, "--port", port.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { WardenDll, "serve", "--policy", policy, "--data", data, "--port", port.ToString(CultureInfo.InvariantCulture), "--agent-rate", "1000000" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -376,6 +385,11 @@ internal static class GatewayProbe
 
     private static void Stop(Process process)
     {
+        if (process.HasExited)
+        {
+            return;
+        }
+
         Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit();
         if (!process.WaitForExit(15_000))
         {

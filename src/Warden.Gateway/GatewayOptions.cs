@@ -46,11 +46,11 @@ public sealed class GatewayOptions
     /// <summary>The clock; tests move it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    /// <summary>These options with notifications posted to <paramref name="webhookUrl"/>.</summary>
-    public GatewayOptions With(string? webhookUrl) => new()
+    /// <summary>These options with notifications posted to <paramref name="webhookUrl"/> and agents limited to <paramref name="requestsPerSecond"/>.</summary>
+    public GatewayOptions With(string? webhookUrl, int requestsPerSecond) => new()
     {
         PolicyPath = PolicyPath, PolicyText = PolicyText, DataDirectory = DataDirectory, Environment = Environment, Url = Url, Demo = Demo,
-        DemoContacts = DemoContacts, MaxPendingPerAgent = MaxPendingPerAgent, RequestsPerSecondPerAgent = RequestsPerSecondPerAgent,
+        DemoContacts = DemoContacts, MaxPendingPerAgent = MaxPendingPerAgent, RequestsPerSecondPerAgent = requestsPerSecond,
         MaxRequestBytes = MaxRequestBytes, AcceptBrokenTrailBy = AcceptBrokenTrailBy, Clock = Clock, WebhookUrl = webhookUrl,
     };
 

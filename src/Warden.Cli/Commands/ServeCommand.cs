@@ -24,13 +24,14 @@ internal static class ServeCommand
         var (policy, data, environment, demo) = CommonOptions();
         var port = new Option<string?>("--port") { Description = "The port to listen on, on 127.0.0.1 (default 8787).", HelpName = "N" };
         var host = new Option<string>("--host") { Description = "The address to listen on (default 127.0.0.1; anything else exposes the gateway to the network).", DefaultValueFactory = _ => "127.0.0.1" };
+        var rate = new Option<string?>("--agent-rate") { Description = "Requests a second one agent may make on average, bursts of twice that (default 200).", HelpName = "N" };
         var webhook = new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" };
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people approve, freeze and roll back over the API.")
         {
-            policy, data, environment, demo, port, host, webhook,
+            policy, data, environment, demo, port, host, webhook, rate,
         };
         command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-            parse.GetValue(port), parse.GetValue(host)!, parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"), console, clock, cancellationToken));
+            parse.GetValue(port), parse.GetValue(host)!, parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"), parse.GetValue(rate), console, clock, cancellationToken));
         return command;
     }
 
@@ -56,8 +57,15 @@ internal static class ServeCommand
     );
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
-        IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
+        string? rateText, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var rate = 200;
+        if (rateText is not null && (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate < 1))
+        {
+            console.MarkupLine($"[red]error:[/] --agent-rate takes a number of requests a second, at least 1, not '{Markup.Escape(rateText)}'.");
+            return ExitCodes.Usage;
+        }
+
         var port = 8787;
         if (portText is not null && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
         {
@@ -70,7 +78,7 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        options = options.With(webhook);
+        options = options.With(webhook, rate);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {

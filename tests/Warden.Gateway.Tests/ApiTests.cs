@@ -37,10 +37,10 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/api/freeze", """{"agent": "hygiene-bot", "agent": "nurture-bot"}""", "the body names 'agent' twice; say each once")]
-    [InlineData("/api/rollback", """{"action_id": "a", "action_id": "b"}""", "the body names 'action_id' twice; say each once")]
-    [InlineData("/api/agents/reporting-bot/activate", """{"environment": "sandbox" """, "the body is not JSON")]
-    [InlineData("/api/freeze", """["hygiene-bot"]""", "the body must be a JSON object")]
+    [InlineData("/api/freeze", """{"agent": "hygiene-bot", "agent": "nurture-bot"}""", "the body: the key at $.agent appears twice")]
+    [InlineData("/api/rollback", """{"action_id": "a", "action_id": "b"}""", "the body: the key at $.action_id appears twice")]
+    [InlineData("/api/agents/reporting-bot/activate", """{"environment": "sandbox" """, "the body: this is not valid JSON")]
+    [InlineData("/api/freeze", """["hygiene-bot"]""", "the body: expected a JSON object")]
     public async Task A_body_that_is_not_one_clear_json_object_is_refused_and_changes_nothing(string path, string body, string message)
     {
         var before = _gateway.Trail().Count;

@@ -202,7 +202,7 @@ public sealed class CallTests : IAsyncLifetime
         var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
             System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>("""{"ids": ["c-0000001"], "set": {"job_title": "a", "job_title": "b"}}""")!);
         Assert.True(isError);
-        Assert.Equal("the arguments name 'job_title' twice; say each once", answer["message"]!.GetValue<string>());
+        Assert.Equal("the key at $.set.job_title appears twice in the arguments; give it once", answer["message"]!.GetValue<string>());
         Assert.Equal(0L, Contacts("job_title IN ('a', 'b')"));
     }
 

@@ -118,6 +118,9 @@ public static class StrictJson
         return true;
     }
 
+    /// <summary>Where a key first appears twice in <paramref name="element"/>, as a path like $.set.job_title; null when none does.</summary>
+    public static string? DuplicateKey(JsonElement element) => FindDuplicateKey(element, "$");
+
     private static string? FindDuplicateKey(JsonElement element, string path)
     {
         switch (element.ValueKind)

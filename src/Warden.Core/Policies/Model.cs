@@ -105,7 +105,14 @@ public sealed record Classification(
 }
 
 /// <summary>The people who answer for a use case, by owner id.</summary>
-public sealed record UseCaseOwners(string Business, string Technical, string Data, string Risk);
+public sealed record UseCaseOwners(string Business, string Technical, string Data, string Risk)
+{
+    /// <summary>True when the person holds one of the four slots: who may activate, unfreeze and roll back the use case's agents.</summary>
+    public bool Include(string person) => person == Business || person == Technical || person == Data || person == Risk;
+
+    /// <summary>The four, as "maria, dev, sam or rita", for messages.</summary>
+    public override string ToString() => $"{Business}, {Technical}, {Data} or {Risk}";
+}
 
 /// <summary>How often a use case must be reviewed.</summary>
 public enum ReviewCadence

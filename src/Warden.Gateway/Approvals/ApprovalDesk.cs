@@ -180,19 +180,9 @@ internal sealed class ApprovalDesk : IDisposable
                 throw new ApprovalRefusedException(409, $"{Who(person)} has already decided request {approvalId}");
             }
 
-            await _gateway.AuditAsync(new AuditEntry
+            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with
             {
-                Kind = AuditKinds.Approval,
-                Environment = record.Environment,
-                Agent = record.Agent,
-                UseCase = record.UseCase,
-                Tool = record.Tool,
-                ApprovalId = record.Id,
-                Person = person,
-                Effect = approve ? "approved" : "denied",
-                Comment = comment,
-                PlanHash = record.PlanHash,
-                Outcome = "ok",
+                Person = person, Effect = approve ? "approved" : "denied", Comment = comment, PlanHash = record.PlanHash, Outcome = "ok",
             }).ConfigureAwait(false);
 
             if (!approve)
@@ -218,11 +208,8 @@ internal sealed class ApprovalDesk : IDisposable
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
                 var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
                 store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
-                await _gateway.AuditAsync(new AuditEntry
-                {
-                    Kind = AuditKinds.Call, Environment = record.Environment, Agent = record.Agent, UseCase = record.UseCase, Tool = record.Tool,
-                    ApprovalId = record.Id, PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason,
-                }).ConfigureAwait(false);
+                await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
+                    .ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Failed, reason, store.Approval(record.Id)!);
             }
         }
@@ -317,18 +304,7 @@ internal sealed class ApprovalDesk : IDisposable
 
         var agent = policy.FindAgent(record.Agent);
         var arguments = JsonDocument.Parse(record.Arguments).RootElement.Clone();
-        var entry = new AuditEntry
-        {
-            Kind = AuditKinds.Call,
-            Environment = record.Environment,
-            Agent = record.Agent,
-            UseCase = record.UseCase,
-            Tool = record.Tool,
-            Arguments = arguments,
-            Instruction = record.Instruction,
-            ApprovalId = record.Id,
-            Effect = "approve",
-        };
+        var entry = EntryFor(record, AuditKinds.Call) with { Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
         if (agent is null)
         {
             return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
@@ -399,18 +375,7 @@ internal sealed class ApprovalDesk : IDisposable
         var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
         if (_gateway.Store.Close(record.Id, "expired", Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
         {
-            await _gateway.AuditAsync(new AuditEntry
-            {
-                Kind = AuditKinds.Approval,
-                Environment = record.Environment,
-                Agent = record.Agent,
-                UseCase = record.UseCase,
-                Tool = record.Tool,
-                ApprovalId = record.Id,
-                Effect = "expired",
-                Outcome = "expired",
-                Detail = reason,
-            }).ConfigureAwait(false);
+            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with { Effect = "expired", Outcome = "expired", Detail = reason }).ConfigureAwait(false);
         }
     }
 
@@ -449,6 +414,12 @@ internal sealed class ApprovalDesk : IDisposable
 
     private static string Outcome(object value) => JsonSerializer.Serialize(value, Json);
 
+    /// <summary>An entry about a request: its environment, agent, use case, tool and id.</summary>
+    private static AuditEntry EntryFor(ApprovalRecord record, string kind) => new()
+    {
+        Kind = kind, Environment = record.Environment, Agent = record.Agent, UseCase = record.UseCase, Tool = record.Tool, ApprovalId = record.Id,
+    };
+
     private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
 
     /// <summary>
@@ -464,19 +435,9 @@ internal sealed class ApprovalDesk : IDisposable
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
             _gateway.Store.SetOutcome(record.Id, action is null ? "failed" : "executed", Outcome(new { reason, action_id = action }));
-            await _gateway.AuditAsync(new AuditEntry
+            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with
             {
-                Kind = AuditKinds.Call,
-                Environment = record.Environment,
-                Agent = record.Agent,
-                UseCase = record.UseCase,
-                Tool = record.Tool,
-                ApprovalId = record.Id,
-                ActionId = action,
-                PlanHash = record.PlanHash,
-                Effect = "approve",
-                Outcome = action is null ? "error" : "ok",
-                Detail = reason,
+                ActionId = action, PlanHash = record.PlanHash, Effect = "approve", Outcome = action is null ? "error" : "ok", Detail = reason,
             }).ConfigureAwait(false);
         }
     }

@@ -70,9 +70,11 @@ internal sealed class CallPipeline(Gateway gateway)
                 await gateway.AuditAsync(entry with { Outcome = "error", Reason = "arguments that are not an object" }).ConfigureAwait(false));
         }
 
-        if (DuplicateKey(arguments) is { } duplicate)
+        // Two values for one name would let a reviewer and the tool read different arguments. (The
+        // MCP SDK keeps the last of a repeated top-level name; deeper ones reach us intact.)
+        if (StrictJson.DuplicateKey(arguments) is { } duplicate)
         {
-            var message = $"the arguments name '{duplicate}' twice; say each once";
+            var message = $"the key at {duplicate} appears twice in the arguments; give it once";
             return CallOutcome.Invalid(tool, "invalid_arguments", message, await gateway.AuditAsync(entry with { Outcome = "error", Reason = message }).ConfigureAwait(false));
         }
 
@@ -156,34 +158,6 @@ internal sealed class CallPipeline(Gateway gateway)
                 return await gateway.Approvals.RequestAsync(agent, plan, decision, instruction, onBehalfOf, entry).ConfigureAwait(false);
             default:
                 return await ExecuteAsync(agent, plan, entry).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The first property name an object in the arguments repeats, if any (the MCP SDK keeps the last of a top-level pair; nested ones reach us intact).</summary>
-    private static string? DuplicateKey(JsonElement value)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Object:
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var property in value.EnumerateObject())
-                {
-                    if (!seen.Add(property.Name))
-                    {
-                        return property.Name;
-                    }
-
-                    if (DuplicateKey(property.Value) is { } inner)
-                    {
-                        return inner;
-                    }
-                }
-
-                return null;
-            case JsonValueKind.Array:
-                return value.EnumerateArray().Select(DuplicateKey).FirstOrDefault(d => d is not null);
-            default:
-                return null;
         }
     }
 

@@ -64,9 +64,9 @@ internal sealed class KillSwitch(Gateway gateway)
         {
             var found = policy.FindAgent(agent) ?? throw new ArgumentException($"there is no agent '{agent}'");
             var owners = policy.FindUseCase(found.UseCase)!.Owners;
-            if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+            if (!owners.Include(person))
             {
-                throw new UnauthorizedAccessException($"{person} cannot unfreeze agent '{agent}': that takes an owner of use case '{found.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})");
+                throw new UnauthorizedAccessException($"{person} cannot unfreeze agent '{agent}': that takes an owner of use case '{found.UseCase}' ({owners})");
             }
         }
 

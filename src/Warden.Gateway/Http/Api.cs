@@ -152,9 +152,9 @@ internal static class Api
             var environment = (body is null ? null : Text(body, "environment")) ?? "production";
             var person = Person(context);
             var owners = gateway.Policy.FindUseCase(agent.UseCase)!.Owners;
-            if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+            if (!owners.Include(person))
             {
-                return Problem(403, $"{person} cannot activate agent '{id}': that takes an owner of use case '{agent.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})");
+                return Problem(403, $"{person} cannot activate agent '{id}': that takes an owner of use case '{agent.UseCase}' ({owners})");
             }
 
             if (!agent.Environments.Contains(environment))
@@ -345,9 +345,9 @@ internal static class Api
         }
 
         var owners = gateway.Policy.FindUseCase(owned.UseCase)!.Owners;
-        if (person != owners.Business && person != owners.Technical && person != owners.Data && person != owners.Risk)
+        if (!owners.Include(person))
         {
-            var refusal = $"{person} cannot roll back what agent '{agentId}' did: that takes an owner of use case '{owned.UseCase}' ({owners.Business}, {owners.Technical}, {owners.Data} or {owners.Risk})";
+            var refusal = $"{person} cannot roll back what agent '{agentId}' did: that takes an owner of use case '{owned.UseCase}' ({owners})";
             await gateway.AuditAsync(new AuditEntry
             {
                 Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person,
@@ -407,63 +407,19 @@ internal static class Api
     }
 
     /// <summary>
-    /// The request's JSON object, or why it is not one (not JSON, not an object, a name given
+    /// The request's JSON object, or why it is not one (not JSON, not an object, a key given
     /// twice). An optional body may be absent (null, no error); one that is there must be right.
     /// </summary>
     private static async Task<(JsonObject? Body, string? Error)> Body(HttpContext context, bool optional = false)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-        if (buffer.Length == 0)
+        using var reader = new StreamReader(context.Request.Body);
+        var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+        if (text.Length == 0)
         {
             return (null, optional ? null : "the request needs a JSON object as its body");
         }
 
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.ToArray());
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, "the body must be a JSON object");
-            }
-
-            if (Duplicate(document.RootElement) is { } name)
-            {
-                return (null, $"the body names '{name}' twice; say each once");
-            }
-
-            return (JsonObject.Create(document.RootElement.Clone()), null);
-        }
-        catch (JsonException e)
-        {
-            return (null, $"the body is not JSON: {e.Message}");
-        }
-    }
-
-    private static string? Duplicate(JsonElement value)
-    {
-        if (value.ValueKind == JsonValueKind.Object)
-        {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in value.EnumerateObject())
-            {
-                if (!seen.Add(property.Name))
-                {
-                    return property.Name;
-                }
-
-                if (Duplicate(property.Value) is { } inner)
-                {
-                    return inner;
-                }
-            }
-        }
-        else if (value.ValueKind == JsonValueKind.Array)
-        {
-            return value.EnumerateArray().Select(Duplicate).FirstOrDefault(d => d is not null);
-        }
-
-        return null;
+        return StrictJson.TryParseObject(text, out var value, out var error) ? (JsonObject.Create(value), null) : (null, "the body: " + error);
     }
 
     private static (string? Agent, bool All)? Target(JsonObject body)

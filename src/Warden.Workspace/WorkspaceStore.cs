@@ -126,10 +126,20 @@ public sealed class WorkspaceStore : IDisposable
     /// <summary>An open connection with Warden's settings applied. The caller disposes it.</summary>
     internal SqliteConnection Connect() => Connect(cacheKilobytes: 65_536);
 
+    // The physical connections already set up, with the cache size they were given: the pool
+    // hands the same ones out again, and their settings last as long as they do. Setting them on
+    // every open parsed and ran seven pragmas per read, a sixth of a point read's time.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, System.Runtime.CompilerServices.StrongBox<int>> Configured = new();
+
     private SqliteConnection Connect(int cacheKilobytes)
     {
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
+        if (Configured.TryGetValue(connection.Handle!, out var done) && done.Value == cacheKilobytes)
+        {
+            return connection;
+        }
+
         using var pragmas = connection.CreateCommand();
         // WAL: readers see a snapshot while one writer commits; NORMAL sync is durable at each
         // checkpoint and safe against corruption; foreign keys stay off, the tools check references.
@@ -141,6 +151,7 @@ public sealed class WorkspaceStore : IDisposable
         pragmas.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; " +
                               $"PRAGMA cache_size = -{cacheKilobytes}; PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;";
         pragmas.ExecuteNonQuery();
+        Configured.AddOrUpdate(connection.Handle!, new System.Runtime.CompilerServices.StrongBox<int>(cacheKilobytes));
         return connection;
     }
 

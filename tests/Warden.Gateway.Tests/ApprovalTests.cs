@@ -242,4 +242,25 @@ public sealed class ApprovalTests : IAsyncLifetime
         Assert.Contains("it did not run", view["outcome"]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains(_gateway.Trail(), e => e.Entry.ApprovalId == id && e.Entry.Outcome == "error");
     }
+
+    [Fact]
+    public async Task Several_requests_are_approved_together_except_the_risky_ones()
+    {
+        var agent = await _gateway.Agent("hygiene-bot");
+        var (_, retitle) = await GatewayFixture.Call(agent, "contacts.update", new { filter = "country == 'AT'", set = new { job_title = Title } });
+        var (_, stage) = await GatewayFixture.Call(agent, "lifecycle.set_stage", new { filter = "country == 'GB'", stage = "lead" });
+        var id = (string)_gateway.Workspace("SELECT id FROM contacts ORDER BY id LIMIT 1")!;
+        var (_, consent) = await GatewayFixture.Call(agent, "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "request" });
+        var ids = new[] { retitle, stage, consent }.Select(a => a["approval_id"]!.GetValue<string>()).ToArray();
+
+        var (status, body) = await _gateway.Api(HttpMethod.Post, "/api/approvals/approve", _gateway.Token("sam"), new { ids, comment = "weekly cleanup" });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var results = body!["results"]!.AsArray().ToDictionary(r => r!["id"]!.GetValue<string>(), r => r!);
+        Assert.Equal("executed", results[ids[0]]["result"]!.GetValue<string>());
+        Assert.Equal("executed", results[ids[1]]["result"]!.GetValue<string>());
+        Assert.Equal("refused", results[ids[2]]["result"]!.GetValue<string>());
+        Assert.Equal($"request {ids[2]} cannot be approved in bulk: it touches consent data; approve it on its own after looking at it", results[ids[2]]["message"]!.GetValue<string>());
+        Assert.DoesNotContain(_gateway.Trail(), e => e.Entry.ApprovalId == ids[2] && e.Entry.Kind == "approval");
+        Assert.Equal(2, _gateway.Trail().Count(e => e.Entry.Kind == "approval" && e.Entry.Comment == "weekly cleanup"));
+    }
 }

@@ -92,15 +92,38 @@ internal static class GatewayCommands
     private static Command Decide(string verb, IAnsiConsole console, HttpMessageHandler? handler)
     {
         var (url, token) = Connection();
-        var id = new Argument<string>("ID") { Description = "The request's id (apr-...)." };
+        var ids = new Argument<string[]>("ID") { Description = verb == "approve" ? "The request's id (apr-...); several approve them together, the risky ones excepted." : "The request's id (apr-...).", Arity = verb == "approve" ? ArgumentArity.OneOrMore : ArgumentArity.ExactlyOne };
         var comment = new Option<string?>("--comment") { Description = "Why: recorded in the audit trail beside your decision.", HelpName = "TEXT" };
         var command = new Command(verb, verb == "approve" ? "Approve a held call; it runs once every requirement is met, if its plan has not changed." : "Deny a held call; it will not run.")
         {
-            id, comment, url, token,
+            ids, comment, url, token,
         };
         command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
         {
-            var (ok, body) = await client.Send(HttpMethod.Post, $"/api/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{verb}",
+            var chosen = parse.GetValue(ids)!;
+            if (chosen.Length > 1)
+            {
+                // Several at once: the gateway approves each on its own and refuses the risky ones.
+                var (bulkOk, bulk) = await client.Send(HttpMethod.Post, "/api/approvals/approve",
+                    new JsonObject { ["ids"] = new JsonArray([.. chosen.Select(i => (JsonNode)i)]), ["comment"] = parse.GetValue(comment) }, cancellationToken).ConfigureAwait(false);
+                if (!bulkOk)
+                {
+                    return ExitCodes.Findings;
+                }
+
+                var refused = 0;
+                foreach (var item in bulk!["results"]!.AsArray())
+                {
+                    var outcome = S(item, "result");
+                    refused += outcome is "refused" or "failed" or "voided" ? 1 : 0;
+                    var colour = outcome is "executed" or "recorded" ? "green" : "red";
+                    console.MarkupLine($"[{colour}]{Markup.Escape(S(item, "id"))}[/]: {Markup.Escape(S(item, "message"))}");
+                }
+
+                return refused > 0 ? ExitCodes.Findings : ExitCodes.Ok;
+            }
+
+            var (ok, body) = await client.Send(HttpMethod.Post, $"/api/approvals/{Uri.EscapeDataString(chosen[0])}/{verb}",
                 new JsonObject { ["comment"] = parse.GetValue(comment) }, cancellationToken).ConfigureAwait(false);
             if (!ok)
             {
@@ -108,8 +131,8 @@ internal static class GatewayCommands
             }
 
             var result = S(body, "result");
-            var colour = result switch { "executed" or "recorded" => "green", "denied" => "yellow", _ => "red" };
-            console.MarkupLine($"[{colour}]{Markup.Escape(S(body, "message"))}[/]");
+            var tint = result switch { "executed" or "recorded" => "green", "denied" => "yellow", _ => "red" };
+            console.MarkupLine($"[{tint}]{Markup.Escape(S(body, "message"))}[/]");
             return result is "failed" or "voided" ? ExitCodes.Findings : ExitCodes.Ok;
         }));
         return command;

@@ -219,6 +219,53 @@ internal sealed class ApprovalDesk : IDisposable
         }
     }
 
+    /// <summary>
+    /// Why a request may not be approved together with others, or null when it may: a send or
+    /// sync, a delete, anything irreversible or external, consent or restricted data, or more than
+    /// 10,000 records each deserve a person's look of their own.
+    /// </summary>
+    public static string? TooRiskyForBulk(ApprovalRecord record)
+    {
+        var plan = JsonNode.Parse(record.Plan)!;
+        var kind = plan["kind"]?.GetValue<string>();
+        var classes = plan["classes"]?.AsArray().Select(c => c!.GetValue<string>()).ToList() ?? [];
+        return kind is "send" or "sync" or "delete" ? $"it is a {kind}"
+            : plan["reversible"]?.GetValue<bool>() == false ? "it cannot be undone"
+            : plan["external"]?.GetValue<bool>() == true ? "it reaches outside"
+            : classes.FirstOrDefault(c => c is "consent" or "restricted") is { } touched ? $"it touches {touched} data"
+            : plan["records"]?.GetValue<long>() > 10_000 ? $"it changes {plan["records"]!.GetValue<long>():N0} records"
+            : null;
+    }
+
+    /// <summary>
+    /// Approves several requests at once, each as its own vote (recorded one by one), refusing the
+    /// ones too risky to approve without a look of their own. Returns what became of each.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Id, VoteResult? Result, string? Refused)>> ApproveManyAsync(string person, IReadOnlyList<string> ids, string? comment,
+        CancellationToken cancellationToken)
+    {
+        var results = new List<(string, VoteResult?, string?)>();
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            if (_gateway.Store.Approval(id) is { } record && TooRiskyForBulk(record) is { } why)
+            {
+                results.Add((id, null, $"request {id} cannot be approved in bulk: {why}; approve it on its own after looking at it"));
+                continue;
+            }
+
+            try
+            {
+                results.Add((id, await VoteAsync(person, id, approve: true, comment, cancellationToken).ConfigureAwait(false), null));
+            }
+            catch (ApprovalRefusedException e)
+            {
+                results.Add((id, null, e.Message));
+            }
+        }
+
+        return results;
+    }
+
     /// <summary>The request as an agent may see it: only its own.</summary>
     public ApprovalRecord? For(string agent, string approvalId) => _gateway.Store.Approval(approvalId) is { } record && record.Agent == agent ? record : null;
 

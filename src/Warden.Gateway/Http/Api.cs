@@ -71,6 +71,27 @@ internal static class Api
         app.MapGet("/api/approvals/{id}", (string id) =>
             gateway.Store.Approval(id) is { } record ? Results.Json(gateway.Approvals.View(record)) : Problem(404, $"there is no approval request {id}"));
 
+        app.MapPost("/api/approvals/approve", async (HttpContext context, CancellationToken cancellationToken) =>
+        {
+            var (body, bad) = await Body(context).ConfigureAwait(false);
+            if (bad is not null || body?["ids"] is not JsonArray ids || ids.Count == 0 || ids.Any(i => i is not JsonValue v || !v.TryGetValue<string>(out _)))
+            {
+                return Problem(400, bad ?? "say which requests: {\"ids\": [\"apr-...\", ...], \"comment\": \"...\"}");
+            }
+
+            var results = await gateway.Approvals.ApproveManyAsync(Person(context), [.. ids.Select(i => i!.GetValue<string>())], Text(body, "comment"), cancellationToken)
+                .ConfigureAwait(false);
+            return Results.Json(new JsonObject
+            {
+                ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject
+                {
+                    ["id"] = r.Id,
+                    ["result"] = r.Result is { } vote ? vote.Status.ToString().ToLowerInvariant() : "refused",
+                    ["message"] = r.Result?.Message ?? r.Refused,
+                })]),
+            });
+        });
+
         app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: true));
         app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => VoteAsync(gateway, context, id, approve: false));
 

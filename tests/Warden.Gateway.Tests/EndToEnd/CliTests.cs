@@ -94,4 +94,17 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(2, exit);
         Assert.Contains("say which: --agent NAME, or --all", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Several_ids_are_approved_together_and_a_risky_one_is_named_and_left()
+    {
+        var agent = await _gateway.Agent("hygiene-bot");
+        var (_, retitle) = await GatewayFixture.Call(agent, "contacts.update", new { filter = "country == 'AT'", set = new { job_title = "Buyer (bulk CLI)" } });
+        var (_, consent) = await GatewayFixture.Call(agent, "consent.update", new { ids = new[] { "c-0000001" }, status = "unsubscribed", source = "request" });
+        var (exit, output) = await Warden(_gateway.Token("sam"), _gateway.Url, "approvals", "approve", retitle["approval_id"]!.GetValue<string>(),
+            consent["approval_id"]!.GetValue<string>(), "--comment", "batch");
+        Assert.Equal(1, exit);
+        Assert.Contains("approved; the call ran", output, StringComparison.Ordinal);
+        Assert.Contains("cannot be approved in bulk: it touches consent data", output, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -303,13 +302,7 @@ internal sealed class ApprovalDesk : IDisposable
             ["plan"] = JsonNode.Parse(record.Plan),
             ["plan_hash"] = record.PlanHash,
             ["risk"] = record.Risk,
-            ["requirements"] = new JsonArray([.. RequirementsOf(record).Select(r => (JsonNode)new JsonObject
-            {
-                ["rule"] = r.Rule,
-                ["quorum"] = r.Quorum,
-                ["approvers"] = new JsonArray([.. r.Approvers.Select(a => (JsonNode)Who(a))]),
-                ["given"] = Given(r, votes),
-            })]),
+            ["requirements"] = JsonSerializer.SerializeToNode(Waiting(record, votes), Json),
             ["votes"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
             {
                 ["person"] = v.Person, ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
@@ -426,12 +419,22 @@ internal sealed class ApprovalDesk : IDisposable
         }
     }
 
+    /// <summary>Each requirement of a request with its approvers by name and the approvals given so far: what people and the agent are shown.</summary>
+    public IReadOnlyList<ApprovalWait> Waiting(ApprovalRecord record, IReadOnlyList<ApprovalVote>? votes = null)
+    {
+        votes ??= _gateway.Store.Votes(record.Id);
+        return [.. RequirementsOf(record).Select(r => new ApprovalWait(r.Rule, [.. r.Approvers.Select(Who)], r.Quorum, Given(r, votes)))];
+    }
+
+    /// <summary>"1 of Sam Okafor (sam); and 2 of ...": who must still agree, in a sentence.</summary>
+    public static string Describe(IReadOnlyList<ApprovalWait> waiting) =>
+        string.Join("; and ", waiting.Select(w => $"{w.Quorum} of {string.Join(", ", w.Approvers)}"));
+
     private CallOutcome Pending(ApprovalRecord record, Plan plan, long auditSeq)
     {
-        var votes = _gateway.Store.Votes(record.Id);
-        var waiting = RequirementsOf(record).Select(r => new ApprovalWait(r.Rule, [.. r.Approvers.Select(Who)], r.Quorum, Given(r, votes))).ToList();
+        var waiting = Waiting(record);
         return new CallOutcome(CallStatus.PendingApproval, record.Tool,
-            $"held for approval: {string.Join("; and ", waiting.Select(w => $"{w.Quorum} of {string.Join(", ", w.Approvers)}"))}, before {GatewayStore.Time(record.ExpiresAt)}. "
+            $"held for approval: {Describe(waiting)}, before {GatewayStore.Time(record.ExpiresAt)}. "
             + $"Ask warden.approval_status with approval_id {record.Id}.")
         {
             ApprovalId = record.Id,
@@ -489,5 +492,4 @@ internal sealed class ApprovalDesk : IDisposable
         }
     }
 
-    internal static string Number(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

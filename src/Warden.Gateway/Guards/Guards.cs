@@ -61,12 +61,6 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
         return new GuardSnapshot { FrozenAgents = frozen, AllFrozen = frozen.Contains("*"), Usage = usage };
     }
 
-    public bool IsFrozen(string agent)
-    {
-        var frozen = store.Frozen();
-        return frozen.Contains("*") || frozen.Contains(agent);
-    }
-
     /// <summary>
     /// Counts what an applied call used against every metric, then checks the breakers over the
     /// agent: the ones that tripped (their metric went over within their window) are returned.

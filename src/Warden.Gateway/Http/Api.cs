@@ -411,7 +411,7 @@ internal static class Api
             ["summary"] = plan["summary"]?.GetValue<string>(), ["records"] = plan["records"]?.GetValue<long>(),
             ["instruction"] = record.Instruction, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
             ["replaces"] = record.Replaces, ["resubmits"] = record.Resubmits,
-            ["waiting_for"] = string.Join("; and ", ApprovalDesk.RequirementsOf(record).Select(r => $"{r.Quorum} of {string.Join(", ", r.Approvers.Select(gateway.Approvals.Who))}")),
+            ["waiting_for"] = ApprovalDesk.Describe(gateway.Approvals.Waiting(record)),
         };
     }
 

@@ -149,13 +149,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             ["tool"] = record.Tool,
             ["summary"] = plan["summary"]?.GetValue<string>(),
             ["records"] = plan["records"]?.GetValue<long>(),
-            ["waiting_for"] = new JsonArray([.. ApprovalDesk.RequirementsOf(record).Select(r => (JsonNode)new JsonObject
-            {
-                ["rule"] = r.Rule,
-                ["approvers"] = new JsonArray([.. r.Approvers.Select(a => (JsonNode)gateway.Approvals.Who(a))]),
-                ["quorum"] = r.Quorum,
-                ["given"] = votes.Count(v => v.Vote == "approve" && r.Approvers.Contains(v.Person)),
-            })]),
+            ["waiting_for"] = JsonSerializer.SerializeToNode(gateway.Approvals.Waiting(record, votes), Json),
             ["decisions"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
             {
                 ["person"] = gateway.Approvals.Who(v.Person), ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),

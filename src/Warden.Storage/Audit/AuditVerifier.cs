@@ -325,14 +325,6 @@ public static class AuditVerifier
         return new AuditVerification(verified, checkpoints.Count, null);
     }
 
-    private static string? HashOf(SqliteConnection connection, long seq)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT hash FROM audit_entries WHERE seq = @seq";
-        command.Parameters.AddWithValue("@seq", seq);
-        return command.ExecuteScalar() as string;
-    }
-
     private static string Number(long? n) => n?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing";
 
     /// <summary>What verify needs of an entry's body besides its hash: its kind and links; its index keys go into the run being rebuilt.</summary>

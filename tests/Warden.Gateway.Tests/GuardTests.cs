@@ -169,4 +169,57 @@ public sealed class GuardTests
         Assert.True(results.Any(r => r.Answer["code"]?.GetValue<string>() == "budget_exceeded"), string.Join("\n", results.Select(r => r.Answer.ToJsonString())));
         Assert.Equal(done, (long)gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Budget race'")!);
     }
+
+    /// <summary>The example policy with its budget per person cut to <paramref name="limit"/> changed records a day.</summary>
+    private static Func<string, string> PersonBudget(int limit) => policy => policy.Replace("    limit: 50000\n", $"    limit: {limit}\n", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_budget_per_person_adds_up_what_every_agent_did_on_their_behalf()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(PersonBudget(3));
+        var flow = (string)gateway.Workspace("SELECT flow_id FROM nurture_members GROUP BY flow_id HAVING count(*) >= 2 ORDER BY flow_id LIMIT 1")!;
+        var members = ((string)gateway.Workspace($"SELECT group_concat(contact_id) FROM (SELECT contact_id FROM nurture_members WHERE flow_id = '{flow}' ORDER BY contact_id LIMIT 2)")!).Split(',');
+        var forMaria = new Dictionary<string, string> { ["on_behalf_of"] = "maria" };
+
+        var (first, done) = await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } }, forMaria);
+        Assert.False(first, done.ToJsonString());
+        var (isError, refused) = await GatewayFixture.Call(await gateway.Agent("nurture-bot"), "nurture.remove_members", new { flow, ids = members }, forMaria);
+
+        Assert.True(isError, refused.ToJsonString());
+        Assert.Equal("budget_exceeded", refused["code"]!.GetValue<string>());
+        Assert.Equal("Budget 'per-person-daily-changes' would be exceeded for maria: 2 of 3 changed records used on their behalf in the last 24h, and this call adds 2.",
+            refused["message"]!.GetValue<string>());
+        var entry = gateway.Trail().Last(e => e.Entry.Tool == "nurture.remove_members").Entry;
+        Assert.Equal(("deny", "refused", "on behalf of maria"), (entry.Effect, entry.Outcome, entry.Detail));
+        Assert.Equal(2L, (long)gateway.Workspace($"SELECT count(*) FROM nurture_members WHERE flow_id = '{flow}' AND contact_id IN ('{members[0]}', '{members[1]}')")!);
+    }
+
+    [Fact]
+    public async Task A_budget_per_person_leaves_other_people_and_unattributed_calls_alone()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(PersonBudget(3));
+        var agent = await gateway.Agent("hygiene-bot");
+        await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } }, new() { ["on_behalf_of"] = "maria" });
+
+        var (forSam, samAnswer) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway, skip: 2).Split(','), set = new { job_title = "Buyer" } }, new() { ["on_behalf_of"] = "sam" });
+        var (forNobody, nobodyAnswer) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway, skip: 4).Split(','), set = new { job_title = "Buyer" } });
+
+        Assert.False(forSam, samAnswer.ToJsonString());
+        Assert.False(forNobody, nobodyAnswer.ToJsonString());
+    }
+
+    [Fact]
+    public async Task My_permissions_shows_a_budget_per_person_used_by_whom_the_call_is_for()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(PersonBudget(3));
+        var agent = await gateway.Agent("hygiene-bot");
+        await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } }, new() { ["on_behalf_of"] = "maria" });
+
+        var (_, forMaria) = await GatewayFixture.Call(agent, "warden.my_permissions", new { }, new() { ["on_behalf_of"] = "maria" });
+        var (_, forNobody) = await GatewayFixture.Call(agent, "warden.my_permissions", new { });
+
+        var budget = forMaria["budgets"]!.AsArray().Single(b => b!["budget"]!.GetValue<string>() == "per-person-daily-changes")!;
+        Assert.Equal((2L, "every agent"), (budget["used"]!.GetValue<long>(), budget["shared_by"]!.GetValue<string>()));
+        Assert.Null(forNobody["budgets"]!.AsArray().Single(b => b!["budget"]!.GetValue<string>() == "per-person-daily-changes")!["used"]);
+    }
 }

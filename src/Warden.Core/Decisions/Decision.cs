@@ -134,7 +134,7 @@ public readonly struct Decision
         DecisionBasis.TierCap => $"Rule '{Rule?.Id}' would grant '{Tool}', but {_detail}.",
         DecisionBasis.Invariant => $"Rule '{Rule!.Id}' allows '{Tool}', but it is {_detail}; such actions always need a person: {Describe(Approvals)}.",
         DecisionBasis.Budget => string.Create(CultureInfo.InvariantCulture,
-            $"Budget '{Budget!.Id}' would be exceeded: {_used:N0} of {Budget.Limit:N0} {Names.Of(Budget.Metric).Replace('_', ' ')} used in the last {Yaml.MappingReader.FormatDuration(Budget.Window)}, and this call adds {_amount:N0}."),
+            $"Budget '{Budget!.Id}' would be exceeded{(_detail is null ? "" : $" for {_detail}")}: {_used:N0} of {Budget.Limit:N0} {Names.Of(Budget.Metric).Replace('_', ' ')} used{(_detail is null ? "" : $" on their behalf")} in the last {Yaml.MappingReader.FormatDuration(Budget.Window)}, and this call adds {_amount:N0}."),
         _ => $"The decision failed and the call is denied (fail closed): {_detail}",
     };
 

@@ -70,7 +70,7 @@ internal sealed class DecisionEngine
 
             var open = new RuleSet(Order(mine.Where(r => r.Resolved.Open).ToList()));
             var environments = agent.Environments.Aggregate(0UL, (mask, e) => mask | _environmentBits[e]);
-            var budgets = policy.Budgets.Where(b => b.Agent == agent.Id || b.UseCase == agent.UseCase).ToArray();
+            var budgets = policy.Budgets.Where(b => b.Covers(agent)).ToArray();
             _agents[agent.Id] = new AgentEntry(agent, useCase, environments, string.Join(", ", agent.Environments), byTool, open, budgets);
         }
     }
@@ -192,7 +192,7 @@ internal sealed class DecisionEngine
         foreach (var budget in agent.Budgets)
         {
             var amount = Amount(budget.Metric, tool.Kind, facts);
-            if (amount == 0)
+            if (amount == 0 || (budget.PerPerson && request.OnBehalfOf is null))
             {
                 continue;
             }
@@ -202,7 +202,8 @@ internal sealed class DecisionEngine
                 $"Budget '{budget.Id}': {used:N0} of {budget.Limit:N0} used; this call adds {amount:N0}{(used + amount > budget.Limit ? ": exceeded" : "")}."));
             if (used + amount > budget.Limit)
             {
-                return new Decision(Effect.Deny, DecisionBasis.Budget, request, rule.Model, budget: budget, used: used, amount: amount);
+                return new Decision(Effect.Deny, DecisionBasis.Budget, request, rule.Model, budget: budget, used: used, amount: amount,
+                    detail: budget.PerPerson ? request.OnBehalfOf : null);
             }
         }
 

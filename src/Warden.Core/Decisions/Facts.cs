@@ -42,6 +42,9 @@ public readonly record struct DecisionRequest(
 {
     /// <summary>The system that owns the tool; the built-in workspace unless said otherwise.</summary>
     public string System { get; init; } = ToolDefinition.WorkspaceSystem;
+
+    /// <summary>The person the agent acts for, if it says so; budgets per person count against them.</summary>
+    public string? OnBehalfOf { get; init; }
 }
 
 /// <summary>

@@ -222,7 +222,18 @@ public enum GuardMetric
 }
 
 /// <summary>A cap on what an agent, or all agents of a use case together, may do in a sliding window.</summary>
-public sealed record Budget(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Limit, TimeSpan Window);
+public sealed record Budget(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Limit, TimeSpan Window)
+{
+    /// <summary>
+    /// Each person on whose behalf agents act has this limit of their own, counted across the agents
+    /// in scope (every agent when the budget names neither an agent nor a use case); calls on
+    /// nobody's behalf are not counted by it.
+    /// </summary>
+    public bool PerPerson { get; init; }
+
+    /// <summary>True when the budget counts calls of <paramref name="agent"/>.</summary>
+    public bool Covers(Agent agent) => Agent is not null ? Agent == agent.Id : UseCase is null ? PerPerson : UseCase == agent.UseCase;
+}
 
 /// <summary>What a tripped breaker does.</summary>
 public enum BreakerAction

@@ -110,11 +110,11 @@ internal static class PolicyBinder
 
         Each(top, "budgets", "budget", diagnostics, (item, what) =>
         {
-            var r = new MappingReader(item, what, diagnostics, ["id", "agent", "use_case", "metric", "limit", "per"]);
+            var r = new MappingReader(item, what, diagnostics, ["id", "agent", "use_case", "per_person", "metric", "limit", "per"]);
             if (r.Id() is { } id)
             {
-                policy.Budgets.Add(new BudgetSyntax(id, r.String("agent"), r.String("use_case"), r.Choice("metric", Names.Metrics, required: true),
-                    r.Integer("limit", 0, long.MaxValue, required: true), r.Duration("per", required: true), r.At));
+                policy.Budgets.Add(new BudgetSyntax(id, r.String("agent"), r.String("use_case"), r.Boolean("per_person")?.Value ?? false,
+                    r.Choice("metric", Names.Metrics, required: true), r.Integer("limit", 0, long.MaxValue, required: true), r.Duration("per", required: true), r.At));
             }
         });
 

@@ -1063,11 +1063,13 @@ internal sealed class PolicyCompiler
         var result = new List<Budget>();
         foreach (var syntax in _syntax.Budgets)
         {
+            // A budget per person may leave out the scope: each person's limit then spans every agent.
+            var everyAgent = syntax.PerPerson && syntax.Agent is null && syntax.UseCase is null;
             if (Unique("budget", syntax.Id)
-                && Scope(syntax.Agent, syntax.UseCase, syntax.At, $"budget '{syntax.Id.Value}'") is { } scope
+                && (everyAgent ? (null, null) : Scope(syntax.Agent, syntax.UseCase, syntax.At, $"budget '{syntax.Id.Value}'")) is { } scope
                 && syntax.Metric is { } metric && syntax.Limit is { } limit && syntax.Window is { } window)
             {
-                result.Add(new Budget(syntax.Id.Value, scope.Agent, scope.UseCase, metric.Value, limit.Value, window.Value));
+                result.Add(new Budget(syntax.Id.Value, scope.Agent, scope.UseCase, metric.Value, limit.Value, window.Value) { PerPerson = syntax.PerPerson });
             }
         }
 

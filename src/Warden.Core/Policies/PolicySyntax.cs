@@ -104,6 +104,7 @@ internal sealed record BudgetSyntax(
     Located<string> Id,
     Located<string>? Agent,
     Located<string>? UseCase,
+    bool PerPerson,
     Located<GuardMetric>? Metric,
     Located<long>? Limit,
     Located<TimeSpan>? Window,

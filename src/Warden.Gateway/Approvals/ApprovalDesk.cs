@@ -364,7 +364,7 @@ internal sealed class ApprovalDesk : IDisposable
             var difference = then == plan.Records
                 ? $"the same number of records ({plan.Records:N0}) but not the same ones"
                 : $"{then:N0} records then, {plan.Records:N0} now";
-            var decision = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, now), _gateway.Guards.Snapshot(policy, agent, now));
+            var decision = _gateway.Guards.Decide(policy, record.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
             store.SetOutcome(record.Id, "void", Outcome(new { reason = $"the plan changed after it was approved: {difference}" }));
             if (decision.Effect == Effect.Deny)
             {
@@ -387,14 +387,13 @@ internal sealed class ApprovalDesk : IDisposable
         // Decided again on the plan as it is now (a freeze or a spent budget still refuses), under
         // the guard lock like any call that budgets count.
         using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
-        var decidedAt = _gateway.Clock.GetUtcNow();
-        var current = policy.Decide(new DecisionRequest(agent.Id, record.Tool, record.Environment, arguments, plan.Facts, decidedAt), _gateway.Guards.Snapshot(policy, agent, decidedAt));
+        var current = _gateway.Guards.Decide(policy, record.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
         if (current.Effect == Effect.Deny)
         {
             return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}").ConfigureAwait(false);
         }
 
-        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" })
+        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, record.OnBehalfOf, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" })
             .ConfigureAwait(false);
         var status = outcome.Status == CallStatus.Done ? "executed" : "failed";
         store.SetOutcome(record.Id, status, outcome.ToJson());

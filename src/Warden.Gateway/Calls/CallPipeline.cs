@@ -91,8 +91,7 @@ internal sealed class CallPipeline(Gateway gateway)
             // Refused before planning: a plan reads the data, and its summary would tell an agent
             // what a tool it may not use would have touched. Decided without a plan's facts, so a
             // rule that always refuses the tool still gives its own message.
-            var at = gateway.Clock.GetUtcNow();
-            var unplanned = policy.Decide(new DecisionRequest(agent.Id, tool, environment, arguments, PlanFacts.None, at), gateway.Guards.Snapshot(policy, agent, at));
+            var unplanned = gateway.Guards.Decide(policy, environment, agent, tool, arguments, plan: null, onBehalfOf);
             var message = unplanned.Effect == Effect.Deny ? unplanned.Message : $"No rule grants agent '{agent.Id}' the tool '{tool}' in {environment} (default deny).";
             var basis = unplanned.Effect == Effect.Deny ? unplanned.Basis : DecisionBasis.DefaultDeny;
             var seq = await gateway.AuditAsync(entry with { Effect = "deny", Rule = unplanned.Rule?.Id, Reason = unplanned.Reason, Outcome = "refused" }).ConfigureAwait(false);
@@ -133,8 +132,7 @@ internal sealed class CallPipeline(Gateway gateway)
         // A call some budget or breaker counts is decided and applied under the guard lock, so that
         // concurrent calls cannot all spend the same remaining budget.
         using var guard = await gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
-        var now = gateway.Clock.GetUtcNow();
-        var decision = policy.Decide(new DecisionRequest(agent.Id, tool, environment, arguments, plan.Facts, now), gateway.Guards.Snapshot(policy, agent, now));
+        var decision = gateway.Guards.Decide(policy, environment, agent, tool, arguments, plan, onBehalfOf);
         entry = entry with
         {
             Effect = PolicyWords.Of(decision.Effect),
@@ -157,7 +155,7 @@ internal sealed class CallPipeline(Gateway gateway)
                 guard.Dispose();
                 return await gateway.Approvals.RequestAsync(agent, plan, decision, instruction, onBehalfOf, entry).ConfigureAwait(false);
             default:
-                return await ExecuteAsync(agent, plan, entry).ConfigureAwait(false);
+                return await ExecuteAsync(agent, plan, onBehalfOf, entry).ConfigureAwait(false);
         }
     }
 
@@ -190,7 +188,7 @@ internal sealed class CallPipeline(Gateway gateway)
     /// Applies a plan that may run (allowed now, or approved), records it, and counts what it used
     /// against the guards; a breaker that trips freezes the agent for the next call.
     /// </summary>
-    public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, AuditEntry entry)
+    public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
     {
         var applied = gateway.Workspace.Apply(plan);
         if (!applied.Succeeded)
@@ -215,7 +213,7 @@ internal sealed class CallPipeline(Gateway gateway)
             gateway.Store.RememberAction(action.ActionId, seq);
         }
 
-        foreach (var breaker in gateway.Guards.Count(gateway.Policy, agent, plan))
+        foreach (var breaker in gateway.Guards.Count(gateway.Policy, agent, onBehalfOf, plan))
         {
             await gateway.KillSwitch.TripAsync(breaker, agent).ConfigureAwait(false);
         }

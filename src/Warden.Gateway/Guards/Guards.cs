@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Warden.Core;
 using Warden.Storage.Gateway;
 using Warden.Workspace;
@@ -45,16 +46,34 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
         }
     }
 
-    /// <summary>What the decision for a call by <paramref name="agent"/> needs to know, read now.</summary>
-    public GuardSnapshot Snapshot(Policy policy, Agent agent, DateTimeOffset now)
+    /// <summary>
+    /// Decides a call on the policy and the guard state as it is now: the call's plan when it has
+    /// one (null before planning), and the person the agent acts for, whose own budgets count too.
+    /// </summary>
+    public Decision Decide(Policy policy, string environment, Agent agent, string tool, JsonElement arguments, Plan? plan, string? onBehalfOf)
+    {
+        var now = clock.GetUtcNow();
+        var request = new DecisionRequest(agent.Id, tool, environment, arguments, plan?.Facts ?? PlanFacts.None, now) { OnBehalfOf = onBehalfOf };
+        return policy.Decide(request, Snapshot(policy, agent, onBehalfOf, now, plan));
+    }
+
+    /// <summary>
+    /// What the decision for a call by <paramref name="agent"/> needs to know, read now: the frozen
+    /// agents, and the use of the budgets the call adds to (all of them without a plan).
+    /// </summary>
+    public GuardSnapshot Snapshot(Policy policy, Agent agent, string? onBehalfOf, DateTimeOffset now, Plan? plan = null)
     {
         var frozen = store.Frozen();
         var usage = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var budget in policy.Budgets)
         {
-            if (Covers(budget.Agent, budget.UseCase, agent))
+            if (budget.Covers(agent) && (plan is null || Amounts(plan).Any(a => a.Metric == budget.Metric && a.Amount > 0)))
             {
-                usage[budget.Id] = store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, now - budget.Window);
+                var person = budget.PerPerson ? onBehalfOf : null;
+                if (!budget.PerPerson || person is not null)
+                {
+                    usage[budget.Id] = store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, person, now - budget.Window);
+                }
             }
         }
 
@@ -62,11 +81,12 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
     }
 
     /// <summary>
-    /// Counts what an applied call used against every metric, then checks the breakers over the
-    /// agent: the ones that tripped (their metric went over within their window) are returned.
-    /// Only metrics some budget or breaker of the policy counts are stored.
+    /// Counts what an applied call used against every metric (and against the person it was done
+    /// for), then checks the breakers over the agent: the ones that tripped (their metric went over
+    /// within their window) are returned. Only metrics some budget or breaker of the policy counts
+    /// are stored.
     /// </summary>
-    public IReadOnlyList<Breaker> Count(Policy policy, Agent agent, Plan plan)
+    public IReadOnlyList<Breaker> Count(Policy policy, Agent agent, string? onBehalfOf, Plan plan)
     {
         var now = clock.GetUtcNow();
         var used = Amounts(plan).Where(a => a.Amount > 0 && Counted(policy, agent, a.Metric)).ToList();
@@ -75,12 +95,12 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
             return [];
         }
 
-        store.Use(agent.Id, agent.UseCase, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
+        store.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
         var tripped = new List<Breaker>();
         foreach (var breaker in policy.Breakers)
         {
-            if (Covers(breaker.Agent, breaker.UseCase, agent) && used.Any(a => a.Metric == breaker.Metric)
-                && store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, now - breaker.Within) > breaker.Over)
+            if (Covers(breaker, agent) && used.Any(a => a.Metric == breaker.Metric)
+                && store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
             {
                 tripped.Add(breaker);
             }
@@ -101,9 +121,7 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
     }
 
     private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
-        policy.Budgets.Any(b => b.Metric == metric && Covers(b.Agent, b.UseCase, agent))
-        || policy.Breakers.Any(b => b.Metric == metric && Covers(b.Agent, b.UseCase, agent));
+        policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && Covers(b, agent));
 
-    private static bool Covers(string? scopeAgent, string? scopeUseCase, Agent agent) =>
-        scopeAgent is not null ? scopeAgent == agent.Id : scopeUseCase == agent.UseCase;
+    private static bool Covers(Breaker breaker, Agent agent) => breaker.Agent is not null ? breaker.Agent == agent.Id : breaker.UseCase == agent.UseCase;
 }

@@ -128,8 +128,8 @@ internal sealed class KillSwitch(Gateway gateway)
     public async Task DeniedAsync(Agent agent, string rule)
     {
         var now = gateway.Clock.GetUtcNow();
-        gateway.Store.Use(agent.Id, agent.UseCase, now, [("denials", 1)]);
-        var denials = gateway.Store.Used("denials", agent.Id, null, now - DenialWindow);
+        gateway.Store.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
+        var denials = gateway.Store.Used("denials", agent.Id, null, null, now - DenialWindow);
         if (denials < DenialsForIncident || gateway.Store.Incidents("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
         {
             return;

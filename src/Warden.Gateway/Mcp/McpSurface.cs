@@ -99,7 +99,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             case ApprovalStatusTool:
                 return Result(ApprovalStatus(agent, arguments), isError: false);
             case PermissionsTool:
-                return Result(Permissions(agent), isError: false);
+                return Result(Permissions(agent, onBehalfOf), isError: false);
         }
 
         var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
@@ -161,13 +161,13 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         }.ToJsonString();
     }
 
-    private string Permissions(string agentId)
+    private string Permissions(string agentId, string? onBehalfOf)
     {
         var policy = gateway.Policy;
         var agent = policy.FindAgent(agentId)!;
         var useCase = policy.FindUseCase(agent.UseCase)!;
         var now = gateway.Clock.GetUtcNow();
-        var usage = gateway.Guards.Snapshot(policy, agent, now);
+        var usage = gateway.Guards.Snapshot(policy, agent, onBehalfOf, now);
         return new JsonObject
         {
             ["agent"] = agent.Id,
@@ -189,14 +189,16 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
                     ["rule"] = r.Id, ["effect"] = PolicyWords.Of(r.Effect), ["when"] = r.Condition, ["why"] = r.Description, ["message"] = r.Message,
                 })]),
             })]),
-            ["budgets"] = new JsonArray([.. policy.Budgets.Where(b => b.Agent == agent.Id || (b.Agent is null && b.UseCase == agent.UseCase)).Select(b => (JsonNode)new JsonObject
+            ["budgets"] = new JsonArray([.. policy.Budgets.Where(b => b.Covers(agent)).Select(b => (JsonNode)new JsonObject
             {
                 ["budget"] = b.Id,
                 ["metric"] = PolicyWords.Of(b.Metric),
                 ["limit"] = b.Limit,
-                ["used"] = usage.Used(b, agent.Id),
+                // A budget per person is used by whom the call is for (_meta on_behalf_of); unknown without one.
+                ["used"] = b.PerPerson && onBehalfOf is null ? null : usage.Used(b, agent.Id),
                 ["window_hours"] = b.Window.TotalHours,
-                ["shared_by"] = b.Agent is null ? $"every agent of use case {b.UseCase}" : null,
+                ["shared_by"] = b.Agent is not null ? null : b.UseCase is not null ? $"every agent of use case {b.UseCase}" : "every agent",
+                ["per_person"] = b.PerPerson ? onBehalfOf is null ? "each person agents act for has this limit" : $"what agents did on behalf of {onBehalfOf}" : null,
             })]),
         }.ToJsonString();
     }

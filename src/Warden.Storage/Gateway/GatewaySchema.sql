@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS usage (
     agent TEXT NOT NULL,
     use_case TEXT NOT NULL,
     metric TEXT NOT NULL,                   -- calls, changed_records, deleted_records, sends, recipients
-    amount INTEGER NOT NULL
+    amount INTEGER NOT NULL,
+    person TEXT                             -- the person the agent acted for, if it said so (added later: last)
 );
 CREATE INDEX IF NOT EXISTS usage_agent ON usage (agent, metric, at);
 CREATE INDEX IF NOT EXISTS usage_use_case ON usage (use_case, metric, at);

@@ -98,6 +98,7 @@ public sealed class GatewayStore : IDisposable
             // NORMAL: consistent across a crash; the audit trail, fsync'd, is the record of what happened.
             command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;" + Schema;
             command.ExecuteNonQuery();
+            Upgrade(connection);
             return new GatewayStore(connection);
         }
         catch (SqliteException e)
@@ -108,6 +109,22 @@ public sealed class GatewayStore : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>Brings a store written by an earlier version up to this schema; each step is idempotent.</summary>
+    private static void Upgrade(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('usage') WHERE name = 'person'";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            // Usage counted before budgets per person was on nobody's behalf, as far as they go.
+            command.CommandText = "ALTER TABLE usage ADD COLUMN person TEXT";
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = "CREATE INDEX IF NOT EXISTS usage_person ON usage (person, metric, at) WHERE person IS NOT NULL";
+        command.ExecuteNonQuery();
+    }
 
     // ---- approvals ----
 
@@ -215,14 +232,14 @@ public sealed class GatewayStore : IDisposable
 
     // ---- usage ----
 
-    /// <summary>Counts what a call used, metric by metric, in one transaction.</summary>
-    public void Use(string agent, string useCase, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts)
+    /// <summary>Counts what a call used, metric by metric, in one transaction; <paramref name="person"/> is whom the agent acted for.</summary>
+    public void Use(string agent, string useCase, string? person, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts)
     {
         lock (_lock)
         {
             using var transaction = _connection.BeginTransaction();
-            using var command = Command("INSERT INTO usage (at, agent, use_case, metric, amount) VALUES (@at, @agent, @use_case, @metric, @amount)",
-                ("@at", Time(at)), ("@agent", agent), ("@use_case", useCase), ("@metric", null), ("@amount", null));
+            using var command = Command("INSERT INTO usage (at, agent, use_case, person, metric, amount) VALUES (@at, @agent, @use_case, @person, @metric, @amount)",
+                ("@at", Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", null), ("@amount", null));
             command.Transaction = transaction;
             foreach (var (metric, amount) in amounts)
             {
@@ -240,10 +257,16 @@ public sealed class GatewayStore : IDisposable
         }
     }
 
-    /// <summary>How much of a metric an agent (or all agents of a use case) used since a time.</summary>
-    public long Used(string metric, string? agent, string? useCase, DateTimeOffset since) => agent is not null
-        ? Scalar("SELECT coalesce(sum(amount), 0) FROM usage WHERE agent = @who AND metric = @metric AND at > @since", ("@who", agent), ("@metric", metric), ("@since", Time(since)))
-        : Scalar("SELECT coalesce(sum(amount), 0) FROM usage WHERE use_case = @who AND metric = @metric AND at > @since", ("@who", useCase), ("@metric", metric), ("@since", Time(since)));
+    /// <summary>
+    /// How much of a metric was used since a time: by an agent, or by all agents of a use case, or
+    /// (both null) by every agent; with <paramref name="person"/>, only what was done on their behalf.
+    /// </summary>
+    public long Used(string metric, string? agent, string? useCase, string? person, DateTimeOffset since)
+    {
+        var scope = agent is not null ? " AND agent = @agent" : useCase is not null ? " AND use_case = @use_case" : "";
+        return Scalar($"SELECT coalesce(sum(amount), 0) FROM usage WHERE metric = @metric AND at > @since{scope}{(person is null ? "" : " AND person = @person")}",
+            ("@metric", metric), ("@since", Time(since)), ("@agent", agent), ("@use_case", useCase), ("@person", person));
+    }
 
     // ---- activation ----
 

@@ -248,6 +248,34 @@ public sealed class DecisionTests
     }
 
     [Fact]
+    public void A_budget_per_person_refuses_for_the_person_the_agent_acts_for_and_names_them()
+    {
+        var policy = Valid(With("""
+            rules:
+              - { id: updates, agent: tidy-bot, tool: contacts.update, effect: allow }
+            budgets:
+              - { id: per-person, per_person: true, metric: changed_records, limit: 100, per: 1d }
+            """));
+        var guards = new GuardSnapshot { Usage = new Dictionary<string, long> { ["per-person"] = 95 } };
+        var decision = policy.Decide(Call("tidy-bot", "contacts.update", facts: Small) with { OnBehalfOf = "ana" }, guards);
+        Assert.Equal((Effect.Deny, DecisionBasis.Budget, "per-person"), (decision.Effect, decision.Basis, decision.Budget!.Id));
+        Assert.Equal("Budget 'per-person' would be exceeded for ana: 95 of 100 changed records used on their behalf in the last 24h, and this call adds 10.", decision.Reason);
+    }
+
+    [Fact]
+    public void A_budget_per_person_does_not_count_a_call_on_nobodys_behalf()
+    {
+        var policy = Valid(With("""
+            rules:
+              - { id: updates, agent: tidy-bot, tool: contacts.update, effect: allow }
+            budgets:
+              - { id: per-person, per_person: true, metric: changed_records, limit: 0, per: 1d }
+            """));
+        Assert.Equal(Effect.Allow, policy.Decide(Call("tidy-bot", "contacts.update", facts: Small)).Effect);
+        Assert.Equal(DecisionBasis.Budget, policy.Decide(Call("tidy-bot", "contacts.update", facts: Small) with { OnBehalfOf = "ana" }).Basis);
+    }
+
+    [Fact]
     public void A_budget_of_zero_deletes_refuses_any_delete_but_not_a_read()
     {
         var policy = Valid(With("""

@@ -403,6 +403,20 @@ public sealed class PolicyCheckTests
             Single(Load(With("budgets:\n  - { id: b, metric: calls, limit: 5, per: 1h }")), DiagnosticCode.InvalidValue).Message);
 
     [Fact]
+    public void A_budget_per_person_may_span_every_agent()
+    {
+        var result = Load(With("budgets:\n  - { id: b, per_person: true, metric: changed_records, limit: 5, per: 1d }"));
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var budget = result.Policy!.Budgets.Single();
+        Assert.Equal((true, null, null), (budget.PerPerson, budget.Agent, budget.UseCase));
+    }
+
+    [Fact]
+    public void Per_person_is_true_or_false() =>
+        Assert.Equal("'per_person' in budget 'b' should be true or false, not 'yes'",
+            Single(Load(With("budgets:\n  - { id: b, per_person: yes, metric: calls, limit: 5, per: 1h }")), DiagnosticCode.WrongType).Message);
+
+    [Fact]
     public void An_unannotated_upstream_tool_is_a_warning_and_counts_as_destructive()
     {
         var result = Load(With("""

@@ -73,7 +73,9 @@ public static class GatewayServer
             Capabilities = new ServerCapabilities { Tools = new ToolsCapability() },
             Handlers = new McpServerHandlers { ListToolsHandler = surface.ListToolsAsync, CallToolHandler = surface.CallToolAsync },
         };
-        await using var transport = new StdioServerTransport("warden");
+        // The SDK's own stdio transport, with each incoming line screened first (a name given twice).
+        await using var stdio = new ScreenedStdio(Console.OpenStandardInput(), Console.OpenStandardOutput());
+        await using var transport = new StreamServerTransport(stdio.Input, stdio.Output, "warden");
         await using var server = McpServer.Create(transport, serverOptions);
         try
         {

@@ -197,13 +197,35 @@ public sealed class CallTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Arguments_that_name_a_field_twice_are_refused()
+    public async Task Arguments_that_name_a_field_twice_are_refused_before_anything_runs()
     {
-        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
-            System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>("""{"ids": ["c-0000001"], "set": {"job_title": "a", "job_title": "b"}}""")!);
-        Assert.True(isError);
-        Assert.Equal("the key at $.set.job_title appears twice in the arguments; give it once", answer["message"]!.GetValue<string>());
+        var count = _gateway.Trail().Count;
+        var agent = await _gateway.Agent("hygiene-bot");
+        var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => GatewayFixture.Call(agent, "contacts.update",
+            System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>("""{"ids": ["c-0000001"], "set": {"job_title": "a", "job_title": "b"}}""")!));
+        Assert.Contains("the key at $.params.arguments.set.job_title appears twice in the request; give it once (nothing was run)", refused.Message, StringComparison.Ordinal);
         Assert.Equal(0L, Contacts("job_title IN ('a', 'b')"));
+        Assert.Equal(count, _gateway.Trail().Count);
+    }
+
+    [Fact]
+    public async Task A_top_level_argument_given_twice_is_refused_although_the_sdk_would_keep_the_last()
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp")
+        {
+            Content = new StringContent("""
+                {"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"contacts.update",
+                 "arguments":{"ids":["c-0000001"],"set":{"job_title":"Twice"},"ids":["c-0000002"]}}}
+                """, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gateway.Token("hygiene-bot"));
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        var answer = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!;
+        Assert.Equal((41, -32602), (answer["id"]!.GetValue<int>(), answer["error"]!["code"]!.GetValue<int>()));
+        Assert.Equal("the key at $.params.arguments.ids appears twice in the request; give it once (nothing was run)", answer["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(0L, Contacts("job_title = 'Twice'"));
     }
 
     [Fact]

@@ -97,7 +97,45 @@ internal static class HttpHost
 
         context.User = new ClaimsPrincipal(new ClaimsIdentity(
             [new Claim(caller.Kind == CallerKind.Agent ? McpSurface.AgentClaim : PersonClaim, caller.Id), new Claim(ClaimTypes.Name, caller.Id)], "Bearer"));
+        if (isMcp && HttpMethods.IsPost(context.Request.Method) && !await ScreenAsync(gateway, context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads an MCP request's body and lets it on (false when it was answered here): a name given
+    /// twice is refused before the SDK, which would keep the last, sees it.
+    /// </summary>
+    private static async Task<bool> ScreenAsync(Gateway gateway, HttpContext context)
+    {
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream(context.Request.ContentLength is { } length and > 0 ? (int)length : 1024);
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Refuse(context, mcp: true, StatusCodes.Status413PayloadTooLarge, $"the request is larger than the {gateway.Options.MaxRequestBytes:N0} bytes the gateway takes").ConfigureAwait(false);
+            return false;
+        }
+
+        if (JsonRpcScreen.Refusal(body) is { } refusal)
+        {
+            // A JSON-RPC answer to the request's id, as the SDK gives its own errors, so that clients
+            // show the message; without an id, a bad request.
+            context.Response.StatusCode = refusal.HasId ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(refusal.Answer).ConfigureAwait(false);
+            return false;
+        }
+
+        context.Request.Body = new MemoryStream(body, writable: false);
+        return true;
     }
 
     /// <summary>A JSON-RPC error on /mcp, a problem document on /api.</summary>

@@ -159,6 +159,50 @@ public sealed class StdioEndToEndTests
     }
 
     [Fact]
+    public async Task Over_stdio_a_name_given_twice_is_answered_with_an_error_and_the_session_goes_on()
+    {
+        var data = Data();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var argument in new[] { WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var input = process.StandardInput;
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"contacts.update","arguments":{"ids":["c-0000001"],"set":{"job_title":"Twice"},"ids":["c-0000002"]}}}""");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/list"}""");
+            await input.FlushAsync(TestContext.Current.CancellationToken);
+
+            var answers = new Dictionary<int, System.Text.Json.Nodes.JsonNode>();
+            while (answers.Count < 3 && await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+            {
+                var answer = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+                answers[answer["id"]!.GetValue<int>()] = answer;
+            }
+
+            Assert.Equal(-32602, answers[2]["error"]!["code"]!.GetValue<int>());
+            Assert.Equal("the key at $.params.arguments.ids appears twice in the request; give it once (nothing was run)", answers[2]["error"]!["message"]!.GetValue<string>());
+            Assert.NotEmpty(answers[3]["result"]!["tools"]!.AsArray());
+        }
+        finally
+        {
+            process.StandardInput.Close();
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.Empty(AuditLog.Query(Path.Combine(data, "audit.db"), new AuditQuery { Tool = "contacts.update" }).Entries);
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
     public async Task An_agent_the_policy_does_not_know_is_refused_in_a_sentence_on_stderr()
     {
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

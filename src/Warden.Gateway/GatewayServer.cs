@@ -20,6 +20,9 @@ public sealed record GatewayStarted(
 /// <summary>Runs a gateway: over HTTP (MCP and the API on one port) or over stdio for one agent.</summary>
 public static class GatewayServer
 {
+    /// <summary>The file in the data folder that holds the address of the gateway serving it, while it runs.</summary>
+    public const string AddressFile = "gateway.url";
+
     /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled; <paramref name="started"/> hears where, once it listens.</summary>
     /// <exception cref="GatewayException">The policy, a store or the port cannot be used; the message says which.</exception>
     public static async Task RunAsync(GatewayOptions options, Action<GatewayStarted>? started = null, CancellationToken cancellationToken = default)
@@ -27,16 +30,7 @@ public static class GatewayServer
         ArgumentNullException.ThrowIfNull(options);
         await using var gateway = await Gateway.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         await using var app = HttpHost.Build(gateway);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with --port)", e);
-        }
-
-        var url = options.Url.TrimEnd('/');
+        var url = await ListenAsync(app, options, cancellationToken).ConfigureAwait(false);
         started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
             gateway.Trail.Path, gateway.DemoTokens));
         try
@@ -48,15 +42,18 @@ public static class GatewayServer
             // asked to stop
         }
 
-        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await StopAsync(app, options).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Serves one agent over stdin and stdout, for MCP clients that start servers as processes. The
-    /// identity is the configured agent; nothing but JSON-RPC is written to stdout.
+    /// identity is the configured agent; nothing but JSON-RPC is written to stdout. People's API
+    /// listens beside it at <see cref="GatewayOptions.Url"/> (port 0: a free one) unless
+    /// <paramref name="withApi"/> is false, so that held calls can be decided while it runs.
     /// </summary>
     /// <exception cref="GatewayException">The policy or a store cannot be used, or the agent is not in the policy.</exception>
-    public static async Task RunStdioAsync(GatewayOptions options, string agent, CancellationToken cancellationToken = default)
+    public static async Task RunStdioAsync(GatewayOptions options, string agent, bool withApi = true, Action<GatewayStarted>? started = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         await using var gateway = await Gateway.OpenAsync(options, cancellationToken).ConfigureAwait(false);
@@ -66,6 +63,11 @@ public static class GatewayServer
                                        + (Core.Diagnostics.Suggest.Hint(agent, gateway.Policy.Agents.Select(a => a.Id)) is { } hint ? $"; {hint}" : ""));
         }
 
+        await using var api = withApi ? HttpHost.Build(gateway, agentsOverHttp: false) : null;
+        var url = api is null ? null : await ListenAsync(api, options, cancellationToken).ConfigureAwait(false);
+        started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
+            Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens));
+
         var surface = new McpSurface(gateway, agent);
         var serverOptions = new McpServerOptions
         {
@@ -73,6 +75,7 @@ public static class GatewayServer
             Capabilities = new ServerCapabilities { Tools = new ToolsCapability() },
             Handlers = new McpServerHandlers { ListToolsHandler = surface.ListToolsAsync, CallToolHandler = surface.CallToolAsync },
         };
+
         // The SDK's own stdio transport, with each incoming line screened first (a name given twice).
         await using var stdio = new ScreenedStdio(Console.OpenStandardInput(), Console.OpenStandardOutput());
         await using var transport = new StreamServerTransport(stdio.Input, stdio.Output, "warden");
@@ -85,5 +88,33 @@ public static class GatewayServer
         {
             // asked to stop
         }
+
+        if (api is not null)
+        {
+            await StopAsync(api, options).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts listening and writes the address it got (a port of 0 becomes a real one) to the data folder.</summary>
+    private static async Task<string> ListenAsync(WebApplication app, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with --port)", e);
+        }
+
+        var url = (app.Urls.FirstOrDefault() ?? options.Url).TrimEnd('/');
+        await File.WriteAllTextAsync(Path.Combine(options.DataDirectory, AddressFile), url + "\n", CancellationToken.None).ConfigureAwait(false);
+        return url;
+    }
+
+    private static async Task StopAsync(WebApplication app, GatewayOptions options)
+    {
+        File.Delete(Path.Combine(options.DataDirectory, AddressFile));
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -32,7 +32,11 @@ internal static class GatewayCommands
 
     private static (Option<string?> Url, Option<string?> Token) Connection() =>
     (
-        new Option<string?>("--url") { Description = $"The gateway (default WARDEN_URL, else {DefaultUrl}).", HelpName = "URL" },
+        new Option<string?>("--url")
+        {
+            Description = $"The gateway (default WARDEN_URL, else the one serving .warden here, as .warden/{Warden.Gateway.GatewayServer.AddressFile} says, else {DefaultUrl}).",
+            HelpName = "URL",
+        },
         new Option<string?>("--token") { Description = "Your API token (default WARDEN_TOKEN).", HelpName = "TOKEN" }
     );
 
@@ -252,9 +256,16 @@ internal static class GatewayCommands
 
     private static string S(JsonNode? node, string name) => node?[name]?.ToString() ?? "";
 
+    /// <summary>The address a gateway serving .warden in this folder wrote (serve or mcp, whatever its port), if one runs.</summary>
+    private static string? RunningHere()
+    {
+        var file = Path.Combine(".warden", Warden.Gateway.GatewayServer.AddressFile);
+        return File.Exists(file) ? File.ReadAllText(file).Trim() is { Length: > 0 } url ? url : null : null;
+    }
+
     private static async Task<int> Run(IAnsiConsole console, HttpMessageHandler? handler, string? url, string? token, Func<GatewayClient, Task<int>> action)
     {
-        url ??= Environment.GetEnvironmentVariable("WARDEN_URL") ?? DefaultUrl;
+        url ??= Environment.GetEnvironmentVariable("WARDEN_URL") ?? RunningHere() ?? DefaultUrl;
         token ??= Environment.GetEnvironmentVariable("WARDEN_TOKEN");
         if (string.IsNullOrWhiteSpace(token))
         {

@@ -39,12 +39,20 @@ internal static class ServeCommand
     {
         var (policy, data, environment, demo) = CommonOptions();
         var agent = new Option<string>("--agent") { Description = "The agent this process serves: its identity for every call.", HelpName = "NAME", Required = true };
-        var command = new Command("mcp", "Run the gateway over stdio for one agent, for MCP clients that start servers as processes. Only JSON-RPC goes to stdout.")
+        var apiPort = new Option<string?>("--api-port")
         {
-            agent, policy, data, environment, demo,
+            Description = $"Where people's API listens beside it, on 127.0.0.1, to decide held calls (default: a free port, written to DATA/{GatewayServer.AddressFile}).",
+            HelpName = "N",
+        };
+        var noApi = new Option<bool>("--no-api") { Description = "Serve no API: held calls then wait until a gateway with one runs on this data folder." };
+        var webhook = new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" };
+        var command = new Command("mcp", "Run the gateway over stdio for one agent, for MCP clients that start servers as processes. Only JSON-RPC goes to stdout; people's API listens beside it.")
+        {
+            agent, policy, data, environment, demo, apiPort, noApi, webhook,
         };
         command.SetAction((parse, cancellationToken) => StdioAsync(parse.GetValue(agent)!, parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!,
-            parse.GetValue(demo), clock, cancellationToken));
+            parse.GetValue(demo), parse.GetValue(apiPort), !parse.GetValue(noApi), parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"),
+            clock, cancellationToken));
         return command;
     }
 
@@ -98,18 +106,38 @@ internal static class ServeCommand
         }
     }
 
-    private static async Task<int> StdioAsync(string agent, string? policyPath, string data, string environment, bool demo, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<int> StdioAsync(string agent, string? policyPath, string data, string environment, bool demo, string? apiPortText, bool withApi,
+        string? webhook, TimeProvider clock, CancellationToken cancellationToken)
     {
         // stdout carries JSON-RPC only: every message for a person goes to stderr.
         var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (Options(policyPath, data, environment, demo, clock, "http://127.0.0.1:0", errors) is not { } options)
+        var apiPort = 0;
+        if (apiPortText is not null && (!int.TryParse(apiPortText, NumberStyles.None, CultureInfo.InvariantCulture, out apiPort) || apiPort > 65535))
+        {
+            errors.MarkupLine($"[red]error:[/] --api-port takes a port number from 0 (any free one) to 65535, not '{Markup.Escape(apiPortText)}'.");
+            return ExitCodes.Usage;
+        }
+
+        if (Options(policyPath, data, environment, demo, clock, $"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}", errors) is not { } options)
         {
             return ExitCodes.Usage;
         }
 
         try
         {
-            await GatewayServer.RunStdioAsync(options, agent, cancellationToken).ConfigureAwait(false);
+            await GatewayServer.RunStdioAsync(options.With(webhook, options.RequestsPerSecondPerAgent), agent, withApi, started =>
+            {
+                if (started.DemoTokens.Count > 0)
+                {
+                    var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
+                    WriteTokens(file, started.DemoTokens);
+                    errors.MarkupLine($"Demo tokens, made up for this run: {Markup.Escape(file)}");
+                }
+
+                errors.MarkupLine(started.Api.Length == 0
+                    ? $"Serving {Markup.Escape(agent)} over stdio; no API (--no-api)."
+                    : $"Serving {Markup.Escape(agent)} over stdio; API for people at {Markup.Escape(started.Api)} (warden approvals list finds it from this folder).");
+            }, cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (GatewayException e)

@@ -22,7 +22,10 @@ internal static class HttpHost
 {
     public const string PersonClaim = "warden:person";
 
-    public static WebApplication Build(Gateway gateway, Action<ILoggingBuilder>? logging = null)
+    /// <param name="gateway">The gateway to serve.</param>
+    /// <param name="logging">Where ASP.NET Core logs; nowhere by default.</param>
+    /// <param name="agentsOverHttp">Whether agents reach MCP here too; a stdio gateway serves only people's API.</param>
+    public static WebApplication Build(Gateway gateway, Action<ILoggingBuilder>? logging = null, bool agentsOverHttp = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(gateway.Options.Url);
@@ -39,7 +42,11 @@ internal static class HttpHost
         var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent);
         app.Lifetime.ApplicationStopped.Register(limits.Dispose);
         app.Use((context, next) => Authenticate(gateway, limits, context, next));
-        app.MapMcp("/mcp");
+        if (agentsOverHttp)
+        {
+            app.MapMcp("/mcp");
+        }
+
         Api.Map(app, gateway);
         return app;
     }

@@ -159,6 +159,65 @@ public sealed class StdioEndToEndTests
     }
 
     [Fact]
+    public async Task A_call_held_over_stdio_is_approved_with_the_cli_beside_it_and_then_runs()
+    {
+        // The folder a person works in: `warden mcp` keeps .warden here and says where its API listens.
+        var folder = Data();
+        Directory.CreateDirectory(folder);
+        var stderr = new System.Text.StringBuilder();
+        string approval;
+        await using (var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--demo"],
+            WorkingDirectory = folder,
+            StandardErrorLines = line => stderr.AppendLine(line),
+        }), cancellationToken: TestContext.Current.CancellationToken))
+        {
+            var held = await client.CallToolAsync("contacts.update", new Dictionary<string, object?>
+            {
+                ["filter"] = "country == 'DE'", ["set"] = new Dictionary<string, object?> { ["job_title"] = "Approved over stdio" },
+            }, cancellationToken: TestContext.Current.CancellationToken);
+            var answer = System.Text.Json.Nodes.JsonNode.Parse(((TextContentBlock)held.Content[0]).Text)!;
+            Assert.Equal("pending_approval", answer["status"]!.GetValue<string>());
+            approval = answer["approval_id"]!.GetValue<string>();
+
+            var sam = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folder, ".warden", "demo-tokens.json"), TestContext.Current.CancellationToken))!["sam"]!
+                .GetValue<string>();
+            var (exit, output) = await Cli(folder, sam, "approvals", "approve", approval, "--comment", "fine from the side");
+            Assert.True(exit == 0, output + stderr);
+
+            var status = await client.CallToolAsync("warden.approval_status", new Dictionary<string, object?> { ["approval_id"] = approval },
+                cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Contains("\"status\":\"executed\"", ((TextContentBlock)status.Content[0]).Text, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(Path.Combine(folder, ".warden", "gateway.url")), "the address is taken away when the gateway stops");
+        var entries = AuditLog.Query(Path.Combine(folder, ".warden", "audit.db"), new AuditQuery { Tool = "contacts.update" }).Entries;
+        Assert.Contains(entries, e => e.Entry.Outcome == "ok" && e.Entry.Agent == "hygiene-bot");
+        Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>Runs the CLI in <paramref name="folder"/> as the person with <paramref name="token"/>, the gateway found from the folder.</summary>
+    private static async Task<(int Exit, string Output)> Cli(string folder, string token, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder };
+        start.ArgumentList.Add(WardenProcess.WardenDll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("WARDEN_URL");
+        start.Environment["WARDEN_TOKEN"] = token;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+
+    [Fact]
     public async Task Over_stdio_a_name_given_twice_is_answered_with_an_error_and_the_session_goes_on()
     {
         var data = Data();

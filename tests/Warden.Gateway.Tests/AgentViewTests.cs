@@ -96,4 +96,13 @@ public sealed class AgentViewTests : IAsyncLifetime
         Assert.Contains("email", answer["masked_fields"]!.AsArray().Select(f => f!.GetValue<string>()));
         Assert.Equal("hygiene-hourly-changes", answer["budgets"]![0]!["budget"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Asking_wardens_own_tools_is_in_the_trail_too()
+    {
+        var agent = await _gateway.Agent("nurture-bot");
+        await GatewayFixture.Call(agent, "warden.my_permissions", new { }, new() { ["instruction"] = "What may I do?" });
+        var entry = _gateway.Trail().Last().Entry;
+        Assert.Equal(("nurture-bot", "warden.my_permissions", "allow", "ok", "What may I do?"), (entry.Agent, entry.Tool, entry.Effect, entry.Outcome, entry.Instruction));
+    }
 }

@@ -43,7 +43,7 @@ internal static class GatewayCommands
     private static Command List(IAnsiConsole console, HttpMessageHandler? handler)
     {
         var (url, token) = Connection();
-        var status = new Option<string>("--status") { Description = "pending (the default), executed, denied, expired, void, failed, cancelled or all.", DefaultValueFactory = _ => "pending" };
+        var status = new Option<string>("--status") { Description = "pending (the default), executing, executed, denied, expired, void, failed, cancelled or all.", DefaultValueFactory = _ => "pending" };
         var command = new Command("list", "The requests waiting for a decision, riskiest first.") { status, url, token };
         command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
         {

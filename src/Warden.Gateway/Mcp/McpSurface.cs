@@ -5,6 +5,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Warden.Core;
+using Warden.Core.Audit;
 using Warden.Gateway.Approvals;
 using Warden.Gateway.Calls;
 using Warden.Storage.Gateway;
@@ -94,12 +95,11 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
 
         instruction ??= Meta(request.Meta, "instruction");
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
-        switch (request.Name)
+        if (request.Name is ApprovalStatusTool or PermissionsTool)
         {
-            case ApprovalStatusTool:
-                return Result(ApprovalStatus(agent, arguments), isError: false);
-            case PermissionsTool:
-                return Result(Permissions(agent, onBehalfOf), isError: false);
+            var answer = request.Name == ApprovalStatusTool ? ApprovalStatus(agent, arguments) : Permissions(agent, onBehalfOf);
+            await RecordOwnAsync(agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
+            return Result(answer, isError: false);
         }
 
         var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
@@ -110,6 +110,26 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         }
 
         return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid);
+    }
+
+    /// <summary>Warden's own tools read no records, but what an agent asked and learnt belongs in the trail too.</summary>
+    private async Task RecordOwnAsync(string agentId, string tool, JsonObject arguments, string? instruction, string? onBehalfOf)
+    {
+        var agent = gateway.Policy.FindAgent(agentId)!;
+        await gateway.AuditAsync(new AuditEntry
+        {
+            Kind = AuditKinds.Call,
+            Environment = gateway.Environment,
+            Agent = agent.Id,
+            UseCase = agent.UseCase,
+            Tool = tool,
+            Arguments = JsonSerializer.SerializeToElement(arguments),
+            Instruction = instruction,
+            Detail = onBehalfOf is null ? null : $"on behalf of {onBehalfOf}",
+            Effect = "allow",
+            Reason = "Warden's own tool: every agent may ask it",
+            Outcome = "ok",
+        }).ConfigureAwait(false);
     }
 
     private string AgentOf(ClaimsPrincipal? user) =>

@@ -78,6 +78,7 @@ public sealed class GatewayStore : IDisposable
     private static readonly string Schema = LoadSchema();
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private IReadOnlySet<string>? _frozen;
 
     private GatewayStore(SqliteConnection connection) => _connection = connection;
 
@@ -199,28 +200,51 @@ public sealed class GatewayStore : IDisposable
     // ---- kill switch ----
 
     /// <summary>Freezes an agent, or every agent with <c>*</c>.</summary>
-    public void Freeze(string agent, string by, string? reason, DateTimeOffset at) => Execute(
-        "INSERT INTO frozen_agents (agent, frozen_by, reason, at) VALUES (@agent, @by, @reason, @at) ON CONFLICT (agent) DO UPDATE SET frozen_by = excluded.frozen_by, reason = excluded.reason, at = excluded.at",
-        ("@agent", agent), ("@by", by), ("@reason", reason), ("@at", Time(at)));
+    public void Freeze(string agent, string by, string? reason, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            Execute(
+                "INSERT INTO frozen_agents (agent, frozen_by, reason, at) VALUES (@agent, @by, @reason, @at) ON CONFLICT (agent) DO UPDATE SET frozen_by = excluded.frozen_by, reason = excluded.reason, at = excluded.at",
+                ("@agent", agent), ("@by", by), ("@reason", reason), ("@at", Time(at)));
+            _frozen = null;
+        }
+    }
 
     /// <summary>Unfreezes an agent, or lifts the freeze of every agent with <c>*</c>; false when it was not frozen.</summary>
-    public bool Unfreeze(string agent) => Execute("DELETE FROM frozen_agents WHERE agent = @agent", ("@agent", agent)) == 1;
+    public bool Unfreeze(string agent)
+    {
+        lock (_lock)
+        {
+            _frozen = null;
+            return Execute("DELETE FROM frozen_agents WHERE agent = @agent", ("@agent", agent)) == 1;
+        }
+    }
 
     /// <summary>The frozen agents (and <c>*</c> when all are).</summary>
+    /// <remarks>
+    /// Read by every call, so kept in memory: only this store writes the file (a data folder has
+    /// one gateway at a time), and it forgets the copy whenever it freezes or unfreezes.
+    /// </remarks>
     public IReadOnlySet<string> Frozen()
     {
         lock (_lock)
         {
-            using var command = Command("SELECT agent FROM frozen_agents");
-            using var reader = command.ExecuteReader();
-            var frozen = new HashSet<string>(StringComparer.Ordinal);
-            while (reader.Read())
-            {
-                frozen.Add(reader.GetString(0));
-            }
-
-            return frozen;
+            return _frozen ??= ReadFrozen();
         }
+    }
+
+    private HashSet<string> ReadFrozen()
+    {
+        using var command = Command("SELECT agent FROM frozen_agents");
+        using var reader = command.ExecuteReader();
+        var frozen = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            frozen.Add(reader.GetString(0));
+        }
+
+        return frozen;
     }
 
     /// <summary>Cancels the pending requests of an agent (of every agent with <c>*</c>); returns their ids.</summary>

@@ -55,9 +55,18 @@ internal static class GatewayProbe
         Console.WriteLine($"b) durable audit append of such a call's entry: one caller median {Median(auditOne):0.000} ms, p99 {P99(auditOne):0.000} ms; " +
                           $"{Agents} callers median {Median(auditMany):0.000} ms, p99 {P99(auditMany):0.000} ms");
 
-        var pipeline = await InProcess(folder, policy, data, ids);
+        var (pipeline, pipelinePaced) = await InProcess(folder, policy, data, ids);
         Console.WriteLine($"c0) the governed path in-process (plan, decide, apply, durable audit, mask; no transport), one agent: median {Median(pipeline):0.000} ms, p99 {P99(pipeline):0.000} ms; " +
                           $"added (c0 - a - b) median {Median(pipeline) - Median(direct) - Median(auditOne):0.000} ms");
+        var directPaced = PacedDirect = await Paced(i =>
+        {
+            DirectCall(data, ids, i);
+            return Task.CompletedTask;
+        });
+        var auditPaced = await PacedAudit(folder);
+        Console.WriteLine($"f) {Agents} agents at a steady {PacedRate:N0} calls/s in all: workspace in-process median {Median(directPaced):0.000} / p99 {P99(directPaced):0.000} ms; " +
+                          $"audit append {Median(auditPaced):0.000} / {P99(auditPaced):0.000} ms; governed path in-process {Median(pipelinePaced):0.000} / {P99(pipelinePaced):0.000} ms, " +
+                          $"added (f0 - a - b) median {Median(pipelinePaced) - Median(directPaced) - Median(auditPaced):0.000} ms");
 
         var port = FreePort();
         using var serve = Start(policy, data, port);
@@ -103,6 +112,10 @@ internal static class GatewayProbe
                           $"added (c2 - a - b) median {Median(raw.Latencies) - Median(direct) - Median(auditOne):0.000} ms");
         var rawMany = await RawHttp(url, ids, agents: Agents, count: 0);
         Console.WriteLine($"d2) plain HTTP, {Agents} agents at once: {rawMany.Throughput:N0} calls/s, median {Median(rawMany.Latencies):0.000} ms, p99 {P99(rawMany.Latencies):0.000} ms");
+        var rawPaced = await PacedHttp(url, ids);
+        Console.WriteLine($"f2) plain HTTP, {Agents} agents at a steady {PacedRate:N0} calls/s in all: median {Median(rawPaced):0.000} ms, p99 {P99(rawPaced):0.000} ms; " +
+                          $"added (f2 - a - b, each at the same load) median {Median(rawPaced) - Median(PacedDirect!) - Median(PacedAppend!):0.000} ms, " +
+                          $"p99 {P99(rawPaced) - P99(PacedDirect!) - P99(PacedAppend!):0.000} ms");
         var (many, throughput) = await Concurrent(clients, ids);
         Console.WriteLine($"d) governed over Streamable HTTP, {Agents} agents at once: {throughput:N0} calls/s, median {Median(many):0.000} ms, p99 {P99(many):0.000} ms; " +
                           $"added (d - a - b at {Agents}) median {Median(many) - Median(direct) - Median(auditMany):0.000} ms, p99 {P99(many) - P99(direct) - P99(auditMany):0.000} ms");
@@ -161,8 +174,11 @@ internal static class GatewayProbe
 
     private static string Token(int agent) => $"bench-token-{agent:D2}-7f3a";
 
-    /// <summary>The gateway's own path, called in this process on a copy of the data: what the transports add is the rest.</summary>
-    private static async Task<List<double>> InProcess(string folder, string policy, string data, string[] ids)
+    /// <summary>
+    /// The gateway's own path, called in this process on a copy of the data: what the transports add
+    /// is the rest. One agent in turn, then <see cref="Agents"/> at <see cref="PacedRate"/>.
+    /// </summary>
+    private static async Task<(List<double> One, List<double> Paced)> InProcess(string folder, string policy, string data, string[] ids)
     {
         var copy = Path.Combine(folder, "in-process");
         Directory.CreateDirectory(copy);
@@ -183,7 +199,117 @@ internal static class GatewayProbe
             GC.KeepAlive(json);
         }
 
+        var paced = await Paced(async i =>
+        {
+            var arguments = JsonDocument.Parse($$"""{"id":"{{ids[(i * 7919) % ids.Length]}}"}""").RootElement;
+            var outcome = await gateway.Calls.CallAsync($"bench-agent-{i % Agents:D2}", "contacts.get", arguments, null, null);
+            GC.KeepAlive(outcome.ToJson());
+        });
+        return (samples, paced);
+    }
+
+    /// <summary>The total rate of the steady load (f): about half of what the machine serves flat out, so that latency is the work, not a queue.</summary>
+    private const double PacedRate = 2_500;
+
+    /// <summary>The steady-load figures of (a) and (b), kept for the added latency over HTTP (f2).</summary>
+    private static List<double>? PacedDirect;
+    private static List<double>? PacedAppend;
+
+    private static MarketingWorkspace? _pacedWorkspace;
+
+    private static void DirectCall(string data, string[] ids, int i)
+    {
+        _pacedWorkspace ??= new MarketingWorkspace(WorkspaceStore.Open(Path.Combine(data, "workspace.db")));
+        var call = new ToolCall("contacts.get", JsonDocument.Parse($$"""{"id":"{{ids[(i * 7919) % ids.Length]}}"}""").RootElement, "bench-agent-00", "sandbox");
+        _pacedWorkspace.Apply(_pacedWorkspace.Plan(call).Get()).Get();
+    }
+
+    /// <summary>
+    /// <see cref="Agents"/> callers, each starting a call every Agents/<see cref="PacedRate"/> seconds
+    /// whether or not the last one took long (an open load, as agents are); the latency of each call
+    /// from its start, over 10 s after 2 s of warm-up.
+    /// </summary>
+    private static async Task<List<double>> Paced(Func<int, Task> call)
+    {
+        var period = Agents / PacedRate * Stopwatch.Frequency;
+        var begin = Stopwatch.GetTimestamp();
+        var from = begin + (long)(2 * Stopwatch.Frequency);
+        var to = from + (long)(10 * Stopwatch.Frequency);
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        await Task.WhenAll(Enumerable.Range(0, Agents).Select(a => Task.Run(async () =>
+        {
+            var calls = new List<Task>();
+            for (var k = 0; ; k++)
+            {
+                var due = begin + (long)((k + (double)a / Agents) * period);
+                if (due >= to)
+                {
+                    break;
+                }
+
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+
+                var index = (k * Agents) + a;
+                calls.Add(Task.Run(async () =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    await call(index);
+                    var end = Stopwatch.GetTimestamp();
+                    if (start >= from && end < to)
+                    {
+                        latencies.Add((end - start) * 1000.0 / Stopwatch.Frequency);
+                    }
+                }));
+            }
+
+            await Task.WhenAll(calls);
+        })));
+        return [.. latencies];
+    }
+
+    private static async Task<List<double>> PacedAudit(string folder)
+    {
+        await using var trail = AuditTrail.Open(Path.Combine(folder, "audit-paced.db"));
+        var entry = BenchEntry();
+        var samples = await Paced(async _ => await trail.AppendAsync(entry));
+        PacedAppend = samples;
         return samples;
+    }
+
+    /// <summary>Plain JSON-RPC posts at the steady load (f), one connection per agent.</summary>
+    private static async Task<List<double>> PacedHttp(string url, string[] ids)
+    {
+        var clients = Enumerable.Range(0, Agents).Select(a =>
+        {
+            var http = new HttpClient();
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token(a));
+            http.DefaultRequestHeaders.Accept.ParseAdd("application/json, text/event-stream");
+            return http;
+        }).ToList();
+        try
+        {
+            return await Paced(async i =>
+            {
+                using var content = new StringContent(JsonSerializer.Serialize(new
+                {
+                    jsonrpc = "2.0", id = i, method = "tools/call", @params = new { name = "contacts.get", arguments = new { id = ids[(i * 7919) % ids.Length] } },
+                }), Encoding.UTF8, "application/json");
+                using var response = await clients[i % Agents].PostAsync(url + "/mcp", content);
+                var text = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode || text.Contains("\"isError\":true", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"the call failed ({(int)response.StatusCode}): {text}");
+                }
+            });
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
     }
 
     /// <summary>The contacts a read can find (the seed soft-deletes a few).</summary>
@@ -222,16 +348,19 @@ internal static class GatewayProbe
         return samples;
     }
 
+    /// <summary>An entry the size of an allowed read's.</summary>
+    private static AuditEntry BenchEntry() => new()
+    {
+        Kind = AuditKinds.Call, Environment = "sandbox", Agent = "bench-agent-00", UseCase = "reporting", Tool = "contacts.get",
+        Arguments = JsonDocument.Parse("""{"id":"c-0000042"}""").RootElement, Effect = "allow", Rule = "reads", Reason = "Allowed by rule 'reads'.",
+        PlanSummary = "contacts.get: read 1 contact (c-0000042), fields id, email, first_name, last_name, phone, company_id, job_title, country, lifecycle_stage.",
+        PlanHash = "sha256:" + new string('a', 64), RecordsRead = ["c-0000042"], FieldsRead = ["contacts.id", "contacts.email", "contacts.country"], Outcome = "ok",
+        PolicyHash = "sha256:" + new string('b', 64),
+    };
+
     private static async Task<(List<double> One, List<double> Many)> Audit(string folder)
     {
-        var entry = new AuditEntry
-        {
-            Kind = AuditKinds.Call, Environment = "sandbox", Agent = "bench-agent-00", UseCase = "reporting", Tool = "contacts.get",
-            Arguments = JsonDocument.Parse("""{"id":"c-0000042"}""").RootElement, Effect = "allow", Rule = "reads", Reason = "Allowed by rule 'reads'.",
-            PlanSummary = "contacts.get: read 1 contact (c-0000042), fields id, email, first_name, last_name, phone, company_id, job_title, country, lifecycle_stage.",
-            PlanHash = "sha256:" + new string('a', 64), RecordsRead = ["c-0000042"], FieldsRead = ["contacts.id", "contacts.email", "contacts.country"], Outcome = "ok",
-            PolicyHash = "sha256:" + new string('b', 64),
-        };
+        var entry = BenchEntry();
         await using var trail = AuditTrail.Open(Path.Combine(folder, "audit-bench.db"));
         var one = new List<double>();
         for (var i = 0; i < 3_200; i++)

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Warden.Storage.Gateway;
 
 /// <summary>An approval request as stored: the call it holds, what it binds to, who must agree, and where it stands.</summary>
-public sealed record ApprovalRecord
+internal sealed record ApprovalRecord
 {
     public required string Id { get; init; }
 
@@ -57,14 +57,14 @@ public sealed record ApprovalRecord
 }
 
 /// <summary>One person's answer to an approval request.</summary>
-public sealed record ApprovalVote(string Person, string Vote, string? Comment, DateTimeOffset At);
+internal sealed record ApprovalVote(string Person, string Vote, string? Comment, DateTimeOffset At);
 
 /// <summary>A notification in the outbox: what, for whom, and how its delivery goes.</summary>
-public sealed record OutboxMessage(long Id, DateTimeOffset CreatedAt, string Kind, IReadOnlyList<string> Recipients, string Payload, int Attempts,
+internal sealed record OutboxMessage(long Id, DateTimeOffset CreatedAt, string Kind, IReadOnlyList<string> Recipients, string Payload, int Attempts,
     DateTimeOffset NextAttemptAt, string? LastError, DateTimeOffset? DeliveredAt);
 
 /// <summary>An incident opened by a guard, routed to a use case's owners.</summary>
-public sealed record IncidentRecord(
+internal sealed record IncidentRecord(
     string Id, string Status, string UseCase, string? Agent, string Kind, string Summary, IReadOnlyList<string> Owners, DateTimeOffset OpenedAt,
     string? AcknowledgedBy, string? ResolvedBy);
 
@@ -73,7 +73,7 @@ public sealed record IncidentRecord(
 /// incidents. One connection, used under a lock: every operation is a few rows, and SQLite takes
 /// one writer at a time anyway.
 /// </summary>
-public sealed class GatewayStore : IDisposable
+internal sealed class GatewayStore : IDisposable
 {
     private static readonly string Schema = LoadSchema();
     private readonly SqliteConnection _connection;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Warden.Core.Audit;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Warden.Gateway.Http;
@@ -30,7 +31,7 @@ public static class GatewayServer
         ArgumentNullException.ThrowIfNull(options);
         await using var gateway = await Gateway.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         await using var app = HttpHost.Build(gateway);
-        var url = await ListenAsync(app, options, cancellationToken).ConfigureAwait(false);
+        var url = await ListenAsync(gateway, app, options, cancellationToken).ConfigureAwait(false);
         started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
             gateway.Trail.Path, gateway.DemoTokens));
         try
@@ -64,7 +65,7 @@ public static class GatewayServer
         }
 
         await using var api = withApi ? HttpHost.Build(gateway, agentsOverHttp: false) : null;
-        var url = api is null ? null : await ListenAsync(api, options, cancellationToken).ConfigureAwait(false);
+        var url = api is null ? null : await ListenAsync(gateway, api, options, cancellationToken).ConfigureAwait(false);
         started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
             Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens));
 
@@ -96,7 +97,7 @@ public static class GatewayServer
     }
 
     /// <summary>Starts listening and writes the address it got (a port of 0 becomes a real one) to the data folder.</summary>
-    private static async Task<string> ListenAsync(WebApplication app, GatewayOptions options, CancellationToken cancellationToken)
+    private static async Task<string> ListenAsync(Gateway gateway, WebApplication app, GatewayOptions options, CancellationToken cancellationToken)
     {
         try
         {
@@ -104,6 +105,12 @@ public static class GatewayServer
         }
         catch (IOException e)
         {
+            // The trail already says the policy was loaded; it also says it was never served.
+            await gateway.AuditAsync(new AuditEntry
+            {
+                Kind = AuditKinds.PolicyLoad, Environment = gateway.Environment, Outcome = "error",
+                Detail = $"not served: cannot listen on {options.Url} ({e.Message})",
+            }).ConfigureAwait(false);
             throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with --port)", e);
         }
 

@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
+using Warden.Storage.Audit;
+
+namespace Warden.Gateway.Tests;
+
+/// <summary>Starting and stopping a gateway: where it says it listens, and what the trail keeps when it cannot.</summary>
+public sealed class GatewayServerTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "warden-gateway-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+
+    private GatewayOptions Options(string url) => new()
+    {
+        PolicyPath = "policy.yaml", PolicyText = GatewayFixture.ExamplePolicy, DataDirectory = _data, Url = url, Demo = true, DemoContacts = 50,
+    };
+
+    [Fact]
+    public async Task A_port_in_use_is_refused_in_a_sentence_and_the_trail_says_the_policy_was_never_served()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var refused = await Assert.ThrowsAsync<GatewayException>(() => GatewayServer.RunAsync(Options(url), cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.StartsWith($"cannot listen on {url}: ", refused.Message, StringComparison.Ordinal);
+        Assert.EndsWith("(is another gateway running there? choose another port with --port)", refused.Message, StringComparison.Ordinal);
+        var last = AuditLog.Query(Path.Combine(_data, "audit.db"), new AuditQuery()).Entries.MaxBy(e => e.Seq)!.Entry;
+        Assert.Equal(("policy.load", "error"), (last.Kind, last.Outcome));
+        Assert.StartsWith($"not served: cannot listen on {url}", last.Detail, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_data, GatewayServer.AddressFile)));
+    }
+
+    [Fact]
+    public async Task A_running_gateway_writes_where_it_listens_and_takes_it_away_when_it_stops()
+    {
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<GatewayStarted>();
+        var running = GatewayServer.RunAsync(Options("http://127.0.0.1:0"), s => started.SetResult(s), stop.Token);
+
+        var where = await started.Task.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+$", where.Url);
+        Assert.DoesNotContain(":0", where.Url, StringComparison.Ordinal);
+        Assert.Equal(where.Url, (await File.ReadAllTextAsync(Path.Combine(_data, GatewayServer.AddressFile), TestContext.Current.CancellationToken)).Trim());
+
+        await stop.CancelAsync();
+        await running;
+        Assert.False(File.Exists(Path.Combine(_data, GatewayServer.AddressFile)));
+    }
+}

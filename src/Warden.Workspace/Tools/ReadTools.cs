@@ -152,7 +152,8 @@ internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
             return columns.Error!;
         }
 
-        return context.Row(Tables.Contacts, id) is { } row && row["deleted_at"] is null
+        // Only whether it is there: the row itself is read once, when the plan is applied.
+        return context.Count("SELECT count(*) FROM contacts WHERE id = @id AND deleted_at IS NULL", ("@id", id)) == 1
             ? new ContactRead(id, columns.Value!)
             : WorkspaceError.NotFound($"there is no contact '{id}'");
     }

@@ -20,7 +20,7 @@ internal static class GatewayProbe
 {
     private const int Agents = 64;
     private const int Contacts = 10_000;
-    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
 
     public static int Run(string[] args)

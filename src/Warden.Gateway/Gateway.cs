@@ -32,7 +32,7 @@ internal sealed class Gateway : IAsyncDisposable
         Store = store;
         Credentials = credentials;
         DemoTokens = demoTokens;
-        Guards = new Guards.Guards(store, options.Clock);
+        Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy));
         Notifier = new Notifications.Notifier(this);
         KillSwitch = new Guards.KillSwitch(this);
         Approvals = new ApprovalDesk(this);
@@ -150,6 +150,7 @@ internal sealed class Gateway : IAsyncDisposable
     {
         Approvals.Dispose();
         Notifier.Dispose();
+        Guards.Dispose();
         await Trail.DisposeAsync().ConfigureAwait(false);
         Store.Dispose();
         WorkspaceStore.Dispose();

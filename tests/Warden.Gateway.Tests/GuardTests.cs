@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Net;
 
 namespace Warden.Gateway.Tests;
@@ -221,5 +222,39 @@ public sealed class GuardTests
         var budget = forMaria["budgets"]!.AsArray().Single(b => b!["budget"]!.GetValue<string>() == "per-person-daily-changes")!;
         Assert.Equal((2L, "every agent"), (budget["used"]!.GetValue<long>(), budget["shared_by"]!.GetValue<string>()));
         Assert.Null(forNobody["budgets"]!.AsArray().Single(b => b!["budget"]!.GetValue<string>() == "per-person-daily-changes")!["used"]);
+    }
+
+    [Fact]
+    public async Task Paging_through_contacts_stops_at_the_budget_of_records_read()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    metric: read_records\n    limit: 20000\n", "    metric: read_records\n    limit: 1000\n", StringComparison.Ordinal));
+        var agent = await gateway.Agent("hygiene-bot");
+        string? cursor = null;
+        var pages = new List<JsonNode>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, page) = await GatewayFixture.Call(agent, "contacts.search", cursor is null ? new { filter = "country != ''", limit = 400 } : new { filter = "country != ''", limit = 400, cursor });
+            pages.Add(page);
+            cursor = page["result"]?["next_cursor"]?.GetValue<string>();
+        }
+
+        Assert.Equal(["done", "done", "refused"], pages.Select(p => p["status"]!.GetValue<string>()));
+        Assert.Equal("Budget 'hygiene-hourly-reads' would be exceeded: 800 of 1,000 read records used in the last 1h, and this call adds 400.", pages[2]["message"]!.GetValue<string>());
+        Assert.Equal(("deny", "refused"), (gateway.Trail().Last().Entry.Effect, gateway.Trail().Last().Entry.Outcome));
+    }
+
+    [Fact]
+    public async Task Usage_older_than_every_window_is_forgotten()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        var agent = await gateway.Agent("hygiene-bot");
+        await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } });
+        var longAgo = gateway.Clock.GetUtcNow().AddYears(-1);
+        Assert.Equal(2, gateway.Gateway.Store.Used("changed_records", "hygiene-bot", null, null, longAgo));
+
+        gateway.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1)); // past the longest window of the example, a day
+        gateway.Gateway.Guards.Forget();
+
+        Assert.Equal(0, gateway.Gateway.Store.Used("changed_records", "hygiene-bot", null, null, longAgo));
     }
 }

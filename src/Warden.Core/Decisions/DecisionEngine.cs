@@ -191,7 +191,7 @@ internal sealed class DecisionEngine
 
         foreach (var budget in agent.Budgets)
         {
-            var amount = Amount(budget.Metric, tool.Kind, facts);
+            var amount = GuardAmounts.Of(budget.Metric, tool.Kind, facts);
             if (amount == 0 || (budget.PerPerson && request.OnBehalfOf is null))
             {
                 continue;
@@ -209,15 +209,6 @@ internal sealed class DecisionEngine
 
         return decision;
     }
-
-    private static long Amount(GuardMetric metric, ActionKind kind, PlanFacts facts) => metric switch
-    {
-        GuardMetric.Calls => 1,
-        GuardMetric.ChangedRecords => kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? facts.Records : 0,
-        GuardMetric.DeletedRecords => kind == ActionKind.Delete ? facts.Records : 0,
-        GuardMetric.Sends => kind is ActionKind.Send or ActionKind.Sync ? 1 : 0,
-        _ => kind is ActionKind.Send or ActionKind.Sync ? facts.Recipients : 0,
-    };
 
     /// <summary>The strongest effect among the rules that match, and the rule (and exception) behind it.</summary>
     /// <remarks><see cref="Approving"/> has bit i set when rule i of the set matched as an approval (for the first 64).</remarks>

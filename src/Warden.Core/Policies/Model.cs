@@ -219,6 +219,31 @@ public enum GuardMetric
     Sends,
     /// <summary>People reached by sends and syncs.</summary>
     Recipients,
+    /// <summary>Records returned by reads: paging through a table adds up like one bulk read.</summary>
+    ReadRecords,
+}
+
+/// <summary>What one call adds to each metric: the same figures budgets are checked against before it runs and counted with after.</summary>
+public static class GuardAmounts
+{
+    /// <summary>What a call of a tool of <paramref name="kind"/> with these plan facts adds to <paramref name="metric"/>.</summary>
+    public static long Of(GuardMetric metric, ActionKind kind, PlanFacts facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        return Of(metric, kind, facts.Records, facts.Recipients);
+    }
+
+    /// <summary>What a call of a tool of <paramref name="kind"/> over <paramref name="records"/> records, reaching <paramref name="recipients"/> people, adds to <paramref name="metric"/>.</summary>
+    public static long Of(GuardMetric metric, ActionKind kind, long records, long recipients) => metric switch
+    {
+        GuardMetric.Calls => 1,
+        GuardMetric.ChangedRecords => kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? records : 0,
+        GuardMetric.DeletedRecords => kind == ActionKind.Delete ? records : 0,
+        GuardMetric.Sends => kind is ActionKind.Send or ActionKind.Sync ? 1 : 0,
+        GuardMetric.Recipients => kind is ActionKind.Send or ActionKind.Sync ? recipients : 0,
+        GuardMetric.ReadRecords => kind == ActionKind.Read ? records : 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "not a guard metric"),
+    };
 }
 
 /// <summary>A cap on what an agent, or all agents of a use case together, may do in a sliding window.</summary>

@@ -44,7 +44,7 @@ internal static class Names
     public static readonly IReadOnlyDictionary<string, GuardMetric> Metrics = new Dictionary<string, GuardMetric>
     {
         ["calls"] = GuardMetric.Calls, ["changed_records"] = GuardMetric.ChangedRecords, ["deleted_records"] = GuardMetric.DeletedRecords,
-        ["sends"] = GuardMetric.Sends, ["recipients"] = GuardMetric.Recipients,
+        ["sends"] = GuardMetric.Sends, ["recipients"] = GuardMetric.Recipients, ["read_records"] = GuardMetric.ReadRecords,
     };
 
     public static readonly IReadOnlyDictionary<string, BreakerAction> BreakerActions = new Dictionary<string, BreakerAction>

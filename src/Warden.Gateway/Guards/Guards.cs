@@ -10,8 +10,43 @@ namespace Warden.Gateway.Guards;
 /// of each budget is used, what a call used once it ran, and the breakers that trip on it. The
 /// decision stays pure: this takes a snapshot before it and counts after it.
 /// </summary>
-internal sealed class Guards(GatewayStore store, TimeProvider clock)
+internal sealed class Guards : IDisposable
 {
+    private readonly GatewayStore _store;
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _keep;
+    private readonly ITimer _forget;
+
+    /// <param name="store">Where usage is counted.</param>
+    /// <param name="clock">The gateway's clock.</param>
+    /// <param name="keep">The longest window anything counts over; older usage is forgotten every ten minutes.</param>
+    public Guards(GatewayStore store, TimeProvider clock, TimeSpan keep)
+    {
+        _store = store;
+        _clock = clock;
+        _keep = keep;
+        _forget = _clock.CreateTimer(_ => Forget(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
+    }
+
+    /// <summary>The longest window a budget, a breaker or the repeated-denials guard of <paramref name="policy"/> counts over.</summary>
+    public static TimeSpan LongestWindow(Policy policy) =>
+        policy.Budgets.Select(b => b.Window).Concat(policy.Breakers.Select(b => b.Within)).Append(KillSwitch.DenialWindow).Max();
+
+    /// <summary>Drops usage older than any window counts, so that the table stays the size of its longest window.</summary>
+    public void Forget()
+    {
+        try
+        {
+            _store.Forget(_clock.GetUtcNow() - _keep);
+        }
+        catch (ObjectDisposedException)
+        {
+            // the gateway is stopping
+        }
+    }
+
+    public void Dispose() => _forget.Dispose();
+
     // One lock for every call a budget or breaker counts: such calls are few next to reads, and
     // usage is shared across agents of a use case, so per-agent locks would not be enough.
     private readonly SemaphoreSlim _counting = new(1, 1);
@@ -52,7 +87,7 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
     /// </summary>
     public Decision Decide(Policy policy, string environment, Agent agent, string tool, JsonElement arguments, Plan? plan, string? onBehalfOf)
     {
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var request = new DecisionRequest(agent.Id, tool, environment, arguments, plan?.Facts ?? PlanFacts.None, now) { OnBehalfOf = onBehalfOf };
         return policy.Decide(request, Snapshot(policy, agent, onBehalfOf, now, plan));
     }
@@ -63,7 +98,7 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
     /// </summary>
     public GuardSnapshot Snapshot(Policy policy, Agent agent, string? onBehalfOf, DateTimeOffset now, Plan? plan = null)
     {
-        var frozen = store.Frozen();
+        var frozen = _store.Frozen();
         var usage = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var budget in policy.Budgets)
         {
@@ -72,7 +107,7 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
                 var person = budget.PerPerson ? onBehalfOf : null;
                 if (!budget.PerPerson || person is not null)
                 {
-                    usage[budget.Id] = store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, person, now - budget.Window);
+                    usage[budget.Id] = _store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, person, now - budget.Window);
                 }
             }
         }
@@ -88,19 +123,19 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
     /// </summary>
     public IReadOnlyList<Breaker> Count(Policy policy, Agent agent, string? onBehalfOf, Plan plan)
     {
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var used = Amounts(plan).Where(a => a.Amount > 0 && Counted(policy, agent, a.Metric)).ToList();
         if (used.Count == 0)
         {
             return [];
         }
 
-        store.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
+        _store.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
         var tripped = new List<Breaker>();
         foreach (var breaker in policy.Breakers)
         {
             if (Covers(breaker, agent) && used.Any(a => a.Metric == breaker.Metric)
-                && store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
+                && _store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
             {
                 tripped.Add(breaker);
             }
@@ -109,16 +144,11 @@ internal sealed class Guards(GatewayStore store, TimeProvider clock)
         return tripped;
     }
 
-    /// <summary>What a call adds to each metric: the same figures budgets are checked against before it runs.</summary>
-    public static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan)
-    {
-        var kind = plan.Tool.Kind;
-        yield return (GuardMetric.Calls, 1);
-        yield return (GuardMetric.ChangedRecords, kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? plan.Records : 0);
-        yield return (GuardMetric.DeletedRecords, kind == ActionKind.Delete ? plan.Records : 0);
-        yield return (GuardMetric.Sends, kind is ActionKind.Send or ActionKind.Sync ? 1 : 0);
-        yield return (GuardMetric.Recipients, kind is ActionKind.Send or ActionKind.Sync ? plan.Recipients : 0);
-    }
+    /// <summary>What a call adds to each metric (<see cref="GuardAmounts"/>).</summary>
+    public static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan) =>
+        Metrics.Select(metric => (metric, GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients)));
+
+    private static readonly GuardMetric[] Metrics = Enum.GetValues<GuardMetric>();
 
     private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
         policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && Covers(b, agent));

@@ -292,6 +292,9 @@ internal sealed class GatewayStore : IDisposable
             ("@metric", metric), ("@since", Time(since)), ("@agent", agent), ("@use_case", useCase), ("@person", person));
     }
 
+    /// <summary>Drops usage counted at or before <paramref name="before"/>; returns how many rows went.</summary>
+    public int Forget(DateTimeOffset before) => Execute("DELETE FROM usage WHERE at <= @before", ("@before", Time(before)));
+
     // ---- activation ----
 
     public void Activate(string agent, string environment, string by, DateTimeOffset at) => Execute(

@@ -276,6 +276,23 @@ public sealed class DecisionTests
     }
 
     [Fact]
+    public void A_budget_of_records_read_adds_up_pages_and_leaves_writes_alone()
+    {
+        var policy = Valid(With("""
+            rules:
+              - { id: reads, kind: read, effect: allow }
+              - { id: updates, agent: tidy-bot, tool: contacts.update, effect: allow }
+            budgets:
+              - { id: hourly-reads, agent: tidy-bot, metric: read_records, limit: 1000, per: 1h }
+            """));
+        var guards = new GuardSnapshot { Usage = new Dictionary<string, long> { ["hourly-reads"] = 900 } };
+        var page = policy.Decide(Call("tidy-bot", "contacts.search", facts: new() { Records = 500 }), guards);
+        Assert.Equal((DecisionBasis.Budget, "hourly-reads"), (page.Basis, page.Budget!.Id));
+        Assert.Equal("Budget 'hourly-reads' would be exceeded: 900 of 1,000 read records used in the last 1h, and this call adds 500.", page.Reason);
+        Assert.Equal(Effect.Allow, policy.Decide(Call("tidy-bot", "contacts.update", facts: new() { Records = 500 }), guards).Effect);
+    }
+
+    [Fact]
     public void A_budget_of_zero_deletes_refuses_any_delete_but_not_a_read()
     {
         var policy = Valid(With("""

@@ -78,7 +78,7 @@ public static class GatewayServer
         };
 
         // The SDK's own stdio transport, with each incoming line screened first (a name given twice).
-        await using var stdio = new ScreenedStdio(Console.OpenStandardInput(), Console.OpenStandardOutput());
+        await using var stdio = new ScreenedStdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), options.MaxRequestBytes);
         await using var transport = new StreamServerTransport(stdio.Input, stdio.Output, "warden");
         await using var server = McpServer.Create(transport, serverOptions);
         try

@@ -131,10 +131,11 @@ public sealed class CallTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("{not json")]
-    [InlineData("""{"hello": 1}""")]
-    [InlineData("""[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]""")]
-    public async Task Malformed_json_rpc_gets_a_clear_error_and_the_next_call_works(string body)
+    [InlineData("{not json", "-32700")]
+    [InlineData("", "-32700")]
+    [InlineData("""{"hello": 1}""", "-32600")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]""", "-32600")]
+    public async Task Malformed_json_rpc_gets_a_clear_error_and_the_next_call_works(string body, string code)
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
@@ -142,7 +143,7 @@ public sealed class CallTests : IAsyncLifetime
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("-32600", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains(code, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         var (isError, _) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.search", new { filter = "country == 'DE'", limit = 1 });
         Assert.False(isError);
     }
@@ -206,6 +207,37 @@ public sealed class CallTests : IAsyncLifetime
         Assert.Contains("the key at $.params.arguments.set.job_title appears twice in the request; give it once (nothing was run)", refused.Message, StringComparison.Ordinal);
         Assert.Equal(0L, Contacts("job_title IN ('a', 'b')"));
         Assert.Equal(count, _gateway.Trail().Count);
+    }
+
+    [Fact]
+    public async Task A_byte_order_mark_does_not_carry_a_name_given_twice_past_the_screen()
+    {
+        var body = "\uFEFF" + """{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"warden.approval_status","arguments":{"approval_id":"apr-x"}},"params":{"name":"warden.my_permissions","arguments":{}}}""";
+        var (status, answer) = await PostMcp(body);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("the key at $.params appears twice in the request; give it once (nothing was run)", answer["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_byte_order_mark_before_a_good_request_is_taken_off_and_the_call_runs()
+    {
+        var (status, answer) = await PostMcp("\uFEFF" + """{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"warden.my_permissions","arguments":{}}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("hygiene-bot", answer["result"]!["content"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A raw POST to /mcp as hygiene-bot; the status and the JSON-RPC answer (SSE framing taken off).</summary>
+    private async Task<(HttpStatusCode Status, System.Text.Json.Nodes.JsonNode Answer)> PostMcp(string body)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gateway.Token("hygiene-bot"));
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var json = text.StartsWith("event:", StringComparison.Ordinal) ? text.Split('\n').First(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..] : text;
+        return (response.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(json)!);
     }
 
     [Fact]

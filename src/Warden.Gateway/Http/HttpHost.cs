@@ -131,17 +131,18 @@ internal static class HttpHost
             return false;
         }
 
-        if (JsonRpcScreen.Refusal(body) is { } refusal)
+        var screened = JsonRpcScreen.Check(body);
+        if (!screened.Passes)
         {
             // A JSON-RPC answer to the request's id, as the SDK gives its own errors, so that clients
             // show the message; without an id, a bad request.
-            context.Response.StatusCode = refusal.HasId ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
+            context.Response.StatusCode = screened.HasId ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(refusal.Answer).ConfigureAwait(false);
+            await context.Response.WriteAsync(screened.Answer!).ConfigureAwait(false);
             return false;
         }
 
-        context.Request.Body = new MemoryStream(body, writable: false);
+        context.Request.Body = new MemoryStream(body, body.Length - screened.Message.Length, screened.Message.Length, writable: false);
         return true;
     }
 
@@ -152,12 +153,7 @@ internal static class HttpHost
         if (mcp)
         {
             context.Response.ContentType = "application/json";
-            return context.Response.WriteAsync(new JsonObject
-            {
-                ["jsonrpc"] = "2.0",
-                ["id"] = null,
-                ["error"] = new JsonObject { ["code"] = -32600, ["message"] = message },
-            }.ToJsonString());
+            return context.Response.WriteAsync(JsonRpcScreen.Error(null, -32600, message));
         }
 
         return Api.Problem(context, status, message);

@@ -1,19 +1,22 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text;
 
 namespace Warden.Gateway.Mcp;
 
 /// <summary>
-/// Standard input and output for the MCP SDK's stream transport, with each line from the client
+/// Standard input and output for the MCP SDK's stream transport, with each message from the client
 /// screened first (<see cref="JsonRpcScreen"/>): a refused message is answered on the output here
-/// and never reaches the SDK. The output writes whole lines under one lock, so an answer from here
-/// and one from the SDK never interleave.
+/// and never reaches the SDK. Lines end as the SDK's reader ends them (LF, CR or CRLF), so a message
+/// cannot hide behind a lone CR; a line longer than the gateway takes over HTTP is refused too. The
+/// output writes whole lines under one lock, so an answer from here and one from the SDK never
+/// interleave.
 /// </summary>
-internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposable
+internal sealed class ScreenedStdio(Stream input, Stream output, long maxLineBytes) : IAsyncDisposable
 {
     private readonly LineOutput _output = new(output);
 
-    public Stream Input => field ??= new ScreenedInput(PipeReader.Create(input), _output);
+    public Stream Input => field ??= new ScreenedInput(PipeReader.Create(input), _output, maxLineBytes);
 
     public Stream Output => _output;
 
@@ -24,10 +27,13 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
     }
 
     /// <summary>Hands the SDK the client's lines that pass the screen, one at a time.</summary>
-    private sealed class ScreenedInput(PipeReader reader, LineOutput output) : Stream
+    private sealed class ScreenedInput(PipeReader reader, LineOutput output, long maxLineBytes) : Stream
     {
         private byte[] _line = [];
         private int _offset;
+        private long _scanned;
+        private bool _skippingLong;
+        private bool _afterCr;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -38,13 +44,28 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
                     return 0;
                 }
 
-                if (JsonRpcScreen.Refusal(line) is { } refusal)
+                if (line.AsSpan().Trim(" \t"u8).IsEmpty)
                 {
-                    await output.WriteLineAsync(refusal.Answer, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
-                _line = [.. line, (byte)'\n'];
+                var screened = JsonRpcScreen.Check(line);
+                if (!screened.Passes)
+                {
+                    if (screened.IsNotification)
+                    {
+                        // JSON-RPC answers no notification; the operator hears of it.
+                        await Console.Error.WriteLineAsync($"warden: refused a notification: {screened.Answer}").ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await output.WriteLineAsync(screened.Answer!).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                _line = [.. screened.Message.Span, (byte)'\n'];
                 _offset = 0;
             }
 
@@ -61,23 +82,72 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
             {
                 var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (buffer.PositionOf((byte)'\n') is { } end)
+                if (_afterCr && buffer.Length > 0)
                 {
-                    var line = buffer.Slice(0, end).ToArray();
-                    reader.AdvanceTo(buffer.GetPosition(1, end));
-                    return line;
+                    // CRLF is one line end: the LF after a CR that ended a line is skipped.
+                    _afterCr = false;
+                    if (buffer.FirstSpan[0] == (byte)'\n')
+                    {
+                        buffer = buffer.Slice(1);
+                        reader.AdvanceTo(buffer.Start);
+                        continue;
+                    }
+                }
+
+                // Only what arrived since the last look is searched, so a long line costs once.
+                var unseen = new SequenceReader<byte>(buffer.Slice(_scanned));
+                if (unseen.TryAdvanceToAny("\r\n"u8, advancePastDelimiter: false))
+                {
+                    var at = unseen.Position;
+                    var line = buffer.Slice(0, at);
+                    var endByte = buffer.Slice(at, 1).FirstSpan[0];
+                    var skipped = _skippingLong;
+                    var bytes = skipped || line.Length > maxLineBytes ? null : line.ToArray();
+                    reader.AdvanceTo(buffer.GetPosition(1, at));
+                    _scanned = 0;
+                    _skippingLong = false;
+                    _afterCr = endByte == (byte)'\r';
+                    if (bytes is not null)
+                    {
+                        return bytes;
+                    }
+
+                    if (!skipped)
+                    {
+                        await RefuseLongAsync().ConfigureAwait(false);
+                    }
+
+                    continue;
                 }
 
                 if (result.IsCompleted)
                 {
-                    var last = buffer.IsEmpty ? null : buffer.ToArray();
+                    var last = buffer.IsEmpty || _skippingLong || buffer.Length > maxLineBytes ? null : buffer.ToArray();
                     reader.AdvanceTo(buffer.End);
                     return last;
                 }
 
+                if (buffer.Length > maxLineBytes)
+                {
+                    // Too long to be a message: answered once, and dropped until its end.
+                    if (!_skippingLong)
+                    {
+                        _skippingLong = true;
+                        await RefuseLongAsync().ConfigureAwait(false);
+                    }
+
+                    reader.AdvanceTo(buffer.End);
+                    _scanned = 0;
+                    continue;
+                }
+
+                _scanned = buffer.Length;
                 reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
+
+        private Task RefuseLongAsync() =>
+            output.WriteLineAsync(JsonRpcScreen.Error(null, -32600, $"the message is longer than the {maxLineBytes:N0} bytes the gateway takes; nothing was run"));
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
@@ -102,18 +172,22 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
     }
 
     /// <summary>Writes to the real output a whole line at a time, under one lock.</summary>
+    /// <remarks>
+    /// Not cancellable once a write has begun: a message cut half-way, or left waiting for its line
+    /// end, would run into the next one and cost the client both.
+    /// </remarks>
     private sealed class LineOutput(Stream inner) : Stream
     {
         private readonly SemaphoreSlim _lock = new(1, 1);
         private readonly ArrayBufferWriter<byte> _pending = new();
 
-        public async Task WriteLineAsync(string line, CancellationToken cancellationToken)
+        public async Task WriteLineAsync(string line)
         {
-            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                await inner.WriteAsync(System.Text.Encoding.UTF8.GetBytes(line + "\n"), cancellationToken).ConfigureAwait(false);
-                await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await inner.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), CancellationToken.None).ConfigureAwait(false);
+                await inner.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
@@ -123,7 +197,7 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
                 _pending.Write(buffer.Span);
@@ -134,11 +208,17 @@ internal sealed class ScreenedStdio(Stream input, Stream output) : IAsyncDisposa
                     return;
                 }
 
-                await inner.WriteAsync(written[..(end + 1)], cancellationToken).ConfigureAwait(false);
-                await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
                 var rest = written[(end + 1)..].ToArray();
-                _pending.Clear();
-                _pending.Write(rest);
+                try
+                {
+                    await inner.WriteAsync(written[..(end + 1)], CancellationToken.None).ConfigureAwait(false);
+                    await inner.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _pending.Clear();
+                    _pending.Write(rest);
+                }
             }
             finally
             {

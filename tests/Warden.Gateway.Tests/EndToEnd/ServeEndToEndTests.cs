@@ -225,7 +225,7 @@ public sealed class StdioEndToEndTests
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var argument in new[] { WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo" })
+        foreach (var argument in new[] { WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo", "--no-api" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -238,18 +238,38 @@ public sealed class StdioEndToEndTests
             await input.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
             await input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"contacts.update","arguments":{"ids":["c-0000001"],"set":{"job_title":"Twice"},"ids":["c-0000002"]}}}""");
             await input.WriteLineAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/list"}""");
+            // A lone CR ends a line for the SDK's reader too: the second message is screened on its own.
+            await input.WriteAsync("""{"jsonrpc":"2.0","id":4,"method":"ping"}""" + "\r" +
+                """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"warden.approval_status","arguments":{}},"params":{"name":"warden.my_permissions","arguments":{}}}""" + "\n");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":6,"method":"ping","params":{"pad":" """ + new string('x', 1_100_000) + "\"}}");
+            await input.WriteLineAsync("{not json");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":7,"method":"ping"}""");
             await input.FlushAsync(TestContext.Current.CancellationToken);
 
             var answers = new Dictionary<int, System.Text.Json.Nodes.JsonNode>();
-            while (answers.Count < 3 && await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+            var withoutId = new List<System.Text.Json.Nodes.JsonNode>();
+            while ((answers.Count < 6 || withoutId.Count < 2) && await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
             {
                 var answer = System.Text.Json.Nodes.JsonNode.Parse(line)!;
-                answers[answer["id"]!.GetValue<int>()] = answer;
+                if (answer["id"] is null)
+                {
+                    withoutId.Add(answer);
+                }
+                else
+                {
+                    answers[answer["id"]!.GetValue<int>()] = answer;
+                }
             }
 
             Assert.Equal(-32602, answers[2]["error"]!["code"]!.GetValue<int>());
             Assert.Equal("the key at $.params.arguments.ids appears twice in the request; give it once (nothing was run)", answers[2]["error"]!["message"]!.GetValue<string>());
             Assert.NotEmpty(answers[3]["result"]!["tools"]!.AsArray());
+            Assert.NotNull(answers[4]["result"]);
+            Assert.Equal("the key at $.params appears twice in the request; give it once (nothing was run)", answers[5]["error"]!["message"]!.GetValue<string>());
+            Assert.NotNull(answers[7]["result"]);
+            Assert.DoesNotContain(6, answers.Keys);
+            Assert.Equal([-32600, -32700], withoutId.Select(a => a["error"]!["code"]!.GetValue<int>()));
+            Assert.StartsWith("the message is longer than the 1,048,576 bytes", withoutId[0]["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         finally
         {

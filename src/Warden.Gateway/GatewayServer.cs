@@ -31,19 +31,21 @@ public static class GatewayServer
         ArgumentNullException.ThrowIfNull(options);
         await using var gateway = await Gateway.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         await using var app = HttpHost.Build(gateway);
-        var url = await ListenAsync(gateway, app, options, cancellationToken).ConfigureAwait(false);
-        started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
-            gateway.Trail.Path, gateway.DemoTokens));
+        var url = await ListenAsync(gateway, app, options, "--port", cancellationToken).ConfigureAwait(false);
         try
         {
+            started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
+                gateway.Trail.Path, gateway.DemoTokens));
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // asked to stop
         }
-
-        await StopAsync(app, options).ConfigureAwait(false);
+        finally
+        {
+            await StopAsync(app, options, url).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -65,10 +67,24 @@ public static class GatewayServer
         }
 
         await using var api = withApi ? HttpHost.Build(gateway, agentsOverHttp: false) : null;
-        var url = api is null ? null : await ListenAsync(gateway, api, options, cancellationToken).ConfigureAwait(false);
-        started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
-            Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens));
+        var url = api is null ? null : await ListenAsync(gateway, api, options, "--api-port", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
+                Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens));
+            await ServeStdioAsync(gateway, agent, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (api is not null)
+            {
+                await StopAsync(api, options, url!).ConfigureAwait(false);
+            }
+        }
+    }
 
+    private static async Task ServeStdioAsync(Gateway gateway, string agent, GatewayOptions options, CancellationToken cancellationToken)
+    {
         var surface = new McpSurface(gateway, agent);
         var serverOptions = new McpServerOptions
         {
@@ -89,15 +105,10 @@ public static class GatewayServer
         {
             // asked to stop
         }
-
-        if (api is not null)
-        {
-            await StopAsync(api, options).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Starts listening and writes the address it got (a port of 0 becomes a real one) to the data folder.</summary>
-    private static async Task<string> ListenAsync(Gateway gateway, WebApplication app, GatewayOptions options, CancellationToken cancellationToken)
+    private static async Task<string> ListenAsync(Gateway gateway, WebApplication app, GatewayOptions options, string portOption, CancellationToken cancellationToken)
     {
         try
         {
@@ -111,7 +122,7 @@ public static class GatewayServer
                 Kind = AuditKinds.PolicyLoad, Environment = gateway.Environment, Outcome = "error",
                 Detail = $"not served: cannot listen on {options.Url} ({e.Message})",
             }).ConfigureAwait(false);
-            throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with --port)", e);
+            throw new GatewayException($"cannot listen on {options.Url}: {e.Message} (is another gateway running there? choose another port with {portOption})", e);
         }
 
         var url = (app.Urls.FirstOrDefault() ?? options.Url).TrimEnd('/');
@@ -119,9 +130,22 @@ public static class GatewayServer
         return url;
     }
 
-    private static async Task StopAsync(WebApplication app, GatewayOptions options)
+    /// <summary>Stops listening, and takes the address away unless another gateway has written its own since.</summary>
+    private static async Task StopAsync(WebApplication app, GatewayOptions options, string url)
     {
-        File.Delete(Path.Combine(options.DataDirectory, AddressFile));
+        var file = Path.Combine(options.DataDirectory, AddressFile);
+        try
+        {
+            if (File.Exists(file) && (await File.ReadAllTextAsync(file, CancellationToken.None).ConfigureAwait(false)).Trim() == url)
+            {
+                File.Delete(file);
+            }
+        }
+        catch (IOException)
+        {
+            // a stale address only misleads the CLI, which says where it got it
+        }
+
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -44,6 +44,7 @@ public sealed class PolicyExplainCommandTests
     [InlineData("--at", "friday", "error: --at: 'friday' is not a time")]
     [InlineData("--usage", "hygiene-hourly-changes", "error: --usage: 'hygiene-hourly-changes' should be BUDGET=AMOUNT")]
     [InlineData("--usage", "nobudget=5", "error: --usage: the policy has no budget 'nobudget'")]
+    [InlineData("--on-behalf-of", "mario", "error: --on-behalf-of: 'mario' is not a person of the policy; did you mean 'maria'?")]
     public void Bad_input_gets_a_clear_error_and_exit_code_2(string option, string value, string message)
     {
         var (exit, output) = Cli.Run("policy", "explain", Cli.Example("policy.yaml"), "--agent", "hygiene-bot", "--tool", "contacts.get", option, value);
@@ -58,6 +59,16 @@ public sealed class PolicyExplainCommandTests
             "--facts", """{"records": 150}""", "--usage", "hygiene-hourly-changes=19900");
         Assert.Contains("Decision     DENY", output);
         Assert.Contains("Budget 'hygiene-hourly-changes' would be exceeded: 19,900 of 20,000 changed records used in the last 1h, and this call adds 150.", output);
+    }
+
+    [Fact]
+    public void A_budget_per_person_counts_for_the_person_given()
+    {
+        var (_, output) = Cli.Run("policy", "explain", Cli.Example("policy.yaml"), "--agent", "hygiene-bot", "--tool", "contacts.update",
+            "--facts", """{"records": 150}""", "--usage", "per-person-daily-changes=49900", "--on-behalf-of", "maria");
+        Assert.Contains("Decision     DENY", output);
+        Assert.Contains("Budget 'per-person-daily-changes' would be exceeded for maria: 49,900 of 50,000 changed records used on their behalf in the last 24h, and this call adds 150.",
+            output.ReplaceLineEndings(" "));
     }
 
     [Fact]

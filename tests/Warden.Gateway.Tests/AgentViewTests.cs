@@ -105,4 +105,13 @@ public sealed class AgentViewTests : IAsyncLifetime
         var entry = _gateway.Trail().Last().Entry;
         Assert.Equal(("nurture-bot", "warden.my_permissions", "allow", "ok", "What may I do?"), (entry.Agent, entry.Tool, entry.Effect, entry.Outcome, entry.Instruction));
     }
+
+    [Fact]
+    public async Task My_permissions_for_someone_the_policy_lacks_is_refused()
+    {
+        var agent = await _gateway.Agent("hygiene-bot");
+        var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() =>
+            GatewayFixture.Call(agent, "warden.my_permissions", new { }, new() { ["on_behalf_of"] = "mallory" }));
+        Assert.Contains("on behalf of 'mallory', who is not a person of the policy", refused.Message, StringComparison.Ordinal);
+    }
 }

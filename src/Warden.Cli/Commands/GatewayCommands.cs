@@ -256,16 +256,50 @@ internal static class GatewayCommands
 
     private static string S(JsonNode? node, string name) => node?[name]?.ToString() ?? "";
 
-    /// <summary>The address a gateway serving .warden in this folder wrote (serve or mcp, whatever its port), if one runs.</summary>
-    private static string? RunningHere()
+    /// <summary>Where a gateway serving .warden in this folder says it listens (serve or mcp, whatever its port), if one does.</summary>
+    private static readonly string AddressFile = Path.Combine(".warden", Warden.Gateway.GatewayServer.AddressFile);
+
+    /// <summary>
+    /// The address in <see cref="AddressFile"/>, or null when there is none. A person's token goes
+    /// wherever this says, and a folder may come from anyone (a clone, a shared drive): only an
+    /// http address on this machine's loopback is taken from it.
+    /// </summary>
+    private static string? RunningHere(out string? refused)
     {
-        var file = Path.Combine(".warden", Warden.Gateway.GatewayServer.AddressFile);
-        return File.Exists(file) ? File.ReadAllText(file).Trim() is { Length: > 0 } url ? url : null : null;
+        refused = null;
+        if (!File.Exists(AddressFile))
+        {
+            return null;
+        }
+
+        var text = File.ReadAllText(AddressFile).Trim();
+        if (Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == "http" && url.IsLoopback && url.AbsolutePath == "/")
+        {
+            return text;
+        }
+
+        refused = $"{AddressFile} says the gateway is at '{text}', which is not an http address on this machine (127.0.0.1, localhost or [::1]); " +
+                  "no token is sent there. Pass --url or set WARDEN_URL if you mean it.";
+        return null;
     }
 
     private static async Task<int> Run(IAnsiConsole console, HttpMessageHandler? handler, string? url, string? token, Func<GatewayClient, Task<int>> action)
     {
-        url ??= Environment.GetEnvironmentVariable("WARDEN_URL") ?? RunningHere() ?? DefaultUrl;
+        var source = url is not null ? "--url" : Environment.GetEnvironmentVariable("WARDEN_URL") is not null ? "WARDEN_URL" : null;
+        url ??= Environment.GetEnvironmentVariable("WARDEN_URL");
+        if (url is null)
+        {
+            url = RunningHere(out var refused);
+            if (refused is not null)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(refused)}");
+                return ExitCodes.Usage;
+            }
+
+            source = url is null ? "the default" : AddressFile;
+            url ??= DefaultUrl;
+        }
+
         token ??= Environment.GetEnvironmentVariable("WARDEN_TOKEN");
         if (string.IsNullOrWhiteSpace(token))
         {
@@ -286,7 +320,7 @@ internal static class GatewayCommands
         }
         catch (HttpRequestException e)
         {
-            console.MarkupLine($"[red]error:[/] cannot reach the gateway at {Markup.Escape(url)}: {Markup.Escape(e.Message)} (is `warden serve` running?)");
+            console.MarkupLine($"[red]error:[/] cannot reach the gateway at {Markup.Escape(url)} (from {Markup.Escape(source!)}): {Markup.Escape(e.Message)} (is `warden serve` or `warden mcp` running?)");
             return ExitCodes.Usage;
         }
     }

@@ -21,18 +21,25 @@ internal static class PolicyExplainCommand
         var at = new Option<string?>("--at") { Description = "Decide as of this time (RFC 3339), e.g. to see an exception expire." };
         var frozen = new Option<bool>("--frozen") { Description = "Decide as if the agent were frozen." };
         var usage = new Option<string[]>("--usage") { Description = "Budget usage so far, as BUDGET=AMOUNT (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var onBehalfOf = new Option<string?>("--on-behalf-of") { Description = "The person the agent acts for: budgets per person count against them.", HelpName = "PERSON" };
         var command = new Command("explain", "Decide one call and show every rule considered and why.")
         {
-            file, agent, tool, system, environment, args, facts, at, frozen, usage,
+            file, agent, tool, system, environment, args, facts, at, frozen, usage, onBehalfOf,
         };
         command.SetAction(parse => Execute(new Request(
             parse.GetValue(file)!, parse.GetValue(agent)!, parse.GetValue(tool)!, parse.GetValue(system)!, parse.GetValue(environment),
-            parse.GetValue(args)!, parse.GetValue(facts)!, parse.GetValue(at), parse.GetValue(frozen), parse.GetValue(usage) ?? []), console, clock));
+            parse.GetValue(args)!, parse.GetValue(facts)!, parse.GetValue(at), parse.GetValue(frozen), parse.GetValue(usage) ?? [])
+        {
+            OnBehalfOf = parse.GetValue(onBehalfOf),
+        }, console, clock));
         return command;
     }
 
     internal sealed record Request(string File, string Agent, string Tool, string System, string? Environment, string Args, string Facts,
-        string? At, bool Frozen, string[] Usage);
+        string? At, bool Frozen, string[] Usage)
+    {
+        public string? OnBehalfOf { get; init; }
+    }
 
     public static int Execute(Request request, IAnsiConsole console, TimeProvider clock)
     {
@@ -75,9 +82,16 @@ internal static class PolicyExplainCommand
             return Fail(console, $"--usage: the policy has no budget '{budget}'");
         }
 
+        if (request.OnBehalfOf is { } person && policy.Owners.All(o => o.Id != person))
+        {
+            return Fail(console, $"--on-behalf-of: '{person}' is not a person of the policy" +
+                                 (Core.Diagnostics.Suggest.Hint(person, policy.Owners.Select(o => o.Id)) is { } hint ? $"; {hint}" : ""));
+        }
+
         var decisionRequest = new DecisionRequest(request.Agent, request.Tool, request.Environment ?? policy.Environments[0], arguments, facts, now)
         {
             System = request.System,
+            OnBehalfOf = request.OnBehalfOf,
         };
         var guards = new GuardSnapshot
         {

@@ -111,6 +111,12 @@ internal static class ServeCommand
     {
         // stdout carries JSON-RPC only: every message for a person goes to stderr.
         var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (apiPortText is not null && !withApi)
+        {
+            errors.MarkupLine("[red]error:[/] --api-port and --no-api ask for opposite things; give one of them.");
+            return ExitCodes.Usage;
+        }
+
         var apiPort = 0;
         if (apiPortText is not null && (!int.TryParse(apiPortText, NumberStyles.None, CultureInfo.InvariantCulture, out apiPort) || apiPort > 65535))
         {

@@ -270,7 +270,11 @@ public enum BreakerAction
 }
 
 /// <summary>"More than N of a metric within a window" trips the breaker.</summary>
-public sealed record Breaker(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Over, TimeSpan Within, BreakerAction Then);
+public sealed record Breaker(string Id, string? Agent, string? UseCase, GuardMetric Metric, long Over, TimeSpan Within, BreakerAction Then)
+{
+    /// <summary>True when the breaker counts calls of <paramref name="agent"/>.</summary>
+    public bool Covers(Agent agent) => Agent is not null ? Agent == agent.Id : UseCase == agent.UseCase;
+}
 
 /// <summary>An upstream system (an MCP server) whose tools the policy annotates.</summary>
 public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList<ToolDefinition> Tools);

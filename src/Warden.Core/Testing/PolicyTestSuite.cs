@@ -119,7 +119,7 @@ public sealed class PolicyTestSuite
     {
         var name = node is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
         var r = new MappingReader(node, name is null ? "this case" : $"case '{name}'", bag,
-            ["name", "agent", "tool", "system", "environment", "args", "facts", "now", "frozen", "usage", "expect"]);
+            ["name", "agent", "tool", "system", "environment", "args", "facts", "now", "frozen", "usage", "on_behalf_of", "expect"]);
         if (!r.IsValid)
         {
             return null;
@@ -173,6 +173,22 @@ public sealed class PolicyTestSuite
             }
         }
 
+        var person = r.String("on_behalf_of");
+        var onBehalfOf = person?.Value;
+        if (person is { } named && policy.Owners.All(o => o.Id != named.Value))
+        {
+            bag.Error(DiagnosticCode.UnknownReference, named.At, $"{r.What} is on behalf of '{onBehalfOf}', who is not a person of the policy",
+                Suggest.HintOrChoices(named.Value, policy.Owners.Select(o => o.Id).ToList()));
+        }
+
+        // A budget per person counts nothing for a call on nobody's behalf: usage given for one
+        // without a person would be ignored, and the case would pass whatever the budget says.
+        foreach (var budget in policy.Budgets.Where(b => b.PerPerson && usage.ContainsKey(b.Id) && onBehalfOf is null))
+        {
+            bag.Error(DiagnosticCode.InvalidValue, r.At, $"{r.What} gives usage for '{budget.Id}', a budget per person, but no on_behalf_of: it would count nothing",
+                "add on_behalf_of: PERSON");
+        }
+
         var frozen = r.Boolean("frozen")?.Value ?? false;
         var expect = Expectation(r, bag);
         if (expect is null || bag.Items.Count(d => d.Severity == Severity.Error) > errors)
@@ -180,7 +196,7 @@ public sealed class PolicyTestSuite
             return null;
         }
 
-        var request = new DecisionRequest(agent, tool, caseEnvironment, args, facts, caseNow) { System = system };
+        var request = new DecisionRequest(agent, tool, caseEnvironment, args, facts, caseNow) { System = system, OnBehalfOf = onBehalfOf };
         var guards = new GuardSnapshot { Usage = usage, FrozenAgents = frozen ? new HashSet<string> { agent } : new HashSet<string>() };
         return new PolicyTestCase(caseName, request, guards, expect, r.At);
     }

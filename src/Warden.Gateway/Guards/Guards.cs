@@ -39,9 +39,11 @@ internal sealed class Guards : IDisposable
         {
             _store.Forget(_clock.GetUtcNow() - _keep);
         }
-        catch (ObjectDisposedException)
+#pragma warning disable CA1031 // housekeeping on a timer thread: a failure (the gateway stopping, a busy file) waits for the next round rather than ending the process
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // the gateway is stopping
+            // tried again in ten minutes
         }
     }
 
@@ -134,7 +136,7 @@ internal sealed class Guards : IDisposable
         var tripped = new List<Breaker>();
         foreach (var breaker in policy.Breakers)
         {
-            if (Covers(breaker, agent) && used.Any(a => a.Metric == breaker.Metric)
+            if (breaker.Covers(agent) && used.Any(a => a.Metric == breaker.Metric)
                 && _store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
             {
                 tripped.Add(breaker);
@@ -151,7 +153,7 @@ internal sealed class Guards : IDisposable
     private static readonly GuardMetric[] Metrics = Enum.GetValues<GuardMetric>();
 
     private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
-        policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && Covers(b, agent));
+        policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && b.Covers(agent));
 
-    private static bool Covers(Breaker breaker, Agent agent) => breaker.Agent is not null ? breaker.Agent == agent.Id : breaker.UseCase == agent.UseCase;
+
 }

@@ -97,6 +97,11 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
         if (request.Name is ApprovalStatusTool or PermissionsTool)
         {
+            if (onBehalfOf is not null && gateway.Policy.Owners.All(o => o.Id != onBehalfOf))
+            {
+                throw new McpProtocolException($"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy", McpErrorCode.InvalidParams);
+            }
+
             var answer = request.Name == ApprovalStatusTool ? ApprovalStatus(agent, arguments) : Permissions(agent, onBehalfOf);
             await RecordOwnAsync(agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
             return Result(answer, isError: false);

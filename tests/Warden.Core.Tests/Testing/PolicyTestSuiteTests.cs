@@ -102,6 +102,44 @@ public sealed class PolicyTestSuiteTests
         Assert.Equal("the policy has no budget 'hourly'", Assert.Single(diagnostics).Message);
     }
 
+    private static readonly Policy WithPersonBudget = Valid(With("""
+        rules:
+          - { id: small, agent: tidy-bot, tool: contacts.update, effect: allow }
+        budgets:
+          - { id: per-person, per_person: true, metric: changed_records, limit: 100, per: 1d }
+        """));
+
+    [Fact]
+    public void A_case_on_behalf_of_a_person_counts_against_their_budget()
+    {
+        var suite = PolicyTestSuite.Parse("""
+            cases:
+              - { name: x, agent: tidy-bot, tool: contacts.update, facts: { records: 10 }, on_behalf_of: ana, usage: { per-person: 95 }, expect: { effect: deny, budget: per-person } }
+            """, "cases.yaml", WithPersonBudget, out var diagnostics);
+        Assert.True(suite is not null, string.Join("\n", diagnostics));
+        Assert.True(Assert.Single(suite.Run(WithPersonBudget)).Passed);
+    }
+
+    [Fact]
+    public void Usage_of_a_budget_per_person_without_a_person_is_an_error()
+    {
+        Assert.Null(PolicyTestSuite.Parse("""
+            cases:
+              - { name: x, agent: tidy-bot, tool: contacts.update, facts: { records: 10 }, usage: { per-person: 95 }, expect: allow }
+            """, "cases.yaml", WithPersonBudget, out var diagnostics));
+        Assert.Equal("case 'x' gives usage for 'per-person', a budget per person, but no on_behalf_of: it would count nothing", Assert.Single(diagnostics).Message);
+    }
+
+    [Fact]
+    public void A_case_on_behalf_of_someone_the_policy_lacks_is_an_error()
+    {
+        Assert.Null(PolicyTestSuite.Parse("""
+            cases:
+              - { name: x, agent: tidy-bot, tool: contacts.update, on_behalf_of: anna, expect: allow }
+            """, "cases.yaml", WithPersonBudget, out var diagnostics));
+        Assert.Equal("case 'x' is on behalf of 'anna', who is not a person of the policy", Assert.Single(diagnostics).Message);
+    }
+
     [Fact]
     public void Without_now_cases_are_decided_at_the_given_clock()
     {

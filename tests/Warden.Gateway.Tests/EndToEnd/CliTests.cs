@@ -84,7 +84,7 @@ public sealed class CliTests : IAsyncLifetime
         var (exit, output) = await Warden("anything", url, "approvals", "list");
         Assert.Equal(2, exit);
         Assert.Contains($"cannot reach the gateway at {url}", output, StringComparison.Ordinal);
-        Assert.Contains("is `warden serve` running?", output, StringComparison.Ordinal);
+        Assert.Contains("is `warden serve` or `warden mcp` running?", output.ReplaceLineEndings(" "), StringComparison.Ordinal);
     }
 
     [Fact]

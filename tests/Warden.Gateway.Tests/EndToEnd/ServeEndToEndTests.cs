@@ -198,6 +198,20 @@ public sealed class StdioEndToEndTests
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact]
+    public async Task The_cli_sends_no_token_where_an_address_file_points_off_this_machine()
+    {
+        var folder = Data();
+        Directory.CreateDirectory(Path.Combine(folder, ".warden"));
+        await File.WriteAllTextAsync(Path.Combine(folder, ".warden", "gateway.url"), "https://collector.example\n", TestContext.Current.CancellationToken);
+
+        var (exit, output) = await Cli(folder, "wd_person_not_for_strangers", "approvals", "list");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("which is not an http address on this machine", output.ReplaceLineEndings(" "), StringComparison.Ordinal);
+        Directory.Delete(folder, recursive: true);
+    }
+
     /// <summary>Runs the CLI in <paramref name="folder"/> as the person with <paramref name="token"/>, the gateway found from the folder.</summary>
     private static async Task<(int Exit, string Output)> Cli(string folder, string token, params string[] arguments)
     {

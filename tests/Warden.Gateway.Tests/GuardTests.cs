@@ -257,4 +257,21 @@ public sealed class GuardTests
 
         Assert.Equal(0, gateway.Gateway.Store.Used("changed_records", "hygiene-bot", null, null, longAgo));
     }
+
+    [Fact]
+    public async Task A_held_call_approved_later_counts_against_the_person_it_was_for()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(PersonBudget(232));
+        var agent = await gateway.Agent("hygiene-bot");
+        var forMaria = new Dictionary<string, string> { ["on_behalf_of"] = "maria" };
+        var (_, held) = await GatewayFixture.Call(agent, "contacts.update", new { filter = "country == 'AT'", set = new { job_title = "Buyer" } }, forMaria);
+        var (approved, _) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", gateway.Token("sam"), new { comment = "fine" });
+        Assert.Equal(HttpStatusCode.OK, approved);
+
+        var (isError, refused) = await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer again" } }, forMaria);
+
+        Assert.True(isError, refused.ToJsonString());
+        Assert.Equal("Budget 'per-person-daily-changes' would be exceeded for maria: 231 of 232 changed records used on their behalf in the last 24h, and this call adds 2.",
+            refused["message"]!.GetValue<string>());
+    }
 }

@@ -124,6 +124,7 @@ internal sealed class Gateway : IAsyncDisposable
             var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
+            credentials.Watch(options.Clock, change => _ = gateway.RecordCredentialsAsync(change));
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
             await gateway.AuditAsync(new AuditEntry
             {
@@ -146,8 +147,22 @@ internal sealed class Gateway : IAsyncDisposable
         }
     }
 
+    /// <summary>Records that token files changed (rotated or revoked tokens); called from the credentials' timer.</summary>
+    internal async Task RecordCredentialsAsync(string change)
+    {
+        try
+        {
+            await AuditAsync(new AuditEntry { Kind = AuditKinds.Credentials, Environment = Environment, Detail = change, Outcome = "ok" }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or AuditTrailException)
+        {
+            // stopping, or the trail has failed for good and says so itself
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        Credentials.Dispose();
         Approvals.Dispose();
         Notifier.Dispose();
         Guards.Dispose();

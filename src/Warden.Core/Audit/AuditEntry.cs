@@ -98,4 +98,7 @@ public static class AuditKinds
 
     /// <summary>The trail did not verify and a person told the gateway to start anyway.</summary>
     public const string TrailAccepted = "trail.accepted";
+
+    /// <summary>A token file changed: an identity's token was rotated or revoked without a restart.</summary>
+    public const string Credentials = "credentials";
 }

@@ -17,58 +17,152 @@ internal sealed record Caller(CallerKind Kind, string Id);
 /// <summary>
 /// The gateway's bearer tokens: each agent's and person's token, resolved from the references in
 /// the policy (env:NAME, file:/path, secret:NAME), kept only as their SHA-256 so that a lookup
-/// compares hashes, not secrets, and a memory dump shows none of them.
+/// compares hashes, not secrets, and a memory dump shows none of them. Tokens in files are read
+/// again when a file changes (<see cref="Refresh"/>, every two seconds): writing a new secret
+/// rotates a token and deleting it revokes one, without a restart. An environment variable is
+/// fixed for the life of the process.
 /// </summary>
-internal sealed class Credentials
+internal sealed class Credentials : IDisposable
 {
-    private readonly Dictionary<string, Caller> _byHash;
+    private readonly IReadOnlyList<(Caller Caller, string Reference)> _identities;
+    private readonly TokenReferences _references;
+    private readonly Dictionary<string, string> _demo;
+    private readonly HashSet<string> _resolvedOnce = new(StringComparer.Ordinal);
+    private readonly Lock _refreshing = new();
+    private volatile Dictionary<string, Caller> _byHash = new(StringComparer.Ordinal);
+    private string _files = "";
+    private ITimer? _watch;
 
-    private Credentials(Dictionary<string, Caller> byHash) => _byHash = byHash;
+    private Credentials(IReadOnlyList<(Caller, string)> identities, TokenReferences references, Dictionary<string, string> demo)
+    {
+        _identities = identities;
+        _references = references;
+        _demo = demo;
+    }
 
     /// <summary>
     /// Resolves every token reference in the policy. A reference that cannot be resolved leaves
     /// that identity without a token (it cannot authenticate), unless <paramref name="demo"/> is
-    /// given, which makes one up and lists it there.
+    /// given, which makes one up and lists it there; the made-up token lasts until the reference
+    /// first resolves.
     /// </summary>
+    /// <exception cref="GatewayException">Two identities resolve to the same token.</exception>
     public static Credentials From(Policy policy, TokenReferences references, Dictionary<string, string>? demo, out List<string> unresolved)
     {
-        unresolved = [];
-        var byHash = new Dictionary<string, Caller>(StringComparer.Ordinal);
         var identities = policy.Agents.Select(a => (Caller: new Caller(CallerKind.Agent, a.Id), Reference: (string?)a.TokenReference))
-            .Concat(policy.Owners.Select(o => (Caller: new Caller(CallerKind.Person, o.Id), Reference: o.TokenReference)));
+            .Concat(policy.Owners.Select(o => (Caller: new Caller(CallerKind.Person, o.Id), Reference: o.TokenReference)))
+            .Where(i => !string.IsNullOrEmpty(i.Reference))
+            .Select(i => (i.Caller, Reference: i.Reference!))
+            .ToList();
+        var credentials = new Credentials(identities, references, demo ?? []);
         foreach (var (caller, reference) in identities)
         {
-            if (string.IsNullOrEmpty(reference))
+            if (references.Resolve(reference) is null && demo is not null)
             {
-                continue;
-            }
-
-            var token = references.Resolve(reference);
-            if (token is null && demo is not null)
-            {
-                token = $"wd_{(caller.Kind == CallerKind.Agent ? "agent" : "person")}_{caller.Id}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}";
-                demo[caller.Id] = token;
-            }
-
-            if (token is null)
-            {
-                unresolved.Add($"{caller.Kind.ToString().ToLowerInvariant()} '{caller.Id}' ({reference})");
-                continue;
-            }
-
-            if (!byHash.TryAdd(Hash(token), caller))
-            {
-                // The policy checker refuses two identities with one reference; two references
-                // that resolve to the same secret are caught here.
-                throw new GatewayException($"{caller.Kind.ToString().ToLowerInvariant()} '{caller.Id}' has the same token as {byHash[Hash(token)].Id}; every identity needs its own");
+                demo[caller.Id] = $"wd_{(caller.Kind == CallerKind.Agent ? "agent" : "person")}_{caller.Id}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}";
             }
         }
 
-        return new Credentials(byHash);
+        var (byHash, _, clash) = credentials.Resolve();
+        if (clash is not null)
+        {
+            // The policy checker refuses two identities with one reference; two references that
+            // resolve to the same secret are caught here.
+            throw new GatewayException(clash);
+        }
+
+        credentials._byHash = byHash;
+        credentials._files = credentials.FileStamps();
+        unresolved = [.. identities.Where(i => !byHash.Values.Contains(i.Caller)).Select(i => $"{i.Caller.Kind.ToString().ToLowerInvariant()} '{i.Caller.Id}' ({i.Reference})")];
+        return credentials;
+    }
+
+    /// <summary>Looks at the token files every two seconds, and re-reads them all when one changed.</summary>
+    /// <param name="clock">The gateway's clock.</param>
+    /// <param name="changed">Hears what changed: the identities whose token is new or gone, in a sentence.</param>
+    public void Watch(TimeProvider clock, Action<string> changed) =>
+        _watch = clock.CreateTimer(_ => Refresh(changed), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+
+    /// <summary>
+    /// Re-reads the token files if any changed since the last look; <paramref name="changed"/>
+    /// hears which identities' tokens changed. Two identities that now share a token both lose
+    /// it until that is put right: no token is ever taken for someone else's.
+    /// </summary>
+    public void Refresh(Action<string>? changed = null)
+    {
+        lock (_refreshing)
+        {
+            var files = FileStamps();
+            if (files == _files)
+            {
+                return;
+            }
+
+            _files = files;
+            var before = _byHash;
+            var (byHash, clashing, clash) = Resolve();
+            foreach (var hash in clashing)
+            {
+                byHash.Remove(hash);
+            }
+
+            _byHash = byHash;
+            var rotated = _identities.Select(i => i.Caller)
+                .Where(c => !before.Where(b => b.Value == c).Select(b => b.Key).ToHashSet().SetEquals(byHash.Where(b => b.Value == c).Select(b => b.Key)))
+                .Select(c => byHash.ContainsValue(c) ? $"{c.Id} (new token)" : $"{c.Id} (no token now)")
+                .ToList();
+            if (rotated.Count > 0 || clash is not null)
+            {
+                changed?.Invoke($"token files changed: {string.Join(", ", rotated)}" + (clash is null ? "" : $"; {clash}, so neither signs in"));
+            }
+        }
     }
 
     /// <summary>The caller a bearer token belongs to, or null.</summary>
     public Caller? Find(string token) => token.Length is > 0 and <= 4096 ? _byHash.GetValueOrDefault(Hash(token)) : null;
+
+    public void Dispose() => _watch?.Dispose();
+
+    /// <summary>Every identity's token as it reads now: by hash, the hashes two identities share, and a sentence when any do.</summary>
+    private (Dictionary<string, Caller> ByHash, List<string> Clashing, string? Clash) Resolve()
+    {
+        var byHash = new Dictionary<string, Caller>(StringComparer.Ordinal);
+        var clashing = new List<string>();
+        string? clash = null;
+        foreach (var (caller, reference) in _identities)
+        {
+            var token = _references.Resolve(reference);
+            if (token is not null)
+            {
+                _resolvedOnce.Add(caller.Id);
+            }
+            else if (!_resolvedOnce.Contains(caller.Id))
+            {
+                token = _demo.GetValueOrDefault(caller.Id);
+            }
+
+            if (token is null)
+            {
+                continue;
+            }
+
+            var hash = Hash(token);
+            if (!byHash.TryAdd(hash, caller))
+            {
+                clash ??= $"{caller.Kind.ToString().ToLowerInvariant()} '{caller.Id}' has the same token as {byHash[hash].Id}; every identity needs its own";
+                clashing.Add(hash);
+            }
+        }
+
+        return (byHash, clashing, clash);
+    }
+
+    /// <summary>When and how large each token file was last: a change here means reading them again.</summary>
+    private string FileStamps() => string.Join("|", _identities.Select(i => _references.FileOf(i.Reference)).OfType<string>().Select(path =>
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? $"{path}:{file.LastWriteTimeUtc.Ticks}:{file.Length}" : $"{path}:-";
+    }));
 
     private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }
@@ -81,21 +175,21 @@ internal sealed class TokenReferences(string secretsDirectory, Func<string, stri
     /// <summary>The token, or null when the reference points at nothing (an unset variable, a missing file).</summary>
     public string? Resolve(string reference)
     {
-        var colon = reference.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            return null;
-        }
+        var token = reference.StartsWith("env:", StringComparison.Ordinal) ? _environment(reference[4..]) : FileOf(reference) is { } path ? Read(path) : null;
+        return string.IsNullOrWhiteSpace(token) ? null : token.Trim();
+    }
 
-        var (scheme, name) = (reference[..colon], reference[(colon + 1)..]);
-        var token = scheme switch
+    /// <summary>The file a file: or secret: reference names; null for any other.</summary>
+    public string? FileOf(string reference)
+    {
+        var colon = reference.IndexOf(':', StringComparison.Ordinal);
+        var (scheme, name) = colon < 0 ? ("", reference) : (reference[..colon], reference[(colon + 1)..]);
+        return scheme switch
         {
-            "env" => _environment(name),
-            "file" => Read(name),
-            "secret" => name.IndexOfAny(['/', '\\']) < 0 && name is not ("." or "..") ? Read(Path.Combine(secretsDirectory, name)) : null,
+            "file" => name,
+            "secret" when name.IndexOfAny(['/', '\\']) < 0 && name is not ("." or "..") => Path.Combine(secretsDirectory, name),
             _ => null,
         };
-        return string.IsNullOrWhiteSpace(token) ? null : token.Trim();
     }
 
     private static string? Read(string path)

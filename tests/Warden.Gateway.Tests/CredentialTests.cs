@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Warden.Gateway.Tests;
+
+/// <summary>Tokens kept in files are rotated and revoked by changing the file, without a restart, and the trail says so.</summary>
+public sealed class CredentialTests
+{
+    private static Task<GatewayFixture> Start() =>
+        GatewayFixture.StartAsync(policy => policy.Replace("auth: { token: env:WARDEN_TOKEN_HYGIENE }", "auth: { token: secret:hygiene }", StringComparison.Ordinal));
+
+    /// <summary>The status a tools/list as hygiene-bot with <paramref name="token"/> gets.</summary>
+    private static async Task<HttpStatusCode> ListAs(GatewayFixture gateway, string token)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + "/mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        return response.StatusCode;
+    }
+
+    private static void WriteSecret(GatewayFixture gateway, string? token)
+    {
+        var file = Path.Combine(gateway.Directory, "secrets", "hygiene");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        if (token is null)
+        {
+            File.Delete(file);
+        }
+        else
+        {
+            File.WriteAllText(file, token + "\n");
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(Random.Shared.Next(1, 1000))); // a new stamp even within one clock tick
+        }
+    }
+
+    [Fact]
+    public async Task Writing_a_token_file_rotates_the_token_and_deleting_it_revokes_it()
+    {
+        await using var gateway = await Start();
+        var demo = gateway.Token("hygiene-bot");
+        Assert.Equal(HttpStatusCode.OK, await ListAs(gateway, demo));
+
+        WriteSecret(gateway, "wd_rotated_first_5b1c");
+        gateway.Gateway.Credentials.Refresh();
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized), (await ListAs(gateway, "wd_rotated_first_5b1c"), await ListAs(gateway, demo)));
+
+        WriteSecret(gateway, "wd_rotated_second_77aa");
+        gateway.Gateway.Credentials.Refresh();
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized), (await ListAs(gateway, "wd_rotated_second_77aa"), await ListAs(gateway, "wd_rotated_first_5b1c")));
+
+        WriteSecret(gateway, null);
+        gateway.Gateway.Credentials.Refresh();
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (await ListAs(gateway, "wd_rotated_second_77aa"), await ListAs(gateway, demo)));
+    }
+
+    [Fact]
+    public async Task A_changed_token_file_is_noticed_by_itself_and_recorded()
+    {
+        await using var gateway = await Start();
+        WriteSecret(gateway, "wd_noticed_by_the_watch_31f0");
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await ListAs(gateway, "wd_noticed_by_the_watch_31f0") != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ListAs(gateway, "wd_noticed_by_the_watch_31f0"));
+        var entry = gateway.Trail().Select(e => e.Entry).Last(e => e.Kind == "credentials");
+        Assert.Equal("token files changed: hygiene-bot (new token)", entry.Detail);
+    }
+
+    [Fact]
+    public async Task Two_identities_whose_files_now_hold_one_token_both_lose_it()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy
+            .Replace("auth: { token: env:WARDEN_TOKEN_HYGIENE }", "auth: { token: secret:hygiene }", StringComparison.Ordinal)
+            .Replace("auth: { token: env:WARDEN_TOKEN_NURTURE }", "auth: { token: secret:nurture }", StringComparison.Ordinal));
+        WriteSecret(gateway, "wd_shared_by_mistake_9d2e");
+        File.WriteAllText(Path.Combine(gateway.Directory, "secrets", "nurture"), "wd_shared_by_mistake_9d2e\n");
+
+        gateway.Gateway.Credentials.Refresh();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await ListAs(gateway, "wd_shared_by_mistake_9d2e"));
+    }
+}

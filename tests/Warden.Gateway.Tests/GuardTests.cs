@@ -274,4 +274,27 @@ public sealed class GuardTests
         Assert.Equal("Budget 'per-person-daily-changes' would be exceeded for maria: 231 of 232 changed records used on their behalf in the last 24h, and this call adds 2.",
             refused["message"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Calls_that_share_no_budget_do_not_wait_for_each_other_and_calls_that_share_one_do()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        var policy = gateway.Gateway.Policy;
+        Warden.Workspace.Plan PlanOf(string agent, string tool, string arguments) =>
+            gateway.Gateway.Workspace.Plan(new Warden.Workspace.ToolCall(tool, System.Text.Json.JsonDocument.Parse(arguments).RootElement, agent, "sandbox")).Get();
+        var hygiene = policy.FindAgent("hygiene-bot")!;
+        var update = PlanOf("hygiene-bot", "contacts.update", """{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""");
+        var send = PlanOf("campaign-qa-bot", "campaigns.send", """{"campaign": "cmp-2026-11-black-friday"}""");
+
+        using (await gateway.Gateway.Guards.EnterAsync(policy, hygiene, update, null))
+        {
+            var unrelated = gateway.Gateway.Guards.EnterAsync(policy, policy.FindAgent("campaign-qa-bot")!, send, null);
+            var sameBudget = gateway.Gateway.Guards.EnterAsync(policy, hygiene, update, null);
+            Assert.True(unrelated.IsCompletedSuccessfully, "a send waited for a contact update");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            Assert.False(sameBudget.IsCompleted, "two updates under one budget held its lock at once");
+            (await unrelated).Dispose();
+            _ = sameBudget.ContinueWith(t => t.Result.Dispose(), TaskScheduler.Default);
+        }
+    }
 }

@@ -386,7 +386,7 @@ internal sealed class ApprovalDesk : IDisposable
 
         // Decided again on the plan as it is now (a freeze or a spent budget still refuses), under
         // the guard lock like any call that budgets count.
-        using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
+        using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan, record.OnBehalfOf).ConfigureAwait(false);
         var current = _gateway.Guards.Decide(policy, record.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
         if (current.Effect == Effect.Deny)
         {

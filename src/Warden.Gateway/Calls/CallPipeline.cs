@@ -131,7 +131,7 @@ internal sealed class CallPipeline(Gateway gateway)
 
         // A call some budget or breaker counts is decided and applied under the guard lock, so that
         // concurrent calls cannot all spend the same remaining budget.
-        using var guard = await gateway.Guards.EnterAsync(policy, agent, plan).ConfigureAwait(false);
+        using var guard = await gateway.Guards.EnterAsync(policy, agent, plan, onBehalfOf).ConfigureAwait(false);
         var decision = gateway.Guards.Decide(policy, environment, agent, tool, arguments, plan, onBehalfOf);
         entry = entry with
         {

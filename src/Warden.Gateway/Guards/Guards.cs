@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Warden.Core;
 using Warden.Storage.Gateway;
@@ -49,36 +50,60 @@ internal sealed class Guards : IDisposable
 
     public void Dispose() => _forget.Dispose();
 
-    // One lock for every call a budget or breaker counts: such calls are few next to reads, and
-    // usage is shared across agents of a use case, so per-agent locks would not be enough.
-    private readonly SemaphoreSlim _counting = new(1, 1);
+    // A lock per budget (per budget and person for one per person) and per breaker: a call holds
+    // the locks of everything that counts it, from the decision to the count, so that concurrent
+    // calls cannot all spend the same remaining budget, while calls that share no budget never wait
+    // for each other (a data-hygiene read with its read budget does not queue behind a send).
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _counters = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Held from the decision to the count for a call that some budget or breaker counts, so that
-    /// concurrent calls cannot all spend the same remaining budget; for other calls, nothing.
+    /// concurrent calls cannot all spend the same remaining budget or trip one breaker twice; for
+    /// other calls, nothing.
     /// </summary>
-    public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan)
+    public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf)
     {
-        if (!Amounts(plan).Any(a => a.Amount > 0 && Counted(policy, agent, a.Metric)))
+        long AddsTo(GuardMetric metric) => GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients);
+        var keys = policy.Budgets.Where(b => b.Covers(agent) && AddsTo(b.Metric) > 0 && (!b.PerPerson || onBehalfOf is not null))
+            .Select(b => b.PerPerson ? $"budget {b.Id} for {onBehalfOf}" : $"budget {b.Id}")
+            .Concat(policy.Breakers.Where(b => b.Covers(agent) && AddsTo(b.Metric) > 0).Select(b => $"breaker {b.Id}"))
+            .Order(StringComparer.Ordinal) // always taken in one order: two calls cannot each hold what the other waits for
+            .ToList();
+        if (keys.Count == 0)
         {
             return Held.None;
         }
 
-        await _counting.WaitAsync().ConfigureAwait(false);
-        return new Held(_counting);
+        var held = new List<SemaphoreSlim>(keys.Count);
+        try
+        {
+            foreach (var key in keys)
+            {
+                var counter = _counters.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+                await counter.WaitAsync().ConfigureAwait(false);
+                held.Add(counter);
+            }
+        }
+        catch
+        {
+            held.ForEach(h => h.Release());
+            throw;
+        }
+
+        return new Held(held);
     }
 
-    /// <summary>A held guard lock; disposing it twice releases it once.</summary>
-    private sealed class Held(SemaphoreSlim? semaphore) : IDisposable
+    /// <summary>Held guard locks; disposing twice releases them once.</summary>
+    private sealed class Held(List<SemaphoreSlim> semaphores) : IDisposable
     {
-        public static readonly Held None = new(null);
+        public static readonly Held None = new([]);
         private int _released;
 
         public void Dispose()
         {
-            if (semaphore is not null && Interlocked.Exchange(ref _released, 1) == 0)
+            if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                semaphore.Release();
+                semaphores.ForEach(s => s.Release());
             }
         }
     }

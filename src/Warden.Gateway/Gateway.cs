@@ -124,7 +124,6 @@ internal sealed class Gateway : IAsyncDisposable
             var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
-            credentials.Watch(options.Clock, change => _ = gateway.RecordCredentialsAsync(change));
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
             await gateway.AuditAsync(new AuditEntry
             {
@@ -134,6 +133,9 @@ internal sealed class Gateway : IAsyncDisposable
                          + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : ""),
                 Outcome = "ok",
             }).ConfigureAwait(false);
+
+            // Last, so that nothing after it can fail and leave its timer running.
+            credentials.Watch(options.Clock, change => _ = gateway.RecordCredentialsAsync(change));
             return gateway;
         }
         catch

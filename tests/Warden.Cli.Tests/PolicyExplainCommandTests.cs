@@ -45,6 +45,7 @@ public sealed class PolicyExplainCommandTests
     [InlineData("--usage", "hygiene-hourly-changes", "error: --usage: 'hygiene-hourly-changes' should be BUDGET=AMOUNT")]
     [InlineData("--usage", "nobudget=5", "error: --usage: the policy has no budget 'nobudget'")]
     [InlineData("--on-behalf-of", "mario", "error: --on-behalf-of: 'mario' is not a person of the policy; did you mean 'maria'?")]
+    [InlineData("--usage", "per-person-daily-changes=5", "error: --usage: 'per-person-daily-changes' is a budget per person; say whose with --on-behalf-of PERSON")]
     public void Bad_input_gets_a_clear_error_and_exit_code_2(string option, string value, string message)
     {
         var (exit, output) = Cli.Run("policy", "explain", Cli.Example("policy.yaml"), "--agent", "hygiene-bot", "--tool", "contacts.get", option, value);

@@ -226,11 +226,33 @@ public sealed class CallTests : IAsyncLifetime
         Assert.Contains("hygiene-bot", answer["result"]!["content"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_name_that_is_a_lone_surrogate_is_refused_as_not_json_and_the_gateway_goes_on()
+    {
+        var (status, answer) = await PostMcp("""{"jsonrpc":"2.0","id":10,"method":"tools/list","params":{"\udc00":1}}""");
+        Assert.Equal((HttpStatusCode.BadRequest, -32700), (status, answer["error"]!["code"]!.GetValue<int>()));
+        var (isError, _) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.search", new { filter = "country == 'DE'", limit = 1 });
+        Assert.False(isError);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_utf8_cannot_make_two_names_into_one()
+    {
+        // "x\xff" and "x\xfe" differ as bytes, and both read as "x\uFFFD" to the SDK.
+        var body = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"contacts.search","arguments":{"filter":"country == 'DE'","x""")
+            .Concat(new byte[] { 0xFF }).Concat(Encoding.UTF8.GetBytes("\":1,\"x")).Concat(new byte[] { 0xFE }).Concat(Encoding.UTF8.GetBytes("\":2}}}")).ToArray();
+        var (status, answer) = await PostMcp(body);
+        Assert.Equal((HttpStatusCode.BadRequest, -32700), (status, answer["error"]!["code"]!.GetValue<int>()));
+        Assert.StartsWith("the request is not UTF-8", answer["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private Task<(HttpStatusCode Status, System.Text.Json.Nodes.JsonNode Answer)> PostMcp(string body) => PostMcp(Encoding.UTF8.GetBytes(body));
+
     /// <summary>A raw POST to /mcp as hygiene-bot; the status and the JSON-RPC answer (SSE framing taken off).</summary>
-    private async Task<(HttpStatusCode Status, System.Text.Json.Nodes.JsonNode Answer)> PostMcp(string body)
+    private async Task<(HttpStatusCode Status, System.Text.Json.Nodes.JsonNode Answer)> PostMcp(byte[] body)
     {
         using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/mcp") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gateway.Token("hygiene-bot"));
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");

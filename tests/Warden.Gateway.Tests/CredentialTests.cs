@@ -35,7 +35,6 @@ public sealed class CredentialTests
         else
         {
             File.WriteAllText(file, token + "\n");
-            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(Random.Shared.Next(1, 1000))); // a new stamp even within one clock tick
         }
     }
 
@@ -85,8 +84,30 @@ public sealed class CredentialTests
         WriteSecret(gateway, "wd_shared_by_mistake_9d2e");
         File.WriteAllText(Path.Combine(gateway.Directory, "secrets", "nurture"), "wd_shared_by_mistake_9d2e\n");
 
-        gateway.Gateway.Credentials.Refresh();
+        var changes = new List<string>();
+        gateway.Gateway.Credentials.Refresh(changes.Add);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await ListAs(gateway, "wd_shared_by_mistake_9d2e"));
+        Assert.Equal("token files changed: hygiene-bot (no token now), nurture-bot (no token now); agent 'nurture-bot' has the same token as hygiene-bot; every identity needs its own, so neither signs in", Assert.Single(changes));
+    }
+
+    [Fact]
+    public async Task A_token_behind_a_swapped_symlink_is_rotated_as_a_kubernetes_secret_volume_does()
+    {
+        await using var gateway = await Start();
+        var secrets = Path.Combine(gateway.Directory, "secrets");
+        Directory.CreateDirectory(Path.Combine(secrets, "v1"));
+        Directory.CreateDirectory(Path.Combine(secrets, "v2"));
+        File.WriteAllText(Path.Combine(secrets, "v1", "hygiene"), "wd_version_one_aaaa\n");
+        File.WriteAllText(Path.Combine(secrets, "v2", "hygiene"), "wd_version_two_bbbb\n"); // the same length, as rotated secrets often are
+        File.CreateSymbolicLink(Path.Combine(secrets, "hygiene"), Path.Combine(secrets, "v1", "hygiene"));
+        gateway.Gateway.Credentials.Refresh();
+        Assert.Equal(HttpStatusCode.OK, await ListAs(gateway, "wd_version_one_aaaa"));
+
+        File.Delete(Path.Combine(secrets, "hygiene"));
+        File.CreateSymbolicLink(Path.Combine(secrets, "hygiene"), Path.Combine(secrets, "v2", "hygiene"));
+        gateway.Gateway.Credentials.Refresh();
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized), (await ListAs(gateway, "wd_version_two_bbbb"), await ListAs(gateway, "wd_version_one_aaaa")));
     }
 }

@@ -82,6 +82,11 @@ internal static class PolicyExplainCommand
             return Fail(console, $"--usage: the policy has no budget '{budget}'");
         }
 
+        if (request.OnBehalfOf is null && policy.Budgets.FirstOrDefault(b => b.PerPerson && usage.ContainsKey(b.Id)) is { } perPerson)
+        {
+            return Fail(console, $"--usage: '{perPerson.Id}' is a budget per person; say whose with --on-behalf-of PERSON, or it counts nothing");
+        }
+
         if (request.OnBehalfOf is { } person && policy.Owners.All(o => o.Id != person))
         {
             return Fail(console, $"--on-behalf-of: '{person}' is not a person of the policy" +

@@ -115,6 +115,8 @@ internal sealed class KillSwitch(Gateway gateway)
         }).ConfigureAwait(false);
     }
 
+    private readonly Lock _denials = new();
+
     /// <summary>Refusals of prohibited actions within <see cref="DenialWindow"/> that open an incident.</summary>
     public const int DenialsForIncident = 5;
 
@@ -128,15 +130,21 @@ internal sealed class KillSwitch(Gateway gateway)
     public async Task DeniedAsync(Agent agent, string rule)
     {
         var now = gateway.Clock.GetUtcNow();
-        gateway.Store.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
-        var denials = gateway.Store.Used("denials", agent.Id, null, null, now - DenialWindow);
-        if (denials < DenialsForIncident || gateway.Store.Incidents("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+        string summary, incident;
+        lock (_denials)
         {
-            return;
+            // Counted, checked and opened as one step: two refusals at once open one incident.
+            gateway.Store.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
+            var denials = gateway.Store.Used("denials", agent.Id, null, null, now - DenialWindow);
+            if (denials < DenialsForIncident || gateway.Store.Incidents("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+            {
+                return;
+            }
+
+            summary = $"agent {agent.Id} was refused {denials} times in {DenialWindow.TotalMinutes:0} minutes, the last by rule '{rule}'";
+            incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
         }
 
-        var summary = $"agent {agent.Id} was refused {denials} times in {DenialWindow.TotalMinutes:0} minutes, the last by rule '{rule}'";
-        var incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
         await gateway.AuditAsync(new AuditEntry
         {
             Kind = AuditKinds.Breaker,

@@ -18,9 +18,10 @@ internal sealed record Caller(CallerKind Kind, string Id);
 /// The gateway's bearer tokens: each agent's and person's token, resolved from the references in
 /// the policy (env:NAME, file:/path, secret:NAME), kept only as their SHA-256 so that a lookup
 /// compares hashes, not secrets, and a memory dump shows none of them. Tokens in files are read
-/// again when a file changes (<see cref="Refresh"/>, every two seconds): writing a new secret
-/// rotates a token and deleting it revokes one, without a restart. An environment variable is
-/// fixed for the life of the process.
+/// again every two seconds (<see cref="Refresh"/>; they are a few bytes each, and reading them
+/// sees a change however it was made: a rewrite within one clock tick, a swapped symlink as in a
+/// Kubernetes secret volume): writing a new secret rotates a token and deleting it revokes one,
+/// without a restart. An environment variable is fixed for the life of the process.
 /// </summary>
 internal sealed class Credentials : IDisposable
 {
@@ -30,7 +31,7 @@ internal sealed class Credentials : IDisposable
     private readonly HashSet<string> _resolvedOnce = new(StringComparer.Ordinal);
     private readonly Lock _refreshing = new();
     private volatile Dictionary<string, Caller> _byHash = new(StringComparer.Ordinal);
-    private string _files = "";
+    private string? _clash;
     private ITimer? _watch;
 
     private Credentials(IReadOnlyList<(Caller, string)> identities, TokenReferences references, Dictionary<string, string> demo)
@@ -72,33 +73,25 @@ internal sealed class Credentials : IDisposable
         }
 
         credentials._byHash = byHash;
-        credentials._files = credentials.FileStamps();
         unresolved = [.. identities.Where(i => !byHash.Values.Contains(i.Caller)).Select(i => $"{i.Caller.Kind.ToString().ToLowerInvariant()} '{i.Caller.Id}' ({i.Reference})")];
         return credentials;
     }
 
-    /// <summary>Looks at the token files every two seconds, and re-reads them all when one changed.</summary>
+    /// <summary>Reads the token files again every two seconds.</summary>
     /// <param name="clock">The gateway's clock.</param>
     /// <param name="changed">Hears what changed: the identities whose token is new or gone, in a sentence.</param>
     public void Watch(TimeProvider clock, Action<string> changed) =>
         _watch = clock.CreateTimer(_ => Refresh(changed), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
 
     /// <summary>
-    /// Re-reads the token files if any changed since the last look; <paramref name="changed"/>
-    /// hears which identities' tokens changed. Two identities that now share a token both lose
-    /// it until that is put right: no token is ever taken for someone else's.
+    /// Reads the token references again; when any identity's token changed, the new set takes
+    /// over at once and <paramref name="changed"/> hears which. Two identities that now share a
+    /// token both lose it until that is put right: no token is ever taken for someone else's.
     /// </summary>
     public void Refresh(Action<string>? changed = null)
     {
         lock (_refreshing)
         {
-            var files = FileStamps();
-            if (files == _files)
-            {
-                return;
-            }
-
-            _files = files;
             var before = _byHash;
             var (byHash, clashing, clash) = Resolve();
             foreach (var hash in clashing)
@@ -106,15 +99,24 @@ internal sealed class Credentials : IDisposable
                 byHash.Remove(hash);
             }
 
+            if (clash == _clash && byHash.Count == before.Count && byHash.All(b => before.TryGetValue(b.Key, out var caller) && caller == b.Value))
+            {
+                return;
+            }
+
             _byHash = byHash;
+            _clash = clash;
             var rotated = _identities.Select(i => i.Caller)
                 .Where(c => !before.Where(b => b.Value == c).Select(b => b.Key).ToHashSet().SetEquals(byHash.Where(b => b.Value == c).Select(b => b.Key)))
                 .Select(c => byHash.ContainsValue(c) ? $"{c.Id} (new token)" : $"{c.Id} (no token now)")
                 .ToList();
-            if (rotated.Count > 0 || clash is not null)
+            var parts = rotated.Count == 0 ? [] : new List<string> { string.Join(", ", rotated) };
+            if (clash is not null)
             {
-                changed?.Invoke($"token files changed: {string.Join(", ", rotated)}" + (clash is null ? "" : $"; {clash}, so neither signs in"));
+                parts.Add($"{clash}, so neither signs in");
             }
+
+            changed?.Invoke($"token files changed: {string.Join("; ", parts)}");
         }
     }
 
@@ -157,13 +159,6 @@ internal sealed class Credentials : IDisposable
         return (byHash, clashing, clash);
     }
 
-    /// <summary>When and how large each token file was last: a change here means reading them again.</summary>
-    private string FileStamps() => string.Join("|", _identities.Select(i => _references.FileOf(i.Reference)).OfType<string>().Select(path =>
-    {
-        var file = new FileInfo(path);
-        return file.Exists ? $"{path}:{file.LastWriteTimeUtc.Ticks}:{file.Length}" : $"{path}:-";
-    }));
-
     private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }
 
@@ -180,7 +175,7 @@ internal sealed class TokenReferences(string secretsDirectory, Func<string, stri
     }
 
     /// <summary>The file a file: or secret: reference names; null for any other.</summary>
-    public string? FileOf(string reference)
+    private string? FileOf(string reference)
     {
         var colon = reference.IndexOf(':', StringComparison.Ordinal);
         var (scheme, name) = colon < 0 ? ("", reference) : (reference[..colon], reference[(colon + 1)..]);

@@ -34,14 +34,22 @@ internal static class JsonRpcScreen
             message = message[3..];
         }
 
+        // Bytes that are not UTF-8 are read as U+FFFD by the SDK: two names that differ only there
+        // would become one name after the screen compared them as different.
+        if (!System.Text.Unicode.Utf8.IsValid(message.Span))
+        {
+            return NotJson("the request is not UTF-8");
+        }
+
         try
         {
             using var strict = JsonDocument.Parse(message, Strict);
             return new Screened(message, null, false, false);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            // Broken, or a name given twice: which, the lenient parse below tells.
+            // Broken (a lone surrogate in a name throws InvalidOperationException), or a name given
+            // twice: which, the lenient parse below tells.
         }
 
         JsonDocument document;
@@ -51,14 +59,29 @@ internal static class JsonRpcScreen
         }
         catch (JsonException e)
         {
-            var where = e.BytePositionInLine is { } position ? $" at byte {position + 1}" : "";
-            return new Screened(default, Error(null, -32700, $"the request is not one JSON-RPC message{where}: nothing was run"), false, false);
+            return NotJson(e.BytePositionInLine is { } position ? $"the request is not one JSON-RPC message at byte {position + 1}" : "the request is not one JSON-RPC message");
         }
 
         using (document)
         {
             var root = document.RootElement;
-            var path = StrictJson.DuplicateKey(root) ?? "$";
+            string? duplicate;
+            try
+            {
+                duplicate = StrictJson.DuplicateKey(root);
+            }
+            catch (InvalidOperationException)
+            {
+                return NotJson("the request has a name that is not text (a lone surrogate)");
+            }
+
+            if (duplicate is null)
+            {
+                // Refused by the strict parse for another reason than a name given twice.
+                return NotJson("the request is not one JSON-RPC message");
+            }
+
+            var path = duplicate;
             var id = default(JsonElement);
             var hasId = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("id", out id);
             var text = $"the key at {path} appears twice in the request; give it once (nothing was run)";
@@ -67,6 +90,8 @@ internal static class JsonRpcScreen
             return new Screened(default, answer, hasId, isNotification);
         }
     }
+
+    private static Screened NotJson(string why) => new(default, Error(null, -32700, $"{why}: nothing was run"), false, false);
 
     /// <summary>A JSON-RPC error response.</summary>
     public static string Error(JsonNode? id, int code, string message) => new JsonObject

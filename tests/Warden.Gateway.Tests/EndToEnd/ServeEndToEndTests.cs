@@ -257,12 +257,13 @@ public sealed class StdioEndToEndTests
                 """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"warden.approval_status","arguments":{}},"params":{"name":"warden.my_permissions","arguments":{}}}""" + "\n");
             await input.WriteLineAsync("""{"jsonrpc":"2.0","id":6,"method":"ping","params":{"pad":" """ + new string('x', 1_100_000) + "\"}}");
             await input.WriteLineAsync("{not json");
+            await input.WriteLineAsync("""{"jsonrpc":"2.0","id":8,"method":"ping","params":{"\udc00":1}}""");
             await input.WriteLineAsync("""{"jsonrpc":"2.0","id":7,"method":"ping"}""");
             await input.FlushAsync(TestContext.Current.CancellationToken);
 
             var answers = new Dictionary<int, System.Text.Json.Nodes.JsonNode>();
             var withoutId = new List<System.Text.Json.Nodes.JsonNode>();
-            while ((answers.Count < 6 || withoutId.Count < 2) && await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+            while ((answers.Count < 6 || withoutId.Count < 3) && await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
             {
                 var answer = System.Text.Json.Nodes.JsonNode.Parse(line)!;
                 if (answer["id"] is null)
@@ -282,7 +283,8 @@ public sealed class StdioEndToEndTests
             Assert.Equal("the key at $.params appears twice in the request; give it once (nothing was run)", answers[5]["error"]!["message"]!.GetValue<string>());
             Assert.NotNull(answers[7]["result"]);
             Assert.DoesNotContain(6, answers.Keys);
-            Assert.Equal([-32600, -32700], withoutId.Select(a => a["error"]!["code"]!.GetValue<int>()));
+            Assert.Equal([-32600, -32700, -32700], withoutId.Select(a => a["error"]!["code"]!.GetValue<int>()));
+            Assert.DoesNotContain(8, answers.Keys);
             Assert.StartsWith("the message is longer than the 1,048,576 bytes", withoutId[0]["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         finally

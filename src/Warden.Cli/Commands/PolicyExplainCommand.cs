@@ -87,7 +87,7 @@ internal static class PolicyExplainCommand
             return Fail(console, $"--usage: '{perPerson.Id}' is a budget per person; say whose with --on-behalf-of PERSON, or it counts nothing");
         }
 
-        if (request.OnBehalfOf is { } person && policy.Owners.All(o => o.Id != person))
+        if (request.OnBehalfOf is { } person && policy.FindOwner(person) is null)
         {
             return Fail(console, $"--on-behalf-of: '{person}' is not a person of the policy" +
                                  (Core.Diagnostics.Suggest.Hint(person, policy.Owners.Select(o => o.Id)) is { } hint ? $"; {hint}" : ""));

@@ -35,7 +35,7 @@ internal static class DecisionView
         foreach (var approval in decision.Approvals)
         {
             var people = policy.EligibleApprovers(approval, decision.Agent)
-                .Select(id => policy.Owners.FirstOrDefault(o => o.Id == id) is { } o ? $"{o.Id} ({o.Name})" : id);
+                .Select(id => policy.FindOwner(id) is { } o ? $"{o.Id} ({o.Name})" : id);
             var show = approval.Show.Count > 0 ? $"; they see: {string.Join(", ", approval.Show)}" : "";
             grid.AddRow("Approval", Markup.Escape($"{approval.Quorum} of {string.Join(", ", people)}, within {approval.Expiry.TotalHours:0.#}h{show}"));
         }

@@ -21,6 +21,7 @@ public sealed class Policy
     private readonly DataClassMap _dataClassMap;
     private readonly Dictionary<string, Agent> _agents;
     private readonly Dictionary<string, UseCase> _useCases;
+    private readonly Dictionary<string, Owner> _owners = new(StringComparer.Ordinal);
 
     internal Policy(string id, string description, string source, string hash, IReadOnlyList<string> environments, IReadOnlyList<Owner> owners,
         IReadOnlyList<Group> groups, IReadOnlyDictionary<string, IReadOnlyList<string>> dataClasses, IReadOnlyList<UseCase> useCases,
@@ -45,6 +46,10 @@ public sealed class Policy
         Breakers = breakers;
         _agents = agents.ToDictionary(a => a.Id, StringComparer.Ordinal);
         _useCases = useCases.ToDictionary(u => u.Id, StringComparer.Ordinal);
+        foreach (var owner in owners)
+        {
+            _owners.TryAdd(owner.Id, owner); // the first of a repeated id, as a search in file order finds
+        }
         _dataClassMap = new DataClassMap(dataClasses);
         _engine = new DecisionEngine(this, compiledRules, _dataClassMap);
     }
@@ -126,6 +131,9 @@ public sealed class Policy
 
     /// <summary>The agent with this id, if the policy has it.</summary>
     public Agent? FindAgent(string id) => _agents.GetValueOrDefault(id);
+
+    /// <summary>The person with this id, if the policy has them.</summary>
+    public Owner? FindOwner(string id) => _owners.GetValueOrDefault(id);
 
     /// <summary>The use case with this id, if the policy has it.</summary>
     public UseCase? FindUseCase(string id) => _useCases.GetValueOrDefault(id);

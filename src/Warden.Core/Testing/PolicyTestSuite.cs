@@ -175,7 +175,7 @@ public sealed class PolicyTestSuite
 
         var person = r.String("on_behalf_of");
         var onBehalfOf = person?.Value;
-        if (person is { } named && policy.Owners.All(o => o.Id != named.Value))
+        if (person is { } named && policy.FindOwner(named.Value) is null)
         {
             bag.Error(DiagnosticCode.UnknownReference, named.At, $"{r.What} is on behalf of '{onBehalfOf}', who is not a person of the policy",
                 Suggest.HintOrChoices(named.Value, policy.Owners.Select(o => o.Id).ToList()));

@@ -317,7 +317,7 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     /// <summary>A person as approvers read them: name and id.</summary>
-    public string Who(string person) => _gateway.Policy.Owners.FirstOrDefault(o => o.Id == person) is { } owner ? $"{owner.Name} ({owner.Id})" : person;
+    public string Who(string person) => _gateway.Policy.FindOwner(person) is { } owner ? $"{owner.Name} ({owner.Id})" : person;
 
     public static IReadOnlyList<Requirement> RequirementsOf(ApprovalRecord record) =>
         JsonSerializer.Deserialize<List<Requirement>>(record.Requirements, Json) ?? [];

@@ -58,7 +58,7 @@ internal sealed class CallPipeline(Gateway gateway)
     {
         var policy = gateway.Policy;
         var environment = gateway.Environment;
-        if (onBehalfOf is not null && policy.Owners.All(o => o.Id != onBehalfOf))
+        if (onBehalfOf is not null && policy.FindOwner(onBehalfOf) is null)
         {
             return CallOutcome.Invalid(tool, "unknown_person", $"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy",
                 await gateway.AuditAsync(entry with { Outcome = "error", Reason = "on behalf of an unknown person" }).ConfigureAwait(false));

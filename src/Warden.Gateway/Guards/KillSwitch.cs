@@ -55,7 +55,7 @@ internal sealed class KillSwitch(Gateway gateway)
         var policy = gateway.Policy;
         if (agent is null)
         {
-            if (policy.Owners.FirstOrDefault(o => o.Id == person) is not { } owner || !owner.Has(OwnerRole.RiskOwner))
+            if (policy.FindOwner(person) is not { } owner || !owner.Has(OwnerRole.RiskOwner))
             {
                 throw new UnauthorizedAccessException($"{person} cannot lift the freeze of every agent: that takes a risk owner");
             }

@@ -49,7 +49,7 @@ internal static class Api
 
         app.MapGet("/api/me", (HttpContext context) =>
         {
-            var owner = gateway.Policy.Owners.First(o => o.Id == Person(context));
+            var owner = gateway.Policy.FindOwner(Person(context))!;
             return Results.Json(new JsonObject
             {
                 ["id"] = owner.Id, ["name"] = owner.Name, ["email"] = owner.Email,

@@ -97,7 +97,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
         if (request.Name is ApprovalStatusTool or PermissionsTool)
         {
-            if (onBehalfOf is not null && gateway.Policy.Owners.All(o => o.Id != onBehalfOf))
+            if (onBehalfOf is not null && gateway.Policy.FindOwner(onBehalfOf) is null)
             {
                 throw new McpProtocolException($"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy", McpErrorCode.InvalidParams);
             }

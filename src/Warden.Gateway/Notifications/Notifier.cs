@@ -109,8 +109,8 @@ internal sealed class Notifier : IDisposable
         details["recipients"] = new JsonArray([.. recipients.Select(r => (JsonNode)new JsonObject
         {
             ["id"] = r,
-            ["name"] = _gateway.Policy.Owners.FirstOrDefault(o => o.Id == r)?.Name,
-            ["email"] = _gateway.Policy.Owners.FirstOrDefault(o => o.Id == r)?.Email,
+            ["name"] = _gateway.Policy.FindOwner(r)?.Name,
+            ["email"] = _gateway.Policy.FindOwner(r)?.Email,
         })]);
         var payload = new JsonObject { ["text"] = text, ["warden"] = details };
         _gateway.Store.Enqueue(kind, recipients, payload.ToJsonString(), _gateway.Clock.GetUtcNow());

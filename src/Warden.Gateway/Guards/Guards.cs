@@ -63,10 +63,9 @@ internal sealed class Guards : IDisposable
     /// </summary>
     public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf)
     {
-        long AddsTo(GuardMetric metric) => GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients);
-        var keys = policy.Budgets.Where(b => b.Covers(agent) && AddsTo(b.Metric) > 0 && (!b.PerPerson || onBehalfOf is not null))
+        var keys = Counting(policy, agent, plan, onBehalfOf)
             .Select(b => b.PerPerson ? $"budget {b.Id} for {onBehalfOf}" : $"budget {b.Id}")
-            .Concat(policy.Breakers.Where(b => b.Covers(agent) && AddsTo(b.Metric) > 0).Select(b => $"breaker {b.Id}"))
+            .Concat(policy.Breakers.Where(b => b.Covers(agent) && AddsTo(plan, b.Metric) > 0).Select(b => $"breaker {b.Id}"))
             .Order(StringComparer.Ordinal) // always taken in one order: two calls cannot each hold what the other waits for
             .ToList();
         if (keys.Count == 0)
@@ -127,16 +126,9 @@ internal sealed class Guards : IDisposable
     {
         var frozen = _store.Frozen();
         var usage = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var budget in policy.Budgets)
+        foreach (var budget in Counting(policy, agent, plan, onBehalfOf))
         {
-            if (budget.Covers(agent) && (plan is null || Amounts(plan).Any(a => a.Metric == budget.Metric && a.Amount > 0)))
-            {
-                var person = budget.PerPerson ? onBehalfOf : null;
-                if (!budget.PerPerson || person is not null)
-                {
-                    usage[budget.Id] = _store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, person, now - budget.Window);
-                }
-            }
+            usage[budget.Id] = _store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, budget.PerPerson ? onBehalfOf : null, now - budget.Window);
         }
 
         return new GuardSnapshot { FrozenAgents = frozen, AllFrozen = frozen.Contains("*"), Usage = usage };
@@ -171,14 +163,21 @@ internal sealed class Guards : IDisposable
         return tripped;
     }
 
-    /// <summary>What a call adds to each metric (<see cref="GuardAmounts"/>).</summary>
-    public static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan) =>
-        Metrics.Select(metric => (metric, GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients)));
+    /// <summary>
+    /// The budgets that count a call by <paramref name="agent"/>: those over it that the call adds to
+    /// (every one over it without a plan), and one per person only when the call is for someone.
+    /// </summary>
+    private static IEnumerable<Budget> Counting(Policy policy, Agent agent, Plan? plan, string? onBehalfOf) =>
+        policy.Budgets.Where(b => b.Covers(agent) && (plan is null || AddsTo(plan, b.Metric) > 0) && (!b.PerPerson || onBehalfOf is not null));
+
+    /// <summary>What a call adds to a metric (<see cref="GuardAmounts"/>).</summary>
+    private static long AddsTo(Plan plan, GuardMetric metric) => GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients);
+
+    /// <summary>What a call adds to each metric.</summary>
+    private static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan) => Metrics.Select(metric => (metric, AddsTo(plan, metric)));
 
     private static readonly GuardMetric[] Metrics = Enum.GetValues<GuardMetric>();
 
     private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
         policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && b.Covers(agent));
-
-
 }

@@ -99,18 +99,15 @@ internal sealed class Credentials : IDisposable
                 byHash.Remove(hash);
             }
 
-            if (clash == _clash && byHash.Count == before.Count && byHash.All(b => before.TryGetValue(b.Key, out var caller) && caller == b.Value))
+            var rotated = _identities.Select(i => i.Caller).Where(c => HashOf(before, c) != HashOf(byHash, c)).ToList();
+            if (rotated.Count == 0 && clash == _clash)
             {
                 return;
             }
 
             _byHash = byHash;
             _clash = clash;
-            var rotated = _identities.Select(i => i.Caller)
-                .Where(c => !before.Where(b => b.Value == c).Select(b => b.Key).ToHashSet().SetEquals(byHash.Where(b => b.Value == c).Select(b => b.Key)))
-                .Select(c => byHash.ContainsValue(c) ? $"{c.Id} (new token)" : $"{c.Id} (no token now)")
-                .ToList();
-            var parts = rotated.Count == 0 ? [] : new List<string> { string.Join(", ", rotated) };
+            var parts = rotated.Count == 0 ? [] : new List<string> { string.Join(", ", rotated.Select(c => HashOf(byHash, c) is null ? $"{c.Id} (no token now)" : $"{c.Id} (new token)")) };
             if (clash is not null)
             {
                 parts.Add($"{clash}, so neither signs in");
@@ -158,6 +155,9 @@ internal sealed class Credentials : IDisposable
 
         return (byHash, clashing, clash);
     }
+
+    /// <summary>The hash of an identity's token in a set of tokens (each identity has at most one), or null.</summary>
+    private static string? HashOf(Dictionary<string, Caller> byHash, Caller caller) => byHash.FirstOrDefault(b => b.Value == caller).Key;
 
     private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Warden.Gateway.Tests.EndToEnd;
 
 /// <summary>The people's commands of the <c>warden</c> CLI, run as a process against a running gateway.</summary>
@@ -11,33 +9,8 @@ public sealed class CliTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
 
-    private static async Task<(int Exit, string Output)> Warden(string? token, string? url, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(WardenProcess.WardenDll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Remove("WARDEN_TOKEN");
-        start.Environment.Remove("WARDEN_URL");
-        if (token is not null)
-        {
-            start.Environment["WARDEN_TOKEN"] = token;
-        }
-
-        if (url is not null)
-        {
-            start.Environment["WARDEN_URL"] = url;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int Exit, string Output)> Warden(string? token, string? url, params string[] arguments) =>
+        WardenProcess.CliAsync(token, url, folder: null, arguments);
 
     [Fact]
     public async Task A_person_lists_shows_and_approves_a_held_call_from_the_command_line()

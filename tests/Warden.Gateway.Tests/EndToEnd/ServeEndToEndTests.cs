@@ -213,23 +213,8 @@ public sealed class StdioEndToEndTests
     }
 
     /// <summary>Runs the CLI in <paramref name="folder"/> as the person with <paramref name="token"/>, the gateway found from the folder.</summary>
-    private static async Task<(int Exit, string Output)> Cli(string folder, string token, params string[] arguments)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder };
-        start.ArgumentList.Add(WardenProcess.WardenDll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Remove("WARDEN_URL");
-        start.Environment["WARDEN_TOKEN"] = token;
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int Exit, string Output)> Cli(string folder, string token, params string[] arguments) =>
+        WardenProcess.CliAsync(token, url: null, folder, arguments);
 
     [Fact]
     public async Task Over_stdio_a_name_given_twice_is_answered_with_an_error_and_the_session_goes_on()

@@ -70,6 +70,44 @@ internal sealed class WardenProcess : IAsyncDisposable
 
     public static string WardenDll => Path.Combine(AppContext.BaseDirectory, "warden.dll");
 
+    /// <summary>
+    /// Runs a CLI command to its end as a person with <paramref name="token"/> (none when null): the
+    /// gateway from <paramref name="url"/>, or when null as the CLI finds it from <paramref name="folder"/>
+    /// (its working directory). The exit code, and stdout and stderr together.
+    /// </summary>
+    public static async Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (folder is not null)
+        {
+            start.WorkingDirectory = folder;
+        }
+
+        start.ArgumentList.Add(WardenDll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("WARDEN_TOKEN");
+        start.Environment.Remove("WARDEN_URL");
+        if (token is not null)
+        {
+            start.Environment["WARDEN_TOKEN"] = token;
+        }
+
+        if (url is not null)
+        {
+            start.Environment["WARDEN_URL"] = url;
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+
     /// <summary>Environment variables that give every identity of the example policy its token.</summary>
     public static void SetTokens(IDictionary<string, string?> environment)
     {

@@ -118,12 +118,10 @@ internal static class HttpHost
     /// </summary>
     private static async Task<bool> ScreenAsync(Gateway gateway, HttpContext context)
     {
-        byte[] body;
+        var buffer = new MemoryStream(context.Request.ContentLength is { } length and > 0 ? (int)length : 1024);
         try
         {
-            using var buffer = new MemoryStream(context.Request.ContentLength is { } length and > 0 ? (int)length : 1024);
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-            body = buffer.ToArray();
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -131,6 +129,8 @@ internal static class HttpHost
             return false;
         }
 
+        // The bytes read are screened and handed on where they lie, not copied again.
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         var screened = JsonRpcScreen.Check(body);
         if (!screened.Passes)
         {
@@ -142,7 +142,7 @@ internal static class HttpHost
             return false;
         }
 
-        context.Request.Body = new MemoryStream(body, body.Length - screened.Message.Length, screened.Message.Length, writable: false);
+        context.Request.Body = new MemoryStream(buffer.GetBuffer(), body.Length - screened.Message.Length, screened.Message.Length, writable: false);
         return true;
     }
 

@@ -21,23 +21,22 @@ internal static class ServeCommand
 
     public static Command Create(IAnsiConsole console, TimeProvider clock)
     {
-        var (policy, data, environment, demo) = CommonOptions();
+        var (policy, data, environment, demo, webhook) = CommonOptions();
         var port = new Option<string?>("--port") { Description = "The port to listen on, on 127.0.0.1 (default 8787).", HelpName = "N" };
         var host = new Option<string>("--host") { Description = "The address to listen on (default 127.0.0.1; anything else exposes the gateway to the network).", DefaultValueFactory = _ => "127.0.0.1" };
         var rate = new Option<string?>("--agent-rate") { Description = "Requests a second one agent may make on average, bursts of twice that (default 200).", HelpName = "N" };
-        var webhook = new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" };
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people approve, freeze and roll back over the API.")
         {
             policy, data, environment, demo, port, host, webhook, rate,
         };
         command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-            parse.GetValue(port), parse.GetValue(host)!, parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"), parse.GetValue(rate), console, clock, cancellationToken));
+            parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), console, clock, cancellationToken));
         return command;
     }
 
     public static Command CreateStdio(TimeProvider clock)
     {
-        var (policy, data, environment, demo) = CommonOptions();
+        var (policy, data, environment, demo, webhook) = CommonOptions();
         var agent = new Option<string>("--agent") { Description = "The agent this process serves: its identity for every call.", HelpName = "NAME", Required = true };
         var apiPort = new Option<string?>("--api-port")
         {
@@ -45,24 +44,26 @@ internal static class ServeCommand
             HelpName = "N",
         };
         var noApi = new Option<bool>("--no-api") { Description = "Serve no API: held calls then wait until a gateway with one runs on this data folder." };
-        var webhook = new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" };
         var command = new Command("mcp", "Run the gateway over stdio for one agent, for MCP clients that start servers as processes. Only JSON-RPC goes to stdout; people's API listens beside it.")
         {
             agent, policy, data, environment, demo, apiPort, noApi, webhook,
         };
         command.SetAction((parse, cancellationToken) => StdioAsync(parse.GetValue(agent)!, parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!,
-            parse.GetValue(demo), parse.GetValue(apiPort), !parse.GetValue(noApi), parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL"),
+            parse.GetValue(demo), parse.GetValue(apiPort), !parse.GetValue(noApi), WebhookOf(parse, webhook),
             clock, cancellationToken));
         return command;
     }
 
-    private static (Option<string?> Policy, Option<string> Data, Option<string> Environment, Option<bool> Demo) CommonOptions() =>
+    private static (Option<string?> Policy, Option<string> Data, Option<string> Environment, Option<bool> Demo, Option<string?> Webhook) CommonOptions() =>
     (
         new Option<string?>("--policy") { Description = $"The policy file (default {DefaultPolicy}; without one, the built-in example runs as a demo).", HelpName = "FILE" },
         new Option<string>("--data") { Description = "Where the workspace, the audit trail and the gateway's state are kept.", HelpName = "DIR", DefaultValueFactory = _ => ".warden" },
         new Option<string>("--env") { Description = "The environment every call is decided in: sandbox or production.", DefaultValueFactory = _ => "sandbox" },
-        new Option<bool>("--demo") { Description = "Make up tokens for identities whose token reference is not set, and seed an empty sandbox." }
+        new Option<bool>("--demo") { Description = "Make up tokens for identities whose token reference is not set, and seed an empty sandbox." },
+        new Option<string?>("--webhook") { Description = "Post notifications (held calls, incidents) to this URL, Slack-compatible (default WARDEN_WEBHOOK_URL).", HelpName = "URL" }
     );
+
+    private static string? WebhookOf(ParseResult parse, Option<string?> webhook) => parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL");
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
         string? rateText, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)

@@ -95,13 +95,53 @@ public sealed class ApprovalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_person_the_agent_acted_for_cannot_approve_the_call()
+    public async Task Naming_the_only_approver_as_the_person_acted_for_does_not_stop_them_deciding()
     {
+        // The attack: the agent names Sam, the only approver, so that nobody could ever approve.
         var held = await HoldBulkUpdate(new() { ["on_behalf_of"] = "sam" });
+        Assert.Equal("Sam Okafor (sam)", held["waiting_for"]![0]!["approvers"]![0]!.GetValue<string>());
         var (status, body) = await Vote("sam", held["approval_id"]!.GetValue<string>(), "approve");
-        Assert.Equal(HttpStatusCode.Forbidden, status);
-        Assert.Contains("nobody approves their own request", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("executed", body!["result"]!.GetValue<string>());
+        Assert.Equal(Germans, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
+    }
+
+    [Fact]
+    public async Task Naming_a_person_never_changes_who_is_asked_to_approve()
+    {
+        // The attack: naming one of two required approvers to take them out of the quorum.
+        var id = (string)_gateway.Workspace("SELECT id FROM contacts WHERE email_consent = 'subscribed' ORDER BY id LIMIT 1")!;
+        var agent = await _gateway.Agent("hygiene-bot");
+        var (_, plain) = await GatewayFixture.Call(agent, "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "request" });
+        var (_, named) = await GatewayFixture.Call(agent, "consent.update", new { ids = new[] { id }, status = "unsubscribed", source = "form" }, new() { ["on_behalf_of"] = "rita" });
+        Assert.Equal(plain["waiting_for"]!.ToJsonString(), named["waiting_for"]!.ToJsonString());
+        var (_, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + named["approval_id"], _gateway.Token("rita"));
+        Assert.Equal("rita", view!["on_behalf_of"]!.GetValue<string>());
+        Assert.Equal("recorded", (await Vote("rita", named["approval_id"]!.GetValue<string>(), "approve")).Body!["result"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task People_who_may_not_decide_a_request_see_that_it_exists_but_not_its_records()
+    {
+        // Lee approves campaign sends only; the hygiene agent's request names contacts and their diff.
+        var held = await HoldBulkUpdate();
+        var id = held["approval_id"]!.GetValue<string>();
+        var (status, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + id, _gateway.Token("lee"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("pending", "hygiene-bot", "contacts.update"), (view!["status"]!.GetValue<string>(), view["agent"]!.GetValue<string>(), view["tool"]!.GetValue<string>()));
+        Assert.Null(view["plan"]);
+        Assert.Null(view["arguments"]);
+        Assert.Null(view["instruction"]);
+        Assert.DoesNotContain("c-0", view.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("withheld", view["details"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var (_, list) = await _gateway.Api(HttpMethod.Get, "/api/approvals", _gateway.Token("lee"));
+        var line = list!["approvals"]!.AsArray().Single(a => a!["id"]!.GetValue<string>() == id)!;
+        Assert.Null(line["summary"]);
+        Assert.Null(line["instruction"]);
+
+        var (_, owner) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + id, _gateway.Token("rita")); // risk owner of the use case
+        Assert.Equal(Germans, owner!["plan"]!["records"]!.GetValue<long>());
     }
 
     [Fact]
@@ -218,13 +258,11 @@ public sealed class ApprovalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_same_call_for_two_people_is_two_requests_and_neither_approves_their_own()
+    public async Task The_same_call_for_two_people_is_two_requests_each_recording_whom_the_agent_names()
     {
         var forMaria = await HoldBulkUpdate(new() { ["on_behalf_of"] = "maria" });
         var forSam = await HoldBulkUpdate(new() { ["on_behalf_of"] = "sam" });
         Assert.NotEqual(forMaria["approval_id"]!.GetValue<string>(), forSam["approval_id"]!.GetValue<string>());
-        var (own, _) = await Vote("sam", forSam["approval_id"]!.GetValue<string>(), "approve");
-        Assert.Equal(HttpStatusCode.Forbidden, own);
         var (other, body) = await Vote("sam", forMaria["approval_id"]!.GetValue<string>(), "approve");
         Assert.Equal((HttpStatusCode.OK, "executed"), (other, body!["result"]!.GetValue<string>()));
         Assert.Contains(_gateway.Trail(), e => e.Entry.ApprovalId == forSam["approval_id"]!.GetValue<string>() && e.Entry.Detail == "on behalf of sam");

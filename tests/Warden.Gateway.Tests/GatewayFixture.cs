@@ -34,9 +34,12 @@ internal sealed class GatewayFixture : IAsyncDisposable
     private readonly List<McpClient> _clients = [];
     private readonly HttpClient _http = new();
 
-    private GatewayFixture(string directory, Gateway gateway, WebApplication app, string url, AheadClock clock)
+    private readonly bool _ownsDirectory;
+
+    private GatewayFixture(string directory, bool ownsDirectory, Gateway gateway, WebApplication app, string url, AheadClock clock)
     {
         Directory = directory;
+        _ownsDirectory = ownsDirectory;
         Gateway = gateway;
         App = app;
         Url = url;
@@ -59,9 +62,12 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public string WorkspacePath => Gateway.WorkspaceStore.Path;
 
-    public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null)
+    /// <summary>Starts a gateway; <paramref name="directory"/> names a data folder to use (and keep) instead of a new temporary one: how a test restarts a gateway on the same data.</summary>
+    public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null,
+        string? directory = null)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "warden-gateway-tests", Guid.NewGuid().ToString("N"));
+        var ownsDirectory = directory is null;
+        directory ??= NewDirectory();
         System.IO.Directory.CreateDirectory(directory);
         var clock = new AheadClock();
         var url = $"http://127.0.0.1:{FreePort()}";
@@ -79,15 +85,18 @@ internal sealed class GatewayFixture : IAsyncDisposable
             WebhookUrl = webhook,
             Clock = clock,
         }, TestContext.Current.CancellationToken);
-        if (environment != "sandbox")
+        if (environment != "sandbox" && gateway.WorkspaceStore.IsEmpty)
         {
             Warden.Workspace.Seeding.WorkspaceSeeder.Seed(gateway.WorkspaceStore, new Warden.Workspace.Seeding.SeedOptions { Contacts = 2_000, Seed = 1 });
         }
 
         var app = HttpHost.Build(gateway);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new GatewayFixture(directory, gateway, app, url, clock);
+        return new GatewayFixture(directory, ownsDirectory, gateway, app, url, clock);
     }
+
+    /// <summary>A new temporary data folder (not created).</summary>
+    public static string NewDirectory() => Path.Combine(Path.GetTempPath(), "warden-gateway-tests", Guid.NewGuid().ToString("N"));
 
     public static int FreePort()
     {
@@ -171,6 +180,11 @@ internal sealed class GatewayFixture : IAsyncDisposable
         await App.DisposeAsync();
         await Gateway.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

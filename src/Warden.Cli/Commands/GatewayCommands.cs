@@ -203,8 +203,13 @@ internal static class GatewayCommands
 
     private static void Render(IAnsiConsole console, JsonNode view)
     {
-        var plan = view["plan"]!;
         console.MarkupLine($"[bold]{Markup.Escape(S(view, "id"))}[/]  {Markup.Escape(S(view, "status"))}, risk {Markup.Escape(S(view, "risk"))}");
+        if (view["plan"] is not { } plan)
+        {
+            console.MarkupLine($"[bold]{Markup.Escape(S(view, "agent"))}[/] calls [bold]{Markup.Escape(S(view, "tool"))}[/] in {Markup.Escape(S(view, "environment"))}; details {Markup.Escape(S(view, "details"))}.");
+            return;
+        }
+
         console.MarkupLine($"[bold]{Markup.Escape(S(view, "agent"))}[/] calls [bold]{Markup.Escape(S(view, "tool"))}[/] in {Markup.Escape(S(view, "environment"))}: {Markup.Escape(S(plan, "summary"))}");
         if (view["instruction"] is { } instruction)
         {
@@ -213,7 +218,7 @@ internal static class GatewayCommands
 
         if (view["on_behalf_of"] is { } person)
         {
-            console.MarkupLine($"On behalf of {Markup.Escape(person.ToString())} (who may not approve it).");
+            console.MarkupLine($"The agent says it acts for {Markup.Escape(person.ToString())} (its claim, not verified; it counts against their budgets only).");
         }
 
         console.MarkupLine($"Arguments: {Markup.Escape(view["arguments"]!.ToJsonString(Readable))}");

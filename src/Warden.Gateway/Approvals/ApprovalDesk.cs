@@ -40,10 +40,12 @@ internal sealed class ApprovalRefusedException(int status, string message) : Exc
 /// <summary>
 /// Held calls and the people who decide them. A request binds to the plan's hash; identical
 /// requests are merged, an agent's open requests are capped, the queue is ordered by risk, and a
-/// request for records denied before is marked as asked again. Approval counts distinct people,
-/// never the person the agent acted for; when every requirement is met the call is planned again
-/// and runs only if its hash is unchanged, otherwise the approval is void and a new request,
-/// showing the difference, goes back to the approvers. Requests expire.
+/// request for records denied before is marked as asked again. Approval counts distinct people;
+/// who may approve comes from the policy alone, never from what the agent says (its on_behalf_of
+/// is a claim shown to approvers). A request is decided in the environment it was made in; when
+/// every requirement is met the call is checked, planned and decided again there, and runs only if
+/// its hash is unchanged, otherwise the approval is void and a new request, showing the
+/// difference, goes back to the approvers. Requests expire.
 /// </summary>
 internal sealed class ApprovalDesk : IDisposable
 {
@@ -163,9 +165,12 @@ internal sealed class ApprovalDesk : IDisposable
                 throw new ApprovalRefusedException(409, $"approval request {approvalId} is {record.Status}, not waiting for a decision");
             }
 
-            if (person == record.OnBehalfOf)
+            // An approval is for the environment the call was made in: this gateway's workspace is
+            // another one, and its activation, grants and budgets were never checked for the call.
+            if (record.Environment != _gateway.Environment)
             {
-                throw new ApprovalRefusedException(403, $"{Who(person)} cannot decide request {approvalId}: the agent acted on their behalf, and nobody approves their own request");
+                throw new ApprovalRefusedException(409,
+                    $"request {approvalId} was made in {record.Environment}, and this gateway runs {_gateway.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})");
             }
 
             var requirements = RequirementsOf(record);
@@ -284,11 +289,21 @@ internal sealed class ApprovalDesk : IDisposable
         }
     }
 
-    /// <summary>The request as people see it: the call, the plan, the requirements with their votes.</summary>
-    public JsonObject View(ApprovalRecord record)
+    /// <summary>
+    /// True when the person may see a request's details (its arguments, the agent's reason, the
+    /// plan with its records and diff, comments and result): an approver of it, or an owner or the
+    /// escalation contact of its use case. Everyone else sees only that it exists.
+    /// </summary>
+    public bool MaySeeDetails(string person, ApprovalRecord record) =>
+        RequirementsOf(record).Any(r => r.Approvers.Contains(person))
+        || (_gateway.Policy.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
+
+    /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
+    public JsonObject View(ApprovalRecord record, string person)
     {
         var votes = _gateway.Store.Votes(record.Id);
-        return new JsonObject
+        var details = MaySeeDetails(person, record);
+        var view = new JsonObject
         {
             ["id"] = record.Id,
             ["status"] = record.Status,
@@ -296,24 +311,31 @@ internal sealed class ApprovalDesk : IDisposable
             ["use_case"] = record.UseCase,
             ["environment"] = record.Environment,
             ["tool"] = record.Tool,
-            ["arguments"] = JsonNode.Parse(record.Arguments),
-            ["instruction"] = record.Instruction,
-            ["on_behalf_of"] = record.OnBehalfOf,
-            ["plan"] = JsonNode.Parse(record.Plan),
-            ["plan_hash"] = record.PlanHash,
             ["risk"] = record.Risk,
             ["requirements"] = JsonSerializer.SerializeToNode(Waiting(record, votes), Json),
             ["votes"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
             {
-                ["person"] = v.Person, ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
+                ["person"] = v.Person, ["vote"] = v.Vote, ["comment"] = details ? v.Comment : null, ["at"] = GatewayStore.Time(v.At),
             })]),
             ["created_at"] = GatewayStore.Time(record.CreatedAt),
             ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
             ["decided_at"] = record.DecidedAt is { } decided ? GatewayStore.Time(decided) : null,
             ["replaces"] = record.Replaces,
             ["resubmits"] = record.Resubmits,
-            ["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null,
         };
+        if (!details)
+        {
+            view["details"] = $"withheld: only the approvers of this request and the owners of use case '{record.UseCase}' see its records and arguments";
+            return view;
+        }
+
+        view["arguments"] = JsonNode.Parse(record.Arguments);
+        view["instruction"] = record.Instruction;
+        view["on_behalf_of"] = record.OnBehalfOf;
+        view["plan"] = JsonNode.Parse(record.Plan);
+        view["plan_hash"] = record.PlanHash;
+        view["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null;
+        return view;
     }
 
     /// <summary>A person as approvers read them: name and id.</summary>
@@ -344,13 +366,25 @@ internal sealed class ApprovalDesk : IDisposable
 
         var agent = policy.FindAgent(record.Agent);
         var arguments = JsonDocument.Parse(record.Arguments).RootElement.Clone();
-        var entry = EntryFor(record, AuditKinds.Call) with { Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
+        var entry = EntryFor(record, AuditKinds.Call) with { Environment = _gateway.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
         if (agent is null)
         {
             return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
         }
 
-        var planned = _gateway.Workspace.Plan(new ToolCall(record.Tool, arguments, record.Agent, record.Environment));
+        if (record.Environment != _gateway.Environment)
+        {
+            return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_gateway.Environment}").ConfigureAwait(false);
+        }
+
+        // Everything a new call meets before it is planned, met again now: the tool still granted
+        // here, the agent still activated, no filter over a field it reads masked.
+        if (_gateway.Calls.Admit(agent, record.Tool, arguments, record.OnBehalfOf) is { } refusal)
+        {
+            return await FailAsync(record, entry with { Effect = "deny", Rule = refusal.Rule }, $"approved, but refused now: {refusal.Message}").ConfigureAwait(false);
+        }
+
+        var planned = _gateway.Workspace.Plan(new ToolCall(record.Tool, arguments, record.Agent, _gateway.Environment));
         if (!planned.Succeeded)
         {
             return await FailAsync(record, entry, $"the call cannot be planned any more: {planned.Error!.Message}").ConfigureAwait(false);
@@ -364,7 +398,7 @@ internal sealed class ApprovalDesk : IDisposable
             var difference = then == plan.Records
                 ? $"the same number of records ({plan.Records:N0}) but not the same ones"
                 : $"{then:N0} records then, {plan.Records:N0} now";
-            var decision = _gateway.Guards.Decide(policy, record.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
+            var decision = _gateway.Guards.Decide(policy, _gateway.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
             store.SetOutcome(record.Id, "void", Outcome(new { reason = $"the plan changed after it was approved: {difference}" }));
             if (decision.Effect == Effect.Deny)
             {
@@ -387,7 +421,7 @@ internal sealed class ApprovalDesk : IDisposable
         // Decided again on the plan as it is now (a freeze or a spent budget still refuses), under
         // the guard lock like any call that budgets count.
         using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan, record.OnBehalfOf).ConfigureAwait(false);
-        var current = _gateway.Guards.Decide(policy, record.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
+        var current = _gateway.Guards.Decide(policy, _gateway.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
         if (current.Effect == Effect.Deny)
         {
             return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}").ConfigureAwait(false);
@@ -477,7 +511,8 @@ internal sealed class ApprovalDesk : IDisposable
     /// </summary>
     public async Task ReconcileAsync()
     {
-        foreach (var record in _gateway.Store.Approvals("executing"))
+        // Only this environment's: another environment's action would be in another workspace.
+        foreach (var record in _gateway.Store.Approvals("executing").Where(r => r.Environment == _gateway.Environment))
         {
             var action = _gateway.Workspace.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null

@@ -16,6 +16,13 @@ internal enum CallStatus
     Invalid,
 }
 
+/// <summary>
+/// Why a call may not be planned here: a stable code, the message the agent reads, the rule that
+/// refused it (if one did), the reason the trail records, and whether a rule's refusal counts
+/// towards the repeated-denials incident.
+/// </summary>
+internal sealed record Refusal(string Code, string Message, string? Rule, string Reason, bool ByRule = false);
+
 /// <summary>Who still has to agree to a held call.</summary>
 internal sealed record ApprovalWait(string Rule, IReadOnlyList<string> Approvers, int Quorum, int Given);
 

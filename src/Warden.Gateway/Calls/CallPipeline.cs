@@ -78,44 +78,17 @@ internal sealed class CallPipeline(Gateway gateway)
             return CallOutcome.Invalid(tool, "invalid_arguments", message, await gateway.AuditAsync(entry with { Outcome = "error", Reason = message }).ConfigureAwait(false));
         }
 
-        if (policy.FindTool(ToolDefinition.WorkspaceSystem, tool) is null)
+        if (Admit(agent, tool, arguments, onBehalfOf) is { } refusal)
         {
-            var hint = Core.Diagnostics.Suggest.Hint(tool, gateway.GrantedTools(agent));
-            var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");
-            return CallOutcome.Invalid(tool, "unknown_tool", message,
-                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
-        }
-
-        if (!gateway.GrantedTools(agent).Contains(tool))
-        {
-            // Refused before planning: a plan reads the data, and its summary would tell an agent
-            // what a tool it may not use would have touched. Decided without a plan's facts, so a
-            // rule that always refuses the tool still gives its own message.
-            var unplanned = gateway.Guards.Decide(policy, environment, agent, tool, arguments, plan: null, onBehalfOf);
-            var message = unplanned.Effect == Effect.Deny ? unplanned.Message : $"No rule grants agent '{agent.Id}' the tool '{tool}' in {environment} (default deny).";
-            var basis = unplanned.Effect == Effect.Deny ? unplanned.Basis : DecisionBasis.DefaultDeny;
-            var seq = await gateway.AuditAsync(entry with { Effect = "deny", Rule = unplanned.Rule?.Id, Reason = unplanned.Reason, Outcome = "refused" }).ConfigureAwait(false);
-            if (basis == DecisionBasis.Rule)
+            var seq = await gateway.AuditAsync(entry with { Effect = "deny", Rule = refusal.Rule, Reason = refusal.Reason, Outcome = "refused" }).ConfigureAwait(false);
+            if (refusal.ByRule)
             {
-                await gateway.KillSwitch.DeniedAsync(agent, unplanned.Rule!.Id).ConfigureAwait(false);
+                await gateway.KillSwitch.DeniedAsync(agent, refusal.Rule!).ConfigureAwait(false);
             }
 
-            return CallOutcome.Refused(tool, basis == DecisionBasis.DefaultDeny ? "not_granted" : Code(basis), message, unplanned.Rule?.Id, seq);
-        }
-
-        if (environment == "production" && gateway.Store.Activation(agent.Id, environment) is null)
-        {
-            var message = $"agent '{agent.Id}' has not been activated for production: an owner of use case '{agent.UseCase}' activates it (warden agents activate {agent.Id})";
-            return CallOutcome.Refused(tool, "not_activated", message, null,
-                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
-        }
-
-        if (MaskedFilter(agent, arguments) is { } masked)
-        {
-            // Filtering on a field the agent sees masked would read it back a character at a time.
-            var message = $"agent '{agent.Id}' may not filter on {masked}: it reads that field masked";
-            return CallOutcome.Refused(tool, "masked_field", message, null,
-                await gateway.AuditAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false));
+            return refusal.Code == "unknown_tool"
+                ? CallOutcome.Invalid(tool, refusal.Code, refusal.Message, seq)
+                : CallOutcome.Refused(tool, refusal.Code, refusal.Message, refusal.Rule, seq);
         }
 
         var planned = gateway.Workspace.Plan(new ToolCall(tool, arguments, agent.Id, environment));
@@ -157,6 +130,52 @@ internal sealed class CallPipeline(Gateway gateway)
             default:
                 return await ExecuteAsync(agent, plan, onBehalfOf, entry).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Why a call may not even be planned in the environment this gateway runs in, or null when it
+    /// may: the tool is unknown, the policy can never grant it to the agent here, the agent is not
+    /// activated for production, or a filter tests a field it reads masked. A new call and an
+    /// approved one about to run are both checked here, so an approval never carries a call past
+    /// what a new call would meet.
+    /// </summary>
+    public Refusal? Admit(Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
+    {
+        var policy = gateway.Policy;
+        var environment = gateway.Environment;
+        if (policy.FindTool(ToolDefinition.WorkspaceSystem, tool) is null)
+        {
+            var hint = Core.Diagnostics.Suggest.Hint(tool, gateway.GrantedTools(agent));
+            var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");
+            return new Refusal("unknown_tool", message, null, message);
+        }
+
+        if (!gateway.GrantedTools(agent).Contains(tool))
+        {
+            // Refused before planning: a plan reads the data, and its summary would tell an agent
+            // what a tool it may not use would have touched. Decided without a plan's facts, so a
+            // rule that always refuses the tool still gives its own message.
+            var unplanned = gateway.Guards.Decide(policy, environment, agent, tool, arguments, plan: null, onBehalfOf);
+            var byRule = unplanned.Effect == Effect.Deny && unplanned.Basis == DecisionBasis.Rule;
+            return unplanned.Effect == Effect.Deny
+                ? new Refusal(Code(unplanned.Basis), unplanned.Message, unplanned.Rule?.Id, unplanned.Reason, byRule)
+                : new Refusal("not_granted", $"No rule grants agent '{agent.Id}' the tool '{tool}' in {environment} (default deny).", unplanned.Rule?.Id, unplanned.Reason);
+        }
+
+        if (environment == "production" && gateway.Store.Activation(agent.Id, environment) is null)
+        {
+            var message = $"agent '{agent.Id}' has not been activated for production: an owner of use case '{agent.UseCase}' activates it (warden agents activate {agent.Id})";
+            return new Refusal("not_activated", message, null, message);
+        }
+
+        if (MaskedFilter(agent, arguments) is { } masked)
+        {
+            // Filtering on a field the agent sees masked would read it back a character at a time.
+            var message = $"agent '{agent.Id}' may not filter on {masked}: it reads that field masked";
+            return new Refusal("masked_field", message, null, message);
+        }
+
+        return null;
     }
 
     /// <summary>A contact field the agent sees masked that one of the call's filters tests (filter, rule, condition), as table.field.</summary>

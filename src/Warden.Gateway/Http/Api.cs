@@ -65,11 +65,11 @@ internal static class Api
             }
 
             var records = gateway.Store.Approvals(status is null or "all" ? (status is null ? "pending" : null) : status);
-            return Results.Json(new JsonObject { ["approvals"] = new JsonArray([.. records.Select(r => (JsonNode)Summary(gateway, r))]) });
+            return Results.Json(new JsonObject { ["approvals"] = new JsonArray([.. records.Select(r => (JsonNode)Summary(gateway, r, Person(context)))]) });
         });
 
-        app.MapGet("/api/approvals/{id}", (string id) =>
-            gateway.Store.Approval(id) is { } record ? Results.Json(gateway.Approvals.View(record)) : Problem(404, $"there is no approval request {id}"));
+        app.MapGet("/api/approvals/{id}", (HttpContext context, string id) =>
+            gateway.Store.Approval(id) is { } record ? Results.Json(gateway.Approvals.View(record, Person(context))) : Problem(404, $"there is no approval request {id}"));
 
         app.MapPost("/api/approvals/approve", async (HttpContext context, CancellationToken cancellationToken) =>
         {
@@ -315,7 +315,7 @@ internal static class Api
         try
         {
             var result = await gateway.Approvals.VoteAsync(Person(context), id, approve, body is null ? null : Text(body, "comment"), context.RequestAborted).ConfigureAwait(false);
-            var view = gateway.Approvals.View(result.Approval);
+            var view = gateway.Approvals.View(result.Approval, Person(context));
             view["result"] = result.Status.ToString().ToLowerInvariant();
             view["message"] = result.Message;
             view["replacement"] = result.Replacement;
@@ -402,16 +402,19 @@ internal static class Api
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private static JsonObject Summary(Gateway gateway, ApprovalRecord record)
+    /// <summary>A line of the queue; what the call would do only for the people who may see the request's details.</summary>
+    private static JsonObject Summary(Gateway gateway, ApprovalRecord record, string person)
     {
-        var plan = JsonNode.Parse(record.Plan)!;
+        var details = gateway.Approvals.MaySeeDetails(person, record);
+        var plan = details ? JsonNode.Parse(record.Plan)! : null;
         return new JsonObject
         {
-            ["id"] = record.Id, ["status"] = record.Status, ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool,
-            ["summary"] = plan["summary"]?.GetValue<string>(), ["records"] = plan["records"]?.GetValue<long>(),
-            ["instruction"] = record.Instruction, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
+            ["id"] = record.Id, ["status"] = record.Status, ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool, ["environment"] = record.Environment,
+            ["summary"] = plan?["summary"]?.GetValue<string>(), ["records"] = plan?["records"]?.GetValue<long>(),
+            ["instruction"] = details ? record.Instruction : null, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
             ["replaces"] = record.Replaces, ["resubmits"] = record.Resubmits,
             ["waiting_for"] = ApprovalDesk.Describe(gateway.Approvals.Waiting(record)),
+            ["details"] = details ? null : "withheld",
         };
     }
 

@@ -67,10 +67,11 @@ public sealed class MarketingWorkspace
 
         var details = change.Describe(context, records);
         var dependents = Dependents(context, details.FieldsChanged).Concat(change.MoreDependents(context)).Distinct().ToList();
-        var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Concat(details.Classes).Concat(ConsentLedger.ClassesOf(details.FieldsChanged))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
         return new Plan(call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
-            dependents, details.Recipients, details.Excluded ?? [], summary, change);
+            dependents, details.Recipients, details.Excluded ?? [], summary, change, details.Deleted, details.Destination, details.Message);
     }
 
     /// <summary>
@@ -188,6 +189,11 @@ public sealed class MarketingWorkspace
             ["agent"] = call.Agent,
             ["environment"] = call.Environment,
         });
+        if (change.Binding(context) is { } binding)
+        {
+            header = JsonSerializer.SerializeToElement(new Dictionary<string, object> { ["call"] = header, ["binding"] = binding });
+        }
+
         hash.AppendData(CanonicalJson.Bytes(header));
         long records = 0;
         var sample = new List<string>();

@@ -52,6 +52,9 @@ public sealed record RecordChange(string Key, IReadOnlyDictionary<string, string
 /// <summary>An object that reads a changed field: a segment, scoring or routing rule, audience sync or report.</summary>
 public sealed record Dependent(string Kind, string Id, string Name, string Field);
 
+/// <summary>What a send says, as approvers see it and the plan's hash binds it: the campaign, its subject and sender, the start of its content and the hash of all of it.</summary>
+public sealed record SendMessage(string Campaign, string Name, string Subject, string Sender, string Preview, string ContentHash);
+
 /// <summary>People a send or sync leaves out, and why.</summary>
 public sealed record Exclusion(string Reason, long Records);
 
@@ -64,8 +67,12 @@ public sealed class Plan
 {
     internal Plan(ToolCall call, Core.ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
         IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes, IReadOnlyList<RecordChange> sample,
-        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, Change change)
+        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, Change change, long? deleted, string? destination,
+        SendMessage? message)
     {
+        Deleted = deleted;
+        Destination = destination;
+        Message = message;
         Call = call;
         Tool = tool;
         Hash = hash;
@@ -82,6 +89,17 @@ public sealed class Plan
         Excluded = excluded;
         Summary = summary;
         Change = change;
+        Facts = new()
+        {
+            Records = records,
+            Recipients = recipients,
+            Deleted = deleted,
+            Destination = destination,
+            Fields = [.. fieldsRead.Concat(fieldsChanged).Distinct()],
+            Classes = classes,
+            External = tool.External,
+            Reversible = tool.Reversibility != Core.Reversibility.Irreversible,
+        };
     }
 
     /// <summary>The call planned.</summary>
@@ -129,18 +147,19 @@ public sealed class Plan
     /// <summary>One sentence a person can read: what this call would do.</summary>
     public string Summary { get; }
 
+    /// <summary>How many records the call deletes, whatever its tool is called (a merge deletes its duplicates); null when it deletes none.</summary>
+    public long? Deleted { get; }
+
+    /// <summary>Where a sync sends its audience; null for other calls.</summary>
+    public string? Destination { get; }
+
+    /// <summary>What a send says (subject, sender, content): bound into the hash, so changing it voids an approval.</summary>
+    public SendMessage? Message { get; }
+
     internal Change Change { get; }
 
-    /// <summary>The facts the policy decides on.</summary>
-    public Core.PlanFacts Facts => new()
-    {
-        Records = Records,
-        Recipients = Recipients,
-        Fields = [.. FieldsRead.Concat(FieldsChanged).Distinct()],
-        Classes = Classes,
-        External = Tool.External,
-        Reversible = Tool.Reversibility != Core.Reversibility.Irreversible,
-    };
+    /// <summary>The facts the policy decides on, derived from what the plan does.</summary>
+    public Core.PlanFacts Facts { get; }
 }
 
 /// <summary>What applying a plan did.</summary>

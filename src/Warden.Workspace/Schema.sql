@@ -46,8 +46,10 @@ DROP INDEX IF EXISTS contacts_updated_at;
 CREATE INDEX IF NOT EXISTS contacts_company_id ON contacts (company_id);
 -- Soft-deleted contacts are few; counting them by index keeps "does this select everyone?" cheap.
 CREATE INDEX IF NOT EXISTS contacts_deleted_at ON contacts (deleted_at) WHERE deleted_at IS NOT NULL;
--- Sends and syncs match people by normalised address (suppression, unsubscribes, duplicates).
-CREATE INDEX IF NOT EXISTS contacts_address ON contacts (lower(trim(email)));
+-- Sends and syncs match people by mailbox (suppression, unsubscribes, duplicates): contacts and
+-- suppression gain a generated `mailbox` column, and unsubscribes are kept by address in
+-- unsubscribed_addresses, all installed by ConsentLedger.cs (the one definition of a mailbox).
+DROP INDEX IF EXISTS contacts_address;
 
 CREATE TABLE IF NOT EXISTS lists (
     id TEXT PRIMARY KEY,

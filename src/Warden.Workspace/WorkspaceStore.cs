@@ -52,6 +52,7 @@ public sealed class WorkspaceStore : IDisposable
         }
 
         AddMissingColumns(connection);
+        ConsentLedger.Install(connection);
         return store;
     }
 

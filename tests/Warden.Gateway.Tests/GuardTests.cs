@@ -91,6 +91,45 @@ public sealed class GuardTests
         Assert.Equal(["sam", "maria", "dev", "rita"], incident.Owners);
     }
 
+    /// <summary>Merges of 100 duplicates each, into primaries that are not among them, with the trade-show exception letting them run without a person.</summary>
+    private static async Task<IReadOnlyList<(bool IsError, JsonNode Answer)>> MergeAway(GatewayFixture gateway, int merges)
+    {
+        var agent = await gateway.Agent("hygiene-bot");
+        var answers = new List<(bool, JsonNode)>();
+        for (var i = 0; i < merges; i++)
+        {
+            var ids = Enumerable.Range(0, 101).Select(j => (string)gateway.Workspace($"SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET {i * 101 + j}")!).ToList();
+            answers.Add(await GatewayFixture.Call(agent, "contacts.merge", new { primary = ids[0], duplicates = ids.Skip(1).ToArray() }));
+        }
+
+        return answers;
+    }
+
+    private static string MergesRunAlone(string policy) => policy.Replace("until: 2026-12-31T18:00:00Z", "until: 2099-12-31T18:00:00Z", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Merging_contacts_away_trips_the_breaker_on_deletes()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => MergesRunAlone(policy)
+            .Replace("    metric: deleted_records\n    over: 2000\n", "    metric: deleted_records\n    over: 150\n", StringComparison.Ordinal));
+        var merges = await MergeAway(gateway, 2);
+        Assert.All(merges, m => Assert.True(m.Answer["status"]!.GetValue<string>() == "done", m.Answer.ToJsonString()));
+        var breaker = gateway.Trail().Single(e => e.Entry.Kind == "breaker").Entry;
+        Assert.Equal(("delete-burst", "freeze"), (breaker.Rule, breaker.Effect));
+        Assert.Contains("more than 150 deleted records", breaker.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_budget_of_deleted_records_stops_merges_as_it_stops_deletes()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => MergesRunAlone(policy).Replace("budgets:\n",
+            "budgets:\n  - { id: hygiene-few-deletes, agent: hygiene-bot, metric: deleted_records, limit: 150, per: 1h }\n", StringComparison.Ordinal));
+        var merges = await MergeAway(gateway, 2);
+        Assert.Equal("done", merges[0].Answer["status"]!.GetValue<string>());
+        Assert.Equal(("refused", "budget_exceeded"), (merges[1].Answer["status"]!.GetValue<string>(), merges[1].Answer["code"]!.GetValue<string>()));
+        Assert.Contains("Budget 'hygiene-few-deletes' would be exceeded: 100 of 150 deleted records", merges[1].Answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task In_production_an_agent_acts_only_once_an_owner_has_activated_it()
     {

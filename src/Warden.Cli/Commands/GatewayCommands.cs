@@ -240,6 +240,17 @@ internal static class GatewayCommands
             console.MarkupLine($"  recipients: {Markup.Escape(S(plan, "recipients"))}; left out: {Markup.Escape(string.Join(", ", plan["excluded"]!.AsArray().Select(e => $"{e!["reason"]}: {e["records"]}")))}");
         }
 
+        if (plan["message"] is { } message)
+        {
+            console.MarkupLine($"  sends from {Markup.Escape(S(message, "sender"))}, subject \"{Markup.Escape(S(message, "subject"))}\" ({Markup.Escape(S(message, "content_hash"))}):");
+            console.MarkupLine($"    {Markup.Escape(S(message, "preview"))}");
+        }
+
+        if (plan["destination"] is { } destination)
+        {
+            console.MarkupLine($"  to destination {Markup.Escape(destination.ToString())}");
+        }
+
         foreach (var requirement in view["requirements"]!.AsArray())
         {
             console.MarkupLine($"Needs {Markup.Escape(S(requirement, "quorum"))} of {Markup.Escape(string.Join(", ", requirement!["approvers"]!.AsArray().Select(a => a!.ToString())))} (rule {Markup.Escape(S(requirement, "rule"))}); {Markup.Escape(S(requirement, "given"))} given.");

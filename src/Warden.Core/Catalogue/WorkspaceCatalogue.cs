@@ -47,7 +47,7 @@ public static class WorkspaceCatalogue
 
         Tool("contacts.update", ActionKind.Write, Reversibility.Reversible, "Change fields on the selected contacts.",
             [.. ContactSelection, Arg("set", ArgumentType.Object, "Field changes: field name to new value.", required: true)]),
-        Tool("contacts.merge", ActionKind.Write, Reversibility.Reversible, "Merge duplicate contacts into one primary contact.",
+        Tool("contacts.merge", ActionKind.Delete, Reversibility.Reversible, "Merge duplicate contacts into one primary contact; the duplicates are soft-deleted (restorable), so a merge is governed as a delete of them.",
             Arg("primary", ArgumentType.String, "The contact that survives.", required: true),
             Arg("duplicates", ArgumentType.StringList, "Contacts merged into the primary.", required: true)),
         Tool("contacts.delete", ActionKind.Delete, Reversibility.Reversible, "Soft-delete the selected contacts (restorable).",

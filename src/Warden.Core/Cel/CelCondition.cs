@@ -49,7 +49,7 @@ internal sealed class CelCondition
     {
         if (!Identifiers(Syntax).Any())
         {
-            var activation = new CelActivation(new ConditionInput(PlanFacts.None, [], default, "", "", "", "", "", "", false, false));
+            var activation = new CelActivation(new ConditionInput(PlanFacts.None, [], default, "", "", "", "", "", "", false, false, 0, 0));
             var value = _eval(ref activation);
             return value.IsFalse ? "it is always false" : null;
         }
@@ -90,8 +90,8 @@ internal sealed class CelCondition
                 continue;
             }
 
-            // records and recipients are counts: never below zero.
-            var (low, high) = bounds.TryGetValue(name, out var b) ? b : (name is "records" or "recipients" ? 0 : long.MinValue, long.MaxValue);
+            // records, recipients, deleted and changed are counts: never below zero.
+            var (low, high) = bounds.TryGetValue(name, out var b) ? b : (name is "records" or "recipients" or "deleted" or "changed" ? 0 : long.MinValue, long.MaxValue);
             var c = literal.AsInt;
             switch (op)
             {
@@ -104,7 +104,7 @@ internal sealed class CelCondition
 
             if (low > high)
             {
-                return high < 0 && name is "records" or "recipients"
+                return high < 0 && name is "records" or "recipients" or "deleted" or "changed"
                     ? $"{name} is a count and is never below zero"
                     : $"no value of {name} is at least {low} and at most {high}";
             }

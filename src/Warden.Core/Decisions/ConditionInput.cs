@@ -14,9 +14,15 @@ internal readonly struct ConditionInput(
     string tool,
     string kind,
     bool external,
-    bool reversible)
+    bool reversible,
+    long deleted,
+    long changed)
 {
     public readonly PlanFacts Facts = facts;
+
+    /// <summary>Records the call deletes and changes, from the plan or, where it does not say, from the tool's kind (GuardAmounts).</summary>
+    public readonly long Deleted = deleted;
+    public readonly long Changed = changed;
 
     /// <summary>The plan's classes and those of its fields (see DataClassMap).</summary>
     public readonly IReadOnlyList<string> Classes = classes;

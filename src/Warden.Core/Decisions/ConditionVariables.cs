@@ -10,6 +10,9 @@ internal static class ConditionVariables
     {
         ["records"] = new("records", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Records), "how many records the call reads or changes"),
         ["recipients"] = new("recipients", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Recipients), "how many people a send or sync reaches"),
+        ["deleted"] = new("deleted", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Deleted), "how many records the call deletes, whatever its tool (a merge deletes its duplicates)"),
+        ["changed"] = new("changed", CelType.Int, (ref CelActivation a) => CelValue.Of(a.Input.Changed), "how many records the call changes, deletions included"),
+        ["destination"] = new("destination", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Destination ?? ""), "where a sync sends its audience; empty for other calls"),
         ["fields"] = new("fields", CelType.StringList, (ref CelActivation a) => CelValue.Of(a.Input.Facts.Fields), "fields read or changed, as table.field"),
         ["classes"] = new("classes", CelType.StringList, (ref CelActivation a) => CelValue.Of(a.Input.Classes), "data classes touched"),
         ["external"] = new("external", CelType.Bool, (ref CelActivation a) => CelValue.Of(a.Input.External), "whether the call reaches outside"),
@@ -19,7 +22,7 @@ internal static class ConditionVariables
         ["use_case"] = new("use_case", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.UseCase), "the calling agent's use case"),
         ["system"] = new("system", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.System), "the system that owns the tool"),
         ["tool"] = new("tool", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Tool), "the tool's name"),
-        ["kind"] = new("kind", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Kind), "read, write, delete, send, sync or configure"),
+        ["kind"] = new("kind", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Kind), "read, write, delete, send, sync or configure: delete for any call that deletes records"),
         ["args"] = Args(null, closed: false, "the call's arguments"),
     };
 

@@ -28,6 +28,8 @@ public enum DecisionBasis
     Budget,
     /// <summary>Evaluation failed; the call is denied (fail closed).</summary>
     EvaluationFailed,
+    /// <summary>A sync to a destination the policy does not name.</summary>
+    Destination,
 }
 
 /// <summary>
@@ -133,6 +135,9 @@ public readonly struct Decision
         DecisionBasis.Frozen => $"Agent '{Agent}' is frozen (kill switch or breaker); no call runs until an owner unfreezes it.",
         DecisionBasis.TierCap => $"Rule '{Rule?.Id}' would grant '{Tool}', but {_detail}.",
         DecisionBasis.Invariant => $"Rule '{Rule!.Id}' allows '{Tool}', but it is {_detail}; such actions always need a person: {Describe(Approvals)}.",
+        DecisionBasis.Destination => _detail is null
+            ? $"'{Tool}' names no destination; a sync goes only to a destination the policy names under destinations."
+            : $"'{_detail}' is not a destination the policy names; a sync goes only to a destination listed under destinations (a person adds one after review).",
         DecisionBasis.Budget => string.Create(CultureInfo.InvariantCulture,
             $"Budget '{Budget!.Id}' would be exceeded{(_detail is null ? "" : $" for {_detail}")}: {_used:N0} of {Budget.Limit:N0} {Names.Of(Budget.Metric).Replace('_', ' ')} used{(_detail is null ? "" : $" on their behalf")} in the last {Yaml.MappingReader.FormatDuration(Budget.Window)}, and this call adds {_amount:N0}."),
         _ => $"The decision failed and the call is denied (fail closed): {_detail}",

@@ -18,10 +18,12 @@ internal sealed class DecisionEngine
     private readonly Dictionary<string, Dictionary<string, ToolSlot>> _systems = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _environmentBits = new(StringComparer.Ordinal);
     private readonly DataClassMap _dataClasses;
+    private readonly HashSet<string> _destinations;
 
     public DecisionEngine(Policy policy, IReadOnlyList<ResolvedRule> rules, DataClassMap dataClasses)
     {
         _dataClasses = dataClasses;
+        _destinations = policy.Destinations.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < policy.Environments.Count; i++)
         {
             _environmentBits[policy.Environments[i]] = 1UL << i;
@@ -121,15 +123,25 @@ internal sealed class DecisionEngine
         }
 
         var facts = request.Facts ?? PlanFacts.None;
+        // What the plan does decides how the call is governed, not the tool's name: a call that
+        // deletes records is a delete for the tier, the budgets and `kind`.
+        var kind = GuardAmounts.Effective(tool.Kind, facts);
+        if (kind == ActionKind.Sync && (facts.Destination is not { } destination || !_destinations.Contains(destination)))
+        {
+            // An audience going somewhere the policy does not name is never approved as if it went somewhere it does.
+            steps?.Add(facts.Destination is null ? "The sync names no destination." : $"'{facts.Destination}' is not among the policy's destinations.");
+            return new Decision(Effect.Deny, DecisionBasis.Destination, request, detail: facts.Destination);
+        }
+
         var external = tool.External || facts.External == true;
         var irreversible = tool.Reversibility == Reversibility.Irreversible || facts.Reversible == false;
         var classes = _dataClasses.Complete(facts.Classes, facts.Fields);
         var input = new ConditionInput(facts, classes, request.Arguments, request.Environment, agent.Agent.Id, agent.Agent.UseCase,
-            request.System, request.Tool, Names.KindNames[(int)tool.Kind], external, !irreversible);
+            request.System, request.Tool, Names.KindNames[(int)kind], external, !irreversible, GuardAmounts.Deleted(kind, facts), GuardAmounts.Changed(kind, facts));
         var activation = new CelActivation(input);
 
         var outcome = Evaluate(rules, environment, includeShadow: false, openMatching, request, ref activation, agent.Agent.Id, trace);
-        var decision = Finish(outcome, rules, environment, openMatching, request, agent, tool, external, irreversible, facts, guards, ref activation, steps);
+        var decision = Finish(outcome, rules, environment, openMatching, request, agent, tool, kind, external, irreversible, facts, guards, ref activation, steps);
 
         if (rules.HasShadow)
         {
@@ -146,7 +158,7 @@ internal sealed class DecisionEngine
     private static readonly ToolDefinition UnannotatedTool = ToolDefinition.Unannotated("upstream", "unannotated");
 
     private Decision Finish(in Outcome outcome, RuleSet rules, ulong environment, bool openMatching, in DecisionRequest request, AgentEntry agent,
-        ToolDefinition tool, bool external, bool irreversible, PlanFacts facts, IGuardState guards, ref CelActivation activation, List<string>? steps)
+        ToolDefinition tool, ActionKind kind, bool external, bool irreversible, PlanFacts facts, IGuardState guards, ref CelActivation activation, List<string>? steps)
     {
         if (outcome.Effect is not { } effect)
         {
@@ -160,7 +172,7 @@ internal sealed class DecisionEngine
         }
 
         // The tier caps what any grant may reach, even one the checker could not see (an unannotated tool, a plan fact).
-        if (TierCaps.Violation(agent.UseCase.Tier, tool.Kind, irreversible ? Reversibility.Irreversible : tool.Reversibility, external) is { } violation)
+        if (TierCaps.Violation(agent.UseCase.Tier, kind, irreversible ? Reversibility.Irreversible : tool.Reversibility, external) is { } violation)
         {
             steps?.Add($"Use case '{agent.UseCase.Id}' is {TierCaps.Name(agent.UseCase.Tier)} tier: {violation}.");
             return new Decision(Effect.Deny, DecisionBasis.TierCap, request, rule.Model,
@@ -191,7 +203,7 @@ internal sealed class DecisionEngine
 
         foreach (var budget in agent.Budgets)
         {
-            var amount = GuardAmounts.Of(budget.Metric, tool.Kind, facts);
+            var amount = GuardAmounts.Of(budget.Metric, kind, facts);
             if (amount == 0 || (budget.PerPerson && request.OnBehalfOf is null))
             {
                 continue;

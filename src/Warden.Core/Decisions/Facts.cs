@@ -21,6 +21,19 @@ public sealed record PlanFacts
     /// <summary>Fields read or changed, as table.field.</summary>
     public IReadOnlyList<string> Fields { get; init; } = [];
 
+    /// <summary>
+    /// How many records the call deletes (soft or for good), whatever its tool is called: a merge
+    /// that soft-deletes its duplicates deletes them. Null when the plan does not say (a policy
+    /// test, an explain): then a delete tool deletes its records and other tools none.
+    /// </summary>
+    public long? Deleted { get; init; }
+
+    /// <summary>How many records the call changes, deletions included; null when the plan does not say (then a write, delete or configuration change changes its records).</summary>
+    public long? Changed { get; init; }
+
+    /// <summary>Where a sync sends its audience (e.g. linkedin:matched-audience-42), checked against the destinations the policy names.</summary>
+    public string? Destination { get; init; }
+
     /// <summary>Data classes touched: pii, consent, restricted and any the policy declares.</summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
 

@@ -63,7 +63,7 @@ public static class StrictJson
         return true;
     }
 
-    /// <summary>Reads plan facts from a JSON object: records, recipients, fields, classes, external, reversible.</summary>
+    /// <summary>Reads plan facts from a JSON object: records, recipients, deleted, changed, destination, fields, classes, external, reversible.</summary>
     public static bool TryReadFacts(JsonElement json, out PlanFacts facts, out string? error)
     {
         facts = PlanFacts.None;
@@ -74,20 +74,35 @@ public static class StrictJson
             return false;
         }
 
-        string[] known = ["records", "recipients", "fields", "classes", "external", "reversible"];
+        string[] known = ["records", "recipients", "deleted", "changed", "destination", "fields", "classes", "external", "reversible"];
         foreach (var property in json.EnumerateObject())
         {
             var value = property.Value;
             switch (property.Name)
             {
-                case "records" or "recipients":
+                case "records" or "recipients" or "deleted" or "changed":
                     if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var count) || count < 0)
                     {
                         error = $"'{property.Name}' should be a whole number of at least 0";
                         return false;
                     }
 
-                    facts = property.Name == "records" ? facts with { Records = count } : facts with { Recipients = count };
+                    facts = property.Name switch
+                    {
+                        "records" => facts with { Records = count },
+                        "recipients" => facts with { Recipients = count },
+                        "deleted" => facts with { Deleted = count },
+                        _ => facts with { Changed = count },
+                    };
+                    break;
+                case "destination":
+                    if (value.ValueKind != JsonValueKind.String)
+                    {
+                        error = "'destination' should be a string such as linkedin:matched-audience-42";
+                        return false;
+                    }
+
+                    facts = facts with { Destination = value.GetString() };
                     break;
                 case "fields" or "classes":
                     if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))

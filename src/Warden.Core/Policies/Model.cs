@@ -226,24 +226,47 @@ public enum GuardMetric
 /// <summary>What one call adds to each metric: the same figures budgets are checked against before it runs and counted with after.</summary>
 public static class GuardAmounts
 {
-    /// <summary>What a call of a tool of <paramref name="kind"/> with these plan facts adds to <paramref name="metric"/>.</summary>
+    /// <summary>
+    /// What a call of a tool of <paramref name="kind"/> with these plan facts adds to <paramref name="metric"/>:
+    /// the records the plan says it changes and deletes (a merge's duplicates count as deleted),
+    /// or, where it does not say, what the tool's kind implies.
+    /// </summary>
     public static long Of(GuardMetric metric, ActionKind kind, PlanFacts facts)
     {
         ArgumentNullException.ThrowIfNull(facts);
-        return Of(metric, kind, facts.Records, facts.Recipients);
+        return metric switch
+        {
+            GuardMetric.Calls => 1,
+            GuardMetric.ChangedRecords => Changed(kind, facts),
+            GuardMetric.DeletedRecords => Deleted(kind, facts),
+            GuardMetric.Sends => kind is ActionKind.Send or ActionKind.Sync ? 1 : 0,
+            GuardMetric.Recipients => kind is ActionKind.Send or ActionKind.Sync ? facts.Recipients : 0,
+            GuardMetric.ReadRecords => kind == ActionKind.Read ? facts.Records : 0,
+            _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "not a guard metric"),
+        };
     }
 
-    /// <summary>What a call of a tool of <paramref name="kind"/> over <paramref name="records"/> records, reaching <paramref name="recipients"/> people, adds to <paramref name="metric"/>.</summary>
-    public static long Of(GuardMetric metric, ActionKind kind, long records, long recipients) => metric switch
+    /// <summary>The records a call deletes: the plan's count, or all its records for a delete tool when the plan does not say.</summary>
+    public static long Deleted(ActionKind kind, PlanFacts facts)
     {
-        GuardMetric.Calls => 1,
-        GuardMetric.ChangedRecords => kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? records : 0,
-        GuardMetric.DeletedRecords => kind == ActionKind.Delete ? records : 0,
-        GuardMetric.Sends => kind is ActionKind.Send or ActionKind.Sync ? 1 : 0,
-        GuardMetric.Recipients => kind is ActionKind.Send or ActionKind.Sync ? recipients : 0,
-        GuardMetric.ReadRecords => kind == ActionKind.Read ? records : 0,
-        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "not a guard metric"),
-    };
+        ArgumentNullException.ThrowIfNull(facts);
+        return facts.Deleted ?? (kind == ActionKind.Delete ? facts.Records : 0);
+    }
+
+    /// <summary>The records a call changes (deletions included): the plan's count, or all its records for a write, delete or configuration change.</summary>
+    public static long Changed(ActionKind kind, PlanFacts facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        return Math.Max(facts.Changed ?? (kind is ActionKind.Write or ActionKind.Delete or ActionKind.Configure ? facts.Records : 0), Deleted(kind, facts));
+    }
+
+    /// <summary>
+    /// The kind a call is governed as: a tool's own kind, or delete when its plan deletes records
+    /// (a merge that soft-deletes duplicates is a delete, whatever the tool is called). Only ever
+    /// towards danger.
+    /// </summary>
+    public static ActionKind Effective(ActionKind kind, PlanFacts facts) =>
+        kind is ActionKind.Read or ActionKind.Write or ActionKind.Configure && Deleted(kind, facts) > 0 ? ActionKind.Delete : kind;
 }
 
 /// <summary>A cap on what an agent, or all agents of a use case together, may do in a sliding window.</summary>
@@ -275,6 +298,9 @@ public sealed record Breaker(string Id, string? Agent, string? UseCase, GuardMet
     /// <summary>True when the breaker counts calls of <paramref name="agent"/>.</summary>
     public bool Covers(Agent agent) => Agent is not null ? Agent == agent.Id : UseCase == agent.UseCase;
 }
+
+/// <summary>Somewhere outside that audiences may be synced to, named in the policy after review (e.g. linkedin:matched-audience-42).</summary>
+public sealed record Destination(string Id, string Description);
 
 /// <summary>An upstream system (an MCP server) whose tools the policy annotates.</summary>
 public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList<ToolDefinition> Tools);

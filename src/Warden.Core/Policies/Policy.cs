@@ -26,8 +26,10 @@ public sealed class Policy
     internal Policy(string id, string description, string source, string hash, IReadOnlyList<string> environments, IReadOnlyList<Owner> owners,
         IReadOnlyList<Group> groups, IReadOnlyDictionary<string, IReadOnlyList<string>> dataClasses, IReadOnlyList<UseCase> useCases,
         IReadOnlyList<Agent> agents, IReadOnlyList<UpstreamSystem> systems, IReadOnlyList<ToolDefinition> tools, IReadOnlyList<Rule> rules,
-        IReadOnlyList<PolicyException> exceptions, IReadOnlyList<Budget> budgets, IReadOnlyList<Breaker> breakers, IReadOnlyList<ResolvedRule> compiledRules)
+        IReadOnlyList<PolicyException> exceptions, IReadOnlyList<Budget> budgets, IReadOnlyList<Breaker> breakers, IReadOnlyList<ResolvedRule> compiledRules,
+        IReadOnlyList<Destination> destinations)
     {
+        Destinations = destinations;
         Id = id;
         Description = description;
         Source = source;
@@ -65,6 +67,9 @@ public sealed class Policy
 
     /// <summary>sha256 of the file's text: what the audit trail records for a policy load.</summary>
     public string Hash { get; }
+
+    /// <summary>Where audiences may be synced; a sync anywhere else is refused.</summary>
+    public IReadOnlyList<Destination> Destinations { get; }
 
     /// <summary>The environments agents act in, sandbox and production unless the policy says otherwise.</summary>
     public IReadOnlyList<string> Environments { get; }

@@ -10,7 +10,7 @@ namespace Warden.Core.Policies;
 internal static class PolicyBinder
 {
     private static readonly string[] TopFields =
-        ["version", "id", "description", "environments", "owners", "groups", "data_classes", "use_cases", "agents", "systems", "rules", "exceptions", "budgets", "breakers"];
+        ["version", "id", "description", "environments", "owners", "groups", "data_classes", "use_cases", "agents", "systems", "rules", "exceptions", "budgets", "breakers", "destinations"];
 
     public static PolicySyntax Bind(YamlNode root, string source, string text, DiagnosticBag diagnostics)
     {
@@ -126,6 +126,15 @@ internal static class PolicyBinder
                 var then = r.Has("then") ? r.Choice("then", Names.BreakerActions)?.Value ?? BreakerAction.Freeze : BreakerAction.Freeze;
                 policy.Breakers.Add(new BreakerSyntax(id, r.String("agent"), r.String("use_case"), r.Choice("metric", Names.Metrics, required: true),
                     r.Integer("over", 0, long.MaxValue, required: true), r.Duration("within", required: true), then, r.At));
+            }
+        });
+
+        Each(top, "destinations", "destination", diagnostics, (item, what) =>
+        {
+            var r = new MappingReader(item, what, diagnostics, ["id", "description"]);
+            if (r.String("id", required: true, hint: "name the destination as the sync tool does, e.g. id: linkedin:matched-audience-42") is { } id)
+            {
+                policy.Destinations.Add(new DestinationSyntax(id, r.Text("description")));
             }
         });
 

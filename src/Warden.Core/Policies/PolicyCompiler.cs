@@ -81,6 +81,7 @@ internal sealed class PolicyCompiler
         var exceptions = Exceptions();
         var budgets = Budgets();
         var breakers = Breakers();
+        var destinations = Destinations();
         if (_diagnostics.HasErrors)
         {
             return null;
@@ -103,7 +104,27 @@ internal sealed class PolicyCompiler
             exceptions: exceptions,
             budgets: budgets,
             breakers: breakers,
-            compiledRules: [.. _rules.Values.OrderBy(r => r.Order)]);
+            compiledRules: [.. _rules.Values.OrderBy(r => r.Order)],
+            destinations: destinations);
+    }
+
+    /// <summary>The destinations audiences may be synced to, each named once.</summary>
+    private List<Destination> Destinations()
+    {
+        var result = new List<Destination>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var syntax in _syntax.Destinations)
+        {
+            if (!seen.Add(syntax.Id.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.DuplicateName, syntax.Id.At, $"destination '{syntax.Id.Value}' is named twice");
+                continue;
+            }
+
+            result.Add(new Destination(syntax.Id.Value, syntax.Description));
+        }
+
+        return result;
     }
 
     private List<Owner> OwnerModels() =>

@@ -23,7 +23,10 @@ internal sealed class PolicySyntax
     public List<ExceptionSyntax> Exceptions { get; } = [];
     public List<BudgetSyntax> Budgets { get; } = [];
     public List<BreakerSyntax> Breakers { get; } = [];
+    public List<DestinationSyntax> Destinations { get; } = [];
 }
+
+internal sealed record DestinationSyntax(Located<string> Id, string Description);
 
 internal sealed record OwnerSyntax(Located<string> Id, string Name, string Email, List<Located<OwnerRole>> Roles, Located<string>? Token);
 

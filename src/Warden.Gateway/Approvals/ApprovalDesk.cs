@@ -482,7 +482,7 @@ internal sealed class ApprovalDesk : IDisposable
     /// <summary>Riskiest first: what the call does, how far it reaches, and which data classes it touches.</summary>
     private static int Risk(Plan plan)
     {
-        var kind = plan.Tool.Kind switch
+        var kind = GuardAmounts.Effective(plan.Tool.Kind, plan.Facts) switch
         {
             ActionKind.Send or ActionKind.Sync => 500,
             ActionKind.Delete => 400,

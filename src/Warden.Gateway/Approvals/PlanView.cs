@@ -11,10 +11,17 @@ internal static class PlanView
     {
         ["summary"] = plan.Summary,
         ["tool"] = plan.Tool.Name,
-        ["kind"] = PolicyWords.Of(plan.Tool.Kind),
+        ["kind"] = PolicyWords.Of(GuardAmounts.Effective(plan.Tool.Kind, plan.Facts)),
         ["reversible"] = plan.Tool.Reversibility != Reversibility.Irreversible,
         ["external"] = plan.Tool.External,
         ["records"] = plan.Records,
+        ["deleted"] = GuardAmounts.Deleted(plan.Tool.Kind, plan.Facts),
+        ["destination"] = plan.Destination,
+        ["message"] = plan.Message is { } message ? new JsonObject
+        {
+            ["campaign"] = message.Campaign, ["name"] = message.Name, ["subject"] = message.Subject, ["sender"] = message.Sender,
+            ["preview"] = message.Preview, ["content_hash"] = message.ContentHash,
+        } : null,
         ["sample_keys"] = Strings(plan.SampleKeys),
         ["fields_read"] = Strings(plan.FieldsRead),
         ["fields_changed"] = Strings(plan.FieldsChanged),

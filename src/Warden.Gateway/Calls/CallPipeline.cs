@@ -255,6 +255,7 @@ internal sealed class CallPipeline(Gateway gateway)
         DecisionBasis.Budget => "budget_exceeded",
         DecisionBasis.Environment => "wrong_environment",
         DecisionBasis.TierCap => "beyond_tier",
+        DecisionBasis.Destination => "unknown_destination",
         _ => "refused",
     };
 

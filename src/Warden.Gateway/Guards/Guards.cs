@@ -171,7 +171,7 @@ internal sealed class Guards : IDisposable
         policy.Budgets.Where(b => b.Covers(agent) && (plan is null || AddsTo(plan, b.Metric) > 0) && (!b.PerPerson || onBehalfOf is not null));
 
     /// <summary>What a call adds to a metric (<see cref="GuardAmounts"/>).</summary>
-    private static long AddsTo(Plan plan, GuardMetric metric) => GuardAmounts.Of(metric, plan.Tool.Kind, plan.Records, plan.Recipients);
+    private static long AddsTo(Plan plan, GuardMetric metric) => GuardAmounts.Of(metric, GuardAmounts.Effective(plan.Tool.Kind, plan.Facts), plan.Facts);
 
     /// <summary>What a call adds to each metric.</summary>
     private static IEnumerable<(GuardMetric Metric, long Amount)> Amounts(Plan plan) => Metrics.Select(metric => (metric, AddsTo(plan, metric)));

@@ -9,7 +9,7 @@ public static class WorkspaceSeeder
 {
     // Every table a seed writes or makes stale. The journal and actions go too: they describe
     // changes to records that a replace deletes.
-    private static readonly string[] Cleared = [.. SyntheticWorkspace.Tables, "actions", "journal"];
+    private static readonly string[] Cleared = [.. SyntheticWorkspace.Tables, "actions", "journal", "unsubscribed_addresses"];
 
     // Tables whose secondary indexes are dropped for the bulk load and built once at the end:
     // sorting a finished table is cheaper than keeping nine indexes ordered row by row (a

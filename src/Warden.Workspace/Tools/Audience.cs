@@ -3,9 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace Warden.Workspace.Tools;
 
 /// <summary>
-/// Who a send or sync reaches. Consent is enforced here, by the workspace, whatever the call says:
-/// an address on any suppression list, an address any record of which unsubscribed, or a contact
-/// without recorded consent is left out; an address held by several contacts is reached once.
+/// Who a send or sync reaches. Consent is enforced here, by the workspace, whatever the call says,
+/// and by mailbox (see <see cref="ConsentLedger"/>): a mailbox on any suppression list, a mailbox
+/// that unsubscribed (the ledger keeps it whatever row holds it now) or that any record holding it
+/// unsubscribed, or a contact without recorded consent is left out; a mailbox held by several
+/// contacts is reached once.
 /// </summary>
 internal sealed record Audience(string Id, string Name, string Predicate, IReadOnlyList<SqliteParameter> Parameters)
 {
@@ -35,17 +37,18 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
     /// <summary>Every audience member with the reason it is left out, or NULL when it is reached.</summary>
     public string Classified => $"""
         WITH audience AS (
-            SELECT id, email, lower(trim(email)) AS address, email_consent FROM contacts WHERE deleted_at IS NULL AND {Predicate}),
+            SELECT id, email, mailbox, email_consent FROM contacts WHERE deleted_at IS NULL AND {Predicate}),
         unsubscribed AS (
-            SELECT DISTINCT lower(trim(email)) AS address FROM contacts
-            WHERE deleted_at IS NULL AND email_consent = 'unsubscribed' AND lower(trim(email)) IN (SELECT address FROM audience)),
+            SELECT mailbox FROM unsubscribed_addresses WHERE mailbox IN (SELECT mailbox FROM audience)
+            UNION
+            SELECT mailbox FROM contacts WHERE email_consent = 'unsubscribed' AND mailbox IN (SELECT mailbox FROM audience)),
         ranked AS (
-            SELECT id, email, address, email_consent,
-                   row_number() OVER (PARTITION BY address ORDER BY CASE WHEN email_consent = 'subscribed' THEN 0 ELSE 1 END, id) AS n
+            SELECT id, email, mailbox, email_consent,
+                   row_number() OVER (PARTITION BY mailbox ORDER BY CASE WHEN email_consent = 'subscribed' THEN 0 ELSE 1 END, id) AS n
             FROM audience)
         SELECT id, email, CASE
-            WHEN address IN (SELECT email FROM suppression) THEN 'suppressed'
-            WHEN address IN (SELECT address FROM unsubscribed) THEN 'unsubscribed'
+            WHEN mailbox IN (SELECT mailbox FROM suppression) THEN 'suppressed'
+            WHEN mailbox IN (SELECT mailbox FROM unsubscribed) THEN 'unsubscribed'
             WHEN email_consent <> 'subscribed' THEN 'no recorded consent'
             WHEN n > 1 THEN 'address already reached through another contact'
             END AS excluded

@@ -7,12 +7,31 @@ using Warden.Workspace.Journal;
 
 namespace Warden.Workspace.Tools;
 
-/// <summary>Sends a campaign to its audience, after suppression and consent. Irreversible: journaled for the record, never rolled back.</summary>
+/// <summary>
+/// Sends a campaign to its audience, after suppression and consent. Irreversible: journaled for the
+/// record, never rolled back. The plan binds what goes out: each recipient with the address it is
+/// sent to (the keys), and the campaign's subject, sender and content (the binding), so a change
+/// to any of them after approval voids it.
+/// </summary>
 internal sealed class SendChange(string campaign, string name, Audience audience) : Change
 {
     private IReadOnlyList<SqliteParameter> Parameters => [.. audience.Parameters, new SqliteParameter("@campaign", campaign)];
 
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id", Parameters);
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({audience.Reached}) ORDER BY id", Parameters);
+
+    public override string? Binding(ToolContext context) => JsonSerializer.Serialize(Message(context));
+
+    /// <summary>What the campaign says now.</summary>
+    private SendMessage Message(ToolContext context)
+    {
+        var row = context.Row(Tables.Campaigns, campaign)!;
+        var subject = (string)row["subject"]!;
+        var sender = (string)row["sender"]!;
+        var content = (string)row["content"]!;
+        var hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new[] { subject, sender, content }))));
+        var preview = content.Length <= 280 ? content : content[..280] + "…";
+        return new SendMessage(campaign, (string)row["name"]!, subject, sender, preview, hash);
+    }
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -23,8 +42,13 @@ internal sealed class SendChange(string campaign, string name, Audience audience
                       + " A send cannot be taken back.";
         var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["sent"] = "no" }, new Dictionary<string, string?> { ["sent"] = "yes" })).ToList();
+        var message = Message(context);
+        summary += $" From {message.Sender}, subject \"{message.Subject}\".";
         return new PlanDetails(["contacts.email", "contacts.email_consent"], ["campaigns.status", "campaign_sends.contact_id"],
-            [new FieldChange("campaigns.status", 1, [], "sent")], sample, summary, records, excluded);
+            [new FieldChange("campaigns.status", 1, [], "sent")], sample, summary, records, excluded)
+        {
+            Message = message,
+        };
     }
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
@@ -68,7 +92,8 @@ internal sealed class CampaignsSendTool() : WorkspaceTool("campaigns.send")
 /// <summary>Syncs a segment's reachable members to an outside ad audience. Irreversible: the destination keeps what it got.</summary>
 internal sealed class SyncChange(string segment, string destination, Audience audience, string syncId) : Change
 {
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id", audience.Parameters);
+    // Each member with the address that goes out: the destination matches people by it.
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({audience.Reached}) ORDER BY id", audience.Parameters);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -80,7 +105,10 @@ internal sealed class SyncChange(string segment, string destination, Audience au
         var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", audience.Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["in_audience"] = "no" }, new Dictionary<string, string?> { ["in_audience"] = "yes" })).ToList();
         return new PlanDetails(["contacts.email", "contacts.email_consent"], ["audience_syncs.members"],
-            [new FieldChange("audience_syncs.members", 1, [], records.ToString(CultureInfo.InvariantCulture))], sample, summary, records, excluded);
+            [new FieldChange("audience_syncs.members", 1, [], records.ToString(CultureInfo.InvariantCulture))], sample, summary, records, excluded)
+        {
+            Destination = destination,
+        };
     }
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)

@@ -6,9 +6,12 @@ using Warden.Workspace.Journal;
 
 namespace Warden.Workspace.Tools;
 
-/// <summary>Sets fields on a selection of contacts: contacts.update, lifecycle.set_stage, consent.update, contacts.delete.</summary>
-internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDictionary<string, object?> set, string verb) : Change
+/// <summary>Sets fields on a selection of contacts: contacts.update, lifecycle.set_stage, consent.update, contacts.delete (which soft-deletes them: <c>deletes</c>).</summary>
+internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDictionary<string, object?> set, string verb, bool deletes = false) : Change
 {
+    /// <summary>A recorded subscription: the contacts' mailboxes leave the ledger of unsubscribed addresses.</summary>
+    private bool Subscribes => set.TryGetValue("email_consent", out var status) && status is "subscribed";
+
     public ContactSelection Selection => selection;
 
     private Statistics? _statistics;
@@ -52,7 +55,20 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
         var statistics = _statistics ?? throw new InvalidOperationException("Keys are read before the plan is described");
         var what = string.Join(", ", set.Select(s => $"{s.Key} to {(s.Value is null ? "nothing" : $"'{Text(s.Value)}'")}"));
         var summary = $"{verb}: set {what} on {records:N0} contact{(records == 1 ? "" : "s")} ({selection.Describe}).";
-        return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], statistics.Changes(), statistics.Sample, summary);
+        if (Subscribes)
+        {
+            // Consent follows the address: say which addresses that unsubscribed become reachable again.
+            var again = context.Count($"SELECT count(*) FROM unsubscribed_addresses WHERE mailbox IN (SELECT mailbox FROM contacts WHERE {selection.Predicate})", selection.Parameters);
+            if (again > 0)
+            {
+                summary += $" {again:N0} address{(again == 1 ? "" : "es")} that unsubscribed before become{(again == 1 ? "s" : "")} reachable again.";
+            }
+        }
+
+        return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], statistics.Changes(), statistics.Sample, summary)
+        {
+            Deleted = deletes ? records : null,
+        };
     }
 
     /// <summary>What the plan shows of the affected contacts, gathered while their ids are read.</summary>
@@ -106,6 +122,13 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
         var updated = journal.UpdateContactRows("temp.affected", values, context.NowText);
+        if (Subscribes)
+        {
+            // Not journaled: undoing this subscription sets the contacts back to unsubscribed,
+            // and the ledger's trigger records their addresses again.
+            journal.Execute("DELETE FROM unsubscribed_addresses WHERE mailbox IN (SELECT c.mailbox FROM contacts c JOIN temp.affected a ON a.rid = c.rowid)", []);
+        }
+
         using (var drop = context.Command("DROP TABLE temp.affected"))
         {
             drop.ExecuteNonQuery();
@@ -275,6 +298,6 @@ internal sealed class ContactsDeleteTool() : WorkspaceTool("contacts.delete")
     public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var selection = ContactSelection.From(args, Name);
-        return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["deleted_at"] = Now.Value }, Name) : selection.Error!;
+        return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["deleted_at"] = Now.Value }, Name, deletes: true) : selection.Error!;
     }
 }

@@ -67,7 +67,11 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
         var summary = $"contacts.merge: merge {duplicates.Count} contact{(duplicates.Count == 1 ? "" : "s")} into {primary}; fill {changes.Count} field{(changes.Count == 1 ? "" : "s")}, move {moving} membership{(moving == 1 ? "" : "s")}, soft-delete the duplicates.{consent}";
         var fields = changes.Keys.Select(k => "contacts." + k).Append("contacts.deleted_at").ToList();
         return new PlanDetails(["contacts.email"], fields, [.. changes.Select(c => new FieldChange("contacts." + c.Key, 1, [new ValueCount(Convert.ToString(main[c.Key], CultureInfo.InvariantCulture), 1)], Convert.ToString(c.Value, CultureInfo.InvariantCulture)))],
-            sample, summary);
+            sample, summary)
+        {
+            // The duplicates are soft-deleted: a merge deletes them, and is governed as such.
+            Deleted = duplicates.Count,
+        };
     }
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
@@ -141,7 +145,10 @@ internal sealed class PurgeChange(ContactSelection selection) : Change
         var summary = $"contacts.purge: erase {records:N0} contact{(records == 1 ? "" : "s")} ({selection.Describe}) and {related:N0} related record{(related == 1 ? "" : "s")} for good. This cannot be undone.";
         var sample = context.Keys($"SELECT id FROM contacts WHERE {selection.Predicate} ORDER BY id LIMIT 5", selection.Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["exists"] = "yes" }, new Dictionary<string, string?> { ["exists"] = "no" })).ToList();
-        return new PlanDetails(selection.FieldsRead, [.. Tables.Contacts.Columns.Select(c => "contacts." + c)], [new FieldChange("contacts.id", records, [], "erased")], sample, summary);
+        return new PlanDetails(selection.FieldsRead, [.. Tables.Contacts.Columns.Select(c => "contacts." + c)], [new FieldChange("contacts.id", records, [], "erased")], sample, summary)
+        {
+            Deleted = records,
+        };
     }
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)

@@ -22,7 +22,20 @@ internal sealed record PlanDetails(
     IReadOnlyList<RecordChange> Sample,
     string Summary,
     long Recipients = 0,
-    IReadOnlyList<Exclusion>? Excluded = null);
+    IReadOnlyList<Exclusion>? Excluded = null)
+{
+    /// <summary>Records the change deletes (soft or for good), whatever the tool is called; null when it deletes none.</summary>
+    public long? Deleted { get; init; }
+
+    /// <summary>Classes the change touches by what it does, whatever the policy's data_classes say (consent for anything that decides who may be reached).</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>Where a sync sends its audience.</summary>
+    public string? Destination { get; init; }
+
+    /// <summary>What a send says: bound into the plan's hash.</summary>
+    public SendMessage? Message { get; init; }
+}
 
 /// <summary>
 /// A prepared change: the keys it affects (in key order, streamed, so the plan hash covers the
@@ -41,6 +54,13 @@ internal abstract class Change
     public virtual IEnumerable<Dependent> MoreDependents(ToolContext context) => [];
 
     public abstract JsonElement Write(ToolContext context, ActionJournal journal);
+
+    /// <summary>
+    /// What goes out besides the affected keys and the arguments, read when planning and again
+    /// when applying and bound into the plan's hash: a send's subject, sender and content, which
+    /// can change after the call was approved. Null when there is nothing more.
+    /// </summary>
+    public virtual string? Binding(ToolContext context) => null;
 
     public virtual bool IsRead => false;
 

@@ -24,7 +24,7 @@ public sealed class CelSemanticsTests
     {
         var condition = CelCondition.Compile(expression, ConditionVariables.All, out var problems, out _);
         Assert.True(condition is not null, string.Join("; ", problems.Select(p => p.Message)));
-        var input = new ConditionInput(Facts, Facts.Classes, JsonDocument.Parse(Args).RootElement, "production", "bot", "ops", "workspace", "contacts.update", "write", false, true);
+        var input = new ConditionInput(Facts, Facts.Classes, JsonDocument.Parse(Args).RootElement, "production", "bot", "ops", "workspace", "contacts.update", "write", false, true, 0, Facts.Records);
         var activation = new CelActivation(input);
         var value = condition.Evaluate(ref activation);
         return value.IsError ? "error" : value.ToString();

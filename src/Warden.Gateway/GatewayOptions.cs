@@ -34,6 +34,12 @@ public sealed class GatewayOptions
     /// </summary>
     public int RequestsPerSecondPerAgent { get; init; } = 200;
 
+    /// <summary>Recipients per batch of a send (default 500): between batches a freeze of the agent stops the rest.</summary>
+    public int SendBatchSize { get; init; } = 500;
+
+    /// <summary>A pause between the batches of a send or a large write (default none): how fast a send may go out, as mail services limit it.</summary>
+    public TimeSpan SendPause { get; init; } = TimeSpan.Zero;
+
     /// <summary>The largest request body accepted, in bytes (default 1 MB).</summary>
     public long MaxRequestBytes { get; init; } = 1024 * 1024;
 
@@ -52,6 +58,7 @@ public sealed class GatewayOptions
         PolicyPath = PolicyPath, PolicyText = PolicyText, DataDirectory = DataDirectory, Environment = Environment, Url = Url, Demo = Demo,
         DemoContacts = DemoContacts, MaxPendingPerAgent = MaxPendingPerAgent, RequestsPerSecondPerAgent = requestsPerSecond,
         MaxRequestBytes = MaxRequestBytes, AcceptBrokenTrailBy = AcceptBrokenTrailBy, Clock = Clock, WebhookUrl = webhookUrl,
+        SendBatchSize = SendBatchSize, SendPause = SendPause,
     };
 
     internal void Validate()
@@ -75,6 +82,16 @@ public sealed class GatewayOptions
         if (WebhookUrl is not null && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
         {
             errors.Add($"the webhook '{WebhookUrl}' is not an http or https address");
+        }
+
+        if (SendBatchSize is < 1 or > 100_000)
+        {
+            errors.Add($"a send's batch is 1 to 100,000 recipients, not {SendBatchSize}");
+        }
+
+        if (SendPause < TimeSpan.Zero || SendPause > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"the pause between batches is 0 to 1 minute, not {SendPause}");
         }
 
         if (DemoContacts is < 0 or > 1_000_000)

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Warden.Core;
 using Warden.Workspace.Journal;
 using Warden.Workspace.Tools;
+using static Warden.Workspace.Tools.ToolContext;
 
 namespace Warden.Workspace;
 
@@ -77,10 +78,15 @@ public sealed class MarketingWorkspace
     /// <summary>
     /// Carries out a plan: re-computes the affected set in the write transaction and refuses when
     /// it differs from the plan's (the world changed since it was approved); otherwise writes the
-    /// change and its journal in one transaction.
+    /// change and its journal in one transaction. A large write is written in batches inside that
+    /// transaction, and stopped between them (nothing written) when <paramref name="control"/>
+    /// says so; a send goes out in batches, each committed as it is sent, and stops between them
+    /// with what went out recorded.
     /// </summary>
-    public WorkspaceResult<AppliedAction> Apply(Plan plan)
+    public WorkspaceResult<AppliedAction> Apply(Plan plan, ApplyControl? control = null)
     {
+        ArgumentNullException.ThrowIfNull(plan);
+        control ??= DefaultControl;
         var now = _clock.GetUtcNow();
         if (plan.Change.IsRead)
         {
@@ -90,33 +96,116 @@ public sealed class MarketingWorkspace
             return new AppliedAction("", plan.Tool.Name, plan.Records, true, plan.Change.Read(reading));
         }
 
+        if (plan.Change is SendChange send)
+        {
+            return Deliver(plan, send, control, now);
+        }
+
         using var lease = _store.Write();
         var connection = lease.Connection;
         using var transaction = connection.BeginTransaction(deferred: false);
-        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
+        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true) { Control = control };
         var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
         if (hash != plan.Hash)
         {
-            return WorkspaceError.StalePlan(records == plan.Records
-                ? $"the records {plan.Tool.Name} would change are not the ones planned ({records:N0} now, the same number but not the same records); plan again"
-                : $"the records {plan.Tool.Name} would change are not the ones planned: {plan.Records:N0} then, {records:N0} now; plan again");
+            return Stale(plan, records);
         }
 
         var actionId = NewActionId(now);
         using var journal = new ActionJournal(connection, transaction, actionId);
-        var output = plan.Change.Write(context, journal);
-        var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
-        using (var action = context.Command(
-                   "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, @tool, @args, @hash, @agent, @at, @records, @reversible)",
-                   ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
-                   ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0)))
+        JsonElement output;
+        try
         {
-            action.ExecuteNonQuery();
+            output = plan.Change.Write(context, journal);
+        }
+        catch (StoppedException stopped)
+        {
+            // Disposing the transaction rolls back every batch written so far: nothing changed.
+            return WorkspaceError.Stopped($"{plan.Tool.Name} was stopped before it finished ({stopped.Reason}); nothing was written");
         }
 
+        var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
+        RecordAction(context, actionId, plan, records, reversible);
         transaction.Commit();
         _store.Checkpoint();
-        return new AppliedAction(actionId, plan.Tool.Name, records, reversible, output);
+        return new AppliedAction(actionId, plan.Tool.Name, records, reversible, output) { Done = records };
+    }
+
+    private static readonly ApplyControl DefaultControl = new();
+
+    private static WorkspaceError Stale(Plan plan, long records) => WorkspaceError.StalePlan(records == plan.Records
+        ? $"the records {plan.Tool.Name} would change are not the ones planned ({records:N0} now, the same number but not the same records); plan again"
+        : $"the records {plan.Tool.Name} would change are not the ones planned: {plan.Records:N0} then, {records:N0} now; plan again");
+
+    private static void RecordAction(ToolContext context, string actionId, Plan plan, long records, bool reversible)
+    {
+        using var action = context.Command(
+            "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, @tool, @args, @hash, @agent, @at, @records, @reversible)",
+            ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
+            ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0));
+        action.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// A send, in batches: the first transaction checks the plan's hash, queues the recipients and
+    /// records the action; each batch is its own transaction, so what went out stays sent and
+    /// other writers are not held up by a long send; between batches the control may stop it,
+    /// and the last transaction says how far it got.
+    /// </summary>
+    private WorkspaceResult<AppliedAction> Deliver(Plan plan, SendChange send, ApplyControl control, DateTimeOffset now)
+    {
+        var actionId = NewActionId(now);
+        long queued;
+        long entries;
+        using (var lease = _store.Write())
+        {
+            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
+            var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+            if (hash != plan.Hash)
+            {
+                return Stale(plan, records);
+            }
+
+            using var journal = new ActionJournal(lease.Connection, transaction, actionId);
+            queued = send.Queue(context, journal);
+            RecordAction(context, actionId, plan, queued, reversible: false);
+            entries = journal.Entries;
+            transaction.Commit();
+        }
+
+        long sent = 0;
+        string? stopped = null;
+        var batch = Math.Max(1, control.BatchSize);
+        for (long from = 1; from <= queued; from += batch)
+        {
+            if (from > 1 && control.Between?.Invoke() is { } reason)
+            {
+                stopped = reason;
+                break;
+            }
+
+            using var lease = _store.Write();
+            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
+            using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
+            sent += send.Deliver(context, journal, from, from + batch - 1);
+            entries = journal.Entries;
+            transaction.Commit();
+        }
+
+        JsonElement output;
+        using (var lease = _store.Write())
+        {
+            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
+            using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
+            output = send.Finish(context, journal, queued, sent, stopped);
+            transaction.Commit();
+        }
+
+        _store.Checkpoint();
+        return new AppliedAction(actionId, plan.Tool.Name, queued, false, output) { Stopped = stopped, Done = sent };
     }
 
     /// <summary>Works out what a rollback would restore and which records conflict. Never writes.</summary>

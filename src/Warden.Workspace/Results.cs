@@ -21,6 +21,8 @@ public sealed record WorkspaceError(string Code, string Message)
     internal static WorkspaceError StalePlan(string message) => new("stale_plan", message);
 
     internal static WorkspaceError Refused(string message) => new("refused", message);
+
+    internal static WorkspaceError Stopped(string message) => new("stopped", message);
 }
 
 /// <summary>A value or an error, never both (failure is a value, as Polly's Outcome has it).</summary>
@@ -162,8 +164,33 @@ public sealed class Plan
     public Core.PlanFacts Facts { get; }
 }
 
-/// <summary>What applying a plan did.</summary>
-public sealed record AppliedAction(string ActionId, string Tool, long Records, bool Reversible, JsonElement Output);
+/// <summary>What applying a plan did: for a send stopped between batches, how far it got and why it stopped.</summary>
+public sealed record AppliedAction(string ActionId, string Tool, long Records, bool Reversible, JsonElement Output)
+{
+    /// <summary>Why a send stopped before its last batch (the kill switch), or null when it went out whole.</summary>
+    public string? Stopped { get; init; }
+
+    /// <summary>Recipients a send reached (of <see cref="Records"/> planned); for other calls, the records written.</summary>
+    public long Done { get; init; }
+}
+
+/// <summary>
+/// How a plan is carried out: large sends go out in batches of <see cref="BatchSize"/>, each
+/// committed as it goes (what went out cannot be called back), and large writes are written in
+/// batches inside their one transaction; <see cref="Between"/> is asked before every batch after
+/// the first and stops the rest by returning a reason (a frozen agent).
+/// </summary>
+public sealed class ApplyControl
+{
+    /// <summary>Recipients per batch of a send (default 500).</summary>
+    public int BatchSize { get; init; } = 500;
+
+    /// <summary>Records per batch of a large write (default 10,000).</summary>
+    public int WriteBatchSize { get; init; } = 10_000;
+
+    /// <summary>Asked between batches: why to stop now, or null to go on.</summary>
+    public Func<string?>? Between { get; init; }
+}
 
 /// <summary>Which actions a rollback undoes: one action, or everything an agent did in a time window.</summary>
 public sealed record RollbackRequest(string? ActionId = null, string? Agent = null, DateTimeOffset? From = null, DateTimeOffset? To = null);

@@ -88,7 +88,7 @@ CREATE INDEX IF NOT EXISTS suppression_email ON suppression (email);
 CREATE TABLE IF NOT EXISTS campaigns (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    status TEXT NOT NULL,                   -- draft, scheduled, sent
+    status TEXT NOT NULL,                   -- draft, scheduled, sending, sent, stopped (part sent: the kill switch)
     audience TEXT NOT NULL,                 -- a segment or list id
     subject TEXT NOT NULL,
     content TEXT NOT NULL,
@@ -104,6 +104,16 @@ CREATE TABLE IF NOT EXISTS campaign_sends (
     email TEXT NOT NULL,
     sent_at TEXT NOT NULL,
     PRIMARY KEY (campaign_id, contact_id)
+);
+
+-- The recipients of a send going out in batches, queued when its plan is checked at apply time;
+-- emptied when it finishes or stops. Rows left behind mean a gateway stopped in the middle.
+CREATE TABLE IF NOT EXISTS send_queue (
+    action_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    contact_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (action_id, position)
 );
 
 CREATE TABLE IF NOT EXISTS campaign_events (

@@ -91,6 +91,43 @@ public sealed class GuardTests
         Assert.Equal(["sam", "maria", "dev", "rita"], incident.Owners);
     }
 
+    [Fact]
+    public async Task The_kill_switch_stops_a_send_that_is_already_going_out_and_the_trail_says_how_far_it_got()
+    {
+        // Batches of 20, a fifth of a second apart: the freeze arrives while the approved send runs.
+        await using var gateway = await GatewayFixture.StartAsync(sendBatch: 20, sendPause: TimeSpan.FromMilliseconds(200));
+        var (_, draft) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "campaigns.create_draft",
+            new { name = "Winter newsletter", audience = "newsletter", subject = "Winter news", content = "Our winter range is in.", sender = "news@northwind.example" });
+        var campaign = draft["result"]!["campaign"]!.GetValue<string>();
+        var (_, held) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "campaigns.send", new { campaign });
+        var planned = held["records"]!.GetValue<long>();
+        Assert.True(planned > 100, $"the newsletter reaches {planned}");
+
+        var approving = gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", gateway.Token("lee"), new { comment = "go" });
+        long Sent() => (long)gateway.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c", ("@c", campaign))!;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Sent() == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        var (frozen, _) = await gateway.Api(HttpMethod.Post, "/api/freeze", gateway.Token("rita"), new { agent = "campaign-qa-bot", reason = "wrong list" });
+        Assert.Equal(HttpStatusCode.OK, frozen);
+        var (status, body) = await approving;
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("stopped", body!["status"]!.GetValue<string>());
+        Assert.Contains("stopped while it ran", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var sent = Sent();
+        Assert.InRange(sent, 1, planned - 1);
+        Assert.Equal("stopped", gateway.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
+        var call = gateway.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.Tool == "campaigns.send").Entry;
+        Assert.Equal("stopped", call.Outcome);
+        Assert.Contains($"stopped after {sent:N0} of {planned:N0} recipients had been sent to (agent campaign-qa-bot was frozen)", call.Detail, StringComparison.Ordinal);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        Assert.Equal(sent, Sent()); // and nothing more went out after it said so
+    }
+
     /// <summary>Merges of 100 duplicates each, into primaries that are not among them, with the trade-show exception letting them run without a person.</summary>
     private static async Task<IReadOnlyList<(bool IsError, JsonNode Answer)>> MergeAway(GatewayFixture gateway, int merges)
     {

@@ -429,10 +429,15 @@ internal sealed class ApprovalDesk : IDisposable
 
         var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, record.OnBehalfOf, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" })
             .ConfigureAwait(false);
-        var status = outcome.Status == CallStatus.Done ? "executed" : "failed";
+        var status = outcome.Status switch { CallStatus.Done => "executed", CallStatus.Stopped => "stopped", _ => "failed" };
         store.SetOutcome(record.Id, status, outcome.ToJson());
         return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
-            outcome.Status == CallStatus.Done ? $"approved; the call ran: {outcome.Summary}" : $"approved, but the call failed: {outcome.Message}",
+            outcome.Status switch
+            {
+                CallStatus.Done => $"approved; the call ran: {outcome.Summary}",
+                CallStatus.Stopped => $"approved, and stopped while it ran: {outcome.Message}",
+                _ => $"approved, but the call failed: {outcome.Message}",
+            },
             store.Approval(record.Id)!, Execution: outcome);
     }
 

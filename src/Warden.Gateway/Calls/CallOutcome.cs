@@ -14,6 +14,8 @@ internal enum CallStatus
     Refused,
     /// <summary>The call itself was wrong: an unknown tool, bad arguments, a record that does not exist.</summary>
     Invalid,
+    /// <summary>It was stopped while it ran (the kill switch): a send says how far it got, a write wrote nothing.</summary>
+    Stopped,
 }
 
 /// <summary>
@@ -77,6 +79,7 @@ internal sealed record CallOutcome(CallStatus Status, string Tool, string Messag
             CallStatus.Done => "done",
             CallStatus.PendingApproval => "pending_approval",
             CallStatus.Refused => "refused",
+            CallStatus.Stopped => "stopped",
             _ => "error",
         },
         Tool,

@@ -209,19 +209,27 @@ internal sealed class CallPipeline(Gateway gateway)
     /// </summary>
     public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
     {
-        var applied = gateway.Workspace.Apply(plan);
+        var applied = gateway.Workspace.Apply(plan, Control(agent));
         if (!applied.Succeeded)
         {
             var error = applied.Error!;
-            return CallOutcome.Invalid(plan.Tool.Name, error.Code, error.Message,
-                await gateway.AuditAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = "error" }).ConfigureAwait(false));
+            var stoppedWrite = error.Code == "stopped";
+            var refusedSeq = await gateway.AuditAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = stoppedWrite ? "stopped" : "error" })
+                .ConfigureAwait(false);
+            return stoppedWrite
+                ? new CallOutcome(CallStatus.Stopped, plan.Tool.Name, error.Message) { Code = "stopped", AuditSeq = refusedSeq }
+                : CallOutcome.Invalid(plan.Tool.Name, error.Code, error.Message, refusedSeq);
         }
 
         var action = applied.Value!;
         var isRead = plan.Tool.Kind == ActionKind.Read;
+        var stopped = action.Stopped is { } why
+            ? $"stopped after {action.Done:N0} of {action.Records:N0} recipients had been sent to ({why}); the rest were not sent"
+            : null;
         var seq = await gateway.AuditAsync(entry with
         {
-            Outcome = "ok",
+            Outcome = stopped is null ? "ok" : "stopped",
+            Detail = stopped is null ? entry.Detail : Join(entry.Detail, stopped),
             ActionId = action.ActionId.Length == 0 ? null : action.ActionId,
             RecordsRead = isRead ? RecordIds(action.Output) : [],
             // Small changes name their records; larger ones are found through the action's journal.
@@ -237,15 +245,38 @@ internal sealed class CallPipeline(Gateway gateway)
             await gateway.KillSwitch.TripAsync(breaker, agent).ConfigureAwait(false);
         }
 
-        return new CallOutcome(CallStatus.Done, plan.Tool.Name, plan.Summary)
+        return new CallOutcome(stopped is null ? CallStatus.Done : CallStatus.Stopped, plan.Tool.Name, stopped ?? plan.Summary)
         {
+            Code = stopped is null ? null : "stopped",
             Summary = plan.Summary,
-            Records = action.Records,
+            Records = action.Done,
             ActionId = action.ActionId.Length == 0 ? null : action.ActionId,
             Result = gateway.MaskFor(agent).Apply(action.Output),
             AuditSeq = seq,
         };
     }
+
+    /// <summary>
+    /// How a write or send by the agent is carried out: sends in batches of the configured size, at
+    /// the configured pace, and both stopped between batches once the agent is frozen (the kill
+    /// switch, a breaker), so a freeze reaches a call that is already running.
+    /// </summary>
+    private ApplyControl Control(Agent agent) => new()
+    {
+        BatchSize = gateway.Options.SendBatchSize,
+        Between = () =>
+        {
+            if (gateway.Options.SendPause > TimeSpan.Zero)
+            {
+                Thread.Sleep(gateway.Options.SendPause);
+            }
+
+            var frozen = gateway.Store.Frozen();
+            return frozen.Contains(agent.Id) ? $"agent {agent.Id} was frozen" : frozen.Contains("*") ? "every agent was frozen" : null;
+        },
+    };
+
+    private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
 
     private static string Code(DecisionBasis basis) => basis switch
     {

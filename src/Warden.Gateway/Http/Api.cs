@@ -59,9 +59,9 @@ internal static class Api
 
         app.MapGet("/api/approvals", (HttpContext context, string? status) =>
         {
-            if (status is not null and not ("pending" or "executing" or "executed" or "denied" or "expired" or "void" or "failed" or "cancelled" or "all"))
+            if (status is not null and not ("pending" or "executing" or "executed" or "stopped" or "denied" or "expired" or "void" or "failed" or "cancelled" or "all"))
             {
-                return Problem(400, $"status is pending, executing, executed, denied, expired, void, failed, cancelled or all, not '{status}'");
+                return Problem(400, $"status is pending, executing, executed, stopped, denied, expired, void, failed, cancelled or all, not '{status}'");
             }
 
             var records = gateway.Store.Approvals(status is null or "all" ? (status is null ? "pending" : null) : status);

@@ -114,7 +114,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             throw new McpProtocolException(outcome.Message, McpErrorCode.InvalidParams);
         }
 
-        return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid);
+        return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid or CallStatus.Stopped);
     }
 
     /// <summary>Warden's own tools read no records, but what an agent asked and learnt belongs in the trail too.</summary>

@@ -11,13 +11,19 @@ namespace Warden.Workspace.Tools;
 /// Sends a campaign to its audience, after suppression and consent. Irreversible: journaled for the
 /// record, never rolled back. The plan binds what goes out: each recipient with the address it is
 /// sent to (the keys), and the campaign's subject, sender and content (the binding), so a change
-/// to any of them after approval voids it.
+/// to any of them after approval voids it. It goes out in batches (see MarketingWorkspace.Apply):
+/// the recipients are queued when the plan is checked, each batch re-checks every address's
+/// consent as it is sent, and a send stopped between batches (the kill switch) says how far it got;
+/// sending the campaign again reaches only those it has not reached.
 /// </summary>
 internal sealed class SendChange(string campaign, string name, Audience audience) : Change
 {
     private IReadOnlyList<SqliteParameter> Parameters => [.. audience.Parameters, new SqliteParameter("@campaign", campaign)];
 
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({audience.Reached}) ORDER BY id", Parameters);
+    /// <summary>Those the campaign reaches and has not reached yet (a send stopped earlier is resumed, never repeated).</summary>
+    private string Pending => $"SELECT id, email FROM ({audience.Reached}) WHERE id NOT IN (SELECT contact_id FROM campaign_sends WHERE campaign_id = @campaign)";
+
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({Pending}) ORDER BY id", Parameters);
 
     public override string? Binding(ToolContext context) => JsonSerializer.Serialize(Message(context));
 
@@ -37,10 +43,12 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     {
         var excluded = audience.Exclusions(context);
         var left = excluded.Sum(e => e.Records);
+        var already = context.Count("SELECT count(*) FROM campaign_sends WHERE campaign_id = @campaign", Parameters);
         var summary = $"campaigns.send: send '{name}' to {records:N0} {(records == 1 ? "person" : "people")} in {audience.Name}"
-                      + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})." : ".")
-                      + " A send cannot be taken back.";
-        var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", Parameters)
+                      + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})" : "")
+                      + (already > 0 ? $"; {already:N0} reached by an earlier send of it, which stopped" : "")
+                      + ". A send cannot be taken back.";
+        var sample = context.Keys($"SELECT id FROM ({Pending}) ORDER BY id LIMIT 5", Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["sent"] = "no" }, new Dictionary<string, string?> { ["sent"] = "yes" })).ToList();
         var message = Message(context);
         summary += $" From {message.Sender}, subject \"{message.Subject}\".";
@@ -51,20 +59,66 @@ internal sealed class SendChange(string campaign, string name, Audience audience
         };
     }
 
-    public override JsonElement Write(ToolContext context, ActionJournal journal)
+    public override JsonElement Write(ToolContext context, ActionJournal journal) =>
+        throw new InvalidOperationException("a send goes out in batches: MarketingWorkspace.Apply queues and delivers it");
+
+    /// <summary>Queues the recipients the plan was checked against and marks the campaign as sending. Returns how many.</summary>
+    public long Queue(ToolContext context, ActionJournal journal)
     {
-        var parameters = Parameters.Append(new SqliteParameter("@now", context.NowText)).ToList();
+        var queued = journal.Execute(
+            $"INSERT INTO send_queue (action_id, position, contact_id, email) SELECT @action, row_number() OVER (ORDER BY id), id, email FROM ({Pending}) ORDER BY id",
+            [.. Parameters, new SqliteParameter("@action", journal.ActionId)]);
+        SetStatus(context, journal, "sending", null);
+        return queued;
+    }
+
+    /// <summary>
+    /// The queued recipients at positions @from..@to whom the
+    /// campaign may still reach now: the contact still holds the address it was queued with, is
+    /// live and subscribed, and its mailbox is not suppressed or unsubscribed (consent checked
+    /// again at the moment of sending).
+    /// </summary>
+    private const string StillReachable = """
+        SELECT q.contact_id AS contact_id, q.email AS email FROM send_queue q JOIN contacts c ON c.id = q.contact_id
+        WHERE q.action_id = @sending AND q.position BETWEEN @from AND @to
+          AND c.deleted_at IS NULL AND c.email = q.email AND c.email_consent = 'subscribed'
+          AND c.mailbox NOT IN (SELECT mailbox FROM suppression)
+          AND c.mailbox NOT IN (SELECT mailbox FROM unsubscribed_addresses)
+          AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.mailbox = c.mailbox AND o.email_consent = 'unsubscribed')
+        """;
+
+    /// <summary>Sends one batch; returns how many went out.</summary>
+    public long Deliver(ToolContext context, ActionJournal journal, long from, long to)
+    {
+        var parameters = new List<SqliteParameter>
+        {
+            new("@campaign", campaign), new("@sending", journal.ActionId), new("@from", from), new("@to", to), new("@now", context.NowText),
+        };
         journal.JournalRows(Tables.CampaignSends, "insert",
-            $"SELECT @campaign || '|' || id AS record_key, NULL AS before, json_object('campaign_id', @campaign, 'contact_id', id, 'email', email, 'sent_at', @now) AS after FROM ({audience.Reached})",
+            $"SELECT @campaign || '|' || contact_id AS record_key, NULL AS before, json_object('campaign_id', @campaign, 'contact_id', contact_id, 'email', email, 'sent_at', @now) AS after FROM ({StillReachable})",
             parameters);
-        var sent = journal.Execute($"INSERT INTO campaign_sends (campaign_id, contact_id, email, sent_at) SELECT @campaign, id, email, @now FROM ({audience.Reached})", parameters);
+        return journal.Execute($"INSERT INTO campaign_sends (campaign_id, contact_id, email, sent_at) SELECT @campaign, contact_id, email, @now FROM ({StillReachable})", parameters);
+    }
+
+    /// <summary>Ends the send: the campaign is sent, or stopped (and can be sent again to the rest); the queue is emptied.</summary>
+    public JsonElement Finish(ToolContext context, ActionJournal journal, long queued, long sent, string? stopped)
+    {
+        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", journal.ActionId)]);
+        SetStatus(context, journal, stopped is null ? "sent" : "stopped", context.NowText);
+        return stopped is null
+            ? Output(new { Sent = sent, Campaign = campaign, LeftOutAtSending = queued - sent })
+            : Output(new { Sent = sent, Campaign = campaign, Stopped = stopped, NotSent = queued - sent });
+    }
+
+    private void SetStatus(ToolContext context, ActionJournal journal, string status, string? sentAt)
+    {
         var row = context.Row(Tables.Campaigns, campaign)!;
         var version = Convert.ToInt64(row["version"], CultureInfo.InvariantCulture);
-        journal.Execute("UPDATE campaigns SET status = 'sent', sent_at = @now, version = version + 1 WHERE id = @campaign", parameters);
+        journal.Execute("UPDATE campaigns SET status = @status, sent_at = coalesce(@at, sent_at), version = version + 1 WHERE id = @campaign",
+            [new("@status", status), new("@at", (object?)sentAt ?? DBNull.Value), new("@campaign", campaign)]);
         journal.Record(Tables.Campaigns, campaign, "update",
             ActionJournal.Image(new Dictionary<string, object?> { ["status"] = row["status"], ["sent_at"] = row["sent_at"], ["version"] = version }),
-            ActionJournal.Image(new Dictionary<string, object?> { ["status"] = "sent", ["sent_at"] = context.NowText, ["version"] = version + 1 }));
-        return Output(new { Sent = sent, Campaign = campaign });
+            ActionJournal.Image(new Dictionary<string, object?> { ["status"] = status, ["sent_at"] = sentAt ?? row["sent_at"], ["version"] = version + 1 }));
     }
 }
 
@@ -82,6 +136,11 @@ internal sealed class CampaignsSendTool() : WorkspaceTool("campaigns.send")
         if ((string)campaign["status"]! == "sent")
         {
             return WorkspaceError.Refused($"campaign '{id}' was already sent on {campaign["sent_at"]}; nothing was sent");
+        }
+
+        if ((string)campaign["status"]! == "sending")
+        {
+            return WorkspaceError.Refused($"campaign '{id}' is being sent now; nothing more was sent");
         }
 
         var audience = Audience.Resolve(context, (string)campaign["audience"]!, Name);

@@ -121,7 +121,8 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
-        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText);
+        // Written in batches, asking between them whether to stop (the kill switch): a stop rolls back the batches written.
+        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText, context.Control?.WriteBatchSize ?? long.MaxValue, context.Between);
         if (Subscribes)
         {
             // Not journaled: undoing this subscription sets the contacts back to unsubscribed,

@@ -37,6 +37,7 @@ internal sealed class Gateway : IAsyncDisposable
         KillSwitch = new Guards.KillSwitch(this);
         Approvals = new ApprovalDesk(this);
         Calls = new CallPipeline(this);
+        Recovery = new Recovery(this);
     }
 
     public GatewayOptions Options { get; }
@@ -69,6 +70,8 @@ internal sealed class Gateway : IAsyncDisposable
     public ApprovalDesk Approvals { get; }
 
     public CallPipeline Calls { get; }
+
+    public Recovery Recovery { get; }
 
     /// <summary>The workspace tools the policy can ever grant the agent here: what it is shown, and all it may call.</summary>
     public IReadOnlySet<string> GrantedTools(Agent agent) => _granted.GetOrAdd(agent.Id, _ =>
@@ -124,6 +127,8 @@ internal sealed class Gateway : IAsyncDisposable
             var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
+            // What a stopped gateway left: changes applied but not recorded, then requests left running.
+            await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
             await gateway.AuditAsync(new AuditEntry
             {

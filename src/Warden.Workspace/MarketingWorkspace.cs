@@ -248,6 +248,57 @@ public sealed class MarketingWorkspace
         return reader.Read() ? (reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
     }
 
+    /// <summary>
+    /// The action applied by <paramref name="agent"/> (or the person rolling back) with <paramref name="tool"/>
+    /// (or 'rollback') from a plan with this hash (empty for a rollback), at or after
+    /// <paramref name="since"/>: how a restart tells whether a change it had started was applied.
+    /// </summary>
+    public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since)
+    {
+        using var connection = _store.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND tool = @tool AND plan_hash = @hash AND applied_at >= @since ORDER BY applied_at DESC, id DESC LIMIT 1";
+        command.Parameters.AddWithValue("@agent", agent);
+        command.Parameters.AddWithValue("@tool", tool);
+        command.Parameters.AddWithValue("@hash", planHash);
+        command.Parameters.AddWithValue("@since", ToolContext.Timestamp(since));
+        return command.ExecuteScalar() as string;
+    }
+
+    /// <summary>
+    /// Sends a stopped gateway left half-way (recipients still queued): each is ended as stopped,
+    /// so its campaign can be sent again to the rest, never twice to anyone. Returns each send's
+    /// action with how many it had sent of how many it queued.
+    /// </summary>
+    public IReadOnlyList<(string ActionId, long Sent, long Queued)> StopInterruptedSends()
+    {
+        using var lease = _store.Write();
+        using var transaction = lease.Connection.BeginTransaction(deferred: false);
+        var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
+        var stopped = new List<(string, long, long)>();
+        foreach (var actionId in context.Keys("SELECT DISTINCT action_id FROM send_queue ORDER BY action_id").ToList())
+        {
+            var arguments = context.Text("SELECT arguments FROM actions WHERE id = @id", ("@id", actionId));
+            var campaign = arguments is null ? null : JsonDocument.Parse(arguments).RootElement.TryGetProperty("campaign", out var c) ? c.GetString() : null;
+            var queued = context.Count("SELECT coalesce((SELECT records FROM actions WHERE id = @id), 0)", ("@id", actionId));
+            var sent = context.Count("SELECT count(*) FROM journal WHERE action_id = @id AND table_name = 'campaign_sends'", ("@id", actionId));
+            using var journal = new ActionJournal(lease.Connection, transaction, actionId, context.Count("SELECT coalesce(max(seq), 0) FROM journal WHERE action_id = @id", ("@id", actionId)));
+            if (campaign is not null && context.Row(Tables.Campaigns, campaign) is not null)
+            {
+                SendChange.StopInterrupted(context, journal, campaign);
+            }
+            else
+            {
+                journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", actionId)]);
+            }
+
+            stopped.Add((actionId, sent, queued));
+        }
+
+        transaction.Commit();
+        return stopped;
+    }
+
     /// <summary>The action applied from a plan with this hash by this agent, if there is one: how a restart tells whether an approved call ran.</summary>
     public string? ActionWithPlan(string agent, string planHash)
     {

@@ -209,6 +209,9 @@ internal sealed class CallPipeline(Gateway gateway)
     /// </summary>
     public async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
     {
+        // A change is intended before the workspace commits it and settled once the trail holds
+        // its entry: a gateway killed in between is found out, and recorded, when it starts again.
+        var intent = plan.Tool.Kind == ActionKind.Read ? null : gateway.Recovery.Intend(agent.Id, plan.Tool.Name, plan.Hash, entry);
         var applied = gateway.Workspace.Apply(plan, Control(agent));
         if (!applied.Succeeded)
         {
@@ -216,9 +219,15 @@ internal sealed class CallPipeline(Gateway gateway)
             var stoppedWrite = error.Code == "stopped";
             var refusedSeq = await gateway.AuditAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = stoppedWrite ? "stopped" : "error" })
                 .ConfigureAwait(false);
+            Settle(intent);
             return stoppedWrite
                 ? new CallOutcome(CallStatus.Stopped, plan.Tool.Name, error.Message) { Code = "stopped", AuditSeq = refusedSeq }
                 : CallOutcome.Invalid(plan.Tool.Name, error.Code, error.Message, refusedSeq);
+        }
+
+        if (intent is not null)
+        {
+            CrashPoint.Reached(CrashPoint.AfterApply);
         }
 
         var action = applied.Value!;
@@ -239,6 +248,8 @@ internal sealed class CallPipeline(Gateway gateway)
         {
             gateway.Store.RememberAction(action.ActionId, seq);
         }
+
+        Settle(intent);
 
         foreach (var breaker in gateway.Guards.Count(gateway.Policy, agent, onBehalfOf, plan))
         {
@@ -266,6 +277,7 @@ internal sealed class CallPipeline(Gateway gateway)
         BatchSize = gateway.Options.SendBatchSize,
         Between = () =>
         {
+            CrashPoint.Reached(CrashPoint.AfterFirstBatch);
             if (gateway.Options.SendPause > TimeSpan.Zero)
             {
                 Thread.Sleep(gateway.Options.SendPause);
@@ -275,6 +287,14 @@ internal sealed class CallPipeline(Gateway gateway)
             return frozen.Contains(agent.Id) ? $"agent {agent.Id} was frozen" : frozen.Contains("*") ? "every agent was frozen" : null;
         },
     };
+
+    private void Settle(string? intent)
+    {
+        if (intent is not null)
+        {
+            gateway.Recovery.Settle(intent);
+        }
+    }
 
     private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
 

@@ -377,24 +377,29 @@ internal static class Api
             return Problem(403, refusal);
         }
 
+        var rollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null;
+        var intended = new AuditEntry
+        {
+            Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person, RollbackOf = rollbackOf,
+            Detail = $"rollback of {request.ActionId ?? $"{agentId}'s actions from {request.From:O} to {request.To:O}"}" + (force ? " (forced)" : ""), Outcome = "ok",
+        };
+        var intent = gateway.Recovery.Intend(person, "rollback", "", intended);
         var result = gateway.Workspace.RollBack(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person);
         if (!result.Succeeded)
         {
+            gateway.Recovery.Settle(intent);
             return Problem(result.Error!.Code == "not_found" ? 404 : 409, result.Error.Message);
         }
 
         var done = result.Value!;
-        var seq = await gateway.AuditAsync(new AuditEntry
+        var seq = await gateway.AuditAsync(intended with
         {
-            Kind = AuditKinds.Rollback,
-            Environment = gateway.Environment,
-            Person = person,
             ActionId = done.ActionId,
-            RollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null,
             Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
                      + (force ? " (forced)" : ""),
-            Outcome = "ok",
         }).ConfigureAwait(false);
+        gateway.Store.RememberAction(done.ActionId, seq);
+        gateway.Recovery.Settle(intent);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
         view["audit_seq"] = seq;
         return Results.Json(view);

@@ -84,6 +84,19 @@ CREATE TABLE IF NOT EXISTS action_entries (
     audit_seq INTEGER NOT NULL
 );
 
+-- A change about to be applied, written before the workspace commits it and removed once the
+-- trail records it: one left here means the gateway stopped in between, and the next start finds
+-- the action in the workspace (or not) and records it as recovered.
+CREATE TABLE IF NOT EXISTS intents (
+    id TEXT PRIMARY KEY,
+    environment TEXT NOT NULL,
+    agent TEXT NOT NULL,                    -- the agent, or the person who rolls back
+    tool TEXT NOT NULL,                     -- the tool, or 'rollback'
+    plan_hash TEXT NOT NULL,                -- the plan applied ('' for a rollback)
+    entry TEXT NOT NULL,                    -- the audit entry's canonical body, as it would be written
+    started_at TEXT NOT NULL
+);
+
 -- Notifications waiting to go out, and gone: written in the same breath as what they announce, sent
 -- by a background sender, retried with growing pauses, and visible when they keep failing.
 CREATE TABLE IF NOT EXISTS outbox (

@@ -56,6 +56,9 @@ internal sealed record ApprovalRecord
     public string? Outcome { get; init; }
 }
 
+/// <summary>A change about to be applied: who, with which tool and plan, the entry the trail would get, and since when.</summary>
+internal sealed record IntentRecord(string Id, string Environment, string Agent, string Tool, string PlanHash, string Entry, DateTimeOffset StartedAt);
+
 /// <summary>One person's answer to an approval request.</summary>
 internal sealed record ApprovalVote(string Person, string Vote, string? Comment, DateTimeOffset At);
 
@@ -317,6 +320,34 @@ internal sealed class GatewayStore : IDisposable
     /// <summary>Remembers the audit entry that records a workspace action.</summary>
     public void RememberAction(string actionId, long auditSeq) => Execute(
         "INSERT INTO action_entries (action_id, audit_seq) VALUES (@id, @seq) ON CONFLICT DO NOTHING", ("@id", actionId), ("@seq", auditSeq));
+
+    /// <summary>Writes that a change is about to be applied, before the workspace commits it; <see cref="Settle"/> removes it once the trail records it.</summary>
+    public void Intend(IntentRecord intent) => Execute(
+        "INSERT INTO intents (id, environment, agent, tool, plan_hash, entry, started_at) VALUES (@id, @environment, @agent, @tool, @hash, @entry, @at)",
+        ("@id", intent.Id), ("@environment", intent.Environment), ("@agent", intent.Agent), ("@tool", intent.Tool), ("@hash", intent.PlanHash),
+        ("@entry", intent.Entry), ("@at", Time(intent.StartedAt)));
+
+    /// <summary>The trail records what the intent was about: forget it.</summary>
+    public void Settle(string intentId) => Execute("DELETE FROM intents WHERE id = @id", ("@id", intentId));
+
+    /// <summary>Intents a stopped gateway left in this environment, oldest first.</summary>
+    public IReadOnlyList<IntentRecord> Intents(string environment)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT id, environment, agent, tool, plan_hash, entry, started_at FROM intents WHERE environment = @environment ORDER BY started_at, id",
+                ("@environment", environment));
+            using var reader = command.ExecuteReader();
+            var intents = new List<IntentRecord>();
+            while (reader.Read())
+            {
+                intents.Add(new IntentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                    Parse(reader.GetString(6))));
+            }
+
+            return intents;
+        }
+    }
 
     /// <summary>The audit entry that records a workspace action; null when the gateway did not apply it.</summary>
     public long? ActionEntry(string actionId) => Scalar("SELECT coalesce((SELECT audit_seq FROM action_entries WHERE action_id = @id), -1)", ("@id", actionId)) is var seq and >= 0 ? seq : null;

@@ -110,7 +110,16 @@ internal sealed class SendChange(string campaign, string name, Audience audience
             : Output(new { Sent = sent, Campaign = campaign, Stopped = stopped, NotSent = queued - sent });
     }
 
-    private void SetStatus(ToolContext context, ActionJournal journal, string status, string? sentAt)
+    /// <summary>Ends a send a stopped gateway left half-way: the campaign is stopped (and can be sent again to the rest), the queue emptied.</summary>
+    public static void StopInterrupted(ToolContext context, ActionJournal journal, string campaign)
+    {
+        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", journal.ActionId)]);
+        SetStatus(context, journal, campaign, "stopped", context.NowText);
+    }
+
+    private void SetStatus(ToolContext context, ActionJournal journal, string status, string? sentAt) => SetStatus(context, journal, campaign, status, sentAt);
+
+    private static void SetStatus(ToolContext context, ActionJournal journal, string campaign, string status, string? sentAt)
     {
         var row = context.Row(Tables.Campaigns, campaign)!;
         var version = Convert.ToInt64(row["version"], CultureInfo.InvariantCulture);

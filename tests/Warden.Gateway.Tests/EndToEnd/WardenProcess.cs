@@ -29,13 +29,19 @@ internal sealed class WardenProcess : IAsyncDisposable
     private readonly StringBuilder _output;
     private readonly HttpClient _http = new();
 
-    private WardenProcess(Process process, StringBuilder output, string directory, string url)
+    private readonly bool _ownsDirectory;
+
+    private WardenProcess(Process process, StringBuilder output, string directory, string url, bool ownsDirectory)
     {
         _process = process;
         _output = output;
         Directory = directory;
         Url = url;
+        _ownsDirectory = ownsDirectory;
     }
+
+    /// <summary>True once the process has ended (a crash point killed it, say).</summary>
+    public bool HasExited => _process.HasExited;
 
     public string Directory { get; }
 
@@ -117,9 +123,17 @@ internal sealed class WardenProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<WardenProcess> StartAsync(params string[] extra)
+    public static Task<WardenProcess> StartAsync(params string[] extra) => StartAsync(null, null, extra);
+
+    /// <summary>
+    /// Starts <c>warden serve</c> in <paramref name="directory"/> (kept afterwards; a new temporary
+    /// one, deleted afterwards, when null), with <paramref name="environment"/> added to its
+    /// environment variables.
+    /// </summary>
+    public static async Task<WardenProcess> StartAsync(string? directory, IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "warden-e2e", Guid.NewGuid().ToString("N"));
+        var ownsDirectory = directory is null;
+        directory ??= Path.Combine(Path.GetTempPath(), "warden-e2e", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
         var port = GatewayFixture.FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -136,13 +150,18 @@ internal sealed class WardenProcess : IAsyncDisposable
         }
 
         SetTokens(start.Environment);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var output = new StringBuilder();
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var warden = new WardenProcess(process, output, directory, $"http://127.0.0.1:{port}");
+        var warden = new WardenProcess(process, output, directory, $"http://127.0.0.1:{port}", ownsDirectory);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -200,6 +219,11 @@ internal sealed class WardenProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using Warden.Core.Audit;
+using Warden.Storage.Audit;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.Calls;
+
+/// <summary>
+/// Nothing applied goes unrecorded. Before the workspace commits a change the gateway writes an
+/// intent (the entry the trail would get); once the trail holds the entry the intent is settled.
+/// A gateway killed in between leaves the intent, and the next start settles it from the
+/// workspace's own record: the action was applied (recorded now, as recovered, with what the
+/// intent said about the call), or it was not (recorded as not applied). A send stopped half-way
+/// is ended as stopped first, and its entry says how far it got.
+/// </summary>
+internal sealed class Recovery(Gateway gateway)
+{
+    /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
+    public string Intend(string agent, string tool, string planHash, AuditEntry entry)
+    {
+        var now = gateway.Clock.GetUtcNow();
+        var id = $"int-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        // A second early: the action's own time is taken after this, by the same clock.
+        gateway.Store.Intend(new IntentRecord(id, gateway.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? gateway.Policy.Hash }),
+            now - TimeSpan.FromSeconds(1)));
+        return id;
+    }
+
+    public void Settle(string intent) => gateway.Store.Settle(intent);
+
+    /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
+    public async Task RecoverAsync()
+    {
+        var interrupted = gateway.Workspace.StopInterruptedSends().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        foreach (var intent in gateway.Store.Intents(gateway.Environment))
+        {
+            var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;
+            var action = gateway.Workspace.ActionSince(intent.Agent, intent.Tool, intent.PlanHash, intent.StartedAt);
+            if (Recorded(intent, action))
+            {
+                gateway.Store.Settle(intent.Id);
+                continue;
+            }
+
+            var at = AuditText.Time(intent.StartedAt);
+            var recovered = action is null
+                ? entry with { Outcome = "error", Detail = Join(entry.Detail, $"recovered when the gateway started again: it stopped while applying this call (begun {at}), and the workspace holds no action from its plan: nothing was written") }
+                : interrupted.TryGetValue(action, out var send)
+                    ? entry with
+                    {
+                        Outcome = "stopped", ActionId = action,
+                        Detail = Join(entry.Detail, $"recovered when the gateway started again: it stopped while sending (begun {at}) after {send.Sent:N0} of {send.Queued:N0} recipients had been sent to; the rest were not sent"),
+                    }
+                    : entry with { Outcome = "ok", ActionId = action, Detail = Join(entry.Detail, $"recovered when the gateway started again: it applied this call (begun {at}) as action {action} and stopped before recording it") };
+            var seq = await gateway.AuditAsync(recovered).ConfigureAwait(false);
+            if (action is not null)
+            {
+                gateway.Store.RememberAction(action, seq);
+            }
+
+            gateway.Store.Settle(intent.Id);
+        }
+    }
+
+    /// <summary>True when the trail already holds the entry the intent was for (the gateway stopped after writing it, before settling).</summary>
+    private bool Recorded(IntentRecord intent, string? action)
+    {
+        if (action is not null && gateway.Store.ActionEntry(action) is not null)
+        {
+            return true;
+        }
+
+        long? before = null;
+        while (true)
+        {
+            var page = AuditLog.Query(gateway.Trail.Path, new AuditQuery { From = intent.StartedAt, Before = before, Limit = 1000 });
+            foreach (var record in page.Entries)
+            {
+                var entry = record.Entry;
+                if ((action is not null && entry.ActionId == action)
+                    || (action is null && entry.Kind is AuditKinds.Call or AuditKinds.Rollback && entry.PlanHash == NullIfEmpty(intent.PlanHash) && (entry.Agent == intent.Agent || entry.Person == intent.Agent)
+                        && entry.Outcome is "error" or "refused" or "stopped"))
+                {
+                    return true;
+                }
+            }
+
+            if (page.Next is not { } next)
+            {
+                return false;
+            }
+
+            before = next;
+        }
+    }
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
+
+    private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
+}

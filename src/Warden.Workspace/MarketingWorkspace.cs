@@ -270,12 +270,12 @@ public sealed class MarketingWorkspace
     /// so its campaign can be sent again to the rest, never twice to anyone. Returns each send's
     /// action with how many it had sent of how many it queued.
     /// </summary>
-    public IReadOnlyList<(string ActionId, long Sent, long Queued)> StopInterruptedSends()
+    public IReadOnlyList<InterruptedSend> StopInterruptedSends()
     {
         using var lease = _store.Write();
         using var transaction = lease.Connection.BeginTransaction(deferred: false);
         var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
-        var stopped = new List<(string, long, long)>();
+        var stopped = new List<InterruptedSend>();
         foreach (var actionId in context.Keys("SELECT DISTINCT action_id FROM send_queue ORDER BY action_id").ToList())
         {
             var arguments = context.Text("SELECT arguments FROM actions WHERE id = @id", ("@id", actionId));
@@ -292,7 +292,7 @@ public sealed class MarketingWorkspace
                 journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", actionId)]);
             }
 
-            stopped.Add((actionId, sent, queued));
+            stopped.Add(new InterruptedSend(actionId, sent, queued));
         }
 
         transaction.Commit();

@@ -174,6 +174,9 @@ public sealed record AppliedAction(string ActionId, string Tool, long Records, b
     public long Done { get; init; }
 }
 
+/// <summary>A send a stopped gateway left half-way, now ended as stopped: its action, and how many it had sent of how many it queued.</summary>
+public sealed record InterruptedSend(string ActionId, long Sent, long Queued);
+
 /// <summary>
 /// How a plan is carried out: large sends go out in batches of <see cref="BatchSize"/>, each
 /// committed as it goes (what went out cannot be called back), and large writes are written in

@@ -107,6 +107,16 @@ public sealed class ConsentTests
     }
 
     [Fact]
+    public void Giving_an_unsubscribed_contact_another_address_is_a_consent_change()
+    {
+        // The new address becomes unsubscribed too: an agent could otherwise silence anyone's address with a small edit.
+        var plan = _workspace.Plan("contacts.update", """{"ids": ["c-10"], "set": {"email": "vip.customer@example.org"}}""");
+        Assert.Contains("consent", plan.Classes);
+        Assert.Contains("1 of them unsubscribed: the new address becomes unsubscribed too", plan.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("consent", _workspace.Plan("contacts.update", """{"ids": ["c-01"], "set": {"email": "new.address@example.org"}}""").Classes);
+    }
+
+    [Fact]
     public void Suppression_changes_are_consent_changes_whatever_the_policy_calls_the_fields()
     {
         var workspace = new MarketingWorkspace(_workspace.Store, _workspace.Clock); // a policy that declares no data classes

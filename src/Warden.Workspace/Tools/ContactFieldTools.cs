@@ -65,9 +65,23 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
             }
         }
 
+        IReadOnlyList<string> classes = [];
+        if (set.ContainsKey("email"))
+        {
+            // An unsubscribed contact's new address is unsubscribed too (the ledger's trigger):
+            // that decides who may be reached, so it is a consent change, never a small edit.
+            var unsubscribed = context.Count($"SELECT count(*) FROM contacts WHERE email_consent = 'unsubscribed' AND {selection.Predicate}", selection.Parameters);
+            if (unsubscribed > 0)
+            {
+                summary += $" {unsubscribed:N0} of them unsubscribed: the new address becomes unsubscribed too.";
+                classes = ["consent"];
+            }
+        }
+
         return new PlanDetails(selection.FieldsRead, [.. set.Keys.Select(c => "contacts." + c)], statistics.Changes(), statistics.Sample, summary)
         {
             Deleted = deletes ? records : null,
+            Classes = classes,
         };
     }
 

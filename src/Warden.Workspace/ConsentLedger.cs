@@ -73,7 +73,7 @@ internal static class ConsentLedger
         }
 
         var created = Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'unsubscribed_addresses'") == 0;
-        Execute(connection, transaction, """
+        Execute(connection, transaction, $$"""
             CREATE INDEX IF NOT EXISTS contacts_mailbox ON contacts (mailbox);
             CREATE INDEX IF NOT EXISTS suppression_mailbox ON suppression (mailbox);
             CREATE TABLE IF NOT EXISTS unsubscribed_addresses (
@@ -87,18 +87,10 @@ internal static class ConsentLedger
             -- contact given another address unsubscribes that one too (the most restrictive answer).
             CREATE TRIGGER IF NOT EXISTS contacts_unsubscribe_insert AFTER INSERT ON contacts
             WHEN NEW.email_consent = 'unsubscribed'
-            BEGIN
-                INSERT INTO unsubscribed_addresses (mailbox, email, contact_id, at, source)
-                VALUES (NEW.mailbox, NEW.email, NEW.id, coalesce(NEW.email_consent_at, NEW.updated_at), NEW.email_consent_source)
-                ON CONFLICT (mailbox) DO NOTHING;
-            END;
+            BEGIN {{Remember}} END;
             CREATE TRIGGER IF NOT EXISTS contacts_unsubscribe_update AFTER UPDATE OF email, email_consent ON contacts
             WHEN NEW.email_consent = 'unsubscribed'
-            BEGIN
-                INSERT INTO unsubscribed_addresses (mailbox, email, contact_id, at, source)
-                VALUES (NEW.mailbox, NEW.email, NEW.id, coalesce(NEW.email_consent_at, NEW.updated_at), NEW.email_consent_source)
-                ON CONFLICT (mailbox) DO NOTHING;
-            END;
+            BEGIN {{Remember}} END;
             """);
         if (created)
         {
@@ -112,6 +104,13 @@ internal static class ConsentLedger
 
         transaction.Commit();
     }
+
+    /// <summary>What both triggers do: keep the contact's mailbox as unsubscribed (the first record of it stays).</summary>
+    private const string Remember = """
+        INSERT INTO unsubscribed_addresses (mailbox, email, contact_id, at, source)
+        VALUES (NEW.mailbox, NEW.email, NEW.id, coalesce(NEW.email_consent_at, NEW.updated_at), NEW.email_consent_source)
+        ON CONFLICT (mailbox) DO NOTHING;
+        """;
 
     private static bool HasColumn(SqliteConnection connection, SqliteTransaction transaction, string table, string column) =>
         Scalar(connection, transaction, $"SELECT count(*) FROM pragma_table_xinfo('{table}') WHERE name = '{column}'") > 0;

@@ -25,75 +25,63 @@ public sealed class EnvironmentTests
     [Fact]
     public async Task A_request_held_in_the_sandbox_is_not_approved_by_a_production_gateway_on_the_same_data()
     {
-        var directory = GatewayFixture.NewDirectory();
-        try
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string id;
+        await using (var sandbox = await GatewayFixture.StartAsync(directory: directory))
         {
-            string id;
-            await using (var sandbox = await GatewayFixture.StartAsync(directory: directory))
-            {
-                id = await HoldBulkUpdate(sandbox);
-            }
-
-            await using (var production = await GatewayFixture.StartAsync(environment: "production", directory: directory))
-            {
-                var (status, body) = await production.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", production.Token("sam"), new { comment = "ok" });
-                Assert.Equal(HttpStatusCode.Conflict, status);
-                Assert.Contains("was made in sandbox, and this gateway runs production", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
-                Assert.Equal(0L, Changed(production));
-                var (_, view) = await production.Api(HttpMethod.Get, "/api/approvals/" + id, production.Token("sam"));
-                Assert.Equal(("pending", "sandbox"), (view!["status"]!.GetValue<string>(), view["environment"]!.GetValue<string>()));
-                Assert.Empty(view["votes"]!.AsArray());
-            }
-
-            await using (var sandbox = await GatewayFixture.StartAsync(directory: directory))
-            {
-                var (status, body) = await sandbox.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", sandbox.Token("sam"), new { comment = "ok" });
-                Assert.Equal((HttpStatusCode.OK, "executed"), (status, body!["result"]!.GetValue<string>()));
-                Assert.True(Changed(sandbox) > 0);
-                var call = sandbox.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.ApprovalId == id).Entry;
-                Assert.Equal(("sandbox", "ok"), (call.Environment, call.Outcome));
-            }
+            id = await HoldBulkUpdate(sandbox);
         }
-        finally
+
+        await using (var production = await GatewayFixture.StartAsync(environment: "production", directory: directory))
         {
-            Directory.Delete(directory, recursive: true);
+            var (status, body) = await production.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", production.Token("sam"), new { comment = "ok" });
+            Assert.Equal(HttpStatusCode.Conflict, status);
+            Assert.Contains("was made in sandbox, and this gateway runs production", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(0L, Changed(production));
+            var (_, view) = await production.Api(HttpMethod.Get, "/api/approvals/" + id, production.Token("sam"));
+            Assert.Equal(("pending", "sandbox"), (view!["status"]!.GetValue<string>(), view["environment"]!.GetValue<string>()));
+            Assert.Empty(view["votes"]!.AsArray());
+        }
+
+        await using (var sandbox = await GatewayFixture.StartAsync(directory: directory))
+        {
+            var (status, body) = await sandbox.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", sandbox.Token("sam"), new { comment = "ok" });
+            Assert.Equal((HttpStatusCode.OK, "executed"), (status, body!["result"]!.GetValue<string>()));
+            Assert.True(Changed(sandbox) > 0);
+            var call = sandbox.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.ApprovalId == id).Entry;
+            Assert.Equal(("sandbox", "ok"), (call.Environment, call.Outcome));
         }
     }
 
     [Fact]
     public async Task An_approved_call_is_refused_when_the_policy_no_longer_grants_it()
     {
-        var directory = GatewayFixture.NewDirectory();
-        try
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string id;
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
         {
-            string id;
-            await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
-            {
-                id = await HoldBulkUpdate(gateway);
-            }
-
-            // Restarted with a policy that now refuses the hygiene agent every contact update.
-            await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: p => p.Replace("rules:\n", """
-                rules:
-                  - id: hygiene-no-updates
-                    agent: hygiene-bot
-                    tool: contacts.update
-                    effect: deny
-                    message: Contact updates are paused during the CRM migration.
-
-                """, StringComparison.Ordinal)))
-            {
-                var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "ok" });
-                Assert.Equal((HttpStatusCode.OK, "failed"), (status, body!["result"]!.GetValue<string>()));
-                Assert.Contains("refused now: Contact updates are paused", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
-                Assert.Equal(0L, Changed(gateway));
-                var call = gateway.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.ApprovalId == id).Entry;
-                Assert.Equal(("deny", "hygiene-no-updates", "error"), (call.Effect, call.Rule, call.Outcome));
-            }
+            id = await HoldBulkUpdate(gateway);
         }
-        finally
+
+        // Restarted with a policy that now refuses the hygiene agent every contact update.
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: p => p.Replace("rules:\n", """
+            rules:
+              - id: hygiene-no-updates
+                agent: hygiene-bot
+                tool: contacts.update
+                effect: deny
+                message: Contact updates are paused during the CRM migration.
+
+            """, StringComparison.Ordinal)))
         {
-            Directory.Delete(directory, recursive: true);
+            var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "ok" });
+            Assert.Equal((HttpStatusCode.OK, "failed"), (status, body!["result"]!.GetValue<string>()));
+            Assert.Contains("refused now: Contact updates are paused", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(0L, Changed(gateway));
+            var call = gateway.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.ApprovalId == id).Entry;
+            Assert.Equal(("deny", "hygiene-no-updates", "error"), (call.Effect, call.Rule, call.Outcome));
         }
     }
 }

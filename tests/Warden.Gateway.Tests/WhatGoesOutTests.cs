@@ -36,42 +36,36 @@ public sealed class WhatGoesOutTests
     [Fact]
     public async Task Edits_and_a_restart_do_not_carry_an_unsubscribed_address_into_an_approved_send()
     {
-        var directory = GatewayFixture.NewDirectory();
-        try
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string address;
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
         {
-            string address;
-            await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
-            {
-                var unsubscribed = (string)gateway.Workspace("SELECT id FROM contacts WHERE email_consent = 'unsubscribed' AND deleted_at IS NULL ORDER BY id LIMIT 1")!;
-                address = (string)gateway.Workspace("SELECT lower(trim(email)) FROM contacts WHERE id = @id", ("@id", unsubscribed))!;
-                var subscribed = (string)gateway.Workspace("""
-                    SELECT c.id FROM contacts c JOIN list_members m ON m.contact_id = c.id AND m.list_id = 'newsletter'
-                    WHERE c.email_consent = 'subscribed' AND c.deleted_at IS NULL ORDER BY c.id LIMIT 1
-                    """)!;
-                var hygiene = await gateway.Agent("hygiene-bot");
-                // Moving the unsubscribed contact's address away is a consent change now (its new
-                // address would be unsubscribed too): held, and here approved by the data owner.
-                var (_, away) = await GatewayFixture.Call(hygiene, "contacts.update", new { ids = new[] { unsubscribed }, set = new { email = "moved.away@elsewhere.example" } });
-                Assert.Equal("pending_approval", away["status"]!.GetValue<string>());
-                var (approved, _) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{away["approval_id"]}/approve", gateway.Token("sam"), new { comment = "typo fix" });
-                Assert.Equal(HttpStatusCode.OK, approved);
-                // Giving the subscribed contact that address is a small edit, and runs alone.
-                var (_, onto) = await GatewayFixture.Call(hygiene, "contacts.update", new { ids = new[] { subscribed }, set = new { email = address.ToUpperInvariant() } });
-                Assert.Equal("done", onto["status"]!.GetValue<string>());
-            }
-
-            await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
-            {
-                var campaign = await DraftToNewsletter(gateway);
-                var approved = await Approve(gateway, await HoldSend(gateway, campaign));
-                Assert.Equal("executed", approved["result"]!.GetValue<string>());
-                Assert.True((long)gateway.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c", ("@c", campaign))! > 0);
-                Assert.Equal(0L, gateway.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c AND lower(trim(email)) = @a", ("@c", campaign), ("@a", address)));
-            }
+            var unsubscribed = (string)gateway.Workspace("SELECT id FROM contacts WHERE email_consent = 'unsubscribed' AND deleted_at IS NULL ORDER BY id LIMIT 1")!;
+            address = (string)gateway.Workspace("SELECT lower(trim(email)) FROM contacts WHERE id = @id", ("@id", unsubscribed))!;
+            var subscribed = (string)gateway.Workspace("""
+                SELECT c.id FROM contacts c JOIN list_members m ON m.contact_id = c.id AND m.list_id = 'newsletter'
+                WHERE c.email_consent = 'subscribed' AND c.deleted_at IS NULL ORDER BY c.id LIMIT 1
+                """)!;
+            var hygiene = await gateway.Agent("hygiene-bot");
+            // Moving the unsubscribed contact's address away is a consent change now (its new
+            // address would be unsubscribed too): held, and here approved by the data owner.
+            var (_, away) = await GatewayFixture.Call(hygiene, "contacts.update", new { ids = new[] { unsubscribed }, set = new { email = "moved.away@elsewhere.example" } });
+            Assert.Equal("pending_approval", away["status"]!.GetValue<string>());
+            var (approved, _) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{away["approval_id"]}/approve", gateway.Token("sam"), new { comment = "typo fix" });
+            Assert.Equal(HttpStatusCode.OK, approved);
+            // Giving the subscribed contact that address is a small edit, and runs alone.
+            var (_, onto) = await GatewayFixture.Call(hygiene, "contacts.update", new { ids = new[] { subscribed }, set = new { email = address.ToUpperInvariant() } });
+            Assert.Equal("done", onto["status"]!.GetValue<string>());
         }
-        finally
+
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
         {
-            Directory.Delete(directory, recursive: true);
+            var campaign = await DraftToNewsletter(gateway);
+            var approved = await Approve(gateway, await HoldSend(gateway, campaign));
+            Assert.Equal("executed", approved["result"]!.GetValue<string>());
+            Assert.True((long)gateway.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c", ("@c", campaign))! > 0);
+            Assert.Equal(0L, gateway.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c AND lower(trim(email)) = @a", ("@c", campaign), ("@a", address)));
         }
     }
 
@@ -160,32 +154,26 @@ public sealed class WhatGoesOutTests
     [Fact]
     public async Task A_sync_approved_to_a_destination_the_policy_has_since_dropped_does_not_run()
     {
-        var directory = GatewayFixture.NewDirectory();
-        try
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string id;
+        object? synced;
+        await using (var gateway = await GatewayFixture.StartAsync(WithSyncRule, directory: directory))
         {
-            string id;
-            object? synced;
-            await using (var gateway = await GatewayFixture.StartAsync(WithSyncRule, directory: directory))
-            {
-                var segment = (string)gateway.Workspace("SELECT segment_id FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'")!;
-                var (_, held) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "audiences.sync", new { segment, destination = "linkedin:matched-audience-42" });
-                id = held["approval_id"]!.GetValue<string>();
-                synced = gateway.Workspace("SELECT last_synced_at FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'");
-            }
-
-            await using (var gateway = await GatewayFixture.StartAsync(p => WithSyncRule(p).Replace("  - id: linkedin:matched-audience-42\n", "  - id: linkedin:matched-audience-99\n", StringComparison.Ordinal),
-                             directory: directory))
-            {
-                var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("rita"), new { comment = "ok" });
-                Assert.Equal(HttpStatusCode.OK, status);
-                Assert.Equal("failed", body!["result"]!.GetValue<string>());
-                Assert.Contains("is not a destination the policy names", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
-                Assert.Equal(synced, gateway.Workspace("SELECT last_synced_at FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'"));
-            }
+            var segment = (string)gateway.Workspace("SELECT segment_id FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'")!;
+            var (_, held) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "audiences.sync", new { segment, destination = "linkedin:matched-audience-42" });
+            id = held["approval_id"]!.GetValue<string>();
+            synced = gateway.Workspace("SELECT last_synced_at FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'");
         }
-        finally
+
+        await using (var gateway = await GatewayFixture.StartAsync(p => WithSyncRule(p).Replace("  - id: linkedin:matched-audience-42\n", "  - id: linkedin:matched-audience-99\n", StringComparison.Ordinal),
+                         directory: directory))
         {
-            Directory.Delete(directory, recursive: true);
+            var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("rita"), new { comment = "ok" });
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("failed", body!["result"]!.GetValue<string>());
+            Assert.Contains("is not a destination the policy names", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(synced, gateway.Workspace("SELECT last_synced_at FROM audience_syncs WHERE destination = 'linkedin:matched-audience-42'"));
         }
     }
 }

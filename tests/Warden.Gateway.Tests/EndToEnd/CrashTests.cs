@@ -15,95 +15,81 @@ public sealed class CrashTests
     [Fact]
     public async Task A_change_applied_just_before_a_kill_9_is_recorded_as_recovered_when_the_gateway_starts_again()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "warden-e2e", Guid.NewGuid().ToString("N"));
+        using var folder = new DataFolder();
+        var directory = folder.Path;
         var data = Path.Combine(directory, "data");
-        try
+        string contact;
+        await using (var crashing = await WardenProcess.StartAsync(directory, new Dictionary<string, string> { ["WARDEN_TEST_CRASH_AT"] = "after-apply" }, "--demo"))
         {
-            string contact;
-            await using (var crashing = await WardenProcess.StartAsync(directory, new Dictionary<string, string> { ["WARDEN_TEST_CRASH_AT"] = "after-apply" }, "--demo"))
+            contact = Scalar(data, "SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT 1");
+            await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
             {
-                contact = Scalar(data, "SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT 1");
-                await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
-                {
-                    Endpoint = new Uri(crashing.Url + "/mcp"),
-                    TransportMode = HttpTransportMode.StreamableHttp,
-                    AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + WardenProcess.Tokens["hygiene-bot"] },
-                }), cancellationToken: TestContext.Current.CancellationToken);
-                await Assert.ThrowsAnyAsync<Exception>(async () => await client.CallToolAsync("contacts.update",
-                    new Dictionary<string, object?> { ["ids"] = new[] { contact }, ["set"] = new Dictionary<string, object?> { ["job_title"] = "Crash Tester" } },
-                    cancellationToken: TestContext.Current.CancellationToken));
-                for (var i = 0; i < 100 && !crashing.HasExited; i++)
-                {
-                    await Task.Delay(50, TestContext.Current.CancellationToken);
-                }
-
-                Assert.True(crashing.HasExited, "the crash point did not kill the gateway");
+                Endpoint = new Uri(crashing.Url + "/mcp"),
+                TransportMode = HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + WardenProcess.Tokens["hygiene-bot"] },
+            }), cancellationToken: TestContext.Current.CancellationToken);
+            await Assert.ThrowsAnyAsync<Exception>(async () => await client.CallToolAsync("contacts.update",
+                new Dictionary<string, object?> { ["ids"] = new[] { contact }, ["set"] = new Dictionary<string, object?> { ["job_title"] = "Crash Tester" } },
+                cancellationToken: TestContext.Current.CancellationToken));
+            for (var i = 0; i < 100 && !crashing.HasExited; i++)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
             }
 
-            // The workspace committed the change; the trail has no entry for it.
-            Assert.Equal("Crash Tester", Scalar(Path.Combine(data, "workspace.db"), "SELECT job_title FROM contacts WHERE id = @id", contact));
-            var action = Scalar(Path.Combine(data, "workspace.db"), "SELECT id FROM actions WHERE tool = 'contacts.update'");
-            Assert.DoesNotContain(Entries(data), e => e.Entry.ActionId == action);
-
-            await using (var restarted = await WardenProcess.StartAsync(directory, new Dictionary<string, string>(), "--demo"))
-            {
-                var recovered = Assert.Single(Entries(data), e => e.Entry.ActionId == action).Entry;
-                Assert.Equal(("call", "hygiene-bot", "contacts.update", "ok"), (recovered.Kind, recovered.Agent, recovered.Tool, recovered.Outcome));
-                Assert.Contains("recovered when the gateway started again", recovered.Detail, StringComparison.Ordinal);
-                Assert.Contains(contact, recovered.Arguments!.Value.GetRawText(), StringComparison.Ordinal);
-                Assert.Equal("hygiene-small-fixes", recovered.Rule);
-                var (exit, output) = await WardenProcess.CliAsync(null, null, null, "audit", "verify", "--trail", Path.Combine(data, "audit.db"));
-                Assert.True(exit == 0, output);
-            }
-
-            // Started a third time: recorded once, not again.
-            await using (var again = await WardenProcess.StartAsync(directory, new Dictionary<string, string>(), "--demo"))
-            {
-                Assert.Single(Entries(data), e => e.Entry.ActionId == action);
-            }
+            Assert.True(crashing.HasExited, "the crash point did not kill the gateway");
         }
-        finally
+
+        // The workspace committed the change; the trail has no entry for it.
+        Assert.Equal("Crash Tester", Scalar(Path.Combine(data, "workspace.db"), "SELECT job_title FROM contacts WHERE id = @id", contact));
+        var action = Scalar(Path.Combine(data, "workspace.db"), "SELECT id FROM actions WHERE tool = 'contacts.update'");
+        Assert.DoesNotContain(Entries(data), e => e.Entry.ActionId == action);
+
+        await using (var restarted = await WardenProcess.StartAsync(directory, new Dictionary<string, string>(), "--demo"))
         {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            var recovered = Assert.Single(Entries(data), e => e.Entry.ActionId == action).Entry;
+            Assert.Equal(("call", "hygiene-bot", "contacts.update", "ok"), (recovered.Kind, recovered.Agent, recovered.Tool, recovered.Outcome));
+            Assert.Contains("recovered when the gateway started again", recovered.Detail, StringComparison.Ordinal);
+            Assert.Contains(contact, recovered.Arguments!.Value.GetRawText(), StringComparison.Ordinal);
+            Assert.Equal("hygiene-small-fixes", recovered.Rule);
+            var (exit, output) = await WardenProcess.CliAsync(null, null, null, "audit", "verify", "--trail", Path.Combine(data, "audit.db"));
+            Assert.True(exit == 0, output);
+        }
+
+        // Started a third time: recorded once, not again.
+        await using (var again = await WardenProcess.StartAsync(directory, new Dictionary<string, string>(), "--demo"))
+        {
+            Assert.Single(Entries(data), e => e.Entry.ActionId == action);
         }
     }
 
     [Fact]
     public async Task A_send_cut_off_after_its_first_batch_is_stopped_and_recorded_with_how_far_it_got_when_the_gateway_starts_again()
     {
-        var directory = GatewayFixture.NewDirectory();
-        try
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string campaign;
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
         {
-            string campaign;
-            await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
-            {
-                var (_, draft) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "campaigns.create_draft",
-                    new { name = "Winter", audience = "newsletter", subject = "Winter news", content = "In the shops now.", sender = "news@northwind.example" });
-                campaign = draft["result"]!["campaign"]!.GetValue<string>();
-                var call = new Warden.Workspace.ToolCall("campaigns.send", System.Text.Json.JsonSerializer.SerializeToElement(new { campaign }), "campaign-qa-bot", "sandbox");
-                var plan = gateway.Gateway.Workspace.Plan(call).Get();
-                gateway.Gateway.Recovery.Intend("campaign-qa-bot", "campaigns.send", plan.Hash,
-                    new AuditEntry { Kind = AuditKinds.Call, Environment = "sandbox", Agent = "campaign-qa-bot", UseCase = "campaign-qa", Tool = "campaigns.send", Effect = "approve" });
-                // The process dies between the first batch and the second, as a power cut would have it.
-                Assert.Throws<IOException>(() => gateway.Gateway.Workspace.Apply(plan, new Warden.Workspace.ApplyControl { BatchSize = 20, Between = () => throw new IOException("power cut") }));
-                Assert.Equal("sending", gateway.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
-            }
-
-            await using (var restarted = await GatewayFixture.StartAsync(directory: directory))
-            {
-                Assert.Equal("stopped", restarted.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
-                Assert.Equal(20L, restarted.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c", ("@c", campaign)));
-                Assert.Equal(0L, restarted.Workspace("SELECT count(*) FROM send_queue"));
-                var entry = restarted.Trail().Single(e => e.Entry.Tool == "campaigns.send" && e.Entry.ActionId is not null).Entry;
-                Assert.Equal("stopped", entry.Outcome);
-                Assert.Matches("after 20 of [0-9,]+ recipients had been sent to", entry.Detail);
-            }
+            var (_, draft) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "campaigns.create_draft",
+                new { name = "Winter", audience = "newsletter", subject = "Winter news", content = "In the shops now.", sender = "news@northwind.example" });
+            campaign = draft["result"]!["campaign"]!.GetValue<string>();
+            var call = new Warden.Workspace.ToolCall("campaigns.send", System.Text.Json.JsonSerializer.SerializeToElement(new { campaign }), "campaign-qa-bot", "sandbox");
+            var plan = gateway.Gateway.Workspace.Plan(call).Get();
+            gateway.Gateway.Recovery.Intend("campaign-qa-bot", "campaigns.send", plan.Hash,
+                new AuditEntry { Kind = AuditKinds.Call, Environment = "sandbox", Agent = "campaign-qa-bot", UseCase = "campaign-qa", Tool = "campaigns.send", Effect = "approve" });
+            // The process dies between the first batch and the second, as a power cut would have it.
+            Assert.Throws<IOException>(() => gateway.Gateway.Workspace.Apply(plan, new Warden.Workspace.ApplyControl { BatchSize = 20, Between = () => throw new IOException("power cut") }));
+            Assert.Equal("sending", gateway.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
         }
-        finally
+
+        await using (var restarted = await GatewayFixture.StartAsync(directory: directory))
         {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            Assert.Equal("stopped", restarted.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
+            Assert.Equal(20L, restarted.Workspace("SELECT count(*) FROM campaign_sends WHERE campaign_id = @c", ("@c", campaign)));
+            Assert.Equal(0L, restarted.Workspace("SELECT count(*) FROM send_queue"));
+            var entry = restarted.Trail().Single(e => e.Entry.Tool == "campaigns.send" && e.Entry.ActionId is not null).Entry;
+            Assert.Equal("stopped", entry.Outcome);
+            Assert.Matches("after 20 of [0-9,]+ recipients had been sent to", entry.Detail);
         }
     }
 

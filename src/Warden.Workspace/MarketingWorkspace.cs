@@ -140,7 +140,7 @@ public sealed class MarketingWorkspace
     private static void RecordAction(ToolContext context, string actionId, Plan plan, long records, bool reversible)
     {
         using var action = context.Command(
-            "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, @tool, @args, @hash, @agent, @at, @records, @reversible)",
+            $"INSERT INTO actions (id, seq, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, ({Journal.Rollback.NextSeq}), @tool, @args, @hash, @agent, @at, @records, @reversible)",
             ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
             ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0));
         action.ExecuteNonQuery();
@@ -237,17 +237,6 @@ public sealed class MarketingWorkspace
     /// <summary>The contact fields a filter (a search filter, a segment rule, a scoring or routing condition) tests, as table.field; null when it does not compile.</summary>
     public static IReadOnlyList<string>? FieldsTestedBy(string filter) => ContactFilter.Compile(filter, "f", out _)?.Fields;
 
-    /// <summary>An applied action: who applied it, with which tool, bound to which plan; null when there is none.</summary>
-    public (string Agent, string Tool, string PlanHash)? FindAction(string actionId)
-    {
-        using var connection = _store.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT agent, tool, plan_hash FROM actions WHERE id = @id";
-        command.Parameters.AddWithValue("@id", actionId);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? (reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
-    }
-
     /// <summary>
     /// The action applied by <paramref name="agent"/> (or the person rolling back) with <paramref name="tool"/>
     /// (or 'rollback') from a plan with this hash (empty for a rollback), at or after
@@ -257,7 +246,7 @@ public sealed class MarketingWorkspace
     {
         using var connection = _store.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND tool = @tool AND plan_hash = @hash AND applied_at >= @since ORDER BY applied_at DESC, id DESC LIMIT 1";
+        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND tool = @tool AND plan_hash = @hash AND applied_at >= @since ORDER BY seq DESC LIMIT 1";
         command.Parameters.AddWithValue("@agent", agent);
         command.Parameters.AddWithValue("@tool", tool);
         command.Parameters.AddWithValue("@hash", planHash);
@@ -299,12 +288,42 @@ public sealed class MarketingWorkspace
         return stopped;
     }
 
+    /// <summary>
+    /// The agent whose work an action is: the agent that applied it, or for a rollback (applied by a
+    /// person) the agent whose actions it undid, through rollbacks of rollbacks. Null when there is
+    /// no such action.
+    /// </summary>
+    public string? AgentBehind(string actionId)
+    {
+        using var connection = _store.Connect();
+        for (var depth = 0; depth < 100; depth++)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT agent, tool, rollback_of FROM actions WHERE id = @id";
+            command.Parameters.AddWithValue("@id", actionId);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            if (reader.GetString(1) != "rollback" || reader.IsDBNull(2))
+            {
+                return reader.GetString(0);
+            }
+
+            actionId = reader.GetString(2).Split(',')[0];
+        }
+
+        return null;
+    }
+
     /// <summary>The action applied from a plan with this hash by this agent, if there is one: how a restart tells whether an approved call ran.</summary>
     public string? ActionWithPlan(string agent, string planHash)
     {
         using var connection = _store.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY applied_at DESC LIMIT 1";
+        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY seq DESC LIMIT 1";
         command.Parameters.AddWithValue("@agent", agent);
         command.Parameters.AddWithValue("@hash", planHash);
         return command.ExecuteScalar() as string;

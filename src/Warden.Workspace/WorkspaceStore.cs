@@ -219,6 +219,26 @@ public sealed class WorkspaceStore : IDisposable
             alter.CommandText = $"ALTER TABLE journal ADD COLUMN {column} {type}";
             alter.ExecuteNonQuery();
         }
+
+        // Actions are ordered by a sequence given in the write transaction that applies them: an id
+        // or a time cannot tell apart two actions of one millisecond (nor survive a clock set
+        // back). Older files are numbered in the order their times and ids give.
+        using var seq = connection.CreateCommand();
+        seq.CommandText = "SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'seq'";
+        if (Convert.ToInt64(seq.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var add = connection.CreateCommand();
+            add.Transaction = transaction;
+            add.CommandText = """
+                ALTER TABLE actions ADD COLUMN seq INTEGER;
+                WITH ordered AS (SELECT id, row_number() OVER (ORDER BY applied_at, id) AS n FROM actions)
+                UPDATE actions SET seq = (SELECT n FROM ordered WHERE ordered.id = actions.id);
+                CREATE UNIQUE INDEX IF NOT EXISTS actions_seq ON actions (seq);
+                """;
+            add.ExecuteNonQuery();
+            transaction.Commit();
+        }
     }
 
     private static string LoadSchema()

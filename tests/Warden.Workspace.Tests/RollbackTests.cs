@@ -135,3 +135,117 @@ public sealed class RollbackTests
         Assert.Empty(_workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get().Conflicts);
     }
 }
+
+/// <summary>
+/// Undo that does not destroy, attacked where today's tests cannot see: changes made outside
+/// Warden that leave the version alone, and actions applied within one millisecond (the clock here
+/// never moves between applies), whose order only their sequence keeps.
+/// </summary>
+public sealed class RollbackAttackTests
+{
+    private readonly WorkspaceFixture _workspace = new();
+
+    /// <summary>Applies without moving the clock: every action of a test shares one millisecond.</summary>
+    private AppliedAction Apply(string tool, string arguments, string agent = "hygiene-bot") =>
+        _workspace.Workspace.Apply(_workspace.Plan(tool, arguments, agent)).Get();
+
+    private AppliedAction SetTitle(int contact, string title, string agent = "hygiene-bot") =>
+        Apply("contacts.update", System.Text.Json.JsonSerializer.Serialize(new { ids = new[] { $"c-{contact:D2}" }, set = new { job_title = title } }), agent);
+
+    [Fact]
+    public void A_change_made_outside_Warden_that_leaves_the_version_alone_is_a_conflict_and_is_kept()
+    {
+        var applied = Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
+        _workspace.Execute("UPDATE contacts SET lead_source = 'import' WHERE id = 'c-04'"); // version untouched
+        var conflict = Assert.Single(_workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get().Conflicts);
+        Assert.Equal(("c-04", "changed since, outside Warden"), (conflict.Key, conflict.Reason));
+        var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal((19L, 1), (result.Restored, result.Skipped.Count));
+        Assert.Equal("import", _workspace.Field("c-04", "lead_source"));
+        Assert.Equal("web", _workspace.Field("c-05", "lead_source"));
+    }
+
+    [Fact]
+    public void A_change_to_another_table_made_outside_Warden_is_a_conflict_too()
+    {
+        var applied = Apply("segments.update_rule", """{"segment": "seg-webinar", "rule": "lead_source == 'referral'"}""");
+        _workspace.Execute("UPDATE segments SET rule = 'lead_source == ''import''' WHERE id = 'seg-webinar'");
+        Assert.Single(_workspace.Workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get().Conflicts);
+        _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal("lead_source == 'import'", _workspace.Scalar("SELECT rule FROM segments WHERE id = 'seg-webinar'"));
+    }
+
+    [Fact]
+    public void A_later_action_in_the_same_millisecond_is_seen_as_later()
+    {
+        // Eight pairs: with ids ordered by their random part, some pair would come out backwards.
+        var first = new List<string>();
+        for (var i = 1; i <= 8; i++)
+        {
+            first.Add(SetTitle(i, "CMO").ActionId);
+            SetTitle(i, "CEO", agent: "someone-else");
+        }
+
+        foreach (var action in first)
+        {
+            var conflict = Assert.Single(_workspace.Workspace.PlanRollback(new RollbackRequest(action)).Get().Conflicts);
+            Assert.StartsWith("changed since by act-", conflict.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_window_undoes_actions_of_one_millisecond_newest_first_and_its_preview_says_so()
+    {
+        for (var i = 1; i <= 8; i++)
+        {
+            SetTitle(i, "CMO");
+            SetTitle(i, "CEO");
+        }
+
+        var window = new RollbackRequest(Agent: "hygiene-bot", From: WorkspaceFixture.Now, To: WorkspaceFixture.Now);
+        var preview = _workspace.Workspace.PlanRollback(window).Get();
+        Assert.Empty(preview.Conflicts);
+        Assert.Equal(16, preview.Restorable);
+        var result = _workspace.Workspace.RollBack(window, ConflictResolution.Skip, "maria").Get();
+        Assert.Equal((16L, 0), (result.Restored, result.Skipped.Count));
+        Assert.Equal(8L, _workspace.Scalar("SELECT count(*) FROM contacts WHERE job_title = 'Marketing Manager' AND id <= 'c-08'"));
+    }
+
+    [Fact]
+    public void Rolling_back_a_rollback_makes_the_action_live_again_and_it_can_be_rolled_back_once_more()
+    {
+        var applied = Apply("contacts.update", """{"ids": ["c-01", "c-02"], "set": {"job_title": "CMO"}}""");
+        var undo = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        var redo = _workspace.Workspace.RollBack(new RollbackRequest(undo.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal(2L, redo.Restored);
+        Assert.Equal("CMO", _workspace.Field("c-01", "job_title"));
+        Assert.Equal(DBNull.Value, _workspace.Scalar("SELECT rolled_back_by FROM actions WHERE id = @a", ("@a", applied.ActionId)) ?? DBNull.Value);
+        var again = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria").Get();
+        Assert.Equal(2L, again.Restored);
+        Assert.Equal("Marketing Manager", _workspace.Field("c-01", "job_title"));
+        Assert.Equal("hygiene-bot", _workspace.Workspace.AgentBehind(redo.ActionId));
+    }
+
+    [Fact]
+    public void A_forced_rollback_counts_only_the_records_it_restored()
+    {
+        var applied = Apply("lists.add_members", """{"list": "vip", "ids": ["c-01", "c-02", "c-03"]}""");
+        _workspace.Execute("DELETE FROM list_members WHERE list_id = 'vip' AND contact_id = 'c-02'"); // gone already
+        var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Force, "maria").Get();
+        Assert.Equal(2L, result.Restored);
+        Assert.Equal(1L, _workspace.Scalar("SELECT count(*) FROM list_members WHERE list_id = 'vip'")); // c-41 only
+    }
+
+    [Fact]
+    public void An_older_workspace_gains_the_sequence_in_the_order_of_its_actions()
+    {
+        Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        _workspace.Clock.Advance(TimeSpan.FromSeconds(1));
+        Apply("contacts.update", """{"ids": ["c-02"], "set": {"job_title": "CMO"}}""");
+        _workspace.Store.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _workspace.Execute("DROP INDEX actions_seq; ALTER TABLE actions DROP COLUMN seq;");
+        using var store = WorkspaceStore.Open(_workspace.Path);
+        Assert.Equal("1,2", _workspace.Scalar("SELECT group_concat(seq, ',') FROM (SELECT seq FROM actions ORDER BY applied_at)"));
+    }
+}

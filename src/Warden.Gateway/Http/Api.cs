@@ -359,7 +359,8 @@ internal static class Api
         var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
         var person = Person(context);
         // Undoing an agent's work is for the people who answer for it: an owner of its use case.
-        var agentId = request.ActionId is { } action ? gateway.Workspace.FindAction(action)?.Agent : request.Agent;
+        // A rollback is a person's action over an agent's work: rolling it back is for the owners of that agent's use case too.
+        var agentId = request.ActionId is { } action ? gateway.Workspace.AgentBehind(action) : request.Agent;
         if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
         {
             return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");

@@ -13,6 +13,9 @@ namespace Warden.Workspace.Journal;
 /// </summary>
 internal static class Rollback
 {
+    /// <summary>The next action's sequence number, as SQL: given inside the write transaction that inserts it.</summary>
+    public const string NextSeq = "SELECT coalesce(max(seq), 0) + 1 FROM actions";
+
     private sealed record ActionRow(string Id, string Tool, string Agent, bool Reversible, string? RolledBackBy);
 
     private sealed record Entry(string ActionId, long Seq, TableInfo Table, string Key, string Operation, JsonElement? Before, JsonElement? After);
@@ -92,17 +95,24 @@ internal static class Rollback
                     continue;
                 }
 
-                writer.Restore(entry, current);
-                restored++;
+                if (writer.Restore(entry, current))
+                {
+                    restored++;
+                }
             }
 
-            using var mark = context.Command("UPDATE actions SET rolled_back_by = @by WHERE id = @id; DROP TABLE temp.clean;", ("@by", rollbackId), ("@id", action.Id));
+            // Undoing a rollback puts back what it undid: those actions are live again, and can be rolled back again.
+            using var mark = context.Command("""
+                UPDATE actions SET rolled_back_by = @by WHERE id = @id;
+                UPDATE actions SET rolled_back_by = NULL WHERE rolled_back_by = @id AND @tool = 'rollback';
+                DROP TABLE temp.clean;
+                """, ("@by", rollbackId), ("@id", action.Id), ("@tool", action.Tool));
             mark.ExecuteNonQuery();
             undone.Add(action.Id);
         }
 
         using (var record = context.Command(
-                   "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible, rollback_of) VALUES (@id, 'rollback', @args, '', @agent, @at, @records, 1, @of)",
+                   $"INSERT INTO actions (id, seq, tool, arguments, plan_hash, agent, applied_at, records, reversible, rollback_of) VALUES (@id, ({NextSeq}), 'rollback', @args, '', @agent, @at, @records, 1, @of)",
                    ("@id", rollbackId), ("@args", JsonSerializer.Serialize(request)), ("@agent", actor), ("@at", context.NowText), ("@records", restored),
                    ("@of", string.Join(",", undone))))
         {
@@ -120,15 +130,38 @@ internal static class Rollback
     /// </summary>
     private static long CleanContactEntries(ToolContext context, string actionId)
     {
-        using var create = context.Command("""
-            DROP TABLE IF EXISTS temp.clean;
-            CREATE TEMP TABLE clean AS
-            SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before, j.after AS after, j.columns AS shape, j.version AS version
-            FROM journal j JOIN contacts c ON c.id = j.record_key
-            WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
-              AND j.columns IS NOT NULL AND c.version = j.version;
-            """, ("@a", actionId));
-        create.ExecuteNonQuery();
+        using (var create = context.Command("""
+                   DROP TABLE IF EXISTS temp.clean;
+                   CREATE TEMP TABLE clean (seq INTEGER, rid INTEGER, record_key TEXT, before TEXT, after TEXT, shape TEXT, version INTEGER);
+                   """))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        // One statement per shape of image, each comparing the record with the after-image field
+        // by field (as Consistent does one by one): the version alone would miss a change made
+        // outside Warden that left it alone.
+        var shapes = context.Keys("SELECT DISTINCT columns FROM journal WHERE action_id = @a AND table_name = 'contacts' AND operation = 'update' AND columns IS NOT NULL",
+            [new SqliteParameter("@a", actionId)]).ToList();
+        foreach (var shape in shapes)
+        {
+            var columns = shape.Split(',');
+            if (columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
+            {
+                continue; // not an image this path reads: left to the one-by-one path
+            }
+
+            var same = string.Join(" AND ", columns.Where(c => c != "updated_at").Select(c => $"c.\"{c}\" IS json_extract(j.after, '$.{c}')"));
+            using var gather = context.Command($"""
+                INSERT INTO temp.clean (seq, rid, record_key, before, after, shape, version)
+                SELECT j.seq, c.rowid, j.record_key, j.before, j.after, j.columns, j.version
+                FROM journal j JOIN contacts c ON c.id = j.record_key
+                WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update' AND j.columns = @shape
+                  AND c.version = j.version{(same.Length == 0 ? "" : " AND " + same)}
+                """, ("@a", actionId), ("@shape", shape));
+            gather.ExecuteNonQuery();
+        }
+
         return context.Count("SELECT count(*) FROM temp.clean");
     }
 
@@ -198,7 +231,7 @@ internal static class Rollback
         var actions = Query(context, """
             SELECT id, tool, agent, reversible, rolled_back_by FROM actions
             WHERE agent = @agent AND applied_at >= @from AND applied_at <= @to AND rolled_back_by IS NULL AND rollback_of IS NULL
-            ORDER BY applied_at DESC, id DESC
+            ORDER BY seq DESC
             """, ("@agent", request.Agent), ("@from", ToolContext.Timestamp(request.From.Value)), ("@to", ToolContext.Timestamp(request.To.Value)));
         return actions.Count == 0 ? WorkspaceError.NotFound($"agent '{request.Agent}' has no actions to roll back in that window") : actions;
     }
@@ -255,7 +288,7 @@ internal static class Rollback
         using (var later = context.Command("""
                    SELECT j.action_id, j.operation, j.before FROM actions a
                    JOIN journal j ON j.action_id = a.id AND j.table_name = @t AND j.record_key = @k
-                   WHERE a.id > @a ORDER BY a.id DESC, j.seq DESC
+                   WHERE a.seq > (SELECT seq FROM actions WHERE id = @a) ORDER BY a.seq DESC, j.seq DESC
                    """, ("@t", entry.Table.Name), ("@k", entry.Key), ("@a", entry.ActionId)))
         using (var reader = later.ExecuteReader())
         {
@@ -294,12 +327,10 @@ internal static class Rollback
             return false;
         }
 
-        if (table.Versioned && image.TryGetProperty("version", out var version) && Number(row, "version") == version.GetInt64())
-        {
-            return true;
-        }
-
-        // A different version but the same content: changed and changed back, nothing to lose.
+        // Field by field, whatever the version says: a change made outside Warden need not move
+        // the version column, and overwriting it would lose someone's work. A different version
+        // with the same content (changed and changed back) loses nothing. The bookkeeping columns
+        // (version, updated_at) are not someone's work.
         return image.EnumerateObject().Where(p => p.Name is not ("version" or "updated_at")).All(p => row.TryGetValue(p.Name, out var value) && Same(value, p.Value));
     }
 
@@ -345,7 +376,8 @@ internal static class Rollback
     /// <summary>Writes one restoration and journals it under the rollback's own action.</summary>
     private sealed class Restorer(ToolContext context, ActionJournal journal)
     {
-        public void Restore(Entry entry, Dictionary<string, object?>? current)
+        /// <summary>Restores the entry's before-image; false when there was nothing to restore (a forced update of a record deleted since, an insert already gone).</summary>
+        public bool Restore(Entry entry, Dictionary<string, object?>? current)
         {
             var table = entry.Table;
             var parts = table.SplitKey(entry.Key);
@@ -372,7 +404,7 @@ internal static class Rollback
 
                     if (current is null)
                     {
-                        return; // deleted since, and forced: nothing left to restore into
+                        return false; // deleted since, and forced: nothing left to restore into
                     }
 
                     using (var command = context.Command($"UPDATE {table.Name} SET {string.Join(", ", set)} WHERE {table.KeyWhere}", parameters))
@@ -389,11 +421,11 @@ internal static class Rollback
                     }
 
                     journal.Record(table, entry.Key, "update", ActionJournal.Image(was), ActionJournal.Image(now));
-                    break;
+                    return true;
                 case "insert":
                     if (current is null)
                     {
-                        return;
+                        return false; // gone already
                     }
 
                     using (var command = context.Command($"DELETE FROM {table.Name} WHERE {table.KeyWhere}", keys))
@@ -402,7 +434,7 @@ internal static class Rollback
                     }
 
                     journal.Record(table, entry.Key, "delete", ActionJournal.Image(current), null);
-                    break;
+                    return true;
                 default:
                     if (current is not null)
                     {
@@ -420,7 +452,7 @@ internal static class Rollback
                     }
 
                     journal.Record(table, entry.Key, "insert", current is null ? null : ActionJournal.Image(current), entry.Before.Value.GetRawText());
-                    break;
+                    return true;
             }
         }
     }

@@ -127,13 +127,12 @@ public sealed class ConsentTests
     [Fact]
     public void A_workspace_from_before_the_ledger_gains_it_from_the_contacts_that_unsubscribed()
     {
-        // An older file: no mailbox columns, no ledger, no triggers.
+        // An older file: no mailbox indexes, no ledger, no triggers.
         _workspace.Store.Dispose();
         SqliteConnection.ClearAllPools();
         _workspace.Execute("""
             DROP TRIGGER contacts_unsubscribe_insert; DROP TRIGGER contacts_unsubscribe_update; DROP TABLE unsubscribed_addresses;
             DROP INDEX contacts_mailbox; DROP INDEX suppression_mailbox;
-            ALTER TABLE contacts DROP COLUMN mailbox; ALTER TABLE suppression DROP COLUMN mailbox;
             UPDATE contacts SET deleted_at = '2026-01-01T00:00:00.000Z' WHERE id = 'c-20';
             """);
         using var store = WorkspaceStore.Open(_workspace.Path);
@@ -142,6 +141,16 @@ public sealed class ConsentTests
         _workspace.Execute("UPDATE contacts SET email = 'person20@example.com' WHERE id = 'c-01'");
         Assert.True(workspace.Apply(workspace.Plan(WorkspaceFixture.Call("campaigns.send", """{"campaign": "cmp-news"}""", "campaign-qa-bot")).Get()).Succeeded);
         Assert.Equal(0L, SentTo("person20@example.com"));
+    }
+
+    [Fact]
+    public void A_seeded_workspace_holds_every_unsubscribed_mailbox_in_its_ledger_and_keeps_the_trigger()
+    {
+        var (path, _) = Seeding.Workspaces.Seed(2_000, seed: 3);
+        Assert.Equal(Seeding.Workspaces.Scalar(path, $"SELECT count(DISTINCT {ConsentLedger.Mailbox("email")}) FROM contacts WHERE email_consent = 'unsubscribed'"),
+            Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM unsubscribed_addresses"));
+        Assert.True(Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM unsubscribed_addresses") > 0);
+        Assert.Equal(1, Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'contacts_unsubscribe_insert'"));
     }
 
     [Theory]

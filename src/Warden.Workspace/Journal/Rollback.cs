@@ -130,39 +130,52 @@ internal static class Rollback
     /// </summary>
     private static long CleanContactEntries(ToolContext context, string actionId)
     {
-        using (var create = context.Command("""
+        // The version alone would miss a change made outside Warden that left it alone: records
+        // whose fields no longer equal the after-image stay out of the bulk path, and the
+        // one-by-one path reports them (as Consistent compares them). The comparison needs the
+        // shape of the image; an action's updates nearly always share one, compared as they are
+        // gathered, and any other shape is checked afterwards.
+        var first = context.Text("SELECT columns FROM journal WHERE action_id = @a AND table_name = 'contacts' AND operation = 'update' AND columns IS NOT NULL LIMIT 1",
+            ("@a", actionId));
+        using (var create = context.Command($"""
                    DROP TABLE IF EXISTS temp.clean;
-                   CREATE TEMP TABLE clean (seq INTEGER, rid INTEGER, record_key TEXT, before TEXT, after TEXT, shape TEXT, version INTEGER);
-                   """))
+                   CREATE TEMP TABLE clean AS
+                   SELECT j.seq AS seq, c.rowid AS rid, j.record_key AS record_key, j.before AS before, j.after AS after, j.columns AS shape, j.version AS version
+                   FROM journal j JOIN contacts c ON c.id = j.record_key
+                   WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update'
+                     AND j.columns IS NOT NULL AND c.version = j.version
+                     AND (j.columns IS NOT @first OR {Unchanged(first, "c", "j")});
+                   """, ("@a", actionId), ("@first", first)))
         {
             create.ExecuteNonQuery();
         }
 
-        // One statement per shape of image, each comparing the record with the after-image field
-        // by field (as Consistent does one by one): the version alone would miss a change made
-        // outside Warden that left it alone.
-        var shapes = context.Keys("SELECT DISTINCT columns FROM journal WHERE action_id = @a AND table_name = 'contacts' AND operation = 'update' AND columns IS NOT NULL",
-            [new SqliteParameter("@a", actionId)]).ToList();
-        foreach (var shape in shapes)
+        foreach (var shape in context.Keys("SELECT DISTINCT shape FROM temp.clean WHERE shape IS NOT @first", [new SqliteParameter("@first", (object?)first ?? DBNull.Value)]).ToList())
         {
-            var columns = shape.Split(',');
-            if (columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
-            {
-                continue; // not an image this path reads: left to the one-by-one path
-            }
-
-            var same = string.Join(" AND ", columns.Where(c => c != "updated_at").Select(c => $"c.\"{c}\" IS json_extract(j.after, '$.{c}')"));
-            using var gather = context.Command($"""
-                INSERT INTO temp.clean (seq, rid, record_key, before, after, shape, version)
-                SELECT j.seq, c.rowid, j.record_key, j.before, j.after, j.columns, j.version
-                FROM journal j JOIN contacts c ON c.id = j.record_key
-                WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update' AND j.columns = @shape
-                  AND c.version = j.version{(same.Length == 0 ? "" : " AND " + same)}
-                """, ("@a", actionId), ("@shape", shape));
-            gather.ExecuteNonQuery();
+            using var changed = context.Command($"""
+                DELETE FROM temp.clean WHERE shape = @shape AND rid IN (
+                    SELECT k.rid FROM temp.clean k JOIN contacts c ON c.rowid = k.rid WHERE k.shape = @shape AND NOT {Unchanged(shape, "c", "k")})
+                """, ("@shape", shape));
+            changed.ExecuteNonQuery();
         }
 
         return context.Count("SELECT count(*) FROM temp.clean");
+    }
+
+    /// <summary>
+    /// SQL that is true when the contact (alias <paramref name="contact"/>) still holds the values
+    /// the image (alias <paramref name="image"/>, column after) wrote for the columns of
+    /// <paramref name="shape"/>; false for a shape the bulk path does not restore.
+    /// </summary>
+    private static string Unchanged(string? shape, string contact, string image)
+    {
+        var columns = (shape ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Where(c => c != "updated_at").ToList();
+        if (columns.Count == 0 || columns.Any(c => !Tables.Contacts.Columns.Contains(c) || c is "id" or "version"))
+        {
+            return "0";
+        }
+
+        return "(" + string.Join(" AND ", columns.Select(c => $"{contact}.\"{c}\" IS json_extract({image}.after, '$.{c}')")) + ")";
     }
 
     /// <summary>

@@ -57,7 +57,11 @@ public static class WorkspaceSeeder
 
             Execute(connection, transaction, "DELETE FROM workspace_info WHERE key LIKE 'seed.%';");
             var indexes = options.KeepIndexes ? [] : DropIndexes(connection, transaction);
+            // The ledger of unsubscribed addresses is filled once after the load rather than by a trigger per row.
+            Execute(connection, transaction, "DROP TRIGGER IF EXISTS contacts_unsubscribe_insert;");
             var rows = workspace.Write(connection, progress, cancellationToken);
+            ConsentLedger.Fill(connection, transaction);
+            Execute(connection, transaction, ConsentLedger.InsertTrigger);
             foreach (var (key, value) in workspace.Info(options))
             {
                 using var info = connection.CreateCommand();

@@ -37,17 +37,17 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
     /// <summary>Every audience member with the reason it is left out, or NULL when it is reached.</summary>
     public string Classified => $"""
         WITH audience AS (
-            SELECT id, email, mailbox, email_consent FROM contacts WHERE deleted_at IS NULL AND {Predicate}),
+            SELECT id, email, {ConsentLedger.Mailbox("email")} AS mailbox, email_consent FROM contacts WHERE deleted_at IS NULL AND {Predicate}),
         unsubscribed AS (
             SELECT mailbox FROM unsubscribed_addresses WHERE mailbox IN (SELECT mailbox FROM audience)
             UNION
-            SELECT mailbox FROM contacts WHERE email_consent = 'unsubscribed' AND mailbox IN (SELECT mailbox FROM audience)),
+            SELECT {ConsentLedger.Mailbox("email")} FROM contacts WHERE email_consent = 'unsubscribed' AND {ConsentLedger.Mailbox("email")} IN (SELECT mailbox FROM audience)),
         ranked AS (
             SELECT id, email, mailbox, email_consent,
                    row_number() OVER (PARTITION BY mailbox ORDER BY CASE WHEN email_consent = 'subscribed' THEN 0 ELSE 1 END, id) AS n
             FROM audience)
         SELECT id, email, CASE
-            WHEN mailbox IN (SELECT mailbox FROM suppression) THEN 'suppressed'
+            WHEN mailbox IN (SELECT {ConsentLedger.Mailbox("email")} FROM suppression) THEN 'suppressed'
             WHEN mailbox IN (SELECT mailbox FROM unsubscribed) THEN 'unsubscribed'
             WHEN email_consent <> 'subscribed' THEN 'no recorded consent'
             WHEN n > 1 THEN 'address already reached through another contact'

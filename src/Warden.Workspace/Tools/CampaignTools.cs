@@ -78,13 +78,13 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     /// live and subscribed, and its mailbox is not suppressed or unsubscribed (consent checked
     /// again at the moment of sending).
     /// </summary>
-    private const string StillReachable = """
+    private static readonly string StillReachable = $"""
         SELECT q.contact_id AS contact_id, q.email AS email FROM send_queue q JOIN contacts c ON c.id = q.contact_id
         WHERE q.action_id = @sending AND q.position BETWEEN @from AND @to
           AND c.deleted_at IS NULL AND c.email = q.email AND c.email_consent = 'subscribed'
-          AND c.mailbox NOT IN (SELECT mailbox FROM suppression)
-          AND c.mailbox NOT IN (SELECT mailbox FROM unsubscribed_addresses)
-          AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.mailbox = c.mailbox AND o.email_consent = 'unsubscribed')
+          AND {ConsentLedger.Mailbox("c.email")} NOT IN (SELECT {ConsentLedger.Mailbox("email")} FROM suppression)
+          AND {ConsentLedger.Mailbox("c.email")} NOT IN (SELECT mailbox FROM unsubscribed_addresses)
+          AND NOT EXISTS (SELECT 1 FROM contacts o WHERE {ConsentLedger.Mailbox("o.email")} = {ConsentLedger.Mailbox("c.email")} AND o.email_consent = 'unsubscribed')
         """;
 
     /// <summary>Sends one batch; returns how many went out.</summary>

@@ -58,7 +58,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
         if (Subscribes)
         {
             // Consent follows the address: say which addresses that unsubscribed become reachable again.
-            var again = context.Count($"SELECT count(*) FROM unsubscribed_addresses WHERE mailbox IN (SELECT mailbox FROM contacts WHERE {selection.Predicate})", selection.Parameters);
+            var again = context.Count($"SELECT count(*) FROM unsubscribed_addresses WHERE mailbox IN (SELECT {ConsentLedger.Mailbox("email")} FROM contacts WHERE {selection.Predicate})", selection.Parameters);
             if (again > 0)
             {
                 summary += $" {again:N0} address{(again == 1 ? "" : "es")} that unsubscribed before become{(again == 1 ? "s" : "")} reachable again.";
@@ -141,7 +141,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
         {
             // Not journaled: undoing this subscription sets the contacts back to unsubscribed,
             // and the ledger's trigger records their addresses again.
-            journal.Execute("DELETE FROM unsubscribed_addresses WHERE mailbox IN (SELECT c.mailbox FROM contacts c JOIN temp.affected a ON a.rid = c.rowid)", []);
+            journal.Execute($"DELETE FROM unsubscribed_addresses WHERE mailbox IN (SELECT {ConsentLedger.Mailbox("c.email")} FROM contacts c JOIN temp.affected a ON a.rid = c.rowid)", []);
         }
 
         using (var drop = context.Command("DROP TABLE temp.affected"))

@@ -110,7 +110,7 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
-        var contacts = context.Count($"SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND mailbox IN (SELECT {ConsentLedger.Mailbox("email")} FROM ({Selected}))", Parameters);
+        var contacts = context.Count($"SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND {ConsentLedger.Mailbox("email")} IN (SELECT {ConsentLedger.Mailbox("email")} FROM ({Selected}))", Parameters);
         var summary = $"{tool}: {(add ? "suppress" : "stop suppressing")} {records:N0} address{(records == 1 ? "" : "es")} on '{listName}' ({contacts:N0} contact{(contacts == 1 ? "" : "s")})"
                       + (records < emails.Count ? $"; {emails.Count - records:N0} {(add ? "already there" : "not there")}." : ".");
         var sample = context.Keys($"{Selected} ORDER BY email LIMIT 5", Parameters).Select(e => new RecordChange($"{list}|{e}",

@@ -106,7 +106,7 @@ public sealed class MarketingWorkspace
         var output = plan.Change.Write(context, journal);
         var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
         using (var action = context.Command(
-                   "INSERT INTO actions (id, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, @tool, @args, @hash, @agent, @at, @records, @reversible)",
+                   $"INSERT INTO actions (id, seq, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, {ActionJournal.NextAction}, @tool, @args, @hash, @agent, @at, @records, @reversible)",
                    ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
                    ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0)))
         {
@@ -158,12 +158,23 @@ public sealed class MarketingWorkspace
         return reader.Read() ? (reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
     }
 
+    /// <summary>
+    /// The agent whose work an action changed: the agent that applied it, or for a rollback (run by
+    /// a person) the agent of the actions it undid; null when there is no such action.
+    /// </summary>
+    public string? AgentOf(string actionId)
+    {
+        using var connection = _store.Connect();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        return Rollback.AgentOf(new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf), actionId);
+    }
+
     /// <summary>The action applied from a plan with this hash by this agent, if there is one: how a restart tells whether an approved call ran.</summary>
     public string? ActionWithPlan(string agent, string planHash)
     {
         using var connection = _store.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY applied_at DESC LIMIT 1";
+        command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY seq DESC LIMIT 1";
         command.Parameters.AddWithValue("@agent", agent);
         command.Parameters.AddWithValue("@hash", planHash);
         return command.ExecuteScalar() as string;

@@ -52,6 +52,7 @@ public sealed class WorkspaceStore : IDisposable
         }
 
         AddMissingColumns(connection);
+        SequenceActions(connection);
         return store;
     }
 
@@ -218,6 +219,39 @@ public sealed class WorkspaceStore : IDisposable
             alter.CommandText = $"ALTER TABLE journal ADD COLUMN {column} {type}";
             alter.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>
+    /// Gives the actions of a file from before actions had a sequence one, in the order they were
+    /// applied (by time, then id: the best order such a file knows), and makes it unique. Not the
+    /// rowid: VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY.
+    /// </summary>
+    private static void SequenceActions(SqliteConnection connection)
+    {
+        const string Done = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'actions_seq'";
+        using var command = connection.CreateCommand();
+        command.CommandText = Done;
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1)
+        {
+            return;
+        }
+
+        // Immediate: two processes opening the same old file upgrade it one after the other.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        command.Transaction = transaction;
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'seq'";
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            command.CommandText = """
+                ALTER TABLE actions ADD COLUMN seq INTEGER;
+                UPDATE actions SET seq = ordered.n FROM (SELECT id, row_number() OVER (ORDER BY applied_at, id) AS n FROM actions) ordered WHERE ordered.id = actions.id;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = "CREATE UNIQUE INDEX IF NOT EXISTS actions_seq ON actions (seq)";
+        command.ExecuteNonQuery();
+        transaction.Commit();
     }
 
     private static string LoadSchema()

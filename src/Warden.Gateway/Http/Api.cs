@@ -359,7 +359,8 @@ internal static class Api
         var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
         var person = Person(context);
         // Undoing an agent's work is for the people who answer for it: an owner of its use case.
-        var agentId = request.ActionId is { } action ? gateway.Workspace.FindAction(action)?.Agent : request.Agent;
+        // A rollback is run by a person, but undoing it re-applies the agent's work, so it is the agent's.
+        var agentId = request.ActionId is { } action ? gateway.Workspace.AgentOf(action) : request.Agent;
         if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
         {
             return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");
@@ -388,13 +389,17 @@ internal static class Api
         {
             Kind = AuditKinds.Rollback,
             Environment = gateway.Environment,
+            Agent = agentId,
+            UseCase = owned.UseCase,
             Person = person,
             ActionId = done.ActionId,
             RollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null,
             Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
-                     + (force ? " (forced)" : ""),
+                     + (done.Overwritten.Count > 0 ? $", {done.Overwritten.Count:N0} changed since and overwritten (forced)" : force ? " (forced)" : ""),
             Outcome = "ok",
         }).ConfigureAwait(false);
+        // The rollback is an action too: rolling it back links to this entry.
+        gateway.Store.RememberAction(done.ActionId, seq);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
         view["audit_seq"] = seq;
         return Results.Json(view);

@@ -222,15 +222,14 @@ public sealed class WorkspaceStore : IDisposable
     }
 
     /// <summary>
-    /// Gives the actions of a file from before actions had a sequence one, in the order they were
-    /// applied (by time, then id: the best order such a file knows), and makes it unique. Not the
-    /// rowid: VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY.
+    /// Numbers the actions of a file written before actions had a sequence, in the order they were
+    /// applied (by time, then id: the best order such a file knows), and makes the sequence unique.
+    /// Not the rowid: VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY.
     /// </summary>
     private static void SequenceActions(SqliteConnection connection)
     {
-        const string Done = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'actions_seq'";
         using var command = connection.CreateCommand();
-        command.CommandText = Done;
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'actions_seq'";
         if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1)
         {
             return;

@@ -6,8 +6,8 @@ using Warden.Workspace.Seeding;
 namespace Warden.Benchmarks;
 
 /// <summary>
-/// The workspace on a million contacts: plan, apply (with journal) and rollback of an update over
-/// a filter matching about 100,000 contacts, and point reads. Each step is timed over several
+/// The workspace on a million contacts: plan, apply (with journal), rollback preview and rollback
+/// of an update over a filter matching about 100,000 contacts, and point reads. Each step is timed over several
 /// rounds (plan → apply → rollback returns the data to its content) and the median reported, with
 /// the managed memory allocated and the process's peak working set.
 /// </summary>
@@ -37,6 +37,7 @@ internal static class WorkspaceProbe
         var call = new ToolCall("contacts.update", JsonDocument.Parse(JsonSerializer.Serialize(new { filter, set = new { lead_source = "benchmark" } })).RootElement, "bench-bot", "sandbox");
         var plans = new List<double>();
         var applies = new List<double>();
+        var previews = new List<double>();
         var rollbacks = new List<double>();
         long records = 0;
         long allocated = 0;
@@ -57,6 +58,14 @@ internal static class WorkspaceProbe
             // The checkpoint the write scheduled runs in the background; each step is timed on its own.
             store.WaitForCheckpoint();
             Thread.Sleep(settle);
+            timer.Restart();
+            var preview = workspace.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+            previews.Add(timer.Elapsed.TotalMilliseconds);
+            if (preview.Restorable != records || preview.Conflicts.Count != 0)
+            {
+                throw new InvalidOperationException($"the preview restores {preview.Restorable} of {records}");
+            }
+
             timer.Restart();
             var undone = workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench").Get();
             rollbacks.Add(timer.Elapsed.TotalMilliseconds);
@@ -87,9 +96,10 @@ internal static class WorkspaceProbe
         Console.WriteLine($"update over '{filter}': {records:N0} contacts");
         Console.WriteLine($"plan      median {Median(plans),8:0} ms   (rounds: {string.Join(", ", plans.Select(p => p.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))})");
         Console.WriteLine($"apply     median {Median(applies),8:0} ms   (rounds: {string.Join(", ", applies.Select(p => p.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))})");
+        Console.WriteLine($"preview   median {Median(previews),8:0} ms   (rounds: {string.Join(", ", previews.Select(p => p.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))})");
         Console.WriteLine($"rollback  median {Median(rollbacks),8:0} ms   (rounds: {string.Join(", ", rollbacks.Select(p => p.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))})");
         Console.WriteLine($"point read (plan + apply of contacts.get) median {Median(reads):0.000} ms, p99 {Percentile(reads, 0.99):0.000} ms over {reads.Count:N0}");
-        Console.WriteLine($"managed memory allocated per plan+apply+rollback round: {allocated / (1024.0 * 1024.0):0} MB; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):0} MB");
+        Console.WriteLine($"managed memory allocated per plan+apply+preview+rollback round: {allocated / (1024.0 * 1024.0):0} MB; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):0} MB");
         return 0;
     }
 

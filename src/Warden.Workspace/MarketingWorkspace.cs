@@ -140,7 +140,7 @@ public sealed class MarketingWorkspace
     private static void RecordAction(ToolContext context, string actionId, Plan plan, long records, bool reversible)
     {
         using var action = context.Command(
-            $"INSERT INTO actions (id, seq, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, ({Journal.Rollback.NextSeq}), @tool, @args, @hash, @agent, @at, @records, @reversible)",
+            $"INSERT INTO actions (id, seq, tool, arguments, plan_hash, agent, applied_at, records, reversible) VALUES (@id, {ActionJournal.NextAction}, @tool, @args, @hash, @agent, @at, @records, @reversible)",
             ("@id", actionId), ("@tool", plan.Tool.Name), ("@args", CanonicalJson.Text(plan.Call.Arguments)), ("@hash", plan.Hash),
             ("@agent", plan.Call.Agent), ("@at", context.NowText), ("@records", records), ("@reversible", reversible ? 1 : 0));
         action.ExecuteNonQuery();
@@ -289,33 +289,14 @@ public sealed class MarketingWorkspace
     }
 
     /// <summary>
-    /// The agent whose work an action is: the agent that applied it, or for a rollback (applied by a
-    /// person) the agent whose actions it undid, through rollbacks of rollbacks. Null when there is
-    /// no such action.
+    /// The agent whose work an action changed: the agent that applied it, or for a rollback (run by
+    /// a person) the agent of the actions it undid; null when there is no such action.
     /// </summary>
-    public string? AgentBehind(string actionId)
+    public string? AgentOf(string actionId)
     {
         using var connection = _store.Connect();
-        for (var depth = 0; depth < 100; depth++)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT agent, tool, rollback_of FROM actions WHERE id = @id";
-            command.Parameters.AddWithValue("@id", actionId);
-            using var reader = command.ExecuteReader();
-            if (!reader.Read())
-            {
-                return null;
-            }
-
-            if (reader.GetString(1) != "rollback" || reader.IsDBNull(2))
-            {
-                return reader.GetString(0);
-            }
-
-            actionId = reader.GetString(2).Split(',')[0];
-        }
-
-        return null;
+        using var transaction = connection.BeginTransaction(deferred: true);
+        return Rollback.AgentOf(new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf), actionId);
     }
 
     /// <summary>The action applied from a plan with this hash by this agent, if there is one: how a restart tells whether an approved call ran.</summary>

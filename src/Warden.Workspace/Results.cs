@@ -219,5 +219,9 @@ public enum ConflictResolution
     Force,
 }
 
-/// <summary>What a rollback did.</summary>
-public sealed record RollbackResult(string ActionId, IReadOnlyList<string> Undone, long Restored, IReadOnlyList<RollbackConflict> Skipped);
+/// <summary>
+/// What a rollback did: the records it restored (not those it skipped, nor those already as it
+/// would leave them), the conflicts it left as they are, and those it overwrote because it was
+/// forced (its journal keeps what they held, so rolling the rollback back returns it).
+/// </summary>
+public sealed record RollbackResult(string ActionId, IReadOnlyList<string> Undone, long Restored, IReadOnlyList<RollbackConflict> Skipped, IReadOnlyList<RollbackConflict> Overwritten);

@@ -179,6 +179,9 @@ CREATE INDEX IF NOT EXISTS field_dependencies_field ON field_dependencies (field
 -- as the change itself.
 CREATE TABLE IF NOT EXISTS actions (
     id TEXT PRIMARY KEY,
+    seq INTEGER,                            -- the order actions were applied in: max + 1, taken in the write
+                                            -- transaction; unique (index actions_seq, made with the upgrade
+                                            -- in WorkspaceStore, as older files get this column there)
     tool TEXT NOT NULL,
     arguments TEXT NOT NULL,
     plan_hash TEXT NOT NULL,

@@ -52,6 +52,7 @@ public sealed class WorkspaceStore : IDisposable
         }
 
         AddMissingColumns(connection);
+        SequenceActions(connection);
         ConsentLedger.Install(connection);
         return store;
     }
@@ -219,26 +220,38 @@ public sealed class WorkspaceStore : IDisposable
             alter.CommandText = $"ALTER TABLE journal ADD COLUMN {column} {type}";
             alter.ExecuteNonQuery();
         }
+    }
 
-        // Actions are ordered by a sequence given in the write transaction that applies them: an id
-        // or a time cannot tell apart two actions of one millisecond (nor survive a clock set
-        // back). Older files are numbered in the order their times and ids give.
-        using var seq = connection.CreateCommand();
-        seq.CommandText = "SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'seq'";
-        if (Convert.ToInt64(seq.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+    /// <summary>
+    /// Numbers the actions of a file written before actions had a sequence, in the order they were
+    /// applied (by time, then id: the best order such a file knows), and makes the sequence unique.
+    /// Not the rowid: VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY.
+    /// </summary>
+    private static void SequenceActions(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'actions_seq'";
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1)
         {
-            using var transaction = connection.BeginTransaction();
-            using var add = connection.CreateCommand();
-            add.Transaction = transaction;
-            add.CommandText = """
-                ALTER TABLE actions ADD COLUMN seq INTEGER;
-                WITH ordered AS (SELECT id, row_number() OVER (ORDER BY applied_at, id) AS n FROM actions)
-                UPDATE actions SET seq = (SELECT n FROM ordered WHERE ordered.id = actions.id);
-                CREATE UNIQUE INDEX IF NOT EXISTS actions_seq ON actions (seq);
-                """;
-            add.ExecuteNonQuery();
-            transaction.Commit();
+            return;
         }
+
+        // Immediate: two processes opening the same old file upgrade it one after the other.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        command.Transaction = transaction;
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'seq'";
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            command.CommandText = """
+                ALTER TABLE actions ADD COLUMN seq INTEGER;
+                UPDATE actions SET seq = ordered.n FROM (SELECT id, row_number() OVER (ORDER BY applied_at, id) AS n FROM actions) ordered WHERE ordered.id = actions.id;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = "CREATE UNIQUE INDEX IF NOT EXISTS actions_seq ON actions (seq)";
+        command.ExecuteNonQuery();
+        transaction.Commit();
     }
 
     private static string LoadSchema()

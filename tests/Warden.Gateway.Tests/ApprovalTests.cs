@@ -74,31 +74,6 @@ public sealed class ApprovalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_rollback_can_be_rolled_back_by_an_owner_and_the_trail_links_each_to_what_it_undid()
-    {
-        var held = await HoldBulkUpdate();
-        await Vote("sam", held["approval_id"]!.GetValue<string>(), "approve");
-        var actionId = _gateway.Trail().Last(e => e.Entry.Kind == "call").Entry.ActionId!;
-        var (_, undo) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = actionId });
-        var undoAction = undo!["action_id"]!.GetValue<string>();
-        var (status, redo) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("maria"), new { action_id = undoAction });
-        Assert.True(status == HttpStatusCode.OK, redo?.ToJsonString());
-        Assert.Equal(Germans, redo!["restored"]!.GetValue<long>());
-        Assert.Equal(Germans, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
-        var trail = _gateway.Trail();
-        var undoEntry = trail.Single(e => e.Entry.Kind == "rollback" && e.Entry.ActionId == undoAction);
-        var redoEntry = trail.Single(e => e.Entry.Kind == "rollback" && e.Entry.ActionId == redo["action_id"]!.GetValue<string>()).Entry;
-        Assert.Equal((undoEntry.Seq, "hygiene-bot", "maria"), (redoEntry.RollbackOf, redoEntry.Agent, redoEntry.Person));
-
-        // The original action is live again: it can be rolled back once more.
-        var (again, _) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = actionId });
-        Assert.Equal(HttpStatusCode.OK, again);
-        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = '" + Title + "'"));
-        var (lee, _) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("lee"), new { action_id = undoAction });
-        Assert.Equal(HttpStatusCode.Forbidden, lee); // not an owner of the hygiene agent's use case
-    }
-
-    [Fact]
     public async Task An_approval_is_void_when_the_affected_set_grew_and_the_approvers_are_asked_again()
     {
         var held = await HoldBulkUpdate();

@@ -36,6 +36,12 @@ internal sealed class WorkspaceFixture
 
     public MarketingWorkspace Workspace { get; }
 
+    /// <summary>
+    /// When set, <see cref="Apply"/> leaves the clock where it is: every action lands in the same
+    /// millisecond, as calls of a busy gateway do, instead of a second apart.
+    /// </summary>
+    public bool SameInstant { get; set; }
+
     public static ToolCall Call(string tool, string arguments, string agent = "hygiene-bot") =>
         new(tool, JsonDocument.Parse(arguments).RootElement.Clone(), agent, "sandbox");
 
@@ -50,7 +56,11 @@ internal sealed class WorkspaceFixture
     {
         var applied = Workspace.Apply(Plan(tool, arguments, agent));
         Assert.True(applied.Succeeded, applied.Error?.Message);
-        Clock.Advance(TimeSpan.FromSeconds(1));
+        if (!SameInstant)
+        {
+            Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
         return applied.Value!;
     }
 

@@ -350,17 +350,11 @@ internal static class Api
             return Problem(400, e.Message);
         }
 
-        if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
-        {
-            var plan = gateway.Workspace.PlanRollback(request);
-            return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
-        }
-
         var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
         var person = Person(context);
         // Undoing an agent's work is for the people who answer for it: an owner of its use case.
-        // A rollback is a person's action over an agent's work: rolling it back is for the owners of that agent's use case too.
-        var agentId = request.ActionId is { } action ? gateway.Workspace.AgentBehind(action) : request.Agent;
+        // A rollback is run by a person, but undoing it re-applies the agent's work, so it is the agent's.
+        var agentId = request.ActionId is { } action ? gateway.Workspace.AgentOf(action) : request.Agent;
         if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
         {
             return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");
@@ -376,6 +370,13 @@ internal static class Api
                 ActionId = request.ActionId, Effect = "deny", Reason = refusal, Outcome = "refused",
             }).ConfigureAwait(false);
             return Problem(403, refusal);
+        }
+
+        // The preview names records and what they hold: it is for the same owners as the rollback.
+        if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
+        {
+            var plan = gateway.Workspace.PlanRollback(request);
+            return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
         }
 
         var rollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null;
@@ -397,8 +398,9 @@ internal static class Api
         {
             ActionId = done.ActionId,
             Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
-                     + (force ? " (forced)" : ""),
+                     + (done.Overwritten.Count > 0 ? $", {done.Overwritten.Count:N0} changed since and overwritten (forced)" : force ? " (forced)" : ""),
         }).ConfigureAwait(false);
+        // The rollback is an action too: rolling it back links to this entry.
         gateway.Store.RememberAction(done.ActionId, seq);
         gateway.Recovery.Settle(intent);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();

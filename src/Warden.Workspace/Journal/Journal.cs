@@ -38,6 +38,13 @@ internal sealed class ActionJournal : IDisposable
 
     public string ActionId { get; }
 
+    /// <summary>
+    /// The sequence number of the next action, for its row in actions, taken in the write
+    /// transaction that records it (one writer at a time): actions are ordered by it, never by
+    /// their ids, whose random part sorts actions of one millisecond at random.
+    /// </summary>
+    public const string NextAction = "(SELECT coalesce(max(seq), 0) + 1 FROM actions)";
+
     public SqliteConnection Connection => _connection;
 
     public SqliteTransaction Transaction => _transaction;

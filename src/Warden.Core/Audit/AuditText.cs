@@ -20,7 +20,7 @@ public static class AuditText
         Indented = false,
     };
 
-    /// <summary>The canonical body of an entry, with secrets in its arguments redacted.</summary>
+    /// <summary>The canonical body of an entry, with the secrets in its arguments and texts redacted.</summary>
     public static string Body(AuditEntry entry) => Encoding.UTF8.GetString(BodyUtf8(entry));
 
     /// <summary>The canonical body of an entry as UTF-8: the bytes <see cref="Body"/> decodes.</summary>
@@ -202,11 +202,13 @@ public static class AuditText
             entry, root.GetProperty("prev").GetString()!, hash);
     }
 
+    // Every text of an entry is redacted, not only the arguments: an agent's instruction, a
+    // person's comment, and a reason or detail that quotes an argument back can all carry a secret.
     private static void Text(Utf8JsonWriter writer, string name, string? value)
     {
         if (value is not null)
         {
-            writer.WriteString(name, value);
+            writer.WriteString(name, Redaction.Secrets.Redact(value));
         }
     }
 
@@ -217,7 +219,7 @@ public static class AuditText
             writer.WriteStartArray(name);
             foreach (var value in values)
             {
-                writer.WriteStringValue(value);
+                writer.WriteStringValue(Redaction.Secrets.Redact(value));
             }
 
             writer.WriteEndArray();

@@ -101,17 +101,17 @@ public sealed class RedactionTests
             Comment = "approved, and here is the key:\n" + Pem,
             Detail = "webhook failed: Authorization: Bearer " + OpenAi,
             Person = "sam",
-            Shadow = ["rule-x: deny " + Aws],
-            RecordsRead = [Anthropic],
         };
         var body = AuditText.Body(entry);
-        foreach (var secret in new[] { GitHub, Jwt, "hunter2", "MIIEpAIBAAKCAQEA1x2y3z", OpenAi, Aws, Anthropic })
+        foreach (var secret in new[] { GitHub, Jwt, "hunter2", "MIIEpAIBAAKCAQEA1x2y3z", OpenAi })
         {
             Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
         }
 
         Assert.Contains("\"instruction\":\"Update the titles; the CRM token is [redacted: GitHub token], use it if needed.\"", body, StringComparison.Ordinal);
         Assert.Equal(body, System.Text.Encoding.UTF8.GetString(AuditText.BodyUtf8(entry)));
+        Assert.Equal("contacts.[redacted: GitHub token]", AuditText.Read(AuditText.Entry(body, "00", 1, TestPolicies.Now), "h").Entry.Tool);
+        Assert.Equal("contacts.[redacted: GitHub token]", AuditText.Redact(entry.Tool));
     }
 
     [Fact]

@@ -76,8 +76,9 @@ public static class CanonicalJson
                     for (var i = 0; i < n; i++)
                     {
                         // A name is text an agent typed too: a key can carry a secret as well as a value.
-                        writer.WritePropertyName(redaction is null ? properties[i].Name : redaction.Redact(properties[i].Name));
-                        if (redaction is not null && redaction.IsSecretKey(properties[i].Name))
+                        var name = properties[i].Name;
+                        writer.WritePropertyName(redaction is null ? name : redaction.Redact(name));
+                        if (redaction is not null && redaction.IsSecretKey(name))
                         {
                             writer.WriteStringValue(redaction.Mark);
                         }

@@ -121,6 +121,16 @@ public sealed class RedactionTests
         Assert.Equal(once, Redaction.Secrets.Redact(once));
     }
 
+    [Fact]
+    public void A_text_with_more_secrets_than_are_looked_at_one_by_one_loses_the_rest_whole()
+    {
+        var text = string.Concat(Enumerable.Range(0, 150).Select(i => $"password=hunter{i} "));
+        var redacted = Redaction.Secrets.Redact(text);
+        Assert.DoesNotContain("hunter", redacted, StringComparison.Ordinal);
+        Assert.StartsWith("password=[redacted: password] password=[redacted: password]", redacted, StringComparison.Ordinal);
+        Assert.EndsWith("[redacted: the rest of a text with more than 100 secrets]", redacted, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("password=")]
     [InlineData("-----BEGIN PRIVATE KEY-----")]

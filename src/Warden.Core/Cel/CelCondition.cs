@@ -131,6 +131,7 @@ internal sealed class CelCondition
     private static readonly HashSet<string> NameVariables = new(StringComparer.Ordinal) { "tool", "agent", "use_case", "system", "environment", "kind" };
 
     /// <summary>Which variable an identifier stands for here: itself when free, the list it ranges over when a macro binds it.</summary>
+    /// <summary>What the identifiers in scope hold: a macro binds its variable to one item of the list it ranges over.</summary>
     private sealed class NameScope(string? variable, string? range, NameScope? outer)
     {
         public static readonly NameScope Empty = new(null, null, null);
@@ -143,18 +144,29 @@ internal sealed class CelCondition
 
         public NameScope Bind(string name, string? rangeOf) => new(name, rangeOf, this);
 
-        /// <summary>The variable whose values <paramref name="name"/> holds, or null when it holds no names.</summary>
-        public string? Resolve(string name)
+        /// <summary>
+        /// The variable one name of which <paramref name="name"/> holds: tool, agent ... when free,
+        /// classes or fields when a macro binds it to their items; null otherwise.
+        /// </summary>
+        public string? OneName(string name) =>
+            Bound(name, out var range) ? range : NameVariables.Contains(name) ? name : null;
+
+        /// <summary>classes or fields, when <paramref name="name"/> is that list itself (not a macro's variable).</summary>
+        public string? List(string name) => !Bound(name, out _) && IsList(name) ? name : null;
+
+        private bool Bound(string name, out string? range)
         {
             for (var scope = this; scope is not null; scope = scope.Outer)
             {
                 if (scope.Variable == name)
                 {
-                    return scope.Range;
+                    range = scope.Range;
+                    return true;
                 }
             }
 
-            return NameVariables.Contains(name) || name is "classes" or "fields" ? name : null;
+            range = null;
+            return false;
         }
     }
 
@@ -170,14 +182,14 @@ internal sealed class CelCondition
                 break;
             case CelBinary { Op: "in" } b:
                 // tool in ['a', 'b'] (one name each), and 'pii' in classes (the name in the list).
-                if (b.Left is CelIdent item && scope.Resolve(item.Name) is { } variable && !IsList(variable) && b.Right is CelList list)
+                if (b.Left is CelIdent item && scope.OneName(item.Name) is { } variable && b.Right is CelList list)
                 {
                     foreach (var element in list.Items)
                     {
                         Literal(variable, element, names);
                     }
                 }
-                else if (b.Right is CelIdent range && scope.Resolve(range.Name) is { } listVariable && IsList(listVariable))
+                else if (b.Right is CelIdent range && scope.List(range.Name) is { } listVariable)
                 {
                     Literal(listVariable, b.Left, names);
                 }
@@ -194,7 +206,7 @@ internal sealed class CelCondition
                 break;
             case CelComprehension m:
                 Collect(m.Range, scope, names);
-                var rangeOf = m.Range is CelIdent r && scope.Resolve(r.Name) is { } v && IsList(v) ? v : null;
+                var rangeOf = m.Range is CelIdent r ? scope.List(r.Name) : null;
                 Collect(m.Predicate, scope.Bind(m.Variable, rangeOf), names);
                 break;
             case CelCall c:
@@ -231,7 +243,7 @@ internal sealed class CelCondition
     private static void Compared(CelExpr side, CelExpr other, NameScope scope, List<CelName> names)
     {
         // A variable that holds one name (tool), or a macro's variable over a list of them (f in fields).
-        if (side is CelIdent ident && scope.Resolve(ident.Name) is { } variable && (scope.Resolve(ident.Name) != ident.Name || !IsList(variable)))
+        if (side is CelIdent ident && scope.OneName(ident.Name) is { } variable)
         {
             Literal(variable, other, names);
         }

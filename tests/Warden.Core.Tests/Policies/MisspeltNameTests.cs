@@ -33,7 +33,9 @@ public sealed class MisspeltNameTests
     // names inside conditions
     [InlineData("when: tool == 'contacts.merge'", "contacts.merge", "contacts.merg", null, "'contacts.merg'")]
     [InlineData("f == 'contacts.lead_source'", "contacts.lead_source", "contacts.lead_sorce", null, "'contacts.lead_sorce'")]
+    [InlineData("f == 'contacts.lead_source'", "f == 'contacts.lead_source'", "f in ['contacts.email', 'contacts.lead_sorce']", "contacts.lead_source", "'contacts.lead_sorce'")]
     [InlineData("records > 1000 && 'pii' in classes", "pii", "pi", null, "'pi'")]
+    [InlineData("records > 1000 && 'pii' in classes", "'pii' in classes", "classes.exists(c, c == 'pi')", "pii", "'pi'")]
     [InlineData("when: records <= 50\n    effect: allow", "records <= 50", "records <= 50 && agent == 'nurture-bt'", "nurture-bot", "'nurture-bt'")]
     [InlineData("when: records <= 50\n    effect: allow", "records <= 50", "records <= 50 && use_case in ['nurture-optimization']", "nurture-optimisation", "'nurture-optimization'")]
     [InlineData("when: records <= 50\n    effect: allow", "records <= 50", "records <= 50 && environment != 'sanbox'", "sandbox", "'sanbox'")]

@@ -6,8 +6,9 @@ namespace Warden.Core.Audit;
 
 /// <summary>
 /// Takes secrets out of what is written to the trail, which is kept for years and exported: the
-/// values under secret-sounding keys of a call's arguments, and, in every string of an entry at any
-/// depth (arguments, instruction, reason, comment, detail ...), whatever looks like a credential:
+/// values under secret-sounding keys of a call's arguments, and, in every text of an entry that a
+/// person or an agent typed (every string and name of the arguments at any depth, the instruction,
+/// the tool's name as called, the reason, summary, comment and detail), whatever looks like a credential:
 /// bearer and basic credentials, Authorization and Cookie headers, well-known key formats (AWS,
 /// GitHub, Slack, Stripe, OpenAI, Anthropic, Google), JWTs, PEM private keys, <c>password=</c>
 /// and its kin, and the password in <c>https://user:pass@host</c>. Only the secret is replaced,

@@ -38,7 +38,6 @@ internal static class Tables
         Contacts, ListMembers, NurtureMembers, Suppression, Segments, ScoringRules, RoutingRules, Campaigns, FieldDependencies, AudienceSyncs, CampaignSends,
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
-    /// <summary>Contact columns a filter may test, with their types.</summary>
-    public static readonly IReadOnlyList<Core.FilterField> ContactFilterFields =
-        [.. Contacts.Columns.Where(c => c != "version").Select(c => new Core.FilterField(c, c == "lead_score" ? Core.FilterFieldType.Integer : Core.FilterFieldType.Text))];
+    /// <summary>Contact columns a filter may test, with their types: the catalogue's list, which policy tests check filters with too.</summary>
+    public static IReadOnlyList<Core.FilterField> ContactFilterFields => Core.WorkspaceCatalogue.ContactFilterFields;
 }

@@ -37,6 +37,31 @@ public sealed class PolicyCheckCommandTests
     }
 
     [Fact]
+    public void A_misspelt_tool_in_a_deny_rule_fails_the_check_at_the_name_with_did_you_mean()
+    {
+        // With an upstream system declared, this loaded with "0 errors" and refused nothing.
+        var path = Cli.Temp("policy.yaml", File.ReadAllText(Cli.Example("policy.yaml")).Replace("    tool: contacts.purge\n", "    tool: contacts.purg\n", StringComparison.Ordinal));
+        var (exit, output) = Cli.Run("policy", "check", path);
+        Assert.Equal(1, exit);
+        var line = File.ReadAllLines(path).ToList().FindIndex(l => l.Contains("contacts.purg", StringComparison.Ordinal)) + 1;
+        Assert.Contains("error: rule 'no-purge-in-production' names the tool 'contacts.purg', which no system declares", output);
+        Assert.Contains($"--> {path}:{line}:11", output);
+        Assert.Contains("= hint: did you mean 'contacts.purge'?", output);
+        Assert.Contains("does not load: 1 error, 0 warnings", output);
+    }
+
+    [Fact]
+    public void A_read_annotation_over_a_name_the_workspace_writes_with_is_a_warning()
+    {
+        var path = Cli.Temp("policy.yaml", File.ReadAllText(Cli.Example("policy.yaml"))
+            .Replace("      - name: query\n        kind: read\n", "      - name: query\n        kind: read\n      - name: contacts.update\n        kind: read\n", StringComparison.Ordinal));
+        var (exit, output) = Cli.Run("policy", "check", path);
+        Assert.Equal(0, exit);
+        Assert.Contains("warning: tool 'contacts.update' of system 'crm' is annotated read, but the workspace has a tool 'contacts.update' that is a write", output);
+        Assert.Contains("is valid: 0 errors, 1 warning", output);
+    }
+
+    [Fact]
     public void A_missing_file_is_a_usage_error()
     {
         var (exit, output) = Cli.Run("policy", "check", "/nonexistent/policy.yaml");

@@ -34,6 +34,28 @@ public sealed class PolicyTestCommandTests
     }
 
     [Fact]
+    public void A_case_with_a_filter_no_real_call_gets_past_fails_with_the_problem_and_its_place()
+    {
+        // It passed before: the decision came out as expected for a call the gateway refuses.
+        var cases = Cli.Temp("cases.yaml", """
+            now: 2026-11-25T10:00:00Z
+            environment: production
+            cases:
+              - name: a bulk read of personal data is refused
+                agent: reporting-bot
+                tool: contacts.search
+                args: { filter: "country = 'DE'", fields: [email] }
+                facts: { records: 48000, classes: [pii] }
+                expect: { effect: deny, rule: no-bulk-pii-reads }
+            """);
+        var (exit, output) = Cli.Run("policy", "test", Cli.Example("policy.yaml"), cases);
+        Assert.Equal(1, exit);
+        Assert.Contains($"FAIL  a bulk read of personal data is refused  ({cases}:4:5)", output);
+        Assert.Contains($"args ({cases}:7:21): the filter of contacts.search is not valid: '=' is not an operator in CEL", output);
+        Assert.Contains("0 passed, 1 failed", output);
+    }
+
+    [Fact]
     public void A_malformed_case_file_is_reported_with_places()
     {
         var cases = Cli.Temp("cases.yaml", "cases:\n  - name: x\n    agent: hygiene-bot\n    tol: contacts.get\n    expect: allow\n");

@@ -20,7 +20,15 @@ public static class AuditText
         Indented = false,
     };
 
-    /// <summary>The canonical body of an entry, with secrets in its arguments redacted.</summary>
+    /// <summary>
+    /// A text as the trail writes it, with the secrets in it replaced by marks naming their kind
+    /// (<c>[redacted: GitHub token]</c>); the same instance when it holds none. Anything that
+    /// indexes an entry's <see cref="AuditEntry.Tool"/> indexes it this way, as its body holds it.
+    /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    public static string? Redact(string? text) => text is null ? null : Redaction.Secrets.Redact(text);
+
+    /// <summary>The canonical body of an entry, with the secrets in its arguments and texts redacted.</summary>
     public static string Body(AuditEntry entry) => Encoding.UTF8.GetString(BodyUtf8(entry));
 
     /// <summary>The canonical body of an entry as UTF-8: the bytes <see cref="Body"/> decodes.</summary>
@@ -32,6 +40,9 @@ public static class AuditText
         {
             // Keys in ordinal order, by hand: the writer does not sort.
             w.WriteStartObject();
+            // What a person or an agent typed, or what quotes it back (a reason that names a bad
+            // argument, a summary that holds the filter), is redacted; what Warden made itself
+            // (ids, hashes, names from the policy, fixed words) is written as it is.
             Text(w, "action_id", entry.ActionId);
             Text(w, "agent", entry.Agent);
             Text(w, "approval_id", entry.ApprovalId);
@@ -46,19 +57,19 @@ public static class AuditText
                 CanonicalJson.Write(arguments, w, Redaction.Secrets);
             }
 
-            Text(w, "comment", entry.Comment);
-            Text(w, "detail", entry.Detail);
+            Typed(w, "comment", entry.Comment);
+            Typed(w, "detail", entry.Detail);
             Text(w, "effect", entry.Effect);
             Text(w, "environment", entry.Environment);
             List(w, "fields_read", entry.FieldsRead);
-            Text(w, "instruction", entry.Instruction);
+            Typed(w, "instruction", entry.Instruction);
             Text(w, "kind", entry.Kind);
             Text(w, "outcome", entry.Outcome);
             Text(w, "person", entry.Person);
             Text(w, "plan_hash", entry.PlanHash);
-            Text(w, "plan_summary", entry.PlanSummary);
+            Typed(w, "plan_summary", entry.PlanSummary);
             Text(w, "policy_hash", entry.PolicyHash);
-            Text(w, "reason", entry.Reason);
+            Typed(w, "reason", entry.Reason);
             List(w, "records_changed", entry.RecordsChanged);
             List(w, "records_read", entry.RecordsRead);
             if (entry.RollbackOf is { } of)
@@ -68,7 +79,7 @@ public static class AuditText
 
             Text(w, "rule", entry.Rule);
             List(w, "shadow", entry.Shadow);
-            Text(w, "tool", entry.Tool);
+            Typed(w, "tool", entry.Tool);
             Text(w, "use_case", entry.UseCase);
             w.WriteEndObject();
         }
@@ -207,6 +218,14 @@ public static class AuditText
         if (value is not null)
         {
             writer.WriteString(name, value);
+        }
+    }
+
+    private static void Typed(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, Redaction.Secrets.Redact(value));
         }
     }
 

@@ -46,7 +46,11 @@ public enum ArgumentType
 }
 
 /// <summary>One argument a tool takes.</summary>
-public sealed record ToolArgument(string Name, ArgumentType Type, string Description, bool Required = false);
+public sealed record ToolArgument(string Name, ArgumentType Type, string Description, bool Required = false)
+{
+    /// <summary>A filter over contact fields in Warden's CEL subset; a call whose filter does not compile is refused.</summary>
+    public bool IsContactFilter { get; init; }
+}
 
 /// <summary>
 /// A tool Warden governs: its system, its name, what kind of action it is, whether it can be
@@ -123,6 +127,14 @@ public sealed record ToolDefinition(
 
         return global::System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>
+    /// What the gateway refuses a call's arguments for before anything is planned: not an object,
+    /// too large, an argument the tool does not take, a value of the wrong type, a required one
+    /// missing, a filter that does not compile. Empty when they are acceptable, or when the tool's
+    /// arguments are not known (an upstream tool annotated without them).
+    /// </summary>
+    public IReadOnlyList<ArgumentProblem> CheckArguments(global::System.Text.Json.JsonElement arguments) => ToolArguments.Check(this, arguments);
 
     /// <summary>True when the tool needs a person whatever a rule says (invariant 2).</summary>
     public bool AlwaysNeedsPerson => Reversibility == Reversibility.Irreversible || External;

@@ -10,11 +10,14 @@ public static class WorkspaceCatalogue
     private static ToolArgument Arg(string name, ArgumentType type, string description, bool required = false) =>
         new(name, type, description, required);
 
+    private static ToolArgument Filter(string name, string description, bool required = false) =>
+        new(name, ArgumentType.String, description, required) { IsContactFilter = true };
+
     // Arguments that select contacts, shared by every tool that acts on a set of contacts.
     private static readonly ToolArgument[] ContactSelection =
     [
         Arg("ids", ArgumentType.StringList, "Contact ids to act on."),
-        Arg("filter", ArgumentType.String, "A filter over contact fields selecting the contacts to act on, in CEL syntax, e.g. lifecycle_stage == 'lead' && country in ['DE', 'AT'] && lead_score >= 40."),
+        Filter("filter", "A filter over contact fields selecting the contacts to act on, in CEL syntax, e.g. lifecycle_stage == 'lead' && country in ['DE', 'AT'] && lead_score >= 40."),
         Arg("all", ArgumentType.Boolean, "Set to true to act on every contact when no ids or filter are given; never implied."),
     ];
 
@@ -29,7 +32,7 @@ public static class WorkspaceCatalogue
     [
         Tool("workspace.describe", ActionKind.Read, Reversibility.Reversible, "Describe the workspace: tables, fields, data classes and which objects depend on which fields."),
         Tool("contacts.search", ActionKind.Read, Reversibility.Reversible, "Search contacts with a filter; returns a page of contacts.",
-            Arg("filter", ArgumentType.String, "A filter over contact fields in CEL syntax, e.g. country == 'DE' && lead_score > 50; all contacts when absent."),
+            Filter("filter", "A filter over contact fields in CEL syntax, e.g. country == 'DE' && lead_score > 50; all contacts when absent."),
             Arg("fields", ArgumentType.StringList, "Fields to return; default a safe summary."),
             Arg("limit", ArgumentType.Integer, "Page size."),
             Arg("cursor", ArgumentType.String, "Cursor from the previous page.")),
@@ -60,7 +63,7 @@ public static class WorkspaceCatalogue
             [Arg("list", ArgumentType.String, "List id.", required: true), .. ContactSelection]),
         Tool("segments.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change the rule that decides a segment's members.",
             Arg("segment", ArgumentType.String, "Segment id.", required: true),
-            Arg("rule", ArgumentType.String, "The new segment rule: a filter over contact fields in CEL syntax, e.g. lifecycle_stage == 'mql' && country == 'DE'.", required: true)),
+            Filter("rule", "The new segment rule: a filter over contact fields in CEL syntax, e.g. lifecycle_stage == 'mql' && country == 'DE'.", required: true)),
         Tool("suppression.add", ActionKind.Write, Reversibility.Reversible, "Add email addresses to a suppression list; suppressed contacts are never sent to.",
             Arg("list", ArgumentType.String, "Suppression list id.", required: true),
             Arg("emails", ArgumentType.StringList, "Addresses to suppress.", required: true),
@@ -75,11 +78,11 @@ public static class WorkspaceCatalogue
              Arg("source", ArgumentType.String, "Where the consent change came from (form, import, request).", required: true)]),
         Tool("scoring.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change a lead-scoring rule.",
             Arg("rule", ArgumentType.String, "Scoring rule id.", required: true),
-            Arg("condition", ArgumentType.String, "Which contacts the rule scores: a filter over contact fields in CEL syntax."),
+            Filter("condition", "Which contacts the rule scores: a filter over contact fields in CEL syntax."),
             Arg("points", ArgumentType.Integer, "Points the rule adds (or subtracts).")),
         Tool("routing.update_rule", ActionKind.Configure, Reversibility.Reversible, "Change a lead-routing rule.",
             Arg("rule", ArgumentType.String, "Routing rule id.", required: true),
-            Arg("condition", ArgumentType.String, "Which contacts the rule routes: a filter over contact fields in CEL syntax."),
+            Filter("condition", "Which contacts the rule routes: a filter over contact fields in CEL syntax."),
             Arg("owner", ArgumentType.String, "Who receives the routed leads.")),
         Tool("lifecycle.set_stage", ActionKind.Write, Reversibility.Reversible, "Move the selected contacts to a lifecycle stage.",
             [.. ContactSelection, Arg("stage", ArgumentType.String, "subscriber, lead, mql, sql, opportunity or customer.", required: true)]),
@@ -118,6 +121,18 @@ public static class WorkspaceCatalogue
         .. Qualified("scoring_rules", "id", "name", "condition", "points"),
         .. Qualified("routing_rules", "id", "name", "condition", "owner"),
         .. Qualified("audience_syncs", "id", "segment_id", "destination", "status"),
+    ];
+
+    /// <summary>
+    /// The contact fields a filter may test, with their types: the contacts table's fields, of which
+    /// lead_score is a number. The workspace compiles filters with this list, and policy tests check
+    /// their cases' filters with it.
+    /// </summary>
+    public static IReadOnlyList<FilterField> ContactFilterFields { get; } =
+    [
+        .. Fields.Where(f => f.StartsWith("contacts.", StringComparison.Ordinal))
+            .Select(f => f["contacts.".Length..])
+            .Select(f => new FilterField(f, f == "lead_score" ? FilterFieldType.Integer : FilterFieldType.Text)),
     ];
 
     private static IEnumerable<string> Qualified(string table, params string[] fields) => fields.Select(f => $"{table}.{f}");

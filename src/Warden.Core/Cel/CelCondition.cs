@@ -115,6 +115,148 @@ internal sealed class CelCondition
         return null;
     }
 
+    /// <summary>
+    /// The names a condition compares the call with, as written: <c>tool == 'contacts.merge'</c>,
+    /// <c>agent in ['a', 'b']</c>, <c>'pii' in classes</c>, <c>fields.exists(f, f == 'contacts.email')</c>.
+    /// The checker looks each up, so that a misspelt one is an error instead of a test that is never true.
+    /// </summary>
+    public IReadOnlyList<CelName> Names()
+    {
+        var names = new List<CelName>();
+        Collect(Syntax, NameScope.Empty, names);
+        return names;
+    }
+
+    /// <summary>The identity variables whose values are names of the policy or the catalogue.</summary>
+    private static readonly HashSet<string> NameVariables = new(StringComparer.Ordinal) { "tool", "agent", "use_case", "system", "environment", "kind" };
+
+    /// <summary>Which variable an identifier stands for here: itself when free, the list it ranges over when a macro binds it.</summary>
+    /// <summary>What the identifiers in scope hold: a macro binds its variable to one item of the list it ranges over.</summary>
+    private sealed class NameScope(string? variable, string? range, NameScope? outer)
+    {
+        public static readonly NameScope Empty = new(null, null, null);
+
+        private string? Variable { get; } = variable;
+
+        private string? Range { get; } = range;
+
+        private NameScope? Outer { get; } = outer;
+
+        public NameScope Bind(string name, string? rangeOf) => new(name, rangeOf, this);
+
+        /// <summary>
+        /// The variable one name of which <paramref name="name"/> holds: tool, agent ... when free,
+        /// classes or fields when a macro binds it to their items; null otherwise.
+        /// </summary>
+        public string? OneName(string name) =>
+            Bound(name, out var range) ? range : NameVariables.Contains(name) ? name : null;
+
+        /// <summary>classes or fields, when <paramref name="name"/> is that list itself (not a macro's variable).</summary>
+        public string? List(string name) => !Bound(name, out _) && IsList(name) ? name : null;
+
+        private bool Bound(string name, out string? range)
+        {
+            for (var scope = this; scope is not null; scope = scope.Outer)
+            {
+                if (scope.Variable == name)
+                {
+                    range = scope.Range;
+                    return true;
+                }
+            }
+
+            range = null;
+            return false;
+        }
+    }
+
+    private static void Collect(CelExpr expr, NameScope scope, List<CelName> names)
+    {
+        switch (expr)
+        {
+            case CelBinary { Op: "==" or "!=" } b:
+                Compared(b.Left, b.Right, scope, names);
+                Compared(b.Right, b.Left, scope, names);
+                Collect(b.Left, scope, names);
+                Collect(b.Right, scope, names);
+                break;
+            case CelBinary { Op: "in" } b:
+                // tool in ['a', 'b'] (one name each), and 'pii' in classes (the name in the list).
+                if (b.Left is CelIdent item && scope.OneName(item.Name) is { } variable && b.Right is CelList list)
+                {
+                    foreach (var element in list.Items)
+                    {
+                        Literal(variable, element, names);
+                    }
+                }
+                else if (b.Right is CelIdent range && scope.List(range.Name) is { } listVariable)
+                {
+                    Literal(listVariable, b.Left, names);
+                }
+
+                Collect(b.Left, scope, names);
+                Collect(b.Right, scope, names);
+                break;
+            case CelBinary b:
+                Collect(b.Left, scope, names);
+                Collect(b.Right, scope, names);
+                break;
+            case CelUnary u:
+                Collect(u.Operand, scope, names);
+                break;
+            case CelComprehension m:
+                Collect(m.Range, scope, names);
+                var rangeOf = m.Range is CelIdent r ? scope.List(r.Name) : null;
+                Collect(m.Predicate, scope.Bind(m.Variable, rangeOf), names);
+                break;
+            case CelCall c:
+                if (c.Target is not null)
+                {
+                    Collect(c.Target, scope, names);
+                }
+
+                foreach (var argument in c.Args)
+                {
+                    Collect(argument, scope, names);
+                }
+
+                break;
+            case CelSelect s:
+                Collect(s.Operand, scope, names);
+                break;
+            case CelIndex i:
+                Collect(i.Operand, scope, names);
+                Collect(i.Key, scope, names);
+                break;
+            case CelList l:
+                foreach (var element in l.Items)
+                {
+                    Collect(element, scope, names);
+                }
+
+                break;
+        }
+    }
+
+    private static bool IsList(string variable) => variable is "classes" or "fields";
+
+    private static void Compared(CelExpr side, CelExpr other, NameScope scope, List<CelName> names)
+    {
+        // A variable that holds one name (tool), or a macro's variable over a list of them (f in fields).
+        if (side is CelIdent ident && scope.OneName(ident.Name) is { } variable)
+        {
+            Literal(variable, other, names);
+        }
+    }
+
+    private static void Literal(string variable, CelExpr expr, List<CelName> names)
+    {
+        if (expr is CelLiteral { Value.Kind: CelKind.String } literal)
+        {
+            names.Add(new CelName(variable, literal.Value.AsString, literal.Start, literal.End));
+        }
+    }
+
     private static string Flip(string op) => op switch { "<" => ">", "<=" => ">=", ">" => "<", ">=" => "<=", _ => op };
 
     private static IEnumerable<CelExpr> Conjuncts(CelExpr expr)
@@ -193,3 +335,6 @@ internal sealed class CelCondition
         }
     }
 }
+
+/// <summary>A name a condition compares a variable with, and where the quoted name is in the condition.</summary>
+internal readonly record struct CelName(string Variable, string Value, int Start, int End);

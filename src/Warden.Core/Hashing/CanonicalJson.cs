@@ -41,8 +41,8 @@ public static class CanonicalJson
 
     /// <summary>
     /// Writes a value canonically; when <paramref name="redaction"/> is given, values under keys it
-    /// names and strings it names are written as its mark instead (the audit trail hashes
-    /// arguments this way, in one pass, for every call).
+    /// names are written as its mark instead, and every string and name as it redacts it (the
+    /// audit trail hashes arguments this way, in one pass, for every call).
     /// </summary>
     internal static void Write(JsonElement value, Utf8JsonWriter writer, IRedaction? redaction)
     {
@@ -75,8 +75,10 @@ public static class CanonicalJson
                     writer.WriteStartObject();
                     for (var i = 0; i < n; i++)
                     {
-                        writer.WritePropertyName(properties[i].Name);
-                        if (redaction is not null && redaction.IsSecretKey(properties[i].Name))
+                        // A name is text an agent typed too: a key can carry a secret as well as a value.
+                        var name = properties[i].Name;
+                        writer.WritePropertyName(redaction is null ? name : redaction.Redact(name));
+                        if (redaction is not null && redaction.IsSecretKey(name))
                         {
                             writer.WriteStringValue(redaction.Mark);
                         }
@@ -103,8 +105,18 @@ public static class CanonicalJson
 
                 writer.WriteEndArray();
                 break;
-            case JsonValueKind.String when redaction is not null && redaction.IsSecretValue(value.GetString()!):
-                writer.WriteStringValue(redaction.Mark);
+            case JsonValueKind.String when redaction is not null:
+                var text = value.GetString()!;
+                var redacted = redaction.Redact(text);
+                if (ReferenceEquals(redacted, text))
+                {
+                    value.WriteTo(writer);
+                }
+                else
+                {
+                    writer.WriteStringValue(redacted);
+                }
+
                 break;
             default:
                 value.WriteTo(writer);
@@ -127,5 +139,6 @@ internal interface IRedaction
 
     bool IsSecretKey(string key);
 
-    bool IsSecretValue(string text);
+    /// <summary>The text with the secrets in it replaced; the same instance when there are none.</summary>
+    string Redact(string text);
 }

@@ -465,6 +465,7 @@ internal sealed class PolicyCompiler
     private void Systems()
     {
         _tools.AddRange(WorkspaceCatalogue.Tools);
+        var reads = new List<(string System, string Name, SourceLocation At)>();
         foreach (var system in _syntax.Systems)
         {
             if (system.Id.Value == ToolDefinition.WorkspaceSystem)
@@ -488,11 +489,57 @@ internal sealed class PolicyCompiler
                 }
 
                 tools.Add(Annotate(system.Id.Value, tool));
+                if (tool.Kind is { Value: ActionKind.Read } read)
+                {
+                    reads.Add((system.Id.Value, tool.Name.Value, read.At));
+                }
             }
 
             _tools.AddRange(tools);
             _systems.Add(new UpstreamSystem(system.Id.Value, system.Description, tools));
         }
+
+        ReadsThatWrite(reads);
+    }
+
+    /// <summary>
+    /// A tool annotated read under a name another system (or the workspace) uses for a change is
+    /// suspicious: a proxied server that re-exposes a write, or a copy-pasted annotation, would let
+    /// rules for reads ("every agent may read") grant it. Names are compared bare: without their
+    /// own system's prefix (crm.update, crm_update) and case.
+    /// </summary>
+    private void ReadsThatWrite(List<(string System, string Name, SourceLocation At)> reads)
+    {
+        if (reads.Count == 0)
+        {
+            return;
+        }
+
+        var changes = _tools.Where(t => t.Kind != ActionKind.Read).ToLookup(t => BareName(t.System, t.Name), StringComparer.Ordinal);
+        foreach (var (system, name, at) in reads)
+        {
+            if (changes[BareName(system, name)].FirstOrDefault(t => t.System != system) is { } other)
+            {
+                var where = other.System == ToolDefinition.WorkspaceSystem ? "the workspace" : $"system '{other.System}'";
+                _diagnostics.Warning(DiagnosticCode.InvalidValue, at,
+                    $"tool '{name}' of system '{system}' is annotated read, but {where} has a tool '{other.Name}' that is a {Names.Of(other.Kind)}",
+                    "if it changes anything, annotate its kind (write, delete, send, sync or configure): rules that grant reads would grant it");
+            }
+        }
+    }
+
+    private static string BareName(string system, string name)
+    {
+        foreach (var separator in new[] { ".", "__", "_", "/", "-" })
+        {
+            if (name.Length > system.Length + separator.Length && name.StartsWith(system + separator, StringComparison.OrdinalIgnoreCase))
+            {
+                name = name[(system.Length + separator.Length)..];
+                break;
+            }
+        }
+
+        return name.ToLowerInvariant();
     }
 
     private ToolDefinition Annotate(string system, ToolSyntax tool)
@@ -636,7 +683,7 @@ internal sealed class PolicyCompiler
         if (syntax.Condition is { } condition)
         {
             rule.Condition = CompileCondition(condition, what, tools, open);
-            if (rule.Condition is null)
+            if (rule.Condition is null || !ConditionNames(rule.Condition, condition, what, rule, rule.Agents))
             {
                 return null;
             }
@@ -726,16 +773,47 @@ internal sealed class PolicyCompiler
         foreach (var tool in syntax.Tools)
         {
             var glob = new Glob(tool.Value);
-            if (glob.IsWildcard || inSystems.Any(t => glob.Matches(t.Name)))
+            if (inSystems.Any(t => glob.Matches(t.Name)))
             {
                 continue;
             }
 
-            // An exact name on an upstream system may be a tool the policy does not annotate; on the workspace alone it is a typo.
-            if (upstream.Count == 0)
+            // A name no declared tool has protects nothing: a deny over 'contacts.purg' would load
+            // and refuse nothing. It may still be meant for a tool an upstream server offers that
+            // the policy does not annotate, but only a rule that names that system says so, and
+            // not with a near miss of a tool the system annotates (annotate it if it really
+            // exists); then it is pointed out, since such a tool counts as destructive,
+            // irreversible and external.
+            var hint = Suggest.Hint(tool.Value, inSystems.Select(t => t.Name));
+            if (upstream.Count > 0 && syntax.Systems.Count > 0 && !glob.IsWildcard && hint is not null)
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At,
+                    $"{what} names the tool '{tool.Value}', which {string.Join(" and ", upstream)} {(upstream.Count == 1 ? "does" : "do")} not annotate",
+                    $"{hint} (if the server really offers a tool of this name, annotate it under systems:)");
+            }
+            else if (upstream.Count > 0 && syntax.Systems.Count > 0 && !glob.IsWildcard)
+            {
+                _diagnostics.Warning(DiagnosticCode.UnknownReference, tool.At,
+                    $"{what} names the tool '{tool.Value}', which {string.Join(" and ", upstream)} {(upstream.Count == 1 ? "does" : "do")} not annotate: it matches only a tool the server offers unannotated, which counts as destructive, irreversible and external",
+                    hint ?? "annotate the tool under systems: with its kind, so that the rule and the checker know what it does");
+            }
+            else if (glob.IsWildcard && upstream.Count > 0)
+            {
+                _diagnostics.Warning(DiagnosticCode.UnknownReference, tool.At,
+                    $"{what}: no declared tool's name matches '{tool.Value}'; it matches only tools an upstream server offers unannotated, which count as destructive, irreversible and external",
+                    hint ?? "'warden policy tools FILE' lists the tools");
+            }
+            else if (glob.IsWildcard)
+            {
+                _diagnostics.Error(DiagnosticCode.RuleNeverMatches, tool.At, $"{what} can never match '{tool.Value}': no tool's name matches it",
+                    hint ?? "'warden policy tools FILE' lists the tools");
+            }
+            else
             {
                 _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At, $"{what} names the tool '{tool.Value}', which no system declares",
-                    Suggest.Hint(tool.Value, inSystems.Select(t => t.Name)) ?? "'warden policy tools FILE' lists the tools; an upstream tool needs system: too");
+                    hint ?? (upstream.Count > 0
+                        ? "'warden policy tools FILE' lists the tools; a tool an upstream server offers unannotated is named with its system (system: NAME)"
+                        : "'warden policy tools FILE' lists the tools; an upstream tool needs system: too"));
             }
         }
 
@@ -875,6 +953,119 @@ internal sealed class PolicyCompiler
         }
 
         return compiled;
+    }
+
+    /// <summary>
+    /// The names a condition compares the call with (<c>tool == 'contacts.merge'</c>, <c>'pii' in
+    /// classes</c>) must exist: a misspelt one makes a test that is silently never true, so an
+    /// exception exempts nothing or a deny refuses nothing. One that exists but cannot occur where
+    /// the condition applies (a tool the rule does not cover) is a warning. Returns false on an error.
+    /// </summary>
+    private bool ConditionNames(CelCondition condition, ConditionSyntax syntax, string what, ResolvedRule rule, IReadOnlyList<Agent> agents)
+    {
+        var errors = _diagnostics.ErrorCount;
+        var subject = what.StartsWith("exception", StringComparison.Ordinal) ? $"{what} (for agent '{agents[0].Id}', over rule '{rule.Model.Id}')" : what;
+        foreach (var name in condition.Names())
+        {
+            var at = ScalarPositions.Locate(syntax.Node, _syntax.Text, name.Start, name.End);
+            var value = name.Value;
+            IReadOnlyCollection<string> declared;
+            IEnumerable<string>? here;
+            string missing;
+            switch (name.Variable)
+            {
+                case "tool":
+                    declared = _tools.Select(t => t.Name).Distinct().ToList();
+                    here = rule.Tools.Select(t => t.Name);
+                    missing = $"no system declares a tool '{value}'";
+                    if (rule.Open && !declared.Contains(value))
+                    {
+                        // Perhaps an unannotated upstream tool: as for a rule's tool: names, only a
+                        // rule that names its systems may mean one, and not with a near miss.
+                        if (rule.Syntax.Systems.Count > 0 && Suggest.Hint(value, declared) is null)
+                        {
+                            _diagnostics.Warning(DiagnosticCode.UnknownReference, at,
+                                $"in the condition of {what}: no system annotates a tool '{value}'; it can only be one an upstream server offers unannotated",
+                                "annotate the tool under systems: with its kind");
+                            continue;
+                        }
+                    }
+                    else if (rule.Open)
+                    {
+                        continue;
+                    }
+
+                    break;
+                case "agent":
+                    declared = _syntax.Agents.Select(a => a.Id.Value).ToList();
+                    here = agents.Select(a => a.Id);
+                    missing = $"no agent '{value}' is declared";
+                    break;
+                case "use_case":
+                    declared = _syntax.UseCases.Select(u => u.Id.Value).ToList();
+                    here = agents.Select(a => a.UseCase);
+                    missing = $"no use case '{value}' is declared";
+                    break;
+                case "system":
+                    declared = [ToolDefinition.WorkspaceSystem, .. _upstreamSystems];
+                    here = rule.Open ? null : rule.Tools.Select(t => t.System);
+                    missing = $"no system '{value}' is declared";
+                    break;
+                case "environment":
+                    declared = _environments;
+                    here = _environments.Where(e => (rule.Environments & EnvironmentBit(e)) != 0 && agents.Any(a => a.Environments.Contains(e)));
+                    missing = $"'{value}' is not an environment of the policy";
+                    break;
+                case "kind":
+                    declared = Names.KindNames;
+                    here = rule.Open ? null : rule.Tools.Select(t => Names.Of(t.Kind));
+                    missing = $"'{value}' is not an action kind";
+                    break;
+                case "classes":
+                    declared = [.. _dataClasses.Keys];
+                    here = null;
+                    missing = $"no data class '{value}' is declared";
+
+                    // A class the policy does not declare is in a call only when its plan reports
+                    // it (an upstream system's might): pointed out, and refused when it is a near
+                    // miss of a declared one ('pi' for 'pii').
+                    if (!declared.Contains(value) && Suggest.Hint(value, declared) is null)
+                    {
+                        _diagnostics.Warning(DiagnosticCode.UnknownReference, at,
+                            $"in the condition of {what}: no data class '{value}' is declared; a workspace call is never in it, only one whose plan reports it",
+                            "declare it under data_classes: with the fields it covers");
+                        continue;
+                    }
+
+                    break;
+                default:
+                    // Fields of an upstream system are whatever its plan reports; the workspace's are known.
+                    var dot = value.IndexOf('.', StringComparison.Ordinal);
+                    if (dot > 0 && _upstreamSystems.Contains(value[..dot]))
+                    {
+                        continue;
+                    }
+
+                    declared = WorkspaceCatalogue.Fields;
+                    here = null;
+                    missing = dot < 0 ? $"'{value}' is not a field: fields are written table.field, e.g. contacts.email" : $"'{value}' is not a field of the workspace";
+                    break;
+            }
+
+            if (!declared.Contains(value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, at, $"in the condition of {what}: {missing}", Suggest.HintOrChoices(value, declared));
+            }
+            else if (here?.Distinct().ToList() is { } possible && !possible.Contains(value))
+            {
+                var noun = name.Variable.Replace('_', ' ');
+                _diagnostics.Warning(DiagnosticCode.RuleNeverMatches, at,
+                    $"in the condition of {what}: the {noun} is never '{value}' there, since {subject} applies only to {Few(possible)}",
+                    "a comparison with it is always false (==) or always true (!=); check the name, or the rule it is in");
+            }
+        }
+
+        return _diagnostics.ErrorCount == errors;
     }
 
     private bool CanMatch(ResolvedRule rule, string what)
@@ -1034,7 +1225,7 @@ internal sealed class PolicyCompiler
             }
 
             CelCondition? condition = null;
-            if (syntax.Condition is { } c && (condition = CompileCondition(c, what, rule.Tools, rule.Open)) is null)
+            if (syntax.Condition is { } c && ((condition = CompileCondition(c, what, rule.Tools, rule.Open)) is null || !ConditionNames(condition, c, what, rule, [agent])))
             {
                 continue;
             }

@@ -9,7 +9,11 @@ namespace Warden.Core;
 public sealed record PolicyTestExpectation(Effect Effect, string? Rule = null, DecisionBasis? Basis = null, string? Exception = null, string? Budget = null, Effect? Shadow = null);
 
 /// <summary>One policy unit test: a call, the guard state around it, and the expected decision.</summary>
-public sealed record PolicyTestCase(string Name, DecisionRequest Request, GuardSnapshot Guards, PolicyTestExpectation Expect, SourceLocation At);
+public sealed record PolicyTestCase(string Name, DecisionRequest Request, GuardSnapshot Guards, PolicyTestExpectation Expect, SourceLocation At)
+{
+    /// <summary>Why the gateway would refuse the case's arguments before any rule decides, each with where it is in the test file.</summary>
+    internal IReadOnlyList<string> ArgumentProblems { get; init; } = [];
+}
 
 /// <summary>What came of one test case.</summary>
 public sealed record PolicyTestResult(PolicyTestCase Case, Decision Decision, IReadOnlyList<string> Mismatches)
@@ -73,7 +77,9 @@ public sealed class PolicyTestSuite
     {
         var decision = policy.Decide(testCase.Request, testCase.Guards);
         var expect = testCase.Expect;
-        var mismatches = new List<string>();
+
+        // A case whose arguments every real call is refused for tests a decision that never happens.
+        var mismatches = new List<string>(testCase.ArgumentProblems);
         if (decision.Effect != expect.Effect)
         {
             mismatches.Add($"expected {Names.Of(expect.Effect)}, got {Names.Of(decision.Effect)}");
@@ -107,6 +113,16 @@ public sealed class PolicyTestSuite
         return new PolicyTestResult(testCase, decision, mismatches);
     }
 
+    private static string? Named(Located<string>? name, string noun, IReadOnlyCollection<string> known, string what, DiagnosticBag bag)
+    {
+        if (name is { } n && !known.Contains(n.Value))
+        {
+            bag.Error(DiagnosticCode.UnknownReference, n.At, $"{what} expects the {noun} '{n.Value}', which the policy does not have", Suggest.HintOrChoices(n.Value, known));
+        }
+
+        return name?.Value;
+    }
+
     private static readonly Dictionary<string, DecisionBasis> Bases = Enum.GetValues<DecisionBasis>()
         .ToDictionary(b => Snake(b.ToString()), b => b, StringComparer.Ordinal);
 
@@ -127,18 +143,27 @@ public sealed class PolicyTestSuite
 
         var errors = bag.Items.Count(d => d.Severity == Severity.Error);
         var caseName = r.String("name", required: true)?.Value ?? "";
-        var agent = r.String("agent", required: true)?.Value ?? "";
-        var tool = r.String("tool", required: true)?.Value ?? "";
-        var system = r.String("system")?.Value ?? ToolDefinition.WorkspaceSystem;
+        var agentName = r.String("agent", required: true);
+        var agent = agentName?.Value ?? "";
+        var toolName = r.String("tool", required: true);
+        var tool = toolName?.Value ?? "";
+        var systemName = r.String("system");
+        var system = systemName?.Value ?? ToolDefinition.WorkspaceSystem;
         var caseEnvironment = r.String("environment")?.Value ?? environment;
         var caseNow = r.Time("now")?.Value ?? now;
+        var definition = Identity(r, agentName, systemName, toolName, policy, bag);
 
         var args = default(JsonElement);
+        IReadOnlyList<string> argumentProblems = [];
         if (r.Node("args") is { } argsNode)
         {
-            if (argsNode is YamlMapping)
+            if (argsNode is YamlMapping argsMap)
             {
                 args = YamlJson.Convert(argsNode);
+                if (definition is not null)
+                {
+                    argumentProblems = ArgumentProblems(definition, args, argsMap);
+                }
             }
             else
             {
@@ -190,7 +215,7 @@ public sealed class PolicyTestSuite
         }
 
         var frozen = r.Boolean("frozen")?.Value ?? false;
-        var expect = Expectation(r, bag);
+        var expect = Expectation(r, policy, bag);
         if (expect is null || bag.Items.Count(d => d.Severity == Severity.Error) > errors)
         {
             return null;
@@ -198,10 +223,69 @@ public sealed class PolicyTestSuite
 
         var request = new DecisionRequest(agent, tool, caseEnvironment, args, facts, caseNow) { System = system, OnBehalfOf = onBehalfOf };
         var guards = new GuardSnapshot { Usage = usage, FrozenAgents = frozen ? new HashSet<string> { agent } : new HashSet<string>() };
-        return new PolicyTestCase(caseName, request, guards, expect, r.At);
+        return new PolicyTestCase(caseName, request, guards, expect, r.At) { ArgumentProblems = argumentProblems };
     }
 
-    private static PolicyTestExpectation? Expectation(MappingReader r, DiagnosticBag bag)
+    /// <summary>
+    /// The case's agent, system and tool must be the policy's: a case for an agent nobody declared,
+    /// or a misspelt tool, is decided as a deny whatever the policy says, and would pass as one.
+    /// Returns the tool's definition, or null when it is not known (an upstream tool the policy
+    /// does not annotate, which a case may rightly try).
+    /// </summary>
+    private static ToolDefinition? Identity(MappingReader r, Located<string>? agent, Located<string>? system, Located<string>? tool, Policy policy, DiagnosticBag bag)
+    {
+        if (agent is { } a && policy.FindAgent(a.Value) is null)
+        {
+            bag.Error(DiagnosticCode.UnknownReference, a.At, $"{r.What} is a call by '{a.Value}', which is not an agent of the policy",
+                Suggest.HintOrChoices(a.Value, policy.Agents.Select(x => x.Id).ToList()));
+        }
+
+        var systemId = system?.Value ?? ToolDefinition.WorkspaceSystem;
+        if (system is { } s && s.Value != ToolDefinition.WorkspaceSystem && policy.Systems.All(x => x.Id != s.Value))
+        {
+            bag.Error(DiagnosticCode.UnknownReference, s.At, $"{r.What} names the system '{s.Value}', which the policy does not declare",
+                Suggest.HintOrChoices(s.Value, [ToolDefinition.WorkspaceSystem, .. policy.Systems.Select(x => x.Id)]));
+            return null;
+        }
+
+        if (tool is not { } t)
+        {
+            return null;
+        }
+
+        var definition = policy.FindTool(systemId, t.Value);
+        if (definition is null && systemId == ToolDefinition.WorkspaceSystem)
+        {
+            bag.Error(DiagnosticCode.UnknownReference, t.At, $"{r.What} calls '{t.Value}', which is not a workspace tool",
+                Suggest.Hint(t.Value, policy.Tools.Where(x => x.System == systemId).Select(x => x.Name)) ?? "an upstream tool needs system: too");
+        }
+
+        return definition;
+    }
+
+    /// <summary>The problems the gateway would refuse the arguments for, each with where it is in the file.</summary>
+    private static List<string> ArgumentProblems(ToolDefinition tool, JsonElement args, YamlMapping node)
+    {
+        var problems = new List<string>();
+        foreach (var problem in tool.CheckArguments(args))
+        {
+            var at = node.Start;
+            foreach (var (key, value) in node.Entries)
+            {
+                if (key.Value == problem.Argument)
+                {
+                    // An argument the tool does not take is its name; a bad value is the value.
+                    at = tool.Arguments!.Any(a => a.Name == key.Value) ? value.Start : key.Start;
+                }
+            }
+
+            problems.Add($"args ({at}): {problem.Message}; the gateway refuses such a call before any rule decides it");
+        }
+
+        return problems;
+    }
+
+    private static PolicyTestExpectation? Expectation(MappingReader r, Policy policy, DiagnosticBag bag)
     {
         switch (r.Node("expect"))
         {
@@ -215,8 +299,13 @@ public sealed class PolicyTestSuite
                 var expected = e.Choice("effect", Names.Effects, required: true);
                 var basis = e.Choice("basis", Bases);
                 var shadow = e.Choice("shadow", Names.Effects);
+
+                // A misspelt name here would make the case fail with a puzzling "but rule 'x' did".
+                var rule = Named(e.String("rule"), "rule", policy.Rules.Select(x => x.Id).ToList(), r.What, bag);
+                var exception = Named(e.String("exception"), "exception", policy.Exceptions.Select(x => x.Id).ToList(), r.What, bag);
+                var budget = Named(e.String("budget"), "budget", policy.Budgets.Select(x => x.Id).ToList(), r.What, bag);
                 return expected is null ? null
-                    : new PolicyTestExpectation(expected.Value.Value, e.String("rule")?.Value, basis?.Value, e.String("exception")?.Value, e.String("budget")?.Value, shadow?.Value);
+                    : new PolicyTestExpectation(expected.Value.Value, rule, basis?.Value, exception, budget, shadow?.Value);
         }
     }
 }

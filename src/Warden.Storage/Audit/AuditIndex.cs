@@ -30,7 +30,7 @@ internal sealed class AuditIndexRun
     {
         List(0, entry.Agent, seq);
         List(1, entry.UseCase, seq);
-        List(2, entry.Tool, seq);
+        List(2, AuditText.Redact(entry.Tool), seq); // as the body holds it: an unknown tool's name is what the agent typed
         List(3, entry.Effect, seq);
         List(4, entry.Person, seq);
         _records.AddRange(entry.RecordsRead);

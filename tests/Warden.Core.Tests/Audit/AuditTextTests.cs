@@ -10,7 +10,7 @@ public sealed class AuditTextTests
     [Theory]
     [InlineData("""{"b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é"}}""", """{"a":{"c":"é","z":[3,{"x":null,"y":true}]},"b":1}""")]
     [InlineData("""{"password": "hunter2", "nested": {"API_Key": "k", "ok": "Bearer abc"}, "list": ["Basic xyz", "plain"]}""",
-        """{"list":["[redacted]","plain"],"nested":{"API_Key":"[redacted]","ok":"[redacted]"},"password":"[redacted]"}""")]
+        """{"list":["[redacted: basic credentials]","plain"],"nested":{"API_Key":"[redacted]","ok":"[redacted: bearer token]"},"password":"[redacted]"}""")]
     [InlineData("""[1, 2.50, "three", {"B": 1, "a": 2}]""", """[1,2.50,"three",{"B":1,"a":2}]""")]
     public void Arguments_are_written_as_canonical_json_with_secrets_redacted(string json, string expected)
     {
@@ -45,7 +45,7 @@ public sealed class AuditTextTests
             Kind = AuditKinds.Call,
             Arguments = JsonDocument.Parse("""{"session_token": "abc123", "headers": {"Authorization": "Bearer xyz"}, "note": "Basic dXNlcjpwYXNz"}""").RootElement,
         });
-        Assert.Equal("""{"arguments":{"headers":{"Authorization":"[redacted]"},"note":"[redacted]","session_token":"[redacted]"},"kind":"call"}""", body);
+        Assert.Equal("""{"arguments":{"headers":{"Authorization":"[redacted]"},"note":"[redacted: basic credentials]","session_token":"[redacted]"},"kind":"call"}""", body);
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class PolicyTestSuiteTests
         var policy = WithRules("""  - { id: typed, agent: tidy-bot, tool: contacts.update, when: "args.all == true && args.ids[0] == '7' && size(args.ids) == 1", effect: allow }""");
         var suite = PolicyTestSuite.Parse("""
             cases:
-              - { name: typed, agent: tidy-bot, tool: contacts.update, args: { all: true, ids: ["7"] }, expect: allow }
+              - { name: typed, agent: tidy-bot, tool: contacts.update, args: { all: true, ids: ["7"], set: { job_title: Buyer } }, expect: allow }
             """, "cases.yaml", policy, out _)!;
         Assert.True(Assert.Single(suite.Run(policy)).Passed);
     }

@@ -143,7 +143,7 @@ internal sealed class CallPipeline(Gateway gateway)
     {
         var policy = gateway.Policy;
         var environment = gateway.Environment;
-        if (policy.FindTool(ToolDefinition.WorkspaceSystem, tool) is null)
+        if (policy.FindTool(ToolDefinition.WorkspaceSystem, tool) is not { } definition)
         {
             var hint = Core.Diagnostics.Suggest.Hint(tool, gateway.GrantedTools(agent));
             var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");
@@ -168,7 +168,7 @@ internal sealed class CallPipeline(Gateway gateway)
             return new Refusal("not_activated", message, null, message);
         }
 
-        if (MaskedFilter(agent, arguments) is { } masked)
+        if (MaskedFilter(agent, definition, arguments) is { } masked)
         {
             // Filtering on a field the agent sees masked would read it back a character at a time.
             var message = $"agent '{agent.Id}' may not filter on {masked}: it reads that field masked";
@@ -178,8 +178,8 @@ internal sealed class CallPipeline(Gateway gateway)
         return null;
     }
 
-    /// <summary>A contact field the agent sees masked that one of the call's filters tests (filter, rule, condition), as table.field.</summary>
-    private string? MaskedFilter(Agent agent, JsonElement arguments)
+    /// <summary>A contact field the agent sees masked that one of the call's filters tests (the tool's arguments the catalogue marks as contact filters), as table.field.</summary>
+    private string? MaskedFilter(Agent agent, ToolDefinition tool, JsonElement arguments)
     {
         var mask = gateway.MaskFor(agent);
         if (mask.Fields.Count == 0)
@@ -187,7 +187,7 @@ internal sealed class CallPipeline(Gateway gateway)
             return null;
         }
 
-        foreach (var name in FilterArguments)
+        foreach (var name in (tool.Arguments ?? []).Where(a => a.IsContactFilter).Select(a => a.Name))
         {
             if (arguments.TryGetProperty(name, out var filter) && filter.ValueKind == JsonValueKind.String
                 && MarketingWorkspace.FieldsTestedBy(filter.GetString()!) is { } fields
@@ -199,9 +199,6 @@ internal sealed class CallPipeline(Gateway gateway)
 
         return null;
     }
-
-    /// <summary>The arguments that hold filters over contact fields: a selection, a segment rule, a scoring or routing condition.</summary>
-    private static readonly string[] FilterArguments = ["filter", "rule", "condition"];
 
     /// <summary>
     /// Applies a plan that may run (allowed now, or approved), records it, and counts what it used

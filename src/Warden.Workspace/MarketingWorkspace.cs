@@ -5,7 +5,6 @@ using Microsoft.Data.Sqlite;
 using Warden.Core;
 using Warden.Workspace.Journal;
 using Warden.Workspace.Tools;
-using static Warden.Workspace.Tools.ToolContext;
 
 namespace Warden.Workspace;
 
@@ -78,10 +77,9 @@ public sealed class MarketingWorkspace
     /// <summary>
     /// Carries out a plan: re-computes the affected set in the write transaction and refuses when
     /// it differs from the plan's (the world changed since it was approved); otherwise writes the
-    /// change and its journal in one transaction. A large write is written in batches inside that
-    /// transaction, and stopped between them (nothing written) when <paramref name="control"/>
-    /// says so; a send goes out in batches, each committed as it is sent, and stops between them
-    /// with what went out recorded.
+    /// change and its journal in one transaction, which <paramref name="control"/> can stop while
+    /// it runs (nothing written); a send goes out in batches, each committed as it is sent, and
+    /// stops between them with what went out recorded.
     /// </summary>
     public WorkspaceResult<AppliedAction> Apply(Plan plan, ApplyControl? control = null)
     {
@@ -104,24 +102,29 @@ public sealed class MarketingWorkspace
         using var lease = _store.Write();
         var connection = lease.Connection;
         using var transaction = connection.BeginTransaction(deferred: false);
-        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true) { Control = control };
-        var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
-        if (hash != plan.Hash)
-        {
-            return Stale(plan, records);
-        }
-
+        var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
         var actionId = NewActionId(now);
-        using var journal = new ActionJournal(connection, transaction, actionId);
         JsonElement output;
-        try
+        long records;
+        string? stopped = null;
+        using (new StopWatcher(connection, control, reason => stopped = reason))
         {
-            output = plan.Change.Write(context, journal);
-        }
-        catch (StoppedException stopped)
-        {
-            // Disposing the transaction rolls back every batch written so far: nothing changed.
-            return WorkspaceError.Stopped($"{plan.Tool.Name} was stopped before it finished ({stopped.Reason}); nothing was written");
+            try
+            {
+                (var hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+                if (hash != plan.Hash)
+                {
+                    return Stale(plan, records);
+                }
+
+                using var journal = new ActionJournal(connection, transaction, actionId);
+                output = plan.Change.Write(context, journal);
+            }
+            catch (SqliteException e) when (stopped is not null && e.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT)
+            {
+                // SQLite rolled the transaction back when it interrupted the statement: nothing changed.
+                return WorkspaceError.Stopped($"{plan.Tool.Name} was stopped while it ran ({stopped}); nothing was written");
+            }
         }
 
         var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
@@ -129,6 +132,44 @@ public sealed class MarketingWorkspace
         transaction.Commit();
         _store.Checkpoint();
         return new AppliedAction(actionId, plan.Tool.Name, records, reversible, output) { Done = records };
+    }
+
+    /// <summary>
+    /// Asks the control whether to stop while a write runs, through SQLite's progress handler
+    /// (every <see cref="ApplyControl.CheckEvery"/> steps): a yes interrupts the statement and SQLite
+    /// rolls the transaction back. Removed when disposed, as the write connection is shared.
+    /// </summary>
+    private sealed class StopWatcher : IDisposable
+    {
+        private readonly SQLitePCL.sqlite3? _handle;
+
+        public StopWatcher(SqliteConnection connection, ApplyControl control, Action<string> stopped)
+        {
+            if (control.Stop is not { } stop)
+            {
+                return;
+            }
+
+            _handle = connection.Handle!;
+            SQLitePCL.raw.sqlite3_progress_handler(_handle, Math.Max(1, control.CheckEvery), _ =>
+            {
+                if (stop() is not { } reason)
+                {
+                    return 0;
+                }
+
+                stopped(reason);
+                return 1;
+            }, null);
+        }
+
+        public void Dispose()
+        {
+            if (_handle is not null)
+            {
+                SQLitePCL.raw.sqlite3_progress_handler(_handle, 0, null, null);
+            }
+        }
     }
 
     private static readonly ApplyControl DefaultControl = new();
@@ -179,7 +220,12 @@ public sealed class MarketingWorkspace
         var batch = Math.Max(1, control.BatchSize);
         for (long from = 1; from <= queued; from += batch)
         {
-            if (from > 1 && control.Between?.Invoke() is { } reason)
+            if (from > 1 && control.Pause > TimeSpan.Zero)
+            {
+                Thread.Sleep(control.Pause);
+            }
+
+            if (from > 1 && control.Stop?.Invoke() is { } reason)
             {
                 stopped = reason;
                 break;

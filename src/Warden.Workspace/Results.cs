@@ -178,21 +178,26 @@ public sealed record AppliedAction(string ActionId, string Tool, long Records, b
 public sealed record InterruptedSend(string ActionId, long Sent, long Queued);
 
 /// <summary>
-/// How a plan is carried out: large sends go out in batches of <see cref="BatchSize"/>, each
-/// committed as it goes (what went out cannot be called back), and large writes are written in
-/// batches inside their one transaction; <see cref="Between"/> is asked before every batch after
-/// the first and stops the rest by returning a reason (a frozen agent).
+/// How a plan is carried out, and when it stops. A send goes out in batches of
+/// <see cref="BatchSize"/>, each committed as it goes (what went out cannot be called back), with
+/// <see cref="Pause"/> between them and <see cref="Stop"/> asked before each after the first. A
+/// write is one transaction, and <see cref="Stop"/> is asked while it runs, every
+/// <see cref="CheckEvery"/> steps of SQLite's work: when it says to stop, the statement is
+/// interrupted and the transaction rolled back, so nothing is written.
 /// </summary>
 public sealed class ApplyControl
 {
     /// <summary>Recipients per batch of a send (default 500).</summary>
     public int BatchSize { get; init; } = 500;
 
-    /// <summary>Records per batch of a large write (default 10,000).</summary>
-    public int WriteBatchSize { get; init; } = 10_000;
+    /// <summary>A pause between a send's batches (default none): how fast a send may go out, as mail services limit it.</summary>
+    public TimeSpan Pause { get; init; }
 
-    /// <summary>Asked between batches: why to stop now, or null to go on.</summary>
-    public Func<string?>? Between { get; init; }
+    /// <summary>Why to stop now (a frozen agent), or null to go on. Asked often: it must be cheap.</summary>
+    public Func<string?>? Stop { get; init; }
+
+    /// <summary>How many of SQLite's virtual-machine steps a write runs between two questions to <see cref="Stop"/> (default 100,000: some milliseconds).</summary>
+    public int CheckEvery { get; init; } = 100_000;
 }
 
 /// <summary>Which actions a rollback undoes: one action, or everything an agent did in a time window.</summary>

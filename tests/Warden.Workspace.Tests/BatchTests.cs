@@ -1,9 +1,9 @@
 namespace Warden.Workspace.Tests;
 
 /// <summary>
-/// Large sends and writes go out in batches and stop between them: a send keeps what went out and
-/// says how far it got, checks consent again as each batch is sent, and sent again reaches only the
-/// rest; a write stopped half-way writes nothing.
+/// A send goes out in batches and stops between them: it keeps what went out and says how far it
+/// got, checks consent again as each batch is sent, and sent again reaches only the rest. A write
+/// is asked whether to stop while it runs, and a write stopped half-way writes nothing.
 /// </summary>
 public sealed class BatchTests
 {
@@ -19,7 +19,7 @@ public sealed class BatchTests
         var plan = NewsletterPlan();
         Assert.True(plan.Records > 4);
         var asked = 0;
-        var applied = _workspace.Workspace.Apply(plan, new ApplyControl { BatchSize = 2, Between = () => ++asked == 2 ? "agent campaign-qa-bot was frozen" : null }).Get();
+        var applied = _workspace.Workspace.Apply(plan, new ApplyControl { BatchSize = 2, Stop = () => ++asked == 2 ? "agent campaign-qa-bot was frozen" : null }).Get();
         Assert.Equal(("agent campaign-qa-bot was frozen", 4L, plan.Records), (applied.Stopped, applied.Done, applied.Records));
         Assert.Equal(4L, Sent);
         Assert.Equal("stopped", _workspace.Scalar("SELECT status FROM campaigns WHERE id = 'cmp-news'"));
@@ -31,7 +31,7 @@ public sealed class BatchTests
     public void A_stopped_send_sent_again_reaches_only_those_it_had_not_reached()
     {
         var plan = NewsletterPlan();
-        _workspace.Workspace.Apply(plan, new ApplyControl { BatchSize = 3, Between = () => "frozen" }).Get();
+        _workspace.Workspace.Apply(plan, new ApplyControl { BatchSize = 3, Stop = () => "frozen" }).Get();
         Assert.Equal(3L, Sent);
         var again = NewsletterPlan();
         Assert.Equal(plan.Records - 3, again.Records);
@@ -51,7 +51,7 @@ public sealed class BatchTests
         var applied = _workspace.Workspace.Apply(plan, new ApplyControl
         {
             BatchSize = 1,
-            Between = () =>
+            Stop = () =>
             {
                 _workspace.Execute("UPDATE contacts SET email_consent = 'unsubscribed', version = version + 1 WHERE id = @id", ("@id", last));
                 return null;
@@ -64,15 +64,29 @@ public sealed class BatchTests
     }
 
     [Fact]
-    public void A_large_write_stopped_between_batches_writes_nothing()
+    public void A_write_stopped_while_it_runs_writes_nothing()
     {
         var before = _workspace.Dump();
         var plan = _workspace.Plan("contacts.update", """{"all": true, "set": {"job_title": "Buyer"}}""");
         var asked = 0;
-        var stopped = _workspace.Workspace.Apply(plan, new ApplyControl { WriteBatchSize = 10, Between = () => ++asked == 2 ? "agent hygiene-bot was frozen" : null });
+        // Asked every 50 steps of SQLite's work: the third time, the agent has been frozen.
+        var stopped = _workspace.Workspace.Apply(plan, new ApplyControl { CheckEvery = 50, Stop = () => ++asked == 3 ? "agent hygiene-bot was frozen" : null });
         Assert.Equal("stopped", stopped.Error!.Code);
         Assert.Contains("agent hygiene-bot was frozen", stopped.Error.Message, StringComparison.Ordinal);
-        Assert.Equal(2, asked); // stopped after two batches of ten had been written, inside the transaction
         Assert.Equal(before, _workspace.Dump());
+        Assert.Equal(0L, _workspace.Scalar("SELECT count(*) FROM actions"));
+    }
+
+    [Fact]
+    public void A_write_nobody_stops_runs_whole_and_the_write_connection_forgets_the_question()
+    {
+        var asked = 0;
+        var plan = _workspace.Plan("contacts.update", """{"all": true, "set": {"job_title": "Buyer"}}""");
+        Assert.True(_workspace.Workspace.Apply(plan, new ApplyControl { CheckEvery = 50, Stop = () => { asked++; return null; } }).Succeeded);
+        Assert.True(asked > 0);
+        var before = asked;
+        _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}"""); // no control: the handler is gone
+        Assert.Equal(before, asked);
+        Assert.Equal(41L, _workspace.Scalar("SELECT count(*) FROM contacts WHERE job_title IN ('Buyer', 'CMO')"));
     }
 }

@@ -266,20 +266,16 @@ internal sealed class CallPipeline(Gateway gateway)
 
     /// <summary>
     /// How a write or send by the agent is carried out: sends in batches of the configured size, at
-    /// the configured pace, and both stopped between batches once the agent is frozen (the kill
-    /// switch, a breaker), so a freeze reaches a call that is already running.
+    /// the configured pace, and both stopped once the agent is frozen (the kill switch, a breaker):
+    /// a send between its batches, a write while it runs, so a freeze reaches a call that is
+    /// already running. The frozen set is kept in memory: asking is cheap.
     /// </summary>
     private ApplyControl Control(Agent agent) => new()
     {
         BatchSize = gateway.Options.SendBatchSize,
-        Between = () =>
+        Pause = gateway.Options.SendPause,
+        Stop = () =>
         {
-            CrashPoint.Reached(CrashPoint.AfterFirstBatch);
-            if (gateway.Options.SendPause > TimeSpan.Zero)
-            {
-                Thread.Sleep(gateway.Options.SendPause);
-            }
-
             var frozen = gateway.Store.Frozen();
             return frozen.Contains(agent.Id) ? $"agent {agent.Id} was frozen" : frozen.Contains("*") ? "every agent was frozen" : null;
         },

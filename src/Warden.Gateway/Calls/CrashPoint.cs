@@ -4,6 +4,7 @@ namespace Warden.Gateway.Calls;
 /// Named points on the path of a call where a test can have the process killed (SIGKILL, as kill -9
 /// does) by starting it with WARDEN_TEST_CRASH_AT=name: how the tests prove that a crash at the
 /// worst moment loses nothing the trail should hold. Without the variable, nothing happens.
+/// (A send cut off between its batches is tested in-process: the control's Stop throws.)
 /// </summary>
 internal static class CrashPoint
 {
@@ -11,9 +12,6 @@ internal static class CrashPoint
 
     /// <summary>After the workspace committed a change and before the trail recorded it.</summary>
     public const string AfterApply = "after-apply";
-
-    /// <summary>After a send's first batch went out.</summary>
-    public const string AfterFirstBatch = "after-first-batch";
 
     public static void Reached(string name)
     {

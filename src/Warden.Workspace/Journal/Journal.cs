@@ -90,12 +90,7 @@ internal sealed class ActionJournal : IDisposable
     /// images are built by SQL (json_object), so a hundred thousand records never pass through
     /// .NET objects. Returns the number of contacts changed.
     /// </summary>
-    /// <param name="rowids">The temporary table of rowids (column <c>rid</c>), numbered from 1 in its own rowid.</param>
-    /// <param name="set">Column to value.</param>
-    /// <param name="now">The time written to updated_at.</param>
-    /// <param name="batch">Rows per pair of statements: a large update is written a batch at a time.</param>
-    /// <param name="between">Called before every batch after the first (it may throw to stop the write; the caller rolls back).</param>
-    public long UpdateContactRows(string rowids, IReadOnlyDictionary<string, object?> set, string now, long batch = long.MaxValue, Action? between = null)
+    public long UpdateContactRows(string rowids, IReadOnlyDictionary<string, object?> set, string now)
     {
         var columns = set.Keys.ToList();
         var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\"")) + ", 'version', c.version)";
@@ -104,47 +99,29 @@ internal sealed class ActionJournal : IDisposable
             INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
             SELECT @action, @base + r.rowid, 'contacts', c.id, 'update', {beforeImage}, {afterImage}, @columns, c.version + 1
             FROM {rowids} r JOIN contacts c ON c.rowid = r.rid
-            WHERE r.rowid BETWEEN @from AND @to
             """, [], set.Values);
         journal.Parameters.AddWithValue("@columns", string.Join(',', columns));
         journal.Parameters.AddWithValue("@action", ActionId);
         journal.Parameters.AddWithValue("@base", _seq);
-        var journalFrom = journal.Parameters.Add("@from", SqliteType.Integer);
-        var journalTo = journal.Parameters.Add("@to", SqliteType.Integer);
+        var journaled = journal.ExecuteNonQuery();
 
+        // One statement, not batches: an update split in two made the rollback of it a third
+        // slower (measured in bench/README.md). A stop while it runs comes through SQLite's
+        // progress handler instead (MarketingWorkspace.Apply).
         using var update = Command($"""
             UPDATE contacts SET {string.Join(", ", columns.Select((c, i) => $"\"{c}\" = @v{i}"))}, updated_at = @now, version = version + 1
-            WHERE rowid IN (SELECT rid FROM {rowids} WHERE rowid BETWEEN @from AND @to)
+            WHERE rowid IN (SELECT rid FROM {rowids})
             """, [], set.Values);
         update.Parameters.AddWithValue("@now", now);
-        var updateFrom = update.Parameters.Add("@from", SqliteType.Integer);
-        var updateTo = update.Parameters.Add("@to", SqliteType.Integer);
-
-        using var spanQuery = Command($"SELECT coalesce(max(rowid), 0) FROM {rowids}", [], []);
-        var span = (long)spanQuery.ExecuteScalar()!;
-        long journaled = 0, updated = 0;
-        for (long from = 1; from <= span;)
-        {
-            if (from > 1)
-            {
-                between?.Invoke();
-            }
-
-            var to = span - from < batch ? span : from + batch - 1;
-            journalFrom.Value = updateFrom.Value = from;
-            journalTo.Value = updateTo.Value = to;
-            journaled += journal.ExecuteNonQuery();
-            updated += update.ExecuteNonQuery();
-            from = to + 1;
-        }
-
+        var updated = update.ExecuteNonQuery();
         if (updated != journaled)
         {
             // Both statements run in one write transaction over the same rows; a mismatch is a bug.
             throw new InvalidOperationException($"journaled {journaled} contacts but updated {updated}");
         }
 
-        _seq += span;
+        using var span = Command($"SELECT coalesce(max(rowid), 0) FROM {rowids}", [], []);
+        _seq += (long)span.ExecuteScalar()!;
         return updated;
     }
 

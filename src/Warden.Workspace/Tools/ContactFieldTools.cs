@@ -135,8 +135,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
-        // Written in batches, asking between them whether to stop (the kill switch): a stop rolls back the batches written.
-        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText, context.Control?.WriteBatchSize ?? long.MaxValue, context.Between);
+        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText);
         if (Subscribes)
         {
             // Not journaled: undoing this subscription sets the contacts back to unsubscribed,

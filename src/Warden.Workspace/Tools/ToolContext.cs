@@ -20,24 +20,6 @@ internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction
 
     public Func<string, IReadOnlyList<string>> ClassesOf { get; } = classesOf;
 
-    /// <summary>How a large write is batched and when it stops (applying only).</summary>
-    public ApplyControl? Control { get; init; }
-
-    /// <summary>Throws <see cref="StoppedException"/> when the control says to stop: asked between batches of a write.</summary>
-    public void Between()
-    {
-        if (Control?.Between?.Invoke() is { } reason)
-        {
-            throw new StoppedException(reason);
-        }
-    }
-
-    /// <summary>A write stopped between batches; the apply rolls back its transaction.</summary>
-    internal sealed class StoppedException(string reason) : Exception(reason)
-    {
-        public string Reason { get; } = reason;
-    }
-
     public static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     public SqliteCommand Command(string sql, IEnumerable<SqliteParameter>? parameters = null)

@@ -19,7 +19,7 @@ internal sealed class CallPipeline(Gateway gateway)
     /// <param name="tool">The tool's name.</param>
     /// <param name="arguments">Its arguments, an object.</param>
     /// <param name="instruction">What the agent said it is doing, for the trail and the approvers.</param>
-    /// <param name="onBehalfOf">The person the agent acts for, who then may not approve the call.</param>
+    /// <param name="onBehalfOf">The person the agent says it acts for: a claim, counted against budgets per person and shown to approvers, deciding nothing else.</param>
     /// <remarks>
     /// Not cancellable: a call once received is governed to the end and recorded, even when the
     /// agent hangs up meanwhile (a write half-way through must not lose its audit entry).

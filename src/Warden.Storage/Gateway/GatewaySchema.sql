@@ -5,14 +5,14 @@
 
 CREATE TABLE IF NOT EXISTS approvals (
     id TEXT PRIMARY KEY,                    -- apr-...
-    status TEXT NOT NULL,                   -- pending, executed, denied, expired, void, failed, cancelled
+    status TEXT NOT NULL,                   -- pending, executing, executed, stopped, denied, expired, void, failed, cancelled
     agent TEXT NOT NULL,
     use_case TEXT NOT NULL,
     environment TEXT NOT NULL,
     tool TEXT NOT NULL,
     arguments TEXT NOT NULL,                -- canonical JSON of the call's arguments
     instruction TEXT,                       -- what the agent said it was doing
-    on_behalf_of TEXT,                      -- the person the agent acted for, who may not approve it
+    on_behalf_of TEXT,                      -- the person the agent says it acted for (a claim; it decides no approver)
     plan_hash TEXT NOT NULL,                -- what the approval binds to: the call and its affected set
     affected_hash TEXT NOT NULL,            -- the affected set alone: finds the same request in other words
     plan TEXT NOT NULL,                     -- JSON: what approvers are shown (summary, counts, diff, sample, dependents, recipients)

@@ -25,7 +25,7 @@ internal sealed record ApprovalRecord
 
     public string? Instruction { get; init; }
 
-    /// <summary>The person the agent acted for: they may not approve it.</summary>
+    /// <summary>The person the agent says it acted for: a claim shown to approvers, never a reason to refuse anyone's vote.</summary>
     public string? OnBehalfOf { get; init; }
 
     /// <summary>The hash of the call and its affected set that the approval binds to.</summary>

@@ -7,7 +7,7 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Commands;
 
-/// <summary><c>warden audit …</c>: verify, witness, checkpoint, prove, verify-proof, export and list the audit trail.</summary>
+/// <summary><c>warden audit …</c>: verify, witness, checkpoint, prove, verify-proof, export, list and archive the audit trail.</summary>
 internal static class AuditCommand
 {
     public const string DefaultTrail = ".warden/audit.db";
@@ -23,6 +23,7 @@ internal static class AuditCommand
         audit.Add(AuditExportCommand.Create(console, clock));
         audit.Add(AuditListCommand.Create(console, clock));
         audit.Add(AuditArchiveCommand.Create(console, clock));
+        audit.Add(AuditDestroyArchiveCommand.Create(console, clock));
         return audit;
     }
 

@@ -7,6 +7,7 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Tests;
 
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class AuditCommandTests
 {
     [Fact]
@@ -604,6 +605,48 @@ public sealed class AuditCommandTests
         Assert.Equal(2, exit);
         Assert.Contains("say who destroys the archive and why, with --by PERSON and --reason TEXT", output);
         Assert.True(File.Exists(ArchivePath(path)));
+    }
+
+    [Fact]
+    public async Task An_export_written_with_out_is_readable_by_its_owner_only()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are Unix's");
+        var path = await NewTrail(3);
+        var export = Path.Combine(Path.GetDirectoryName(path)!, "export.jsonl");
+        Assert.Equal(0, Cli.Run("audit", "export", "--trail", path, "--format", "jsonl", "--out", export).ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(export));
+    }
+
+    [Fact]
+    public void A_umask_of_000_loosens_nothing_warden_creates()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes and umask are Unix's");
+        var folder = NewDirectory();
+        var data = Path.Combine(folder, "data");
+        // The gateway over stdio opens (creating) the data folder, the workspace, the trail, its key
+        // and the store, records the policy load, and stops at the end of its input.
+        var (exit, output) = Cli.Umask000("mcp", "--agent", "hygiene-bot", "--policy", Cli.Example("policy.yaml"), "--data", data, "--demo", "--no-api");
+        Assert.True(exit == 0, output);
+        var trail = Path.Combine(data, "audit.db");
+        (exit, output) = Cli.Umask000("audit", "checkpoint", "--trail", trail);
+        Assert.True(exit == 0, output);
+        (exit, output) = Cli.Umask000("audit", "archive", "--trail", trail, "--through", "1", "--out", Path.Combine(folder, "archive.jsonl"), "--by", "alice");
+        Assert.True(exit == 0, output);
+        foreach (var (command, file) in new[] { ("export", "export.jsonl"), ("witness", "witness.jsonl") })
+        {
+            string[] arguments = command == "export" ? ["audit", "export", "--trail", trail, "--format", "csv", "--out", Path.Combine(folder, file)] : ["audit", "witness", "--trail", trail, "--out", Path.Combine(folder, file)];
+            (exit, output) = Cli.Umask000(arguments);
+            Assert.True(exit == 0, output);
+        }
+
+        var created = Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        foreach (var name in (string[])["data/audit.db", "data/audit.db.key", "data/gateway.db", "data/workspace.db", "data/demo-tokens.json", "archive.jsonl", "export.jsonl", "witness.jsonl"])
+        {
+            Assert.Contains(Path.Combine(folder, name), created);
+        }
+
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Assert.All(created, e => Assert.Equal((e, Directory.Exists(e) ? ownerOnly | UnixFileMode.UserExecute : ownerOnly), (e, File.GetUnixFileMode(e))));
     }
 
     /// <summary>A trail of <paramref name="entries"/> calls, checkpointed every five and closed (which signs the rest).</summary>

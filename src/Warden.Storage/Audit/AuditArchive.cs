@@ -26,7 +26,7 @@ public static class AuditArchive
 
     /// <summary>
     /// Writes the archive of the entries after the last archived one through checkpoint
-    /// <paramref name="through"/>, fsync'd and verified; the store is
+    /// <paramref name="through"/>, readable by its owner only, fsync'd and verified; the store is
     /// not changed. Returns what the file holds, its digest and the chain head at its end, for <see cref="Remove"/>.
     /// </summary>
     internal static Written Write(SqliteConnection connection, string trailId, string publicKey, long through, string file)
@@ -51,7 +51,8 @@ public static class AuditArchive
         var temporary = file + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            // It holds what the entries hold (who did what to which records): its owner's only.
+            using (var stream = new FileStream(temporary, OwnerOnly.Create(FileMode.CreateNew, FileAccess.Write)))
             using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
             {
                 writer.Write(JsonSerializer.Serialize(new Dictionary<string, object>

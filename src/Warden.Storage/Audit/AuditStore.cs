@@ -19,6 +19,7 @@ internal static class AuditStore
     /// </summary>
     public static SqliteConnection OpenWriter(string path)
     {
+        OwnerOnly.PrepareDatabase(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         try
         {

@@ -66,7 +66,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Opens the trail at <paramref name="path"/>, creating it and its signing key when neither
-    /// exists. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
+    /// exists. The trail (with its -wal and -shm files), its key and a folder it creates are readable
+    /// by their owner only, from the start; files an earlier version left looser are tightened. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
     /// not verify is refused with <see cref="AuditTrailBrokenException"/>, unless
     /// <see cref="AuditTrailOptions.AcceptBrokenTrailBy"/> names who decided to go on; that
     /// decision is then the first entry written.
@@ -81,9 +82,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            OwnerOnly.CreateFolder(directory);
         }
 
+        // The key may be from an earlier version, created before it was kept to its owner.
+        OwnerOnly.Tighten(keyPath);
         var existed = File.Exists(path) && new FileInfo(path).Length > 0;
         var writerLock = LockForWriting(path);
         SqliteConnection connection;
@@ -165,7 +168,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     {
         try
         {
-            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var writerLock = new FileStream(path + ".lock", OwnerOnly.Create(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            OwnerOnly.Tighten(path + ".lock");
+            return writerLock;
         }
         catch (IOException e)
         {

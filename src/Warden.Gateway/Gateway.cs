@@ -4,6 +4,7 @@ using Warden.Core.Audit;
 using Warden.Gateway.Approvals;
 using Warden.Gateway.Calls;
 using Warden.Gateway.Identity;
+using Warden.Storage;
 using Warden.Storage.Audit;
 using Warden.Storage.Gateway;
 using Warden.Workspace;
@@ -99,7 +100,10 @@ internal sealed class Gateway : IAsyncDisposable
         }
 
         var data = Path.GetFullPath(options.DataDirectory);
-        Directory.CreateDirectory(data);
+        // Its owner's only: the trail, its key, the stores and the tokens are in it.
+        OwnerOnly.CreateFolder(data);
+        OwnerOnly.Tighten(data);
+        OwnerOnly.Tighten(Path.Combine(data, "secrets"));
         var opened = new List<IDisposable>();
         try
         {

@@ -126,7 +126,13 @@ public static class GatewayServer
         }
 
         var url = (app.Urls.FirstOrDefault() ?? options.Url).TrimEnd('/');
-        await File.WriteAllTextAsync(Path.Combine(options.DataDirectory, AddressFile), url + "\n", CancellationToken.None).ConfigureAwait(false);
+        var file = Path.Combine(options.DataDirectory, AddressFile);
+        await using (var stream = new FileStream(file, Storage.OwnerOnly.Create(FileMode.Create, FileAccess.Write)))
+        {
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(url + "\n"), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        Storage.OwnerOnly.Tighten(file);
         return url;
     }
 

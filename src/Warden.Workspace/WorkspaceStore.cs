@@ -28,14 +28,23 @@ public sealed class WorkspaceStore : IDisposable
 
     internal string ConnectionString { get; }
 
-    /// <summary>Opens (and if needed creates) the workspace database at the path.</summary>
+    /// <summary>Opens (and if needed creates) the workspace database at the path, readable by its owner only: it holds personal data.</summary>
     public static WorkspaceStore Open(string path)
     {
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
         }
+
+        KeepToOwner(path);
 
         var connectionString = new SqliteConnectionStringBuilder
         {
@@ -55,6 +64,47 @@ public sealed class WorkspaceStore : IDisposable
         SequenceActions(connection);
         ConsentLedger.Install(connection);
         return store;
+    }
+
+    /// <summary>
+    /// Creates the database empty with mode 0600 before SQLite opens it, since SQLite gives its
+    /// -wal and -shm files the database file's mode, and tightens files an earlier version left
+    /// looser (where we own them). Nothing on Windows, where the folder's ACL is inherited.
+    /// </summary>
+    private static void KeepToOwner(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            using (new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = ownerOnly }))
+            {
+            }
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // there already: tightened below
+        }
+
+        foreach (var file in (string[])[path, path + "-wal", path + "-shm", path + "-journal"])
+        {
+            try
+            {
+                var mode = File.GetUnixFileMode(file);
+                if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)) != 0)
+                {
+                    File.SetUnixFileMode(file, mode & (UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+                }
+            }
+            catch (Exception e) when (e is FileNotFoundException or UnauthorizedAccessException or IOException)
+            {
+                // missing, or not ours to change
+            }
+        }
     }
 
     /// <summary>True when the workspace holds no contacts yet (a new file, never seeded).</summary>

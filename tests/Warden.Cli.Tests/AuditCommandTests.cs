@@ -7,6 +7,7 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Tests;
 
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class AuditCommandTests
 {
     [Fact]
@@ -449,28 +450,203 @@ public sealed class AuditCommandTests
     };
 
     [Fact]
-    public async Task Archive_moves_old_entries_to_a_file_that_verifies_and_the_trail_still_verifies()
+    public async Task Archive_moves_old_entries_to_a_file_that_verifies_and_the_trail_still_verifies_with_it()
     {
         var path = await NewTrail(12); // checkpoints 1 (1–5), 2 (6–10), 3 (11–12)
-        var archive = Path.Combine(Path.GetDirectoryName(path)!, "archive-1.jsonl");
-        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "2", "--out", archive);
+        var archive = ArchivePath(path);
+        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "2", "--out", archive, "--by", "alice@example.com");
         Assert.Equal(0, exit);
         Assert.Contains("archived entries 1–10", output);
+        Assert.Contains("recorded as entry 13: archived by alice@example.com at ", output);
         (exit, output) = Cli.Run("audit", "verify", "--archive", archive);
         Assert.Equal(0, exit);
         Assert.Contains("verified: 10 entries, 2 checkpoints", output);
-        Assert.Equal(0, Cli.Run("audit", "verify", "--trail", path).ExitCode);
+        (exit, output) = Cli.Run("audit", "verify", "--trail", path);
+        Assert.Equal(0, exit);
+        Assert.Contains("verified: 3 entries, 4 checkpoints, and 10 entries in 1 archive file", output);
     }
 
     [Fact]
     public async Task Archive_through_a_checkpoint_that_does_not_exist_exits_1_and_moves_nothing()
     {
         var path = await NewTrail(12);
-        var archive = Path.Combine(Path.GetDirectoryName(path)!, "archive-1.jsonl");
-        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "7", "--out", archive);
+        var archive = ArchivePath(path);
+        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "7", "--out", archive, "--by", "alice@example.com");
         Assert.Equal(1, exit);
         Assert.Contains("there is no checkpoint 7 to archive through", output);
         Assert.False(File.Exists(archive));
+    }
+
+    [Fact]
+    public async Task Archive_without_by_is_refused_with_a_clear_error_and_moves_nothing()
+    {
+        var path = await NewTrail(12);
+        var archive = ArchivePath(path);
+        var (exit, output) = Cli.Run("audit", "archive", "--trail", path, "--through", "2", "--out", archive);
+        Assert.Equal(2, exit);
+        Assert.Contains("error: say who is archiving with --by PERSON: the trail records who moved its entries out, with the file and its digest; nothing was archived", output);
+        Assert.False(File.Exists(archive));
+        Assert.Equal(0, Cli.Run("audit", "verify", "--trail", path).ExitCode);
+        Assert.Contains("verified: 12 entries", Cli.Run("audit", "verify", "--trail", path).Output);
+    }
+
+    [Fact]
+    public async Task The_archive_entry_names_the_person_and_the_reason_in_the_export()
+    {
+        var path = await Archived(reason: "the store grows");
+        var (_, output) = Cli.Run("audit", "export", "--trail", path, "--format", "jsonl");
+        var entry = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+        Assert.Equal(("archive", "alice@example.com", "the store grows", 10L), ((string?)entry["kind"], (string?)entry["person"], (string?)entry["reason"], (long?)entry["archived_through"]));
+        Assert.Contains($"moved to {ArchivePath(path)} (sha256 ", (string?)entry["detail"]);
+    }
+
+    [Fact]
+    public async Task Verify_reports_an_archive_deleted_after_archiving_and_exits_1()
+    {
+        var path = await Archived();
+        File.Delete(ArchivePath(path));
+        var (exit, output) = Flat(Cli.Run("audit", "verify", "--trail", path));
+        Assert.Equal(1, exit);
+        Assert.Contains("error[archive_missing]: entries 1–10 left the store with an archive that is not there: alice@example.com archived them at ", output);
+        Assert.Contains($"(entry 13) to {ArchivePath(path)}", output);
+        Assert.Contains($"{path} does not verify", output);
+    }
+
+    [Fact]
+    public async Task Verify_reports_an_archive_with_one_entry_edited_and_exits_1()
+    {
+        var path = await Archived();
+        var archive = ArchivePath(path);
+        var lines = File.ReadAllLines(archive);
+        lines[3] = lines[3].Replace("\"allow\"", "\"deny\"", StringComparison.Ordinal);
+        File.WriteAllLines(archive, lines);
+        var (exit, output) = Flat(Cli.Run("audit", "verify", "--trail", path));
+        Assert.Equal(1, exit);
+        Assert.Contains($"error[archive_altered]: the archive at {archive} is not the file alice@example.com archived entries 1–10 to at ", output);
+        Assert.Contains("(entry 4 in the archive does not link to entry 3: one of them was altered)", output);
+    }
+
+    [Fact]
+    public async Task Verify_reports_an_archive_replaced_by_another_trails_valid_archive_and_exits_1()
+    {
+        var path = await Archived();
+        var other = await Archived();
+        Assert.Equal(0, Cli.Run("audit", "verify", "--archive", ArchivePath(other)).ExitCode);
+        File.Copy(ArchivePath(other), ArchivePath(path), overwrite: true);
+        var (exit, output) = Flat(Cli.Run("audit", "verify", "--trail", path));
+        Assert.Equal(1, exit);
+        Assert.Contains("error[archive_altered]", output);
+        Assert.Contains("it is another trail's archive", output);
+    }
+
+    [Fact]
+    public async Task Verify_finds_a_moved_archive_where_archive_says_it_is()
+    {
+        var path = await Archived();
+        var moved = Path.Combine(NewDirectory(), "cold-archive.jsonl");
+        File.Move(ArchivePath(path), moved);
+        Assert.Equal(1, Cli.Run("audit", "verify", "--trail", path).ExitCode);
+        var (exit, output) = Cli.Run("audit", "verify", "--trail", path, "--archive", moved);
+        Assert.Equal(0, exit);
+        Assert.Contains("and 10 entries in 1 archive file", output);
+    }
+
+    [Fact]
+    public async Task Verify_from_witness_detects_a_missing_archive_even_when_the_stores_records_were_rewritten()
+    {
+        var path = await Archived();
+        var witness = Path.Combine(Path.GetDirectoryName(path)!, "witness.jsonl");
+        Assert.Equal(0, Cli.Run("audit", "witness", "--trail", path, "--out", witness).ExitCode);
+        File.Delete(ArchivePath(path));
+        Sql(path, "DELETE FROM audit_archives");
+        var (exit, output) = Flat(Cli.Run("audit", "verify", "--trail", path, "--from-witness", witness));
+        Assert.Equal(1, exit);
+        Assert.Contains("error[archive_missing]: the witness records the archive of entries 1–10 (archived by alice@example.com", output);
+        Assert.Contains("which is not there, and the trail's store no longer records it", output);
+    }
+
+    [Fact]
+    public async Task Witness_will_not_write_over_a_witness_whose_archive_is_missing()
+    {
+        var path = await Archived();
+        var witness = Path.Combine(Path.GetDirectoryName(path)!, "witness.jsonl");
+        Assert.Equal(0, Cli.Run("audit", "witness", "--trail", path, "--out", witness).ExitCode);
+        var kept = File.ReadAllText(witness);
+        File.Delete(ArchivePath(path));
+        var (exit, output) = Flat(Cli.Run("audit", "witness", "--trail", path, "--out", witness));
+        Assert.Equal(1, exit);
+        Assert.Contains("records the archive of entries 1–10 (archived by alice@example.com", output);
+        Assert.Contains("and it is not there; the witness was kept as it is", output);
+        Assert.Equal(kept, File.ReadAllText(witness));
+    }
+
+    [Fact]
+    public async Task Destroy_archive_records_who_and_why_and_verify_reports_it_as_a_note()
+    {
+        var path = await Archived();
+        var (exit, output) = Flat(Cli.Run("audit", "destroy-archive", ArchivePath(path), "--trail", path, "--by", "bob@example.com", "--reason", "retention of 7 years ended"));
+        Assert.Equal(0, exit);
+        Assert.Contains("destroyed the archive of entries 1–10", output);
+        Assert.Contains("recorded as entry 14: destroyed by bob@example.com at ", output);
+        Assert.False(File.Exists(ArchivePath(path)));
+        (exit, output) = Flat(Cli.Run("audit", "verify", "--trail", path));
+        Assert.Equal(0, exit);
+        Assert.Contains("note[archive_destroyed]: entries 1–10 are gone, on the record: bob@example.com destroyed their archive at ", output);
+        Assert.Contains("because: retention of 7 years ended", output);
+    }
+
+    [Theory]
+    [InlineData("--by", "bob@example.com")]
+    [InlineData("--reason", "retention")]
+    public async Task Destroy_archive_without_a_person_and_a_reason_destroys_nothing(string option, string value)
+    {
+        var path = await Archived();
+        var (exit, output) = Cli.Run("audit", "destroy-archive", ArchivePath(path), "--trail", path, option, value);
+        Assert.Equal(2, exit);
+        Assert.Contains("say who destroys the archive and why, with --by PERSON and --reason TEXT", output);
+        Assert.True(File.Exists(ArchivePath(path)));
+    }
+
+    [Fact]
+    public async Task An_export_written_with_out_is_readable_by_its_owner_only()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are Unix's");
+        var path = await NewTrail(3);
+        var export = Path.Combine(Path.GetDirectoryName(path)!, "export.jsonl");
+        Assert.Equal(0, Cli.Run("audit", "export", "--trail", path, "--format", "jsonl", "--out", export).ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(export));
+    }
+
+    [Fact]
+    public void A_umask_of_000_loosens_nothing_warden_creates()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes and umask are Unix's");
+        var folder = NewDirectory();
+        var data = Path.Combine(folder, "data");
+        // The gateway over stdio opens (creating) the data folder, the workspace, the trail, its key
+        // and the store, records the policy load, and stops at the end of its input.
+        var (exit, output) = Cli.Umask000("mcp", "--agent", "hygiene-bot", "--policy", Cli.Example("policy.yaml"), "--data", data, "--demo", "--no-api");
+        Assert.True(exit == 0, output);
+        var trail = Path.Combine(data, "audit.db");
+        (exit, output) = Cli.Umask000("audit", "checkpoint", "--trail", trail);
+        Assert.True(exit == 0, output);
+        (exit, output) = Cli.Umask000("audit", "archive", "--trail", trail, "--through", "1", "--out", Path.Combine(folder, "archive.jsonl"), "--by", "alice");
+        Assert.True(exit == 0, output);
+        foreach (var (command, file) in new[] { ("export", "export.jsonl"), ("witness", "witness.jsonl") })
+        {
+            string[] arguments = command == "export" ? ["audit", "export", "--trail", trail, "--format", "csv", "--out", Path.Combine(folder, file)] : ["audit", "witness", "--trail", trail, "--out", Path.Combine(folder, file)];
+            (exit, output) = Cli.Umask000(arguments);
+            Assert.True(exit == 0, output);
+        }
+
+        var created = Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        foreach (var name in (string[])["data/audit.db", "data/audit.db.key", "data/gateway.db", "data/workspace.db", "data/demo-tokens.json", "archive.jsonl", "export.jsonl", "witness.jsonl"])
+        {
+            Assert.Contains(Path.Combine(folder, name), created);
+        }
+
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Assert.All(created, e => Assert.Equal((e, Directory.Exists(e) ? ownerOnly | UnixFileMode.UserExecute : ownerOnly), (e, File.GetUnixFileMode(e))));
     }
 
     /// <summary>A trail of <paramref name="entries"/> calls, checkpointed every five and closed (which signs the rest).</summary>
@@ -485,6 +661,21 @@ public sealed class AuditCommandTests
 
         return path;
     }
+
+    /// <summary>A trail of 12 entries whose first 10 were archived by alice (entry 13 records it).</summary>
+    private static async Task<string> Archived(string? reason = null)
+    {
+        var path = await NewTrail(12);
+        string[] arguments = ["audit", "archive", "--trail", path, "--through", "2", "--out", ArchivePath(path), "--by", "alice@example.com"];
+        var (exit, output) = Cli.Run(reason is null ? arguments : [.. arguments, "--reason", reason]);
+        Assert.True(exit == 0, output);
+        return path;
+    }
+
+    /// <summary>The output as one line, to find a long message in it whatever the console's wrapping did to the space where it broke a line.</summary>
+    private static (int Exit, string Output) Flat((int Exit, string Output) run) => (run.Exit, System.Text.RegularExpressions.Regex.Replace(run.Output, @"\s*\n\s*", " "));
+
+    private static string ArchivePath(string trail) => Path.Combine(Path.GetDirectoryName(trail)!, "archive-1.jsonl");
 
     private static string NewDirectory()
     {

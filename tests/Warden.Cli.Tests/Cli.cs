@@ -50,10 +50,25 @@ internal static class Cli
     }
 
     /// <summary>Runs the built warden program as its own process, as a user does.</summary>
-    public static (int ExitCode, string Output) Process(params string[] args)
+    public static (int ExitCode, string Output) Process(params string[] args) => RunProcess(new ProcessStartInfo("dotnet"), args);
+
+    /// <summary>Runs the built warden program as its own process under a umask of 000, which takes no permission away from what it creates; its input is empty.</summary>
+    public static (int ExitCode, string Output) Umask000(params string[] args)
+    {
+        var start = new ProcessStartInfo("/bin/sh");
+        foreach (var argument in (string[])["-c", "umask 000; exec dotnet \"$@\" </dev/null", "sh"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return RunProcess(start, args);
+    }
+
+    private static (int ExitCode, string Output) RunProcess(ProcessStartInfo start, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "warden.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {

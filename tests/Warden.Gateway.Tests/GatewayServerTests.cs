@@ -4,7 +4,7 @@ using Warden.Storage.Audit;
 
 namespace Warden.Gateway.Tests;
 
-/// <summary>Starting and stopping a gateway: where it says it listens, and what the trail keeps when it cannot.</summary>
+/// <summary>Starting and stopping a gateway: where it says it listens, what the trail keeps when it cannot, and who can read its data folder.</summary>
 public sealed class GatewayServerTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "warden-gateway-tests", Guid.NewGuid().ToString("N"));
@@ -55,5 +55,52 @@ public sealed class GatewayServerTests : IDisposable
         await stop.CancelAsync();
         await running;
         Assert.False(File.Exists(Path.Combine(_data, GatewayServer.AddressFile)));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_fresh_data_folder_holds_only_files_its_owner_can_read_while_the_gateway_runs()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are Unix's");
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<GatewayStarted>();
+        var running = GatewayServer.RunAsync(Options("http://127.0.0.1:0"), s => started.SetResult(s), stop.Token);
+        await started.Task.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var entries = Directory.EnumerateFileSystemEntries(_data, "*", SearchOption.AllDirectories).ToList();
+            foreach (var name in (string[])["audit.db", "audit.db-wal", "audit.db-shm", "audit.db.key", "gateway.db", "gateway.db-wal", "workspace.db", GatewayServer.AddressFile])
+            {
+                Assert.Contains(Path.Combine(_data, name), entries);
+            }
+
+            const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            Assert.Equal(ownerOnly | UnixFileMode.UserExecute, File.GetUnixFileMode(_data));
+            Assert.All(entries, e => Assert.Equal((e, Directory.Exists(e) ? ownerOnly | UnixFileMode.UserExecute : ownerOnly), (e, File.GetUnixFileMode(e))));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_data_folder_and_secrets_folder_left_open_to_others_are_closed_when_the_gateway_opens()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are Unix's");
+        var secrets = Path.Combine(_data, "secrets");
+        Directory.CreateDirectory(secrets);
+        const UnixFileMode open = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+                                  | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(_data, open);
+        File.SetUnixFileMode(secrets, open);
+        await using (await Gateway.OpenAsync(Options("http://127.0.0.1:0"), TestContext.Current.CancellationToken))
+        {
+        }
+
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Equal((ownerOnly, ownerOnly), (File.GetUnixFileMode(_data), File.GetUnixFileMode(secrets)));
     }
 }

@@ -7,7 +7,7 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Commands;
 
-/// <summary><c>warden audit …</c>: verify, witness, checkpoint, prove, verify-proof, export and list the audit trail.</summary>
+/// <summary><c>warden audit …</c>: verify, witness, checkpoint, prove, verify-proof, export, list and archive the audit trail.</summary>
 internal static class AuditCommand
 {
     public const string DefaultTrail = ".warden/audit.db";
@@ -23,6 +23,7 @@ internal static class AuditCommand
         audit.Add(AuditExportCommand.Create(console, clock));
         audit.Add(AuditListCommand.Create(console, clock));
         audit.Add(AuditArchiveCommand.Create(console, clock));
+        audit.Add(AuditDestroyArchiveCommand.Create(console, clock));
         return audit;
     }
 
@@ -96,6 +97,7 @@ internal static class AuditCommand
     /// <summary>
     /// Writes a file whole or not at all: into a temporary file beside it, then moved over it, so
     /// that a reader never sees half a witness or proof, and a failed write leaves the old one.
+    /// Readable by its owner only, from the start: exports and proofs carry what the trail holds.
     /// </summary>
     public static void WriteFile(string path, Action<TextWriter> write)
     {
@@ -109,7 +111,13 @@ internal static class AuditCommand
         var temporary = Path.Combine(directory, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(temporary, options))
             using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
             {
                 write(writer);

@@ -5,20 +5,40 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Commands;
 
-/// <summary><c>warden audit verify [--from-witness FILE] [--trail PATH]</c>: check every entry and checkpoint, optionally against a witness.</summary>
+/// <summary>
+/// <c>warden audit verify [--from-witness FILE] [--archive FILE]... [--trail PATH]</c>: check every
+/// entry and checkpoint, and every archive file the trail recorded, optionally against a witness.
+/// With <c>--archive</c> and no <c>--trail</c>, the archive file alone.
+/// </summary>
 internal static class AuditVerifyCommand
 {
     public static Command Create(IAnsiConsole console, TimeProvider clock)
     {
         var trail = AuditCommand.TrailOption();
-        var witness = new Option<string?>("--from-witness") { Description = "A witness file kept elsewhere: the trail must still hold every checkpoint it has, unchanged.", HelpName = "FILE" };
-        var archive = new Option<string?>("--archive") { Description = "Verify this archive file (from `warden audit archive`) instead of the trail.", HelpName = "FILE" };
-        var command = new Command("verify", "Check every entry's hash and link, and every checkpoint's signature and Merkle root; report the first break.") { trail, witness, archive };
-        command.SetAction(parse => Execute(parse.GetValue(archive) ?? parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(witness), console, parse.GetValue(archive) is not null));
+        var witness = new Option<string?>("--from-witness") { Description = "A witness file kept elsewhere: the trail must still hold every checkpoint and archive it has, unchanged.", HelpName = "FILE" };
+        var archive = new Option<string[]>("--archive")
+        {
+            Description = "An archive file (from `warden audit archive`). With --trail: where that trail's archive is now, if it was moved (repeat for several). Alone: verify just this file.",
+            HelpName = "FILE",
+        };
+        var command = new Command("verify", "Check every entry's hash and link, every checkpoint's signature and Merkle root, and every archive file; report the first break.") { trail, witness, archive };
+        command.SetAction(parse =>
+        {
+            var archives = parse.GetValue(archive) ?? [];
+            var alone = archives.Length > 0 && parse.GetResult(trail) is null or { Implicit: true };
+            if (alone && archives.Length > 1)
+            {
+                return AuditCommand.Fail(console, "give one --archive FILE to verify on its own, or name its trail with --trail PATH to verify the trail with its archives");
+            }
+
+            return alone
+                ? Execute(archives[0], parse.GetValue(witness), [], console, archive: true)
+                : Execute(parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(witness), archives, console);
+        });
         return command;
     }
 
-    public static int Execute(string path, string? witnessPath, IAnsiConsole console, bool archive = false)
+    public static int Execute(string path, string? witnessPath, IReadOnlyList<string> archives, IAnsiConsole console, bool archive = false)
     {
         Witness? witness = null;
         if (witnessPath is not null && !TryReadWitness(witnessPath, console, out witness, out var exit))
@@ -27,11 +47,19 @@ internal static class AuditVerifyCommand
         }
 
         var result = archive ? AuditArchive.Verify(path, witness)
-            : console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, console) : AuditVerifier.Verify(path, witness);
+            : console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, archives, console) : AuditVerifier.Verify(path, witness, archives: archives);
         var against = witnessPath is null ? "" : $", against the witness {witnessPath}";
+        foreach (var note in result.Notes)
+        {
+            console.MarkupLine($"[yellow bold]note[[{Markup.Escape(note.Code)}]][/]: {Markup.Escape(note.Message)}");
+        }
+
         if (result.Finding is not { } finding)
         {
-            console.MarkupLine($"[green]verified:[/] {AuditCommand.Count(result.Entries, "entry", "entries")}, {AuditCommand.Count(result.Checkpoints, "checkpoint", "checkpoints")}{Markup.Escape(against)}");
+            var archived = result.ArchiveFiles == 0
+                ? ""
+                : $", and {AuditCommand.Count(result.ArchivedEntries, "entry", "entries")} in {AuditCommand.Count(result.ArchiveFiles, "archive file", "archive files")}";
+            console.MarkupLine($"[green]verified:[/] {AuditCommand.Count(result.Entries, "entry", "entries")}, {AuditCommand.Count(result.Checkpoints, "checkpoint", "checkpoints")}{Markup.Escape(archived + against)}");
             return ExitCodes.Ok;
         }
 
@@ -87,13 +115,13 @@ internal static class AuditVerifyCommand
         return true;
     }
 
-    private static AuditVerification VerifyWithStatus(string path, Witness? witness, IAnsiConsole console)
+    private static AuditVerification VerifyWithStatus(string path, Witness? witness, IReadOnlyList<string> archives, IAnsiConsole console)
     {
         AuditVerification? result = null;
         console.Status().Start("verifying", context =>
         {
             var progress = new Reporter(n => context.Status($"verifying: {n:N0} entries checked"));
-            result = AuditVerifier.Verify(path, witness, progress);
+            result = AuditVerifier.Verify(path, witness, progress, archives);
         });
         return result!;
     }

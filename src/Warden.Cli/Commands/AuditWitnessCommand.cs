@@ -5,14 +5,14 @@ using Warden.Storage.Audit;
 
 namespace Warden.Cli.Commands;
 
-/// <summary><c>warden audit witness --out FILE [--trail PATH]</c>: the trail's public key and checkpoints, to keep elsewhere.</summary>
+/// <summary><c>warden audit witness --out FILE [--trail PATH]</c>: the trail's public key, checkpoints and archive records, to keep elsewhere.</summary>
 internal static class AuditWitnessCommand
 {
     public static Command Create(IAnsiConsole console, TimeProvider clock)
     {
         var trail = AuditCommand.TrailOption();
         var output = new Option<string?>("--out") { Description = "Where to write the witness; keep it away from the gateway (another machine, a ticket, a locked bucket).", HelpName = "FILE" };
-        var command = new Command("witness", "Write the trail's public key and every checkpoint to a file, to verify the trail against later.") { trail, output };
+        var command = new Command("witness", "Write the trail's public key, every checkpoint and what it recorded of its archive files to a file, to verify the trail against later.") { trail, output };
         command.SetAction(parse => Execute(parse.GetValue(trail) ?? AuditCommand.DefaultTrail, parse.GetValue(output), console));
         return command;
     }
@@ -61,8 +61,9 @@ internal static class AuditWitnessCommand
         }
 
         var covered = witness.Checkpoints.Count == 0 ? "no entries yet" : $"entries 1–{witness.Checkpoints[^1].LastSeq:N0}";
+        var archives = witness.Archives.Count == 0 ? "" : $", {AuditCommand.Count(witness.Archives.Count, "archive", "archives")}";
         console.MarkupLine($"[green]wrote the witness[/] of trail {Markup.Escape(witness.Trail)} to {Markup.Escape(outputPath)}: " +
-                           $"{AuditCommand.Count(witness.Checkpoints.Count, "checkpoint", "checkpoints")} ({covered}), key {Markup.Escape(keyId)}");
+                           $"{AuditCommand.Count(witness.Checkpoints.Count, "checkpoint", "checkpoints")} ({covered}){archives}, key {Markup.Escape(keyId)}");
         return ExitCodes.Ok;
     }
 
@@ -102,6 +103,41 @@ internal static class AuditWitnessCommand
             }
         }
 
+        // An archive the old witness knows of must still be recorded as it was (a destruction may
+        // have been recorded since) and, unless destroyed on the record, still be there, unchanged.
+        foreach (var kept in old.Archives)
+        {
+            var now = witness.Archives.FirstOrDefault(a => a.FirstSeq == kept.FirstSeq);
+            string? problem = null;
+            if (now is null || !now.SameArchive(kept) || (kept.Destroyed is not null && kept.Destroyed != now.Destroyed))
+            {
+                problem = "the trail no longer records it as the witness has it";
+            }
+            else if (now.Destroyed is null && Digest(kept.File) is var digest && digest != kept.Sha256)
+            {
+                problem = digest is null ? "it is not there" : $"its file no longer holds those bytes (its SHA-256 is {digest})";
+            }
+
+            if (problem is not null)
+            {
+                return ($"the witness {path} records the archive of {kept.Describe()}, sha256 {kept.Sha256}, and {problem}; the witness was kept as it is: run `warden audit verify --from-witness {path}`",
+                    ExitCodes.Findings);
+            }
+        }
+
         return null;
+    }
+
+    private static string? Digest(string file)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -72,6 +72,15 @@ public sealed record AuditEntry
     /// <summary>For an archive entry: the last entry moved to the archive file (binds the store's archive marker to the chain).</summary>
     public long? ArchivedThrough { get; init; }
 
+    /// <summary>For an archive entry, or an archive's destruction: the first entry the archive file holds.</summary>
+    public long? ArchivedFrom { get; init; }
+
+    /// <summary>For an archive entry, or an archive's destruction: the full path the archive file was written to.</summary>
+    public string? ArchiveFile { get; init; }
+
+    /// <summary>For an archive entry, or an archive's destruction: the SHA-256 of the archive file's bytes as written, in hex.</summary>
+    public string? ArchiveSha256 { get; init; }
+
     /// <summary>Anything else worth keeping, in a sentence: an error, the scope of a kill switch.</summary>
     public string? Detail { get; init; }
 }
@@ -95,6 +104,9 @@ public static class AuditKinds
 
     /// <summary>Old entries were moved to an archive file.</summary>
     public const string Archive = "archive";
+
+    /// <summary>A person declared an archive file destroyed (its retention ended, say); its entries are gone for good, on the record.</summary>
+    public const string ArchiveDestroyed = "archive.destroyed";
 
     /// <summary>The trail did not verify and a person told the gateway to start anyway.</summary>
     public const string TrailAccepted = "trail.accepted";

@@ -46,6 +46,13 @@ public static class AuditText
             Text(w, "action_id", entry.ActionId);
             Text(w, "agent", entry.Agent);
             Text(w, "approval_id", entry.ApprovalId);
+            Text(w, "archive_file", entry.ArchiveFile);
+            Text(w, "archive_sha256", entry.ArchiveSha256);
+            if (entry.ArchivedFrom is { } from)
+            {
+                w.WriteNumber("archived_from", from);
+            }
+
             if (entry.ArchivedThrough is { } archived)
             {
                 w.WriteNumber("archived_through", archived);
@@ -207,6 +214,9 @@ public static class AuditText
             PolicyHash = S("policy_hash"),
             RollbackOf = body.TryGetProperty("rollback_of", out var of) ? of.GetInt64() : null,
             ArchivedThrough = body.TryGetProperty("archived_through", out var archived) ? archived.GetInt64() : null,
+            ArchivedFrom = body.TryGetProperty("archived_from", out var from) ? from.GetInt64() : null,
+            ArchiveFile = S("archive_file"),
+            ArchiveSha256 = S("archive_sha256"),
             Detail = S("detail"),
         };
         return new AuditRecord(root.GetProperty("seq").GetInt64(), DateTimeOffset.Parse(root.GetProperty("time").GetString()!, CultureInfo.InvariantCulture),

@@ -6,28 +6,32 @@ using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
 
-/// <summary>What an archive moved: entries <see cref="FirstSeq"/> to <see cref="LastSeq"/>, into <see cref="File"/>, whose bytes hash to <see cref="Sha256"/>.</summary>
-public sealed record ArchiveResult(long FirstSeq, long LastSeq, string File, string Sha256);
-
 /// <summary>
 /// Moving old entries out of the store into a file that verifies on its own: a header (the trail,
 /// its public key, the range and the hash the first entry links to), the entries' texts as they
 /// were hashed, and the signed checkpoints that cover them. The store keeps every checkpoint and
 /// remembers where the archived part ends, so the rest of the trail still verifies from there;
 /// the gateway never deletes an entry that is not safely in such a file. Each checkpoint follows
-/// the last entry it covers, so the file verifies in one pass and in constant memory.
+/// the last entry it covers, so the file verifies in one pass and in constant memory. What the file
+/// is (its range, the SHA-256 of its bytes, where it was written, who archived it) is recorded in
+/// the trail's archive entry, in the store and in witnesses (<see cref="ArchiveRecord"/>), so an
+/// archive that goes missing or changes is a finding of <see cref="AuditVerifier"/>.
 /// </summary>
 public static class AuditArchive
 {
     public const string Format = "warden-audit-archive";
 
+    /// <summary>What <see cref="Write"/> wrote: entries <paramref name="FirstSeq"/> to <paramref name="LastSeq"/>, to the full path <paramref name="File"/>, and the chain head at its end.</summary>
+    internal sealed record Written(long FirstSeq, long LastSeq, string File, string Sha256, string Head);
+
     /// <summary>
     /// Writes the archive of the entries after the last archived one through checkpoint
-    /// <paramref name="through"/>, fsync'd and verified; the store is not changed. Returns what the
-    /// file holds and the chain head at its end, for <see cref="Remove"/>.
+    /// <paramref name="through"/>, readable by its owner only, fsync'd and verified; the store is
+    /// not changed. Returns what the file holds, its digest and the chain head at its end, for <see cref="Remove"/>.
     /// </summary>
-    internal static (ArchiveResult Result, string Head) Write(SqliteConnection connection, string trailId, string publicKey, long through, string file)
+    internal static Written Write(SqliteConnection connection, string trailId, string publicKey, long through, string file)
     {
+        file = Path.GetFullPath(file);
         var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
         var checkpoints = AuditStore.Checkpoints(connection).Select(c => Checkpoint.TryParse(c.Text, out var parsed, out _) ? parsed : null).ToList();
         var target = checkpoints.FirstOrDefault(c => c?.Number == through)
@@ -47,7 +51,8 @@ public static class AuditArchive
         var temporary = file + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            // It holds what the entries hold (who did what to which records): its owner's only.
+            using (var stream = new FileStream(temporary, OwnerOnly.Create(FileMode.CreateNew, FileAccess.Write)))
             using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
             {
                 writer.Write(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -92,13 +97,31 @@ public static class AuditArchive
             File.Delete(temporary);
         }
 
-        using var written = File.OpenRead(file);
-        return (new ArchiveResult(first, target.LastSeq, file, Convert.ToHexStringLower(SHA256.HashData(written))), target.ChainHead);
+        return new Written(first, target.LastSeq, file, Digest(file)!, target.ChainHead);
     }
 
-    /// <summary>Removes archived entries from the store and moves its archive marker, inside the caller's transaction (which also appends the entry that records the move).</summary>
-    internal static void Remove(SqliteConnection connection, SqliteTransaction transaction, long first, long last, string head)
+    /// <summary>The SHA-256 of a file's bytes, in hex; null when there is no such file.</summary>
+    internal static string? Digest(string file)
     {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Removes archived entries from the store, moves its archive marker and records the archive,
+    /// inside the caller's transaction (which also appends the entry that records the move).
+    /// </summary>
+    internal static void Remove(SqliteConnection connection, SqliteTransaction transaction, ArchiveRecord record, string head)
+    {
+        var (first, last) = (record.FirstSeq, record.LastSeq);
+        AuditStore.InsertArchiveRecord(connection, transaction, record);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -114,8 +137,54 @@ public static class AuditArchive
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Verifies an archive file on its own, or against a witness: every entry, link and checkpoint in it.</summary>
+    /// <summary>
+    /// Verifies an archive file on its own, or against a witness: every entry, link and checkpoint
+    /// in it, and, when the witness records this archive, that the file's bytes are the ones
+    /// written (their SHA-256).
+    /// </summary>
     public static AuditVerification Verify(string file, Witness? witness = null)
+    {
+        var result = Verify(file, witness, "the witness", null);
+        if (witness is null || ReadHeader(file) is not { } header || witness.Archives.FirstOrDefault(a => a.FirstSeq == header.FirstSeq) is not { } recorded)
+        {
+            return result;
+        }
+
+        var digest = Digest(file);
+        return digest == recorded.Sha256
+            ? result
+            : AuditVerification.Broken(result.Entries, result.Checkpoints, "archive_altered", recorded.FirstSeq,
+                $"{file} is not the archive the witness records for {recorded.Describe()}: its SHA-256 is {digest}, the witness recorded {recorded.Sha256}"
+                + (result.Finding is { } finding ? $" ({finding.Message})" : ""));
+    }
+
+    /// <summary>An archive's header: whose entries it holds, which.</summary>
+    internal sealed record Header(string Trail, long FirstSeq, long LastSeq);
+
+    /// <summary>The header of the archive at <paramref name="file"/>; null when there is no file or it is not an archive.</summary>
+    internal static Header? ReadHeader(string file)
+    {
+        try
+        {
+            using var reader = new StreamReader(file, Encoding.UTF8);
+            using var document = JsonDocument.Parse(reader.ReadLine() ?? "");
+            var root = document.RootElement;
+            return root.GetProperty("format").GetString() == Format
+                ? new Header(root.GetProperty("trail").GetString() ?? "", root.GetProperty("first_seq").GetInt64(), root.GetProperty("last_seq").GetInt64())
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Verifies the archive at <paramref name="file"/> against <paramref name="witness"/>'s key and
+    /// checkpoints (a witness, or the trail's own verified checkpoints, then named "the trail"), named <paramref name="source"/>
+    /// in findings; every entry that archived or destroyed an archive goes to <paramref name="archiveEntry"/>.
+    /// </summary>
+    internal static AuditVerification Verify(string file, Witness? witness, string source, Action<ArchiveEntry>? archiveEntry)
     {
         if (!File.Exists(file))
         {
@@ -149,7 +218,7 @@ public static class AuditArchive
         if (witness is not null && (witness.Trail != trail || witness.PublicKey != publicKey))
         {
             return new AuditVerification(0, 0, new AuditFinding(witness.Trail != trail ? "witness_of_another_trail" : "key_replaced", null,
-                witness.Trail != trail ? $"the witness is of trail {witness.Trail}, but the archive is of trail {trail}" : "the archive's public key is not the one the witness holds: the key was replaced"));
+                witness.Trail != trail ? $"{source} is of trail {witness.Trail}, but the archive is of trail {trail}: it is another trail's archive" : $"the archive's public key is not the one {source} holds: the key was replaced"));
         }
 
         // The archive's edges: the first entry links to the trail's start or to the end of the
@@ -164,12 +233,12 @@ public static class AuditArchive
         var inRange = witness?.Checkpoints.Where(c => c.FirstSeq >= firstSeq && c.LastSeq <= lastSeq).OrderBy(c => c.Number).ToList();
         if (witness is not null && (inRange!.Count == 0 || inRange[0].FirstSeq != firstSeq || inRange[^1].LastSeq != lastSeq))
         {
-            return AuditVerification.Broken(0, 0, "witness_mismatch", firstSeq, $"the archive's range, entries {firstSeq}–{lastSeq}, does not start and end where the witness's checkpoints do: it was cut");
+            return AuditVerification.Broken(0, 0, "witness_mismatch", firstSeq, $"the archive's range, entries {firstSeq}–{lastSeq}, does not start and end where {source}'s checkpoints do: it was cut");
         }
 
         if (witness is not null && witnessed!.TryGetValue(inRange![0].Number - 1, out var before) && before.ChainHead != prev)
         {
-            return AuditVerification.Broken(0, 0, "chain_broken", firstSeq, $"the archive's first entry does not link to the end of {before} as the witness holds it: its header was altered");
+            return AuditVerification.Broken(0, 0, "chain_broken", firstSeq, $"the archive's first entry does not link to the end of {before} as {source} holds it: its header was altered");
         }
 
         var range = new CompactRange();
@@ -199,6 +268,15 @@ public static class AuditArchive
                     return AuditVerification.Broken(entries, checkpoints, "chain_broken", expected, $"entry {expected} in the archive does not link to entry {expected - 1}: one of them was altered");
                 }
 
+                if (archiveEntry is not null && line.Contains("\"kind\":\"archive", StringComparison.Ordinal))
+                {
+                    using var document = JsonDocument.Parse(line);
+                    if (ArchiveEntry.Read(document.RootElement.GetProperty("body"), frame.Seq, frame.Time) is { } entry)
+                    {
+                        archiveEntry(entry);
+                    }
+                }
+
                 prev = AuditText.Hash(line);
                 range.Append(Convert.FromHexString(prev));
                 entries++;
@@ -218,7 +296,7 @@ public static class AuditArchive
 
             if (witnessed is not null && (!witnessed.TryGetValue(checkpoint.Number, out var copy) || copy.Text() != checkpoint.Text()))
             {
-                return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from the witness's copy, or the witness has none");
+                return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", checkpoint.FirstSeq, $"{checkpoint} in the archive differs from {source}'s copy, or {source} has none");
             }
 
             if (checkpoint.Trail != trail || (previous is not null && (checkpoint.Number != previous.Number + 1 || checkpoint.Previous != previous.Hash())))
@@ -250,7 +328,7 @@ public static class AuditArchive
 
         if (inRange is not null && inRange.Count != checkpoints)
         {
-            return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", firstSeq, $"the witness holds {inRange.Count} checkpoints inside the archive's range, the archive {checkpoints}");
+            return AuditVerification.Broken(entries, checkpoints, "witness_mismatch", firstSeq, $"{source} holds {inRange.Count} checkpoints inside the archive's range, the archive {checkpoints}");
         }
 
         return new AuditVerification(entries, checkpoints, null);

@@ -349,7 +349,7 @@ public static class AuditLog
         return new InclusionProof(trailId!, entry, index, hashes.Count, path2, checkpoint);
     }
 
-    /// <summary>The witness of the trail as it is now: its public key and every checkpoint.</summary>
+    /// <summary>The witness of the trail as it is now: its public key, every checkpoint and its archive files.</summary>
     public static Witness Witness(string path)
     {
         using var connection = AuditStore.OpenReader(path);
@@ -370,7 +370,7 @@ public static class AuditLog
             checkpoints.Add(checkpoint!);
         }
 
-        return new Witness(trailId, publicKey!, checkpoints);
+        return new Witness(trailId, publicKey!, checkpoints) { Archives = AuditStore.ArchiveRecords(connection) };
     }
 
     private static long FirstAtOrAfter(SqliteConnection connection, string time)

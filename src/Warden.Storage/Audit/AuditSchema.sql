@@ -40,3 +40,23 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     last_seq INTEGER NOT NULL,
     checkpoint TEXT NOT NULL                -- the signed checkpoint, canonical JSON
 );
+
+-- The archive files entries were moved to (see AuditArchive), one row each, written in the
+-- transaction that appends the archive entry saying the same; a destruction a person declared is
+-- added, with its own entry, in one transaction too. Verify checks every row against those
+-- entries and every kept archive against its file: a missing or altered archive is a finding.
+-- Trails archived before this table existed have no rows for those archives.
+CREATE TABLE IF NOT EXISTS audit_archives (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,                   -- of the file's bytes as written
+    file TEXT NOT NULL,                     -- the full path it was written to
+    archived_by TEXT NOT NULL,
+    reason TEXT,
+    time TEXT NOT NULL,                     -- the archive entry's time
+    entry INTEGER NOT NULL,                 -- the archive entry's seq
+    destroyed_by TEXT,
+    destroyed_reason TEXT,
+    destroyed_time TEXT,
+    destroyed_entry INTEGER
+);

@@ -19,6 +19,7 @@ internal static class AuditStore
     /// </summary>
     public static SqliteConnection OpenWriter(string path)
     {
+        OwnerOnly.PrepareDatabase(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         try
         {
@@ -150,6 +151,72 @@ internal static class AuditStore
         }
 
         return (through, head);
+    }
+
+    /// <summary>The store's records of the archive files, oldest first; none in a trail archived before they were kept (or never archived).</summary>
+    public static List<ArchiveRecord> ArchiveRecords(SqliteConnection connection)
+    {
+        var records = new List<ArchiveRecord>();
+        if (!HasTable(connection, "audit_archives"))
+        {
+            return records; // a trail last written by an earlier version, opened read-only
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT first_seq, last_seq, sha256, file, archived_by, reason, time, entry, destroyed_by, destroyed_reason, destroyed_time, destroyed_entry
+            FROM audit_archives ORDER BY first_seq
+            """;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            records.Add(new ArchiveRecord(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(6), reader.GetInt64(7))
+            {
+                Reason = Text(5),
+                Destroyed = reader.IsDBNull(8) ? null : new ArchiveDestruction(reader.GetString(8), Text(9) ?? "", Text(10) ?? "", reader.IsDBNull(11) ? 0 : reader.GetInt64(11)),
+            });
+        }
+
+        return records;
+    }
+
+    public static void InsertArchiveRecord(SqliteConnection connection, SqliteTransaction transaction, ArchiveRecord record)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO audit_archives (first_seq, last_seq, sha256, file, archived_by, reason, time, entry)
+            VALUES (@first, @last, @sha256, @file, @by, @reason, @time, @entry)
+            """;
+        command.Parameters.AddWithValue("@first", record.FirstSeq);
+        command.Parameters.AddWithValue("@last", record.LastSeq);
+        command.Parameters.AddWithValue("@sha256", record.Sha256);
+        command.Parameters.AddWithValue("@file", record.File);
+        command.Parameters.AddWithValue("@by", record.By);
+        command.Parameters.AddWithValue("@reason", (object?)record.Reason ?? DBNull.Value);
+        command.Parameters.AddWithValue("@time", record.Time);
+        command.Parameters.AddWithValue("@entry", record.Entry);
+        command.ExecuteNonQuery();
+    }
+
+    public static void RecordDestruction(SqliteConnection connection, SqliteTransaction transaction, long firstSeq, ArchiveDestruction destruction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE audit_archives SET destroyed_by = @by, destroyed_reason = @reason, destroyed_time = @time, destroyed_entry = @entry
+            WHERE first_seq = @first AND destroyed_by IS NULL
+            """;
+        command.Parameters.AddWithValue("@first", firstSeq);
+        command.Parameters.AddWithValue("@by", destruction.By);
+        command.Parameters.AddWithValue("@reason", destruction.Reason);
+        command.Parameters.AddWithValue("@time", destruction.Time);
+        command.Parameters.AddWithValue("@entry", destruction.Entry);
+        if (command.ExecuteNonQuery() != 1)
+        {
+            throw new AuditTrailException($"the store holds no kept archive starting at entry {firstSeq}");
+        }
     }
 
     public static bool HasTable(SqliteConnection connection, string name)

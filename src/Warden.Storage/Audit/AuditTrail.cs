@@ -66,7 +66,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Opens the trail at <paramref name="path"/>, creating it and its signing key when neither
-    /// exists. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
+    /// exists. The trail (with its -wal and -shm files), its key and a folder it creates are readable
+    /// by their owner only, from the start; files an earlier version left looser are tightened. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
     /// not verify is refused with <see cref="AuditTrailBrokenException"/>, unless
     /// <see cref="AuditTrailOptions.AcceptBrokenTrailBy"/> names who decided to go on; that
     /// decision is then the first entry written.
@@ -81,9 +82,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            OwnerOnly.CreateFolder(directory);
         }
 
+        // The key may be from an earlier version, created before it was kept to its owner.
+        OwnerOnly.Tighten(keyPath);
         var existed = File.Exists(path) && new FileInfo(path).Length > 0;
         var writerLock = LockForWriting(path);
         SqliteConnection connection;
@@ -165,7 +168,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     {
         try
         {
-            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var writerLock = new FileStream(path + ".lock", OwnerOnly.Create(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            OwnerOnly.Tighten(path + ".lock");
+            return writerLock;
         }
         catch (IOException e)
         {
@@ -193,38 +198,165 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Moves the entries not yet archived, through checkpoint <paramref name="throughCheckpoint"/>,
-    /// into <paramref name="file"/> (see <see cref="AuditArchive"/>). The file is written, fsync'd
-    /// and verified first; then one transaction removes the entries, moves the store's archive
-    /// marker and appends the entry that records the move, so a crash leaves either all of it or
-    /// none. Runs on the writer: appends wait meanwhile.
+    /// into <paramref name="file"/> (see <see cref="AuditArchive"/>), on the word of the person
+    /// <paramref name="by"/>. The file is written (readable by its owner only), fsync'd and verified
+    /// first; then one transaction removes the entries, moves the store's archive marker, records
+    /// the archive in the store and appends the entry that says the same (range, SHA-256 of the
+    /// file, its full path, who and why), so a crash leaves either all of it or none. Runs on the
+    /// writer: appends wait meanwhile.
     /// </summary>
+    /// <returns>What the trail now records of the archive.</returns>
+    /// <exception cref="ArgumentException">No file, or no person named.</exception>
     /// <exception cref="AuditTrailException">No such checkpoint, already archived, the file exists, or the written file did not verify (then nothing moved).</exception>
-    public async Task<ArchiveResult> ArchiveAsync(long throughCheckpoint, string file, CancellationToken cancellationToken = default)
+    public async Task<ArchiveRecord> ArchiveAsync(long throughCheckpoint, string file, string by, string? reason = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(file);
+        if (string.IsNullOrWhiteSpace(by))
+        {
+            throw new ArgumentException("an archive names the person who makes it", nameof(by));
+        }
+
+        reason = string.IsNullOrWhiteSpace(reason) ? null : reason;
         var pending = new Pending(null, null)
         {
             Work = () =>
             {
-                var (moved, head) = AuditArchive.Write(_connection, TrailId, PublicKey, throughCheckpoint, file);
-                var record = new Pending(new AuditEntry
+                var written = AuditArchive.Write(_connection, TrailId, PublicKey, throughCheckpoint, file);
+                ArchiveRecord? archived = null;
+                var entry = new Pending(new AuditEntry
                 {
                     Kind = AuditKinds.Archive,
-                    ArchivedThrough = moved.LastSeq,
-                    Detail = $"entries {moved.FirstSeq}–{moved.LastSeq} moved to {moved.File} (sha256 {moved.Sha256})",
+                    Person = by,
+                    Reason = reason,
+                    ArchivedFrom = written.FirstSeq,
+                    ArchivedThrough = written.LastSeq,
+                    ArchiveFile = written.File,
+                    ArchiveSha256 = written.Sha256,
+                    Detail = $"entries {written.FirstSeq}–{written.LastSeq} moved to {written.File} (sha256 {written.Sha256})",
                     Outcome = "ok",
                 }, null);
-                Commit([record], transaction => AuditArchive.Remove(_connection, transaction, moved.FirstSeq, moved.LastSeq, head));
-                if (record.Done.Task.IsFaulted)
+                Commit([entry], (transaction, seq, time) =>
                 {
-                    throw new AuditTrailException($"{file} was written but nothing left the store: {record.Done.Task.Exception!.InnerException!.Message}");
+                    archived = new ArchiveRecord(written.FirstSeq, written.LastSeq, written.Sha256, written.File, by, time, seq) { Reason = reason };
+                    AuditArchive.Remove(_connection, transaction, archived, written.Head);
+                });
+                if (entry.Done.Task.IsFaulted)
+                {
+                    throw new AuditTrailException($"{written.File} was written but nothing left the store: {entry.Done.Task.Exception!.InnerException!.Message}");
                 }
 
-                return moved;
+                return archived!;
             },
         };
         await Enqueue(pending, cancellationToken).ConfigureAwait(false);
-        return pending.WorkResult as ArchiveResult ?? throw pending.WorkError!;
+        return pending.WorkResult as ArchiveRecord ?? throw pending.WorkError!;
+    }
+
+    /// <summary>
+    /// Records that the person <paramref name="by"/> destroyed the archive <paramref name="file"/>
+    /// (its path as recorded, or where it is now), for <paramref name="reason"/> (a retention
+    /// period that ended, say), and then deletes the file. The decision is an entry of the trail
+    /// and a note in the store, written in one transaction and on the disk before the file goes,
+    /// so verify reports those entries as destroyed on the record instead of missing. A file that
+    /// is not there is declared destroyed all the same (it was lost); a file whose bytes are not
+    /// the archive's is refused. Archives are destroyed oldest first, so what is gone is always
+    /// the start of the trail.
+    /// </summary>
+    /// <returns>What the trail now records of the archive, with its destruction.</returns>
+    /// <exception cref="ArgumentException">No file, person or reason given.</exception>
+    /// <exception cref="AuditTrailException">No such archive, destroyed already, an older one is kept, the file is not the archive, or it could not be deleted (then the destruction is recorded, and the message says so).</exception>
+    public async Task<ArchiveRecord> DestroyArchiveAsync(string file, string by, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(file);
+        if (string.IsNullOrWhiteSpace(by))
+        {
+            throw new ArgumentException("destroying an archive names the person who decides it", nameof(by));
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("destroying an archive says why", nameof(reason));
+        }
+
+        var at = System.IO.Path.GetFullPath(file);
+        string? delete = null;
+        var pending = new Pending(null, null)
+        {
+            Work = () =>
+            {
+                var records = AuditStore.ArchiveRecords(_connection);
+                var header = AuditArchive.ReadHeader(at);
+                var record = records.FirstOrDefault(r => header is null ? r.File == at : r.FirstSeq == header.FirstSeq && r.LastSeq == header.LastSeq && header.Trail == TrailId);
+                if (record is null)
+                {
+                    var known = records.Count == 0 ? "it records none" : "it records " + string.Join("; ", records.Select(r => $"entries {r.FirstSeq}–{r.LastSeq} at {r.File}"));
+                    throw new AuditTrailException(header is null && !File.Exists(at)
+                        ? $"the trail records no archive written to {at} ({known}); nothing was destroyed"
+                        : $"{at} is not an archive the trail records ({known}); nothing was destroyed");
+                }
+
+                if (record.Destroyed is { } done)
+                {
+                    throw new AuditTrailException($"the archive of entries {record.FirstSeq}–{record.LastSeq} was destroyed already, by {done.By} at {done.Time} (entry {done.Entry})");
+                }
+
+                if (records.First(r => r.Destroyed is null) is var oldest && oldest != record)
+                {
+                    throw new AuditTrailException($"archives are destroyed oldest first, and the archive of entries {oldest.FirstSeq}–{oldest.LastSeq} is kept; nothing was destroyed");
+                }
+
+                var digest = AuditArchive.Digest(at);
+                if (digest is not null && digest != record.Sha256)
+                {
+                    throw new AuditTrailException($"{at} is not the archive of {record.Describe()}: its SHA-256 is {digest}, the trail recorded {record.Sha256}; nothing was destroyed");
+                }
+
+        ArchiveDestruction? destruction = null;
+                var entry = new Pending(new AuditEntry
+                {
+                    Kind = AuditKinds.ArchiveDestroyed,
+                    Person = by,
+                    Reason = reason,
+                    ArchivedFrom = record.FirstSeq,
+                    ArchivedThrough = record.LastSeq,
+                    ArchiveFile = record.File,
+                    ArchiveSha256 = record.Sha256,
+                    Detail = digest is null
+                        ? $"the archive of entries {record.FirstSeq}–{record.LastSeq} (sha256 {record.Sha256}) was not at {at}: declared destroyed"
+                        : $"the archive of entries {record.FirstSeq}–{record.LastSeq} at {at} (sha256 {record.Sha256}) destroyed",
+                    Outcome = "ok",
+                }, null);
+                Commit([entry], (transaction, seq, time) =>
+                {
+                    destruction = new ArchiveDestruction(by, reason, time, seq);
+                    AuditStore.RecordDestruction(_connection, transaction, record.FirstSeq, destruction);
+                });
+                if (entry.Done.Task.IsFaulted)
+                {
+                    throw new AuditTrailException($"the destruction could not be recorded, so nothing was destroyed: {entry.Done.Task.Exception!.InnerException!.Message}");
+                }
+
+                delete = digest is null ? null : at;
+                return record with { Destroyed = destruction };
+            },
+        };
+
+        // Returns once the entry is on the disk: only then may the file go.
+        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
+        var destroyed = pending.WorkResult as ArchiveRecord ?? throw pending.WorkError!;
+        if (delete is not null)
+        {
+            try
+            {
+                File.Delete(delete);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditTrailException($"the destruction of the archive of entries {destroyed.FirstSeq}–{destroyed.LastSeq} is recorded (entry {destroyed.Destroyed!.Entry}), but {delete} could not be deleted ({e.Message.TrimEnd('.')}): delete it yourself", e);
+            }
+        }
+
+        return destroyed;
     }
 
     /// <summary>Signs a checkpoint over the entries since the last one now, instead of waiting for the next one due; null when there are none.</summary>
@@ -332,8 +464,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     }
 
     /// <param name="batch">What to write; items that are not entries (checkpoint requests, work) are handled after the commit.</param>
-    /// <param name="inside">More writing that must commit or fail with these entries (an archive's removal).</param>
-    private void Commit(List<Pending> batch, Action<SqliteTransaction>? inside = null)
+    /// <param name="inside">More writing that must commit or fail with these entries (an archive's removal), given the first entry's seq and time.</param>
+    private void Commit(List<Pending> batch, Action<SqliteTransaction, long, string>? inside = null)
     {
         var seq = _lastSeq;
         var hash = _lastHash;
@@ -347,10 +479,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         try
         {
             using var transaction = _connection.BeginTransaction();
-            inside?.Invoke(transaction);
+            var timeText = AuditText.Time(time);
+            inside?.Invoke(transaction, seq + 1, timeText);
             // Prepared once and reused: compiling the statement per commit cost more than the inserts.
             var insert = _insertEntry ??= new AuditEntryInsert(_connection);
-            var timeText = AuditText.Time(time);
             foreach (var pending in batch)
             {
                 if (pending.Entry is null)

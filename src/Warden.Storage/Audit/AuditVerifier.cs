@@ -12,6 +12,18 @@ public sealed record AuditVerification(long Entries, long Checkpoints, AuditFind
 {
     public bool Verified => Finding is null;
 
+    /// <summary>The entries checked in archive files, besides the <see cref="Entries"/> in the store.</summary>
+    public long ArchivedEntries { get; init; }
+
+    /// <summary>The archive files checked.</summary>
+    public int ArchiveFiles { get; init; }
+
+    /// <summary>
+    /// What a reader should know that is not a break: entries destroyed on a person's recorded
+    /// decision, or archived before archives were recorded with their digest. Same shape as a finding.
+    /// </summary>
+    public IReadOnlyList<AuditFinding> Notes { get; init; } = [];
+
     /// <summary>A verification that stopped at a break, after checking what it counts.</summary>
     internal static AuditVerification Broken(long entries, long checkpoints, string code, long? seq, string message) =>
         new(entries, checkpoints, new AuditFinding(code, seq, message));
@@ -21,13 +33,20 @@ public sealed record AuditVerification(long Entries, long Checkpoints, AuditFind
 /// Checks a trail from its bytes, trusting nothing the store says about itself: every entry's
 /// hash against its text, every link against the entry before, every checkpoint's signature,
 /// link and Merkle root against the entries it covers, and, given a witness, every checkpoint
-/// against the witness's copy. Streams: memory does not grow with the trail. Reports the first
-/// break, in a sentence that says what was done to the trail where.
+/// against the witness's copy. Then the archives: each archive file the trail recorded must be
+/// where it was written (or among <c>archives</c>), hold the bytes that were written and chain into
+/// the rest; the store's records of them must be what the trail's entries (and the witness) say.
+/// Streams: memory does not grow with the trail. Reports the first break, in a sentence that says
+/// what was done to the trail where.
 /// </summary>
-public static class AuditVerifier
+public static partial class AuditVerifier
 {
-    /// <summary>Verifies the whole trail at <paramref name="path"/>, against a witness when one is given.</summary>
-    public static AuditVerification Verify(string path, Witness? witness = null, IProgress<long>? progress = null)
+    /// <summary>
+    /// Verifies the whole trail at <paramref name="path"/> and its archive files, against a witness
+    /// when one is given. <paramref name="archives"/> are archive files that were moved from where
+    /// they were written: each is used for the archive whose entries it holds.
+    /// </summary>
+    public static AuditVerification Verify(string path, Witness? witness = null, IProgress<long>? progress = null, IReadOnlyList<string>? archives = null)
     {
         SqliteConnection connection;
         try
@@ -43,7 +62,7 @@ public static class AuditVerifier
         {
             try
             {
-                return Verify(connection, path, witness, progress);
+                return Verify(connection, path, witness, progress, new ArchiveScope(Files: true, archives ?? []));
             }
             catch (AuditTrailException e)
             {
@@ -57,15 +76,17 @@ public static class AuditVerifier
     }
 
     /// <summary>
-    /// The check a trail passes before the gateway writes to it: the whole verify. A shortcut
-    /// (from the last checkpoint on) would let an edit further back through; the time it takes is
-    /// in bench/README.md.
+    /// The check a trail passes before the gateway writes to it: the whole verify of the store. A
+    /// shortcut (from the last checkpoint on) would let an edit further back through; the time it
+    /// takes is in bench/README.md. Archive files are not read here (they may be on another volume,
+    /// and gigabytes): their records are checked against the entries in the store, and
+    /// `warden audit verify` checks the files.
     /// </summary>
     internal static AuditFinding? CheckOnOpen(SqliteConnection connection)
     {
         try
         {
-            return Verify(connection, "", null, null).Finding;
+            return Verify(connection, "", null, null, new ArchiveScope(Files: false, [])).Finding;
         }
         catch (AuditTrailException e)
         {
@@ -73,14 +94,14 @@ public static class AuditVerifier
         }
     }
 
-    private static AuditVerification Verify(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress)
+    private static AuditVerification Verify(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
     {
         // One snapshot: an archive or append committing meanwhile must not look like a break.
         // A plain BEGIN, not BeginTransaction, which would make every command name the transaction.
         Execute(connection, "BEGIN DEFERRED");
         try
         {
-            return VerifySnapshot(connection, path, witness, progress);
+            return VerifySnapshot(connection, path, witness, progress, scope);
         }
         finally
         {
@@ -95,7 +116,7 @@ public static class AuditVerifier
         command.ExecuteNonQuery();
     }
 
-    private static AuditVerification VerifySnapshot(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress)
+    private static AuditVerification VerifySnapshot(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
     {
         var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
         if (trailId is null || publicKey is null)
@@ -226,6 +247,7 @@ public static class AuditVerifier
         var expectedSeq = start;
         long verified = 0;
         long? lastArchive = null;
+        var archiveEntries = new List<ArchiveEntry>();
         var firstLive = cpIndex >= 0 ? checkpoints[cpIndex].Number : checkpoints.Count + 1;
         using var index = new IndexCursor(connection, firstLive);
         var run = new AuditIndexRun();
@@ -266,7 +288,7 @@ public static class AuditVerifier
                 return AuditVerification.Broken(verified, checkpoints.Count, "column_edited", seq, $"entry {seq}'s time column says {reader.GetString(1)} but the entry says {frame.Time}: the column was edited");
             }
 
-            var body = Body.Read(text, seq, run);
+            var body = Body.Read(text, seq, frame.Time, run);
             long? rollbackOf = reader.IsDBNull(2) ? null : reader.GetInt64(2);
             if (rollbackOf != body.RollbackOf)
             {
@@ -277,6 +299,11 @@ public static class AuditVerifier
             if (body.Kind == AuditKinds.Archive)
             {
                 lastArchive = body.ArchivedThrough;
+            }
+
+            if (body.Archive is { } archiveEntry)
+            {
+                archiveEntries.Add(archiveEntry);
             }
 
             range.Append(Convert.FromHexString(hash));
@@ -322,15 +349,16 @@ public static class AuditVerifier
         }
 
         progress?.Report(verified);
-        return new AuditVerification(verified, checkpoints.Count, null);
+        var trail = new Witness(trailId, trustedKey, checkpoints);
+        return VerifyArchives(connection, new AuditVerification(verified, checkpoints.Count, null), trail, witness, archivedThrough, archiveEntries, scope);
     }
 
     private static string Number(long? n) => n?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing";
 
-    /// <summary>What verify needs of an entry's body besides its hash: its kind and links; its index keys go into the run being rebuilt.</summary>
-    private readonly record struct Body(string? Kind, long? RollbackOf, long? ArchivedThrough)
+    /// <summary>What verify needs of an entry's body besides its hash: its kind and links, and what it says of an archive; its index keys go into the run being rebuilt.</summary>
+    private readonly record struct Body(string? Kind, long? RollbackOf, long? ArchivedThrough, ArchiveEntry? Archive)
     {
-        public static Body Read(string entryText, long seq, AuditIndexRun run)
+        public static Body Read(string entryText, long seq, string time, AuditIndexRun run)
         {
             using var document = JsonDocument.Parse(entryText);
             var body = document.RootElement.GetProperty("body");
@@ -338,7 +366,8 @@ public static class AuditVerifier
             return new Body(
                 body.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String ? kind.GetString() : null,
                 body.TryGetProperty("rollback_of", out var of) && of.TryGetInt64(out var n) ? n : null,
-                body.TryGetProperty("archived_through", out var through) && through.TryGetInt64(out var t) ? t : null);
+                body.TryGetProperty("archived_through", out var through) && through.TryGetInt64(out var t) ? t : null,
+                ArchiveEntry.Read(body, seq, time));
         }
     }
 

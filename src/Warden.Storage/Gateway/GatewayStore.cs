@@ -85,15 +85,16 @@ internal sealed class GatewayStore : IDisposable
 
     private GatewayStore(SqliteConnection connection) => _connection = connection;
 
-    /// <summary>Opens (creating when needed) the store at <paramref name="path"/>.</summary>
+    /// <summary>Opens (creating when needed) the store at <paramref name="path"/>, readable by its owner only (it names people and holds their approvals).</summary>
     public static GatewayStore Open(string path)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            OwnerOnly.CreateFolder(directory);
         }
 
+        OwnerOnly.PrepareDatabase(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         try
         {

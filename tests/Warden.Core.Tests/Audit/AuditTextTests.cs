@@ -56,12 +56,13 @@ public sealed class AuditTextTests
             Kind = AuditKinds.Call, Environment = "production", Agent = "a", UseCase = "u", Tool = "contacts.update", Instruction = "clean up",
             Effect = "approve", Rule = "r", Reason = "why", Shadow = ["s: deny"], PlanSummary = "sum", PlanHash = "sha256:00", RecordsRead = ["c-1"],
             FieldsRead = ["contacts.email"], RecordsChanged = ["c-2"], ActionId = "act-1", ApprovalId = "apr-1", Person = "p", Comment = "c", Outcome = "ok",
-            PolicyHash = "sha256:11", RollbackOf = 3, ArchivedThrough = 9, Detail = "d",
+            PolicyHash = "sha256:11", RollbackOf = 3, ArchivedThrough = 9, ArchivedFrom = 1, ArchiveFile = "/archive/a.jsonl", ArchiveSha256 = "ab", Detail = "d",
         };
         var text = AuditText.Entry(AuditText.Body(entry), AuditText.Genesis("t"), 4, new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
         var record = AuditText.Read(text, AuditText.Hash(text));
         Assert.Equal(4, record.Seq);
         Assert.Equal(AuditText.Body(entry), AuditText.Body(record.Entry));
+        Assert.Equal((1L, "/archive/a.jsonl", "ab"), (record.Entry.ArchivedFrom!.Value, record.Entry.ArchiveFile, record.Entry.ArchiveSha256));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class DecideBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var result = PolicyLoader.Load(PolicyGenerator.Generate(Rules), "generated.yaml");
+        var result = PolicyLoader.Load(PolicyGenerator.Generate(Rules), "generated.yaml", PolicyGenerator.Options);
         _policy = result.Policy ?? throw new InvalidOperationException(string.Join("\n", result.Errors));
         _calls = PolicyGenerator.Calls(_policy, 1024);
     }
@@ -43,5 +43,5 @@ public class LoadBenchmarks
     public void Setup() => _text = PolicyGenerator.Generate(Rules);
 
     [Benchmark]
-    public bool Load() => PolicyLoader.Load(_text, "generated.yaml").Succeeded;
+    public bool Load() => PolicyLoader.Load(_text, "generated.yaml", PolicyGenerator.Options).Succeeded;
 }

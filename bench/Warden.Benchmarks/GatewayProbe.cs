@@ -7,6 +7,7 @@ using Warden.Core.Audit;
 using Warden.Storage.Audit;
 using Warden.Workspace;
 using Warden.Workspace.Seeding;
+using Warden.Core;
 
 namespace Warden.Benchmarks;
 

@@ -21,7 +21,7 @@ internal static class LatencyProbe
         {
             var text = PolicyGenerator.Generate(size);
             var load = Stopwatch.StartNew();
-            var policy = PolicyLoader.Load(text, "generated.yaml").Policy ?? throw new InvalidOperationException("generated policy did not load");
+            var policy = PolicyLoader.Load(text, "generated.yaml", PolicyGenerator.Options).Policy ?? throw new InvalidOperationException("generated policy did not load");
             load.Stop();
             var requests = PolicyGenerator.Calls(policy, 1024);
             for (var i = 0; i < 200_000; i++)

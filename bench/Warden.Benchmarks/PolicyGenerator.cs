@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Warden.Core;
+using Warden.Workspace;
 
 namespace Warden.Benchmarks;
 
@@ -14,6 +15,9 @@ namespace Warden.Benchmarks;
 /// </summary>
 internal static class PolicyGenerator
 {
+    /// <summary>How generated policies are loaded: with the workspace's catalogue, as the gateway loads them.</summary>
+    public static PolicyLoadOptions Options { get; } = new() { Systems = [WorkspaceCatalogue.Catalogue] };
+
     private static readonly string[] FactConditions =
     [
         "records <= {n}",

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Warden.Workspace;
 using Warden.Workspace.Seeding;
+using Warden.Core;
 
 namespace Warden.Benchmarks;
 

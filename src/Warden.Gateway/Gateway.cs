@@ -194,7 +194,7 @@ internal sealed class Gateway : IAsyncDisposable
             throw new GatewayException($"the policy {options.PolicyPath} cannot be read: {e.Message}", e);
         }
 
-        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock });
+        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue] });
         if (!result.Succeeded)
         {
             var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();

@@ -13,7 +13,7 @@ namespace Warden.Workspace;
 /// (nothing written), then applied against the plan it was approved on (refused if the affected
 /// set changed), with a journal of before-images in the same transaction, and can be rolled back.
 /// </summary>
-public sealed class MarketingWorkspace
+public sealed class MarketingWorkspace : IGovernedSystem
 {
     private readonly WorkspaceStore _store;
     private readonly TimeProvider _clock;
@@ -34,12 +34,15 @@ public sealed class MarketingWorkspace
     /// <summary>The tools, as the catalogue defines them.</summary>
     public static IReadOnlyList<ToolDefinition> Tools => WorkspaceCatalogue.Tools;
 
+    /// <inheritdoc />
+    public SystemCatalogue Catalogue => WorkspaceCatalogue.Catalogue;
+
     /// <summary>Works out what a call would do. Never writes.</summary>
-    public WorkspaceResult<Plan> Plan(ToolCall call)
+    public SystemResult<Plan> Plan(ToolCall call)
     {
         if (!_tools.TryGetValue(call.Tool, out var tool))
         {
-            return WorkspaceError.UnknownTool(call.Tool, Core.Diagnostics.Suggest.Hint(call.Tool, _tools.Keys));
+            return SystemError.UnknownTool(call.Tool, "workspace", Core.Diagnostics.Suggest.Hint(call.Tool, _tools.Keys));
         }
 
         var args = ArgumentReader.Read(tool.Definition, call.Arguments);
@@ -70,8 +73,8 @@ public sealed class MarketingWorkspace
         var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Concat(details.Classes).Concat(ConsentLedger.ClassesOf(details.FieldsChanged))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
-        return new Plan(call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
-            dependents, details.Recipients, details.Excluded ?? [], summary, change, details.Deleted, details.Destination, details.Message);
+        return new WorkspacePlan(change, call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
+            dependents, details.Recipients, details.Excluded ?? [], summary, details.Deleted, details.Destination, details.Message);
     }
 
     /// <summary>
@@ -81,20 +84,25 @@ public sealed class MarketingWorkspace
     /// it runs (nothing written); a send goes out in batches, each committed as it is sent, and
     /// stops between them with what went out recorded.
     /// </summary>
-    public WorkspaceResult<AppliedAction> Apply(Plan plan, ApplyControl? control = null)
+    public SystemResult<AppliedAction> Apply(Plan plan, ApplyControl? control = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        if (plan is not WorkspacePlan own)
+        {
+            return SystemError.Refused($"the plan for {plan.Tool.Name} was not made by the workspace; it applies only plans it made");
+        }
+
         control ??= DefaultControl;
         var now = _clock.GetUtcNow();
-        if (plan.Change.IsRead)
+        if (own.Change.IsRead)
         {
             using var reader = _store.Connect();
             using var snapshot = reader.BeginTransaction(deferred: true);
             var reading = new ToolContext(reader, snapshot, now, _classesOf);
-            return new AppliedAction("", plan.Tool.Name, plan.Records, true, plan.Change.Read(reading));
+            return new AppliedAction("", plan.Tool.Name, plan.Records, true, own.Change.Read(reading));
         }
 
-        if (plan.Change is SendChange send)
+        if (own.Change is SendChange send)
         {
             return Deliver(plan, send, control, now);
         }
@@ -111,19 +119,19 @@ public sealed class MarketingWorkspace
         {
             try
             {
-                (var hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+                (var hash, _, records, _) = HashKeys(plan.Call, plan.Tool, own.Change, context);
                 if (hash != plan.Hash)
                 {
                     return Stale(plan, records);
                 }
 
                 using var journal = new ActionJournal(connection, transaction, actionId);
-                output = plan.Change.Write(context, journal);
+                output = own.Change.Write(context, journal);
             }
             catch (SqliteException e) when (stopped is not null && e.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT)
             {
                 // SQLite rolled the transaction back when it interrupted the statement: nothing changed.
-                return WorkspaceError.Stopped($"{plan.Tool.Name} was stopped while it ran ({stopped}); nothing was written");
+                return SystemError.Stopped($"{plan.Tool.Name} was stopped while it ran ({stopped}); nothing was written");
             }
         }
 
@@ -174,7 +182,7 @@ public sealed class MarketingWorkspace
 
     private static readonly ApplyControl DefaultControl = new();
 
-    private static WorkspaceError Stale(Plan plan, long records) => WorkspaceError.StalePlan(records == plan.Records
+    private static SystemError Stale(Plan plan, long records) => SystemError.StalePlan(records == plan.Records
         ? $"the records {plan.Tool.Name} would change are not the ones planned ({records:N0} now, the same number but not the same records); plan again"
         : $"the records {plan.Tool.Name} would change are not the ones planned: {plan.Records:N0} then, {records:N0} now; plan again");
 
@@ -193,7 +201,7 @@ public sealed class MarketingWorkspace
     /// other writers are not held up by a long send; between batches the control may stop it,
     /// and the last transaction says how far it got.
     /// </summary>
-    private WorkspaceResult<AppliedAction> Deliver(Plan plan, SendChange send, ApplyControl control, DateTimeOffset now)
+    private SystemResult<AppliedAction> Deliver(Plan plan, SendChange send, ApplyControl control, DateTimeOffset now)
     {
         var actionId = NewActionId(now);
         long queued;
@@ -202,7 +210,7 @@ public sealed class MarketingWorkspace
         {
             using var transaction = lease.Connection.BeginTransaction(deferred: false);
             var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
-            var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, plan.Change, context);
+            var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, send, context);
             if (hash != plan.Hash)
             {
                 return Stale(plan, records);
@@ -255,7 +263,7 @@ public sealed class MarketingWorkspace
     }
 
     /// <summary>Works out what a rollback would restore and which records conflict. Never writes.</summary>
-    public WorkspaceResult<RollbackPlan> PlanRollback(RollbackRequest request)
+    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
     {
         using var connection = _store.Connect();
         using var transaction = connection.BeginTransaction(deferred: true);
@@ -264,7 +272,7 @@ public sealed class MarketingWorkspace
     }
 
     /// <summary>Undoes actions by restoring their before-images; conflicts are skipped or forced as asked. The rollback is itself journaled.</summary>
-    public WorkspaceResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor)
+    public SystemResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor)
     {
         using var lease = _store.Write();
         using var transaction = lease.Connection.BeginTransaction(deferred: false);
@@ -305,7 +313,7 @@ public sealed class MarketingWorkspace
     /// so its campaign can be sent again to the rest, never twice to anyone. Returns each send's
     /// action with how many it had sent of how many it queued.
     /// </summary>
-    public IReadOnlyList<InterruptedSend> StopInterruptedSends()
+    public IReadOnlyList<InterruptedSend> StopInterrupted()
     {
         using var lease = _store.Write();
         using var transaction = lease.Connection.BeginTransaction(deferred: false);
@@ -314,7 +322,13 @@ public sealed class MarketingWorkspace
         foreach (var actionId in context.Keys("SELECT DISTINCT action_id FROM send_queue ORDER BY action_id").ToList())
         {
             var arguments = context.Text("SELECT arguments FROM actions WHERE id = @id", ("@id", actionId));
-            var campaign = arguments is null ? null : JsonDocument.Parse(arguments).RootElement.TryGetProperty("campaign", out var c) ? c.GetString() : null;
+            string? campaign = null;
+            if (arguments is not null)
+            {
+                using var parsed = JsonDocument.Parse(arguments);
+                campaign = parsed.RootElement.TryGetProperty("campaign", out var c) ? c.GetString() : null;
+            }
+
             var queued = context.Count("SELECT coalesce((SELECT records FROM actions WHERE id = @id), 0)", ("@id", actionId));
             var sent = context.Count("SELECT count(*) FROM journal WHERE action_id = @id AND table_name = 'campaign_sends'", ("@id", actionId));
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, context.Count("SELECT coalesce(max(seq), 0) FROM journal WHERE action_id = @id", ("@id", actionId)));
@@ -436,4 +450,13 @@ public sealed class MarketingWorkspace
 
     private static string NewActionId(DateTimeOffset now) =>
         $"act-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+
+    /// <summary>A plan the workspace made, with the change it will carry out.</summary>
+    private sealed class WorkspacePlan(Change change, ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys,
+        IReadOnlyList<string> fieldsRead, IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes, IReadOnlyList<RecordChange> sample,
+        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, long? deleted, string? destination, SendMessage? message)
+        : Plan(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead, fieldsChanged, classes, changes, sample, dependents, recipients, excluded, summary, deleted, destination, message)
+    {
+        public Change Change { get; } = change;
+    }
 }

@@ -2,6 +2,12 @@
 -- ('2026-11-25T12:00:00.000Z', which sort as text), INTEGER numbers, no engine-specific types,
 -- so the same statements run on PostgreSQL later. Contacts carry a version that every write
 -- increments: rollback uses it to see whether someone changed a record after an action.
+--
+-- This file is also the workspace's catalogue of fields (WorkspaceCatalogue reads it): every
+-- column of every table is a field agents may meet and policies may name, except the tables whose
+-- opening line says `-- internal`, which only Warden reads. A column's data classes are written in
+-- its comment as `classes: pii, consent`; a policy's data_classes add to them. A column added here
+-- is known to policies and masked by its classes without any other change.
 
 CREATE TABLE IF NOT EXISTS companies (
     id TEXT PRIMARY KEY,
@@ -15,11 +21,11 @@ CREATE TABLE IF NOT EXISTS companies (
 
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY,
-    email TEXT NOT NULL,
-    first_name TEXT,
-    last_name TEXT,
-    phone TEXT,
-    date_of_birth TEXT,
+    email TEXT NOT NULL,                    -- classes: pii
+    first_name TEXT,                        -- classes: pii
+    last_name TEXT,                         -- classes: pii
+    phone TEXT,                             -- classes: pii
+    date_of_birth TEXT,                     -- classes: pii
     company_id TEXT,
     job_title TEXT,
     country TEXT,
@@ -27,9 +33,9 @@ CREATE TABLE IF NOT EXISTS contacts (
     lead_score INTEGER NOT NULL,
     lead_source TEXT,                       -- web, webinar, trade_show, import, referral, paid_social, organic_search
     owner TEXT,
-    email_consent TEXT NOT NULL,            -- subscribed, unsubscribed, unknown
-    email_consent_at TEXT,
-    email_consent_source TEXT,              -- form, import, request, preference_center
+    email_consent TEXT NOT NULL,            -- subscribed, unsubscribed, unknown; classes: consent
+    email_consent_at TEXT,                  -- classes: consent
+    email_consent_source TEXT,              -- form, import, request, preference_center; classes: consent
     legacy_region TEXT,                     -- retired, but a report still reads it
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -71,16 +77,16 @@ CREATE TABLE IF NOT EXISTS segments (
     version INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS suppression_lists (
+CREATE TABLE IF NOT EXISTS suppression_lists ( -- internal
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS suppression (
-    list_id TEXT NOT NULL,
-    email TEXT NOT NULL,                    -- stored lower-case and trimmed
-    reason TEXT,
-    added_at TEXT NOT NULL,
+    list_id TEXT NOT NULL,                  -- classes: consent
+    email TEXT NOT NULL,                    -- stored lower-case and trimmed; classes: pii, consent
+    reason TEXT,                            -- classes: consent
+    added_at TEXT NOT NULL,                 -- classes: consent
     PRIMARY KEY (list_id, email)
 );
 CREATE INDEX IF NOT EXISTS suppression_email ON suppression (email);
@@ -98,7 +104,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
     version INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS campaign_sends (
+CREATE TABLE IF NOT EXISTS campaign_sends ( -- internal
     campaign_id TEXT NOT NULL,
     contact_id TEXT NOT NULL,
     email TEXT NOT NULL,
@@ -108,7 +114,7 @@ CREATE TABLE IF NOT EXISTS campaign_sends (
 
 -- The recipients of a send going out in batches, queued when its plan is checked at apply time;
 -- emptied when it finishes or stops. Rows left behind mean a gateway stopped in the middle.
-CREATE TABLE IF NOT EXISTS send_queue (
+CREATE TABLE IF NOT EXISTS send_queue ( -- internal
     action_id TEXT NOT NULL,
     position INTEGER NOT NULL,
     contact_id TEXT NOT NULL,
@@ -116,7 +122,7 @@ CREATE TABLE IF NOT EXISTS send_queue (
     PRIMARY KEY (action_id, position)
 );
 
-CREATE TABLE IF NOT EXISTS campaign_events (
+CREATE TABLE IF NOT EXISTS campaign_events ( -- internal
     campaign_id TEXT NOT NULL,
     contact_id TEXT NOT NULL,
     kind TEXT NOT NULL,                     -- delivered, open, click, bounce, unsubscribe
@@ -161,13 +167,13 @@ CREATE TABLE IF NOT EXISTS audience_syncs (
     members INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS reports (
+CREATE TABLE IF NOT EXISTS reports ( -- internal
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL
 );
 
 -- Which objects read which contact fields: how a plan answers "what else does this change touch".
-CREATE TABLE IF NOT EXISTS field_dependencies (
+CREATE TABLE IF NOT EXISTS field_dependencies ( -- internal
     object_kind TEXT NOT NULL,              -- segment, scoring_rule, routing_rule, audience_sync, report
     object_id TEXT NOT NULL,
     field TEXT NOT NULL,                    -- table.field, e.g. contacts.lead_source
@@ -177,7 +183,7 @@ CREATE INDEX IF NOT EXISTS field_dependencies_field ON field_dependencies (field
 
 -- Applied actions and their journal of before- and after-images, written in the same transaction
 -- as the change itself.
-CREATE TABLE IF NOT EXISTS actions (
+CREATE TABLE IF NOT EXISTS actions ( -- internal
     id TEXT PRIMARY KEY,
     seq INTEGER,                            -- the order actions were applied in: max + 1, taken in the write
                                             -- transaction; unique (index actions_seq, made with the upgrade
@@ -194,7 +200,7 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE INDEX IF NOT EXISTS actions_agent_time ON actions (agent, applied_at);
 
-CREATE TABLE IF NOT EXISTS journal (
+CREATE TABLE IF NOT EXISTS journal ( -- internal
     action_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     table_name TEXT NOT NULL,
@@ -213,7 +219,7 @@ DROP INDEX IF EXISTS journal_record;
 DROP INDEX IF EXISTS journal_by_record;
 CREATE INDEX IF NOT EXISTS journal_by_action_record ON journal (action_id, table_name, record_key);
 
-CREATE TABLE IF NOT EXISTS workspace_info (
+CREATE TABLE IF NOT EXISTS workspace_info ( -- internal
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );

@@ -15,7 +15,8 @@ public sealed class WorkspaceStore : IDisposable
     private SqliteConnection? _writer;
     private bool _disposed;
 
-    private static readonly string Schema = LoadSchema();
+    /// <summary>The schema's text (Schema.sql): the tables, and the catalogue's fields and their classes.</summary>
+    internal static readonly string Schema = LoadSchema();
 
     private WorkspaceStore(string path, string connectionString)
     {

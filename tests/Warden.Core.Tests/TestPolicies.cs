@@ -38,7 +38,7 @@ internal static class TestPolicies
     public static string With(string sections) => Base + "\n" + sections.Trim('\n') + "\n";
 
     public static PolicyLoadResult Load(string text) =>
-        PolicyLoader.Load(text, "test.yaml", new PolicyLoadOptions { Clock = new FixedClock(Now) });
+        PolicyLoader.Load(text, "test.yaml", new PolicyLoadOptions { Clock = new FixedClock(Now), Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue] });
 
     /// <summary>Loads and insists on success, showing the diagnostics when it fails.</summary>
     public static Policy Valid(string text)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Net;
+using Warden.Core;
 
 namespace Warden.Gateway.Tests;
 
@@ -356,8 +357,8 @@ public sealed class GuardTests
     {
         await using var gateway = await GatewayFixture.StartAsync();
         var policy = gateway.Gateway.Policy;
-        Warden.Workspace.Plan PlanOf(string agent, string tool, string arguments) =>
-            gateway.Gateway.Workspace.Plan(new Warden.Workspace.ToolCall(tool, System.Text.Json.JsonDocument.Parse(arguments).RootElement, agent, "sandbox")).Get();
+        Plan PlanOf(string agent, string tool, string arguments) =>
+            gateway.Gateway.Workspace.Plan(new ToolCall(tool, System.Text.Json.JsonDocument.Parse(arguments).RootElement, agent, "sandbox")).Get();
         var hygiene = policy.FindAgent("hygiene-bot")!;
         var update = PlanOf("hygiene-bot", "contacts.update", """{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""");
         var send = PlanOf("campaign-qa-bot", "campaigns.send", """{"campaign": "cmp-2026-11-black-friday"}""");

@@ -1,3 +1,4 @@
+using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>Bad input gets a clear error and the store is exactly as it was.</summary>
@@ -5,7 +6,7 @@ public sealed class BadInputTests
 {
     private readonly WorkspaceFixture _workspace = new();
 
-    private WorkspaceError Refused(string tool, string arguments)
+    private SystemError Refused(string tool, string arguments)
     {
         var before = _workspace.Dump();
         var plan = _workspace.Workspace.Plan(WorkspaceFixture.Call(tool, arguments));

@@ -1,3 +1,4 @@
+using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>

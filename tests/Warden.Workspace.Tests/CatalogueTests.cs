@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Warden.Core;
 
 namespace Warden.Workspace.Tests;
@@ -32,5 +33,99 @@ public sealed class CatalogueTests
             var tool = MarketingWorkspace.Tools.Single(t => t.Name == name);
             Assert.True(tool.External && tool.Reversibility == Reversibility.Irreversible, name);
         }
+    }
+
+    private const string Policy = """
+        version: 1
+        id: catalogue-test
+        environments: [sandbox]
+        owners:
+          - { id: ana, name: Ana Lind, email: ana@example.com, roles: [approver, business_owner, technical_owner, data_owner, risk_owner] }
+        use_cases:
+          - id: look
+            classification: { access: low, autonomy: low, data_sensitivity: low, customer_impact: low, compliance_exposure: low, reversibility: low }
+            owners: { business: ana, technical: ana, data: ana, risk: ana }
+            escalation: ana
+        agents:
+          - { id: reader, use_case: look, environments: [sandbox], auth: { token: env:T_READER } }
+        """;
+
+    [Fact]
+    public void A_column_added_to_the_schema_with_a_class_is_masked_without_any_other_change()
+    {
+        // What a developer does to add a mobile number: one line in Schema.sql, nothing in Core,
+        // nothing in the policy.
+        var schema = WorkspaceStore.Schema.Replace("    phone TEXT,", "    phone TEXT,\n    mobile TEXT,                            -- classes: pii", StringComparison.Ordinal);
+        Assert.NotEqual(WorkspaceStore.Schema, schema);
+        var catalogue = WorkspaceCatalogue.Build(schema);
+        var policy = PolicyLoader.Load(Policy, "policy.yaml", new PolicyLoadOptions { Systems = [catalogue] }).Policy!;
+
+        var mask = ReadMask.For(policy, policy.FindAgent("reader")!);
+
+        Assert.Contains("mobile", mask.Fields);
+        using var contact = JsonDocument.Parse("""{"id": "c-1", "mobile": "+49 170 5550100", "country": "DE"}""");
+        var read = mask.Apply(contact.RootElement);
+        Assert.Equal("+***", read.GetProperty("mobile").GetString());
+        Assert.Equal("DE", read.GetProperty("country").GetString());
+    }
+
+    [Fact]
+    public void The_schema_s_classes_hold_even_when_the_policy_names_none()
+    {
+        var policy = PolicyLoader.Load(Policy, "policy.yaml", new PolicyLoadOptions { Systems = [WorkspaceCatalogue.Catalogue] }).Policy!;
+
+        Assert.Contains("pii", policy.ClassesOf("contacts.email"));
+        Assert.Contains("consent", policy.ClassesOf("contacts.email_consent"));
+        Assert.Contains("email", ReadMask.For(policy, policy.FindAgent("reader")!).Fields);
+    }
+
+    [Fact]
+    public void Every_column_of_the_database_is_a_field_of_the_catalogue_and_journaled()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"warden-catalogue-{Guid.NewGuid():N}.db");
+        try
+        {
+            using (WorkspaceStore.Open(path))
+            {
+            }
+
+            using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            foreach (var table in new[] { "contacts", "companies", "suppression", "campaigns", "segments", "list_members" })
+            {
+                command.CommandText = $"SELECT name FROM pragma_table_info('{table}')";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    Assert.Contains($"{table}.{reader.GetString(0)}", WorkspaceCatalogue.Fields);
+                }
+            }
+
+            // And the journal keeps every column of the tables it journals, as the file has them.
+            foreach (var table in Tables.ByName.Values)
+            {
+                command.CommandText = $"SELECT name FROM pragma_table_info('{table.Name}') ORDER BY cid";
+                var columns = new List<string>();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    columns.Add(reader.GetString(0));
+                }
+
+                Assert.Equal(columns, table.Columns);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Warden_s_own_tables_are_not_fields_agents_or_policies_meet()
+    {
+        Assert.DoesNotContain(WorkspaceCatalogue.Fields, f => f.StartsWith("journal.", StringComparison.Ordinal) || f.StartsWith("actions.", StringComparison.Ordinal)
+                                                            || f.StartsWith("send_queue.", StringComparison.Ordinal));
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Warden.Core;
 
 namespace Warden.Workspace.Tests;
 

@@ -1,3 +1,4 @@
+using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>Plan never writes; apply writes exactly the plan, with its journal, or nothing.</summary>

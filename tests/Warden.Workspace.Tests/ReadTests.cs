@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Warden.Core;
 
 namespace Warden.Workspace.Tests;
 

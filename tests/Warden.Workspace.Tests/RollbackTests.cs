@@ -1,3 +1,4 @@
+using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>Rollback restores before-images, never silently overwrites later changes, and is itself journaled.</summary>

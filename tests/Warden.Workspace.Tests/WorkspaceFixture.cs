@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Warden.Core;
 
 namespace Warden.Workspace.Tests;
 

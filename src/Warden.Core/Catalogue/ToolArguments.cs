@@ -69,10 +69,10 @@ internal static class ToolArguments
         // Filters last, and only well-typed ones: compiled with the same fields as the workspace
         // compiles them when it plans the call. (A filter argument is a selection's filter, or the
         // new rule or condition an update_rule tool sets.)
-        foreach (var argument in declaredList.Where(a => a.IsContactFilter))
+        foreach (var argument in declaredList.Where(a => a.IsFilter))
         {
             if (arguments.TryGetProperty(argument.Name, out var value) && value.ValueKind == JsonValueKind.String
-                && !FilterCompiler.TryCompile(value.GetString()!, WorkspaceCatalogue.ContactFilterFields, SqlDialect.Sqlite, out _, out var error))
+                && !FilterCompiler.TryCompile(value.GetString()!, argument.Filter!.Fields, SqlDialect.Sqlite, out _, out var error))
             {
                 Add(argument.Name, argument.Name == "filter" ? $"the filter of {tool.Name} is not valid: {error}" : $"the new {argument.Name} of {tool.Name} is not a valid filter: {error}");
             }

@@ -45,11 +45,21 @@ public enum ArgumentType
     Object,
 }
 
+/// <summary>What a filter argument filters: a table and the fields of it a filter may test.</summary>
+public sealed record FilterOver(string Table, IReadOnlyList<FilterField> Fields);
+
 /// <summary>One argument a tool takes.</summary>
 public sealed record ToolArgument(string Name, ArgumentType Type, string Description, bool Required = false)
 {
-    /// <summary>A filter over contact fields in Warden's CEL subset; a call whose filter does not compile is refused.</summary>
-    public bool IsContactFilter { get; init; }
+    /// <summary>
+    /// For a filter argument (Warden's CEL subset over a table's fields): the fields it may test,
+    /// with their types, and the table they belong to. A call whose filter does not compile against
+    /// them is refused before it is planned. Null for any other argument.
+    /// </summary>
+    public FilterOver? Filter { get; init; }
+
+    /// <summary>True when the argument is a filter.</summary>
+    public bool IsFilter => Filter is not null;
 }
 
 /// <summary>

@@ -7,7 +7,7 @@ namespace Warden.Core;
 /// What an agent reads, with every data class it does not <see cref="Agent.Sees"/> masked: an
 /// email keeps its first letter and its domain (<c>j***@example.com</c>), other text its first
 /// letter, numbers and dates become <c>***</c>. A value is masked by its field's name wherever it
-/// appears in a tool's output: when any field of that name in the workspace belongs to a class
+/// appears in a tool's output: when any field of that name in a governed system belongs to a class
 /// the agent may not see. That can mask a harmless field that shares a name with a sensitive one,
 /// never the other way round.
 /// </summary>
@@ -30,11 +30,11 @@ public sealed class ReadMask
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(agent);
         var masked = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var field in WorkspaceCatalogue.Fields)
+        foreach (var field in policy.Catalogues.SelectMany(c => c.FieldNames))
         {
             if (policy.ClassesOf(field).Any(c => !agent.Sees.Contains(c)))
             {
-                masked.Add(field[(field.IndexOf('.', StringComparison.Ordinal) + 1)..]);
+                masked.Add(field[(field.LastIndexOf('.') + 1)..]);
             }
         }
 

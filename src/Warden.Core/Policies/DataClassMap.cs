@@ -3,19 +3,22 @@ using System.Collections.Concurrent;
 namespace Warden.Core.Policies;
 
 /// <summary>
-/// The policy's data classes, by field. The policy is the authority on what a field is: a call's
-/// classes are the ones its plan reports plus the ones its fields belong to, so a plan that forgets
-/// a class cannot get past a rule about it.
+/// The data classes of each field: the ones its system gives it (the workspace's schema says
+/// contacts.email is pii) and the ones the policy's data_classes add; a policy cannot take a
+/// system's class away. A call's classes are the ones its plan reports plus the ones its fields
+/// belong to, so a plan that forgets a class cannot get past a rule about it.
 /// </summary>
 internal sealed class DataClassMap
 {
     private const int MaxCachedFields = 10_000;
     private readonly (string Class, Glob Pattern)[] _patterns;
+    private readonly IReadOnlyList<SystemCatalogue> _systems;
     private readonly ConcurrentDictionary<string, string[]> _byField = new(StringComparer.Ordinal);
 
-    public DataClassMap(IReadOnlyDictionary<string, IReadOnlyList<string>> classes)
+    public DataClassMap(IReadOnlyDictionary<string, IReadOnlyList<string>> classes, IReadOnlyList<SystemCatalogue> systems)
     {
         _patterns = [.. classes.SelectMany(c => c.Value.Select(p => (c.Key, new Glob(p))))];
+        _systems = systems;
     }
 
     public IReadOnlyList<string> ClassesOf(string field) => _byField.TryGetValue(field, out var known) ? known : Find(field);
@@ -23,7 +26,7 @@ internal sealed class DataClassMap
     // Apart from the lookup: the lambda below captures 'field', which would allocate on every call.
     private string[] Find(string field)
     {
-        var found = _patterns.Where(p => p.Pattern.Matches(field)).Select(p => p.Class).Distinct().ToArray();
+        var found = _systems.SelectMany(s => s.ClassesOf(field)).Concat(_patterns.Where(p => p.Pattern.Matches(field)).Select(p => p.Class)).Distinct().ToArray();
         if (_byField.Count < MaxCachedFields)
         {
             _byField.TryAdd(field, found);

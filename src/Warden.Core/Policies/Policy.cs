@@ -25,7 +25,7 @@ public sealed class Policy
 
     internal Policy(string id, string description, string source, string hash, IReadOnlyList<string> environments, IReadOnlyList<Owner> owners,
         IReadOnlyList<Group> groups, IReadOnlyDictionary<string, IReadOnlyList<string>> dataClasses, IReadOnlyList<UseCase> useCases,
-        IReadOnlyList<Agent> agents, IReadOnlyList<UpstreamSystem> systems, IReadOnlyList<ToolDefinition> tools, IReadOnlyList<Rule> rules,
+        IReadOnlyList<Agent> agents, IReadOnlyList<UpstreamSystem> systems, IReadOnlyList<SystemCatalogue> catalogues, IReadOnlyList<ToolDefinition> tools, IReadOnlyList<Rule> rules,
         IReadOnlyList<PolicyException> exceptions, IReadOnlyList<Budget> budgets, IReadOnlyList<Breaker> breakers, IReadOnlyList<ResolvedRule> compiledRules,
         IReadOnlyList<Destination> destinations)
     {
@@ -41,6 +41,7 @@ public sealed class Policy
         UseCases = useCases;
         Agents = agents;
         Systems = systems;
+        Catalogues = catalogues;
         Tools = tools;
         Rules = rules;
         Exceptions = exceptions;
@@ -52,7 +53,7 @@ public sealed class Policy
         {
             _owners.TryAdd(owner.Id, owner); // the first of a repeated id, as a search in file order finds
         }
-        _dataClassMap = new DataClassMap(dataClasses);
+        _dataClassMap = new DataClassMap(dataClasses, catalogues);
         _engine = new DecisionEngine(this, compiledRules, _dataClassMap);
     }
 
@@ -91,6 +92,9 @@ public sealed class Policy
 
     /// <summary>Upstream systems and their annotated tools.</summary>
     public IReadOnlyList<UpstreamSystem> Systems { get; }
+
+    /// <summary>The catalogues of the built-in systems the policy was loaded with: their tools and fields, with the classes the systems give them.</summary>
+    public IReadOnlyList<SystemCatalogue> Catalogues { get; }
 
     /// <summary>Every tool known to the policy: the workspace catalogue and the annotated upstream tools.</summary>
     public IReadOnlyList<ToolDefinition> Tools { get; }

@@ -63,7 +63,11 @@ internal sealed class PolicyCompiler
         _syntax = syntax;
         _diagnostics = diagnostics;
         _options = options;
+        _fields = [.. options.Systems.SelectMany(c => c.FieldNames)];
     }
+
+    // The fields of the built-in systems, as policies name them.
+    private readonly List<string> _fields;
 
     public static Policy? Compile(PolicySyntax syntax, DiagnosticBag diagnostics, PolicyLoadOptions options, string hash) =>
         new PolicyCompiler(syntax, diagnostics, options).Run(hash);
@@ -99,6 +103,7 @@ internal sealed class PolicyCompiler
             useCases: [.. _useCases.Values],
             agents: [.. _agents.Values],
             systems: _systems,
+            catalogues: _options.Systems,
             tools: _tools,
             rules: rules,
             exceptions: exceptions,
@@ -333,11 +338,11 @@ internal sealed class PolicyCompiler
             {
                 var glob = new Glob(pattern.Value);
                 var system = pattern.Value.Split('.')[0];
-                if (!WorkspaceCatalogue.Fields.Any(glob.Matches) && !_syntax.Systems.Any(s => s.Id.Value == system))
+                if (!_fields.Any(glob.Matches) && !_syntax.Systems.Any(s => s.Id.Value == system))
                 {
                     _diagnostics.Warning(DiagnosticCode.UnmatchedPattern, pattern.At,
                         $"'{pattern.Value}' in data class '{dataClass.Name.Value}' matches no workspace field",
-                        Suggest.Hint(pattern.Value, WorkspaceCatalogue.Fields) ?? "workspace fields are written table.field, e.g. contacts.email");
+                        Suggest.Hint(pattern.Value, _fields) ?? "workspace fields are written table.field, e.g. contacts.email");
                 }
             }
 
@@ -464,13 +469,13 @@ internal sealed class PolicyCompiler
 
     private void Systems()
     {
-        _tools.AddRange(WorkspaceCatalogue.Tools);
+        _tools.AddRange(_options.Systems.SelectMany(c => c.Tools));
         var reads = new List<(string System, string Name, SourceLocation At)>();
         foreach (var system in _syntax.Systems)
         {
-            if (system.Id.Value == ToolDefinition.WorkspaceSystem)
+            if (_options.Systems.Any(c => c.System == system.Id.Value))
             {
-                _diagnostics.Error(DiagnosticCode.DuplicateName, system.Id.At, "'workspace' is the built-in workspace; an upstream system needs another name");
+                _diagnostics.Error(DiagnosticCode.DuplicateName, system.Id.At, $"'{system.Id.Value}' is a built-in system; an upstream system needs another name");
                 continue;
             }
 
@@ -1046,7 +1051,7 @@ internal sealed class PolicyCompiler
                         continue;
                     }
 
-                    declared = WorkspaceCatalogue.Fields;
+                    declared = _fields;
                     here = null;
                     missing = dot < 0 ? $"'{value}' is not a field: fields are written table.field, e.g. contacts.email" : $"'{value}' is not a field of the workspace";
                     break;

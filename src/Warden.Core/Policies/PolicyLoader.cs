@@ -12,6 +12,13 @@ public sealed record PolicyLoadOptions
     /// <summary>The clock used to find expired exceptions and overdue reviews.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The catalogues of the systems Warden governs without the policy declaring them (the built-in
+    /// workspace): their tools and fields are what the policy's rules, classes and conditions may
+    /// name. Upstream systems the policy declares itself come on top.
+    /// </summary>
+    public IReadOnlyList<SystemCatalogue> Systems { get; init; } = [];
+
     /// <summary>The largest policy file accepted, in characters.</summary>
     public int MaxChars { get; init; } = YamlLimits.Default.MaxChars;
 

@@ -178,7 +178,7 @@ internal sealed class CallPipeline(Gateway gateway)
         return null;
     }
 
-    /// <summary>A contact field the agent sees masked that one of the call's filters tests (the tool's arguments the catalogue marks as contact filters), as table.field.</summary>
+    /// <summary>A field the agent sees masked that one of the call's filters tests (the tool's arguments the catalogue marks as filters), as table.field.</summary>
     private string? MaskedFilter(Agent agent, ToolDefinition tool, JsonElement arguments)
     {
         var mask = gateway.MaskFor(agent);
@@ -187,13 +187,13 @@ internal sealed class CallPipeline(Gateway gateway)
             return null;
         }
 
-        foreach (var name in (tool.Arguments ?? []).Where(a => a.IsContactFilter).Select(a => a.Name))
+        foreach (var argument in (tool.Arguments ?? []).Where(a => a.IsFilter))
         {
-            if (arguments.TryGetProperty(name, out var filter) && filter.ValueKind == JsonValueKind.String
-                && MarketingWorkspace.FieldsTestedBy(filter.GetString()!) is { } fields
-                && fields.FirstOrDefault(f => mask.Fields.Contains(f[(f.IndexOf('.', StringComparison.Ordinal) + 1)..])) is { } masked)
+            if (arguments.TryGetProperty(argument.Name, out var filter) && filter.ValueKind == JsonValueKind.String
+                && FilterCompiler.TryCompile(filter.GetString()!, argument.Filter!.Fields, SqlDialect.Sqlite, out var compiled, out _)
+                && compiled!.Fields.FirstOrDefault(mask.Fields.Contains) is { } masked)
             {
-                return masked;
+                return $"{argument.Filter.Table}.{masked}";
             }
         }
 

@@ -31,7 +31,7 @@ internal sealed class Recovery(Gateway gateway)
     /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
     public async Task RecoverAsync()
     {
-        var interrupted = gateway.Workspace.StopInterruptedSends().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        var interrupted = gateway.Workspace.StopInterrupted().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
         foreach (var intent in gateway.Store.Intents(gateway.Environment))
         {
             var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;

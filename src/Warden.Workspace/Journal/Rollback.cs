@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Tools;
+using Warden.Core;
 
 namespace Warden.Workspace.Journal;
 
@@ -27,7 +28,7 @@ internal static class Rollback
 
     private sealed record Entry(ActionRow Action, long Seq, TableInfo Table, string Key, string Operation, JsonElement? Before, JsonElement? After);
 
-    public static WorkspaceResult<RollbackPlan> Plan(ToolContext context, RollbackRequest request)
+    public static SystemResult<RollbackPlan> Plan(ToolContext context, RollbackRequest request)
     {
         var actions = Actions(context, request);
         if (!actions.Succeeded)
@@ -45,7 +46,7 @@ internal static class Rollback
         return new RollbackPlan(request, [.. reversible.Select(a => a.Id)], walk.Restored, walk.Skipped, irreversible, summary);
     }
 
-    public static WorkspaceResult<RollbackResult> Run(ToolContext context, RollbackRequest request, ConflictResolution resolution, string actor, string rollbackId)
+    public static SystemResult<RollbackResult> Run(ToolContext context, RollbackRequest request, ConflictResolution resolution, string actor, string rollbackId)
     {
         var actions = Actions(context, request);
         if (!actions.Succeeded)
@@ -55,7 +56,7 @@ internal static class Rollback
 
         if (request.ActionId is not null && actions.Value!.Single() is { Reversible: false } single)
         {
-            return WorkspaceError.Refused($"action {single.Id} ({single.Tool}) cannot be rolled back: what it sent or erased cannot be taken back");
+            return SystemError.Refused($"action {single.Id} ({single.Tool}) cannot be rolled back: what it sent or erased cannot be taken back");
         }
 
         var reversible = actions.Value!.Where(a => a.Reversible).ToList();
@@ -136,19 +137,19 @@ internal static class Rollback
     private static string[] UndoneBy(ToolContext context, string actionId) =>
         context.Text("SELECT rollback_of FROM actions WHERE id = @id", ("@id", actionId)) is { Length: > 0 } list ? list.Split(',') : [];
 
-    private static WorkspaceResult<List<ActionRow>> Actions(ToolContext context, RollbackRequest request)
+    private static SystemResult<List<ActionRow>> Actions(ToolContext context, RollbackRequest request)
     {
         if (request.ActionId is { } id)
         {
             var found = Query(context, "SELECT id, seq, tool, agent, reversible, rolled_back_by, rollback_of FROM actions WHERE id = @id", ("@id", id));
             if (found.Count == 0)
             {
-                return WorkspaceError.NotFound($"there is no action {id}");
+                return SystemError.NotFound($"there is no action {id}");
             }
 
             if (found[0].RolledBackBy is { } by)
             {
-                return WorkspaceError.Refused($"action {id} was already rolled back by {by}");
+                return SystemError.Refused($"action {id} was already rolled back by {by}");
             }
 
             return found;
@@ -156,12 +157,12 @@ internal static class Rollback
 
         if (request.Agent is null || request.From is null || request.To is null)
         {
-            return WorkspaceError.InvalidArguments("a rollback names an action, or an agent with a time window (from and to)");
+            return SystemError.InvalidArguments("a rollback names an action, or an agent with a time window (from and to)");
         }
 
         if (request.To < request.From)
         {
-            return WorkspaceError.InvalidArguments("the time window of the rollback ends before it starts");
+            return SystemError.InvalidArguments("the time window of the rollback ends before it starts");
         }
 
         // An agent's window holds its own actions; the rollbacks people ran are rolled back by name.
@@ -170,7 +171,7 @@ internal static class Rollback
             WHERE agent = @agent AND applied_at >= @from AND applied_at <= @to AND rolled_back_by IS NULL AND rollback_of IS NULL
             ORDER BY seq DESC
             """, ("@agent", request.Agent), ("@from", ToolContext.Timestamp(request.From.Value)), ("@to", ToolContext.Timestamp(request.To.Value)));
-        return actions.Count == 0 ? WorkspaceError.NotFound($"agent '{request.Agent}' has no actions to roll back in that window") : actions;
+        return actions.Count == 0 ? SystemError.NotFound($"agent '{request.Agent}' has no actions to roll back in that window") : actions;
     }
 
     private static List<ActionRow> Query(ToolContext context, string sql, params (string, object?)[] parameters)

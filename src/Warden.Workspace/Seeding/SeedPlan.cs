@@ -1,3 +1,4 @@
+using Warden.Core;
 namespace Warden.Workspace.Seeding;
 
 /// <summary>When a contact joined a list or flow.</summary>

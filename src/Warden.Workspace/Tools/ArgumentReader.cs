@@ -15,12 +15,12 @@ internal sealed class ArgumentReader
 
     private ArgumentReader(JsonElement arguments) => _arguments = arguments;
 
-    public static WorkspaceResult<ArgumentReader> Read(ToolDefinition tool, JsonElement arguments)
+    public static SystemResult<ArgumentReader> Read(ToolDefinition tool, JsonElement arguments)
     {
         // The catalogue's check, which policy tests run on their cases too.
         if (tool.CheckArguments(arguments) is [var problem, ..])
         {
-            return WorkspaceError.InvalidArguments(problem.Message);
+            return SystemError.InvalidArguments(problem.Message);
         }
 
         return new ArgumentReader(arguments.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? Empty : arguments);

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -11,7 +12,7 @@ namespace Warden.Workspace.Tools;
 /// </summary>
 internal sealed record Audience(string Id, string Name, string Predicate, IReadOnlyList<SqliteParameter> Parameters)
 {
-    public static WorkspaceResult<Audience> Resolve(ToolContext context, string id, string tool)
+    public static SystemResult<Audience> Resolve(ToolContext context, string id, string tool)
     {
         if (context.Row(Tables.Segments, id) is { } segment)
         {
@@ -19,7 +20,7 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
             var filter = ContactFilter.Compile(rule, "aud", out var error);
             if (filter is null)
             {
-                return WorkspaceError.Refused($"segment '{id}' has a rule that is not a valid filter ({error}); {tool} changed nothing");
+                return SystemError.Refused($"segment '{id}' has a rule that is not a valid filter ({error}); {tool} changed nothing");
             }
 
             return new Audience(id, $"segment '{segment["name"]}'", filter.Predicate, filter.Parameters);
@@ -31,7 +32,7 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
             return new Audience(id, $"list '{list}'", "id IN (SELECT contact_id FROM list_members WHERE list_id = @audience)", [new SqliteParameter("@audience", id)]);
         }
 
-        return WorkspaceError.NotFound($"there is no segment or list '{id}'; {tool} changed nothing");
+        return SystemError.NotFound($"there is no segment or list '{id}'; {tool} changed nothing");
     }
 
     /// <summary>Every audience member with the reason it is left out, or NULL when it is reached.</summary>

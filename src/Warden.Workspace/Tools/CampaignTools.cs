@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -133,23 +134,23 @@ internal sealed class SendChange(string campaign, string name, Audience audience
 
 internal sealed class CampaignsSendTool() : WorkspaceTool("campaigns.send")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var id = args.String("campaign")!;
         var campaign = context.Row(Tables.Campaigns, id);
         if (campaign is null)
         {
-            return WorkspaceError.NotFound($"there is no campaign '{id}'; nothing was sent");
+            return SystemError.NotFound($"there is no campaign '{id}'; nothing was sent");
         }
 
         if ((string)campaign["status"]! == "sent")
         {
-            return WorkspaceError.Refused($"campaign '{id}' was already sent on {campaign["sent_at"]}; nothing was sent");
+            return SystemError.Refused($"campaign '{id}' was already sent on {campaign["sent_at"]}; nothing was sent");
         }
 
         if ((string)campaign["status"]! == "sending")
         {
-            return WorkspaceError.Refused($"campaign '{id}' is being sent now; nothing more was sent");
+            return SystemError.Refused($"campaign '{id}' is being sent now; nothing more was sent");
         }
 
         var audience = Audience.Resolve(context, (string)campaign["audience"]!, Name);
@@ -206,18 +207,18 @@ internal sealed class SyncChange(string segment, string destination, Audience au
 
 internal sealed partial class AudiencesSyncTool() : WorkspaceTool("audiences.sync")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var segment = args.String("segment")!;
         var destination = args.String("destination")!;
         if (!DestinationPattern().IsMatch(destination))
         {
-            return WorkspaceError.InvalidArguments($"'{destination}' is not a destination; write provider:audience, e.g. linkedin:matched-audience-42 (providers: linkedin, google_ads, meta)");
+            return SystemError.InvalidArguments($"'{destination}' is not a destination; write provider:audience, e.g. linkedin:matched-audience-42 (providers: linkedin, google_ads, meta)");
         }
 
         if (context.Row(Tables.Segments, segment) is null)
         {
-            return WorkspaceError.NotFound($"there is no segment '{segment}'; nothing was synced");
+            return SystemError.NotFound($"there is no segment '{segment}'; nothing was synced");
         }
 
         var audience = Audience.Resolve(context, segment, Name);
@@ -275,7 +276,7 @@ internal sealed class CampaignRowChange(string id, IReadOnlyDictionary<string, o
 
 internal sealed class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.create_draft")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var audience = Audience.Resolve(context, args.String("audience")!, Name);
         if (!audience.Succeeded)
@@ -286,7 +287,7 @@ internal sealed class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.crea
         var sender = args.String("sender")!;
         if (!EmailAddress.IsValid(sender))
         {
-            return WorkspaceError.InvalidArguments($"'{sender}' is not a sender address");
+            return SystemError.InvalidArguments($"'{sender}' is not a sender address");
         }
 
         // The id is chosen when planning, so the plan (and an approval of it) names the campaign it creates.
@@ -303,28 +304,28 @@ internal sealed class CampaignsCreateDraftTool() : WorkspaceTool("campaigns.crea
 
 internal sealed class CampaignsScheduleTool() : WorkspaceTool("campaigns.schedule")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var id = args.String("campaign")!;
         var campaign = context.Row(Tables.Campaigns, id);
         if (campaign is null)
         {
-            return WorkspaceError.NotFound($"there is no campaign '{id}'");
+            return SystemError.NotFound($"there is no campaign '{id}'");
         }
 
         if ((string)campaign["status"]! != "draft")
         {
-            return WorkspaceError.Refused($"campaign '{id}' is {campaign["status"]}; only a draft can be scheduled");
+            return SystemError.Refused($"campaign '{id}' is {campaign["status"]}; only a draft can be scheduled");
         }
 
         if (!DateTimeOffset.TryParse(args.String("at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) || !args.String("at")!.Contains('T', StringComparison.Ordinal))
         {
-            return WorkspaceError.InvalidArguments($"'at' of {Name} is not a time; write it like 2026-12-01T09:00:00Z");
+            return SystemError.InvalidArguments($"'at' of {Name} is not a time; write it like 2026-12-01T09:00:00Z");
         }
 
         if (at <= context.Now)
         {
-            return WorkspaceError.InvalidArguments($"'at' of {Name} is in the past; a schedule is for later");
+            return SystemError.InvalidArguments($"'at' of {Name} is in the past; a schedule is for later");
         }
 
         var when = ToolContext.Timestamp(at);

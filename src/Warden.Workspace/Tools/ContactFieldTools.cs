@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -48,7 +49,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
         _statistics = statistics;
     }
 
-    public override WorkspaceError? Check(ToolContext context, long records) => selection.Check(context, records, verb);
+    public override SystemError? Check(ToolContext context, long records) => selection.Check(context, records, verb);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -185,7 +186,7 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
     private static readonly string[] Updatable =
         ["email", "first_name", "last_name", "phone", "date_of_birth", "company_id", "job_title", "country", "lead_score", "lead_source", "owner", "legacy_region"];
 
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var selection = ContactSelection.From(args, Name);
         if (!selection.Succeeded)
@@ -198,19 +199,19 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
         {
             if (Elsewhere.TryGetValue(field.Name, out var why))
             {
-                return WorkspaceError.InvalidArguments($"contacts.update cannot set '{field.Name}': {why}");
+                return SystemError.InvalidArguments($"contacts.update cannot set '{field.Name}': {why}");
             }
 
             if (!Updatable.Contains(field.Name))
             {
                 var hint = Core.Diagnostics.Suggest.Hint(field.Name, Updatable) ?? "it can set: " + string.Join(", ", Updatable);
-                return WorkspaceError.InvalidArguments($"contacts have no field '{field.Name}' that contacts.update can set; {hint}");
+                return SystemError.InvalidArguments($"contacts have no field '{field.Name}' that contacts.update can set; {hint}");
             }
 
             var (value, error) = Value(field.Name, field.Value, context);
             if (error is not null)
             {
-                return WorkspaceError.InvalidArguments($"'{field.Name}' {error}");
+                return SystemError.InvalidArguments($"'{field.Name}' {error}");
             }
 
             set[field.Name] = value;
@@ -218,7 +219,7 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
 
         if (set.Count == 0)
         {
-            return WorkspaceError.InvalidArguments("'set' of contacts.update is empty; name at least one field to change");
+            return SystemError.InvalidArguments("'set' of contacts.update is empty; name at least one field to change");
         }
 
         return new ContactFieldChange(selection.Value!, set, Name);
@@ -263,12 +264,12 @@ internal sealed class LifecycleSetStageTool() : WorkspaceTool("lifecycle.set_sta
 {
     public static readonly string[] Stages = ["subscriber", "lead", "mql", "sql", "opportunity", "customer"];
 
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var stage = args.String("stage")!;
         if (!Stages.Contains(stage))
         {
-            return WorkspaceError.InvalidArguments($"'{stage}' is not a lifecycle stage; the stages are {string.Join(", ", Stages)}");
+            return SystemError.InvalidArguments($"'{stage}' is not a lifecycle stage; the stages are {string.Join(", ", Stages)}");
         }
 
         var selection = ContactSelection.From(args, Name);
@@ -281,18 +282,18 @@ internal sealed class ConsentUpdateTool() : WorkspaceTool("consent.update")
     private static readonly string[] Statuses = ["subscribed", "unsubscribed"];
     private static readonly string[] Sources = ["form", "import", "request", "preference_center", "support"];
 
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var status = args.String("status")!;
         var source = args.String("source")!;
         if (!Statuses.Contains(status))
         {
-            return WorkspaceError.InvalidArguments($"'{status}' is not a consent status; write subscribed or unsubscribed");
+            return SystemError.InvalidArguments($"'{status}' is not a consent status; write subscribed or unsubscribed");
         }
 
         if (!Sources.Contains(source))
         {
-            return WorkspaceError.InvalidArguments($"'{source}' is not a consent source; the sources are {string.Join(", ", Sources)}");
+            return SystemError.InvalidArguments($"'{source}' is not a consent source; the sources are {string.Join(", ", Sources)}");
         }
 
         var selection = ContactSelection.From(args, Name);
@@ -309,7 +310,7 @@ internal sealed class ConsentUpdateTool() : WorkspaceTool("consent.update")
 
 internal sealed class ContactsDeleteTool() : WorkspaceTool("contacts.delete")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var selection = ContactSelection.From(args, Name);
         return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["deleted_at"] = Now.Value }, Name, deletes: true) : selection.Error!;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -102,24 +103,24 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
 
 internal sealed class ContactsMergeTool() : WorkspaceTool("contacts.merge")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var primary = args.String("primary")!;
         var duplicates = args.Strings("duplicates")!.Distinct(StringComparer.Ordinal).ToList();
         if (duplicates.Count is 0 or > 100)
         {
-            return WorkspaceError.InvalidArguments("'duplicates' of contacts.merge names 1 to 100 contacts");
+            return SystemError.InvalidArguments("'duplicates' of contacts.merge names 1 to 100 contacts");
         }
 
         if (duplicates.Contains(primary))
         {
-            return WorkspaceError.InvalidArguments($"{primary} is both the primary and a duplicate");
+            return SystemError.InvalidArguments($"{primary} is both the primary and a duplicate");
         }
 
         var missing = duplicates.Prepend(primary).Where(id => context.Row(Tables.Contacts, id) is not { } row || row["deleted_at"] is not null).ToList();
         if (missing.Count > 0)
         {
-            return WorkspaceError.NotFound($"no contact {string.Join(", ", missing.Take(5))}; contacts.merge changed nothing");
+            return SystemError.NotFound($"no contact {string.Join(", ", missing.Take(5))}; contacts.merge changed nothing");
         }
 
         return new MergeChange(primary, duplicates);
@@ -137,7 +138,7 @@ internal sealed class PurgeChange(ContactSelection selection) : Change
 
     public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM contacts WHERE {selection.Predicate} ORDER BY id", selection.Parameters);
 
-    public override WorkspaceError? Check(ToolContext context, long records) => selection.Check(context, records, "contacts.purge");
+    public override SystemError? Check(ToolContext context, long records) => selection.Check(context, records, "contacts.purge");
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -166,7 +167,7 @@ internal sealed class PurgeChange(ContactSelection selection) : Change
 
 internal sealed class ContactsPurgeTool() : WorkspaceTool("contacts.purge")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var selection = ContactSelection.From(args, Name, includeDeleted: true);
         return selection.Succeeded ? new PurgeChange(selection.Value!) : selection.Error!;

@@ -42,22 +42,22 @@ internal sealed class ContactSelection
     /// <param name="args">The call's ids, filter and all.</param>
     /// <param name="tool">For messages.</param>
     /// <param name="includeDeleted">Also select soft-deleted contacts (an erasure must reach them too).</param>
-    public static WorkspaceResult<ContactSelection> From(ArgumentReader args, string tool, bool includeDeleted = false) =>
+    public static SystemResult<ContactSelection> From(ArgumentReader args, string tool, bool includeDeleted = false) =>
         From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool, includeDeleted);
 
-    public static WorkspaceResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool, bool includeDeleted = false)
+    public static SystemResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool, bool includeDeleted = false)
     {
         var live = includeDeleted ? "1 = 1" : "deleted_at IS NULL";
         if (ids is not null && filter is not null)
         {
-            return WorkspaceError.InvalidArguments($"{tool} takes ids or a filter, not both");
+            return SystemError.InvalidArguments($"{tool} takes ids or a filter, not both");
         }
 
         if (ids is not null)
         {
             if (ids.Count == 0)
             {
-                return WorkspaceError.InvalidArguments($"'ids' of {tool} is empty; name at least one contact");
+                return SystemError.InvalidArguments($"'ids' of {tool} is empty; name at least one contact");
             }
 
             var json = JsonSerializer.Serialize(ids);
@@ -68,7 +68,7 @@ internal sealed class ContactSelection
         {
             if (!FilterCompiler.TryCompile(filter, Tables.ContactFilterFields, SqlDialect.Sqlite, out var sql, out var error))
             {
-                return WorkspaceError.InvalidArguments($"the filter of {tool} is not valid: {error}");
+                return SystemError.InvalidArguments($"the filter of {tool} is not valid: {error}");
             }
 
             var parameters = sql!.Parameters.Select((value, i) => new SqliteParameter($"@f{i}", value)).ToList();
@@ -77,7 +77,7 @@ internal sealed class ContactSelection
 
         if (!all)
         {
-            return WorkspaceError.InvalidArguments($"say which contacts {tool} acts on: ids, a filter, or all: true to mean every contact");
+            return SystemError.InvalidArguments($"say which contacts {tool} acts on: ids, a filter, or all: true to mean every contact");
         }
 
         return new ContactSelection(live, [], [], null, all: true, null) { Live = live };
@@ -88,7 +88,7 @@ internal sealed class ContactSelection
         context.Count("SELECT count(*) FROM contacts") - (Live == "1 = 1" ? 0 : context.Count("SELECT count(*) FROM contacts WHERE deleted_at IS NOT NULL"));
 
     /// <summary>Listed ids must all exist; a filter that selects every contact must be meant.</summary>
-    public WorkspaceError? Check(ToolContext context, long records, string tool)
+    public SystemError? Check(ToolContext context, long records, string tool)
     {
         if (Ids is not null)
         {
@@ -97,13 +97,13 @@ internal sealed class ContactSelection
             if (missing.Count > 0)
             {
                 var list = string.Join(", ", missing.Take(5));
-                return WorkspaceError.NotFound($"no contact {list}{(missing.Count > 5 ? " (and more)" : "")}; {tool} changed nothing");
+                return SystemError.NotFound($"no contact {list}{(missing.Count > 5 ? " (and more)" : "")}; {tool} changed nothing");
             }
         }
 
         if (Filter is not null && !All && records > 0 && records == Total(context))
         {
-            return WorkspaceError.MatchesEverything($"the filter '{Filter}' selects every contact ({records:N0}); pass all: true if that is what you mean");
+            return SystemError.MatchesEverything($"the filter '{Filter}' selects every contact ({records:N0}); pass all: true if that is what you mean");
         }
 
         return null;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -22,7 +23,7 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
     public override IEnumerable<string> Keys(ToolContext context) =>
         context.Keys($"SELECT @group || '|' || id FROM ({Selected}) ORDER BY id", Parameters);
 
-    public override WorkspaceError? Check(ToolContext context, long records) => selection.Check(context, records, tool);
+    public override SystemError? Check(ToolContext context, long records) => selection.Check(context, records, tool);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -64,14 +65,14 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
         return Output(new { Changed = changed });
     }
 
-    public static WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context, string tool, TableInfo table, string groupArgument, string groupTable,
+    public static SystemResult<Change> Prepare(ArgumentReader args, ToolContext context, string tool, TableInfo table, string groupArgument, string groupTable,
         string groupColumn, string timeColumn, bool add)
     {
         var group = args.String(groupArgument)!;
         var name = context.Text($"SELECT name FROM {groupTable} WHERE id = @id", ("@id", group));
         if (name is null)
         {
-            return WorkspaceError.NotFound($"there is no {groupArgument} '{group}'; {tool} changed nothing");
+            return SystemError.NotFound($"there is no {groupArgument} '{group}'; {tool} changed nothing");
         }
 
         var selection = ContactSelection.From(args, tool);
@@ -81,19 +82,19 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
 
 internal sealed class ListsAddMembersTool() : WorkspaceTool("lists.add_members")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
         MembershipChange.Prepare(args, context, Name, Tables.ListMembers, "list", "lists", "list_id", "added_at", add: true);
 }
 
 internal sealed class ListsRemoveMembersTool() : WorkspaceTool("lists.remove_members")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
         MembershipChange.Prepare(args, context, Name, Tables.ListMembers, "list", "lists", "list_id", "added_at", add: false);
 }
 
 internal sealed class NurtureRemoveMembersTool() : WorkspaceTool("nurture.remove_members")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
         MembershipChange.Prepare(args, context, Name, Tables.NurtureMembers, "flow", "nurture_flows", "flow_id", "joined_at", add: false);
 }
 
@@ -139,24 +140,24 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
         return Output(new { Changed = changed });
     }
 
-    public static WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context, string tool, bool add)
+    public static SystemResult<Change> Prepare(ArgumentReader args, ToolContext context, string tool, bool add)
     {
         var list = args.String("list")!;
         var name = context.Text("SELECT name FROM suppression_lists WHERE id = @id", ("@id", list));
         if (name is null)
         {
-            return WorkspaceError.NotFound($"there is no suppression list '{list}'; {tool} changed nothing");
+            return SystemError.NotFound($"there is no suppression list '{list}'; {tool} changed nothing");
         }
 
         var emails = args.Strings("emails")!.Select(e => e.Trim().ToLowerInvariant()).ToList();
         if (emails.Count == 0)
         {
-            return WorkspaceError.InvalidArguments($"'emails' of {tool} is empty; name at least one address");
+            return SystemError.InvalidArguments($"'emails' of {tool} is empty; name at least one address");
         }
 
         if (emails.FirstOrDefault(e => !EmailAddress.IsValid(e)) is { } bad)
         {
-            return WorkspaceError.InvalidArguments($"'{bad}' is not an email address");
+            return SystemError.InvalidArguments($"'{bad}' is not an email address");
         }
 
         return new SuppressionChange(list, name, emails, args.String("reason"), add, tool);
@@ -166,10 +167,10 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
 
 internal sealed class SuppressionAddTool() : WorkspaceTool("suppression.add")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) => SuppressionChange.Prepare(args, context, Name, add: true);
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) => SuppressionChange.Prepare(args, context, Name, add: true);
 }
 
 internal sealed class SuppressionRemoveTool() : WorkspaceTool("suppression.remove")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) => SuppressionChange.Prepare(args, context, Name, add: false);
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) => SuppressionChange.Prepare(args, context, Name, add: false);
 }

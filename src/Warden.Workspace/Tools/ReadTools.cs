@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -59,25 +60,25 @@ internal sealed class ContactPage(string predicate, IReadOnlyList<SqliteParamete
 
     public static readonly string[] DefaultColumns = ["id", "email", "first_name", "last_name", "country", "lifecycle_stage", "lead_score"];
 
-    public static WorkspaceResult<IReadOnlyList<string>> Columns(ArgumentReader args, string tool)
+    public static SystemResult<IReadOnlyList<string>> Columns(ArgumentReader args, string tool)
     {
         var fields = args.Strings("fields") ?? DefaultColumns;
         foreach (var field in fields)
         {
             if (!Tables.Contacts.Columns.Contains(field))
             {
-                return WorkspaceError.InvalidArguments($"contacts have no field '{field}'" + (Core.Diagnostics.Suggest.Hint(field, Tables.Contacts.Columns) is { } h ? $"; {h}" : ""));
+                return SystemError.InvalidArguments($"contacts have no field '{field}'" + (Core.Diagnostics.Suggest.Hint(field, Tables.Contacts.Columns) is { } h ? $"; {h}" : ""));
             }
         }
 
         IReadOnlyList<string> columns = [.. fields.Prepend("id").Distinct()];
-        return new WorkspaceResult<IReadOnlyList<string>>(columns, null);
+        return new SystemResult<IReadOnlyList<string>>(columns, null);
     }
 
-    public static WorkspaceResult<PageSize> Limit(ArgumentReader args, string tool)
+    public static SystemResult<PageSize> Limit(ArgumentReader args, string tool)
     {
         var limit = args.Integer("limit") ?? 50;
-        return limit is < 1 or > 500 ? WorkspaceError.InvalidArguments($"'limit' of {tool} must be from 1 to 500; page through larger sets with 'cursor'") : new PageSize((int)limit);
+        return limit is < 1 or > 500 ? SystemError.InvalidArguments($"'limit' of {tool} must be from 1 to 500; page through larger sets with 'cursor'") : new PageSize((int)limit);
     }
 }
 
@@ -85,7 +86,7 @@ internal sealed record PageSize(int Value);
 
 internal sealed class ContactsSearchTool() : WorkspaceTool("contacts.search")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var columns = ContactPage.Columns(args, Name);
         var limit = ContactPage.Limit(args, Name);
@@ -101,14 +102,14 @@ internal sealed class ContactsSearchTool() : WorkspaceTool("contacts.search")
 
         var filter = ContactFilter.Compile(text, "f", out var error);
         return filter is null
-            ? WorkspaceError.InvalidArguments($"the filter of {Name} is not valid: {error}")
+            ? SystemError.InvalidArguments($"the filter of {Name} is not valid: {error}")
             : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, columns.Value!, limit.Value!.Value, args.String("cursor"), $"where {text}", Name);
     }
 }
 
 internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var limit = ContactPage.Limit(args, Name);
         if (!limit.Succeeded)
@@ -119,12 +120,12 @@ internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
         var id = args.String("segment")!;
         if (context.Row(Tables.Segments, id) is not { } segment)
         {
-            return WorkspaceError.NotFound($"there is no segment '{id}'");
+            return SystemError.NotFound($"there is no segment '{id}'");
         }
 
         var filter = ContactFilter.Compile((string)segment["rule"]!, "f", out var error);
         return filter is null
-            ? WorkspaceError.Refused($"segment '{id}' has a rule that is not a valid filter: {error}")
+            ? SystemError.Refused($"segment '{id}' has a rule that is not a valid filter: {error}")
             : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, ["id", "email", "lifecycle_stage"], limit.Value!.Value, args.String("cursor"), $"members of segment '{segment["name"]}'", Name);
     }
 }
@@ -143,10 +144,10 @@ internal sealed class ContactRead(string id, IReadOnlyList<string> columns) : Re
 
 internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var id = args.String("id")!;
-        var columns = args.Has("fields") ? ContactPage.Columns(args, Name) : new WorkspaceResult<IReadOnlyList<string>>([.. Tables.Contacts.Columns.Where(c => c != "version")], null);
+        var columns = args.Has("fields") ? ContactPage.Columns(args, Name) : new SystemResult<IReadOnlyList<string>>([.. Tables.Contacts.Columns.Where(c => c != "version")], null);
         if (!columns.Succeeded)
         {
             return columns.Error!;
@@ -155,7 +156,7 @@ internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
         // Only whether it is there: the row itself is read once, when the plan is applied.
         return context.Count("SELECT count(*) FROM contacts WHERE id = @id AND deleted_at IS NULL", ("@id", id)) == 1
             ? new ContactRead(id, columns.Value!)
-            : WorkspaceError.NotFound($"there is no contact '{id}'");
+            : SystemError.NotFound($"there is no contact '{id}'");
     }
 }
 
@@ -199,14 +200,14 @@ internal sealed class CampaignRead(string id, bool stats) : ReadChange
 
 internal sealed class CampaignsGetTool() : WorkspaceTool("campaigns.get")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
-        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? WorkspaceError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: false);
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? SystemError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: false);
 }
 
 internal sealed class CampaignsStatsTool() : WorkspaceTool("campaigns.stats")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
-        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? WorkspaceError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: true);
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+        context.Row(Tables.Campaigns, args.String("campaign")!) is null ? SystemError.NotFound($"there is no campaign '{args.String("campaign")}'") : new CampaignRead(args.String("campaign")!, stats: true);
 }
 
 /// <summary>The workspace's schema, data classes, dependency map and sizes, for an agent finding its way.</summary>
@@ -220,18 +221,18 @@ internal sealed class DescribeRead : ReadChange
 
     public override JsonElement Read(ToolContext context)
     {
-        var fields = Core.WorkspaceCatalogue.Fields.GroupBy(f => f.Split('.')[0]).ToDictionary(
+        var fields = WorkspaceCatalogue.Fields.GroupBy(f => f.Split('.')[0]).ToDictionary(
             g => g.Key,
             g => g.Select(f => new { Field = f, Classes = context.ClassesOf(f) }).ToList());
         var dependencies = Rows(context, "SELECT field, object_kind, object_id FROM field_dependencies ORDER BY field, object_kind, object_id", [])
             .GroupBy(r => (string)r["field"]!)
             .ToDictionary(g => g.Key, g => g.Select(r => $"{r["object_kind"]}:{r["object_id"]}").ToList());
         var counts = Counted.ToDictionary(t => t, t => context.Count($"SELECT count(*) FROM {t}"));
-        return Output(new { Tables = fields, Dependencies = dependencies, Records = counts, Tools = Core.WorkspaceCatalogue.Tools.Select(t => t.Name) });
+        return Output(new { Tables = fields, Dependencies = dependencies, Records = counts, Tools = WorkspaceCatalogue.Tools.Select(t => t.Name) });
     }
 }
 
 internal sealed class WorkspaceDescribeTool() : WorkspaceTool("workspace.describe")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) => new DescribeRead();
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) => new DescribeRead();
 }

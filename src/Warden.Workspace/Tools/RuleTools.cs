@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
+using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
@@ -97,14 +98,14 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
         return Output(new { Changed = 1 });
     }
 
-    public static WorkspaceResult<Change> Prepare(ToolContext context, string tool, TableInfo table, string kind, string id, string? newCondition,
+    public static SystemResult<Change> Prepare(ToolContext context, string tool, TableInfo table, string kind, string id, string? newCondition,
         IReadOnlyDictionary<string, object?> otherChanges)
     {
         var conditionColumn = table == Tables.Segments ? "rule" : "condition";
         var row = context.Row(table, id);
         if (row is null)
         {
-            return WorkspaceError.NotFound($"there is no {kind.Replace('_', ' ')} '{id}'; {tool} changed nothing");
+            return SystemError.NotFound($"there is no {kind.Replace('_', ' ')} '{id}'; {tool} changed nothing");
         }
 
         var oldText = (string)row[conditionColumn]!;
@@ -116,7 +117,7 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
             after = ContactFilter.Compile(newCondition, "new", out var error);
             if (after is null)
             {
-                return WorkspaceError.InvalidArguments($"the new {conditionColumn} of {tool} is not a valid filter: {error}");
+                return SystemError.InvalidArguments($"the new {conditionColumn} of {tool} is not a valid filter: {error}");
             }
 
             set[conditionColumn] = newCondition;
@@ -124,7 +125,7 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
 
         if (set.Count == 0)
         {
-            return WorkspaceError.InvalidArguments($"{tool} changes nothing: give a new {conditionColumn}{(otherChanges.Count == 0 && table != Tables.Segments ? " or another field" : "")}");
+            return SystemError.InvalidArguments($"{tool} changes nothing: give a new {conditionColumn}{(otherChanges.Count == 0 && table != Tables.Segments ? " or another field" : "")}");
         }
 
         return new RuleChange(table, kind, id, (string)row["name"]!, before, after, set, tool);
@@ -133,20 +134,20 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
 
 internal sealed class SegmentsUpdateRuleTool() : WorkspaceTool("segments.update_rule")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context) =>
         RuleChange.Prepare(context, Name, Tables.Segments, "segment", args.String("segment")!, args.String("rule"), new Dictionary<string, object?>());
 }
 
 internal sealed class ScoringUpdateRuleTool() : WorkspaceTool("scoring.update_rule")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var other = new Dictionary<string, object?>();
         if (args.Integer("points") is { } points)
         {
             if (points is < -100 or > 100)
             {
-                return WorkspaceError.InvalidArguments($"'points' of {Name} must be from -100 to 100, not {points}");
+                return SystemError.InvalidArguments($"'points' of {Name} must be from -100 to 100, not {points}");
             }
 
             other["points"] = points;
@@ -158,14 +159,14 @@ internal sealed class ScoringUpdateRuleTool() : WorkspaceTool("scoring.update_ru
 
 internal sealed class RoutingUpdateRuleTool() : WorkspaceTool("routing.update_rule")
 {
-    public override WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context)
+    public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var other = new Dictionary<string, object?>();
         if (args.String("owner") is { } owner)
         {
             if (owner.Length is 0 or > 100)
             {
-                return WorkspaceError.InvalidArguments($"'owner' of {Name} must name someone");
+                return SystemError.InvalidArguments($"'owner' of {Name} must name someone");
             }
 
             other["owner"] = owner;

@@ -11,7 +11,7 @@ internal abstract class WorkspaceTool(string name)
 
     public string Name => Definition.Name;
 
-    public abstract WorkspaceResult<Change> Prepare(ArgumentReader args, ToolContext context);
+    public abstract SystemResult<Change> Prepare(ArgumentReader args, ToolContext context);
 }
 
 /// <summary>Everything a plan shows besides the affected keys, which the planner reads from <see cref="Change.Keys"/>.</summary>
@@ -46,7 +46,7 @@ internal abstract class Change
 {
     public abstract IEnumerable<string> Keys(ToolContext context);
 
-    public virtual WorkspaceError? Check(ToolContext context, long records) => null;
+    public virtual SystemError? Check(ToolContext context, long records) => null;
 
     public abstract PlanDetails Describe(ToolContext context, long records);
 

@@ -1,5 +1,7 @@
 using Warden.Core.Cel;
 using Warden.Core.Decisions;
+using Warden.Workspace;
+using Warden.Core;
 
 namespace Warden.Core.Tests.Cel;
 

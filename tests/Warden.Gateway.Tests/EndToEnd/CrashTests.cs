@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using ModelContextProtocol.Client;
 using Warden.Core.Audit;
 using Warden.Storage.Audit;
+using Warden.Core;
 
 namespace Warden.Gateway.Tests.EndToEnd;
 
@@ -73,12 +74,12 @@ public sealed class CrashTests
             var (_, draft) = await GatewayFixture.Call(await gateway.Agent("campaign-qa-bot"), "campaigns.create_draft",
                 new { name = "Winter", audience = "newsletter", subject = "Winter news", content = "In the shops now.", sender = "news@northwind.example" });
             campaign = draft["result"]!["campaign"]!.GetValue<string>();
-            var call = new Warden.Workspace.ToolCall("campaigns.send", System.Text.Json.JsonSerializer.SerializeToElement(new { campaign }), "campaign-qa-bot", "sandbox");
+            var call = new ToolCall("campaigns.send", System.Text.Json.JsonSerializer.SerializeToElement(new { campaign }), "campaign-qa-bot", "sandbox");
             var plan = gateway.Gateway.Workspace.Plan(call).Get();
             gateway.Gateway.Recovery.Intend("campaign-qa-bot", "campaigns.send", plan.Hash,
                 new AuditEntry { Kind = AuditKinds.Call, Environment = "sandbox", Agent = "campaign-qa-bot", UseCase = "campaign-qa", Tool = "campaigns.send", Effect = "approve" });
             // The process dies between the first batch and the second, as a power cut would have it.
-            Assert.Throws<IOException>(() => gateway.Gateway.Workspace.Apply(plan, new Warden.Workspace.ApplyControl { BatchSize = 20, Stop = () => throw new IOException("power cut") }));
+            Assert.Throws<IOException>(() => gateway.Gateway.Workspace.Apply(plan, new ApplyControl { BatchSize = 20, Stop = () => throw new IOException("power cut") }));
             Assert.Equal("sending", gateway.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
         }
 

@@ -1,32 +1,31 @@
 using System.Text.Json;
-using Warden.Workspace.Tools;
 
-namespace Warden.Workspace;
+namespace Warden.Core;
 
-/// <summary>A call to a workspace tool, by an agent, in an environment.</summary>
+/// <summary>A call to a governed system's tool, by an agent, in an environment.</summary>
 public sealed record ToolCall(string Tool, JsonElement Arguments, string Agent, string Environment);
 
-/// <summary>Why the workspace refused: a stable code and a sentence safe to show the caller.</summary>
-public sealed record WorkspaceError(string Code, string Message)
+/// <summary>Why a governed system refused: a stable code and a sentence safe to show the caller.</summary>
+public sealed record SystemError(string Code, string Message)
 {
-    internal static WorkspaceError UnknownTool(string tool, string? hint) =>
-        new("unknown_tool", $"'{tool}' is not a workspace tool" + (hint is null ? "" : $"; {hint}"));
+    public static SystemError UnknownTool(string tool, string system, string? hint) =>
+        new("unknown_tool", $"'{tool}' is not a {system} tool" + (hint is null ? "" : $"; {hint}"));
 
-    internal static WorkspaceError InvalidArguments(string message) => new("invalid_arguments", message);
+    public static SystemError InvalidArguments(string message) => new("invalid_arguments", message);
 
-    internal static WorkspaceError NotFound(string message) => new("not_found", message);
+    public static SystemError NotFound(string message) => new("not_found", message);
 
-    internal static WorkspaceError MatchesEverything(string message) => new("matches_everything", message);
+    public static SystemError MatchesEverything(string message) => new("matches_everything", message);
 
-    internal static WorkspaceError StalePlan(string message) => new("stale_plan", message);
+    public static SystemError StalePlan(string message) => new("stale_plan", message);
 
-    internal static WorkspaceError Refused(string message) => new("refused", message);
+    public static SystemError Refused(string message) => new("refused", message);
 
-    internal static WorkspaceError Stopped(string message) => new("stopped", message);
+    public static SystemError Stopped(string message) => new("stopped", message);
 }
 
 /// <summary>A value or an error, never both (failure is a value, as Polly's Outcome has it).</summary>
-public readonly record struct WorkspaceResult<T>(T? Value, WorkspaceError? Error)
+public readonly record struct SystemResult<T>(T? Value, SystemError? Error)
     where T : class
 {
     /// <summary>True when there is a value.</summary>
@@ -36,10 +35,10 @@ public readonly record struct WorkspaceResult<T>(T? Value, WorkspaceError? Error
     public T Get() => Value ?? throw new InvalidOperationException($"{Error!.Code}: {Error.Message}");
 
     /// <summary>A success.</summary>
-    public static implicit operator WorkspaceResult<T>(T value) => new(value, null);
+    public static implicit operator SystemResult<T>(T value) => new(value, null);
 
     /// <summary>A failure.</summary>
-    public static implicit operator WorkspaceResult<T>(WorkspaceError error) => new(null, error);
+    public static implicit operator SystemResult<T>(SystemError error) => new(null, error);
 }
 
 /// <summary>How many records had one value of a field before the change.</summary>
@@ -65,11 +64,12 @@ public sealed record Exclusion(string Reason, long Records);
 /// diff, the data classes touched, the objects that depend on the changed fields, the recipients
 /// of a send, and a hash over the call and the affected set that an approval binds to.
 /// </summary>
-public sealed class Plan
+public class Plan
 {
-    internal Plan(ToolCall call, Core.ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
+    /// <summary>A plan as a system found it; the system may keep what it needs to apply it in a subclass.</summary>
+    public Plan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys, IReadOnlyList<string> fieldsRead,
         IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes, IReadOnlyList<RecordChange> sample,
-        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, Change change, long? deleted, string? destination,
+        IReadOnlyList<Dependent> dependents, long recipients, IReadOnlyList<Exclusion> excluded, string summary, long? deleted, string? destination,
         SendMessage? message)
     {
         Deleted = deleted;
@@ -90,7 +90,6 @@ public sealed class Plan
         Recipients = recipients;
         Excluded = excluded;
         Summary = summary;
-        Change = change;
         Facts = new()
         {
             Records = records,
@@ -100,7 +99,7 @@ public sealed class Plan
             Fields = [.. fieldsRead.Concat(fieldsChanged).Distinct()],
             Classes = classes,
             External = tool.External,
-            Reversible = tool.Reversibility != Core.Reversibility.Irreversible,
+            Reversible = tool.Reversibility != Reversibility.Irreversible,
         };
     }
 
@@ -108,7 +107,7 @@ public sealed class Plan
     public ToolCall Call { get; }
 
     /// <summary>The tool's definition.</summary>
-    public Core.ToolDefinition Tool { get; }
+    public ToolDefinition Tool { get; }
 
     /// <summary>sha256 over the canonical call (tool and definition, arguments, agent, environment) and the affected keys.</summary>
     public string Hash { get; }
@@ -158,10 +157,8 @@ public sealed class Plan
     /// <summary>What a send says (subject, sender, content): bound into the hash, so changing it voids an approval.</summary>
     public SendMessage? Message { get; }
 
-    internal Change Change { get; }
-
     /// <summary>The facts the policy decides on, derived from what the plan does.</summary>
-    public Core.PlanFacts Facts { get; }
+    public PlanFacts Facts { get; }
 }
 
 /// <summary>What applying a plan did: for a send stopped between batches, how far it got and why it stopped.</summary>

@@ -1,25 +1,112 @@
-namespace Warden.Core;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Warden.Core;
+
+namespace Warden.Workspace;
 
 /// <summary>
-/// The built-in marketing workspace's tools and fields, known to the policy engine so that rules,
-/// tier caps and data classes can be checked before anything runs. The workspace implements
-/// exactly these tools; this list is the single source of their kinds and arguments.
+/// The built-in marketing workspace's tools and fields, as the policy engine knows them so that
+/// rules, tier caps and data classes can be checked before anything runs. The tools are listed
+/// here, the single source of their kinds and arguments; the fields and their data classes are
+/// read from the workspace's schema (Schema.sql), so a column added there is known, and masked by
+/// its classes, without a second list to keep in step.
 /// </summary>
-public static class WorkspaceCatalogue
+public static partial class WorkspaceCatalogue
 {
+    /// <summary>The workspace as a governed system's catalogue.</summary>
+    public static SystemCatalogue Catalogue { get; } = Build(WorkspaceStore.Schema);
+
+    /// <summary>Every workspace tool, in the order the catalogue lists them.</summary>
+    public static IReadOnlyList<ToolDefinition> Tools => Catalogue.Tools;
+
+    /// <summary>Every field of the workspace's data model, as table.field.</summary>
+    public static IReadOnlyList<string> Fields => Catalogue.FieldNames;
+
+    /// <summary>
+    /// The contact fields a filter may test, with their types (INTEGER columns are numbers): the
+    /// workspace compiles filters with this list, and the gateway and policy tests check filters with it.
+    /// </summary>
+    public static IReadOnlyList<FilterField> ContactFilterFields { get; } = FilterFieldsOf(Catalogue.Fields, "contacts");
+
+    /// <summary>The catalogue of a workspace with this schema: the tools, and the fields with their classes read from the schema.</summary>
+    public static SystemCatalogue Build(string schema)
+    {
+        var fields = FieldsOf(schema);
+        var contactFilter = new FilterOver("contacts", FilterFieldsOf(fields, "contacts"));
+        return new SystemCatalogue(ToolDefinition.WorkspaceSystem, ToolsOf(contactFilter), fields);
+    }
+
+    private static List<FilterField> FilterFieldsOf(IEnumerable<SystemField> fields, string table) =>
+    [
+        .. fields.Where(f => f.Name.StartsWith(table + ".", StringComparison.Ordinal))
+            .Select(f => new FilterField(f.Name[(table.Length + 1)..], f.Type)),
+    ];
+
+    /// <summary>
+    /// The columns of the schema's tables, read by SQLite itself from the schema run in memory,
+    /// with the classes their comments name; tables marked internal are left out.
+    /// </summary>
+    private static List<SystemField> FieldsOf(string schema) =>
+        [.. Read(schema).Where(t => !t.Internal).SelectMany(t => t.Columns.Select(c => new SystemField($"{t.Name}.{c.Name}", c.Type, c.Classes)))];
+
+    /// <summary>Every table's columns, internal ones included, in the schema's order: what the journal reads and writes of a row.</summary>
+    internal static IReadOnlyDictionary<string, string[]> Columns { get; } =
+        Read(WorkspaceStore.Schema).ToDictionary(t => t.Name, t => t.Columns.Select(c => c.Name).ToArray(), StringComparer.Ordinal);
+
+    private sealed record SchemaColumn(string Name, FilterFieldType Type, IReadOnlyList<string> Classes);
+
+    private sealed record SchemaTable(string Name, bool Internal, IReadOnlyList<SchemaColumn> Columns);
+
+    private static List<SchemaTable> Read(string schema)
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = schema;
+        command.ExecuteNonQuery();
+        command.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid";
+        var tables = new List<(string Name, string Sql)>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                tables.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var result = new List<SchemaTable>();
+        foreach (var (table, sql) in tables)
+        {
+            var lines = sql.Split('\n');
+
+            var classes = lines.Select(l => ColumnClasses().Match(l)).Where(m => m.Success)
+                .ToDictionary(m => m.Groups["column"].Value, m => (IReadOnlyList<string>)[.. m.Groups["classes"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],
+                    StringComparer.Ordinal);
+            command.CommandText = $"SELECT name, type FROM pragma_table_info('{table}') ORDER BY cid";
+            var columns = new List<SchemaColumn>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var column = reader.GetString(0);
+                    var type = reader.GetString(1).Equals("INTEGER", StringComparison.OrdinalIgnoreCase) ? FilterFieldType.Integer : FilterFieldType.Text;
+                    columns.Add(new SchemaColumn(column, type, classes.GetValueOrDefault(column) ?? []));
+                }
+            }
+
+            result.Add(new SchemaTable(table, lines[0].Contains("-- internal", StringComparison.Ordinal), columns));
+        }
+
+        return result;
+    }
+
+    /// <summary>A column line whose comment names its classes: <c>email TEXT, -- stored trimmed; classes: pii, consent</c>.</summary>
+    [GeneratedRegex(@"^\s*(?<column>[a-z_][a-z0-9_]*)\s.*--.*\bclasses:\s*(?<classes>[a-z0-9_, -]+?)\s*$")]
+    private static partial Regex ColumnClasses();
+
     private static ToolArgument Arg(string name, ArgumentType type, string description, bool required = false) =>
         new(name, type, description, required);
 
-    private static ToolArgument Filter(string name, string description, bool required = false) =>
-        new(name, ArgumentType.String, description, required) { IsContactFilter = true };
-
-    // Arguments that select contacts, shared by every tool that acts on a set of contacts.
-    private static readonly ToolArgument[] ContactSelection =
-    [
-        Arg("ids", ArgumentType.StringList, "Contact ids to act on."),
-        Filter("filter", "A filter over contact fields selecting the contacts to act on, in CEL syntax, e.g. lifecycle_stage == 'lead' && country in ['DE', 'AT'] && lead_score >= 40."),
-        Arg("all", ArgumentType.Boolean, "Set to true to act on every contact when no ids or filter are given; never implied."),
-    ];
 
     private static ToolDefinition Tool(string name, ActionKind kind, Reversibility reversibility, string description, params ToolArgument[] arguments) =>
         new(ToolDefinition.WorkspaceSystem, name, kind, reversibility, External: false, description, arguments);
@@ -27,9 +114,21 @@ public static class WorkspaceCatalogue
     private static ToolDefinition ExternalTool(string name, ActionKind kind, string description, params ToolArgument[] arguments) =>
         new(ToolDefinition.WorkspaceSystem, name, kind, Reversibility.Irreversible, External: true, description, arguments);
 
-    /// <summary>Every workspace tool, in the order the catalogue lists them.</summary>
-    public static IReadOnlyList<ToolDefinition> Tools { get; } =
-    [
+    private static List<ToolDefinition> ToolsOf(FilterOver contacts)
+    {
+        ToolArgument Filter(string name, string description, bool required = false) =>
+            new(name, ArgumentType.String, description, required) { Filter = contacts };
+
+        // Arguments that select contacts, shared by every tool that acts on a set of contacts.
+        ToolArgument[] ContactSelection =
+        [
+            Arg("ids", ArgumentType.StringList, "Contact ids to act on."),
+            Filter("filter", "A filter over contact fields selecting the contacts to act on, in CEL syntax, e.g. lifecycle_stage == 'lead' && country in ['DE', 'AT'] && lead_score >= 40."),
+            Arg("all", ArgumentType.Boolean, "Set to true to act on every contact when no ids or filter are given; never implied."),
+        ];
+
+        return
+        [
         Tool("workspace.describe", ActionKind.Read, Reversibility.Reversible, "Describe the workspace: tables, fields, data classes and which objects depend on which fields."),
         Tool("contacts.search", ActionKind.Read, Reversibility.Reversible, "Search contacts with a filter; returns a page of contacts.",
             Filter("filter", "A filter over contact fields in CEL syntax, e.g. country == 'DE' && lead_score > 50; all contacts when absent."),
@@ -102,38 +201,6 @@ public static class WorkspaceCatalogue
         ExternalTool("audiences.sync", ActionKind.Sync, "Sync a segment to an external ad audience.",
             Arg("segment", ArgumentType.String, "Segment id.", required: true),
             Arg("destination", ArgumentType.String, "Destination, e.g. linkedin:matched-audience-42.", required: true)),
-    ];
-
-    /// <summary>Every field of the workspace's data model, as table.field.</summary>
-    public static IReadOnlyList<string> Fields { get; } =
-    [
-        .. Qualified("contacts", "id", "email", "first_name", "last_name", "phone", "date_of_birth", "company_id", "job_title", "country",
-            "lifecycle_stage", "lead_score", "lead_source", "owner", "email_consent", "email_consent_at", "email_consent_source",
-            "legacy_region", "created_at", "updated_at", "deleted_at"),
-        .. Qualified("companies", "id", "name", "domain", "industry", "employees", "annual_revenue", "country"),
-        .. Qualified("lists", "id", "name"),
-        .. Qualified("list_members", "list_id", "contact_id"),
-        .. Qualified("segments", "id", "name", "rule"),
-        .. Qualified("suppression", "list_id", "email", "reason", "added_at"),
-        .. Qualified("campaigns", "id", "name", "status", "audience", "subject", "content", "sender", "scheduled_at", "sent_at"),
-        .. Qualified("nurture_flows", "id", "name"),
-        .. Qualified("nurture_members", "flow_id", "contact_id"),
-        .. Qualified("scoring_rules", "id", "name", "condition", "points"),
-        .. Qualified("routing_rules", "id", "name", "condition", "owner"),
-        .. Qualified("audience_syncs", "id", "segment_id", "destination", "status"),
-    ];
-
-    /// <summary>
-    /// The contact fields a filter may test, with their types: the contacts table's fields, of which
-    /// lead_score is a number. The workspace compiles filters with this list, and policy tests check
-    /// their cases' filters with it.
-    /// </summary>
-    public static IReadOnlyList<FilterField> ContactFilterFields { get; } =
-    [
-        .. Fields.Where(f => f.StartsWith("contacts.", StringComparison.Ordinal))
-            .Select(f => f["contacts.".Length..])
-            .Select(f => new FilterField(f, f == "lead_score" ? FilterFieldType.Integer : FilterFieldType.Text)),
-    ];
-
-    private static IEnumerable<string> Qualified(string table, params string[] fields) => fields.Select(f => $"{table}.{f}");
+        ];
+    }
 }

@@ -1,0 +1,40 @@
+namespace Warden.Core;
+
+/// <summary>
+/// A system Warden governs: the built-in workspace today, a PostgreSQL database and an upstream MCP
+/// server next. The gateway knows systems only through this: what they offer (the catalogue), what
+/// a call would do (a plan, nothing written), doing it (bound to that plan), and undoing it. Every
+/// expected failure is a <see cref="SystemError"/> value with a code, never an exception.
+/// </summary>
+public interface IGovernedSystem
+{
+    /// <summary>Its tools and fields, with kinds, reversibility, arguments and data classes.</summary>
+    SystemCatalogue Catalogue { get; }
+
+    /// <summary>What the call would do, found without changing anything.</summary>
+    SystemResult<Plan> Plan(ToolCall call);
+
+    /// <summary>
+    /// Carries out a plan this system made, only if it still does what was planned (otherwise a
+    /// <c>stale_plan</c> error and nothing changed); <paramref name="control"/> can stop it while it runs.
+    /// </summary>
+    SystemResult<AppliedAction> Apply(Plan plan, ApplyControl control);
+
+    /// <summary>What undoing an action (or an agent's actions in a window) would restore, and what it would refuse to overwrite.</summary>
+    SystemResult<RollbackPlan> PlanRollback(RollbackRequest request);
+
+    /// <summary>Undoes, recording who did it; conflicts are left as they are unless forced.</summary>
+    SystemResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor);
+
+    /// <summary>The agent whose action this is, or null when there is no such action.</summary>
+    string? AgentOf(string actionId);
+
+    /// <summary>The action an agent applied from this plan, or null: how a stopped gateway finds out whether an approved call ran.</summary>
+    string? ActionWithPlan(string agent, string planHash);
+
+    /// <summary>The action an agent applied with this tool and plan since a time, or null: how recovery finds a change applied but not recorded.</summary>
+    string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since);
+
+    /// <summary>Ends, as stopped, work a stopped gateway left half-way (a send between batches), and says what each had done.</summary>
+    IReadOnlyList<InterruptedSend> StopInterrupted();
+}

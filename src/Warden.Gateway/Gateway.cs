@@ -19,9 +19,6 @@ namespace Warden.Gateway;
 /// </summary>
 internal sealed class Gateway : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ReadMask> _masks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IReadOnlySet<string>> _granted = new(StringComparer.Ordinal);
-
     private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
         IReadOnlyDictionary<string, string> demoTokens)
     {
@@ -36,9 +33,12 @@ internal sealed class Gateway : IAsyncDisposable
         Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy));
         Notifier = new Notifications.Notifier(this);
         KillSwitch = new Guards.KillSwitch(this);
-        Approvals = new ApprovalDesk(this);
-        Calls = new CallPipeline(this);
+        Recorder = new Recorder(trail, policy);
+        Access = new AgentAccess(policy, options.Environment, Workspace.Catalogue.System);
         Recovery = new Recovery(this);
+        Governor = new PlanGovernor(policy, options, Workspace, store, Guards, KillSwitch, Recovery, Recorder, Access);
+        Approvals = new ApprovalDesk(this);
+        Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment);
     }
 
     public GatewayOptions Options { get; }
@@ -72,21 +72,23 @@ internal sealed class Gateway : IAsyncDisposable
 
     public CallPipeline Calls { get; }
 
+    /// <summary>The one path a plan takes, for new calls and approved ones.</summary>
+    public PlanGovernor Governor { get; }
+
+    public Recorder Recorder { get; }
+
+    public AgentAccess Access { get; }
+
     public Recovery Recovery { get; }
 
     /// <summary>The workspace tools the policy can ever grant the agent here: what it is shown, and all it may call.</summary>
-    public IReadOnlySet<string> GrantedTools(Agent agent) => _granted.GetOrAdd(agent.Id, _ =>
-        Policy.Grants(agent.Id, Environment).Where(g => g.Tool.System == ToolDefinition.WorkspaceSystem).Select(g => g.Tool.Name).ToHashSet(StringComparer.Ordinal));
+    public IReadOnlySet<string> GrantedTools(Agent agent) => Access.GrantedTools(agent);
 
     /// <summary>What an agent reads, masked as its policy says.</summary>
-    public ReadMask MaskFor(Agent agent) => _masks.GetOrAdd(agent.Id, _ => ReadMask.For(Policy, agent));
+    public ReadMask MaskFor(Agent agent) => Access.MaskFor(agent);
 
-    /// <summary>
-    /// Appends to the trail and waits until the entry is on the disk. Not cancellable: the entry
-    /// records something that happened (or was refused), and a caller who hung up does not undo it.
-    /// </summary>
-    public async ValueTask<long> AuditAsync(AuditEntry entry) =>
-        (await Trail.AppendAsync(entry with { PolicyHash = entry.PolicyHash ?? Policy.Hash }, CancellationToken.None).ConfigureAwait(false)).Seq;
+    /// <summary>Appends to the trail and waits until the entry is on the disk (see <see cref="Calls.Recorder"/>).</summary>
+    public ValueTask<long> AuditAsync(AuditEntry entry) => Recorder.RecordAsync(entry);
 
     /// <summary>Loads the policy and opens the workspace, the trail and the store in the data folder.</summary>
     /// <exception cref="GatewayException">Something cannot be loaded or opened; the message says what and where.</exception>
@@ -143,8 +145,8 @@ internal sealed class Gateway : IAsyncDisposable
                 Outcome = "ok",
             }).ConfigureAwait(false);
 
-            // Last, so that nothing after it can fail and leave its timer running.
-            credentials.Watch(options.Clock, change => _ = gateway.RecordCredentialsAsync(change));
+            // Last, once nothing can fail any more: a failed open leaves no timer running.
+            gateway.Start();
             return gateway;
         }
         catch
@@ -156,6 +158,15 @@ internal sealed class Gateway : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>Starts the gateway's timers: expiring requests, sending notifications, forgetting old usage, watching token files.</summary>
+    private void Start()
+    {
+        Approvals.Start();
+        Notifier.Start();
+        Guards.Start();
+        Credentials.Watch(Clock, change => _ = RecordCredentialsAsync(change));
     }
 
     /// <summary>Records that token files changed (rotated or revoked tokens); called from the credentials' timer.</summary>

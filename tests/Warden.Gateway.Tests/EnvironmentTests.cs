@@ -81,7 +81,43 @@ public sealed class EnvironmentTests
             Assert.Contains("refused now: Contact updates are paused", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
             Assert.Equal(0L, Changed(gateway));
             var call = gateway.Trail().Last(e => e.Entry.Kind == "call" && e.Entry.ApprovalId == id).Entry;
-            Assert.Equal(("deny", "hygiene-no-updates", "error"), (call.Effect, call.Rule, call.Outcome));
+            Assert.Equal(("deny", "hygiene-no-updates", "refused"), (call.Effect, call.Rule, call.Outcome));
+        }
+    }
+
+    [Fact]
+    public async Task A_rule_s_refusal_of_an_approved_call_counts_towards_repeated_denials_as_a_new_call_s_does()
+    {
+        using var folder = new DataFolder();
+        var directory = folder.Path;
+        string id;
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory))
+        {
+            id = await HoldBulkUpdate(gateway);
+        }
+
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: p => p.Replace("rules:\n", """
+            rules:
+              - id: hygiene-no-updates
+                agent: hygiene-bot
+                tool: contacts.update
+                effect: deny
+                message: Contact updates are paused during the CRM migration.
+
+            """, StringComparison.Ordinal)))
+        {
+            var since = gateway.Gateway.Clock.GetUtcNow() - TimeSpan.FromHours(1);
+            long Denials() => gateway.Gateway.Store.Used("denials", "hygiene-bot", null, null, since);
+            Assert.Equal(0L, Denials());
+
+            var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "ok" });
+
+            Assert.Equal((HttpStatusCode.OK, "failed"), (status, body!["result"]!.GetValue<string>()));
+            Assert.Equal(1L, Denials());
+
+            // The same refusal reached by a new call counts the same.
+            await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "contacts.update", new { filter = "country == 'DE'", set = new { job_title = Title } });
+            Assert.Equal(2L, Denials());
         }
     }
 }

@@ -103,4 +103,90 @@ public sealed class GatewayServerTests : IDisposable
         const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         Assert.Equal((ownerOnly, ownerOnly), (File.GetUnixFileMode(_data), File.GetUnixFileMode(secrets)));
     }
+
+    /// <summary>A clock that counts the repeating timers made from it and still running (one-shot delays end by themselves).</summary>
+    private sealed class TimerCountingClock : TimeProvider
+    {
+        private int _running;
+
+        public int Running => Volatile.Read(ref _running);
+
+        public System.Collections.Concurrent.ConcurrentDictionary<object, string> Live { get; } = new();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero)
+            {
+                return base.CreateTimer(callback, state, dueTime, period);
+            }
+
+            Interlocked.Increment(ref _running);
+            var counted = new Counted(base.CreateTimer(callback, state, dueTime, period), this);
+            Live[counted] = Environment.StackTrace;
+            return counted;
+        }
+
+        private sealed class Counted(ITimer inner, TimerCountingClock clock) : ITimer
+        {
+            private int _disposed;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    Interlocked.Decrement(ref clock._running);
+                    clock.Live.TryRemove(this, out _);
+                }
+
+                inner.Dispose();
+            }
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_gateway_that_fails_while_opening_leaves_no_timer_running()
+    {
+        // What a stopped gateway left is settled while opening; a store it cannot read makes opening fail late, after every part is built.
+        Directory.CreateDirectory(_data);
+        using (var store = Warden.Storage.Gateway.GatewayStore.Open(Path.Combine(_data, "gateway.db")))
+        {
+            store.Intend(new Warden.Storage.Gateway.IntentRecord("int-1", "sandbox", "hygiene-bot", "contacts.update", "sha256:x", "not an entry", DateTimeOffset.UtcNow));
+        }
+
+        var clock = new TimerCountingClock();
+        var options = Options("http://127.0.0.1:0");
+
+        await Assert.ThrowsAnyAsync<Exception>(async () => await Gateway.OpenAsync(new GatewayOptions
+        {
+            PolicyPath = options.PolicyPath, PolicyText = options.PolicyText, DataDirectory = _data, Url = options.Url, Demo = true, DemoContacts = 50,
+            WebhookUrl = "http://127.0.0.1:9/hook", Clock = clock,
+        }, TestContext.Current.CancellationToken));
+
+        Assert.Equal(0, clock.Running);
+    }
+
+    [Fact]
+    public async Task A_gateway_that_opened_runs_its_timers_and_stops_them_when_closed()
+    {
+        var clock = new TimerCountingClock();
+        var options = Options("http://127.0.0.1:0");
+        var gateway = await Gateway.OpenAsync(new GatewayOptions
+        {
+            PolicyPath = options.PolicyPath, PolicyText = options.PolicyText, DataDirectory = _data, Url = options.Url, Demo = true, DemoContacts = 50,
+            WebhookUrl = "http://127.0.0.1:9/hook", Clock = clock,
+        }, TestContext.Current.CancellationToken);
+        Assert.True(clock.Running >= 3, $"{clock.Running} timers running");
+
+        await gateway.DisposeAsync();
+
+        Assert.True(clock.Running == 0, string.Join("\n----\n", clock.Live.Values));
+    }
 }

@@ -53,18 +53,22 @@ internal sealed class ApprovalDesk : IDisposable
     private readonly Gateway _gateway;
     private readonly SemaphoreSlim _deciding = new(1, 1);
     private readonly SemaphoreSlim _requesting = new(1, 1);
-    private readonly ITimer _expiry;
+    private ITimer? _expiry;
 
     public ApprovalDesk(Gateway gateway)
     {
         _gateway = gateway;
-        // Expired requests are closed (and recorded) within a minute, without anyone looking at them.
-        _expiry = gateway.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
     }
+
+    /// <summary>
+    /// Closes (and records) expired requests within a minute, without anyone looking at them;
+    /// called once the gateway has opened, so a failed open leaves no timer running.
+    /// </summary>
+    public void Start() => _expiry ??= _gateway.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
 
     public void Dispose()
     {
-        _expiry.Dispose();
+        _expiry?.Dispose();
         _deciding.Dispose();
         _requesting.Dispose();
     }
@@ -113,7 +117,7 @@ internal sealed class ApprovalDesk : IDisposable
         var record = new ApprovalRecord
         {
             Id = $"apr-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
-            Status = "pending",
+            Status = ApprovalStatus.Pending,
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Environment = _gateway.Environment,
@@ -154,15 +158,15 @@ internal sealed class ApprovalDesk : IDisposable
             var store = _gateway.Store;
             var now = _gateway.Clock.GetUtcNow();
             var record = store.Approval(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
-            if (record.Status == "pending" && record.ExpiresAt <= now)
+            if (record.Status == ApprovalStatus.Pending && record.ExpiresAt <= now)
             {
                 await ExpireAsync(record).ConfigureAwait(false);
                 record = store.Approval(approvalId)!;
             }
 
-            if (record.Status != "pending")
+            if (record.Status != ApprovalStatus.Pending)
             {
-                throw new ApprovalRefusedException(409, $"approval request {approvalId} is {record.Status}, not waiting for a decision");
+                throw new ApprovalRefusedException(409, $"approval request {approvalId} is {record.Status.Word()}, not waiting for a decision");
             }
 
             // An approval is for the environment the call was made in: this gateway's workspace is
@@ -191,7 +195,7 @@ internal sealed class ApprovalDesk : IDisposable
 
             if (!approve)
             {
-                store.Close(record.Id, "denied", Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
+                store.Close(record.Id, ApprovalStatus.Denied, Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
                 return new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approval(record.Id)!);
             }
 
@@ -211,7 +215,7 @@ internal sealed class ApprovalDesk : IDisposable
             {
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
                 var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
-                store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
+                store.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
                 await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
                     .ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Failed, reason, store.Approval(record.Id)!);
@@ -230,14 +234,12 @@ internal sealed class ApprovalDesk : IDisposable
     /// </summary>
     public static string? TooRiskyForBulk(ApprovalRecord record)
     {
-        var plan = JsonNode.Parse(record.Plan)!;
-        var kind = plan["kind"]?.GetValue<string>();
-        var classes = plan["classes"]?.AsArray().Select(c => c!.GetValue<string>()).ToList() ?? [];
-        return kind is "send" or "sync" or "delete" ? $"it is a {kind}"
-            : plan["reversible"]?.GetValue<bool>() == false ? "it cannot be undone"
-            : plan["external"]?.GetValue<bool>() == true ? "it reaches outside"
-            : classes.FirstOrDefault(c => c is "consent" or "restricted") is { } touched ? $"it touches {touched} data"
-            : plan["records"]?.GetValue<long>() > 10_000 ? $"it changes {plan["records"]!.GetValue<long>():N0} records"
+        var plan = PlanView.Read(record.Plan);
+        return plan.Kind is "send" or "sync" or "delete" ? $"it is a {plan.Kind}"
+            : !plan.Reversible ? "it cannot be undone"
+            : plan.External ? "it reaches outside"
+            : plan.Classes.FirstOrDefault(c => c is "consent" or "restricted") is { } touched ? $"it touches {touched} data"
+            : plan.Records > 10_000 ? $"it changes {plan.Records:N0} records"
             : null;
     }
 
@@ -306,7 +308,7 @@ internal sealed class ApprovalDesk : IDisposable
         var view = new JsonObject
         {
             ["id"] = record.Id,
-            ["status"] = record.Status,
+            ["status"] = record.Status.Word(),
             ["agent"] = record.Agent,
             ["use_case"] = record.UseCase,
             ["environment"] = record.Environment,
@@ -351,23 +353,24 @@ internal sealed class ApprovalDesk : IDisposable
         $"{requirement.Quorum} of {string.Join(", ", requirement.Approvers.Select(Who))} for rule '{requirement.Rule}'";
 
     /// <summary>
-    /// Every requirement is met: plan the call again, and run it only when the plan still has the
-    /// hash the approval bound to; otherwise void the approval and ask again with the new plan.
+    /// Every requirement is met: the call goes the one way every call goes (admitted, planned,
+    /// decided and applied here), under this approval; it runs only when the plan still has the hash
+    /// the approval bound to, otherwise the approval is void and the new plan is refused or goes
+    /// back to the approvers.
     /// </summary>
     private async Task<VoteResult> ExecuteAsync(ApprovalRecord record, CancellationToken cancellationToken)
     {
         var store = _gateway.Store;
         var now = _gateway.Clock.GetUtcNow();
-        var policy = _gateway.Policy;
-        if (!store.Close(record.Id, "executing", null, now))
+        if (!store.Close(record.Id, ApprovalStatus.Executing, null, now))
         {
             throw new ApprovalRefusedException(409, $"approval request {record.Id} is no longer waiting");
         }
 
-        var agent = policy.FindAgent(record.Agent);
-        var arguments = JsonDocument.Parse(record.Arguments).RootElement.Clone();
+        using var parsed = JsonDocument.Parse(record.Arguments);
+        var arguments = parsed.RootElement.Clone();
         var entry = EntryFor(record, AuditKinds.Call) with { Environment = _gateway.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
-        if (agent is null)
+        if (_gateway.Policy.FindAgent(record.Agent) is not { } agent)
         {
             return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
         }
@@ -377,73 +380,43 @@ internal sealed class ApprovalDesk : IDisposable
             return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_gateway.Environment}").ConfigureAwait(false);
         }
 
-        // Everything a new call meets before it is planned, met again now: the tool still granted
-        // here, the agent still activated, no filter over a field it reads masked.
-        if (_gateway.Calls.Admit(agent, record.Tool, arguments, record.OnBehalfOf) is { } refusal)
-        {
-            return await FailAsync(record, entry with { Effect = "deny", Rule = refusal.Rule }, $"approved, but refused now: {refusal.Message}").ConfigureAwait(false);
-        }
-
-        var planned = _gateway.Workspace.Plan(new ToolCall(record.Tool, arguments, record.Agent, _gateway.Environment));
-        if (!planned.Succeeded)
-        {
-            return await FailAsync(record, entry, $"the call cannot be planned any more: {planned.Error!.Message}").ConfigureAwait(false);
-        }
-
-        var plan = planned.Value!;
-        entry = entry with { PlanSummary = plan.Summary, PlanHash = plan.Hash, FieldsRead = plan.FieldsRead };
-        if (plan.Hash != record.PlanHash)
-        {
-            var then = JsonNode.Parse(record.Plan)?["records"]?.GetValue<long>() ?? 0;
-            var difference = then == plan.Records
-                ? $"the same number of records ({plan.Records:N0}) but not the same ones"
-                : $"{then:N0} records then, {plan.Records:N0} now";
-            var decision = _gateway.Guards.Decide(policy, _gateway.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
-            store.SetOutcome(record.Id, "void", Outcome(new { reason = $"the plan changed after it was approved: {difference}" }));
-            if (decision.Effect == Effect.Deny)
-            {
-                var refusedSeq = await _gateway.AuditAsync(entry with
-                {
-                    Effect = "deny", Rule = decision.Rule?.Id, Reason = decision.Reason, Outcome = "refused",
-                    Detail = $"approval {record.Id} is void: {difference}; the new plan is refused",
-                }).ConfigureAwait(false);
-                return new VoteResult(VoteStatus.Voided, $"the plan changed ({difference}) and the policy now refuses it: {decision.Message}", store.Approval(record.Id)!,
-                    Execution: CallOutcome.Refused(record.Tool, "refused", decision.Message, decision.Rule?.Id, refusedSeq));
-            }
-
-            var again = await RequestAsync(agent, plan, decision, record.Instruction, record.OnBehalfOf,
-                entry with { Effect = "approve", Rule = decision.Rule?.Id, Reason = decision.Reason }, replaces: record).ConfigureAwait(false);
-            return new VoteResult(VoteStatus.Voided,
-                $"the plan changed after it was approved ({difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
-                store.Approval(record.Id)!, again.ApprovalId, again);
-        }
-
-        // Decided again on the plan as it is now (a freeze or a spent budget still refuses), under
-        // the guard lock like any call that budgets count.
-        using var guard = await _gateway.Guards.EnterAsync(policy, agent, plan, record.OnBehalfOf).ConfigureAwait(false);
-        var current = _gateway.Guards.Decide(policy, _gateway.Environment, agent, record.Tool, arguments, plan, record.OnBehalfOf);
-        if (current.Effect == Effect.Deny)
-        {
-            return await FailAsync(record, entry with { Rule = current.Rule?.Id }, $"approved, but refused now: {current.Message}").ConfigureAwait(false);
-        }
-
-        var outcome = await _gateway.Calls.ExecuteAsync(agent, plan, record.OnBehalfOf, entry with { Rule = current.Rule?.Id, Reason = $"approved by {string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person)))}" })
+        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person))));
+        var governed = await _gateway.Governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
             .ConfigureAwait(false);
-        var status = outcome.Status switch { CallStatus.Done => "executed", CallStatus.Stopped => "stopped", _ => "failed" };
-        store.SetOutcome(record.Id, status, outcome.ToJson());
-        return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
-            outcome.Status switch
-            {
-                CallStatus.Done => $"approved; the call ran: {outcome.Summary}",
-                CallStatus.Stopped => $"approved, and stopped while it ran: {outcome.Message}",
-                _ => $"approved, but the call failed: {outcome.Message}",
-            },
-            store.Approval(record.Id)!, Execution: outcome);
+        switch (governed)
+        {
+            case Governed.Changed { Refused: { } refused } changed:
+                store.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                return new VoteResult(VoteStatus.Voided, $"the plan changed ({changed.Difference}) and the policy now refuses it: {refused.Message}", store.Approval(record.Id)!,
+                    Execution: refused);
+            case Governed.Changed changed:
+                store.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                var again = await RequestAsync(agent, changed.Plan, changed.Decision, record.Instruction, record.OnBehalfOf, changed.Entry, replaces: record).ConfigureAwait(false);
+                return new VoteResult(VoteStatus.Voided,
+                    $"the plan changed after it was approved ({changed.Difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
+                    store.Approval(record.Id)!, again.ApprovalId, again);
+            case Governed.Finished { Outcome: var outcome }:
+                var status = outcome.Status switch { CallStatus.Done => ApprovalStatus.Executed, CallStatus.Stopped => ApprovalStatus.Stopped, _ => ApprovalStatus.Failed };
+                store.SetOutcome(record.Id, status, outcome.Status is CallStatus.Done or CallStatus.Stopped
+                    ? outcome.ToJson()
+                    : Outcome(new { reason = $"approved, but {(outcome.Status == CallStatus.Refused ? "refused now" : "it could not run")}: {outcome.Message}", code = outcome.Code, audit_seq = outcome.AuditSeq }));
+                return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
+                    outcome.Status switch
+                    {
+                        CallStatus.Done => $"approved; the call ran: {outcome.Summary}",
+                        CallStatus.Stopped => $"approved, and stopped while it ran: {outcome.Message}",
+                        CallStatus.Refused => $"approved, but refused now: {outcome.Message}",
+                        _ => $"approved, but the call failed: {outcome.Message}",
+                    },
+                    store.Approval(record.Id)!, Execution: outcome);
+            default:
+                throw new InvalidOperationException($"an approved call cannot end as {governed.GetType().Name}");
+        }
     }
 
     private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason)
     {
-        _gateway.Store.SetOutcome(record.Id, "failed", Outcome(new { reason }));
+        _gateway.Store.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
         var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }).ConfigureAwait(false);
         return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approval(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
     }
@@ -451,7 +424,7 @@ internal sealed class ApprovalDesk : IDisposable
     private async Task ExpireAsync(ApprovalRecord record)
     {
         var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
-        if (_gateway.Store.Close(record.Id, "expired", Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
+        if (_gateway.Store.Close(record.Id, ApprovalStatus.Expired, Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
         {
             await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with { Effect = "expired", Outcome = "expired", Detail = reason }).ConfigureAwait(false);
         }
@@ -517,13 +490,13 @@ internal sealed class ApprovalDesk : IDisposable
     public async Task ReconcileAsync()
     {
         // Only this environment's: another environment's action would be in another workspace.
-        foreach (var record in _gateway.Store.Approvals("executing").Where(r => r.Environment == _gateway.Environment))
+        foreach (var record in _gateway.Store.Approvals(ApprovalStatus.Executing).Where(r => r.Environment == _gateway.Environment))
         {
             var action = _gateway.Workspace.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
-            _gateway.Store.SetOutcome(record.Id, action is null ? "failed" : "executed", Outcome(new { reason, action_id = action }));
+            _gateway.Store.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
             await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with
             {
                 ActionId = action, PlanHash = record.PlanHash, Effect = "approve", Outcome = action is null ? "error" : "ok", Detail = reason,

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Warden.Core;
 using Warden.Workspace;
@@ -47,7 +48,26 @@ internal static class PlanView
         ["excluded"] = new JsonArray([.. plan.Excluded.Select(e => (JsonNode)new JsonObject { ["reason"] = e.Reason, ["records"] = e.Records })]),
     };
 
+    /// <summary>How many records a stored plan (as <see cref="Of"/> wrote it) reads or changes.</summary>
+    public static long Records(string stored) => Read(stored).Records;
+
+    /// <summary>A stored plan's facts, read back in one place.</summary>
+    public static StoredPlan Read(string stored)
+    {
+        using var document = JsonDocument.Parse(stored);
+        var plan = document.RootElement;
+        return new StoredPlan(
+            plan.TryGetProperty("kind", out var kind) ? kind.GetString() ?? "" : "",
+            !plan.TryGetProperty("reversible", out var reversible) || reversible.GetBoolean(),
+            plan.TryGetProperty("external", out var external) && external.GetBoolean(),
+            plan.TryGetProperty("records", out var records) ? records.GetInt64() : 0,
+            plan.TryGetProperty("classes", out var classes) ? [.. classes.EnumerateArray().Select(c => c.GetString() ?? "")] : []);
+    }
+
     private static JsonArray Strings(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode)v)]);
 
     private static JsonObject Map(IReadOnlyDictionary<string, string?> values) => new(values.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
 }
+
+/// <summary>What a stored plan says of itself that decisions about the request read: its kind, whether it can be undone or reaches outside, its records and data classes.</summary>
+internal sealed record StoredPlan(string Kind, bool Reversible, bool External, long Records, IReadOnlyList<string> Classes);

@@ -16,7 +16,7 @@ internal sealed class Guards : IDisposable
     private readonly GatewayStore _store;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _keep;
-    private readonly ITimer _forget;
+    private ITimer? _forget;
 
     /// <param name="store">Where usage is counted.</param>
     /// <param name="clock">The gateway's clock.</param>
@@ -26,8 +26,10 @@ internal sealed class Guards : IDisposable
         _store = store;
         _clock = clock;
         _keep = keep;
-        _forget = _clock.CreateTimer(_ => Forget(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
     }
+
+    /// <summary>Starts forgetting old usage every ten minutes; called once the gateway has opened, so a failed open leaves no timer running.</summary>
+    public void Start() => _forget ??= _clock.CreateTimer(_ => Forget(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
 
     /// <summary>The longest window a budget, a breaker or the repeated-denials guard of <paramref name="policy"/> counts over.</summary>
     public static TimeSpan LongestWindow(Policy policy) =>
@@ -48,7 +50,7 @@ internal sealed class Guards : IDisposable
         }
     }
 
-    public void Dispose() => _forget.Dispose();
+    public void Dispose() => _forget?.Dispose();
 
     // A lock per budget (per budget and person for one per person) and per breaker: a call holds
     // the locks of everything that counts it, from the decision to the count, so that concurrent

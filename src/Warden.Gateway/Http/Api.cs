@@ -59,12 +59,14 @@ internal static class Api
 
         app.MapGet("/api/approvals", (HttpContext context, string? status) =>
         {
-            if (status is not null and not ("pending" or "executing" or "executed" or "stopped" or "denied" or "expired" or "void" or "failed" or "cancelled" or "all"))
+            var wanted = status is null ? ApprovalStatus.Pending : ApprovalLifecycle.Parse(status);
+            if (wanted is null && status != "all")
             {
-                return Problem(400, $"status is pending, executing, executed, stopped, denied, expired, void, failed, cancelled or all, not '{status}'");
+                var hint = Core.Diagnostics.Suggest.Hint(status!, [.. ApprovalLifecycle.Words, "all"]);
+                return Problem(400, $"status is {string.Join(", ", ApprovalLifecycle.Words)} or all, not '{status}'" + (hint is null ? "" : $"; {hint}"));
             }
 
-            var records = gateway.Store.Approvals(status is null or "all" ? (status is null ? "pending" : null) : status);
+            var records = gateway.Store.Approvals(wanted);
             return Results.Json(new JsonObject { ["approvals"] = new JsonArray([.. records.Select(r => (JsonNode)Summary(gateway, r, Person(context)))]) });
         });
 
@@ -417,7 +419,7 @@ internal static class Api
         var plan = details ? JsonNode.Parse(record.Plan)! : null;
         return new JsonObject
         {
-            ["id"] = record.Id, ["status"] = record.Status, ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool, ["environment"] = record.Environment,
+            ["id"] = record.Id, ["status"] = record.Status.Word(), ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool, ["environment"] = record.Environment,
             ["summary"] = plan?["summary"]?.GetValue<string>(), ["records"] = plan?["records"]?.GetValue<long>(),
             ["instruction"] = details ? record.Instruction : null, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
             ["replaces"] = record.Replaces, ["resubmits"] = record.Resubmits,

@@ -170,7 +170,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         return new JsonObject
         {
             ["approval_id"] = record.Id,
-            ["status"] = record.Status,
+            ["status"] = record.Status.Word(),
             ["tool"] = record.Tool,
             ["summary"] = plan["summary"]?.GetValue<string>(),
             ["records"] = plan["records"]?.GetValue<long>(),

@@ -16,7 +16,7 @@ internal sealed class Notifier : IDisposable
     private readonly Gateway _gateway;
     private readonly Uri? _webhook;
     private readonly HttpClient _http;
-    private readonly ITimer? _sender;
+    private ITimer? _sender;
     private int _sending;
 
     public Notifier(Gateway gateway, HttpMessageHandler? handler = null)
@@ -24,9 +24,14 @@ internal sealed class Notifier : IDisposable
         _gateway = gateway;
         _webhook = gateway.Options.WebhookUrl is { } url ? new Uri(url) : null;
         _http = handler is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(10) } : new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>Starts sending what is due to the webhook every two seconds; called once the gateway has opened, so a failed open leaves no timer running.</summary>
+    public void Start()
+    {
         if (_webhook is not null)
         {
-            _sender = gateway.Clock.CreateTimer(_ => _ = SendDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+            _sender ??= _gateway.Clock.CreateTimer(_ => _ = SendDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         }
     }
 

@@ -9,8 +9,8 @@ internal sealed record ApprovalRecord
 {
     public required string Id { get; init; }
 
-    /// <summary>pending, executed, denied, expired, void (the plan changed), failed, cancelled (kill switch).</summary>
-    public required string Status { get; init; }
+    /// <summary>Where it stands in its lifecycle (<see cref="ApprovalLifecycle"/>).</summary>
+    public required ApprovalStatus Status { get; init; }
 
     public required string Agent { get; init; }
 
@@ -139,7 +139,7 @@ internal sealed class GatewayStore : IDisposable
         VALUES (@id, @status, @agent, @use_case, @environment, @tool, @arguments, @instruction, @on_behalf_of, @plan_hash, @affected_hash, @plan, @requirements, @risk,
                 @created_at, @expires_at, @replaces, @resubmits)
         """,
-        ("@id", approval.Id), ("@status", approval.Status), ("@agent", approval.Agent), ("@use_case", approval.UseCase), ("@environment", approval.Environment),
+        ("@id", approval.Id), ("@status", approval.Status.Word()), ("@agent", approval.Agent), ("@use_case", approval.UseCase), ("@environment", approval.Environment),
         ("@tool", approval.Tool), ("@arguments", approval.Arguments), ("@instruction", approval.Instruction), ("@on_behalf_of", approval.OnBehalfOf), ("@plan_hash", approval.PlanHash),
         ("@affected_hash", approval.AffectedHash), ("@plan", approval.Plan), ("@requirements", approval.Requirements), ("@risk", approval.Risk),
         ("@created_at", Time(approval.CreatedAt)), ("@expires_at", Time(approval.ExpiresAt)), ("@replaces", approval.Replaces), ("@resubmits", approval.Resubmits));
@@ -147,9 +147,9 @@ internal sealed class GatewayStore : IDisposable
     public ApprovalRecord? Approval(string id) => Approvals("WHERE id = @id", ("@id", id)).FirstOrDefault();
 
     /// <summary>Approvals with this status (all when null), riskiest and oldest first; executing ones are listed under their own status.</summary>
-    public IReadOnlyList<ApprovalRecord> Approvals(string? status, int limit = 200) => status is null
+    public IReadOnlyList<ApprovalRecord> Approvals(ApprovalStatus? status, int limit = 200) => status is null
         ? Approvals("ORDER BY CASE status WHEN 'pending' THEN 0 ELSE 1 END, risk DESC, created_at LIMIT @limit", ("@limit", limit))
-        : Approvals("WHERE status = @status ORDER BY risk DESC, created_at LIMIT @limit", ("@status", status), ("@limit", limit));
+        : Approvals("WHERE status = @status ORDER BY risk DESC, created_at LIMIT @limit", ("@status", status.Value.Word()), ("@limit", limit));
 
     /// <summary>A pending request of this agent that binds to the same plan: asked again, it is the same request.</summary>
     public ApprovalRecord? PendingWithPlan(string agent, string planHash, string? onBehalfOf) =>
@@ -168,13 +168,20 @@ internal sealed class GatewayStore : IDisposable
         Scalar("SELECT count(*) FROM approvals WHERE agent = @agent AND status = 'pending'", ("@agent", agent));
 
     /// <summary>Moves a request out of pending; false when it was no longer pending (someone else got there first).</summary>
-    public bool Close(string id, string status, string? outcome, DateTimeOffset at) => Execute(
+    /// <exception cref="ArgumentException">The lifecycle has no move from pending to <paramref name="status"/>.</exception>
+    public bool Close(string id, ApprovalStatus status, string? outcome, DateTimeOffset at) => Execute(
         "UPDATE approvals SET status = @status, outcome = @outcome, decided_at = @at WHERE id = @id AND status = 'pending'",
-        ("@id", id), ("@status", status), ("@outcome", outcome), ("@at", Time(at))) == 1;
+        ("@id", id), ("@status", Move(ApprovalStatus.Pending, status)), ("@outcome", outcome), ("@at", Time(at))) == 1;
 
-    /// <summary>Records the outcome of an executed request after the fact (its status is already final).</summary>
-    public void SetOutcome(string id, string status, string outcome) =>
-        Execute("UPDATE approvals SET status = @status, outcome = @outcome WHERE id = @id", ("@id", id), ("@status", status), ("@outcome", outcome));
+    /// <summary>Ends a request that was executing, with what became of the call; false when it was not executing.</summary>
+    /// <exception cref="ArgumentException">The lifecycle has no move from executing to <paramref name="status"/>.</exception>
+    public bool SetOutcome(string id, ApprovalStatus status, string outcome) =>
+        Execute("UPDATE approvals SET status = @status, outcome = @outcome WHERE id = @id AND status = 'executing'",
+            ("@id", id), ("@status", Move(ApprovalStatus.Executing, status)), ("@outcome", outcome)) == 1;
+
+    private static string Move(ApprovalStatus from, ApprovalStatus to) => ApprovalLifecycle.CanMove(from, to)
+        ? to.Word()
+        : throw new ArgumentException($"an approval request does not go from {from.Word()} to {to.Word()}", nameof(to));
 
     /// <summary>Pending requests past their expiry.</summary>
     public IReadOnlyList<ApprovalRecord> Expired(DateTimeOffset now) =>
@@ -255,7 +262,7 @@ internal sealed class GatewayStore : IDisposable
     public IReadOnlyList<string> CancelPending(string agent, string outcome, DateTimeOffset at)
     {
         var pending = agent == "*" ? Approvals("WHERE status = 'pending'") : Approvals("WHERE status = 'pending' AND agent = @agent", ("@agent", agent));
-        return [.. pending.Where(p => Close(p.Id, "cancelled", outcome, at)).Select(p => p.Id)];
+        return [.. pending.Where(p => Close(p.Id, ApprovalStatus.Cancelled, outcome, at)).Select(p => p.Id)];
     }
 
     // ---- usage ----
@@ -453,7 +460,7 @@ internal sealed class GatewayStore : IDisposable
             {
                 approvals.Add(new ApprovalRecord
                 {
-                    Id = reader.GetString(0), Status = reader.GetString(1), Agent = reader.GetString(2), UseCase = reader.GetString(3),
+                    Id = reader.GetString(0), Status = ApprovalLifecycle.Parse(reader.GetString(1)) ?? throw new InvalidDataException($"approval {reader.GetString(0)} has the unknown status '{reader.GetString(1)}'"), Agent = reader.GetString(2), UseCase = reader.GetString(3),
                     Environment = reader.GetString(4), Tool = reader.GetString(5), Arguments = reader.GetString(6), Instruction = S(7),
                     PlanHash = reader.GetString(8), AffectedHash = reader.GetString(9), Plan = reader.GetString(10), Requirements = reader.GetString(11),
                     Risk = reader.GetInt32(12), CreatedAt = Parse(reader.GetString(13)), ExpiresAt = Parse(reader.GetString(14)),

@@ -130,7 +130,7 @@ internal sealed class Gateway : IAsyncDisposable
             opened.Add(trail);
             var store = GatewayStore.Open(Path.Combine(data, "gateway.db"));
             opened.Add(store);
-            var demo = options.Demo ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+            var demo = options.Demo ? Identity.DemoTokens.Read(Path.Combine(data, Identity.DemoTokens.FileName)) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
@@ -144,6 +144,11 @@ internal sealed class Gateway : IAsyncDisposable
                          + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : ""),
                 Outcome = "ok",
             }).ConfigureAwait(false);
+
+            if (demo is not null)
+            {
+                Identity.DemoTokens.Write(Path.Combine(data, Identity.DemoTokens.FileName), demo);
+            }
 
             // Last, once nothing can fail any more: a failed open leaves no timer running.
             gateway.Start();

@@ -110,4 +110,48 @@ public sealed class CredentialTests
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized), (await ListAs(gateway, "wd_version_two_bbbb"), await ListAs(gateway, "wd_version_one_aaaa")));
     }
+
+    [Fact]
+    public async Task Demo_tokens_are_kept_for_the_life_of_the_data_folder()
+    {
+        using var folder = new DataFolder();
+        string person, agent;
+        await using (var first = await GatewayFixture.StartAsync(directory: folder.Path))
+        {
+            (person, agent) = (first.Token("sam"), first.Token("hygiene-bot"));
+        }
+
+        await using var again = await GatewayFixture.StartAsync(directory: folder.Path);
+
+        Assert.Equal((person, agent), (again.Token("sam"), again.Token("hygiene-bot")));
+        var (status, me) = await again.Api(HttpMethod.Get, "/api/me", person);
+        Assert.Equal((HttpStatusCode.OK, "sam"), (status, me!["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_demo_token_file_someone_edited_into_nonsense_gives_new_tokens_not_a_failed_start()
+    {
+        using var folder = new DataFolder();
+        Directory.CreateDirectory(folder.Path);
+        File.WriteAllText(Path.Combine(folder.Path, "demo-tokens.json"), """{"sam": "guessable", "hygiene-bot": 42""");
+
+        await using var gateway = await GatewayFixture.StartAsync(directory: folder.Path);
+
+        Assert.StartsWith("wd_person_sam_", gateway.Token("sam"), StringComparison.Ordinal);
+        Assert.Contains(gateway.Token("sam"), File.ReadAllText(Path.Combine(folder.Path, "demo-tokens.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_demo_token_planted_in_the_file_that_does_not_look_made_up_is_not_taken()
+    {
+        using var folder = new DataFolder();
+        Directory.CreateDirectory(folder.Path);
+        File.WriteAllText(Path.Combine(folder.Path, "demo-tokens.json"), """{"sam": "password"}""");
+
+        await using var gateway = await GatewayFixture.StartAsync(directory: folder.Path);
+
+        Assert.NotEqual("password", gateway.Token("sam"));
+        var (status, _) = await gateway.Api(HttpMethod.Get, "/api/me", "password");
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
 }

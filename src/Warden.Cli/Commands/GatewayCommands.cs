@@ -96,7 +96,8 @@ internal static class GatewayCommands
     private static Command Decide(string verb, IAnsiConsole console, HttpMessageHandler? handler)
     {
         var (url, token) = Connection();
-        var ids = new Argument<string[]>("ID") { Description = verb == "approve" ? "The request's id (apr-...); several approve them together, the risky ones excepted." : "The request's id (apr-...).", Arity = verb == "approve" ? ArgumentArity.OneOrMore : ArgumentArity.ExactlyOne };
+        // One or more for both verbs: an array argument of exactly one cannot take its one value (System.CommandLine), so deny checks the count itself.
+        var ids = new Argument<string[]>("ID") { Description = verb == "approve" ? "The request's id (apr-...); several approve them together, the risky ones excepted." : "The request's id (apr-...).", Arity = ArgumentArity.OneOrMore };
         var comment = new Option<string?>("--comment") { Description = "Why: recorded in the audit trail beside your decision.", HelpName = "TEXT" };
         var command = new Command(verb, verb == "approve" ? "Approve a held call; it runs once every requirement is met, if its plan has not changed." : "Deny a held call; it will not run.")
         {
@@ -105,6 +106,12 @@ internal static class GatewayCommands
         command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
         {
             var chosen = parse.GetValue(ids)!;
+            if (chosen.Length > 1 && verb != "approve")
+            {
+                console.MarkupLine($"[red]warden approvals {verb} decides one request at a time; run it once for each of {Markup.Escape(string.Join(", ", chosen))}.[/]");
+                return ExitCodes.Usage;
+            }
+
             if (chosen.Length > 1)
             {
                 // Several at once: the gateway approves each on its own and refuses the risky ones.
@@ -137,6 +144,11 @@ internal static class GatewayCommands
             var result = S(body, "result");
             var tint = result switch { "executed" or "recorded" => "green", "denied" => "yellow", _ => "red" };
             console.MarkupLine($"[{tint}]{Markup.Escape(S(body, "message"))}[/]");
+            if (body?["action_id"]?.GetValue<string>() is { } action)
+            {
+                // What a person needs to undo it: warden rollback takes this id.
+                console.MarkupLine($"It ran as action {Markup.Escape(action)} (warden rollback {Markup.Escape(action)} undoes it).");
+            }
             return result is "failed" or "voided" ? ExitCodes.Findings : ExitCodes.Ok;
         }));
         return command;

@@ -137,8 +137,7 @@ internal static class ServeCommand
                 if (started.DemoTokens.Count > 0)
                 {
                     var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
-                    WriteTokens(file, started.DemoTokens);
-                    errors.MarkupLine($"Demo tokens, made up for this run: {Markup.Escape(file)}");
+                    errors.MarkupLine($"Demo tokens, kept for this data folder: {Markup.Escape(file)}");
                 }
 
                 errors.MarkupLine(started.Api.Length == 0
@@ -201,8 +200,7 @@ internal static class ServeCommand
         if (started.DemoTokens.Count > 0)
         {
             var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
-            WriteTokens(file, started.DemoTokens);
-            console.MarkupLine($"Demo tokens, made up for this run (set the variables the policy names, e.g. WARDEN_TOKEN_HYGIENE, to choose your own; also in {Markup.Escape(file)}):");
+            console.MarkupLine($"Demo tokens, made up once and kept for this data folder (set the variables the policy names, e.g. WARDEN_TOKEN_HYGIENE, to choose your own; also in {Markup.Escape(file)}):");
             var table = new Table().Border(TableBorder.Simple).AddColumn("identity").AddColumn("token");
             foreach (var (identity, token) in started.DemoTokens.OrderBy(t => t.Value.StartsWith("wd_person", StringComparison.Ordinal)).ThenBy(t => t.Key, StringComparer.Ordinal))
             {
@@ -213,24 +211,5 @@ internal static class ServeCommand
         }
 
         console.MarkupLine("Press Ctrl+C to stop.");
-    }
-
-    private static void WriteTokens(string file, IReadOnlyDictionary<string, string> tokens)
-    {
-        // Created readable by its owner only, never for a moment by anyone else.
-        var temporary = file + ".tmp";
-        File.Delete(temporary);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        {
-            JsonSerializer.Serialize(stream, tokens, new JsonSerializerOptions { WriteIndented = true });
-        }
-
-        File.Move(temporary, file, overwrite: true);
     }
 }

@@ -321,6 +321,7 @@ internal static class Api
             view["result"] = result.Status.ToString().ToLowerInvariant();
             view["message"] = result.Message;
             view["replacement"] = result.Replacement;
+            view["action_id"] = result.Execution?.ActionId;
             return Results.Json(view);
         }
         catch (ApprovalRefusedException e)

@@ -44,8 +44,8 @@ internal sealed class Credentials : IDisposable
     /// <summary>
     /// Resolves every token reference in the policy. A reference that cannot be resolved leaves
     /// that identity without a token (it cannot authenticate), unless <paramref name="demo"/> is
-    /// given, which makes one up and lists it there; the made-up token lasts until the reference
-    /// first resolves.
+    /// given, which makes one up and lists it there (keeping the one it already holds for that
+    /// identity, made up by an earlier run); the made-up token lasts until the reference first resolves.
     /// </summary>
     /// <exception cref="GatewayException">Two identities resolve to the same token.</exception>
     public static Credentials From(Policy policy, TokenReferences references, Dictionary<string, string>? demo, out List<string> unresolved)
@@ -56,11 +56,21 @@ internal sealed class Credentials : IDisposable
             .Select(i => (i.Caller, Reference: i.Reference!))
             .ToList();
         var credentials = new Credentials(identities, references, demo ?? []);
-        foreach (var (caller, reference) in identities)
+        if (demo is not null)
         {
-            if (references.Resolve(reference) is null && demo is not null)
+            // Tokens made up before for this data folder are kept (a client configured with one
+            // keeps working after a restart); identities without one get a new one.
+            var kept = new Dictionary<string, string>(demo, StringComparer.Ordinal);
+            demo.Clear();
+            foreach (var (caller, reference) in identities)
             {
-                demo[caller.Id] = $"wd_{(caller.Kind == CallerKind.Agent ? "agent" : "person")}_{caller.Id}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}";
+                if (references.Resolve(reference) is null)
+                {
+                    var prefix = $"wd_{(caller.Kind == CallerKind.Agent ? "agent" : "person")}_{caller.Id}_";
+                    demo[caller.Id] = kept.TryGetValue(caller.Id, out var token) && token.StartsWith(prefix, StringComparison.Ordinal) && token.Length >= prefix.Length + 24
+                        ? token
+                        : prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+                }
             }
         }
 

@@ -360,6 +360,19 @@ public sealed class AuditCommandTests
     }
 
     [Fact]
+    public async Task List_with_an_effect_the_trail_never_records_is_an_error_with_a_suggestion_not_an_empty_answer()
+    {
+        var path = await NewTrail(3);
+
+        var (exit, output) = Cli.Run("audit", "list", "--effect", "denyy", "--trail", path);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("'denyy' is not an effect the trail records", output, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'deny'", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("no entries match", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_filters_by_agent_newest_first()
     {
         var path = await NewTrail(12);

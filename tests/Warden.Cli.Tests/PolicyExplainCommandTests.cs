@@ -79,4 +79,23 @@ public sealed class PolicyExplainCommandTests
         Assert.NotEqual(0, exit);
         Assert.Contains("--tool", output);
     }
+
+    [Fact]
+    public void Explain_for_an_agent_the_policy_does_not_have_is_an_error_with_a_suggestion()
+    {
+        var (exit, output) = Cli.Run("policy", "explain", Cli.Example("policy.yaml"), "--agent", "hygeine-bot", "--tool", "contacts.update", "--args", "{}");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("the policy has no agent 'hygeine-bot'; did you mean 'hygiene-bot'?", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("DENY", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Explain_for_a_tool_the_system_does_not_have_is_an_error_with_a_suggestion()
+    {
+        var (exit, output) = Cli.Run("policy", "explain", Cli.Example("policy.yaml"), "--agent", "hygiene-bot", "--tool", "contacts.updte", "--args", "{}");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("has no tool 'contacts.updte'; did you mean 'contacts.update'?", output, StringComparison.Ordinal);
+    }
 }

@@ -33,6 +33,9 @@ internal static class AuditListCommand
         return command;
     }
 
+    /// <summary>Every effect an entry can have: decisions, votes, expiry, the kill switch, breakers' alerts, incidents' steps.</summary>
+    private static readonly string[] Effects = ["allow", "approve", "deny", "approved", "denied", "expired", "freeze", "unfreeze", "alert", "acknowledged", "resolved"];
+
     internal sealed record Request(string? Agent, string? UseCase, string? Tool, string? Effect, string? Person, string? Record,
         string? From, string? To, string? Before, string? Limit);
 
@@ -43,6 +46,14 @@ internal static class AuditListCommand
             || !AuditCommand.TryReadSeq("--before", request.Before, console, out var before)
             || !TryReadLimit(request.Limit, console, out var limit))
         {
+            return ExitCodes.Usage;
+        }
+
+        // A misspelt effect would match nothing and look like a quiet trail.
+        if (request.Effect is { } wanted && !Effects.Contains(wanted))
+        {
+            var hint = Core.Diagnostics.Suggest.Hint(wanted, Effects);
+            console.MarkupLine($"[red]--effect: '{Markup.Escape(wanted)}' is not an effect the trail records; it records {string.Join(", ", Effects)}{(hint is null ? "" : $"; {Markup.Escape(hint)}")}[/]");
             return ExitCodes.Usage;
         }
 

@@ -77,6 +77,22 @@ internal static class PolicyExplainCommand
             return loaded is null ? ExitCodes.Usage : ExitCodes.Findings;
         }
 
+        // An explanation for an agent or tool the policy does not have would answer DENY, true and useless: a typo says so instead.
+        if (policy.FindAgent(request.Agent) is null)
+        {
+            return Fail(console, $"--agent: the policy has no agent '{request.Agent}'" + Hint(request.Agent, policy.Agents.Select(a => a.Id)));
+        }
+
+        if (policy.Tools.All(t => t.System != request.System))
+        {
+            return Fail(console, $"--system: the policy has no system '{request.System}'" + Hint(request.System, policy.Tools.Select(t => t.System).Distinct()));
+        }
+
+        if (policy.FindTool(request.System, request.Tool) is null)
+        {
+            return Fail(console, $"--tool: system '{request.System}' has no tool '{request.Tool}'" + Hint(request.Tool, policy.Tools.Where(t => t.System == request.System).Select(t => t.Name)));
+        }
+
         foreach (var budget in usage.Keys.Where(b => policy.Budgets.All(x => x.Id != b)))
         {
             return Fail(console, $"--usage: the policy has no budget '{budget}'");
@@ -112,4 +128,7 @@ internal static class PolicyExplainCommand
         console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
         return ExitCodes.Usage;
     }
+
+    private static string Hint(string value, IEnumerable<string> known) =>
+        Core.Diagnostics.Suggest.Hint(value, [.. known]) is { } hint ? $"; {hint}" : "";
 }

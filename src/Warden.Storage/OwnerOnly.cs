@@ -8,7 +8,7 @@ namespace Warden.Storage;
 /// empty here before SQLite opens it, because SQLite gives its -wal and -shm files the mode of
 /// the database file. On Windows nothing is done: access there is by ACL, inherited from the folder.
 /// </summary>
-internal static class OwnerOnly
+public static class OwnerOnly
 {
     public const UnixFileMode File = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 

@@ -48,14 +48,14 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(message, text, StringComparison.Ordinal);
         Assert.Equal(before, _gateway.Trail().Count);
-        Assert.Null(_gateway.Gateway.Store.Activation("reporting-bot", "production"));
+        Assert.Null(_gateway.Gateway.Store.Activations.Activation("reporting-bot", "production"));
     }
 
     [Fact]
     public async Task Only_the_people_an_incident_is_routed_to_acknowledge_it()
     {
         await _gateway.Api(HttpMethod.Post, "/api/freeze", _gateway.Token("lee"), new { agent = "nurture-bot", reason = "drill" });
-        var incident = Assert.Single(_gateway.Gateway.Store.Incidents("open"));
+        var incident = Assert.Single(_gateway.Gateway.Store.Incidents.List("open"));
         var (refused, _) = await _gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/acknowledge", _gateway.Token("lee"));
         Assert.Equal(HttpStatusCode.Forbidden, refused);
         var (done, _) = await _gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/resolve", _gateway.Token("maria"));

@@ -273,7 +273,7 @@ public sealed class ApprovalTests : IAsyncLifetime
     {
         var held = await HoldBulkUpdate();
         var id = held["approval_id"]!.GetValue<string>();
-        Assert.True(_gateway.Gateway.Store.Close(id, Warden.Storage.Gateway.ApprovalStatus.Executing, null, DateTimeOffset.UtcNow)); // as if it stopped mid-way
+        Assert.True(_gateway.Gateway.Store.Approvals.Close(id, Warden.Storage.Gateway.ApprovalStatus.Executing, null, DateTimeOffset.UtcNow)); // as if it stopped mid-way
         await _gateway.Gateway.Approvals.ReconcileAsync();
         var (_, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + id, _gateway.Token("sam"));
         Assert.Equal("failed", view!["status"]!.GetValue<string>());

@@ -107,7 +107,7 @@ public sealed class EnvironmentTests
             """, StringComparison.Ordinal)))
         {
             var since = gateway.Gateway.Clock.GetUtcNow() - TimeSpan.FromHours(1);
-            long Denials() => gateway.Gateway.Store.Used("denials", "hygiene-bot", null, null, since);
+            long Denials() => gateway.Gateway.Store.Usage.Used("denials", "hygiene-bot", null, null, since);
             Assert.Equal(0L, Denials());
 
             var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "ok" });

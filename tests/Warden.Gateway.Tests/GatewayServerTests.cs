@@ -158,7 +158,7 @@ public sealed class GatewayServerTests : IDisposable
         Directory.CreateDirectory(_data);
         using (var store = Warden.Storage.Gateway.GatewayStore.Open(Path.Combine(_data, "gateway.db")))
         {
-            store.Intend(new Warden.Storage.Gateway.IntentRecord("int-1", "sandbox", "hygiene-bot", "contacts.update", "sha256:x", "not an entry", DateTimeOffset.UtcNow));
+            store.Intents.Intend(new Warden.Storage.Gateway.IntentRecord("int-1", "sandbox", "hygiene-bot", "contacts.update", "sha256:x", "not an entry", DateTimeOffset.UtcNow));
         }
 
         var clock = new TimerCountingClock();

@@ -28,7 +28,7 @@ public sealed class GuardTests
         Assert.Equal(("refused", "frozen"), (refused["status"]!.GetValue<string>(), refused["code"]!.GetValue<string>()));
         var freeze = gateway.Trail().Single(e => e.Entry.Kind == "kill_switch").Entry;
         Assert.Equal(("lee", "freeze", "odd behaviour in the CRM"), (freeze.Person, freeze.Effect, freeze.Comment));
-        Assert.Contains(gateway.Gateway.Store.Incidents(), i => i.Kind == "kill_switch" && i.Agent == "hygiene-bot" && i.Owners.Contains("sam"));
+        Assert.Contains(gateway.Gateway.Store.Incidents.List(), i => i.Kind == "kill_switch" && i.Agent == "hygiene-bot" && i.Owners.Contains("sam"));
 
         // Only an owner of the use case lifts it.
         var (notOwner, why) = await gateway.Api(HttpMethod.Post, "/api/unfreeze", gateway.Token("lee"), new { agent = "hygiene-bot" });
@@ -88,7 +88,7 @@ public sealed class GuardTests
         Assert.Equal("frozen", refused["code"]!.GetValue<string>());
         var breaker = gateway.Trail().Single(e => e.Entry.Kind == "breaker").Entry;
         Assert.Equal(("hygiene-bot", "delete-burst", "freeze"), (breaker.Agent, breaker.Rule, breaker.Effect));
-        var incident = Assert.Single(gateway.Gateway.Store.Incidents("open"), i => i.Kind == "breaker");
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List("open"), i => i.Kind == "breaker");
         Assert.Equal(["sam", "maria", "dev", "rita"], incident.Owners);
     }
 
@@ -225,7 +225,7 @@ public sealed class GuardTests
             Assert.True(isError);
         }
 
-        var incident = Assert.Single(gateway.Gateway.Store.Incidents("open"));
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List("open"));
         Assert.Equal(("repeated_denials", "hygiene-bot"), (incident.Kind, incident.Agent));
         Assert.Equal("agent hygiene-bot was refused 5 times in 10 minutes, the last by rule 'no-suppression-removal'", incident.Summary);
         Assert.Single(gateway.Trail(), e => e.Entry.Kind == "breaker" && e.Entry.Effect == "alert");
@@ -327,12 +327,12 @@ public sealed class GuardTests
         var agent = await gateway.Agent("hygiene-bot");
         await GatewayFixture.Call(agent, "contacts.update", new { ids = TwoIds(gateway).Split(','), set = new { job_title = "Buyer" } });
         var longAgo = gateway.Clock.GetUtcNow().AddYears(-1);
-        Assert.Equal(2, gateway.Gateway.Store.Used("changed_records", "hygiene-bot", null, null, longAgo));
+        Assert.Equal(2, gateway.Gateway.Store.Usage.Used("changed_records", "hygiene-bot", null, null, longAgo));
 
         gateway.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1)); // past the longest window of the example, a day
         gateway.Gateway.Guards.Forget();
 
-        Assert.Equal(0, gateway.Gateway.Store.Used("changed_records", "hygiene-bot", null, null, longAgo));
+        Assert.Equal(0, gateway.Gateway.Store.Usage.Used("changed_records", "hygiene-bot", null, null, longAgo));
     }
 
     [Fact]

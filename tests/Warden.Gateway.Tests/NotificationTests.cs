@@ -93,7 +93,7 @@ public sealed class NotificationTests
         webhook.Failing = true;
         await using var gateway = await GatewayFixture.StartAsync(webhook: webhook.Url);
         await gateway.Api(HttpMethod.Post, "/api/freeze", gateway.Token("lee"), new { agent = "nurture-bot", reason = "drill" }); // opens an incident
-        await Eventually(() => gateway.Gateway.Store.Messages(undeliveredOnly: true).Any(m => m.Attempts > 0));
+        await Eventually(() => gateway.Gateway.Store.Outbox.Messages(undeliveredOnly: true).Any(m => m.Attempts > 0));
         var (_, health) = await gateway.Api(HttpMethod.Get, "/api/health", null);
         Assert.Equal(1, health!["notifications_failing"]!.GetValue<int>());
         var (_, failing) = await gateway.Api(HttpMethod.Get, "/api/notifications?undelivered=true", gateway.Token("maria"));
@@ -103,7 +103,7 @@ public sealed class NotificationTests
         gateway.Clock.Advance(Notifier.Backoff(1) + TimeSpan.FromSeconds(1)); // the retry is due
         await Eventually(() => !webhook.Received.IsEmpty);
         Assert.StartsWith("Incident inc-", webhook.Received.Single()["text"]!.GetValue<string>(), StringComparison.Ordinal);
-        await Eventually(() => gateway.Gateway.Store.Messages(undeliveredOnly: true).Count == 0);
+        await Eventually(() => gateway.Gateway.Store.Outbox.Messages(undeliveredOnly: true).Count == 0);
     }
 
     [Theory]

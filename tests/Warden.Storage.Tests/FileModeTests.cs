@@ -58,7 +58,7 @@ public sealed class FileModeTests : IDisposable
         Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are Unix's");
         var data = Path.Combine(_root, "data");
         using var store = GatewayStore.Open(Path.Combine(data, "gateway.db"));
-        store.Use("tidy-bot", "tidy", "ana", DateTimeOffset.UnixEpoch, [("changed_records", 1)]);
+        store.Usage.Use("tidy-bot", "tidy", "ana", DateTimeOffset.UnixEpoch, [("changed_records", 1)]);
         Assert.Equal(Folder0700, File.GetUnixFileMode(data));
         AllOwnerOnly(data, "gateway.db", "gateway.db-wal", "gateway.db-shm");
     }

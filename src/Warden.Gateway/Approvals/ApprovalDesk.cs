@@ -93,14 +93,14 @@ internal sealed class ApprovalDesk : IDisposable
     {
         var store = _gateway.Store;
         var now = _gateway.Clock.GetUtcNow();
-        if (replaces is null && store.PendingWithPlan(agent.Id, plan.Hash, onBehalfOf) is { } same)
+        if (replaces is null && store.Approvals.PendingWithPlan(agent.Id, plan.Hash, onBehalfOf) is { } same)
         {
             var seq = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = Join(entry.Detail, "the same request was already waiting; merged into it") })
                 .ConfigureAwait(false);
             return Pending(same, plan, seq) with { Merged = true };
         }
 
-        if (replaces is null && store.PendingCount(agent.Id) >= _gateway.Options.MaxPendingPerAgent)
+        if (replaces is null && store.Approvals.PendingCount(agent.Id) >= _gateway.Options.MaxPendingPerAgent)
         {
             var message = $"agent '{agent.Id}' already has {_gateway.Options.MaxPendingPerAgent} requests waiting for approval; wait for them to be decided before asking for more";
             var seq = await _gateway.AuditAsync(entry with { Outcome = "refused", Detail = Join(entry.Detail, message) }).ConfigureAwait(false);
@@ -113,7 +113,7 @@ internal sealed class ApprovalDesk : IDisposable
             ? [.. RequirementsOf(replaces)]
             : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _gateway.Policy.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
         var expiry = decision.Approvals.Count == 0 ? (replaces is null ? TimeSpan.FromHours(24) : replaces.ExpiresAt - replaces.CreatedAt) : decision.Approvals.Min(a => a.Expiry);
-        var resubmits = store.DeniedWithAffected(agent.Id, plan.Tool.Name, plan.AffectedHash);
+        var resubmits = store.Approvals.DeniedWithAffected(agent.Id, plan.Tool.Name, plan.AffectedHash);
         var record = new ApprovalRecord
         {
             Id = $"apr-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
@@ -135,7 +135,7 @@ internal sealed class ApprovalDesk : IDisposable
             Replaces = replaces?.Id,
             Resubmits = resubmits?.Id,
         };
-        store.Insert(record);
+        store.Approvals.Insert(record);
         _gateway.Notifier.ApprovalRequested(record, [.. requirements.SelectMany(r => r.Approvers).Distinct()], plan.Summary);
         var detail = string.Join("; ", new[]
         {
@@ -157,11 +157,11 @@ internal sealed class ApprovalDesk : IDisposable
         {
             var store = _gateway.Store;
             var now = _gateway.Clock.GetUtcNow();
-            var record = store.Approval(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
+            var record = store.Approvals.Find(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
             if (record.Status == ApprovalStatus.Pending && record.ExpiresAt <= now)
             {
                 await ExpireAsync(record).ConfigureAwait(false);
-                record = store.Approval(approvalId)!;
+                record = store.Approvals.Find(approvalId)!;
             }
 
             if (record.Status != ApprovalStatus.Pending)
@@ -183,7 +183,7 @@ internal sealed class ApprovalDesk : IDisposable
                 throw new ApprovalRefusedException(403, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
             }
 
-            if (!store.Vote(record.Id, new ApprovalVote(person, approve ? "approve" : "deny", comment, now)))
+            if (!store.Approvals.Vote(record.Id, new ApprovalVote(person, approve ? "approve" : "deny", comment, now)))
             {
                 throw new ApprovalRefusedException(409, $"{Who(person)} has already decided request {approvalId}");
             }
@@ -195,11 +195,11 @@ internal sealed class ApprovalDesk : IDisposable
 
             if (!approve)
             {
-                store.Close(record.Id, ApprovalStatus.Denied, Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
-                return new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approval(record.Id)!);
+                store.Approvals.Close(record.Id, ApprovalStatus.Denied, Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
+                return new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approvals.Find(record.Id)!);
             }
 
-            var votes = store.Votes(record.Id);
+            var votes = store.Approvals.Votes(record.Id);
             var unmet = requirements.Where(r => Given(r, votes) < r.Quorum).ToList();
             if (unmet.Count > 0)
             {
@@ -215,10 +215,10 @@ internal sealed class ApprovalDesk : IDisposable
             {
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
                 var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
-                store.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
                 await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
                     .ConfigureAwait(false);
-                return new VoteResult(VoteStatus.Failed, reason, store.Approval(record.Id)!);
+                return new VoteResult(VoteStatus.Failed, reason, store.Approvals.Find(record.Id)!);
             }
         }
         finally
@@ -253,7 +253,7 @@ internal sealed class ApprovalDesk : IDisposable
         var results = new List<(string, VoteResult?, string?)>();
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
-            if (_gateway.Store.Approval(id) is { } record && TooRiskyForBulk(record) is { } why)
+            if (_gateway.Store.Approvals.Find(id) is { } record && TooRiskyForBulk(record) is { } why)
             {
                 results.Add((id, null, $"request {id} cannot be approved in bulk: {why}; approve it on its own after looking at it"));
                 continue;
@@ -273,14 +273,14 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     /// <summary>The request as an agent may see it: only its own.</summary>
-    public ApprovalRecord? For(string agent, string approvalId) => _gateway.Store.Approval(approvalId) is { } record && record.Agent == agent ? record : null;
+    public ApprovalRecord? For(string agent, string approvalId) => _gateway.Store.Approvals.Find(approvalId) is { } record && record.Agent == agent ? record : null;
 
     /// <summary>Closes every request past its expiry, recording each.</summary>
     public async Task ExpireDueAsync(CancellationToken cancellationToken)
     {
         try
         {
-            foreach (var record in _gateway.Store.Expired(_gateway.Clock.GetUtcNow()))
+            foreach (var record in _gateway.Store.Approvals.Expired(_gateway.Clock.GetUtcNow()))
             {
                 await ExpireAsync(record).ConfigureAwait(false);
             }
@@ -303,7 +303,7 @@ internal sealed class ApprovalDesk : IDisposable
     /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
     public JsonObject View(ApprovalRecord record, string person)
     {
-        var votes = _gateway.Store.Votes(record.Id);
+        var votes = _gateway.Store.Approvals.Votes(record.Id);
         var details = MaySeeDetails(person, record);
         var view = new JsonObject
         {
@@ -362,7 +362,7 @@ internal sealed class ApprovalDesk : IDisposable
     {
         var store = _gateway.Store;
         var now = _gateway.Clock.GetUtcNow();
-        if (!store.Close(record.Id, ApprovalStatus.Executing, null, now))
+        if (!store.Approvals.Close(record.Id, ApprovalStatus.Executing, null, now))
         {
             throw new ApprovalRefusedException(409, $"approval request {record.Id} is no longer waiting");
         }
@@ -380,24 +380,24 @@ internal sealed class ApprovalDesk : IDisposable
             return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_gateway.Environment}").ConfigureAwait(false);
         }
 
-        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Votes(record.Id).Select(v => Who(v.Person))));
+        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Approvals.Votes(record.Id).Select(v => Who(v.Person))));
         var governed = await _gateway.Governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
             .ConfigureAwait(false);
         switch (governed)
         {
             case Governed.Changed { Refused: { } refused } changed:
-                store.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
-                return new VoteResult(VoteStatus.Voided, $"the plan changed ({changed.Difference}) and the policy now refuses it: {refused.Message}", store.Approval(record.Id)!,
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                return new VoteResult(VoteStatus.Voided, $"the plan changed ({changed.Difference}) and the policy now refuses it: {refused.Message}", store.Approvals.Find(record.Id)!,
                     Execution: refused);
             case Governed.Changed changed:
-                store.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
                 var again = await RequestAsync(agent, changed.Plan, changed.Decision, record.Instruction, record.OnBehalfOf, changed.Entry, replaces: record).ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Voided,
                     $"the plan changed after it was approved ({changed.Difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
-                    store.Approval(record.Id)!, again.ApprovalId, again);
+                    store.Approvals.Find(record.Id)!, again.ApprovalId, again);
             case Governed.Finished { Outcome: var outcome }:
                 var status = outcome.Status switch { CallStatus.Done => ApprovalStatus.Executed, CallStatus.Stopped => ApprovalStatus.Stopped, _ => ApprovalStatus.Failed };
-                store.SetOutcome(record.Id, status, outcome.Status is CallStatus.Done or CallStatus.Stopped
+                store.Approvals.SetOutcome(record.Id, status, outcome.Status is CallStatus.Done or CallStatus.Stopped
                     ? outcome.ToJson()
                     : Outcome(new { reason = $"approved, but {(outcome.Status == CallStatus.Refused ? "refused now" : "it could not run")}: {outcome.Message}", code = outcome.Code, audit_seq = outcome.AuditSeq }));
                 return new VoteResult(outcome.Status == CallStatus.Done ? VoteStatus.Executed : VoteStatus.Failed,
@@ -408,7 +408,7 @@ internal sealed class ApprovalDesk : IDisposable
                         CallStatus.Refused => $"approved, but refused now: {outcome.Message}",
                         _ => $"approved, but the call failed: {outcome.Message}",
                     },
-                    store.Approval(record.Id)!, Execution: outcome);
+                    store.Approvals.Find(record.Id)!, Execution: outcome);
             default:
                 throw new InvalidOperationException($"an approved call cannot end as {governed.GetType().Name}");
         }
@@ -416,15 +416,15 @@ internal sealed class ApprovalDesk : IDisposable
 
     private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason)
     {
-        _gateway.Store.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
+        _gateway.Store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
         var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }).ConfigureAwait(false);
-        return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approval(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
+        return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approvals.Find(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
     }
 
     private async Task ExpireAsync(ApprovalRecord record)
     {
         var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
-        if (_gateway.Store.Close(record.Id, ApprovalStatus.Expired, Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
+        if (_gateway.Store.Approvals.Close(record.Id, ApprovalStatus.Expired, Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
         {
             await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with { Effect = "expired", Outcome = "expired", Detail = reason }).ConfigureAwait(false);
         }
@@ -433,7 +433,7 @@ internal sealed class ApprovalDesk : IDisposable
     /// <summary>Each requirement of a request with its approvers by name and the approvals given so far: what people and the agent are shown.</summary>
     public IReadOnlyList<ApprovalWait> Waiting(ApprovalRecord record, IReadOnlyList<ApprovalVote>? votes = null)
     {
-        votes ??= _gateway.Store.Votes(record.Id);
+        votes ??= _gateway.Store.Approvals.Votes(record.Id);
         return [.. RequirementsOf(record).Select(r => new ApprovalWait(r.Rule, [.. r.Approvers.Select(Who)], r.Quorum, Given(r, votes)))];
     }
 
@@ -490,13 +490,13 @@ internal sealed class ApprovalDesk : IDisposable
     public async Task ReconcileAsync()
     {
         // Only this environment's: another environment's action would be in another workspace.
-        foreach (var record in _gateway.Store.Approvals(ApprovalStatus.Executing).Where(r => r.Environment == _gateway.Environment))
+        foreach (var record in _gateway.Store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _gateway.Environment))
         {
             var action = _gateway.Workspace.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
-            _gateway.Store.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
+            _gateway.Store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
             await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with
             {
                 ActionId = action, PlanHash = record.PlanHash, Effect = "approve", Outcome = action is null ? "error" : "ok", Detail = reason,

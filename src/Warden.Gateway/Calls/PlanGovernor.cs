@@ -177,7 +177,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
                 : new Refusal("not_granted", $"No rule grants agent '{agent.Id}' the tool '{tool}' in {Environment} (default deny).", unplanned.Rule?.Id, unplanned.Reason);
         }
 
-        if (Environment == "production" && store.Activation(agent.Id, Environment) is null)
+        if (Environment == "production" && store.Activations.Activation(agent.Id, Environment) is null)
         {
             var message = $"agent '{agent.Id}' has not been activated for production: an owner of use case '{agent.UseCase}' activates it (warden agents activate {agent.Id})";
             return new Refusal("not_activated", message, null, message);
@@ -258,7 +258,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
         }).ConfigureAwait(false);
         if (action.ActionId.Length > 0)
         {
-            store.RememberAction(action.ActionId, seq);
+            store.Intents.RememberAction(action.ActionId, seq);
         }
 
         Settle(intent);
@@ -291,7 +291,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
         Pause = options.SendPause,
         Stop = () =>
         {
-            var frozen = store.Frozen();
+            var frozen = store.Freezes.Frozen();
             return frozen.Contains(agent.Id) ? $"agent {agent.Id} was frozen" : frozen.Contains("*") ? "every agent was frozen" : null;
         },
     };

@@ -21,24 +21,24 @@ internal sealed class Recovery(Gateway gateway)
         var now = gateway.Clock.GetUtcNow();
         var id = $"int-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         // A second early: the action's own time is taken after this, by the same clock.
-        gateway.Store.Intend(new IntentRecord(id, gateway.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? gateway.Policy.Hash }),
+        gateway.Store.Intents.Intend(new IntentRecord(id, gateway.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? gateway.Policy.Hash }),
             now - TimeSpan.FromSeconds(1)));
         return id;
     }
 
-    public void Settle(string intent) => gateway.Store.Settle(intent);
+    public void Settle(string intent) => gateway.Store.Intents.Settle(intent);
 
     /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
     public async Task RecoverAsync()
     {
         var interrupted = gateway.Workspace.StopInterrupted().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
-        foreach (var intent in gateway.Store.Intents(gateway.Environment))
+        foreach (var intent in gateway.Store.Intents.Pending(gateway.Environment))
         {
             var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;
             var action = gateway.Workspace.ActionSince(intent.Agent, intent.Tool, intent.PlanHash, intent.StartedAt);
             if (Recorded(intent, action))
             {
-                gateway.Store.Settle(intent.Id);
+                gateway.Store.Intents.Settle(intent.Id);
                 continue;
             }
 
@@ -55,17 +55,17 @@ internal sealed class Recovery(Gateway gateway)
             var seq = await gateway.AuditAsync(recovered).ConfigureAwait(false);
             if (action is not null)
             {
-                gateway.Store.RememberAction(action, seq);
+                gateway.Store.Intents.RememberAction(action, seq);
             }
 
-            gateway.Store.Settle(intent.Id);
+            gateway.Store.Intents.Settle(intent.Id);
         }
     }
 
     /// <summary>True when the trail already holds the entry the intent was for (the gateway stopped after writing it, before settling).</summary>
     private bool Recorded(IntentRecord intent, string? action)
     {
-        if (action is not null && gateway.Store.ActionEntry(action) is not null)
+        if (action is not null && gateway.Store.Intents.ActionEntry(action) is not null)
         {
             return true;
         }

@@ -40,7 +40,7 @@ internal sealed class Guards : IDisposable
     {
         try
         {
-            _store.Forget(_clock.GetUtcNow() - _keep);
+            _store.Usage.Forget(_clock.GetUtcNow() - _keep);
         }
 #pragma warning disable CA1031 // housekeeping on a timer thread: a failure (the gateway stopping, a busy file) waits for the next round rather than ending the process
         catch (Exception)
@@ -126,11 +126,11 @@ internal sealed class Guards : IDisposable
     /// </summary>
     public GuardSnapshot Snapshot(Policy policy, Agent agent, string? onBehalfOf, DateTimeOffset now, Plan? plan = null)
     {
-        var frozen = _store.Frozen();
+        var frozen = _store.Freezes.Frozen();
         var usage = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var budget in Counting(policy, agent, plan, onBehalfOf))
         {
-            usage[budget.Id] = _store.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, budget.PerPerson ? onBehalfOf : null, now - budget.Window);
+            usage[budget.Id] = _store.Usage.Used(PolicyWords.Of(budget.Metric), budget.Agent, budget.UseCase, budget.PerPerson ? onBehalfOf : null, now - budget.Window);
         }
 
         return new GuardSnapshot { FrozenAgents = frozen, AllFrozen = frozen.Contains("*"), Usage = usage };
@@ -151,12 +151,12 @@ internal sealed class Guards : IDisposable
             return [];
         }
 
-        _store.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
+        _store.Usage.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
         var tripped = new List<Breaker>();
         foreach (var breaker in policy.Breakers)
         {
             if (breaker.Covers(agent) && used.Any(a => a.Metric == breaker.Metric)
-                && _store.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
+                && _store.Usage.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
             {
                 tripped.Add(breaker);
             }

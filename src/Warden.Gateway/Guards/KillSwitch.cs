@@ -25,8 +25,8 @@ internal sealed class KillSwitch(Gateway gateway)
 
         var now = gateway.Clock.GetUtcNow();
         var target = agent ?? "*";
-        gateway.Store.Freeze(target, person, reason, now);
-        var cancelled = gateway.Store.CancelPending(target, $"{{\"reason\":\"cancelled: {(agent is null ? "every agent was" : $"agent {agent} was")} frozen by {person}\"}}", now);
+        gateway.Store.Freezes.Freeze(target, person, reason, now);
+        var cancelled = gateway.Store.Approvals.CancelPending(target, $"{{\"reason\":\"cancelled: {(agent is null ? "every agent was" : $"agent {agent} was")} frozen by {person}\"}}", now);
         await gateway.AuditAsync(new AuditEntry
         {
             Kind = AuditKinds.KillSwitch,
@@ -70,9 +70,9 @@ internal sealed class KillSwitch(Gateway gateway)
             }
         }
 
-        if (!gateway.Store.Unfreeze(agent ?? "*"))
+        if (!gateway.Store.Freezes.Unfreeze(agent ?? "*"))
         {
-            throw new ArgumentException(agent is null ? "the agents are not frozen all at once" : $"agent '{agent}' is not frozen" + (gateway.Store.Frozen().Contains("*") ? " on its own (every agent is: lift that with --all)" : ""));
+            throw new ArgumentException(agent is null ? "the agents are not frozen all at once" : $"agent '{agent}' is not frozen" + (gateway.Store.Freezes.Frozen().Contains("*") ? " on its own (every agent is: lift that with --all)" : ""));
         }
 
         await gateway.AuditAsync(new AuditEntry
@@ -97,8 +97,8 @@ internal sealed class KillSwitch(Gateway gateway)
                       + (freeze ? $"; agent {agent.Id} frozen" : "");
         if (freeze)
         {
-            gateway.Store.Freeze(agent.Id, $"breaker:{breaker.Id}", summary, now);
-            gateway.Store.CancelPending(agent.Id, $"{{\"reason\":\"cancelled: breaker {breaker.Id} froze agent {agent.Id}\"}}", now);
+            gateway.Store.Freezes.Freeze(agent.Id, $"breaker:{breaker.Id}", summary, now);
+            gateway.Store.Approvals.CancelPending(agent.Id, $"{{\"reason\":\"cancelled: breaker {breaker.Id} froze agent {agent.Id}\"}}", now);
         }
 
         var incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "breaker", summary, now);
@@ -134,9 +134,9 @@ internal sealed class KillSwitch(Gateway gateway)
         lock (_denials)
         {
             // Counted, checked and opened as one step: two refusals at once open one incident.
-            gateway.Store.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
-            var denials = gateway.Store.Used("denials", agent.Id, null, null, now - DenialWindow);
-            if (denials < DenialsForIncident || gateway.Store.Incidents("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+            gateway.Store.Usage.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
+            var denials = gateway.Store.Usage.Used("denials", agent.Id, null, null, now - DenialWindow);
+            if (denials < DenialsForIncident || gateway.Store.Incidents.List("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
             {
                 return;
             }
@@ -163,7 +163,7 @@ internal sealed class KillSwitch(Gateway gateway)
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();
         var incident = new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null);
-        gateway.Store.Open(incident);
+        gateway.Store.Incidents.Open(incident);
         gateway.Notifier.IncidentOpened(incident);
         return id;
     }

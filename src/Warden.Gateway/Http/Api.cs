@@ -32,12 +32,12 @@ internal static class Api
             ["policy_hash"] = gateway.Policy.Hash,
             ["environment"] = gateway.Environment,
             ["version"] = HttpHost.Version,
-            ["notifications_failing"] = gateway.Store.Messages(undeliveredOnly: true).Count(m => m.Attempts > 0),
+            ["notifications_failing"] = gateway.Store.Outbox.Messages(undeliveredOnly: true).Count(m => m.Attempts > 0),
         }));
 
         app.MapGet("/api/notifications", (bool? undelivered) => Results.Json(new JsonObject
         {
-            ["notifications"] = new JsonArray([.. gateway.Store.Messages(undelivered ?? false).Select(m => (JsonNode)new JsonObject
+            ["notifications"] = new JsonArray([.. gateway.Store.Outbox.Messages(undelivered ?? false).Select(m => (JsonNode)new JsonObject
             {
                 ["id"] = m.Id, ["kind"] = m.Kind, ["created_at"] = GatewayStore.Time(m.CreatedAt),
                 ["recipients"] = new JsonArray([.. m.Recipients.Select(r => (JsonNode)r)]),
@@ -66,12 +66,12 @@ internal static class Api
                 return Problem(400, $"status is {string.Join(", ", ApprovalLifecycle.Words)} or all, not '{status}'" + (hint is null ? "" : $"; {hint}"));
             }
 
-            var records = gateway.Store.Approvals(wanted);
+            var records = gateway.Store.Approvals.List(wanted);
             return Results.Json(new JsonObject { ["approvals"] = new JsonArray([.. records.Select(r => (JsonNode)Summary(gateway, r, Person(context)))]) });
         });
 
         app.MapGet("/api/approvals/{id}", (HttpContext context, string id) =>
-            gateway.Store.Approval(id) is { } record ? Results.Json(gateway.Approvals.View(record, Person(context))) : Problem(404, $"there is no approval request {id}"));
+            gateway.Store.Approvals.Find(id) is { } record ? Results.Json(gateway.Approvals.View(record, Person(context))) : Problem(404, $"there is no approval request {id}"));
 
         app.MapPost("/api/approvals/approve", async (HttpContext context, CancellationToken cancellationToken) =>
         {
@@ -185,7 +185,7 @@ internal static class Api
                 return Problem(409, $"agent '{id}' may not act in {environment} at all (the policy grants it {string.Join(", ", agent.Environments)})");
             }
 
-            gateway.Store.Activate(agent.Id, environment, person, gateway.Clock.GetUtcNow());
+            gateway.Store.Activations.Activate(agent.Id, environment, person, gateway.Clock.GetUtcNow());
             await gateway.AuditAsync(new AuditEntry
             {
                 Kind = AuditKinds.Activation,
@@ -203,7 +203,7 @@ internal static class Api
 
         app.MapGet("/api/incidents", (string? status) => Results.Json(new JsonObject
         {
-            ["incidents"] = new JsonArray([.. gateway.Store.Incidents(status).Select(i => (JsonNode)new JsonObject
+            ["incidents"] = new JsonArray([.. gateway.Store.Incidents.List(status).Select(i => (JsonNode)new JsonObject
             {
                 ["id"] = i.Id, ["status"] = i.Status, ["use_case"] = i.UseCase, ["agent"] = i.Agent, ["kind"] = i.Kind, ["summary"] = i.Summary,
                 ["owners"] = new JsonArray([.. i.Owners.Select(o => (JsonNode)o)]), ["opened_at"] = GatewayStore.Time(i.OpenedAt),
@@ -219,7 +219,7 @@ internal static class Api
             }
 
             var person = Person(context);
-            var incident = gateway.Store.Incidents().FirstOrDefault(i => i.Id == id);
+            var incident = gateway.Store.Incidents.List().FirstOrDefault(i => i.Id == id);
             if (incident is null)
             {
                 return Problem(404, $"there is no incident {id}");
@@ -231,7 +231,7 @@ internal static class Api
             }
 
             var status = step == "acknowledge" ? "acknowledged" : "resolved";
-            if (!gateway.Store.Advance(id, status, person, gateway.Clock.GetUtcNow()))
+            if (!gateway.Store.Incidents.Advance(id, status, person, gateway.Clock.GetUtcNow()))
             {
                 return Problem(409, $"incident {id} is {incident.Status}: it cannot be {status} now");
             }
@@ -382,7 +382,7 @@ internal static class Api
             return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
         }
 
-        var rollbackOf = request.ActionId is { } undone ? gateway.Store.ActionEntry(undone) : null;
+        var rollbackOf = request.ActionId is { } undone ? gateway.Store.Intents.ActionEntry(undone) : null;
         var intended = new AuditEntry
         {
             Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person, RollbackOf = rollbackOf,
@@ -404,7 +404,7 @@ internal static class Api
                      + (done.Overwritten.Count > 0 ? $", {done.Overwritten.Count:N0} changed since and overwritten (forced)" : force ? " (forced)" : ""),
         }).ConfigureAwait(false);
         // The rollback is an action too: rolling it back links to this entry.
-        gateway.Store.RememberAction(done.ActionId, seq);
+        gateway.Store.Intents.RememberAction(done.ActionId, seq);
         gateway.Recovery.Settle(intent);
         var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
         view["audit_seq"] = seq;
@@ -431,8 +431,8 @@ internal static class Api
 
     private static JsonObject AgentView(Gateway gateway, Agent agent)
     {
-        var frozen = gateway.Store.Frozen();
-        var activation = gateway.Store.Activation(agent.Id, "production");
+        var frozen = gateway.Store.Freezes.Frozen();
+        var activation = gateway.Store.Activations.Activation(agent.Id, "production");
         return new JsonObject
         {
             ["id"] = agent.Id, ["use_case"] = agent.UseCase, ["environments"] = new JsonArray([.. agent.Environments.Select(e => (JsonNode)e)]),

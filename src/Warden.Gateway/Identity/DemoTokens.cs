@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Warden.Storage;
 
 namespace Warden.Gateway.Identity;
 
@@ -39,13 +40,7 @@ internal static class DemoTokens
     {
         var temporary = path + ".tmp";
         File.Delete(temporary);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
+        using (var stream = new FileStream(temporary, OwnerOnly.Create(FileMode.CreateNew, FileAccess.Write)))
         {
             JsonSerializer.Serialize(stream, tokens.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value), new JsonSerializerOptions { WriteIndented = true });
         }

@@ -165,7 +165,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
 
         var record = gateway.Approvals.For(agent, id)
                      ?? throw new McpProtocolException($"you have no approval request {id}", McpErrorCode.InvalidParams);
-        var votes = gateway.Store.Votes(record.Id);
+        var votes = gateway.Store.Approvals.Votes(record.Id);
         var plan = JsonNode.Parse(record.Plan)!;
         return new JsonObject
         {
@@ -180,7 +180,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
                 ["person"] = gateway.Approvals.Who(v.Person), ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
             })]),
             ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
-            ["replaced_by"] = gateway.Store.ReplacedBy(record.Id),
+            ["replaced_by"] = gateway.Store.Approvals.ReplacedBy(record.Id),
             // An executed call's outcome holds its result, masked for this agent when it ran.
             ["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null,
         }.ToJsonString();
@@ -200,7 +200,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             ["tier"] = useCase.Tier.ToString().ToLowerInvariant(),
             ["environment"] = gateway.Environment,
             ["frozen"] = usage.IsFrozen(agent.Id),
-            ["activated"] = gateway.Environment != "production" || gateway.Store.Activation(agent.Id, gateway.Environment) is not null,
+            ["activated"] = gateway.Environment != "production" || gateway.Store.Activations.Activation(agent.Id, gateway.Environment) is not null,
             ["sees"] = new JsonArray([.. agent.Sees.Select(c => (JsonNode)c)]),
             ["masked_fields"] = new JsonArray([.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal).Select(f => (JsonNode)f)]),
             ["tools"] = new JsonArray([.. policy.Grants(agent.Id, gateway.Environment).Select(g => (JsonNode)new JsonObject

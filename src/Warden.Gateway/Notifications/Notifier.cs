@@ -62,7 +62,7 @@ internal sealed class Notifier : IDisposable
 
         try
         {
-            foreach (var message in _gateway.Store.Due(_gateway.Clock.GetUtcNow()))
+            foreach (var message in _gateway.Store.Outbox.Due(_gateway.Clock.GetUtcNow()))
             {
                 string? error;
                 try
@@ -79,11 +79,11 @@ internal sealed class Notifier : IDisposable
                 var now = _gateway.Clock.GetUtcNow();
                 if (error is null)
                 {
-                    _gateway.Store.Delivered(message.Id, now);
+                    _gateway.Store.Outbox.Delivered(message.Id, now);
                 }
                 else
                 {
-                    _gateway.Store.Failed(message.Id, error, now + Backoff(message.Attempts + 1));
+                    _gateway.Store.Outbox.Failed(message.Id, error, now + Backoff(message.Attempts + 1));
                 }
             }
         }
@@ -118,6 +118,6 @@ internal sealed class Notifier : IDisposable
             ["email"] = _gateway.Policy.FindOwner(r)?.Email,
         })]);
         var payload = new JsonObject { ["text"] = text, ["warden"] = details };
-        _gateway.Store.Enqueue(kind, recipients, payload.ToJsonString(), _gateway.Clock.GetUtcNow());
+        _gateway.Store.Outbox.Enqueue(kind, recipients, payload.ToJsonString(), _gateway.Clock.GetUtcNow());
     }
 }

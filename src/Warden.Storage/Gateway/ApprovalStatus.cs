@@ -1,7 +1,7 @@
 namespace Warden.Storage.Gateway;
 
 /// <summary>Where an approval request stands. Stored, and shown to people and agents, as its lower-case word.</summary>
-internal enum ApprovalStatus
+public enum ApprovalStatus
 {
     /// <summary>Waiting for people to decide.</summary>
     Pending,
@@ -28,7 +28,7 @@ internal enum ApprovalStatus
 /// executing, then ended (executed, stopped, void, failed). Nothing leaves an end; the store
 /// refuses any other move.
 /// </summary>
-internal static class ApprovalLifecycle
+public static class ApprovalLifecycle
 {
     private static readonly Dictionary<string, ApprovalStatus> ByWord =
         Enum.GetValues<ApprovalStatus>().ToDictionary(Word, s => s, StringComparer.Ordinal);

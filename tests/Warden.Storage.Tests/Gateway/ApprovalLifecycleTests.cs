@@ -13,7 +13,7 @@ public sealed class ApprovalLifecycleTests : IDisposable
     public ApprovalLifecycleTests()
     {
         _store = GatewayStore.Open(Path.Combine(_directory, "gateway.db"));
-        _store.Insert(new ApprovalRecord
+        _store.Approvals.Insert(new ApprovalRecord
         {
             Id = "apr-1", Status = ApprovalStatus.Pending, Agent = "tidy-bot", UseCase = "tidy", Environment = "sandbox", Tool = "contacts.update",
             Arguments = "{}", PlanHash = "sha256:p", AffectedHash = "sha256:a", Plan = "{}", Requirements = "[]", Risk = 1, CreatedAt = Now, ExpiresAt = Now.AddHours(1),
@@ -30,28 +30,28 @@ public sealed class ApprovalLifecycleTests : IDisposable
     [Fact]
     public void An_executed_request_cannot_be_executed_again()
     {
-        Assert.True(_store.Close("apr-1", ApprovalStatus.Executing, null, Now));
-        Assert.True(_store.SetOutcome("apr-1", ApprovalStatus.Executed, "{}"));
+        Assert.True(_store.Approvals.Close("apr-1", ApprovalStatus.Executing, null, Now));
+        Assert.True(_store.Approvals.SetOutcome("apr-1", ApprovalStatus.Executed, "{}"));
 
-        Assert.False(_store.Close("apr-1", ApprovalStatus.Executing, null, Now));
-        Assert.False(_store.SetOutcome("apr-1", ApprovalStatus.Failed, "{}"));
-        Assert.Equal(ApprovalStatus.Executed, _store.Approval("apr-1")!.Status);
+        Assert.False(_store.Approvals.Close("apr-1", ApprovalStatus.Executing, null, Now));
+        Assert.False(_store.Approvals.SetOutcome("apr-1", ApprovalStatus.Failed, "{}"));
+        Assert.Equal(ApprovalStatus.Executed, _store.Approvals.Find("apr-1")!.Status);
     }
 
     [Fact]
     public void A_pending_request_gets_no_outcome_without_executing_first()
     {
-        Assert.False(_store.SetOutcome("apr-1", ApprovalStatus.Executed, "{}"));
-        Assert.Equal(ApprovalStatus.Pending, _store.Approval("apr-1")!.Status);
+        Assert.False(_store.Approvals.SetOutcome("apr-1", ApprovalStatus.Executed, "{}"));
+        Assert.Equal(ApprovalStatus.Pending, _store.Approvals.Find("apr-1")!.Status);
     }
 
     [Fact]
     public void A_move_the_lifecycle_does_not_have_is_refused_and_says_which()
     {
-        var refused = Assert.Throws<ArgumentException>(() => _store.Close("apr-1", ApprovalStatus.Executed, null, Now));
+        var refused = Assert.Throws<ArgumentException>(() => _store.Approvals.Close("apr-1", ApprovalStatus.Executed, null, Now));
 
         Assert.StartsWith("an approval request does not go from pending to executed", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(ApprovalStatus.Pending, _store.Approval("apr-1")!.Status);
+        Assert.Equal(ApprovalStatus.Pending, _store.Approvals.Find("apr-1")!.Status);
     }
 
     [Fact]

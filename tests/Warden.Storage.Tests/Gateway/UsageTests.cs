@@ -21,17 +21,17 @@ public sealed class UsageTests : IDisposable
     public void Usage_per_person_adds_up_every_agent_and_only_that_person()
     {
         using var store = GatewayStore.Open(StorePath);
-        store.Use("tidy-bot", "tidy", "ana", Now, [("changed_records", 5)]);
-        store.Use("nurture-bot", "nurture", "ana", Now, [("changed_records", 7)]);
-        store.Use("tidy-bot", "tidy", "bo", Now, [("changed_records", 11)]);
-        store.Use("tidy-bot", "tidy", null, Now, [("changed_records", 13)]);
+        store.Usage.Use("tidy-bot", "tidy", "ana", Now, [("changed_records", 5)]);
+        store.Usage.Use("nurture-bot", "nurture", "ana", Now, [("changed_records", 7)]);
+        store.Usage.Use("tidy-bot", "tidy", "bo", Now, [("changed_records", 11)]);
+        store.Usage.Use("tidy-bot", "tidy", null, Now, [("changed_records", 13)]);
 
         var since = Now.AddHours(-1);
-        Assert.Equal(12, store.Used("changed_records", null, null, "ana", since));
-        Assert.Equal(5, store.Used("changed_records", "tidy-bot", null, "ana", since));
-        Assert.Equal(7, store.Used("changed_records", null, "nurture", "ana", since));
-        Assert.Equal(29, store.Used("changed_records", "tidy-bot", null, null, since));
-        Assert.Equal(36, store.Used("changed_records", null, null, null, since));
+        Assert.Equal(12, store.Usage.Used("changed_records", null, null, "ana", since));
+        Assert.Equal(5, store.Usage.Used("changed_records", "tidy-bot", null, "ana", since));
+        Assert.Equal(7, store.Usage.Used("changed_records", null, "nurture", "ana", since));
+        Assert.Equal(29, store.Usage.Used("changed_records", "tidy-bot", null, null, since));
+        Assert.Equal(36, store.Usage.Used("changed_records", null, null, null, since));
     }
 
     [Fact]
@@ -49,10 +49,10 @@ public sealed class UsageTests : IDisposable
         }
 
         using var store = GatewayStore.Open(StorePath);
-        store.Use("tidy-bot", "tidy", "ana", Now, [("changed_records", 2)]);
+        store.Usage.Use("tidy-bot", "tidy", "ana", Now, [("changed_records", 2)]);
 
         var since = Now.AddHours(-1);
-        Assert.Equal(42, store.Used("changed_records", "tidy-bot", null, null, since));
-        Assert.Equal(2, store.Used("changed_records", "tidy-bot", null, "ana", since));
+        Assert.Equal(42, store.Usage.Used("changed_records", "tidy-bot", null, null, since));
+        Assert.Equal(2, store.Usage.Used("changed_records", "tidy-bot", null, "ana", since));
     }
 }

@@ -1,0 +1,50 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Storage.Gateway;
+
+/// <summary>A change about to be applied: who, with which tool and plan, the entry the trail would get, and since when.</summary>
+public sealed record IntentRecord(string Id, string Environment, string Agent, string Tool, string PlanHash, string Entry, DateTimeOffset StartedAt);
+
+/// <summary>Changes about to be applied (settled once the trail records them), and the trail's entry for each applied action: how a restart finds what went unrecorded.</summary>
+public sealed class IntentStore
+{
+    private readonly GatewayDatabase _db;
+
+    internal IntentStore(GatewayDatabase database) => _db = database;
+
+    /// <summary>Remembers the audit entry that records a workspace action.</summary>
+    public void RememberAction(string actionId, long auditSeq) => _db.Execute(
+        "INSERT INTO action_entries (action_id, audit_seq) VALUES (@id, @seq) ON CONFLICT DO NOTHING", ("@id", actionId), ("@seq", auditSeq));
+
+    /// <summary>Writes that a change is about to be applied, before the workspace commits it; <see cref="Settle"/> removes it once the trail records it.</summary>
+    public void Intend(IntentRecord intent) => _db.Execute(
+        "INSERT INTO intents (id, environment, agent, tool, plan_hash, entry, started_at) VALUES (@id, @environment, @agent, @tool, @hash, @entry, @at)",
+        ("@id", intent.Id), ("@environment", intent.Environment), ("@agent", intent.Agent), ("@tool", intent.Tool), ("@hash", intent.PlanHash),
+        ("@entry", intent.Entry), ("@at", GatewayStore.Time(intent.StartedAt)));
+
+    /// <summary>The trail records what the intent was about: forget it.</summary>
+    public void Settle(string intentId) => _db.Execute("DELETE FROM intents WHERE id = @id", ("@id", intentId));
+
+    /// <summary>Intents a stopped gateway left in this environment, oldest first.</summary>
+    public IReadOnlyList<IntentRecord> Pending(string environment)
+    {
+        lock (_db.Sync)
+        {
+            using var command = _db.Command("SELECT id, environment, agent, tool, plan_hash, entry, started_at FROM intents WHERE environment = @environment ORDER BY started_at, id",
+                ("@environment", environment));
+            using var reader = command.ExecuteReader();
+            var intents = new List<IntentRecord>();
+            while (reader.Read())
+            {
+                intents.Add(new IntentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                    GatewayDatabase.Parse(reader.GetString(6))));
+            }
+
+            return intents;
+        }
+    }
+
+    /// <summary>The audit entry that records a workspace action; null when the gateway did not apply it.</summary>
+    public long? ActionEntry(string actionId) => _db.Scalar("SELECT coalesce((SELECT audit_seq FROM action_entries WHERE action_id = @id), -1)", ("@id", actionId)) is var seq and >= 0 ? seq : null;
+}

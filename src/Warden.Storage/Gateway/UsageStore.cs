@@ -1,0 +1,51 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Warden.Storage.Gateway;
+
+/// <summary>What calls used, per metric, agent, use case and person, over time: what budgets and breakers count.</summary>
+public sealed class UsageStore
+{
+    private readonly GatewayDatabase _db;
+
+    internal UsageStore(GatewayDatabase database) => _db = database;
+
+    /// <summary>Counts what a call used, metric by metric, in one transaction; <paramref name="person"/> is whom the agent acted for.</summary>
+    public void Use(string agent, string useCase, string? person, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts)
+    {
+        lock (_db.Sync)
+        {
+            using var transaction = _db.Connection.BeginTransaction();
+            using var command = _db.Command("INSERT INTO usage (at, agent, use_case, person, metric, amount) VALUES (@at, @agent, @use_case, @person, @metric, @amount)",
+                ("@at", GatewayStore.Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", null), ("@amount", null));
+            command.Transaction = transaction;
+            foreach (var (metric, amount) in amounts)
+            {
+                if (amount == 0)
+                {
+                    continue;
+                }
+
+                command.Parameters["@metric"].Value = metric;
+                command.Parameters["@amount"].Value = amount;
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>
+    /// How much of a metric was used since a time: by an agent, or by all agents of a use case, or
+    /// (both null) by every agent; with <paramref name="person"/>, only what was done on their behalf.
+    /// </summary>
+    public long Used(string metric, string? agent, string? useCase, string? person, DateTimeOffset since)
+    {
+        var scope = agent is not null ? " AND agent = @agent" : useCase is not null ? " AND use_case = @use_case" : "";
+        return _db.Scalar($"SELECT coalesce(sum(amount), 0) FROM usage WHERE metric = @metric AND at > @since{scope}{(person is null ? "" : " AND person = @person")}",
+            ("@metric", metric), ("@since", GatewayStore.Time(since)), ("@agent", agent), ("@use_case", useCase), ("@person", person));
+    }
+
+    /// <summary>Drops usage counted at or before <paramref name="before"/>; returns how many rows went.</summary>
+    public int Forget(DateTimeOffset before) => _db.Execute("DELETE FROM usage WHERE at <= @before", ("@before", GatewayStore.Time(before)));
+}

@@ -31,13 +31,13 @@ internal sealed class Gateway : IAsyncDisposable
         Credentials = credentials;
         DemoTokens = demoTokens;
         Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy));
-        Notifier = new Notifications.Notifier(this);
+        Notifier = new Notifications.Notifier(policy, options, store);
         KillSwitch = new Guards.KillSwitch(this);
         Recorder = new Recorder(trail, policy);
         Access = new AgentAccess(policy, options.Environment, Workspace.Catalogue.System);
-        Recovery = new Recovery(this);
+        Recovery = new Recovery(policy, options, store, Workspace, Recorder, trail.Path);
         Governor = new PlanGovernor(policy, options, Workspace, store, Guards, KillSwitch, Recovery, Recorder, Access);
-        Approvals = new ApprovalDesk(this);
+        Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Workspace);
         Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment);
     }
 

@@ -50,21 +50,33 @@ internal sealed class ApprovalRefusedException(int status, string message) : Exc
 internal sealed class ApprovalDesk : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-    private readonly Gateway _gateway;
+    private readonly Policy _policy;
+    private readonly GatewayOptions _options;
+    private readonly GatewayStore _store;
+    private readonly Notifications.Notifier _notifier;
+    private readonly Recorder _recorder;
+    private readonly PlanGovernor _governor;
+    private readonly IGovernedSystem _system;
     private readonly SemaphoreSlim _deciding = new(1, 1);
     private readonly SemaphoreSlim _requesting = new(1, 1);
     private ITimer? _expiry;
 
-    public ApprovalDesk(Gateway gateway)
+    public ApprovalDesk(Policy policy, GatewayOptions options, GatewayStore store, Notifications.Notifier notifier, Recorder recorder, PlanGovernor governor, IGovernedSystem system)
     {
-        _gateway = gateway;
+        _policy = policy;
+        _options = options;
+        _store = store;
+        _notifier = notifier;
+        _recorder = recorder;
+        _governor = governor;
+        _system = system;
     }
 
     /// <summary>
     /// Closes (and records) expired requests within a minute, without anyone looking at them;
     /// called once the gateway has opened, so a failed open leaves no timer running.
     /// </summary>
-    public void Start() => _expiry ??= _gateway.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
+    public void Start() => _expiry ??= _options.Clock.CreateTimer(_ => _ = ExpireDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1));
 
     public void Dispose()
     {
@@ -91,19 +103,19 @@ internal sealed class ApprovalDesk : IDisposable
 
     private async Task<CallOutcome> HoldAsync(Agent agent, Plan plan, Decision decision, string? instruction, string? onBehalfOf, AuditEntry entry, ApprovalRecord? replaces)
     {
-        var store = _gateway.Store;
-        var now = _gateway.Clock.GetUtcNow();
+        var store = _store;
+        var now = _options.Clock.GetUtcNow();
         if (replaces is null && store.Approvals.PendingWithPlan(agent.Id, plan.Hash, onBehalfOf) is { } same)
         {
-            var seq = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = Join(entry.Detail, "the same request was already waiting; merged into it") })
+            var seq = await _recorder.RecordAsync(entry with { Outcome = "pending", ApprovalId = same.Id, Detail = Join(entry.Detail, "the same request was already waiting; merged into it") })
                 .ConfigureAwait(false);
             return Pending(same, plan, seq) with { Merged = true };
         }
 
-        if (replaces is null && store.Approvals.PendingCount(agent.Id) >= _gateway.Options.MaxPendingPerAgent)
+        if (replaces is null && store.Approvals.PendingCount(agent.Id) >= _options.MaxPendingPerAgent)
         {
-            var message = $"agent '{agent.Id}' already has {_gateway.Options.MaxPendingPerAgent} requests waiting for approval; wait for them to be decided before asking for more";
-            var seq = await _gateway.AuditAsync(entry with { Outcome = "refused", Detail = Join(entry.Detail, message) }).ConfigureAwait(false);
+            var message = $"agent '{agent.Id}' already has {_options.MaxPendingPerAgent} requests waiting for approval; wait for them to be decided before asking for more";
+            var seq = await _recorder.RecordAsync(entry with { Outcome = "refused", Detail = Join(entry.Detail, message) }).ConfigureAwait(false);
             return CallOutcome.Refused(plan.Tool.Name, "too_many_pending", message, decision.Rule?.Id, seq);
         }
 
@@ -111,7 +123,7 @@ internal sealed class ApprovalDesk : IDisposable
         // keeps the old requirements: people asked to see this call, and its plan changed.
         var requirements = decision.Effect != Effect.Approve && replaces is not null
             ? [.. RequirementsOf(replaces)]
-            : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _gateway.Policy.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
+            : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _policy.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
         var expiry = decision.Approvals.Count == 0 ? (replaces is null ? TimeSpan.FromHours(24) : replaces.ExpiresAt - replaces.CreatedAt) : decision.Approvals.Min(a => a.Expiry);
         var resubmits = store.Approvals.DeniedWithAffected(agent.Id, plan.Tool.Name, plan.AffectedHash);
         var record = new ApprovalRecord
@@ -120,7 +132,7 @@ internal sealed class ApprovalDesk : IDisposable
             Status = ApprovalStatus.Pending,
             Agent = agent.Id,
             UseCase = agent.UseCase,
-            Environment = _gateway.Environment,
+            Environment = _options.Environment,
             Tool = plan.Tool.Name,
             Arguments = CanonicalJson.Text(plan.Call.Arguments),
             Instruction = instruction,
@@ -136,13 +148,13 @@ internal sealed class ApprovalDesk : IDisposable
             Resubmits = resubmits?.Id,
         };
         store.Approvals.Insert(record);
-        _gateway.Notifier.ApprovalRequested(record, [.. requirements.SelectMany(r => r.Approvers).Distinct()], plan.Summary);
+        _notifier.ApprovalRequested(record, [.. requirements.SelectMany(r => r.Approvers).Distinct()], plan.Summary);
         var detail = string.Join("; ", new[]
         {
             replaces is null ? null : $"replaces {replaces.Id}, whose plan changed",
             resubmits is null ? null : $"asks again for the records of {resubmits.Id}, denied before",
         }.Where(d => d is not null));
-        var recorded = await _gateway.AuditAsync(entry with { Outcome = "pending", ApprovalId = record.Id, Detail = Join(entry.Detail, detail.Length == 0 ? null : detail) })
+        var recorded = await _recorder.RecordAsync(entry with { Outcome = "pending", ApprovalId = record.Id, Detail = Join(entry.Detail, detail.Length == 0 ? null : detail) })
             .ConfigureAwait(false);
         return Pending(record, plan, recorded);
     }
@@ -155,8 +167,8 @@ internal sealed class ApprovalDesk : IDisposable
         await _deciding.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var store = _gateway.Store;
-            var now = _gateway.Clock.GetUtcNow();
+            var store = _store;
+            var now = _options.Clock.GetUtcNow();
             var record = store.Approvals.Find(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
             if (record.Status == ApprovalStatus.Pending && record.ExpiresAt <= now)
             {
@@ -171,10 +183,10 @@ internal sealed class ApprovalDesk : IDisposable
 
             // An approval is for the environment the call was made in: this gateway's workspace is
             // another one, and its activation, grants and budgets were never checked for the call.
-            if (record.Environment != _gateway.Environment)
+            if (record.Environment != _options.Environment)
             {
                 throw new ApprovalRefusedException(409,
-                    $"request {approvalId} was made in {record.Environment}, and this gateway runs {_gateway.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})");
+                    $"request {approvalId} was made in {record.Environment}, and this gateway runs {_options.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})");
             }
 
             var requirements = RequirementsOf(record);
@@ -188,7 +200,7 @@ internal sealed class ApprovalDesk : IDisposable
                 throw new ApprovalRefusedException(409, $"{Who(person)} has already decided request {approvalId}");
             }
 
-            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with
+            await _recorder.RecordAsync(EntryFor(record, AuditKinds.Approval) with
             {
                 Person = person, Effect = approve ? "approved" : "denied", Comment = comment, PlanHash = record.PlanHash, Outcome = "ok",
             }).ConfigureAwait(false);
@@ -216,7 +228,7 @@ internal sealed class ApprovalDesk : IDisposable
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
                 var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
                 store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
-                await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
+                await _recorder.RecordAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
                     .ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Failed, reason, store.Approvals.Find(record.Id)!);
             }
@@ -253,7 +265,7 @@ internal sealed class ApprovalDesk : IDisposable
         var results = new List<(string, VoteResult?, string?)>();
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
-            if (_gateway.Store.Approvals.Find(id) is { } record && TooRiskyForBulk(record) is { } why)
+            if (_store.Approvals.Find(id) is { } record && TooRiskyForBulk(record) is { } why)
             {
                 results.Add((id, null, $"request {id} cannot be approved in bulk: {why}; approve it on its own after looking at it"));
                 continue;
@@ -273,14 +285,14 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     /// <summary>The request as an agent may see it: only its own.</summary>
-    public ApprovalRecord? For(string agent, string approvalId) => _gateway.Store.Approvals.Find(approvalId) is { } record && record.Agent == agent ? record : null;
+    public ApprovalRecord? For(string agent, string approvalId) => _store.Approvals.Find(approvalId) is { } record && record.Agent == agent ? record : null;
 
     /// <summary>Closes every request past its expiry, recording each.</summary>
     public async Task ExpireDueAsync(CancellationToken cancellationToken)
     {
         try
         {
-            foreach (var record in _gateway.Store.Approvals.Expired(_gateway.Clock.GetUtcNow()))
+            foreach (var record in _store.Approvals.Expired(_options.Clock.GetUtcNow()))
             {
                 await ExpireAsync(record).ConfigureAwait(false);
             }
@@ -298,12 +310,12 @@ internal sealed class ApprovalDesk : IDisposable
     /// </summary>
     public bool MaySeeDetails(string person, ApprovalRecord record) =>
         RequirementsOf(record).Any(r => r.Approvers.Contains(person))
-        || (_gateway.Policy.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
+        || (_policy.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
 
     /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
     public JsonObject View(ApprovalRecord record, string person)
     {
-        var votes = _gateway.Store.Approvals.Votes(record.Id);
+        var votes = _store.Approvals.Votes(record.Id);
         var details = MaySeeDetails(person, record);
         var view = new JsonObject
         {
@@ -341,7 +353,7 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     /// <summary>A person as approvers read them: name and id.</summary>
-    public string Who(string person) => _gateway.Policy.FindOwner(person) is { } owner ? $"{owner.Name} ({owner.Id})" : person;
+    public string Who(string person) => _policy.Who(person);
 
     public static IReadOnlyList<Requirement> RequirementsOf(ApprovalRecord record) =>
         JsonSerializer.Deserialize<List<Requirement>>(record.Requirements, Json) ?? [];
@@ -360,8 +372,8 @@ internal sealed class ApprovalDesk : IDisposable
     /// </summary>
     private async Task<VoteResult> ExecuteAsync(ApprovalRecord record, CancellationToken cancellationToken)
     {
-        var store = _gateway.Store;
-        var now = _gateway.Clock.GetUtcNow();
+        var store = _store;
+        var now = _options.Clock.GetUtcNow();
         if (!store.Approvals.Close(record.Id, ApprovalStatus.Executing, null, now))
         {
             throw new ApprovalRefusedException(409, $"approval request {record.Id} is no longer waiting");
@@ -369,19 +381,19 @@ internal sealed class ApprovalDesk : IDisposable
 
         using var parsed = JsonDocument.Parse(record.Arguments);
         var arguments = parsed.RootElement.Clone();
-        var entry = EntryFor(record, AuditKinds.Call) with { Environment = _gateway.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
-        if (_gateway.Policy.FindAgent(record.Agent) is not { } agent)
+        var entry = EntryFor(record, AuditKinds.Call) with { Environment = _options.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
+        if (_policy.FindAgent(record.Agent) is not { } agent)
         {
             return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
         }
 
-        if (record.Environment != _gateway.Environment)
+        if (record.Environment != _options.Environment)
         {
-            return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_gateway.Environment}").ConfigureAwait(false);
+            return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_options.Environment}").ConfigureAwait(false);
         }
 
         var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Approvals.Votes(record.Id).Select(v => Who(v.Person))));
-        var governed = await _gateway.Governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
+        var governed = await _governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
             .ConfigureAwait(false);
         switch (governed)
         {
@@ -416,24 +428,24 @@ internal sealed class ApprovalDesk : IDisposable
 
     private async Task<VoteResult> FailAsync(ApprovalRecord record, AuditEntry entry, string reason)
     {
-        _gateway.Store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
-        var seq = await _gateway.AuditAsync(entry with { Reason = reason, Outcome = "error" }).ConfigureAwait(false);
-        return new VoteResult(VoteStatus.Failed, reason, _gateway.Store.Approvals.Find(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
+        _store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
+        var seq = await _recorder.RecordAsync(entry with { Reason = reason, Outcome = "error" }).ConfigureAwait(false);
+        return new VoteResult(VoteStatus.Failed, reason, _store.Approvals.Find(record.Id)!, Execution: CallOutcome.Refused(record.Tool, "failed", reason, entry.Rule, seq));
     }
 
     private async Task ExpireAsync(ApprovalRecord record)
     {
         var reason = $"nobody decided it before {GatewayStore.Time(record.ExpiresAt)}";
-        if (_gateway.Store.Approvals.Close(record.Id, ApprovalStatus.Expired, Outcome(new { reason }), _gateway.Clock.GetUtcNow()))
+        if (_store.Approvals.Close(record.Id, ApprovalStatus.Expired, Outcome(new { reason }), _options.Clock.GetUtcNow()))
         {
-            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Approval) with { Effect = "expired", Outcome = "expired", Detail = reason }).ConfigureAwait(false);
+            await _recorder.RecordAsync(EntryFor(record, AuditKinds.Approval) with { Effect = "expired", Outcome = "expired", Detail = reason }).ConfigureAwait(false);
         }
     }
 
     /// <summary>Each requirement of a request with its approvers by name and the approvals given so far: what people and the agent are shown.</summary>
     public IReadOnlyList<ApprovalWait> Waiting(ApprovalRecord record, IReadOnlyList<ApprovalVote>? votes = null)
     {
-        votes ??= _gateway.Store.Approvals.Votes(record.Id);
+        votes ??= _store.Approvals.Votes(record.Id);
         return [.. RequirementsOf(record).Select(r => new ApprovalWait(r.Rule, [.. r.Approvers.Select(Who)], r.Quorum, Given(r, votes)))];
     }
 
@@ -490,14 +502,14 @@ internal sealed class ApprovalDesk : IDisposable
     public async Task ReconcileAsync()
     {
         // Only this environment's: another environment's action would be in another workspace.
-        foreach (var record in _gateway.Store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _gateway.Environment))
+        foreach (var record in _store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _options.Environment))
         {
-            var action = _gateway.Workspace.ActionWithPlan(record.Agent, record.PlanHash);
+            var action = _system.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
-            _gateway.Store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
-            await _gateway.AuditAsync(EntryFor(record, AuditKinds.Call) with
+            _store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
+            await _recorder.RecordAsync(EntryFor(record, AuditKinds.Call) with
             {
                 ActionId = action, PlanHash = record.PlanHash, Effect = "approve", Outcome = action is null ? "error" : "ok", Detail = reason,
             }).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using Warden.Core;
 using System.Security.Cryptography;
 using Warden.Core.Audit;
 using Warden.Storage.Audit;
@@ -13,32 +14,32 @@ namespace Warden.Gateway.Calls;
 /// intent said about the call), or it was not (recorded as not applied). A send stopped half-way
 /// is ended as stopped first, and its entry says how far it got.
 /// </summary>
-internal sealed class Recovery(Gateway gateway)
+internal sealed class Recovery(Policy policy, GatewayOptions options, GatewayStore store, IGovernedSystem system, Recorder recorder, string trailPath)
 {
     /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)
     {
-        var now = gateway.Clock.GetUtcNow();
+        var now = options.Clock.GetUtcNow();
         var id = $"int-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         // A second early: the action's own time is taken after this, by the same clock.
-        gateway.Store.Intents.Intend(new IntentRecord(id, gateway.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? gateway.Policy.Hash }),
+        store.Intents.Intend(new IntentRecord(id, options.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? policy.Hash }),
             now - TimeSpan.FromSeconds(1)));
         return id;
     }
 
-    public void Settle(string intent) => gateway.Store.Intents.Settle(intent);
+    public void Settle(string intent) => store.Intents.Settle(intent);
 
     /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
     public async Task RecoverAsync()
     {
-        var interrupted = gateway.Workspace.StopInterrupted().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
-        foreach (var intent in gateway.Store.Intents.Pending(gateway.Environment))
+        var interrupted = system.StopInterrupted().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        foreach (var intent in store.Intents.Pending(options.Environment))
         {
             var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;
-            var action = gateway.Workspace.ActionSince(intent.Agent, intent.Tool, intent.PlanHash, intent.StartedAt);
+            var action = system.ActionSince(intent.Agent, intent.Tool, intent.PlanHash, intent.StartedAt);
             if (Recorded(intent, action))
             {
-                gateway.Store.Intents.Settle(intent.Id);
+                store.Intents.Settle(intent.Id);
                 continue;
             }
 
@@ -52,20 +53,20 @@ internal sealed class Recovery(Gateway gateway)
                         Detail = Join(entry.Detail, $"recovered when the gateway started again: it stopped while sending (begun {at}) after {send.Sent:N0} of {send.Queued:N0} recipients had been sent to; the rest were not sent"),
                     }
                     : entry with { Outcome = "ok", ActionId = action, Detail = Join(entry.Detail, $"recovered when the gateway started again: it applied this call (begun {at}) as action {action} and stopped before recording it") };
-            var seq = await gateway.AuditAsync(recovered).ConfigureAwait(false);
+            var seq = await recorder.RecordAsync(recovered).ConfigureAwait(false);
             if (action is not null)
             {
-                gateway.Store.Intents.RememberAction(action, seq);
+                store.Intents.RememberAction(action, seq);
             }
 
-            gateway.Store.Intents.Settle(intent.Id);
+            store.Intents.Settle(intent.Id);
         }
     }
 
     /// <summary>True when the trail already holds the entry the intent was for (the gateway stopped after writing it, before settling).</summary>
     private bool Recorded(IntentRecord intent, string? action)
     {
-        if (action is not null && gateway.Store.Intents.ActionEntry(action) is not null)
+        if (action is not null && store.Intents.ActionEntry(action) is not null)
         {
             return true;
         }
@@ -73,7 +74,7 @@ internal sealed class Recovery(Gateway gateway)
         long? before = null;
         while (true)
         {
-            var page = AuditLog.Query(gateway.Trail.Path, new AuditQuery { From = intent.StartedAt, Before = before, Limit = 1000 });
+            var page = AuditLog.Query(trailPath, new AuditQuery { From = intent.StartedAt, Before = before, Limit = 1000 });
             foreach (var record in page.Entries)
             {
                 var entry = record.Entry;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Warden.Gateway.Approvals;
 using Warden.Storage.Gateway;
 
 namespace Warden.Gateway.Notifications;
@@ -13,16 +14,20 @@ namespace Warden.Gateway.Notifications;
 /// </summary>
 internal sealed class Notifier : IDisposable
 {
-    private readonly Gateway _gateway;
+    private readonly Core.Policy _policy;
+    private readonly GatewayStore _store;
+    private readonly TimeProvider _clock;
     private readonly Uri? _webhook;
     private readonly HttpClient _http;
     private ITimer? _sender;
     private int _sending;
 
-    public Notifier(Gateway gateway, HttpMessageHandler? handler = null)
+    public Notifier(Core.Policy policy, GatewayOptions options, GatewayStore store, HttpMessageHandler? handler = null)
     {
-        _gateway = gateway;
-        _webhook = gateway.Options.WebhookUrl is { } url ? new Uri(url) : null;
+        _policy = policy;
+        _store = store;
+        _clock = options.Clock;
+        _webhook = options.WebhookUrl is { } url ? new Uri(url) : null;
         _http = handler is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(10) } : new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
     }
 
@@ -31,7 +36,7 @@ internal sealed class Notifier : IDisposable
     {
         if (_webhook is not null)
         {
-            _sender ??= _gateway.Clock.CreateTimer(_ => _ = SendDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+            _sender ??= _clock.CreateTimer(_ => _ = SendDueAsync(CancellationToken.None), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         }
     }
 
@@ -40,10 +45,10 @@ internal sealed class Notifier : IDisposable
 
     public void ApprovalRequested(ApprovalRecord record, IReadOnlyList<string> approvers, string summary)
     {
-        var useCase = _gateway.Policy.FindUseCase(record.UseCase);
+        var useCase = _policy.FindUseCase(record.UseCase);
         var owners = useCase is null ? [] : new[] { useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk };
         Enqueue("approval_requested", [.. approvers.Concat(owners).Distinct()],
-            $"{record.Agent} asks to run {record.Tool}: {summary} Waiting for {string.Join(", ", approvers.Select(_gateway.Approvals.Who))} until {GatewayStore.Time(record.ExpiresAt)}"
+            $"{record.Agent} asks to run {record.Tool}: {summary} Waiting for {string.Join(", ", approvers.Select(_policy.Who))} until {GatewayStore.Time(record.ExpiresAt)}"
             + (record.Replaces is null ? "" : $" (replaces {record.Replaces}, whose plan changed)") + $". `warden approvals show {record.Id}`",
             new JsonObject { ["approval_id"] = record.Id, ["agent"] = record.Agent, ["tool"] = record.Tool, ["risk"] = record.Risk, ["expires_at"] = GatewayStore.Time(record.ExpiresAt) });
     }
@@ -62,7 +67,7 @@ internal sealed class Notifier : IDisposable
 
         try
         {
-            foreach (var message in _gateway.Store.Outbox.Due(_gateway.Clock.GetUtcNow()))
+            foreach (var message in _store.Outbox.Due(_clock.GetUtcNow()))
             {
                 string? error;
                 try
@@ -76,14 +81,14 @@ internal sealed class Notifier : IDisposable
                     error = $"the webhook could not be reached: {e.Message}";
                 }
 
-                var now = _gateway.Clock.GetUtcNow();
+                var now = _clock.GetUtcNow();
                 if (error is null)
                 {
-                    _gateway.Store.Outbox.Delivered(message.Id, now);
+                    _store.Outbox.Delivered(message.Id, now);
                 }
                 else
                 {
-                    _gateway.Store.Outbox.Failed(message.Id, error, now + Backoff(message.Attempts + 1));
+                    _store.Outbox.Failed(message.Id, error, now + Backoff(message.Attempts + 1));
                 }
             }
         }
@@ -114,10 +119,10 @@ internal sealed class Notifier : IDisposable
         details["recipients"] = new JsonArray([.. recipients.Select(r => (JsonNode)new JsonObject
         {
             ["id"] = r,
-            ["name"] = _gateway.Policy.FindOwner(r)?.Name,
-            ["email"] = _gateway.Policy.FindOwner(r)?.Email,
+            ["name"] = _policy.FindOwner(r)?.Name,
+            ["email"] = _policy.FindOwner(r)?.Email,
         })]);
         var payload = new JsonObject { ["text"] = text, ["warden"] = details };
-        _gateway.Store.Outbox.Enqueue(kind, recipients, payload.ToJsonString(), _gateway.Clock.GetUtcNow());
+        _store.Outbox.Enqueue(kind, recipients, payload.ToJsonString(), _clock.GetUtcNow());
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using Warden.Core;
 using Warden.Core.Audit;
@@ -30,7 +31,7 @@ internal sealed class Gateway : IAsyncDisposable
         Store = store;
         Credentials = credentials;
         DemoTokens = demoTokens;
-        Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy));
+        Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy), options.Logging.CreateLogger<Guards.Guards>());
         Notifier = new Notifications.Notifier(policy, options, store);
         KillSwitch = new Guards.KillSwitch(this);
         Recorder = new Recorder(trail, policy);
@@ -38,7 +39,7 @@ internal sealed class Gateway : IAsyncDisposable
         Recovery = new Recovery(policy, options, store, Workspace, Recorder, trail.Path);
         Governor = new PlanGovernor(policy, options, Workspace, store, Guards, KillSwitch, Recovery, Recorder, Access);
         Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Workspace);
-        Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment);
+        Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment, options.Logging.CreateLogger<CallPipeline>());
     }
 
     public GatewayOptions Options { get; }
@@ -184,6 +185,7 @@ internal sealed class Gateway : IAsyncDisposable
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or AuditTrailException)
         {
             // stopping, or the trail has failed for good and says so itself
+            Options.Logging.CreateLogger<Gateway>().LogWarning(e, "A change of token files was not recorded in the trail: {Change}", change);
         }
     }
 

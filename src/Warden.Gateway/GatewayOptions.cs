@@ -15,6 +15,12 @@ public sealed class GatewayOptions
     /// <summary>The environment every call is decided in: sandbox (the default) or production.</summary>
     public string Environment { get; init; } = "sandbox";
 
+    /// <summary>
+    /// Where the gateway logs what it survived (a webhook that cannot be reached, housekeeping that
+    /// failed, a call that failed inside the gateway); nowhere by default. `warden serve` logs to stderr.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory Logging { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+
     /// <summary>Where the HTTP surfaces listen (default http://127.0.0.1:8787).</summary>
     public string Url { get; init; } = "http://127.0.0.1:8787";
 

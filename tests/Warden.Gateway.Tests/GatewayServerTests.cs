@@ -189,4 +189,22 @@ public sealed class GatewayServerTests : IDisposable
 
         Assert.True(clock.Running == 0, string.Join("\n----\n", clock.Live.Values));
     }
+
+    [Fact]
+    public async Task Housekeeping_that_fails_is_logged_not_swallowed()
+    {
+        var logs = new CapturedLogs();
+        var options = Options("http://127.0.0.1:0");
+        await using var gateway = await Gateway.OpenAsync(new GatewayOptions
+        {
+            PolicyPath = options.PolicyPath, PolicyText = options.PolicyText, DataDirectory = _data, Url = options.Url, Demo = true, DemoContacts = 50, Logging = logs.Factory(),
+        }, TestContext.Current.CancellationToken);
+        gateway.Store.Dispose(); // the store failing under it
+
+        gateway.Guards.Forget();
+
+        var line = Assert.Single(logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.Contains("Forgetting usage", line.Message, StringComparison.Ordinal);
+        Assert.NotNull(line.Error);
+    }
 }

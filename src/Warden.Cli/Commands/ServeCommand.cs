@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
@@ -185,6 +186,11 @@ internal static class ServeCommand
             Url = url,
             Demo = demo,
             Clock = clock,
+            // What the gateway survives (a webhook down, housekeeping that failed) goes to stderr,
+            // never stdout: under stdio, stdout carries only JSON-RPC.
+            Logging = LoggerFactory.Create(logging => logging
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
         };
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -30,11 +31,25 @@ internal enum VoteStatus
 /// <summary>What a vote did: its status, a sentence, the request as it stands, and the new request when the plan changed.</summary>
 internal sealed record VoteResult(VoteStatus Status, string Message, ApprovalRecord Approval, string? Replacement = null, CallOutcome? Execution = null);
 
-/// <summary>A vote the desk would not take: the request is not there, not open, or not this person's to decide.</summary>
-internal sealed class ApprovalRefusedException(int status, string message) : Exception(message)
+/// <summary>
+/// Why the desk would not take a vote, as codes its callers map at their edge: the request is not
+/// there, not open, made in another environment, not this person's to decide, or already decided by them.
+/// </summary>
+internal static class VoteRefusals
 {
-    /// <summary>The HTTP status that fits: 403, 404 or 409.</summary>
-    public int Status { get; } = status;
+    public const string NotFound = "not_found";
+    public const string NotOpen = "not_open";
+    public const string OtherEnvironment = "other_environment";
+    public const string NotAnApprover = "not_an_approver";
+    public const string AlreadyDecided = "already_decided";
+
+    /// <summary>The HTTP status a refusal reads as: 404 for a request that is not there, 403 for someone not among its approvers, 409 otherwise.</summary>
+    public static int HttpStatus(SystemError refusal) => refusal.Code switch
+    {
+        NotFound => 404,
+        NotAnApprover => 403,
+        _ => 409,
+    };
 }
 
 /// <summary>
@@ -57,6 +72,7 @@ internal sealed class ApprovalDesk : IDisposable
     private readonly Recorder _recorder;
     private readonly PlanGovernor _governor;
     private readonly IGovernedSystem _system;
+    private readonly ILogger _log;
     private readonly SemaphoreSlim _deciding = new(1, 1);
     private readonly SemaphoreSlim _requesting = new(1, 1);
     private ITimer? _expiry;
@@ -70,6 +86,7 @@ internal sealed class ApprovalDesk : IDisposable
         _recorder = recorder;
         _governor = governor;
         _system = system;
+        _log = options.Logging.CreateLogger<ApprovalDesk>();
     }
 
     /// <summary>
@@ -159,9 +176,8 @@ internal sealed class ApprovalDesk : IDisposable
         return Pending(record, plan, recorded);
     }
 
-    /// <summary>A person approves or denies a request, with a comment.</summary>
-    /// <exception cref="ApprovalRefusedException">Not there (404), not open or already voted (409), not theirs to decide (403).</exception>
-    public async Task<VoteResult> VoteAsync(string person, string approvalId, bool approve, string? comment, CancellationToken cancellationToken)
+    /// <summary>A person approves or denies a request, with a comment; a vote the desk will not take is a refusal with a code (<see cref="VoteRefusals"/>).</summary>
+    public async Task<SystemResult<VoteResult>> VoteAsync(string person, string approvalId, bool approve, string? comment, CancellationToken cancellationToken)
     {
         // One decision at a time: two people approving at once must not run the call twice.
         await _deciding.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -169,7 +185,11 @@ internal sealed class ApprovalDesk : IDisposable
         {
             var store = _store;
             var now = _options.Clock.GetUtcNow();
-            var record = store.Approvals.Find(approvalId) ?? throw new ApprovalRefusedException(404, $"there is no approval request {approvalId}");
+            if (store.Approvals.Find(approvalId) is not { } record)
+            {
+                return new SystemError(VoteRefusals.NotFound, $"there is no approval request {approvalId}");
+            }
+
             if (record.Status == ApprovalStatus.Pending && record.ExpiresAt <= now)
             {
                 await ExpireAsync(record).ConfigureAwait(false);
@@ -178,26 +198,26 @@ internal sealed class ApprovalDesk : IDisposable
 
             if (record.Status != ApprovalStatus.Pending)
             {
-                throw new ApprovalRefusedException(409, $"approval request {approvalId} is {record.Status.Word()}, not waiting for a decision");
+                return new SystemError(VoteRefusals.NotOpen, $"approval request {approvalId} is {record.Status.Word()}, not waiting for a decision");
             }
 
             // An approval is for the environment the call was made in: this gateway's workspace is
             // another one, and its activation, grants and budgets were never checked for the call.
             if (record.Environment != _options.Environment)
             {
-                throw new ApprovalRefusedException(409,
+                return new SystemError(VoteRefusals.OtherEnvironment,
                     $"request {approvalId} was made in {record.Environment}, and this gateway runs {_options.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})");
             }
 
             var requirements = RequirementsOf(record);
             if (!requirements.Any(r => r.Approvers.Contains(person)))
             {
-                throw new ApprovalRefusedException(403, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
+                return new SystemError(VoteRefusals.NotAnApprover, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
             }
 
             if (!store.Approvals.Vote(record.Id, new ApprovalVote(person, approve ? "approve" : "deny", comment, now)))
             {
-                throw new ApprovalRefusedException(409, $"{Who(person)} has already decided request {approvalId}");
+                return new SystemError(VoteRefusals.AlreadyDecided, $"{Who(person)} has already decided request {approvalId}");
             }
 
             await _recorder.RecordAsync(EntryFor(record, AuditKinds.Approval) with
@@ -223,9 +243,10 @@ internal sealed class ApprovalDesk : IDisposable
             {
                 return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not ApprovalRefusedException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
+                _log.LogError(e, "Approved request {Id} failed while it ran", record.Id);
                 var reason = $"approved, but the gateway failed while running the call ({e.GetType().Name}: {e.Message})";
                 store.Approvals.SetOutcome(record.Id, ApprovalStatus.Failed, Outcome(new { reason }));
                 await _recorder.RecordAsync(EntryFor(record, AuditKinds.Call) with { PlanHash = record.PlanHash, Effect = "approve", Outcome = "error", Reason = reason })
@@ -271,14 +292,8 @@ internal sealed class ApprovalDesk : IDisposable
                 continue;
             }
 
-            try
-            {
-                results.Add((id, await VoteAsync(person, id, approve: true, comment, cancellationToken).ConfigureAwait(false), null));
-            }
-            catch (ApprovalRefusedException e)
-            {
-                results.Add((id, null, e.Message));
-            }
+            var vote = await VoteAsync(person, id, approve: true, comment, cancellationToken).ConfigureAwait(false);
+            results.Add(vote.Succeeded ? (id, vote.Value, null) : (id, null, vote.Error!.Message));
         }
 
         return results;
@@ -300,6 +315,7 @@ internal sealed class ApprovalDesk : IDisposable
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
         {
             // The gateway is closing; expiry resumes when it starts again.
+            _log.LogDebug(e, "Expiring requests stopped; it resumes when the gateway starts again");
         }
     }
 
@@ -376,7 +392,8 @@ internal sealed class ApprovalDesk : IDisposable
         var now = _options.Clock.GetUtcNow();
         if (!store.Approvals.Close(record.Id, ApprovalStatus.Executing, null, now))
         {
-            throw new ApprovalRefusedException(409, $"approval request {record.Id} is no longer waiting");
+            // Only this desk closes requests, one decision at a time: another closing it now is a bug.
+            throw new InvalidOperationException($"approval request {record.Id} was closed while its last vote was being counted");
         }
 
         using var parsed = JsonDocument.Parse(record.Arguments);

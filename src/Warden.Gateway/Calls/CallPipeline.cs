@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Warden.Core;
 using Warden.Core.Audit;
@@ -10,7 +11,7 @@ namespace Warden.Gateway.Calls;
 /// when the policy asks for them. Every way out is an entry in the audit trail, durable before the
 /// agent hears back.
 /// </summary>
-internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk approvals, Recorder recorder, Policy policy, string environment)
+internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk approvals, Recorder recorder, Policy policy, string environment, ILogger log)
 {
     /// <param name="agentId">The authenticated agent.</param>
     /// <param name="tool">The tool's name.</param>
@@ -55,6 +56,7 @@ internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk
         {
             // A bug or a failing store: the call fails closed, and the trail says so. The agent gets
             // a safe sentence, not the exception's text.
+            log.LogError(e, "The gateway failed while handling {Tool} for {Agent}", tool, agent.Id);
             var seq = await recorder.RecordAsync(entry with { Outcome = "error", Reason = $"the gateway failed while handling the call ({e.GetType().Name}: {e.Message})" })
                 .ConfigureAwait(false);
             return CallOutcome.Invalid(tool, "internal_error", $"Warden could not complete the call; nothing was changed that the trail does not show (audit entry {seq}). Try again or ask an operator.", seq);

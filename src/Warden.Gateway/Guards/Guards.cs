@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Warden.Core;
@@ -16,13 +18,16 @@ internal sealed class Guards : IDisposable
     private readonly GatewayStore _store;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _keep;
+    private readonly ILogger _log;
     private ITimer? _forget;
 
     /// <param name="store">Where usage is counted.</param>
     /// <param name="clock">The gateway's clock.</param>
     /// <param name="keep">The longest window anything counts over; older usage is forgotten every ten minutes.</param>
-    public Guards(GatewayStore store, TimeProvider clock, TimeSpan keep)
+    /// <param name="log">Where a failed round of forgetting is reported.</param>
+    public Guards(GatewayStore store, TimeProvider clock, TimeSpan keep, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         _store = store;
         _clock = clock;
         _keep = keep;
@@ -43,10 +48,11 @@ internal sealed class Guards : IDisposable
             _store.Usage.Forget(_clock.GetUtcNow() - _keep);
         }
 #pragma warning disable CA1031 // housekeeping on a timer thread: a failure (the gateway stopping, a busy file) waits for the next round rather than ending the process
-        catch (Exception)
+        catch (Exception e)
 #pragma warning restore CA1031
         {
             // tried again in ten minutes
+            _log.LogWarning(e, "Forgetting usage older than {Keep} failed; trying again in ten minutes", _keep);
         }
     }
 

@@ -314,20 +314,19 @@ internal static class Api
             return Problem(400, bad);
         }
 
-        try
+        var vote = await gateway.Approvals.VoteAsync(Person(context), id, approve, body is null ? null : Text(body, "comment"), context.RequestAborted).ConfigureAwait(false);
+        if (!vote.Succeeded)
         {
-            var result = await gateway.Approvals.VoteAsync(Person(context), id, approve, body is null ? null : Text(body, "comment"), context.RequestAborted).ConfigureAwait(false);
-            var view = gateway.Approvals.View(result.Approval, Person(context));
-            view["result"] = result.Status.ToString().ToLowerInvariant();
-            view["message"] = result.Message;
-            view["replacement"] = result.Replacement;
-            view["action_id"] = result.Execution?.ActionId;
-            return Results.Json(view);
+            return Problem(VoteRefusals.HttpStatus(vote.Error!), vote.Error!.Message);
         }
-        catch (ApprovalRefusedException e)
-        {
-            return Problem(e.Status, e.Message);
-        }
+
+        var result = vote.Value!;
+        var view = gateway.Approvals.View(result.Approval, Person(context));
+        view["result"] = result.Status.ToString().ToLowerInvariant();
+        view["message"] = result.Message;
+        view["replacement"] = result.Replacement;
+        view["action_id"] = result.Execution?.ActionId;
+        return Results.Json(view);
     }
 
     private static async Task<IResult> RollbackAsync(Gateway gateway, HttpContext context, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text;
 using System.Text.Json.Nodes;
 using Warden.Gateway.Approvals;
@@ -17,6 +18,7 @@ internal sealed class Notifier : IDisposable
     private readonly Core.Policy _policy;
     private readonly GatewayStore _store;
     private readonly TimeProvider _clock;
+    private readonly ILogger _log;
     private readonly Uri? _webhook;
     private readonly HttpClient _http;
     private ITimer? _sender;
@@ -27,6 +29,7 @@ internal sealed class Notifier : IDisposable
         _policy = policy;
         _store = store;
         _clock = options.Clock;
+        _log = options.Logging.CreateLogger<Notifier>();
         _webhook = options.WebhookUrl is { } url ? new Uri(url) : null;
         _http = handler is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(10) } : new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
     }
@@ -81,6 +84,11 @@ internal sealed class Notifier : IDisposable
                     error = $"the webhook could not be reached: {e.Message}";
                 }
 
+                if (error is not null)
+                {
+                    _log.LogWarning("Notification {Id} ({Kind}) was not delivered, attempt {Attempt}: {Error}", message.Id, message.Kind, message.Attempts + 1, error);
+                }
+
                 var now = _clock.GetUtcNow();
                 if (error is null)
                 {
@@ -95,6 +103,7 @@ internal sealed class Notifier : IDisposable
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
         {
             // The gateway is closing; the outbox keeps what is left for the next start.
+            _log.LogDebug(e, "Sending notifications stopped; the outbox keeps the rest");
         }
         finally
         {

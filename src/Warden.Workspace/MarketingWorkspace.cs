@@ -67,8 +67,7 @@ public sealed class MarketingWorkspace
 
         var details = change.Describe(context, records);
         var dependents = Dependents(context, details.FieldsChanged).Concat(change.MoreDependents(context)).Distinct().ToList();
-        var classes = details.FieldsRead.Concat(details.FieldsChanged).SelectMany(_classesOf).Concat(details.Classes).Concat(ConsentLedger.ClassesOf(details.FieldsChanged))
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var classes = Classes(details);
         var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
         return new Plan(call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
             dependents, details.Recipients, details.Excluded ?? [], summary, change, details.Deleted, details.Destination, details.Message);
@@ -382,6 +381,37 @@ public sealed class MarketingWorkspace
         }
 
         return ("sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()), "sha256:" + Convert.ToHexStringLower(affected.GetHashAndReset()), records, sample);
+    }
+
+    /// <summary>The data classes a plan touches, distinct and in order: a plain loop, since every call is planned and a plan names a few classes.</summary>
+    private List<string> Classes(PlanDetails details)
+    {
+        var classes = new List<string>(4);
+        void Add(IEnumerable<string> more)
+        {
+            foreach (var name in more)
+            {
+                if (!classes.Contains(name))
+                {
+                    classes.Add(name);
+                }
+            }
+        }
+
+        foreach (var field in details.FieldsRead)
+        {
+            Add(_classesOf(field));
+        }
+
+        foreach (var field in details.FieldsChanged)
+        {
+            Add(_classesOf(field));
+        }
+
+        Add(details.Classes);
+        Add(ConsentLedger.ClassesOf(details.FieldsChanged));
+        classes.Sort(StringComparer.Ordinal);
+        return classes;
     }
 
     private static readonly JsonWriterOptions Canonical = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -51,6 +51,31 @@ public sealed class ReadTests
     }
 
     [Fact]
+    public void Get_returns_every_field_but_the_version_with_the_types_the_row_holds()
+    {
+        _workspace.Execute("UPDATE contacts SET job_title = 'Gérant \"R&D\" <ü>', lead_score = 41, phone = NULL WHERE id = 'c-07'");
+        var row = new Dictionary<string, object?>();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_workspace.Path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT * FROM contacts WHERE id = 'c-07'";
+            using var reader = command.ExecuteReader();
+            Assert.True(reader.Read());
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                if (reader.GetName(i) != "version")
+                {
+                    row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                }
+            }
+        }
+
+        Assert.Equal(JsonSerializer.Serialize(row), Read("contacts.get", """{"id": "c-07"}""").GetRawText());
+        Assert.Equal("""{"id":"c-07","lead_score":41}""", Read("contacts.get", """{"id": "c-07", "fields": ["lead_score"]}""").GetRawText());
+    }
+
+    [Fact]
     public void Segment_members_follow_the_rule() =>
         Assert.Equal(15, Read("segments.members", """{"segment": "seg-de-leads"}""").GetProperty("matching").GetInt64());
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Warden.Gateway.Calls;
 
@@ -31,13 +30,6 @@ internal sealed record ApprovalWait(string Rule, IReadOnlyList<string> Approvers
 /// <summary>What the agent is told about its call: the result, the approval it waits for, or the refusal with its reason.</summary>
 internal sealed record CallOutcome(CallStatus Status, string Tool, string Message)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>A stable code for refusals and errors: the rule's id is in <see cref="Rule"/>.</summary>
     public string? Code { get; init; }
 
@@ -71,29 +63,84 @@ internal sealed record CallOutcome(CallStatus Status, string Tool, string Messag
     public static CallOutcome Refused(string tool, string code, string message, string? rule, long auditSeq) =>
         new(CallStatus.Refused, tool, message) { Code = code, Rule = rule, AuditSeq = auditSeq };
 
-    /// <summary>The JSON the agent reads.</summary>
-    public string ToJson() => JsonSerializer.Serialize(new
+    private static readonly JsonWriterOptions Writing = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The JSON the agent reads: snake_case names in this order, nulls left out. Written field by
+    /// field rather than by the serializer, which reflected over an object built for it on every call.
+    /// </summary>
+    public string ToJson()
     {
-        Status = Status switch
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Result is null ? 512 : 2048);
+        using (var json = new Utf8JsonWriter(buffer, Writing))
         {
-            CallStatus.Done => "done",
-            CallStatus.PendingApproval => "pending_approval",
-            CallStatus.Refused => "refused",
-            CallStatus.Stopped => "stopped",
-            _ => "error",
-        },
-        Tool,
-        Message,
-        Code,
-        Rule,
-        Summary,
-        Records,
-        ActionId,
-        ApprovalId,
-        WaitingFor,
-        ExpiresAt,
-        Merged,
-        Result,
-        AuditSeq,
-    }, Json);
+            json.WriteStartObject();
+            json.WriteString("status"u8, Status switch
+            {
+                CallStatus.Done => "done",
+                CallStatus.PendingApproval => "pending_approval",
+                CallStatus.Refused => "refused",
+                CallStatus.Stopped => "stopped",
+                _ => "error",
+            });
+            json.WriteString("tool"u8, Tool);
+            json.WriteString("message"u8, Message);
+            Text(json, "code"u8, Code);
+            Text(json, "rule"u8, Rule);
+            Text(json, "summary"u8, Summary);
+            if (Records is { } records)
+            {
+                json.WriteNumber("records"u8, records);
+            }
+
+            Text(json, "action_id"u8, ActionId);
+            Text(json, "approval_id"u8, ApprovalId);
+            if (WaitingFor is { } waiting)
+            {
+                json.WriteStartArray("waiting_for"u8);
+                foreach (var wait in waiting)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("rule"u8, wait.Rule);
+                    json.WriteStartArray("approvers"u8);
+                    foreach (var approver in wait.Approvers)
+                    {
+                        json.WriteStringValue(approver);
+                    }
+
+                    json.WriteEndArray();
+                    json.WriteNumber("quorum"u8, wait.Quorum);
+                    json.WriteNumber("given"u8, wait.Given);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            Text(json, "expires_at"u8, ExpiresAt);
+            if (Merged is { } merged)
+            {
+                json.WriteBoolean("merged"u8, merged);
+            }
+
+            if (Result is { } result)
+            {
+                json.WritePropertyName("result"u8);
+                result.WriteTo(json);
+            }
+
+            json.WriteNumber("audit_seq"u8, AuditSeq);
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void Text(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
 }

@@ -34,6 +34,49 @@ internal abstract class ReadChange : Change
 
         return rows;
     }
+
+    /// <summary>
+    /// The reader's current row as a JSON object, column name to value, as <see cref="Change.Output"/>
+    /// writes a row read by <see cref="Rows"/>, but written straight from the reader: a point read
+    /// is on every governed call's path.
+    /// </summary>
+    protected static JsonElement RowObject(SqliteDataReader reader)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                json.WritePropertyName(reader.GetName(i));
+                switch (reader.IsDBNull(i) ? null : reader.GetValue(i))
+                {
+                    case null:
+                        json.WriteNullValue();
+                        break;
+                    case long integer:
+                        json.WriteNumberValue(integer);
+                        break;
+                    case double real:
+                        json.WriteNumberValue(real);
+                        break;
+                    case string text:
+                        json.WriteStringValue(text);
+                        break;
+                    case byte[] blob:
+                        json.WriteBase64StringValue(blob);
+                        break;
+                    case var other:
+                        throw new InvalidOperationException($"column {reader.GetName(i)} holds a {other.GetType().Name}, which SQLite does not return");
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        var element = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref element);
+    }
 }
 
 /// <summary>A page of contacts, in id order, after a cursor: contacts.search and segments.members.</summary>
@@ -130,16 +173,50 @@ internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
     }
 }
 
+/// <summary>
+/// The columns contacts.get reads, what its plan says it reads, and its query. Every call without
+/// <c>fields</c> reads all of them, so that case is worked out once.
+/// </summary>
+internal sealed class ContactColumns
+{
+    public static readonly ContactColumns All = new([.. Tables.Contacts.Columns.Where(c => c != "version")]);
+
+    public ContactColumns(IReadOnlyList<string> columns)
+    {
+        Columns = columns;
+        FieldsRead = [.. columns.Select(c => "contacts." + c)];
+        Listed = string.Join(", ", columns);
+        Select = $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE id = @id";
+    }
+
+    public IReadOnlyList<string> Columns { get; }
+
+    public IReadOnlyList<string> FieldsRead { get; }
+
+    public string Listed { get; }
+
+    public string Select { get; }
+}
+
 /// <summary>One contact, all fields unless fewer are asked for.</summary>
-internal sealed class ContactRead(string id, IReadOnlyList<string> columns) : ReadChange
+internal sealed class ContactRead(string id, ContactColumns columns) : ReadChange
 {
     public override IEnumerable<string> Keys(ToolContext context) => [id];
 
     public override PlanDetails Describe(ToolContext context, long records) =>
-        new([.. columns.Select(c => "contacts." + c)], [], [], [], $"contacts.get: read contact {id} ({string.Join(", ", columns)}).");
+        new(columns.FieldsRead, [], [], [], $"contacts.get: read contact {id} ({columns.Listed}).");
 
-    public override JsonElement Read(ToolContext context) =>
-        Output(Rows(context, $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE id = @id", [new SqliteParameter("@id", id)])[0]);
+    public override JsonElement Read(ToolContext context)
+    {
+        using var command = context.Command(columns.Select, ("@id", id));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            throw new InvalidOperationException($"contact {id} was planned but is not there");
+        }
+
+        return RowObject(reader);
+    }
 }
 
 internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
@@ -147,15 +224,25 @@ internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
     public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
         var id = args.String("id")!;
-        var columns = args.Has("fields") ? ContactPage.Columns(args, Name) : new SystemResult<IReadOnlyList<string>>([.. Tables.Contacts.Columns.Where(c => c != "version")], null);
-        if (!columns.Succeeded)
+        ContactColumns columns;
+        if (args.Has("fields"))
         {
-            return columns.Error!;
+            var asked = ContactPage.Columns(args, Name);
+            if (!asked.Succeeded)
+            {
+                return asked.Error!;
+            }
+
+            columns = new ContactColumns(asked.Value!);
+        }
+        else
+        {
+            columns = ContactColumns.All;
         }
 
         // Only whether it is there: the row itself is read once, when the plan is applied.
         return context.Count("SELECT count(*) FROM contacts WHERE id = @id AND deleted_at IS NULL", ("@id", id)) == 1
-            ? new ContactRead(id, columns.Value!)
+            ? new ContactRead(id, columns)
             : SystemError.NotFound($"there is no contact '{id}'");
     }
 }

@@ -33,8 +33,8 @@ internal sealed class Gateway : IAsyncDisposable
         DemoTokens = demoTokens;
         Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy), options.Logging.CreateLogger<Guards.Guards>());
         Notifier = new Notifications.Notifier(policy, options, store);
-        KillSwitch = new Guards.KillSwitch(this);
         Recorder = new Recorder(trail, policy);
+        KillSwitch = new Guards.KillSwitch(policy, options, store, Recorder, Notifier);
         Access = new AgentAccess(policy, options.Environment, Workspace.Catalogue.System);
         Recovery = new Recovery(policy, options, store, Workspace, Recorder, trail.Path);
         Governor = new PlanGovernor(policy, options, Workspace, store, Guards, KillSwitch, Recovery, Recorder, Access);

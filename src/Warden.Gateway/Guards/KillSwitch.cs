@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Security.Cryptography;
 using Warden.Core;
 using Warden.Core.Audit;
@@ -11,26 +12,27 @@ namespace Warden.Gateway.Guards;
 /// agent's use case (a risk owner for everyone at once). Breakers and kill switches open an
 /// incident routed to the use case's owners and its escalation contact. Everything is recorded.
 /// </summary>
-internal sealed class KillSwitch(Gateway gateway)
+internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayStore store, Calls.Recorder recorder, Notifications.Notifier notifier)
 {
-    /// <summary>Freezes one agent, or every agent when <paramref name="agent"/> is null.</summary>
-    /// <exception cref="ArgumentException">No such agent.</exception>
-    public async Task<IReadOnlyList<string>> FreezeAsync(string? agent, string person, string? reason)
+    /// <summary>Codes of what the kill switch refuses, mapped to HTTP at the edge.</summary>
+    public const string UnknownAgent = "unknown_agent", NotAnOwner = "not_an_owner", NotFrozen = "not_frozen";
+
+    /// <summary>Freezes one agent, or every agent when <paramref name="agent"/> is null; returns the pending requests it cancelled, or why not (<see cref="UnknownAgent"/>).</summary>
+    public async Task<SystemResult<IReadOnlyList<string>>> FreezeAsync(string? agent, string person, string? reason)
     {
-        var policy = gateway.Policy;
         if (agent is not null && policy.FindAgent(agent) is null)
         {
-            throw new ArgumentException($"there is no agent '{agent}'" + (Core.Diagnostics.Suggest.Hint(agent, policy.Agents.Select(a => a.Id)) is { } hint ? $"; {hint}" : ""));
+            return new SystemError(UnknownAgent, $"there is no agent '{agent}'" + (Core.Diagnostics.Suggest.Hint(agent, policy.Agents.Select(a => a.Id)) is { } hint ? $"; {hint}" : ""));
         }
 
-        var now = gateway.Clock.GetUtcNow();
+        var now = options.Clock.GetUtcNow();
         var target = agent ?? "*";
-        gateway.Store.Freezes.Freeze(target, person, reason, now);
-        var cancelled = gateway.Store.Approvals.CancelPending(target, $"{{\"reason\":\"cancelled: {(agent is null ? "every agent was" : $"agent {agent} was")} frozen by {person}\"}}", now);
-        await gateway.AuditAsync(new AuditEntry
+        store.Freezes.Freeze(target, person, reason, now);
+        var cancelled = store.Approvals.CancelPending(target, Reason($"cancelled: {(agent is null ? "every agent was" : $"agent {agent} was")} frozen by {person}"), now);
+        await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.KillSwitch,
-            Environment = gateway.Environment,
+            Environment = options.Environment,
             Agent = agent,
             UseCase = agent is null ? null : policy.FindAgent(agent)!.UseCase,
             Person = person,
@@ -44,41 +46,42 @@ internal sealed class KillSwitch(Gateway gateway)
             Open(useCase, agent, "kill_switch", $"{(agent is null ? "every agent" : $"agent {agent}")} frozen by {person}" + (reason is null ? "" : $": {reason}"), now);
         }
 
-        return cancelled;
+        return new SystemResult<IReadOnlyList<string>>(cancelled, null);
     }
 
-    /// <summary>Lifts a freeze; only an owner of the agent's use case may (a risk owner for all agents).</summary>
-    /// <exception cref="UnauthorizedAccessException">The person is not such an owner.</exception>
-    /// <exception cref="ArgumentException">No such agent, or it is not frozen.</exception>
-    public async Task UnfreezeAsync(string? agent, string person, string? reason)
+    /// <summary>Lifts a freeze; only an owner of the agent's use case may (a risk owner for all agents). Null when lifted; otherwise why not.</summary>
+    public async Task<SystemError?> UnfreezeAsync(string? agent, string person, string? reason)
     {
-        var policy = gateway.Policy;
         if (agent is null)
         {
             if (policy.FindOwner(person) is not { } owner || !owner.Has(OwnerRole.RiskOwner))
             {
-                throw new UnauthorizedAccessException($"{person} cannot lift the freeze of every agent: that takes a risk owner");
+                return new SystemError(NotAnOwner, $"{person} cannot lift the freeze of every agent: that takes a risk owner");
             }
         }
         else
         {
-            var found = policy.FindAgent(agent) ?? throw new ArgumentException($"there is no agent '{agent}'");
+            if (policy.FindAgent(agent) is not { } found)
+            {
+                return new SystemError(UnknownAgent, $"there is no agent '{agent}'");
+            }
+
             var owners = policy.FindUseCase(found.UseCase)!.Owners;
             if (!owners.Include(person))
             {
-                throw new UnauthorizedAccessException($"{person} cannot unfreeze agent '{agent}': that takes an owner of use case '{found.UseCase}' ({owners})");
+                return new SystemError(NotAnOwner, $"{person} cannot unfreeze agent '{agent}': that takes an owner of use case '{found.UseCase}' ({owners})");
             }
         }
 
-        if (!gateway.Store.Freezes.Unfreeze(agent ?? "*"))
+        if (!store.Freezes.Unfreeze(agent ?? "*"))
         {
-            throw new ArgumentException(agent is null ? "the agents are not frozen all at once" : $"agent '{agent}' is not frozen" + (gateway.Store.Freezes.Frozen().Contains("*") ? " on its own (every agent is: lift that with --all)" : ""));
+            return new SystemError(NotFrozen, agent is null ? "the agents are not frozen all at once" : $"agent '{agent}' is not frozen" + (store.Freezes.Frozen().Contains("*") ? " on its own (every agent is: lift that with --all)" : ""));
         }
 
-        await gateway.AuditAsync(new AuditEntry
+        await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.KillSwitch,
-            Environment = gateway.Environment,
+            Environment = options.Environment,
             Agent = agent,
             Person = person,
             Effect = "unfreeze",
@@ -86,26 +89,27 @@ internal sealed class KillSwitch(Gateway gateway)
             Detail = agent is null ? "the freeze of every agent lifted" : $"agent {agent} unfrozen",
             Outcome = "ok",
         }).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>A breaker tripped on an agent's usage: freeze it (when the breaker says so), open an incident, record both.</summary>
     public async Task TripAsync(Breaker breaker, Agent agent)
     {
-        var now = gateway.Clock.GetUtcNow();
+        var now = options.Clock.GetUtcNow();
         var freeze = breaker.Then == BreakerAction.Freeze;
         var summary = $"breaker '{breaker.Id}' tripped: more than {breaker.Over:N0} {PolicyWords.Of(breaker.Metric).Replace('_', ' ')} within {breaker.Within.TotalMinutes:0} minutes"
                       + (freeze ? $"; agent {agent.Id} frozen" : "");
         if (freeze)
         {
-            gateway.Store.Freezes.Freeze(agent.Id, $"breaker:{breaker.Id}", summary, now);
-            gateway.Store.Approvals.CancelPending(agent.Id, $"{{\"reason\":\"cancelled: breaker {breaker.Id} froze agent {agent.Id}\"}}", now);
+            store.Freezes.Freeze(agent.Id, $"breaker:{breaker.Id}", summary, now);
+            store.Approvals.CancelPending(agent.Id, Reason($"cancelled: breaker {breaker.Id} froze agent {agent.Id}"), now);
         }
 
-        var incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "breaker", summary, now);
-        await gateway.AuditAsync(new AuditEntry
+        var incident = Open(policy.FindUseCase(agent.UseCase)!, agent.Id, "breaker", summary, now);
+        await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.Breaker,
-            Environment = gateway.Environment,
+            Environment = options.Environment,
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Rule = breaker.Id,
@@ -129,26 +133,26 @@ internal sealed class KillSwitch(Gateway gateway)
     /// </summary>
     public async Task DeniedAsync(Agent agent, string rule)
     {
-        var now = gateway.Clock.GetUtcNow();
+        var now = options.Clock.GetUtcNow();
         string summary, incident;
         lock (_denials)
         {
             // Counted, checked and opened as one step: two refusals at once open one incident.
-            gateway.Store.Usage.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
-            var denials = gateway.Store.Usage.Used("denials", agent.Id, null, null, now - DenialWindow);
-            if (denials < DenialsForIncident || gateway.Store.Incidents.List("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+            store.Usage.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
+            var denials = store.Usage.Used("denials", agent.Id, null, null, now - DenialWindow);
+            if (denials < DenialsForIncident || store.Incidents.List("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
             {
                 return;
             }
 
             summary = $"agent {agent.Id} was refused {denials} times in {DenialWindow.TotalMinutes:0} minutes, the last by rule '{rule}'";
-            incident = Open(gateway.Policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
+            incident = Open(policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
         }
 
-        await gateway.AuditAsync(new AuditEntry
+        await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.Breaker,
-            Environment = gateway.Environment,
+            Environment = options.Environment,
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Rule = rule,
@@ -163,8 +167,11 @@ internal sealed class KillSwitch(Gateway gateway)
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();
         var incident = new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null);
-        gateway.Store.Incidents.Open(incident);
-        gateway.Notifier.IncidentOpened(incident);
+        store.Incidents.Open(incident);
+        notifier.IncidentOpened(incident);
         return id;
     }
+
+    /// <summary>A cancelled request's outcome, written by the serializer: the reason names people and agents, whose names may hold any character.</summary>
+    private static string Reason(string text) => JsonSerializer.Serialize(new { reason = text });
 }

@@ -110,19 +110,14 @@ internal static class Api
                 return Problem(400, "say which agent to freeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}, with a \"reason\"");
             }
 
-            try
-            {
-                var cancelled = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false);
-                return Results.Json(new JsonObject
+            var frozen = await gateway.KillSwitch.FreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false);
+            return frozen.Succeeded
+                ? Results.Json(new JsonObject
                 {
                     ["frozen"] = target.Agent ?? "all agents",
-                    ["cancelled_requests"] = new JsonArray([.. cancelled.Select(c => (JsonNode)c)]),
-                });
-            }
-            catch (ArgumentException e)
-            {
-                return Problem(404, e.Message);
-            }
+                    ["cancelled_requests"] = new JsonArray([.. frozen.Value!.Select(c => (JsonNode)c)]),
+                })
+                : Problem(404, frozen.Error!.Message);
         });
 
         app.MapPost("/api/unfreeze", async (HttpContext context, CancellationToken cancellationToken) =>
@@ -138,19 +133,12 @@ internal static class Api
                 return Problem(400, "say which agent to unfreeze: {\"agent\": \"hygiene-bot\"} or {\"all\": true}");
             }
 
-            try
+            return await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false) switch
             {
-                await gateway.KillSwitch.UnfreezeAsync(target.Agent, Person(context), Text(body, "reason")).ConfigureAwait(false);
-                return Results.Json(new JsonObject { ["unfrozen"] = target.Agent ?? "all agents" });
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                return Problem(403, e.Message);
-            }
-            catch (ArgumentException e)
-            {
-                return Problem(409, e.Message);
-            }
+                null => Results.Json(new JsonObject { ["unfrozen"] = target.Agent ?? "all agents" }),
+                { Code: Guards.KillSwitch.NotAnOwner } refused => Problem(403, refused.Message),
+                var refused => Problem(409, refused.Message),
+            };
         });
 
         app.MapGet("/api/agents", () => Results.Json(new JsonObject

@@ -46,6 +46,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
                     ? " Needs a person's approval before it runs: the call returns an approval id to check with warden.approval_status."
                     : " Some calls may need a person's approval, depending on what they touch."),
                 InputSchema = Schema(grant.Tool),
+                OutputSchema = OutcomeSchema.For(grant.Tool),
             });
         }
 
@@ -60,12 +61,14 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
                 ["required"] = new JsonArray("approval_id"),
                 ["additionalProperties"] = false,
             }),
+            OutputSchema = OutcomeSchema.ApprovalStatus,
         });
         tools.Add(new Tool
         {
             Name = PermissionsTool,
             Description = "What you may do here and why: your tools, whether they need approval and the rules behind them, your budgets, and the data you see masked.",
             InputSchema = JsonSerializer.SerializeToElement(new JsonObject { ["type"] = "object", ["properties"] = new JsonObject(), ["additionalProperties"] = false }),
+            OutputSchema = OutcomeSchema.Permissions,
         });
         return ValueTask.FromResult(new ListToolsResult { Tools = tools });
     }
@@ -228,9 +231,15 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         }.ToJsonString();
     }
 
-    private static CallToolResult Result(string json, bool isError) => new()
+    /// <summary>The answer twice: as text for clients that read only that, and as structured content that its tool's output schema describes.</summary>
+    private static CallToolResult Result(string json, bool isError)
     {
-        Content = [new TextContentBlock { Text = json }],
-        IsError = isError,
-    };
+        using var structured = JsonDocument.Parse(json);
+        return new CallToolResult
+        {
+            Content = [new TextContentBlock { Text = json }],
+            StructuredContent = structured.RootElement.Clone(),
+            IsError = isError,
+        };
+    }
 }

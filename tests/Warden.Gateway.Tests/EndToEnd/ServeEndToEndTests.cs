@@ -61,6 +61,34 @@ public sealed class ServeEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_answer_carries_structured_content_that_the_typescript_sdk_checks_against_the_tool_s_output_schema()
+    {
+        // The SDK validates structuredContent against the outputSchema it listed, and fails the call when they disagree.
+        var run = await Node("hygiene-bot",
+            new { op = "list_full" },
+            new { op = "call", name = "contacts.get", arguments = new { id = "c-0000002" } },
+            new { op = "call", name = "contacts.update", arguments = new { filter = "country == 'DE'", set = new { job_title = "Structured" } } },
+            new { op = "call", name = "contacts.purge", arguments = new { ids = new[] { "c-0000002" }, reason = "test" } },
+            new { op = "call", name = "contacts.update", arguments = new { ids = new[] { "c-0000002" }, set = new { no_such_field = 1 } } },
+            new { op = "call", name = "warden.my_permissions", arguments = new { } });
+        Assert.True(run["connected"]!.GetValue<bool>(), run.ToJsonString());
+        var steps = run["steps"]!.AsArray();
+        var tools = steps[0]!["result"]!.AsArray();
+        Assert.All(tools, t => Assert.Equal("object", t!["outputSchema"]!["type"]!.GetValue<string>()));
+
+        var statuses = new List<string>();
+        foreach (var step in steps.Skip(1))
+        {
+            Assert.True(step!["ok"]!.GetValue<bool>(), step.ToJsonString());
+            var structured = step["result"]!["structuredContent"]!;
+            Assert.True(JsonNode.DeepEquals(NodeClient.Answer(step), structured), step.ToJsonString());
+            statuses.Add(structured["status"]?.GetValue<string>() ?? "permissions");
+        }
+
+        Assert.Equal(["done", "pending_approval", "refused", "error", "permissions"], statuses);
+    }
+
+    [Fact]
     public async Task The_typescript_sdk_gets_a_protocol_error_for_a_tool_that_does_not_exist_and_a_refusal_for_one_not_granted()
     {
         var run = await Node("reporting-bot",

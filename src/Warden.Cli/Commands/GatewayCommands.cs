@@ -28,6 +28,125 @@ internal static class GatewayCommands
         var agents = new Command("agents", "See agents and activate them for production.");
         agents.Add(Activate(console, handler));
         yield return agents;
+        yield return Rollback(console, handler);
+    }
+
+    private static Command Rollback(IAnsiConsole console, HttpMessageHandler? handler)
+    {
+        var (url, token) = Connection();
+        var action = new Argument<string?>("ACTION_ID") { Description = "The action to undo (act-..., as approvals approve and the trail name it).", Arity = ArgumentArity.ZeroOrOne };
+        var agent = new Option<string?>("--agent") { Description = "Undo everything this agent did in the window --since gives.", HelpName = "AGENT" };
+        var since = new Option<string?>("--since") { Description = "With --agent: how far back, e.g. 30m, 2h, 1d.", HelpName = "DURATION" };
+        var force = new Option<bool>("--force") { Description = "Overwrite records changed since the action too (their later values are journaled, so this can itself be rolled back)." };
+        var yes = new Option<bool>("--yes") { Description = "Do not ask: run after showing the preview (for scripts)." };
+        var command = new Command("rollback", "Undo an action, or what an agent did in a time window: shows what would be restored and what conflicts, then asks.")
+        {
+            action, agent, since, force, yes, url, token,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var request = new JsonObject();
+            if (parse.GetValue(action) is { } id)
+            {
+                if (parse.GetValue(agent) is not null || parse.GetValue(since) is not null)
+                {
+                    console.MarkupLine("[red]error:[/] give an action id, or --agent with --since, not both.");
+                    return Task.FromResult(ExitCodes.Usage);
+                }
+
+                request["action_id"] = id;
+            }
+            else if (parse.GetValue(agent) is { } who && Duration(parse.GetValue(since)) is { } window)
+            {
+                var now = DateTimeOffset.UtcNow;
+                request["agent"] = who;
+                request["from"] = (now - window).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+                request["to"] = now.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                console.MarkupLine(parse.GetValue(agent) is null
+                    ? "[red]error:[/] say what to roll back: an action id (warden rollback act-...), or --agent AGENT --since 2h."
+                    : $"[red]error:[/] --since takes a duration like 30m, 2h or 1d, not '{Markup.Escape(parse.GetValue(since) ?? "")}'.");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            request["force"] = parse.GetValue(force);
+            return Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+            {
+                var preview = request.DeepClone().AsObject();
+                preview["preview"] = true;
+                var (ok, plan) = await client.Send(HttpMethod.Post, "/api/rollback", preview, cancellationToken).ConfigureAwait(false);
+                if (!ok)
+                {
+                    return ExitCodes.Findings;
+                }
+
+                console.MarkupLine($"[bold]{Markup.Escape(S(plan, "summary"))}[/]");
+                var conflicts = plan!["conflicts"]?.AsArray() ?? [];
+                foreach (var conflict in conflicts.Take(20))
+                {
+                    console.MarkupLine($"  [yellow]conflict[/] {Markup.Escape(S(conflict, "table"))} {Markup.Escape(S(conflict, "key"))}: {Markup.Escape(S(conflict, "reason"))}");
+                }
+
+                if (conflicts.Count > 20)
+                {
+                    console.MarkupLine($"  ... and {conflicts.Count - 20:N0} more conflicts");
+                }
+
+                if (conflicts.Count > 0)
+                {
+                    console.MarkupLine(parse.GetValue(force)
+                        ? "[yellow]--force: the records above will be overwritten too (what they hold now is journaled).[/]"
+                        : "The records above changed since; they are left as they are (--force overwrites them).");
+                }
+
+                if (!parse.GetValue(yes))
+                {
+                    if (!console.Profile.Capabilities.Interactive)
+                    {
+                        console.MarkupLine("Nothing was rolled back: confirm at a terminal, or run again with --yes.");
+                        return ExitCodes.Findings;
+                    }
+
+                    if (!await console.ConfirmAsync("Roll back?", defaultValue: false, cancellationToken).ConfigureAwait(false))
+                    {
+                        console.MarkupLine("Nothing was rolled back.");
+                        return ExitCodes.Ok;
+                    }
+                }
+
+                var (done, result) = await client.Send(HttpMethod.Post, "/api/rollback", request, cancellationToken).ConfigureAwait(false);
+                if (!done)
+                {
+                    return ExitCodes.Findings;
+                }
+
+                var skipped = result!["skipped"]?.AsArray().Count ?? 0;
+                console.MarkupLine($"[green]Rolled back[/] {Markup.Escape(string.Join(", ", result["undone"]!.AsArray().Select(u => u!.ToString())))}: "
+                                   + $"{Markup.Escape(S(result, "restored"))} records restored" + (skipped > 0 ? $", {skipped:N0} left as they were (changed since)" : "")
+                                   + $". It is action {Markup.Escape(S(result, "action_id"))} (audit entry {Markup.Escape(S(result, "audit_seq"))}); warden rollback {Markup.Escape(S(result, "action_id"))} undoes it.");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    /// <summary>30m, 2h, 1d: a window back from now; null for anything else.</summary>
+    private static TimeSpan? Duration(string? text)
+    {
+        if (text is null || text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0)
+        {
+            return null;
+        }
+
+        return text[^1] switch
+        {
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => null,
+        };
     }
 
     private static (Option<string?> Url, Option<string?> Token) Connection() =>

@@ -22,6 +22,7 @@ internal static class AuditCommand
         audit.Add(AuditVerifyProofCommand.Create(console, clock));
         audit.Add(AuditExportCommand.Create(console, clock));
         audit.Add(AuditListCommand.Create(console, clock));
+        audit.Add(AuditShowCommand.Create(console, clock));
         audit.Add(AuditArchiveCommand.Create(console, clock));
         audit.Add(AuditDestroyArchiveCommand.Create(console, clock));
         return audit;

@@ -116,7 +116,10 @@ internal static class GatewayCommands
                     }
                 }
 
-                var (done, result) = await client.Send(HttpMethod.Post, "/api/rollback", request, cancellationToken).ConfigureAwait(false);
+                // A large rollback takes a while: a terminal sees that it is running; redirected output gets only the result.
+                var (done, result) = console.Profile.Capabilities.Interactive
+                    ? await console.Status().StartAsync("rolling back…", _ => client.Send(HttpMethod.Post, "/api/rollback", request, cancellationToken)).ConfigureAwait(false)
+                    : await client.Send(HttpMethod.Post, "/api/rollback", request, cancellationToken).ConfigureAwait(false);
                 if (!done)
                 {
                     return ExitCodes.Findings;

@@ -27,14 +27,14 @@ internal sealed class RunningGateway : IAsyncDisposable
 
     public string Token(string identity) => Started.DemoTokens[identity];
 
-    public static async Task<RunningGateway> StartAsync()
+    public static async Task<RunningGateway> StartAsync(string? policy = null)
     {
         var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
         var started = new TaskCompletionSource<GatewayStarted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
         var options = new GatewayOptions
         {
-            PolicyPath = Cli.Example("policy.yaml"), DataDirectory = data, Url = "http://127.0.0.1:0", Demo = true, DemoContacts = 500,
+            PolicyPath = policy ?? Cli.Example("policy.yaml"), DataDirectory = data, Url = "http://127.0.0.1:0", Demo = true, DemoContacts = 500,
         };
         var running = Task.Run(() => GatewayServer.RunAsync(options, s => started.TrySetResult(s), stop.Token));
         var first = await Task.WhenAny(started.Task, running);

@@ -1027,7 +1027,8 @@ internal sealed class PolicyCompiler
                     missing = $"'{value}' is not an action kind";
                     break;
                 case "classes":
-                    declared = [.. _dataClasses.Keys];
+                    // The policy's classes and those the built-in systems give their fields (pii, consent).
+                    declared = [.. _dataClasses.Keys.Concat(_options.Systems.SelectMany(c => c.Fields).SelectMany(f => f.Classes)).Distinct()];
                     here = null;
                     missing = $"no data class '{value}' is declared";
 

@@ -16,11 +16,7 @@ step ./warden policy check "$policy"
 step ./warden policy test "$policy" examples/marketing/policy.tests.yaml
 cat <<'TRY'
 
-Once it runs, try (tokens are in .warden/demo-tokens.json):
-  T=$(jq -r '."hygiene-bot"' .warden/demo-tokens.json); S=$(jq -r .sam .warden/demo-tokens.json)
-  curl -s http://127.0.0.1:8787/mcp -H "Authorization: Bearer $T" -H 'Content-Type: application/json' \
-       -H 'Accept: application/json, text/event-stream' \
-       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"contacts.update","arguments":{"filter":"country == '"'"'DE'"'"'","set":{"job_title":"Buyer"}}}}'
-  WARDEN_TOKEN=$S ./warden approvals list        # then: ./warden approvals approve apr-... --comment "ok"
+Once it runs, follow "The gateway in five minutes" in README.md from another terminal in this
+folder: tokens are in .warden/demo-tokens.json, the address in .warden/gateway.url.
 TRY
 step ./warden serve --policy "$policy" --demo "$@"

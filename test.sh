@@ -24,6 +24,16 @@ if ! need node || ! need npm; then
   fi
 fi
 
+# The README's walk-through runs as a test, and it uses jq and curl as a reader would.
+if ! need jq || ! need curl; then
+  echo "test.sh: installing jq and curl from Debian's packages (the README's walk-through uses them)" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq curl; } >/dev/null 2>&1; then
+    echo "test.sh: jq or curl is missing and could not be installed; install them and run again" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
+fi
+
 peer=tests/peers/mcp-node
 if [ ! -f "$peer/node_modules/@modelcontextprotocol/sdk/package.json" ] || [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
   if ! (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error); then

@@ -114,6 +114,18 @@ internal sealed class WardenProcess : IAsyncDisposable
         return (process.ExitCode, await output + await error);
     }
 
+    /// <summary>Takes away every token variable of the example policy, and WARDEN_TOKEN and WARDEN_URL: a new user's shell.</summary>
+    public static void ClearTokens(IDictionary<string, string?> environment)
+    {
+        foreach (var (_, variable) in Variables)
+        {
+            environment.Remove(variable);
+        }
+
+        environment.Remove("WARDEN_TOKEN");
+        environment.Remove("WARDEN_URL");
+    }
+
     /// <summary>Environment variables that give every identity of the example policy its token.</summary>
     public static void SetTokens(IDictionary<string, string?> environment)
     {

@@ -373,6 +373,28 @@ public sealed class AuditCommandTests
     }
 
     [Fact]
+    public async Task List_for_an_agent_the_trail_never_names_is_an_error_with_a_suggestion()
+    {
+        var path = await NewTrail(12); // indexed through entry 10, the last two read from their text
+
+        var (exit, output) = Cli.Run("audit", "list", "--agent", "hygeine-bot", "--trail", path);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("no entry of the trail names agent 'hygeine-bot'; did you mean 'hygiene-bot'?", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_with_known_values_that_match_nothing_together_says_so_and_succeeds()
+    {
+        var path = await NewTrail(12);
+
+        var (exit, output) = Cli.Run("audit", "list", "--agent", "report-bot", "--effect", "deny", "--trail", path);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("no entries match", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_filters_by_agent_newest_first()
     {
         var path = await NewTrail(12);

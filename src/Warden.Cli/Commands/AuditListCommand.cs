@@ -83,6 +83,27 @@ internal static class AuditListCommand
 
         if (page.Entries.Count == 0)
         {
+            // A value the trail has never recorded is a typo, not a quiet trail.
+            foreach (var (option, field, value) in new[] { ("--agent", "agent", request.Agent), ("--use-case", "use_case", request.UseCase), ("--tool", "tool", request.Tool), ("--person", "person", request.Person) })
+            {
+                IReadOnlySet<string> known;
+                try
+                {
+                    known = value is null ? new HashSet<string>() : AuditLog.Values(path, field);
+                }
+                catch (Exception e) when (AuditCommand.IsReadFailure(e))
+                {
+                    return AuditCommand.FailReading(console, path, e);
+                }
+
+                if (value is not null && !known.Contains(value))
+                {
+                    var hint = Core.Diagnostics.Suggest.Hint(value, [.. known]);
+                    console.MarkupLine($"[red]{option}: no entry of the trail names {field.Replace('_', ' ')} '{Markup.Escape(value)}'{(hint is null ? "" : $"; {Markup.Escape(hint)}")}[/]");
+                    return ExitCodes.Usage;
+                }
+            }
+
             console.MarkupLine("no entries match");
             return ExitCodes.Ok;
         }

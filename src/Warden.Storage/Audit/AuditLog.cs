@@ -113,6 +113,60 @@ public static class AuditLog
         return new AuditPage([.. records.Take(query.Limit)], next);
     }
 
+    /// <summary>
+    /// Every value the trail holds for one of the fields queries filter on (agent, use_case, tool,
+    /// effect, person): those its checkpoints index, and those of the entries after the last
+    /// checkpoint. How a query for a value the trail has never seen is told apart from one that
+    /// matched nothing this time.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a field queries filter on.</exception>
+    public static IReadOnlySet<string> Values(string path, string field)
+    {
+        if (Array.IndexOf(AuditIndexRun.Fields, field) < 0)
+        {
+            throw new ArgumentException($"queries filter on {string.Join(", ", AuditIndexRun.Fields)}, not {field}", nameof(field));
+        }
+
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        long indexedThrough;
+        using (var connection = AuditStore.OpenReader(path))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT DISTINCT value FROM audit_index WHERE field = @f";
+            command.Parameters.AddWithValue("@f", field);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    values.Add(reader.GetString(0));
+                }
+            }
+
+            indexedThrough = AuditStore.Scalar(connection, "SELECT coalesce(max(last_seq), 0) FROM audit_checkpoints");
+        }
+
+        long? before = null;
+        while (true)
+        {
+            var page = Query(path, new AuditQuery { Before = before, Limit = 1000 });
+            foreach (var record in page.Entries.Where(r => r.Seq > indexedThrough))
+            {
+                var entry = record.Entry;
+                if ((field switch { "agent" => entry.Agent, "use_case" => entry.UseCase, "tool" => entry.Tool, "effect" => entry.Effect, _ => entry.Person }) is { } value)
+                {
+                    values.Add(value);
+                }
+            }
+
+            if (page.Next is not { } next || next <= indexedThrough + 1)
+            {
+                return values;
+            }
+
+            before = next;
+        }
+    }
+
     /// <summary>The checkpoints that cover part of [low, high], newest first (a few thousand at most: read whole, so that the search can query while walking them).</summary>
     private static List<(long Number, long First, long Last)> Runs(SqliteConnection connection, long low, long high)
     {

@@ -83,7 +83,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
     /// it runs (nothing written); a send goes out in batches, each committed as it is sent, and
     /// stops between them with what went out recorded.
     /// </summary>
-    public SystemResult<AppliedAction> Apply(Plan plan, ApplyControl? control = null)
+    public async Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (plan is not WorkspacePlan own)
@@ -103,10 +103,10 @@ public sealed class MarketingWorkspace : IGovernedSystem
 
         if (own.Change is SendChange send)
         {
-            return Deliver(plan, send, control, now);
+            return await DeliverAsync(plan, send, control, now, cancellationToken).ConfigureAwait(false);
         }
 
-        using var lease = _store.Write();
+        using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
         var connection = lease.Connection;
         using var transaction = connection.BeginTransaction(deferred: false);
         var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
@@ -200,12 +200,12 @@ public sealed class MarketingWorkspace : IGovernedSystem
     /// other writers are not held up by a long send; between batches the control may stop it,
     /// and the last transaction says how far it got.
     /// </summary>
-    private SystemResult<AppliedAction> Deliver(Plan plan, SendChange send, ApplyControl control, DateTimeOffset now)
+    private async Task<SystemResult<AppliedAction>> DeliverAsync(Plan plan, SendChange send, ApplyControl control, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var actionId = NewActionId(now);
         long queued;
         long entries;
-        using (var lease = _store.Write())
+        using (var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false))
         {
             using var transaction = lease.Connection.BeginTransaction(deferred: false);
             var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
@@ -229,7 +229,8 @@ public sealed class MarketingWorkspace : IGovernedSystem
         {
             if (from > 1 && control.Pause > TimeSpan.Zero)
             {
-                Thread.Sleep(control.Pause);
+                // Paced without holding a thread: a send may take minutes at a mail service's rate.
+                await Task.Delay(control.Pause, _clock, CancellationToken.None).ConfigureAwait(false);
             }
 
             if (from > 1 && control.Stop?.Invoke() is { } reason)
@@ -238,7 +239,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
                 break;
             }
 
-            using var lease = _store.Write();
+            using var lease = await _store.WriteAsync(CancellationToken.None).ConfigureAwait(false);
             using var transaction = lease.Connection.BeginTransaction(deferred: false);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
@@ -248,7 +249,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
         }
 
         JsonElement output;
-        using (var lease = _store.Write())
+        using (var lease = await _store.WriteAsync(CancellationToken.None).ConfigureAwait(false))
         {
             using var transaction = lease.Connection.BeginTransaction(deferred: false);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
@@ -271,9 +272,9 @@ public sealed class MarketingWorkspace : IGovernedSystem
     }
 
     /// <summary>Undoes actions by restoring their before-images; conflicts are skipped or forced as asked. The rollback is itself journaled.</summary>
-    public SystemResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor)
+    public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
     {
-        using var lease = _store.Write();
+        using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = lease.Connection.BeginTransaction(deferred: false);
         var now = _clock.GetUtcNow();
         var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
@@ -312,9 +313,9 @@ public sealed class MarketingWorkspace : IGovernedSystem
     /// so its campaign can be sent again to the rest, never twice to anyone. Returns each send's
     /// action with how many it had sent of how many it queued.
     /// </summary>
-    public IReadOnlyList<InterruptedSend> StopInterrupted()
+    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default)
     {
-        using var lease = _store.Write();
+        using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = lease.Connection.BeginTransaction(deferred: false);
         var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
         var stopped = new List<InterruptedSend>();

@@ -124,9 +124,11 @@ public sealed class WorkspaceStore : IDisposable
     /// The write connection, held until the lease is disposed; other writers wait for it. Opened
     /// on first use, so a store that only seeds and reads never keeps a connection open.
     /// </summary>
-    internal WriteLease Write()
+    internal async ValueTask<WriteLease> WriteAsync(CancellationToken cancellationToken = default)
     {
-        _writing.Wait();
+        // Waited for without a thread: a long write (a million contacts, a paced send) holds the
+        // connection for seconds, and the calls queued behind it must not each hold a pool thread.
+        await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

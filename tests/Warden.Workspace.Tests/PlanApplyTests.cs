@@ -159,4 +159,17 @@ public sealed class PlanApplyTests
         _workspace.Store.Dispose();
         Assert.Throws<ObjectDisposedException>(() => _workspace.Workspace.Apply(plan));
     }
+
+    [Fact]
+    public async Task A_write_that_waits_for_another_holds_no_thread_and_runs_once_that_one_ends()
+    {
+        var plan = _workspace.Plan("contacts.update", """{"ids": ["c-01"], "set": {"lead_source": "referral"}}""");
+        var running = await _workspace.Store.WriteAsync(TestContext.Current.CancellationToken); // another write holds the database
+
+        var waiting = _workspace.Workspace.ApplyAsync(plan, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.False(waiting.IsCompleted); // returned to its caller at once, waiting without a thread
+        running.Dispose();
+        Assert.True((await waiting).Succeeded);
+    }
 }

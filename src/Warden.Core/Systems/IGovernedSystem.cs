@@ -17,14 +17,15 @@ public interface IGovernedSystem
     /// <summary>
     /// Carries out a plan this system made, only if it still does what was planned (otherwise a
     /// <c>stale_plan</c> error and nothing changed); <paramref name="control"/> can stop it while it runs.
+    /// Waiting for the system (another write holding it, a send's pace) holds no thread.
     /// </summary>
-    SystemResult<AppliedAction> Apply(Plan plan, ApplyControl control);
+    Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default);
 
     /// <summary>What undoing an action (or an agent's actions in a window) would restore, and what it would refuse to overwrite.</summary>
     SystemResult<RollbackPlan> PlanRollback(RollbackRequest request);
 
     /// <summary>Undoes, recording who did it; conflicts are left as they are unless forced.</summary>
-    SystemResult<RollbackResult> RollBack(RollbackRequest request, ConflictResolution resolution, string actor);
+    Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default);
 
     /// <summary>The agent whose action this is, or null when there is no such action.</summary>
     string? AgentOf(string actionId);
@@ -36,5 +37,5 @@ public interface IGovernedSystem
     string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since);
 
     /// <summary>Ends, as stopped, work a stopped gateway left half-way (a send between batches), and says what each had done.</summary>
-    IReadOnlyList<InterruptedSend> StopInterrupted();
+    Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default);
 }

@@ -20,7 +20,8 @@ internal static partial class YamlJson
             Write(node, writer);
         }
 
-        return JsonDocument.Parse(buffer.ToArray()).RootElement.Clone();
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
     }
 
     private static void Write(YamlNode node, Utf8JsonWriter writer)

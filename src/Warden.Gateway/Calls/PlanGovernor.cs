@@ -224,7 +224,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
         // A change is intended before the system commits it and settled once the trail holds its
         // entry: a gateway killed in between is found out, and recorded, when it starts again.
         var intent = plan.Tool.Kind == ActionKind.Read ? null : recovery.Intend(agent.Id, plan.Tool.Name, plan.Hash, entry);
-        var applied = system.Apply(plan, Control(agent));
+        var applied = await system.ApplyAsync(plan, Control(agent)).ConfigureAwait(false);
         if (!applied.Succeeded)
         {
             var error = applied.Error!;

@@ -32,7 +32,7 @@ internal sealed class Recovery(Policy policy, GatewayOptions options, GatewaySto
     /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
     public async Task RecoverAsync()
     {
-        var interrupted = system.StopInterrupted().ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        var interrupted = (await system.StopInterruptedAsync().ConfigureAwait(false)).ToDictionary(s => s.ActionId, StringComparer.Ordinal);
         foreach (var intent in store.Intents.Pending(options.Environment))
         {
             var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;

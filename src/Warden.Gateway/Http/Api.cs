@@ -376,7 +376,7 @@ internal static class Api
             Detail = $"rollback of {request.ActionId ?? $"{agentId}'s actions from {request.From:O} to {request.To:O}"}" + (force ? " (forced)" : ""), Outcome = "ok",
         };
         var intent = gateway.Recovery.Intend(person, "rollback", "", intended);
-        var result = gateway.Workspace.RollBack(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person);
+        var result = await gateway.Workspace.RollBackAsync(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person, CancellationToken.None).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             gateway.Recovery.Settle(intent);

@@ -59,11 +59,12 @@ internal sealed class ActionJournal : IDisposable
         _insert.Parameters["@o"].Value = operation;
         _insert.Parameters["@b"].Value = (object?)before ?? DBNull.Value;
         _insert.Parameters["@f"].Value = (object?)after ?? DBNull.Value;
-        JsonElement? image = after is null ? null : JsonDocument.Parse(after).RootElement;
-        _insert.Parameters["@c"].Value = operation == "update" && image is { } changed
-            ? string.Join(',', changed.EnumerateObject().Select(p => p.Name).Where(n => n != "version"))
+        // Read while the document is open, and returned with it: nothing holds its pooled buffer after this.
+        using var image = after is null ? null : JsonDocument.Parse(after);
+        _insert.Parameters["@c"].Value = operation == "update" && image is not null
+            ? string.Join(',', image.RootElement.EnumerateObject().Select(p => p.Name).Where(n => n != "version"))
             : DBNull.Value;
-        _insert.Parameters["@v"].Value = image is { } written && written.TryGetProperty("version", out var version) ? version.GetInt64() : DBNull.Value;
+        _insert.Parameters["@v"].Value = image is not null && image.RootElement.TryGetProperty("version", out var version) ? version.GetInt64() : DBNull.Value;
         _insert.ExecuteNonQuery();
     }
 

@@ -362,6 +362,13 @@ internal static class Rollback
             return restorable;
         }
 
+        /// <summary>A journaled image as an element of its own: the document it was parsed from is returned to the pool at once.</summary>
+        private static JsonElement Image(string json)
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+
         /// <summary>An action's journal, newest first, leaving out the entries handled in bulk (those in temp.clean).</summary>
         private IEnumerable<Entry> Entries(ActionRow action)
         {
@@ -378,8 +385,8 @@ internal static class Rollback
             while (reader.Read())
             {
                 yield return new Entry(action, reader.GetInt64(0), Tables.ByName[reader.GetString(1)], reader.GetString(2), reader.GetString(3),
-                    reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement,
-                    reader.IsDBNull(5) ? null : JsonDocument.Parse(reader.GetString(5)).RootElement);
+                    reader.IsDBNull(4) ? null : Image(reader.GetString(4)),
+                    reader.IsDBNull(5) ? null : Image(reader.GetString(5)));
             }
         }
 
@@ -454,7 +461,7 @@ internal static class Rollback
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var before = reader.IsDBNull(1) ? (JsonElement?)null : JsonDocument.Parse(reader.GetString(1)).RootElement;
+                var before = reader.IsDBNull(1) ? (JsonElement?)null : Image(reader.GetString(1));
                 state = reader.GetString(0) switch
                 {
                     "update" when state is not null && before is { } image => With(state, image),

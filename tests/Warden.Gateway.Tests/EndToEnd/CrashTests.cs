@@ -79,7 +79,7 @@ public sealed class CrashTests
             gateway.Gateway.Recovery.Intend("campaign-qa-bot", "campaigns.send", plan.Hash,
                 new AuditEntry { Kind = AuditKinds.Call, Environment = "sandbox", Agent = "campaign-qa-bot", UseCase = "campaign-qa", Tool = "campaigns.send", Effect = "approve" });
             // The process dies between the first batch and the second, as a power cut would have it.
-            Assert.Throws<IOException>(() => gateway.Gateway.Workspace.Apply(plan, new ApplyControl { BatchSize = 20, Stop = () => throw new IOException("power cut") }));
+            await Assert.ThrowsAsync<IOException>(() => gateway.Gateway.Workspace.ApplyAsync(plan, new ApplyControl { BatchSize = 20, Stop = () => throw new IOException("power cut") }, TestContext.Current.CancellationToken));
             Assert.Equal("sending", gateway.Workspace("SELECT status FROM campaigns WHERE id = @c", ("@c", campaign)));
         }
 

@@ -55,7 +55,7 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task Only_the_people_an_incident_is_routed_to_acknowledge_it()
     {
         await _gateway.Api(HttpMethod.Post, "/api/freeze", _gateway.Token("lee"), new { agent = "nurture-bot", reason = "drill" });
-        var incident = Assert.Single(_gateway.Gateway.Store.Incidents.List("open"));
+        var incident = Assert.Single(_gateway.Gateway.Store.Incidents.List(Warden.Storage.Gateway.IncidentStatus.Open));
         var (refused, _) = await _gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/acknowledge", _gateway.Token("lee"));
         Assert.Equal(HttpStatusCode.Forbidden, refused);
         var (done, _) = await _gateway.Api(HttpMethod.Post, $"/api/incidents/{incident.Id}/resolve", _gateway.Token("maria"));

@@ -88,7 +88,7 @@ public sealed class GuardTests
         Assert.Equal("frozen", refused["code"]!.GetValue<string>());
         var breaker = gateway.Trail().Single(e => e.Entry.Kind == "breaker").Entry;
         Assert.Equal(("hygiene-bot", "delete-burst", "freeze"), (breaker.Agent, breaker.Rule, breaker.Effect));
-        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List("open"), i => i.Kind == "breaker");
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List(Warden.Storage.Gateway.IncidentStatus.Open), i => i.Kind == "breaker");
         Assert.Equal(["sam", "maria", "dev", "rita"], incident.Owners);
     }
 
@@ -225,7 +225,7 @@ public sealed class GuardTests
             Assert.True(isError);
         }
 
-        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List("open"));
+        var incident = Assert.Single(gateway.Gateway.Store.Incidents.List(Warden.Storage.Gateway.IncidentStatus.Open));
         Assert.Equal(("repeated_denials", "hygiene-bot"), (incident.Kind, incident.Agent));
         Assert.Equal("agent hygiene-bot was refused 5 times in 10 minutes, the last by rule 'no-suppression-removal'", incident.Summary);
         Assert.Single(gateway.Trail(), e => e.Entry.Kind == "breaker" && e.Entry.Effect == "alert");

@@ -57,6 +57,7 @@ internal static class PlanView
         using var document = JsonDocument.Parse(stored);
         var plan = document.RootElement;
         return new StoredPlan(
+            plan.TryGetProperty("summary", out var summary) ? summary.GetString() ?? "" : "",
             plan.TryGetProperty("kind", out var kind) ? kind.GetString() ?? "" : "",
             !plan.TryGetProperty("reversible", out var reversible) || reversible.GetBoolean(),
             plan.TryGetProperty("external", out var external) && external.GetBoolean(),
@@ -69,5 +70,5 @@ internal static class PlanView
     private static JsonObject Map(IReadOnlyDictionary<string, string?> values) => new(values.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
 }
 
-/// <summary>What a stored plan says of itself that decisions about the request read: its kind, whether it can be undone or reaches outside, its records and data classes.</summary>
-internal sealed record StoredPlan(string Kind, bool Reversible, bool External, long Records, IReadOnlyList<string> Classes);
+/// <summary>What a stored plan says of itself that people and decisions about the request read: its summary, its kind, whether it can be undone or reaches outside, its records and data classes.</summary>
+internal sealed record StoredPlan(string Summary, string Kind, bool Reversible, bool External, long Records, IReadOnlyList<string> Classes);

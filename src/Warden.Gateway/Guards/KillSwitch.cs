@@ -140,7 +140,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
             // Counted, checked and opened as one step: two refusals at once open one incident.
             store.Usage.Use(agent.Id, agent.UseCase, null, now, [("denials", 1)]);
             var denials = store.Usage.Used("denials", agent.Id, null, null, now - DenialWindow);
-            if (denials < DenialsForIncident || store.Incidents.List("open").Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
+            if (denials < DenialsForIncident || store.Incidents.List(IncidentStatus.Open).Any(i => i.Kind == "repeated_denials" && i.Agent == agent.Id))
             {
                 return;
             }
@@ -166,7 +166,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
     {
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();
-        var incident = new IncidentRecord(id, "open", useCase.Id, agent, kind, summary, owners, now, null, null);
+        var incident = new IncidentRecord(id, IncidentStatus.Open, useCase.Id, agent, kind, summary, owners, now, null, null);
         store.Incidents.Open(incident);
         notifier.IncidentOpened(incident);
         return id;

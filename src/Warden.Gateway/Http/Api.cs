@@ -189,15 +189,26 @@ internal static class Api
 
         app.MapPost("/api/rollback", (HttpContext context, CancellationToken cancellationToken) => RollbackAsync(gateway, context, cancellationToken));
 
-        app.MapGet("/api/incidents", (string? status) => Results.Json(new JsonObject
+        app.MapGet("/api/incidents", (string? status) =>
         {
-            ["incidents"] = new JsonArray([.. gateway.Store.Incidents.List(status).Select(i => (JsonNode)new JsonObject
+            var wanted = status is null ? null : IncidentStore.Parse(status);
+            if (status is not null && wanted is null)
             {
-                ["id"] = i.Id, ["status"] = i.Status, ["use_case"] = i.UseCase, ["agent"] = i.Agent, ["kind"] = i.Kind, ["summary"] = i.Summary,
-                ["owners"] = new JsonArray([.. i.Owners.Select(o => (JsonNode)o)]), ["opened_at"] = GatewayStore.Time(i.OpenedAt),
-                ["acknowledged_by"] = i.AcknowledgedBy, ["resolved_by"] = i.ResolvedBy,
-            })]),
-        }));
+                var words = Enum.GetValues<IncidentStatus>().Select(IncidentStore.Word).ToList();
+                var hint = Core.Diagnostics.Suggest.Hint(status, words);
+                return Problem(400, $"status is {string.Join(", ", words)}, not '{status}'" + (hint is null ? "" : $"; {hint}"));
+            }
+
+            return Results.Json(new JsonObject
+            {
+                ["incidents"] = new JsonArray([.. gateway.Store.Incidents.List(wanted).Select(i => (JsonNode)new JsonObject
+                {
+                    ["id"] = i.Id, ["status"] = IncidentStore.Word(i.Status), ["use_case"] = i.UseCase, ["agent"] = i.Agent, ["kind"] = i.Kind, ["summary"] = i.Summary,
+                    ["owners"] = new JsonArray([.. i.Owners.Select(o => (JsonNode)o)]), ["opened_at"] = GatewayStore.Time(i.OpenedAt),
+                    ["acknowledged_by"] = i.AcknowledgedBy, ["resolved_by"] = i.ResolvedBy,
+                })]),
+            });
+        });
 
         app.MapPost("/api/incidents/{id}/{step}", async (HttpContext context, string id, string step, CancellationToken cancellationToken) =>
         {
@@ -218,10 +229,11 @@ internal static class Api
                 return Problem(403, $"{person} is not among the people incident {id} is routed to ({string.Join(", ", incident.Owners)})");
             }
 
-            var status = step == "acknowledge" ? "acknowledged" : "resolved";
-            if (!gateway.Store.Incidents.Advance(id, status, person, gateway.Clock.GetUtcNow()))
+            var next = step == "acknowledge" ? IncidentStatus.Acknowledged : IncidentStatus.Resolved;
+            var status = IncidentStore.Word(next);
+            if (!gateway.Store.Incidents.Advance(id, next, person, gateway.Clock.GetUtcNow()))
             {
-                return Problem(409, $"incident {id} is {incident.Status}: it cannot be {status} now");
+                return Problem(409, $"incident {id} is {IncidentStore.Word(incident.Status)}: it cannot be {status} now");
             }
 
             await gateway.AuditAsync(new AuditEntry
@@ -404,11 +416,11 @@ internal static class Api
     private static JsonObject Summary(Gateway gateway, ApprovalRecord record, string person)
     {
         var details = gateway.Approvals.MaySeeDetails(person, record);
-        var plan = details ? JsonNode.Parse(record.Plan)! : null;
+        var plan = details ? PlanView.Read(record.Plan) : null;
         return new JsonObject
         {
             ["id"] = record.Id, ["status"] = record.Status.Word(), ["risk"] = record.Risk, ["agent"] = record.Agent, ["tool"] = record.Tool, ["environment"] = record.Environment,
-            ["summary"] = plan?["summary"]?.GetValue<string>(), ["records"] = plan?["records"]?.GetValue<long>(),
+            ["summary"] = plan?.Summary, ["records"] = plan?.Records,
             ["instruction"] = details ? record.Instruction : null, ["created_at"] = GatewayStore.Time(record.CreatedAt), ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
             ["replaces"] = record.Replaces, ["resubmits"] = record.Resubmits,
             ["waiting_for"] = ApprovalDesk.Describe(gateway.Approvals.Waiting(record)),

@@ -169,14 +169,14 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         var record = gateway.Approvals.For(agent, id)
                      ?? throw new McpProtocolException($"you have no approval request {id}", McpErrorCode.InvalidParams);
         var votes = gateway.Store.Approvals.Votes(record.Id);
-        var plan = JsonNode.Parse(record.Plan)!;
+        var plan = PlanView.Read(record.Plan);
         return new JsonObject
         {
             ["approval_id"] = record.Id,
             ["status"] = record.Status.Word(),
             ["tool"] = record.Tool,
-            ["summary"] = plan["summary"]?.GetValue<string>(),
-            ["records"] = plan["records"]?.GetValue<long>(),
+            ["summary"] = plan.Summary,
+            ["records"] = plan.Records,
             ["waiting_for"] = JsonSerializer.SerializeToNode(gateway.Approvals.Waiting(record, votes), Json),
             ["decisions"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
             {

@@ -85,7 +85,7 @@ public static class GatewayServer
 
     private static async Task ServeStdioAsync(Gateway gateway, string agent, GatewayOptions options, CancellationToken cancellationToken)
     {
-        var surface = new McpSurface(gateway, agent);
+        var surface = McpSurface.Of(gateway, agent);
         var serverOptions = new McpServerOptions
         {
             ServerInfo = new Implementation { Name = "warden", Version = HttpHost.Version },

@@ -32,7 +32,7 @@ internal static class HttpHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = gateway.Options.MaxRequestBytes);
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
-        var surface = new McpSurface(gateway);
+        var surface = McpSurface.Of(gateway);
         builder.Services
             .AddMcpServer(options => options.ServerInfo = new Implementation { Name = "warden", Version = Version })
             .WithHttpTransport(options => options.Stateless = true)

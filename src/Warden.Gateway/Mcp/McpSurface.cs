@@ -18,8 +18,14 @@ namespace Warden.Gateway.Mcp;
 /// Warden's own: the status of a held call and what the agent may do and why. The SDK routes any
 /// call here whatever the list said, so every call is decided again.
 /// </summary>
-internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
+internal sealed class McpSurface(
+    Policy policy, GatewayOptions options, CallPipeline calls, ApprovalDesk approvals, GatewayStore store, Guards.Guards guards, AgentAccess access, Recorder recorder,
+    string? fixedAgent = null)
 {
+    /// <summary>The surface of a gateway: its pieces, and the agent a stdio process serves (any signed-in agent over HTTP when null).</summary>
+    public static McpSurface Of(Gateway gateway, string? fixedAgent = null) =>
+        new(gateway.Policy, gateway.Options, gateway.Calls, gateway.Approvals, gateway.Store, gateway.Guards, gateway.Access, gateway.Recorder, fixedAgent);
+
     /// <summary>The claim the HTTP authentication puts the agent's id in.</summary>
     public const string AgentClaim = "warden:agent";
 
@@ -32,7 +38,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
     {
         var agent = AgentOf(context.User);
         var tools = new List<Tool>();
-        foreach (var grant in gateway.Policy.Grants(agent, gateway.Environment))
+        foreach (var grant in policy.Grants(agent, options.Environment))
         {
             if (grant.Tool.System != ToolDefinition.WorkspaceSystem)
             {
@@ -100,7 +106,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
         if (request.Name is ApprovalStatusTool or PermissionsTool)
         {
-            if (onBehalfOf is not null && gateway.Policy.FindOwner(onBehalfOf) is null)
+            if (onBehalfOf is not null && policy.FindOwner(onBehalfOf) is null)
             {
                 throw new McpProtocolException($"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy", McpErrorCode.InvalidParams);
             }
@@ -110,7 +116,7 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             return Result(answer, isError: false);
         }
 
-        var outcome = await gateway.Calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
+        var outcome = await calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
         if (outcome is { Status: CallStatus.Invalid, Code: "unknown_tool" })
         {
             // A protocol error, as for any MCP server asked for a tool it does not have (recorded first).
@@ -123,11 +129,11 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
     /// <summary>Warden's own tools read no records, but what an agent asked and learnt belongs in the trail too.</summary>
     private async Task RecordOwnAsync(string agentId, string tool, JsonObject arguments, string? instruction, string? onBehalfOf)
     {
-        var agent = gateway.Policy.FindAgent(agentId)!;
-        await gateway.AuditAsync(new AuditEntry
+        var agent = policy.FindAgent(agentId)!;
+        await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.Call,
-            Environment = gateway.Environment,
+            Environment = options.Environment,
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Tool = tool,
@@ -166,9 +172,9 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             throw new McpProtocolException("warden.approval_status needs approval_id, the id a held call returned", McpErrorCode.InvalidParams);
         }
 
-        var record = gateway.Approvals.For(agent, id)
+        var record = approvals.For(agent, id)
                      ?? throw new McpProtocolException($"you have no approval request {id}", McpErrorCode.InvalidParams);
-        var votes = gateway.Store.Approvals.Votes(record.Id);
+        var votes = store.Approvals.Votes(record.Id);
         var plan = PlanView.Read(record.Plan);
         return new JsonObject
         {
@@ -177,13 +183,13 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
             ["tool"] = record.Tool,
             ["summary"] = plan.Summary,
             ["records"] = plan.Records,
-            ["waiting_for"] = JsonSerializer.SerializeToNode(gateway.Approvals.Waiting(record, votes), Json),
+            ["waiting_for"] = JsonSerializer.SerializeToNode(approvals.Waiting(record, votes), Json),
             ["decisions"] = new JsonArray([.. votes.Select(v => (JsonNode)new JsonObject
             {
-                ["person"] = gateway.Approvals.Who(v.Person), ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
+                ["person"] = approvals.Who(v.Person), ["vote"] = v.Vote, ["comment"] = v.Comment, ["at"] = GatewayStore.Time(v.At),
             })]),
             ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
-            ["replaced_by"] = gateway.Store.Approvals.ReplacedBy(record.Id),
+            ["replaced_by"] = store.Approvals.ReplacedBy(record.Id),
             // An executed call's outcome holds its result, masked for this agent when it ran.
             ["outcome"] = record.Outcome is { } outcome ? JsonNode.Parse(outcome) : null,
         }.ToJsonString();
@@ -191,22 +197,21 @@ internal sealed class McpSurface(Gateway gateway, string? fixedAgent = null)
 
     private string Permissions(string agentId, string? onBehalfOf)
     {
-        var policy = gateway.Policy;
         var agent = policy.FindAgent(agentId)!;
         var useCase = policy.FindUseCase(agent.UseCase)!;
-        var now = gateway.Clock.GetUtcNow();
-        var usage = gateway.Guards.Snapshot(policy, agent, onBehalfOf, now);
+        var now = options.Clock.GetUtcNow();
+        var usage = guards.Snapshot(policy, agent, onBehalfOf, now);
         return new JsonObject
         {
             ["agent"] = agent.Id,
             ["use_case"] = useCase.Id,
             ["tier"] = useCase.Tier.ToString().ToLowerInvariant(),
-            ["environment"] = gateway.Environment,
+            ["environment"] = options.Environment,
             ["frozen"] = usage.IsFrozen(agent.Id),
-            ["activated"] = gateway.Environment != "production" || gateway.Store.Activations.Activation(agent.Id, gateway.Environment) is not null,
+            ["activated"] = options.Environment != "production" || store.Activations.Activation(agent.Id, options.Environment) is not null,
             ["sees"] = new JsonArray([.. agent.Sees.Select(c => (JsonNode)c)]),
-            ["masked_fields"] = new JsonArray([.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal).Select(f => (JsonNode)f)]),
-            ["tools"] = new JsonArray([.. policy.Grants(agent.Id, gateway.Environment).Select(g => (JsonNode)new JsonObject
+            ["masked_fields"] = new JsonArray([.. access.MaskFor(agent).Fields.Order(StringComparer.Ordinal).Select(f => (JsonNode)f)]),
+            ["tools"] = new JsonArray([.. policy.Grants(agent.Id, options.Environment).Select(g => (JsonNode)new JsonObject
             {
                 ["tool"] = g.Tool.Name,
                 ["system"] = g.Tool.System,

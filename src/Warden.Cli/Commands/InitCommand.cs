@@ -56,11 +56,14 @@ internal static class InitCommand
             return ExitCodes.Usage;
         }
 
-        var here = folder == "." ? "" : $"cd {folder} && ";
-        console.MarkupLine($"Wrote {Markup.Escape(Path.Combine(folder, ServeCommand.DefaultPolicy))} (your policy, commented), {Markup.Escape(Path.Combine(folder, "warden.tests.yaml"))} (its tests) and the data folder {Markup.Escape(Path.Combine(folder, ".warden"))}. Next:");
-        console.MarkupLine($"  {Markup.Escape(here)}warden policy check warden.yaml");
-        console.MarkupLine($"  {Markup.Escape(here)}warden policy test warden.yaml warden.tests.yaml");
-        console.MarkupLine($"  {Markup.Escape(here)}warden serve --demo      [grey]# serves warden.yaml; --demo makes up tokens and seeds a sandbox[/]");
+        // Said as this checkout runs it (./warden), or as an installed warden; the paths from here.
+        var warden = File.Exists("warden") && File.Exists("Warden.slnx") ? "./warden" : "warden";
+        var policy = Path.Combine(folder, ServeCommand.DefaultPolicy);
+        var tests = Path.Combine(folder, "warden.tests.yaml");
+        console.MarkupLine($"Wrote {Markup.Escape(policy)} (your policy, commented), {Markup.Escape(tests)} (its tests) and the data folder {Markup.Escape(Path.Combine(folder, ".warden"))}. Next:");
+        console.MarkupLine($"  {warden} policy check {Markup.Escape(policy)}");
+        console.MarkupLine($"  {warden} policy test {Markup.Escape(policy)} {Markup.Escape(tests)}");
+        console.MarkupLine($"  {warden} serve --policy {Markup.Escape(policy)} --data {Markup.Escape(Path.Combine(folder, ".warden"))} --demo   [grey]# --demo makes up tokens and seeds a sandbox[/]");
         return ExitCodes.Ok;
     }
 }

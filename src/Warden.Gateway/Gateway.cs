@@ -121,7 +121,12 @@ internal sealed class Gateway : IAsyncDisposable
             AuditTrail trail;
             try
             {
-                trail = AuditTrail.Open(Path.Combine(data, "audit.db"), new AuditTrailOptions { AcceptBrokenTrailBy = options.AcceptBrokenTrailBy }, options.Clock);
+                var trailLog = options.Logging.CreateLogger<AuditTrail>();
+                trail = AuditTrail.Open(Path.Combine(data, "audit.db"), new AuditTrailOptions
+                {
+                    AcceptBrokenTrailBy = options.AcceptBrokenTrailBy,
+                    Survived = (what, error) => trailLog.LogError(error, "{What}", what),
+                }, options.Clock);
             }
             catch (AuditTrailException e)
             {

@@ -33,6 +33,8 @@ internal static class Api
             ["environment"] = gateway.Environment,
             ["version"] = HttpHost.Version,
             ["notifications_failing"] = gateway.Store.Outbox.Messages(undeliveredOnly: true).Count(m => m.Attempts > 0),
+            // Entries since are durable but unsigned while checkpoints fail; the log says why.
+            ["checkpoint_failures"] = gateway.Trail.CheckpointFailures,
         }));
 
         app.MapGet("/api/notifications", (bool? undelivered) => Results.Json(new JsonObject

@@ -34,6 +34,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private long _checkpointNumber;
     private string _checkpointHash;
     private DateTimeOffset _checkpointTime;
+    private long _checkpointFailures;
     private int _disposed;
 
     private AuditTrail(string path, FileStream writerLock, SqliteConnection connection, string trailId, AuditKey key, AuditTrailOptions options, TimeProvider clock)
@@ -52,6 +53,9 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _syncer = new WalSyncer(path);
         _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
+
+    /// <summary>How many checkpoints in a row could not be written (0 when the last one was): the entries since are durable but unsigned.</summary>
+    public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
     public string Path { get; }
 
@@ -575,23 +579,32 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private Checkpoint? WriteCheckpoint()
     {
         var entries = _sinceCheckpoint.Size;
-        var checkpoint = Checkpoint.Sign(_key, TrailId, _checkpointNumber + 1, _lastSeq - entries + 1, _lastSeq, _lastHash,
-            Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
+        var (number, first) = (_checkpointNumber + 1, _lastSeq - entries + 1);
+        Checkpoint checkpoint;
         try
         {
+            checkpoint = Checkpoint.Sign(_key, TrailId, number, first, _lastSeq, _lastHash, Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
+
             // The checkpoint and the index run of the entries it covers commit together.
             using var transaction = _connection.BeginTransaction();
             AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
             _unindexed.Write(_connection, transaction, checkpoint.Number);
             transaction.Commit();
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            // The entries are committed and their callers are told so; the checkpoint is tried
-            // again when the next one is due.
+            // The entries are committed and their callers are told so; the checkpoint (signing and
+            // storing it) is tried again when the next one is due. Said every time: unsigned
+            // entries pile up meanwhile.
             _checkpointTime = _clock.GetUtcNow();
+            var failures = Interlocked.Increment(ref _checkpointFailures);
+            _options.Survived?.Invoke(
+                $"checkpoint {number} of the audit trail {Path} (entries {first}–{_lastSeq}) could not be signed and written: {e.Message.TrimEnd('.')}; "
+                + $"{failures} in a row; the entries are durable but not yet signed, and the checkpoint is tried again when the next is due", e);
             return null;
         }
+
+        Interlocked.Exchange(ref _checkpointFailures, 0);
 
         _checkpointNumber = checkpoint.Number;
         _checkpointHash = checkpoint.Hash();
@@ -718,6 +731,12 @@ public sealed class AuditTrailOptions
     /// a name opens it and records that person's decision in the trail.
     /// </summary>
     public string? AcceptBrokenTrailBy { get; init; }
+
+    /// <summary>
+    /// Hears what the trail survived without failing a caller (a checkpoint that could not be
+    /// written, tried again when the next is due): a sentence and the error. The gateway logs it.
+    /// </summary>
+    public Action<string, Exception>? Survived { get; init; }
 
     internal void Validate()
     {

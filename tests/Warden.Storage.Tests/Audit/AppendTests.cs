@@ -48,4 +48,25 @@ public sealed class AppendTests : IDisposable
         Assert.Null(verified.Finding);
         Assert.Equal(500, verified.Entries);
     }
+
+    [Fact]
+    public async Task A_checkpoint_that_cannot_be_written_is_reported_every_time_and_the_entries_stay_durable()
+    {
+        var survived = new System.Collections.Concurrent.ConcurrentQueue<(string What, Exception Error)>();
+        await using var trail = _trail.Open(new AuditTrailOptions { CheckpointEvery = 2, Survived = (what, error) => survived.Enqueue((what, error)) });
+        // Something outside Warden stops checkpoints from being stored (a full disk would do the same).
+        _trail.Tamper("CREATE TRIGGER no_checkpoints BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'the disk is full'); END");
+
+        for (var i = 1; i <= 6; i++)
+        {
+            await trail.AppendAsync(TrailFixture.Call(i), TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(6L, _trail.Scalar("SELECT count(*) FROM audit_entries"));
+        Assert.True(survived.Count >= 2, $"{survived.Count} reports");
+        Assert.All(survived, s => Assert.Contains("could not be signed and written", s.What, StringComparison.Ordinal));
+        Assert.All(survived, s => Assert.Contains("the disk is full", s.What, StringComparison.Ordinal));
+        Assert.Contains("in a row", survived.Last().What, StringComparison.Ordinal);
+        Assert.True(trail.CheckpointFailures >= 2);
+    }
 }

@@ -60,6 +60,9 @@ internal sealed class Gateway : IAsyncDisposable
 
     public Credentials Credentials { get; }
 
+    /// <summary>The identities without a token, as "agent 'x' (env:NAME)": they cannot sign in.</summary>
+    public IReadOnlyList<string> WithoutToken { get; private set; } = [];
+
     /// <summary>Tokens made up in demo mode, by identity.</summary>
     public IReadOnlyDictionary<string, string> DemoTokens { get; }
 
@@ -138,7 +141,7 @@ internal sealed class Gateway : IAsyncDisposable
             opened.Add(store);
             var demo = options.Demo ? Identity.DemoTokens.Read(Path.Combine(data, Identity.DemoTokens.FileName)) : null;
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
-            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []);
+            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []) { WithoutToken = unresolved };
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
             await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);

@@ -16,7 +16,14 @@ public sealed record GatewayStarted(
     string PolicyPath,
     string DataDirectory,
     string TrailPath,
-    IReadOnlyDictionary<string, string> DemoTokens);
+    IReadOnlyDictionary<string, string> DemoTokens)
+{
+    /// <summary>The identities of the policy that have no token: they cannot sign in until their reference resolves (or with --demo).</summary>
+    public IReadOnlyList<string> WithoutToken { get; init; } = [];
+
+    /// <summary>True when the workspace it governs holds no contacts yet.</summary>
+    public bool EmptyWorkspace { get; init; }
+}
 
 /// <summary>Runs a gateway: over HTTP (MCP and the API on one port) or over stdio for one agent.</summary>
 public static class GatewayServer
@@ -35,7 +42,7 @@ public static class GatewayServer
         try
         {
             started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
-                gateway.Trail.Path, gateway.DemoTokens));
+                gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty });
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -71,7 +78,7 @@ public static class GatewayServer
         try
         {
             started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
-                Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens));
+                Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty });
             await ServeStdioAsync(gateway, agent, options, cancellationToken).ConfigureAwait(false);
         }
         finally

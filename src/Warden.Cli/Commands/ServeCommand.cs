@@ -141,6 +141,7 @@ internal static class ServeCommand
                     errors.MarkupLine($"Demo tokens, kept for this data folder: {Markup.Escape(file)}");
                 }
 
+                Warn(started, errors);
                 errors.MarkupLine(started.Api.Length == 0
                     ? $"Serving {Markup.Escape(agent)} over stdio; no API (--no-api)."
                     : $"Serving {Markup.Escape(agent)} over stdio; API for people at {Markup.Escape(started.Api)} (warden approvals list finds it from this folder).");
@@ -216,6 +217,22 @@ internal static class ServeCommand
             console.Write(table);
         }
 
+        Warn(started, console);
         console.MarkupLine("Press Ctrl+C to stop.");
+    }
+
+    /// <summary>What keeps a new gateway from being useful, said at once: nothing to govern, or nobody who can sign in.</summary>
+    private static void Warn(GatewayStarted started, IAnsiConsole console)
+    {
+        if (started.EmptyWorkspace)
+        {
+            var file = Path.Combine(started.DataDirectory, started.Environment == "sandbox" ? "workspace.db" : $"workspace-{started.Environment}.db");
+            console.MarkupLine($"[yellow]The {Markup.Escape(started.Environment)} workspace is empty: agents will find no contacts. Fill it with synthetic data (warden workspace seed --workspace {Markup.Escape(file)}, with the gateway stopped), or start with --demo.[/]");
+        }
+
+        if (started.WithoutToken.Count > 0)
+        {
+            console.MarkupLine($"[yellow]Without a token, these cannot sign in: {Markup.Escape(string.Join(", ", started.WithoutToken))}. Set the variables (or files) the policy names, or start with --demo to make tokens up.[/]");
+        }
     }
 }

@@ -33,6 +33,23 @@ public sealed partial class ReadmeTests : IDisposable
     }
 
     [Fact]
+    public void No_document_or_source_holds_a_merge_s_conflict_markers()
+    {
+        var root = WardenProcess.Repository;
+        var marked = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".sh", StringComparison.Ordinal)
+                        || f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".sql", StringComparison.Ordinal))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}node_modules{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadLines(f).Any(l => l.StartsWith("<<<<<<< ", StringComparison.Ordinal) || l.StartsWith(">>>>>>> ", StringComparison.Ordinal)))
+            .Select(f => Path.GetRelativePath(root, f))
+            .ToList();
+
+        Assert.Empty(marked);
+    }
+
+    [Fact]
     public void The_readme_has_a_walk_through_to_run()
     {
         var blocks = Blocks();

@@ -1,7 +1,7 @@
 namespace Warden.Gateway;
 
 /// <summary>How a gateway runs: its policy, where it keeps its files, the environment it serves and where it listens.</summary>
-public sealed class GatewayOptions
+public sealed record GatewayOptions
 {
     /// <summary>The policy file.</summary>
     public required string PolicyPath { get; init; }
@@ -58,14 +58,8 @@ public sealed class GatewayOptions
     /// <summary>The clock; tests move it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    /// <summary>These options with notifications posted to <paramref name="webhookUrl"/> and agents limited to <paramref name="requestsPerSecond"/>.</summary>
-    public GatewayOptions With(string? webhookUrl, int requestsPerSecond) => new()
-    {
-        PolicyPath = PolicyPath, PolicyText = PolicyText, DataDirectory = DataDirectory, Environment = Environment, Url = Url, Demo = Demo,
-        DemoContacts = DemoContacts, MaxPendingPerAgent = MaxPendingPerAgent, RequestsPerSecondPerAgent = requestsPerSecond,
-        MaxRequestBytes = MaxRequestBytes, AcceptBrokenTrailBy = AcceptBrokenTrailBy, Clock = Clock, WebhookUrl = webhookUrl,
-        SendBatchSize = SendBatchSize, SendPause = SendPause,
-    };
+    /// <summary>These options with notifications posted to <paramref name="webhookUrl"/> and agents limited to <paramref name="requestsPerSecond"/>; everything else as it is.</summary>
+    public GatewayOptions With(string? webhookUrl, int requestsPerSecond) => this with { WebhookUrl = webhookUrl, RequestsPerSecondPerAgent = requestsPerSecond };
 
     internal void Validate()
     {

@@ -83,7 +83,8 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        if (Options(policyPath, data, environment, demo, clock, $"http://{host}:{port}", console) is not { } options)
+        using var logging = StderrLogging();
+        if (Options(policyPath, data, environment, demo, clock, $"http://{host}:{port}", console, logging) is not { } options)
         {
             return ExitCodes.Usage;
         }
@@ -126,7 +127,8 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        if (Options(policyPath, data, environment, demo, clock, $"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}", errors) is not { } options)
+        using var logging = StderrLogging();
+        if (Options(policyPath, data, environment, demo, clock, $"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}", errors, logging) is not { } options)
         {
             return ExitCodes.Usage;
         }
@@ -155,8 +157,17 @@ internal static class ServeCommand
         }
     }
 
+    /// <summary>
+    /// Where what the gateway survives (a webhook down, a checkpoint that failed, housekeeping) is
+    /// logged: stderr, never stdout (under stdio, stdout carries only JSON-RPC). Disposed, and so
+    /// flushed, when the command ends.
+    /// </summary>
+    private static ILoggerFactory StderrLogging() => LoggerFactory.Create(logging => logging
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+
     /// <summary>The gateway's options: the given policy, warden.yaml here, or the built-in example as a demo.</summary>
-    private static GatewayOptions? Options(string? policyPath, string data, string environment, bool demo, TimeProvider clock, string url, IAnsiConsole console)
+    private static GatewayOptions? Options(string? policyPath, string data, string environment, bool demo, TimeProvider clock, string url, IAnsiConsole console, ILoggerFactory logging)
     {
         string? text = null;
         if (policyPath is null && !File.Exists(DefaultPolicy))
@@ -187,11 +198,7 @@ internal static class ServeCommand
             Url = url,
             Demo = demo,
             Clock = clock,
-            // What the gateway survives (a webhook down, housekeeping that failed) goes to stderr,
-            // never stdout: under stdio, stdout carries only JSON-RPC.
-            Logging = LoggerFactory.Create(logging => logging
-                .SetMinimumLevel(LogLevel.Warning)
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+            Logging = logging,
         };
     }
 

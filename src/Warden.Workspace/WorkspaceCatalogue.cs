@@ -79,9 +79,15 @@ public static partial class WorkspaceCatalogue
         {
             var lines = sql.Split('\n');
 
-            var classes = lines.Select(l => ColumnClasses().Match(l)).Where(m => m.Success)
-                .ToDictionary(m => m.Groups["column"].Value, m => (IReadOnlyList<string>)[.. m.Groups["classes"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],
-                    StringComparer.Ordinal);
+            var classes = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var line in lines)
+            {
+                if (ClassesOf(table, line) is { } found)
+                {
+                    classes[found.Column] = found.Classes;
+                }
+            }
+
             command.CommandText = $"SELECT name, type FROM pragma_table_info('{table}') ORDER BY cid";
             var columns = new List<SchemaColumn>();
             using (var reader = command.ExecuteReader())
@@ -100,8 +106,31 @@ public static partial class WorkspaceCatalogue
         return result;
     }
 
-    /// <summary>A column line whose comment names its classes: <c>email TEXT, -- stored trimmed; classes: pii, consent</c>.</summary>
-    [GeneratedRegex(@"^\s*(?<column>[a-z_][a-z0-9_]*)\s.*--.*\bclasses:\s*(?<classes>[a-z0-9_, -]+?)\s*$")]
+    /// <summary>
+    /// The classes a column line's comment names (<c>email TEXT, -- stored trimmed; classes: pii, consent</c>),
+    /// or null when it names none. A comment that says "classes" in any other way is an error, not a
+    /// column left unclassed: a typo there would let personal data reach agents unmasked.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The comment mentions classes but does not list them as `classes: a, b`.</exception>
+    private static (string Column, IReadOnlyList<string> Classes)? ClassesOf(string table, string line)
+    {
+        var comment = line.IndexOf("--", StringComparison.Ordinal);
+        if (comment < 0 || line[comment..].IndexOf("class", StringComparison.OrdinalIgnoreCase) < 0)
+        {
+            return null;
+        }
+
+        var match = ColumnClasses().Match(line);
+        if (!match.Success)
+        {
+            throw new InvalidOperationException($"Schema.sql, table {table}: the comment of '{line.Trim()}' mentions classes but does not list them as 'classes: pii, consent' at the end of a column's line");
+        }
+
+        return (match.Groups["column"].Value, [.. match.Groups["class"].Captures.Select(c => c.Value)]);
+    }
+
+    /// <summary>A column line whose comment ends with its classes: lower-case names, separated by commas.</summary>
+    [GeneratedRegex(@"^\s*(?<column>[A-Za-z_][A-Za-z0-9_]*)\s.*--.*\bclasses:\s*(?<class>[a-z][a-z0-9_]*)(\s*,\s*(?<class>[a-z][a-z0-9_]*))*\s*$")]
     private static partial Regex ColumnClasses();
 
     private static ToolArgument Arg(string name, ArgumentType type, string description, bool required = false) =>

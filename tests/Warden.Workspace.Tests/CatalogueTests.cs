@@ -55,7 +55,7 @@ public sealed class CatalogueTests
     {
         // What a developer does to add a mobile number: one line in Schema.sql, nothing in Core,
         // nothing in the policy.
-        var schema = WorkspaceStore.Schema.Replace("    phone TEXT,", "    phone TEXT,\n    mobile TEXT,                            -- classes: pii", StringComparison.Ordinal);
+        var schema = WithLineAfterPhone("    mobile TEXT,                            -- an SMS number; classes: pii");
         Assert.NotEqual(WorkspaceStore.Schema, schema);
         var catalogue = WorkspaceCatalogue.Build(schema);
         var policy = PolicyLoader.Load(Policy, "policy.yaml", new PolicyLoadOptions { Systems = [catalogue] }).Policy!;
@@ -67,6 +67,35 @@ public sealed class CatalogueTests
         var read = mask.Apply(contact.RootElement);
         Assert.Equal("+***", read.GetProperty("mobile").GetString());
         Assert.Equal("DE", read.GetProperty("country").GetString());
+    }
+
+    /// <summary>The schema with one more line after contacts.phone's, as a developer adds a column.</summary>
+    private static string WithLineAfterPhone(string line)
+    {
+        var phone = WorkspaceStore.Schema.IndexOf("    phone TEXT,", StringComparison.Ordinal);
+        var end = WorkspaceStore.Schema.IndexOf('\n', phone) + 1;
+        return WorkspaceStore.Schema[..end] + line + "\n" + WorkspaceStore.Schema[end..];
+    }
+
+    [Theory]
+    [InlineData("    mobile TEXT,                            -- Classes: pii")]
+    [InlineData("    mobile TEXT,                            -- classes: pii.")]
+    [InlineData("    mobile TEXT,                            -- classes: pii (GDPR art. 4)")]
+    [InlineData("    mobile TEXT,                            -- classes: PII")]
+    [InlineData("    mobile TEXT,                            -- class: pii")]
+    public void A_column_whose_comment_mentions_classes_it_cannot_read_stops_the_catalogue_instead_of_leaving_it_unmasked(string line)
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => WorkspaceCatalogue.Build(WithLineAfterPhone(line)));
+
+        Assert.Contains("mentions classes but does not list them", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Classes_may_be_listed_without_spaces_and_after_another_remark()
+    {
+        var catalogue = WorkspaceCatalogue.Build(WithLineAfterPhone("    mobile TEXT,                            -- E.164, e.g. +4917055501; classes:pii,restricted"));
+
+        Assert.Equal(["pii", "restricted"], catalogue.ClassesOf("contacts.mobile"));
     }
 
     [Fact]

@@ -139,7 +139,13 @@ internal sealed class Gateway : IAsyncDisposable
             opened.Add(trail);
             var store = GatewayStore.Open(Path.Combine(data, "gateway.db"));
             opened.Add(store);
-            var demo = options.Demo ? Identity.DemoTokens.Read(Path.Combine(data, Identity.DemoTokens.FileName)) : null;
+            string? brokenTokens = null;
+            var demo = options.Demo ? Identity.DemoTokens.Read(Path.Combine(data, Identity.DemoTokens.FileName(options.Environment)), out brokenTokens) : null;
+            if (brokenTokens is not null)
+            {
+                options.Logging.CreateLogger<Gateway>().LogWarning("{Broken}", brokenTokens);
+            }
+
             var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []) { WithoutToken = unresolved };
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
@@ -156,7 +162,7 @@ internal sealed class Gateway : IAsyncDisposable
 
             if (demo is not null)
             {
-                Identity.DemoTokens.Write(Path.Combine(data, Identity.DemoTokens.FileName), demo);
+                Identity.DemoTokens.Write(Path.Combine(data, Identity.DemoTokens.FileName(options.Environment)), demo);
             }
 
             // Last, once nothing can fail any more: a failed open leaves no timer running.

@@ -31,6 +31,9 @@ public static class GatewayServer
     /// <summary>The file in the data folder that holds the address of the gateway serving it, while it runs.</summary>
     public const string AddressFile = "gateway.url";
 
+    /// <summary>The file in the data folder that keeps the tokens a demo gateway made up for an environment (demo-tokens.json for the sandbox).</summary>
+    public static string DemoTokensFile(string environment) => Identity.DemoTokens.FileName(environment);
+
     /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled; <paramref name="started"/> hears where, once it listens.</summary>
     /// <exception cref="GatewayException">The policy, a store or the port cannot be used; the message says which.</exception>
     public static async Task RunAsync(GatewayOptions options, Action<GatewayStarted>? started = null, CancellationToken cancellationToken = default)

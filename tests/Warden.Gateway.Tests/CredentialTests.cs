@@ -129,6 +129,24 @@ public sealed class CredentialTests
     }
 
     [Fact]
+    public async Task Demo_tokens_of_the_sandbox_do_not_open_production_on_the_same_data_folder()
+    {
+        using var folder = new DataFolder();
+        string sandboxToken;
+        await using (var sandbox = await GatewayFixture.StartAsync(directory: folder.Path))
+        {
+            sandboxToken = sandbox.Token("sam");
+        }
+
+        await using var production = await GatewayFixture.StartAsync(environment: "production", directory: folder.Path);
+
+        Assert.NotEqual(sandboxToken, production.Token("sam"));
+        var (status, _) = await production.Api(HttpMethod.Get, "/api/me", sandboxToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "demo-tokens-production.json")));
+    }
+
+    [Fact]
     public async Task A_demo_token_file_someone_edited_into_nonsense_gives_new_tokens_not_a_failed_start()
     {
         using var folder = new DataFolder();

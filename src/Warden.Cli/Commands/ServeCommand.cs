@@ -139,7 +139,7 @@ internal static class ServeCommand
             {
                 if (started.DemoTokens.Count > 0)
                 {
-                    var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
+                    var file = Path.Combine(started.DataDirectory, Warden.Gateway.GatewayServer.DemoTokensFile(started.Environment));
                     errors.MarkupLine($"Demo tokens, kept for this data folder: {Markup.Escape(file)}");
                 }
 
@@ -213,7 +213,7 @@ internal static class ServeCommand
         console.Write(grid);
         if (started.DemoTokens.Count > 0)
         {
-            var file = Path.Combine(started.DataDirectory, "demo-tokens.json");
+            var file = Path.Combine(started.DataDirectory, Warden.Gateway.GatewayServer.DemoTokensFile(started.Environment));
             console.MarkupLine($"Demo tokens, made up once and kept for this data folder (set the variables the policy names, e.g. WARDEN_TOKEN_HYGIENE, to choose your own; also in {Markup.Escape(file)}):");
             var table = new Table().Border(TableBorder.Simple).AddColumn("identity").AddColumn("token");
             foreach (var (identity, token) in started.DemoTokens.OrderBy(t => t.Value.StartsWith("wd_person", StringComparison.Ordinal)).ThenBy(t => t.Key, StringComparer.Ordinal))

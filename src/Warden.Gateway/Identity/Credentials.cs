@@ -67,7 +67,9 @@ internal sealed class Credentials : IDisposable
                 if (references.Resolve(reference) is null)
                 {
                     var prefix = $"wd_{(caller.Kind == CallerKind.Agent ? "agent" : "person")}_{caller.Id}_";
-                    demo[caller.Id] = kept.TryGetValue(caller.Id, out var token) && token.StartsWith(prefix, StringComparison.Ordinal) && token.Length >= prefix.Length + 24
+                    // Kept only when it is what Warden makes: the prefix and 24 random hex digits, never a chosen word.
+                    demo[caller.Id] = kept.TryGetValue(caller.Id, out var token) && token.StartsWith(prefix, StringComparison.Ordinal) && token.Length == prefix.Length + 24
+                                      && token.AsSpan(prefix.Length).IndexOfAnyExcept("0123456789abcdef") < 0
                         ? token
                         : prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
                 }

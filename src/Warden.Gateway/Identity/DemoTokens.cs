@@ -10,11 +10,24 @@ namespace Warden.Gateway.Identity;
 /// </summary>
 internal static class DemoTokens
 {
-    public const string FileName = "demo-tokens.json";
+    /// <summary>
+    /// The file of an environment's tokens: demo-tokens.json for the sandbox, demo-tokens-production.json
+    /// and so on for the others, so that a token handed out in a sandbox trial never opens production.
+    /// </summary>
+    public static string FileName(string environment) => environment == "sandbox" ? "demo-tokens.json" : $"demo-tokens-{environment}.json";
 
-    /// <summary>The tokens kept in the file, by identity; none when there is no file or it is not a JSON object of strings (they are then made anew).</summary>
-    public static Dictionary<string, string> Read(string path)
+    /// <summary>
+    /// The tokens kept in the file, by identity; none when there is no file. A file that is not a
+    /// JSON object of strings gives none either (they are then made anew), and <paramref name="broken"/> says why.
+    /// </summary>
+    public static Dictionary<string, string> Read(string path, out string? broken)
     {
+        broken = null;
+        if (!File.Exists(path))
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
         var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
@@ -30,6 +43,7 @@ internal static class DemoTokens
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
         {
             tokens.Clear();
+            broken = $"{path} could not be read ({e.Message.TrimEnd('.')}); new demo tokens are made";
         }
 
         return tokens;

@@ -227,8 +227,10 @@ internal sealed class ApprovalDesk : IDisposable
 
             if (!approve)
             {
-                store.Approvals.Close(record.Id, ApprovalStatus.Denied, Outcome(new { reason = $"denied by {Who(person)}", comment }), now);
-                return new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approvals.Find(record.Id)!);
+                // The kill switch or expiry may have closed it since it was read: then that is what it is.
+                return store.Approvals.Close(record.Id, ApprovalStatus.Denied, Outcome(new { reason = $"denied by {Who(person)}", comment }), now)
+                    ? new VoteResult(VoteStatus.Denied, $"request {record.Id} is denied; the call will not run", store.Approvals.Find(record.Id)!)
+                    : ClosedMeanwhile(record.Id);
             }
 
             var votes = store.Approvals.Votes(record.Id);
@@ -239,11 +241,20 @@ internal sealed class ApprovalDesk : IDisposable
                     record);
             }
 
+            // The kill switch or expiry may have closed it since it was read (they do not wait for
+            // this desk): then it does not run, and the voter hears what it is now.
+            if (!store.Approvals.Close(record.Id, ApprovalStatus.Executing, null, now))
+            {
+                return ClosedMeanwhile(record.Id);
+            }
+
             try
             {
                 return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning disable CA1031 // whatever broke, even a cancellation, the request must not stay "executing"
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 // Whatever broke, the request does not stay "executing": it failed, and says why.
                 _log.LogError(e, "Approved request {Id} failed while it ran", record.Id);
@@ -275,6 +286,9 @@ internal sealed class ApprovalDesk : IDisposable
             : plan.Records > 10_000 ? $"it changes {plan.Records:N0} records"
             : null;
     }
+
+    private SystemResult<VoteResult> ClosedMeanwhile(string id) =>
+        new SystemError(VoteRefusals.NotOpen, $"approval request {id} is {_store.Approvals.Find(id)?.Status.Word() ?? "gone"} now, not waiting for a decision; your vote is recorded, and the call will not run");
 
     /// <summary>
     /// Approves several requests at once, each as its own vote (recorded one by one), refusing the
@@ -389,13 +403,6 @@ internal sealed class ApprovalDesk : IDisposable
     private async Task<VoteResult> ExecuteAsync(ApprovalRecord record, CancellationToken cancellationToken)
     {
         var store = _store;
-        var now = _options.Clock.GetUtcNow();
-        if (!store.Approvals.Close(record.Id, ApprovalStatus.Executing, null, now))
-        {
-            // Only this desk closes requests, one decision at a time: another closing it now is a bug.
-            throw new InvalidOperationException($"approval request {record.Id} was closed while its last vote was being counted");
-        }
-
         using var parsed = JsonDocument.Parse(record.Arguments);
         var arguments = parsed.RootElement.Clone();
         var entry = EntryFor(record, AuditKinds.Call) with { Environment = _options.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };

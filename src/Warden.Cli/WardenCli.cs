@@ -24,7 +24,7 @@ internal static class WardenCli
         policy.Add(PolicyExplainCommand.Create(console, clock));
         policy.Add(PolicyToolsCommand.Create(console, clock));
         root.Add(policy);
-        root.Add(InitCommand.Create(console));
+        root.Add(InitCommand.Create(console, clock));
         var workspace = new Command("workspace", "Manage the marketing workspace.");
         workspace.Add(WorkspaceSeedCommand.Create(console, clock));
         root.Add(workspace);

@@ -21,14 +21,13 @@ public sealed class ServeCommandTests : IDisposable
     public async Task Without_demo_it_says_the_workspace_is_empty_and_who_cannot_sign_in()
     {
         Assert.Equal(0, Cli.Run("init", _folder).ExitCode);
+        File.Delete(Path.Combine(_folder, ".warden", "secrets", "hygiene-bot")); // as if its token were never handed out
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "serve", "--policy", Path.Combine(_folder, "warden.yaml"), "--data", Path.Combine(_folder, ".warden"), "--port", FreePort() })
         {
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment.Remove("WARDEN_TOKEN_YOU");
-        start.Environment.Remove("WARDEN_TOKEN_HYGIENE");
         using var serve = Process.Start(start)!;
         var output = new StringBuilder();
         try
@@ -51,7 +50,7 @@ public sealed class ServeCommandTests : IDisposable
         var text = System.Text.RegularExpressions.Regex.Replace(output.ToString(), @"\s+", " ");
         Assert.Contains("workspace is empty", text, StringComparison.Ordinal);
         Assert.Contains("warden workspace seed --workspace", text, StringComparison.Ordinal);
-        Assert.Contains("Without a token, these cannot sign in: agent 'hygiene-bot' (env:WARDEN_TOKEN_HYGIENE)", text, StringComparison.Ordinal);
+        Assert.Contains("Without a token, these cannot sign in: agent 'hygiene-bot' (secret:hygiene-bot)", text, StringComparison.Ordinal);
     }
 
     [Fact]

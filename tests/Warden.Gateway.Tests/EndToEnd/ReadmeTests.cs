@@ -32,6 +32,31 @@ public sealed partial class ReadmeTests : IDisposable
         return [.. ShellBlock().Matches(readme).Where(m => !m.Groups["skip"].Success).Select(m => m.Groups["body"].Value)];
     }
 
+    [GeneratedRegex(@"\]\(([^)\s]+)\)")]
+    private static partial Regex Link();
+
+    [Fact]
+    public void Every_link_of_the_readme_and_the_docs_to_a_file_of_the_repository_finds_it()
+    {
+        var root = WardenProcess.Repository;
+        var pages = new[] { Path.Combine(root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md"));
+        var broken = new List<string>();
+        foreach (var page in pages)
+        {
+            foreach (Match link in Link().Matches(File.ReadAllText(page)))
+            {
+                var target = link.Groups[1].Value.Split('#')[0];
+                if (target.Length > 0 && !target.Contains("://", StringComparison.Ordinal) && !File.Exists(Path.Combine(Path.GetDirectoryName(page)!, target))
+                    && !Directory.Exists(Path.Combine(Path.GetDirectoryName(page)!, target)))
+                {
+                    broken.Add($"{Path.GetRelativePath(root, page)}: {link.Value}");
+                }
+            }
+        }
+
+        Assert.Empty(broken);
+    }
+
     [Fact]
     public void No_document_or_source_holds_a_merge_s_conflict_markers()
     {

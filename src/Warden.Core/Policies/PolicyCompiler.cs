@@ -69,6 +69,9 @@ internal sealed class PolicyCompiler
     // The fields of the built-in systems, as policies name them.
     private readonly List<string> _fields;
 
+    /// <summary>The data classes a policy may name: its own and those the built-in systems give their fields (pii, consent).</summary>
+    private List<string> KnownClasses => field ??= [.. _dataClasses.Keys.Concat(_options.Systems.SelectMany(c => c.Fields).SelectMany(f => f.Classes)).Distinct().Order(StringComparer.Ordinal)];
+
     public static Policy? Compile(PolicySyntax syntax, DiagnosticBag diagnostics, PolicyLoadOptions options, string hash) =>
         new PolicyCompiler(syntax, diagnostics, options).Run(hash);
 
@@ -449,10 +452,10 @@ internal sealed class PolicyCompiler
 
             foreach (var dataClass in agent.Sees)
             {
-                if (!_dataClasses.ContainsKey(dataClass.Value))
+                if (!KnownClasses.Contains(dataClass.Value))
                 {
                     _diagnostics.Error(DiagnosticCode.UnknownReference, dataClass.At, $"{what} sees the data class '{dataClass.Value}', which is not declared",
-                        Suggest.HintOrChoices(dataClass.Value, [.. _dataClasses.Keys]));
+                        Suggest.HintOrChoices(dataClass.Value, [.. KnownClasses]));
                 }
             }
 
@@ -1028,7 +1031,7 @@ internal sealed class PolicyCompiler
                     break;
                 case "classes":
                     // The policy's classes and those the built-in systems give their fields (pii, consent).
-                    declared = [.. _dataClasses.Keys.Concat(_options.Systems.SelectMany(c => c.Fields).SelectMany(f => f.Classes)).Distinct()];
+                    declared = KnownClasses;
                     here = null;
                     missing = $"no data class '{value}' is declared";
 

@@ -45,9 +45,16 @@ public static class PolicyLoader
     /// Loads a policy from its text. Never throws for bad input: every problem comes back as a
     /// diagnostic with its place, and the policy is returned only when there is no error.
     /// </summary>
+    /// <exception cref="ArgumentException">No system's catalogue was given: the policy would load with no tools and mask nothing.</exception>
     public static PolicyLoadResult Load(string text, string source, PolicyLoadOptions? options = null)
     {
         options ??= new PolicyLoadOptions();
+        if (options.Systems.Count == 0)
+        {
+            // A policy loaded without its systems grants nothing and masks nothing, and says so only in warnings.
+            throw new ArgumentException("a policy is loaded with the catalogues of the systems it governs (PolicyLoadOptions.Systems, e.g. the workspace's)", nameof(options));
+        }
+
         var diagnostics = new DiagnosticBag();
         var root = YamlReader.Read(text, source, diagnostics, YamlLimits.Default with { MaxChars = options.MaxChars });
         if (root is null)

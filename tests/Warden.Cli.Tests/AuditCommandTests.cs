@@ -373,6 +373,17 @@ public sealed class AuditCommandTests
     }
 
     [Fact]
+    public async Task Show_of_an_archived_entry_says_where_it_went()
+    {
+        var path = await Archived();
+
+        var (exit, output) = Flat(Cli.Run("audit", "show", "1", "--trail", path));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("entry 1 was moved to an archive file", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_for_an_agent_the_trail_never_names_is_an_error_with_a_suggestion()
     {
         var path = await NewTrail(12); // indexed through entry 10, the last two read from their text

@@ -34,6 +34,6 @@ public sealed class AuditShowCommandTests
         var (exit, output) = Cli.Run("audit", "show", "99999", "--trail", Path.Combine(gateway.Data, "audit.db"));
 
         Assert.Equal(1, exit);
-        Assert.Contains("has no entry 99999", output, StringComparison.Ordinal);
+        Assert.Contains("the trail has no entry 99999 (it ends at entry", output, StringComparison.Ordinal);
     }
 }

@@ -40,7 +40,7 @@ internal static class AuditShowCommand
             record = AuditLog.Query(path, new AuditQuery { Before = seq + 1, Limit = 1 }).Entries.FirstOrDefault(r => r.Seq == seq);
             if (record is null)
             {
-                return AuditCommand.Fail(console, $"the trail {path} has no entry {seq.ToString(CultureInfo.InvariantCulture)}", ExitCodes.Findings);
+                return AuditCommand.Fail(console, $"{path}: {AuditLog.Missing(path, seq)}", ExitCodes.Findings);
             }
 
             if (record.Entry.ApprovalId is { } id && record.Entry.Agent is { } agent)

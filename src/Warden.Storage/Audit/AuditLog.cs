@@ -362,6 +362,21 @@ public static class AuditLog
     }
 
     /// <summary>The proof that entry <paramref name="seq"/> is in the checkpoint that covers it.</summary>
+    /// <summary>Why the trail holds no entry <paramref name="seq"/>: it was archived, or the trail does not reach it.</summary>
+    public static string Missing(string path, long seq)
+    {
+        using var connection = AuditStore.OpenReader(path);
+        return Missing(connection, seq);
+    }
+
+    private static string Missing(SqliteConnection connection, long seq)
+    {
+        var archived = AuditStore.Archived(connection).Through;
+        return seq >= 1 && seq <= archived
+            ? $"entry {seq} was moved to an archive file (entries up to {archived} are archived); `warden audit verify --archive FILE` checks it there"
+            : $"the trail has no entry {seq} (it ends at entry {Math.Max(AuditStore.LastEntry(connection)?.Seq ?? 0, archived)})";
+    }
+
     /// <exception cref="AuditTrailException">There is no such entry, or no checkpoint covers it yet.</exception>
     public static InclusionProof Prove(string path, long seq)
     {
@@ -370,11 +385,7 @@ public static class AuditLog
         using var find = connection.CreateCommand();
         find.CommandText = "SELECT checkpoint FROM audit_checkpoints WHERE first_seq <= @seq AND last_seq >= @seq";
         find.Parameters.AddWithValue("@seq", seq);
-        var archived = AuditStore.Archived(connection).Through;
-        var entry = Text(connection, "SELECT entry FROM audit_entries WHERE seq = @seq", seq)
-                    ?? throw new AuditTrailException(seq >= 1 && seq <= archived
-                        ? $"entry {seq} was moved to an archive file (entries up to {archived} are archived); `warden audit verify --archive FILE` checks it there"
-                        : $"the trail has no entry {seq} (it ends at entry {Math.Max(AuditStore.LastEntry(connection)?.Seq ?? 0, archived)})");
+        var entry = Text(connection, "SELECT entry FROM audit_entries WHERE seq = @seq", seq) ?? throw new AuditTrailException(Missing(connection, seq));
         if (find.ExecuteScalar() is not string text || !Checkpoint.TryParse(text, out var checkpoint, out _))
         {
             throw new AuditTrailException($"entry {seq} is not in a checkpoint yet; one is signed every few thousand entries or minutes (or run `warden audit checkpoint`)");

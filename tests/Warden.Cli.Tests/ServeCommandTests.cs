@@ -23,7 +23,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(0, Cli.Run("init", _folder).ExitCode);
         File.Delete(Path.Combine(_folder, ".warden", "secrets", "hygiene-bot")); // as if its token were never handed out
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "serve", "--policy", Path.Combine(_folder, "warden.yaml"), "--data", Path.Combine(_folder, ".warden"), "--port", FreePort() })
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "serve", "--policy", Path.Combine(_folder, "warden.yaml"), "--data", Path.Combine(_folder, ".warden"), "--port", Port() })
         {
             start.ArgumentList.Add(argument);
         }
@@ -57,7 +57,7 @@ public sealed class ServeCommandTests : IDisposable
     public async Task What_the_gateway_survives_is_logged_on_stderr_a_webhook_that_cannot_be_reached()
     {
         Directory.CreateDirectory(_folder);
-        var port = FreePort();
+        var port = Port();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "serve", "--demo", "--port", port, "--webhook", "http://127.0.0.1:9/hook" })
         {
@@ -116,10 +116,5 @@ public sealed class ServeCommandTests : IDisposable
         }
     }
 
-    private static string FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static string Port() => BackgroundProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

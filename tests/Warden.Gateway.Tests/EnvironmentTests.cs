@@ -20,6 +20,17 @@ public sealed class EnvironmentTests
         return answer["approval_id"]!.GetValue<string>();
     }
 
+    /// <summary>The example policy with a rule that now refuses the hygiene agent every contact update.</summary>
+    private static string UpdatesPaused(string policy) => policy.Replace("rules:\n", """
+        rules:
+          - id: hygiene-no-updates
+            agent: hygiene-bot
+            tool: contacts.update
+            effect: deny
+            message: Contact updates are paused during the CRM migration.
+
+        """, StringComparison.Ordinal);
+
     private static long Changed(GatewayFixture gateway) => (long)gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = @t", ("@t", Title))!;
 
     [Fact]
@@ -66,15 +77,7 @@ public sealed class EnvironmentTests
         }
 
         // Restarted with a policy that now refuses the hygiene agent every contact update.
-        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: p => p.Replace("rules:\n", """
-            rules:
-              - id: hygiene-no-updates
-                agent: hygiene-bot
-                tool: contacts.update
-                effect: deny
-                message: Contact updates are paused during the CRM migration.
-
-            """, StringComparison.Ordinal)))
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: UpdatesPaused))
         {
             var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "ok" });
             Assert.Equal((HttpStatusCode.OK, "failed"), (status, body!["result"]!.GetValue<string>()));
@@ -96,15 +99,7 @@ public sealed class EnvironmentTests
             id = await HoldBulkUpdate(gateway);
         }
 
-        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: p => p.Replace("rules:\n", """
-            rules:
-              - id: hygiene-no-updates
-                agent: hygiene-bot
-                tool: contacts.update
-                effect: deny
-                message: Contact updates are paused during the CRM migration.
-
-            """, StringComparison.Ordinal)))
+        await using (var gateway = await GatewayFixture.StartAsync(directory: directory, editPolicy: UpdatesPaused))
         {
             var since = gateway.Gateway.Clock.GetUtcNow() - TimeSpan.FromHours(1);
             long Denials() => gateway.Gateway.Store.Usage.Used("denials", "hygiene-bot", null, null, since);

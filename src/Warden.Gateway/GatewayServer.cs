@@ -23,6 +23,9 @@ public sealed record GatewayStarted(
 
     /// <summary>True when the workspace it governs holds no contacts yet.</summary>
     public bool EmptyWorkspace { get; init; }
+
+    /// <summary>The workspace's database file.</summary>
+    public string WorkspacePath { get; init; } = "";
 }
 
 /// <summary>Runs a gateway: over HTTP (MCP and the API on one port) or over stdio for one agent.</summary>
@@ -45,7 +48,7 @@ public static class GatewayServer
         try
         {
             started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
-                gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty });
+                gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty, WorkspacePath = gateway.WorkspaceStore.Path });
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -81,7 +84,7 @@ public static class GatewayServer
         try
         {
             started?.Invoke(new GatewayStarted(url ?? "", "stdio", url is null ? "" : url + "/api", gateway.Environment, options.PolicyPath,
-                Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty });
+                Path.GetFullPath(options.DataDirectory), gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty, WorkspacePath = gateway.WorkspaceStore.Path });
             await ServeStdioAsync(gateway, agent, options, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -233,8 +233,7 @@ internal static class ServeCommand
     {
         if (started.EmptyWorkspace)
         {
-            var file = Path.Combine(started.DataDirectory, started.Environment == "sandbox" ? "workspace.db" : $"workspace-{started.Environment}.db");
-            console.MarkupLine($"[yellow]The {Markup.Escape(started.Environment)} workspace is empty: agents will find no contacts. Fill it with synthetic data (warden workspace seed --workspace {Markup.Escape(file)}, with the gateway stopped), or start with --demo.[/]");
+            console.MarkupLine($"[yellow]The {Markup.Escape(started.Environment)} workspace is empty: agents will find no contacts. Fill it with synthetic data (warden workspace seed --workspace {Markup.Escape(started.WorkspacePath)}, with the gateway stopped), or start with --demo.[/]");
         }
 
         if (started.WithoutToken.Count > 0)

@@ -51,6 +51,8 @@ public sealed class MarketingWorkspace : IGovernedSystem
             return args.Error!;
         }
 
+        // Taken before the snapshot: a write it misses committed before the snapshot began.
+        var generation = _store.Generation;
         using var connection = _store.Connect();
         // One read transaction: every query of the plan sees the same snapshot.
         using var transaction = connection.BeginTransaction(deferred: true);
@@ -73,7 +75,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
         var classes = Classes(details);
         var summary = dependents.Count == 0 ? details.Summary : $"{details.Summary} {DescribeDependents(dependents)}";
         return new WorkspacePlan(change, call, tool.Definition, hash, affected, records, sample, details.FieldsRead, details.FieldsChanged, classes, details.Changes, details.Sample,
-            dependents, details.Recipients, details.Excluded ?? [], summary, details.Deleted, details.Destination, details.Message);
+            dependents, details.Recipients, details.Excluded ?? [], summary, details.Deleted, details.Destination, details.Message) { Generation = generation };
     }
 
     /// <summary>
@@ -95,6 +97,15 @@ public sealed class MarketingWorkspace : IGovernedSystem
         var now = _clock.GetUtcNow();
         if (own.Change.IsRead)
         {
+            // What the plan read is what a read now would return while nothing has been written
+            // since: handed on, it spares a second transaction querying the same row. A read held
+            // for people is planned again when it runs, and any write in between moves the
+            // generation, so neither is answered from an old snapshot.
+            if (own.Change is ReadChange { Planned: { } planned } && own.Generation == _store.Generation)
+            {
+                return new AppliedAction("", plan.Tool.Name, plan.Records, true, planned);
+            }
+
             using var reader = _store.Connect();
             using var snapshot = reader.BeginTransaction(deferred: true);
             var reading = new ToolContext(reader, snapshot, now, _classesOf);
@@ -513,5 +524,8 @@ public sealed class MarketingWorkspace : IGovernedSystem
         : Plan(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead, fieldsChanged, classes, changes, sample, dependents, recipients, excluded, summary, deleted, destination, message)
     {
         public Change Change { get; } = change;
+
+        /// <summary>The store's write generation before the plan's snapshot began.</summary>
+        public long Generation { get; init; }
     }
 }

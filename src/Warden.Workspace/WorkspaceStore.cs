@@ -13,6 +13,7 @@ public sealed class WorkspaceStore : IDisposable
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
     private SqliteConnection? _writer;
+    private long _generation;
     private bool _disposed;
 
     /// <summary>The schema's text (Schema.sql): the tables, and the catalogue's fields and their classes.</summary>
@@ -146,6 +147,17 @@ public sealed class WorkspaceStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counts the writes this store has let through (each write lease released, each seed): a
+    /// read's plan that kept what it read may hand that on only while this has not moved since the
+    /// plan began. Moved after the write commits, so a write this misses began after the plan
+    /// read it and before the plan's snapshot, which then holds it.
+    /// </summary>
+    internal long Generation => Interlocked.Read(ref _generation);
+
+    /// <summary>Something was (or may have been) written: reads planned before now read again when applied.</summary>
+    internal void Wrote() => Interlocked.Increment(ref _generation);
+
     /// <summary>Closes the write connection; reads and writes after this fail.</summary>
     public void Dispose()
     {
@@ -173,6 +185,7 @@ public sealed class WorkspaceStore : IDisposable
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
+                store.Wrote();
                 store._writing.Release();
             }
         }

@@ -51,6 +51,36 @@ public sealed class ReadTests
     }
 
     [Fact]
+    public void A_point_read_planned_before_a_change_returns_what_the_change_wrote()
+    {
+        // A plan kept while the record changes (a read held for people, a slow decision): applying
+        // it must not hand on the row its plan read.
+        var read = _workspace.Plan("contacts.get", """{"id": "c-07"}""");
+        _workspace.Apply("contacts.update", """{"ids": ["c-07"], "set": {"job_title": "Head of Growth"}}""");
+        Assert.Equal("Head of Growth", _workspace.Workspace.Apply(read).Get().Output.GetProperty("job_title").GetString());
+    }
+
+    [Fact]
+    public void A_point_read_planned_before_a_deletion_is_not_answered_with_the_deleted_record()
+    {
+        var read = _workspace.Plan("contacts.get", """{"id": "c-07"}""");
+        _workspace.Apply("contacts.delete", """{"ids": ["c-07"]}""");
+        var applied = _workspace.Workspace.Apply(read).Get().Output;
+        Assert.NotEqual(JsonValueKind.Null, applied.GetProperty("deleted_at").ValueKind);
+    }
+
+    [Fact]
+    public void A_point_read_applied_at_once_answers_from_its_plans_snapshot()
+    {
+        // Nothing written through the workspace between plan and apply: the row the plan read is
+        // the answer (one read transaction, not two). A write by another process meanwhile is
+        // not seen, as if the read had run a moment earlier.
+        var read = _workspace.Plan("contacts.get", """{"id": "c-07"}""");
+        _workspace.Execute("UPDATE contacts SET job_title = 'changed behind the store' WHERE id = 'c-07'");
+        Assert.NotEqual("changed behind the store", _workspace.Workspace.Apply(read).Get().Output.GetProperty("job_title").GetString());
+    }
+
+    [Fact]
     public void Get_returns_every_field_but_the_version_with_the_types_the_row_holds()
     {
         _workspace.Execute("UPDATE contacts SET job_title = 'Gérant \"R&D\" <ü>', lead_score = 41, phone = NULL WHERE id = 'c-07'");

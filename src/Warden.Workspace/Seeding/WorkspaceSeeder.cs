@@ -90,6 +90,8 @@ public static class WorkspaceSeeder
         }
         finally
         {
+            // Written outside the write lease: a read planned before the seed's commit reads again.
+            store.Wrote();
             if (leftWal)
             {
                 RestoreWal(connection);

@@ -16,6 +16,13 @@ internal abstract class ReadChange : Change
 
     public sealed override JsonElement Write(ToolContext context, ActionJournal journal) => throw new InvalidOperationException("a read writes nothing");
 
+    /// <summary>
+    /// What the plan already read in its snapshot, when planning had to read the data anyway (a
+    /// point read checks its record is there): applied at once, with nothing written since, the
+    /// read hands this on instead of querying the same row again in a second transaction.
+    /// </summary>
+    public virtual JsonElement? Planned => null;
+
     protected static List<Dictionary<string, object?>> Rows(ToolContext context, string sql, IEnumerable<SqliteParameter> parameters)
     {
         using var command = context.Command(sql, parameters);
@@ -40,7 +47,7 @@ internal abstract class ReadChange : Change
     /// writes a row read by <see cref="Rows"/>, but written straight from the reader: a point read
     /// is on every governed call's path.
     /// </summary>
-    protected static JsonElement RowObject(SqliteDataReader reader)
+    internal static JsonElement RowObject(SqliteDataReader reader)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
@@ -187,6 +194,7 @@ internal sealed class ContactColumns
         FieldsRead = [.. columns.Select(c => "contacts." + c)];
         Listed = string.Join(", ", columns);
         Select = $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE id = @id";
+        SelectLive = Select + " AND deleted_at IS NULL";
     }
 
     public IReadOnlyList<string> Columns { get; }
@@ -196,12 +204,17 @@ internal sealed class ContactColumns
     public string Listed { get; }
 
     public string Select { get; }
+
+    /// <summary>The query, for a contact that is not deleted: what planning reads.</summary>
+    public string SelectLive { get; }
 }
 
-/// <summary>One contact, all fields unless fewer are asked for.</summary>
-internal sealed class ContactRead(string id, ContactColumns columns) : ReadChange
+/// <summary>One contact, all fields unless fewer are asked for; <paramref name="planned"/> is the row as the plan read it.</summary>
+internal sealed class ContactRead(string id, ContactColumns columns, JsonElement planned) : ReadChange
 {
     public override IEnumerable<string> Keys(ToolContext context) => [id];
+
+    public override JsonElement? Planned => planned;
 
     public override PlanDetails Describe(ToolContext context, long records) =>
         new(columns.FieldsRead, [], [], [], $"contacts.get: read contact {id} ({columns.Listed}).");
@@ -240,9 +253,12 @@ internal sealed class ContactsGetTool() : WorkspaceTool("contacts.get")
             columns = ContactColumns.All;
         }
 
-        // Only whether it is there: the row itself is read once, when the plan is applied.
-        return context.Count("SELECT count(*) FROM contacts WHERE id = @id AND deleted_at IS NULL", ("@id", id)) == 1
-            ? new ContactRead(id, columns)
+        // Whether it is there, by reading it: a read allowed at once hands on this row (see
+        // ReadChange.Planned) rather than read it again; one held for people reads it afresh.
+        using var command = context.Command(columns.SelectLive, ("@id", id));
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new ContactRead(id, columns, ReadChange.RowObject(reader))
             : SystemError.NotFound($"there is no contact '{id}'");
     }
 }

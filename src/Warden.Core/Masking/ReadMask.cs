@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Buffers;
 
 namespace Warden.Core;
 
@@ -49,9 +49,16 @@ public sealed class ReadMask
             return value;
         }
 
-        var node = JsonNode.Parse(value.GetRawText());
-        Walk(node);
-        return JsonSerializer.SerializeToElement(node);
+        // Written once from the element and read back once: every read an agent makes with a
+        // masked field passes here (it was text, a node tree, and the tree serialised again).
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            Write(json, value);
+        }
+
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
     }
 
     /// <summary>How a value of a masked field reads.</summary>
@@ -66,13 +73,52 @@ public sealed class ReadMask
         return text.Length > 1 ? text[0] + Hidden : Hidden;
     }
 
-    private static JsonNode MaskAll(JsonNode node) => node switch
+    /// <summary>A masked field's value: every text in it masked, every other value (numbers, true, false) hidden; nulls stay null.</summary>
+    private static void WriteMasked(Utf8JsonWriter json, JsonElement value)
     {
-        JsonValue leaf => leaf.TryGetValue<string>(out var text) ? Mask(text) : Hidden,
-        JsonArray array => new JsonArray([.. array.Select(item => item is null ? null : MaskAll(item))]),
-        JsonObject obj => new JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : MaskAll(p.Value)))),
-        _ => Hidden,
-    };
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                json.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
+                {
+                    json.WritePropertyName(property.Name);
+                    if (property.Value.ValueKind == JsonValueKind.Null)
+                    {
+                        json.WriteNullValue();
+                    }
+                    else
+                    {
+                        WriteMasked(json, property.Value);
+                    }
+                }
+
+                json.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                json.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.Null)
+                    {
+                        json.WriteNullValue();
+                    }
+                    else
+                    {
+                        WriteMasked(json, item);
+                    }
+                }
+
+                json.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                json.WriteStringValue(Mask(value.GetString()!));
+                break;
+            default:
+                json.WriteStringValue(Hidden);
+                break;
+        }
+    }
 
     private bool Touches(JsonElement value) => value.ValueKind switch
     {
@@ -81,35 +127,39 @@ public sealed class ReadMask
         _ => false,
     };
 
-    private void Walk(JsonNode? node)
+    /// <summary>The value as it is, but for the values of masked fields in it (a masked field's null stays null).</summary>
+    private void Write(Utf8JsonWriter json, JsonElement value)
     {
-        switch (node)
+        switch (value.ValueKind)
         {
-            case JsonObject obj:
-                foreach (var (name, child) in obj.ToList())
+            case JsonValueKind.Object:
+                json.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
                 {
-                    if (child is null)
+                    json.WritePropertyName(property.Name);
+                    if (property.Value.ValueKind != JsonValueKind.Null && _masked.Contains(property.Name))
                     {
-                        continue;
-                    }
-
-                    if (_masked.Contains(name))
-                    {
-                        obj[name] = MaskAll(child);
+                        WriteMasked(json, property.Value);
                     }
                     else
                     {
-                        Walk(child);
+                        Write(json, property.Value);
                     }
                 }
 
+                json.WriteEndObject();
                 break;
-            case JsonArray array:
-                foreach (var item in array)
+            case JsonValueKind.Array:
+                json.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
                 {
-                    Walk(item);
+                    Write(json, item);
                 }
 
+                json.WriteEndArray();
+                break;
+            default:
+                value.WriteTo(json);
                 break;
         }
     }

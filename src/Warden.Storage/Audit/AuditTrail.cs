@@ -550,7 +550,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
         // Callers hear back once the commit is on the disk; meanwhile the writer goes on.
         var requests = batch.Where(p => p.Entry is null).ToList();
-        _syncer.After(error =>
+        void Acknowledge(Exception? error)
         {
             foreach (var (pending, result, _) in results)
             {
@@ -561,7 +561,19 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             {
                 Tell(pending, default, error);
             }
-        });
+        }
+
+        // Nothing more to write: no next batch to overlap with the flush, so the writer flushes
+        // itself rather than wake the fsync thread for it (a lone call's hand-off). With more
+        // queued, the fsync thread flushes while the writer goes on.
+        if (_queue.Reader.TryPeek(out _))
+        {
+            _syncer.After(Acknowledge);
+        }
+        else
+        {
+            _syncer.SyncHere(Acknowledge);
+        }
     }
 
     private static void Tell(Pending pending, AppendedEntry result, Exception? error)

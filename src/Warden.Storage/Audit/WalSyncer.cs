@@ -19,6 +19,7 @@ internal sealed class WalSyncer : IDisposable
     private List<Action<Exception?>> _running = [];
     private FileStream? _wal;
     private bool _closing;
+    private bool _syncing;
     private Exception? _failure;
 
     public WalSyncer(string databasePath)
@@ -47,6 +48,44 @@ internal sealed class WalSyncer : IDisposable
         acknowledge(_failure ?? new ObjectDisposedException(nameof(WalSyncer)));
     }
 
+    /// <summary>
+    /// Like <see cref="After"/>, but when this thread is idle the caller (the writer, with nothing
+    /// more queued) flushes the log itself and acknowledges: a lone append then wakes one thread
+    /// fewer. The same flush, the same failure for good after an error; only the thread differs.
+    /// </summary>
+    public void SyncHere(Action<Exception?> acknowledge)
+    {
+        bool idle;
+        lock (_gate)
+        {
+            idle = _failure is null && !_closing && !_syncing && _waiting.Count == 0;
+            _syncing |= idle;
+        }
+
+        if (!idle)
+        {
+            // Busy, failed or closing: the usual way, which says which.
+            After(acknowledge);
+            return;
+        }
+
+        Exception? error;
+        try
+        {
+            error = Flush();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _syncing = false;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        acknowledge(error);
+    }
+
     /// <summary>Syncs and acknowledges what is waiting, then stops.</summary>
     public void Dispose()
     {
@@ -68,7 +107,13 @@ internal sealed class WalSyncer : IDisposable
         {
             lock (_gate)
             {
-                while (_waiting.Count == 0 && !_closing)
+                // While the writer flushes in SyncHere, this waits: one flush at a time.
+                while ((_waiting.Count == 0 || _syncing) && !_closing)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                while (_syncing)
                 {
                     Monitor.Wait(_gate);
                 }
@@ -79,34 +124,20 @@ internal sealed class WalSyncer : IDisposable
                 }
 
                 (_waiting, _running) = (_running, _waiting);
+                _syncing = true;
             }
 
-            var error = Failure;
+            Exception? error;
             try
             {
-                if (error is not null)
-                {
-                    throw error;
-                }
-
-                // Opened once the writer's first commit has created the log; kept open, since the
-                // log file is reused, not replaced, while the writer's connection is open.
-                _wal ??= new FileStream(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-                _wal.Flush(flushToDisk: true);
+                error = Flush();
             }
-            catch (Exception e) when (e != error)
+            finally
             {
-                // After a failed fsync the kernel may have dropped the pages it could not write:
-                // retrying would report success for data that is gone. Nothing more is written.
-                error = new AuditTrailException($"the audit trail's log {_walPath} could not be flushed to the disk ({e.Message.TrimEnd('.')}): entries may not be durable, so the trail stopped writing", e);
                 lock (_gate)
                 {
-                    _failure = error;
+                    _syncing = false;
                 }
-            }
-            catch (Exception)
-            {
-                // Failed before: everything after is failed too.
             }
 
             foreach (var acknowledge in _running)
@@ -116,5 +147,39 @@ internal sealed class WalSyncer : IDisposable
 
             _running.Clear();
         }
+    }
+
+    /// <summary>Flushes the log to the disk; the error, for good, when it cannot be (or could not be before).</summary>
+    private Exception? Flush()
+    {
+        var error = Failure;
+        try
+        {
+            if (error is not null)
+            {
+                throw error;
+            }
+
+            // Opened once the writer's first commit has created the log; kept open, since the
+            // log file is reused, not replaced, while the writer's connection is open.
+            _wal ??= new FileStream(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            _wal.Flush(flushToDisk: true);
+        }
+        catch (Exception e) when (e != error)
+        {
+            // After a failed fsync the kernel may have dropped the pages it could not write:
+            // retrying would report success for data that is gone. Nothing more is written.
+            error = new AuditTrailException($"the audit trail's log {_walPath} could not be flushed to the disk ({e.Message.TrimEnd('.')}): entries may not be durable, so the trail stopped writing", e);
+            lock (_gate)
+            {
+                _failure = error;
+            }
+        }
+        catch (Exception)
+        {
+            // Failed before: everything after is failed too.
+        }
+
+        return error;
     }
 }

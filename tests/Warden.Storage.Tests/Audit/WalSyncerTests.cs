@@ -41,6 +41,34 @@ public sealed class WalSyncerTests : IDisposable
     }
 
     [Fact]
+    public void A_flush_on_the_callers_thread_fails_for_good_as_the_fsync_thread_s_does()
+    {
+        // The writer flushes a lone commit itself: the same rule holds, no "durable" after a failed fsync.
+        using var syncer = new WalSyncer(_files.Path); // no log file: the flush fails
+        Exception? first = null;
+        syncer.SyncHere(error => first = error);
+        Assert.IsType<AuditTrailException>(first);
+        Assert.Same(first, syncer.Failure);
+        File.WriteAllBytes(_files.Path + "-wal", new byte[4096]);
+        Exception? second = null;
+        syncer.SyncHere(error => second = error);
+        Assert.Same(first, second);
+        Assert.Same(first, Acknowledged(syncer));
+    }
+
+    [Fact]
+    public void A_flush_on_the_callers_thread_acknowledges_before_it_returns()
+    {
+        File.WriteAllBytes(_files.Path + "-wal", new byte[4096]);
+        using var syncer = new WalSyncer(_files.Path);
+        var told = false;
+        syncer.SyncHere(error => told = error is null);
+        Assert.True(told);
+        Assert.Null(Acknowledged(syncer)); // and the fsync thread still answers after it
+        syncer.CloseFile();
+    }
+
+    [Fact]
     public void Closing_acknowledges_what_was_waiting_and_refuses_what_comes_after()
     {
         File.WriteAllBytes(_files.Path + "-wal", new byte[4096]);

@@ -95,6 +95,37 @@ public sealed class ApprovalTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_held_for_people_returns_the_record_as_it_is_when_approved_not_as_it_was_planned()
+    {
+        // The record changes in the marketing system while the read waits (a writer the gateway
+        // does not see): the answer is read when the call runs, not kept from when it was asked.
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("  # --- data hygiene ---", """
+              - id: hygiene-reads-wait
+                description: The hygiene bot's point reads wait for the data owner (a test's rule).
+                agent: hygiene-bot
+                tool: contacts.get
+                effect: approve
+                approval:
+                  approvers: [owner:data]
+                  expires: 1h
+
+              # --- data hygiene ---
+            """, StringComparison.Ordinal));
+        var id = (string)gateway.Workspace("SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT 1")!;
+        var (isError, held) = await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "contacts.get", new { id, instruction = "Look at one contact." });
+        Assert.False(isError, held.ToJsonString());
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        gateway.Workspace($"UPDATE contacts SET job_title = 'Changed while waiting', version = version + 1 WHERE id = '{id}'");
+
+        var approvalId = held["approval_id"]!.GetValue<string>();
+        var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{approvalId}/approve", gateway.Token("sam"), new { comment = "fine" });
+        Assert.True(status == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal("executed", body!["result"]!.GetValue<string>());
+        var (_, view) = await gateway.Api(HttpMethod.Get, "/api/approvals/" + approvalId, gateway.Token("sam"));
+        Assert.Equal("Changed while waiting", view!["outcome"]!["result"]!["job_title"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Naming_the_only_approver_as_the_person_acted_for_does_not_stop_them_deciding()
     {
         // The attack: the agent names Sam, the only approver, so that nobody could ever approve.

@@ -15,11 +15,16 @@ public sealed class ReadMask
 {
     private const string Hidden = "***";
     private readonly HashSet<string> _masked;
+    private readonly IReadOnlySet<string>? _sees;
 
-    private ReadMask(HashSet<string> masked) => _masked = masked;
+    private ReadMask(HashSet<string> masked, IReadOnlySet<string>? sees)
+    {
+        _masked = masked;
+        _sees = sees;
+    }
 
     /// <summary>Masks nothing.</summary>
-    public static ReadMask None { get; } = new([]);
+    public static ReadMask None { get; } = new([], null);
 
     /// <summary>The names of the fields masked for this agent.</summary>
     public IReadOnlyCollection<string> Fields => _masked;
@@ -38,7 +43,22 @@ public sealed class ReadMask
             }
         }
 
-        return new ReadMask(masked);
+        return new ReadMask(masked, agent.Sees.ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// As <see cref="Apply(JsonElement)"/>, also masking the names <paramref name="outputClasses"/>
+    /// gives classes this agent may not see (a query's renamed or computed columns).
+    /// </summary>
+    public JsonElement Apply(JsonElement value, IReadOnlyDictionary<string, IReadOnlyList<string>>? outputClasses)
+    {
+        if (outputClasses is null || _sees is null)
+        {
+            return Apply(value);
+        }
+
+        var extra = outputClasses.Where(o => o.Value.Any(c => !_sees.Contains(c))).Select(o => o.Key).Where(n => !_masked.Contains(n)).ToList();
+        return extra.Count == 0 ? Apply(value) : new ReadMask([.. _masked, .. extra], _sees).Apply(value);
     }
 
     /// <summary>A copy of <paramref name="value"/> with the masked fields' values masked; the value itself when nothing needs it.</summary>

@@ -169,6 +169,13 @@ public sealed record AppliedAction(string ActionId, string Tool, long Records, b
 
     /// <summary>Recipients a send reached (of <see cref="Records"/> planned); for other calls, the records written.</summary>
     public long Done { get; init; }
+
+    /// <summary>
+    /// Names in <see cref="Output"/> whose values carry data classes that no field of that name
+    /// shows (a column a query renamed, or computed from classified columns), with those classes:
+    /// masking treats them as fields of those classes. Null when the output's names say it all.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputClasses { get; init; }
 }
 
 /// <summary>A send a stopped gateway left half-way, now ended as stopped: its action, and how many it had sent of how many it queued.</summary>

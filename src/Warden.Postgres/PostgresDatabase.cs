@@ -1,0 +1,546 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Warden.Core;
+
+namespace Warden.Postgres;
+
+/// <summary>
+/// A PostgreSQL database governed through Warden: agents get <c>ID.describe</c>, <c>ID.query</c>
+/// (read only, capped, timed out, masked by column class) and <c>ID.execute</c> (one statement
+/// that changes data or schema). Every statement is classified by PostgreSQL itself
+/// (<see cref="StatementClassifier"/>); a data change is planned by running it in a transaction
+/// that is always rolled back, with the rows it touches captured, so the plan is exact; it is
+/// applied only if it touches the same rows with the same contents, with the before-images
+/// journaled in Warden's own store; and it can be rolled back row by row, never over a later change.
+/// </summary>
+public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
+{
+    private readonly PostgresOptions _options;
+    private readonly NpgsqlDataSource _source;
+    private readonly TableCatalogue _tables;
+    private readonly StatementClassifier _classifier;
+    private readonly SqlJournal _journal;
+    private readonly TimeProvider _clock;
+    private readonly ToolDefinition _describe;
+    private readonly ToolDefinition _query;
+    private readonly ToolDefinition _execute;
+
+    private PostgresDatabase(PostgresOptions options, NpgsqlDataSource source, TableCatalogue tables, SqlJournal journal, TimeProvider clock)
+    {
+        _options = options;
+        _source = source;
+        _tables = tables;
+        _journal = journal;
+        _clock = clock;
+        _classifier = new StatementClassifier(source, tables, options);
+        var id = options.Id;
+        _describe = new ToolDefinition(id, id + ".describe", ActionKind.Read, Reversibility.Reversible, External: false,
+            "The tables you may use, their columns and types, and which columns hold which data classes.", []);
+        _query = new ToolDefinition(id, id + ".query", ActionKind.Read, Reversibility.Reversible, External: false,
+            $"Runs one read-only SQL statement (SELECT, VALUES) and returns at most {options.RowCap:N0} rows; columns of classes you may not see come back masked.",
+            [
+                new ToolArgument("sql", ArgumentType.String, "One SQL statement that reads; $1, $2, ... for parameters.", Required: true),
+                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
+            ]);
+        _execute = new ToolDefinition(id, id + ".execute", ActionKind.Delete, Reversibility.Reversible, External: false,
+            "Runs one SQL statement that changes data (INSERT, UPDATE, DELETE, MERGE) or the schema. Its exact effect is previewed first, and it may wait for people to approve it.",
+            [
+                new ToolArgument("sql", ArgumentType.String, "One SQL statement; $1, $2, ... for parameters.", Required: true),
+                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
+            ]);
+        Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
+            [.. tables.Tables.SelectMany(t => t.Columns.Select(c => new SystemField(FieldName(t, c.Name), IsInteger(c.Type) ? FilterFieldType.Integer : FilterFieldType.Text, c.Classes)))]);
+    }
+
+    /// <inheritdoc/>
+    public SystemCatalogue Catalogue { get; }
+
+    /// <summary>
+    /// Connects, reads the governed tables from the database's catalog, checks that each has the
+    /// capture trigger (<see cref="InstallAsync"/>), and settles any action a crash left between
+    /// the journal and the database's commit.
+    /// </summary>
+    /// <exception cref="PostgresSystemException">A table or column is missing, or the capture is not installed.</exception>
+    public static async Task<PostgresDatabase> OpenAsync(PostgresOptions options, TimeProvider? clock = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.ConnectionStringBuilder.ApplicationName = "warden";
+        var source = builder.Build();
+        try
+        {
+            TableCatalogue tables;
+            await using (var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                tables = await TableCatalogue.ReadAsync(connection, options.Tables, cancellationToken).ConfigureAwait(false);
+                var missing = await Capture.MissingAsync(connection, tables, cancellationToken).ConfigureAwait(false);
+                if (missing.Count > 0)
+                {
+                    throw new PostgresSystemException(
+                        $"Warden's capture trigger is not installed on {string.Join(", ", missing)}: install it as the tables' owner (PostgresDatabase.InstallAsync), so Warden can see and restore the rows a statement changes");
+                }
+            }
+
+            var database = new PostgresDatabase(options, source, tables, new SqlJournal(options.JournalPath), clock ?? TimeProvider.System);
+            await database.SettlePendingAsync(cancellationToken).ConfigureAwait(false);
+            return database;
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Installs the capture trigger on the tables, connected as their owner (idempotent).</summary>
+    public static Task InstallAsync(string ownerConnectionString, IReadOnlyList<GovernedTable> tables, CancellationToken cancellationToken = default) =>
+        Capture.InstallAsync(ownerConnectionString, tables, cancellationToken);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync() => await _source.DisposeAsync().ConfigureAwait(false);
+
+    private string FieldName(TableShape table, string column) => $"{_options.Id}.{table.Declared}.{column}";
+
+    private static bool IsInteger(string type) => type is "integer" or "bigint" or "smallint";
+
+    /// <summary>The statement a plan of a PostgreSQL database runs, as PostgreSQL classified it; null for any other plan.</summary>
+    public static Statement? StatementOf(Plan plan) => (plan as SqlPlan)?.Statement;
+
+    /// <inheritdoc/>
+    public SystemResult<Plan> Plan(ToolCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var tool = Catalogue.Tools.FirstOrDefault(t => t.Name == call.Tool);
+        if (tool is null)
+        {
+            return SystemError.UnknownTool(call.Tool, _options.Id, $"its tools are {string.Join(", ", Catalogue.Tools.Select(t => t.Name))}");
+        }
+
+        if (tool.CheckArguments(call.Arguments) is { Count: > 0 } problems)
+        {
+            return SystemError.InvalidArguments(string.Join("; ", problems.Select(p => p.Message)));
+        }
+
+        if (tool == _describe)
+        {
+            return new SqlPlan(call, tool, Hash(call, tool, []), Hash(call, tool, [], affectedOnly: true), _tables.Tables.Count, [], [], [], [], [], [],
+                "describe: the governed tables and their columns.", null, null);
+        }
+
+        var sql = call.Arguments.GetProperty("sql").GetString()!;
+        var parameters = Parameters(call.Arguments);
+        try
+        {
+            var classified = _classifier.Classify(sql, parameters);
+            if (!classified.Succeeded)
+            {
+                return classified.Error!;
+            }
+
+            var statement = classified.Value!;
+            return tool == _query ? PlanQuery(call, tool, statement, sql) : PlanChange(call, tool, statement, sql, parameters);
+        }
+        catch (NpgsqlException e) when (e is not PostgresException)
+        {
+            return SystemError.Refused($"the database {_options.Id} cannot be reached: {e.Message}");
+        }
+    }
+
+    private static string[] Parameters(JsonElement arguments) =>
+        arguments.TryGetProperty("params", out var list) && list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray().Select(v => v.GetString()!)] : [];
+
+    private SystemResult<Plan> PlanQuery(ToolCall call, ToolDefinition tool, Statement statement, string sql)
+    {
+        if (statement.Kind != StatementKind.Read)
+        {
+            return statement.Kind == StatementKind.Multiple
+                ? SystemError.Refused("one statement per call: this holds more than one")
+                : SystemError.InvalidArguments($"{tool.Name} only reads, and this statement is a {statement.KindName}; use {_execute.Name}");
+        }
+
+        var read = statement.Tables.Select(t => _tables.Tables.First(s => s.Declared == t)).ToList();
+        var fields = read.SelectMany(t => t.Columns.Select(c => FieldName(t, c.Name))).ToList();
+        var classes = read.SelectMany(t => t.AllClasses).Distinct(StringComparer.Ordinal).ToList();
+        var summary = $"{tool.Name}: read from {(read.Count == 0 ? "no table" : string.Join(", ", statement.Tables))}, about {statement.EstimatedRows:N0} row(s) by the planner's estimate (at most {_options.RowCap:N0} returned).";
+        return new SqlPlan(call, tool, Hash(call, tool, []), Hash(call, tool, [], affectedOnly: true), statement.EstimatedRows, [], fields, [], classes, [], [], summary, null, statement);
+    }
+
+    private SystemResult<Plan> PlanChange(ToolCall call, ToolDefinition tool, Statement statement, string sql, IReadOnlyList<string> parameters)
+    {
+        switch (statement.Kind)
+        {
+            case StatementKind.Read:
+                return SystemError.InvalidArguments($"this statement only reads; use {_query.Name}");
+            case StatementKind.Multiple:
+                return SystemError.Refused("one statement per call: this holds more than one, and Warden previews, approves and undoes one statement at a time");
+        }
+
+        if (!statement.ChangesRows)
+        {
+            // A schema, permission or other change: no rows to capture, nothing to restore.
+            var definition = tool with { Kind = ActionKind.Configure, Reversibility = Reversibility.Irreversible };
+            var touches = statement.Tables.Count == 0 ? "" : $" on {string.Join(", ", statement.Tables)}";
+            var classesTouched = statement.Tables.SelectMany(t => _tables.Tables.First(s => s.Declared == t).AllClasses).Distinct(StringComparer.Ordinal).ToList();
+            return new SqlPlan(call, definition, Hash(call, definition, []), Hash(call, definition, [], affectedOnly: true), 0, [], [], [], classesTouched, [], [],
+                $"{tool.Name}: a {statement.KindName} change{touches}; it cannot be undone by Warden.", null, statement);
+        }
+
+        if (statement.Tables.Select(t => _tables.Tables.First(s => s.Declared == t)).FirstOrDefault(t => t.Key.Count == 0) is { } keyless)
+        {
+            return SystemError.Refused($"the table {keyless.Declared} has no primary key, so Warden cannot tell its rows apart to preview or restore them; it can be read, not changed");
+        }
+
+        List<CapturedRow> rows;
+        long affected;
+        using (var connection = _source.OpenConnection())
+        using (var transaction = connection.BeginTransaction())
+        {
+            try
+            {
+                Prepare(connection);
+                using var batch = StatementClassifier.Batch(connection, sql, parameters);
+                affected = batch.ExecuteNonQuery();
+                rows = Capture.Read(connection);
+            }
+            catch (PostgresException e)
+            {
+                return StatementClassifier.DoesNotParse(sql, e, 0);
+            }
+            finally
+            {
+                transaction.Rollback();
+            }
+        }
+
+        return PlanFromCapture(call, tool, statement, rows, affected);
+    }
+
+    /// <summary>Starts a transaction's capture and its time limits.</summary>
+    private void Prepare(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand(
+            Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};", connection);
+        command.ExecuteNonQuery();
+    }
+
+    private async Task PrepareAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected)
+    {
+        var own = rows.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table)).ToList();
+        if (own.Count < affected)
+        {
+            // The statement changed rows the capture did not see: it cannot be previewed or undone.
+            return SystemError.Refused($"the statement changed {affected:N0} row(s) but Warden saw {own.Count:N0}: it cannot be previewed exactly, so it does not run");
+        }
+
+        var deleted = own.Count(r => r.Operation == "DELETE");
+        var kind = deleted > 0 ? ActionKind.Delete : ActionKind.Write;
+        var definition = tool with { Kind = kind };
+        var keyed = Keyed(own);
+        var fieldsChanged = new List<string>();
+        var classes = new List<string>();
+        var changes = new List<FieldChange>();
+        foreach (var group in keyed.GroupBy(r => r.Table))
+        {
+            foreach (var column in group.Key.Columns)
+            {
+                var changing = group.Where(r => r.Operation != "UPDATE" || !JsonEquals(r.BeforeValues?.GetValueOrDefault(column.Name), r.AfterValues?.GetValueOrDefault(column.Name))).ToList();
+                if (changing.Count == 0)
+                {
+                    continue;
+                }
+
+                fieldsChanged.Add(FieldName(group.Key, column.Name));
+                classes.AddRange(column.Classes);
+                var before = changing.GroupBy(r => r.BeforeValues?.GetValueOrDefault(column.Name)).OrderByDescending(g => g.Count()).Take(5)
+                    .Select(g => new ValueCount(g.Key, g.Count())).ToList();
+                var afters = changing.Select(r => r.AfterValues?.GetValueOrDefault(column.Name)).Distinct().ToList();
+                changes.Add(new FieldChange(FieldName(group.Key, column.Name), changing.Count, before, afters.Count == 1 ? afters[0] : null));
+            }
+        }
+
+        var sample = keyed.Take(_options.SampleSize)
+            .Select(r => new RecordChange($"{r.Table.Declared}:{r.Key}", r.BeforeValues ?? new Dictionary<string, string?>(), r.AfterValues ?? new Dictionary<string, string?>())).ToList();
+        var sampleKeys = keyed.Take(_options.SampleSize).Select(r => $"{r.Table.Declared}:{r.Key}").ToList();
+        var counts = string.Join(", ", keyed.GroupBy(r => (r.Table.Declared, r.Operation)).Select(g => $"{Verb(g.Key.Operation)} {g.Count():N0} row(s) of {g.Key.Declared}"));
+        var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(keyed.Count == 0 ? "change no rows" : counts)}.";
+        return new SqlPlan(call, definition, Hash(call, definition, own), Hash(call, definition, own, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
+            classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
+    }
+
+    private static string Verb(string operation) => operation switch { "INSERT" => "insert", "UPDATE" => "update", _ => "delete" };
+
+    private static bool JsonEquals(string? a, string? b) => string.Equals(a, b, StringComparison.Ordinal);
+
+    private sealed record KeyedRow(TableShape Table, string Operation, string Key, Dictionary<string, string?>? BeforeValues, Dictionary<string, string?>? AfterValues);
+
+    private List<KeyedRow> Keyed(IEnumerable<CapturedRow> rows) =>
+        [.. rows.Select(r =>
+        {
+            var table = _tables.Tables.First(t => t.Schema + "." + t.Name == r.Table);
+            var before = Values(r.Before);
+            var after = Values(r.After);
+            var key = string.Join(",", table.Key.Select(k => (before ?? after)!.GetValueOrDefault(k)));
+            return new KeyedRow(table, r.Operation, key, before, after);
+        })];
+
+    /// <summary>A row's values as text (strings as they are, other values as their JSON).</summary>
+    private static Dictionary<string, string?>? Values(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+        {
+            JsonValueKind.Null => null,
+            JsonValueKind.String => p.Value.GetString(),
+            _ => p.Value.GetRawText(),
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// sha256 over the canonical call (tool and definition, arguments, agent, environment) and the
+    /// rows it changes, in key order: each row's table, operation, key and before-image. Rows it
+    /// inserts count by table only: their keys may come from a sequence, which moves on every try.
+    /// </summary>
+    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, bool affectedOnly = false)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var header = JsonSerializer.SerializeToElement(new Dictionary<string, object?>
+        {
+            ["system"] = _options.Id,
+            ["tool"] = tool.Name,
+            ["kind"] = tool.Kind.ToString(),
+            ["reversibility"] = tool.Reversibility.ToString(),
+            ["arguments"] = affectedOnly ? null : call.Arguments,
+            ["agent"] = affectedOnly ? null : call.Agent,
+            ["environment"] = call.Environment,
+        });
+        hash.AppendData(CanonicalJson.Bytes(header));
+        foreach (var row in Keyed(rows).OrderBy(r => r.Table.Declared, StringComparer.Ordinal).ThenBy(r => r.Operation, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"\n{row.Table.Declared}\0{row.Operation}\0"));
+            if (row.Operation != "INSERT")
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes(row.Key));
+                if (!affectedOnly)
+                {
+                    hash.AppendData(Encoding.UTF8.GetBytes("\0" + CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues))));
+                }
+            }
+        }
+
+        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <inheritdoc/>
+    public async Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan is not SqlPlan own || plan.Tool.System != _options.Id)
+        {
+            return SystemError.Refused("this plan was not made by this database");
+        }
+
+        try
+        {
+            if (own.Tool.Name == _describe.Name)
+            {
+                return new AppliedAction("", own.Tool.Name, _tables.Tables.Count, true, Describe());
+            }
+
+            var sql = own.Call.Arguments.GetProperty("sql").GetString()!;
+            var parameters = Parameters(own.Call.Arguments);
+            return own.Tool.Name == _query.Name
+                ? await QueryAsync(own, sql, parameters, cancellationToken).ConfigureAwait(false)
+                : await ExecuteAsync(own, sql, parameters, control, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e)
+        {
+            return StatementClassifier.DoesNotParse(own.Call.Arguments.GetProperty("sql").GetString()!, e, 0);
+        }
+        catch (NpgsqlException e)
+        {
+            return SystemError.Refused($"the database {_options.Id} cannot be reached: {e.Message}");
+        }
+    }
+
+    private JsonElement Describe()
+    {
+        var tables = _tables.Tables.Select(t => new
+        {
+            name = t.Declared,
+            key = t.Key,
+            columns = t.Columns.Select(c => new { name = c.Name, type = c.Type, nullable = !c.NotNull, classes = c.Classes }),
+        });
+        return JsonSerializer.SerializeToElement(new { system = _options.Id, tables });
+    }
+
+    private async Task<SystemResult<AppliedAction>> QueryAsync(SqlPlan plan, string sql, IReadOnlyList<string> parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var limits = new NpgsqlCommand($"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}", connection))
+        {
+            await limits.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var batch = StatementClassifier.Batch(connection, sql, parameters);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (output, labels, sources, rows) = await RowJson.ReadAsync(reader, _options.RowCap, cancellationToken).ConfigureAwait(false);
+        await reader.DisposeAsync().ConfigureAwait(false);
+        await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+
+        // A column straight from a governed column carries that column's classes, whatever it is
+        // called; one computed from the row can carry any class the query read.
+        var classes = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var (oid, number) = sources[i];
+            if (oid != 0 && _tables.ByOid(oid) is { } table)
+            {
+                var column = table.Columns.FirstOrDefault(c => c.Number == number);
+                if (column is { Classes.Count: > 0 })
+                {
+                    classes[labels[i]] = column.Classes;
+                }
+            }
+            else if (oid == 0 && plan.Classes.Count > 0)
+            {
+                classes[labels[i]] = plan.Classes;
+            }
+        }
+
+        return new AppliedAction("", plan.Tool.Name, rows, true, output) { OutputClasses = classes.Count == 0 ? null : classes };
+    }
+
+    private async Task<SystemResult<AppliedAction>> ExecuteAsync(SqlPlan plan, string sql, IReadOnlyList<string> parameters, ApplyControl? control, CancellationToken cancellationToken)
+    {
+        var now = _clock.GetUtcNow();
+        var id = "sql_" + now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await PrepareAsync(connection, cancellationToken).ConfigureAwait(false);
+        long affected;
+        await using (var batch = StatementClassifier.Batch(connection, sql, parameters))
+        {
+            affected = await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        List<CapturedRow> rows = [];
+        if (plan.Statement!.ChangesRows)
+        {
+            rows = [.. (await Capture.ReadAsync(connection, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
+            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows) != plan.Hash)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                var now2 = Keyed(rows).Count;
+                return SystemError.StalePlan(
+                    $"the statement now changes {now2:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
+            }
+        }
+
+        if (control?.Stop?.Invoke() is { } reason)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return SystemError.Stopped($"stopped before it committed ({reason}): nothing was changed");
+        }
+
+        long txid;
+        await using (var current = new NpgsqlCommand("SELECT txid_current()", connection))
+        {
+            txid = (long)(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
+        _journal.Begin(id, plan.Call.Agent, plan.Tool.Name, plan.Statement.KindName, sql, plan.Hash, txid, now, reversible, rows);
+        try
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await SettleAsync(id, txid, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        _journal.Settle(id);
+        var output = JsonSerializer.SerializeToElement(new { action_id = id, statement = plan.Statement.KindName, rows = plan.Statement.ChangesRows ? rows.Count : affected, reversible });
+        return new AppliedAction(id, plan.Tool.Name, rows.Count, reversible, output) { Done = rows.Count };
+    }
+
+    /// <summary>Actions a crash left pending: kept when the database committed their transaction, dropped otherwise.</summary>
+    private async Task SettlePendingAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (id, txid) in _journal.Pending())
+        {
+            await SettleAsync(id, txid, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SettleAsync(string id, long txid, CancellationToken cancellationToken)
+    {
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SELECT txid_status($1)", connection);
+        command.Parameters.Add(new() { Value = txid });
+        var status = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        if (status == "committed")
+        {
+            _journal.Settle(id);
+        }
+        else if (status is "aborted" or null)
+        {
+            _journal.Discard(id);
+        }
+
+        // "in progress": the commit is still under way; settled at the next start.
+    }
+
+    /// <inheritdoc/>
+    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) => new SqlRollback(this, _journal, _source, _tables).Plan(request);
+
+    /// <inheritdoc/>
+    public Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default) =>
+        new SqlRollback(this, _journal, _source, _tables).RunAsync(request, resolution, actor, cancellationToken);
+
+    internal string NewActionId() =>
+        "sql_" + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    internal DateTimeOffset Now => _clock.GetUtcNow();
+
+    internal PostgresOptions Options => _options;
+
+    /// <inheritdoc/>
+    public string? AgentOf(string actionId) => _journal.Action(actionId)?.Agent;
+
+    /// <inheritdoc/>
+    public string? ActionWithPlan(string agent, string planHash) => _journal.Find("agent = @agent AND plan_hash = @hash", ("@agent", agent), ("@hash", planHash));
+
+    /// <inheritdoc/>
+    public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since) =>
+        _journal.Find("agent = @agent AND tool = @tool AND plan_hash = @hash AND applied_at >= @since",
+            ("@agent", agent), ("@tool", tool), ("@hash", planHash), ("@since", since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
+
+    /// <summary>A plan of this database: the statement as classified, kept for applying it.</summary>
+    private sealed class SqlPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys,
+        IReadOnlyList<string> fieldsRead, IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes,
+        IReadOnlyList<RecordChange> sample, string summary, long? deleted, Statement? statement)
+        : Plan(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead, fieldsChanged, classes, changes, sample, [], 0, [], summary, deleted, null, null)
+    {
+        public Statement? Statement { get; } = statement;
+    }
+}

@@ -1,0 +1,44 @@
+namespace Warden.Postgres;
+
+/// <summary>A table an agent may reach, and the data classes of its columns (columns not named hold none).</summary>
+/// <param name="Name">The table, as <c>table</c> (in the <c>public</c> schema) or <c>schema.table</c>.</param>
+/// <param name="Classes">Data classes by column name, e.g. <c>email: [pii]</c>.</param>
+public sealed record GovernedTable(string Name, IReadOnlyDictionary<string, IReadOnlyList<string>> Classes)
+{
+    /// <summary>A table whose columns hold no declared class.</summary>
+    public GovernedTable(string name)
+        : this(name, new Dictionary<string, IReadOnlyList<string>>())
+    {
+    }
+}
+
+/// <summary>How Warden reaches and governs one PostgreSQL database.</summary>
+public sealed record PostgresOptions
+{
+    /// <summary>The system's id: its tools are <c>ID.query</c>, <c>ID.execute</c>, <c>ID.describe</c>.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The connection string Warden uses (never shown to an agent). Its role needs no more than the governed tables.</summary>
+    public required string ConnectionString { get; init; }
+
+    /// <summary>The tables an agent may reach; every other relation is invisible.</summary>
+    public required IReadOnlyList<GovernedTable> Tables { get; init; }
+
+    /// <summary>Where Warden journals before-images: a SQLite file in its data folder, never in the governed database.</summary>
+    public required string JournalPath { get; init; }
+
+    /// <summary>The most rows a query returns (default 1,000); more are cut and the answer says so.</summary>
+    public int RowCap { get; init; } = 1000;
+
+    /// <summary>How long one statement may run (default 10 s).</summary>
+    public TimeSpan StatementTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a statement waits for a lock before it gives up (default 2 s).</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest statement accepted, in characters (default, and at most, the 20,000 any tool argument may have).</summary>
+    public int MaxStatementLength { get; init; } = 20_000;
+
+    /// <summary>How many affected rows a plan shows before and after (default 5).</summary>
+    public int SampleSize { get; init; } = 5;
+}

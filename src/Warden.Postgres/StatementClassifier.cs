@@ -1,0 +1,429 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Warden.Core;
+
+namespace Warden.Postgres;
+
+/// <summary>
+/// Classifies a statement with PostgreSQL's own parser and planner, never by matching its text.
+/// <list type="number">
+/// <item>One statement only: the text goes to the server unsplit, and the server refuses more
+/// than one command in a prepared statement.</item>
+/// <item><c>PREPARE</c> accepts exactly the statements with a plan (SELECT, VALUES, INSERT,
+/// UPDATE, DELETE, MERGE); its <c>EXPLAIN (VERBOSE)</c> names every relation read or written and
+/// every modification, with the conditions that restrict them.</item>
+/// <item>Anything else is refused by <c>PREPARE</c> with a syntax error at its first word, which the
+/// server locates; that word (and the next one) gives the kind. A schema or permission change is
+/// then tried in a transaction that is always rolled back, and the relations it locked are the
+/// tables it touches.</item>
+/// </list>
+/// A statement that fits none of these is the most dangerous kind; one that does not parse is an
+/// error that says where.
+/// </summary>
+internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogue tables, PostgresOptions options)
+{
+    private const string Prepared = "warden_classify";
+    private const string PreparePrefix = "PREPARE " + Prepared + " AS ";
+
+    private static readonly HashSet<string> SchemaWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "DROP", "TRUNCATE", "ALTER", "CREATE", "COMMENT", "REINDEX", "CLUSTER", "REFRESH", "SECURITY", "IMPORT",
+    };
+
+    private static readonly HashSet<string> RoleWords = new(StringComparer.OrdinalIgnoreCase) { "ROLE", "USER", "GROUP", "DEFAULT", "OWNED" };
+
+    private static readonly HashSet<string> OtherWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "COPY", "DO", "CALL", "SET", "RESET", "SHOW", "LOCK", "LISTEN", "NOTIFY", "UNLISTEN", "DISCARD", "LOAD", "CHECKPOINT",
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE", "EXECUTE", "DEALLOCATE",
+        "DECLARE", "FETCH", "MOVE", "CLOSE", "EXPLAIN", "ANALYZE", "ANALYSE", "VACUUM",
+    };
+
+    /// <summary>The statement's kind, tables and reach; an error when it is empty, too long, does not parse or names a table that is not governed.</summary>
+    public SystemResult<Statement> Classify(string sql, IReadOnlyList<string> parameters)
+    {
+        if (string.IsNullOrWhiteSpace(sql))
+        {
+            return SystemError.InvalidArguments("'sql' is empty: give one SQL statement");
+        }
+
+        if (sql.Length > options.MaxStatementLength)
+        {
+            return SystemError.InvalidArguments($"'sql' is {sql.Length:N0} characters; the limit is {options.MaxStatementLength:N0}");
+        }
+
+        if (sql.Contains('\0', StringComparison.Ordinal))
+        {
+            return SystemError.InvalidArguments("'sql' contains a NUL character, which PostgreSQL cannot take");
+        }
+
+        using var connection = source.OpenConnection();
+        try
+        {
+            Execute(connection, PreparePrefix + sql, []);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SyntaxError && e.MessageText.StartsWith("cannot insert multiple commands", StringComparison.Ordinal))
+        {
+            return new Statement(StatementKind.Multiple, [], false, 0);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SyntaxError && e.Position > PreparePrefix.Length)
+        {
+            return Unplanned(connection, sql, parameters, e.Position - 1 - PreparePrefix.Length, e);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            return NotGoverned(e);
+        }
+        catch (PostgresException e)
+        {
+            return DoesNotParse(sql, e, PreparePrefix.Length);
+        }
+
+        try
+        {
+            if (parameters.Count != Placeholders(connection))
+            {
+                return SystemError.InvalidArguments($"the statement takes {Placeholders(connection)} parameter(s) ($1, $2, ...); 'params' gives {parameters.Count}");
+            }
+
+            string plan;
+            try
+            {
+                plan = (string)ExecuteScalar(connection, "EXPLAIN (VERBOSE, FORMAT JSON) " + sql, parameters)!;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                return NotGoverned(e);
+            }
+            catch (PostgresException e)
+            {
+                return DoesNotParse(sql, e, "EXPLAIN (VERBOSE, FORMAT JSON) ".Length);
+            }
+
+            return FromPlan(plan);
+        }
+        finally
+        {
+            Execute(connection, "DEALLOCATE " + Prepared, []);
+        }
+    }
+
+    /// <summary>Warden's role has no privilege on what the statement names: to the agent, it is not there.</summary>
+    private SystemError NotGoverned(PostgresException error) => SystemError.InvalidArguments(
+        $"the statement reaches something that is not a table this system governs (PostgreSQL: {error.MessageText}); the tables are: {string.Join(", ", tables.Tables.Select(t => t.Declared))}");
+
+    /// <summary>The number of $n placeholders PostgreSQL found in the prepared statement.</summary>
+    private static int Placeholders(NpgsqlConnection connection) =>
+        Convert.ToInt32(ExecuteScalar(connection, $"SELECT coalesce(array_length(parameter_types, 1), 0) FROM pg_prepared_statements WHERE name = '{Prepared}'", []), System.Globalization.CultureInfo.InvariantCulture);
+
+    private SystemResult<Statement> FromPlan(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var top = document.RootElement[0].GetProperty("Plan");
+        var relations = new List<(string Schema, string Name)>();
+        var operations = new List<(string Operation, string Schema, string Name)>();
+        var where = false;
+        Walk(top, relations, operations, ref where, underModify: false);
+
+        var named = new List<string>();
+        foreach (var (schema, name) in relations.Distinct())
+        {
+            var table = tables.ByName(schema, name);
+            if (table is null)
+            {
+                return SystemError.InvalidArguments($"the statement reads or writes {schema}.{name}, which is not a table this system governs; the tables are: {string.Join(", ", tables.Tables.Select(t => t.Declared))}");
+            }
+
+            named.Add(table.Declared);
+        }
+
+        var estimated = top.TryGetProperty("Plan Rows", out var rows) ? (long)rows.GetDouble() : 0;
+        if (operations.Count == 0)
+        {
+            return new Statement(StatementKind.Read, named, where, estimated);
+        }
+
+        // A statement can modify through its CTEs too; the most dangerous operation names it.
+        var kind = operations.Select(o => o.Operation switch
+        {
+            "Delete" => StatementKind.Delete,
+            "Merge" => StatementKind.Merge,
+            "Update" => StatementKind.Update,
+            "Insert" => StatementKind.Insert,
+            _ => StatementKind.Other,
+        }).MaxBy(Danger);
+        return new Statement(kind, named, where, estimated);
+    }
+
+    private static int Danger(StatementKind kind) => kind switch
+    {
+        StatementKind.Insert => 1,
+        StatementKind.Update => 2,
+        StatementKind.Merge => 3,
+        StatementKind.Delete => 4,
+        _ => 5,
+    };
+
+    private static readonly string[] Conditions = ["Filter", "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter", "TID Cond"];
+
+    private static void Walk(JsonElement node, List<(string, string)> relations, List<(string, string, string)> operations, ref bool where, bool underModify)
+    {
+        var isModify = node.TryGetProperty("Node Type", out var type) && type.GetString() == "ModifyTable";
+        if (node.TryGetProperty("Relation Name", out var relation) && node.TryGetProperty("Schema", out var schema))
+        {
+            relations.Add((schema.GetString()!, relation.GetString()!));
+            if (isModify)
+            {
+                operations.Add((node.GetProperty("Operation").GetString()!, schema.GetString()!, relation.GetString()!));
+            }
+        }
+
+        // A restriction below a modification: the rows it changes are chosen by a condition. One
+        // the planner folded away (WHERE true, WHERE 1 = 1) is no restriction, as it should be.
+        if (underModify && Conditions.Any(c => node.TryGetProperty(c, out _)))
+        {
+            where = true;
+        }
+
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                Walk(child, relations, operations, ref where, underModify || isModify);
+            }
+        }
+    }
+
+    /// <summary>A statement PREPARE refused at <paramref name="offset"/>: not a plannable statement when that is its first word.</summary>
+    private SystemResult<Statement> Unplanned(NpgsqlConnection connection, string sql, IReadOnlyList<string> parameters, int offset, PostgresException error)
+    {
+        var first = Token(sql, 0);
+        if (first.Start != offset || first.Word.Length == 0)
+        {
+            return DoesNotParse(sql, error, PreparePrefix.Length);
+        }
+
+        var second = Token(sql, first.Start + first.Word.Length).Word;
+        StatementKind kind;
+        if (first.Word.Equals("GRANT", StringComparison.OrdinalIgnoreCase) || first.Word.Equals("REVOKE", StringComparison.OrdinalIgnoreCase) || first.Word.Equals("REASSIGN", StringComparison.OrdinalIgnoreCase))
+        {
+            kind = StatementKind.Permission;
+        }
+        else if (SchemaWords.Contains(first.Word))
+        {
+            kind = RoleWords.Contains(second) && !first.Word.Equals("COMMENT", StringComparison.OrdinalIgnoreCase) ? StatementKind.Permission : StatementKind.Schema;
+        }
+        else if (OtherWords.Contains(first.Word))
+        {
+            return new Statement(StatementKind.Other, [], false, 0);
+        }
+        else
+        {
+            return DoesNotParse(sql, error, PreparePrefix.Length);
+        }
+
+        if (parameters.Count > 0)
+        {
+            return SystemError.InvalidArguments($"a {kind.ToString().ToLowerInvariant()} change takes no parameters; 'params' gives {parameters.Count}");
+        }
+
+        return TryInRolledBackTransaction(connection, sql, kind);
+    }
+
+    /// <summary>
+    /// Runs a schema or permission change in a transaction that is always rolled back: it must run
+    /// (else its error, with where), and the relations it locked are the ones it touches. Those the
+    /// statement created itself are new; any other must be governed.
+    /// </summary>
+    private SystemResult<Statement> TryInRolledBackTransaction(NpgsqlConnection connection, string sql, StatementKind kind)
+    {
+        var locked = new List<uint>();
+        using (var transaction = connection.BeginTransaction())
+        {
+            try
+            {
+                Execute(connection, $"SET LOCAL lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}; SET LOCAL statement_timeout = {(int)options.StatementTimeout.TotalMilliseconds}", [], split: true);
+                Execute(connection, sql, []);
+                using var command = new NpgsqlCommand(
+                    "SELECT DISTINCT relation FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation >= 16384", connection, transaction);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    locked.Add(reader.GetFieldValue<uint>(0));
+                }
+            }
+            catch (PostgresException e) when (kind == StatementKind.Permission && e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                // A permission change Warden's role may not make: still a permission change, which
+                // the policy decides on; the database refuses it again if it is ever run.
+                transaction.Rollback();
+                return new Statement(kind, [], false, 0);
+            }
+            catch (PostgresException e)
+            {
+                transaction.Rollback();
+                return DoesNotParse(sql, e, 0);
+            }
+
+            transaction.Rollback();
+        }
+
+        // Read from outside the transaction, now ended: a relation it dropped is still there, one it created is not.
+        var named = new List<string>();
+        foreach (var oid in locked)
+        {
+            // An index may belong to a TOAST table, which belongs to a table: follow up to the table.
+            uint? owner = oid;
+            for (var step = 0; step < 3 && owner is { } current; step++)
+            {
+                owner = Owner(connection, current);
+                if (owner == current)
+                {
+                    break;
+                }
+            }
+
+            if (owner is null)
+            {
+                continue; // created by the statement itself
+            }
+
+            if (tables.ByOid(owner.Value) is not { } table)
+            {
+                var name = ExecuteScalar(connection, "SELECT $1::oid::regclass::text", [oid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) as string;
+                return SystemError.InvalidArguments($"the statement touches {name}, which is not a table this system governs; the tables are: {string.Join(", ", tables.Tables.Select(t => t.Declared))}");
+            }
+
+            named.Add(table.Declared);
+        }
+
+        return new Statement(kind, [.. named.Distinct()], false, 0);
+    }
+
+    /// <summary>The table a relation belongs to (itself, or the table of an index, TOAST table or owned sequence); null when it does not exist.</summary>
+    private static uint? Owner(NpgsqlConnection connection, uint oid)
+    {
+        const string sql = """
+            SELECT CASE c.relkind
+                     WHEN 'i' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
+                     WHEN 'I' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
+                     WHEN 't' THEN (SELECT oid FROM pg_class WHERE reltoastrelid = c.oid)
+                     WHEN 'S' THEN coalesce((SELECT refobjid FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid = c.oid AND deptype IN ('a', 'i') AND refclassid = 'pg_class'::regclass LIMIT 1), c.oid)
+                     ELSE c.oid
+                   END
+            FROM pg_class c WHERE c.oid = $1
+            """;
+        using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlDbType.Oid });
+        return command.ExecuteScalar() is uint owner ? owner : null;
+    }
+
+    /// <summary>The first word at or after <paramref name="from"/>, skipping blanks and comments as PostgreSQL's lexer does.</summary>
+    internal static (int Start, string Word) Token(string sql, int from)
+    {
+        var i = from;
+        while (i < sql.Length)
+        {
+            if (char.IsWhiteSpace(sql[i]))
+            {
+                i++;
+            }
+            else if (sql[i] == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
+            {
+                while (i < sql.Length && sql[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (sql[i] == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
+            {
+                // Block comments nest in PostgreSQL.
+                var depth = 0;
+                do
+                {
+                    if (sql[i] == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
+                    {
+                        depth++;
+                        i += 2;
+                    }
+                    else if (sql[i] == '*' && i + 1 < sql.Length && sql[i + 1] == '/')
+                    {
+                        depth--;
+                        i += 2;
+                    }
+                    else
+                    {
+                        i++;
+                    }
+                }
+                while (depth > 0 && i < sql.Length);
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        var start = i;
+        while (i < sql.Length && (char.IsAsciiLetter(sql[i]) || sql[i] == '_'))
+        {
+            i++;
+        }
+
+        return (start, sql[start..i]);
+    }
+
+    /// <summary>The server's error, located in the agent's statement (line and column) when the server gives a position.</summary>
+    internal static SystemError DoesNotParse(string sql, PostgresException error, int prefix)
+    {
+        var where = "";
+        var offset = error.Position - 1 - prefix;
+        if (error.Position > 0 && offset >= 0 && offset <= sql.Length)
+        {
+            var line = 1 + sql.AsSpan(0, offset).Count('\n');
+            var column = offset - (sql.LastIndexOf('\n', Math.Max(0, offset - 1)) + 1) + 1;
+            where = $" (line {line}, column {column})";
+        }
+
+        return SystemError.InvalidArguments($"PostgreSQL refused the statement{where}: {error.MessageText}" + (error.Hint is { } hint ? $" ({hint})" : ""));
+    }
+
+    internal static void Execute(NpgsqlConnection connection, string sql, IReadOnlyList<string> parameters, bool split = false)
+    {
+        if (split)
+        {
+            // Warden's own statements only: the agent's text is never split.
+            using var command = new NpgsqlCommand(sql, connection);
+            command.ExecuteNonQuery();
+            return;
+        }
+
+        using var batch = Batch(connection, sql, parameters);
+        batch.ExecuteNonQuery();
+    }
+
+    internal static object? ExecuteScalar(NpgsqlConnection connection, string sql, IReadOnlyList<string> parameters)
+    {
+        using var batch = Batch(connection, sql, parameters);
+        return batch.ExecuteScalar();
+    }
+
+    /// <summary>
+    /// The statement as one batch command: Npgsql sends its text as it is (no splitting at
+    /// semicolons), so the server alone decides what it holds. Parameters go as text of unknown
+    /// type, which the server converts to the types the statement needs (or refuses, saying so).
+    /// </summary>
+    internal static NpgsqlBatch Batch(NpgsqlConnection connection, string sql, IReadOnlyList<string> parameters)
+    {
+        var batch = new NpgsqlBatch(connection);
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Unknown });
+        }
+
+        batch.BatchCommands.Add(command);
+        return batch;
+    }
+}

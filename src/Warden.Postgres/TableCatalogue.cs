@@ -1,0 +1,111 @@
+using Npgsql;
+
+namespace Warden.Postgres;
+
+/// <summary>A column of a governed table, as the database describes it.</summary>
+internal sealed record TableColumn(short Number, string Name, string Type, bool Generated, bool NotNull, bool AlwaysIdentity, IReadOnlyList<string> Classes);
+
+/// <summary>A governed table as the database describes it: its oid, columns and primary key.</summary>
+internal sealed record TableShape(uint Oid, string Schema, string Name, string Declared, IReadOnlyList<TableColumn> Columns, IReadOnlyList<string> Key)
+{
+    /// <summary>The name quoted for SQL: "schema"."table".</summary>
+    public string Quoted => $"{Quote(Schema)}.{Quote(Name)}";
+
+    public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>Columns a row can be written back with (generated ones are computed again).</summary>
+    public IEnumerable<TableColumn> Writable => Columns.Where(c => !c.Generated);
+
+    /// <summary>Columns an UPDATE may set (not generated, not GENERATED ALWAYS AS IDENTITY).</summary>
+    public IEnumerable<TableColumn> Settable => Columns.Where(c => !c.Generated && !c.AlwaysIdentity);
+
+    /// <summary>The classes of every column together.</summary>
+    public IEnumerable<string> AllClasses => Columns.SelectMany(c => c.Classes).Distinct(StringComparer.Ordinal);
+
+    public TableColumn? Column(string name) => Columns.FirstOrDefault(c => c.Name == name);
+}
+
+/// <summary>
+/// The governed tables, read from the database's own catalog when the system opens: a table or a
+/// column the policy names that is not there is an error then, not at the first call.
+/// </summary>
+internal sealed class TableCatalogue
+{
+    private readonly Dictionary<uint, TableShape> _byOid;
+    private readonly Dictionary<string, TableShape> _byName;
+
+    private TableCatalogue(IReadOnlyList<TableShape> tables)
+    {
+        Tables = tables;
+        _byOid = tables.ToDictionary(t => t.Oid);
+        _byName = new Dictionary<string, TableShape>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            _byName[table.Schema + "." + table.Name] = table;
+        }
+    }
+
+    public IReadOnlyList<TableShape> Tables { get; }
+
+    public TableShape? ByOid(uint oid) => _byOid.GetValueOrDefault(oid);
+
+    public TableShape? ByName(string schema, string name) => _byName.GetValueOrDefault(schema + "." + name);
+
+    public static async Task<TableCatalogue> ReadAsync(NpgsqlConnection connection, IReadOnlyList<GovernedTable> declared, CancellationToken cancellationToken)
+    {
+        var shapes = new List<TableShape>();
+        foreach (var table in declared)
+        {
+            var dot = table.Name.IndexOf('.', StringComparison.Ordinal);
+            var (schema, name) = dot < 0 ? ("public", table.Name) : (table.Name[..dot], table.Name[(dot + 1)..]);
+            uint oid;
+            await using (var find = new NpgsqlCommand(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", connection))
+            {
+                find.Parameters.Add(new() { Value = schema });
+                find.Parameters.Add(new() { Value = name });
+                oid = await find.ExecuteScalarAsync(cancellationToken) is uint found
+                    ? found
+                    : throw new PostgresSystemException($"the table {table.Name} is not in the database (or not a table Warden's role can see)");
+            }
+
+            var columns = new List<TableColumn>();
+            await using (var read = new NpgsqlCommand(
+                "SELECT attnum, attname, format_type(atttypid, atttypmod), attgenerated <> '', attnotnull, attidentity = 'a' FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum", connection))
+            {
+                read.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var column = reader.GetString(1);
+                    columns.Add(new TableColumn(reader.GetInt16(0), column, reader.GetString(2), reader.GetBoolean(3), reader.GetBoolean(4), reader.GetBoolean(5),
+                        table.Classes.TryGetValue(column, out var classes) ? classes : []));
+                }
+            }
+
+            if (table.Classes.Keys.FirstOrDefault(c => columns.All(k => k.Name != c)) is { } missing)
+            {
+                throw new PostgresSystemException($"the table {table.Name} has no column {missing} (its classes are declared for it)");
+            }
+
+            var key = new List<string>();
+            await using (var primary = new NpgsqlCommand(
+                "SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n", connection))
+            {
+                primary.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+                await using var reader = await primary.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    key.Add(reader.GetString(0));
+                }
+            }
+
+            shapes.Add(new TableShape(oid, schema, name, table.Name, columns, key));
+        }
+
+        return new TableCatalogue(shapes);
+    }
+}
+
+/// <summary>A governed database that cannot be used as declared (a table or column missing, the capture not installable).</summary>
+public sealed class PostgresSystemException(string message, Exception? inner = null) : Exception(message, inner);

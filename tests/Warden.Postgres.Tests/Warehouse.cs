@@ -83,7 +83,7 @@ public sealed class Warehouse : IAsyncDisposable
     }, clock);
 
     public static ToolCall Call(string tool, string sql, params string[] parameters) =>
-        new("warehouse." + tool, JsonSerializer.SerializeToElement(parameters.Length == 0 ? (object)new { sql } : new { sql, @params = parameters }), "cleanup-bot", "sandbox");
+        new("warehouse." + tool, JsonSerializer.SerializeToElement(tool == "describe" ? new { } : parameters.Length == 0 ? (object)new { sql } : new { sql, @params = parameters }), "cleanup-bot", "sandbox");
 
     public Plan Plan(string tool, string sql, params string[] parameters) => System.Plan(Call(tool, sql, parameters)).Get();
 
@@ -94,7 +94,13 @@ public sealed class Warehouse : IAsyncDisposable
     }
 
     public async Task<AppliedAction> RunAsync(string tool, string sql, params string[] parameters) =>
-        (await System.ApplyAsync(Plan(tool, sql, parameters))).Get();
+        (await ApplyAsync(Plan(tool, sql, parameters))).Get();
+
+    public Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null) =>
+        System.ApplyAsync(plan, control, TestContext.Current.CancellationToken);
+
+    public Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution = ConflictResolution.Skip) =>
+        System.RollBackAsync(request, resolution, "maria", TestContext.Current.CancellationToken);
 
     public Task<long> CountAsync(string table = "contacts", string where = "true") => Server.ScalarAsync<long>(Database, $"SELECT count(*) FROM {table} WHERE {where}");
 

@@ -35,6 +35,12 @@ internal sealed class DecisionEngine
             _systems[system.Id] = new(StringComparer.Ordinal);
         }
 
+        // A governed system's catalogue (a database's) brings its tools whether or not the policy annotates it.
+        foreach (var catalogue in policy.Catalogues)
+        {
+            _systems.TryAdd(catalogue.System, new(StringComparer.Ordinal));
+        }
+
         var toolCount = 0;
         foreach (var tool in policy.Tools)
         {

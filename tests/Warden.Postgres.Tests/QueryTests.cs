@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Warden.Core;
+
+namespace Warden.Postgres.Tests;
+
+/// <summary>Queries run read-only, capped and timed out, and say which of their columns carry which classes, however they are named.</summary>
+public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
+{
+    private Warehouse _warehouse = null!;
+
+    public async ValueTask InitializeAsync() => _warehouse = await Warehouse.CreateAsync(server, contacts: 300);
+
+    public ValueTask DisposeAsync() => _warehouse.DisposeAsync();
+
+    [Fact]
+    public async Task A_query_returns_rows_as_json_objects()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT id, email, score, consent, tags FROM contacts WHERE id = $1", "3");
+        var row = Assert.Single(applied.Output.GetProperty("rows").EnumerateArray());
+        Assert.Equal(3, row.GetProperty("id").GetInt64());
+        Assert.Equal("person3@example.com", row.GetProperty("email").GetString());
+        Assert.Equal(3.375m, row.GetProperty("score").GetDecimal());
+        Assert.True(row.GetProperty("consent").GetBoolean());
+        Assert.Equal(JsonValueKind.Array, row.GetProperty("tags").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_query_returns_at_most_the_row_cap_and_says_it_was_cut()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT id FROM contacts");
+        Assert.Equal(100, applied.Output.GetProperty("rows").GetArrayLength());
+        Assert.True(applied.Output.GetProperty("truncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_renamed_classified_column_keeps_its_class()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT email AS contact, id FROM contacts WHERE id < 3");
+        Assert.Equal(["pii"], applied.OutputClasses!["contact"]);
+        Assert.False(applied.OutputClasses.ContainsKey("id"));
+    }
+
+    [Fact]
+    public async Task A_column_computed_from_classified_ones_carries_their_classes()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT lower(email) || '' AS x FROM contacts WHERE id < 3");
+        Assert.Contains("pii", applied.OutputClasses!["x"]);
+    }
+
+    [Fact]
+    public async Task A_masked_agent_sees_a_renamed_email_masked()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT email AS contact FROM contacts WHERE id = 1");
+        var loaded = PolicyLoader.Load("""
+            version: 1
+            id: test
+            owners:
+              - { id: ana, name: Ana Lind, email: ana@example.com, roles: [approver, business_owner, risk_owner, technical_owner, data_owner] }
+            use_cases:
+              - id: tidy
+                classification: { access: medium, autonomy: medium, data_sensitivity: low, customer_impact: low, compliance_exposure: low, reversibility: low }
+                owners: { business: ana, technical: ana, data: ana, risk: ana }
+                escalation: ana
+            agents:
+              - { id: cleanup-bot, use_case: tidy, environments: [sandbox], auth: { token: env:T_TIDY } }
+            """, "test.yaml", new PolicyLoadOptions { Systems = [_warehouse.System.Catalogue] });
+        var policy = loaded.Policy ?? throw new Xunit.Sdk.XunitException(string.Join("\n", loaded.Errors));
+        var masked = ReadMask.For(policy, policy.FindAgent("cleanup-bot")!).Apply(applied.Output, applied.OutputClasses);
+        Assert.Equal("p***@example.com", masked.GetProperty("rows")[0].GetProperty("contact").GetString());
+    }
+
+    [Fact]
+    public async Task A_query_cannot_write_even_through_select_into()
+    {
+        var plan = _warehouse.Plan("query", "SELECT * INTO copied FROM contacts");
+        var applied = await _warehouse.ApplyAsync(plan);
+        Assert.Equal("invalid_arguments", applied.Error?.Code);
+        Assert.Contains("read-only", applied.Error!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_query_that_runs_too_long_is_stopped()
+    {
+        var plan = _warehouse.Plan("query", "SELECT pg_sleep(30), id FROM contacts WHERE id = 1");
+        await using var quick = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = Warehouse.Tables,
+            JournalPath = _warehouse.JournalPath,
+            StatementTimeout = TimeSpan.FromMilliseconds(200),
+        }, cancellationToken: TestContext.Current.CancellationToken);
+        var applied = await quick.ApplyAsync(quick.Plan(plan.Call).Get(), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains("statement timeout", applied.Error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Describe_lists_the_governed_tables_with_their_classes_and_nothing_else()
+    {
+        var applied = await _warehouse.RunAsync("describe", "");
+        var tables = applied.Output.GetProperty("tables").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["contacts", "events"], tables);
+        Assert.DoesNotContain("contacts_backup", applied.Output.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_catalogue_names_each_column_with_its_classes()
+    {
+        Assert.Equal(["pii"], _warehouse.System.Catalogue.ClassesOf("warehouse.contacts.email"));
+        Assert.Equal(["consent"], _warehouse.System.Catalogue.ClassesOf("warehouse.contacts.consent"));
+        Assert.Empty(_warehouse.System.Catalogue.ClassesOf("warehouse.contacts.score"));
+    }
+}

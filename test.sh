@@ -7,8 +7,9 @@ cd "$(dirname "$0")"
 need() { command -v "$1" >/dev/null 2>&1; }
 
 # The .NET 10 SDK, and Node.js with npm for the official TypeScript MCP client the end-to-end tests
-# drive (installed from the lock file in tests/peers/mcp-node). PostgreSQL and Chromium join this
-# list with replicas and the console; each install stays idempotent.
+# drive (installed from the lock file in tests/peers/mcp-node); PostgreSQL's server programs for the
+# governed-database tests, which start their own throwaway cluster on loopback and stop it at the
+# end. Chromium joins this list with the console; each install stays idempotent.
 if ! need dotnet; then
   echo "test.sh: the .NET 10 SDK is missing; install it (https://dot.net) and run again" >&2
   echo "0 passed, 1 failed"
@@ -29,6 +30,18 @@ if ! need jq || ! need curl; then
   echo "test.sh: installing jq and curl from Debian's packages (the README's walk-through uses them)" >&2
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq curl; } >/dev/null 2>&1; then
     echo "test.sh: jq or curl is missing and could not be installed; install them and run again" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
+fi
+
+# PostgreSQL from Debian's packages: only the programs are needed (initdb, pg_ctl, postgres); the
+# package's own cluster is not used, and the tests run theirs as the postgres user when run as root.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if { ! need initdb || ! need pg_ctl; } && [ -z "$(pg_bin)" ]; then
+  echo "test.sh: installing PostgreSQL from Debian's packages (the governed-database tests need its server)" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1; then
+    echo "test.sh: PostgreSQL is missing and could not be installed; install it (apt-get install postgresql) and run again" >&2
     echo "0 passed, 1 failed"
     exit 2
   fi

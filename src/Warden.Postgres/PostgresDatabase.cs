@@ -148,6 +148,13 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
     }
 
+    /// <summary>The column named table.column.</summary>
+    private TableColumn? ColumnOf(string qualified)
+    {
+        var dot = qualified.LastIndexOf('.');
+        return _tables.Tables.FirstOrDefault(t => t.Declared == qualified[..dot])?.Column(qualified[(dot + 1)..]);
+    }
+
     private static string[] Parameters(JsonElement arguments) =>
         arguments.TryGetProperty("params", out var list) && list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray().Select(v => v.GetString()!)] : [];
 
@@ -161,8 +168,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
 
         var read = statement.Tables.Select(t => _tables.Tables.First(s => s.Declared == t)).ToList();
-        var fields = read.SelectMany(t => t.Columns.Select(c => FieldName(t, c.Name))).ToList();
-        var classes = read.SelectMany(t => t.AllClasses).Distinct(StringComparer.Ordinal).ToList();
+        var fields = statement.Columns.Select(c => $"{_options.Id}.{c}").ToList();
+        var classes = statement.Columns.SelectMany(c => ColumnOf(c)?.Classes ?? []).Distinct(StringComparer.Ordinal).ToList();
         var summary = $"{tool.Name}: read from {(read.Count == 0 ? "no table" : string.Join(", ", statement.Tables))}, about {statement.EstimatedRows:N0} row(s) by the planner's estimate (at most {_options.RowCap:N0} returned).";
         return new SqlPlan(call, tool, Hash(call, tool, []), Hash(call, tool, [], affectedOnly: true), statement.EstimatedRows, [], fields, [], classes, [], [], summary, null, statement);
     }
@@ -402,27 +409,27 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await reader.DisposeAsync().ConfigureAwait(false);
         await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
 
-        // A column straight from a governed column carries that column's classes, whatever it is
-        // called; one computed from the row can carry any class the query read.
-        var classes = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        // A column straight from a governed column is that column, whatever it is called; one
+        // computed from the row may carry any column the query read.
+        var fields = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         for (var i = 0; i < labels.Count; i++)
         {
             var (oid, number) = sources[i];
-            if (oid != 0 && _tables.ByOid(oid) is { } table)
+            if (oid != 0 && _tables.ByOid(oid) is { } table && table.Columns.FirstOrDefault(c => c.Number == number) is { } column)
             {
-                var column = table.Columns.FirstOrDefault(c => c.Number == number);
-                if (column is { Classes.Count: > 0 })
+                var field = FieldName(table, column.Name);
+                if (column.Name != labels[i])
                 {
-                    classes[labels[i]] = column.Classes;
+                    fields[labels[i]] = [field];
                 }
             }
-            else if (oid == 0 && plan.Classes.Count > 0)
+            else if (plan.FieldsRead.Count > 0)
             {
-                classes[labels[i]] = plan.Classes;
+                fields[labels[i]] = plan.FieldsRead;
             }
         }
 
-        return new AppliedAction("", plan.Tool.Name, rows, true, output) { OutputClasses = classes.Count == 0 ? null : classes };
+        return new AppliedAction("", plan.Tool.Name, rows, true, output) { OutputFields = fields.Count == 0 ? null : fields };
     }
 
     private async Task<SystemResult<AppliedAction>> ExecuteAsync(SqlPlan plan, string sql, IReadOnlyList<string> parameters, ApplyControl? control, CancellationToken cancellationToken)
@@ -535,12 +542,21 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// <inheritdoc/>
     public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
 
-    /// <summary>A plan of this database: the statement as classified, kept for applying it.</summary>
-    private sealed class SqlPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys,
-        IReadOnlyList<string> fieldsRead, IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes,
-        IReadOnlyList<RecordChange> sample, string summary, long? deleted, Statement? statement)
-        : Plan(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead, fieldsChanged, classes, changes, sample, [], 0, [], summary, deleted, null, null)
+    /// <summary>A plan of this database: the statement as classified, kept for applying it, and its facts for conditions.</summary>
+    private sealed class SqlPlan : Plan
     {
-        public Statement? Statement { get; } = statement;
+        public SqlPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> sampleKeys,
+            IReadOnlyList<string> fieldsRead, IReadOnlyList<string> fieldsChanged, IReadOnlyList<string> classes, IReadOnlyList<FieldChange> changes,
+            IReadOnlyList<RecordChange> sample, string summary, long? deleted, Statement? statement)
+            : base(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead, fieldsChanged, classes, changes, sample, [], 0, [], summary, deleted, null, null)
+        {
+            Statement = statement;
+            if (statement is not null)
+            {
+                Facts = Facts with { Statement = new StatementFacts(statement.KindName, statement.Tables, statement.Where) };
+            }
+        }
+
+        public Statement? Statement { get; }
     }
 }

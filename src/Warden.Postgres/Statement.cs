@@ -33,6 +33,9 @@ public sealed record Statement(StatementKind Kind, IReadOnlyList<string> Tables,
     /// <summary>The kind as policies name it: read, insert, update, delete, merge, schema, permission, multiple, other.</summary>
     public string KindName => Kind.ToString().ToLowerInvariant();
 
+    /// <summary>The governed columns the statement reads, as table.column (from the planner's own text of each scan; never fewer than it reads).</summary>
+    public IReadOnlyList<string> Columns { get; init; } = [];
+
     /// <summary>True for INSERT, UPDATE, DELETE and MERGE: rows change, and Warden can capture and restore them.</summary>
     public bool ChangesRows => Kind is StatementKind.Insert or StatementKind.Update or StatementKind.Delete or StatementKind.Merge;
 }

@@ -123,8 +123,10 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         var top = document.RootElement[0].GetProperty("Plan");
         var relations = new List<(string Schema, string Name)>();
         var operations = new List<(string Operation, string Schema, string Name)>();
+        var used = new System.Text.StringBuilder();
         var where = false;
-        Walk(top, relations, operations, ref where, underModify: false);
+        var untraced = false;
+        Walk(top, relations, operations, used, ref where, ref untraced, underModify: false, isTop: true);
 
         var named = new List<string>();
         foreach (var (schema, name) in relations.Distinct())
@@ -138,10 +140,22 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             named.Add(table.Declared);
         }
 
+        // The columns read: those the planner's own text names, qualified or not, in what each
+        // node computes and filters on (a scan's output is left out: it may be the whole row,
+        // handed up unprojected). A name shown in passing (another table's column of the same
+        // name, a word in a literal) counts too: more, never fewer. Where a plan reads through a
+        // subquery or CTE it does not trace, every column of the tables it reads counts.
+        var words = Identifiers(used.ToString());
+        var columns = new List<string>();
+        foreach (var table in named.Distinct().Select(n => tables.Tables.First(t => t.Declared == n)))
+        {
+            columns.AddRange(table.Columns.Where(c => untraced || words.Contains(c.Name)).Select(c => $"{table.Declared}.{c.Name}"));
+        }
+
         var estimated = top.TryGetProperty("Plan Rows", out var rows) ? (long)rows.GetDouble() : 0;
         if (operations.Count == 0)
         {
-            return new Statement(StatementKind.Read, named, where, estimated);
+            return new Statement(StatementKind.Read, named, where, estimated) { Columns = [.. columns.Distinct()] };
         }
 
         // A statement can modify through its CTEs too; the most dangerous operation names it.
@@ -153,7 +167,45 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             "Insert" => StatementKind.Insert,
             _ => StatementKind.Other,
         }).MaxBy(Danger);
-        return new Statement(kind, named, where, estimated);
+        return new Statement(kind, named, where, estimated) { Columns = [.. columns.Distinct()] };
+    }
+
+    /// <summary>Every identifier in the planner's text, bare or double-quoted.</summary>
+    private static HashSet<string> Identifiers(string text)
+    {
+        var words = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < text.Length;)
+        {
+            if (text[i] == '"')
+            {
+                // A quoted identifier: up to the closing quote.
+                i++;
+                var start = i;
+                while (i < text.Length && text[i] != '"')
+                {
+                    i++;
+                }
+
+                words.Add(text[start..i]);
+                i += 1;
+            }
+            else if (char.IsLetter(text[i]) || text[i] == '_')
+            {
+                var start = i;
+                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || text[i] == '$'))
+                {
+                    i++;
+                }
+
+                words.Add(text[start..i]);
+            }
+            else
+            {
+                i++;
+            }
+        }
+
+        return words;
     }
 
     private static int Danger(StatementKind kind) => kind switch
@@ -167,15 +219,34 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
 
     private static readonly string[] Conditions = ["Filter", "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter", "TID Cond"];
 
-    private static void Walk(JsonElement node, List<(string, string)> relations, List<(string, string, string)> operations, ref bool where, bool underModify)
+    private static readonly string[] Expressions = ["Output", "Filter", "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter", "TID Cond", "Order By", "Sort Key", "Group Key", "One-Time Filter", "Presorted Key", "Cache Key", "Hash Key"];
+
+    private static readonly string[] Untraced = ["Subquery Scan", "CTE Scan", "WorkTable Scan", "Named Tuplestore Scan", "Function Scan", "Table Function Scan", "Custom Scan", "Foreign Scan"];
+
+    private static void Walk(JsonElement node, List<(string, string)> relations, List<(string, string, string)> operations, System.Text.StringBuilder used,
+        ref bool where, ref bool untraced, bool underModify, bool isTop)
     {
-        var isModify = node.TryGetProperty("Node Type", out var type) && type.GetString() == "ModifyTable";
-        if (node.TryGetProperty("Relation Name", out var relation) && node.TryGetProperty("Schema", out var schema))
+        var nodeType = node.TryGetProperty("Node Type", out var type) ? type.GetString() : null;
+        var isModify = nodeType == "ModifyTable";
+        untraced |= Untraced.Contains(nodeType);
+        var isScan = node.TryGetProperty("Relation Name", out var relation) & node.TryGetProperty("Schema", out var schema);
+        if (isScan)
         {
             relations.Add((schema.GetString()!, relation.GetString()!));
             if (isModify)
             {
                 operations.Add((node.GetProperty("Operation").GetString()!, schema.GetString()!, relation.GetString()!));
+            }
+        }
+
+        foreach (var key in Expressions)
+        {
+            if ((key != "Output" || isTop || !isScan) && node.TryGetProperty(key, out var expression))
+            {
+                foreach (var part in expression.ValueKind == JsonValueKind.Array ? expression.EnumerateArray().ToArray() : [expression])
+                {
+                    used.Append(part.ValueKind == JsonValueKind.String ? part.GetString() : part.GetRawText()).Append('\n');
+                }
             }
         }
 
@@ -190,7 +261,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         {
             foreach (var child in children.EnumerateArray())
             {
-                Walk(child, relations, operations, ref where, underModify || isModify);
+                Walk(child, relations, operations, used, ref where, ref untraced, underModify || isModify, isTop: false);
             }
         }
     }

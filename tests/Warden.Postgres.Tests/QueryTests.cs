@@ -33,18 +33,18 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_renamed_classified_column_keeps_its_class()
+    public async Task A_renamed_column_is_traced_to_its_field()
     {
         var applied = await _warehouse.RunAsync("query", "SELECT email AS contact, id FROM contacts WHERE id < 3");
-        Assert.Equal(["pii"], applied.OutputClasses!["contact"]);
-        Assert.False(applied.OutputClasses.ContainsKey("id"));
+        Assert.Equal(["warehouse.contacts.email"], applied.OutputFields!["contact"]);
+        Assert.False(applied.OutputFields.ContainsKey("id"));
     }
 
     [Fact]
-    public async Task A_column_computed_from_classified_ones_carries_their_classes()
+    public async Task A_computed_column_is_traced_to_every_field_the_query_reads()
     {
         var applied = await _warehouse.RunAsync("query", "SELECT lower(email) || '' AS x FROM contacts WHERE id < 3");
-        Assert.Contains("pii", applied.OutputClasses!["x"]);
+        Assert.Contains("warehouse.contacts.email", applied.OutputFields!["x"]);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
               - { id: cleanup-bot, use_case: tidy, environments: [sandbox], auth: { token: env:T_TIDY } }
             """, "test.yaml", new PolicyLoadOptions { Systems = [_warehouse.System.Catalogue] });
         var policy = loaded.Policy ?? throw new Xunit.Sdk.XunitException(string.Join("\n", loaded.Errors));
-        var masked = ReadMask.For(policy, policy.FindAgent("cleanup-bot")!).Apply(applied.Output, applied.OutputClasses);
+        var masked = ReadMask.For(policy, policy.FindAgent("cleanup-bot")!).Apply(applied.Output, applied.OutputFields);
         Assert.Equal("p***@example.com", masked.GetProperty("rows")[0].GetProperty("contact").GetString());
     }
 
@@ -109,5 +109,21 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(["pii"], _warehouse.System.Catalogue.ClassesOf("warehouse.contacts.email"));
         Assert.Equal(["consent"], _warehouse.System.Catalogue.ClassesOf("warehouse.contacts.consent"));
         Assert.Empty(_warehouse.System.Catalogue.ClassesOf("warehouse.contacts.score"));
+    }
+
+    [Fact]
+    public void A_count_reads_no_column_and_no_class()
+    {
+        var plan = _warehouse.Plan("query", "SELECT count(*) FROM contacts");
+        Assert.Empty(plan.FieldsRead);
+        Assert.Empty(plan.Classes);
+    }
+
+    [Fact]
+    public void A_filter_on_a_classified_column_counts_as_reading_it()
+    {
+        var plan = _warehouse.Plan("query", "SELECT count(*) FROM contacts c WHERE c.email LIKE 'a%'");
+        Assert.Equal(["warehouse.contacts.email"], plan.FieldsRead);
+        Assert.Equal(["pii"], plan.Classes);
     }
 }

@@ -24,7 +24,15 @@ internal static class ConditionVariables
         ["tool"] = new("tool", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Tool), "the tool's name"),
         ["kind"] = new("kind", CelType.String, (ref CelActivation a) => CelValue.Of(a.Input.Kind), "read, write, delete, send, sync or configure: delete for any call that deletes records"),
         ["args"] = Args(null, closed: false, "the call's arguments"),
+        ["statement"] = new("statement", CelType.DynMap, ReadStatement, "the SQL statement a database call runs")
+        {
+            Fields = new Dictionary<string, CelType> { ["kind"] = CelType.String, ["tables"] = CelType.StringList, ["where"] = CelType.Bool },
+            FieldsClosed = true,
+            FieldsDescription = "the SQL statement a database call runs (empty kind for other calls)",
+        },
     };
+
+    private static CelValue ReadStatement(ref CelActivation a) => CelValue.FromJson(a.Input.Facts.Statement?.Json ?? StatementFacts.None);
 
     /// <summary>The variables with <c>args</c> typed by the arguments of the tools a rule targets.</summary>
     public static IReadOnlyDictionary<string, CelVariable> ForTools(IReadOnlyCollection<ToolDefinition> tools, bool allKnown)

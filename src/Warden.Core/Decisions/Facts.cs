@@ -42,6 +42,25 @@ public sealed record PlanFacts
 
     /// <summary>Overrides the tool's annotation when the plan knows better; only ever towards danger.</summary>
     public bool? Reversible { get; init; }
+
+    /// <summary>The SQL statement a database call runs, as the database classified it; null for other calls.</summary>
+    public StatementFacts? Statement { get; init; }
+}
+
+/// <summary>
+/// A SQL statement as its database classified it, which conditions read as <c>statement.kind</c>
+/// (read, insert, update, delete, merge, schema, permission, multiple, other), <c>statement.tables</c>
+/// and <c>statement.where</c> (false for an UPDATE or DELETE that reaches every row).
+/// </summary>
+public sealed record StatementFacts(string Kind, IReadOnlyList<string> Tables, bool Where)
+{
+    private static readonly JsonElement NoneJson = JsonSerializer.SerializeToElement(new { kind = "", tables = Array.Empty<string>(), where = false });
+    private JsonElement? _json;
+
+    /// <summary>What conditions see for a call that runs no statement.</summary>
+    internal static JsonElement None => NoneJson;
+
+    internal JsonElement Json => _json ??= JsonSerializer.SerializeToElement(new { kind = Kind, tables = Tables, where = Where });
 }
 
 /// <summary>One call to decide: who, what, where, with which arguments and plan facts, and when.</summary>

@@ -15,12 +15,12 @@ public sealed class ReadMask
 {
     private const string Hidden = "***";
     private readonly HashSet<string> _masked;
-    private readonly IReadOnlySet<string>? _sees;
+    private readonly Func<string, bool>? _hidden;
 
-    private ReadMask(HashSet<string> masked, IReadOnlySet<string>? sees)
+    private ReadMask(HashSet<string> masked, Func<string, bool>? hidden)
     {
         _masked = masked;
-        _sees = sees;
+        _hidden = hidden;
     }
 
     /// <summary>Masks nothing.</summary>
@@ -43,22 +43,23 @@ public sealed class ReadMask
             }
         }
 
-        return new ReadMask(masked, agent.Sees.ToHashSet(StringComparer.Ordinal));
+        var sees = agent.Sees.ToHashSet(StringComparer.Ordinal);
+        return new ReadMask(masked, field => policy.ClassesOf(field).Any(c => !sees.Contains(c)));
     }
 
     /// <summary>
-    /// As <see cref="Apply(JsonElement)"/>, also masking the names <paramref name="outputClasses"/>
-    /// gives classes this agent may not see (a query's renamed or computed columns).
+    /// As <see cref="Apply(JsonElement)"/>, also masking each name <paramref name="outputFields"/>
+    /// traces to a field this agent may not see (a query's renamed or computed columns).
     /// </summary>
-    public JsonElement Apply(JsonElement value, IReadOnlyDictionary<string, IReadOnlyList<string>>? outputClasses)
+    public JsonElement Apply(JsonElement value, IReadOnlyDictionary<string, IReadOnlyList<string>>? outputFields)
     {
-        if (outputClasses is null || _sees is null)
+        if (outputFields is null || _hidden is null)
         {
             return Apply(value);
         }
 
-        var extra = outputClasses.Where(o => o.Value.Any(c => !_sees.Contains(c))).Select(o => o.Key).Where(n => !_masked.Contains(n)).ToList();
-        return extra.Count == 0 ? Apply(value) : new ReadMask([.. _masked, .. extra], _sees).Apply(value);
+        var extra = outputFields.Where(o => !_masked.Contains(o.Key) && o.Value.Any(_hidden)).Select(o => o.Key).ToList();
+        return extra.Count == 0 ? Apply(value) : new ReadMask([.. _masked, .. extra], _hidden).Apply(value);
     }
 
     /// <summary>A copy of <paramref name="value"/> with the masked fields' values masked; the value itself when nothing needs it.</summary>

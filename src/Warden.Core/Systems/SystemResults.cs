@@ -157,8 +157,8 @@ public class Plan
     /// <summary>What a send says (subject, sender, content): bound into the hash, so changing it voids an approval.</summary>
     public SendMessage? Message { get; }
 
-    /// <summary>The facts the policy decides on, derived from what the plan does.</summary>
-    public PlanFacts Facts { get; }
+    /// <summary>The facts the policy decides on, derived from what the plan does (a system may add what only it knows, such as a statement's kind).</summary>
+    public PlanFacts Facts { get; protected init; }
 }
 
 /// <summary>What applying a plan did: for a send stopped between batches, how far it got and why it stopped.</summary>
@@ -171,11 +171,12 @@ public sealed record AppliedAction(string ActionId, string Tool, long Records, b
     public long Done { get; init; }
 
     /// <summary>
-    /// Names in <see cref="Output"/> whose values carry data classes that no field of that name
-    /// shows (a column a query renamed, or computed from classified columns), with those classes:
-    /// masking treats them as fields of those classes. Null when the output's names say it all.
+    /// Names in <see cref="Output"/> whose values come from fields of another name (a column a
+    /// query renamed, or computed from several), with those fields: masking treats each name as
+    /// those fields, with their classes as the policy gives them. Null when the output's names are
+    /// the fields' own.
     /// </summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputClasses { get; init; }
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputFields { get; init; }
 }
 
 /// <summary>A send a stopped gateway left half-way, now ended as stopped: its action, and how many it had sent of how many it queued.</summary>

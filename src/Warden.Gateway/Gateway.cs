@@ -5,6 +5,7 @@ using Warden.Core.Audit;
 using Warden.Gateway.Approvals;
 using Warden.Gateway.Calls;
 using Warden.Gateway.Identity;
+using Warden.Postgres;
 using Warden.Storage;
 using Warden.Storage.Audit;
 using Warden.Storage.Gateway;
@@ -21,12 +22,14 @@ namespace Warden.Gateway;
 internal sealed class Gateway : IAsyncDisposable
 {
     private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
-        IReadOnlyDictionary<string, string> demoTokens)
+        IReadOnlyDictionary<string, string> demoTokens, IReadOnlyList<PostgresDatabase> databases)
     {
         Options = options;
         Policy = policy;
         WorkspaceStore = workspaceStore;
         Workspace = new MarketingWorkspace(workspaceStore, options.Clock, policy.ClassesOf);
+        Databases = databases;
+        Systems = new GovernedSystems([Workspace, .. databases]);
         Trail = trail;
         Store = store;
         Credentials = credentials;
@@ -35,10 +38,10 @@ internal sealed class Gateway : IAsyncDisposable
         Notifier = new Notifications.Notifier(policy, options, store);
         Recorder = new Recorder(trail, policy);
         KillSwitch = new Guards.KillSwitch(policy, options, store, Recorder, Notifier);
-        Access = new AgentAccess(policy, options.Environment, Workspace.Catalogue.System);
-        Recovery = new Recovery(policy, options, store, Workspace, Recorder, trail.Path);
-        Governor = new PlanGovernor(policy, options, Workspace, store, Guards, KillSwitch, Recovery, Recorder, Access);
-        Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Workspace);
+        Access = new AgentAccess(policy, options.Environment, Systems.Ids.ToHashSet(StringComparer.Ordinal));
+        Recovery = new Recovery(policy, options, store, Systems, Recorder, trail.Path);
+        Governor = new PlanGovernor(policy, options, Systems, store, Guards, KillSwitch, Recovery, Recorder, Access);
+        Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Systems);
         Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment, options.Logging.CreateLogger<CallPipeline>());
     }
 
@@ -53,6 +56,12 @@ internal sealed class Gateway : IAsyncDisposable
     public WorkspaceStore WorkspaceStore { get; }
 
     public MarketingWorkspace Workspace { get; }
+
+    /// <summary>The PostgreSQL databases the policy declares in this environment.</summary>
+    public IReadOnlyList<PostgresDatabase> Databases { get; }
+
+    /// <summary>Every system governed here: the workspace and the databases.</summary>
+    public GovernedSystems Systems { get; }
 
     public AuditTrail Trail { get; }
 
@@ -146,8 +155,11 @@ internal sealed class Gateway : IAsyncDisposable
                 options.Logging.CreateLogger<Gateway>().LogWarning("{Broken}", brokenTokens);
             }
 
-            var credentials = Credentials.From(policy, new TokenReferences(Path.Combine(data, "secrets")), demo, out var unresolved);
-            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? []) { WithoutToken = unresolved };
+            var references = new TokenReferences(Path.Combine(data, "secrets"));
+            var credentials = Credentials.From(policy, references, demo, out var unresolved);
+            var databases = await OpenDatabasesAsync(options, policy, references, data, cancellationToken).ConfigureAwait(false);
+            opened.AddRange(databases.Select(d => new Closing(d)));
+            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases) { WithoutToken = unresolved };
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
             await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
@@ -178,6 +190,62 @@ internal sealed class Gateway : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens the databases the policy declares in this gateway's environment, each with the
+    /// connection only Warden holds and its journal in the data folder. One that cannot be reached,
+    /// or whose tables or capture are missing, stops the gateway from starting, saying which and why.
+    /// </summary>
+    private static async Task<List<PostgresDatabase>> OpenDatabasesAsync(GatewayOptions options, Policy policy, TokenReferences references, string data, CancellationToken cancellationToken)
+    {
+        var databases = new List<PostgresDatabase>();
+        try
+        {
+            foreach (var declared in policy.Declared.Where(d => d.Kind == PostgresDatabase.Kind && d.Environment == options.Environment))
+            {
+                if (references.Resolve(declared.Connection) is not { } connection)
+                {
+                    // Not connected here: its tools are offered to no one, and the start says so.
+                    options.Logging.CreateLogger<Gateway>().LogWarning(
+                        "System '{System}' is not governed here: its connection ({Reference}) is not set, so its tools are refused", declared.Id, declared.Connection);
+                    continue;
+                }
+
+                try
+                {
+                    databases.Add(await PostgresDatabase.OpenAsync(new PostgresOptions
+                    {
+                        Id = declared.Id,
+                        ConnectionString = connection,
+                        Tables = [.. declared.Tables.Select(t => new GovernedTable(t))],
+                        JournalPath = Path.Combine(data, "systems", declared.Id + ".db"),
+                        ClassesOf = policy.ClassesOf,
+                    }, options.Clock, cancellationToken).ConfigureAwait(false));
+                }
+                catch (Exception e) when (e is PostgresSystemException or Npgsql.NpgsqlException or ArgumentException)
+                {
+                    throw new GatewayException($"the database of system '{declared.Id}' cannot be governed: {e.Message}", e);
+                }
+            }
+
+            return databases;
+        }
+        catch
+        {
+            foreach (var database in databases)
+            {
+                await database.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Closes a database with the files a failed open closes.</summary>
+    private sealed class Closing(PostgresDatabase database) : IDisposable
+    {
+        public void Dispose() => database.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>Starts the gateway's timers: expiring requests, sending notifications, forgetting old usage, watching token files.</summary>
@@ -212,6 +280,10 @@ internal sealed class Gateway : IAsyncDisposable
         await Trail.DisposeAsync().ConfigureAwait(false);
         Store.Dispose();
         WorkspaceStore.Dispose();
+        foreach (var database in Databases)
+        {
+            await database.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static Policy LoadPolicy(GatewayOptions options)
@@ -226,7 +298,7 @@ internal sealed class Gateway : IAsyncDisposable
             throw new GatewayException($"the policy {options.PolicyPath} cannot be read: {e.Message}", e);
         }
 
-        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue] });
+        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All });
         if (!result.Succeeded)
         {
             var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();

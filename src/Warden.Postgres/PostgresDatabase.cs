@@ -36,26 +36,42 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
         var id = options.Id;
-        _describe = new ToolDefinition(id, id + ".describe", ActionKind.Read, Reversibility.Reversible, External: false,
-            "The tables you may use, their columns and types, and which columns hold which data classes.", []);
-        _query = new ToolDefinition(id, id + ".query", ActionKind.Read, Reversibility.Reversible, External: false,
-            $"Runs one read-only SQL statement (SELECT, VALUES) and returns at most {options.RowCap:N0} rows; columns of classes you may not see come back masked.",
-            [
-                new ToolArgument("sql", ArgumentType.String, "One SQL statement that reads; $1, $2, ... for parameters.", Required: true),
-                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
-            ]);
-        _execute = new ToolDefinition(id, id + ".execute", ActionKind.Delete, Reversibility.Reversible, External: false,
-            "Runs one SQL statement that changes data (INSERT, UPDATE, DELETE, MERGE) or the schema. Its exact effect is previewed first, and it may wait for people to approve it.",
-            [
-                new ToolArgument("sql", ArgumentType.String, "One SQL statement; $1, $2, ... for parameters.", Required: true),
-                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
-            ]);
+        (_describe, _query, _execute) = Tools(id, options.RowCap);
         Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
             [.. tables.Tables.SelectMany(t => t.Columns.Select(c => new SystemField(FieldName(t, c.Name), IsInteger(c.Type) ? FilterFieldType.Integer : FilterFieldType.Text, c.Classes)))]);
     }
 
     /// <inheritdoc/>
     public SystemCatalogue Catalogue { get; }
+
+    /// <summary>The kind a policy declares a PostgreSQL database with.</summary>
+    public const string Kind = "postgres";
+
+    /// <summary>The catalogue a policy's declaration offers before the database is reached: the tools (its fields are the database's, known once it is).</summary>
+    public static SystemCatalogue DeclaredCatalogue(DeclaredSystem declared)
+    {
+        ArgumentNullException.ThrowIfNull(declared);
+        var (describe, query, execute) = Tools(declared.Id, new PostgresOptions { Id = declared.Id, ConnectionString = "", Tables = [], JournalPath = "" }.RowCap);
+        return new SystemCatalogue(declared.Id, [describe, query, execute], []);
+    }
+
+    private static (ToolDefinition Describe, ToolDefinition Query, ToolDefinition Execute) Tools(string id, int rowCap) =>
+    (
+        new ToolDefinition(id, id + ".describe", ActionKind.Read, Reversibility.Reversible, External: false,
+            "The tables you may use, their columns and types, and which columns hold which data classes.", []),
+        new ToolDefinition(id, id + ".query", ActionKind.Read, Reversibility.Reversible, External: false,
+            $"Runs one read-only SQL statement (SELECT, VALUES) and returns at most {rowCap:N0} rows; columns of classes you may not see come back masked.",
+            [
+                new ToolArgument("sql", ArgumentType.String, "One SQL statement that reads; $1, $2, ... for parameters.", Required: true),
+                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
+            ]),
+        new ToolDefinition(id, id + ".execute", ActionKind.Delete, Reversibility.Reversible, External: false,
+            "Runs one SQL statement that changes data (INSERT, UPDATE, DELETE, MERGE) or the schema. Its exact effect is previewed first, and it may wait for people to approve it.",
+            [
+                new ToolArgument("sql", ArgumentType.String, "One SQL statement; $1, $2, ... for parameters.", Required: true),
+                new ToolArgument("params", ArgumentType.StringList, "Values of $1, $2, ... as text; PostgreSQL converts them to the types the statement needs."),
+            ])
+    );
 
     /// <summary>
     /// Connects, reads the governed tables from the database's catalog, checks that each has the
@@ -74,7 +90,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             TableCatalogue tables;
             await using (var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
             {
-                tables = await TableCatalogue.ReadAsync(connection, options.Tables, cancellationToken).ConfigureAwait(false);
+                tables = await TableCatalogue.ReadAsync(connection, options.Tables, cancellationToken,
+                    options.ClassesOf is { } classesOf ? (table, column) => classesOf($"{options.Id}.{table}.{column}") : null).ConfigureAwait(false);
                 var missing = await Capture.MissingAsync(connection, tables, cancellationToken).ConfigureAwait(false);
                 if (missing.Count > 0)
                 {
@@ -417,11 +434,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             var (oid, number) = sources[i];
             if (oid != 0 && _tables.ByOid(oid) is { } table && table.Columns.FirstOrDefault(c => c.Number == number) is { } column)
             {
-                var field = FieldName(table, column.Name);
-                if (column.Name != labels[i])
-                {
-                    fields[labels[i]] = [field];
-                }
+                // Named even when the label is the column's own: the policy may class fields this
+                // system's catalogue does not list (declared before the database was reached).
+                fields[labels[i]] = [FieldName(table, column.Name)];
             }
             else if (plan.FieldsRead.Count > 0)
             {

@@ -39,6 +39,12 @@ public sealed record PostgresOptions
     /// <summary>The longest statement accepted, in characters (default, and at most, the 20,000 any tool argument may have).</summary>
     public int MaxStatementLength { get; init; } = 20_000;
 
+    /// <summary>
+    /// More classes of a field, named ID.table.column, than <see cref="GovernedTable.Classes"/>
+    /// gives: the policy's data_classes, when a gateway governs the database.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>>? ClassesOf { get; init; }
+
     /// <summary>How many affected rows a plan shows before and after (default 5).</summary>
     public int SampleSize { get; init; } = 5;
 }

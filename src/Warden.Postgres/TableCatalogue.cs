@@ -51,7 +51,8 @@ internal sealed class TableCatalogue
 
     public TableShape? ByName(string schema, string name) => _byName.GetValueOrDefault(schema + "." + name);
 
-    public static async Task<TableCatalogue> ReadAsync(NpgsqlConnection connection, IReadOnlyList<GovernedTable> declared, CancellationToken cancellationToken)
+    public static async Task<TableCatalogue> ReadAsync(NpgsqlConnection connection, IReadOnlyList<GovernedTable> declared, CancellationToken cancellationToken,
+        Func<string, string, IReadOnlyList<string>>? classesOf = null)
     {
         var shapes = new List<TableShape>();
         foreach (var table in declared)
@@ -78,8 +79,13 @@ internal sealed class TableCatalogue
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     var column = reader.GetString(1);
-                    columns.Add(new TableColumn(reader.GetInt16(0), column, reader.GetString(2), reader.GetBoolean(3), reader.GetBoolean(4), reader.GetBoolean(5),
-                        table.Classes.TryGetValue(column, out var classes) ? classes : []));
+                    IReadOnlyList<string> classes = table.Classes.TryGetValue(column, out var own) ? own : [];
+                    if (classesOf?.Invoke(table.Name, column) is { Count: > 0 } more)
+                    {
+                        classes = [.. classes.Concat(more).Distinct(StringComparer.Ordinal)];
+                    }
+
+                    columns.Add(new TableColumn(reader.GetInt16(0), column, reader.GetString(2), reader.GetBoolean(3), reader.GetBoolean(4), reader.GetBoolean(5), classes));
                 }
             }
 

@@ -1,4 +1,5 @@
 using Warden.Core;
+using Warden.Tests;
 
 namespace Warden.Postgres.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Warden.Core;
+using Warden.Tests;
 
 namespace Warden.Postgres.Tests;
 
@@ -37,7 +38,7 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
     {
         var applied = await _warehouse.RunAsync("query", "SELECT email AS contact, id FROM contacts WHERE id < 3");
         Assert.Equal(["warehouse.contacts.email"], applied.OutputFields!["contact"]);
-        Assert.False(applied.OutputFields.ContainsKey("id"));
+        Assert.Equal(["warehouse.contacts.id"], applied.OutputFields["id"]);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Warden.Core;
+using Warden.Tests;
 
 namespace Warden.Postgres.Tests;
 

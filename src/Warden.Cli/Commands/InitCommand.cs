@@ -60,7 +60,7 @@ internal static class InitCommand
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var policyText = Template(PolicyFile, today);
         var testsText = Template(TestsFile, today);
-        var policy = PolicyLoader.Load(policyText, policyPath, new PolicyLoadOptions { Clock = clock, Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue] }).Policy
+        var policy = PolicyLoader.Load(policyText, policyPath, new PolicyLoadOptions { Clock = clock, Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue], Kinds = Warden.Gateway.PolicyKinds.All }).Policy
                      ?? throw new InvalidOperationException("the built-in starter policy does not load");
         var secrets = policy.Agents.Select(a => a.TokenReference).Concat(policy.Owners.Select(o => o.TokenReference))
             .OfType<string>()

@@ -45,7 +45,7 @@ internal static class PolicyFile
             return null;
         }
 
-        result = PolicyLoader.Load(text, path, new PolicyLoadOptions { Clock = clock, Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue] });
+        result = PolicyLoader.Load(text, path, new PolicyLoadOptions { Clock = clock, Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue], Kinds = Warden.Gateway.PolicyKinds.All });
         if (!result.Succeeded || !quiet)
         {
             DiagnosticsView.Render(console, result.Diagnostics, text, showWarnings: !quiet || !result.Succeeded);

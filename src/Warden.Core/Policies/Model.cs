@@ -304,3 +304,11 @@ public sealed record Destination(string Id, string Description);
 
 /// <summary>An upstream system (an MCP server) whose tools the policy annotates.</summary>
 public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList<ToolDefinition> Tools);
+
+/// <summary>
+/// A system of a kind Warden knows (kind: postgres) that the policy declares: how Warden reaches
+/// it (a reference to a secret only Warden holds: env:NAME, file:/path or secret:NAME), the one
+/// environment it belongs to, and the tables an agent may reach (every other one is invisible).
+/// Its tools come from its kind (<see cref="PolicyLoadOptions.Kinds"/>).
+/// </summary>
+public sealed record DeclaredSystem(string Id, string Kind, string Description, string Connection, string Environment, IReadOnlyList<string> Tables);

@@ -93,6 +93,9 @@ public sealed class Policy
     /// <summary>Upstream systems and their annotated tools.</summary>
     public IReadOnlyList<UpstreamSystem> Systems { get; }
 
+    /// <summary>The systems of a kind Warden knows (a PostgreSQL database) the policy declares, with how to reach them.</summary>
+    public IReadOnlyList<DeclaredSystem> Declared { get; init; } = [];
+
     /// <summary>The catalogues of the built-in systems the policy was loaded with: their tools and fields, with the classes the systems give them.</summary>
     public IReadOnlyList<SystemCatalogue> Catalogues { get; }
 

@@ -202,9 +202,30 @@ internal static class PolicyBinder
 
     private static void BindSystem(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
     {
-        var r = new MappingReader(item, what, diagnostics, ["id", "description", "tools"]);
+        var r = new MappingReader(item, what, diagnostics, ["id", "description", "kind", "connection", "environment", "tables", "tools"]);
         if (r.Id() is not { } id)
         {
+            return;
+        }
+
+        var kind = r.String("kind");
+        if (kind is { } declared && declared.Value != "mcp")
+        {
+            // A system of a kind Warden knows: its tools come from the kind, not from the policy.
+            if (r.Sequence("tools") is not null)
+            {
+                diagnostics.Error(DiagnosticCode.UnknownField, r.At, $"system '{id.Value}' is of kind {declared.Value}, whose tools Warden knows; it lists no tools",
+                    "remove 'tools'; rules name its tools as " + id.Value + ".query, " + id.Value + ".execute, ...");
+            }
+
+            policy.Systems.Add(new SystemSyntax(id, r.Text("description"), [])
+            {
+                Kind = declared,
+                Connection = r.String("connection", required: true, hint: "a reference only Warden resolves: env:NAME, file:/path or secret:NAME"),
+                Environment = r.String("environment", required: true, hint: "the one environment the system belongs to, e.g. sandbox"),
+                Tables = r.Strings("tables", required: true),
+                At = r.At,
+            });
             return;
         }
 

@@ -53,6 +53,8 @@ internal sealed class PolicyCompiler
     private readonly List<ToolDefinition> _tools = [];
     private readonly HashSet<string> _upstreamSystems = new(StringComparer.Ordinal);
     private readonly List<UpstreamSystem> _systems = [];
+    private readonly List<DeclaredSystem> _declared = [];
+    private readonly List<SystemCatalogue> _declaredCatalogues = [];
     private readonly Dictionary<string, IReadOnlyList<string>> _dataClasses = new(StringComparer.Ordinal);
 
     // Conditions over the same tools share one set of typed variables.
@@ -106,14 +108,17 @@ internal sealed class PolicyCompiler
             useCases: [.. _useCases.Values],
             agents: [.. _agents.Values],
             systems: _systems,
-            catalogues: _options.Systems,
+            catalogues: [.. _options.Systems, .. _declaredCatalogues],
             tools: _tools,
             rules: rules,
             exceptions: exceptions,
             budgets: budgets,
             breakers: breakers,
             compiledRules: [.. _rules.Values.OrderBy(r => r.Order)],
-            destinations: destinations);
+            destinations: destinations)
+        {
+            Declared = _declared,
+        };
     }
 
     /// <summary>The destinations audiences may be synced to, each named once.</summary>
@@ -487,6 +492,12 @@ internal sealed class PolicyCompiler
                 continue;
             }
 
+            if (system.Kind is { } kind)
+            {
+                Declare(system, kind);
+                continue;
+            }
+
             _upstreamSystems.Add(system.Id.Value);
             var tools = new List<ToolDefinition>();
             foreach (var tool in system.Tools)
@@ -508,6 +519,50 @@ internal sealed class PolicyCompiler
         }
 
         ReadsThatWrite(reads);
+    }
+
+    /// <summary>A system of a kind Warden knows: its reference, environment and tables checked, its catalogue from its kind.</summary>
+    private void Declare(SystemSyntax system, Located<string> kind)
+    {
+        var what = $"system '{system.Id.Value}'";
+        if (!_options.Kinds.TryGetValue(kind.Value, out var catalogueOf))
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, kind.At, $"{what} is of kind '{kind.Value}', which Warden does not know here",
+                Suggest.HintOrChoices(kind.Value, ["mcp", .. _options.Kinds.Keys]));
+            return;
+        }
+
+        if (system.Connection is { } connection && !(connection.Value.StartsWith("env:", StringComparison.Ordinal)
+            || connection.Value.StartsWith("file:", StringComparison.Ordinal) || connection.Value.StartsWith("secret:", StringComparison.Ordinal)))
+        {
+            _diagnostics.Error(DiagnosticCode.SecretInPolicy, connection.At, $"the connection of {what} is written in the policy",
+                "name where Warden finds it instead: env:NAME, file:/path or secret:NAME; a policy is kept as code and read by many");
+        }
+
+        if (system.Environment is { } environment && !_environments.Contains(environment.Value))
+        {
+            _diagnostics.Error(DiagnosticCode.UnknownReference, environment.At, $"{what} belongs to environment '{environment.Value}', which the policy does not have",
+                Suggest.HintOrChoices(environment.Value, _environments));
+        }
+
+        if (system.Tables.Count == 0)
+        {
+            _diagnostics.Error(DiagnosticCode.MissingField, system.At, $"{what} lists no tables", "list the tables an agent may reach; every other one is invisible");
+        }
+
+        if (system.Connection is null || system.Environment is null || system.Tables.Count == 0)
+        {
+            return;
+        }
+
+        var declared = new DeclaredSystem(system.Id.Value, kind.Value, system.Description, system.Connection.Value.Value, system.Environment.Value.Value,
+            [.. system.Tables.Select(t => t.Value).Distinct(StringComparer.Ordinal)]);
+        var catalogue = catalogueOf(declared);
+        _declared.Add(declared);
+        _declaredCatalogues.Add(catalogue);
+        _upstreamSystems.Add(declared.Id);
+        _tools.AddRange(catalogue.Tools);
+        _fields.AddRange(catalogue.FieldNames);
     }
 
     /// <summary>

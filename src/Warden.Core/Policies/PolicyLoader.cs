@@ -19,6 +19,13 @@ public sealed record PolicyLoadOptions
     /// </summary>
     public IReadOnlyList<SystemCatalogue> Systems { get; init; } = [];
 
+    /// <summary>
+    /// The kinds of system a policy may declare (e.g. postgres), each with the catalogue a
+    /// declaration of that kind offers: its tools, known before the system is reached (so a policy
+    /// can be checked on a laptop), and the fields it already knows of, if any.
+    /// </summary>
+    public IReadOnlyDictionary<string, Func<DeclaredSystem, SystemCatalogue>> Kinds { get; init; } = new Dictionary<string, Func<DeclaredSystem, SystemCatalogue>>();
+
     /// <summary>The largest policy file accepted, in characters.</summary>
     public int MaxChars { get; init; } = YamlLimits.Default.MaxChars;
 

@@ -56,7 +56,18 @@ internal sealed record AgentSyntax(
     List<Located<string>> Sees,
     SourceLocation At);
 
-internal sealed record SystemSyntax(Located<string> Id, string Description, List<ToolSyntax> Tools);
+internal sealed record SystemSyntax(Located<string> Id, string Description, List<ToolSyntax> Tools)
+{
+    public Located<string>? Kind { get; init; }
+
+    public Located<string>? Connection { get; init; }
+
+    public Located<string>? Environment { get; init; }
+
+    public List<Located<string>> Tables { get; init; } = [];
+
+    public SourceLocation At { get; init; }
+}
 
 internal sealed record ToolSyntax(
     Located<string> Name,

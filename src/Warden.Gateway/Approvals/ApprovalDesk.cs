@@ -71,13 +71,13 @@ internal sealed class ApprovalDesk : IDisposable
     private readonly Notifications.Notifier _notifier;
     private readonly Recorder _recorder;
     private readonly PlanGovernor _governor;
-    private readonly IGovernedSystem _system;
+    private readonly GovernedSystems _system;
     private readonly ILogger _log;
     private readonly SemaphoreSlim _deciding = new(1, 1);
     private readonly SemaphoreSlim _requesting = new(1, 1);
     private ITimer? _expiry;
 
-    public ApprovalDesk(Policy policy, GatewayOptions options, GatewayStore store, Notifications.Notifier notifier, Recorder recorder, PlanGovernor governor, IGovernedSystem system)
+    public ApprovalDesk(Policy policy, GatewayOptions options, GatewayStore store, Notifications.Notifier notifier, Recorder recorder, PlanGovernor governor, GovernedSystems system)
     {
         _policy = policy;
         _options = options;

@@ -43,7 +43,7 @@ internal abstract record Governed
 /// in the trail before the agent hears back, counted against budgets and breakers, and a rule's
 /// refusal counted towards the repeated-denials incident whichever way the call came.
 /// </summary>
-internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGovernedSystem system, GatewayStore store, Guards.Guards guards, Guards.KillSwitch killSwitch,
+internal sealed class PlanGovernor(Policy policy, GatewayOptions options, GovernedSystems system, GatewayStore store, Guards.Guards guards, Guards.KillSwitch killSwitch,
     Recovery recovery, Recorder recorder, AgentAccess access)
 {
     private string Environment => options.Environment;
@@ -158,7 +158,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
     private Refusal? Admit(Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
     {
         var granted = access.GrantedTools(agent);
-        if (policy.FindTool(system.Catalogue.System, tool) is not { } definition)
+        if (system.Of(tool) is not { } owner || policy.FindTool(owner.Catalogue.System, tool) is not { } definition)
         {
             var hint = Core.Diagnostics.Suggest.Hint(tool, granted);
             var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");
@@ -274,7 +274,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, IGover
             Summary = plan.Summary,
             Records = action.Done,
             ActionId = action.ActionId.Length == 0 ? null : action.ActionId,
-            Result = access.MaskFor(agent).Apply(action.Output),
+            Result = access.MaskFor(agent).Apply(action.Output, action.OutputFields),
             AuditSeq = seq,
         };
     }

@@ -14,7 +14,7 @@ namespace Warden.Gateway.Calls;
 /// intent said about the call), or it was not (recorded as not applied). A send stopped half-way
 /// is ended as stopped first, and its entry says how far it got.
 /// </summary>
-internal sealed class Recovery(Policy policy, GatewayOptions options, GatewayStore store, IGovernedSystem system, Recorder recorder, string trailPath)
+internal sealed class Recovery(Policy policy, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, string trailPath)
 {
     /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)

@@ -122,7 +122,9 @@ internal sealed class Guards : IDisposable
     public Decision Decide(Policy policy, string environment, Agent agent, string tool, JsonElement arguments, Plan? plan, string? onBehalfOf)
     {
         var now = _clock.GetUtcNow();
-        var request = new DecisionRequest(agent.Id, tool, environment, arguments, plan?.Facts ?? PlanFacts.None, now) { OnBehalfOf = onBehalfOf };
+        // Tool names are unique across the systems governed here: the tool says its system.
+        var system = plan?.Tool.System ?? policy.Tools.FirstOrDefault(t => t.Name == tool)?.System ?? ToolDefinition.WorkspaceSystem;
+        var request = new DecisionRequest(agent.Id, tool, environment, arguments, plan?.Facts ?? PlanFacts.None, now) { OnBehalfOf = onBehalfOf, System = system };
         return policy.Decide(request, Snapshot(policy, agent, onBehalfOf, now, plan));
     }
 

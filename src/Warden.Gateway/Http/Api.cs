@@ -358,7 +358,7 @@ internal static class Api
         var person = Person(context);
         // Undoing an agent's work is for the people who answer for it: an owner of its use case.
         // A rollback is run by a person, but undoing it re-applies the agent's work, so it is the agent's.
-        var agentId = request.ActionId is { } action ? gateway.Workspace.AgentOf(action) : request.Agent;
+        var agentId = request.ActionId is { } action ? gateway.Systems.AgentOf(action) : request.Agent;
         if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
         {
             return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");
@@ -379,7 +379,7 @@ internal static class Api
         // The preview names records and what they hold: it is for the same owners as the rollback.
         if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
         {
-            var plan = gateway.Workspace.PlanRollback(request);
+            var plan = gateway.Systems.PlanRollback(request);
             return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
         }
 
@@ -390,7 +390,7 @@ internal static class Api
             Detail = $"rollback of {request.ActionId ?? $"{agentId}'s actions from {request.From:O} to {request.To:O}"}" + (force ? " (forced)" : ""), Outcome = "ok",
         };
         var intent = gateway.Recovery.Intend(person, "rollback", "", intended);
-        var result = await gateway.Workspace.RollBackAsync(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person, CancellationToken.None).ConfigureAwait(false);
+        var result = await gateway.Systems.RollBackAsync(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person, CancellationToken.None).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             gateway.Recovery.Settle(intent);

@@ -38,11 +38,12 @@ internal sealed class McpSurface(
     {
         var agent = AgentOf(context.User);
         var tools = new List<Tool>();
+        var here = policy.FindAgent(agent) is { } known ? access.GrantedTools(known) : new HashSet<string>();
         foreach (var grant in policy.Grants(agent, options.Environment))
         {
-            if (grant.Tool.System != ToolDefinition.WorkspaceSystem)
+            if (!here.Contains(grant.Tool.Name))
             {
-                continue; // upstream systems come with the proxy
+                continue; // a system not governed here (an upstream comes with the proxy; a database not connected)
             }
 
             tools.Add(new Tool

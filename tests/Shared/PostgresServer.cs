@@ -3,15 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-[assembly: AssemblyFixture(typeof(Warden.Postgres.Tests.PostgresServer))]
-
-namespace Warden.Postgres.Tests;
+namespace Warden.Tests;
 
 /// <summary>
 /// A throwaway PostgreSQL cluster for the tests: its own data folder and port on loopback, started
 /// once for the test run and stopped at its end. ./test.sh installs PostgreSQL from Debian's
 /// packages when it is missing; without it these tests fail, saying so. As root, the server runs as
-/// the postgres user (PostgreSQL refuses to run as root).
+/// the postgres user (PostgreSQL refuses to run as root). A test project that uses it says
+/// <c>[assembly: AssemblyFixture(typeof(PostgresServer))]</c>.
 /// </summary>
 public sealed class PostgresServer : IAsyncLifetime
 {

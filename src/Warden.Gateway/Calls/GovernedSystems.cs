@@ -1,0 +1,93 @@
+using Warden.Core;
+
+namespace Warden.Gateway.Calls;
+
+/// <summary>
+/// The systems this gateway governs in its environment (the workspace, the databases the policy
+/// declares there): a call goes to the system whose catalogue has its tool, a plan back to the
+/// system that made it, a rollback to the system that journaled the action.
+/// </summary>
+internal sealed class GovernedSystems
+{
+    private readonly IReadOnlyList<IGovernedSystem> _systems;
+    private readonly Dictionary<string, IGovernedSystem> _byTool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IGovernedSystem> _byId = new(StringComparer.Ordinal);
+
+    public GovernedSystems(IReadOnlyList<IGovernedSystem> systems)
+    {
+        _systems = systems;
+        foreach (var system in systems)
+        {
+            _byId.Add(system.Catalogue.System, system);
+            foreach (var tool in system.Catalogue.Tools)
+            {
+                _byTool.Add(tool.Name, system);
+            }
+        }
+    }
+
+    /// <summary>The ids of the systems governed here.</summary>
+    public IEnumerable<string> Ids => _byId.Keys;
+
+    /// <summary>The system of a tool, or null when no system here offers it.</summary>
+    public IGovernedSystem? Of(string tool) => _byTool.GetValueOrDefault(tool);
+
+    public SystemResult<Plan> Plan(ToolCall call) =>
+        Of(call.Tool) is { } system ? system.Plan(call) : SystemError.UnknownTool(call.Tool, "governed", null);
+
+    public Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default) =>
+        _byId.TryGetValue(plan.Tool.System, out var system)
+            ? system.ApplyAsync(plan, control, cancellationToken)
+            : Task.FromResult<SystemResult<AppliedAction>>(SystemError.Refused($"no system '{plan.Tool.System}' is governed here"));
+
+    /// <summary>The system that journaled an action, or null.</summary>
+    private IGovernedSystem? Owning(string actionId) => _systems.FirstOrDefault(s => s.AgentOf(actionId) is not null);
+
+    public string? AgentOf(string actionId) => _systems.Select(s => s.AgentOf(actionId)).FirstOrDefault(a => a is not null);
+
+    public string? ActionWithPlan(string agent, string planHash) => _systems.Select(s => s.ActionWithPlan(agent, planHash)).FirstOrDefault(a => a is not null);
+
+    public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since) =>
+        (Of(tool) is { } system ? [system] : _systems).Select(s => s.ActionSince(agent, tool, planHash, since)).FirstOrDefault(a => a is not null);
+
+    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default)
+    {
+        var all = new List<InterruptedSend>();
+        foreach (var system in _systems)
+        {
+            all.AddRange(await system.StopInterruptedAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        return all;
+    }
+
+    /// <summary>
+    /// What undoing would restore. One action goes to the system that journaled it; an agent's
+    /// window is the workspace's, or that of the one system holding its actions. A window that
+    /// spans systems is refused for now: each system's changes are undone in their own transaction.
+    /// </summary>
+    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) =>
+        For(request) is { Succeeded: true } found ? found.Value!.PlanRollback(request) : For(request).Error!;
+
+    public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
+    {
+        var found = For(request);
+        return found.Succeeded ? await found.Value!.RollBackAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false) : found.Error!;
+    }
+
+    private SystemResult<IGovernedSystem> For(RollbackRequest request)
+    {
+        if (request.ActionId is { } actionId)
+        {
+            return Owning(actionId) is { } owner ? new SystemResult<IGovernedSystem>(owner, null) : SystemError.NotFound($"there is no action '{actionId}'");
+        }
+
+        var holding = _systems.Where(s => s.PlanRollback(request) is { Succeeded: true, Value.Actions.Count: > 0 }).ToList();
+        return holding.Count switch
+        {
+            0 => new SystemResult<IGovernedSystem>(_systems[0], null),
+            1 => new SystemResult<IGovernedSystem>(holding[0], null),
+            _ => SystemError.Refused($"the agent's actions in that window are in {holding.Count} systems ({string.Join(", ", holding.Select(h => h.Catalogue.System))}); roll back each action by its id"),
+        };
+    }
+}

@@ -1,0 +1,211 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Warden.Core.Audit;
+using Warden.Postgres;
+using Warden.Tests;
+
+namespace Warden.Gateway.Tests;
+
+/// <summary>
+/// A PostgreSQL database declared in the policy and governed through the gateway, as an agent told
+/// to "clean up the staging tables" would meet it through the official MCP client: every statement
+/// classified, previewed, refused or held, run only as approved, and undone; each case in the trail.
+/// </summary>
+public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
+{
+    private GatewayFixture _gateway = null!;
+    private string _database = "";
+
+    private const string Declaration = """
+        systems:
+          - id: warehouse
+            kind: postgres
+            description: The marketing warehouse.
+            connection: secret:warehouse
+            environment: sandbox
+            tables: [contacts]
+        """;
+
+    private const string Rules = """
+        rules:
+          - id: warehouse-no-schema-changes
+            tool: warehouse.execute
+            when: statement.kind in ['schema', 'permission', 'other']
+            effect: deny
+            message: Schema and permission changes are not made by agents.
+          - id: warehouse-no-unbounded-changes
+            tool: warehouse.execute
+            when: statement.kind in ['update', 'delete'] && !statement.where
+            effect: deny
+            message: A change to every row of a table is refused; add a WHERE.
+          - id: warehouse-reads
+            agent: [hygiene-bot, reporting-bot]
+            tool: [warehouse.query, warehouse.describe]
+            effect: allow
+          - id: warehouse-changes-held
+            agent: hygiene-bot
+            tool: warehouse.execute
+            effect: approve
+            approval:
+              approvers: [owner:data]
+              show: [affected, sample]
+        """;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(_database, $"""
+            CREATE TABLE contacts (id bigint PRIMARY KEY, email text NOT NULL, first_name text, last_seen timestamptz, score numeric(8, 2));
+            INSERT INTO contacts SELECT g, 'person' || g || '@example.com', 'Name' || g, timestamptz '2026-01-01' + g * interval '1 hour', g * 0.25
+            FROM generate_series(1, 5000) g;
+            CREATE TABLE contacts_backup AS SELECT * FROM contacts;
+            ALTER TABLE contacts OWNER TO {PostgresServer.GovernedRole};
+            """);
+        await PostgresDatabase.InstallAsync(server.AdminConnection(_database), [new GovernedTable("contacts")], TestContext.Current.CancellationToken);
+
+        var directory = GatewayFixture.NewDirectory();
+        Directory.CreateDirectory(Path.Combine(directory, "secrets"));
+        await File.WriteAllTextAsync(Path.Combine(directory, "secrets", "warehouse"), server.Governed(_database), TestContext.Current.CancellationToken);
+        _gateway = await GatewayFixture.StartAsync(policy => policy
+            .Replace("systems:\n", Declaration.TrimEnd() + "\n", StringComparison.Ordinal)
+            .Replace("rules:\n", Rules.TrimEnd() + "\n", StringComparison.Ordinal)
+            .Replace("pii: [contacts.email,", "pii: [warehouse.contacts.email, warehouse.contacts.first_name, contacts.email,", StringComparison.Ordinal),
+            directory: directory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        Directory.Delete(_gateway.Directory, recursive: true);
+    }
+
+    private async Task<(bool IsError, JsonNode Answer)> Execute(string sql) =>
+        await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "warehouse.execute", new { sql });
+
+    private Task<long> Count(string where = "true") => server.ScalarAsync<long>(_database, $"SELECT count(*) FROM contacts WHERE {where}");
+
+    private AuditRecord LastCall() => _gateway.Trail().Last(e => e.Entry.Kind == "call");
+
+    [Fact]
+    public async Task The_agent_is_shown_the_database_tools_the_policy_grants_it()
+    {
+        var tools = await (await _gateway.Agent("hygiene-bot")).ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains(tools, t => t.Name == "warehouse.execute");
+        var reporting = await (await _gateway.Agent("reporting-bot")).ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains(reporting, t => t.Name == "warehouse.query");
+        Assert.DoesNotContain(reporting, t => t.Name == "warehouse.execute");
+    }
+
+    [Fact]
+    public async Task Drop_table_is_refused_and_the_table_stays()
+    {
+        var (isError, answer) = await Execute("DROP TABLE contacts");
+        Assert.True(isError);
+        Assert.Equal("warehouse-no-schema-changes", answer["rule"]!.GetValue<string>());
+        Assert.Equal(5000, await Count());
+        Assert.Equal(("deny", "refused", "warehouse-no-schema-changes"), (LastCall().Entry.Effect, LastCall().Entry.Outcome, LastCall().Entry.Rule));
+    }
+
+    [Fact]
+    public async Task Truncate_is_refused()
+    {
+        var (isError, answer) = await Execute("TRUNCATE contacts");
+        Assert.True(isError);
+        Assert.Equal("warehouse-no-schema-changes", answer["rule"]!.GetValue<string>());
+        Assert.Equal(5000, await Count());
+    }
+
+    [Fact]
+    public async Task Delete_without_where_is_refused()
+    {
+        var (isError, answer) = await Execute("DELETE FROM contacts");
+        Assert.True(isError);
+        Assert.Equal("warehouse-no-unbounded-changes", answer["rule"]!.GetValue<string>());
+        Assert.Equal(5000, await Count());
+        Assert.Equal("refused", LastCall().Entry.Outcome);
+    }
+
+    [Fact]
+    public async Task Two_statements_in_one_call_are_refused_and_recorded()
+    {
+        var (isError, _) = await Execute("DELETE FROM contacts WHERE id = 1; DROP TABLE contacts");
+        Assert.True(isError);
+        Assert.Equal(5000, await Count());
+        Assert.Equal("error", LastCall().Entry.Outcome);
+        Assert.Contains("one statement", LastCall().Entry.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_table_the_policy_does_not_list_is_invisible()
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query", new { sql = "SELECT count(*) FROM contacts_backup" });
+        Assert.True(isError);
+        Assert.Contains("not a table this system governs", answer.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_delete_of_3000_rows_is_held_approved_run_and_rolled_back_byte_for_byte()
+    {
+        var before = await server.ScalarAsync<string>(_database, "SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM contacts c");
+        var (_, held) = await Execute("DELETE FROM contacts WHERE id <= 3000");
+        Assert.True(held["status"]!.GetValue<string>() == "pending_approval", held.ToJsonString());
+        Assert.Equal(3000, held["records"]!.GetValue<long>());
+        Assert.Equal(5000, await Count());
+
+        var id = held["approval_id"]!.GetValue<string>();
+        var (_, view) = await _gateway.Api(HttpMethod.Get, "/api/approvals/" + id, _gateway.Token("sam"));
+        Assert.Contains("delete 3,000 row(s) of contacts", view!.ToJsonString(), StringComparison.Ordinal);
+
+        var (status, body) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", _gateway.Token("sam"), new { comment = "stale staging rows" });
+        Assert.True(status == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal("executed", body!["result"]!.GetValue<string>());
+        Assert.Equal(2000, await Count());
+
+        var call = LastCall();
+        Assert.Equal(("ok", id), (call.Entry.Outcome, call.Entry.ApprovalId));
+        var (rolledBack, rollback) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = call.Entry.ActionId });
+        Assert.True(rolledBack == HttpStatusCode.OK, rollback?.ToJsonString());
+        Assert.Equal(3000, rollback!["restored"]!.GetValue<long>());
+        Assert.Equal(before, await server.ScalarAsync<string>(_database, "SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM contacts c"));
+    }
+
+    [Fact]
+    public async Task A_delete_approved_at_120_rows_and_grown_to_500_deletes_nothing()
+    {
+        await server.ExecuteAsync(_database, "UPDATE contacts SET first_name = 'staging' WHERE id <= 120");
+        var (_, held) = await Execute("DELETE FROM contacts WHERE first_name = 'staging'");
+        Assert.Equal(120, held["records"]!.GetValue<long>());
+
+        await server.ExecuteAsync(_database, "UPDATE contacts SET first_name = 'staging' WHERE id <= 500");
+        var (_, body) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", _gateway.Token("sam"), new { comment = "ok" });
+        Assert.NotEqual("executed", body!["result"]!.GetValue<string>());
+        Assert.Equal(5000, await Count());
+    }
+
+    [Fact]
+    public async Task A_query_over_a_masked_column_comes_back_masked_even_renamed()
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query",
+            new { sql = "SELECT email AS contact, email, score FROM contacts WHERE id = 7" });
+        Assert.False(isError, answer.ToJsonString());
+        var row = answer["result"]!["rows"]![0]!;
+        Assert.Equal("p***@example.com", row["contact"]!.GetValue<string>());
+        Assert.Equal("p***@example.com", row["email"]!.GetValue<string>());
+        Assert.Equal(1.75m, row["score"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task A_gateway_whose_database_connection_is_unset_starts_and_refuses_its_tools()
+    {
+        var directory = GatewayFixture.NewDirectory();
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy
+            .Replace("systems:\n", "systems:\n  - { id: warehouse, kind: postgres, connection: env:WARDEN_TEST_UNSET_WAREHOUSE, environment: sandbox, tables: [contacts] }\n", StringComparison.Ordinal)
+            .Replace("rules:\n", Rules.TrimEnd() + "\n", StringComparison.Ordinal), directory: directory);
+        var client = await gateway.Agent("reporting-bot");
+        var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => GatewayFixture.Call(client, "warehouse.query", new { sql = "SELECT 1" }));
+        Assert.Contains("'warehouse.query' is not a tool Warden offers", refused.Message, StringComparison.Ordinal);
+        var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(tools, t => t.Name.StartsWith("warehouse.", StringComparison.Ordinal));
+    }
+}

@@ -28,6 +28,9 @@ internal static class WardenCli
         var workspace = new Command("workspace", "Manage the marketing workspace.");
         workspace.Add(WorkspaceSeedCommand.Create(console, clock));
         root.Add(workspace);
+        var database = new Command("database", "Prepare a PostgreSQL database the policy declares.");
+        database.Add(DatabaseInstallCommand.Create(console, clock));
+        root.Add(database);
         root.Add(AuditCommand.Create(console, clock));
         root.Add(ServeCommand.Create(console, clock));
         root.Add(ServeCommand.CreateStdio(clock));

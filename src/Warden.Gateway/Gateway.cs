@@ -202,13 +202,19 @@ internal sealed class Gateway : IAsyncDisposable
         var databases = new List<PostgresDatabase>();
         try
         {
-            foreach (var declared in policy.Declared.Where(d => d.Kind == PostgresDatabase.Kind && d.Environment == options.Environment))
+            foreach (var declared in policy.Declared.Where(d => d.Kind == PostgresDatabase.Kind))
             {
-                if (references.Resolve(declared.Connection) is not { } connection)
+                if (!declared.Connections.TryGetValue(options.Environment, out var reference))
+                {
+                    continue; // not in this environment
+                }
+
+                if (references.Resolve(reference) is not { } connection)
                 {
                     // Not connected here: its tools are offered to no one, and the start says so.
                     options.Logging.CreateLogger<Gateway>().LogWarning(
-                        "System '{System}' is not governed here: its connection ({Reference}) is not set, so its tools are refused", declared.Id, declared.Connection);
+                        "System '{System}' is not governed here: its connection in {Environment} ({Reference}) is not set, so its tools are refused",
+                        declared.Id, options.Environment, reference);
                     continue;
                 }
 

@@ -17,61 +17,39 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
     private GatewayFixture _gateway = null!;
     private string _database = "";
 
-    private const string Declaration = """
-        systems:
-          - id: warehouse
-            kind: postgres
-            description: The marketing warehouse.
-            connection: secret:warehouse
-            environment: sandbox
-            tables: [contacts]
-        """;
+    /// <summary>The example policy, with the warehouse's connections where this test keeps them and its tables those of the test database.</summary>
+    internal static string WithWarehouse(string policy) => policy
+        .Replace("sandbox: env:WARDEN_WAREHOUSE_SANDBOX", "sandbox: secret:warehouse", StringComparison.Ordinal)
+        .Replace("production: env:WARDEN_WAREHOUSE", "production: secret:warehouse", StringComparison.Ordinal)
+        .Replace("tables: [contacts, campaign_members]", "tables: [contacts]", StringComparison.Ordinal);
 
-    private const string Rules = """
-        rules:
-          - id: warehouse-no-schema-changes
-            tool: warehouse.execute
-            when: statement.kind in ['schema', 'permission', 'other']
-            effect: deny
-            message: Schema and permission changes are not made by agents.
-          - id: warehouse-no-unbounded-changes
-            tool: warehouse.execute
-            when: statement.kind in ['update', 'delete'] && !statement.where
-            effect: deny
-            message: A change to every row of a table is refused; add a WHERE.
-          - id: warehouse-reads
-            agent: [hygiene-bot, reporting-bot]
-            tool: [warehouse.query, warehouse.describe]
-            effect: allow
-          - id: warehouse-changes-held
-            agent: hygiene-bot
-            tool: warehouse.execute
-            effect: approve
-            approval:
-              approvers: [owner:data]
-              show: [affected, sample]
-        """;
-
-    public async ValueTask InitializeAsync()
+    /// <summary>A database with 5,000 contacts (and an ungoverned backup), its capture installed, and a data folder whose secrets hold the connection.</summary>
+    internal static async Task<(string Database, string Directory)> PrepareAsync(PostgresServer server)
     {
-        _database = await server.CreateDatabaseAsync();
-        await server.ExecuteAsync(_database, $"""
+        var database = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(database, $"""
             CREATE TABLE contacts (id bigint PRIMARY KEY, email text NOT NULL, first_name text, last_seen timestamptz, score numeric(8, 2));
             INSERT INTO contacts SELECT g, 'person' || g || '@example.com', 'Name' || g, timestamptz '2026-01-01' + g * interval '1 hour', g * 0.25
             FROM generate_series(1, 5000) g;
             CREATE TABLE contacts_backup AS SELECT * FROM contacts;
             ALTER TABLE contacts OWNER TO {PostgresServer.GovernedRole};
             """);
-        await PostgresDatabase.InstallAsync(server.AdminConnection(_database), [new GovernedTable("contacts")], TestContext.Current.CancellationToken);
-
+        await PostgresDatabase.InstallAsync(server.AdminConnection(database), [new GovernedTable("contacts")], TestContext.Current.CancellationToken);
         var directory = GatewayFixture.NewDirectory();
         Directory.CreateDirectory(Path.Combine(directory, "secrets"));
-        await File.WriteAllTextAsync(Path.Combine(directory, "secrets", "warehouse"), server.Governed(_database), TestContext.Current.CancellationToken);
-        _gateway = await GatewayFixture.StartAsync(policy => policy
-            .Replace("systems:\n", Declaration.TrimEnd() + "\n", StringComparison.Ordinal)
-            .Replace("rules:\n", Rules.TrimEnd() + "\n", StringComparison.Ordinal)
-            .Replace("pii: [contacts.email,", "pii: [warehouse.contacts.email, warehouse.contacts.first_name, contacts.email,", StringComparison.Ordinal),
-            directory: directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "secrets", "warehouse"), server.Governed(database), TestContext.Current.CancellationToken);
+        return (database, directory);
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        (_database, var directory) = await PrepareAsync(server);
+        _gateway = await GatewayFixture.StartAsync(WithWarehouse, environment: "production", directory: directory);
+        foreach (var agent in (string[])["hygiene-bot", "reporting-bot"])
+        {
+            var (activated, _) = await _gateway.Api(HttpMethod.Post, $"/api/agents/{agent}/activate", _gateway.Token("dev"));
+            Assert.Equal(HttpStatusCode.OK, activated);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -102,9 +80,9 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
     {
         var (isError, answer) = await Execute("DROP TABLE contacts");
         Assert.True(isError);
-        Assert.Equal("warehouse-no-schema-changes", answer["rule"]!.GetValue<string>());
+        Assert.Equal("warehouse-no-schema-changes-in-production", answer["rule"]!.GetValue<string>());
         Assert.Equal(5000, await Count());
-        Assert.Equal(("deny", "refused", "warehouse-no-schema-changes"), (LastCall().Entry.Effect, LastCall().Entry.Outcome, LastCall().Entry.Rule));
+        Assert.Equal(("deny", "refused", "warehouse-no-schema-changes-in-production"), (LastCall().Entry.Effect, LastCall().Entry.Outcome, LastCall().Entry.Rule));
     }
 
     [Fact]
@@ -112,7 +90,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
     {
         var (isError, answer) = await Execute("TRUNCATE contacts");
         Assert.True(isError);
-        Assert.Equal("warehouse-no-schema-changes", answer["rule"]!.GetValue<string>());
+        Assert.Equal("warehouse-no-schema-changes-in-production", answer["rule"]!.GetValue<string>());
         Assert.Equal(5000, await Count());
     }
 
@@ -198,14 +176,35 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_gateway_whose_database_connection_is_unset_starts_and_refuses_its_tools()
     {
-        var directory = GatewayFixture.NewDirectory();
-        await using var gateway = await GatewayFixture.StartAsync(policy => policy
-            .Replace("systems:\n", "systems:\n  - { id: warehouse, kind: postgres, connection: env:WARDEN_TEST_UNSET_WAREHOUSE, environment: sandbox, tables: [contacts] }\n", StringComparison.Ordinal)
-            .Replace("rules:\n", Rules.TrimEnd() + "\n", StringComparison.Ordinal), directory: directory);
+        // The example policy as it is: WARDEN_WAREHOUSE_SANDBOX is not set here.
+        await using var gateway = await GatewayFixture.StartAsync();
         var client = await gateway.Agent("reporting-bot");
         var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => GatewayFixture.Call(client, "warehouse.query", new { sql = "SELECT 1" }));
         Assert.Contains("'warehouse.query' is not a tool Warden offers", refused.Message, StringComparison.Ordinal);
         var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
         Assert.DoesNotContain(tools, t => t.Name.StartsWith("warehouse.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task In_the_sandbox_a_schema_change_waits_for_two_owners_then_runs_and_cannot_be_undone()
+    {
+        var (database, directory) = await PrepareAsync(server);
+        await using var gateway = await GatewayFixture.StartAsync(WithWarehouse, directory: directory);
+        var (_, held) = await GatewayFixture.Call(await gateway.Agent("schema-bot"), "warehouse.execute", new { sql = "ALTER TABLE contacts ADD COLUMN note text" });
+        Assert.True(held["status"]!.GetValue<string>() == "pending_approval", held.ToJsonString());
+        var id = held["approval_id"]!.GetValue<string>();
+
+        var (_, first) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("dev"), new { comment = "ok" });
+        Assert.Equal("recorded", first!["result"]!.GetValue<string>());
+        Assert.Equal(0L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'note'"));
+
+        var (_, second) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("rita"), new { comment = "ok" });
+        Assert.Equal("executed", second!["result"]!.GetValue<string>());
+        Assert.Equal(1L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'note'"));
+        var call = gateway.Trail().Last(e => e.Entry.Kind == "call");
+        var (status, preview) = await gateway.Api(HttpMethod.Post, "/api/rollback", gateway.Token("sam"), new { action_id = call.Entry.ActionId, preview = true });
+        Assert.True(status == HttpStatusCode.OK, preview?.ToJsonString());
+        Assert.Equal(call.Entry.ActionId, preview!["irreversible"]![0]!.GetValue<string>());
+        Directory.Delete(directory, recursive: true);
     }
 }

@@ -64,6 +64,60 @@ public static class StrictJson
     }
 
     /// <summary>Reads plan facts from a JSON object: records, recipients, deleted, changed, destination, fields, classes, external, reversible.</summary>
+    private static readonly string[] StatementKinds = ["read", "insert", "update", "delete", "merge", "schema", "permission", "multiple", "other"];
+
+    /// <summary>A statement's facts, as a database would classify it: {"kind": "delete", "tables": ["contacts"], "where": true}.</summary>
+    private static bool TryReadStatement(JsonElement value, out StatementFacts? statement, out string? error)
+    {
+        statement = null;
+        error = null;
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            error = "'statement' should be an object like {\"kind\": \"delete\", \"tables\": [\"contacts\"], \"where\": true}";
+            return false;
+        }
+
+        string kind = "";
+        IReadOnlyList<string> tables = [];
+        var where = false;
+        foreach (var property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "kind" when property.Value.ValueKind == JsonValueKind.String && StatementKinds.Contains(property.Value.GetString()):
+                    kind = property.Value.GetString()!;
+                    break;
+                case "kind":
+                    error = $"'statement.kind' should be one of {string.Join(", ", StatementKinds)}";
+                    return false;
+                case "tables" when property.Value.ValueKind == JsonValueKind.Array && property.Value.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String):
+                    tables = [.. property.Value.EnumerateArray().Select(t => t.GetString()!)];
+                    break;
+                case "tables":
+                    error = "'statement.tables' should be a list of strings";
+                    return false;
+                case "where" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    where = property.Value.GetBoolean();
+                    break;
+                case "where":
+                    error = "'statement.where' should be true or false";
+                    return false;
+                default:
+                    error = $"'statement.{property.Name}' is not a statement fact; they are kind, tables, where";
+                    return false;
+            }
+        }
+
+        if (kind.Length == 0)
+        {
+            error = $"'statement' needs a kind: one of {string.Join(", ", StatementKinds)}";
+            return false;
+        }
+
+        statement = new StatementFacts(kind, tables, where);
+        return true;
+    }
+
     public static bool TryReadFacts(JsonElement json, out PlanFacts facts, out string? error)
     {
         facts = PlanFacts.None;
@@ -74,7 +128,7 @@ public static class StrictJson
             return false;
         }
 
-        string[] known = ["records", "recipients", "deleted", "changed", "destination", "fields", "classes", "external", "reversible"];
+        string[] known = ["records", "recipients", "deleted", "changed", "destination", "fields", "classes", "external", "reversible", "statement"];
         foreach (var property in json.EnumerateObject())
         {
             var value = property.Value;
@@ -122,6 +176,14 @@ public static class StrictJson
                     }
 
                     facts = property.Name == "external" ? facts with { External = value.GetBoolean() } : facts with { Reversible = value.GetBoolean() };
+                    break;
+                case "statement":
+                    if (!TryReadStatement(value, out var statement, out error))
+                    {
+                        return false;
+                    }
+
+                    facts = facts with { Statement = statement };
                     break;
                 default:
                     error = $"'{property.Name}' is not a plan fact; " +

@@ -307,8 +307,9 @@ public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList
 
 /// <summary>
 /// A system of a kind Warden knows (kind: postgres) that the policy declares: how Warden reaches
-/// it (a reference to a secret only Warden holds: env:NAME, file:/path or secret:NAME), the one
-/// environment it belongs to, and the tables an agent may reach (every other one is invisible).
-/// Its tools come from its kind (<see cref="PolicyLoadOptions.Kinds"/>).
+/// it in each environment it is in (a reference to a secret only Warden holds: env:NAME,
+/// file:/path or secret:NAME; the sandbox's database is not production's), and the tables an
+/// agent may reach (every other one is invisible). Its tools come from its kind
+/// (<see cref="PolicyLoadOptions.Kinds"/>).
 /// </summary>
-public sealed record DeclaredSystem(string Id, string Kind, string Description, string Connection, string Environment, IReadOnlyList<string> Tables);
+public sealed record DeclaredSystem(string Id, string Kind, string Description, IReadOnlyDictionary<string, string> Connections, IReadOnlyList<string> Tables);

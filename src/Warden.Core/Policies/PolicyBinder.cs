@@ -202,7 +202,7 @@ internal static class PolicyBinder
 
     private static void BindSystem(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
     {
-        var r = new MappingReader(item, what, diagnostics, ["id", "description", "kind", "connection", "environment", "tables", "tools"]);
+        var r = new MappingReader(item, what, diagnostics, ["id", "description", "kind", "connection", "environment", "connections", "tables", "tools"]);
         if (r.Id() is not { } id)
         {
             return;
@@ -218,11 +218,39 @@ internal static class PolicyBinder
                     "remove 'tools'; rules name its tools as " + id.Value + ".query, " + id.Value + ".execute, ...");
             }
 
+            // One environment (connection and environment), or a connection per environment.
+            var connections = new List<(Located<string>, Located<string>)>();
+            if (r.Mapping("connections") is { } perEnvironment)
+            {
+                var c = new MappingReader(perEnvironment, $"the connections of system '{id.Value}'", diagnostics, perEnvironment.Entries.Select(e => e.Key.Value).ToList());
+                foreach (var (key, _) in perEnvironment.Entries)
+                {
+                    if (c.String(key.Value, required: true) is { } reference)
+                    {
+                        connections.Add((new Located<string>(key.Value, key.Start), reference));
+                    }
+                }
+
+                if (r.String("connection") is { } extra)
+                {
+                    diagnostics.Error(DiagnosticCode.InvalidValue, extra.At, $"system '{id.Value}' gives both 'connection' and 'connections'",
+                        "give 'connection' with 'environment' for one environment, or 'connections' with a reference per environment");
+                }
+            }
+            else
+            {
+                var reference = r.String("connection", required: true, hint: "a reference only Warden resolves: env:NAME, file:/path or secret:NAME");
+                var environment = r.String("environment", required: true, hint: "the environment the database belongs to, e.g. sandbox (or 'connections' with one per environment)");
+                if (reference is { } rf && environment is { } env)
+                {
+                    connections.Add((env, rf));
+                }
+            }
+
             policy.Systems.Add(new SystemSyntax(id, r.Text("description"), [])
             {
                 Kind = declared,
-                Connection = r.String("connection", required: true, hint: "a reference only Warden resolves: env:NAME, file:/path or secret:NAME"),
-                Environment = r.String("environment", required: true, hint: "the one environment the system belongs to, e.g. sandbox"),
+                Connections = connections,
                 Tables = r.Strings("tables", required: true),
                 At = r.At,
             });

@@ -532,17 +532,23 @@ internal sealed class PolicyCompiler
             return;
         }
 
-        if (system.Connection is { } connection && !(connection.Value.StartsWith("env:", StringComparison.Ordinal)
-            || connection.Value.StartsWith("file:", StringComparison.Ordinal) || connection.Value.StartsWith("secret:", StringComparison.Ordinal)))
+        var connections = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (environment, connection) in system.Connections)
         {
-            _diagnostics.Error(DiagnosticCode.SecretInPolicy, connection.At, $"the connection of {what} is written in the policy",
-                "name where Warden finds it instead: env:NAME, file:/path or secret:NAME; a policy is kept as code and read by many");
-        }
+            if (!(connection.Value.StartsWith("env:", StringComparison.Ordinal)
+                || connection.Value.StartsWith("file:", StringComparison.Ordinal) || connection.Value.StartsWith("secret:", StringComparison.Ordinal)))
+            {
+                _diagnostics.Error(DiagnosticCode.SecretInPolicy, connection.At, $"the connection of {what} in {environment.Value} is written in the policy",
+                    "name where Warden finds it instead: env:NAME, file:/path or secret:NAME; a policy is kept as code and read by many");
+            }
 
-        if (system.Environment is { } environment && !_environments.Contains(environment.Value))
-        {
-            _diagnostics.Error(DiagnosticCode.UnknownReference, environment.At, $"{what} belongs to environment '{environment.Value}', which the policy does not have",
-                Suggest.HintOrChoices(environment.Value, _environments));
+            if (!_environments.Contains(environment.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, environment.At, $"{what} has a connection in environment '{environment.Value}', which the policy does not have",
+                    Suggest.HintOrChoices(environment.Value, _environments));
+            }
+
+            connections[environment.Value] = connection.Value;
         }
 
         if (system.Tables.Count == 0)
@@ -550,12 +556,12 @@ internal sealed class PolicyCompiler
             _diagnostics.Error(DiagnosticCode.MissingField, system.At, $"{what} lists no tables", "list the tables an agent may reach; every other one is invisible");
         }
 
-        if (system.Connection is null || system.Environment is null || system.Tables.Count == 0)
+        if (connections.Count == 0 || system.Tables.Count == 0)
         {
             return;
         }
 
-        var declared = new DeclaredSystem(system.Id.Value, kind.Value, system.Description, system.Connection.Value.Value, system.Environment.Value.Value,
+        var declared = new DeclaredSystem(system.Id.Value, kind.Value, system.Description, connections,
             [.. system.Tables.Select(t => t.Value).Distinct(StringComparer.Ordinal)]);
         var catalogue = catalogueOf(declared);
         _declared.Add(declared);

@@ -60,9 +60,8 @@ internal sealed record SystemSyntax(Located<string> Id, string Description, List
 {
     public Located<string>? Kind { get; init; }
 
-    public Located<string>? Connection { get; init; }
-
-    public Located<string>? Environment { get; init; }
+    /// <summary>The connection reference in each environment the system is in.</summary>
+    public List<(Located<string> Environment, Located<string> Connection)> Connections { get; init; } = [];
 
     public List<Located<string>> Tables { get; init; } = [];
 

@@ -148,10 +148,11 @@ public sealed class PolicyTestSuite
         var toolName = r.String("tool", required: true);
         var tool = toolName?.Value ?? "";
         var systemName = r.String("system");
-        var system = systemName?.Value ?? ToolDefinition.WorkspaceSystem;
+        // Without system:, a tool of a system whose tools Warden knows (the workspace, a declared database) names its system.
+        var system = systemName?.Value ?? KnownSystemOf(policy, tool);
         var caseEnvironment = r.String("environment")?.Value ?? environment;
         var caseNow = r.Time("now")?.Value ?? now;
-        var definition = Identity(r, agentName, systemName, toolName, policy, bag);
+        var definition = Identity(r, agentName, systemName is null ? null : systemName, toolName, policy, bag, system);
 
         var args = default(JsonElement);
         IReadOnlyList<string> argumentProblems = [];
@@ -232,7 +233,10 @@ public sealed class PolicyTestSuite
     /// Returns the tool's definition, or null when it is not known (an upstream tool the policy
     /// does not annotate, which a case may rightly try).
     /// </summary>
-    private static ToolDefinition? Identity(MappingReader r, Located<string>? agent, Located<string>? system, Located<string>? tool, Policy policy, DiagnosticBag bag)
+    private static string KnownSystemOf(Policy policy, string tool) =>
+        policy.Catalogues.SelectMany(c => c.Tools).FirstOrDefault(t => t.Name == tool)?.System ?? ToolDefinition.WorkspaceSystem;
+
+    private static ToolDefinition? Identity(MappingReader r, Located<string>? agent, Located<string>? system, Located<string>? tool, Policy policy, DiagnosticBag bag, string systemId)
     {
         if (agent is { } a && policy.FindAgent(a.Value) is null)
         {
@@ -240,11 +244,10 @@ public sealed class PolicyTestSuite
                 Suggest.HintOrChoices(a.Value, policy.Agents.Select(x => x.Id).ToList()));
         }
 
-        var systemId = system?.Value ?? ToolDefinition.WorkspaceSystem;
-        if (system is { } s && s.Value != ToolDefinition.WorkspaceSystem && policy.Systems.All(x => x.Id != s.Value))
+        if (system is { } s && s.Value != ToolDefinition.WorkspaceSystem && policy.Systems.All(x => x.Id != s.Value) && policy.Declared.All(x => x.Id != s.Value))
         {
             bag.Error(DiagnosticCode.UnknownReference, s.At, $"{r.What} names the system '{s.Value}', which the policy does not declare",
-                Suggest.HintOrChoices(s.Value, [ToolDefinition.WorkspaceSystem, .. policy.Systems.Select(x => x.Id)]));
+                Suggest.HintOrChoices(s.Value, [ToolDefinition.WorkspaceSystem, .. policy.Systems.Select(x => x.Id), .. policy.Declared.Select(x => x.Id)]));
             return null;
         }
 

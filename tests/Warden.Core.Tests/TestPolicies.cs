@@ -38,7 +38,11 @@ internal static class TestPolicies
     public static string With(string sections) => Base + "\n" + sections.Trim('\n') + "\n";
 
     public static PolicyLoadResult Load(string text) =>
-        PolicyLoader.Load(text, "test.yaml", new PolicyLoadOptions { Clock = new FixedClock(Now), Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue] });
+        PolicyLoader.Load(text, "test.yaml", new PolicyLoadOptions { Clock = new FixedClock(Now), Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue], Kinds = Kinds });
+
+    /// <summary>The kinds of system the example policy declares (its warehouse is a PostgreSQL database).</summary>
+    public static readonly IReadOnlyDictionary<string, Func<DeclaredSystem, SystemCatalogue>> Kinds =
+        new Dictionary<string, Func<DeclaredSystem, SystemCatalogue>> { [Warden.Postgres.PostgresDatabase.Kind] = Warden.Postgres.PostgresDatabase.DeclaredCatalogue };
 
     /// <summary>Loads and insists on success, showing the diagnostics when it fails.</summary>
     public static Policy Valid(string text)

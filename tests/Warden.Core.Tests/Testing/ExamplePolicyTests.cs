@@ -24,11 +24,11 @@ public sealed class ExamplePolicyTests
     }
 
     [Fact]
-    public void The_example_classifies_its_four_use_cases()
+    public void The_example_classifies_its_five_use_cases()
     {
         var policy = Valid(Examples.PolicyText);
         Assert.Equal(
-            [("campaign-qa", Tier.High), ("data-hygiene", Tier.Medium), ("reporting", Tier.Low), ("nurture-optimisation", Tier.Medium)],
+            [("campaign-qa", Tier.High), ("data-hygiene", Tier.Medium), ("reporting", Tier.Low), ("nurture-optimisation", Tier.Medium), ("warehouse-maintenance", Tier.High)],
             policy.UseCases.Select(u => (u.Id, u.Tier)));
     }
 }

@@ -20,6 +20,11 @@ if (args.Length > 0 && args[0] == "gateway")
     return GatewayProbe.Run(args.Skip(1).ToArray());
 }
 
+if (args.Length > 0 && args[0] == "postgres")
+{
+    return PostgresProbe.Run(args.Skip(1).ToArray());
+}
+
 if (args.Length > 0 && args[0] == "latency")
 {
     return LatencyProbe.Run(args.Skip(1).ToArray());

@@ -10,6 +10,7 @@
 #
 #   bench/governance-cost.sh                  # defaults below; about 5 minutes
 #   ROUNDS=5 DURATION=15 bench/governance-cost.sh
+#   BEFORE=/path/to/other/checkout bench/governance-cost.sh   # that checkout's gateway too, in the same rounds
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +22,9 @@ WARMUP=${WARMUP:-25}           # seconds of load on each server first: the JIT's
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 TOKEN=bench-governance-cost-reporting-token
+# Another checkout of Warden (an earlier commit): its gateway is measured as "before" in the same
+# rounds, on a copy of the same workspace, so a change is compared within one run.
+BEFORE=${BEFORE:-}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian's package)..." >&2
@@ -32,6 +36,10 @@ dotnet build src/Warden.Cli -c Release --nologo -v quiet >/dev/null
 dotnet build bench/Warden.Baseline -c Release --nologo -v quiet >/dev/null
 warden_dll=src/Warden.Cli/bin/Release/net10.0/warden.dll
 baseline_dll=bench/Warden.Baseline/bin/Release/net10.0/Warden.Baseline.dll
+if [ -n "$BEFORE" ]; then
+  (cd "$BEFORE" && dotnet build src/Warden.Cli -c Release --nologo -v quiet >/dev/null)
+  before_dll="$BEFORE/src/Warden.Cli/bin/Release/net10.0/warden.dll"
+fi
 
 dir=$(mktemp -d /tmp/warden-governance-cost.XXXXXX)
 pids=()
@@ -44,11 +52,13 @@ trap cleanup EXIT
 
 dotnet "$warden_dll" workspace seed --contacts "$CONTACTS" --seed 1 --workspace "$dir/data/workspace.db" >/dev/null
 sqlite3 "$dir/data/workspace.db" "SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id" >"$dir/ids.txt"
+if [ -n "$BEFORE" ]; then mkdir -p "$dir/before-data" && cp "$dir/data/workspace.db" "$dir/before-data/workspace.db"; fi
 echo "seeded $CONTACTS contacts ($(wc -l <"$dir/ids.txt") live) in $dir" >&2
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 gateway_port=$(free_port)
 baseline_port=$(free_port)
+before_port=$(free_port)
 
 # reporting-bot reads contacts with pii masked; its token is set, the other identities' made up (--demo).
 WARDEN_TOKEN_REPORTING=$TOKEN dotnet "$warden_dll" serve --policy examples/marketing/policy.yaml --data "$dir/data" --demo \
@@ -68,6 +78,13 @@ wait_for() {
   cat "$dir/$2.log" >&2
   exit 1
 }
+if [ -n "$BEFORE" ]; then
+  WARDEN_TOKEN_REPORTING=$TOKEN dotnet "$before_dll" serve --policy examples/marketing/policy.yaml --data "$dir/before-data" --demo \
+    --port "$before_port" --agent-rate 1000000 >"$dir/before.log" 2>&1 &
+  before_pid=$!
+  pids+=("$before_pid")
+  wait_for "http://127.0.0.1:$before_port/api/health" before
+fi
 wait_for "http://127.0.0.1:$gateway_port/api/health" gateway
 wait_for "http://127.0.0.1:$baseline_port/health" baseline
 
@@ -77,7 +94,11 @@ ticks_per_second=$(getconf CLK_TCK)
 # load NAME CONNECTIONS THREADS SECONDS: one wrk run; prints "ok failed cpu_ms_per_call calls_per_s p50_ms"
 load() {
   local name=$1 connections=$2 threads=$3 seconds=$4 port pid token=""
-  if [ "$name" = gateway ]; then port=$gateway_port pid=$gateway_pid token=$TOKEN; else port=$baseline_port pid=$baseline_pid; fi
+  case $name in
+    gateway) port=$gateway_port pid=$gateway_pid token=$TOKEN ;;
+    before) port=$before_port pid=$before_pid token=$TOKEN ;;
+    *) port=$baseline_port pid=$baseline_pid ;;
+  esac
   local before after out
   before=$(cpu_ticks "$pid")
   out=$(WRK_IDS="$dir/ids.txt" WRK_TOKEN="$token" wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 10s \
@@ -110,6 +131,7 @@ run() { # run NAME ROUND: the loaded run, then the lone one; appends to results
 echo "warming up (${WARMUP} s each at $CONNECTIONS connections)..." >&2
 load gateway "$CONNECTIONS" "$THREADS" "$WARMUP" >/dev/null
 load baseline "$CONNECTIONS" "$THREADS" "$WARMUP" >/dev/null
+if [ -n "$BEFORE" ]; then load before "$CONNECTIONS" "$THREADS" "$WARMUP" >/dev/null; fi
 
 # The disk's fsync, which every governed call waits for once (the audit entry is durable before
 # the answer): 4 KB written and fsynced, in the data folder, median of 500.
@@ -130,7 +152,14 @@ PY
 
 echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $CONNECTIONS connections ($THREADS wrk threads), $DURATION s per run, $ROUNDS rounds"
 for round in $(seq 1 "$ROUNDS"); do
-  if [ $((round % 2)) -eq 1 ]; then run gateway "$round"; run baseline "$round"; else run baseline "$round"; run gateway "$round"; fi
+  if [ -n "$BEFORE" ]; then
+    # Each server first, second and third once in three rounds.
+    case $((round % 3)) in
+      1) run gateway "$round"; run baseline "$round"; run before "$round" ;;
+      2) run before "$round"; run gateway "$round"; run baseline "$round" ;;
+      0) run baseline "$round"; run before "$round"; run gateway "$round" ;;
+    esac
+  elif [ $((round % 2)) -eq 1 ]; then run gateway "$round"; run baseline "$round"; else run baseline "$round"; run gateway "$round"; fi
 done
 
 # Medians of the rounds: one round disturbed by another tenant's build moves a mean, not a median.
@@ -149,6 +178,11 @@ awk -v fsync="$fsync_ms" '
     printf "CPU per call (ms)       %8.3f   %8.3f   %5.2f   <= 1.40\n", gc, bc, gc / bc
     printf "lone median (ms)        %8.3f   %8.3f   %5.2f\n", gl, bl, gl / bl
     printf "lone median added: %.3f ms; less the disk'\''s fsync (%.3f ms median): %.3f ms (target < 0.3)\n", gl - bl, fsync, gl - bl - fsync
+    if ("before" in rate) {
+      o = "before"; orr = median(rate[o]); oc = median(cpu[o]); ol = median(lone[o])
+      printf "\nbefore (the BEFORE gateway) %8.0f calls/s (ratio %.2f)   %.3f ms CPU/call (ratio %.2f)   lone median %.3f ms (added less fsync %.3f ms)\n", \
+        orr, orr / br, oc, oc / bc, ol, ol - bl - fsync
+    }
   }' "$dir/results"
 
 if [ "$failures" -ne 0 ]; then

@@ -246,6 +246,24 @@ public sealed class CallTests : IAsyncLifetime
         Assert.StartsWith("the request is not UTF-8", answer["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Arguments_reach_the_trail_and_the_tool_as_the_agent_sent_them_the_instruction_taken_out()
+    {
+        // Escapes, numbers the way they were written, nesting, and order: the arguments are copied
+        // from the SDK's message into the call; nothing of them may change on the way.
+        var (status, answer) = await PostMcp("""
+            {"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"warden.my_permissions","arguments":
+             {"z":{"b":[2.50,1e3,-0,null,true],"a":"Zo\u00eb \"q\" <b>&\u2028'"},"instruction":"Check what I may do.","a":"plain","n":12345678901234567890}}}
+            """);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(answer["error"]);
+        var entry = _gateway.Trail().Last().Entry;
+        Assert.Equal(("warden.my_permissions", "Check what I may do."), (entry.Tool, entry.Instruction));
+        // The trail keeps them canonical (keys in order, minimal escaping): the values are the ones sent.
+        Assert.Equal("""{"a":"plain","n":12345678901234567890,"z":{"a":"Zoë \"q\" <b>&\u2028'","b":[2.50,1e3,-0,null,true]}}""",
+            entry.Arguments!.Value.GetRawText());
+    }
+
     private Task<(HttpStatusCode Status, System.Text.Json.Nodes.JsonNode Answer)> PostMcp(string body) => PostMcp(Encoding.UTF8.GetBytes(body));
 
     /// <summary>A raw POST to /mcp as hygiene-bot; the status and the JSON-RPC answer (SSE framing taken off).</summary>

@@ -81,6 +81,37 @@ public sealed class ReadTests
     }
 
     [Fact]
+    public void A_search_planned_before_a_change_returns_what_the_change_wrote_and_counts_it()
+    {
+        // A search plan kept while its page changes (a read held for people): applying it must
+        // not hand on the page its plan read, neither the rows nor the count.
+        var read = _workspace.Plan("contacts.search", """{"filter": "country == 'DE'", "fields": ["job_title"], "limit": 3}""");
+        var ids = read.SampleKeys;
+        _workspace.Apply("contacts.update", $$$"""{"ids": ["{{{ids[0]}}}"], "set": {"job_title": "Head of Growth"}}""");
+        _workspace.Apply("contacts.delete", $$"""{"ids": ["{{ids[1]}}"]}""");
+        var page = _workspace.Workspace.Apply(read).Get().Output;
+        var rows = page.GetProperty("contacts").EnumerateArray().ToList();
+        Assert.Equal(("Head of Growth", ids[2]), (rows[0].GetProperty("job_title").GetString(), rows[1].GetProperty("id").GetString()));
+        Assert.Equal(Matching("country = 'DE'"), page.GetProperty("matching").GetInt64());
+    }
+
+    [Fact]
+    public void A_search_applied_at_once_answers_from_its_plans_snapshot_one_page_for_keys_and_answer()
+    {
+        // Nothing written through the workspace between plan and apply: the page the plan read
+        // (its keys hashed, its rows counted) is the answer, not a second query. A write by
+        // another process meanwhile is not seen, as if the read had run a moment earlier.
+        var read = _workspace.Plan("contacts.search", """{"filter": "country == 'DE'", "fields": ["job_title"], "limit": 5}""");
+        _workspace.Execute("UPDATE contacts SET job_title = 'changed behind the store' WHERE country = 'DE'");
+        var page = _workspace.Workspace.Apply(read).Get().Output;
+        Assert.Equal(5, page.GetProperty("contacts").GetArrayLength());
+        Assert.DoesNotContain(page.GetProperty("contacts").EnumerateArray(), c => c.GetProperty("job_title").GetString() == "changed behind the store");
+        Assert.Equal(read.SampleKeys, [.. page.GetProperty("contacts").EnumerateArray().Select(c => c.GetProperty("id").GetString()!)]);
+    }
+
+    private long Matching(string where) => (long)_workspace.Scalar("SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND " + where)!;
+
+    [Fact]
     public void Get_returns_every_field_but_the_version_with_the_types_the_row_holds()
     {
         _workspace.Execute("UPDATE contacts SET job_title = 'Gérant \"R&D\" <ü>', lead_score = 41, phone = NULL WHERE id = 'c-07'");

@@ -89,20 +89,7 @@ internal sealed class McpSurface(
             throw new McpProtocolException("tools/call needs the name of a tool", McpErrorCode.InvalidParams);
         }
 
-        var arguments = new JsonObject();
-        string? instruction = null;
-        foreach (var (name, value) in request.Arguments ?? new Dictionary<string, JsonElement>())
-        {
-            if (name == "instruction" && value.ValueKind == JsonValueKind.String)
-            {
-                instruction = value.GetString();
-            }
-            else
-            {
-                arguments[name] = JsonNode.Parse(value.GetRawText());
-            }
-        }
-
+        var (arguments, instruction) = Arguments(request.Arguments);
         instruction ??= Meta(request.Meta, "instruction");
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
         if (request.Name is ApprovalStatusTool or PermissionsTool)
@@ -117,7 +104,7 @@ internal sealed class McpSurface(
             return Result(answer, isError: false);
         }
 
-        var outcome = await calls.CallAsync(agent, request.Name, JsonSerializer.SerializeToElement(arguments), instruction, onBehalfOf).ConfigureAwait(false);
+        var outcome = await calls.CallAsync(agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
         if (outcome is { Status: CallStatus.Invalid, Code: "unknown_tool" })
         {
             // A protocol error, as for any MCP server asked for a tool it does not have (recorded first).
@@ -127,8 +114,41 @@ internal sealed class McpSurface(
         return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid or CallStatus.Stopped);
     }
 
+    /// <summary>
+    /// The tool's arguments as one object, the instruction (a string argument of that name) taken
+    /// out. Each value is written as it came (the SDK's element, re-escaped as the writer escapes),
+    /// in one pass into one document, rather than copied through a node tree and serialised back.
+    /// </summary>
+    private static (JsonElement Arguments, string? Instruction) Arguments(IDictionary<string, JsonElement>? given)
+    {
+        string? instruction = null;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, value) in given ?? EmptyArguments)
+            {
+                if (name == "instruction" && value.ValueKind == JsonValueKind.String)
+                {
+                    instruction = value.GetString();
+                }
+                else
+                {
+                    json.WritePropertyName(name);
+                    value.WriteTo(json);
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        return (JsonElement.Parse(buffer.WrittenSpan), instruction);
+    }
+
+    private static readonly Dictionary<string, JsonElement> EmptyArguments = [];
+
     /// <summary>Warden's own tools read no records, but what an agent asked and learnt belongs in the trail too.</summary>
-    private async Task RecordOwnAsync(string agentId, string tool, JsonObject arguments, string? instruction, string? onBehalfOf)
+    private async Task RecordOwnAsync(string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf)
     {
         var agent = policy.FindAgent(agentId)!;
         await recorder.RecordAsync(new AuditEntry
@@ -138,7 +158,7 @@ internal sealed class McpSurface(
             Agent = agent.Id,
             UseCase = agent.UseCase,
             Tool = tool,
-            Arguments = JsonSerializer.SerializeToElement(arguments),
+            Arguments = arguments,
             Instruction = instruction,
             Detail = onBehalfOf is null ? null : $"on behalf of {onBehalfOf}",
             Effect = "allow",
@@ -166,9 +186,9 @@ internal sealed class McpSurface(
     private static string? Meta(JsonObject? meta, string key) =>
         meta is null ? null : (meta[key] ?? meta["warden/" + key]) is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    private string ApprovalStatus(string agent, JsonObject arguments)
+    private string ApprovalStatus(string agent, JsonElement arguments)
     {
-        if (arguments["approval_id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id))
+        if (!arguments.TryGetProperty("approval_id", out var idValue) || idValue.ValueKind != JsonValueKind.String || idValue.GetString() is not { } id)
         {
             throw new McpProtocolException("warden.approval_status needs approval_id, the id a held call returned", McpErrorCode.InvalidParams);
         }
@@ -238,14 +258,11 @@ internal sealed class McpSurface(
     }
 
     /// <summary>The answer twice: as text for clients that read only that, and as structured content that its tool's output schema describes.</summary>
-    private static CallToolResult Result(string json, bool isError)
+    private static CallToolResult Result(string json, bool isError) => new()
     {
-        using var structured = JsonDocument.Parse(json);
-        return new CallToolResult
-        {
-            Content = [new TextContentBlock { Text = json }],
-            StructuredContent = structured.RootElement.Clone(),
-            IsError = isError,
-        };
-    }
+        Content = [new TextContentBlock { Text = json }],
+        // Parsed into a document of its own (not pooled, so nothing to clone or dispose).
+        StructuredContent = JsonElement.Parse(json),
+        IsError = isError,
+    };
 }

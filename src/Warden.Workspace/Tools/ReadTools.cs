@@ -94,7 +94,21 @@ internal sealed class ContactPage(string predicate, IReadOnlyList<SqliteParamete
 
     private string Where => $"deleted_at IS NULL AND {predicate} AND (@cursor IS NULL OR id > @cursor)";
 
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id FROM contacts WHERE {Where} ORDER BY id LIMIT @limit", Parameters);
+    private JsonElement? _planned;
+
+    /// <summary>
+    /// The page's ids, found by reading the page itself in the plan's snapshot (the same query as
+    /// <see cref="Read"/>: the same rows in the same order): applied at once with nothing written
+    /// since, the read hands that page on (<see cref="Planned"/>) rather than query it again.
+    /// </summary>
+    public override IEnumerable<string> Keys(ToolContext context)
+    {
+        var page = Read(context);
+        _planned = page;
+        return [.. page.GetProperty("contacts").EnumerateArray().Select(row => row.GetProperty("id").GetString()!)];
+    }
+
+    public override JsonElement? Planned => _planned;
 
     public override PlanDetails Describe(ToolContext context, long records) =>
         new([.. filterFields.Concat(columns.Select(c => "contacts." + c)).Distinct()], [], [], [],

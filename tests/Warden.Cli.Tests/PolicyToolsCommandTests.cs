@@ -16,8 +16,10 @@ public sealed class PolicyToolsCommandTests
     {
         var (exit, output) = Cli.Run("policy", "tools", Cli.Example("policy.yaml"), "--agent", "reporting-bot", "--env", "production");
         Assert.Equal(0, exit);
-        Assert.Contains("What reporting-bot can ever be granted in production (7 tools); everything else is denied:", output);
+        Assert.Contains("What reporting-bot can ever be granted in production (9 tools); everything else is denied:", output);
         Assert.Matches(@"campaigns\.stats.*allowed", output);
+        Assert.Matches(@"warehouse\.query.*allowed", output);
+        Assert.DoesNotContain("warehouse.execute", output);
         Assert.DoesNotContain("contacts.update", output);
     }
 }

@@ -203,7 +203,7 @@ public sealed class GatewayServerTests : IDisposable
 
         gateway.Guards.Forget();
 
-        var line = Assert.Single(logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+        var line = Assert.Single(logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Category.EndsWith(".Guards", StringComparison.Ordinal));
         Assert.Contains("Forgetting usage", line.Message, StringComparison.Ordinal);
         Assert.NotNull(line.Error);
     }

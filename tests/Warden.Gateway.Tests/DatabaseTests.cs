@@ -92,6 +92,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.True(isError);
         Assert.Equal("warehouse-no-schema-changes-in-production", answer["rule"]!.GetValue<string>());
         Assert.Equal(5000, await Count());
+        Assert.Equal(("deny", "refused", "TRUNCATE contacts"), (LastCall().Entry.Effect, LastCall().Entry.Outcome, LastCall().Entry.Arguments!.Value.GetProperty("sql").GetString()));
     }
 
     [Fact]
@@ -120,6 +121,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query", new { sql = "SELECT count(*) FROM contacts_backup" });
         Assert.True(isError);
         Assert.Contains("not a table this system governs", answer.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(("reporting-bot", "error"), (LastCall().Entry.Agent, LastCall().Entry.Outcome));
     }
 
     [Fact]
@@ -159,6 +161,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         var (_, body) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", _gateway.Token("sam"), new { comment = "ok" });
         Assert.NotEqual("executed", body!["result"]!.GetValue<string>());
         Assert.Equal(5000, await Count());
+        Assert.DoesNotContain(_gateway.Trail(), e => e.Entry.Kind == "call" && e.Entry.Outcome == "ok" && e.Entry.Tool == "warehouse.execute");
     }
 
     [Fact]
@@ -171,6 +174,8 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal("p***@example.com", row["contact"]!.GetValue<string>());
         Assert.Equal("p***@example.com", row["email"]!.GetValue<string>());
         Assert.Equal(1.75m, row["score"]!.GetValue<decimal>());
+        Assert.Equal(("allow", "ok", "warehouse.query"), (LastCall().Entry.Effect, LastCall().Entry.Outcome, LastCall().Entry.Tool));
+        Assert.Contains("warehouse.contacts.email", LastCall().Entry.FieldsRead);
     }
 
     [Fact]

@@ -40,8 +40,8 @@ internal static class PostgresProbe
             CREATE TABLE bench_contacts (id bigint PRIMARY KEY, email text NOT NULL, score numeric(10, 2), last_seen timestamptz, note text);
             INSERT INTO bench_contacts SELECT g, 'person' || g || '@example.com', g % 1000, timestamptz '2026-01-01' + g * interval '1 minute', NULL
             FROM generate_series(1, {rows}) g;
-            VACUUM ANALYZE bench_contacts;
             """);
+        await ExecuteAsync(connection, "VACUUM ANALYZE bench_contacts");
         var tables = new[] { new GovernedTable("bench_contacts") };
         await PostgresDatabase.InstallAsync(connection, tables);
         var folder = Path.Combine(Path.GetTempPath(), "warden-pg-bench-" + Guid.NewGuid().ToString("N")[..8]);

@@ -77,30 +77,49 @@ internal static class Capture
         TRUNCATE pg_temp.warden_captured;
         """;
 
-    /// <summary>What was captured since <see cref="BeginSql"/>, in order.</summary>
-    public static List<CapturedRow> Read(NpgsqlConnection connection)
+    /// <summary>
+    /// The query reading what was captured since <see cref="BeginSql"/>, in order, with each row's
+    /// key worked out by the server (a governed table's key columns as text, joined by commas), so
+    /// that applying a plan needs no parsing of the rows in Warden.
+    /// </summary>
+    public static string ReadSql(IEnumerable<TableShape> tables)
     {
-        using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq", connection);
+        var keys = string.Join(" ", tables.Where(t => t.Key.Count > 0).Select(t =>
+            $"WHEN {Literal(t.Schema + "." + t.Name)} THEN concat_ws(',', {string.Join(", ", t.Key.Select(k => $"coalesce(before, after) ->> {Literal(k)}"))})"));
+        return $"SELECT tbl, op, before::text, after::text, {(keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END")} FROM pg_temp.warden_captured ORDER BY seq";
+    }
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    public static List<CapturedRow> Read(NpgsqlConnection connection, string readSql)
+    {
+        using var command = new NpgsqlCommand(readSql, connection);
         using var reader = command.ExecuteReader();
         var rows = new List<CapturedRow>();
         while (reader.Read())
         {
-            rows.Add(new CapturedRow(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            rows.Add(Row(reader));
         }
 
         return rows;
     }
 
-    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, string readSql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq", connection);
+        await using var command = new NpgsqlCommand(readSql, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<CapturedRow>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new CapturedRow(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            rows.Add(Row(reader));
         }
 
         return rows;
     }
+
+    private static CapturedRow Row(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
+        {
+            Key = reader.IsDBNull(4) ? "" : reader.GetString(4),
+        };
 }

@@ -26,6 +26,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _describe;
     private readonly ToolDefinition _query;
     private readonly ToolDefinition _execute;
+    private readonly string _readCapture;
 
     private PostgresDatabase(PostgresOptions options, NpgsqlDataSource source, TableCatalogue tables, SqlJournal journal, TimeProvider clock)
     {
@@ -35,6 +36,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _journal = journal;
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
+        _readCapture = Capture.ReadSql(tables.Tables);
         var id = options.Id;
         (_describe, _query, _execute) = Tools(id, options.RowCap);
         Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
@@ -226,7 +228,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 Prepare(connection);
                 using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
-                rows = Capture.Read(connection);
+                rows = Capture.Read(connection, _readCapture);
             }
             catch (PostgresException e)
             {
@@ -312,8 +314,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             var table = _tables.Tables.First(t => t.Schema + "." + t.Name == r.Table);
             var before = Values(r.Before);
             var after = Values(r.After);
-            var key = string.Join(",", table.Key.Select(k => (before ?? after)!.GetValueOrDefault(k)));
-            return new KeyedRow(table, r.Operation, key, before, after);
+            return new KeyedRow(table, r.Operation, r.Key, before, after);
         })];
 
     /// <summary>A row's values as text (strings as they are, other values as their JSON).</summary>
@@ -352,15 +353,17 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             ["environment"] = call.Environment,
         });
         hash.AppendData(CanonicalJson.Bytes(header));
-        foreach (var row in Keyed(rows).OrderBy(r => r.Table.Declared, StringComparer.Ordinal).ThenBy(r => r.Operation, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal))
+        // The before-image as PostgreSQL writes jsonb: its own canonical text (keys in a fixed
+        // order, numbers normalised), the same at planning and at applying for the same row.
+        foreach (var row in rows.OrderBy(r => r.Table, StringComparer.Ordinal).ThenBy(r => r.Operation, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal))
         {
-            hash.AppendData(Encoding.UTF8.GetBytes($"\n{row.Table.Declared}\0{row.Operation}\0"));
+            hash.AppendData(Encoding.UTF8.GetBytes($"\n{row.Table}\0{row.Operation}\0"));
             if (row.Operation != "INSERT")
             {
                 hash.AppendData(Encoding.UTF8.GetBytes(row.Key));
                 if (!affectedOnly)
                 {
-                    hash.AppendData(Encoding.UTF8.GetBytes("\0" + CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues))));
+                    hash.AppendData(Encoding.UTF8.GetBytes("\0" + row.Before));
                 }
             }
         }
@@ -463,13 +466,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            rows = [.. (await Capture.ReadAsync(connection, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
+            rows = [.. (await Capture.ReadAsync(connection, _readCapture, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
             if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                var now2 = Keyed(rows).Count;
                 return SystemError.StalePlan(
-                    $"the statement now changes {now2:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
+                    $"the statement now changes {rows.Count:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
             }
         }
 
@@ -542,6 +544,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     internal DateTimeOffset Now => _clock.GetUtcNow();
 
     internal PostgresOptions Options => _options;
+
+    /// <summary>The query reading a transaction's captured rows with their keys.</summary>
+    internal string ReadCapture => _readCapture;
 
     /// <inheritdoc/>
     public string? AgentOf(string actionId) => _journal.Action(actionId)?.Agent;

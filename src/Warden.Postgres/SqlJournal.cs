@@ -4,7 +4,11 @@ using Warden.Storage;
 namespace Warden.Postgres;
 
 /// <summary>One row a statement changed, as the capture trigger saw it: before and after as JSON (null for an insert's before, a delete's after).</summary>
-internal sealed record CapturedRow(string Table, string Operation, string? Before, string? After);
+internal sealed record CapturedRow(string Table, string Operation, string? Before, string? After)
+{
+    /// <summary>The row's primary key as text (its values joined by commas), as the capture read it; empty when read from the journal.</summary>
+    public string Key { get; init; } = "";
+}
 
 /// <summary>An action in the journal: who ran which statement, when, and whether it can still be undone.</summary>
 internal sealed record JournaledAction(long Seq, string Id, string Agent, string Tool, string Kind, DateTimeOffset AppliedAt, bool Reversible, string? RolledBackBy);

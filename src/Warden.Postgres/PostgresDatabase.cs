@@ -218,6 +218,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
         List<CapturedRow> rows;
         long affected;
+        (string, string) now;
         using (var connection = _source.OpenConnection())
         using (var transaction = connection.BeginTransaction())
         {
@@ -227,6 +228,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
                 rows = Capture.Read(connection);
+                if (UngovernedWriteAsync(connection, CancellationToken.None).GetAwaiter().GetResult() is { } refusal)
+                {
+                    return refusal;
+                }
+
+                now = TransactionTime(connection);
             }
             catch (PostgresException e)
             {
@@ -238,7 +245,78 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        return PlanFromCapture(call, tool, statement, rows, affected);
+        return PlanFromCapture(call, tool, statement, rows, affected, now);
+    }
+
+    /// <summary>
+    /// The first relation the statement wrote that is not governed, as a refusal: a foreign key
+    /// that cascades into another table, a trigger or a function writing elsewhere. The capture
+    /// sees only governed tables, so such a write could be neither previewed nor undone. Written
+    /// means locked for writing in this transaction; sequences are left out (nextval moves them on,
+    /// as any INSERT with a serial key does), and so is Warden's own capture table.
+    /// </summary>
+    private async Task<SystemError?> UngovernedWriteAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var written = new List<uint>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT DISTINCT l.relation FROM pg_locks l
+            WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= 16384
+              AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+            """, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                written.Add(reader.GetFieldValue<uint>(0));
+            }
+        }
+
+        foreach (var oid in written)
+        {
+            uint? owner = oid;
+            for (var step = 0; step < 3 && owner is { } current; step++)
+            {
+                owner = StatementClassifier.Owner(connection, current);
+                if (owner == current)
+                {
+                    break;
+                }
+            }
+
+            if (owner is not { } table || _tables.ByOid(table) is not null)
+            {
+                continue;
+            }
+
+            await using var describe = new NpgsqlCommand(
+                "SELECT c.relkind = 'S' OR c.relnamespace = pg_my_temp_schema(), c.oid::regclass::text FROM pg_class c WHERE c.oid = $1", connection);
+            describe.Parameters.Add(new() { Value = table, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var reader = await describe.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.GetBoolean(0))
+            {
+                return SystemError.Refused(
+                    $"the statement also writes {reader.GetString(1)} (through a cascading foreign key, a trigger or a function), which is not a table this system governs: Warden could neither show nor undo that, so it does not run");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The transaction's time as a row image shows it (timestamptz and timestamp): a value the statement set to now() is the same change at plan and at apply.</summary>
+    private static (string WithZone, string Local) TransactionTime(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetString(0), reader.GetString(1));
+    }
+
+    private static async Task<(string WithZone, string Local)> TransactionTimeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (reader.GetString(0), reader.GetString(1));
     }
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
@@ -256,7 +334,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected)
+    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected, (string, string) now)
     {
         var own = rows.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table)).ToList();
         if (own.Count < affected)
@@ -296,7 +374,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         var sampleKeys = keyed.Take(_options.SampleSize).Select(r => $"{r.Table.Declared}:{r.Key}").ToList();
         var counts = string.Join(", ", keyed.GroupBy(r => (r.Table.Declared, r.Operation)).Select(g => $"{Verb(g.Key.Operation)} {g.Count():N0} row(s) of {g.Key.Declared}"));
         var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(keyed.Count == 0 ? "change no rows" : counts)}.";
-        return new SqlPlan(call, definition, Hash(call, definition, own), Hash(call, definition, own, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
+        return new SqlPlan(call, definition, Hash(call, definition, own, now), Hash(call, definition, own, now, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
     }
 
@@ -335,10 +413,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
     /// <summary>
     /// sha256 over the canonical call (tool and definition, arguments, agent, environment) and the
-    /// rows it changes, in key order: each row's table, operation, key and before-image. Rows it
-    /// inserts count by table only: their keys may come from a sequence, which moves on every try.
+    /// rows it changes: each row's table, operation, key, before-image and after-image, so an
+    /// approval binds to the values written as well as to the rows (a statement whose new values
+    /// depend on anything but those rows cannot show one thing and write another). A row it
+    /// inserts counts without its key and other columns fed by a sequence, which moves on every
+    /// try; a value equal to the transaction's time counts as "now", so SET last_seen = now() is
+    /// the same change at plan and at apply. The affected hash covers table, operation and key only.
     /// </summary>
-    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, bool affectedOnly = false)
+    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, (string WithZone, string Local) now = default, bool affectedOnly = false)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var header = JsonSerializer.SerializeToElement(new Dictionary<string, object?>
@@ -352,17 +434,46 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             ["environment"] = call.Environment,
         });
         hash.AppendData(CanonicalJson.Bytes(header));
-        foreach (var row in Keyed(rows).OrderBy(r => r.Table.Declared, StringComparer.Ordinal).ThenBy(r => r.Operation, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal))
+        var lines = new List<string>();
+        foreach (var row in Keyed(rows))
         {
-            hash.AppendData(Encoding.UTF8.GetBytes($"\n{row.Table.Declared}\0{row.Operation}\0"));
+            var line = new StringBuilder().Append(row.Table.Declared).Append('\0').Append(row.Operation).Append('\0');
             if (row.Operation != "INSERT")
             {
-                hash.AppendData(Encoding.UTF8.GetBytes(row.Key));
-                if (!affectedOnly)
+                line.Append(row.Key);
+            }
+
+            if (!affectedOnly)
+            {
+                if (row.Operation != "INSERT")
                 {
-                    hash.AppendData(Encoding.UTF8.GetBytes("\0" + CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues))));
+                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues)));
+                }
+
+                if (row.AfterValues is { } after)
+                {
+                    var bound = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+                    foreach (var (column, value) in after)
+                    {
+                        if (row.Operation == "INSERT" && (row.Table.Key.Contains(column) || row.Table.Column(column)?.Sequenced == true))
+                        {
+                            continue;
+                        }
+
+                        bound[column] = value is not null && (value == now.WithZone || value == now.Local) ? "\u0001now" : value;
+                    }
+
+                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(bound)));
                 }
             }
+
+            lines.Add(line.ToString());
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes("\n" + line));
         }
 
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -464,7 +575,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         if (plan.Statement!.ChangesRows)
         {
             rows = [.. (await Capture.ReadAsync(connection, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
-            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows) != plan.Hash)
+            if (await UngovernedWriteAsync(connection, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return refusal;
+            }
+
+            var time = await TransactionTimeAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows, time) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 var now2 = Keyed(rows).Count;

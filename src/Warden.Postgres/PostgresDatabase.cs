@@ -191,8 +191,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         return new SqlPlan(call, tool, Hash(call, tool, []), Hash(call, tool, [], affectedOnly: true), statement.EstimatedRows, [], fields, [], classes, [], [], summary, null, statement);
     }
 
-    private SystemResult<Plan> PlanChange(ToolCall call, ToolDefinition tool, Statement statement, string sql, IReadOnlyList<string> parameters)
+    private SystemResult<Plan> PlanChange(ToolCall call, ToolDefinition tool, Statement classified, string sql, IReadOnlyList<string> parameters)
     {
+        var statement = classified;
         switch (statement.Kind)
         {
             case StatementKind.Read:
@@ -225,6 +226,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             try
             {
                 Prepare(connection);
+                var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
                 using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
                 rows = Capture.Read(connection);
@@ -233,7 +235,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                     return refusal;
                 }
 
+                affected = Math.Max(affected, ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted);
                 now = TransactionTime(connection);
+                if (statement.Where && ReachesEveryRow(connection, rows))
+                {
+                    statement = statement with { Where = false };
+                }
             }
             catch (PostgresException e)
             {
@@ -246,6 +253,47 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
 
         return PlanFromCapture(call, tool, statement, rows, affected, now);
+    }
+
+    /// <summary>
+    /// PostgreSQL's count of rows of governed tables inserted, updated or deleted by this session
+    /// (it holds earlier transactions' counts not yet reported, so a change is the difference
+    /// between two reads in one transaction): the statement's own count misses rows changed in a CTE under a SELECT, and
+    /// the capture misses rows when its trigger is disabled (an approved ALTER TABLE ... DISABLE
+    /// TRIGGER, the owner, a replica role). More changed than captured is a change Warden cannot show.
+    /// </summary>
+    private async Task<long> ChangedRowsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t) + pg_stat_get_xact_tuples_updated(t) + pg_stat_get_xact_tuples_deleted(t)), 0)::bigint FROM unnest($1::oid[]) t", connection);
+        command.Parameters.Add(new() { Value = _tables.Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Whether the statement, whatever its WHERE says (WHERE id IS NOT NULL, WHERE id > 0), updated
+    /// or deleted every row of a table it changed: every row left in it was written by this
+    /// transaction. The first untouched row ends the search, so a restricted change pays little.
+    /// </summary>
+    private bool ReachesEveryRow(NpgsqlConnection connection, List<CapturedRow> rows)
+    {
+        foreach (var name in rows.Where(r => r.Operation is "UPDATE" or "DELETE").Select(r => r.Table).Distinct(StringComparer.Ordinal))
+        {
+            var table = _tables.Tables.FirstOrDefault(t => t.Schema + "." + t.Name == name);
+            if (table is null)
+            {
+                continue;
+            }
+
+            using var command = new NpgsqlCommand(
+                $"SELECT NOT EXISTS (SELECT 1 FROM {table.Quoted} t WHERE t.xmin::text::bigint <> pg_current_xact_id()::text::bigint % 4294967296)", connection);
+            if ((bool)command.ExecuteScalar()!)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -565,6 +613,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await PrepareAsync(connection, cancellationToken).ConfigureAwait(false);
+        var counted = await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false);
         long affected;
         await using (var batch = StatementClassifier.Batch(connection, sql, parameters))
         {
@@ -582,6 +631,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
 
             var time = await TransactionTimeAsync(connection, cancellationToken).ConfigureAwait(false);
+            affected = Math.Max(affected, await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted);
             if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows, time) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

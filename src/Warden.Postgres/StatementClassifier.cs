@@ -69,8 +69,10 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         using var connection = source.OpenConnection();
 
         // Parsing takes a lock on every table named: a table another session holds locked must
-        // not keep the call (and its thread) waiting for ever.
-        Execute(connection, $"SET lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}; SET statement_timeout = {(int)options.StatementTimeout.TotalMilliseconds}", [], split: true);
+        // not keep the call (and its thread) waiting for ever. Planning a pathological statement
+        // is bounded too, though never tighter than 10 s: classifying is Warden's own work.
+        var planning = Math.Max(10_000, (int)options.StatementTimeout.TotalMilliseconds);
+        Execute(connection, $"SET lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}; SET statement_timeout = {planning}", [], split: true);
         try
         {
             Execute(connection, PreparePrefix + sql, []);

@@ -142,4 +142,41 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Contains("'params' item 1", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("NUL", refusal.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_writing_cte_under_a_select_cannot_hide_its_rows_when_the_capture_is_off()
+    {
+        // The capture trigger was disabled by someone (an approved ALTER TABLE, the owner); the
+        // statement's own count is that of its SELECT, which returns nothing.
+        await ExecuteAsAdminAsync("ALTER TABLE contacts DISABLE TRIGGER warden_capture");
+
+        var error = await TryAsync("execute", "WITH gone AS (DELETE FROM contacts WHERE id < 10 RETURNING id) SELECT id FROM gone WHERE false");
+
+        Assert.NotNull(error);
+        Assert.Contains("Warden saw 0", error.Message, StringComparison.Ordinal);
+        Assert.Equal(200, await _warehouse.CountAsync());
+    }
+
+    [Theory]
+    [InlineData("DELETE FROM contacts WHERE id IS NOT NULL")]
+    [InlineData("UPDATE contacts SET consent = false WHERE id > 0")]
+    public void A_where_that_matches_every_row_is_no_where(string sql)
+    {
+        var statement = PostgresDatabase.StatementOf(_warehouse.Plan("execute", sql))!;
+        Assert.False(statement.Where);
+    }
+
+    [Fact]
+    public void A_restricted_change_keeps_its_where()
+    {
+        Assert.True(PostgresDatabase.StatementOf(_warehouse.Plan("execute", "UPDATE contacts SET consent = false WHERE id > 1"))!.Where);
+    }
+
+    [Fact]
+    public async Task A_query_of_huge_values_returns_a_bounded_answer()
+    {
+        var applied = await _warehouse.RunAsync("query", "SELECT id, repeat('x', 1000000) AS blob FROM contacts");
+        Assert.True(applied.Output.GetProperty("truncated").GetBoolean());
+        Assert.True(applied.Output.GetRawText().Length < 8_000_000, $"the answer holds {applied.Output.GetRawText().Length:N0} characters");
+    }
 }

@@ -179,4 +179,23 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
         Assert.True(applied.Output.GetProperty("truncated").GetBoolean());
         Assert.True(applied.Output.GetRawText().Length < 8_000_000, $"the answer holds {applied.Output.GetRawText().Length:N0} characters");
     }
+
+    [Fact]
+    public async Task Classifying_a_create_table_as_does_not_run_its_query()
+    {
+        await ExecuteAsAdminAsync($"CREATE SEQUENCE order_ids START 1000; ALTER SEQUENCE order_ids OWNER TO {PostgresServer.GovernedRole}; SELECT nextval('order_ids');");
+
+        var plan = _warehouse.Plan("execute", "CREATE TEMP TABLE copied AS SELECT setval('order_ids', 1), id FROM contacts");
+
+        Assert.Equal(StatementKind.Schema, PostgresDatabase.StatementOf(plan)!.Kind);
+        Assert.Equal(["contacts"], PostgresDatabase.StatementOf(plan)!.Tables);
+        Assert.Equal(1000, await server.ScalarAsync<long>(_warehouse.Database, "SELECT last_value FROM order_ids"));
+    }
+
+    [Fact]
+    public void A_create_table_as_cannot_copy_an_ungoverned_table()
+    {
+        var refusal = _warehouse.Refusal("execute", "CREATE TEMP TABLE copied AS SELECT * FROM contacts_backup");
+        Assert.Contains("contacts_backup", refusal.Message, StringComparison.Ordinal);
+    }
 }

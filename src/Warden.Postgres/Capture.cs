@@ -77,10 +77,11 @@ internal static class Capture
         TRUNCATE pg_temp.warden_captured;
         """;
 
-    /// <summary>What was captured since <see cref="BeginSql"/>, in order.</summary>
-    public static List<CapturedRow> Read(NpgsqlConnection connection)
+    /// <summary>What was captured since <see cref="BeginSql"/>, in order; at most <paramref name="limit"/> rows.</summary>
+    public static List<CapturedRow> Read(NpgsqlConnection connection, long limit = long.MaxValue)
     {
-        using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq", connection);
+        using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq LIMIT $1", connection);
+        command.Parameters.Add(new() { Value = limit });
         using var reader = command.ExecuteReader();
         var rows = new List<CapturedRow>();
         while (reader.Read())
@@ -91,9 +92,10 @@ internal static class Capture
         return rows;
     }
 
-    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken, long limit = long.MaxValue)
     {
-        await using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq", connection);
+        await using var command = new NpgsqlCommand("SELECT tbl, op, before::text, after::text FROM pg_temp.warden_captured ORDER BY seq LIMIT $1", connection);
+        command.Parameters.Add(new() { Value = limit });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<CapturedRow>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -229,7 +229,13 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
                 using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
-                rows = Capture.Read(connection);
+                rows = Capture.Read(connection, _options.MaxChangedRows + 1L);
+                if (rows.Count > _options.MaxChangedRows)
+                {
+                    return SystemError.Refused(
+                        $"the statement changes more than {_options.MaxChangedRows:N0} rows, the most Warden previews, journals and can undo in one statement: nothing was changed; split it (by key ranges, for instance)");
+                }
+
                 if (UngovernedWriteAsync(connection, CancellationToken.None).GetAwaiter().GetResult() is { } refusal)
                 {
                     return refusal;
@@ -623,7 +629,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            rows = [.. (await Capture.ReadAsync(connection, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
+            var captured = await Capture.ReadAsync(connection, cancellationToken, _options.MaxChangedRows + 1L).ConfigureAwait(false);
+            if (captured.Count > _options.MaxChangedRows)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return SystemError.StalePlan($"the statement now changes more than {_options.MaxChangedRows:N0} rows ({plan.Records:N0} when it was planned): nothing was changed");
+            }
+
+            rows = [.. captured.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
             if (await UngovernedWriteAsync(connection, cancellationToken).ConfigureAwait(false) is { } refusal)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

@@ -198,4 +198,23 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
         var refusal = _warehouse.Refusal("execute", "CREATE TEMP TABLE copied AS SELECT * FROM contacts_backup");
         Assert.Contains("contacts_backup", refusal.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_change_of_more_rows_than_the_limit_is_refused_before_they_are_read()
+    {
+        await using var small = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = Warehouse.Tables,
+            JournalPath = _warehouse.JournalPath,
+            MaxChangedRows = 100,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+
+        var planned = small.Plan(Warehouse.Call("execute", "UPDATE contacts SET score = 0 WHERE id <= 150"));
+
+        Assert.Equal("refused", planned.Error?.Code);
+        Assert.Contains("more than 100 rows", planned.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await _warehouse.CountAsync("contacts", "score = 0"));
+    }
 }

@@ -147,6 +147,14 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
     };
 
+    /// <summary>Functions that show what other sessions run: Warden's sessions share one role, so these would show other agents' statements and the values in them.</summary>
+    private static readonly HashSet<string> OtherSessions = new(StringComparer.Ordinal)
+    {
+        "pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_get_backend_idset", "pg_stat_get_backend_pid", "pg_stat_get_backend_client_addr",
+        "pg_stat_get_backend_userid", "pg_stat_get_backend_wait_event", "pg_stat_get_backend_wait_event_type", "pg_stat_get_backend_xact_start",
+        "pg_stat_get_backend_activity_start", "pg_stat_get_progress_info", "pg_lock_status", "pg_blocking_pids",
+    };
+
     private static readonly System.Text.RegularExpressions.Regex FunctionIds = new(@":(?:funcid|opfuncid|aggfnoid|winfnoid) (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static readonly System.Text.RegularExpressions.Regex OperatorIds = new(@":(?:opno|eqop|sortop) (\d+)|:opnos \(o ([\d ]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
@@ -203,6 +211,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             var (signature, name, builtIn, volatility) = (reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetChar(3));
             var why = !builtIn ? "which is not one of PostgreSQL's own functions: it may write or read where Warden cannot see"
                 : RunsSql.Contains(name) ? "which runs SQL of its own, reading tables and columns the plan does not show"
+                : OtherSessions.Contains(name) ? "which shows other sessions' statements (every session of Warden's role, other agents' calls among them)"
                 : volatility == 'v' && !HarmlessVolatile.Contains(name) ? "which acts outside the rows Warden captures (and outside the transaction Warden rolls back)"
                 : null;
             if (why is not null)

@@ -59,10 +59,13 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
     [Theory]
     [InlineData("SELECT query_to_xml('SELECT email FROM contacts WHERE id = 1', false, false, '')")]
     [InlineData("SELECT table_to_xml('contacts', false, false, '')")]
-    public void A_query_cannot_read_a_masked_column_through_a_function_that_runs_sql(string sql)
+    [InlineData("SELECT query FROM pg_stat_get_activity(NULL)")]
+    public void A_query_cannot_read_what_the_plan_does_not_show_through_a_function(string sql)
     {
+        // query_to_xml and table_to_xml read contacts.email past its class; pg_stat_get_activity
+        // shows other agents' statements, with the values in them.
         var refusal = _warehouse.Refusal("query", sql);
-        Assert.Contains("_to_xml", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("the statement calls the function", refusal.Message, StringComparison.Ordinal);
     }
 
     [Fact]

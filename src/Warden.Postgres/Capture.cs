@@ -78,22 +78,24 @@ internal static class Capture
         """;
 
     /// <summary>
-    /// The query reading what was captured since <see cref="BeginSql"/>, in order, with each row's
-    /// key worked out by the server (a governed table's key columns as text, joined by commas), so
-    /// that applying a plan needs no parsing of the rows in Warden.
+    /// The query reading what was captured since <see cref="BeginSql"/>, in order, at most $1 rows,
+    /// with each row's key worked out by the server (a governed table's key columns as text, joined
+    /// by commas), so that applying a plan needs no parsing of the rows in Warden.
     /// </summary>
     public static string ReadSql(IEnumerable<TableShape> tables)
     {
         var keys = string.Join(" ", tables.Where(t => t.Key.Count > 0).Select(t =>
             $"WHEN {Literal(t.Schema + "." + t.Name)} THEN concat_ws(',', {string.Join(", ", t.Key.Select(k => $"coalesce(before, after) ->> {Literal(k)}"))})"));
-        return $"SELECT tbl, op, before::text, after::text, {(keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END")} FROM pg_temp.warden_captured ORDER BY seq";
+        return $"SELECT tbl, op, before::text, after::text, {(keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END")} FROM pg_temp.warden_captured ORDER BY seq LIMIT $1";
     }
 
     private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
-    public static List<CapturedRow> Read(NpgsqlConnection connection, string readSql)
+    /// <summary>What was captured since <see cref="BeginSql"/>, in order; at most <paramref name="limit"/> rows.</summary>
+    public static List<CapturedRow> Read(NpgsqlConnection connection, string readSql, long limit = long.MaxValue)
     {
         using var command = new NpgsqlCommand(readSql, connection);
+        command.Parameters.Add(new() { Value = limit });
         using var reader = command.ExecuteReader();
         var rows = new List<CapturedRow>();
         while (reader.Read())
@@ -104,9 +106,10 @@ internal static class Capture
         return rows;
     }
 
-    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, string readSql, CancellationToken cancellationToken)
+    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, string readSql, CancellationToken cancellationToken, long limit = long.MaxValue)
     {
         await using var command = new NpgsqlCommand(readSql, connection);
+        command.Parameters.Add(new() { Value = limit });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<CapturedRow>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -193,8 +193,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         return new SqlPlan(call, tool, Hash(call, tool, []), Hash(call, tool, [], affectedOnly: true), statement.EstimatedRows, [], fields, [], classes, [], [], summary, null, statement);
     }
 
-    private SystemResult<Plan> PlanChange(ToolCall call, ToolDefinition tool, Statement statement, string sql, IReadOnlyList<string> parameters)
+    private SystemResult<Plan> PlanChange(ToolCall call, ToolDefinition tool, Statement classified, string sql, IReadOnlyList<string> parameters)
     {
+        var statement = classified;
         switch (statement.Kind)
         {
             case StatementKind.Read:
@@ -220,15 +221,34 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
         List<CapturedRow> rows;
         long affected;
+        (string, string) now;
         using (var connection = _source.OpenConnection())
         using (var transaction = connection.BeginTransaction())
         {
             try
             {
                 Prepare(connection);
+                var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
                 using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
-                rows = Capture.Read(connection, _readCapture);
+                rows = Capture.Read(connection, _readCapture, _options.MaxChangedRows + 1L);
+                if (rows.Count > _options.MaxChangedRows)
+                {
+                    return SystemError.Refused(
+                        $"the statement changes more than {_options.MaxChangedRows:N0} rows, the most Warden previews, journals and can undo in one statement: nothing was changed; split it (by key ranges, for instance)");
+                }
+
+                if (UngovernedWriteAsync(connection, CancellationToken.None).GetAwaiter().GetResult() is { } refusal)
+                {
+                    return refusal;
+                }
+
+                affected = Math.Max(affected, ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted);
+                now = TransactionTime(connection);
+                if (statement.Where && ReachesEveryRow(connection, rows))
+                {
+                    statement = statement with { Where = false };
+                }
             }
             catch (PostgresException e)
             {
@@ -240,7 +260,119 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        return PlanFromCapture(call, tool, statement, rows, affected);
+        return PlanFromCapture(call, tool, statement, rows, affected, now);
+    }
+
+    /// <summary>
+    /// PostgreSQL's count of rows of governed tables inserted, updated or deleted by this session
+    /// (it holds earlier transactions' counts not yet reported, so a change is the difference
+    /// between two reads in one transaction): the statement's own count misses rows changed in a CTE under a SELECT, and
+    /// the capture misses rows when its trigger is disabled (an approved ALTER TABLE ... DISABLE
+    /// TRIGGER, the owner, a replica role). More changed than captured is a change Warden cannot show.
+    /// </summary>
+    private async Task<long> ChangedRowsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t) + pg_stat_get_xact_tuples_updated(t) + pg_stat_get_xact_tuples_deleted(t)), 0)::bigint FROM unnest($1::oid[]) t", connection);
+        command.Parameters.Add(new() { Value = _tables.Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Whether the statement, whatever its WHERE says (WHERE id IS NOT NULL, WHERE id > 0), updated
+    /// or deleted every row of a table it changed: every row left in it was written by this
+    /// transaction. The first untouched row ends the search, so a restricted change pays little.
+    /// </summary>
+    private bool ReachesEveryRow(NpgsqlConnection connection, List<CapturedRow> rows)
+    {
+        foreach (var name in rows.Where(r => r.Operation is "UPDATE" or "DELETE").Select(r => r.Table).Distinct(StringComparer.Ordinal))
+        {
+            var table = _tables.Tables.FirstOrDefault(t => t.Schema + "." + t.Name == name);
+            if (table is null)
+            {
+                continue;
+            }
+
+            using var command = new NpgsqlCommand(
+                $"SELECT NOT EXISTS (SELECT 1 FROM {table.Quoted} t WHERE t.xmin::text::bigint <> pg_current_xact_id()::text::bigint % 4294967296)", connection);
+            if ((bool)command.ExecuteScalar()!)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The first relation the statement wrote that is not governed, as a refusal: a foreign key
+    /// that cascades into another table, a trigger or a function writing elsewhere. The capture
+    /// sees only governed tables, so such a write could be neither previewed nor undone. Written
+    /// means locked for writing in this transaction; sequences are left out (nextval moves them on,
+    /// as any INSERT with a serial key does), and so is Warden's own capture table.
+    /// </summary>
+    private async Task<SystemError?> UngovernedWriteAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var written = new List<uint>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT DISTINCT l.relation FROM pg_locks l
+            WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= 16384
+              AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+            """, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                written.Add(reader.GetFieldValue<uint>(0));
+            }
+        }
+
+        foreach (var oid in written)
+        {
+            uint? owner = oid;
+            for (var step = 0; step < 3 && owner is { } current; step++)
+            {
+                owner = StatementClassifier.Owner(connection, current);
+                if (owner == current)
+                {
+                    break;
+                }
+            }
+
+            if (owner is not { } table || _tables.ByOid(table) is not null)
+            {
+                continue;
+            }
+
+            await using var describe = new NpgsqlCommand(
+                "SELECT c.relkind = 'S' OR c.relnamespace = pg_my_temp_schema(), c.oid::regclass::text FROM pg_class c WHERE c.oid = $1", connection);
+            describe.Parameters.Add(new() { Value = table, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var reader = await describe.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.GetBoolean(0))
+            {
+                return SystemError.Refused(
+                    $"the statement also writes {reader.GetString(1)} (through a cascading foreign key, a trigger or a function), which is not a table this system governs: Warden could neither show nor undo that, so it does not run");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The transaction's time as a row image shows it (timestamptz and timestamp): a value the statement set to now() is the same change at plan and at apply.</summary>
+    private static (string WithZone, string Local) TransactionTime(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetString(0), reader.GetString(1));
+    }
+
+    private static async Task<(string WithZone, string Local)> TransactionTimeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (reader.GetString(0), reader.GetString(1));
     }
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
@@ -258,7 +390,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected)
+    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected, (string, string) now)
     {
         var own = rows.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table)).ToList();
         if (own.Count < affected)
@@ -298,7 +430,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         var sampleKeys = keyed.Take(_options.SampleSize).Select(r => $"{r.Table.Declared}:{r.Key}").ToList();
         var counts = string.Join(", ", keyed.GroupBy(r => (r.Table.Declared, r.Operation)).Select(g => $"{Verb(g.Key.Operation)} {g.Count():N0} row(s) of {g.Key.Declared}"));
         var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(keyed.Count == 0 ? "change no rows" : counts)}.";
-        return new SqlPlan(call, definition, Hash(call, definition, own), Hash(call, definition, own, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
+        return new SqlPlan(call, definition, Hash(call, definition, own, now), Hash(call, definition, own, now, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
     }
 
@@ -336,10 +468,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
     /// <summary>
     /// sha256 over the canonical call (tool and definition, arguments, agent, environment) and the
-    /// rows it changes, in key order: each row's table, operation, key and before-image. Rows it
-    /// inserts count by table only: their keys may come from a sequence, which moves on every try.
+    /// rows it changes: each row's table, operation, key, before-image and after-image, so an
+    /// approval binds to the values written as well as to the rows (a statement whose new values
+    /// depend on anything but those rows cannot show one thing and write another). A row it
+    /// inserts counts without its key and other columns fed by a sequence, which moves on every
+    /// try; a value equal to the transaction's time counts as "now", so SET last_seen = now() is
+    /// the same change at plan and at apply. The affected hash covers table, operation and key only.
     /// </summary>
-    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, bool affectedOnly = false)
+    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, (string WithZone, string Local) now = default, bool affectedOnly = false)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var header = JsonSerializer.SerializeToElement(new Dictionary<string, object?>
@@ -353,19 +489,46 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             ["environment"] = call.Environment,
         });
         hash.AppendData(CanonicalJson.Bytes(header));
-        // The before-image as PostgreSQL writes jsonb: its own canonical text (keys in a fixed
-        // order, numbers normalised), the same at planning and at applying for the same row.
-        foreach (var row in rows.OrderBy(r => r.Table, StringComparer.Ordinal).ThenBy(r => r.Operation, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal))
+        var lines = new List<string>();
+        foreach (var row in Keyed(rows))
         {
-            hash.AppendData(Encoding.UTF8.GetBytes($"\n{row.Table}\0{row.Operation}\0"));
+            var line = new StringBuilder().Append(row.Table.Declared).Append('\0').Append(row.Operation).Append('\0');
             if (row.Operation != "INSERT")
             {
-                hash.AppendData(Encoding.UTF8.GetBytes(row.Key));
-                if (!affectedOnly)
+                line.Append(row.Key);
+            }
+
+            if (!affectedOnly)
+            {
+                if (row.Operation != "INSERT")
                 {
-                    hash.AppendData(Encoding.UTF8.GetBytes("\0" + row.Before));
+                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues)));
+                }
+
+                if (row.AfterValues is { } after)
+                {
+                    var bound = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+                    foreach (var (column, value) in after)
+                    {
+                        if (row.Operation == "INSERT" && (row.Table.Key.Contains(column) || row.Table.Column(column)?.Sequenced == true))
+                        {
+                            continue;
+                        }
+
+                        bound[column] = value is not null && (value == now.WithZone || value == now.Local) ? "\u0001now" : value;
+                    }
+
+                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(bound)));
                 }
             }
+
+            lines.Add(line.ToString());
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes("\n" + line));
         }
 
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -457,6 +620,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await PrepareAsync(connection, cancellationToken).ConfigureAwait(false);
+        var counted = await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false);
         long affected;
         await using (var batch = StatementClassifier.Batch(connection, sql, parameters))
         {
@@ -466,8 +630,23 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            rows = [.. (await Capture.ReadAsync(connection, _readCapture, cancellationToken).ConfigureAwait(false)).Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
-            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows) != plan.Hash)
+            var captured = await Capture.ReadAsync(connection, _readCapture, cancellationToken, _options.MaxChangedRows + 1L).ConfigureAwait(false);
+            if (captured.Count > _options.MaxChangedRows)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return SystemError.StalePlan($"the statement now changes more than {_options.MaxChangedRows:N0} rows ({plan.Records:N0} when it was planned): nothing was changed");
+            }
+
+            rows = [.. captured.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
+            if (await UngovernedWriteAsync(connection, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return refusal;
+            }
+
+            var time = await TransactionTimeAsync(connection, cancellationToken).ConfigureAwait(false);
+            affected = Math.Max(affected, await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted);
+            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows, time) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.StalePlan(

@@ -45,6 +45,13 @@ public sealed record PostgresOptions
     /// </summary>
     public Func<string, IReadOnlyList<string>>? ClassesOf { get; init; }
 
+    /// <summary>
+    /// The most rows one statement may change (default 250,000). Every changed row is held in
+    /// memory to be previewed, hashed and journaled, so a larger change is refused, saying so,
+    /// rather than exhausting the gateway; it can be split.
+    /// </summary>
+    public int MaxChangedRows { get; init; } = 250_000;
+
     /// <summary>How many affected rows a plan shows before and after (default 5).</summary>
     public int SampleSize { get; init; } = 5;
 }

@@ -57,7 +57,10 @@ internal static class RowJson
         }
     }
 
-    /// <summary>Reads up to <paramref name="cap"/> rows into an object: columns, rows (objects by column label), row_count, truncated.</summary>
+    /// <summary>The most bytes of rows a query returns; the row that passes it is the last.</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>Reads up to <paramref name="cap"/> rows (and about <see cref="MaxBytes"/>) into an object: columns, rows (objects by column label), row_count, truncated.</summary>
     public static async Task<(JsonElement Output, IReadOnlyList<string> Labels, IReadOnlyList<(uint TableOid, short Column)> Sources, long Rows)> ReadAsync(
         NpgsqlDataReader reader, int cap, CancellationToken cancellationToken)
     {
@@ -80,7 +83,10 @@ internal static class RowJson
             json.WriteStartArray("rows");
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (rows == cap)
+                // Rows are capped, and so are bytes: a hundred rows of a 100 MB value each would
+                // otherwise be held in the gateway's memory and sent to the agent.
+                json.Flush();
+                if (rows == cap || buffer.WrittenCount > MaxBytes)
                 {
                     truncated = true;
                     break;

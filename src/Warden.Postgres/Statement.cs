@@ -25,8 +25,9 @@ public enum StatementKind
 
 /// <summary>
 /// A statement as PostgreSQL classified it: its kind, the tables its plan reads or writes, whether
-/// a data change is restricted by a condition (a WHERE, a join) or reaches every row, and the
-/// planner's estimate of the rows.
+/// a data change is restricted by a condition (a WHERE, a join) or reaches every row (a change
+/// whose preview updated or deleted every row of a table has no WHERE, whatever its text says),
+/// and the planner's estimate of the rows.
 /// </summary>
 public sealed record Statement(StatementKind Kind, IReadOnlyList<string> Tables, bool Where, long EstimatedRows)
 {

@@ -58,7 +58,21 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             return SystemError.InvalidArguments("'sql' contains a NUL character, which PostgreSQL cannot take");
         }
 
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            if (parameters[i].Contains('\0', StringComparison.Ordinal))
+            {
+                return SystemError.InvalidArguments($"'params' item {i + 1} contains a NUL character, which PostgreSQL cannot take");
+            }
+        }
+
         using var connection = source.OpenConnection();
+
+        // Parsing takes a lock on every table named: a table another session holds locked must
+        // not keep the call (and its thread) waiting for ever. Planning a pathological statement
+        // is bounded too, though never tighter than 10 s: classifying is Warden's own work.
+        var planning = Math.Max(10_000, (int)options.StatementTimeout.TotalMilliseconds);
+        Execute(connection, $"SET lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}; SET statement_timeout = {planning}", [], split: true);
         try
         {
             Execute(connection, PreparePrefix + sql, []);
@@ -87,6 +101,11 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
                 return SystemError.InvalidArguments($"the statement takes {Placeholders(connection)} parameter(s) ($1, $2, ...); 'params' gives {parameters.Count}");
             }
 
+            if (Calls(connection, sql) is { } refusal)
+            {
+                return refusal;
+            }
+
             string plan;
             try
             {
@@ -107,6 +126,102 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         {
             Execute(connection, "DEALLOCATE " + Prepared, []);
         }
+    }
+
+    /// <summary>
+    /// Volatile functions of PostgreSQL's own that act on nothing but the value they return: any
+    /// other volatile one acts outside the rows the capture sees, or outside the transaction
+    /// (setval, advisory locks, pg_terminate_backend, set_config, large objects, notifications).
+    /// nextval moves a sequence on, as every INSERT with a serial key does.
+    /// </summary>
+    private static readonly HashSet<string> HarmlessVolatile = new(StringComparer.Ordinal)
+    {
+        "random", "clock_timestamp", "timeofday", "gen_random_uuid", "nextval", "currval", "lastval",
+    };
+
+    /// <summary>Functions that run SQL of their own, so the plan shows none of the tables or columns they read.</summary>
+    private static readonly HashSet<string> RunsSql = new(StringComparer.Ordinal)
+    {
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
+        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+        "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
+    };
+
+    /// <summary>Functions that show what other sessions run: Warden's sessions share one role, so these would show other agents' statements and the values in them.</summary>
+    private static readonly HashSet<string> OtherSessions = new(StringComparer.Ordinal)
+    {
+        "pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_get_backend_idset", "pg_stat_get_backend_pid", "pg_stat_get_backend_client_addr",
+        "pg_stat_get_backend_userid", "pg_stat_get_backend_wait_event", "pg_stat_get_backend_wait_event_type", "pg_stat_get_backend_xact_start",
+        "pg_stat_get_backend_activity_start", "pg_stat_get_progress_info", "pg_lock_status", "pg_blocking_pids",
+    };
+
+    private static readonly System.Text.RegularExpressions.Regex FunctionIds = new(@":(?:funcid|opfuncid|aggfnoid|winfnoid) (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private static readonly System.Text.RegularExpressions.Regex OperatorIds = new(@":(?:opno|eqop|sortop) (\d+)|:opnos \(o ([\d ]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Refuses a plannable statement that calls a function other than PostgreSQL's own
+    /// side-effect-free ones. The plan shows relations, not calls, and a function may write where
+    /// the capture does not look (a SECURITY DEFINER helper, dblink), act outside the transaction
+    /// (setval runs even in a preview that is rolled back), or read tables the plan never names
+    /// (query_to_xml). The functions are those PostgreSQL's parser resolved: the statement is made
+    /// the body of a SQL function, in a transaction rolled back, and the function ids of its
+    /// stored parse tree are looked up in the catalog. Null when every call is harmless.
+    /// </summary>
+    private static SystemError? Calls(NpgsqlConnection connection, string sql)
+    {
+        var types = (string[])ExecuteScalar(connection, $"SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = '{Prepared}'", [])!;
+        string body;
+        using (var transaction = connection.BeginTransaction())
+        {
+            try
+            {
+                // The text is one statement (PREPARE said so) and the whole is one command, which the
+                // server alone parses: the statement cannot end the body early. The line break ends a
+                // trailing -- comment.
+                Execute(connection, $"CREATE FUNCTION pg_temp.warden_calls({string.Join(", ", types)}) RETURNS void LANGUAGE sql BEGIN ATOMIC\n{sql}\n; END", []);
+                body = (string)ExecuteScalar(connection, "SELECT prosqlbody::text FROM pg_proc WHERE proname = 'warden_calls' AND pronamespace = pg_my_temp_schema()", [])!;
+            }
+            catch (PostgresException e)
+            {
+                transaction.Rollback();
+                return SystemError.InvalidArguments($"PostgreSQL will not take the statement as a function body, so Warden cannot tell which functions it calls, and does not run it (PostgreSQL: {e.MessageText})");
+            }
+
+            transaction.Rollback();
+        }
+
+        var functions = FunctionIds.Matches(body).Select(m => m.Groups[1].Value).Distinct().ToList();
+        var operators = OperatorIds.Matches(body).SelectMany(m => m.Groups[1].Success ? [m.Groups[1].Value] : m.Groups[2].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Distinct().ToList();
+        if (functions.Count == 0 && operators.Count == 0)
+        {
+            return null;
+        }
+
+        using var batch = Batch(connection, """
+            SELECT p.oid::regprocedure::text, p.proname, p.pronamespace = 'pg_catalog'::regnamespace, p.provolatile
+            FROM pg_proc p
+            WHERE p.oid = ANY($1::oid[]) OR p.oid IN (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = ANY($2::oid[]))
+            ORDER BY p.oid
+            """, ["{" + string.Join(",", functions) + "}", "{" + string.Join(",", operators) + "}"]);
+        using var reader = batch.ExecuteReader();
+        while (reader.Read())
+        {
+            var (signature, name, builtIn, volatility) = (reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetChar(3));
+            var why = !builtIn ? "which is not one of PostgreSQL's own functions: it may write or read where Warden cannot see"
+                : RunsSql.Contains(name) ? "which runs SQL of its own, reading tables and columns the plan does not show"
+                : OtherSessions.Contains(name) ? "which shows other sessions' statements (every session of Warden's role, other agents' calls among them)"
+                : volatility == 'v' && !HarmlessVolatile.Contains(name) ? "which acts outside the rows Warden captures (and outside the transaction Warden rolls back)"
+                : null;
+            if (why is not null)
+            {
+                return SystemError.InvalidArguments(
+                    $"the statement calls the function {signature}, {why}; Warden runs only PostgreSQL's own functions that change nothing beyond the statement's rows");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Warden's role has no privilege on what the statement names: to the agent, it is not there.</summary>
@@ -299,7 +414,42 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             return SystemError.InvalidArguments($"a {kind.ToString().ToLowerInvariant()} change takes no parameters; 'params' gives {parameters.Count}");
         }
 
+        if (kind == StatementKind.Schema && Explained(connection, sql) is { } explained)
+        {
+            return explained;
+        }
+
         return TryInRolledBackTransaction(connection, sql, kind);
+    }
+
+    /// <summary>
+    /// A schema change with a query in it (CREATE TABLE ... AS, CREATE MATERIALIZED VIEW ... AS),
+    /// which EXPLAIN takes: classified from its plan, never tried. Trying it would run its query,
+    /// and a function in it (setval, pg_terminate_backend) would act at once, before anyone
+    /// approved anything, and outside the transaction rolled back. Null when EXPLAIN does not take it.
+    /// </summary>
+    private SystemResult<Statement>? Explained(NpgsqlConnection connection, string sql)
+    {
+        string plan;
+        try
+        {
+            plan = (string)ExecuteScalar(connection, "EXPLAIN (VERBOSE, FORMAT JSON) " + sql, [])!;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SyntaxError)
+        {
+            return null;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            return NotGoverned(e);
+        }
+        catch (PostgresException e)
+        {
+            return DoesNotParse(sql, e, "EXPLAIN (VERBOSE, FORMAT JSON) ".Length);
+        }
+
+        var read = FromPlan(plan);
+        return read.Succeeded ? new Statement(StatementKind.Schema, read.Value!.Tables, false, 0) : read.Error!;
     }
 
     /// <summary>
@@ -373,7 +523,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
     }
 
     /// <summary>The table a relation belongs to (itself, or the table of an index, TOAST table or owned sequence); null when it does not exist.</summary>
-    private static uint? Owner(NpgsqlConnection connection, uint oid)
+    internal static uint? Owner(NpgsqlConnection connection, uint oid)
     {
         const string sql = """
             SELECT CASE c.relkind
@@ -448,6 +598,16 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
     /// <summary>The server's error, located in the agent's statement (line and column) when the server gives a position.</summary>
     internal static SystemError DoesNotParse(string sql, PostgresException error, int prefix)
     {
+        if (error.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            return SystemError.Refused($"another session holds a lock on a table the statement uses, and the statement gave up waiting for it: nothing was changed; try again later (PostgreSQL: {error.MessageText})");
+        }
+
+        if (error.SqlState == PostgresErrorCodes.QueryCanceled)
+        {
+            return SystemError.Refused($"the statement ran longer than Warden allows and was cancelled: nothing was changed (PostgreSQL: {error.MessageText})");
+        }
+
         var where = "";
         var offset = error.Position - 1 - prefix;
         if (error.Position > 0 && offset >= 0 && offset <= sql.Length)

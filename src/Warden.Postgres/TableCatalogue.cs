@@ -2,8 +2,11 @@ using Npgsql;
 
 namespace Warden.Postgres;
 
-/// <summary>A column of a governed table, as the database describes it.</summary>
-internal sealed record TableColumn(short Number, string Name, string Type, bool Generated, bool NotNull, bool AlwaysIdentity, IReadOnlyList<string> Classes);
+/// <summary>
+/// A column of a governed table, as the database describes it. Sequenced: an identity column, or
+/// one whose default takes the next value of a sequence (a new row's value differs on every try).
+/// </summary>
+internal sealed record TableColumn(short Number, string Name, string Type, bool Generated, bool NotNull, bool AlwaysIdentity, IReadOnlyList<string> Classes, bool Sequenced = false);
 
 /// <summary>A governed table as the database describes it: its oid, columns and primary key.</summary>
 internal sealed record TableShape(uint Oid, string Schema, string Name, string Declared, IReadOnlyList<TableColumn> Columns, IReadOnlyList<string> Key)
@@ -72,7 +75,13 @@ internal sealed class TableCatalogue
 
             var columns = new List<TableColumn>();
             await using (var read = new NpgsqlCommand(
-                "SELECT attnum, attname, format_type(atttypid, atttypmod), attgenerated <> '', attnotnull, attidentity = 'a' FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum", connection))
+                """
+                SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', a.attnotnull, a.attidentity = 'a',
+                       a.attidentity <> '' OR EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
+                                                      JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S'
+                                                      WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum)
+                FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+                """, connection))
             {
                 read.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
@@ -85,7 +94,7 @@ internal sealed class TableCatalogue
                         classes = [.. classes.Concat(more).Distinct(StringComparer.Ordinal)];
                     }
 
-                    columns.Add(new TableColumn(reader.GetInt16(0), column, reader.GetString(2), reader.GetBoolean(3), reader.GetBoolean(4), reader.GetBoolean(5), classes));
+                    columns.Add(new TableColumn(reader.GetInt16(0), column, reader.GetString(2), reader.GetBoolean(3), reader.GetBoolean(4), reader.GetBoolean(5), classes, reader.GetBoolean(6)));
                 }
             }
 

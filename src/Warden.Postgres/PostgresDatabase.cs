@@ -624,7 +624,25 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         long affected;
         await using (var batch = StatementClassifier.Batch(connection, sql, parameters))
         {
-            affected = await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // The kill switch reaches a statement while it runs: asked every 100 ms, and the
+            // server is told to cancel it; the transaction then rolls back and nothing is written.
+            string? stoppedBy = null;
+            using var watching = new CancellationTokenSource();
+            var watch = control?.Stop is { } stop ? WatchAsync(stop, batch, reason => stoppedBy = reason, watching.Token) : Task.CompletedTask;
+            try
+            {
+                affected = await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (stoppedBy is not null && (e is OperationCanceledException || e is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled }))
+            {
+                await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                return SystemError.Stopped($"stopped while it ran ({stoppedBy}): nothing was changed");
+            }
+            finally
+            {
+                await watching.CancelAsync().ConfigureAwait(false);
+                await watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
 
         List<CapturedRow> rows = [];
@@ -681,6 +699,20 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _journal.Settle(id);
         var output = JsonSerializer.SerializeToElement(new { action_id = id, statement = plan.Statement.KindName, rows = plan.Statement.ChangesRows ? rows.Count : affected, reversible });
         return new AppliedAction(id, plan.Tool.Name, rows.Count, reversible, output) { Done = rows.Count };
+    }
+
+    private static async Task WatchAsync(Func<string?> stop, NpgsqlBatch batch, Action<string> stopped, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!cancellationToken.IsCancellationRequested && stop() is { } reason)
+            {
+                stopped(reason);
+                batch.Cancel();
+                return;
+            }
+        }
     }
 
     /// <summary>Actions a crash left pending: kept when the database committed their transaction, dropped otherwise.</summary>

@@ -234,4 +234,31 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
         Assert.Equal([applied.ActionId], preview.Irreversible);
     }
+
+    [Fact]
+    public async Task The_kill_switch_stops_a_statement_while_it_runs_and_nothing_is_written()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET score = 0 WHERE id <= 100");
+        // Another session holds the rows: the approved statement waits on them until the switch is thrown.
+        await using var holder = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
+        await holder.OpenAsync(TestContext.Current.CancellationToken);
+        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var lockRows = new Npgsql.NpgsqlCommand("SELECT 1 FROM contacts WHERE id = 50 FOR UPDATE", holder, hold))
+        {
+            await lockRows.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var frozen = false;
+        var applying = _warehouse.ApplyAsync(plan, new ApplyControl { Stop = () => frozen ? "frozen by the kill switch" : null });
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        Assert.False(applying.IsCompleted);
+        frozen = true;
+        var applied = await applying;
+
+        Assert.Equal("stopped", applied.Error?.Code);
+        await hold.RollbackAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+        Assert.Null(_warehouse.System.ActionWithPlan("cleanup-bot", plan.Hash));
+    }
 }

@@ -119,70 +119,227 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         var conflicts = new List<RollbackConflict>();
         foreach (var action in actions.OrderByDescending(a => a.Seq))
         {
-            foreach (var image in journal.Images(action.Seq).Reverse())
+            // Newest first, in runs of one table and one operation: a run whose keys are all
+            // different (one statement changes a row once) is undone by a few set-based
+            // statements; anything else row by row, in reverse order.
+            var images = journal.Images(action.Seq).Reverse().ToList();
+            for (var start = 0; start < images.Count;)
             {
-                var dot = image.Table.IndexOf('.', StringComparison.Ordinal);
-                var table = tables.ByName(image.Table[..dot], image.Table[(dot + 1)..])
-                    ?? throw new PostgresSystemException($"action {action.Id} changed {image.Table}, which is no longer governed");
-                var keyImage = image.After ?? image.Before!;
-                var state = await StateAsync(connection, table, keyImage, image.After, cancellationToken).ConfigureAwait(false);
-                var key = KeyText(table, keyImage);
-                switch (image.Operation)
+                var end = start;
+                while (end + 1 < images.Count && images[end + 1].Table == images[start].Table && images[end + 1].Operation == images[start].Operation)
                 {
-                    case "DELETE" when state == RowState.Missing:
-                        await InsertAsync(connection, table, image.Before!, cancellationToken).ConfigureAwait(false);
-                        restored++;
-                        break;
-                    case "DELETE":
-                        conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, "a row with this key was added since it was deleted"));
-                        if (resolution == ConflictResolution.Force)
-                        {
-                            await UpdateAsync(connection, table, image.Before!, image.Before!, cancellationToken).ConfigureAwait(false);
-                            restored++;
-                        }
-
-                        break;
-                    case "UPDATE" when state == RowState.AsLeft:
-                        await UpdateAsync(connection, table, image.After!, image.Before!, cancellationToken).ConfigureAwait(false);
-                        restored++;
-                        break;
-                    case "UPDATE":
-                        conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, state == RowState.Missing ? "deleted since" : "changed since"));
-                        if (resolution == ConflictResolution.Force)
-                        {
-                            if (state == RowState.Missing)
-                            {
-                                await InsertAsync(connection, table, image.Before!, cancellationToken).ConfigureAwait(false);
-                            }
-                            else
-                            {
-                                await UpdateAsync(connection, table, image.After!, image.Before!, cancellationToken).ConfigureAwait(false);
-                            }
-
-                            restored++;
-                        }
-
-                        break;
-                    case "INSERT" when state == RowState.AsLeft:
-                        await DeleteAsync(connection, table, image.After!, cancellationToken).ConfigureAwait(false);
-                        restored++;
-                        break;
-                    case "INSERT" when state == RowState.Missing:
-                        break; // gone already: nothing to undo
-                    case "INSERT":
-                        conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, "changed since it was inserted"));
-                        if (resolution == ConflictResolution.Force)
-                        {
-                            await DeleteAsync(connection, table, image.After!, cancellationToken).ConfigureAwait(false);
-                            restored++;
-                        }
-
-                        break;
+                    end++;
                 }
+
+                var run = images.GetRange(start, end - start + 1);
+                var table = TableOf(action, run[0]);
+                var keys = run.Select(i => KeyText(table, i.After ?? i.Before!)).ToList();
+                var (done, found) = run.Count >= SetBasedFrom && keys.Distinct(StringComparer.Ordinal).Count() == keys.Count
+                    ? await UndoRunAsync(connection, action, table, run[0].Operation, run, keys, resolution, cancellationToken).ConfigureAwait(false)
+                    : await UndoRowsAsync(connection, action, table, run, resolution, cancellationToken).ConfigureAwait(false);
+                restored += done;
+                conflicts.AddRange(found);
+                start = end + 1;
             }
         }
 
         return (restored, conflicts);
+    }
+
+    /// <summary>Runs shorter than this are undone row by row (a few round trips beat loading a temporary table).</summary>
+    private const int SetBasedFrom = 20;
+
+    private TableShape TableOf(JournaledAction action, CapturedRow image)
+    {
+        var dot = image.Table.IndexOf('.', StringComparison.Ordinal);
+        return tables.ByName(image.Table[..dot], image.Table[(dot + 1)..])
+            ?? throw new PostgresSystemException($"action {action.Id} changed {image.Table}, which is no longer governed");
+    }
+
+    /// <summary>Undoes images one at a time, in the order given.</summary>
+    private static async Task<(long Restored, List<RollbackConflict> Conflicts)> UndoRowsAsync(NpgsqlConnection connection, JournaledAction action, TableShape table,
+        IReadOnlyList<CapturedRow> images, ConflictResolution resolution, CancellationToken cancellationToken)
+    {
+        long restored = 0;
+        var conflicts = new List<RollbackConflict>();
+        foreach (var image in images)
+        {
+            var keyImage = image.After ?? image.Before!;
+            var state = await StateAsync(connection, table, keyImage, image.After, cancellationToken).ConfigureAwait(false);
+            var key = KeyText(table, keyImage);
+            switch (image.Operation)
+            {
+                case "DELETE" when state == RowState.Missing:
+                    await InsertAsync(connection, table, image.Before!, cancellationToken).ConfigureAwait(false);
+                    restored++;
+                    break;
+                case "DELETE":
+                    conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, AddedSince));
+                    if (resolution == ConflictResolution.Force)
+                    {
+                        await UpdateAsync(connection, table, image.Before!, image.Before!, cancellationToken).ConfigureAwait(false);
+                        restored++;
+                    }
+
+                    break;
+                case "UPDATE" when state == RowState.AsLeft:
+                    await UpdateAsync(connection, table, image.After!, image.Before!, cancellationToken).ConfigureAwait(false);
+                    restored++;
+                    break;
+                case "UPDATE":
+                    conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, state == RowState.Missing ? "deleted since" : "changed since"));
+                    if (resolution == ConflictResolution.Force)
+                    {
+                        if (state == RowState.Missing)
+                        {
+                            await InsertAsync(connection, table, image.Before!, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await UpdateAsync(connection, table, image.After!, image.Before!, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        restored++;
+                    }
+
+                    break;
+                case "INSERT" when state == RowState.AsLeft:
+                    await DeleteAsync(connection, table, image.After!, cancellationToken).ConfigureAwait(false);
+                    restored++;
+                    break;
+                case "INSERT" when state == RowState.Missing:
+                    break; // gone already: nothing to undo
+                case "INSERT":
+                    conflicts.Add(new RollbackConflict(action.Id, table.Declared, key, InsertedChanged));
+                    if (resolution == ConflictResolution.Force)
+                    {
+                        await DeleteAsync(connection, table, image.After!, cancellationToken).ConfigureAwait(false);
+                        restored++;
+                    }
+
+                    break;
+            }
+        }
+
+        return (restored, conflicts);
+    }
+
+    private const string AddedSince = "a row with this key was added since it was deleted";
+    private const string InsertedChanged = "changed since it was inserted";
+
+    /// <summary>
+    /// Undoes a run of one table and one operation whose keys are all different, by sets: the
+    /// images go into a temporary table in one statement, each row's state (missing, as the action
+    /// left it, changed since) is found by one join on the key, with the rows locked, and the
+    /// restores are one INSERT, UPDATE or DELETE each. The same decisions as row by row.
+    /// </summary>
+    private static async Task<(long Restored, List<RollbackConflict> Conflicts)> UndoRunAsync(NpgsqlConnection connection, JournaledAction action, TableShape table,
+        string operation, IReadOnlyList<CapturedRow> images, IReadOnlyList<string> keys, ConflictResolution resolution, CancellationToken cancellationToken)
+    {
+        var t = table.Quoted;
+        var keyOf = (string alias) => $"({string.Join(", ", table.Key.Select(k => alias + "." + TableShape.Quote(k)))})";
+        var writable = string.Join(", ", table.Writable.Select(c => TableShape.Quote(c.Name)));
+        var settable = table.Settable.Select(c => TableShape.Quote(c.Name)).ToList();
+        var set = $"({string.Join(", ", settable)}) = ROW({string.Join(", ", settable.Select(c => "b." + c))})";
+
+        await Sql(connection, """
+            CREATE TEMP TABLE IF NOT EXISTS warden_undo (n int PRIMARY KEY, before jsonb, after jsonb, state text) ON COMMIT DROP;
+            TRUNCATE pg_temp.warden_undo;
+            """, cancellationToken).ConfigureAwait(false);
+        await using (var load = new NpgsqlCommand("INSERT INTO pg_temp.warden_undo (n, before, after) SELECT * FROM unnest($1::int[], $2::jsonb[], $3::jsonb[])", connection))
+        {
+            load.Parameters.Add(new() { Value = Enumerable.Range(0, images.Count).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            load.Parameters.Add(new() { Value = images.Select(i => i.Before).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            load.Parameters.Add(new() { Value = images.Select(i => i.After).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await load.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Each image's row, found by the key of its after-image (its before-image for a delete), locked.
+        await Sql(connection, $"""
+            UPDATE pg_temp.warden_undo u SET state = coalesce(s.state, 'missing')
+            FROM pg_temp.warden_undo v
+            LEFT JOIN LATERAL (
+              SELECT CASE WHEN to_jsonb(t) = v.after THEN 'as_left' ELSE 'changed' END AS state
+              FROM {t} t, jsonb_populate_record(NULL::{t}, coalesce(v.after, v.before)) k
+              WHERE {keyOf("t")} = {keyOf("k")}
+              FOR UPDATE OF t
+            ) s ON true
+            WHERE u.n = v.n;
+            """, cancellationToken).ConfigureAwait(false);
+
+        var conflicts = new List<RollbackConflict>();
+        await using (var read = new NpgsqlCommand("SELECT n, state FROM pg_temp.warden_undo WHERE state <> $1 ORDER BY n", connection))
+        {
+            read.Parameters.Add(new() { Value = operation == "DELETE" ? "missing" : "as_left" });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (n, state) = (reader.GetInt32(0), reader.GetString(1));
+                if (operation == "INSERT" && state == "missing")
+                {
+                    continue; // gone already: nothing to undo
+                }
+
+                conflicts.Add(new RollbackConflict(action.Id, table.Declared, keys[n], operation switch
+                {
+                    "DELETE" => AddedSince,
+                    "UPDATE" => state == "missing" ? "deleted since" : "changed since",
+                    _ => InsertedChanged,
+                }));
+            }
+        }
+
+        var force = resolution == ConflictResolution.Force;
+        long restored = 0;
+        switch (operation)
+        {
+            case "DELETE":
+                restored += await Sql(connection, $"""
+                    INSERT INTO {t} ({writable}) OVERRIDING SYSTEM VALUE
+                    SELECT {string.Join(", ", table.Writable.Select(c => "b." + TableShape.Quote(c.Name)))}
+                    FROM pg_temp.warden_undo u, jsonb_populate_record(NULL::{t}, u.before) b WHERE u.state = 'missing'
+                    """, cancellationToken).ConfigureAwait(false);
+                if (force)
+                {
+                    restored += await Sql(connection, $"""
+                        UPDATE {t} t SET {set}
+                        FROM pg_temp.warden_undo u, jsonb_populate_record(NULL::{t}, u.before) b
+                        WHERE u.state <> 'missing' AND {keyOf("t")} = {keyOf("b")}
+                        """, cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            case "UPDATE":
+                restored += await Sql(connection, $"""
+                    UPDATE {t} t SET {set}
+                    FROM pg_temp.warden_undo u, jsonb_populate_record(NULL::{t}, u.before) b, jsonb_populate_record(NULL::{t}, u.after) a
+                    WHERE u.state {(force ? "<> 'missing'" : "= 'as_left'")} AND {keyOf("t")} = {keyOf("a")}
+                    """, cancellationToken).ConfigureAwait(false);
+                if (force)
+                {
+                    restored += await Sql(connection, $"""
+                        INSERT INTO {t} ({writable}) OVERRIDING SYSTEM VALUE
+                        SELECT {string.Join(", ", table.Writable.Select(c => "b." + TableShape.Quote(c.Name)))}
+                        FROM pg_temp.warden_undo u, jsonb_populate_record(NULL::{t}, u.before) b WHERE u.state = 'missing'
+                        """, cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            default:
+                restored += await Sql(connection, $"""
+                    DELETE FROM {t} t USING pg_temp.warden_undo u, jsonb_populate_record(NULL::{t}, u.after) a
+                    WHERE u.state {(force ? "<> 'missing'" : "= 'as_left'")} AND {keyOf("t")} = {keyOf("a")}
+                    """, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        return (restored, conflicts);
+    }
+
+    private static async Task<int> Sql(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private enum RowState

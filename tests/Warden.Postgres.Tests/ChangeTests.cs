@@ -261,4 +261,60 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(before, await _warehouse.FingerprintAsync());
         Assert.Null(_warehouse.System.ActionWithPlan("cleanup-bot", plan.Hash));
     }
+
+    [Fact]
+    public async Task A_large_rollback_leaves_rows_changed_since_and_restores_the_rest()
+    {
+        var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = 'Cleaned' WHERE id <= 500");
+        await server.ExecuteAsync(_warehouse.Database, "UPDATE contacts SET first_name = 'Fixed by hand' WHERE id = 250; DELETE FROM contacts WHERE id = 300");
+
+        var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+        Assert.Equal(498, preview.Restorable);
+        Assert.Equal([("250", "changed since"), ("300", "deleted since")], preview.Conflicts.Select(c => (c.Key, c.Reason)).Order());
+
+        var result = (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(498, result.Restored);
+        Assert.Equal(2, result.Skipped.Count);
+        Assert.Equal("Fixed by hand", await server.ScalarAsync<string>(_warehouse.Database, "SELECT first_name FROM contacts WHERE id = 250"));
+        Assert.Equal(0L, await _warehouse.CountAsync("contacts", "id = 300"));
+        Assert.Equal(0L, await _warehouse.CountAsync("contacts", "first_name = 'Cleaned'"));
+    }
+
+    [Fact]
+    public async Task A_large_rollback_forced_overwrites_and_brings_back_rows_changed_since()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = 'Cleaned' WHERE id <= 500");
+        await server.ExecuteAsync(_warehouse.Database, "UPDATE contacts SET first_name = 'Fixed by hand' WHERE id = 250; DELETE FROM contacts WHERE id = 300");
+
+        var result = (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Force)).Get();
+        Assert.Equal(500, result.Restored);
+        Assert.Equal(2, result.Overwritten.Count);
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_large_delete_whose_keys_were_taken_since_is_restored_around_them()
+    {
+        var applied = await _warehouse.RunAsync("execute", "DELETE FROM contacts WHERE id <= 100");
+        await server.ExecuteAsync(_warehouse.Database, "INSERT INTO contacts (id, email) VALUES (42, 'someone-else@example.com')");
+
+        var result = (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(99, result.Restored);
+        Assert.Equal("42", Assert.Single(result.Skipped).Key);
+        Assert.Equal("someone-else@example.com", await server.ScalarAsync<string>(_warehouse.Database, "SELECT email FROM contacts WHERE id = 42"));
+        Assert.Equal(5000, await _warehouse.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_large_insert_rolled_back_deletes_only_the_rows_as_inserted()
+    {
+        var applied = await _warehouse.RunAsync("execute", "INSERT INTO contacts (id, email) SELECT g, 'new' || g || '@example.com' FROM generate_series(10001, 10100) g");
+        await server.ExecuteAsync(_warehouse.Database, "UPDATE contacts SET first_name = 'Kept' WHERE id = 10050");
+
+        var result = (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(99, result.Restored);
+        Assert.Equal("10050", Assert.Single(result.Skipped).Key);
+        Assert.Equal(5001, await _warehouse.CountAsync());
+    }
 }

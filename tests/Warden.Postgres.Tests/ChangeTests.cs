@@ -317,4 +317,56 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal("10050", Assert.Single(result.Skipped).Key);
         Assert.Equal(5001, await _warehouse.CountAsync());
     }
+
+    /// <summary>A transaction of Warden's role that changed row 7, committed or rolled back, and its id: what a crash between the journal and the commit leaves.</summary>
+    private async Task<long> TransactionAsync(bool commit)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(server.Governed(_warehouse.Database));
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var change = new Npgsql.NpgsqlCommand("UPDATE contacts SET first_name = 'Crashed' WHERE id = 7", connection, transaction))
+        {
+            await change.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var current = new Npgsql.NpgsqlCommand("SELECT txid_current()", connection, transaction);
+        var txid = (long)(await current.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        if (commit)
+        {
+            await transaction.CommitAsync(TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            await transaction.RollbackAsync(TestContext.Current.CancellationToken);
+        }
+
+        return txid;
+    }
+
+    [Fact]
+    public async Task An_action_a_crash_left_pending_stands_at_the_next_start_when_its_transaction_committed()
+    {
+        var txid = await TransactionAsync(commit: true);
+        await _warehouse.System.DisposeAsync();
+        new SqlJournal(_warehouse.JournalPath).Begin("sql_crashed", "cleanup-bot", "warehouse.execute", "update", "UPDATE contacts SET first_name = 'Crashed' WHERE id = 7",
+            "sha256:crashed", txid, DateTimeOffset.UtcNow, reversible: true, [new CapturedRow("public.contacts", "UPDATE", """{"id": 7, "first_name": "Name7"}""", null)]);
+
+        await using var reopened = await _warehouse.OpenAsync();
+        Assert.Equal("sql_crashed", reopened.ActionWithPlan("cleanup-bot", "sha256:crashed"));
+        Assert.Empty(new SqlJournal(_warehouse.JournalPath).Pending());
+    }
+
+    [Fact]
+    public async Task An_action_a_crash_left_pending_is_dropped_at_the_next_start_when_its_transaction_did_not_commit()
+    {
+        var txid = await TransactionAsync(commit: false);
+        await _warehouse.System.DisposeAsync();
+        new SqlJournal(_warehouse.JournalPath).Begin("sql_crashed", "cleanup-bot", "warehouse.execute", "update", "UPDATE contacts SET first_name = 'Crashed' WHERE id = 7",
+            "sha256:crashed", txid, DateTimeOffset.UtcNow, reversible: true, [new CapturedRow("public.contacts", "UPDATE", """{"id": 7, "first_name": "Name7"}""", null)]);
+
+        await using var reopened = await _warehouse.OpenAsync();
+        Assert.Null(reopened.ActionWithPlan("cleanup-bot", "sha256:crashed"));
+        Assert.Null(reopened.AgentOf("sql_crashed"));
+        Assert.Empty(new SqlJournal(_warehouse.JournalPath).Pending());
+    }
 }

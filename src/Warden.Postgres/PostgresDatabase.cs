@@ -743,11 +743,38 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) => new SqlRollback(this, _journal, _source, _tables).Plan(request);
+    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
+    {
+        try
+        {
+            return new SqlRollback(this, _journal, _source, _tables).Plan(request);
+        }
+        catch (NpgsqlException e)
+        {
+            return NotUndone(e);
+        }
+    }
 
     /// <inheritdoc/>
-    public Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default) =>
-        new SqlRollback(this, _journal, _source, _tables).RunAsync(request, resolution, actor, cancellationToken);
+    public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await new SqlRollback(this, _journal, _source, _tables).RunAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            return NotUndone(e);
+        }
+    }
+
+    /// <summary>
+    /// A rollback the database would not finish (a row another session holds past the lock
+    /// timeout, a key inserted again between the check and the restore, the database gone): its
+    /// transaction rolled back, nothing restored, and the reason.
+    /// </summary>
+    private SystemError NotUndone(NpgsqlException error) => SystemError.Refused(
+        $"the rollback on {_options.Id} did not finish, and nothing was restored: {(error is PostgresException p ? p.MessageText : error.Message)}; try again");
 
     internal string NewActionId() =>
         "sql_" + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));

@@ -369,4 +369,24 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         Assert.Null(reopened.AgentOf("sql_crashed"));
         Assert.Empty(new SqlJournal(_warehouse.JournalPath).Pending());
     }
+
+    [Fact]
+    public async Task A_rollback_that_cannot_take_its_rows_restores_nothing_and_says_why()
+    {
+        var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = 'Cleaned' WHERE id <= 100");
+        await using var holder = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
+        await holder.OpenAsync(TestContext.Current.CancellationToken);
+        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM contacts WHERE id = 50 FOR UPDATE", holder, hold))
+        {
+            await lockRow.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var result = await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId));
+
+        Assert.Equal("refused", result.Error?.Code);
+        Assert.Contains("nothing was restored", result.Error!.Message, StringComparison.Ordinal);
+        await hold.RollbackAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(100L, await _warehouse.CountAsync("contacts", "first_name = 'Cleaned'"));
+    }
 }

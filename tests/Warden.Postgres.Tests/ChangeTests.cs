@@ -241,13 +241,7 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         var before = await _warehouse.FingerprintAsync();
         var plan = _warehouse.Plan("execute", "UPDATE contacts SET score = 0 WHERE id <= 100");
         // Another session holds the rows: the approved statement waits on them until the switch is thrown.
-        await using var holder = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
-        await holder.OpenAsync(TestContext.Current.CancellationToken);
-        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
-        await using (var lockRows = new Npgsql.NpgsqlCommand("SELECT 1 FROM contacts WHERE id = 50 FOR UPDATE", holder, hold))
-        {
-            await lockRows.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        await using var hold = await HoldAsync(50);
 
         var frozen = false;
         var applying = _warehouse.ApplyAsync(plan, new ApplyControl { Stop = () => frozen ? "frozen by the kill switch" : null });
@@ -257,7 +251,7 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
         var applied = await applying;
 
         Assert.Equal("stopped", applied.Error?.Code);
-        await hold.RollbackAsync(TestContext.Current.CancellationToken);
+        await hold.DisposeAsync();
         Assert.Equal(before, await _warehouse.FingerprintAsync());
         Assert.Null(_warehouse.System.ActionWithPlan("cleanup-bot", plan.Hash));
     }
@@ -348,8 +342,7 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
     {
         var txid = await TransactionAsync(commit: true);
         await _warehouse.System.DisposeAsync();
-        new SqlJournal(_warehouse.JournalPath).Begin("sql_crashed", "cleanup-bot", "warehouse.execute", "update", "UPDATE contacts SET first_name = 'Crashed' WHERE id = 7",
-            "sha256:crashed", txid, DateTimeOffset.UtcNow, reversible: true, [new CapturedRow("public.contacts", "UPDATE", """{"id": 7, "first_name": "Name7"}""", null)]);
+        LeavePending(txid);
 
         await using var reopened = await _warehouse.OpenAsync();
         Assert.Equal("sql_crashed", reopened.ActionWithPlan("cleanup-bot", "sha256:crashed"));
@@ -361,8 +354,7 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
     {
         var txid = await TransactionAsync(commit: false);
         await _warehouse.System.DisposeAsync();
-        new SqlJournal(_warehouse.JournalPath).Begin("sql_crashed", "cleanup-bot", "warehouse.execute", "update", "UPDATE contacts SET first_name = 'Crashed' WHERE id = 7",
-            "sha256:crashed", txid, DateTimeOffset.UtcNow, reversible: true, [new CapturedRow("public.contacts", "UPDATE", """{"id": 7, "first_name": "Name7"}""", null)]);
+        LeavePending(txid);
 
         await using var reopened = await _warehouse.OpenAsync();
         Assert.Null(reopened.ActionWithPlan("cleanup-bot", "sha256:crashed"));
@@ -374,19 +366,41 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
     public async Task A_rollback_that_cannot_take_its_rows_restores_nothing_and_says_why()
     {
         var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = 'Cleaned' WHERE id <= 100");
-        await using var holder = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
-        await holder.OpenAsync(TestContext.Current.CancellationToken);
-        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
-        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM contacts WHERE id = 50 FOR UPDATE", holder, hold))
-        {
-            await lockRow.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        await using var hold = await HoldAsync(50);
 
         var result = await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId));
 
         Assert.Equal("refused", result.Error?.Code);
         Assert.Contains("nothing was restored", result.Error!.Message, StringComparison.Ordinal);
-        await hold.RollbackAsync(TestContext.Current.CancellationToken);
+        await hold.DisposeAsync();
         Assert.Equal(100L, await _warehouse.CountAsync("contacts", "first_name = 'Cleaned'"));
+    }
+
+    /// <summary>The journal as a crash between it and the database's commit leaves it: an action written, pending, with the transaction's id.</summary>
+    private void LeavePending(long txid) =>
+        new SqlJournal(_warehouse.JournalPath).Begin("sql_crashed", "cleanup-bot", "warehouse.execute", "update", "UPDATE contacts SET first_name = 'Crashed' WHERE id = 7",
+            "sha256:crashed", txid, DateTimeOffset.UtcNow, reversible: true, [new CapturedRow("public.contacts", "UPDATE", """{"id": 7, "first_name": "Name7"}""", null)]);
+
+    /// <summary>Another session holding a contact's row until disposed (its transaction then rolls back).</summary>
+    private async Task<RowHold> HoldAsync(long id)
+    {
+        var connection = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var hold = new Npgsql.NpgsqlCommand($"SELECT 1 FROM contacts WHERE id = {id} FOR UPDATE", connection, transaction))
+        {
+            await hold.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        return new RowHold(connection, transaction);
+    }
+
+    private sealed class RowHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 }

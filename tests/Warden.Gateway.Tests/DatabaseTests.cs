@@ -274,4 +274,17 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.True(isError, answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]);
         Assert.Equal("no-bulk-pii-reads", answer["rule"]!.GetValue<string>());
     }
+    [Fact]
+    public async Task An_agents_window_is_not_reported_undone_while_its_database_cannot_be_reached()
+    {
+        var (_, held) = await Execute("DELETE FROM contacts WHERE id <= 10");
+        var (_, approved) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", _gateway.Token("sam"), new { comment = "ok" });
+        Assert.Equal("executed", approved!["result"]!.GetValue<string>());
+
+        // The database goes away: its actions cannot be planned, and must not be left out silently.
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{_database}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_database}'");
+        var (status, body) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { agent = "hygiene-bot", from = "2000-01-01T00:00:00Z", to = "2100-01-01T00:00:00Z" });
+        Assert.True(status != HttpStatusCode.OK, body?.ToJsonString());
+        Assert.True(body?.ToJsonString().Contains("warehouse", StringComparison.Ordinal), body?.ToJsonString());
+    }
 }

@@ -225,7 +225,9 @@ internal sealed class Gateway : IAsyncDisposable
                         Id = declared.Id,
                         ConnectionString = connection,
                         Tables = [.. declared.Tables.Select(t => new GovernedTable(t))],
-                        JournalPath = Path.Combine(data, "systems", declared.Id + ".db"),
+                        // One journal per environment: gateways of both may share the data folder, and
+                        // a sandbox action must not be found (settled, rolled back) against production.
+                        JournalPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
                         ClassesOf = policy.ClassesOf,
                     }, options.Clock, cancellationToken).ConfigureAwait(false));
                 }

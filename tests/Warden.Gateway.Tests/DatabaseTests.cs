@@ -212,4 +212,79 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(call.Entry.ActionId, preview!["irreversible"]![0]!.GetValue<string>());
         Directory.Delete(directory, recursive: true);
     }
+    [Fact]
+    public async Task A_sandbox_action_cannot_be_rolled_back_against_the_production_database_sharing_the_data_folder()
+    {
+        // The sandbox copy in its own database; both environments' gateways keep their data in one folder.
+        var (sandbox, _) = await PrepareAsync(server);
+        var directory = _gateway.Directory;
+        await File.WriteAllTextAsync(Path.Combine(directory, "secrets", "warehouse-sandbox"), server.Governed(sandbox), TestContext.Current.CancellationToken);
+        await _gateway.DisposeAsync();
+        string Policy(string policy) => WithWarehouse(policy).Replace("sandbox: secret:warehouse", "sandbox: secret:warehouse-sandbox", StringComparison.Ordinal);
+
+        string actionId;
+        await using (var staging = await GatewayFixture.StartAsync(Policy, directory: directory))
+        {
+            await staging.Api(HttpMethod.Post, "/api/agents/hygiene-bot/activate", staging.Token("dev"));
+            var (_, held) = await GatewayFixture.Call(await staging.Agent("hygiene-bot"), "warehouse.execute", new { sql = "DELETE FROM contacts WHERE id <= 10" });
+            var (_, approved) = await staging.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", staging.Token("sam"), new { comment = "ok" });
+            Assert.Equal("executed", approved!["result"]!.GetValue<string>());
+            actionId = staging.Trail().Last(e => e.Entry.Kind == "call").Entry.ActionId!;
+        }
+
+        _gateway = await GatewayFixture.StartAsync(Policy, environment: "production", directory: directory);
+        await server.ExecuteAsync(_database, "DELETE FROM contacts WHERE id <= 10");
+        var (status, body) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = actionId });
+        Assert.True(status == HttpStatusCode.NotFound, $"{status}: {body?.ToJsonString()}");
+        Assert.Equal(4990, await Count());
+    }
+    [Theory]
+    [InlineData("SELECT c FROM contacts c WHERE id = 7")]
+    [InlineData("SELECT array_agg(email) AS a FROM contacts WHERE id = 7")]
+    [InlineData("SELECT x.e FROM (SELECT email AS e FROM contacts WHERE id = 7) x")]
+    [InlineData("WITH x AS (SELECT email FROM contacts WHERE id = 7) SELECT upper(email) AS u FROM x")]
+    [InlineData("SELECT (c).email AS e FROM (SELECT c FROM contacts c WHERE id = 7) s")]
+    [InlineData("SELECT json_build_object('e', email) AS j FROM contacts WHERE id = 7")]
+    [InlineData("SELECT * FROM (VALUES (1)) v(n), LATERAL (SELECT email AS n2 FROM contacts WHERE id = 7) l")]
+    [InlineData("SELECT string_agg(email, ',') AS s FROM contacts WHERE id = 7")]
+    public async Task A_query_cannot_read_a_masked_column_unmasked(string sql)
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query", new { sql });
+        Assert.DoesNotContain("person7@", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Name7", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory(Skip = "Warden.Postgres: StatementClassifier counts the columns a plan's text names, and a whole-row reference (row_to_json(c.*)) names none, so the output is traced to contacts.id only and returned unmasked")]
+    [InlineData("SELECT row_to_json(c) AS r FROM contacts c WHERE id = 7")]
+    [InlineData("SELECT to_jsonb(c) - 'id' AS r FROM contacts c WHERE id = 7")]
+    public async Task A_whole_row_turned_into_json_comes_back_masked(string sql)
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query", new { sql });
+        Assert.DoesNotContain("person7@", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact(Skip = "Warden.Postgres: a query's records fact is the planner's estimate of the rows it returns (1 for an aggregate), not of the rows it reads, so no-bulk-pii-reads never sees the 5,000")]
+    public async Task An_agent_that_sees_pii_cannot_read_every_email_at_once_by_aggregating_them()
+    {
+        var directory = _gateway.Directory;
+        await _gateway.DisposeAsync();
+        _gateway = await GatewayFixture.StartAsync(p => WithWarehouse(p).Replace("sees: [consent]", "sees: [consent, pii]", StringComparison.Ordinal),
+            environment: "production", directory: directory);
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "warehouse.query", new { sql = "SELECT string_agg(email, ',') AS everyone FROM contacts" });
+        Assert.True(isError, answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]);
+        Assert.Equal("no-bulk-pii-reads", answer["rule"]!.GetValue<string>());
+    }
+    [Fact]
+    public async Task An_agents_window_is_not_reported_undone_while_its_database_cannot_be_reached()
+    {
+        var (_, held) = await Execute("DELETE FROM contacts WHERE id <= 10");
+        var (_, approved) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]}/approve", _gateway.Token("sam"), new { comment = "ok" });
+        Assert.Equal("executed", approved!["result"]!.GetValue<string>());
+
+        // The database goes away: its actions cannot be planned, and must not be left out silently.
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{_database}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_database}'");
+        var (status, body) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { agent = "hygiene-bot", from = "2000-01-01T00:00:00Z", to = "2100-01-01T00:00:00Z" });
+        Assert.True(status != HttpStatusCode.OK, body?.ToJsonString());
+        Assert.True(body?.ToJsonString().Contains("warehouse", StringComparison.Ordinal), body?.ToJsonString());
+    }
 }

@@ -67,7 +67,24 @@ internal sealed class GovernedSystems
     /// spans systems is refused for now: each system's changes are undone in their own transaction.
     /// </summary>
     public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) =>
-        For(request) is { Succeeded: true } found ? found.Value!.PlanRollback(request) : For(request).Error!;
+        For(request) is { Succeeded: true } found ? Planned(found.Value!, request) : For(request).Error!;
+
+    /// <summary>
+    /// A system's rollback plan. A database that cannot be reached throws; the rollback then says
+    /// which system, undoes nothing, and is never taken for one with nothing to undo.
+    /// </summary>
+    private static SystemResult<RollbackPlan> Planned(IGovernedSystem system, RollbackRequest request)
+    {
+        try
+        {
+            return system.PlanRollback(request);
+        }
+        // Npgsql's own error, or (from Warden.Postgres on a connection the server dropped) a disposed transaction.
+        catch (Exception e) when (e is Npgsql.NpgsqlException or ObjectDisposedException)
+        {
+            return SystemError.Refused($"system '{system.Catalogue.System}' cannot be reached, so nothing was undone: {e.Message}");
+        }
+    }
 
     public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
     {
@@ -82,7 +99,20 @@ internal sealed class GovernedSystems
             return Owning(actionId) is { } owner ? new SystemResult<IGovernedSystem>(owner, null) : SystemError.NotFound($"there is no action '{actionId}'");
         }
 
-        var holding = _systems.Where(s => s.PlanRollback(request) is { Succeeded: true, Value.Actions.Count: > 0 }).ToList();
+        var holding = new List<IGovernedSystem>();
+        foreach (var system in _systems)
+        {
+            var planned = Planned(system, request);
+            if (planned is { Succeeded: true, Value.Actions.Count: > 0 })
+            {
+                holding.Add(system);
+            }
+            else if (planned.Error is { Code: not "not_found" } error)
+            {
+                return error; // a window with one system's actions left out is not undone
+            }
+        }
+
         return holding.Count switch
         {
             0 => new SystemResult<IGovernedSystem>(_systems[0], null),

@@ -260,14 +260,19 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         // handed up unprojected). A name shown in passing (another table's column of the same
         // name, a word in a literal) counts too: more, never fewer. Where a plan reads through a
         // subquery or CTE it does not trace, every column of the tables it reads counts.
-        var words = Identifiers(used.ToString());
+        var text = used.ToString();
+        var words = Identifiers(text);
+        // A whole row (row_to_json(c.*), to_jsonb(c.*)) is every column of its table.
+        untraced |= text.Contains(".*", StringComparison.Ordinal);
         var columns = new List<string>();
         foreach (var table in named.Distinct().Select(n => tables.Tables.First(t => t.Declared == n)))
         {
             columns.AddRange(table.Columns.Where(c => untraced || words.Contains(c.Name)).Select(c => $"{table.Declared}.{c.Name}"));
         }
 
-        var estimated = top.TryGetProperty("Plan Rows", out var rows) ? (long)rows.GetDouble() : 0;
+        // The rows a statement reads, not only those it returns: an aggregate returns one row
+        // but reads every row its scans do (string_agg(email) is every email at once).
+        var estimated = (long)Math.Max(top.TryGetProperty("Plan Rows", out var rows) ? rows.GetDouble() : 0, MostScanned(top));
         if (operations.Count == 0)
         {
             return new Statement(StatementKind.Read, named, where, estimated) { Columns = [.. columns.Distinct()] };
@@ -283,6 +288,21 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             _ => StatementKind.Other,
         }).MaxBy(Danger);
         return new Statement(kind, named, where, estimated) { Columns = [.. columns.Distinct()] };
+    }
+
+    /// <summary>The most rows the planner expects any scan of a table in the plan to produce.</summary>
+    private static double MostScanned(JsonElement node)
+    {
+        var most = node.TryGetProperty("Relation Name", out _) && node.TryGetProperty("Plan Rows", out var rows) ? rows.GetDouble() : 0;
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                most = Math.Max(most, MostScanned(child));
+            }
+        }
+
+        return most;
     }
 
     /// <summary>Every identifier in the planner's text, bare or double-quoted.</summary>

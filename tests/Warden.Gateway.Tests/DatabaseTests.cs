@@ -254,7 +254,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.DoesNotContain("Name7", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Theory(Skip = "Warden.Postgres: StatementClassifier counts the columns a plan's text names, and a whole-row reference (row_to_json(c.*)) names none, so the output is traced to contacts.id only and returned unmasked")]
+    [Theory]
     [InlineData("SELECT row_to_json(c) AS r FROM contacts c WHERE id = 7")]
     [InlineData("SELECT to_jsonb(c) - 'id' AS r FROM contacts c WHERE id = 7")]
     public async Task A_whole_row_turned_into_json_comes_back_masked(string sql)
@@ -263,7 +263,7 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.DoesNotContain("person7@", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact(Skip = "Warden.Postgres: a query's records fact is the planner's estimate of the rows it returns (1 for an aggregate), not of the rows it reads, so no-bulk-pii-reads never sees the 5,000")]
+    [Fact]
     public async Task An_agent_that_sees_pii_cannot_read_every_email_at_once_by_aggregating_them()
     {
         var directory = _gateway.Directory;

@@ -387,13 +387,21 @@ public sealed class DecisionTests
             _ = policy.Decide(call);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        // Three measurements, the least kept: a late tier-up or on-stack replacement on a loaded
+        // machine allocates once in one of them; an allocation per decision shows in all three.
+        var least = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            _ = policy.Decide(call);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                _ = policy.Decide(call);
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, least);
     }
 
     [Fact]

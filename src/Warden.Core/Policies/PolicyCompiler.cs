@@ -519,6 +519,26 @@ internal sealed class PolicyCompiler
         }
 
         ReadsThatWrite(reads);
+        SharedToolNames();
+    }
+
+    /// <summary>
+    /// A declared database's tools carry its id (warehouse.execute) and a call reaches them by that
+    /// name alone, so no other system may offer a tool of the same name: an upstream annotation
+    /// named warehouse.execute would otherwise be decided, listed or tested as the database's.
+    /// (An upstream read sharing a bare name with a workspace read stays allowed: rules name the
+    /// upstream's system.)
+    /// </summary>
+    private void SharedToolNames()
+    {
+        var governed = _declared.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var shared in _tools.GroupBy(t => t.Name).Where(g => g.Select(t => t.System).Distinct().Count() > 1 && g.Any(t => governed.Contains(t.System))))
+        {
+            var systems = shared.Select(t => t.System).Distinct().ToList();
+            var other = _syntax.Systems.FirstOrDefault(s => systems.Contains(s.Id.Value) && s.Kind is null) ?? _syntax.Systems.FirstOrDefault(s => systems.Contains(s.Id.Value));
+            _diagnostics.Error(DiagnosticCode.DuplicateName, other?.Id.At ?? default, $"the tool name '{shared.Key}' is offered by {string.Join(" and ", systems.Select(s => $"'{s}'"))}",
+                "a declared database's tool is reached by its name alone: give the other tool another name");
+        }
     }
 
     /// <summary>A system of a kind Warden knows: its reference, environment and tables checked, its catalogue from its kind.</summary>

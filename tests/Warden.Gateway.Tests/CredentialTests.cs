@@ -71,6 +71,13 @@ public sealed class CredentialTests
         }
 
         Assert.Equal(HttpStatusCode.OK, await ListAs(gateway, "wd_noticed_by_the_watch_31f0"));
+
+        // The new token works as soon as the watch reads it; its entry is appended just after.
+        while (!gateway.Trail().Any(e => e.Entry.Kind == "credentials") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
         var entry = gateway.Trail().Select(e => e.Entry).Last(e => e.Kind == "credentials");
         Assert.Equal("token files changed: hygiene-bot (new token)", entry.Detail);
     }

@@ -287,7 +287,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     {
         foreach (var name in rows.Where(r => r.Operation is "UPDATE" or "DELETE").Select(r => r.Table).Distinct(StringComparer.Ordinal))
         {
-            var table = _tables.Tables.FirstOrDefault(t => t.Schema + "." + t.Name == name);
+            var table = _tables.ByQualifiedName(name);
             if (table is null)
             {
                 continue;
@@ -329,17 +329,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
         foreach (var oid in written)
         {
-            uint? owner = oid;
-            for (var step = 0; step < 3 && owner is { } current; step++)
-            {
-                owner = StatementClassifier.Owner(connection, current);
-                if (owner == current)
-                {
-                    break;
-                }
-            }
-
-            if (owner is not { } table || _tables.ByOid(table) is not null)
+            if (StatementClassifier.TableOf(connection, oid) is not { } table || _tables.ByOid(table) is not null)
             {
                 continue;
             }
@@ -359,9 +349,11 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     }
 
     /// <summary>The transaction's time as a row image shows it (timestamptz and timestamp): a value the statement set to now() is the same change at plan and at apply.</summary>
+    private const string TransactionTimeSql = "SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'";
+
     private static (string WithZone, string Local) TransactionTime(NpgsqlConnection connection)
     {
-        using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        using var command = new NpgsqlCommand(TransactionTimeSql, connection);
         using var reader = command.ExecuteReader();
         reader.Read();
         return (reader.GetString(0), reader.GetString(1));
@@ -369,30 +361,31 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
     private static async Task<(string WithZone, string Local)> TransactionTimeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'", connection);
+        await using var command = new NpgsqlCommand(TransactionTimeSql, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return (reader.GetString(0), reader.GetString(1));
     }
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
+    private string PrepareSql =>
+        Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};";
+
     private void Prepare(NpgsqlConnection connection)
     {
-        using var command = new NpgsqlCommand(
-            Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};", connection);
+        using var command = new NpgsqlCommand(PrepareSql, connection);
         command.ExecuteNonQuery();
     }
 
     private async Task PrepareAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};", connection);
+        await using var command = new NpgsqlCommand(PrepareSql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected, (string, string) now)
     {
-        var own = rows.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table)).ToList();
+        var own = rows.Where(r => _tables.ByQualifiedName(r.Table) is not null).ToList();
         if (own.Count < affected)
         {
             // The statement changed rows the capture did not see: it cannot be previewed or undone.
@@ -443,7 +436,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private List<KeyedRow> Keyed(IEnumerable<CapturedRow> rows) =>
         [.. rows.Select(r =>
         {
-            var table = _tables.Tables.First(t => t.Schema + "." + t.Name == r.Table);
+            var table = _tables.ByQualifiedName(r.Table)!;
             var before = Values(r.Before);
             var after = Values(r.After);
             return new KeyedRow(table, r.Operation, r.Key, before, after);
@@ -655,7 +648,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 return SystemError.StalePlan($"the statement now changes more than {_options.MaxChangedRows:N0} rows ({plan.Records:N0} when it was planned): nothing was changed");
             }
 
-            rows = [.. captured.Where(r => _tables.Tables.Any(t => t.Schema + "." + t.Name == r.Table))];
+            rows = [.. captured.Where(r => _tables.ByQualifiedName(r.Table) is not null)];
             if (await UngovernedWriteAsync(connection, cancellationToken).ConfigureAwait(false) is { } refusal)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

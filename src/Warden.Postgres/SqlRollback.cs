@@ -151,8 +151,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
 
     private TableShape TableOf(JournaledAction action, CapturedRow image)
     {
-        var dot = image.Table.IndexOf('.', StringComparison.Ordinal);
-        return tables.ByName(image.Table[..dot], image.Table[(dot + 1)..])
+        return tables.ByQualifiedName(image.Table)
             ?? throw new PostgresSystemException($"action {action.Id} changed {image.Table}, which is no longer governed");
     }
 

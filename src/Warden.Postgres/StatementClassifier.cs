@@ -514,17 +514,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         var named = new List<string>();
         foreach (var oid in locked)
         {
-            // An index may belong to a TOAST table, which belongs to a table: follow up to the table.
-            uint? owner = oid;
-            for (var step = 0; step < 3 && owner is { } current; step++)
-            {
-                owner = Owner(connection, current);
-                if (owner == current)
-                {
-                    break;
-                }
-            }
-
+            var owner = TableOf(connection, oid);
             if (owner is null)
             {
                 continue; // created by the statement itself
@@ -542,8 +532,27 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         return new Statement(kind, [.. named.Distinct()], false, 0);
     }
 
+    /// <summary>
+    /// The table a relation finally belongs to: an index may belong to a TOAST table, which belongs
+    /// to a table, so <see cref="Owner"/> is followed until it stays put; null when it does not exist.
+    /// </summary>
+    internal static uint? TableOf(NpgsqlConnection connection, uint oid)
+    {
+        uint? owner = oid;
+        for (var step = 0; step < 3 && owner is { } current; step++)
+        {
+            owner = Owner(connection, current);
+            if (owner == current)
+            {
+                break;
+            }
+        }
+
+        return owner;
+    }
+
     /// <summary>The table a relation belongs to (itself, or the table of an index, TOAST table or owned sequence); null when it does not exist.</summary>
-    internal static uint? Owner(NpgsqlConnection connection, uint oid)
+    private static uint? Owner(NpgsqlConnection connection, uint oid)
     {
         const string sql = """
             SELECT CASE c.relkind

@@ -54,6 +54,9 @@ internal sealed class TableCatalogue
 
     public TableShape? ByName(string schema, string name) => _byName.GetValueOrDefault(schema + "." + name);
 
+    /// <summary>The governed table named schema.table (as the capture trigger names it), or null.</summary>
+    public TableShape? ByQualifiedName(string qualified) => _byName.GetValueOrDefault(qualified);
+
     public static async Task<TableCatalogue> ReadAsync(NpgsqlConnection connection, IReadOnlyList<GovernedTable> declared, CancellationToken cancellationToken,
         Func<string, string, IReadOnlyList<string>>? classesOf = null)
     {

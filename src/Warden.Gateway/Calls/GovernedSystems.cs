@@ -66,8 +66,17 @@ internal sealed class GovernedSystems
     /// window is the workspace's, or that of the one system holding its actions. A window that
     /// spans systems is refused for now: each system's changes are undone in their own transaction.
     /// </summary>
-    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) =>
-        For(request) is { Succeeded: true } found ? Planned(found.Value!, request) : For(request).Error!;
+    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
+    {
+        var found = For(request);
+        if (!found.Succeeded)
+        {
+            return found.Error!;
+        }
+
+        // An agent's window was planned already, to find the system holding it.
+        return found.Value!.Plan is { } plan ? plan : Planned(found.Value.System, request);
+    }
 
     /// <summary>
     /// A system's rollback plan. A database that cannot be reached throws; the rollback then says
@@ -89,23 +98,26 @@ internal sealed class GovernedSystems
     public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
     {
         var found = For(request);
-        return found.Succeeded ? await found.Value!.RollBackAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false) : found.Error!;
+        return found.Succeeded ? await found.Value!.System.RollBackAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false) : found.Error!;
     }
 
-    private SystemResult<IGovernedSystem> For(RollbackRequest request)
+    /// <summary>The system a rollback goes to, with its plan when finding it took planning (an agent's window).</summary>
+    private sealed record Found(IGovernedSystem System, RollbackPlan? Plan);
+
+    private SystemResult<Found> For(RollbackRequest request)
     {
         if (request.ActionId is { } actionId)
         {
-            return Owning(actionId) is { } owner ? new SystemResult<IGovernedSystem>(owner, null) : SystemError.NotFound($"there is no action '{actionId}'");
+            return Owning(actionId) is { } owner ? new Found(owner, null) : SystemError.NotFound($"there is no action '{actionId}'");
         }
 
-        var holding = new List<IGovernedSystem>();
+        var holding = new List<Found>();
         foreach (var system in _systems)
         {
             var planned = Planned(system, request);
             if (planned is { Succeeded: true, Value.Actions.Count: > 0 })
             {
-                holding.Add(system);
+                holding.Add(new Found(system, planned.Value));
             }
             else if (planned.Error is { Code: not "not_found" } error)
             {
@@ -115,9 +127,9 @@ internal sealed class GovernedSystems
 
         return holding.Count switch
         {
-            0 => new SystemResult<IGovernedSystem>(_systems[0], null),
-            1 => new SystemResult<IGovernedSystem>(holding[0], null),
-            _ => SystemError.Refused($"the agent's actions in that window are in {holding.Count} systems ({string.Join(", ", holding.Select(h => h.Catalogue.System))}); roll back each action by its id"),
+            0 => new Found(_systems[0], null),
+            1 => holding[0],
+            _ => SystemError.Refused($"the agent's actions in that window are in {holding.Count} systems ({string.Join(", ", holding.Select(h => h.System.Catalogue.System))}); roll back each action by its id"),
         };
     }
 }

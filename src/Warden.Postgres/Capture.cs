@@ -3,32 +3,61 @@ using Npgsql;
 namespace Warden.Postgres;
 
 /// <summary>
-/// How Warden sees exactly which rows a statement changes: a row trigger on every governed table
-/// copies each changed row, before and after, into a temporary table, and only in a session that
-/// has that table, that is, only in Warden's own sessions. Other sessions' writes pay one lookup
-/// per row and are not copied. The agent's statement cannot turn it off: it is one statement, it
-/// may name only governed tables (not the temporary one), and changing a trigger is a schema change.
+/// How Warden sees exactly which rows a statement changes: statement triggers on every governed
+/// table, with the statement's transition tables (its rows before and after, kept by PostgreSQL
+/// itself), copy them into a temporary table once per statement, and only in a session that has
+/// that table, that is, only in Warden's own sessions; other sessions' writes pay for the
+/// transition tables and one lookup per statement. An update's rows are paired by primary key:
+/// a key the statement changed shows as the old key deleted and the new one inserted, which is
+/// what undoing it needs. The agent's statement cannot turn it off: it is one statement, it may
+/// name only governed tables (not the temporary one), and changing a trigger is a schema change.
 /// </summary>
 internal static class Capture
 {
     public const string Schema = "warden";
+
+    /// <summary>The triggers' names start with this; one per kind of change (PostgreSQL allows transition tables on one event per trigger).</summary>
     public const string Trigger = "warden_capture";
 
-    /// <summary>Installs the capture function and the trigger on each table; run by a role that owns them (idempotent).</summary>
+    private static readonly string[] Operations = ["insert", "update", "delete"];
+
+    /// <summary>Installs the capture function and the triggers on each table; run by a role that owns them (idempotent, and replaces the row trigger of earlier versions).</summary>
     public static string InstallSql(IEnumerable<string> quotedTables)
     {
         var sql = new System.Text.StringBuilder();
         sql.AppendLine($"""
             CREATE SCHEMA IF NOT EXISTS {Schema};
             CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql AS $capture$
+            DECLARE
+              name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
+              key_columns text[];
             BEGIN
               IF to_regclass('pg_temp.warden_captured') IS NULL THEN
                 RETURN NULL;
               END IF;
-              INSERT INTO pg_temp.warden_captured (tbl, op, before, after)
-              VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP,
-                      CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
+              IF TG_OP = 'INSERT' THEN
+                INSERT INTO pg_temp.warden_captured (tbl, op, after) SELECT name, 'INSERT', to_jsonb(n) FROM warden_new n;
+              ELSIF TG_OP = 'DELETE' THEN
+                INSERT INTO pg_temp.warden_captured (tbl, op, before) SELECT name, 'DELETE', to_jsonb(o) FROM warden_old o;
+              ELSE
+                SELECT array_agg(a.attname::text ORDER BY k.n) INTO key_columns
+                FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE i.indrelid = TG_RELID AND i.indisprimary;
+                IF key_columns IS NULL THEN
+                  -- No key to pair them by: the rows before as deleted, after as inserted.
+                  INSERT INTO pg_temp.warden_captured (tbl, op, before) SELECT name, 'DELETE', to_jsonb(o) FROM warden_old o;
+                  INSERT INTO pg_temp.warden_captured (tbl, op, after) SELECT name, 'INSERT', to_jsonb(n) FROM warden_new n;
+                ELSE
+                  EXECUTE format(
+                    'INSERT INTO pg_temp.warden_captured (tbl, op, before, after) '
+                    'SELECT $1, CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END, to_jsonb(o.r), to_jsonb(n.r) '
+                    'FROM (SELECT true AS here, r, %1$s FROM warden_old r) o FULL JOIN (SELECT true AS here, r, %1$s FROM warden_new r) n ON %2$s',
+                    (SELECT string_agg(format('r.%I AS k%s', c, i), ', ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)),
+                    (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)))
+                  USING name;
+                END IF;
+              END IF;
               RETURN NULL;
             END
             $capture$;
@@ -36,7 +65,10 @@ internal static class Capture
             """);
         foreach (var table in quotedTables)
         {
-            sql.AppendLine($"CREATE OR REPLACE TRIGGER {Trigger} AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {Schema}.capture();");
+            sql.AppendLine($"DROP TRIGGER IF EXISTS {Trigger} ON {table};");
+            sql.AppendLine($"CREATE OR REPLACE TRIGGER {Trigger}_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS warden_new FOR EACH STATEMENT EXECUTE FUNCTION {Schema}.capture();");
+            sql.AppendLine($"CREATE OR REPLACE TRIGGER {Trigger}_update AFTER UPDATE ON {table} REFERENCING OLD TABLE AS warden_old NEW TABLE AS warden_new FOR EACH STATEMENT EXECUTE FUNCTION {Schema}.capture();");
+            sql.AppendLine($"CREATE OR REPLACE TRIGGER {Trigger}_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS warden_old FOR EACH STATEMENT EXECUTE FUNCTION {Schema}.capture();");
         }
 
         return sql.ToString();
@@ -52,15 +84,16 @@ internal static class Capture
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The governed tables that have no enabled capture trigger.</summary>
+    /// <summary>The governed tables that lack an enabled capture trigger.</summary>
     public static async Task<IReadOnlyList<string>> MissingAsync(NpgsqlConnection connection, TableCatalogue catalogue, CancellationToken cancellationToken)
     {
         var missing = new List<string>();
         foreach (var table in catalogue.Tables)
         {
-            await using var command = new NpgsqlCommand($"SELECT count(*) FROM pg_trigger WHERE tgrelid = $1 AND tgname = '{Trigger}' AND tgenabled IN ('O', 'A')", connection);
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1 AND tgname = ANY($2) AND tgenabled IN ('O', 'A')", connection);
             command.Parameters.Add(new() { Value = table.Oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
-            if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0)
+            command.Parameters.Add(new() { Value = Operations.Select(o => $"{Trigger}_{o}").ToArray() });
+            if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! < Operations.Length)
             {
                 missing.Add(table.Declared);
             }

@@ -16,7 +16,7 @@ public sealed class DatabaseInstallCommandTests(PostgresServer server)
 
         Assert.True(exit == 0, output);
         Assert.Contains("installed Warden's capture trigger on contacts, campaign_members (warehouse, sandbox)", output, StringComparison.Ordinal);
-        Assert.Equal(2L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM pg_trigger WHERE tgname = 'warden_capture'"));
+        Assert.Equal(6L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'warden_capture_%'"));
     }
 
     [Fact]

@@ -151,7 +151,7 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
     {
         // The capture trigger was disabled by someone (an approved ALTER TABLE, the owner); the
         // statement's own count is that of its SELECT, which returns nothing.
-        await ExecuteAsAdminAsync("ALTER TABLE contacts DISABLE TRIGGER warden_capture");
+        await ExecuteAsAdminAsync("ALTER TABLE contacts DISABLE TRIGGER USER");
 
         var error = await TryAsync("execute", "WITH gone AS (DELETE FROM contacts WHERE id < 10 RETURNING id) SELECT id FROM gone WHERE false");
 

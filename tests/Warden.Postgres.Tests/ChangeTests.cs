@@ -142,6 +142,59 @@ public sealed class ChangeTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merge_that_deletes_updates_and_inserts_is_previewed_and_rolled_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        const string merge = """
+            MERGE INTO contacts c USING (SELECT g AS id FROM generate_series(4991, 5010) g) s ON c.id = s.id
+            WHEN MATCHED AND c.id % 2 = 0 THEN DELETE
+            WHEN MATCHED THEN UPDATE SET score = 1
+            WHEN NOT MATCHED THEN INSERT (id, email) VALUES (s.id, 'new' || s.id || '@example.com')
+            """;
+
+        var plan = _warehouse.Plan("execute", merge);
+        Assert.Equal(20, plan.Records);
+        Assert.Equal(5, plan.Deleted);
+        Assert.Contains("update 5 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("insert 10 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        Assert.Equal(5005, await _warehouse.CountAsync());
+        Assert.Equal(20, (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get().Restored);
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task An_update_of_keys_shows_the_old_keys_deleted_and_the_new_inserted_and_rolls_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET id = id + 100000 WHERE id <= 10");
+        Assert.Equal(20, plan.Records);
+        Assert.Equal(10, plan.Deleted);
+        Assert.Equal(ActionKind.Delete, plan.Tool.Kind);
+        Assert.Contains("delete 10 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("insert 10 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        Assert.Equal(10, await _warehouse.CountAsync(where: "id > 100000"));
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Another_sessions_writes_are_not_captured_into_wardens_next_change()
+    {
+        await _warehouse.Server.ExecuteAsync(_warehouse.Database, "UPDATE contacts SET score = 7 WHERE id <= 100");
+
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET score = 0 WHERE id = 1");
+        Assert.Equal(1, plan.Records);
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        Assert.Equal(1, applied.Records);
+    }
+
+    [Fact]
     public async Task A_rollback_never_overwrites_a_row_changed_since()
     {
         var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = 'Cleaned' WHERE id <= 5");

@@ -115,12 +115,109 @@ internal static class Capture
     /// with each row's key worked out by the server (a governed table's key columns as text, joined
     /// by commas), so that applying a plan needs no parsing of the rows in Warden.
     /// </summary>
-    public static string ReadSql(IEnumerable<TableShape> tables)
+    public static string ReadSql(IEnumerable<TableShape> tables) =>
+        $"SELECT tbl, op, before::text, after::text, {KeySql(tables)} FROM pg_temp.warden_captured ORDER BY seq LIMIT $1";
+
+    /// <summary>
+    /// The query summing up what was captured since <see cref="BeginSql"/> on the governed tables
+    /// ($1), per table and kind of change, in the server: how many rows, a digest of the rows (each
+    /// row's key, before-image and after-image; an inserted row without its key and the columns a
+    /// sequence feeds, which move on every try; a value equal to the transaction's time as "now",
+    /// so SET last_seen = now() is the same change at plan and at apply), and a digest of the keys
+    /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests in order,
+    /// so the order the rows were written in does not matter and no row crosses the wire.
+    /// </summary>
+    public static string GroupsSql(IEnumerable<TableShape> tables)
+    {
+        var list = tables.ToList();
+        var unbound = string.Join(" ", list.Select(t => (t, columns: t.Key.Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
+            .Where(x => x.columns.Count > 0)
+            .Select(x => $"WHEN {Literal(x.t.Schema + "." + x.t.Name)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
+        var inserted = unbound.Length == 0 ? "after" : $"after - CASE tbl {unbound} ELSE '{{}}'::text[] END";
+        return $"""
+            WITH now_as AS (SELECT to_jsonb(now())::text AS zoned, to_jsonb(localtimestamp)::text AS local),
+            c AS (SELECT tbl, op, {KeySql(list)} AS key, before::text AS before,
+                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, '"\u0001now"'), now_as.local, '"\u0001now"') AS after
+                  FROM pg_temp.warden_captured, now_as WHERE tbl = ANY($1)),
+            d AS (SELECT tbl, op,
+                         sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END || chr(10) || coalesce(before, '') || chr(10) || coalesce(after, ''), 'UTF8')) AS row_digest,
+                         sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END, 'UTF8')) AS key_digest
+                  FROM c)
+            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '' ORDER BY row_digest)), 'hex'), encode(sha256(string_agg(key_digest, '' ORDER BY key_digest)), 'hex')
+            FROM d GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
+            """;
+    }
+
+    /// <summary>A captured row's key: a governed table's key columns as text, joined by commas.</summary>
+    private static string KeySql(IEnumerable<TableShape> tables)
     {
         var keys = string.Join(" ", tables.Where(t => t.Key.Count > 0).Select(t =>
             $"WHEN {Literal(t.Schema + "." + t.Name)} THEN concat_ws(',', {string.Join(", ", t.Key.Select(k => $"coalesce(before, after) ->> {Literal(k)}"))})"));
-        return $"SELECT tbl, op, before::text, after::text, {(keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END")} FROM pg_temp.warden_captured ORDER BY seq LIMIT $1";
+        return keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END";
     }
+
+    /// <summary>What was captured on the governed tables, per table and kind of change (<see cref="GroupsSql"/>).</summary>
+    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string groupsSql, string[] governed)
+    {
+        using var command = GroupsCommand(connection, groupsSql, governed);
+        using var reader = command.ExecuteReader();
+        var groups = new List<CapturedGroup>();
+        while (reader.Read())
+        {
+            groups.Add(Group(reader));
+        }
+
+        return groups;
+    }
+
+    public static async Task<List<CapturedGroup>> GroupsAsync(NpgsqlConnection connection, string groupsSql, string[] governed, CancellationToken cancellationToken)
+    {
+        await using var command = GroupsCommand(connection, groupsSql, governed);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var groups = new List<CapturedGroup>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            groups.Add(Group(reader));
+        }
+
+        return groups;
+    }
+
+    private static NpgsqlCommand GroupsCommand(NpgsqlConnection connection, string groupsSql, string[] governed)
+    {
+        var command = new NpgsqlCommand(groupsSql, connection);
+        command.Parameters.Add(new() { Value = governed });
+        return command;
+    }
+
+    private static CapturedGroup Group(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4));
+
+    /// <summary>
+    /// The query counting, for each column of one governed table ($1), the captured rows that
+    /// change it: every inserted and deleted row, and an updated row whose value's text differs.
+    /// </summary>
+    public static string ChangedColumnsSql(TableShape table) =>
+        $"SELECT {string.Join(", ", table.Columns.Select(c => $"count(*) FILTER (WHERE {Changes(c.Name)})"))} FROM pg_temp.warden_captured WHERE tbl = $1";
+
+    /// <summary>
+    /// The query describing how the captured rows of one table ($1) change the given columns: for
+    /// each, its five commonest values before (with their counts), and after, the one value every
+    /// changed row gets, if there is one.
+    /// </summary>
+    public static string ColumnChangesSql(IReadOnlyList<string> columns) => string.Join("\nUNION ALL\n", columns.Select((c, i) => $"""
+        (SELECT {i}, false, before ->> {Literal(c)}, count(*) FROM pg_temp.warden_captured WHERE tbl = $1 AND {Changes(c)} GROUP BY 3 ORDER BY 4 DESC, (before ->> {Literal(c)}) COLLATE "C" NULLS FIRST LIMIT 5)
+        UNION ALL
+        SELECT {i}, true, CASE WHEN count(after ->> {Literal(c)}) = count(*) AND min(after ->> {Literal(c)} COLLATE "C") = max(after ->> {Literal(c)} COLLATE "C") THEN min(after ->> {Literal(c)} COLLATE "C") END, count(*)
+        FROM pg_temp.warden_captured WHERE tbl = $1 AND {Changes(c)}
+        """));
+
+    private static string Changes(string column) =>
+        $"(op <> 'UPDATE' OR (before ->> {Literal(column)}) IS DISTINCT FROM (after ->> {Literal(column)}))";
+
+    /// <summary>The first $1 rows captured on the governed tables ($2), in order, with their keys: a plan's sample.</summary>
+    public static string SampleSql(IEnumerable<TableShape> tables) =>
+        $"SELECT tbl, op, before::text, after::text, {KeySql(tables)} FROM pg_temp.warden_captured WHERE tbl = ANY($2) ORDER BY seq LIMIT $1";
 
     private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
@@ -159,3 +256,6 @@ internal static class Capture
             Key = reader.IsDBNull(4) ? "" : reader.GetString(4),
         };
 }
+
+/// <summary>What a statement changed in one table in one way (inserted, updated or deleted): how many rows, a digest of the rows, and of their keys.</summary>
+internal sealed record CapturedGroup(string Table, string Operation, long Rows, string Digest, string KeysDigest);

@@ -27,6 +27,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _query;
     private readonly ToolDefinition _execute;
     private readonly string _readCapture;
+    private readonly string _capturedGroups;
+    private readonly string _capturedSample;
+    private readonly string[] _governedNames;
 
     private PostgresDatabase(PostgresOptions options, NpgsqlDataSource source, TableCatalogue tables, SqlJournal journal, TimeProvider clock)
     {
@@ -37,6 +40,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
         _readCapture = Capture.ReadSql(tables.Tables);
+        _capturedGroups = Capture.GroupsSql(tables.Tables);
+        _capturedSample = Capture.SampleSql(tables.Tables);
+        _governedNames = [.. tables.Tables.Select(t => t.Schema + "." + t.Name)];
         var id = options.Id;
         (_describe, _query, _execute) = Tools(id, options.RowCap);
         Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
@@ -219,48 +225,52 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             return SystemError.Refused($"the table {keyless.Declared} has no primary key, so Warden cannot tell its rows apart to preview or restore them; it can be read, not changed");
         }
 
-        List<CapturedRow> rows;
-        long affected;
-        (string, string) now;
-        using (var connection = _source.OpenConnection())
-        using (var transaction = connection.BeginTransaction())
+        using var connection = _source.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        try
         {
-            try
+            Prepare(connection);
+            var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
+            long affected;
+            using (var batch = StatementClassifier.Batch(connection, sql, parameters))
             {
-                Prepare(connection);
-                var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
-                using var batch = StatementClassifier.Batch(connection, sql, parameters);
                 affected = batch.ExecuteNonQuery();
-                rows = Capture.Read(connection, _readCapture, _options.MaxChangedRows + 1L);
-                if (rows.Count > _options.MaxChangedRows)
-                {
-                    return SystemError.Refused(
-                        $"the statement changes more than {_options.MaxChangedRows:N0} rows, the most Warden previews, journals and can undo in one statement: nothing was changed; split it (by key ranges, for instance)");
-                }
+            }
 
-                if (UngovernedWriteAsync(connection, CancellationToken.None).GetAwaiter().GetResult() is { } refusal)
-                {
-                    return refusal;
-                }
+            var groups = Capture.Groups(connection, _capturedGroups, _governedNames);
+            if (groups.Sum(g => g.Rows) > _options.MaxChangedRows)
+            {
+                return SystemError.Refused(
+                    $"the statement changes more than {_options.MaxChangedRows:N0} rows, the most Warden previews, journals and can undo in one statement: nothing was changed; split it (by key ranges, for instance)");
+            }
 
-                affected = Math.Max(affected, ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted);
-                now = TransactionTime(connection);
-                if (statement.Where && ReachesEveryRow(connection, rows))
-                {
-                    statement = statement with { Where = false };
-                }
-            }
-            catch (PostgresException e)
+            if (UngovernedWriteAsync(connection, CancellationToken.None).GetAwaiter().GetResult() is { } refusal)
             {
-                return StatementClassifier.DoesNotParse(sql, e, 0);
+                return refusal;
             }
-            finally
+
+            affected = Math.Max(affected, ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted);
+            if (groups.Sum(g => g.Rows) < affected)
             {
-                transaction.Rollback();
+                // The statement changed rows the capture did not see: it cannot be previewed or undone.
+                return SystemError.Refused($"the statement changed {affected:N0} row(s) but Warden saw {groups.Sum(g => g.Rows):N0}: it cannot be previewed exactly, so it does not run");
             }
+
+            if (statement.Where && ReachesEveryRow(connection, groups))
+            {
+                statement = statement with { Where = false };
+            }
+
+            return PlanFromCapture(connection, call, tool, statement, groups);
         }
-
-        return PlanFromCapture(call, tool, statement, rows, affected, now);
+        catch (PostgresException e)
+        {
+            return StatementClassifier.DoesNotParse(sql, e, 0);
+        }
+        finally
+        {
+            transaction.Rollback();
+        }
     }
 
     /// <summary>
@@ -283,9 +293,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// or deleted every row of a table it changed: every row left in it was written by this
     /// transaction. The first untouched row ends the search, so a restricted change pays little.
     /// </summary>
-    private bool ReachesEveryRow(NpgsqlConnection connection, List<CapturedRow> rows)
+    private bool ReachesEveryRow(NpgsqlConnection connection, List<CapturedGroup> groups)
     {
-        foreach (var name in rows.Where(r => r.Operation is "UPDATE" or "DELETE").Select(r => r.Table).Distinct(StringComparer.Ordinal))
+        foreach (var name in groups.Where(g => g.Operation is "UPDATE" or "DELETE").Select(g => g.Table).Distinct(StringComparer.Ordinal))
         {
             var table = _tables.ByQualifiedName(name);
             if (table is null)
@@ -348,25 +358,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         return null;
     }
 
-    /// <summary>The transaction's time as a row image shows it (timestamptz and timestamp): a value the statement set to now() is the same change at plan and at apply.</summary>
-    private const string TransactionTimeSql = "SELECT to_jsonb(now()) #>> '{}', to_jsonb(localtimestamp) #>> '{}'";
-
-    private static (string WithZone, string Local) TransactionTime(NpgsqlConnection connection)
-    {
-        using var command = new NpgsqlCommand(TransactionTimeSql, connection);
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return (reader.GetString(0), reader.GetString(1));
-    }
-
-    private static async Task<(string WithZone, string Local)> TransactionTimeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(TransactionTimeSql, connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return (reader.GetString(0), reader.GetString(1));
-    }
-
     /// <summary>Starts a transaction's capture and its time limits.</summary>
     private string PrepareSql =>
         Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};";
@@ -383,64 +374,99 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private SystemResult<Plan> PlanFromCapture(ToolCall call, ToolDefinition tool, Statement statement, List<CapturedRow> rows, long affected, (string, string) now)
+    /// <summary>
+    /// The plan of a change from what its trial run captured, summed up by the server: counts and
+    /// digests per table and kind of change, per column the rows changing it with their commonest
+    /// values before and the one value after, and the first few rows whole as a sample.
+    /// </summary>
+    private Plan PlanFromCapture(NpgsqlConnection connection, ToolCall call, ToolDefinition tool, Statement statement, List<CapturedGroup> groups)
     {
-        var own = rows.Where(r => _tables.ByQualifiedName(r.Table) is not null).ToList();
-        if (own.Count < affected)
-        {
-            // The statement changed rows the capture did not see: it cannot be previewed or undone.
-            return SystemError.Refused($"the statement changed {affected:N0} row(s) but Warden saw {own.Count:N0}: it cannot be previewed exactly, so it does not run");
-        }
-
-        var deleted = own.Count(r => r.Operation == "DELETE");
-        var kind = deleted > 0 ? ActionKind.Delete : ActionKind.Write;
-        var definition = tool with { Kind = kind };
-        var keyed = Keyed(own);
+        var deleted = groups.Where(g => g.Operation == "DELETE").Sum(g => g.Rows);
+        var records = groups.Sum(g => g.Rows);
+        var definition = tool with { Kind = deleted > 0 ? ActionKind.Delete : ActionKind.Write };
         var fieldsChanged = new List<string>();
         var classes = new List<string>();
         var changes = new List<FieldChange>();
-        foreach (var group in keyed.GroupBy(r => r.Table))
+        foreach (var table in groups.Select(g => _tables.ByQualifiedName(g.Table)!).Distinct())
         {
-            foreach (var column in group.Key.Columns)
+            foreach (var (column, values) in ColumnChanges(connection, table))
             {
-                var changing = group.Where(r => r.Operation != "UPDATE" || !JsonEquals(r.BeforeValues?.GetValueOrDefault(column.Name), r.AfterValues?.GetValueOrDefault(column.Name))).ToList();
-                if (changing.Count == 0)
-                {
-                    continue;
-                }
-
-                fieldsChanged.Add(FieldName(group.Key, column.Name));
+                fieldsChanged.Add(FieldName(table, column.Name));
                 classes.AddRange(column.Classes);
-                var before = changing.GroupBy(r => r.BeforeValues?.GetValueOrDefault(column.Name)).OrderByDescending(g => g.Count()).Take(5)
-                    .Select(g => new ValueCount(g.Key, g.Count())).ToList();
-                var afters = changing.Select(r => r.AfterValues?.GetValueOrDefault(column.Name)).Distinct().ToList();
-                changes.Add(new FieldChange(FieldName(group.Key, column.Name), changing.Count, before, afters.Count == 1 ? afters[0] : null));
+                changes.Add(values);
             }
         }
 
-        var sample = keyed.Take(_options.SampleSize)
-            .Select(r => new RecordChange($"{r.Table.Declared}:{r.Key}", r.BeforeValues ?? new Dictionary<string, string?>(), r.AfterValues ?? new Dictionary<string, string?>())).ToList();
-        var sampleKeys = keyed.Take(_options.SampleSize).Select(r => $"{r.Table.Declared}:{r.Key}").ToList();
-        var counts = string.Join(", ", keyed.GroupBy(r => (r.Table.Declared, r.Operation)).Select(g => $"{Verb(g.Key.Operation)} {g.Count():N0} row(s) of {g.Key.Declared}"));
-        var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(keyed.Count == 0 ? "change no rows" : counts)}.";
-        return new SqlPlan(call, definition, Hash(call, definition, own, now), Hash(call, definition, own, now, affectedOnly: true), keyed.Count, sampleKeys, [], fieldsChanged,
+        var sample = new List<RecordChange>();
+        using (var command = new NpgsqlCommand(_capturedSample, connection))
+        {
+            command.Parameters.Add(new() { Value = (long)_options.SampleSize });
+            command.Parameters.Add(new() { Value = _governedNames });
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var table = _tables.ByQualifiedName(reader.GetString(0))!;
+                sample.Add(new RecordChange($"{table.Declared}:{reader.GetString(4)}",
+                    Values(reader.IsDBNull(2) ? null : reader.GetString(2)) ?? new Dictionary<string, string?>(),
+                    Values(reader.IsDBNull(3) ? null : reader.GetString(3)) ?? new Dictionary<string, string?>()));
+            }
+        }
+
+        var counts = string.Join(", ", groups.Select(g => $"{Verb(g.Operation)} {g.Rows:N0} row(s) of {_tables.ByQualifiedName(g.Table)!.Declared}"));
+        var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(records == 0 ? "change no rows" : counts)}.";
+        return new SqlPlan(call, definition, Hash(call, definition, groups), Hash(call, definition, groups, affectedOnly: true), records, [.. sample.Select(r => r.Key)], [], fieldsChanged,
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
     }
 
-    private static string Verb(string operation) => operation switch { "INSERT" => "insert", "UPDATE" => "update", _ => "delete" };
-
-    private static bool JsonEquals(string? a, string? b) => string.Equals(a, b, StringComparison.Ordinal);
-
-    private sealed record KeyedRow(TableShape Table, string Operation, string Key, Dictionary<string, string?>? BeforeValues, Dictionary<string, string?>? AfterValues);
-
-    private List<KeyedRow> Keyed(IEnumerable<CapturedRow> rows) =>
-        [.. rows.Select(r =>
+    /// <summary>The columns of a table the captured rows change, each with its commonest values before and its one value after (if all get the same).</summary>
+    private List<(TableColumn Column, FieldChange Change)> ColumnChanges(NpgsqlConnection connection, TableShape table)
+    {
+        var name = table.Schema + "." + table.Name;
+        var changing = new List<(TableColumn Column, long Rows)>();
+        using (var command = new NpgsqlCommand(Capture.ChangedColumnsSql(table), connection))
         {
-            var table = _tables.ByQualifiedName(r.Table)!;
-            var before = Values(r.Before);
-            var after = Values(r.After);
-            return new KeyedRow(table, r.Operation, r.Key, before, after);
-        })];
+            command.Parameters.Add(new() { Value = name });
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            for (var i = 0; i < table.Columns.Count; i++)
+            {
+                if (reader.GetInt64(i) > 0)
+                {
+                    changing.Add((table.Columns[i], reader.GetInt64(i)));
+                }
+            }
+        }
+
+        if (changing.Count == 0)
+        {
+            return [];
+        }
+
+        var before = changing.Select(_ => new List<ValueCount>()).ToList();
+        var after = new string?[changing.Count];
+        using (var command = new NpgsqlCommand(Capture.ColumnChangesSql([.. changing.Select(c => c.Column.Name)]), connection))
+        {
+            command.Parameters.Add(new() { Value = name });
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var i = reader.GetInt32(0);
+                var value = reader.IsDBNull(2) ? null : reader.GetString(2);
+                if (reader.GetBoolean(1))
+                {
+                    after[i] = value;
+                }
+                else
+                {
+                    before[i].Add(new ValueCount(value, (int)reader.GetInt64(3)));
+                }
+            }
+        }
+
+        return [.. changing.Select((c, i) => (c.Column, new FieldChange(FieldName(table, c.Column.Name), (int)c.Rows, before[i], after[i])))];
+    }
+
+    private static string Verb(string operation) => operation switch { "INSERT" => "insert", "UPDATE" => "update", _ => "delete" };
 
     /// <summary>A row's values as text (strings as they are, other values as their JSON).</summary>
     private static Dictionary<string, string?>? Values(string? json)
@@ -461,14 +487,13 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
     /// <summary>
     /// sha256 over the canonical call (tool and definition, arguments, agent, environment) and the
-    /// rows it changes: each row's table, operation, key, before-image and after-image, so an
+    /// rows it changes, as the server summed them up per table and kind of change
+    /// (<see cref="Capture.GroupsSql"/>): each row's key, before-image and after-image, so an
     /// approval binds to the values written as well as to the rows (a statement whose new values
-    /// depend on anything but those rows cannot show one thing and write another). A row it
-    /// inserts counts without its key and other columns fed by a sequence, which moves on every
-    /// try; a value equal to the transaction's time counts as "now", so SET last_seen = now() is
-    /// the same change at plan and at apply. The affected hash covers table, operation and key only.
+    /// depend on anything but those rows cannot show one thing and write another). The affected
+    /// hash covers tables, kinds of change and keys only.
     /// </summary>
-    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedRow> rows, (string WithZone, string Local) now = default, bool affectedOnly = false)
+    private string Hash(ToolCall call, ToolDefinition tool, IReadOnlyList<CapturedGroup> groups, bool affectedOnly = false)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var header = JsonSerializer.SerializeToElement(new Dictionary<string, object?>
@@ -482,46 +507,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             ["environment"] = call.Environment,
         });
         hash.AppendData(CanonicalJson.Bytes(header));
-        var lines = new List<string>();
-        foreach (var row in Keyed(rows))
+        foreach (var group in groups)
         {
-            var line = new StringBuilder().Append(row.Table.Declared).Append('\0').Append(row.Operation).Append('\0');
-            if (row.Operation != "INSERT")
-            {
-                line.Append(row.Key);
-            }
-
-            if (!affectedOnly)
-            {
-                if (row.Operation != "INSERT")
-                {
-                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(row.BeforeValues)));
-                }
-
-                if (row.AfterValues is { } after)
-                {
-                    var bound = new SortedDictionary<string, string?>(StringComparer.Ordinal);
-                    foreach (var (column, value) in after)
-                    {
-                        if (row.Operation == "INSERT" && (row.Table.Key.Contains(column) || row.Table.Column(column)?.Sequenced == true))
-                        {
-                            continue;
-                        }
-
-                        bound[column] = value is not null && (value == now.WithZone || value == now.Local) ? "\u0001now" : value;
-                    }
-
-                    line.Append('\0').Append(CanonicalJson.Text(JsonSerializer.SerializeToElement(bound)));
-                }
-            }
-
-            lines.Add(line.ToString());
-        }
-
-        lines.Sort(StringComparer.Ordinal);
-        foreach (var line in lines)
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes("\n" + line));
+            hash.AppendData(Encoding.UTF8.GetBytes($"\n{group.Table}\0{group.Operation}\0{group.Rows}\0{(affectedOnly ? group.KeysDigest : group.Digest)}"));
         }
 
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -641,28 +629,30 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            var captured = await Capture.ReadAsync(connection, _readCapture, cancellationToken, _options.MaxChangedRows + 1L).ConfigureAwait(false);
-            if (captured.Count > _options.MaxChangedRows)
+            var groups = await Capture.GroupsAsync(connection, _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
+            var captured = groups.Sum(g => g.Rows);
+            if (captured > _options.MaxChangedRows)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.StalePlan($"the statement now changes more than {_options.MaxChangedRows:N0} rows ({plan.Records:N0} when it was planned): nothing was changed");
             }
 
-            rows = [.. captured.Where(r => _tables.ByQualifiedName(r.Table) is not null)];
             if (await UngovernedWriteAsync(connection, cancellationToken).ConfigureAwait(false) is { } refusal)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return refusal;
             }
 
-            var time = await TransactionTimeAsync(connection, cancellationToken).ConfigureAwait(false);
             affected = Math.Max(affected, await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted);
-            if (rows.Count < affected || Hash(plan.Call, plan.Tool, rows, time) != plan.Hash)
+            if (captured < affected || Hash(plan.Call, plan.Tool, groups) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.StalePlan(
-                    $"the statement now changes {rows.Count:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
+                    $"the statement now changes {captured:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
             }
+
+            // The rows hashed are the rows journaled: read in the same transaction, nothing between.
+            rows = [.. (await Capture.ReadAsync(connection, _readCapture, cancellationToken).ConfigureAwait(false)).Where(r => _tables.ByQualifiedName(r.Table) is not null)];
         }
 
         if (control?.Stop?.Invoke() is { } reason)

@@ -27,7 +27,7 @@ internal static class Capture
         var sql = new System.Text.StringBuilder();
         sql.AppendLine($"""
             CREATE SCHEMA IF NOT EXISTS {Schema};
-            CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql AS $capture$
+            CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $capture$
             DECLARE
               name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
               key_columns text[];
@@ -102,12 +102,19 @@ internal static class Capture
         return missing;
     }
 
-    /// <summary>Starts capturing in this session's transaction (the table lives as long as the session; its rows as long as the transaction).</summary>
+    /// <summary>
+    /// Starts capturing in this session's transaction (the table lives as long as the session; its
+    /// rows as long as the transaction). The capture's and the summaries' queries work on whole
+    /// statements' rows: sorts and joins in memory rather than on disk, and no JIT compilation,
+    /// which the planner's guesses for transition tables set off at a cost of half a second.
+    /// </summary>
     public const string BeginSql = """
         CREATE TEMP TABLE IF NOT EXISTS warden_captured (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before jsonb, after jsonb
         ) ON COMMIT DELETE ROWS;
         TRUNCATE pg_temp.warden_captured;
+        SET LOCAL jit = off;
+        SET LOCAL work_mem = '64MB';
         """;
 
     /// <summary>
@@ -124,8 +131,10 @@ internal static class Capture
     /// row's key, before-image and after-image; an inserted row without its key and the columns a
     /// sequence feeds, which move on every try; a value equal to the transaction's time as "now",
     /// so SET last_seen = now() is the same change at plan and at apply), and a digest of the keys
-    /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests in order,
-    /// so the order the rows were written in does not matter and no row crosses the wire.
+    /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests sorted by key (one
+    /// sort feeds both aggregates; were PostgreSQL ever to feed them in another order, plan and
+    /// apply would differ and the change would be refused, never let through), so the order the
+    /// rows were written in does not matter, and no row crosses the wire.
     /// </summary>
     public static string GroupsSql(IEnumerable<TableShape> tables)
     {
@@ -143,8 +152,8 @@ internal static class Capture
                          sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END || chr(10) || coalesce(before, '') || chr(10) || coalesce(after, ''), 'UTF8')) AS row_digest,
                          sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END, 'UTF8')) AS key_digest
                   FROM c)
-            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '' ORDER BY row_digest)), 'hex'), encode(sha256(string_agg(key_digest, '' ORDER BY key_digest)), 'hex')
-            FROM d GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
+            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '')), 'hex'), encode(sha256(string_agg(key_digest, '')), 'hex')
+            FROM (SELECT * FROM d ORDER BY tbl, op, key_digest, row_digest) sorted GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
             """;
     }
 

@@ -237,6 +237,11 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 affected = batch.ExecuteNonQuery();
             }
 
+            using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+            {
+                reset.ExecuteNonQuery();
+            }
+
             var groups = Capture.Groups(connection, _capturedGroups, _governedNames);
             if (groups.Sum(g => g.Rows) > _options.MaxChangedRows)
             {
@@ -357,6 +362,13 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// Run right after the agent's statement: it may have set the transaction's search_path
+    /// (set_config in a CTE) so that a function or operator of another schema answers for
+    /// PostgreSQL's own in what Warden asks next (the digests, the counts); this puts them back.
+    /// </summary>
+    private const string TrustedSearchPathSql = "SET LOCAL search_path = pg_catalog, pg_temp";
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
     private string PrepareSql =>
@@ -624,6 +636,11 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 await watching.CancelAsync().ConfigureAwait(false);
                 await watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+
+        await using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+        {
+            await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         List<CapturedRow> rows = [];

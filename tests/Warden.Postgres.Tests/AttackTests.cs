@@ -147,6 +147,23 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_change_that_would_move_the_search_path_for_wardens_own_queries_is_refused_before_it_runs()
+    {
+        // With the search path moved for the rest of the transaction, a function of another schema
+        // would answer for PostgreSQL's sha256 in the digests Warden asks for after the statement.
+        await ExecuteAsAdminAsync($"""
+            CREATE SCHEMA lender;
+            CREATE FUNCTION lender.sha256(bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$ SELECT '\x00'::bytea $$;
+            GRANT USAGE ON SCHEMA lender TO {PostgresServer.GovernedRole};
+            """);
+
+        var error = await TryAsync("execute", "WITH moved AS (SELECT set_config('search_path', 'lender, pg_catalog', true) AS path) UPDATE contacts SET score = 1 FROM moved WHERE id <= 5");
+
+        Assert.Contains("set_config", error?.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await _warehouse.CountAsync(where: "score = 1"));
+    }
+
+    [Fact]
     public async Task A_writing_cte_under_a_select_cannot_hide_its_rows_when_the_capture_is_off()
     {
         // The capture trigger was disabled by someone (an approved ALTER TABLE, the owner); the

@@ -574,12 +574,10 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     {
         await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var limits = new NpgsqlCommand($"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}", connection))
-        {
-            await limits.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        // One round trip: the transaction's limits, then the statement as its own command.
         await using var batch = StatementClassifier.Batch(connection, sql, parameters);
+        batch.BatchCommands.Insert(0, new NpgsqlBatchCommand($"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}"));
+        batch.BatchCommands.Insert(0, new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var (output, labels, sources, rows) = await RowJson.ReadAsync(reader, _options.RowCap, cancellationToken).ConfigureAwait(false);
         await reader.DisposeAsync().ConfigureAwait(false);

@@ -72,10 +72,17 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         // not keep the call (and its thread) waiting for ever. Planning a pathological statement
         // is bounded too, though never tighter than 10 s: classifying is Warden's own work.
         var planning = Math.Max(10_000, (int)options.StatementTimeout.TotalMilliseconds);
-        Execute(connection, $"SET lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}; SET statement_timeout = {planning}", [], split: true);
+        string[] types;
         try
         {
-            Execute(connection, PreparePrefix + sql, []);
+            // One round trip: the limits, PREPARE, and the parameter types PostgreSQL found.
+            using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SET lock_timeout = {(int)options.LockTimeout.TotalMilliseconds}"));
+            // The barrier keeps the limits when PREPARE fails: a schema change's trial run needs them.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SET statement_timeout = {planning}") { AppendErrorBarrier = true });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PreparePrefix + sql));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = '{Prepared}'"));
+            types = (string[])batch.ExecuteScalar()!;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SyntaxError && e.MessageText.StartsWith("cannot insert multiple commands", StringComparison.Ordinal))
         {
@@ -94,14 +101,15 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             return DoesNotParse(sql, e, PreparePrefix.Length);
         }
 
+        var deallocated = false;
         try
         {
-            if (parameters.Count != Placeholders(connection))
+            if (parameters.Count != types.Length)
             {
-                return SystemError.InvalidArguments($"the statement takes {Placeholders(connection)} parameter(s) ($1, $2, ...); 'params' gives {parameters.Count}");
+                return SystemError.InvalidArguments($"the statement takes {types.Length} parameter(s) ($1, $2, ...); 'params' gives {parameters.Count}");
             }
 
-            if (Calls(connection, sql) is { } refusal)
+            if (Calls(connection, sql, types) is { } refusal)
             {
                 return refusal;
             }
@@ -109,7 +117,11 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
             string plan;
             try
             {
-                plan = (string)ExecuteScalar(connection, "EXPLAIN (VERBOSE, FORMAT JSON) " + sql, parameters)!;
+                // One round trip: the plan, and the prepared statement gone.
+                using var batch = Batch(connection, "EXPLAIN (VERBOSE, FORMAT JSON) " + sql, parameters);
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("DEALLOCATE " + Prepared));
+                plan = (string)batch.ExecuteScalar()!;
+                deallocated = true;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
             {
@@ -124,7 +136,10 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         }
         finally
         {
-            Execute(connection, "DEALLOCATE " + Prepared, []);
+            if (!deallocated)
+            {
+                Execute(connection, "DEALLOCATE " + Prepared, []);
+            }
         }
     }
 
@@ -168,9 +183,8 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
     /// the body of a SQL function, in a transaction rolled back, and the function ids of its
     /// stored parse tree are looked up in the catalog. Null when every call is harmless.
     /// </summary>
-    private static SystemError? Calls(NpgsqlConnection connection, string sql)
+    private static SystemError? Calls(NpgsqlConnection connection, string sql, string[] types)
     {
-        var types = (string[])ExecuteScalar(connection, $"SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = '{Prepared}'", [])!;
         string body;
         using (var transaction = connection.BeginTransaction())
         {
@@ -179,8 +193,10 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
                 // The text is one statement (PREPARE said so) and the whole is one command, which the
                 // server alone parses: the statement cannot end the body early. The line break ends a
                 // trailing -- comment.
-                Execute(connection, $"CREATE FUNCTION pg_temp.warden_calls({string.Join(", ", types)}) RETURNS void LANGUAGE sql BEGIN ATOMIC\n{sql}\n; END", []);
-                body = (string)ExecuteScalar(connection, "SELECT prosqlbody::text FROM pg_proc WHERE proname = 'warden_calls' AND pronamespace = pg_my_temp_schema()", [])!;
+                using var asFunction = new NpgsqlBatch(connection);
+                asFunction.BatchCommands.Add(new NpgsqlBatchCommand($"CREATE FUNCTION pg_temp.warden_calls({string.Join(", ", types)}) RETURNS void LANGUAGE sql BEGIN ATOMIC\n{sql}\n; END"));
+                asFunction.BatchCommands.Add(new NpgsqlBatchCommand("SELECT prosqlbody::text FROM pg_proc WHERE proname = 'warden_calls' AND pronamespace = pg_my_temp_schema()"));
+                body = (string)asFunction.ExecuteScalar()!;
             }
             catch (PostgresException e)
             {
@@ -200,10 +216,12 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         }
 
         using var batch = Batch(connection, """
-            SELECT p.oid::regprocedure::text, p.proname, p.pronamespace = 'pg_catalog'::regnamespace, p.provolatile
-            FROM pg_proc p
-            WHERE p.oid = ANY($1::oid[]) OR p.oid IN (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = ANY($2::oid[]))
-            ORDER BY p.oid
+            SELECT p.oid::regprocedure::text, p.proname, p.pronamespace = 'pg_catalog'::regnamespace, p.provolatile, p.oid
+            FROM pg_proc p WHERE p.oid = ANY($1::oid[])
+            UNION
+            SELECT p.oid::regprocedure::text, p.proname, p.pronamespace = 'pg_catalog'::regnamespace, p.provolatile, p.oid
+            FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode WHERE o.oid = ANY($2::oid[])
+            ORDER BY 5
             """, ["{" + string.Join(",", functions) + "}", "{" + string.Join(",", operators) + "}"]);
         using var reader = batch.ExecuteReader();
         while (reader.Read())
@@ -227,10 +245,6 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
     /// <summary>Warden's role has no privilege on what the statement names: to the agent, it is not there.</summary>
     private SystemError NotGoverned(PostgresException error) => SystemError.InvalidArguments(
         $"the statement reaches something that is not a table this system governs (PostgreSQL: {error.MessageText}); the tables are: {string.Join(", ", tables.Tables.Select(t => t.Declared))}");
-
-    /// <summary>The number of $n placeholders PostgreSQL found in the prepared statement.</summary>
-    private static int Placeholders(NpgsqlConnection connection) =>
-        Convert.ToInt32(ExecuteScalar(connection, $"SELECT coalesce(array_length(parameter_types, 1), 0) FROM pg_prepared_statements WHERE name = '{Prepared}'", []), System.Globalization.CultureInfo.InvariantCulture);
 
     private SystemResult<Statement> FromPlan(string json)
     {

@@ -80,6 +80,19 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_query_runs_read_only_so_not_even_a_sequence_moves()
+    {
+        // nextval is a function the classifier lets through (every serial INSERT calls it); the
+        // query's read-only transaction is what refuses it here.
+        await server.ExecuteAsync(_warehouse.Database, $"CREATE SEQUENCE order_ids START 1000; ALTER SEQUENCE order_ids OWNER TO {PostgresServer.GovernedRole}; SELECT nextval('order_ids');");
+
+        var applied = await _warehouse.ApplyAsync(_warehouse.Plan("query", "SELECT nextval('order_ids')"));
+
+        Assert.Contains("read-only transaction", applied.Error?.Message, StringComparison.Ordinal);
+        Assert.Equal(1000L, await server.ScalarAsync<long>(_warehouse.Database, "SELECT last_value FROM order_ids"));
+    }
+
+    [Fact]
     public async Task A_query_that_runs_too_long_is_stopped()
     {
         var plan = _warehouse.Plan("query", "SELECT count(*) FROM contacts a, contacts b, contacts c");

@@ -50,6 +50,17 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
 
     private static readonly string Read = Call("1", "contacts.get", """{"id":"c-0000001"}""");
 
+    private const string Envelope = """ "io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{} """;
+
+    /// <summary>A call of the 2026-07-28 revision: its metadata in _meta (the envelope by default).</summary>
+    private static string Modern(string id, string name, string arguments = "{}", string meta = Envelope) => Call(id, name, arguments, ",\"_meta\":{" + meta + "}");
+
+    /// <summary>The headers a 2026-07-28 client sends with a call.</summary>
+    private static (string, string)[] ModernHeaders(string name, string method = "tools/call") =>
+        [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", method), ("Mcp-Name", name)];
+
+    private static readonly string ModernRead = Modern("40", "contacts.get", """{"id":"c-0000001"}""");
+
     /// <summary>One raw request: who sends it, its headers and body, and whether the direct path should take it.</summary>
     public sealed record Request(string Agent, string Body, bool Taken, string ContentType = Json, string? Accept = BothAccepted,
         string Path = "/mcp", (string Name, string Value)[]? Headers = null)
@@ -92,7 +103,54 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
         { "a trailing slash", new("reporting-bot", Read, true, Path: "/mcp/") },
         { "unknown headers", new("reporting-bot", Read, true, Headers: [("Mcp-Name", "something.else"), ("X-Anything", "1")]) },
 
+        // Taken: the 2026-07-28 revision, its envelope and headers as the SDK accepts them.
+        { "2026-07-28: a read", new("reporting-bot", ModernRead, true, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: client info and capabilities", new("reporting-bot", Modern("41", "contacts.get", """{"id":"c-0000002"}""",
+            Envelope.Replace("{}", """{"roots":{"listChanged":true},"sampling":{}},"io.modelcontextprotocol/clientInfo":{"name":"an agent","version":"1.0"}""", StringComparison.Ordinal)),
+            true, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: the tool's name in base64", new("reporting-bot", ModernRead, true, Headers: ModernHeaders("=?base64?Y29udGFjdHMuZ2V0?=")) },
+        { "2026-07-28: headers with spaces around", new("reporting-bot", ModernRead, true, Headers: ModernHeaders(" contacts.get ", " tools/call ")) },
+        { "2026-07-28: an unknown tool", new("reporting-bot", Modern("42", "contacts.gte"), true, Headers: ModernHeaders("contacts.gte")) },
+        { "2026-07-28: a record that does not exist", new("reporting-bot", Modern("43", "contacts.get", """{"id":"c-9999999"}"""), true, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: a call held for approval", new("campaign-qa-bot", Modern("44", "campaigns.send", """{"campaign":"cmp-2026-11-black-friday"}"""), true, Headers: ModernHeaders("campaigns.send")) },
+        { "2026-07-28: Warden's permissions tool", new("reporting-bot", Modern("45", "warden.my_permissions"), true, Headers: ModernHeaders("warden.my_permissions")) },
+        { "2026-07-28: an empty tool name", new("reporting-bot", Modern("46", ""), true, Headers: ModernHeaders("")) },
+
         // Left to the SDK: everything it answers in another way, or that it may.
+        { "2026-07-28: no Mcp-Method", new("reporting-bot", ModernRead, false, Headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Name", "contacts.get")]) },
+        { "2026-07-28: another Mcp-Method", new("reporting-bot", ModernRead, false, Headers: ModernHeaders("contacts.get", "tools/list")) },
+        { "2026-07-28: no Mcp-Name", new("reporting-bot", ModernRead, false, Headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call")]) },
+        { "2026-07-28: Mcp-Name naming another tool", new("reporting-bot", ModernRead, false, Headers: ModernHeaders("contacts.search")) },
+        { "2026-07-28: Mcp-Name in another case", new("reporting-bot", ModernRead, false, Headers: ModernHeaders("Contacts.get")) },
+        { "2026-07-28: Mcp-Name in broken base64", new("reporting-bot", ModernRead, false, Headers: ModernHeaders("=?base64?***?=")) },
+        { "2026-07-28: Mcp-Name given twice", new("reporting-bot", ModernRead, false, Headers: [.. ModernHeaders("contacts.get"), ("Mcp-Name", "contacts.get")]) },
+        { "2026-07-28: a tool name that is a number", new("reporting-bot", """{"jsonrpc":"2.0","id":47,"method":"tools/call","params":{"name":5,"_meta":{""" + Envelope + "}}}", false, Headers: ModernHeaders("5")) },
+        { "2026-07-28: no metadata", new("reporting-bot", Call("48", "contacts.get", """{"id":"c-0000001"}"""), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: another version in the metadata", new("reporting-bot",
+            Modern("49", "contacts.get", """{"id":"c-0000001"}""", Envelope.Replace("2026-07-28", "2025-11-25", StringComparison.Ordinal)), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: a version in the metadata that is not text", new("reporting-bot",
+            Modern("50", "contacts.get", """{"id":"c-0000001"}""", Envelope.Replace("\"2026-07-28\"", "20260728", StringComparison.Ordinal)), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: no client capabilities", new("reporting-bot",
+            Modern("51", "contacts.get", """{"id":"c-0000001"}""", """ "io.modelcontextprotocol/protocolVersion":"2026-07-28" """), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: client capabilities that are not an object", new("reporting-bot",
+            Modern("52", "contacts.get", """{"id":"c-0000001"}""", Envelope.Replace("{}", "[]", StringComparison.Ordinal)), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: client capabilities the SDK cannot read", new("reporting-bot",
+            Modern("53", "contacts.get", """{"id":"c-0000001"}""", Envelope.Replace("{}", """{"roots":5}""", StringComparison.Ordinal)), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: client info without a version", new("reporting-bot",
+            Modern("54", "contacts.get", """{"id":"c-0000001"}""", Envelope + ""","io.modelcontextprotocol/clientInfo":{"name":"an agent"}"""), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: client info that is a number", new("reporting-bot",
+            Modern("55", "contacts.get", """{"id":"c-0000001"}""", Envelope + ""","io.modelcontextprotocol/clientInfo":5"""), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: a log level (deprecated)", new("reporting-bot",
+            Modern("60", "contacts.get", """{"id":"c-0000001"}""", Envelope + ""","io.modelcontextprotocol/logLevel":"info" """), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: an unknown log level", new("reporting-bot",
+            Modern("56", "contacts.get", """{"id":"c-0000001"}""", Envelope + ""","io.modelcontextprotocol/logLevel":"loud" """), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: a reserved key the SDK does not read", new("reporting-bot",
+            Modern("57", "contacts.get", """{"id":"c-0000001"}""", Envelope + ""","io.modelcontextprotocol/other":1"""), false, Headers: ModernHeaders("contacts.get")) },
+        { "2026-07-28: a session id", new("reporting-bot", ModernRead, false, Headers: [.. ModernHeaders("contacts.get"), ("Mcp-Session-Id", "abc")]) },
+        { "2026-07-28: tools/list", new("reporting-bot", """{"jsonrpc":"2.0","id":58,"method":"tools/list","params":{"_meta":{""" + Envelope + "}}}", false, Headers: ModernHeaders("", "tools/list")) },
+        { "2026-07-28: a retry of a multi-round-trip call", new("reporting-bot",
+            Modern("59", "contacts.get", """{"id":"c-0000001"}""").Replace("\"_meta\"", "\"requestState\":\"s\",\"_meta\"", StringComparison.Ordinal), false, Headers: ModernHeaders("contacts.get")) },
+
         { "arguments that are not an object", new("reporting-bot", Call("20", "contacts.get", "5"), false) },
         { "no tool name", new("reporting-bot", """{"jsonrpc":"2.0","id":21,"method":"tools/call","params":{"arguments":{}}}""", false) },
         { "a tool name that is a number", new("reporting-bot", """{"jsonrpc":"2.0","id":22,"method":"tools/call","params":{"name":5}}""", false) },
@@ -121,8 +179,6 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
         { "broken JSON", new("reporting-bot", "{\"jsonrpc\":\"2.0\",\"id\":1,", false) },
         { "a name given twice", new("reporting-bot", """{"jsonrpc":"2.0","id":30,"method":"tools/call","params":{"name":"contacts.get","name":"contacts.update"}}""", false) },
         { "an unknown protocol version", new("reporting-bot", Read, false, Headers: [("MCP-Protocol-Version", "1999-01-01")]) },
-        { "version 2026-07-28 without its metadata", new("reporting-bot", Read, false, Headers: [("MCP-Protocol-Version", "2026-07-28")]) },
-        { "version 2026-07-28 with a wrong Mcp-Method", new("reporting-bot", Read, false, Headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list")]) },
         { "a later version", new("reporting-bot", Read, false, Headers: [("MCP-Protocol-Version", "2027-01-01")]) },
         { "a version header given twice", new("reporting-bot", Read, false, Headers: [("MCP-Protocol-Version", "2025-11-25"), ("MCP-Protocol-Version", "2025-11-25")]) },
         { "per-request metadata without a version header", new("reporting-bot",
@@ -176,16 +232,31 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
     }
 
     [Fact]
-    public async Task A_client_on_the_2026_07_28_revision_is_still_served_by_the_sdk()
+    public async Task A_client_on_the_2026_07_28_revision_is_answered_on_the_direct_path()
     {
         var client = await gateways.Direct.Agent("reporting-bot");
         var taken = Taken();
 
         var read = await client.CallToolAsync("contacts.get", new Dictionary<string, object?> { ["id"] = "c-0000001" }, cancellationToken: TestContext.Current.CancellationToken);
+        var unknown = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() =>
+            client.CallToolAsync("contacts.gte", new Dictionary<string, object?>(), cancellationToken: TestContext.Current.CancellationToken).AsTask());
 
         Assert.Equal("2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.Equal(taken + 2, Taken());
         Assert.NotEqual(true, read.IsError);
-        Assert.Equal(taken, Taken());
+        Assert.Equal("c-0000001", read.StructuredContent!.Value.GetProperty("result").GetProperty("id").GetString());
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, unknown.ErrorCode);
+    }
+
+    [Fact]
+    public void The_direct_path_refuses_a_server_with_a_call_filter_it_would_skip()
+    {
+        var options = gateways.Direct.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelContextProtocol.Server.McpServerOptions>>().Value;
+        var filtered = new ModelContextProtocol.Server.McpServerOptions();
+        filtered.Filters.Request.CallToolFilters.Add(next => next);
+
+        Assert.True(DirectToolCall.Fits(options));
+        Assert.False(DirectToolCall.Fits(filtered));
     }
 
     private long Taken() => gateways.Direct.App.Services.GetRequiredService<DirectToolCall>().Taken;

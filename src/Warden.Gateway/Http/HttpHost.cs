@@ -6,8 +6,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using Warden.Gateway.Identity;
 using Warden.Gateway.Mcp;
 
@@ -35,18 +37,23 @@ internal static class HttpHost
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         var surface = McpSurface.Of(gateway);
+        var serverInfo = new Implementation { Name = "warden", Version = Version };
         builder.Services
-            .AddMcpServer(options => options.ServerInfo = new Implementation { Name = "warden", Version = Version })
+            .AddMcpServer(options => options.ServerInfo = serverInfo)
             .WithHttpTransport(options => options.Stateless = true)
             .WithListToolsHandler(surface.ListToolsAsync)
             .WithCallToolHandler(surface.CallToolAsync);
-        var direct = directToolCalls ? new DirectToolCall(surface) : null;
+        var direct = directToolCalls ? new DirectToolCall(surface, serverInfo) : null;
         if (direct is not null)
         {
             builder.Services.AddSingleton(direct);
         }
 
         var app = builder.Build();
+        if (direct is not null && !DirectToolCall.Fits(app.Services.GetRequiredService<IOptions<McpServerOptions>>().Value))
+        {
+            throw new InvalidOperationException("the MCP server has a tool collection, a filter or a pinned protocol version that the direct tools/call path would skip");
+        }
         var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent);
         app.Lifetime.ApplicationStopped.Register(limits.Dispose);
         app.Use((context, next) => Authenticate(gateway, limits, direct, context, next));

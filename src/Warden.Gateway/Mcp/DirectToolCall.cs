@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 
 namespace Warden.Gateway.Mcp;
 
@@ -17,13 +18,14 @@ namespace Warden.Gateway.Mcp;
 /// Answers a plain <c>tools/call</c> POST to /mcp without the MCP SDK's per-request server and
 /// session (stateless Streamable HTTP builds both for every POST: the largest share of a governed
 /// call's CPU that is not governance). It takes only what SDK 2.4.0 answers in one known way, and
-/// answers with the SDK's own types and serialiser, as an SSE event, as the SDK does; everything
-/// else (other methods, notifications, batches, sessions, protocol 2026-07-28 and later with its
-/// per-request metadata and headers, MRTR retries, a body the SDK would refuse) is left to the SDK.
-/// Pinned by the differential tests in <c>DirectToolCallTests</c>, which send the same bytes with
-/// this on and off.
+/// answers with the SDK's own types and serialiser, as an SSE event, as the SDK does: on the
+/// handshake versions (or none named), and on 2026-07-28 with its per-request metadata and
+/// Mcp-Method / Mcp-Name headers all as the SDK requires them. Everything else (other methods,
+/// notifications, batches, session ids, other versions, MRTR retries, a body or metadata the SDK
+/// would refuse or read in a way of its own) is left to the SDK, untouched. Pinned by the
+/// differential tests in <c>DirectToolCallTests</c>, which send the same bytes with this on and off.
 /// </summary>
-internal sealed class DirectToolCall(McpSurface surface)
+internal sealed class DirectToolCall(McpSurface surface, Implementation serverInfo)
 {
     private long _taken;
 
@@ -32,21 +34,53 @@ internal sealed class DirectToolCall(McpSurface surface)
 
     /// <summary>
     /// The versions of the initialize handshake: with one of them (or none) in the version header,
-    /// SDK 2.4.0 reads no per-request metadata and checks no Mcp-Method or Mcp-Name header.
+    /// SDK 2.4.0 checks no Mcp-Method or Mcp-Name header, and reads no per-request metadata unless
+    /// the request carries some (which is left to it).
     /// </summary>
     private static readonly string[] HandshakeVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
+    /// <summary>The revision without a handshake, the only one SDK 2.4.0 knows: metadata in every request's <c>_meta</c>.</summary>
+    private const string PerRequestVersion = "2026-07-28";
+
+    private const string Reserved = "io.modelcontextprotocol/";
+    private const string MetaVersion = Reserved + "protocolVersion";
+    private const string MetaCapabilities = Reserved + "clientCapabilities";
+    private const string MetaClient = Reserved + "clientInfo";
+
     // The SDK reads messages with ProtocolOptions (case-sensitive names) and writes them with a
     // Utf8JsonWriter of default options; these are the same contracts.
-    private static readonly JsonTypeInfo<JsonRpcMessage> MessageType = McpJsonUtilities.ProtocolOptions.GetTypeInfo<JsonRpcMessage>();
-    private static readonly JsonTypeInfo<CallToolRequestParams> ParamsType = McpJsonUtilities.ProtocolOptions.GetTypeInfo<CallToolRequestParams>();
-    private static readonly JsonTypeInfo<CallToolResult> ResultType = McpJsonUtilities.ProtocolOptions.GetTypeInfo<CallToolResult>();
+    private static readonly JsonSerializerOptions Protocol = McpJsonUtilities.ProtocolOptions;
+    private static readonly JsonTypeInfo<JsonRpcMessage> MessageType = Protocol.GetTypeInfo<JsonRpcMessage>();
+    private static readonly JsonTypeInfo<CallToolRequestParams> ParamsType = Protocol.GetTypeInfo<CallToolRequestParams>();
+    private static readonly JsonTypeInfo<CallToolResult> ResultType = Protocol.GetTypeInfo<CallToolResult>();
+
+    /// <summary>The characters RFC 9110 allows in a header value, as the SDK checks Mcp-Name.</summary>
+    private static readonly SearchValues<char> HeaderValueChars = SearchValues.Create(
+        "\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    /// <summary>
+    /// Whether the SDK's server is set up as this path assumes: Warden's handler alone behind
+    /// tools/call (no tool collection, no filter of anyone's but the SDK's own guard for a tool
+    /// collection's authorization metadata, no message filter, every protocol version). A filter
+    /// added later would be skipped for the calls answered here, so the host refuses to start then.
+    /// </summary>
+#pragma warning disable MCPEXP002 // experimental members of the options, read only to find them unused
+    public static bool Fits(McpServerOptions options) =>
+        options.ProtocolVersion is null
+        && options.ToolCollection is null or { Count: 0 }
+        && options.RequestHandlers is null or { Count: 0 }
+        && options.Handlers.CallToolWithAlternateHandler is null
+        && options.Filters.Message.IncomingFilters.Count == 0
+        && options.Filters.Message.OutgoingFilters.Count == 0
+        && options.Filters.Request.CallToolFilters.Count == 0
+        && options.Filters.Request.CallToolWithAlternateFilters.Count <= 1;
+#pragma warning restore MCPEXP002
 
     /// <summary>Answers the request and says true, or says false and leaves it, untouched, to the SDK.</summary>
     /// <param name="context">The request, authenticated as an agent, its body the screened message in memory.</param>
     public async Task<bool> TryAnswerAsync(HttpContext context)
     {
-        if (await TakeAsync(context).ConfigureAwait(false) is not var (request, parameters))
+        if (await TakeAsync(context).ConfigureAwait(false) is not var (request, parameters, perRequest))
         {
             return false;
         }
@@ -56,8 +90,7 @@ internal sealed class DirectToolCall(McpSurface surface)
         JsonRpcMessage answer;
         try
         {
-            var result = await surface.CallToolAsync(context.User, parameters).ConfigureAwait(false);
-            answer = new JsonRpcResponse { Id = request.Id, Result = JsonSerializer.SerializeToNode(result, ResultType) };
+            answer = Answer(request, await surface.CallToolAsync(context.User, parameters).ConfigureAwait(false), perRequest);
         }
         catch (McpProtocolException e)
         {
@@ -71,26 +104,47 @@ internal sealed class DirectToolCall(McpSurface surface)
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
             // What the SDK makes of a tool handler's exception that is not a protocol error.
-            var result = new CallToolResult
+            answer = Answer(request, new CallToolResult
             {
                 IsError = true,
                 Content = [new TextContentBlock
                 {
                     Text = e is McpException ? $"An error occurred invoking '{parameters.Name}': {e.Message}" : $"An error occurred invoking '{parameters.Name}'.",
                 }],
-            };
-            answer = new JsonRpcResponse { Id = request.Id, Result = JsonSerializer.SerializeToNode(result, ResultType) };
+            }, perRequest);
         }
 
-        await WriteEventAsync(context, answer).ConfigureAwait(false);
+        await WriteEventAsync(context, answer, perRequest).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>The result as the SDK sends it: on 2026-07-28 marked complete and signed with the server's identity in <c>_meta</c>.</summary>
+    private JsonRpcResponse Answer(JsonRpcRequest request, CallToolResult result, bool perRequest)
+    {
+        if (perRequest)
+        {
+            result.ResultType ??= "complete";
+        }
+
+        var node = JsonSerializer.SerializeToNode(result, ResultType);
+        if (perRequest && node is JsonObject fields)
+        {
+            if (fields["_meta"] is not JsonObject meta)
+            {
+                fields["_meta"] = meta = new JsonObject();
+            }
+
+            meta[Reserved + "serverInfo"] = JsonSerializer.SerializeToNode(serverInfo, Protocol.GetTypeInfo<Implementation>());
+        }
+
+        return new JsonRpcResponse { Id = request.Id, Result = node };
     }
 
     /// <summary>
     /// Whether SDK 2.4.0, stateless, would take this POST past every check of its own and hand a
     /// <c>tools/call</c> with these parameters to Warden's handler, doing nothing else with it.
     /// </summary>
-    private static async Task<(JsonRpcRequest Request, CallToolRequestParams Parameters)?> TakeAsync(HttpContext context)
+    private static async Task<(JsonRpcRequest Request, CallToolRequestParams Parameters, bool PerRequest)?> TakeAsync(HttpContext context)
     {
         // Routing chose MapMcp's POST endpoint: the path, the method and the content type (a 415
         // for another) are settled as for the SDK.
@@ -105,15 +159,16 @@ internal sealed class DirectToolCall(McpSurface surface)
         var http = context.Request;
         var headers = http.Headers;
 
-        // A session id is refused by the stateless SDK (400); a newer version brings per-request
-        // metadata, header checks and other status codes: the SDK's.
+        // A session id is refused by the stateless SDK on the handshake versions (400) and ignored on
+        // 2026-07-28; either is the SDK's. Any other version is refused by it, or unknown to it.
         if (headers.ContainsKey("Mcp-Session-Id"))
         {
             return null;
         }
 
         var version = headers["MCP-Protocol-Version"].ToString();
-        if (version.Length != 0 && Array.IndexOf(HandshakeVersions, version) < 0)
+        var perRequest = version == PerRequestVersion;
+        if (version.Length != 0 && !perRequest && Array.IndexOf(HandshakeVersions, version) < 0)
         {
             return null;
         }
@@ -153,35 +208,94 @@ internal sealed class DirectToolCall(McpSurface surface)
         }
 
         if (parsed is not JsonRpcRequest { Method: "tools/call", Params: JsonObject given } call
+            || (perRequest ? !PerRequestEnvelope(headers, given) : HasReservedMeta(given))
             || Parameters(given) is not { } parameters)
         {
             http.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false, publiclyVisible: true);
             return null;
         }
 
-        return (call, parameters);
+        return (call, parameters, perRequest);
+    }
+
+    /// <summary>
+    /// Without a 2026-07-28 version header the SDK still reads the reserved metadata if a request
+    /// carries it (and may switch to that revision): the SDK's.
+    /// </summary>
+    private static bool HasReservedMeta(JsonObject given)
+    {
+        if (given["_meta"] is JsonObject meta)
+        {
+            foreach (var (key, _) in meta)
+            {
+                if (key.StartsWith(Reserved, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A 2026-07-28 request as SDK 2.4.0 accepts it: Mcp-Method naming tools/call, Mcp-Name naming
+    /// the tool the body names (plain or <c>=?base64?...?=</c>), the body's protocol version the
+    /// header's, client capabilities an object, client info (if any) one the SDK reads without
+    /// complaint, and no other reserved metadata. Anything else (a mismatch, a missing piece, a value the SDK would
+    /// refuse, a reserved key it does not know) is the SDK's to answer.
+    /// </summary>
+    private static bool PerRequestEnvelope(IHeaderDictionary headers, JsonObject given)
+    {
+        if (!headers.ContainsKey("Mcp-Method") || headers["Mcp-Method"].ToString().Trim() != "tools/call" || !headers.ContainsKey("Mcp-Name"))
+        {
+            return false;
+        }
+
+        var nameHeader = headers["Mcp-Name"].ToString().Trim();
+        if (nameHeader.AsSpan().IndexOfAnyExcept(HeaderValueChars) >= 0
+            || McpHeaderEncoder.DecodeValue(nameHeader) is not { } named
+            || given["name"] is not JsonValue nameValue || nameValue.GetValueKind() != JsonValueKind.String
+            || nameValue.GetValue<string>() != named)
+        {
+            return false;
+        }
+
+        if (given["_meta"] is not JsonObject meta
+            || meta[MetaVersion] is not JsonValue versionValue || versionValue.GetValueKind() != JsonValueKind.String
+            || versionValue.GetValue<string>() != PerRequestVersion
+            || meta[MetaCapabilities] is not JsonObject capabilities)
+        {
+            return false;
+        }
+
+        foreach (var (key, _) in meta)
+        {
+            // The log level too: a deprecated feature, rare, and the SDK's to read.
+            if (key.StartsWith(Reserved, StringComparison.Ordinal) && key is not (MetaVersion or MetaCapabilities or MetaClient))
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            return capabilities.Deserialize(Protocol.GetTypeInfo<ClientCapabilities>()) is not null
+                   && (meta[MetaClient] is not { } client || client.Deserialize(Protocol.GetTypeInfo<Implementation>()) is not null);
+        }
+        catch (Exception)
+        {
+            return false; // the SDK's invalid-params error
+        }
     }
 
     /// <summary>The call's parameters as the SDK reads them, or null for any the SDK would treat in a way of its own.</summary>
     private static CallToolRequestParams? Parameters(JsonObject given)
     {
-
-        // A retry of a multi-round-trip call, and the reserved per-request metadata (which the SDK
-        // reads when no version header is sent), are the SDK's to interpret.
+        // A retry of a multi-round-trip call is the SDK's to interpret.
         if (given.ContainsKey("requestState") || given.ContainsKey("inputResponses"))
         {
             return null;
-        }
-
-        if (given["_meta"] is JsonObject meta)
-        {
-            foreach (var (key, _) in meta)
-            {
-                if (key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal))
-                {
-                    return null;
-                }
-            }
         }
 
         try
@@ -194,11 +308,21 @@ internal sealed class DirectToolCall(McpSurface surface)
         }
     }
 
-    /// <summary>The answer as the SDK writes it: one SSE event named message, its data the JSON-RPC message.</summary>
-    private static async Task WriteEventAsync(HttpContext context, JsonRpcMessage answer)
+    /// <summary>
+    /// The answer as the SDK writes it: one SSE event named message, its data the JSON-RPC message;
+    /// on 2026-07-28 a method-not-found error is a 404 and a version or header error a 400.
+    /// </summary>
+    private static async Task WriteEventAsync(HttpContext context, JsonRpcMessage answer, bool perRequest)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
+        response.StatusCode = perRequest && answer is JsonRpcError { Error.Code: var code }
+            ? code switch
+            {
+                (int)McpErrorCode.MethodNotFound => StatusCodes.Status404NotFound,
+                >= -32022 and <= -32020 => StatusCodes.Status400BadRequest,
+                _ => StatusCodes.Status200OK,
+            }
+            : StatusCodes.Status200OK;
         response.Headers.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache,no-store";
         response.Headers.ContentEncoding = "identity";

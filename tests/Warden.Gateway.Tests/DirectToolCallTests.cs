@@ -249,6 +249,21 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
     }
 
     [Fact]
+    public async Task The_typescript_sdk_client_is_answered_on_the_direct_path()
+    {
+        var taken = Taken();
+
+        var run = await EndToEnd.NodeClient.RunAsync("http", gateways.Direct.Url + "/mcp", gateways.Direct.Token("reporting-bot"), EndToEnd.NodeClient.Steps(
+            new { op = "call", name = "contacts.get", arguments = new { id = "c-0000001" } },
+            new { op = "call", name = "warden.my_permissions", arguments = new { } }));
+
+        Assert.True(run["connected"]!.GetValue<bool>(), run.ToJsonString());
+        Assert.Equal("c-0000001", EndToEnd.NodeClient.Answer(run["steps"]![0]!)["result"]!["id"]!.GetValue<string>());
+        Assert.Equal("reporting-bot", EndToEnd.NodeClient.Answer(run["steps"]![1]!)["agent"]!.GetValue<string>());
+        Assert.Equal(taken + 2, Taken());
+    }
+
+    [Fact]
     public void The_direct_path_refuses_a_server_with_a_call_filter_it_would_skip()
     {
         var options = gateways.Direct.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelContextProtocol.Server.McpServerOptions>>().Value;

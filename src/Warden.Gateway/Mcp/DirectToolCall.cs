@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -103,7 +105,10 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
-            // What the SDK makes of a tool handler's exception that is not a protocol error.
+            // What the SDK makes of a tool handler's exception that is not a protocol error; logged,
+            // as the SDK logs it, where the host's logging goes.
+            context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger<DirectToolCall>()
+                .LogWarning(e, "tools/call of '{Tool}' failed; the agent is told an error occurred", parameters.Name);
             answer = Answer(request, new CallToolResult
             {
                 IsError = true,

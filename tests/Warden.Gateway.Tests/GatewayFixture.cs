@@ -64,7 +64,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     /// <summary>Starts a gateway; <paramref name="directory"/> names a data folder to use (and keep) instead of a new temporary one: how a test restarts a gateway on the same data.</summary>
     public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null,
-        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default)
+        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true)
     {
         var ownsDirectory = directory is null;
         directory ??= NewDirectory();
@@ -92,7 +92,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             Warden.Workspace.Seeding.WorkspaceSeeder.Seed(gateway.WorkspaceStore, new Warden.Workspace.Seeding.SeedOptions { Contacts = 2_000, Seed = 1 });
         }
 
-        var app = HttpHost.Build(gateway);
+        var app = HttpHost.Build(gateway, directToolCalls: directToolCalls);
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new GatewayFixture(directory, ownsDirectory, gateway, app, url, clock);
     }

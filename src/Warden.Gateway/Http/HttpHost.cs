@@ -6,8 +6,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using Warden.Gateway.Identity;
 using Warden.Gateway.Mcp;
 
@@ -25,7 +27,9 @@ internal static class HttpHost
     /// <param name="gateway">The gateway to serve.</param>
     /// <param name="logging">Where ASP.NET Core logs; nowhere by default.</param>
     /// <param name="agentsOverHttp">Whether agents reach MCP here too; a stdio gateway serves only people's API.</param>
-    public static WebApplication Build(Gateway gateway, Action<ILoggingBuilder>? logging = null, bool agentsOverHttp = true)
+    /// <param name="directToolCalls">Whether a plain tools/call is answered without the SDK's per-request server
+    /// (<see cref="DirectToolCall"/>); off only in the tests that compare the two.</param>
+    public static WebApplication Build(Gateway gateway, Action<ILoggingBuilder>? logging = null, bool agentsOverHttp = true, bool directToolCalls = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(gateway.Options.Url);
@@ -33,15 +37,26 @@ internal static class HttpHost
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         var surface = McpSurface.Of(gateway);
+        var serverInfo = new Implementation { Name = "warden", Version = Version };
         builder.Services
-            .AddMcpServer(options => options.ServerInfo = new Implementation { Name = "warden", Version = Version })
+            .AddMcpServer(options => options.ServerInfo = serverInfo)
             .WithHttpTransport(options => options.Stateless = true)
             .WithListToolsHandler(surface.ListToolsAsync)
             .WithCallToolHandler(surface.CallToolAsync);
+        var direct = directToolCalls ? new DirectToolCall(surface, serverInfo) : null;
+        if (direct is not null)
+        {
+            builder.Services.AddSingleton(direct);
+        }
+
         var app = builder.Build();
+        if (direct is not null && !DirectToolCall.Fits(app.Services.GetRequiredService<IOptions<McpServerOptions>>().Value))
+        {
+            throw new InvalidOperationException("the MCP server has a tool collection, a filter or a pinned protocol version that the direct tools/call path would skip");
+        }
         var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent);
         app.Lifetime.ApplicationStopped.Register(limits.Dispose);
-        app.Use((context, next) => Authenticate(gateway, limits, context, next));
+        app.Use((context, next) => Authenticate(gateway, limits, direct, context, next));
         if (agentsOverHttp)
         {
             app.MapMcp("/mcp");
@@ -53,7 +68,7 @@ internal static class HttpHost
 
     public static string Version => typeof(HttpHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    private static async Task Authenticate(Gateway gateway, AgentLimits limits, HttpContext context, RequestDelegate next)
+    private static async Task Authenticate(Gateway gateway, AgentLimits limits, DirectToolCall? direct, HttpContext context, RequestDelegate next)
     {
         var path = context.Request.Path;
         var isMcp = path.StartsWithSegments("/mcp");
@@ -104,17 +119,25 @@ internal static class HttpHost
 
         context.User = new ClaimsPrincipal(new ClaimsIdentity(
             [new Claim(caller.Kind == CallerKind.Agent ? McpSurface.AgentClaim : PersonClaim, caller.Id), new Claim(ClaimTypes.Name, caller.Id)], "Bearer"));
-        if (isMcp && HttpMethods.IsPost(context.Request.Method) && !await ScreenAsync(gateway, context).ConfigureAwait(false))
+        if (isMcp && HttpMethods.IsPost(context.Request.Method))
         {
-            return;
+            if (!await ScreenAsync(gateway, context).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (direct is not null && await direct.TryAnswerAsync(context).ConfigureAwait(false))
+            {
+                return;
+            }
         }
 
         await next(context).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Reads an MCP request's body and lets it on (false when it was answered here): a name given
-    /// twice is refused before the SDK, which would keep the last, sees it.
+    /// Reads an MCP request's body into memory and lets it on (false when it was answered here): a
+    /// name given twice is refused before the SDK, which would keep the last, sees it.
     /// </summary>
     private static async Task<bool> ScreenAsync(Gateway gateway, HttpContext context)
     {
@@ -142,7 +165,7 @@ internal static class HttpHost
             return false;
         }
 
-        context.Request.Body = new MemoryStream(buffer.GetBuffer(), body.Length - screened.Message.Length, screened.Message.Length, writable: false);
+        context.Request.Body = new MemoryStream(buffer.GetBuffer(), body.Length - screened.Message.Length, screened.Message.Length, writable: false, publiclyVisible: true);
         return true;
     }
 

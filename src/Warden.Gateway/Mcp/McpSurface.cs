@@ -80,10 +80,14 @@ internal sealed class McpSurface(
         return ValueTask.FromResult(new ListToolsResult { Tools = tools });
     }
 
-    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken)
+    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken) =>
+        CallToolAsync(context.User, context.Params);
+
+    /// <summary>A <c>tools/call</c>, by whoever the HTTP authentication signed in: the SDK's handler and <see cref="DirectToolCall"/> both end here.</summary>
+    public async ValueTask<CallToolResult> CallToolAsync(ClaimsPrincipal? user, CallToolRequestParams? parameters)
     {
-        var agent = AgentOf(context.User);
-        var request = context.Params ?? throw new McpProtocolException("tools/call needs params: the tool's name and its arguments", McpErrorCode.InvalidParams);
+        var agent = AgentOf(user);
+        var request = parameters ?? throw new McpProtocolException("tools/call needs params: the tool's name and its arguments", McpErrorCode.InvalidParams);
         if (string.IsNullOrWhiteSpace(request.Name))
         {
             throw new McpProtocolException("tools/call needs the name of a tool", McpErrorCode.InvalidParams);

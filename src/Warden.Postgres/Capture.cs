@@ -128,25 +128,29 @@ internal static class Capture
     /// <summary>
     /// The query summing up what was captured since <see cref="BeginSql"/> on the governed tables
     /// ($1), per table and kind of change, in the server: how many rows, a digest of the rows (each
-    /// row's key, before-image and after-image; an inserted row without its key and the columns a
-    /// sequence feeds, which move on every try; a value equal to the transaction's time as "now",
-    /// so SET last_seen = now() is the same change at plan and at apply), and a digest of the keys
+    /// row's key, before-image and after-image; an inserted row without the columns a sequence
+    /// feeds, and without its key when the statement calls nextval (<paramref name="keysDrawn"/>),
+    /// which move on every try; a value equal to the transaction's time as "now",
+    /// so SET last_seen = now() is the same change at plan and at apply; the stand-in holds a raw
+    /// control character, which a JSON text never does, so no value written can pose as it), and a digest of the keys
     /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests sorted by key (one
     /// sort feeds both aggregates; were PostgreSQL ever to feed them in another order, plan and
     /// apply would differ and the change would be refused, never let through), so the order the
     /// rows were written in does not matter, and no row crosses the wire.
     /// </summary>
-    public static string GroupsSql(IEnumerable<TableShape> tables)
+    public static string GroupsSql(IEnumerable<TableShape> tables, bool keysDrawn)
     {
         var list = tables.ToList();
-        var unbound = string.Join(" ", list.Select(t => (t, columns: t.Key.Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
+        // An inserted row's key is bound unless the statement draws it from a sequence (nextval):
+        // a key computed from other rows (max(id) + 1, a contact chosen by a subquery) is the row.
+        var unbound = string.Join(" ", list.Select(t => (t, columns: (keysDrawn ? t.Key : []).Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
             .Where(x => x.columns.Count > 0)
             .Select(x => $"WHEN {Literal(x.t.Schema + "." + x.t.Name)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
         var inserted = unbound.Length == 0 ? "after" : $"after - CASE tbl {unbound} ELSE '{{}}'::text[] END";
         return $"""
             WITH now_as AS (SELECT to_jsonb(now())::text AS zoned, to_jsonb(localtimestamp)::text AS local),
             c AS (SELECT tbl, op, {KeySql(list)} AS key, before::text AS before,
-                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, '"\u0001now"'), now_as.local, '"\u0001now"') AS after
+                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, chr(1) || 'now'), now_as.local, chr(1) || 'now') AS after
                   FROM pg_temp.warden_captured, now_as WHERE tbl = ANY($1)),
             d AS (SELECT tbl, op,
                          sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END || chr(10) || coalesce(before, '') || chr(10) || coalesce(after, ''), 'UTF8')) AS row_digest,

@@ -28,6 +28,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _execute;
     private readonly string _readCapture;
     private readonly string _capturedGroups;
+    private readonly string _capturedGroupsDrawing;
     private readonly string _capturedSample;
     private readonly string[] _governedNames;
 
@@ -40,7 +41,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
         _readCapture = Capture.ReadSql(tables.Tables);
-        _capturedGroups = Capture.GroupsSql(tables.Tables);
+        _capturedGroups = Capture.GroupsSql(tables.Tables, keysDrawn: false);
+        _capturedGroupsDrawing = Capture.GroupsSql(tables.Tables, keysDrawn: true);
         _capturedSample = Capture.SampleSql(tables.Tables);
         _governedNames = [.. tables.Tables.Select(t => t.Schema + "." + t.Name)];
         var id = options.Id;
@@ -242,7 +244,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 reset.ExecuteNonQuery();
             }
 
-            var groups = Capture.Groups(connection, _capturedGroups, _governedNames);
+            var groups = Capture.Groups(connection, statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames);
             if (groups.Sum(g => g.Rows) > _options.MaxChangedRows)
             {
                 return SystemError.Refused(
@@ -644,7 +646,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            var groups = await Capture.GroupsAsync(connection, _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
+            var groups = await Capture.GroupsAsync(connection, plan.Statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
             var captured = groups.Sum(g => g.Rows);
             if (captured > _options.MaxChangedRows)
             {

@@ -1,0 +1,112 @@
+using Warden.Core;
+using Warden.Tests;
+
+namespace Warden.Postgres.Tests;
+
+/// <summary>
+/// An agent's statement against the capture and the plan hash: a change the digest cannot tell
+/// from the one approved, rows the statement triggers pair or order so that undoing them goes wrong.
+/// </summary>
+public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
+{
+    private Warehouse _warehouse = null!;
+
+    public async ValueTask InitializeAsync() => _warehouse = await Warehouse.CreateAsync(server, contacts: 200);
+
+    public ValueTask DisposeAsync() => _warehouse.DisposeAsync();
+
+    private Task ExecuteAsAdminAsync(string sql) => server.ExecuteAsync(_warehouse.Database, sql);
+
+    [Fact]
+    public async Task An_approved_update_cannot_write_a_text_that_looks_like_the_hashs_stand_in_for_the_time()
+    {
+        // At approval the name becomes the transaction's time, which the digest writes as a stand-in;
+        // at apply another row tells the statement to write the stand-in's own text instead.
+        var plan = _warehouse.Plan("execute",
+            "UPDATE contacts SET first_name = CASE WHEN EXISTS (SELECT 1 FROM contacts WHERE first_name = 'flip') THEN chr(1) || 'now' ELSE to_jsonb(now()) #>> '{}' END WHERE id = 1");
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = 'flip' WHERE id = 150");
+
+        var applied = await _warehouse.ApplyAsync(plan);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal("Name1", await server.ScalarAsync<string>(_warehouse.Database, "SELECT first_name FROM contacts WHERE id = 1"));
+    }
+
+    [Fact]
+    public async Task An_approved_insert_cannot_write_other_keys_than_its_preview_showed()
+    {
+        // At approval nobody is picked, so the row gets key 100001; before it runs, another call
+        // picks contact 77, and the same statement would insert key 100077.
+        var plan = _warehouse.Plan("execute",
+            "INSERT INTO contacts (id, email) SELECT 100000 + coalesce((SELECT max(id) FROM contacts WHERE first_name = 'pick'), 1), 'new@example.com'");
+        Assert.Equal("contacts:100001", Assert.Single(plan.Sample).Key);
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = 'pick' WHERE id = 77");
+
+        var applied = await _warehouse.ApplyAsync(plan);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync(where: "id > 100000"));
+    }
+
+    [Fact]
+    public async Task A_merge_that_moves_a_key_onto_a_row_it_deletes_rolls_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        // Row 1 is deleted first, then row 2 takes its key: PostgreSQL fires the update's
+        // statement trigger before the delete's, so the captured rows are not in the order they happened.
+        const string merge = """
+            MERGE INTO contacts c USING (SELECT g AS id FROM generate_series(1, 2) g) s ON c.id = s.id
+            WHEN MATCHED AND c.id = 1 THEN DELETE
+            WHEN MATCHED THEN UPDATE SET id = 1
+            """;
+        var plan = _warehouse.Plan("execute", merge);
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        Assert.Equal(199, await _warehouse.CountAsync());
+
+        var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+        Assert.Empty(preview.Conflicts);
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_statement_that_deletes_a_row_in_a_cte_and_moves_another_onto_its_key_rolls_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        var applied = await _warehouse.RunAsync("execute",
+            "WITH d AS (DELETE FROM contacts WHERE id = 2 RETURNING id) UPDATE contacts SET id = (SELECT id FROM d) WHERE id = 1");
+        Assert.Equal(199, await _warehouse.CountAsync());
+
+        var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
+        Assert.Empty(preview.Conflicts);
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task An_upsert_is_previewed_as_inserts_and_updates_and_rolled_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        var plan = _warehouse.Plan("execute",
+            "INSERT INTO contacts (id, email) VALUES (1, 'one@example.com'), (5001, 'new@example.com') ON CONFLICT (id) DO UPDATE SET email = excluded.email");
+        Assert.Contains("update 1 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("insert 1 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_statement_that_updates_one_table_twice_through_a_cte_is_captured_whole_and_rolled_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        var plan = _warehouse.Plan("execute",
+            "WITH a AS (UPDATE contacts SET id = 5001 WHERE id = 1 RETURNING id) UPDATE contacts SET id = 1, first_name = 'moved' WHERE id = 2 AND EXISTS (SELECT FROM a)");
+        Assert.Equal(3, plan.Records);
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+}

@@ -109,4 +109,20 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
         Assert.Equal(before, await _warehouse.FingerprintAsync());
     }
+
+    [Fact]
+    public async Task A_delete_the_capture_misses_cannot_hide_behind_the_rows_a_key_change_adds()
+    {
+        // The delete trigger was disabled by someone (an approved ALTER TABLE, the owner). A key
+        // change shows as two rows but PostgreSQL counts one update: the ten rows of slack would
+        // cover ten deletes no one saw.
+        await ExecuteAsAdminAsync("ALTER TABLE contacts DISABLE TRIGGER warden_capture_delete");
+
+        var planned = _warehouse.System.Plan(Warehouse.Call("execute",
+            "WITH d AS (DELETE FROM contacts WHERE id BETWEEN 100 AND 109 RETURNING id) UPDATE contacts SET id = id + 100000 WHERE id <= 10"));
+        var error = planned.Succeeded ? (await _warehouse.ApplyAsync(planned.Value!)).Error : planned.Error;
+
+        Assert.NotNull(error);
+        Assert.Equal(200, await _warehouse.CountAsync());
+    }
 }

@@ -239,7 +239,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 affected = batch.ExecuteNonQuery();
             }
 
-            using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+            using (var reset = new NpgsqlCommand(AfterStatementSql, connection))
             {
                 reset.ExecuteNonQuery();
             }
@@ -392,11 +392,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     }
 
     /// <summary>
-    /// Run right after the agent's statement: it may have set the transaction's search_path
-    /// (set_config in a CTE) so that a function or operator of another schema answers for
-    /// PostgreSQL's own in what Warden asks next (the digests, the counts); this puts them back.
+    /// Run right after the agent's statement. First the triggers deferred to the commit fire now
+    /// (a deferred constraint trigger would otherwise write after Warden looked: never in the
+    /// preview, which does not commit, and unseen at apply). Then the search path: the statement
+    /// may have set the transaction's (set_config in a CTE) so that a function or operator of
+    /// another schema answers for PostgreSQL's own in what Warden asks next (the digests, the
+    /// counts); this puts them back.
     /// </summary>
-    private const string TrustedSearchPathSql = "SET LOCAL search_path = pg_catalog, pg_temp";
+    private const string AfterStatementSql = "SET CONSTRAINTS ALL IMMEDIATE; SET LOCAL search_path = pg_catalog, pg_temp";
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
     private string PrepareSql =>
@@ -664,7 +667,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        await using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+        await using (var reset = new NpgsqlCommand(AfterStatementSql, connection))
         {
             await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -125,4 +125,24 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.NotNull(error);
         Assert.Equal(200, await _warehouse.CountAsync());
     }
+
+    [Fact]
+    public async Task A_change_cannot_write_an_ungoverned_table_through_a_trigger_deferred_to_the_commit()
+    {
+        // A deferred constraint trigger someone installed fires at COMMIT: never in the preview
+        // (rolled back), and at apply after Warden looked at what the statement wrote.
+        await ExecuteAsAdminAsync("""
+            CREATE FUNCTION public.purge_backup_later() RETURNS trigger SECURITY DEFINER LANGUAGE plpgsql AS
+              $$ BEGIN DELETE FROM public.contacts_backup WHERE id = NEW.id; RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER purge_backup_later AFTER UPDATE ON contacts DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW EXECUTE FUNCTION public.purge_backup_later();
+            """);
+
+        var planned = _warehouse.System.Plan(Warehouse.Call("execute", "UPDATE contacts SET score = 1 WHERE id <= 3"));
+        var error = planned.Succeeded ? (await _warehouse.ApplyAsync(planned.Value!)).Error : planned.Error;
+
+        Assert.NotNull(error);
+        Assert.Contains("contacts_backup", error.Message, StringComparison.Ordinal);
+        Assert.Equal(200, await _warehouse.CountAsync("contacts_backup"));
+    }
 }

@@ -145,4 +145,32 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Contains("contacts_backup", error.Message, StringComparison.Ordinal);
         Assert.Equal(200, await _warehouse.CountAsync("contacts_backup"));
     }
+
+    [Fact(Skip = "an explicit value for a sequence-fed column (serial or identity, OVERRIDING SYSTEM VALUE) is left out of the hash with the values the sequence gives; binding it needs to know which columns the INSERT names (its parse tree), not yet done")]
+    public async Task An_approved_insert_cannot_write_another_explicit_value_into_a_serial_key()
+    {
+        await ExecuteAsAdminAsync($"""
+            CREATE TABLE orders (id bigserial PRIMARY KEY, note text);
+            ALTER TABLE orders OWNER TO {PostgresServer.GovernedRole};
+            """);
+        GovernedTable[] tables = [.. Warehouse.Tables, new("orders")];
+        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), tables, TestContext.Current.CancellationToken);
+        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = tables,
+            JournalPath = _warehouse.JournalPath,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+
+        // At approval the order gets key 101; before it runs, another call picks contact 77.
+        var plan = system.Plan(Warehouse.Call("execute",
+            "INSERT INTO orders (id, note) SELECT 100 + coalesce((SELECT max(id) FROM contacts WHERE first_name = 'pick'), 1), 'gift'")).Get();
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = 'pick' WHERE id = 77");
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync("orders"));
+    }
 }

@@ -173,4 +173,38 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal("stale_plan", applied.Error?.Code);
         Assert.Equal(0, await _warehouse.CountAsync("orders"));
     }
+
+    [Fact]
+    public async Task An_update_that_shifts_keys_onto_each_other_is_previewed_and_rolled_back_exactly()
+    {
+        var before = await _warehouse.FingerprintAsync();
+        // Row 1 moves out of the way, and rows 2 to 40 each take the key below: paired by key, 39
+        // keys keep their place with another row's values, key 40 goes and key 100000 comes.
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET id = CASE WHEN id = 1 THEN 100000 ELSE id - 1 END WHERE id <= 40");
+        Assert.Contains("update 39 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("delete 1 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("insert 1 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+        Assert.Equal("person2@example.com", await server.ScalarAsync<string>(_warehouse.Database, "SELECT email FROM contacts WHERE id = 1"));
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact(Skip = "a statement that calls nextval anywhere has its inserted keys left out of the hash, so one that draws from a sequence and uses the value for nothing unbinds keys chosen by a subquery; binding all but the keys a sequence gave needs the sequences' values around the statement, not a flag per statement")]
+    public async Task An_approved_insert_cannot_unbind_its_keys_by_drawing_from_a_sequence_it_does_not_use()
+    {
+        await ExecuteAsAdminAsync($"""
+            CREATE SEQUENCE contact_ids START 100000;
+            GRANT USAGE ON SEQUENCE contact_ids TO {PostgresServer.GovernedRole};
+            """);
+        var plan = _warehouse.Plan("execute",
+            "INSERT INTO contacts (id, email) SELECT 100000 + coalesce((SELECT max(id) FROM contacts WHERE first_name = 'pick'), 1), 'new@example.com' WHERE nextval('contact_ids') > 0");
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = 'pick' WHERE id = 77");
+
+        var applied = await _warehouse.ApplyAsync(plan);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync(where: "id > 100000"));
+    }
 }

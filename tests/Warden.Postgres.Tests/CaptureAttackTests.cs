@@ -207,4 +207,34 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal("stale_plan", applied.Error?.Code);
         Assert.Equal(0, await _warehouse.CountAsync(where: "id > 100000"));
     }
+
+    [Fact(Skip = "since the capture pairs an update's rows by key, a key change is undone as the new key deleted and the old inserted, newest first: the new key is deleted while the governed rows the cascade moved onto it still point at it, and the rollback fails on the foreign key (nothing restored); undoing it needs the old and new rows paired, which transition tables do not say")]
+    public async Task A_key_change_that_cascades_to_a_governed_table_rolls_back_exactly()
+    {
+        await ExecuteAsAdminAsync($"""
+            CREATE TABLE subscriptions (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON UPDATE CASCADE);
+            INSERT INTO subscriptions SELECT g, 1 + g % 3 FROM generate_series(1, 6) g;
+            ALTER TABLE subscriptions OWNER TO {PostgresServer.GovernedRole};
+            """);
+        GovernedTable[] tables = [.. Warehouse.Tables, new("subscriptions")];
+        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), tables, TestContext.Current.CancellationToken);
+        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = tables,
+            JournalPath = _warehouse.JournalPath,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+        var contacts = await _warehouse.FingerprintAsync();
+        var subscriptions = await _warehouse.FingerprintAsync("subscriptions");
+
+        // The key change shows as contact 1 deleted and 100001 inserted; its subscriptions follow it.
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET id = 100001 WHERE id = 1")).Get();
+        var applied = (await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(2, await _warehouse.CountAsync("subscriptions", "contact_id = 100001"));
+
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(contacts, await _warehouse.FingerprintAsync());
+        Assert.Equal(subscriptions, await _warehouse.FingerprintAsync("subscriptions"));
+    }
 }

@@ -46,12 +46,13 @@ internal static class Capture
                 WHERE i.indrelid = TG_RELID AND i.indisprimary;
                 IF key_columns IS NULL THEN
                   -- No key to pair them by: the rows before as deleted, after as inserted.
-                  INSERT INTO pg_temp.warden_captured (tbl, op, before) SELECT name, 'DELETE', to_jsonb(o) FROM warden_old o;
-                  INSERT INTO pg_temp.warden_captured (tbl, op, after) SELECT name, 'INSERT', to_jsonb(n) FROM warden_new n;
+                  INSERT INTO pg_temp.warden_captured (tbl, op, before, moved) SELECT name, 'DELETE', to_jsonb(o), true FROM warden_old o;
+                  INSERT INTO pg_temp.warden_captured (tbl, op, after, moved) SELECT name, 'INSERT', to_jsonb(n), true FROM warden_new n;
                 ELSE
                   EXECUTE format(
-                    'INSERT INTO pg_temp.warden_captured (tbl, op, before, after) '
-                    'SELECT $1, CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END, to_jsonb(o.r), to_jsonb(n.r) '
+                    'INSERT INTO pg_temp.warden_captured (tbl, op, before, after, moved) '
+                    'SELECT $1, CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END, to_jsonb(o.r), to_jsonb(n.r), '
+                    'n.here IS NULL OR o.here IS NULL '
                     'FROM (SELECT true AS here, r, %1$s FROM warden_old r) o FULL JOIN (SELECT true AS here, r, %1$s FROM warden_new r) n ON %2$s',
                     (SELECT string_agg(format('r.%I AS k%s', c, i), ', ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)),
                     (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)))
@@ -110,7 +111,7 @@ internal static class Capture
     /// </summary>
     public const string BeginSql = """
         CREATE TEMP TABLE IF NOT EXISTS warden_captured (
-          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before jsonb, after jsonb
+          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before jsonb, after jsonb, moved boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
         TRUNCATE pg_temp.warden_captured;
         SET LOCAL jit = off;
@@ -128,31 +129,35 @@ internal static class Capture
     /// <summary>
     /// The query summing up what was captured since <see cref="BeginSql"/> on the governed tables
     /// ($1), per table and kind of change, in the server: how many rows, a digest of the rows (each
-    /// row's key, before-image and after-image; an inserted row without its key and the columns a
-    /// sequence feeds, which move on every try; a value equal to the transaction's time as "now",
-    /// so SET last_seen = now() is the same change at plan and at apply), and a digest of the keys
+    /// row's key, before-image and after-image; an inserted row without the columns a sequence
+    /// feeds, and without its key when the statement calls nextval (<paramref name="keysDrawn"/>),
+    /// which move on every try; a value equal to the transaction's time as "now",
+    /// so SET last_seen = now() is the same change at plan and at apply; the stand-in holds a raw
+    /// control character, which a JSON text never does, so no value written can pose as it), and a digest of the keys
     /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests sorted by key (one
     /// sort feeds both aggregates; were PostgreSQL ever to feed them in another order, plan and
     /// apply would differ and the change would be refused, never let through), so the order the
     /// rows were written in does not matter, and no row crosses the wire.
     /// </summary>
-    public static string GroupsSql(IEnumerable<TableShape> tables)
+    public static string GroupsSql(IEnumerable<TableShape> tables, bool keysDrawn)
     {
         var list = tables.ToList();
-        var unbound = string.Join(" ", list.Select(t => (t, columns: t.Key.Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
+        // An inserted row's key is bound unless the statement draws it from a sequence (nextval):
+        // a key computed from other rows (max(id) + 1, a contact chosen by a subquery) is the row.
+        var unbound = string.Join(" ", list.Select(t => (t, columns: (keysDrawn ? t.Key : []).Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
             .Where(x => x.columns.Count > 0)
             .Select(x => $"WHEN {Literal(x.t.Schema + "." + x.t.Name)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
         var inserted = unbound.Length == 0 ? "after" : $"after - CASE tbl {unbound} ELSE '{{}}'::text[] END";
         return $"""
             WITH now_as AS (SELECT to_jsonb(now())::text AS zoned, to_jsonb(localtimestamp)::text AS local),
-            c AS (SELECT tbl, op, {KeySql(list)} AS key, before::text AS before,
-                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, '"\u0001now"'), now_as.local, '"\u0001now"') AS after
+            c AS (SELECT tbl, op, moved, {KeySql(list)} AS key, before::text AS before,
+                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, chr(1) || 'now'), now_as.local, chr(1) || 'now') AS after
                   FROM pg_temp.warden_captured, now_as WHERE tbl = ANY($1)),
-            d AS (SELECT tbl, op,
+            d AS (SELECT tbl, op, moved,
                          sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END || chr(10) || coalesce(before, '') || chr(10) || coalesce(after, ''), 'UTF8')) AS row_digest,
                          sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END, 'UTF8')) AS key_digest
                   FROM c)
-            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '')), 'hex'), encode(sha256(string_agg(key_digest, '')), 'hex')
+            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '')), 'hex'), encode(sha256(string_agg(key_digest, '')), 'hex'), count(*) FILTER (WHERE moved)
             FROM (SELECT * FROM d ORDER BY tbl, op, key_digest, row_digest) sorted GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
             """;
     }
@@ -200,7 +205,7 @@ internal static class Capture
     }
 
     private static CapturedGroup Group(NpgsqlDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4));
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
 
     /// <summary>
     /// The query counting, for each column of one governed table ($1), the captured rows that
@@ -266,5 +271,9 @@ internal static class Capture
         };
 }
 
-/// <summary>What a statement changed in one table in one way (inserted, updated or deleted): how many rows, a digest of the rows, and of their keys.</summary>
-internal sealed record CapturedGroup(string Table, string Operation, long Rows, string Digest, string KeysDigest);
+/// <summary>
+/// What a statement changed in one table in one way (inserted, updated or deleted): how many rows,
+/// a digest of the rows, and of their keys; Moved of them are an update's rows whose key changed
+/// (PostgreSQL counts each such update once, the capture shows it as a delete and an insert).
+/// </summary>
+internal sealed record CapturedGroup(string Table, string Operation, long Rows, string Digest, string KeysDigest, long Moved);

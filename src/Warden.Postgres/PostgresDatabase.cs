@@ -28,6 +28,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _execute;
     private readonly string _readCapture;
     private readonly string _capturedGroups;
+    private readonly string _capturedGroupsDrawing;
     private readonly string _capturedSample;
     private readonly string[] _governedNames;
 
@@ -40,7 +41,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
         _readCapture = Capture.ReadSql(tables.Tables);
-        _capturedGroups = Capture.GroupsSql(tables.Tables);
+        _capturedGroups = Capture.GroupsSql(tables.Tables, keysDrawn: false);
+        _capturedGroupsDrawing = Capture.GroupsSql(tables.Tables, keysDrawn: true);
         _capturedSample = Capture.SampleSql(tables.Tables);
         _governedNames = [.. tables.Tables.Select(t => t.Schema + "." + t.Name)];
         var id = options.Id;
@@ -237,12 +239,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 affected = batch.ExecuteNonQuery();
             }
 
-            using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+            using (var reset = new NpgsqlCommand(AfterStatementSql, connection))
             {
                 reset.ExecuteNonQuery();
             }
 
-            var groups = Capture.Groups(connection, _capturedGroups, _governedNames);
+            var groups = Capture.Groups(connection, statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames);
             if (groups.Sum(g => g.Rows) > _options.MaxChangedRows)
             {
                 return SystemError.Refused(
@@ -254,8 +256,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 return refusal;
             }
 
-            affected = Math.Max(affected, ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted);
-            if (groups.Sum(g => g.Rows) < affected)
+            var changed = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult() - counted;
+            affected = Math.Max(affected, changed.Total);
+            if (groups.Sum(g => g.Rows) < affected || Unseen(changed, groups))
             {
                 // The statement changed rows the capture did not see: it cannot be previewed or undone.
                 return SystemError.Refused($"the statement changed {affected:N0} row(s) but Warden saw {groups.Sum(g => g.Rows):N0}: it cannot be previewed exactly, so it does not run");
@@ -285,12 +288,37 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// the capture misses rows when its trigger is disabled (an approved ALTER TABLE ... DISABLE
     /// TRIGGER, the owner, a replica role). More changed than captured is a change Warden cannot show.
     /// </summary>
-    private async Task<long> ChangedRowsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task<RowCounts> ChangedRowsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t) + pg_stat_get_xact_tuples_updated(t) + pg_stat_get_xact_tuples_deleted(t)), 0)::bigint FROM unnest($1::oid[]) t", connection);
+        await using var command = new NpgsqlCommand("""
+            SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t)), 0)::bigint, coalesce(sum(pg_stat_get_xact_tuples_updated(t)), 0)::bigint,
+                   coalesce(sum(pg_stat_get_xact_tuples_deleted(t)), 0)::bigint
+            FROM unnest($1::oid[]) t
+            """, connection);
         command.Parameters.Add(new() { Value = _tables.Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new RowCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    /// <summary>Rows inserted, updated and deleted, as PostgreSQL counts them.</summary>
+    private readonly record struct RowCounts(long Inserted, long Updated, long Deleted)
+    {
+        public long Total => Inserted + Updated + Deleted;
+
+        public static RowCounts operator -(RowCounts a, RowCounts b) => new(a.Inserted - b.Inserted, a.Updated - b.Updated, a.Deleted - b.Deleted);
+    }
+
+    /// <summary>
+    /// Whether PostgreSQL counts more rows of some kind than the capture shows: compared kind by
+    /// kind, since a key-changing update is one row updated to PostgreSQL and two rows captured (a
+    /// delete and an insert), and in a total those spare rows would cover deletes the capture missed.
+    /// </summary>
+    private static bool Unseen(RowCounts changed, List<CapturedGroup> groups)
+    {
+        long Captured(string operation) => groups.Where(g => g.Operation == operation).Sum(g => g.Rows - g.Moved);
+        var moved = groups.Where(g => g.Operation == "DELETE").Sum(g => g.Moved);
+        return changed.Inserted > Captured("INSERT") || changed.Deleted > Captured("DELETE") || changed.Updated > Captured("UPDATE") + moved;
     }
 
     /// <summary>
@@ -364,11 +392,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     }
 
     /// <summary>
-    /// Run right after the agent's statement: it may have set the transaction's search_path
-    /// (set_config in a CTE) so that a function or operator of another schema answers for
-    /// PostgreSQL's own in what Warden asks next (the digests, the counts); this puts them back.
+    /// Run right after the agent's statement. First the triggers deferred to the commit fire now
+    /// (a deferred constraint trigger would otherwise write after Warden looked: never in the
+    /// preview, which does not commit, and unseen at apply). Then the search path: the statement
+    /// may have set the transaction's (set_config in a CTE) so that a function or operator of
+    /// another schema answers for PostgreSQL's own in what Warden asks next (the digests, the
+    /// counts); this puts them back.
     /// </summary>
-    private const string TrustedSearchPathSql = "SET LOCAL search_path = pg_catalog, pg_temp";
+    private const string AfterStatementSql = "SET CONSTRAINTS ALL IMMEDIATE; SET LOCAL search_path = pg_catalog, pg_temp";
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
     private string PrepareSql =>
@@ -636,7 +667,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        await using (var reset = new NpgsqlCommand(TrustedSearchPathSql, connection))
+        await using (var reset = new NpgsqlCommand(AfterStatementSql, connection))
         {
             await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -644,7 +675,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            var groups = await Capture.GroupsAsync(connection, _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
+            var groups = await Capture.GroupsAsync(connection, plan.Statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
             var captured = groups.Sum(g => g.Rows);
             if (captured > _options.MaxChangedRows)
             {
@@ -658,8 +689,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 return refusal;
             }
 
-            affected = Math.Max(affected, await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted);
-            if (captured < affected || Hash(plan.Call, plan.Tool, groups) != plan.Hash)
+            var changed = await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted;
+            affected = Math.Max(affected, changed.Total);
+            if (captured < affected || Unseen(changed, groups) || Hash(plan.Call, plan.Tool, groups) != plan.Hash)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.StalePlan(

@@ -37,6 +37,9 @@ public sealed record Statement(StatementKind Kind, IReadOnlyList<string> Tables,
     /// <summary>The governed columns the statement reads, as table.column (from the planner's own text of each scan; never fewer than it reads).</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
 
+    /// <summary>The statement calls nextval: the keys it inserts move on at every try, so the plan binds inserted rows without their keys.</summary>
+    internal bool DrawsSequence { get; init; }
+
     /// <summary>True for INSERT, UPDATE, DELETE and MERGE: rows change, and Warden can capture and restore them.</summary>
     public bool ChangesRows => Kind is StatementKind.Insert or StatementKind.Update or StatementKind.Delete or StatementKind.Merge;
 }

@@ -109,7 +109,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
                 return SystemError.InvalidArguments($"the statement takes {types.Length} parameter(s) ($1, $2, ...); 'params' gives {parameters.Count}");
             }
 
-            if (Calls(connection, sql, types) is { } refusal)
+            if (Calls(connection, sql, types, out var drawsSequence) is { } refusal)
             {
                 return refusal;
             }
@@ -132,7 +132,8 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
                 return DoesNotParse(sql, e, "EXPLAIN (VERBOSE, FORMAT JSON) ".Length);
             }
 
-            return FromPlan(plan);
+            var classified = FromPlan(plan);
+            return classified.Succeeded ? classified.Value! with { DrawsSequence = drawsSequence } : classified;
         }
         finally
         {
@@ -181,10 +182,12 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
     /// (setval runs even in a preview that is rolled back), or read tables the plan never names
     /// (query_to_xml). The functions are those PostgreSQL's parser resolved: the statement is made
     /// the body of a SQL function, in a transaction rolled back, and the function ids of its
-    /// stored parse tree are looked up in the catalog. Null when every call is harmless.
+    /// stored parse tree are looked up in the catalog. Null when every call is harmless;
+    /// <paramref name="drawsSequence"/> says whether one of them is nextval.
     /// </summary>
-    private static SystemError? Calls(NpgsqlConnection connection, string sql, string[] types)
+    private static SystemError? Calls(NpgsqlConnection connection, string sql, string[] types, out bool drawsSequence)
     {
+        drawsSequence = false;
         string body;
         using (var transaction = connection.BeginTransaction())
         {
@@ -232,6 +235,7 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
                 : OtherSessions.Contains(name) ? "which shows other sessions' statements (every session of Warden's role, other agents' calls among them)"
                 : volatility == 'v' && !HarmlessVolatile.Contains(name) ? "which acts outside the rows Warden captures (and outside the transaction Warden rolls back)"
                 : null;
+            drawsSequence |= builtIn && name == "nextval";
             if (why is not null)
             {
                 return SystemError.InvalidArguments(

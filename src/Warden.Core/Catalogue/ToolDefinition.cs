@@ -80,6 +80,16 @@ public sealed record ToolDefinition(
     public const string WorkspaceSystem = "workspace";
 
     /// <summary>
+    /// Data classes in the tool's result, by JSON path into it (<c>$.records[*].email</c> → pii): an
+    /// upstream tool's result is masked by them before the agent or the trail sees it. Empty for
+    /// tools whose systems know their own fields.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ResultClasses { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The JSON Schema of the arguments as an upstream server gives it, shown to agents when the policy does not list the arguments.</summary>
+    public string? Schema { get; init; }
+
+    /// <summary>
     /// The JSON Schema of the arguments, with descriptions an LLM can follow; unknown arguments
     /// are not allowed. Null when the tool's arguments are not known (an unannotated upstream tool).
     /// </summary>
@@ -87,7 +97,7 @@ public sealed record ToolDefinition(
     {
         if (Arguments is null)
         {
-            return null;
+            return Schema;
         }
 
         var buffer = new MemoryStream();

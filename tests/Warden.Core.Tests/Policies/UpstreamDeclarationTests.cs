@@ -172,4 +172,17 @@ public sealed class UpstreamDeclarationTests
         Assert.Equal(Effect.Approve, decision.Effect);
         Assert.Equal(Effect.Deny, policy.Decide(Call("tidy-bot", "files.write_file", system: "files")).Effect);
     }
+
+    [Fact]
+    public void An_unannotated_upstream_tool_is_granted_only_by_a_rule_naming_it_and_only_held()
+    {
+        var policy = Valid(With(Files + "\n" + """
+            rules:
+              - { id: w, agent: ops-bot, system: files, tool: files.write_file, effect: approve, approval: { approvers: [ana] } }
+            """));
+        var write = ToolDefinition.Unannotated("files", "files.write_file");
+        Assert.Equal(Effect.Approve, policy.GrantUnannotated("ops-bot", "sandbox", write)!.BestCase);
+        Assert.Null(policy.GrantUnannotated("ops-bot", "sandbox", ToolDefinition.Unannotated("files", "files.move_file")));
+        Assert.Null(policy.GrantUnannotated("tidy-bot", "sandbox", write));
+    }
 }

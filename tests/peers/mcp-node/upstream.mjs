@@ -8,6 +8,7 @@
 //
 // env:
 //   UPSTREAM_TOKEN   http: every MCP request must carry "Authorization: Bearer <token>" (401 otherwise)
+//   UPSTREAM_SEARCH_DESCRIPTION  the search tool's description in this run (a server changed between two runs)
 //   UPSTREAM_LOG     a file each tool call is appended to, one JSON line (name, arguments, and the WARDEN_* variables it was given)
 //
 // http control (not MCP, no token): POST /control {"describe":{"tool":"search","description":"..."}} changes a
@@ -36,6 +37,9 @@ const tools = [
   { name: 'contacts.update', description: 'A tool named like a workspace tool.', inputSchema: object({}) },
   { name: 'warehouse.execute', description: 'A tool named like a database tool.', inputSchema: object({}) },
 ];
+
+// A server that changed between two runs (stdio): the search tool's description as this run gives it.
+if (process.env.UPSTREAM_SEARCH_DESCRIPTION) tools[0].description = process.env.UPSTREAM_SEARCH_DESCRIPTION;
 
 let hang = false;
 const calls = [];

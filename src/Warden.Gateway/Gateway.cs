@@ -168,7 +168,7 @@ internal sealed class Gateway : IAsyncDisposable
             var upstreams = await OpenUpstreamsAsync(options, policy, references, data, upstreamTrail, cancellationToken).ConfigureAwait(false);
             opened.AddRange(upstreams.Select(u => new Closing(u)));
             var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams) { WithoutToken = unresolved };
-            await upstreamTrail.AttachAsync(gateway.Recorder).ConfigureAwait(false);
+            await upstreamTrail.AttachAsync(gateway).ConfigureAwait(false);
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
             await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
@@ -308,41 +308,63 @@ internal sealed class Gateway : IAsyncDisposable
         return upstreams;
     }
 
-    /// <summary>Records what happens between Warden and its upstream servers; what happened while the gateway was opening is recorded once its trail is ready.</summary>
+    /// <summary>
+    /// Records what happens between Warden and its upstream servers (what happened while the gateway
+    /// was opening, once its trail is ready); a tool blocked because the server changed it opens an
+    /// incident for each use case whose agents can be granted it, routed to its owners.
+    /// </summary>
     private sealed class UpstreamTrail(string environment)
     {
         private readonly List<UpstreamEvent> _early = [];
-        private Recorder? _recorder;
+        private Gateway? _gateway;
 
         public async Task RecordAsync(UpstreamEvent e)
         {
-            Recorder? recorder;
+            Gateway? gateway;
             lock (_early)
             {
-                recorder = _recorder;
-                if (recorder is null)
+                gateway = _gateway;
+                if (gateway is null)
                 {
                     _early.Add(e);
                     return;
                 }
             }
 
-            await recorder.RecordAsync(Entry(e)).ConfigureAwait(false);
+            await RecordAsync(gateway, e).ConfigureAwait(false);
         }
 
-        public async Task AttachAsync(Recorder recorder)
+        public async Task AttachAsync(Gateway gateway)
         {
             List<UpstreamEvent> early;
             lock (_early)
             {
-                _recorder = recorder;
+                _gateway = gateway;
                 early = [.. _early];
                 _early.Clear();
             }
 
             foreach (var e in early)
             {
-                await recorder.RecordAsync(Entry(e)).ConfigureAwait(false);
+                await RecordAsync(gateway, e).ConfigureAwait(false);
+            }
+        }
+
+        private async Task RecordAsync(Gateway gateway, UpstreamEvent e)
+        {
+            await gateway.Recorder.RecordAsync(Entry(e)).ConfigureAwait(false);
+            if (e is not { Outcome: "blocked", Tool: { } tool })
+            {
+                return;
+            }
+
+            var definition = gateway.Systems.Definition(gateway.Policy, tool);
+            var useCases = gateway.Policy.Agents.Where(a => a.Environments.Contains(environment)
+                    && definition is not null && gateway.Access.Grants(a).Any(g => g.Tool.Name == tool))
+                .Select(a => a.UseCase).Distinct().Select(gateway.Policy.FindUseCase).OfType<UseCase>();
+            foreach (var useCase in useCases)
+            {
+                gateway.KillSwitch.Open(useCase, null, "upstream_changed", e.What, gateway.Clock.GetUtcNow());
             }
         }
 

@@ -459,7 +459,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             if (!_pins.See(name, version, now) && !blockedBefore)
             {
                 var pin = _pins.Find(name)!;
-                await ReportAsync(name, $"changed since it was pinned on {pin.PinnedAt:yyyy-MM-dd}: blocked until an owner accepts it (warden upstreams accept {Id} {tool.Name})", "blocked")
+                await ReportAsync(name, $"changed {name} since it was pinned on {pin.PinnedAt:yyyy-MM-dd}: blocked until an owner accepts it (warden upstreams accept {Id} {tool.Name})", "blocked")
                     .ConfigureAwait(false);
                 _log.LogWarning("Upstream '{System}' changed its tool {Tool}: blocked until accepted", Id, name);
             }

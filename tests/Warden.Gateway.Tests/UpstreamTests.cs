@@ -261,6 +261,10 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
             Assert.True(isError);
             Assert.Equal("tool_changed", refused["code"]!.GetValue<string>());
             Assert.Contains(gateway.Trail(), e => e.Entry.Kind == AuditKinds.Upstream && e.Entry.Outcome == "blocked" && e.Entry.Tool == "vendor.search");
+            // Routed to the owners of the use case whose agents may call it, and to no other.
+            var incident = Assert.Single(gateway.Gateway.Store.Incidents.List(), i => i.Kind == "upstream_changed");
+            Assert.Equal("reporting", incident.UseCase);
+            Assert.Contains("vendor.search", incident.Summary, StringComparison.Ordinal);
             Assert.Empty(await ServerCallsAsync());
 
             // What an owner sees and accepts, as warden upstreams accept does.

@@ -118,6 +118,23 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
 
         var tool = listed.Definition;
+        // Arguments the policy declares are checked here, as each system checks its own (the server checks the rest, if it does).
+        if (tool.CheckArguments(call.Arguments) is { Count: > 0 } problems)
+        {
+            return SystemError.InvalidArguments(string.Join("; ", problems.Select(p => p.Message)));
+        }
+
+        // How many records the call touches, where the policy says how to count them; otherwise one.
+        var records = 1L;
+        if (!tool.TryCountRecords(call.Arguments, out var counted, out var countProblem) && countProblem is not null)
+        {
+            return SystemError.InvalidArguments($"how many records {call.Tool} touches cannot be worked out from its arguments ({tool.Records}): {countProblem}");
+        }
+        else if (countProblem is null && tool.Records is not null)
+        {
+            records = counted;
+        }
+
         var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new
         {
             system = Id,
@@ -134,7 +151,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var summary = $"{call.Tool} on upstream '{Id}': Warden cannot preview what it does; governed as {Word(tool.Kind)}"
                       + (tool.Reversibility == Reversibility.Irreversible ? ", irreversible" : "") + (tool.External ? ", external" : "")
                       + (tool.Annotated ? "" : " (not annotated in the policy)") + "." + hints;
-        return new UpstreamPlan(call, tool, hash, affected, classes, summary, listed.UpstreamName, listed.Version.Hash);
+        return new UpstreamPlan(call, tool, hash, affected, records, classes, summary, listed.UpstreamName, listed.Version.Hash);
     }
 
     private static string Word(ActionKind kind) => kind.ToString().ToLowerInvariant();
@@ -230,7 +247,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return new SystemError("upstream_error", $"upstream '{Id}' answered {p.Call.Tool} with an error: {Text(output)}");
         }
 
-        return new AppliedAction(actionId, p.Call.Tool, 1, false, JsonSerializer.SerializeToElement(output)) { Done = 1 };
+        return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(output)) { Done = p.Records };
     }
 
     /// <summary>
@@ -638,8 +655,9 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 }
 
 /// <summary>A call to an upstream tool as planned: its facts, the tool's name on the server, and the pinned version it was planned against.</summary>
-internal sealed class UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, IReadOnlyList<string> classes, string summary, string upstreamName, string pin)
-    : Plan(call, tool, hash, affectedHash, 1, [], [], [], classes, [], [], [], 0, [], summary, null, null, null)
+internal sealed class UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes, string summary,
+    string upstreamName, string pin)
+    : Plan(call, tool, hash, affectedHash, records, [], [], [], classes, [], [], [], 0, [], summary, null, null, null)
 {
     public string UpstreamName { get; } = upstreamName;
 

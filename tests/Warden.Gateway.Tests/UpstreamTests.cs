@@ -213,12 +213,24 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
                   - name: search
                     kind: read
                     result: { "$.records[*].email": [pii] }
+                  - name: bulk_update
+                    kind: write
+                    reversibility: compensable
+                    arguments: { ids: string_list, fields: object }
+                    records: args.ids.size()
 
             """, StringComparison.Ordinal)
         .Replace("\nrules:\n", """
 
             rules:
               - { id: vendor-search, use_case: reporting, tool: vendor.search, effect: allow }
+              - { id: vendor-small-updates, agent: hygiene-bot, tool: vendor.bulk_update, when: records <= 2, effect: allow }
+              - id: vendor-bulk-updates
+                agent: hygiene-bot
+                tool: vendor.bulk_update
+                when: records > 2
+                effect: approve
+                approval: { approvers: [owner:data], expires: 24h }
 
             """, StringComparison.Ordinal);
 
@@ -274,6 +286,22 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
             var (_, done) = await GatewayFixture.Call(await gateway.Agent("reporting-bot"), "vendor.search", new { query = "ada" });
             Assert.Equal("done", done["status"]!.GetValue<string>());
         }
+    }
+
+    [Fact]
+    public async Task A_bulk_update_is_counted_from_its_arguments_and_held_when_large()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(WithVendor(_port), directory: _directory);
+        var agent = await gateway.Agent("hygiene-bot");
+        var (_, small) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1", "c-2" }, fields = new { lifecycle = "mql" } });
+        Assert.True(small["status"]!.GetValue<string>() == "done", small.ToJsonString());
+        var (_, large) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1", "c-2", "c-3" }, fields = new { lifecycle = "mql" } });
+        Assert.Equal("pending_approval", large["status"]!.GetValue<string>());
+        // Not a list (a text whose size would count its characters): refused by the declared arguments before anything is counted.
+        var (isError, uncounted) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = "c-1,c-2,c-3", fields = new { lifecycle = "mql" } });
+        Assert.True(isError, uncounted.ToJsonString());
+        Assert.Equal("invalid_arguments", uncounted["code"]!.GetValue<string>());
+        Assert.Equal(["bulk_update"], await ServerCallsAsync());
     }
 
     [Fact]

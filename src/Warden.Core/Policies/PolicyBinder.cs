@@ -373,7 +373,7 @@ internal static class PolicyBinder
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -406,7 +406,7 @@ internal static class PolicyBinder
             }
 
             tools.Add(new ToolSyntax(toolName, t.Text("description"), t.Choice("kind", Names.Kinds), t.Choice("reversibility", Names.Reversibilities),
-                t.Boolean("external"), arguments, t.At) { Result = result });
+                t.Boolean("external"), arguments, t.At) { Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null });
         }
 
         return tools;

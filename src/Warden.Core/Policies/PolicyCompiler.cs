@@ -616,7 +616,13 @@ internal sealed class PolicyCompiler
             }
 
             var annotated = Annotate(id, tool);
-            tools.Add(annotated with { Name = $"{id}.{tool.Name.Value}", ResultClasses = ResultClasses(tool, $"tool '{tool.Name.Value}' of {what}") });
+            annotated = annotated with { Name = $"{id}.{tool.Name.Value}", ResultClasses = ResultClasses(tool, $"tool '{tool.Name.Value}' of {what}") };
+            if (tool.Records is { } records)
+            {
+                annotated = annotated with { Records = records.Text, RecordsCount = CompileRecords(records, annotated, $"tool '{tool.Name.Value}' of {what}") };
+            }
+
+            tools.Add(annotated);
             if (tool.Kind is { Value: ActionKind.Read } read)
             {
                 reads.Add((id, $"{id}.{tool.Name.Value}", read.At));
@@ -638,6 +644,20 @@ internal sealed class PolicyCompiler
     }
 
     private readonly HashSet<string> _mcpSystems = new(StringComparer.Ordinal);
+
+    /// <summary>A tool's records: a whole-number CEL expression over its arguments alone (typed by them when the policy lists them).</summary>
+    private CelCondition? CompileRecords(ConditionSyntax records, ToolDefinition tool, string what)
+    {
+        var variables = new Dictionary<string, CelVariable> { ["args"] = ConditionVariables.ForTools([tool], tool.Arguments is not null)["args"] };
+        var compiled = CelCondition.CompileCount(records.Text, variables, out var problems, out var syntaxError);
+        foreach (var problem in problems)
+        {
+            _diagnostics.Error(syntaxError ? DiagnosticCode.ConditionSyntax : DiagnosticCode.ConditionType, ScalarPositions.Locate(records.Node, _syntax.Text, problem.Start, problem.End),
+                $"in the records of {what}: {problem.Message}", problem.Hint);
+        }
+
+        return compiled;
+    }
 
     /// <summary>A url Warden can call, with no credential in it (user:password@ belongs in a header reference).</summary>
     private bool UpstreamUrl(Located<string> url, string what)

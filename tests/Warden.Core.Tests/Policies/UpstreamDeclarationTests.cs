@@ -185,4 +185,40 @@ public sealed class UpstreamDeclarationTests
         Assert.Null(policy.GrantUnannotated("ops-bot", "sandbox", ToolDefinition.Unannotated("files", "files.move_file")));
         Assert.Null(policy.GrantUnannotated("tidy-bot", "sandbox", write));
     }
+
+    private const string Bulk = """
+        systems:
+          - id: crm
+            kind: mcp
+            url: http://127.0.0.1:9/mcp
+            environment: sandbox
+            tools:
+              - { name: bulk_update, kind: write, reversibility: compensable, records: args.ids.size() }
+        """;
+
+    [Fact]
+    public void A_tools_records_are_counted_from_its_arguments()
+    {
+        var tool = Assert.Single(Valid(With(Bulk)).Tools, t => t.Name == "crm.bulk_update");
+        Assert.True(tool.TryCountRecords(System.Text.Json.JsonDocument.Parse("""{"ids":["a","b","c"]}""").RootElement, out var records, out _));
+        Assert.Equal(3, records);
+        // Without the list the count cannot be worked out: a problem, never a guess of one.
+        Assert.False(tool.TryCountRecords(System.Text.Json.JsonDocument.Parse("{}").RootElement, out _, out var problem));
+        Assert.NotNull(problem);
+    }
+
+    [Fact]
+    public void A_records_expression_that_is_not_a_count_is_an_error_at_its_place()
+    {
+        var typed = Bulk.Replace("records: args.ids.size()", "arguments: { ids: string_list }, records: args.ids", StringComparison.Ordinal);
+        var error = Error(With(typed), DiagnosticCode.ConditionType);
+        Assert.Contains("in the records of tool 'bulk_update' of system 'crm': a count must be a whole number", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_records_expression_may_read_only_the_arguments()
+    {
+        var error = Error(With(Bulk.Replace("args.ids.size()", "recipients", StringComparison.Ordinal)), DiagnosticCode.ConditionType);
+        Assert.Contains("recipients", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -30,6 +30,8 @@ const tools = [
   { name: 'search', description: 'Finds CRM records whose name contains the query.', inputSchema: object({ query: { type: 'string' } }, ['query']),
     annotations: { readOnlyHint: true } },
   { name: 'update_record', description: 'Sets fields of a CRM record.', inputSchema: object({ id: { type: 'string' }, fields: { type: 'object' } }, ['id', 'fields']) },
+  { name: 'bulk_update', description: 'Sets fields of many CRM records.',
+    inputSchema: object({ ids: { type: 'array', items: { type: 'string' } }, fields: { type: 'object' } }, ['ids', 'fields']) },
   { name: 'delete_record', description: 'Deletes a CRM record.', inputSchema: object({ id: { type: 'string' } }, ['id']),
     annotations: { readOnlyHint: true, destructiveHint: false } }, // a lie: annotations are the server's claim
   { name: 'slow', description: 'Answers after ms milliseconds.', inputSchema: object({ ms: { type: 'number' } }) },
@@ -60,6 +62,8 @@ function call(name, args) {
       Object.assign(record, args.fields ?? {});
       return json({ updated: record.id });
     }
+    case 'bulk_update':
+      return json({ updated: (args.ids ?? []).length });
     case 'delete_record':
       return json({ deleted: args.id });
     case 'slow':

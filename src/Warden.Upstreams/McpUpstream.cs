@@ -31,7 +31,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     private readonly Queue<DateTimeOffset> _starts = new();
     private volatile Listing _listing;
     private McpClient? _client;
-    private DateTimeOffset _listedAt = DateTimeOffset.MinValue;
+    private readonly SemaphoreSlim _relisting = new(1, 1);
+    private long _listedAtTicks;
     private int _failures;
     private long _brokenUntilTicks;
     private int _disposed;
@@ -184,7 +185,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return error;
         }
 
-        if (now - _listedAt >= _options.RelistAfter && await RelistAsync(client!, cancellationToken).ConfigureAwait(false) is { } relistError)
+        if (Stale(now) && await RelistIfStaleAsync(client!, now, cancellationToken).ConfigureAwait(false) is { } relistError)
         {
             return relistError;
         }
@@ -446,6 +447,22 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }, _options.Logging);
     }
 
+    private bool Stale(DateTimeOffset now) => now.UtcTicks - Interlocked.Read(ref _listedAtTicks) >= _options.RelistAfter.Ticks;
+
+    /// <summary>Lists the tools again unless a call running at the same time just did: one listing at a time, so a change is reported once.</summary>
+    private async Task<SystemError?> RelistIfStaleAsync(McpClient client, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _relisting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return Interlocked.Read(ref _listedAtTicks) > now.UtcTicks ? null : await RelistAsync(client, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _relisting.Release();
+        }
+    }
+
     /// <summary>Lists the server's tools and compares each with its pin; a tool that changed is blocked, and reported once.</summary>
     private async Task<SystemError?> RelistAsync(McpClient client, CancellationToken cancellationToken)
     {
@@ -485,7 +502,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
 
         _listing = Build(seen);
-        _listedAt = now;
+        Interlocked.Exchange(ref _listedAtTicks, now.UtcTicks);
         return null;
     }
 

@@ -1041,10 +1041,14 @@ internal sealed class PolicyCompiler
         // An upstream's tools are named by its id (files.read_file), as rules must name them: a bare
         // name would match nothing it offers and protect nothing.
         var mcp = _mcpSystems.Where(s => Glob.AnyMatch(systemGlobs, s)).ToList();
+        var bare = new HashSet<string>(StringComparer.Ordinal);
         if (syntax.Systems.Count > 0 && mcp.Count > 0)
         {
-            foreach (var tool in syntax.Tools.Where(t => !t.Value.Contains('*', StringComparison.Ordinal) && !mcp.Any(s => t.Value.StartsWith(s + ".", StringComparison.Ordinal))))
+            // (a name another system in scope annotates, a kind-less upstream's bare name, is left to it)
+            foreach (var tool in syntax.Tools.Where(t => !t.Value.Contains('*', StringComparison.Ordinal) && !mcp.Any(s => t.Value.StartsWith(s + ".", StringComparison.Ordinal))
+                                                         && !_tools.Any(x => x.Name == t.Value && Glob.AnyMatch(systemGlobs, x.System))))
             {
+                bare.Add(tool.Value);
                 _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At, $"{what} names the tool '{tool.Value}', but the tools of {string.Join(" and ", mcp)} are named by their system",
                     $"did you mean '{mcp[0]}.{tool.Value}'?");
             }
@@ -1056,9 +1060,9 @@ internal sealed class PolicyCompiler
         foreach (var tool in syntax.Tools)
         {
             var glob = new Glob(tool.Value);
-            if (inSystems.Any(t => glob.Matches(t.Name)))
+            if (inSystems.Any(t => glob.Matches(t.Name)) || bare.Contains(tool.Value))
             {
-                continue;
+                continue; // (a bare name of an upstream's tool is reported above)
             }
 
             // A name no declared tool has protects nothing: a deny over 'contacts.purg' would load

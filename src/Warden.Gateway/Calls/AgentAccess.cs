@@ -9,6 +9,7 @@ internal sealed class AgentAccess(Policy policy, string environment, GovernedSys
     private readonly ConcurrentDictionary<string, ReadMask> _masks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlySet<string>> _granted = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ids = systems.Ids.ToHashSet(StringComparer.Ordinal);
+    private readonly bool _upstreams = systems.Upstreams.Any();
 
     /// <summary>
     /// The tools of the systems governed here that the policy can ever grant the agent here: what it
@@ -19,6 +20,11 @@ internal sealed class AgentAccess(Policy policy, string environment, GovernedSys
     {
         var annotated = _granted.GetOrAdd(agent.Id, _ =>
             policy.Grants(agent.Id, environment).Where(g => _ids.Contains(g.Tool.System)).Select(g => g.Tool.Name).ToHashSet(StringComparer.Ordinal));
+        if (!_upstreams)
+        {
+            return annotated; // the call path of a gateway without upstreams allocates nothing more here
+        }
+
         var unannotated = Unannotated(agent).Select(g => g.Tool.Name).ToList();
         return unannotated.Count == 0 ? annotated : new HashSet<string>([.. annotated, .. unannotated], StringComparer.Ordinal);
     }

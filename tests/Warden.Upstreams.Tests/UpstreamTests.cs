@@ -268,6 +268,17 @@ public sealed class UpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_frozen_agents_call_is_not_sent()
+    {
+        var upstream = await Open();
+        var plan = upstream.Plan(Call("crm.update_record", new { id = "c-1", fields = new { lifecycle = "lead" } })).Value!;
+        var stopped = await upstream.ApplyAsync(plan, new ApplyControl { Stop = () => "agent bot was frozen" }, TestContext.Current.CancellationToken);
+        Assert.Equal("stopped", stopped.Error!.Code);
+        Assert.DoesNotContain("update_record", await _server.CallsAsync());
+        Assert.Null(upstream.ActionWithPlan("bot", plan.Hash));
+    }
+
+    [Fact]
     public async Task An_upstream_call_cannot_be_rolled_back_and_says_so()
     {
         var upstream = await Open();

@@ -625,7 +625,7 @@ internal sealed class PolicyCompiler
             tools.Add(annotated);
             if (tool.Kind is { Value: ActionKind.Read } read)
             {
-                reads.Add((id, $"{id}.{tool.Name.Value}", read.At));
+                reads.Add((id, tool.Name.Value, read.At)); // compared by its bare name, as the server names it
             }
         }
 

@@ -31,6 +31,7 @@ internal static class WardenCli
         var database = new Command("database", "Prepare a PostgreSQL database the policy declares.");
         database.Add(DatabaseInstallCommand.Create(console, clock));
         root.Add(database);
+        root.Add(UpstreamsCommand.Create(console, clock));
         root.Add(AuditCommand.Create(console, clock));
         root.Add(ServeCommand.Create(console, clock));
         root.Add(ServeCommand.CreateStdio(clock));

@@ -9,6 +9,7 @@ using Warden.Postgres;
 using Warden.Storage;
 using Warden.Storage.Audit;
 using Warden.Storage.Gateway;
+using Warden.Upstreams;
 using Warden.Workspace;
 using Warden.Workspace.Seeding;
 
@@ -22,14 +23,15 @@ namespace Warden.Gateway;
 internal sealed class Gateway : IAsyncDisposable
 {
     private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
-        IReadOnlyDictionary<string, string> demoTokens, IReadOnlyList<PostgresDatabase> databases)
+        IReadOnlyDictionary<string, string> demoTokens, IReadOnlyList<PostgresDatabase> databases, IReadOnlyList<McpUpstream> upstreams)
     {
         Options = options;
         Policy = policy;
         WorkspaceStore = workspaceStore;
         Workspace = new MarketingWorkspace(workspaceStore, options.Clock, policy.ClassesOf);
         Databases = databases;
-        Systems = new GovernedSystems([Workspace, .. databases]);
+        Upstreams = upstreams;
+        Systems = new GovernedSystems([Workspace, .. databases, .. upstreams]);
         Trail = trail;
         Store = store;
         Credentials = credentials;
@@ -38,7 +40,7 @@ internal sealed class Gateway : IAsyncDisposable
         Notifier = new Notifications.Notifier(policy, options, store);
         Recorder = new Recorder(trail, policy);
         KillSwitch = new Guards.KillSwitch(policy, options, store, Recorder, Notifier);
-        Access = new AgentAccess(policy, options.Environment, Systems.Ids.ToHashSet(StringComparer.Ordinal));
+        Access = new AgentAccess(policy, options.Environment, Systems);
         Recovery = new Recovery(policy, options, store, Systems, Recorder, trail.Path);
         Governor = new PlanGovernor(policy, options, Systems, store, Guards, KillSwitch, Recovery, Recorder, Access);
         Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Systems);
@@ -60,7 +62,10 @@ internal sealed class Gateway : IAsyncDisposable
     /// <summary>The PostgreSQL databases the policy declares in this environment.</summary>
     public IReadOnlyList<PostgresDatabase> Databases { get; }
 
-    /// <summary>Every system governed here: the workspace and the databases.</summary>
+    /// <summary>The upstream MCP servers the policy declares in this environment.</summary>
+    public IReadOnlyList<McpUpstream> Upstreams { get; }
+
+    /// <summary>Every system governed here: the workspace, the databases and the upstream servers.</summary>
     public GovernedSystems Systems { get; }
 
     public AuditTrail Trail { get; }
@@ -159,7 +164,11 @@ internal sealed class Gateway : IAsyncDisposable
             var credentials = Credentials.From(policy, references, demo, out var unresolved);
             var databases = await OpenDatabasesAsync(options, policy, references, data, cancellationToken).ConfigureAwait(false);
             opened.AddRange(databases.Select(d => new Closing(d)));
-            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases) { WithoutToken = unresolved };
+            var upstreamTrail = new UpstreamTrail(options.Environment);
+            var upstreams = await OpenUpstreamsAsync(options, policy, references, data, upstreamTrail, cancellationToken).ConfigureAwait(false);
+            opened.AddRange(upstreams.Select(u => new Closing(u)));
+            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams) { WithoutToken = unresolved };
+            await upstreamTrail.AttachAsync(gateway).ConfigureAwait(false);
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
             await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
             await gateway.Approvals.ReconcileAsync().ConfigureAwait(false);
@@ -250,10 +259,129 @@ internal sealed class Gateway : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes a database with the files a failed open closes.</summary>
-    private sealed class Closing(PostgresDatabase database) : IDisposable
+    /// <summary>
+    /// Opens the upstream MCP servers the policy declares in this gateway's environment, each with
+    /// the credentials only Warden holds and its pins in the data folder. One whose credential is not
+    /// set is not governed here (its tools are offered to no one), and one that cannot be reached
+    /// leaves the gateway serving: each says so, and a call to it is refused with why.
+    /// </summary>
+    private static async Task<List<McpUpstream>> OpenUpstreamsAsync(GatewayOptions options, Policy policy, TokenReferences references, string data, UpstreamTrail trail,
+        CancellationToken cancellationToken)
     {
-        public void Dispose() => database.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var log = options.Logging.CreateLogger<Gateway>();
+        var upstreams = new List<McpUpstream>();
+        foreach (var declared in policy.Declared.Where(d => d.Kind == McpUpstream.Kind))
+        {
+            if (!declared.Endpoints.TryGetValue(options.Environment, out var endpoint))
+            {
+                continue; // not in this environment
+            }
+
+            if (endpoint.Headers.Values.Concat(endpoint.Environment.Values).FirstOrDefault(r => references.Resolve(r) is null) is { } unset)
+            {
+                log.LogWarning("System '{System}' is not governed here: its credential in {Environment} ({Reference}) is not set, so its tools are refused",
+                    declared.Id, options.Environment, unset);
+                continue;
+            }
+
+            upstreams.Add(await McpUpstream.OpenAsync(new UpstreamOptions
+            {
+                Id = declared.Id,
+                Environment = options.Environment,
+                Endpoint = endpoint,
+                Resolve = references.Resolve,
+                Annotated = [.. policy.Tools.Where(t => t.System == declared.Id)],
+                // One file per environment, as a database's journal: sandbox and production servers differ.
+                PinPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
+                Timeout = declared.Timeout ?? TimeSpan.FromSeconds(30),
+                Hidden = (agent, classes) => policy.FindAgent(agent) is not { } a || classes.Any(c => !a.Sees.Contains(c)),
+                Report = trail.RecordAsync,
+                Logging = options.Logging,
+            }, options.Clock, cancellationToken).ConfigureAwait(false));
+            if (!upstreams[^1].Connected)
+            {
+                log.LogWarning("System '{System}' cannot be reached at {Endpoint}; the gateway serves, and calls to its tools are refused until it answers",
+                    declared.Id, endpoint);
+            }
+        }
+
+        return upstreams;
+    }
+
+    /// <summary>
+    /// Records what happens between Warden and its upstream servers (what happened while the gateway
+    /// was opening, once its trail is ready); a tool blocked because the server changed it opens an
+    /// incident for each use case whose agents can be granted it, routed to its owners.
+    /// </summary>
+    private sealed class UpstreamTrail(string environment)
+    {
+        private readonly List<UpstreamEvent> _early = [];
+        private Gateway? _gateway;
+
+        public async Task RecordAsync(UpstreamEvent e)
+        {
+            Gateway? gateway;
+            lock (_early)
+            {
+                gateway = _gateway;
+                if (gateway is null)
+                {
+                    _early.Add(e);
+                    return;
+                }
+            }
+
+            await RecordAsync(gateway, e).ConfigureAwait(false);
+        }
+
+        public async Task AttachAsync(Gateway gateway)
+        {
+            List<UpstreamEvent> early;
+            lock (_early)
+            {
+                _gateway = gateway;
+                early = [.. _early];
+                _early.Clear();
+            }
+
+            foreach (var e in early)
+            {
+                await RecordAsync(gateway, e).ConfigureAwait(false);
+            }
+        }
+
+        private async Task RecordAsync(Gateway gateway, UpstreamEvent e)
+        {
+            await gateway.Recorder.RecordAsync(Entry(e)).ConfigureAwait(false);
+            if (e is not { Outcome: "blocked", Tool: { } tool })
+            {
+                return;
+            }
+
+            var definition = gateway.Systems.Definition(gateway.Policy, tool);
+            var useCases = gateway.Policy.Agents.Where(a => a.Environments.Contains(environment)
+                    && definition is not null && gateway.Access.Grants(a).Any(g => g.Tool.Name == tool))
+                .Select(a => a.UseCase).Distinct().Select(gateway.Policy.FindUseCase).OfType<UseCase>();
+            foreach (var useCase in useCases)
+            {
+                gateway.KillSwitch.Open(useCase, null, "upstream_changed", e.What, gateway.Clock.GetUtcNow());
+            }
+        }
+
+        private AuditEntry Entry(UpstreamEvent e) => new()
+        {
+            Kind = AuditKinds.Upstream,
+            Environment = environment,
+            Tool = e.Tool,
+            Detail = e.What,
+            Outcome = e.Outcome,
+        };
+    }
+
+    /// <summary>Closes a database or an upstream with the files a failed open closes.</summary>
+    private sealed class Closing(IAsyncDisposable system) : IDisposable
+    {
+        public void Dispose() => system.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>Starts the gateway's timers: expiring requests, sending notifications, forgetting old usage, watching token files.</summary>
@@ -291,6 +419,11 @@ internal sealed class Gateway : IAsyncDisposable
         foreach (var database in Databases)
         {
             await database.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var upstream in Upstreams)
+        {
+            await upstream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

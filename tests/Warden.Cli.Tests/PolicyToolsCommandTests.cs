@@ -8,7 +8,7 @@ public sealed class PolicyToolsCommandTests
         var (exit, output) = Cli.Run("policy", "tools", Cli.Example("policy.yaml"));
         Assert.Equal(0, exit);
         Assert.Matches(@"workspace\s+│\s+campaigns\.send\s+│\s+send\s+│\s+irreversible\s+│\s+external", output);
-        Assert.Matches(@"crm\s+│\s+update_record\s+│\s+write\s+│\s+compensable\s+│\s+internal", output);
+        Assert.Matches(@"crm\s+│\s+crm\.update_record\s+│\s+write\s+│\s+compensable\s+│\s+internal", output);
     }
 
     [Fact]

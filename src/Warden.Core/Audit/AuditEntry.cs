@@ -113,4 +113,7 @@ public static class AuditKinds
 
     /// <summary>A token file changed: an identity's token was rotated or revoked without a restart.</summary>
     public const string Credentials = "credentials";
+
+    /// <summary>Warden and an upstream MCP server: a connection, a restart, a failed attempt, a changed tool blocked or accepted.</summary>
+    public const string Upstream = "upstream";
 }

@@ -80,6 +80,33 @@ public sealed record ToolDefinition(
     public const string WorkspaceSystem = "workspace";
 
     /// <summary>
+    /// Data classes in the tool's result, by JSON path into it (<c>$.records[*].email</c> → pii): an
+    /// upstream tool's result is masked by them before the agent or the trail sees it. Empty for
+    /// tools whose systems know their own fields.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ResultClasses { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>How many records a call touches, as the policy works it out from the arguments (a CEL expression: <c>args.ids.size()</c>); null when it does not say.</summary>
+    public string? Records { get; init; }
+
+    internal Cel.CelCondition? RecordsCount { get; init; }
+
+    /// <summary>
+    /// The records a call with these arguments touches, by <see cref="Records"/>: false with no
+    /// problem when the policy does not say, false with the problem when the arguments do not give a
+    /// whole number (a missing list, say), which a careful caller refuses rather than guesses.
+    /// </summary>
+    public bool TryCountRecords(global::System.Text.Json.JsonElement arguments, out long records, out string? problem)
+    {
+        records = 0;
+        problem = null;
+        return RecordsCount is { } count && count.TryCount(arguments, out records, out problem);
+    }
+
+    /// <summary>The JSON Schema of the arguments as an upstream server gives it, shown to agents when the policy does not list the arguments.</summary>
+    public string? Schema { get; init; }
+
+    /// <summary>
     /// The JSON Schema of the arguments, with descriptions an LLM can follow; unknown arguments
     /// are not allowed. Null when the tool's arguments are not known (an unannotated upstream tool).
     /// </summary>
@@ -87,7 +114,7 @@ public sealed record ToolDefinition(
     {
         if (Arguments is null)
         {
-            return null;
+            return Schema;
         }
 
         var buffer = new MemoryStream();

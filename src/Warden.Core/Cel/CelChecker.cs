@@ -30,6 +30,16 @@ internal sealed class CelChecker
     /// <summary>Lets == and != compare any type with null (for filters over nullable columns); CEL itself does not.</summary>
     public bool NullComparable { get; init; }
 
+    /// <summary>Checks an expression that counts (a tool's records: over its arguments): a whole number.</summary>
+    public void CheckCount(CelExpr root)
+    {
+        var type = Check(root);
+        if (type.Kind is not (CelTypeKind.Int or CelTypeKind.Dyn or CelTypeKind.Error))
+        {
+            Report(root, $"a count must be a whole number, but this one is {Article(type)}");
+        }
+    }
+
     public void CheckCondition(CelExpr root)
     {
         var type = Check(root);

@@ -38,6 +38,34 @@ internal sealed class CelCondition
         return new CelCondition(text, syntax, eval);
     }
 
+    /// <summary>Compiles an expression that counts (a whole number), such as a tool's <c>records: args.ids.size()</c>.</summary>
+    public static CelCondition? CompileCount(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError)
+    {
+        var (syntax, syntaxProblem) = CelParser.Parse(text);
+        syntaxError = syntax is null;
+        if (syntax is null)
+        {
+            problems = [syntaxProblem!];
+            return null;
+        }
+
+        var checker = new CelChecker(variables);
+        checker.CheckCount(syntax);
+        problems = checker.Problems;
+        return problems.Count > 0 ? null : new CelCondition(text, syntax, new CelCompiler(variables, checker.Patterns).Compile(syntax));
+    }
+
+    /// <summary>The count over a call's arguments, or why there is none (an error, or not a whole number at least 0).</summary>
+    public bool TryCount(System.Text.Json.JsonElement arguments, out long count, out string? problem)
+    {
+        var activation = new CelActivation(new ConditionInput(PlanFacts.None, [], arguments, "", "", "", "", "", "", false, false, 0, 0));
+        var value = _eval(ref activation);
+        (count, problem) = value.Kind == CelKind.Int && value.AsInt >= 0 ? (value.AsInt, null)
+            : value.IsError ? (0L, value.Error.Message)
+            : (0L, $"'{Text}' gave {value}, not a whole number of records");
+        return problem is null;
+    }
+
     public CelValue Evaluate(ref CelActivation activation) => _eval(ref activation);
 
     /// <summary>

@@ -454,6 +454,29 @@ internal sealed class DecisionEngine
         }
     }
 
+    /// <summary>
+    /// What an agent could get for a tool an upstream server offers that the policy does not
+    /// annotate (governed as destructive, irreversible and external): the rules that match such
+    /// tools, under the same test as <see cref="Grants"/>; always held for a person.
+    /// </summary>
+    public ToolGrant? GrantUnannotated(string agentId, string environment, ToolDefinition tool)
+    {
+        if (!_agents.TryGetValue(agentId, out var agent) || !_environmentBits.TryGetValue(environment, out var bit) || (agent.Environments & bit) == 0
+            || tool.Annotated || !_systems.ContainsKey(tool.System) || TierCaps.Violation(agent.UseCase.Tier, tool) is not null)
+        {
+            return null;
+        }
+
+        var enforced = agent.Open.Rules.Where(r => !r.Shadow && (r.Environments & bit) != 0 && r.MatchesUnannotated(tool.System, tool.Name)).ToList();
+        bool Excepted(CompiledRule r) => r.Resolved.Exceptions.Any(e => e.Model.Agent == agentId);
+        if (enforced.Any(r => r.Effect == Effect.Deny && r.Condition is null && !Excepted(r)) || !enforced.Any(r => r.Effect != Effect.Deny || Excepted(r)))
+        {
+            return null;
+        }
+
+        return new ToolGrant(tool, Effect.Approve) { Rules = [.. enforced.Select(r => r.Resolved.Model)] };
+    }
+
     private sealed record ToolSlot(ToolDefinition Tool, int Index);
 
     private sealed record AgentEntry(Agent Agent, UseCase UseCase, ulong Environments, string EnvironmentNames, RuleSet?[] ByTool, RuleSet Open, Budget[] Budgets)

@@ -312,4 +312,22 @@ public sealed record UpstreamSystem(string Id, string Description, IReadOnlyList
 /// agent may reach (every other one is invisible). Its tools come from its kind
 /// (<see cref="PolicyLoadOptions.Kinds"/>).
 /// </summary>
-public sealed record DeclaredSystem(string Id, string Kind, string Description, IReadOnlyDictionary<string, string> Connections, IReadOnlyList<string> Tables);
+public sealed record DeclaredSystem(string Id, string Kind, string Description, IReadOnlyDictionary<string, string> Connections, IReadOnlyList<string> Tables)
+{
+    /// <summary>For an upstream MCP server (kind: mcp): how Warden reaches it in each environment it is in.</summary>
+    public IReadOnlyDictionary<string, UpstreamEndpoint> Endpoints { get; init; } = new Dictionary<string, UpstreamEndpoint>();
+
+    /// <summary>For an upstream MCP server: how long one call may take before it is given up (and the agent told).</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>
+/// How Warden reaches an upstream MCP server: a command it starts and talks to over stdio, or a
+/// Streamable HTTP URL; with the headers (HTTP) or environment variables (stdio) it adds, each a
+/// reference to a secret only Warden holds (env:NAME, file:/path or secret:NAME), never a value.
+/// </summary>
+public sealed record UpstreamEndpoint(IReadOnlyList<string> Command, string? Url, IReadOnlyDictionary<string, string> Headers, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>Where it is, for messages: the URL, or the command line.</summary>
+    public override string ToString() => Url ?? string.Join(' ', Command);
+}

@@ -164,4 +164,11 @@ public sealed class Policy
 
     /// <summary>The tools this agent can ever be granted in this environment, and whether they can run without approval.</summary>
     public IReadOnlyList<ToolGrant> Grants(string agent, string environment) => [.. _engine.Grants(agent, environment)];
+
+    /// <summary>
+    /// Whether this agent can ever be granted, here, a tool an upstream server offers that the
+    /// policy does not annotate (<see cref="ToolDefinition.Annotated"/> false): null when not; held
+    /// for a person when so, since such a tool counts as destructive, irreversible and external.
+    /// </summary>
+    public ToolGrant? GrantUnannotated(string agent, string environment, ToolDefinition tool) => _engine.GrantUnannotated(agent, environment, tool);
 }

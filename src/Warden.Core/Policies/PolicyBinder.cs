@@ -202,14 +202,21 @@ internal static class PolicyBinder
 
     private static void BindSystem(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)
     {
-        var r = new MappingReader(item, what, diagnostics, ["id", "description", "kind", "connection", "environment", "connections", "tables", "tools"]);
+        var kind = item is YamlMapping km && km["kind"] is YamlScalar ks ? ks.Value : null;
+        var r = new MappingReader(item, what, diagnostics, kind == "mcp" ? UpstreamFields : ["id", "description", "kind", "connection", "environment", "connections", "tables", "tools"]);
         if (r.Id() is not { } id)
         {
             return;
         }
 
-        var kind = r.String("kind");
-        if (kind is { } declared && declared.Value != "mcp")
+        if (kind == "mcp")
+        {
+            BindUpstream(policy, r, id, diagnostics);
+            return;
+        }
+
+        var declared0 = r.String("kind");
+        if (declared0 is { } declared)
         {
             // A system of a kind Warden knows: its tools come from the kind, not from the policy.
             if (r.Sequence("tools") is not null)
@@ -257,12 +264,116 @@ internal static class PolicyBinder
             return;
         }
 
+        policy.Systems.Add(new SystemSyntax(id, r.Text("description"), Tools(r, id, diagnostics)));
+    }
+
+    private static readonly string[] UpstreamFields =
+        ["id", "description", "kind", "command", "args", "url", "headers", "env", "environment", "connections", "timeout", "tools"];
+
+    private static readonly string[] EndpointFields = ["command", "args", "url", "headers", "env"];
+
+    /// <summary>
+    /// An upstream MCP server (kind: mcp): its tools' annotations, and how Warden reaches it, in one
+    /// environment (the endpoint's fields with environment) or in each (connections: ENV: endpoint).
+    /// </summary>
+    private static void BindUpstream(PolicySyntax policy, MappingReader r, Located<string> id, DiagnosticBag diagnostics)
+    {
+        var kind = r.String("kind")!;
+        var endpoints = new List<(Located<string>, EndpointSyntax)>();
+        if (r.Mapping("connections") is { } perEnvironment)
+        {
+            if (EndpointFields.FirstOrDefault(r.Has) is { } extra)
+            {
+                diagnostics.Error(DiagnosticCode.InvalidValue, r.Node(extra)!.Start, $"system '{id.Value}' gives both '{extra}' and 'connections'",
+                    "give the endpoint (command or url) with 'environment' for one environment, or 'connections' with an endpoint per environment");
+            }
+
+            foreach (var (key, node) in perEnvironment.Entries)
+            {
+                var e = new MappingReader(node, $"the connection of system '{id.Value}' in {key.Value}", diagnostics, EndpointFields);
+                if (e.IsValid && Endpoint(e, id, diagnostics) is { } endpoint)
+                {
+                    endpoints.Add((new Located<string>(key.Value, key.Start), endpoint));
+                }
+            }
+        }
+        else if (r.Has("command") || r.Has("url"))
+        {
+            var environment = r.String("environment", required: true, hint: "the environment this server belongs to, e.g. sandbox (or 'connections' with an endpoint per environment)");
+            if (Endpoint(r, id, diagnostics) is { } endpoint && environment is { } env)
+            {
+                endpoints.Add((env, endpoint));
+            }
+        }
+        else
+        {
+            diagnostics.Error(DiagnosticCode.MissingField, r.At, $"system '{id.Value}' is of kind mcp but says neither how to start it nor where it is",
+                "give command: [program, args...] (stdio) or url: https://... (Streamable HTTP), with environment: NAME");
+        }
+
+        policy.Systems.Add(new SystemSyntax(id, r.Text("description"), Tools(r, id, diagnostics))
+        {
+            Kind = kind,
+            Endpoints = endpoints,
+            Timeout = r.Duration("timeout"),
+            At = r.At,
+        });
+    }
+
+    private static EndpointSyntax? Endpoint(MappingReader r, Located<string> id, DiagnosticBag diagnostics)
+    {
+        var command = r.Strings("command");
+        command.AddRange(r.Strings("args"));
+        var url = r.String("url");
+        if (command.Count > 0 && url is not null)
+        {
+            diagnostics.Error(DiagnosticCode.InvalidValue, url.Value.At, $"system '{id.Value}' gives both a command and a url",
+                "a server is either started by Warden (command, over stdio) or reached at a url (Streamable HTTP), not both");
+            return null;
+        }
+
+        if (command.Count == 0 && url is null)
+        {
+            diagnostics.Error(DiagnosticCode.MissingField, r.At, $"{r.What} says neither how to start the server nor where it is",
+                "give command: [program, args...] or url: https://...");
+            return null;
+        }
+
+        if (r.Has("args") && !r.Has("command"))
+        {
+            diagnostics.Error(DiagnosticCode.MissingField, r.Node("args")!.Start, $"{r.What} has args but no command");
+        }
+
+        return new EndpointSyntax(command, url, References(r, "headers", id, diagnostics), References(r, "env", id, diagnostics), r.At);
+    }
+
+    private static List<(Located<string>, Located<string>)> References(MappingReader r, string key, Located<string> id, DiagnosticBag diagnostics)
+    {
+        var result = new List<(Located<string>, Located<string>)>();
+        if (r.Mapping(key) is { } map)
+        {
+            var m = new MappingReader(map, $"the {key} of system '{id.Value}'", diagnostics, map.Entries.Select(e => e.Key.Value).ToList());
+            foreach (var (name, _) in map.Entries)
+            {
+                if (m.String(name.Value, required: true) is { } reference)
+                {
+                    result.Add((new Located<string>(name.Value, name.Start), reference));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The annotations of an upstream system's tools.</summary>
+    private static List<ToolSyntax> Tools(MappingReader r, Located<string> id, DiagnosticBag diagnostics)
+    {
         var tools = new List<ToolSyntax>();
         foreach (var toolNode in r.Sequence("tools")?.Items ?? [])
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -283,11 +394,22 @@ internal static class PolicyBinder
                 }
             }
 
+            // result: { "$.records[*].email": pii } — the classes of what a path in the result holds.
+            var result = new List<(Located<string>, List<Located<string>>)>();
+            if (t.Mapping("result") is { } resultNode)
+            {
+                var resultReader = new MappingReader(resultNode, $"the result of tool '{toolName.Value}'", diagnostics, resultNode.Entries.Select(e => e.Key.Value).ToList());
+                foreach (var (key, _) in resultNode.Entries)
+                {
+                    result.Add((new Located<string>(key.Value, key.Start), resultReader.Strings(key.Value, required: true)));
+                }
+            }
+
             tools.Add(new ToolSyntax(toolName, t.Text("description"), t.Choice("kind", Names.Kinds), t.Choice("reversibility", Names.Reversibilities),
-                t.Boolean("external"), arguments, t.At));
+                t.Boolean("external"), arguments, t.At) { Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null });
         }
 
-        policy.Systems.Add(new SystemSyntax(id, r.Text("description"), tools));
+        return tools;
     }
 
     private static void BindRule(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)

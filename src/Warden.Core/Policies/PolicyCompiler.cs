@@ -492,6 +492,12 @@ internal sealed class PolicyCompiler
                 continue;
             }
 
+            if (system.Kind is { Value: "mcp" })
+            {
+                DeclareUpstream(system, reads);
+                continue;
+            }
+
             if (system.Kind is { } kind)
             {
                 Declare(system, kind);
@@ -539,6 +545,182 @@ internal sealed class PolicyCompiler
             _diagnostics.Error(DiagnosticCode.DuplicateName, other?.Id.At ?? default, $"the tool name '{shared.Key}' is offered by {string.Join(" and ", systems.Select(s => $"'{s}'"))}",
                 "a declared database's tool is reached by its name alone: give the other tool another name");
         }
+    }
+
+    /// <summary>
+    /// An upstream MCP server (kind: mcp): its endpoints checked (a command or a URL per environment,
+    /// credentials only as references), its annotated tools named by its id (files.read_file), so
+    /// that no server can offer a tool under another system's name.
+    /// </summary>
+    private void DeclareUpstream(SystemSyntax system, List<(string System, string Name, SourceLocation At)> reads)
+    {
+        var id = system.Id.Value;
+        var what = $"system '{id}'";
+        if (id.Contains('.', StringComparison.Ordinal))
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, system.Id.At, $"the id of {what} has a '.'",
+                "an upstream's tools are named ID.TOOL, so its id cannot have a '.': use '-' or '_'");
+            return;
+        }
+
+        // The workspace's tools are named table.verb: a server with the id 'contacts' would offer contacts.update.
+        if (_tools.FirstOrDefault(t => t.System != id && t.Name.StartsWith(id + ".", StringComparison.Ordinal)) is { } taken)
+        {
+            _diagnostics.Error(DiagnosticCode.DuplicateName, system.Id.At, $"{what} would name its tools {id}.TOOL, as {(taken.System == ToolDefinition.WorkspaceSystem ? "the workspace" : $"system '{taken.System}'")} names {taken.Name}",
+                "give the upstream another id: no server may offer a tool under another system's name");
+            return;
+        }
+
+        var endpoints = new Dictionary<string, UpstreamEndpoint>(StringComparer.Ordinal);
+        foreach (var (environment, endpoint) in system.Endpoints)
+        {
+            if (!_environments.Contains(environment.Value))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, environment.At, $"{what} is declared in environment '{environment.Value}', which the policy does not have",
+                    Suggest.HintOrChoices(environment.Value, _environments));
+                continue;
+            }
+
+            if (endpoint.Url is { } url && !UpstreamUrl(url, what))
+            {
+                continue;
+            }
+
+            var headers = Secrets(endpoint.Headers, what, "header");
+            var variables = Secrets(endpoint.Environment, what, "environment variable");
+            if (endpoint.Url is not null && variables.Count > 0)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, endpoint.Environment[0].Name.At, $"{what} is reached at a url, so it has no environment variables to set",
+                    "give its credentials as headers: (Authorization: env:NAME)");
+            }
+            else if (endpoint.Url is null && headers.Count > 0)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, endpoint.Headers[0].Name.At, $"{what} is started by Warden over stdio, so it has no headers to send",
+                    "give its credentials as env: (NAME: env:NAME)");
+            }
+
+            endpoints[environment.Value] = new UpstreamEndpoint([.. endpoint.Command.Select(c => c.Value)], endpoint.Url?.Value, headers, variables);
+        }
+
+        if (system.Timeout is { } timeout && (timeout.Value <= TimeSpan.Zero || timeout.Value > TimeSpan.FromHours(1)))
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, timeout.At, $"the timeout of {what} must be more than nothing and at most 1h");
+        }
+
+        var tools = new List<ToolDefinition>();
+        foreach (var tool in system.Tools)
+        {
+            if (!Unique($"tool of system '{id}'", tool.Name))
+            {
+                continue;
+            }
+
+            var annotated = Annotate(id, tool);
+            annotated = annotated with { Name = $"{id}.{tool.Name.Value}", ResultClasses = ResultClasses(tool, $"tool '{tool.Name.Value}' of {what}") };
+            if (tool.Records is { } records)
+            {
+                annotated = annotated with { Records = records.Text, RecordsCount = CompileRecords(records, annotated, $"tool '{tool.Name.Value}' of {what}") };
+            }
+
+            tools.Add(annotated);
+            if (tool.Kind is { Value: ActionKind.Read } read)
+            {
+                reads.Add((id, tool.Name.Value, read.At)); // compared by its bare name, as the server names it
+            }
+        }
+
+        var connections = endpoints.ToDictionary(e => e.Key, e => e.Value.ToString(), StringComparer.Ordinal);
+        var declared = new DeclaredSystem(id, "mcp", system.Description, connections, [])
+        {
+            Endpoints = endpoints,
+            Timeout = system.Timeout?.Value,
+        };
+        _declared.Add(declared);
+        _declaredCatalogues.Add(new SystemCatalogue(id, tools, []));
+        _upstreamSystems.Add(id);
+        _mcpSystems.Add(id);
+        _tools.AddRange(tools);
+        _systems.Add(new UpstreamSystem(id, system.Description, tools));
+    }
+
+    private readonly HashSet<string> _mcpSystems = new(StringComparer.Ordinal);
+
+    /// <summary>A tool's records: a whole-number CEL expression over its arguments alone (typed by them when the policy lists them).</summary>
+    private CelCondition? CompileRecords(ConditionSyntax records, ToolDefinition tool, string what)
+    {
+        var variables = new Dictionary<string, CelVariable> { ["args"] = ConditionVariables.ForTools([tool], tool.Arguments is not null)["args"] };
+        var compiled = CelCondition.CompileCount(records.Text, variables, out var problems, out var syntaxError);
+        foreach (var problem in problems)
+        {
+            _diagnostics.Error(syntaxError ? DiagnosticCode.ConditionSyntax : DiagnosticCode.ConditionType, ScalarPositions.Locate(records.Node, _syntax.Text, problem.Start, problem.End),
+                $"in the records of {what}: {problem.Message}", problem.Hint);
+        }
+
+        return compiled;
+    }
+
+    /// <summary>A url Warden can call, with no credential in it (user:password@ belongs in a header reference).</summary>
+    private bool UpstreamUrl(Located<string> url, string what)
+    {
+        if (!Uri.TryCreate(url.Value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            _diagnostics.Error(DiagnosticCode.InvalidValue, url.At, $"the url of {what} is not an http or https address: '{url.Value}'",
+                "write the server's Streamable HTTP endpoint, e.g. https://crm.example.com/mcp");
+            return false;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            _diagnostics.Error(DiagnosticCode.SecretInPolicy, url.At, $"the url of {what} has a user and password in it",
+                "keep credentials out of the policy: headers: { Authorization: env:NAME }");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Headers or environment variables: each a reference Warden resolves, never a value.</summary>
+    private Dictionary<string, string> Secrets(List<(Located<string> Name, Located<string> Reference)> given, string what, string noun)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, reference) in given)
+        {
+            if (!Regex.IsMatch(reference.Value, @"^(env|file|secret):\S+$"))
+            {
+                _diagnostics.Error(DiagnosticCode.SecretInPolicy, reference.At, $"the {noun} {name.Value} of {what} is written in the policy",
+                    "name where Warden finds it instead: env:NAME, file:/path or secret:NAME; a policy is kept as code and read by many");
+                continue;
+            }
+
+            result[name.Value] = reference.Value;
+        }
+
+        return result;
+    }
+
+    /// <summary>The classes of a tool's result by JSON path: each path one Warden can follow, each class declared.</summary>
+    private Dictionary<string, IReadOnlyList<string>> ResultClasses(ToolSyntax tool, string what)
+    {
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (path, classes) in tool.Result)
+        {
+            if (JsonPath.Problem(path.Value) is { } problem)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, path.At, $"'{path.Value}' in the result of {what} is not a JSON path Warden follows: {problem}",
+                    "write $ then .name, [n], [*] or .* steps, e.g. $.records[*].email");
+                continue;
+            }
+
+            foreach (var dataClass in classes.Where(c => !KnownClasses.Contains(c.Value)))
+            {
+                _diagnostics.Error(DiagnosticCode.UnknownReference, dataClass.At, $"the result of {what} names the data class '{dataClass.Value}', which is not declared",
+                    Suggest.HintOrChoices(dataClass.Value, [.. KnownClasses]));
+            }
+
+            result[path.Value] = [.. classes.Select(c => c.Value).Distinct()];
+        }
+
+        return result;
     }
 
     /// <summary>A system of a kind Warden knows: its reference, environment and tables checked, its catalogue from its kind.</summary>
@@ -856,15 +1038,31 @@ internal sealed class PolicyCompiler
             }
         }
 
+        // An upstream's tools are named by its id (files.read_file), as rules must name them: a bare
+        // name would match nothing it offers and protect nothing.
+        var mcp = _mcpSystems.Where(s => Glob.AnyMatch(systemGlobs, s)).ToList();
+        var bare = new HashSet<string>(StringComparer.Ordinal);
+        if (syntax.Systems.Count > 0 && mcp.Count > 0)
+        {
+            // (a name another system in scope annotates, a kind-less upstream's bare name, is left to it)
+            foreach (var tool in syntax.Tools.Where(t => !t.Value.Contains('*', StringComparison.Ordinal) && !mcp.Any(s => t.Value.StartsWith(s + ".", StringComparison.Ordinal))
+                                                         && !_tools.Any(x => x.Name == t.Value && Glob.AnyMatch(systemGlobs, x.System))))
+            {
+                bare.Add(tool.Value);
+                _diagnostics.Error(DiagnosticCode.UnknownReference, tool.At, $"{what} names the tool '{tool.Value}', but the tools of {string.Join(" and ", mcp)} are named by their system",
+                    $"did you mean '{mcp[0]}.{tool.Value}'?");
+            }
+        }
+
         var toolGlobs = syntax.Tools.Select(t => new Glob(t.Value)).ToArray();
         var inSystems = _tools.Where(t => Glob.AnyMatch(systemGlobs, t.System)).ToList();
         var upstream = _upstreamSystems.Where(s => Glob.AnyMatch(systemGlobs, s)).ToList();
         foreach (var tool in syntax.Tools)
         {
             var glob = new Glob(tool.Value);
-            if (inSystems.Any(t => glob.Matches(t.Name)))
+            if (inSystems.Any(t => glob.Matches(t.Name)) || bare.Contains(tool.Value))
             {
-                continue;
+                continue; // (a bare name of an upstream's tool is reported above)
             }
 
             // A name no declared tool has protects nothing: a deny over 'contacts.purg' would load

@@ -65,8 +65,21 @@ internal sealed record SystemSyntax(Located<string> Id, string Description, List
 
     public List<Located<string>> Tables { get; init; } = [];
 
+    /// <summary>An upstream MCP server's endpoint in each environment it is in.</summary>
+    public List<(Located<string> Environment, EndpointSyntax Endpoint)> Endpoints { get; init; } = [];
+
+    public Located<TimeSpan>? Timeout { get; init; }
+
     public SourceLocation At { get; init; }
 }
+
+/// <summary>How an upstream is reached, as written: a command (stdio) or a URL (Streamable HTTP), with the references it is given.</summary>
+internal sealed record EndpointSyntax(
+    List<Located<string>> Command,
+    Located<string>? Url,
+    List<(Located<string> Name, Located<string> Reference)> Headers,
+    List<(Located<string> Name, Located<string> Reference)> Environment,
+    SourceLocation At);
 
 internal sealed record ToolSyntax(
     Located<string> Name,
@@ -75,7 +88,14 @@ internal sealed record ToolSyntax(
     Located<Reversibility>? Reversibility,
     Located<bool>? External,
     List<ToolArgument>? Arguments,
-    SourceLocation At);
+    SourceLocation At)
+{
+    /// <summary>Data classes in the result, by JSON path.</summary>
+    public List<(Located<string> Path, List<Located<string>> Classes)> Result { get; init; } = [];
+
+    /// <summary>How many records a call touches, as a CEL expression over its arguments.</summary>
+    public ConditionSyntax? Records { get; init; }
+}
 
 internal sealed record ConditionSyntax(string Text, YamlScalar Node);
 

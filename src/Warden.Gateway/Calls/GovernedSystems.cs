@@ -1,4 +1,5 @@
 using Warden.Core;
+using Warden.Upstreams;
 
 namespace Warden.Gateway.Calls;
 
@@ -12,6 +13,7 @@ internal sealed class GovernedSystems
     private readonly IReadOnlyList<IGovernedSystem> _systems;
     private readonly Dictionary<string, IGovernedSystem> _byTool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IGovernedSystem> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, McpUpstream> _upstreams = new(StringComparer.Ordinal);
 
     public GovernedSystems(IReadOnlyList<IGovernedSystem> systems)
     {
@@ -19,6 +21,13 @@ internal sealed class GovernedSystems
         foreach (var system in systems)
         {
             _byId.Add(system.Catalogue.System, system);
+            if (system is McpUpstream upstream)
+            {
+                // An upstream's tools change as the server lists them: reached by its id, ID.TOOL.
+                _upstreams.Add(upstream.Id, upstream);
+                continue;
+            }
+
             foreach (var tool in system.Catalogue.Tools)
             {
                 _byTool.Add(tool.Name, system);
@@ -26,11 +35,22 @@ internal sealed class GovernedSystems
         }
     }
 
+    /// <summary>The upstream servers governed here.</summary>
+    public IEnumerable<McpUpstream> Upstreams => _upstreams.Values;
+
     /// <summary>The ids of the systems governed here.</summary>
     public IEnumerable<string> Ids => _byId.Keys;
 
     /// <summary>The system of a tool, or null when no system here offers it.</summary>
-    public IGovernedSystem? Of(string tool) => _byTool.GetValueOrDefault(tool);
+    public IGovernedSystem? Of(string tool) =>
+        // The workspace's and the databases' names first: no server's tool can answer for one of them.
+        _byTool.GetValueOrDefault(tool) ?? (tool.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot && _upstreams.TryGetValue(tool[..dot], out var upstream) ? upstream : null);
+
+    /// <summary>How a tool is governed: as the policy annotates it, or, for a tool an upstream offers unannotated, as its system lists it; null when no system here has it.</summary>
+    public ToolDefinition? Definition(Policy policy, string tool) =>
+        Of(tool) is not { } system ? null
+        : system is McpUpstream ? system.Catalogue.Tools.FirstOrDefault(t => t.Name == tool) ?? policy.FindTool(system.Catalogue.System, tool)
+        : policy.FindTool(system.Catalogue.System, tool);
 
     public SystemResult<Plan> Plan(ToolCall call) =>
         Of(call.Tool) is { } system ? system.Plan(call) : SystemError.UnknownTool(call.Tool, "governed", null);

@@ -158,7 +158,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
     private Refusal? Admit(Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
     {
         var granted = access.GrantedTools(agent);
-        if (system.Of(tool) is not { } owner || policy.FindTool(owner.Catalogue.System, tool) is not { } definition)
+        if (system.Definition(policy, tool) is not { } definition)
         {
             var hint = Core.Diagnostics.Suggest.Hint(tool, granted);
             var message = $"'{tool}' is not a tool Warden offers" + (hint is null ? "" : $"; {hint}");

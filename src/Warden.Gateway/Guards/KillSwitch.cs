@@ -162,7 +162,8 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
         }).ConfigureAwait(false);
     }
 
-    private string Open(UseCase useCase, string? agent, string kind, string summary, DateTimeOffset now)
+    /// <summary>Opens an incident routed to the use case's owners and escalation contact, and tells them; its id.</summary>
+    internal string Open(UseCase useCase, string? agent, string kind, string summary, DateTimeOffset now)
     {
         var id = $"inc-{now.UtcDateTime:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var owners = new[] { useCase.Escalation, useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk }.Distinct().ToList();

@@ -39,7 +39,7 @@ internal sealed class McpSurface(
         var agent = AgentOf(context.User);
         var tools = new List<Tool>();
         var here = policy.FindAgent(agent) is { } known ? access.GrantedTools(known) : new HashSet<string>();
-        foreach (var grant in policy.Grants(agent, options.Environment))
+        foreach (var grant in policy.FindAgent(agent) is { } granted ? access.Grants(granted) : [])
         {
             if (!here.Contains(grant.Tool.Name))
             {

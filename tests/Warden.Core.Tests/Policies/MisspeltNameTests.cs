@@ -16,7 +16,7 @@ public sealed class MisspeltNameTests
     [InlineData("    tool: suppression.remove\n    effect: deny", "suppression.remove", "supression.remove")]
     [InlineData("tool: [campaigns.create_draft, campaigns.schedule]", "campaigns.schedule", "campaigns.schedul")]
     [InlineData("    tool: consent.update\n    effect: approve", "consent.update", "consent.updat")]
-    [InlineData("    system: crm\n    tool: update_record", "update_record", "update_recrod")]
+    [InlineData("    system: crm\n    tool: crm.update_record", "crm.update_record", "crm.update_recrod")]
     // who a rule is for, and who approves
     [InlineData("    agent: hygiene-bot\n    tool: [contacts.delete, contacts.merge]\n    when", "hygiene-bot", "hygene-bot")]
     [InlineData("use_case: [campaign-qa, reporting]", "reporting", "reportng")]
@@ -76,7 +76,7 @@ public sealed class MisspeltNameTests
             rules:
               - id: no-crm-mass-delete
                 system: crm
-                tool: bulk_delete
+                tool: crm.bulk_delete
                 effect: deny
                 message: Mass deletes in the CRM go through its admins.
 
@@ -85,9 +85,9 @@ public sealed class MisspeltNameTests
         Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
         var warning = Single(result, DiagnosticCode.UnknownReference);
         Assert.Equal(Severity.Warning, warning.Severity);
-        Assert.StartsWith("rule 'no-crm-mass-delete' names the tool 'bulk_delete', which crm does not annotate", warning.Message);
-        Assert.Equal(LineOf(text, "tool: bulk_delete"), warning.Location.Line);
-        Assert.Equal(Effect.Deny, result.Policy!.Decide(Call("hygiene-bot", "bulk_delete", "production", system: "crm")).Effect);
+        Assert.StartsWith("rule 'no-crm-mass-delete' names the tool 'crm.bulk_delete', which crm does not annotate", warning.Message);
+        Assert.Equal(LineOf(text, "tool: crm.bulk_delete"), warning.Location.Line);
+        Assert.Equal(Effect.Deny, result.Policy!.Decide(Call("hygiene-bot", "crm.bulk_delete", "production", system: "crm")).Effect);
     }
 
     [Fact]

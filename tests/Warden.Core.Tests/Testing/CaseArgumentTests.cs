@@ -64,12 +64,12 @@ public sealed class CaseArgumentTests
               - name: crm update
                 agent: hygiene-bot
                 system: crm
-                tool: update_record
+                tool: crm.update_record
                 args: { object: Contact, recordid: "003xx", fields: { Title: CMO } }
                 expect: approve
             """;
         var result = Assert.Single(Run(cases));
-        Assert.StartsWith($"args (cases.yaml:7:{ColumnOf(cases, "recordid")}): update_record has no argument 'recordid'; did you mean 'record_id'?", Assert.Single(result.Mismatches));
+        Assert.StartsWith($"args (cases.yaml:7:{ColumnOf(cases, "recordid")}): crm.update_record has no argument 'recordid'; did you mean 'record_id'?", Assert.Single(result.Mismatches));
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class CaseArgumentTests
         var result = Assert.Single(Run("""
             environment: production
             cases:
-              - { name: crm mass delete, agent: hygiene-bot, system: crm, tool: bulk_delete, args: { where: everything }, expect: { effect: deny, basis: default_deny } }
+              - { name: crm mass delete, agent: hygiene-bot, system: crm, tool: crm.bulk_delete, args: { where: everything }, expect: { effect: deny, basis: default_deny } }
             """));
         Assert.True(result.Passed, string.Join("; ", result.Mismatches));
     }

@@ -22,22 +22,9 @@ internal sealed record JournaledAction(long Seq, string Id, string Agent, string
 /// </summary>
 internal sealed class SqlJournal
 {
-    private readonly string _connectionString;
+    private readonly SystemFile _file;
 
-    public SqlJournal(string path)
-    {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
-        {
-            OwnerOnly.CreateFolder(folder);
-        }
-
-        OwnerOnly.PrepareDatabase(path);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            PRAGMA journal_mode = WAL;
+    public SqlJournal(string path) => _file = SystemFile.Create(path, """
             CREATE TABLE IF NOT EXISTS actions (
               seq INTEGER PRIMARY KEY AUTOINCREMENT,
               id TEXT NOT NULL UNIQUE,
@@ -64,19 +51,9 @@ internal sealed class SqlJournal
               PRIMARY KEY (action_seq, n)
             );
             CREATE INDEX IF NOT EXISTS actions_by_agent ON actions(agent, applied_at);
-            """;
-        command.ExecuteNonQuery();
-    }
+            """);
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
+    private SqliteConnection Open() => _file.Open();
 
     /// <summary>Writes an action and its images as pending, before the database commits it.</summary>
     public void Begin(string id, string agent, string tool, string kind, string statement, string planHash, long txid, DateTimeOffset at, bool reversible,

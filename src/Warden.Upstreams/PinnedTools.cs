@@ -20,28 +20,12 @@ public sealed record PinnedTool(string Tool, ToolVersion Pinned, DateTimeOffset 
 /// </summary>
 public sealed class PinnedTools
 {
-    private readonly string _connectionString;
+    private readonly SystemFile _file;
 
-    private PinnedTools(string path)
-    {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-    }
+    private PinnedTools(SystemFile file) => _file = file;
 
     /// <summary>Opens (creating) the pin file.</summary>
-    public static PinnedTools Open(string path)
-    {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
-        {
-            OwnerOnly.CreateFolder(folder);
-        }
-
-        OwnerOnly.PrepareDatabase(path);
-        var pins = new PinnedTools(path);
-        using var connection = pins.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            PRAGMA journal_mode = WAL;
+    public static PinnedTools Open(string path) => new(SystemFile.Create(path, """
             CREATE TABLE IF NOT EXISTS pins (
               tool TEXT PRIMARY KEY,
               hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, hints TEXT NOT NULL,
@@ -57,20 +41,9 @@ public sealed class PinnedTools
               at TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS actions_by_agent ON actions(agent, at);
-            """;
-        command.ExecuteNonQuery();
-        return pins;
-    }
+            """));
 
-    private SqliteConnection Connect()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
+    private SqliteConnection Connect() => _file.Open();
 
     /// <summary>Every pinned tool, by name.</summary>
     public IReadOnlyList<PinnedTool> All() => Read("SELECT * FROM pins ORDER BY tool", null);

@@ -16,30 +16,15 @@ internal sealed class CelCondition
 
     public CelExpr Syntax { get; }
 
-    public static CelCondition? Compile(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError)
-    {
-        var (syntax, syntaxProblem) = CelParser.Parse(text);
-        syntaxError = syntax is null;
-        if (syntax is null)
-        {
-            problems = [syntaxProblem!];
-            return null;
-        }
-
-        var checker = new CelChecker(variables);
-        checker.CheckCondition(syntax);
-        problems = checker.Problems;
-        if (problems.Count > 0)
-        {
-            return null;
-        }
-
-        var eval = new CelCompiler(variables, checker.Patterns).Compile(syntax);
-        return new CelCondition(text, syntax, eval);
-    }
+    public static CelCondition? Compile(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError) =>
+        Compile(text, variables, static (checker, syntax) => checker.CheckCondition(syntax), out problems, out syntaxError);
 
     /// <summary>Compiles an expression that counts (a whole number), such as a tool's <c>records: args.ids.size()</c>.</summary>
-    public static CelCondition? CompileCount(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError)
+    public static CelCondition? CompileCount(string text, IReadOnlyDictionary<string, CelVariable> variables, out IReadOnlyList<CelProblem> problems, out bool syntaxError) =>
+        Compile(text, variables, static (checker, syntax) => checker.CheckCount(syntax), out problems, out syntaxError);
+
+    private static CelCondition? Compile(string text, IReadOnlyDictionary<string, CelVariable> variables, Action<CelChecker, CelExpr> check,
+        out IReadOnlyList<CelProblem> problems, out bool syntaxError)
     {
         var (syntax, syntaxProblem) = CelParser.Parse(text);
         syntaxError = syntax is null;
@@ -50,7 +35,7 @@ internal sealed class CelCondition
         }
 
         var checker = new CelChecker(variables);
-        checker.CheckCount(syntax);
+        check(checker, syntax);
         problems = checker.Problems;
         return problems.Count > 0 ? null : new CelCondition(text, syntax, new CelCompiler(variables, checker.Patterns).Compile(syntax));
     }

@@ -232,7 +232,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         {
             // The server answered, with a protocol error (unknown tool, bad arguments): it is up.
             Interlocked.Exchange(ref _failures, 0);
-            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {e.Message}");
+            // Its message is the server's text like a result's: masked whole where the result would hold a class the agent may not see.
+            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {(HidesClasses(p.Tool, p.Call.Agent) ? ReadMask.Mask(e.Message) : e.Message)}");
         }
         catch (Exception e) when (e is McpException or IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
         {
@@ -291,7 +292,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        var hidden = tool.ResultClasses.Where(r => _options.Hidden(agent, r.Value)).Select(r => r.Key).ToList();
+        var hidden = HiddenPaths(tool, agent);
         if (hidden.Count == 0)
         {
             return output ?? new JsonObject();
@@ -299,6 +300,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
         return (json ? ResultMask.Apply(output, hidden) : ResultMask.Apply(output, ["$.text"])) ?? new JsonObject();
     }
+
+    private List<string> HiddenPaths(ToolDefinition tool, string agent) => [.. tool.ResultClasses.Where(r => _options.Hidden(agent, r.Value)).Select(r => r.Key)];
+
+    private bool HidesClasses(ToolDefinition tool, string agent) => HiddenPaths(tool, agent).Count > 0;
 
     private static string Text(JsonNode output) => output is JsonObject { } o && o["text"] is JsonValue v ? v.ToString() : output.ToJsonString();
 
@@ -546,14 +551,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
                 continue; // a server listing a name twice is answered by the first
             }
 
+            // A blocked tool is shown as approved: a changed schema's own descriptions are read by agents as much as the tool's.
             var pin = _pins.Find(name);
-            var description = pin is { Changed: not null } ? pin.Pinned.Description : version.Description;
+            var shown = pin is { Changed: not null } ? pin.Pinned : version;
+            var description = shown.Description;
             var definition = _annotated.TryGetValue(name, out var annotated)
-                ? annotated with { Description = annotated.Description.Length > 0 ? annotated.Description : description, Schema = annotated.Arguments is null ? version.Schema : null }
+                ? annotated with { Description = annotated.Description.Length > 0 ? annotated.Description : description, Schema = annotated.Arguments is null ? shown.Schema : null }
                 : ToolDefinition.Unannotated(Id, name) with
                 {
                     Description = description + " (Not annotated in Warden's policy: governed as destructive, irreversible and external.)",
-                    Schema = version.Schema,
+                    Schema = shown.Schema,
                 };
             tools[name] = new Listed(definition, upstreamName, version);
         }

@@ -511,11 +511,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         return null;
     }
 
-    /// <summary>What is hashed and pinned of a tool: its name, description and input schema; the server's hints are kept beside it.</summary>
+    /// <summary>What is hashed and pinned of a tool: its name, description, input schema and the server's hints.</summary>
     private static ToolVersion Version(Tool tool)
     {
         var schema = tool.InputSchema.ValueKind == JsonValueKind.Undefined ? "{}" : CanonicalJson.Text(tool.InputSchema);
-        var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new { name = tool.Name, description = tool.Description ?? "", inputSchema = JsonDocument.Parse(schema).RootElement }));
         var hints = new JsonObject();
         if (tool.Annotations is { } a)
         {
@@ -533,6 +532,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             Add("openWorldHint", a.OpenWorldHint);
         }
 
+        // The hints are hashed too: approvers are shown them, so a changed claim is reviewed as a changed description is.
+        var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new
+        {
+            name = tool.Name, description = tool.Description ?? "", inputSchema = JsonDocument.Parse(schema).RootElement, hints = JsonDocument.Parse(hints.ToJsonString()).RootElement,
+        }));
         return new ToolVersion(hash, tool.Description ?? "", schema, hints.ToJsonString());
     }
 

@@ -4,7 +4,7 @@ using Warden.Storage;
 namespace Warden.Upstreams;
 
 /// <summary>One version of an upstream tool: what an agent is told about it, hashed.</summary>
-/// <param name="Hash">sha256 over the name, description and input schema.</param>
+/// <param name="Hash">sha256 over the name, description, input schema and hints.</param>
 /// <param name="Description">The description the server gave.</param>
 /// <param name="Schema">The input schema the server gave (JSON).</param>
 /// <param name="Hints">The server's own annotations (readOnlyHint, destructiveHint, ...), as JSON: shown, never trusted.</param>

@@ -219,6 +219,16 @@ public sealed class UpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tool_whose_hints_change_is_blocked_since_approvers_are_shown_them()
+    {
+        var upstream = await Open();
+        // update_record was pinned with no hints; now it claims to be read-only, which approvers are shown.
+        await _server.ControlAsync(new { describe = new { tool = "update_record", annotations = new { readOnlyHint = true, destructiveHint = false } } });
+        Assert.True((await Run(upstream, Call("crm.search", new { query = "a" }))).Succeeded); // lists the tools again
+        Assert.Equal("tool_changed", upstream.Plan(Call("crm.update_record", new { id = "c-1", fields = new { } })).Error!.Code);
+    }
+
+    [Fact]
     public async Task A_changed_description_blocks_that_tool_until_an_owner_accepts_it()
     {
         var upstream = await Open();

@@ -37,6 +37,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     private long _brokenUntilTicks;
     private int _disposed;
     private volatile string? _lastError;
+    private volatile IReadOnlyList<string> _secrets = [];
 
     /// <summary>A tool as the server listed it: how it is governed, its name there, and the version listed.</summary>
     private sealed record Listed(ToolDefinition Definition, string UpstreamName, ToolVersion Version);
@@ -233,13 +234,13 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             // The server answered, with a protocol error (unknown tool, bad arguments): it is up.
             Interlocked.Exchange(ref _failures, 0);
             // Its message is the server's text like a result's: masked whole where the result would hold a class the agent may not see.
-            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {(HidesClasses(p.Tool, p.Call.Agent) ? ReadMask.Mask(e.Message) : e.Message)}");
+            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {(HidesClasses(p.Tool, p.Call.Agent) ? ReadMask.Mask(e.Message) : Redacted(e.Message))}");
         }
         catch (Exception e) when (e is McpException or IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
         {
             await DropAsync(client!).ConfigureAwait(false);
-            await FailedAsync(p.Call.Tool, $"went away during {p.Call.Tool}: {e.Message}", "error").ConfigureAwait(false);
-            return Unavailable($"upstream '{Id}' went away during {p.Call.Tool} ({e.Message}); the call may or may not have run there. Warden starts it again on the next call");
+            await FailedAsync(p.Call.Tool, $"went away during {p.Call.Tool}: {Redacted(e.Message)}", "error").ConfigureAwait(false);
+            return Unavailable($"upstream '{Id}' went away during {p.Call.Tool} ({Redacted(e.Message)}); the call may or may not have run there. Warden starts it again on the next call");
         }
 
         Interlocked.Exchange(ref _failures, 0);
@@ -378,7 +379,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var why = e is OperationCanceledException ? $"no answer within {_options.ConnectTimeout.TotalSeconds:0.#} s" : e.Message;
+            var why = e is OperationCanceledException ? $"no answer within {_options.ConnectTimeout.TotalSeconds:0.#} s" : Redacted(e.Message);
             await FailedAsync(null, $"cannot be reached at {_options.Endpoint}: {why}", "error").ConfigureAwait(false);
             return (null, Unavailable($"upstream '{Id}' cannot be reached ({why}); nothing was sent"));
         }
@@ -420,6 +421,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             }
 
             resolved[name] = value;
+            Remember(value);
         }
 
         if (endpoint.Url is { } url)
@@ -452,6 +454,33 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }, _options.Logging);
     }
 
+    /// <summary>Keeps a credential's value, and each long enough word of it (the token of "Bearer TOKEN"), to take out of what the server says.</summary>
+    private void Remember(string value)
+    {
+        var secrets = _secrets;
+        var words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Where(w => w.Length >= 8);
+        var more = new[] { value }.Concat(words).Where(v => v.Length > 0 && !secrets.Contains(v)).ToList();
+        if (more.Count > 0)
+        {
+            // Longest first, so that a whole value is replaced before a word of it.
+            _secrets = [.. secrets.Concat(more).OrderByDescending(v => v.Length)];
+        }
+    }
+
+    /// <summary>
+    /// The server's text without the credentials Warden gave it: the SDK puts a stdio server's
+    /// stderr in its errors, and a server may print what it was started with.
+    /// </summary>
+    private string Redacted(string text)
+    {
+        foreach (var secret in _secrets)
+        {
+            text = text.Replace(secret, "[credential]", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
     private bool Stale(DateTimeOffset now) => now.UtcTicks - Interlocked.Read(ref _listedAtTicks) >= _options.RelistAfter.Ticks;
 
     /// <summary>Lists the tools again unless a call running at the same time just did: one listing at a time, so a change is reported once.</summary>
@@ -482,8 +511,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             catch (Exception e) when (e is McpException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
                 await DropAsync(client).ConfigureAwait(false);
-                await FailedAsync(null, $"did not list its tools: {e.Message}", "error").ConfigureAwait(false);
-                return Unavailable($"upstream '{Id}' did not list its tools ({e.Message}); nothing was sent");
+                await FailedAsync(null, $"did not list its tools: {Redacted(e.Message)}", "error").ConfigureAwait(false);
+                return Unavailable($"upstream '{Id}' did not list its tools ({Redacted(e.Message)}); nothing was sent");
             }
         }
 
@@ -607,7 +636,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         {
             try
             {
-                await report(new UpstreamEvent(Id, tool, $"upstream '{Id}' {what}", outcome)).ConfigureAwait(false);
+                await report(new UpstreamEvent(Id, tool, $"upstream '{Id}' {Redacted(what)}", outcome)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
             {

@@ -356,6 +356,21 @@ public sealed class UpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stdio_server_that_prints_its_credential_and_dies_does_not_show_it_to_the_agent_or_the_trail()
+    {
+        var endpoint = new UpstreamEndpoint(["node", "-e", "process.stderr.write('starting with token ' + process.env.CRM_KEY + '\\n'); process.exit(1)"], null,
+            new Dictionary<string, string>(), new Dictionary<string, string> { ["CRM_KEY"] = "env:CRM_TOKEN" });
+        var upstream = await Open(endpoint);
+        var result = await Run(upstream, Call("crm.search", new { query = "a" }));
+        Assert.Equal("upstream_unavailable", result.Error!.Code);
+        Assert.DoesNotContain(TestUpstream.Token, result.Error.Message, StringComparison.Ordinal);
+        lock (_events)
+        {
+            Assert.DoesNotContain(_events, e => e.What.Contains(TestUpstream.Token, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task A_frozen_agents_call_is_not_sent()
     {
         var upstream = await Open();

@@ -521,6 +521,14 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var before = _listing;
         foreach (var tool in tools.Select(t => t.ProtocolTool))
         {
+            if (!IsToolName(tool.Name))
+            {
+                // A name outside MCP's characters can pass for another tool in front of a person (an invisible
+                // character) or forge a line where it is shown: not offered, and said at each listing.
+                await ReportAsync(null, $"offers a tool whose name is not a tool name ({JsonSerializer.Serialize(tool.Name)}): not offered", "blocked").ConfigureAwait(false);
+                continue;
+            }
+
             var version = Version(tool);
             var name = $"{Id}.{tool.Name}";
             var blockedBefore = before.Tools.TryGetValue(name, out var was) && was.Version.Hash == version.Hash && _pins.Find(name)?.Changed is not null;
@@ -539,6 +547,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         Interlocked.Exchange(ref _listedAtTicks, now.UtcTicks);
         return null;
     }
+
+    /// <summary>A name as MCP lets tools be named: 1 to 128 of A-Z, a-z, 0-9, '_', '-' and '.'.</summary>
+    private static bool IsToolName(string name) =>
+        name.Length is > 0 and <= 128 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
 
     /// <summary>What is hashed and pinned of a tool: its name, description, input schema and the server's hints.</summary>
     private static ToolVersion Version(Tool tool)

@@ -14,7 +14,7 @@
 // http control (not MCP, no token): POST /control {"describe":{"tool":"search","description":"..."}} changes a
 // tool's description; {"describe":{"tool":"search","inputSchema":{...}}} its input schema (or "annotations" its hints); {"hang":true} makes every
 // later tool call hang; {"answer":{"tool":"search","result":{...}}} makes that tool answer the given CallToolResult, and
-// {"answer":{"tool":"search","error":"..."}} answer a JSON-RPC error with that message; GET /calls returns the calls received.
+// {"add":{name,description,inputSchema}} offers one more tool; {"answer":{"tool":"search","error":"..."}} answer a JSON-RPC error with that message; GET /calls returns the calls received.
 import http from 'node:http';
 import fs from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -105,6 +105,7 @@ if (mode === 'stdio') {
       if (body.describe?.description !== undefined) tools.find((t) => t.name === body.describe.tool).description = body.describe.description;
       if (body.describe?.inputSchema !== undefined) tools.find((t) => t.name === body.describe.tool).inputSchema = body.describe.inputSchema;
       if (body.describe?.annotations !== undefined) tools.find((t) => t.name === body.describe.tool).annotations = body.describe.annotations;
+      if (body.add) tools.push(body.add);
       if (body.answer) answers[body.answer.tool] = body.answer;
       if (body.hang !== undefined) hang = !!body.hang;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');

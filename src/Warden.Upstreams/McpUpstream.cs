@@ -37,6 +37,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     private long _brokenUntilTicks;
     private int _disposed;
     private volatile string? _lastError;
+    private volatile IReadOnlyList<string> _secrets = [];
 
     /// <summary>A tool as the server listed it: how it is governed, its name there, and the version listed.</summary>
     private sealed record Listed(ToolDefinition Definition, string UpstreamName, ToolVersion Version);
@@ -232,13 +233,14 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         {
             // The server answered, with a protocol error (unknown tool, bad arguments): it is up.
             Interlocked.Exchange(ref _failures, 0);
-            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {e.Message}");
+            // Its message is the server's text like a result's: masked whole where the result would hold a class the agent may not see.
+            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {(HidesClasses(p.Tool, p.Call.Agent) ? ReadMask.Mask(e.Message) : Redacted(e.Message))}");
         }
         catch (Exception e) when (e is McpException or IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
         {
             await DropAsync(client!).ConfigureAwait(false);
-            await FailedAsync(p.Call.Tool, $"went away during {p.Call.Tool}: {e.Message}", "error").ConfigureAwait(false);
-            return Unavailable($"upstream '{Id}' went away during {p.Call.Tool} ({e.Message}); the call may or may not have run there. Warden starts it again on the next call");
+            await FailedAsync(p.Call.Tool, $"went away during {p.Call.Tool}: {Redacted(e.Message)}", "error").ConfigureAwait(false);
+            return Unavailable($"upstream '{Id}' went away during {p.Call.Tool} ({Redacted(e.Message)}); the call may or may not have run there. Warden starts it again on the next call");
         }
 
         Interlocked.Exchange(ref _failures, 0);
@@ -291,7 +293,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        var hidden = tool.ResultClasses.Where(r => _options.Hidden(agent, r.Value)).Select(r => r.Key).ToList();
+        var hidden = HiddenPaths(tool, agent);
         if (hidden.Count == 0)
         {
             return output ?? new JsonObject();
@@ -299,6 +301,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
         return (json ? ResultMask.Apply(output, hidden) : ResultMask.Apply(output, ["$.text"])) ?? new JsonObject();
     }
+
+    private List<string> HiddenPaths(ToolDefinition tool, string agent) => [.. tool.ResultClasses.Where(r => _options.Hidden(agent, r.Value)).Select(r => r.Key)];
+
+    private bool HidesClasses(ToolDefinition tool, string agent) => HiddenPaths(tool, agent).Count > 0;
 
     private static string Text(JsonNode output) => output is JsonObject { } o && o["text"] is JsonValue v ? v.ToString() : output.ToJsonString();
 
@@ -373,7 +379,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var why = e is OperationCanceledException ? $"no answer within {_options.ConnectTimeout.TotalSeconds:0.#} s" : e.Message;
+            var why = e is OperationCanceledException ? $"no answer within {_options.ConnectTimeout.TotalSeconds:0.#} s" : Redacted(e.Message);
             await FailedAsync(null, $"cannot be reached at {_options.Endpoint}: {why}", "error").ConfigureAwait(false);
             return (null, Unavailable($"upstream '{Id}' cannot be reached ({why}); nothing was sent"));
         }
@@ -415,6 +421,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             }
 
             resolved[name] = value;
+            Remember(value);
         }
 
         if (endpoint.Url is { } url)
@@ -447,6 +454,33 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }, _options.Logging);
     }
 
+    /// <summary>Keeps a credential's value, and each long enough word of it (the token of "Bearer TOKEN"), to take out of what the server says.</summary>
+    private void Remember(string value)
+    {
+        var secrets = _secrets;
+        var words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Where(w => w.Length >= 8);
+        var more = new[] { value }.Concat(words).Where(v => v.Length > 0 && !secrets.Contains(v)).ToList();
+        if (more.Count > 0)
+        {
+            // Longest first, so that a whole value is replaced before a word of it.
+            _secrets = [.. secrets.Concat(more).OrderByDescending(v => v.Length)];
+        }
+    }
+
+    /// <summary>
+    /// The server's text without the credentials Warden gave it: the SDK puts a stdio server's
+    /// stderr in its errors, and a server may print what it was started with.
+    /// </summary>
+    private string Redacted(string text)
+    {
+        foreach (var secret in _secrets)
+        {
+            text = text.Replace(secret, "[credential]", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
     private bool Stale(DateTimeOffset now) => now.UtcTicks - Interlocked.Read(ref _listedAtTicks) >= _options.RelistAfter.Ticks;
 
     /// <summary>Lists the tools again unless a call running at the same time just did: one listing at a time, so a change is reported once.</summary>
@@ -477,8 +511,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             catch (Exception e) when (e is McpException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
                 await DropAsync(client).ConfigureAwait(false);
-                await FailedAsync(null, $"did not list its tools: {e.Message}", "error").ConfigureAwait(false);
-                return Unavailable($"upstream '{Id}' did not list its tools ({e.Message}); nothing was sent");
+                await FailedAsync(null, $"did not list its tools: {Redacted(e.Message)}", "error").ConfigureAwait(false);
+                return Unavailable($"upstream '{Id}' did not list its tools ({Redacted(e.Message)}); nothing was sent");
             }
         }
 
@@ -487,6 +521,14 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var before = _listing;
         foreach (var tool in tools.Select(t => t.ProtocolTool))
         {
+            if (!IsToolName(tool.Name))
+            {
+                // A name outside MCP's characters can pass for another tool in front of a person (an invisible
+                // character) or forge a line where it is shown: not offered, and said at each listing.
+                await ReportAsync(null, $"offers a tool whose name is not a tool name ({JsonSerializer.Serialize(tool.Name)}): not offered", "blocked").ConfigureAwait(false);
+                continue;
+            }
+
             var version = Version(tool);
             var name = $"{Id}.{tool.Name}";
             var blockedBefore = before.Tools.TryGetValue(name, out var was) && was.Version.Hash == version.Hash && _pins.Find(name)?.Changed is not null;
@@ -506,11 +548,14 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         return null;
     }
 
-    /// <summary>What is hashed and pinned of a tool: its name, description and input schema; the server's hints are kept beside it.</summary>
+    /// <summary>A name as MCP lets tools be named: 1 to 128 of A-Z, a-z, 0-9, '_', '-' and '.'.</summary>
+    private static bool IsToolName(string name) =>
+        name.Length is > 0 and <= 128 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    /// <summary>What is hashed and pinned of a tool: its name, description, input schema and the server's hints.</summary>
     private static ToolVersion Version(Tool tool)
     {
         var schema = tool.InputSchema.ValueKind == JsonValueKind.Undefined ? "{}" : CanonicalJson.Text(tool.InputSchema);
-        var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new { name = tool.Name, description = tool.Description ?? "", inputSchema = JsonDocument.Parse(schema).RootElement }));
         var hints = new JsonObject();
         if (tool.Annotations is { } a)
         {
@@ -528,6 +573,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             Add("openWorldHint", a.OpenWorldHint);
         }
 
+        // The hints are hashed too: approvers are shown them, so a changed claim is reviewed as a changed description is.
+        var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new
+        {
+            name = tool.Name, description = tool.Description ?? "", inputSchema = JsonDocument.Parse(schema).RootElement, hints = JsonDocument.Parse(hints.ToJsonString()).RootElement,
+        }));
         return new ToolVersion(hash, tool.Description ?? "", schema, hints.ToJsonString());
     }
 
@@ -546,14 +596,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
                 continue; // a server listing a name twice is answered by the first
             }
 
+            // A blocked tool is shown as approved: a changed schema's own descriptions are read by agents as much as the tool's.
             var pin = _pins.Find(name);
-            var description = pin is { Changed: not null } ? pin.Pinned.Description : version.Description;
+            var shown = pin is { Changed: not null } ? pin.Pinned : version;
+            var description = shown.Description;
             var definition = _annotated.TryGetValue(name, out var annotated)
-                ? annotated with { Description = annotated.Description.Length > 0 ? annotated.Description : description, Schema = annotated.Arguments is null ? version.Schema : null }
+                ? annotated with { Description = annotated.Description.Length > 0 ? annotated.Description : description, Schema = annotated.Arguments is null ? shown.Schema : null }
                 : ToolDefinition.Unannotated(Id, name) with
                 {
                     Description = description + " (Not annotated in Warden's policy: governed as destructive, irreversible and external.)",
-                    Schema = version.Schema,
+                    Schema = shown.Schema,
                 };
             tools[name] = new Listed(definition, upstreamName, version);
         }
@@ -596,7 +648,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         {
             try
             {
-                await report(new UpstreamEvent(Id, tool, $"upstream '{Id}' {what}", outcome)).ConfigureAwait(false);
+                await report(new UpstreamEvent(Id, tool, $"upstream '{Id}' {Redacted(what)}", outcome)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
             {

@@ -4,7 +4,7 @@ using Warden.Storage;
 namespace Warden.Upstreams;
 
 /// <summary>One version of an upstream tool: what an agent is told about it, hashed.</summary>
-/// <param name="Hash">sha256 over the name, description and input schema.</param>
+/// <param name="Hash">sha256 over the name, description, input schema and hints.</param>
 /// <param name="Description">The description the server gave.</param>
 /// <param name="Schema">The input schema the server gave (JSON).</param>
 /// <param name="Hints">The server's own annotations (readOnlyHint, destructiveHint, ...), as JSON: shown, never trusted.</param>
@@ -120,8 +120,11 @@ public sealed class PinnedTools
         return command.ExecuteScalar() as string;
     }
 
-    /// <summary>Accepts the changed version of a tool as its pin; false when the tool has no changed version.</summary>
-    public bool Accept(string tool, string by, DateTimeOffset now)
+    /// <summary>
+    /// Accepts the changed version of a tool that the owner reviewed (<paramref name="hash"/>) as its pin;
+    /// false when the tool has no changed version, or the server changed it again since it was shown.
+    /// </summary>
+    public bool Accept(string tool, string hash, string by, DateTimeOffset now)
     {
         using var connection = Connect();
         using var command = connection.CreateCommand();
@@ -129,9 +132,10 @@ public sealed class PinnedTools
             UPDATE pins SET hash = changed_hash, description = changed_description, schema = changed_schema, hints = changed_hints,
                             pinned_at = $now, pinned_by = $by,
                             changed_hash = NULL, changed_description = NULL, changed_schema = NULL, changed_hints = NULL, changed_at = NULL
-            WHERE tool = $tool AND changed_hash IS NOT NULL
+            WHERE tool = $tool AND changed_hash = $hash
             """;
         command.Parameters.AddWithValue("$tool", tool);
+        command.Parameters.AddWithValue("$hash", hash);
         command.Parameters.AddWithValue("$by", by);
         command.Parameters.AddWithValue("$now", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         return command.ExecuteNonQuery() == 1;

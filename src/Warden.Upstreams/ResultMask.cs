@@ -24,53 +24,57 @@ internal static partial class ResultMask
                 continue; // the checker refuses these; nothing reaches here unchecked
             }
 
-            if (steps.Count == 0)
-            {
-                return Masked(value);
-            }
-
-            Walk(value, steps, 0);
+            value = Walk(value, steps, 0);
         }
 
         return value;
     }
 
-    private static void Walk(JsonNode? node, List<string> steps, int at)
+    /// <summary>
+    /// The node with what the steps from <paramref name="at"/> name masked. A node of another shape
+    /// than the path expects (text or a number where it goes on into an object, an array where it
+    /// names a member) is masked whole: a server cannot move a value past its path by wrapping it
+    /// in an array, or writing it as JSON text. A member or item that is absent is nothing to mask.
+    /// </summary>
+    private static JsonNode? Walk(JsonNode? node, List<string> steps, int at)
     {
+        if (at == steps.Count)
+        {
+            return Masked(node);
+        }
+
         var step = steps[at];
-        var last = at == steps.Count - 1;
         switch (node)
         {
+            case null:
+                return null;
             case JsonObject obj:
                 foreach (var key in step == "*" ? obj.Select(p => p.Key).ToList() : obj.ContainsKey(step) ? [step] : [])
                 {
-                    if (last)
-                    {
-                        obj[key] = Masked(obj[key]);
-                    }
-                    else
-                    {
-                        Walk(obj[key], steps, at + 1);
-                    }
+                    Replace(obj[key], Walk(obj[key], steps, at + 1), masked => obj[key] = masked);
                 }
 
-                break;
-            case JsonArray array:
+                return obj;
+            case JsonArray array when step == "*" || int.TryParse(step, out _):
                 var indexes = step == "*" ? Enumerable.Range(0, array.Count).ToList()
                     : int.TryParse(step, out var n) && n < array.Count ? [n] : [];
                 foreach (var i in indexes)
                 {
-                    if (last)
-                    {
-                        array[i] = Masked(array[i]);
-                    }
-                    else
-                    {
-                        Walk(array[i], steps, at + 1);
-                    }
+                    Replace(array[i], Walk(array[i], steps, at + 1), masked => array[i] = masked);
                 }
 
-                break;
+                return array;
+            default:
+                return Masked(node);
+        }
+    }
+
+    /// <summary>Puts the masked node in place of the original, unless it is the original (masked within).</summary>
+    private static void Replace(JsonNode? original, JsonNode? masked, Action<JsonNode?> put)
+    {
+        if (!ReferenceEquals(original, masked))
+        {
+            put(masked);
         }
     }
 

@@ -282,7 +282,7 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
             // What an owner sees and accepts, as warden upstreams accept does.
             var pins = Warden.Upstreams.PinnedTools.Open(Path.Combine(_directory, "systems", "sandbox", "vendor.db"));
             Assert.Contains("delete_record", pins.Find("vendor.search")!.Changed!.Description, StringComparison.Ordinal);
-            Assert.True(pins.Accept("vendor.search", "rita", DateTimeOffset.UtcNow));
+            Assert.True(pins.Accept("vendor.search", pins.Find("vendor.search")!.Changed!.Hash, "rita", DateTimeOffset.UtcNow));
             var (_, done) = await GatewayFixture.Call(await gateway.Agent("reporting-bot"), "vendor.search", new { query = "ada" });
             Assert.Equal("done", done["status"]!.GetValue<string>());
         }

@@ -87,7 +87,7 @@ internal static class UpstreamsCommand
             Difference(console, "server's hints", pin.Pinned.Hints, changed.Hints);
             var person = parse.GetValue(by)!;
             var now = clock.GetUtcNow();
-            if (!pins.Accept(full, person, now))
+            if (!pins.Accept(full, changed.Hash, person, now))
             {
                 console.MarkupLine("[red]error:[/] the tool changed again meanwhile; run the command again to see it");
                 return ExitCodes.Findings;

@@ -85,14 +85,21 @@ public sealed class ReadMask
     /// <summary>How a value of a masked field reads.</summary>
     public static string Mask(string text)
     {
+        // Only a lone address keeps its domain: in a longer text everything after the first '@'
+        // would be shown (the other addresses, names, notes).
         var at = text.IndexOf('@', StringComparison.Ordinal);
-        if (at > 0)
+        if (at > 0 && !text.AsSpan(0, at).ContainsAny(" \t\r\n,;<>\"'") && IsDomain(text.AsSpan(at + 1)))
         {
             return text[0] + Hidden + text[at..];
         }
 
         return text.Length > 1 ? text[0] + Hidden : Hidden;
     }
+
+    private static bool IsDomain(ReadOnlySpan<char> text) =>
+        text.Length > 0 && text.Contains('.') && !text.ContainsAnyExcept(DomainChars);
+
+    private static readonly SearchValues<char> DomainChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
 
     /// <summary>A masked field's value: every text in it masked, every other value (numbers, true, false) hidden; nulls stay null.</summary>
     private static void WriteMasked(Utf8JsonWriter json, JsonElement value)

@@ -12,7 +12,9 @@
 //   UPSTREAM_LOG     a file each tool call is appended to, one JSON line (name, arguments, and the WARDEN_* variables it was given)
 //
 // http control (not MCP, no token): POST /control {"describe":{"tool":"search","description":"..."}} changes a
-// tool's description; {"hang":true} makes every later tool call hang; GET /calls returns the calls received.
+// tool's description; {"describe":{"tool":"search","inputSchema":{...}}} its input schema (or "annotations" its hints); {"hang":true} makes every
+// later tool call hang; {"answer":{"tool":"search","result":{...}}} makes that tool answer the given CallToolResult, and
+// {"add":{name,description,inputSchema}} offers one more tool; {"answer":{"tool":"search","error":"..."}} answer a JSON-RPC error with that message; GET /calls returns the calls received.
 import http from 'node:http';
 import fs from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -45,11 +47,15 @@ if (process.env.UPSTREAM_SEARCH_DESCRIPTION) tools[0].description = process.env.
 
 let hang = false;
 const calls = [];
+const answers = {};
 
 function call(name, args) {
   calls.push({ name, arguments: args });
   if (process.env.UPSTREAM_LOG) fs.appendFileSync(process.env.UPSTREAM_LOG,
     JSON.stringify({ name, arguments: args, warden_variables: Object.keys(process.env).filter((k) => k.startsWith('WARDEN_')) }) + '\n');
+  const answer = answers[name];
+  if (answer?.error !== undefined) throw new Error(answer.error);
+  if (answer?.result !== undefined) return answer.result;
   const json = (value) => ({ content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value });
   switch (name) {
     case 'search': {
@@ -96,7 +102,11 @@ if (mode === 'stdio') {
     const text = Buffer.concat(chunks).toString('utf8');
     if (req.url === '/control' && req.method === 'POST') {
       const body = JSON.parse(text || '{}');
-      if (body.describe) tools.find((t) => t.name === body.describe.tool).description = body.describe.description;
+      if (body.describe?.description !== undefined) tools.find((t) => t.name === body.describe.tool).description = body.describe.description;
+      if (body.describe?.inputSchema !== undefined) tools.find((t) => t.name === body.describe.tool).inputSchema = body.describe.inputSchema;
+      if (body.describe?.annotations !== undefined) tools.find((t) => t.name === body.describe.tool).annotations = body.describe.annotations;
+      if (body.add) tools.push(body.add);
+      if (body.answer) answers[body.answer.tool] = body.answer;
       if (body.hang !== undefined) hang = !!body.hang;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;

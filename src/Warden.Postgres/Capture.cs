@@ -146,7 +146,7 @@ internal static class Capture
         // a key computed from other rows (max(id) + 1, a contact chosen by a subquery) is the row.
         var unbound = string.Join(" ", list.Select(t => (t, columns: (keysDrawn ? t.Key : []).Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
             .Where(x => x.columns.Count > 0)
-            .Select(x => $"WHEN {Literal(x.t.Schema + "." + x.t.Name)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
+            .Select(x => $"WHEN {Literal(x.t.Qualified)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
         var inserted = unbound.Length == 0 ? "after" : $"after - CASE tbl {unbound} ELSE '{{}}'::text[] END";
         return $"""
             WITH now_as AS (SELECT to_jsonb(now())::text AS zoned, to_jsonb(localtimestamp)::text AS local),
@@ -166,7 +166,7 @@ internal static class Capture
     private static string KeySql(IEnumerable<TableShape> tables)
     {
         var keys = string.Join(" ", tables.Where(t => t.Key.Count > 0).Select(t =>
-            $"WHEN {Literal(t.Schema + "." + t.Name)} THEN concat_ws(',', {string.Join(", ", t.Key.Select(k => $"coalesce(before, after) ->> {Literal(k)}"))})"));
+            $"WHEN {Literal(t.Qualified)} THEN concat_ws(',', {string.Join(", ", t.Key.Select(k => $"coalesce(before, after) ->> {Literal(k)}"))})"));
         return keys.Length == 0 ? "''" : $"CASE tbl {keys} ELSE '' END";
     }
 

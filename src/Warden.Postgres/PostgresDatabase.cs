@@ -44,7 +44,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _capturedGroups = Capture.GroupsSql(tables.Tables, keysDrawn: false);
         _capturedGroupsDrawing = Capture.GroupsSql(tables.Tables, keysDrawn: true);
         _capturedSample = Capture.SampleSql(tables.Tables);
-        _governedNames = [.. tables.Tables.Select(t => t.Schema + "." + t.Name)];
+        _governedNames = [.. tables.Tables.Select(t => t.Qualified)];
         var id = options.Id;
         (_describe, _query, _execute) = Tools(id, options.RowCap);
         Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
@@ -464,7 +464,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// <summary>The columns of a table the captured rows change, each with its commonest values before and its one value after (if all get the same).</summary>
     private List<(TableColumn Column, FieldChange Change)> ColumnChanges(NpgsqlConnection connection, TableShape table)
     {
-        var name = table.Schema + "." + table.Name;
+        var name = table.Qualified;
         var changing = new List<(TableColumn Column, long Rows)>();
         using (var command = new NpgsqlCommand(Capture.ChangedColumnsSql(table), connection))
         {

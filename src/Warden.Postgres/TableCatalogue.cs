@@ -14,6 +14,9 @@ internal sealed record TableShape(uint Oid, string Schema, string Name, string D
     /// <summary>The name quoted for SQL: "schema"."table".</summary>
     public string Quoted => $"{Quote(Schema)}.{Quote(Name)}";
 
+    /// <summary>schema.name unquoted: how the capture names the table (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME).</summary>
+    public string Qualified => Schema + "." + Name;
+
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>Columns a row can be written back with (generated ones are computed again).</summary>
@@ -44,7 +47,7 @@ internal sealed class TableCatalogue
         _byName = new Dictionary<string, TableShape>(StringComparer.Ordinal);
         foreach (var table in tables)
         {
-            _byName[table.Schema + "." + table.Name] = table;
+            _byName[table.Qualified] = table;
         }
     }
 

@@ -17,6 +17,15 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
 
     private Task ExecuteAsAdminAsync(string sql) => server.ExecuteAsync(_warehouse.Database, sql);
 
+    /// <summary>The action's rollback previews no conflict, and leaves the table byte for byte as it was before.</summary>
+    private async Task AssertRollsBackExactlyAsync(string actionId, string before)
+    {
+        var preview = _warehouse.System.PlanRollback(new RollbackRequest(actionId)).Get();
+        Assert.Empty(preview.Conflicts);
+        (await _warehouse.RollBackAsync(new RollbackRequest(actionId))).Get();
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
     [Fact]
     public async Task An_approved_update_cannot_write_a_text_that_looks_like_the_hashs_stand_in_for_the_time()
     {
@@ -63,10 +72,7 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         var applied = (await _warehouse.ApplyAsync(plan)).Get();
         Assert.Equal(199, await _warehouse.CountAsync());
 
-        var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
-        Assert.Empty(preview.Conflicts);
-        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
-        Assert.Equal(before, await _warehouse.FingerprintAsync());
+        await AssertRollsBackExactlyAsync(applied.ActionId, before);
     }
 
     [Fact]
@@ -77,10 +83,7 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
             "WITH d AS (DELETE FROM contacts WHERE id = 2 RETURNING id) UPDATE contacts SET id = (SELECT id FROM d) WHERE id = 1");
         Assert.Equal(199, await _warehouse.CountAsync());
 
-        var preview = _warehouse.System.PlanRollback(new RollbackRequest(applied.ActionId)).Get();
-        Assert.Empty(preview.Conflicts);
-        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
-        Assert.Equal(before, await _warehouse.FingerprintAsync());
+        await AssertRollsBackExactlyAsync(applied.ActionId, before);
     }
 
     [Fact]

@@ -135,7 +135,14 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// <summary>The statement a plan of a PostgreSQL database runs, as PostgreSQL classified it; null for any other plan.</summary>
     public static Statement? StatementOf(Plan plan) => (plan as SqlPlan)?.Statement;
 
-    /// <inheritdoc/>
+    // The database is read synchronously today (Npgsql's sync API within one transaction); the interface leaves room for its async API.
+    /// <inheritdoc />
+    ValueTask<SystemResult<Plan>> IGovernedSystem.PlanAsync(ToolCall call, CancellationToken cancellationToken) => new(Plan(call));
+
+    /// <inheritdoc />
+    ValueTask<SystemResult<RollbackPlan>> IGovernedSystem.PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken) => new(PlanRollback(request));
+
+    /// <summary>What a call would do, found in a transaction that is always rolled back.</summary>
     public SystemResult<Plan> Plan(ToolCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -772,7 +779,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         // "in progress": the commit is still under way; settled at the next start.
     }
 
-    /// <inheritdoc/>
+    /// <summary>What undoing would restore, and which rows changed since (conflicts). Never writes.</summary>
     public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
     {
         try

@@ -25,6 +25,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     private readonly UpstreamOptions _options;
     private readonly TimeProvider _clock;
     private readonly PinnedTools _pins;
+    private readonly UpstreamJournal _journal;
     private readonly ILogger _log;
     private readonly Dictionary<string, ToolDefinition> _annotated;
     private readonly SemaphoreSlim _connecting = new(1, 1);
@@ -49,6 +50,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         _options = options;
         _clock = clock;
         _pins = PinnedTools.Open(options.PinPath);
+        _journal = UpstreamJournal.Open(options.PinPath);
         _log = (options.Logging ?? NullLoggerFactory.Instance).CreateLogger<McpUpstream>();
         _annotated = options.Annotated.ToDictionary(t => t.Name, StringComparer.Ordinal);
         // Until the server is reached: the tools it offered when last seen, as pinned then.
@@ -92,7 +94,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     // ---- plan ----
 
     /// <inheritdoc />
-    public SystemResult<Plan> Plan(ToolCall call)
+    public async ValueTask<SystemResult<Plan>> PlanAsync(ToolCall call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
         if (!_listing.Tools.TryGetValue(call.Tool, out var listed))
@@ -137,24 +139,125 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             records = counted;
         }
 
-        var hash = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new
+        if (tool.Preview is not null)
         {
-            system = Id,
-            environment = call.Environment,
-            agent = call.Agent,
-            tool = call.Tool,
-            arguments = call.Arguments,
-            pin = listed.Version.Hash,
-        }));
-        var affected = CanonicalJson.Hash(JsonSerializer.SerializeToElement(new { tool = call.Tool, arguments = call.Arguments }));
+            return await PreviewedPlanAsync(call, listed, records, cancellationToken).ConfigureAwait(false);
+        }
+
         // A read's result holds the classes the policy gives its paths; what a write touches is not known.
         IReadOnlyList<string> classes = tool.Kind == ActionKind.Read ? [.. tool.ResultClasses.Values.SelectMany(c => c).Distinct()] : [];
-        var hints = listed.Version.Hints == "{}" ? "" : $" The server describes it as {listed.Version.Hints} (its own claim, not trusted).";
         var summary = $"{call.Tool} on upstream '{Id}': Warden cannot preview what it does; governed as {Word(tool.Kind)}"
                       + (tool.Reversibility == Reversibility.Irreversible ? ", irreversible" : "") + (tool.External ? ", external" : "")
-                      + (tool.Annotated ? "" : " (not annotated in the policy)") + "." + hints;
-        return new UpstreamPlan(call, tool, hash, affected, records, classes, summary, listed.UpstreamName, listed.Version.Hash);
+                      + (tool.Annotated ? "" : " (not annotated in the policy)") + "." + Hints(listed);
+        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, classes, [], [], summary, listed.UpstreamName, listed.Version.Hash);
     }
+
+    private string Hash(ToolCall call, Listed listed, string? before) => CanonicalJson.Hash(JsonSerializer.SerializeToElement(new
+    {
+        system = Id,
+        environment = call.Environment,
+        agent = call.Agent,
+        tool = call.Tool,
+        arguments = call.Arguments,
+        pin = listed.Version.Hash,
+        before,
+    }));
+
+    private static string Affected(ToolCall call, string? before) =>
+        before ?? CanonicalJson.Hash(JsonSerializer.SerializeToElement(new { tool = call.Tool, arguments = call.Arguments }));
+
+    private static string Hints(Listed listed) => listed.Version.Hints == "{}" ? "" : $" The server describes it as {listed.Version.Hints} (its own claim, not trusted).";
+
+    /// <summary>
+    /// The plan of a call the policy gives a preview: the read's answer is the before-image, its
+    /// records the affected set (and their count), its hash part of the plan's; the undo calls are
+    /// built from it now, so that the plan says whether and how the call can be undone.
+    /// </summary>
+    private async Task<SystemResult<Plan>> PreviewedPlanAsync(ToolCall call, Listed listed, long records, CancellationToken cancellationToken)
+    {
+        var tool = listed.Definition;
+        var preview = tool.Preview!;
+        if (preview.Arguments(call.Arguments, out var problem) is not JsonObject arguments)
+        {
+            return SystemError.InvalidArguments($"{call.Tool} is previewed by {preview.Tool}, whose arguments cannot be built from these: {problem ?? "they are not an object"}");
+        }
+
+        var read = await ReadAsync(preview.Tool, arguments, call, cancellationToken).ConfigureAwait(false);
+        if (!read.Succeeded)
+        {
+            return read.Error!;
+        }
+
+        // An error answer is a state too ("no such file" before a write creates it): shown, hashed, and read again before the call.
+        var before = read.Value!.Answer ?? ErrorState(read.Value.Error);
+        var beforeHash = HashOf(before);
+        var affected = preview.Affected(before);
+        if (preview.Records is not null || tool.Records is null)
+        {
+            records = affected.Count;
+        }
+
+        var reader = _listing.Tools[preview.Tool].Definition;
+        var (undo, undoProblem) = UndoCalls(tool, call, before, affected);
+        if (undoProblem is not null)
+        {
+            tool = tool with { Reversibility = Reversibility.Irreversible, Undo = null };
+        }
+
+        // What approvers are shown of the records is what this agent could read of them.
+        var shown = preview.Affected(ResultMask.Apply(before?.DeepClone(), HiddenPaths(reader, call.Agent)));
+        var sample = shown.Take(20).Select((r, i) => new RecordChange(KeyOf(affected[i], i), Flat(r), new Dictionary<string, string?>())).ToList();
+        var summary = $"{call.Tool} on upstream '{Id}' affects {records:N0} record(s), as {preview.Tool} reads them now"
+                      + (affected.Count > 0 ? $" ({string.Join(", ", affected.Take(5).Select(KeyOf))}{(affected.Count > 5 ? ", ..." : "")})" : "")
+                      + $"; governed as {Word(tool.Kind)}" + (tool.External ? ", external" : "")
+                      + (undo is not null ? $"; Warden can undo it with {tool.Undo!.Tool} ({undo.Count} call(s) restoring what it reads now)."
+                          : $"; not reversible{(undoProblem is null ? "" : $" ({undoProblem})")}.")
+                      + Hints(listed);
+        IReadOnlyList<string> classes = [.. reader.ResultClasses.Values.SelectMany(c => c).Concat(tool.ResultClasses.Values.SelectMany(c => c)).Distinct()];
+        return new UpstreamPlan(call, tool, Hash(call, listed, beforeHash), Affected(call, beforeHash), records, classes, [.. sample.Select(s => s.Key)], sample, summary,
+            listed.UpstreamName, listed.Version.Hash)
+        {
+            Preview = new Previewed(preview.Tool, arguments, before, beforeHash), Undo = undo,
+        };
+    }
+
+    /// <summary>The calls that would undo the call, built from the before-image; none (with why) when it has no undo or one cannot be built.</summary>
+    private (IReadOnlyList<UndoCall>? Calls, string? Problem) UndoCalls(ToolDefinition tool, ToolCall call, JsonNode? before, IReadOnlyList<JsonNode?> affected)
+    {
+        if (tool.Undo is not { } undo)
+        {
+            return (null, tool.Kind == ActionKind.Read ? null : "the policy gives it no undo");
+        }
+
+        if (!_listing.Tools.ContainsKey(undo.Tool))
+        {
+            return (null, $"the server does not offer its undo, {undo.Tool}, now");
+        }
+
+        var calls = new List<UndoCall>();
+        var units = undo.PerRecord ? affected : [before];
+        for (var i = 0; i < units.Count; i++)
+        {
+            if (undo.Arguments(call.Arguments, before, undo.PerRecord ? units[i] : null, out var problem) is not JsonObject arguments)
+            {
+                return (null, $"its undo cannot be built from what {tool.Preview!.Tool} reads: {problem ?? "the arguments are not an object"}");
+            }
+
+            calls.Add(new UndoCall(undo.PerRecord ? KeyOf(units[i], i) : "all", undo.Tool, arguments, null));
+        }
+
+        return (calls, null);
+    }
+
+    /// <summary>A record's key: its id member, or its place in the preview's answer.</summary>
+    private static string KeyOf(JsonNode? record, int index) =>
+        record is JsonObject o && o["id"] is JsonValue id && id.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? id.ToString() : $"#{index + 1}";
+
+    private static Dictionary<string, string?> Flat(JsonNode? record) => record is JsonObject o
+        ? o.ToDictionary(p => p.Key, p => p.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : p.Value?.ToJsonString(), StringComparer.Ordinal)
+        : new Dictionary<string, string?> { ["value"] = record?.ToJsonString() };
+
+    private static string HashOf(JsonNode? node) => CanonicalJson.Hash(JsonSerializer.SerializeToElement(node));
 
     private static string Word(ActionKind kind) => kind.ToString().ToLowerInvariant();
 
@@ -163,7 +266,107 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
     private static SystemError Unavailable(string message) => new("upstream_unavailable", message);
 
+    /// <summary>What a read Warden makes for itself answered: the answer as JSON, or the server's error text (a state too: "no record c-1").</summary>
+    private sealed record Read(JsonNode? Answer, string? Error);
+
+    /// <summary>
+    /// Calls a read tool of this server for Warden itself (a preview, the state before an undo):
+    /// the tool must be offered and not blocked. An error answer is returned as such, not as a
+    /// failure: after a delete, "no record" is what the record is.
+    /// </summary>
+    private async Task<SystemResult<Read>> ReadAsync(string tool, JsonObject arguments, ToolCall call, CancellationToken cancellationToken)
+    {
+        var (client, error) = await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (!_listing.Tools.TryGetValue(tool, out var listed))
+        {
+            return new SystemError("preview_failed", $"{call.Tool} is previewed by {tool}, which upstream '{Id}' does not offer now; nothing was sent");
+        }
+
+        if (_pins.PinnedHash(tool) != listed.Version.Hash)
+        {
+            return Changed(tool);
+        }
+
+        var sent = await SendAsync(client!, listed, arguments, call.Agent, cancellationToken).ConfigureAwait(false);
+        if (!sent.Succeeded)
+        {
+            return sent.Error!;
+        }
+
+        var result = sent.Value!;
+        return result.IsError == true
+            ? new Read(null, HidesClasses(listed.Definition, call.Agent) ? ReadMask.Mask(Text(Raw(result).Node)) : Redacted(Text(Raw(result).Node)))
+            : new Read(Raw(result).Node, null);
+    }
+
     // ---- apply ----
+
+    /// <summary>The server, ready for a call: not behind an open breaker, connected, its tools listed recently enough.</summary>
+    private async Task<(McpClient? Client, SystemError? Error)> ReadyAsync(CancellationToken cancellationToken)
+    {
+        var now = _clock.GetUtcNow();
+        var brokenUntil = new DateTimeOffset(Interlocked.Read(ref _brokenUntilTicks), TimeSpan.Zero);
+        if (now < brokenUntil)
+        {
+            return (null, Unavailable($"upstream '{Id}' failed {_options.BreakAfter} times in a row, so Warden does not try it again before {brokenUntil:HH:mm:ss} UTC; nothing was sent"));
+        }
+
+        var (client, error) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        if (Stale(now) && await RelistIfStaleAsync(client!, now, cancellationToken).ConfigureAwait(false) is { } relistError)
+        {
+            return (null, relistError);
+        }
+
+        return (client, null);
+    }
+
+    /// <summary>
+    /// Sends one call within the timeout. A timeout, a server gone away and a protocol error are
+    /// errors (counted towards the breaker, but for the protocol error: the server answered);
+    /// the server's own error answer is a result, for the caller to read.
+    /// </summary>
+    private async Task<SystemResult<CallToolResult>> SendAsync(McpClient client, Listed listed, JsonObject arguments, string agent, CancellationToken cancellationToken)
+    {
+        var tool = listed.Definition.Name;
+        var values = arguments.ToDictionary(a => a.Key, a => JsonSerializer.SerializeToElement(a.Value), StringComparer.Ordinal);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        try
+        {
+            var result = await client.CallToolAsync(new CallToolRequestParams { Name = listed.UpstreamName, Arguments = values }, timeout.Token).ConfigureAwait(false);
+            Interlocked.Exchange(ref _failures, 0);
+            return result;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await FailedAsync(tool, $"did not answer {tool} within {_options.Timeout.TotalSeconds:0.#} s", "timeout").ConfigureAwait(false);
+            return new SystemError("upstream_timeout",
+                $"upstream '{Id}' did not answer {tool} within {_options.Timeout.TotalSeconds:0.#} s; the call was abandoned, and may or may not have run there");
+        }
+        catch (McpProtocolException e)
+        {
+            // The server answered, with a protocol error (unknown tool, bad arguments): it is up.
+            Interlocked.Exchange(ref _failures, 0);
+            // Its message is the server's text like a result's: masked whole where the result would hold a class the agent may not see.
+            return new SystemError("upstream_error", $"upstream '{Id}' refused {tool}: {(HidesClasses(listed.Definition, agent) ? ReadMask.Mask(e.Message) : Redacted(e.Message))}");
+        }
+        catch (Exception e) when (e is McpException or IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
+        {
+            await DropAsync(client).ConfigureAwait(false);
+            await FailedAsync(tool, $"went away during {tool}: {Redacted(e.Message)}", "error").ConfigureAwait(false);
+            return Unavailable($"upstream '{Id}' went away during {tool} ({Redacted(e.Message)}); the call may or may not have run there. Warden starts it again on the next call");
+        }
+    }
 
     /// <inheritdoc />
     public async Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default)
@@ -173,22 +376,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return SystemError.Refused($"that plan was not made by upstream '{Id}'");
         }
 
-        var now = _clock.GetUtcNow();
-        var brokenUntil = new DateTimeOffset(Interlocked.Read(ref _brokenUntilTicks), TimeSpan.Zero);
-        if (now < brokenUntil)
-        {
-            return Unavailable($"upstream '{Id}' failed {_options.BreakAfter} times in a row, so Warden does not try it again before {brokenUntil:HH:mm:ss} UTC; nothing was sent");
-        }
-
-        var (client, error) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var (client, error) = await ReadyAsync(cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
-        }
-
-        if (Stale(now) && await RelistIfStaleAsync(client!, now, cancellationToken).ConfigureAwait(false) is { } relistError)
-        {
-            return relistError;
         }
 
         // The tool must still be the version planned (and approved), and still the one pinned.
@@ -202,6 +393,21 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return SystemError.StalePlan($"upstream '{Id}' offers another version of {p.Call.Tool} than the one planned; call again");
         }
 
+        // The records are read again just before the call: what people approved must be what it changes.
+        if (p.Preview is { } planned)
+        {
+            var again = await ReadAsync(planned.Tool, planned.Arguments, p.Call, cancellationToken).ConfigureAwait(false);
+            if (!again.Succeeded)
+            {
+                return again.Error!;
+            }
+
+            if (HashOf(again.Value!.Answer ?? ErrorState(again.Value.Error)) != planned.Hash)
+            {
+                return SystemError.StalePlan($"{planned.Tool} reads the records of {p.Call.Tool} differently than when it was planned: they changed since, so nothing was sent; call again");
+            }
+        }
+
         if (control?.Stop?.Invoke() is { } why)
         {
             return SystemError.Stopped($"not sent to upstream '{Id}': {why}");
@@ -212,46 +418,38 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         if (p.Tool.Kind != ActionKind.Read)
         {
             actionId = "act-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
-            _pins.Journal(actionId, p.Call.Agent, p.Call.Tool, p.Hash, now);
+            var undo = p.Undo is { } calls && p.Preview is { } previewed
+                ? new Undo(actionId, p.Call.Agent, p.Call.Tool, _clock.GetUtcNow(), previewed.Tool, previewed.Arguments, p.Tool.Preview?.Records, previewed.Before, null, false, calls, null, null)
+                : null;
+            _journal.Journal(actionId, p.Call.Agent, p.Call.Tool, p.Hash, _clock.GetUtcNow(), undo);
         }
 
-        var arguments = p.Call.Arguments.EnumerateObject().ToDictionary(a => a.Name, a => a.Value.Clone(), StringComparer.Ordinal);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
-        CallToolResult result;
-        try
+        var arguments = JsonNode.Parse(p.Call.Arguments.GetRawText())!.AsObject();
+        var sent = await SendAsync(client!, listed, arguments, p.Call.Agent, cancellationToken).ConfigureAwait(false);
+        if (!sent.Succeeded)
         {
-            result = await client!.CallToolAsync(new CallToolRequestParams { Name = p.UpstreamName, Arguments = arguments }, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            await FailedAsync(p.Call.Tool, $"did not answer {p.Call.Tool} within {_options.Timeout.TotalSeconds:0.#} s", "timeout").ConfigureAwait(false);
-            return new SystemError("upstream_timeout",
-                $"upstream '{Id}' did not answer {p.Call.Tool} within {_options.Timeout.TotalSeconds:0.#} s; the call was abandoned, and may or may not have run there");
-        }
-        catch (McpProtocolException e)
-        {
-            // The server answered, with a protocol error (unknown tool, bad arguments): it is up.
-            Interlocked.Exchange(ref _failures, 0);
-            // Its message is the server's text like a result's: masked whole where the result would hold a class the agent may not see.
-            return new SystemError("upstream_error", $"upstream '{Id}' refused {p.Call.Tool}: {(HidesClasses(p.Tool, p.Call.Agent) ? ReadMask.Mask(e.Message) : Redacted(e.Message))}");
-        }
-        catch (Exception e) when (e is McpException or IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
-        {
-            await DropAsync(client!).ConfigureAwait(false);
-            await FailedAsync(p.Call.Tool, $"went away during {p.Call.Tool}: {Redacted(e.Message)}", "error").ConfigureAwait(false);
-            return Unavailable($"upstream '{Id}' went away during {p.Call.Tool} ({Redacted(e.Message)}); the call may or may not have run there. Warden starts it again on the next call");
+            return sent.Error!;
         }
 
-        Interlocked.Exchange(ref _failures, 0);
+        var result = sent.Value!;
         var output = Output(result, p.Tool, p.Call.Agent);
         if (result.IsError == true)
         {
             return new SystemError("upstream_error", $"upstream '{Id}' answered {p.Call.Tool} with an error: {Text(output)}");
         }
 
+        // What the call left, read at once: an undo later refuses to overwrite a record changed since.
+        if (p.Undo is not null && p.Preview is { } read)
+        {
+            var after = await ReadAsync(read.Tool, read.Arguments, p.Call, cancellationToken).ConfigureAwait(false);
+            _journal.After(actionId, after.Value is { } state ? state.Answer ?? ErrorState(state.Error) : null, after.Succeeded);
+        }
+
         return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(output)) { Done = p.Records };
     }
+
+    /// <summary>A read's error answer as a state of the records ("no record c-1" after a delete).</summary>
+    private static JsonObject? ErrorState(string? error) => error is null ? null : new JsonObject { ["error"] = error };
 
     /// <summary>
     /// The result as the agent reads it: the server's structured content, or its text parsed as
@@ -260,46 +458,48 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     /// </summary>
     private JsonNode Output(CallToolResult result, ToolDefinition tool, string agent)
     {
-        JsonNode? output = null;
-        var json = true;
-        if (result.StructuredContent is { } structured)
-        {
-            output = JsonSerializer.SerializeToNode(structured);
-        }
-        else
-        {
-            var texts = result.Content.OfType<TextContentBlock>().Select(t => t.Text).ToList();
-            if (texts.Count == 1 && result.Content.Count == 1)
-            {
-                try
-                {
-                    output = JsonNode.Parse(texts[0]);
-                }
-                catch (JsonException)
-                {
-                    output = null;
-                }
-            }
-
-            if (output is not (JsonObject or JsonArray))
-            {
-                json = false;
-                output = new JsonObject { ["text"] = string.Join("\n", texts) };
-                var other = result.Content.Where(c => c is not TextContentBlock).Select(c => c.Type).ToList();
-                if (other.Count > 0)
-                {
-                    output["other_content"] = new JsonArray([.. other.Select(t => JsonValue.Create(t))]);
-                }
-            }
-        }
-
+        var (output, json) = Raw(result);
         var hidden = HiddenPaths(tool, agent);
         if (hidden.Count == 0)
         {
-            return output ?? new JsonObject();
+            return output;
         }
 
         return (json ? ResultMask.Apply(output, hidden) : ResultMask.Apply(output, ["$.text"])) ?? new JsonObject();
+    }
+
+    /// <summary>The result as JSON, unmasked: its structured content, its one text read as JSON, or {"text": ...} (Json false).</summary>
+    private static (JsonNode Node, bool Json) Raw(CallToolResult result)
+    {
+        if (result.StructuredContent is { } structured)
+        {
+            return (JsonSerializer.SerializeToNode(structured) ?? new JsonObject(), true);
+        }
+
+        var texts = result.Content.OfType<TextContentBlock>().Select(t => t.Text).ToList();
+        if (texts.Count == 1 && result.Content.Count == 1)
+        {
+            try
+            {
+                if (JsonNode.Parse(texts[0]) is { } parsed && parsed is JsonObject or JsonArray)
+                {
+                    return (parsed, true);
+                }
+            }
+            catch (JsonException)
+            {
+                // text, not JSON
+            }
+        }
+
+        var output = new JsonObject { ["text"] = string.Join("\n", texts) };
+        var other = result.Content.Where(c => c is not TextContentBlock).Select(c => c.Type).ToList();
+        if (other.Count > 0)
+        {
+            output["other_content"] = new JsonArray([.. other.Select(t => JsonValue.Create(t))]);
+        }
+
+        return (output, false);
     }
 
     private List<string> HiddenPaths(ToolDefinition tool, string agent) => [.. tool.ResultClasses.Where(r => _options.Hidden(agent, r.Value)).Select(r => r.Key)];
@@ -657,44 +857,210 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
     }
 
-    // ---- undo: there is none ----
+    // ---- undo: the policy's undo calls, where it gives them ----
 
     /// <inheritdoc />
-    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request) => NotReversible(request);
-
-    /// <inheritdoc />
-    public Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default) =>
-        Task.FromResult<SystemResult<RollbackResult>>(NotReversible(request));
-
-    /// <summary>
-    /// An action of this server cannot be undone: a refusal that says so. An agent's window is
-    /// nothing to undo here (not_found), so that the other systems' changes in it can be.
-    /// </summary>
-    private SystemError NotReversible(RollbackRequest request)
+    public async ValueTask<SystemResult<RollbackPlan>> PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.ActionId is { } id)
+        var found = await CheckAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!found.Succeeded)
         {
-            return _pins.Action("id = $id", ("$id", id)) is null
-                ? SystemError.NotFound($"there is no action '{id}'")
-                : SystemError.Refused($"{id} was a call to upstream '{Id}', which Warden cannot undo: it is not reversible");
+            return found.Error!;
         }
 
-        var calls = request.Agent is { } agent ? _pins.Actions(agent, request.From, request.To) : 0;
-        return SystemError.NotFound(calls == 0
-            ? $"upstream '{Id}' has no actions of that agent in that window"
-            : $"the agent's {calls} call(s) to upstream '{Id}' in that window are not reversible, and are left as they are");
+        var (undos, conflicts, irreversible) = found.Value!;
+        var pending = undos.Sum(u => u.Calls.Count(c => c.DoneAt is null));
+        var restorable = pending - conflicts.Count;
+        var summary = $"{restorable:N0} undo call(s) to upstream '{Id}' ({string.Join(", ", undos.Select(u => u.ActionId))})"
+                      + (conflicts.Count > 0 ? $"; {conflicts.Count:N0} record(s) changed there since, left as they are unless forced" : "")
+                      + (irreversible.Count > 0 ? $"; {irreversible.Count:N0} call(s) cannot be undone ({string.Join(", ", irreversible)})" : "");
+        return new RollbackPlan(request, [.. undos.Select(u => u.ActionId)], restorable, conflicts, irreversible, summary);
+    }
+
+    /// <summary>The undos a request names, each action's records read again now and compared with what the call left.</summary>
+    private sealed record Checked(IReadOnlyList<Undo> Undos, IReadOnlyList<RollbackConflict> Conflicts, IReadOnlyList<string> Irreversible);
+
+    private async Task<SystemResult<Checked>> CheckAsync(RollbackRequest request, CancellationToken cancellationToken)
+    {
+        List<Undo> undos;
+        var irreversible = new List<string>();
+        if (request.ActionId is { } id)
+        {
+            if (_journal.Action("id = $id", ("$id", id)) is null)
+            {
+                return SystemError.NotFound($"there is no action '{id}'");
+            }
+
+            if (_journal.UndoOf(id) is not { } undo)
+            {
+                return SystemError.Refused($"{id} was a call to upstream '{Id}' that the policy gives no undo, so Warden cannot undo it: it is not reversible");
+            }
+
+            if (undo.UndoneAt is { } at)
+            {
+                return SystemError.Refused($"{id} was rolled back already, on {at:yyyy-MM-dd HH:mm} UTC by {undo.UndoneBy}");
+            }
+
+            undos = [undo];
+        }
+        else
+        {
+            var writes = request.Agent is { } agent ? _journal.Writes(agent, request.From, request.To) : [];
+            undos = [.. writes.Where(w => w.Undo is { UndoneAt: null }).Select(w => w.Undo!)];
+            irreversible.AddRange(writes.Where(w => w.Undo is null).Select(w => w.Id));
+            if (undos.Count == 0)
+            {
+                // Nothing to undo here (not_found), so that the other systems' changes in the window can be.
+                return SystemError.NotFound(irreversible.Count == 0
+                    ? $"upstream '{Id}' has no actions of that agent in that window"
+                    : $"the agent's {irreversible.Count} call(s) to upstream '{Id}' in that window are not reversible, and are left as they are");
+            }
+        }
+
+        var conflicts = new List<RollbackConflict>();
+        foreach (var undo in undos)
+        {
+            var now = await ReadAsync(undo.PreviewTool, undo.PreviewArguments, new ToolCall(undo.Tool, default, undo.Agent, _options.Environment), cancellationToken)
+                .ConfigureAwait(false);
+            if (!now.Succeeded)
+            {
+                return new SystemError(now.Error!.Code, $"the records of {undo.ActionId} cannot be read now, so nothing was undone: {now.Error.Message}");
+            }
+
+            conflicts.AddRange(Conflicts(undo, now.Value!.Answer ?? ErrorState(now.Value.Error)));
+        }
+
+        return new Checked(undos, conflicts, irreversible);
+    }
+
+    /// <summary>
+    /// The records an undo would overwrite although they changed since the call: each compared, by
+    /// its key, between what the preview read just after the call and what it reads now. A call
+    /// whose after-image could not be read conflicts whole: a later change could not be told apart.
+    /// </summary>
+    private IEnumerable<RollbackConflict> Conflicts(Undo undo, JsonNode? now)
+    {
+        var pending = undo.Calls.Where(c => c.DoneAt is null).ToList();
+        if (!undo.AfterRead)
+        {
+            return pending.Select(c => new RollbackConflict(undo.ActionId, Id, c.Key, "what the call left could not be read after it ran, so a later change cannot be told apart"));
+        }
+
+        if (pending.All(c => c.Key == "all"))
+        {
+            return HashOf(now) == HashOf(undo.After) ? [] : pending.Select(c => new RollbackConflict(undo.ActionId, Id, c.Key, $"changed in upstream '{Id}' since the call"));
+        }
+
+        Dictionary<string, string> Keyed(JsonNode? answer)
+        {
+            var records = ToolPreview.Affected(answer, undo.RecordsPath);
+            return records.Select((r, i) => (Key: KeyOf(r, i), Hash: HashOf(r))).GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.First().Hash, StringComparer.Ordinal);
+        }
+
+        var then = Keyed(undo.After);
+        var current = Keyed(now);
+        return pending.Where(c => then.GetValueOrDefault(c.Key) != current.GetValueOrDefault(c.Key))
+            .Select(c => new RollbackConflict(undo.ActionId, Id, c.Key, current.ContainsKey(c.Key) ? $"changed in upstream '{Id}' since the call" : $"no longer in upstream '{Id}'"));
     }
 
     /// <inheritdoc />
-    public string? AgentOf(string actionId) => _pins.Action("id = $id", ("$id", actionId))?.Agent;
+    public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
+    {
+        var found = await CheckAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!found.Succeeded)
+        {
+            return found.Error!;
+        }
+
+        var (undos, conflicts, _) = found.Value!;
+        var (client, error) = await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var undone = new List<string>();
+        var skipped = new List<RollbackConflict>();
+        var overwritten = new List<RollbackConflict>();
+        var restored = 0L;
+        foreach (var undo in undos)
+        {
+            var calls = undo.Calls.ToList();
+            for (var i = 0; i < calls.Count; i++)
+            {
+                if (calls[i].DoneAt is not null)
+                {
+                    continue;
+                }
+
+                if (conflicts.FirstOrDefault(c => c.ActionId == undo.ActionId && c.Key == calls[i].Key) is { } conflict)
+                {
+                    if (resolution == ConflictResolution.Skip)
+                    {
+                        skipped.Add(conflict);
+                        continue;
+                    }
+
+                    overwritten.Add(conflict);
+                }
+
+                var failure = await UndoCallAsync(client!, undo, calls[i], cancellationToken).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    _journal.Progress(undo.ActionId, calls, actor, _clock.GetUtcNow());
+                    var done = calls.Count(c => c.DoneAt is not null);
+                    return new SystemError(failure.Code, $"{done} of {calls.Count} undo call(s) of {undo.ActionId} ran; {calls[i].Tool} for {calls[i].Key} failed: {failure.Message}. "
+                                                         + "Run the rollback again to finish: what ran is not repeated");
+                }
+
+                calls[i] = calls[i] with { DoneAt = _clock.GetUtcNow() };
+                restored++;
+                _journal.Progress(undo.ActionId, calls, actor, _clock.GetUtcNow());
+            }
+
+            if (calls.All(c => c.DoneAt is not null))
+            {
+                undone.Add(undo.ActionId);
+            }
+        }
+
+        // The rollback's own id names it in the trail; a rollback of a proxied write is not itself undone.
+        var rollbackId = "act-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        return new RollbackResult(rollbackId, undone, restored, skipped, overwritten);
+    }
+
+    /// <summary>Sends one undo call: the tool must be offered and as pinned, and its answer not an error.</summary>
+    private async Task<SystemError?> UndoCallAsync(McpClient client, Undo undo, UndoCall call, CancellationToken cancellationToken)
+    {
+        if (!_listing.Tools.TryGetValue(call.Tool, out var listed))
+        {
+            return SystemError.Refused($"upstream '{Id}' does not offer {call.Tool} now");
+        }
+
+        if (_pins.PinnedHash(call.Tool) != listed.Version.Hash)
+        {
+            return Changed(call.Tool);
+        }
+
+        var sent = await SendAsync(client, listed, call.Arguments, undo.Agent, cancellationToken).ConfigureAwait(false);
+        if (!sent.Succeeded)
+        {
+            return sent.Error;
+        }
+
+        return sent.Value!.IsError == true ? new SystemError("upstream_error", $"upstream '{Id}' answered with an error: {Redacted(Text(Raw(sent.Value).Node))}") : null;
+    }
 
     /// <inheritdoc />
-    public string? ActionWithPlan(string agent, string planHash) => _pins.Action("agent = $agent AND plan_hash = $plan", ("$agent", agent), ("$plan", planHash))?.Id;
+    public string? AgentOf(string actionId) => _journal.Action("id = $id", ("$id", actionId))?.Agent;
+
+    /// <inheritdoc />
+    public string? ActionWithPlan(string agent, string planHash) => _journal.Action("agent = $agent AND plan_hash = $plan", ("$agent", agent), ("$plan", planHash))?.Id;
 
     /// <inheritdoc />
     public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since) =>
-        _pins.Action("agent = $agent AND tool = $tool AND plan_hash = $plan AND at >= $since", ("$agent", agent), ("$tool", tool), ("$plan", planHash),
+        _journal.Action("agent = $agent AND tool = $tool AND plan_hash = $plan AND at >= $since", ("$agent", agent), ("$tool", tool), ("$plan", planHash),
             ("$since", since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)))?.Id;
 
     /// <inheritdoc />
@@ -723,12 +1089,21 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     }
 }
 
-/// <summary>A call to an upstream tool as planned: its facts, the tool's name on the server, and the pinned version it was planned against.</summary>
-internal sealed class UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes, string summary,
-    string upstreamName, string pin)
-    : Plan(call, tool, hash, affectedHash, records, [], [], [], classes, [], [], [], 0, [], summary, null, null, null)
+/// <summary>What a preview read answered when the call was planned: the read, its arguments, its answer, and the answer's hash.</summary>
+internal sealed record Previewed(string Tool, JsonObject Arguments, JsonNode? Before, string Hash);
+
+/// <summary>A call to an upstream tool as planned: its facts, the tool's name on the server, the pinned version it was planned against, and its preview and undo when the policy gives them.</summary>
+internal sealed class UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes,
+    IReadOnlyList<string> sampleKeys, IReadOnlyList<RecordChange> sample, string summary, string upstreamName, string pin)
+    : Plan(call, tool, hash, affectedHash, records, sampleKeys, [], [], classes, [], sample, [], 0, [], summary, null, null, null)
 {
     public string UpstreamName { get; } = upstreamName;
 
     public string Pin { get; } = pin;
+
+    /// <summary>The preview read, as answered at planning; null when the policy gives none.</summary>
+    public Previewed? Preview { get; init; }
+
+    /// <summary>The calls that undo it, built from the before-image; null when it cannot be undone.</summary>
+    public IReadOnlyList<UndoCall>? Undo { get; init; }
 }

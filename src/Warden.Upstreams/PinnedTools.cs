@@ -14,8 +14,8 @@ public sealed record ToolVersion(string Hash, string Description, string Schema,
 public sealed record PinnedTool(string Tool, ToolVersion Pinned, DateTimeOffset PinnedAt, string PinnedBy, ToolVersion? Changed, DateTimeOffset? ChangedAt);
 
 /// <summary>
-/// The pins of an upstream's tools, and its journal of calls, in Warden's data folder
-/// (DATA/systems/ENV/ID.db). A tool is pinned when first seen; a later listing that differs is
+/// The pins of an upstream's tools, in Warden's data folder (DATA/systems/ENV/ID.db, beside the
+/// journal of its calls). A tool is pinned when first seen; a later listing that differs is
 /// kept beside the pin, and the tool is blocked until an owner accepts it (warden upstreams accept).
 /// </summary>
 public sealed class PinnedTools
@@ -32,15 +32,6 @@ public sealed class PinnedTools
               pinned_at TEXT NOT NULL, pinned_by TEXT NOT NULL,
               changed_hash TEXT, changed_description TEXT, changed_schema TEXT, changed_hints TEXT, changed_at TEXT
             );
-            CREATE TABLE IF NOT EXISTS actions (
-              seq INTEGER PRIMARY KEY AUTOINCREMENT,
-              id TEXT NOT NULL UNIQUE,
-              agent TEXT NOT NULL,
-              tool TEXT NOT NULL,
-              plan_hash TEXT NOT NULL,
-              at TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS actions_by_agent ON actions(agent, at);
             """));
 
     private SqliteConnection Connect() => _file.Open();
@@ -139,46 +130,5 @@ public sealed class PinnedTools
         command.Parameters.AddWithValue("$by", by);
         command.Parameters.AddWithValue("$now", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         return command.ExecuteNonQuery() == 1;
-    }
-
-    /// <summary>Journals a call before it goes to the server: if Warden stops during it, the call may have run.</summary>
-    internal void Journal(string id, string agent, string tool, string planHash, DateTimeOffset at)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO actions (id, agent, tool, plan_hash, at) VALUES ($id, $agent, $tool, $plan, $at)";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$agent", agent);
-        command.Parameters.AddWithValue("$tool", tool);
-        command.Parameters.AddWithValue("$plan", planHash);
-        command.Parameters.AddWithValue("$at", at.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
-    }
-
-    /// <summary>The first journaled action matching a condition over (id, agent, tool, plan_hash, at), or null.</summary>
-    internal (string Id, string Agent)? Action(string where, params (string Name, object Value)[] parameters)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT id, agent FROM actions WHERE {where} ORDER BY seq LIMIT 1";
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? (reader.GetString(0), reader.GetString(1)) : null;
-    }
-
-    /// <summary>How many calls an agent made in a window.</summary>
-    internal long Actions(string agent, DateTimeOffset? from, DateTimeOffset? to)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM actions WHERE agent = $agent AND at >= $from AND at <= $to";
-        command.Parameters.AddWithValue("$agent", agent);
-        command.Parameters.AddWithValue("$from", (from ?? DateTimeOffset.MinValue).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$to", (to ?? DateTimeOffset.MaxValue).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -37,6 +37,12 @@ public sealed class MarketingWorkspace : IGovernedSystem
     /// <inheritdoc />
     public SystemCatalogue Catalogue => WorkspaceCatalogue.Catalogue;
 
+    /// <inheritdoc />
+    ValueTask<SystemResult<Plan>> IGovernedSystem.PlanAsync(ToolCall call, CancellationToken cancellationToken) => new(Plan(call));
+
+    /// <inheritdoc />
+    ValueTask<SystemResult<RollbackPlan>> IGovernedSystem.PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken) => new(PlanRollback(request));
+
     /// <summary>Works out what a call would do. Never writes.</summary>
     public SystemResult<Plan> Plan(ToolCall call)
     {

@@ -35,7 +35,10 @@ public sealed class FilesystemUpstreamTests : IAsyncLifetime
                 tools:
                   - { name: read_text_file, kind: read }
                   - { name: list_directory, kind: read }
-                  - { name: write_file, kind: write, reversibility: compensable }
+                  - name: write_file
+                    kind: write
+                    preview: { tool: read_text_file, arguments: { path: args.path } }
+                    undo: { tool: write_file, arguments: { path: args.path, content: before.content } }
 
             """, StringComparison.Ordinal)
         .Replace("\nrules:\n", $$"""
@@ -107,15 +110,45 @@ public sealed class FilesystemUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_write_inside_the_sandbox_folder_runs()
+    public async Task A_write_inside_the_sandbox_folder_runs_and_is_undone_by_writing_back_what_the_file_held()
     {
         var note = Path.Combine(_root, "sandbox", "note.txt");
+        await File.WriteAllTextAsync(note, "dedupe plan v0", TestContext.Current.CancellationToken);
         var written = NodeClient.Answer((await Agent("hygiene-bot", Call("files.write_file", new { path = note, content = "dedupe plan v1" })))["steps"]![0]!);
         Assert.True(written["status"]!.GetValue<string>() == "done", written.ToJsonString());
         Assert.Equal("dedupe plan v1", await File.ReadAllTextAsync(note, TestContext.Current.CancellationToken));
         var entry = Assert.Single(Calls("files.write_file")).Entry;
         Assert.Equal(("allow", "ok", "files-sandbox-writes"), (entry.Effect, entry.Outcome, entry.Rule));
-        Assert.NotNull(entry.ActionId);
+        Assert.Contains("Warden can undo it with files.write_file", entry.PlanSummary, StringComparison.Ordinal);
+
+        var (status, rollback) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = entry.ActionId });
+        Assert.True(status == System.Net.HttpStatusCode.OK, rollback?.ToJsonString());
+        Assert.Equal("dedupe plan v0", await File.ReadAllTextAsync(note, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_file_changed_after_the_agents_write_is_left_as_it_is_by_the_rollback()
+    {
+        var note = Path.Combine(_root, "sandbox", "note.txt");
+        await File.WriteAllTextAsync(note, "dedupe plan v0", TestContext.Current.CancellationToken);
+        NodeClient.Answer((await Agent("hygiene-bot", Call("files.write_file", new { path = note, content = "dedupe plan v1" })))["steps"]![0]!);
+        await File.WriteAllTextAsync(note, "dedupe plan v2, by a person", TestContext.Current.CancellationToken);
+        var action = Assert.Single(Calls("files.write_file")).Entry.ActionId;
+
+        var (_, preview) = await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = action, preview = true });
+        Assert.Single(preview!["conflicts"]!.AsArray());
+        await _gateway.Api(HttpMethod.Post, "/api/rollback", _gateway.Token("sam"), new { action_id = action });
+        Assert.Equal("dedupe plan v2, by a person", await File.ReadAllTextAsync(note, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_write_that_creates_a_file_cannot_be_undone_so_a_medium_tier_agent_may_not_make_it()
+    {
+        // The server's write_file cannot delete what it created: the plan says not reversible, and the tier cap refuses it.
+        var created = Path.Combine(_root, "sandbox", "new.txt");
+        var answer = NodeClient.Answer((await Agent("hygiene-bot", Call("files.write_file", new { path = created, content = "x" })))["steps"]![0]!);
+        Assert.Equal("beyond_tier", answer["code"]!.GetValue<string>());
+        Assert.False(File.Exists(created));
     }
 
     [Fact]
@@ -213,10 +246,22 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
                   - name: search
                     kind: read
                     result: { "$.records[*].email": [pii] }
+                  - name: get_records
+                    kind: read
+                    arguments: { ids: string_list }
+                    result: { "$.records[*].email": [pii] }
+                  - name: update_record
+                    kind: write
+                    arguments: { id: string, fields: object }
                   - name: bulk_update
                     kind: write
-                    reversibility: compensable
                     arguments: { ids: string_list, fields: object }
+                    records: args.ids.size()
+                    preview: { tool: get_records, arguments: { ids: args.ids }, records: "$.records[*]" }
+                    undo: { tool: update_record, arguments: { id: record.id, fields: "pick(record, args.fields)" } }
+                  - name: send_email
+                    kind: send
+                    arguments: { ids: string_list, subject: string }
                     records: args.ids.size()
 
             """, StringComparison.Ordinal)
@@ -224,13 +269,18 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
 
             rules:
               - { id: vendor-search, use_case: reporting, tool: vendor.search, effect: allow }
-              - { id: vendor-small-updates, agent: hygiene-bot, tool: vendor.bulk_update, when: records <= 2, effect: allow }
+              - { id: vendor-small-updates, agent: hygiene-bot, tool: vendor.bulk_update, when: records <= 1, effect: allow }
               - id: vendor-bulk-updates
                 agent: hygiene-bot
                 tool: vendor.bulk_update
-                when: records > 2
+                when: records > 1
                 effect: approve
                 approval: { approvers: [owner:data], expires: 24h }
+              - id: vendor-sends
+                agent: campaign-qa-bot
+                tool: vendor.send_email
+                effect: approve
+                approval: { approvers: [group:campaign-leads], expires: 24h }
 
             """, StringComparison.Ordinal);
 
@@ -239,6 +289,12 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
         using var http = new HttpClient();
         (await http.PostAsync($"http://127.0.0.1:{_port}/control", new StringContent(System.Text.Json.JsonSerializer.Serialize(body)), TestContext.Current.CancellationToken))
             .EnsureSuccessStatusCode();
+    }
+
+    private async Task<List<JsonNode>> RecordsAsync()
+    {
+        using var http = new HttpClient();
+        return [.. JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{_port}/records", TestContext.Current.CancellationToken))!.AsArray().Select(r => r!)];
     }
 
     private async Task<List<string>> ServerCallsAsync()
@@ -293,15 +349,71 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
     {
         await using var gateway = await GatewayFixture.StartAsync(WithVendor(_port), directory: _directory);
         var agent = await gateway.Agent("hygiene-bot");
-        var (_, small) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1", "c-2" }, fields = new { lifecycle = "mql" } });
+        var (_, small) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1" }, fields = new { lifecycle = "mql" } });
         Assert.True(small["status"]!.GetValue<string>() == "done", small.ToJsonString());
-        var (_, large) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1", "c-2", "c-3" }, fields = new { lifecycle = "mql" } });
+        var (_, large) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = new[] { "c-1", "c-2" }, fields = new { lifecycle = "mql" } });
         Assert.Equal("pending_approval", large["status"]!.GetValue<string>());
         // Not a list (a text whose size would count its characters): refused by the declared arguments before anything is counted.
         var (isError, uncounted) = await GatewayFixture.Call(agent, "vendor.bulk_update", new { ids = "c-1,c-2,c-3", fields = new { lifecycle = "mql" } });
         Assert.True(isError, uncounted.ToJsonString());
         Assert.Equal("invalid_arguments", uncounted["code"]!.GetValue<string>());
-        Assert.Equal(["bulk_update"], await ServerCallsAsync());
+        Assert.Equal(["get_records", "get_records", "bulk_update", "get_records", "get_records"], await ServerCallsAsync());
+    }
+
+    [Fact]
+    public async Task A_bulk_update_is_held_approved_run_and_undone_through_the_declared_undo()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(WithVendor(_port), directory: _directory);
+        var steps = (await NodeClient.RunAsync("http", gateway.Url + "/mcp", gateway.Token("hygiene-bot"),
+            NodeClient.Steps(new { op = "call", name = "vendor.bulk_update", arguments = new { ids = new[] { "c-1", "c-2", "c-9" }, fields = new { lifecycle = "mql" } } })))["steps"]!;
+        var held = NodeClient.Answer(steps[0]!);
+        Assert.True(held["status"]!.GetValue<string>() == "pending_approval", held.ToJsonString());
+        // The preview found two of the three ids: two records, shown as they are now.
+        Assert.Equal(2, held["records"]!.GetValue<long>());
+        Assert.DoesNotContain("bulk_update", await ServerCallsAsync());
+
+        var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", gateway.Token("sam"), new { comment = "ok" });
+        Assert.True(status == System.Net.HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal("executed", body!["result"]!.GetValue<string>());
+        Assert.Equal(["mql", "mql"], (await RecordsAsync()).Select(r => r["lifecycle"]!.GetValue<string>()));
+        var call = gateway.Trail().Last(e => e.Entry.Kind == AuditKinds.Call);
+        Assert.Equal("ok", call.Entry.Outcome);
+
+        var (previewed, preview) = await gateway.Api(HttpMethod.Post, "/api/rollback", gateway.Token("sam"), new { action_id = call.Entry.ActionId, preview = true });
+        Assert.True(previewed == System.Net.HttpStatusCode.OK, preview?.ToJsonString());
+        Assert.Equal(2, preview!["restorable"]!.GetValue<long>());
+        var (rolledBack, rollback) = await gateway.Api(HttpMethod.Post, "/api/rollback", gateway.Token("sam"), new { action_id = call.Entry.ActionId });
+        Assert.True(rolledBack == System.Net.HttpStatusCode.OK, rollback?.ToJsonString());
+        Assert.Equal(["customer", "lead"], (await RecordsAsync()).Select(r => r["lifecycle"]!.GetValue<string>()));
+        Assert.Equal(["update_record", "update_record"], (await ServerCallsAsync()).TakeLast(3).Where(c => c == "update_record"));
+        var entry = AuditLog.Query(gateway.TrailPath, new AuditQuery { Limit = 1 }).Entries.Single();
+        Assert.Equal(("rollback", "sam", call.Seq), (entry.Entry.Kind, entry.Entry.Person, entry.Entry.RollbackOf));
+    }
+
+    [Fact]
+    public async Task An_approval_is_void_when_the_records_change_before_it_runs()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(WithVendor(_port), directory: _directory);
+        var (_, held) = await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "vendor.bulk_update", new { ids = new[] { "c-1", "c-2" }, fields = new { lifecycle = "mql" } });
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        // Someone changes a record in the CRM while the request waits: what the approver would agree to is not what would change.
+        await ControlAsync(new { set = new { id = "c-2", fields = new { consent = true } } });
+        var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", gateway.Token("sam"), new { comment = "ok" });
+        Assert.NotEqual("executed", body?["result"]?.GetValue<string>());
+        Assert.DoesNotContain("bulk_update", await ServerCallsAsync());
+        Assert.Equal(["customer", "lead"], (await RecordsAsync()).Select(r => r["lifecycle"]!.GetValue<string>()));
+        _ = status;
+    }
+
+    [Fact]
+    public async Task A_send_through_an_upstream_never_goes_without_a_person()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(WithVendor(_port), directory: _directory);
+        var steps = (await NodeClient.RunAsync("http", gateway.Url + "/mcp", gateway.Token("campaign-qa-bot"),
+            NodeClient.Steps(new { op = "call", name = "vendor.send_email", arguments = new { ids = new[] { "c-1" }, subject = "Hello" } })))["steps"]!;
+        Assert.Equal("pending_approval", NodeClient.Answer(steps[0]!)["status"]!.GetValue<string>());
+        Assert.DoesNotContain("send_email", await ServerCallsAsync());
+        Assert.Equal(("approve", "pending"), (gateway.Trail().Last().Entry.Effect, gateway.Trail().Last().Entry.Outcome));
     }
 
     [Fact]

@@ -91,6 +91,12 @@ public sealed record ToolDefinition(
 
     internal Cel.CelCondition? RecordsCount { get; init; }
 
+    /// <summary>For an upstream's tool: the read that previews a call (its before-image and affected records); null when it has none.</summary>
+    public ToolPreview? Preview { get; init; }
+
+    /// <summary>For an upstream's tool: the call that reverses one; null when Warden cannot undo it.</summary>
+    public ToolUndo? Undo { get; init; }
+
     /// <summary>
     /// The records a call with these arguments touches, by <see cref="Records"/>: false with no
     /// problem when the policy does not say, false with the problem when the arguments do not give a

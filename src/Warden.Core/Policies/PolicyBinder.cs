@@ -373,7 +373,7 @@ internal static class PolicyBinder
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -406,10 +406,39 @@ internal static class PolicyBinder
             }
 
             tools.Add(new ToolSyntax(toolName, t.Text("description"), t.Choice("kind", Names.Kinds), t.Choice("reversibility", Names.Reversibilities),
-                t.Boolean("external"), arguments, t.At) { Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null });
+                t.Boolean("external"), arguments, t.At)
+            {
+                Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null,
+                Preview = ProxiedCall(t, "preview", toolName.Value, diagnostics), Undo = ProxiedCall(t, "undo", toolName.Value, diagnostics),
+            });
         }
 
         return tools;
+    }
+
+    /// <summary>A tool's preview: { tool, arguments, records }, or undo: { tool, arguments }.</summary>
+    private static ProxiedCallSyntax? ProxiedCall(MappingReader t, string key, string tool, DiagnosticBag diagnostics)
+    {
+        if (t.Mapping(key) is not { } node)
+        {
+            return null;
+        }
+
+        var r = new MappingReader(node, $"the {key} of tool '{tool}'", diagnostics, key == "preview" ? ["tool", "arguments", "records"] : ["tool", "arguments"]);
+        if (r.Id("tool") is not { } name)
+        {
+            return null;
+        }
+
+        var arguments = r.Node("arguments");
+        if (arguments is not (null or YamlMapping))
+        {
+            diagnostics.Error(DiagnosticCode.InvalidValue, arguments.Start, $"the arguments of the {key} of tool '{tool}' must be a mapping, not {arguments.Describe}",
+                "write each argument and how it is built: { id: args.id }");
+            arguments = null;
+        }
+
+        return new ProxiedCallSyntax(name, arguments, r.String("records"), node.Start);
     }
 
     private static void BindRule(PolicySyntax policy, YamlNode item, string what, DiagnosticBag diagnostics)

@@ -629,6 +629,13 @@ internal sealed class PolicyCompiler
             }
         }
 
+        // Previews and undos name other tools of the same server, so they are read once all are known.
+        for (var i = 0; i < tools.Count; i++)
+        {
+            var syntax = system.Tools.First(t => $"{id}.{t.Name.Value}" == tools[i].Name);
+            tools[i] = ProxiedWrites(syntax, tools[i], tools, $"tool '{syntax.Name.Value}' of {what}");
+        }
+
         var connections = endpoints.ToDictionary(e => e.Key, e => e.Value.ToString(), StringComparer.Ordinal);
         var declared = new DeclaredSystem(id, "mcp", system.Description, connections, [])
         {
@@ -644,6 +651,100 @@ internal sealed class PolicyCompiler
     }
 
     private readonly HashSet<string> _mcpSystems = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A proxied tool's preview (a read tool of the same server) and undo (any annotated tool of it),
+    /// with their arguments' templates. A write with an undo is compensable; one without is
+    /// irreversible, whatever else the policy says, because Warden could not undo it.
+    /// </summary>
+    private ToolDefinition ProxiedWrites(ToolSyntax syntax, ToolDefinition tool, List<ToolDefinition> tools, string what)
+    {
+        ToolPreview? preview = null;
+        if (syntax.Preview is { } p && Sibling(p, tools, what, "preview") is { } read)
+        {
+            if (read.Kind != ActionKind.Read)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, p.Tool.At, $"the preview of {what} is {read.Name}, which is not annotated as a read",
+                    "a preview only reads: name a tool with kind: read, so that previewing changes nothing");
+            }
+            else if (p.Records is { } records && JsonPath.Problem(records.Value) is { } problem)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, records.At, $"'{records.Value}' in the preview of {what} is not a JSON path Warden follows: {problem}",
+                    "name the affected records in the read's result, e.g. $.records[*]");
+            }
+            else if (Template(p, ["args"], what, "preview") is { } template)
+            {
+                preview = new ToolPreview(read.Name, template, p.Records?.Value);
+            }
+        }
+
+        ToolUndo? undo = null;
+        if (syntax.Undo is { } u && Sibling(u, tools, what, "undo") is { } reverse)
+        {
+            if (syntax.Preview is null)
+            {
+                _diagnostics.Error(DiagnosticCode.MissingField, u.At, $"{what} has an undo but no preview, so Warden would not know what to restore",
+                    "add a preview: a read tool of the same server that returns the records before the call");
+            }
+            else if (tool.Kind == ActionKind.Read)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, u.At, $"{what} is a read: there is nothing to undo");
+            }
+            else if (syntax.Reversibility is { Value: Reversibility.Irreversible } irreversible)
+            {
+                _diagnostics.Error(DiagnosticCode.InvalidValue, irreversible.At, $"{what} is declared irreversible and has an undo",
+                    "remove one: with an undo Warden reverses it, so it is compensable");
+            }
+            else if (Template(u, p: syntax.Preview, what) is { } template)
+            {
+                undo = new ToolUndo(reverse.Name, template);
+            }
+        }
+
+        if (tool.Kind != ActionKind.Read && tool.Annotated && syntax.Undo is null && syntax.Reversibility is { Value: not Reversibility.Irreversible } claimed)
+        {
+            _diagnostics.Warning(DiagnosticCode.InvalidValue, claimed.At, $"{what} is declared {claimed.Value.ToString().ToLowerInvariant()}, but Warden cannot undo it without an undo call",
+                "it is governed as irreversible; declare undo: { tool, arguments } (with a preview) to make it reversible through Warden");
+        }
+
+        var reversibility = tool.Kind == ActionKind.Read ? tool.Reversibility : undo is not null ? Reversibility.Compensable : Reversibility.Irreversible;
+        return tool with { Preview = preview, Undo = undo, Reversibility = tool.Annotated ? reversibility : tool.Reversibility };
+    }
+
+    private ArgumentTemplate? Template(ProxiedCallSyntax call, ProxiedCallSyntax? p, string what) =>
+        Template(call, p?.Records is null ? ["args", "before"] : ["args", "before", "record"], what, "undo");
+
+    /// <summary>A tool of the same server that a preview or undo names, annotated in the policy; null (and said) when there is none.</summary>
+    private ToolDefinition? Sibling(ProxiedCallSyntax call, List<ToolDefinition> tools, string what, string role)
+    {
+        var system = tools.Count > 0 ? tools[0].System : "";
+        var found = tools.FirstOrDefault(t => t.Name == $"{system}.{call.Tool.Value}");
+        if (found is null)
+        {
+            _diagnostics.Error(DiagnosticCode.UnknownReference, call.Tool.At, $"the {role} of {what} is '{call.Tool.Value}', which is not a tool annotated here",
+                Suggest.HintOrChoices(call.Tool.Value, [.. tools.Select(t => t.Name[(system.Length + 1)..])]) ?? "annotate the tool it names, on the same server");
+        }
+
+        return found;
+    }
+
+    private ArgumentTemplate? Template(ProxiedCallSyntax call, string[] variables, string what, string role)
+    {
+        if (call.Arguments is not { } node)
+        {
+            _diagnostics.Error(DiagnosticCode.MissingField, call.At, $"the {role} of {what} has no arguments", "write how each is built: { id: args.id }");
+            return null;
+        }
+
+        var problems = new List<ArgumentTemplate.Problem>();
+        var template = ArgumentTemplate.Compile(node, _syntax.Text, variables, problems);
+        foreach (var problem in problems)
+        {
+            _diagnostics.Error(DiagnosticCode.ConditionSyntax, problem.At, $"in the {role} of {what}: {problem.Message}", problem.Hint);
+        }
+
+        return template;
+    }
 
     /// <summary>A tool's records: a whole-number CEL expression over its arguments alone (typed by them when the policy lists them).</summary>
     private CelCondition? CompileRecords(ConditionSyntax records, ToolDefinition tool, string what)
@@ -824,7 +925,7 @@ internal sealed class PolicyCompiler
         }
 
         var reversibility = tool.Reversibility?.Value;
-        if (reversibility is null && kind.Value != ActionKind.Read)
+        if (reversibility is null && kind.Value != ActionKind.Read && tool.Undo is null)
         {
             _diagnostics.Warning(DiagnosticCode.MissingField, tool.At, $"tool '{name}' of system '{system}' does not say whether it can be undone",
                 "it is treated as irreversible; add reversibility: reversible, compensable or irreversible");

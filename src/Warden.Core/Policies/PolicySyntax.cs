@@ -95,7 +95,16 @@ internal sealed record ToolSyntax(
 
     /// <summary>How many records a call touches, as a CEL expression over its arguments.</summary>
     public ConditionSyntax? Records { get; init; }
+
+    /// <summary>The read that previews a call: its before-image and affected records.</summary>
+    public ProxiedCallSyntax? Preview { get; init; }
+
+    /// <summary>The call that reverses one.</summary>
+    public ProxiedCallSyntax? Undo { get; init; }
 }
+
+/// <summary>A call Warden makes for a proxied call (its preview, its undo): a tool of the same upstream, and how its arguments are built.</summary>
+internal sealed record ProxiedCallSyntax(Located<string> Tool, YamlNode? Arguments, Located<string>? Records, SourceLocation At);
 
 internal sealed record ConditionSyntax(string Text, YamlScalar Node);
 

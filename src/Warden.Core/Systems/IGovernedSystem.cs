@@ -11,8 +11,8 @@ public interface IGovernedSystem
     /// <summary>Its tools and fields, with kinds, reversibility, arguments and data classes.</summary>
     SystemCatalogue Catalogue { get; }
 
-    /// <summary>What the call would do, found without changing anything.</summary>
-    SystemResult<Plan> Plan(ToolCall call);
+    /// <summary>What the call would do, found without changing anything (a system may read to find out, holding no thread while it waits).</summary>
+    ValueTask<SystemResult<Plan>> PlanAsync(ToolCall call, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Carries out a plan this system made, only if it still does what was planned (otherwise a
@@ -22,7 +22,7 @@ public interface IGovernedSystem
     Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default);
 
     /// <summary>What undoing an action (or an agent's actions in a window) would restore, and what it would refuse to overwrite.</summary>
-    SystemResult<RollbackPlan> PlanRollback(RollbackRequest request);
+    ValueTask<SystemResult<RollbackPlan>> PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Undoes, recording who did it; conflicts are left as they are unless forced.</summary>
     Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default);

@@ -52,8 +52,8 @@ internal sealed class GovernedSystems
         : system is McpUpstream ? system.Catalogue.Tools.FirstOrDefault(t => t.Name == tool) ?? policy.FindTool(system.Catalogue.System, tool)
         : policy.FindTool(system.Catalogue.System, tool);
 
-    public SystemResult<Plan> Plan(ToolCall call) =>
-        Of(call.Tool) is { } system ? system.Plan(call) : SystemError.UnknownTool(call.Tool, "governed", null);
+    public ValueTask<SystemResult<Plan>> PlanAsync(ToolCall call, CancellationToken cancellationToken = default) =>
+        Of(call.Tool) is { } system ? system.PlanAsync(call, cancellationToken) : new(SystemError.UnknownTool(call.Tool, "governed", null));
 
     public Task<SystemResult<AppliedAction>> ApplyAsync(Plan plan, ApplyControl? control = null, CancellationToken cancellationToken = default) =>
         _byId.TryGetValue(plan.Tool.System, out var system)
@@ -86,27 +86,27 @@ internal sealed class GovernedSystems
     /// window is the workspace's, or that of the one system holding its actions. A window that
     /// spans systems is refused for now: each system's changes are undone in their own transaction.
     /// </summary>
-    public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
+    public async ValueTask<SystemResult<RollbackPlan>> PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken = default)
     {
-        var found = For(request);
+        var found = await ForAsync(request, cancellationToken).ConfigureAwait(false);
         if (!found.Succeeded)
         {
             return found.Error!;
         }
 
         // An agent's window was planned already, to find the system holding it.
-        return found.Value!.Plan is { } plan ? plan : Planned(found.Value.System, request);
+        return found.Value!.Plan is { } plan ? plan : await PlannedAsync(found.Value.System, request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// A system's rollback plan. A database that cannot be reached throws; the rollback then says
     /// which system, undoes nothing, and is never taken for one with nothing to undo.
     /// </summary>
-    private static SystemResult<RollbackPlan> Planned(IGovernedSystem system, RollbackRequest request)
+    private static async ValueTask<SystemResult<RollbackPlan>> PlannedAsync(IGovernedSystem system, RollbackRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            return system.PlanRollback(request);
+            return await system.PlanRollbackAsync(request, cancellationToken).ConfigureAwait(false);
         }
         // Npgsql's own error, or (from Warden.Postgres on a connection the server dropped) a disposed transaction.
         catch (Exception e) when (e is Npgsql.NpgsqlException or ObjectDisposedException)
@@ -117,14 +117,14 @@ internal sealed class GovernedSystems
 
     public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
     {
-        var found = For(request);
+        var found = await ForAsync(request, cancellationToken).ConfigureAwait(false);
         return found.Succeeded ? await found.Value!.System.RollBackAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false) : found.Error!;
     }
 
     /// <summary>The system a rollback goes to, with its plan when finding it took planning (an agent's window).</summary>
     private sealed record Found(IGovernedSystem System, RollbackPlan? Plan);
 
-    private SystemResult<Found> For(RollbackRequest request)
+    private async ValueTask<SystemResult<Found>> ForAsync(RollbackRequest request, CancellationToken cancellationToken)
     {
         if (request.ActionId is { } actionId)
         {
@@ -134,7 +134,7 @@ internal sealed class GovernedSystems
         var holding = new List<Found>();
         foreach (var system in _systems)
         {
-            var planned = Planned(system, request);
+            var planned = await PlannedAsync(system, request, cancellationToken).ConfigureAwait(false);
             if (planned is { Succeeded: true, Value.Actions.Count: > 0 })
             {
                 holding.Add(new Found(system, planned.Value));

@@ -69,7 +69,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
                 : CallOutcome.Refused(tool, refusal.Code, refusal.Message, refusal.Rule, seq));
         }
 
-        var planned = system.Plan(new ToolCall(tool, arguments, agent.Id, Environment));
+        var planned = await system.PlanAsync(new ToolCall(tool, arguments, agent.Id, Environment)).ConfigureAwait(false);
         if (!planned.Succeeded)
         {
             var error = planned.Error!;

@@ -379,7 +379,7 @@ internal static class Api
         // The preview names records and what they hold: it is for the same owners as the rollback.
         if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
         {
-            var plan = gateway.Systems.PlanRollback(request);
+            var plan = await gateway.Systems.PlanRollbackAsync(request).ConfigureAwait(false);
             return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
         }
 

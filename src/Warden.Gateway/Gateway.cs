@@ -284,8 +284,17 @@ internal sealed class Gateway : IAsyncDisposable
                 continue;
             }
 
+            string? classifyWith = null;
+            if (declared.SqlConnection is { } sqlReference && (classifyWith = references.Resolve(sqlReference)) is null)
+            {
+                log.LogWarning("System '{System}' is not governed here: the connection its SQL is classified with ({Reference}) is not set, so its tools are refused",
+                    declared.Id, sqlReference);
+                continue;
+            }
+
             upstreams.Add(await McpUpstream.OpenAsync(new UpstreamOptions
             {
+                Sql = classifyWith is null ? null : new PostgresSqlClassification(classifyWith),
                 Id = declared.Id,
                 Environment = options.Environment,
                 Endpoint = endpoint,

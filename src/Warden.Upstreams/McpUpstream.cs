@@ -139,6 +139,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             records = counted;
         }
 
+        if (tool.Sql is not null)
+        {
+            return await SqlPlanAsync(call, listed, cancellationToken).ConfigureAwait(false);
+        }
+
         if (tool.Preview is not null)
         {
             return await PreviewedPlanAsync(call, listed, records, cancellationToken).ConfigureAwait(false);
@@ -219,6 +224,63 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         {
             Preview = new Previewed(preview.Tool, arguments, before, beforeHash), Undo = undo,
         };
+    }
+
+    /// <summary>
+    /// The plan of a database server's SQL tool: the statement classified by PostgreSQL (kind,
+    /// tables, WHERE), its estimated rows as the call's records, and the call governed as what the
+    /// statement does: a read stays a read, a change is a write or a delete, a schema or permission
+    /// change a configuration change, and more than one statement or one that fits no kind the most
+    /// dangerous. Warden cannot preview nor undo it through the server: any change is irreversible.
+    /// </summary>
+    private async Task<SystemResult<Plan>> SqlPlanAsync(ToolCall call, Listed listed, CancellationToken cancellationToken)
+    {
+        var tool = listed.Definition;
+        if (tool.Sql!.Statement(call.Arguments, out var problem) is not { } sql)
+        {
+            return SystemError.InvalidArguments($"{call.Tool} takes its statement from {tool.Sql.Text}: {problem}");
+        }
+
+        if (_options.Sql is not { } classifier)
+        {
+            return SystemError.Refused($"{call.Tool} takes SQL, and Warden has no connection to classify it with here; nothing was sent");
+        }
+
+        var classified = await classifier.ClassifyAsync(sql, cancellationToken).ConfigureAwait(false);
+        if (!classified.Succeeded)
+        {
+            return classified.Error!;
+        }
+
+        var (statement, rows) = classified.Value!;
+        var kind = statement.Kind switch
+        {
+            "read" => ActionKind.Read,
+            "insert" or "update" or "merge" => ActionKind.Write,
+            "schema" or "permission" => ActionKind.Configure,
+            _ => ActionKind.Delete, // delete, several statements, anything else: the most dangerous reading
+        };
+        var records = Math.Max(1, rows);
+        var facts = new PlanFacts
+        {
+            Records = records,
+            Statement = statement,
+            Kind = kind,
+            Reversible = kind == ActionKind.Read ? null : false,
+            Deleted = statement.Kind == "delete" ? records : statement.Kind is "multiple" or "other" ? records : null,
+            Changed = kind is ActionKind.Write ? records : null,
+        };
+        var what = statement.Kind switch
+        {
+            "multiple" => "more than one statement",
+            "other" => "a statement of no kind Warden can tell (treated as the most dangerous)",
+            _ => $"{(statement.Kind is "read" ? "a read" : $"a{(statement.Kind is "insert" or "update" ? "n" : "")} {statement.Kind.ToUpperInvariant()}")}"
+                 + (statement.Tables.Count > 0 ? $" of {string.Join(", ", statement.Tables)}" : "")
+                 + (statement.Kind is "update" or "delete" ? statement.Where ? " with a WHERE" : " without a WHERE (every row)" : ""),
+        };
+        var summary = $"{call.Tool} on upstream '{Id}': {what}, about {rows:N0} row(s) as PostgreSQL's planner estimates"
+                      + (kind == ActionKind.Read ? "." : "; Warden cannot preview or undo it through the server: governed as irreversible.") + Hints(listed);
+        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, [], [], [], summary, listed.UpstreamName, listed.Version.Hash, facts);
     }
 
     /// <summary>The calls that would undo the call, built from the before-image; none (with why) when it has no undo or one cannot be built.</summary>
@@ -1081,6 +1143,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             {
                 await client.DisposeAsync().ConfigureAwait(false);
             }
+
+            if (_options.Sql is { } sql)
+            {
+                await sql.DisposeAsync().ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -1093,13 +1160,28 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 internal sealed record Previewed(string Tool, JsonObject Arguments, JsonNode? Before, string Hash);
 
 /// <summary>A call to an upstream tool as planned: its facts, the tool's name on the server, the pinned version it was planned against, and its preview and undo when the policy gives them.</summary>
-internal sealed class UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes,
-    IReadOnlyList<string> sampleKeys, IReadOnlyList<RecordChange> sample, string summary, string upstreamName, string pin)
-    : Plan(call, tool, hash, affectedHash, records, sampleKeys, [], [], classes, [], sample, [], 0, [], summary, null, null, null)
+internal sealed class UpstreamPlan : Plan
 {
-    public string UpstreamName { get; } = upstreamName;
+    public UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes,
+        IReadOnlyList<string> sampleKeys, IReadOnlyList<RecordChange> sample, string summary, string upstreamName, string pin, PlanFacts? found = null)
+        : base(call, tool, hash, affectedHash, records, sampleKeys, [], [], classes, [], sample, [], 0, [], summary, null, null, null)
+    {
+        UpstreamName = upstreamName;
+        Pin = pin;
+        if (found is not null)
+        {
+            // What the plan found (a SQL statement's kind and reach) joins the call's own facts, only ever towards danger.
+            Facts = Facts with
+            {
+                Statement = found.Statement, Kind = found.Kind, Deleted = found.Deleted, Changed = found.Changed,
+                Reversible = found.Reversible == false ? false : Facts.Reversible,
+            };
+        }
+    }
 
-    public string Pin { get; } = pin;
+    public string UpstreamName { get; }
+
+    public string Pin { get; }
 
     /// <summary>The preview read, as answered at planning; null when the policy gives none.</summary>
     public Previewed? Preview { get; init; }

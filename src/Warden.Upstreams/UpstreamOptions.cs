@@ -51,9 +51,22 @@ public sealed class UpstreamOptions
     /// <summary>Told of each attempt to reach the server, each restart and each changed tool, for the audit trail.</summary>
     public Func<UpstreamEvent, Task>? Report { get; init; }
 
+    /// <summary>Classifies a SQL tool's statement (with PostgreSQL, through a connection Warden holds); null when the server has no SQL tools. The upstream closes it.</summary>
+    public ISqlClassifier? Sql { get; init; }
+
     /// <summary>Where the MCP client logs.</summary>
     public ILoggerFactory? Logging { get; init; }
 }
+
+/// <summary>Classifies the statements of a database server's SQL tool, as Warden's own database system does.</summary>
+public interface ISqlClassifier : IAsyncDisposable
+{
+    /// <summary>The statement's kind, tables, WHERE and estimated rows; an error when it cannot be classified (and then nothing is sent).</summary>
+    Task<SystemResult<ClassifiedSql>> ClassifyAsync(string sql, CancellationToken cancellationToken);
+}
+
+/// <summary>A SQL tool's statement as PostgreSQL classified it: its kind, tables and WHERE, and the planner's estimate of the rows it reaches.</summary>
+public sealed record ClassifiedSql(StatementFacts Statement, long EstimatedRows);
 
 /// <summary>Something that happened between Warden and an upstream server: a connection, a restart, a failed call, a changed tool.</summary>
 /// <param name="System">The upstream's id.</param>

@@ -96,6 +96,9 @@ public sealed class PostgresServer : IAsyncLifetime
 
     public string AdminConnection(string database) => Admin(database) + ";Password=" + AdminPassword;
 
+    /// <summary>The superuser's connection to a database as a URL, as other programs (a database MCP server) take it.</summary>
+    public string AdminUrl(string database) => $"postgres://postgres:{AdminPassword}@127.0.0.1:{Port}/{database}?sslmode=disable";
+
     public ValueTask DisposeAsync()
     {
         try

@@ -38,6 +38,37 @@ public sealed class ToolPreview
 }
 
 /// <summary>
+/// Where a database server's SQL tool takes its statement (<c>sql: args.sql</c>): Warden classifies
+/// it with PostgreSQL before the call is decided, as it classifies its own database tools.
+/// </summary>
+public sealed class ToolSql
+{
+    private readonly ArgumentTemplate _statement;
+
+    internal ToolSql(ArgumentTemplate statement, string text)
+    {
+        _statement = statement;
+        Text = text;
+    }
+
+    /// <summary>Where the statement is, as the policy writes it.</summary>
+    public string Text { get; }
+
+    /// <summary>The statement of a call, or null with why there is none (absent, not text).</summary>
+    public string? Statement(JsonElement args, out string? problem)
+    {
+        var value = _statement.Build(new Dictionary<string, JsonNode?>(StringComparer.Ordinal) { ["args"] = JsonNode.Parse(args.GetRawText()) }, out problem);
+        if (value is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+        {
+            return text.GetValue<string>();
+        }
+
+        problem ??= $"{Text} is {(value is null ? "missing" : "not text")}";
+        return null;
+    }
+}
+
+/// <summary>
 /// The call that reverses a proxied call, built from the before-image: once with the whole
 /// preview result as <c>before</c>, or, when it reads <c>record</c>, once per affected record.
 /// A proxied write without one is not reversible, and is governed as such.

@@ -97,6 +97,9 @@ public sealed record ToolDefinition(
     /// <summary>For an upstream's tool: the call that reverses one; null when Warden cannot undo it.</summary>
     public ToolUndo? Undo { get; init; }
 
+    /// <summary>For a database server's SQL tool: where its statement is, classified by PostgreSQL before the call is decided; null for any other tool.</summary>
+    public ToolSql? Sql { get; init; }
+
     /// <summary>
     /// The records a call with these arguments touches, by <see cref="Records"/>: false with no
     /// problem when the policy does not say, false with the problem when the arguments do not give a

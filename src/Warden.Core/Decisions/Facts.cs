@@ -45,6 +45,12 @@ public sealed record PlanFacts
 
     /// <summary>The SQL statement a database call runs, as the database classified it; null for other calls.</summary>
     public StatementFacts? Statement { get; init; }
+
+    /// <summary>
+    /// What the call does, as its plan found it, where that is more than the tool's kind says (an
+    /// UPDATE through a server's SQL tool annotated as a read); null when the tool's kind says it.
+    /// </summary>
+    public ActionKind? Kind { get; init; }
 }
 
 /// <summary>

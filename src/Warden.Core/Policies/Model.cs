@@ -261,12 +261,21 @@ public static class GuardAmounts
     }
 
     /// <summary>
-    /// The kind a call is governed as: a tool's own kind, or delete when its plan deletes records
-    /// (a merge that soft-deletes duplicates is a delete, whatever the tool is called). Only ever
-    /// towards danger.
+    /// The kind a call is governed as: a tool's own kind; what its plan found it does, when the tool
+    /// reads or writes and the plan does more (an UPDATE or DROP through a SQL tool); or delete when
+    /// its plan deletes records (a merge that soft-deletes duplicates is a delete, whatever the tool
+    /// is called). Only ever towards danger.
     /// </summary>
-    public static ActionKind Effective(ActionKind kind, PlanFacts facts) =>
-        kind is ActionKind.Read or ActionKind.Write or ActionKind.Configure && Deleted(kind, facts) > 0 ? ActionKind.Delete : kind;
+    public static ActionKind Effective(ActionKind kind, PlanFacts facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (facts.Kind is { } planned && planned != ActionKind.Read && kind is ActionKind.Read or ActionKind.Write)
+        {
+            kind = planned;
+        }
+
+        return kind is ActionKind.Read or ActionKind.Write or ActionKind.Configure && Deleted(kind, facts) > 0 ? ActionKind.Delete : kind;
+    }
 }
 
 /// <summary>A cap on what an agent, or all agents of a use case together, may do in a sliding window.</summary>
@@ -319,6 +328,9 @@ public sealed record DeclaredSystem(string Id, string Kind, string Description, 
 
     /// <summary>For an upstream MCP server: how long one call may take before it is given up (and the agent told).</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>For an upstream with SQL tools: the reference to the connection Warden classifies their statements with (never sent to the server nor an agent).</summary>
+    public string? SqlConnection { get; init; }
 }
 
 /// <summary>

@@ -268,7 +268,7 @@ internal static class PolicyBinder
     }
 
     private static readonly string[] UpstreamFields =
-        ["id", "description", "kind", "command", "args", "url", "headers", "env", "environment", "connections", "timeout", "tools"];
+        ["id", "description", "kind", "command", "args", "url", "headers", "env", "environment", "connections", "timeout", "sql_connection", "tools"];
 
     private static readonly string[] EndpointFields = ["command", "args", "url", "headers", "env"];
 
@@ -316,6 +316,7 @@ internal static class PolicyBinder
             Kind = kind,
             Endpoints = endpoints,
             Timeout = r.Duration("timeout"),
+            SqlConnection = r.String("sql_connection"),
             At = r.At,
         });
     }
@@ -373,7 +374,7 @@ internal static class PolicyBinder
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo", "sql"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -410,6 +411,7 @@ internal static class PolicyBinder
             {
                 Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null,
                 Preview = ProxiedCall(t, "preview", toolName.Value, diagnostics), Undo = ProxiedCall(t, "undo", toolName.Value, diagnostics),
+                Sql = t.Node("sql"),
             });
         }
 

@@ -636,11 +636,47 @@ internal sealed class PolicyCompiler
             tools[i] = ProxiedWrites(syntax, tools[i], tools, $"tool '{syntax.Name.Value}' of {what}");
         }
 
+        // A SQL tool's statement is classified with a connection Warden holds: a reference, like any credential.
+        if (system.SqlConnection is { } sqlConnection && !Regex.IsMatch(sqlConnection.Value, @"^(env|file|secret):\S+$"))
+        {
+            _diagnostics.Error(DiagnosticCode.SecretInPolicy, sqlConnection.At, $"the sql_connection of {what} is written in the policy",
+                "name where Warden finds it instead: env:NAME, file:/path or secret:NAME; a policy is kept as code and read by many");
+        }
+
+        for (var i = 0; i < tools.Count; i++)
+        {
+            var syntax = system.Tools.First(t => $"{id}.{t.Name.Value}" == tools[i].Name);
+            if (syntax.Sql is not { } sql)
+            {
+                continue;
+            }
+
+            var toolWhat = $"tool '{syntax.Name.Value}' of {what}";
+            if (system.SqlConnection is null)
+            {
+                _diagnostics.Error(DiagnosticCode.MissingField, sql.Start, $"{toolWhat} takes SQL, but {what} has no sql_connection to classify it with",
+                    "add sql_connection: env:NAME to the system: a connection to the same database, which Warden uses only to classify statements");
+                continue;
+            }
+
+            var problems = new List<ArgumentTemplate.Problem>();
+            if (ArgumentTemplate.Compile(sql, _syntax.Text, ["args"], problems) is { } template)
+            {
+                tools[i] = tools[i] with { Sql = new ToolSql(template, sql is Yaml.YamlScalar scalar ? scalar.Value : "sql") };
+            }
+
+            foreach (var problem in problems)
+            {
+                _diagnostics.Error(DiagnosticCode.ConditionSyntax, problem.At, $"in the sql of {toolWhat}: {problem.Message}", problem.Hint);
+            }
+        }
+
         var connections = endpoints.ToDictionary(e => e.Key, e => e.Value.ToString(), StringComparer.Ordinal);
         var declared = new DeclaredSystem(id, "mcp", system.Description, connections, [])
         {
             Endpoints = endpoints,
             Timeout = system.Timeout?.Value,
+            SqlConnection = system.SqlConnection?.Value,
         };
         _declared.Add(declared);
         _declaredCatalogues.Add(new SystemCatalogue(id, tools, []));

@@ -70,6 +70,9 @@ internal sealed record SystemSyntax(Located<string> Id, string Description, List
 
     public Located<TimeSpan>? Timeout { get; init; }
 
+    /// <summary>For an upstream with SQL tools: the connection Warden holds to classify their statements.</summary>
+    public Located<string>? SqlConnection { get; init; }
+
     public SourceLocation At { get; init; }
 }
 
@@ -101,6 +104,9 @@ internal sealed record ToolSyntax(
 
     /// <summary>The call that reverses one.</summary>
     public ProxiedCallSyntax? Undo { get; init; }
+
+    /// <summary>For a database server's SQL tool: the argument that holds its statement (args.sql).</summary>
+    public YamlNode? Sql { get; init; }
 }
 
 /// <summary>A call Warden makes for a proxied call (its preview, its undo): a tool of the same upstream, and how its arguments are built.</summary>

@@ -133,3 +133,51 @@ public sealed class ProxiedWriteDeclarationTests
         Assert.Contains("is not a JSON path Warden follows", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A database server's SQL tool: where its statement is, and the connection Warden classifies it with.</summary>
+public sealed class SqlToolDeclarationTests
+{
+    private const string Dbhub = """
+        systems:
+          - id: dbhub
+            kind: mcp
+            command: [npx, dbhub]
+            environment: sandbox
+            sql_connection: env:DBHUB_CLASSIFY
+            tools:
+              - { name: execute_sql, kind: read, arguments: { sql: string }, sql: args.sql }
+        """;
+
+    [Fact]
+    public void A_sql_tool_takes_its_statement_from_the_argument_the_policy_names()
+    {
+        var policy = Valid(With(Dbhub));
+        var tool = Assert.Single(policy.Tools, t => t.Name == "dbhub.execute_sql");
+        Assert.Equal("DROP TABLE x", tool.Sql!.Statement(System.Text.Json.JsonDocument.Parse("""{"sql":"DROP TABLE x"}""").RootElement, out _));
+        Assert.Null(tool.Sql.Statement(System.Text.Json.JsonDocument.Parse("""{"sql":["DROP TABLE x"]}""").RootElement, out var problem));
+        Assert.Equal("args.sql is not text", problem);
+        Assert.Equal("env:DBHUB_CLASSIFY", Assert.Single(policy.Declared).SqlConnection);
+    }
+
+    [Fact]
+    public void A_sql_tool_without_a_connection_to_classify_with_is_an_error()
+    {
+        var result = Load(With(Dbhub.Replace("    sql_connection: env:DBHUB_CLASSIFY\n", "", StringComparison.Ordinal)));
+        Assert.Contains("has no sql_connection to classify it with", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_classification_connection_written_in_the_policy_is_an_error()
+    {
+        var result = Load(With(Dbhub.Replace("env:DBHUB_CLASSIFY", "Host=db;Password=hunter2", StringComparison.Ordinal)));
+        Assert.Equal(DiagnosticCode.SecretInPolicy, Assert.Single(result.Errors).Code);
+    }
+
+    [Theory]
+    [InlineData(ActionKind.Read, ActionKind.Write, ActionKind.Write)]
+    [InlineData(ActionKind.Read, ActionKind.Configure, ActionKind.Configure)]
+    [InlineData(ActionKind.Write, ActionKind.Read, ActionKind.Write)]
+    [InlineData(ActionKind.Send, ActionKind.Write, ActionKind.Send)]
+    public void What_a_plan_found_a_call_does_only_ever_makes_it_more_dangerous(ActionKind annotated, ActionKind found, ActionKind governed) =>
+        Assert.Equal(governed, GuardAmounts.Effective(annotated, new PlanFacts { Kind = found }));
+}

@@ -295,6 +295,7 @@ internal sealed class Gateway : IAsyncDisposable
             upstreams.Add(await McpUpstream.OpenAsync(new UpstreamOptions
             {
                 Sql = classifyWith is null ? null : new PostgresSqlClassification(classifyWith),
+                WithholdInstructions = declared.WithholdInstructions,
                 Id = declared.Id,
                 Environment = options.Environment,
                 Endpoint = endpoint,

@@ -495,9 +495,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
         var result = sent.Value!;
         var output = Output(result, p.Tool, p.Call.Agent);
+        var (screened, notes) = Screen(output, p.Call.Tool);
         if (result.IsError == true)
         {
-            return new SystemError("upstream_error", $"upstream '{Id}' answered {p.Call.Tool} with an error: {Text(output)}");
+            return new SystemError("upstream_error", $"upstream '{Id}' answered {p.Call.Tool} with an error: {Text(screened)}"
+                                                     + (notes.Count > 0 ? $" ({notes[0]})" : ""));
         }
 
         // What the call left, read at once: an undo later refuses to overwrite a record changed since.
@@ -507,8 +509,30 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             _journal.After(actionId, after.Value is { } state ? state.Answer ?? ErrorState(state.Error) : null, after.Succeeded);
         }
 
-        return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(output)) { Done = p.Records };
+        return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(screened)) { Done = p.Records, Notes = notes };
     }
+
+    /// <summary>
+    /// The result as the agent may read it: text in it that tries to instruct the agent (a CRM note
+    /// saying "ignore your instructions", a hidden line naming a tool) is noted for the trail, and
+    /// withheld where the policy says.
+    /// </summary>
+    private (JsonNode Output, IReadOnlyList<string> Notes) Screen(JsonNode output, string tool)
+    {
+        var found = InjectedInstructions.Find(output, _toolNames);
+        if (found.Count == 0)
+        {
+            return (output, []);
+        }
+
+        var where = string.Join("; ", found.Take(5).Select(f => $"{f.Path}: {f.Reason} (\"{f.Excerpt}\")")) + (found.Count > 5 ? $"; and {found.Count - 5} more" : "");
+        var note = $"the result of {tool} has text that tries to instruct the agent, {(_options.WithholdInstructions ? "withheld from it" : "passed on and flagged")}: {where}";
+        _log.LogWarning("Upstream '{System}': {Note}", Id, note);
+        return (_options.WithholdInstructions ? InjectedInstructions.Withhold(output, found) ?? new JsonObject() : output, [note]);
+    }
+
+    /// <summary>The names an instruction hidden in a result would use for this server's tools: ID.TOOL and TOOL.</summary>
+    private IReadOnlyCollection<string> _toolNames => [.. _listing.Tools.Keys, .. _listing.Tools.Values.Select(t => t.UpstreamName)];
 
     /// <summary>A read's error answer as a state of the records ("no record c-1" after a delete).</summary>
     private static JsonObject? ErrorState(string? error) => error is null ? null : new JsonObject { ["error"] = error };

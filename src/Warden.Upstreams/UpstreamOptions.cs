@@ -54,6 +54,9 @@ public sealed class UpstreamOptions
     /// <summary>Classifies a SQL tool's statement (with PostgreSQL, through a connection Warden holds); null when the server has no SQL tools. The upstream closes it.</summary>
     public ISqlClassifier? Sql { get; init; }
 
+    /// <summary>True when text in results that tries to instruct the agent is withheld from it; it is flagged in the trail either way.</summary>
+    public bool WithholdInstructions { get; init; }
+
     /// <summary>Where the MCP client logs.</summary>
     public ILoggerFactory? Logging { get; init; }
 }

@@ -331,6 +331,9 @@ public sealed record DeclaredSystem(string Id, string Kind, string Description, 
 
     /// <summary>For an upstream with SQL tools: the reference to the connection Warden classifies their statements with (never sent to the server nor an agent).</summary>
     public string? SqlConnection { get; init; }
+
+    /// <summary>For an upstream: true when text in its results that tries to instruct the agent is withheld from it, not only flagged in the trail.</summary>
+    public bool WithholdInstructions { get; init; }
 }
 
 /// <summary>

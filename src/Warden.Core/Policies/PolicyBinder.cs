@@ -268,7 +268,10 @@ internal static class PolicyBinder
     }
 
     private static readonly string[] UpstreamFields =
-        ["id", "description", "kind", "command", "args", "url", "headers", "env", "environment", "connections", "timeout", "sql_connection", "tools"];
+        ["id", "description", "kind", "command", "args", "url", "headers", "env", "environment", "connections", "timeout", "sql_connection", "instructions_in_results", "tools"];
+
+    /// <summary>instructions_in_results: flag (false) or withhold (true).</summary>
+    private static readonly Dictionary<string, bool> InstructionChoices = new(StringComparer.Ordinal) { ["flag"] = false, ["withhold"] = true };
 
     private static readonly string[] EndpointFields = ["command", "args", "url", "headers", "env"];
 
@@ -317,6 +320,7 @@ internal static class PolicyBinder
             Endpoints = endpoints,
             Timeout = r.Duration("timeout"),
             SqlConnection = r.String("sql_connection"),
+            InstructionsInResults = r.Choice("instructions_in_results", InstructionChoices),
             At = r.At,
         });
     }

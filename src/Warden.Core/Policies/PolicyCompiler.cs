@@ -677,6 +677,7 @@ internal sealed class PolicyCompiler
             Endpoints = endpoints,
             Timeout = system.Timeout?.Value,
             SqlConnection = system.SqlConnection?.Value,
+            WithholdInstructions = system.InstructionsInResults?.Value == true,
         };
         _declared.Add(declared);
         _declaredCatalogues.Add(new SystemCatalogue(id, tools, []));

@@ -73,6 +73,9 @@ internal sealed record SystemSyntax(Located<string> Id, string Description, List
     /// <summary>For an upstream with SQL tools: the connection Warden holds to classify their statements.</summary>
     public Located<string>? SqlConnection { get; init; }
 
+    /// <summary>For an upstream: what is done with text in its results that tries to instruct the agent (flag, the default, or withhold).</summary>
+    public Located<bool>? InstructionsInResults { get; init; }
+
     public SourceLocation At { get; init; }
 }
 

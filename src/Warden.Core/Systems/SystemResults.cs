@@ -177,6 +177,9 @@ public sealed record AppliedAction(string ActionId, string Tool, long Records, b
     /// the fields' own.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputFields { get; init; }
+
+    /// <summary>What the system noticed in the call's result, for the trail (text that tries to instruct the agent); empty when nothing.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>A send a stopped gateway left half-way, now ended as stopped: its action, and how many it had sent of how many it queued.</summary>

@@ -250,7 +250,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
         var seq = await recorder.RecordAsync(entry with
         {
             Outcome = stopped is null ? "ok" : "stopped",
-            Detail = stopped is null ? entry.Detail : Join(entry.Detail, stopped),
+            Detail = new[] { stopped }.Concat(action.Notes).Aggregate(entry.Detail, (detail, note) => note is null ? detail : Join(detail, note)),
             ActionId = action.ActionId.Length == 0 ? null : action.ActionId,
             RecordsRead = isRead ? RecordIds.Of(action.Output) : [],
             // Small changes name their records; larger ones are found through the action's journal.

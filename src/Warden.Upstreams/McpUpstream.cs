@@ -121,6 +121,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return Changed(call.Tool);
         }
 
+        // Credentials reach the server from Warden; one an agent carries would go where no policy sees it used.
+        var raw = call.Arguments.GetRawText();
+        var credentials = CredentialArguments.Find(call.Arguments).Concat(_secrets.Any(s => s.Length >= 8 && raw.Contains(s, StringComparison.Ordinal))
+            ? ["the arguments hold a credential Warden holds for this server"] : []).ToList();
+        if (credentials.Count > 0)
+        {
+            return new SystemError("credential_in_arguments",
+                $"{call.Tool} is refused, and nothing was sent: {string.Join("; ", credentials.Take(5))}. Warden adds the credentials of upstream '{Id}' itself; an agent's own are not passed on");
+        }
+
         var tool = listed.Definition;
         // Arguments the policy declares are checked here, as each system checks its own (the server checks the rest, if it does).
         if (tool.CheckArguments(call.Arguments) is { Count: > 0 } problems)

@@ -447,4 +447,16 @@ public sealed class UpstreamTests : IAsyncLifetime
         Assert.Equal("Ada", record.GetProperty("name").GetString());
         Assert.Contains("withheld from it", Assert.Single(applied.Notes), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("""{"id":"c-1","fields":{"api_key":"k-123"}}""")]
+    [InlineData("""{"id":"c-1","fields":{"note":"Bearer 0123456789abcdefghij"}}""")]
+    [InlineData("""{"id":"c-1","fields":{"note":"crm-test-token"}}""")]
+    public async Task A_credential_in_an_agents_arguments_is_refused_and_nothing_is_sent(string arguments)
+    {
+        var upstream = await Open();
+        var refused = await Run(upstream, new ToolCall("crm.update_record", JsonDocument.Parse(arguments).RootElement, "bot", "sandbox"));
+        Assert.Equal("credential_in_arguments", refused.Error!.Code);
+        Assert.DoesNotContain("update_record", await _server.CallsAsync());
+    }
 }

@@ -159,8 +159,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return await PreviewedPlanAsync(call, listed, records, cancellationToken).ConfigureAwait(false);
         }
 
-        // A read's result holds the classes the policy gives its paths; what a write touches is not known.
-        IReadOnlyList<string> classes = tool.Kind == ActionKind.Read ? [.. tool.ResultClasses.Values.SelectMany(c => c).Distinct()] : [];
+        // A read's result holds the classes the policy gives its paths; a call touches those its arguments hold.
+        IReadOnlyList<string> classes = [.. (tool.Kind == ActionKind.Read ? tool.ResultClasses.Values.SelectMany(c => c) : []).Concat(tool.ClassesIn(call.Arguments)).Distinct()];
         var summary = $"{call.Tool} on upstream '{Id}': Warden cannot preview what it does; governed as {Word(tool.Kind)}"
                       + (tool.Reversibility == Reversibility.Irreversible ? ", irreversible" : "") + (tool.External ? ", external" : "")
                       + (tool.Annotated ? "" : " (not annotated in the policy)") + "." + Hints(listed);
@@ -228,7 +228,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
                       + (undo is not null ? $"; Warden can undo it with {tool.Undo!.Tool} ({undo.Count} call(s) restoring what it reads now)."
                           : $"; not reversible{(undoProblem is null ? "" : $" ({undoProblem})")}.")
                       + Hints(listed);
-        IReadOnlyList<string> classes = [.. reader.ResultClasses.Values.SelectMany(c => c).Concat(tool.ResultClasses.Values.SelectMany(c => c)).Distinct()];
+        IReadOnlyList<string> classes = [.. reader.ResultClasses.Values.SelectMany(c => c).Concat(tool.ResultClasses.Values.SelectMany(c => c)).Concat(tool.ClassesIn(call.Arguments)).Distinct()];
         return new UpstreamPlan(call, tool, Hash(call, listed, beforeHash), Affected(call, beforeHash), records, classes, [.. sample.Select(s => s.Key)], sample, summary,
             listed.UpstreamName, listed.Version.Hash)
         {
@@ -290,7 +290,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         };
         var summary = $"{call.Tool} on upstream '{Id}': {what}, about {rows:N0} row(s) as PostgreSQL's planner estimates"
                       + (kind == ActionKind.Read ? "." : "; Warden cannot preview or undo it through the server: governed as irreversible.") + Hints(listed);
-        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, [], [], [], summary, listed.UpstreamName, listed.Version.Hash, facts);
+        IReadOnlyList<string> classes = [.. (kind == ActionKind.Read ? tool.ResultClasses.Values.SelectMany(c => c) : []).Concat(tool.ClassesIn(call.Arguments)).Distinct()];
+        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, classes, [], [], summary, listed.UpstreamName, listed.Version.Hash, facts);
     }
 
     /// <summary>The calls that would undo the call, built from the before-image; none (with why) when it has no undo or one cannot be built.</summary>

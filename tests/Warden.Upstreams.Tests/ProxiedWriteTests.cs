@@ -31,6 +31,7 @@ public sealed class ProxiedWriteTests : IAsyncLifetime
           - { id: bot, use_case: ops, environments: [sandbox], auth: { token: env:T_BOT } }
         data_classes:
           pii: [contacts.email]
+          consent: [contacts.email]
         systems:
           - id: crm
             kind: mcp
@@ -43,6 +44,7 @@ public sealed class ProxiedWriteTests : IAsyncLifetime
               - name: update_record
                 kind: write
                 arguments: { id: string, fields: object }
+                argument_classes: { "$.fields.consent": [consent], "$.fields.email": [pii] }
                 preview: { tool: get_record, arguments: { id: args.id } }
                 undo: { tool: update_record, arguments: { id: args.id, fields: "pick(before.record, args.fields)" } }
               - name: bulk_update
@@ -222,5 +224,15 @@ public sealed class ProxiedWriteTests : IAsyncLifetime
             TestContext.Current.CancellationToken);
         Assert.Equal([update], plan.Value!.Actions);
         Assert.Equal([created], plan.Value.Irreversible);
+    }
+
+    [Fact]
+    public async Task A_write_touches_the_classes_of_the_arguments_it_sets()
+    {
+        Assert.Contains("consent", (await PlanAsync("crm.update_record", new { id = "c-2", fields = new { consent = true } })).Classes);
+        var lifecycle = await PlanAsync("crm.update_record", new { id = "c-2", fields = new { lifecycle = "mql" } });
+        Assert.DoesNotContain("consent", lifecycle.Classes);
+        // Clearing a consent flag changes consent as much as setting it.
+        Assert.Contains("consent", (await PlanAsync("crm.update_record", new { id = "c-2", fields = new { consent = (bool?)null } })).Facts.Classes);
     }
 }

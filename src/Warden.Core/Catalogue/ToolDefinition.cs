@@ -86,6 +86,24 @@ public sealed record ToolDefinition(
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ResultClasses { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary>
+    /// Data classes in the tool's arguments, by JSON path into them (<c>$.fields.email</c> → pii): a
+    /// call whose arguments hold a value there touches the class, for conditions and approvers.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ArgumentClasses { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The classes a call's arguments touch: those of each path in <see cref="ArgumentClasses"/> present in them, null included (clearing a consent flag changes consent).</summary>
+    public IReadOnlyList<string> ClassesIn(global::System.Text.Json.JsonElement arguments)
+    {
+        if (ArgumentClasses.Count == 0)
+        {
+            return [];
+        }
+
+        var node = global::System.Text.Json.Nodes.JsonNode.Parse(arguments.GetRawText());
+        return [.. ArgumentClasses.Where(p => Policies.JsonPath.Select(node, p.Key).Count > 0).SelectMany(p => p.Value).Distinct(StringComparer.Ordinal)];
+    }
+
     /// <summary>How many records a call touches, as the policy works it out from the arguments (a CEL expression: <c>args.ids.size()</c>); null when it does not say.</summary>
     public string? Records { get; init; }
 

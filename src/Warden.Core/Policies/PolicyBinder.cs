@@ -378,7 +378,7 @@ internal static class PolicyBinder
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo", "sql"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo", "sql", "argument_classes"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -399,27 +399,36 @@ internal static class PolicyBinder
                 }
             }
 
-            // result: { "$.records[*].email": pii } — the classes of what a path in the result holds.
-            var result = new List<(Located<string>, List<Located<string>>)>();
-            if (t.Mapping("result") is { } resultNode)
-            {
-                var resultReader = new MappingReader(resultNode, $"the result of tool '{toolName.Value}'", diagnostics, resultNode.Entries.Select(e => e.Key.Value).ToList());
-                foreach (var (key, _) in resultNode.Entries)
-                {
-                    result.Add((new Located<string>(key.Value, key.Start), resultReader.Strings(key.Value, required: true)));
-                }
-            }
+            // result: { "$.records[*].email": pii } — the classes of what a path in the result holds; argument_classes: the same of the arguments.
+            var result = PathClasses(t, "result", $"the result of tool '{toolName.Value}'", diagnostics);
+            var argumentClasses = PathClasses(t, "argument_classes", $"the argument classes of tool '{toolName.Value}'", diagnostics);
 
             tools.Add(new ToolSyntax(toolName, t.Text("description"), t.Choice("kind", Names.Kinds), t.Choice("reversibility", Names.Reversibilities),
                 t.Boolean("external"), arguments, t.At)
             {
-                Result = result, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null,
+                Result = result, ArgumentClasses = argumentClasses, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null,
                 Preview = ProxiedCall(t, "preview", toolName.Value, diagnostics), Undo = ProxiedCall(t, "undo", toolName.Value, diagnostics),
                 Sql = t.Node("sql"),
             });
         }
 
         return tools;
+    }
+
+    /// <summary>Data classes by JSON path: { "$.records[*].email": [pii] }.</summary>
+    private static List<(Located<string>, List<Located<string>>)> PathClasses(MappingReader t, string key, string what, DiagnosticBag diagnostics)
+    {
+        var result = new List<(Located<string>, List<Located<string>>)>();
+        if (t.Mapping(key) is { } node)
+        {
+            var reader = new MappingReader(node, what, diagnostics, node.Entries.Select(e => e.Key.Value).ToList());
+            foreach (var (path, _) in node.Entries)
+            {
+                result.Add((new Located<string>(path.Value, path.Start), reader.Strings(path.Value, required: true)));
+            }
+        }
+
+        return result;
     }
 
     /// <summary>A tool's preview: { tool, arguments, records }, or undo: { tool, arguments }.</summary>

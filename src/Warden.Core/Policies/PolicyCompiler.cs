@@ -616,7 +616,12 @@ internal sealed class PolicyCompiler
             }
 
             var annotated = Annotate(id, tool);
-            annotated = annotated with { Name = $"{id}.{tool.Name.Value}", ResultClasses = ResultClasses(tool, $"tool '{tool.Name.Value}' of {what}") };
+            annotated = annotated with
+            {
+                Name = $"{id}.{tool.Name.Value}",
+                ResultClasses = PathClasses(tool.Result, "the result", $"tool '{tool.Name.Value}' of {what}", "$.records[*].email"),
+                ArgumentClasses = PathClasses(tool.ArgumentClasses, "the argument classes", $"tool '{tool.Name.Value}' of {what}", "$.fields.email"),
+            };
             if (tool.Records is { } records)
             {
                 annotated = annotated with { Records = records.Text, RecordsCount = CompileRecords(records, annotated, $"tool '{tool.Name.Value}' of {what}") };
@@ -836,22 +841,22 @@ internal sealed class PolicyCompiler
         return result;
     }
 
-    /// <summary>The classes of a tool's result by JSON path: each path one Warden can follow, each class declared.</summary>
-    private Dictionary<string, IReadOnlyList<string>> ResultClasses(ToolSyntax tool, string what)
+    /// <summary>The classes of a tool's result or arguments by JSON path: each path one Warden can follow, each class declared.</summary>
+    private Dictionary<string, IReadOnlyList<string>> PathClasses(List<(Located<string> Path, List<Located<string>> Classes)> paths, string part, string what, string example)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var (path, classes) in tool.Result)
+        foreach (var (path, classes) in paths)
         {
             if (JsonPath.Problem(path.Value) is { } problem)
             {
-                _diagnostics.Error(DiagnosticCode.InvalidValue, path.At, $"'{path.Value}' in the result of {what} is not a JSON path Warden follows: {problem}",
-                    "write $ then .name, [n], [*] or .* steps, e.g. $.records[*].email");
+                _diagnostics.Error(DiagnosticCode.InvalidValue, path.At, $"'{path.Value}' in {part} of {what} is not a JSON path Warden follows: {problem}",
+                    $"write $ then .name, [n], [*] or .* steps, e.g. {example}");
                 continue;
             }
 
             foreach (var dataClass in classes.Where(c => !KnownClasses.Contains(c.Value)))
             {
-                _diagnostics.Error(DiagnosticCode.UnknownReference, dataClass.At, $"the result of {what} names the data class '{dataClass.Value}', which is not declared",
+                _diagnostics.Error(DiagnosticCode.UnknownReference, dataClass.At, $"{part} of {what} names the data class '{dataClass.Value}', which is not declared",
                     Suggest.HintOrChoices(dataClass.Value, [.. KnownClasses]));
             }
 

@@ -99,6 +99,9 @@ internal sealed record ToolSyntax(
     /// <summary>Data classes in the result, by JSON path.</summary>
     public List<(Located<string> Path, List<Located<string>> Classes)> Result { get; init; } = [];
 
+    /// <summary>Data classes in the arguments, by JSON path.</summary>
+    public List<(Located<string> Path, List<Located<string>> Classes)> ArgumentClasses { get; init; } = [];
+
     /// <summary>How many records a call touches, as a CEL expression over its arguments.</summary>
     public ConditionSyntax? Records { get; init; }
 

@@ -181,3 +181,38 @@ public sealed class SqlToolDeclarationTests
     public void What_a_plan_found_a_call_does_only_ever_makes_it_more_dangerous(ActionKind annotated, ActionKind found, ActionKind governed) =>
         Assert.Equal(governed, GuardAmounts.Effective(annotated, new PlanFacts { Kind = found }));
 }
+
+/// <summary>The data classes a tool's arguments hold, by JSON path.</summary>
+public sealed class ArgumentClassTests
+{
+    private const string Crm = """
+        systems:
+          - id: crm
+            kind: mcp
+            url: http://127.0.0.1:9/mcp
+            environment: sandbox
+            tools:
+              - name: update_record
+                kind: write
+                arguments: { id: string, fields: object }
+                argument_classes: { "$.fields.email": [pii] }
+        data_classes:
+          pii: [contacts.email]
+        """;
+
+    [Fact]
+    public void A_call_touches_the_classes_of_the_arguments_it_has()
+    {
+        var tool = Assert.Single(Valid(With(Crm)).Tools, t => t.Name == "crm.update_record");
+        Assert.Equal(["pii"], tool.ClassesIn(System.Text.Json.JsonDocument.Parse("""{"id":"c-1","fields":{"email":"a@b.c"}}""").RootElement));
+        Assert.Empty(tool.ClassesIn(System.Text.Json.JsonDocument.Parse("""{"id":"c-1","fields":{"lifecycle":"mql"}}""").RootElement));
+    }
+
+    [Fact]
+    public void An_argument_class_that_is_not_declared_is_an_error_with_a_suggestion()
+    {
+        var result = Load(With(Crm.Replace("[pii] }", "[pi] }", StringComparison.Ordinal)));
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("the argument classes of tool 'update_record' of system 'crm' names the data class 'pi'", error.Message, StringComparison.Ordinal);
+    }
+}

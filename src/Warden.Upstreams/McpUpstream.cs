@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -506,6 +507,18 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
         var result = sent.Value!;
         var output = Output(result, p.Tool, p.Call.Agent);
+        if (Encoding.UTF8.GetByteCount(output.ToJsonString()) is var size && size > _options.MaxResultBytes)
+        {
+            // Too large for an agent to read, or a trail to hold: a read is refused; a write ran, and says so without its answer.
+            var tooLarge = $"upstream '{Id}' answered {p.Call.Tool} with {size:N0} bytes; the most Warden passes on is {_options.MaxResultBytes:N0}";
+            if (p.Tool.Kind == ActionKind.Read)
+            {
+                return new SystemError("upstream_result_too_large", tooLarge + ": narrow the call (a filter, fewer records)");
+            }
+
+            output = new JsonObject { ["withheld"] = tooLarge + "; the call ran" };
+        }
+
         var (screened, notes) = Screen(output, p.Call.Tool);
         if (result.IsError == true)
         {
@@ -672,6 +685,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             {
                 ClientInfo = new Implementation { Name = "warden", Version = "1.0" },
                 InitializationTimeout = _options.ConnectTimeout,
+                Handlers = new McpClientHandlers
+                {
+                    // A server that says its tools changed is listed again at once: a changed tool is blocked (and reported) before any call to it.
+                    NotificationHandlers = [new(NotificationMethods.ToolListChangedNotification, (_, _) =>
+                    {
+                        Interlocked.Exchange(ref _listedAtTicks, 0);
+                        _ = RelistInBackground();
+                        return ValueTask.CompletedTask;
+                    })],
+                },
             }, _options.Logging, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -690,6 +713,21 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
         _client = client;
         return (client, null);
+    }
+
+    private async Task RelistInBackground()
+    {
+        try
+        {
+            if (_client is { Completion.IsCompleted: false } client)
+            {
+                await RelistIfStaleAsync(client, _clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // closing
+        }
     }
 
     private async Task ConnectInBackground()

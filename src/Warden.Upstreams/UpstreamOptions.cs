@@ -54,6 +54,9 @@ public sealed class UpstreamOptions
     /// <summary>Classifies a SQL tool's statement (with PostgreSQL, through a connection Warden holds); null when the server has no SQL tools. The upstream closes it.</summary>
     public ISqlClassifier? Sql { get; init; }
 
+    /// <summary>The largest answer passed on to an agent, in bytes of JSON (default 1 MiB): a larger read is refused, a larger write's answer withheld.</summary>
+    public int MaxResultBytes { get; init; } = 1 << 20;
+
     /// <summary>True when text in results that tries to instruct the agent is withheld from it; it is flagged in the trail either way.</summary>
     public bool WithholdInstructions { get; init; }
 

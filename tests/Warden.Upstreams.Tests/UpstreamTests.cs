@@ -57,7 +57,8 @@ public sealed class UpstreamTests : IAsyncLifetime
             PinPath = Path.Combine(_folder, "systems", "sandbox", "crm.db"),
             Timeout = builder.Timeout,
             ConnectTimeout = TimeSpan.FromSeconds(10),
-            RelistAfter = TimeSpan.Zero,
+            RelistAfter = builder.RelistAfter,
+            MaxResultBytes = builder.MaxResultBytes,
             MaxRestarts = builder.MaxRestarts,
             BreakAfter = builder.BreakAfter,
             Hidden = (agent, classes) => agent != "sees-all" && classes.Count > 0,
@@ -84,6 +85,8 @@ public sealed class UpstreamTests : IAsyncLifetime
         public int BreakAfter { get; set; } = 3;
         public IReadOnlyList<ToolDefinition>? Annotated { get; set; }
         public bool Withhold { get; set; }
+        public TimeSpan RelistAfter { get; set; } = TimeSpan.Zero;
+        public int MaxResultBytes { get; set; } = 1 << 20;
     }
 
     private static ToolCall Call(string tool, object arguments, string agent = "bot") =>
@@ -458,5 +461,33 @@ public sealed class UpstreamTests : IAsyncLifetime
         var refused = await Run(upstream, new ToolCall("crm.update_record", JsonDocument.Parse(arguments).RootElement, "bot", "sandbox"));
         Assert.Equal("credential_in_arguments", refused.Error!.Code);
         Assert.DoesNotContain("update_record", await _server.CallsAsync());
+    }
+
+    [Fact]
+    public async Task A_server_that_says_its_tools_changed_is_listed_again_at_once_and_the_changed_tool_blocked()
+    {
+        var upstream = await Open(TestUpstream.Stdio(), edit: b => b.RelistAfter = TimeSpan.FromHours(1));
+        Assert.False(upstream.Blocked("crm.search"));
+        Assert.True((await Run(upstream, Call("crm.rug_pull", new { }))).Succeeded);
+        // No call to search is needed: the server's notification is enough.
+        for (var i = 0; i < 50 && !upstream.Blocked("crm.search"); i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(upstream.Blocked("crm.search"));
+        Assert.Contains(_events, e => e.Tool == "crm.search" && e.Outcome == "blocked");
+    }
+
+    [Fact]
+    public async Task A_read_whose_answer_is_too_large_is_refused_and_a_writes_answer_withheld()
+    {
+        var upstream = await Open(edit: b => b.MaxResultBytes = 10_000);
+        Assert.True((await Run(upstream, Call("crm.big", new { bytes = 5_000 }))).Succeeded);
+        var big = await Run(upstream, Call("crm.big", new { bytes = 50_000 }));
+        // crm.big is unannotated, so governed as a delete: a write, whose answer is withheld, the call having run.
+        Assert.Contains("the call ran", big.Value!.Output.GetProperty("withheld").GetString(), StringComparison.Ordinal);
+        var read = await Open(edit: b => { b.MaxResultBytes = 100; b.Annotated = [Search]; });
+        Assert.Equal("upstream_result_too_large", (await Run(read, Call("crm.search", new { query = "a" }))).Error!.Code);
     }
 }

@@ -86,8 +86,11 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         return upstream;
     }
 
+    /// <summary>The version of a tool (ID.TOOL) that may be called: the policy's pin where it gives one, else the one pinned when first seen or accepted since; null when never seen.</summary>
+    private string? ApprovedHash(string tool) => _annotated.TryGetValue(tool, out var annotated) && annotated.Pin is { } pin ? pin : _pins.PinnedHash(tool);
+
     /// <summary>The server's tool (ID.TOOL) is blocked: what it lists now differs from what was approved.</summary>
-    public bool Blocked(string tool) => _listing.Tools.TryGetValue(tool, out var listed) && _pins.PinnedHash(tool) is { } pinned && pinned != listed.Version.Hash;
+    public bool Blocked(string tool) => _listing.Tools.TryGetValue(tool, out var listed) && ApprovedHash(tool) is { } pinned && pinned != listed.Version.Hash;
 
     /// <summary>The pins of this server's tools.</summary>
     public PinnedTools Pins => _pins;
@@ -117,7 +120,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return SystemError.InvalidArguments($"the arguments of {call.Tool} must be an object");
         }
 
-        if (_pins.PinnedHash(call.Tool) is { } pinned && pinned != listed.Version.Hash)
+        if (ApprovedHash(call.Tool) is { } pinned && pinned != listed.Version.Hash)
         {
             return Changed(call.Tool);
         }
@@ -361,7 +364,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return new SystemError("preview_failed", $"{call.Tool} is previewed by {tool}, which upstream '{Id}' does not offer now; nothing was sent");
         }
 
-        if (_pins.PinnedHash(tool) != listed.Version.Hash)
+        if (ApprovedHash(tool) != listed.Version.Hash)
         {
             return Changed(tool);
         }
@@ -457,7 +460,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
 
         // The tool must still be the version planned (and approved), and still the one pinned.
-        if (!_listing.Tools.TryGetValue(p.Call.Tool, out var listed) || _pins.PinnedHash(p.Call.Tool) != listed.Version.Hash)
+        if (!_listing.Tools.TryGetValue(p.Call.Tool, out var listed) || ApprovedHash(p.Call.Tool) != listed.Version.Hash)
         {
             return listed is null ? SystemError.StalePlan($"upstream '{Id}' no longer offers {p.Call.Tool}") : Changed(p.Call.Tool);
         }
@@ -867,7 +870,17 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             var version = Version(tool);
             var name = $"{Id}.{tool.Name}";
             var blockedBefore = before.Tools.TryGetValue(name, out var was) && was.Version.Hash == version.Hash && _pins.Find(name)?.Changed is not null;
-            if (!_pins.See(name, version, now) && !blockedBefore)
+            var seenSame = _pins.See(name, version, now);
+            if (_annotated.TryGetValue(name, out var annotated) && annotated.Pin is { } policyPin)
+            {
+                // The policy pins it: no owner's accept can approve another version, only a change to the policy.
+                if (policyPin != version.Hash && !(was is not null && was.Version.Hash == version.Hash))
+                {
+                    await ReportAsync(name, $"offers {name} at {version.Hash}, not the version the policy pins ({policyPin}): blocked until the policy's pin is changed", "blocked")
+                        .ConfigureAwait(false);
+                }
+            }
+            else if (!seenSame && !blockedBefore)
             {
                 var pin = _pins.Find(name)!;
                 await ReportAsync(name, $"changed {name} since it was pinned on {pin.PinnedAt:yyyy-MM-dd}: blocked until an owner accepts it (warden upstreams accept {Id} {tool.Name})", "blocked")
@@ -934,6 +947,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             // A blocked tool is shown as approved: a changed schema's own descriptions are read by agents as much as the tool's.
             var pin = _pins.Find(name);
             var shown = pin is { Changed: not null } ? pin.Pinned : version;
+            if (_annotated.TryGetValue(name, out var pinned) && pinned.Pin is { } policyPin && version.Hash != policyPin)
+            {
+                if (pin?.Pinned.Hash != policyPin)
+                {
+                    continue; // the version the policy approved was never seen here: nothing approved to show
+                }
+
+                shown = pin.Pinned;
+            }
+
             var description = shown.Description;
             var definition = _annotated.TryGetValue(name, out var annotated)
                 ? annotated with { Description = annotated.Description.Length > 0 ? annotated.Description : description, Schema = annotated.Arguments is null ? shown.Schema : null }
@@ -1173,7 +1196,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return SystemError.Refused($"upstream '{Id}' does not offer {call.Tool} now");
         }
 
-        if (_pins.PinnedHash(call.Tool) != listed.Version.Hash)
+        if (ApprovedHash(call.Tool) != listed.Version.Hash)
         {
             return Changed(call.Tool);
         }

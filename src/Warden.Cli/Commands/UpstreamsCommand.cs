@@ -38,10 +38,11 @@ internal static class UpstreamsCommand
                 return ExitCodes.Usage;
             }
 
-            var table = new Table().AddColumns("tool", "pinned", "by", "server's hints (not trusted)", "state");
+            // The version is what a policy writes to pin a tool itself (pin: sha256:...).
+            var table = new Table().AddColumns("tool", "version", "pinned", "by", "server's hints (not trusted)", "state");
             foreach (var tool in pins.All())
             {
-                table.AddRow(Markup.Escape(tool.Tool), tool.PinnedAt.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(tool.PinnedBy),
+                table.AddRow(Markup.Escape(tool.Tool), tool.Pinned.Hash, tool.PinnedAt.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(tool.PinnedBy),
                     Markup.Escape(tool.Pinned.Hints), tool.Changed is null ? "[green]pinned[/]" : $"[red]changed {tool.ChangedAt:yyyy-MM-dd HH:mm}: blocked[/]");
             }
 

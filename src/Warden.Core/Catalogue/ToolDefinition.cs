@@ -109,6 +109,9 @@ public sealed record ToolDefinition(
 
     internal Cel.CelCondition? RecordsCount { get; init; }
 
+    /// <summary>For an upstream's tool: the version the policy approves (sha256 of its name, description, input schema and hints, as `warden upstreams list` shows it); null when the first version seen is pinned.</summary>
+    public string? Pin { get; init; }
+
     /// <summary>For an upstream's tool: the read that previews a call (its before-image and affected records); null when it has none.</summary>
     public ToolPreview? Preview { get; init; }
 

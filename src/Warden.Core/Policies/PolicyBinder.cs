@@ -378,7 +378,7 @@ internal static class PolicyBinder
         {
             var name = toolNode is YamlMapping m && m["name"] is YamlScalar s ? s.Value : null;
             var t = new MappingReader(toolNode, name is null ? $"a tool of system '{id.Value}'" : $"tool '{name}' of system '{id.Value}'",
-                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo", "sql", "argument_classes"]);
+                diagnostics, ["name", "description", "kind", "reversibility", "external", "arguments", "result", "records", "preview", "undo", "sql", "argument_classes", "pin"]);
             if (t.Id("name") is not { } toolName)
             {
                 continue;
@@ -409,6 +409,7 @@ internal static class PolicyBinder
                 Result = result, ArgumentClasses = argumentClasses, Records = t.Scalar("records") is { } count ? new ConditionSyntax(count.Value, count) : null,
                 Preview = ProxiedCall(t, "preview", toolName.Value, diagnostics), Undo = ProxiedCall(t, "undo", toolName.Value, diagnostics),
                 Sql = t.Node("sql"),
+                Pin = t.String("pin"),
             });
         }
 

@@ -627,6 +627,19 @@ internal sealed class PolicyCompiler
                 annotated = annotated with { Records = records.Text, RecordsCount = CompileRecords(records, annotated, $"tool '{tool.Name.Value}' of {what}") };
             }
 
+            if (tool.Pin is { } pin)
+            {
+                if (Regex.IsMatch(pin.Value, "^sha256:[0-9a-f]{64}$"))
+                {
+                    annotated = annotated with { Pin = pin.Value };
+                }
+                else
+                {
+                    _diagnostics.Error(DiagnosticCode.InvalidValue, pin.At, $"the pin of tool '{tool.Name.Value}' of {what} is not a tool version: '{pin.Value}'",
+                        "copy the version `warden upstreams list` shows for the tool: sha256: and 64 hexadecimal digits");
+                }
+            }
+
             tools.Add(annotated);
             if (tool.Kind is { Value: ActionKind.Read } read)
             {

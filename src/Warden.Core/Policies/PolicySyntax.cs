@@ -111,6 +111,9 @@ internal sealed record ToolSyntax(
     /// <summary>The call that reverses one.</summary>
     public ProxiedCallSyntax? Undo { get; init; }
 
+    /// <summary>The version of the tool the policy approves (sha256:...).</summary>
+    public Located<string>? Pin { get; init; }
+
     /// <summary>For a database server's SQL tool: the argument that holds its statement (args.sql).</summary>
     public YamlNode? Sql { get; init; }
 }

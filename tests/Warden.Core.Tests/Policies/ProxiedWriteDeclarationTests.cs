@@ -216,3 +216,32 @@ public sealed class ArgumentClassTests
         Assert.Contains("the argument classes of tool 'update_record' of system 'crm' names the data class 'pi'", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A tool's version pinned in the policy itself.</summary>
+public sealed class PolicyPinTests
+{
+    private static string Crm(string pin) => $$"""
+        systems:
+          - id: crm
+            kind: mcp
+            url: http://127.0.0.1:9/mcp
+            environment: sandbox
+            tools:
+              - { name: search, kind: read, pin: "{{pin}}" }
+        """;
+
+    [Fact]
+    public void A_pinned_version_is_kept_with_the_tool()
+    {
+        var pin = "sha256:" + new string('a', 64);
+        Assert.Equal(pin, Assert.Single(Valid(With(Crm(pin))).Tools, t => t.Name == "crm.search").Pin);
+    }
+
+    [Fact]
+    public void A_pin_that_is_not_a_version_is_an_error_that_says_what_to_copy()
+    {
+        var error = Assert.Single(Load(With(Crm("sha256:abc"))).Errors);
+        Assert.Contains("the pin of tool 'search' of system 'crm' is not a tool version", error.Message, StringComparison.Ordinal);
+        Assert.Contains("warden upstreams list", error.Hint, StringComparison.Ordinal);
+    }
+}

@@ -1057,7 +1057,9 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         Dictionary<string, string> Keyed(JsonNode? answer)
         {
             var records = ToolPreview.Affected(answer, undo.RecordsPath);
-            return records.Select((r, i) => (Key: KeyOf(r, i), Hash: HashOf(r))).GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.First().Hash, StringComparer.Ordinal);
+            // Records that share a key (a contact and a company both "c-1") are compared together: a change to any is a change to the key.
+            return records.Select((r, i) => (Key: KeyOf(r, i), Record: r)).GroupBy(r => r.Key)
+                .ToDictionary(g => g.Key, g => HashOf(new JsonArray([.. g.Select(r => r.Record?.DeepClone())])), StringComparer.Ordinal);
         }
 
         var then = Keyed(undo.After);

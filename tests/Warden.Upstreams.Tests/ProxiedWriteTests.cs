@@ -256,4 +256,20 @@ public sealed class ProxiedWriteTests : IAsyncLifetime
         Assert.Empty(result.Value!.Skipped);
         Assert.Equal("customer", await LifecycleAsync("c-1"));
     }
+
+    [Fact]
+    public async Task Two_records_with_one_id_are_both_compared_before_an_undo_overwrites_them()
+    {
+        // A contact and a company both "c-1": a change to the second must not hide behind the first.
+        object Records(string company) => new
+        {
+            content = new[] { new { type = "text", text = $$"""{"records":[{"id":"c-1","type":"contact","lifecycle":"customer"},{"id":"c-1","type":"company","lifecycle":"{{company}}"}]}""" } },
+        };
+        await _server.ControlAsync(new { answer = new { tool = "get_records", result = Records("lead") } });
+        var action = await RunAsync("crm.bulk_update", new { ids = new[] { "c-1" }, fields = new { lifecycle = "mql" } });
+        await _server.ControlAsync(new { answer = new { tool = "get_records", result = Records("sql") } });
+        var plan = await _upstream.PlanRollbackAsync(new RollbackRequest(action), TestContext.Current.CancellationToken);
+        Assert.NotEmpty(plan.Value!.Conflicts);
+        Assert.All(plan.Value.Conflicts, c => Assert.Equal("c-1", c.Key));
+    }
 }

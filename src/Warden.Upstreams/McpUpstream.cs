@@ -34,6 +34,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     private volatile Listing _listing;
     private McpClient? _client;
     private readonly SemaphoreSlim _relisting = new(1, 1);
+    // One rollback at a time: two at once would both find an action's calls pending and both send them.
+    private readonly SemaphoreSlim _rollingBack = new(1, 1);
     private long _listedAtTicks;
     private int _failures;
     private long _brokenUntilTicks;
@@ -208,6 +210,13 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
 
         // An error answer is a state too ("no such file" before a write creates it): shown, hashed, and read again before the call.
+        // But not where the records are picked out of the answer: a failed search selects none, and the call would pass for touching none.
+        if (read.Value!.Error is { } failed && preview.Records is not null)
+        {
+            return new SystemError("preview_failed",
+                $"{call.Tool} is previewed by {preview.Tool}, which answered with an error ({failed}), so the records it would touch are not known; nothing was sent");
+        }
+
         var before = read.Value!.Answer ?? ErrorState(read.Value.Error);
         var beforeHash = HashOf(before);
         var affected = preview.Affected(before);
@@ -1079,17 +1088,24 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var conflicts = new List<RollbackConflict>();
         foreach (var undo in undos)
         {
-            var now = await ReadAsync(undo.PreviewTool, undo.PreviewArguments, new ToolCall(undo.Tool, default, undo.Agent, _options.Environment), cancellationToken)
-                .ConfigureAwait(false);
+            var now = await ConflictsNowAsync(undo, cancellationToken).ConfigureAwait(false);
             if (!now.Succeeded)
             {
                 return new SystemError(now.Error!.Code, $"the records of {undo.ActionId} cannot be read now, so nothing was undone: {now.Error.Message}");
             }
 
-            conflicts.AddRange(Conflicts(undo, now.Value!.Answer ?? ErrorState(now.Value.Error)));
+            conflicts.AddRange(now.Value!);
         }
 
         return new Checked(undos, conflicts, irreversible);
+    }
+
+    /// <summary>An action's records read now, and those an undo would overwrite although they changed since the call.</summary>
+    private async Task<SystemResult<IReadOnlyList<RollbackConflict>>> ConflictsNowAsync(Undo undo, CancellationToken cancellationToken)
+    {
+        var now = await ReadAsync(undo.PreviewTool, undo.PreviewArguments, new ToolCall(undo.Tool, default, undo.Agent, _options.Environment), cancellationToken)
+            .ConfigureAwait(false);
+        return now.Succeeded ? new SystemResult<IReadOnlyList<RollbackConflict>>([.. Conflicts(undo, now.Value!.Answer ?? ErrorState(now.Value.Error))], null) : now.Error!;
     }
 
     /// <summary>
@@ -1113,7 +1129,9 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         Dictionary<string, string> Keyed(JsonNode? answer)
         {
             var records = ToolPreview.Affected(answer, undo.RecordsPath);
-            return records.Select((r, i) => (Key: KeyOf(r, i), Hash: HashOf(r))).GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.First().Hash, StringComparer.Ordinal);
+            // Records that share a key (a contact and a company both "c-1") are compared together: a change to any is a change to the key.
+            return records.Select((r, i) => (Key: KeyOf(r, i), Record: r)).GroupBy(r => r.Key)
+                .ToDictionary(g => g.Key, g => HashOf(new JsonArray([.. g.Select(r => r.Record?.DeepClone())])), StringComparer.Ordinal);
         }
 
         var then = Keyed(undo.After);
@@ -1124,6 +1142,20 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await _rollingBack.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await RollBackOnceAsync(request, resolution, actor, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _rollingBack.Release();
+        }
+    }
+
+    private async Task<SystemResult<RollbackResult>> RollBackOnceAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken)
     {
         var found = await CheckAsync(request, cancellationToken).ConfigureAwait(false);
         if (!found.Succeeded)
@@ -1142,8 +1174,23 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var skipped = new List<RollbackConflict>();
         var overwritten = new List<RollbackConflict>();
         var restored = 0L;
-        foreach (var undo in undos)
+        // Newest first, as the calls were made in reverse: a record the agent changed twice ends as it was before the first.
+        // Each action after the first is read again just before its undo: the later ones' undos changed what it is compared with.
+        for (var u = undos.Count - 1; u >= 0; u--)
         {
+            var undo = undos[u];
+            if (u < undos.Count - 1)
+            {
+                var now = await ConflictsNowAsync(undo, cancellationToken).ConfigureAwait(false);
+                if (!now.Succeeded)
+                {
+                    return new SystemError(now.Error!.Code, $"{string.Join(", ", undone.DefaultIfEmpty("nothing"))} undone; the records of {undo.ActionId} cannot be read now, "
+                                                           + $"so it was not: {now.Error.Message}. Run the rollback again to finish");
+                }
+
+                conflicts = [.. conflicts.Where(c => c.ActionId != undo.ActionId), .. now.Value!];
+            }
+
             var calls = undo.Calls.ToList();
             for (var i = 0; i < calls.Count; i++)
             {

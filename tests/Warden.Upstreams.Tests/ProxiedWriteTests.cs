@@ -235,4 +235,53 @@ public sealed class ProxiedWriteTests : IAsyncLifetime
         // Clearing a consent flag changes consent as much as setting it.
         Assert.Contains("consent", (await PlanAsync("crm.update_record", new { id = "c-2", fields = new { consent = (bool?)null } })).Facts.Classes);
     }
+
+    [Fact]
+    public async Task A_preview_that_answers_with_an_error_does_not_pass_for_no_records()
+    {
+        // A search that fails ("too broad") would select no records: the call would count as touching none, and undo none.
+        await _server.ControlAsync(new { answer = new { tool = "get_records", result = new { content = new[] { new { type = "text", text = "query too broad" } }, isError = true } } });
+        var plan = await _upstream.PlanAsync(Call("crm.bulk_update", new { ids = new[] { "c-1", "c-2" }, fields = new { lifecycle = "mql" } }), TestContext.Current.CancellationToken);
+        Assert.False(plan.Succeeded, $"planned as {plan.Value?.Records} record(s): {plan.Value?.Summary}");
+        Assert.Equal("preview_failed", plan.Error!.Code);
+        Assert.Contains("query too broad", plan.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_rollbacks_of_one_action_at_once_restore_it_once()
+    {
+        var action = await RunAsync("crm.update_record", new { id = "c-1", fields = new { lifecycle = "mql" } });
+        var both = await Task.WhenAll(RollBackAsync(action), RollBackAsync(action));
+        Assert.Single(both, r => r.Succeeded);
+        Assert.Contains("rolled back already", Assert.Single(both, r => !r.Succeeded).Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, (await _server.CallsAsync()).Count(c => c == "update_record"));
+    }
+
+    [Fact]
+    public async Task An_agents_window_undoes_its_calls_newest_first_so_a_record_it_changed_twice_is_restored_to_the_start()
+    {
+        await RunAsync("crm.update_record", new { id = "c-1", fields = new { lifecycle = "mql" } });
+        await RunAsync("crm.update_record", new { id = "c-1", fields = new { lifecycle = "sql" } });
+        var window = new RollbackRequest(Agent: "bot", From: DateTimeOffset.UtcNow.AddHours(-1), To: DateTimeOffset.UtcNow.AddHours(1));
+        var result = await _upstream.RollBackAsync(window, ConflictResolution.Skip, "ana", TestContext.Current.CancellationToken);
+        Assert.True(result.Succeeded, result.Error?.Message);
+        Assert.Empty(result.Value!.Skipped);
+        Assert.Equal("customer", await LifecycleAsync("c-1"));
+    }
+
+    [Fact]
+    public async Task Two_records_with_one_id_are_both_compared_before_an_undo_overwrites_them()
+    {
+        // A contact and a company both "c-1": a change to the second must not hide behind the first.
+        object Records(string company) => new
+        {
+            content = new[] { new { type = "text", text = $$"""{"records":[{"id":"c-1","type":"contact","lifecycle":"customer"},{"id":"c-1","type":"company","lifecycle":"{{company}}"}]}""" } },
+        };
+        await _server.ControlAsync(new { answer = new { tool = "get_records", result = Records("lead") } });
+        var action = await RunAsync("crm.bulk_update", new { ids = new[] { "c-1" }, fields = new { lifecycle = "mql" } });
+        await _server.ControlAsync(new { answer = new { tool = "get_records", result = Records("sql") } });
+        var plan = await _upstream.PlanRollbackAsync(new RollbackRequest(action), TestContext.Current.CancellationToken);
+        Assert.NotEmpty(plan.Value!.Conflicts);
+        Assert.All(plan.Value.Conflicts, c => Assert.Equal("c-1", c.Key));
+    }
 }

@@ -648,10 +648,11 @@ internal sealed class PolicyCompiler
         }
 
         // Previews and undos name other tools of the same server, so they are read once all are known.
+        var takeSql = system.Tools.Where(t => t.Sql is not null).Select(t => $"{id}.{t.Name.Value}").ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < tools.Count; i++)
         {
             var syntax = system.Tools.First(t => $"{id}.{t.Name.Value}" == tools[i].Name);
-            tools[i] = ProxiedWrites(syntax, tools[i], tools, $"tool '{syntax.Name.Value}' of {what}");
+            tools[i] = ProxiedWrites(syntax, tools[i], tools, takeSql, $"tool '{syntax.Name.Value}' of {what}");
         }
 
         // A SQL tool's statement is classified with a connection Warden holds: a reference, like any credential.
@@ -712,12 +713,18 @@ internal sealed class PolicyCompiler
     /// with their arguments' templates. A write with an undo is compensable; one without is
     /// irreversible, whatever else the policy says, because Warden could not undo it.
     /// </summary>
-    private ToolDefinition ProxiedWrites(ToolSyntax syntax, ToolDefinition tool, List<ToolDefinition> tools, string what)
+    private ToolDefinition ProxiedWrites(ToolSyntax syntax, ToolDefinition tool, List<ToolDefinition> tools, IReadOnlySet<string> takeSql, string what)
     {
         ToolPreview? preview = null;
         if (syntax.Preview is { } p && Sibling(p, tools, what, "preview") is { } read)
         {
-            if (read.Kind != ActionKind.Read)
+            if (takeSql.Contains(read.Name))
+            {
+                // Warden classifies a SQL tool's statement only when an agent calls it: a preview is sent as it is built.
+                _diagnostics.Error(DiagnosticCode.InvalidValue, p.Tool.At, $"the preview of {what} is {read.Name}, which takes SQL that Warden would send unclassified",
+                    "name a read tool that takes no SQL, such as one that reads records by id");
+            }
+            else if (read.Kind != ActionKind.Read)
             {
                 _diagnostics.Error(DiagnosticCode.InvalidValue, p.Tool.At, $"the preview of {what} is {read.Name}, which is not annotated as a read",
                     "a preview only reads: name a tool with kind: read, so that previewing changes nothing");
@@ -744,6 +751,13 @@ internal sealed class PolicyCompiler
             else if (tool.Kind == ActionKind.Read)
             {
                 _diagnostics.Error(DiagnosticCode.InvalidValue, u.At, $"{what} is a read: there is nothing to undo");
+            }
+            else if (reverse.External || reverse.Kind is ActionKind.Send or ActionKind.Sync || takeSql.Contains(reverse.Name))
+            {
+                // A rollback runs its undo calls without a person: an undo that sends or syncs would be a send no one approved.
+                _diagnostics.Error(DiagnosticCode.InvalidValue, u.Tool.At,
+                    $"the undo of {what} is {reverse.Name}, which {(takeSql.Contains(reverse.Name) ? "takes SQL that Warden would send unclassified" : "reaches outside (a send, a sync or external)")}",
+                    "a rollback runs its undo without a person: name a tool that stays inside and takes no SQL");
             }
             else if (syntax.Reversibility is { Value: Reversibility.Irreversible } irreversible)
             {

@@ -84,6 +84,29 @@ public sealed class ProxiedWriteDeclarationTests
         Assert.Contains("the preview of tool 'bulk_update' of system 'crm' is crm.update_record, which is not annotated as a read", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{ name: send_email, kind: send, arguments: { ids: string_list } }", "send_email")]
+    [InlineData("{ name: notify_partner, kind: write, external: true, arguments: { id: string } }", "notify_partner")]
+    public void An_undo_may_not_reach_outside_since_a_rollback_runs_it_without_a_person(string declared, string name)
+    {
+        // A rollback runs the undo calls with no approval: an undo that sends would make a send of one.
+        var text = Crm.Replace("      - { name: update_record,", $"      - {declared}\n      - {{ name: update_record,", StringComparison.Ordinal)
+            .Replace("undo: { tool: update_record,", $"undo: {{ tool: {name},", StringComparison.Ordinal);
+        var error = Error(text, DiagnosticCode.InvalidValue);
+        Assert.Contains($"the undo of tool 'bulk_update' of system 'crm' is crm.{name}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_preview_may_not_be_a_tool_that_takes_sql_since_Warden_sends_a_preview_unclassified()
+    {
+        // execute_sql annotated as a read, and the preview handing it the agent's own statement: planning would run it.
+        var text = Crm.Replace("      - { name: get_records,", "      - { name: execute_sql, kind: read, arguments: { sql: string }, sql: args.sql }\n      - { name: get_records,", StringComparison.Ordinal)
+            .Replace("preview: { tool: get_records, arguments: { ids: args.ids }", "preview: { tool: execute_sql, arguments: { sql: args.fields.sql }", StringComparison.Ordinal)
+            .Replace("    environment: sandbox\n", "    environment: sandbox\n    sql_connection: env:CLASSIFY\n", StringComparison.Ordinal);
+        var error = Error(text, DiagnosticCode.InvalidValue);
+        Assert.Contains("the preview of tool 'bulk_update' of system 'crm' is crm.execute_sql, which takes SQL", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_preview_or_undo_naming_a_tool_not_annotated_is_an_error_with_a_suggestion()
     {

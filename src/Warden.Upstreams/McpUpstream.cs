@@ -220,10 +220,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var before = read.Value!.Answer ?? ErrorState(read.Value.Error);
         var beforeHash = HashOf(before);
         var affected = preview.Affected(before);
-        if (preview.Records is not null || tool.Records is null)
-        {
-            records = affected.Count;
-        }
+        // The records the preview found; never fewer than the policy's own count says, which only errs towards care.
+        records = tool.Records is null ? affected.Count : preview.Records is null ? records : Math.Max(records, affected.Count);
 
         var reader = _listing.Tools[preview.Tool].Definition;
         var (undo, undoProblem) = UndoCalls(tool, call, before, affected);

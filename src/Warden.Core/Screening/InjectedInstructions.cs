@@ -126,6 +126,12 @@ public static partial class InjectedInstructions
             }
         }
 
+        // Written to slip past the shapes (a Cyrillic 'о' in "ignоre", fullwidth letters, &#105;gnore, ig<b></b>nore): read again folded.
+        if (Fold(text) is { } folded && folded != text && Reason(folded, tools) is { } hidden)
+        {
+            return ($"{hidden.Why}, in letters or markup disguised as others", 0);
+        }
+
         try
         {
             foreach (var (pattern, why) in Shapes)
@@ -159,6 +165,28 @@ public static partial class InjectedInstructions
 
         return null;
     }
+
+    /// <summary>The text as a reader sees it: HTML entities decoded, tags removed, fullwidth letters and common Cyrillic and Greek lookalikes read as Latin.</summary>
+    private static string? Fold(string text)
+    {
+        var folded = System.Net.WebUtility.HtmlDecode(text);
+        folded = Tags().Replace(folded, "");
+        // Warden runs with invariant globalization (no ICU), so fullwidth forms are folded by hand rather than by NFKC.
+        var builder = new StringBuilder(folded.Length);
+        foreach (var c in folded)
+        {
+            var i = Lookalikes.IndexOf(c, StringComparison.Ordinal);
+            builder.Append(i >= 0 ? Latin[i] : c is >= '\uFF01' and <= '\uFF5E' ? (char)(c - 0xFEE0) : c);
+        }
+
+        return builder.ToString();
+    }
+
+    private const string Lookalikes = "аеорсухіјѕԁАВЕКМНОРСТХІЈЅοαεικνρτυΑΒΕΙΚΜΝΟΡΤΥΧ";
+    private const string Latin = "aeopcyxijsdABEKMHOPCTXIJSoaeiknptuABEIKMNOPTYX";
+
+    [GeneratedRegex(@"<[^<>]{0,40}>", RegexOptions.CultureInvariant)]
+    private static partial Regex Tags();
 
     private static bool Bounded(string text, int at, int length) =>
         (at == 0 || !(char.IsLetterOrDigit(text[at - 1]) || text[at - 1] == '_')) &&
@@ -194,6 +222,7 @@ public static partial class InjectedInstructions
     private static readonly (Regex Pattern, string Why)[] Shapes =
     [
         (Overrides(), "it tells the reader to set aside its instructions"),
+        (Forget(), "it tells the reader to set aside its instructions"),
         (Persona(), "it tries to give the reader a new role or instructions"),
         (AddressesModel(), "it addresses an AI model or agent and tells it what to do"),
         (Markup(), "it has chat markup that forges a turn of the conversation (system, assistant, user)"),
@@ -203,6 +232,10 @@ public static partial class InjectedInstructions
     [GeneratedRegex(@"\b(ignore|disregard|forget|override|bypass)\b[^.\n]{0,30}?\b(previous|prior|above|earlier|preceding|original|initial|existing|your|system|all)\s+(\w+\s+)?(instructions?|prompts?|rules|directions|guidelines|guardrails|constraints)\b",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 200)]
     private static partial Regex Overrides();
+
+    [GeneratedRegex(@"\b(ignore|disregard|forget)\s+(the|these|those|any|all)\s+(\w+\s+)?(instructions?|prompts?)\b|\bforget\s+(everything|all)\s+(you('ve| have)?\s+(been\s+|were\s+)?told|above|before|so far)",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 200)]
+    private static partial Regex Forget();
 
     [GeneratedRegex(@"\b(you are now|you're now|from now on,? you|new instructions?\s*:|updated instructions?\s*:|system prompt|developer mode|jailbreak|act as (an?|the) (ai|assistant|agent|admin))",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 200)]

@@ -394,8 +394,8 @@ public sealed class HttpUpstreamTests : IAsyncLifetime
             NodeClient.Steps(new { op = "call", name = "vendor.bulk_update", arguments = new { ids = new[] { "c-1", "c-2", "c-9" }, fields = new { lifecycle = "mql" } } })))["steps"]!;
         var held = NodeClient.Answer(steps[0]!);
         Assert.True(held["status"]!.GetValue<string>() == "pending_approval", held.ToJsonString());
-        // The preview found two of the three ids: two records, shown as they are now.
-        Assert.Equal(2, held["records"]!.GetValue<long>());
+        // The preview found two of the three ids; the policy's own count (args.ids.size()) says three, and the larger is counted.
+        Assert.Equal(3, held["records"]!.GetValue<long>());
         Assert.DoesNotContain("bulk_update", await ServerCallsAsync());
 
         var (status, body) = await gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", gateway.Token("sam"), new { comment = "ok" });

@@ -91,6 +91,12 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     /// <summary>The version of a tool (ID.TOOL) that may be called: the policy's pin where it gives one, else the one pinned when first seen or accepted since; null when never seen.</summary>
     private string? ApprovedHash(string tool) => _annotated.TryGetValue(tool, out var annotated) && annotated.Pin is { } pin ? pin : _pins.PinnedHash(tool);
 
+    /// <summary>A tool (ID.TOOL) as listed, when the server offers it at the approved version: otherwise <paramref name="notOffered"/>, or tool_changed.</summary>
+    private SystemResult<Listed> Offered(string tool, Func<SystemError> notOffered) =>
+        !_listing.Tools.TryGetValue(tool, out var listed) ? notOffered()
+        : ApprovedHash(tool) != listed.Version.Hash ? Changed(tool)
+        : listed;
+
     /// <summary>The server's tool (ID.TOOL) is blocked: what it lists now differs from what was approved.</summary>
     public bool Blocked(string tool) => _listing.Tools.TryGetValue(tool, out var listed) && ApprovedHash(tool) is { } pinned && pinned != listed.Version.Hash;
 
@@ -366,16 +372,13 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             return error;
         }
 
-        if (!_listing.Tools.TryGetValue(tool, out var listed))
+        var offered = Offered(tool, () => new SystemError("preview_failed", $"{call.Tool} is previewed by {tool}, which upstream '{Id}' does not offer now; nothing was sent"));
+        if (!offered.Succeeded)
         {
-            return new SystemError("preview_failed", $"{call.Tool} is previewed by {tool}, which upstream '{Id}' does not offer now; nothing was sent");
+            return offered.Error!;
         }
 
-        if (ApprovedHash(tool) != listed.Version.Hash)
-        {
-            return Changed(tool);
-        }
-
+        var listed = offered.Value!;
         var sent = await SendAsync(client!, listed, arguments, call.Agent, cancellationToken).ConfigureAwait(false);
         if (!sent.Succeeded)
         {
@@ -467,10 +470,13 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         }
 
         // The tool must still be the version planned (and approved), and still the one pinned.
-        if (!_listing.Tools.TryGetValue(p.Call.Tool, out var listed) || ApprovedHash(p.Call.Tool) != listed.Version.Hash)
+        var offered = Offered(p.Call.Tool, () => SystemError.StalePlan($"upstream '{Id}' no longer offers {p.Call.Tool}"));
+        if (!offered.Succeeded)
         {
-            return listed is null ? SystemError.StalePlan($"upstream '{Id}' no longer offers {p.Call.Tool}") : Changed(p.Call.Tool);
+            return offered.Error!;
         }
+
+        var listed = offered.Value!;
 
         if (listed.Version.Hash != p.Pin)
         {
@@ -1236,17 +1242,13 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     /// <summary>Sends one undo call: the tool must be offered and as pinned, and its answer not an error.</summary>
     private async Task<SystemError?> UndoCallAsync(McpClient client, Undo undo, UndoCall call, CancellationToken cancellationToken)
     {
-        if (!_listing.Tools.TryGetValue(call.Tool, out var listed))
+        var offered = Offered(call.Tool, () => SystemError.Refused($"upstream '{Id}' does not offer {call.Tool} now"));
+        if (!offered.Succeeded)
         {
-            return SystemError.Refused($"upstream '{Id}' does not offer {call.Tool} now");
+            return offered.Error;
         }
 
-        if (ApprovedHash(call.Tool) != listed.Version.Hash)
-        {
-            return Changed(call.Tool);
-        }
-
-        var sent = await SendAsync(client, listed, call.Arguments, undo.Agent, cancellationToken).ConfigureAwait(false);
+        var sent = await SendAsync(client, offered.Value!, call.Arguments, undo.Agent, cancellationToken).ConfigureAwait(false);
         if (!sent.Succeeded)
         {
             return sent.Error;

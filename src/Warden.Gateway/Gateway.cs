@@ -305,6 +305,7 @@ internal sealed class Gateway : IAsyncDisposable
                 PinPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
                 Timeout = declared.Timeout ?? TimeSpan.FromSeconds(30),
                 Hidden = (agent, classes) => policy.FindAgent(agent) is not { } a || classes.Any(c => !a.Sees.Contains(c)),
+                ClassesOf = policy.ClassesOf,
                 Report = trail.RecordAsync,
                 Logging = options.Logging,
             }, options.Clock, cancellationToken).ConfigureAwait(false));

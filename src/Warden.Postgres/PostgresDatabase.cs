@@ -182,6 +182,27 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// PostgreSQL's refusal of a statement while it ran. Its text may quote the value it failed on
+    /// (<c>invalid input syntax for type integer: "ann@example.com"</c>), so it is withheld from
+    /// those who may not see the classes of the tables and columns the statement reaches.
+    /// </summary>
+    private SystemError RefusedWhileRunning(string sql, PostgresException e, Statement? statement)
+    {
+        var error = StatementClassifier.DoesNotParse(sql, e, 0);
+        IReadOnlyList<string> quotes = statement is null ? [] :
+        [
+            .. statement.Columns.SelectMany(c => ColumnOf(c)?.Classes ?? [])
+                .Concat(statement.Tables.SelectMany(t => _tables.Tables.FirstOrDefault(s => s.Declared == t)?.AllClasses ?? []))
+                .Distinct(StringComparer.Ordinal),
+        ];
+        return error.Code != "invalid_arguments" || quotes.Count == 0 ? error : error with
+        {
+            Quotes = quotes,
+            Withheld = $"PostgreSQL refused the statement while it ran (SQLSTATE {e.SqlState}); its text is withheld, as it may quote values of classes you may not see ({string.Join(", ", quotes)})",
+        };
+    }
+
     /// <summary>The column named table.column.</summary>
     private TableColumn? ColumnOf(string qualified)
     {
@@ -280,7 +301,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
         catch (PostgresException e)
         {
-            return StatementClassifier.DoesNotParse(sql, e, 0);
+            return RefusedWhileRunning(sql, e, statement);
         }
         finally
         {
@@ -589,7 +610,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
         catch (PostgresException e)
         {
-            return StatementClassifier.DoesNotParse(own.Call.Arguments.GetProperty("sql").GetString()!, e, 0);
+            return RefusedWhileRunning(own.Call.Arguments.GetProperty("sql").GetString()!, e, own.Statement);
         }
         catch (NpgsqlException e)
         {

@@ -307,8 +307,16 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         };
         var summary = $"{call.Tool} on upstream '{Id}': {what}, about {rows:N0} row(s) as PostgreSQL's planner estimates"
                       + (kind == ActionKind.Read ? "." : "; Warden cannot preview or undo it through the server: governed as irreversible.") + Hints(listed);
-        IReadOnlyList<string> classes = [.. (kind == ActionKind.Read ? tool.ResultClasses.Values.SelectMany(c => c) : []).Concat(tool.ClassesIn(call.Arguments)).Distinct()];
-        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, classes, [], [], summary, listed.UpstreamName, listed.Version.Hash, facts);
+        // The columns it reads are this server's fields (ID.TABLE.COLUMN), with the classes the policy gives them;
+        // each label of its answer is masked as the columns it may come from, whatever the statement calls it.
+        IReadOnlyList<string> read = [.. classified.Value.Columns.Select(c => $"{Id}.{c}")];
+        var outputs = classified.Value.Outputs.ToDictionary(o => o.Key, IReadOnlyList<string> (o) => [.. o.Value.Select(c => $"{Id}.{c}")], StringComparer.Ordinal);
+        IReadOnlyList<string> classes = [.. (kind == ActionKind.Read ? tool.ResultClasses.Values.SelectMany(c => c) : []).Concat(tool.ClassesIn(call.Arguments))
+            .Concat(read.SelectMany(_options.ClassesOf)).Distinct()];
+        return new UpstreamPlan(call, tool, Hash(call, listed, null), Affected(call, null), records, classes, [], [], summary, listed.UpstreamName, listed.Version.Hash, facts, read)
+        {
+            OutputFields = outputs,
+        };
     }
 
     /// <summary>The calls that would undo the call, built from the before-image; none (with why) when it has no undo or one cannot be built.</summary>
@@ -538,8 +546,15 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var (screened, notes) = Screen(output, p.Call.Tool);
         if (result.IsError == true)
         {
+            // A database's error quotes the values it failed on: for a statement reading classed
+            // columns, only an agent that sees those classes reads its text.
+            IReadOnlyList<string> quotes = p.OutputFields is null ? [] : [.. p.FieldsRead.SelectMany(_options.ClassesOf).Distinct()];
             return new SystemError("upstream_error", $"upstream '{Id}' answered {p.Call.Tool} with an error: {Text(screened)}"
-                                                     + (notes.Count > 0 ? $" ({notes[0]})" : ""));
+                                                     + (notes.Count > 0 ? $" ({notes[0]})" : ""))
+            {
+                Quotes = quotes,
+                Withheld = $"upstream '{Id}' answered {p.Call.Tool} with an error; its text is withheld, as the statement reads columns of classes this agent may not see ({string.Join(", ", quotes)})",
+            };
         }
 
         // What the call left, read at once: an undo later refuses to overwrite a record changed since.
@@ -549,7 +564,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             _journal.After(actionId, after.Value is { } state ? state.Answer ?? ErrorState(state.Error) : null, after.Succeeded);
         }
 
-        return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(screened)) { Done = p.Records, Notes = notes };
+        return new AppliedAction(actionId, p.Call.Tool, p.Records, false, JsonSerializer.SerializeToElement(screened))
+        {
+            Done = p.Records, Notes = notes, OutputFields = p.OutputFields,
+        };
     }
 
     /// <summary>
@@ -1306,8 +1324,9 @@ internal sealed record Previewed(string Tool, JsonObject Arguments, JsonNode? Be
 internal sealed class UpstreamPlan : Plan
 {
     public UpstreamPlan(ToolCall call, ToolDefinition tool, string hash, string affectedHash, long records, IReadOnlyList<string> classes,
-        IReadOnlyList<string> sampleKeys, IReadOnlyList<RecordChange> sample, string summary, string upstreamName, string pin, PlanFacts? found = null)
-        : base(call, tool, hash, affectedHash, records, sampleKeys, [], [], classes, [], sample, [], 0, [], summary, null, null, null)
+        IReadOnlyList<string> sampleKeys, IReadOnlyList<RecordChange> sample, string summary, string upstreamName, string pin, PlanFacts? found = null,
+        IReadOnlyList<string>? fieldsRead = null)
+        : base(call, tool, hash, affectedHash, records, sampleKeys, fieldsRead ?? [], [], classes, [], sample, [], 0, [], summary, null, null, null)
     {
         UpstreamName = upstreamName;
         Pin = pin;
@@ -1331,4 +1350,7 @@ internal sealed class UpstreamPlan : Plan
 
     /// <summary>The calls that undo it, built from the before-image; null when it cannot be undone.</summary>
     public IReadOnlyList<UndoCall>? Undo { get; init; }
+
+    /// <summary>A SQL tool's: each label of the answer with the fields (ID.TABLE.COLUMN) its values may come from; null for other tools.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputFields { get; init; }
 }

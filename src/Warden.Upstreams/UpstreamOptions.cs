@@ -48,6 +48,9 @@ public sealed class UpstreamOptions
     /// <summary>True when the agent may not see one of these data classes: the result's values at paths of such classes are masked.</summary>
     public Func<string, IReadOnlyList<string>, bool> Hidden { get; init; } = (_, classes) => classes.Count > 0;
 
+    /// <summary>The data classes of one of this server's fields, named ID.FIELD (for a SQL tool, ID.TABLE.COLUMN): those the policy gives it.</summary>
+    public Func<string, IReadOnlyList<string>> ClassesOf { get; init; } = _ => [];
+
     /// <summary>Told of each attempt to reach the server, each restart and each changed tool, for the audit trail.</summary>
     public Func<UpstreamEvent, Task>? Report { get; init; }
 
@@ -72,7 +75,14 @@ public interface ISqlClassifier : IAsyncDisposable
 }
 
 /// <summary>A SQL tool's statement as PostgreSQL classified it: its kind, tables and WHERE, and the planner's estimate of the rows it reaches.</summary>
-public sealed record ClassifiedSql(StatementFacts Statement, long EstimatedRows);
+public sealed record ClassifiedSql(StatementFacts Statement, long EstimatedRows)
+{
+    /// <summary>The columns the statement reads, as table.column.</summary>
+    public IReadOnlyList<string> Columns { get; init; } = [];
+
+    /// <summary>Each label of the statement's result with the columns (table.column) its values may come from.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Outputs { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+}
 
 /// <summary>Something that happened between Warden and an upstream server: a connection, a restart, a failed call, a changed tool.</summary>
 /// <param name="System">The upstream's id.</param>

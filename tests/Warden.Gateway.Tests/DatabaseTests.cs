@@ -263,6 +263,40 @@ public sealed class DatabaseTests(PostgresServer server) : IAsyncLifetime
         Assert.DoesNotContain("person7@", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("SELECT email::int FROM contacts WHERE id = 7")]
+    [InlineData("SELECT 1 FROM contacts WHERE id = 7 AND email::int > 0")]
+    [InlineData("SELECT (SELECT email FROM contacts WHERE id = 7)::date")]
+    public async Task An_error_of_a_query_does_not_quote_a_masked_column(string sql)
+    {
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("reporting-bot"), "warehouse.query", new { sql });
+        Assert.True(isError, answer.ToJsonString());
+        Assert.DoesNotContain("person7", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("withheld", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("person7", LastCall().Entry.Reason, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task An_error_of_a_change_while_it_is_planned_does_not_quote_a_masked_column()
+    {
+        var (isError, answer) = await Execute("UPDATE contacts SET last_seen = email::timestamptz WHERE id = 7");
+        Assert.True(isError, answer.ToJsonString());
+        Assert.DoesNotContain("person7", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("SQLSTATE 22007", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_agent_that_sees_the_columns_reads_the_error_whole()
+    {
+        var directory = _gateway.Directory;
+        await _gateway.DisposeAsync();
+        _gateway = await GatewayFixture.StartAsync(p => WithWarehouse(p).Replace("sees: [consent]", "sees: [consent, pii]", StringComparison.Ordinal),
+            environment: "production", directory: directory);
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "warehouse.query", new { sql = "SELECT email::int FROM contacts WHERE id = 7" });
+        Assert.True(isError, answer.ToJsonString());
+        Assert.Contains("person7@example.com", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_agent_that_sees_pii_cannot_read_every_email_at_once_by_aggregating_them()
     {

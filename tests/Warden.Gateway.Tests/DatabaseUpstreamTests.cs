@@ -101,6 +101,38 @@ public sealed class DatabaseUpstreamTests(PostgresServer server) : IAsyncLifetim
         Assert.Equal(("allow", "dbhub-reads"), (LastCall().Effect, LastCall().Rule));
     }
 
+    private static JsonNode FirstRow(JsonNode answer)
+    {
+        Assert.True(answer["status"]!.GetValue<string>() == "done", answer.ToJsonString());
+        return answer["result"]!["data"]!["statements"]![0]!["rows"]![0]!;
+    }
+
+    [Fact]
+    public async Task A_column_the_statement_renames_comes_back_masked_as_the_column_it_is()
+    {
+        var row = FirstRow(await Sql("SELECT email AS handle, id AS n FROM contacts WHERE id = 7"));
+        Assert.Equal("p***@example.com", row["handle"]!.GetValue<string>());
+        Assert.Equal("7", row["n"]!.ToString()); // node-postgres answers a bigint as text
+        Assert.Contains("dbhub.contacts.email", LastCall().FieldsRead);
+    }
+
+    [Fact]
+    public async Task A_column_computed_from_personal_data_comes_back_masked()
+    {
+        var row = FirstRow(await Sql("SELECT upper(email) AS shout, row_to_json(c)::text AS whole FROM contacts c WHERE id = 7"));
+        Assert.DoesNotContain("PERSON7", row["shout"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("person7", row["whole"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_error_that_would_quote_personal_data_is_withheld()
+    {
+        var answer = await Sql("SELECT email::int FROM contacts WHERE id = 7");
+        Assert.True(answer["code"]?.GetValue<string>() == "upstream_error", answer.ToJsonString());
+        Assert.DoesNotContain("person7", answer.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("withheld", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_statement_that_does_not_parse_is_an_error_that_says_where()
     {

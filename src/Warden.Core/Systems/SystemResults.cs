@@ -8,6 +8,23 @@ public sealed record ToolCall(string Tool, JsonElement Arguments, string Agent, 
 /// <summary>Why a governed system refused: a stable code and a sentence safe to show the caller.</summary>
 public sealed record SystemError(string Code, string Message)
 {
+    /// <summary>
+    /// The data classes of values the message may quote (a database's error names the value it
+    /// failed on: <c>invalid input syntax for type integer: "ann@example.com"</c>); empty when it
+    /// quotes none.
+    /// </summary>
+    public IReadOnlyList<string> Quotes { get; init; } = [];
+
+    /// <summary>The message without what it may quote, for those who may not see one of <see cref="Quotes"/>.</summary>
+    public string? Withheld { get; init; }
+
+    /// <summary>The message as one who sees <paramref name="sees"/> may read it.</summary>
+    public string MessageFor(IReadOnlyList<string> sees)
+    {
+        ArgumentNullException.ThrowIfNull(sees);
+        return Withheld is not null && Quotes.Any(c => !sees.Contains(c)) ? Withheld : Message;
+    }
+
     public static SystemError UnknownTool(string tool, string system, string? hint) =>
         new("unknown_tool", $"'{tool}' is not a {system} tool" + (hint is null ? "" : $"; {hint}"));
 

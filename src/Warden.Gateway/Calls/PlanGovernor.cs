@@ -73,7 +73,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
         if (!planned.Succeeded)
         {
             var error = planned.Error!;
-            var message = approval is null ? error.Message : $"the call cannot be planned any more: {error.Message}";
+            var message = approval is null ? error.MessageFor(agent.Sees) : $"the call cannot be planned any more: {error.MessageFor(agent.Sees)}";
             return new Governed.Finished(CallOutcome.Invalid(tool, error.Code, message,
                 await recorder.RecordAsync(entry with { Reason = message, Outcome = "error" }).ConfigureAwait(false)));
         }
@@ -228,13 +228,15 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
         if (!applied.Succeeded)
         {
             var error = applied.Error!;
+            // Told, and recorded, as this agent may read it: an error may quote data it may not see.
+            var message = error.MessageFor(agent.Sees);
             var stoppedWrite = error.Code == "stopped";
-            var refusedSeq = await recorder.RecordAsync(entry with { Reason = $"{entry.Reason} Not applied: {error.Message}", Outcome = stoppedWrite ? "stopped" : "error" })
+            var refusedSeq = await recorder.RecordAsync(entry with { Reason = $"{entry.Reason} Not applied: {message}", Outcome = stoppedWrite ? "stopped" : "error" })
                 .ConfigureAwait(false);
             Settle(intent);
             return stoppedWrite
-                ? new CallOutcome(CallStatus.Stopped, plan.Tool.Name, error.Message) { Code = "stopped", AuditSeq = refusedSeq }
-                : CallOutcome.Invalid(plan.Tool.Name, error.Code, error.Message, refusedSeq);
+                ? new CallOutcome(CallStatus.Stopped, plan.Tool.Name, message) { Code = "stopped", AuditSeq = refusedSeq }
+                : CallOutcome.Invalid(plan.Tool.Name, error.Code, message, refusedSeq);
         }
 
         if (intent is not null)

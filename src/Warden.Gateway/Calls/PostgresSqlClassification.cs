@@ -35,9 +35,19 @@ internal sealed class PostgresSqlClassification(string connectionString) : ISqlC
         }
 
         var classified = classifier.Classify(sql);
-        return classified.Succeeded
-            ? new ClassifiedSql(new StatementFacts(classified.Value!.KindName, classified.Value.Tables, classified.Value.Where), classified.Value.EstimatedRows)
-            : classified.Error!;
+        if (!classified.Succeeded)
+        {
+            return classified.Error!;
+        }
+
+        var statement = classified.Value!;
+        var outputs = await classifier.OutputsAsync(sql, statement, cancellationToken).ConfigureAwait(false);
+        return outputs.Succeeded
+            ? new ClassifiedSql(new StatementFacts(statement.KindName, statement.Tables, statement.Where), statement.EstimatedRows)
+            {
+                Columns = statement.Columns, Outputs = outputs.Value!,
+            }
+            : outputs.Error!;
     }
 
     public async ValueTask DisposeAsync()

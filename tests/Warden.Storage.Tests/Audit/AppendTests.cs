@@ -50,6 +50,27 @@ public sealed class AppendTests : IDisposable
     }
 
     [Fact]
+    public async Task Lone_appends_from_several_threads_form_one_chain_with_its_checkpoints()
+    {
+        await using (var trail = _trail.Open(new AuditTrailOptions { CheckpointEvery = 7 }))
+        {
+            // Sequences of lone appends on several threads: some meet an idle writer, some queue behind another.
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+            {
+                for (var i = 1; i <= 40; i++)
+                {
+                    await trail.AppendAsync(TrailFixture.Call((t * 100) + i));
+                }
+            })));
+        }
+
+        var verified = AuditVerifier.Verify(_trail.Path);
+        Assert.Null(verified.Finding);
+        Assert.Equal(320, verified.Entries);
+        Assert.InRange(verified.Checkpoints, 2, 46); // a checkpoint every 7 entries or more: a batch may pass the mark
+    }
+
+    [Fact]
     public async Task A_checkpoint_that_cannot_be_written_is_reported_every_time_and_the_entries_stay_durable()
     {
         var survived = new System.Collections.Concurrent.ConcurrentQueue<(string What, Exception Error)>();

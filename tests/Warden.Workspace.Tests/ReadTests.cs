@@ -51,6 +51,22 @@ public sealed class ReadTests
     }
 
     [Fact]
+    public void A_read_of_every_field_says_so_in_two_words_and_names_every_field_it_reads()
+    {
+        var read = _workspace.Plan("contacts.get", """{"id": "c-07"}""");
+        Assert.Equal("contacts.get: read contact c-07 (all fields).", read.Summary);
+        Assert.Contains("contacts.email", read.FieldsRead);
+        Assert.Contains("contacts.date_of_birth", read.FieldsRead);
+    }
+
+    [Fact]
+    public void A_read_of_some_fields_names_them()
+    {
+        var read = _workspace.Plan("contacts.get", """{"id": "c-07", "fields": ["id", "email"]}""");
+        Assert.Equal("contacts.get: read contact c-07 (id, email).", read.Summary);
+    }
+
+    [Fact]
     public void A_point_read_planned_before_a_change_returns_what_the_change_wrote()
     {
         // A plan kept while the record changes (a read held for people, a slow decision): applying

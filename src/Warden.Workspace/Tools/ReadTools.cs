@@ -200,13 +200,15 @@ internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
 /// </summary>
 internal sealed class ContactColumns
 {
-    public static readonly ContactColumns All = new([.. Tables.Contacts.Columns.Where(c => c != "version")]);
+    // Said as "all fields" rather than listed: the answer names them, and the plan's summary is in
+    // every answer and trail entry (twenty names, 300 characters, repeated on every read).
+    public static readonly ContactColumns All = new([.. Tables.Contacts.Columns.Where(c => c != "version")], "all fields");
 
-    public ContactColumns(IReadOnlyList<string> columns)
+    public ContactColumns(IReadOnlyList<string> columns, string? listed = null)
     {
         Columns = columns;
         FieldsRead = [.. columns.Select(c => "contacts." + c)];
-        Listed = string.Join(", ", columns);
+        Listed = listed ?? string.Join(", ", columns);
         Select = $"SELECT {string.Join(", ", columns.Select(c => $"\"{c}\""))} FROM contacts WHERE id = @id";
         SelectLive = Select + " AND deleted_at IS NULL";
     }

@@ -32,6 +32,7 @@ internal static class WardenCli
         database.Add(DatabaseInstallCommand.Create(console, clock));
         root.Add(database);
         root.Add(UpstreamsCommand.Create(console, clock));
+        root.Add(PeopleCommand.Create(console, clock));
         root.Add(AuditCommand.Create(console, clock));
         root.Add(ServeCommand.Create(console, clock));
         root.Add(ServeCommand.CreateStdio(clock));

@@ -40,11 +40,23 @@ internal static class PolicyFile
     public static Policy? Load(string path, IAnsiConsole console, TimeProvider clock, out PolicyLoadResult? result, bool quiet = false)
     {
         result = null;
-        if (!TryRead(path, console, out var text))
+        return TryRead(path, console, out var text) ? Load(text, path, console, clock, out result, quiet) : null;
+    }
+
+    /// <summary>The policy a gateway would serve: the file given, or warden.yaml, or the built-in example when neither is given nor there. Problems are printed; null when it does not load.</summary>
+    public static Policy? LoadServed(string? path, IAnsiConsole console, TimeProvider clock)
+    {
+        if (path is null && !File.Exists(ServeCommand.DefaultPolicy))
         {
-            return null;
+            using var stream = System.Reflection.Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Cli.ExamplePolicy.yaml")!;
+            return Load(new StreamReader(stream).ReadToEnd(), ServeCommand.ExampleName, console, clock, out _, quiet: true);
         }
 
+        return Load(path ?? ServeCommand.DefaultPolicy, console, clock, out _, quiet: true);
+    }
+
+    private static Policy? Load(string text, string path, IAnsiConsole console, TimeProvider clock, out PolicyLoadResult? result, bool quiet)
+    {
         result = PolicyLoader.Load(text, path, new PolicyLoadOptions { Clock = clock, Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue], Kinds = Warden.Gateway.PolicyKinds.All });
         if (!result.Succeeded || !quiet)
         {

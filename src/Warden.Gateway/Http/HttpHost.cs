@@ -43,6 +43,7 @@ internal static class HttpHost
             .WithHttpTransport(options => options.Stateless = true)
             .WithListToolsHandler(surface.ListToolsAsync)
             .WithCallToolHandler(surface.CallToolAsync);
+        builder.Services.AddRazorComponents();
         var direct = directToolCalls ? new DirectToolCall(surface, serverInfo) : null;
         if (direct is not null)
         {
@@ -63,6 +64,7 @@ internal static class HttpHost
         }
 
         Api.Map(app, gateway);
+        WebConsole.ConsolePages.Map(app, gateway, gateway.Options.Logging?.CreateLogger("Warden.WebConsole") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         return app;
     }
 

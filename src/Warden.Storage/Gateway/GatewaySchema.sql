@@ -111,3 +111,24 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+
+-- People's console passwords (PBKDF2 hashes, never the password) and their failed sign-ins: five
+-- in a row lock the account for a while.
+CREATE TABLE IF NOT EXISTS person_passwords (
+    person TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,                     -- pbkdf2-sha256$ITERATIONS$SALT$HASH (base64)
+    set_at TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,    -- failed sign-ins since the last good one
+    locked_until TEXT
+);
+
+-- Console sessions: the cookie holds a random token; only its SHA-256 is kept here, with the
+-- token every form must carry back (CSRF).
+CREATE TABLE IF NOT EXISTS console_sessions (
+    token_hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_sessions_person ON console_sessions (person);

@@ -5,7 +5,7 @@ namespace Warden.Storage.Gateway;
 /// <summary>
 /// The gateway's own state in one SQLite file (<see cref="GatewayDatabase"/>), as the stores that
 /// keep it: approval requests and votes, frozen agents, usage, activations, intents and the entries
-/// of actions, incidents, and the notification outbox.
+/// of actions, incidents, the notification outbox, and people's console accounts.
 /// </summary>
 public sealed class GatewayStore : IDisposable
 {
@@ -21,6 +21,7 @@ public sealed class GatewayStore : IDisposable
         Intents = new IntentStore(database);
         Incidents = new IncidentStore(database);
         Outbox = new Outbox(database);
+        People = new PersonAccounts(database);
     }
 
     /// <summary>Opens (creating when needed) the store at <paramref name="path"/>, readable by its owner only (it names people and holds their approvals).</summary>
@@ -40,6 +41,9 @@ public sealed class GatewayStore : IDisposable
     public IncidentStore Incidents { get; }
 
     public Outbox Outbox { get; }
+
+    /// <summary>People's console passwords and sessions.</summary>
+    public PersonAccounts People { get; }
 
     /// <summary>Times as the store writes them: UTC, milliseconds, sortable as text.</summary>
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

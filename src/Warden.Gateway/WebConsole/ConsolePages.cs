@@ -1,0 +1,294 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+using Warden.WebConsole;
+using Warden.WebConsole.Pages;
+using Warden.Gateway.Approvals;
+using Warden.Gateway.Identity;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.WebConsole;
+
+/// <summary>
+/// The web console at /console: people of the policy sign in with a password (<c>warden people
+/// set-password</c>) and decide the requests waiting for them. A session is a random token in an
+/// HttpOnly, SameSite=Strict cookie, kept as its SHA-256; every form carries the session's CSRF
+/// token back; five wrong passwords in a row lock the account for 15 minutes. What a page shows is
+/// decided here, before rendering, by the same checks as the API.
+/// </summary>
+internal static class ConsolePages
+{
+    public const string CookieName = "warden_console";
+    public const int LockAfter = 5;
+    public static readonly TimeSpan LockFor = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan SessionLength = TimeSpan.FromHours(12);
+
+    // Checked against when the id is unknown or has no password, so that a wrong id takes as long as a wrong password.
+    private static readonly string Decoy = PasswordHash.Of(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
+
+    public static void Map(WebApplication app, Gateway gateway, ILogger log)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/console"))
+            {
+                // No framing (an approve button under someone else's page), no caching of records, no referrer leaving.
+                var headers = context.Response.Headers;
+                headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                headers.XFrameOptions = "DENY";
+                headers.CacheControl = "no-store";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.XContentTypeOptions = "nosniff";
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+        app.MapGet("/console", () => Results.Redirect("/console/approvals"));
+        app.MapGet("/console/style.css", () => Results.Text(ConsoleStyle.Css, "text/css"));
+        app.MapGet("/console/sign-in", (HttpContext context) =>
+            SignedIn(gateway, context) is not null ? Results.Redirect("/console/approvals") : Page<SignInPage>(new SignInView(null, null)));
+        app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, log, context).ConfigureAwait(false));
+        app.MapPost("/console/sign-out", async (HttpContext context) =>
+        {
+            if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return Refused(context);
+            }
+
+            gateway.Store.People.EndSession(TokenHash(context.Request.Cookies[CookieName]!));
+            context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+            return Results.Redirect("/console/sign-in", preserveMethod: false);
+        });
+        app.MapGet("/console/approvals", (HttpContext context) =>
+            SignedIn(gateway, context) is { } user ? Page<ApprovalQueuePage>(Queue(gateway, user)) : ToSignIn());
+        app.MapGet("/console/approvals/{id}", (HttpContext context, string id, string? notice) =>
+        {
+            if (SignedIn(gateway, context) is not { } user)
+            {
+                return ToSignIn();
+            }
+
+            return gateway.Store.Approvals.Find(id) is { } record
+                ? Page<ApprovalPage>(Detail(gateway, user, record) with { Notice = notice is { Length: > 0 and <= 500 } ? notice : null })
+                : Results.Text($"There is no approval request {id}.", "text/plain", statusCode: 404);
+        });
+        app.MapPost("/console/approvals/{id}/decide", async (HttpContext context, string id) =>
+        {
+            if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return Refused(context);
+            }
+
+            var decision = posted.Form["decision"].ToString();
+            if (decision is not ("approve" or "deny"))
+            {
+                return Results.Text("Say approve or deny.", "text/plain", statusCode: 400);
+            }
+
+            var comment = posted.Form["comment"].ToString().Trim();
+            var vote = await gateway.Approvals.VoteAsync(posted.User.Id, id, decision == "approve", comment.Length == 0 ? null : comment, context.RequestAborted)
+                .ConfigureAwait(false);
+            var notice = vote.Succeeded ? vote.Value!.Message : $"Refused: {vote.Error!.Message}";
+            // Post, redirect, get: a reload shows the request, it does not vote again.
+            return Results.Redirect($"/console/approvals/{Uri.EscapeDataString(id)}?notice={Uri.EscapeDataString(notice)}", preserveMethod: false);
+        });
+    }
+
+    private static RazorComponentResult Page<TPage>(object model)
+        where TPage : IComponent => new RazorComponentResult<TPage>(new Dictionary<string, object?> { ["Model"] = model });
+
+    private static IResult ToSignIn() => Results.Redirect("/console/sign-in");
+
+    private static IResult Refused(HttpContext context) =>
+        Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
+
+    private static async Task<IResult> SignInAsync(Gateway gateway, ILogger log, HttpContext context)
+    {
+        if (!context.Request.HasFormContentType)
+        {
+            return Results.Text("Send the sign-in form.", "text/plain", statusCode: 400);
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var person = form["person"].ToString().Trim();
+        var password = form["password"].ToString();
+        var now = gateway.Options.Clock.GetUtcNow();
+        const string wrong = "The id or the password is wrong.";
+        var record = person.Length > 0 && gateway.Policy.FindOwner(person) is not null ? gateway.Store.People.Password(person) : null;
+        if (record is null)
+        {
+            PasswordHash.Verify(password, Decoy);
+            return Page<SignInPage>(new SignInView(person, wrong));
+        }
+
+        if (record.LockedUntil is { } locked && locked > now)
+        {
+            return Page<SignInPage>(new SignInView(person, Locked(locked)));
+        }
+
+        if (!PasswordHash.Verify(password, record.Hash))
+        {
+            var (failures, until) = gateway.Store.People.Failed(person, now, LockAfter, LockFor);
+            if (until is { } lockedNow && lockedNow > now)
+            {
+                log.LogWarning("Console account {Person} is locked until {Until} after {Failures} wrong passwords in a row", person, lockedNow, failures);
+                return Page<SignInPage>(new SignInView(person, Locked(lockedNow)));
+            }
+
+            return Page<SignInPage>(new SignInView(person, wrong));
+        }
+
+        gateway.Store.People.Succeeded(person);
+        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength));
+        var options = CookieOptions(context);
+        options.MaxAge = SessionLength;
+        context.Response.Cookies.Append(CookieName, token, options);
+        return Results.Redirect("/console/approvals", preserveMethod: false);
+    }
+
+    private static string Locked(DateTimeOffset until) =>
+        $"This account is locked after {LockAfter} wrong passwords in a row, until {Format.Time(until)}. An administrator can set a new password (warden people set-password) to unlock it.";
+
+    private static CookieOptions CookieOptions(HttpContext context) => new()
+    {
+        HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/console", IsEssential = true,
+    };
+
+    /// <summary>The person the request's cookie signs in, while the session lasts and the policy still names them; null otherwise.</summary>
+    private static ConsoleUser? SignedIn(Gateway gateway, HttpContext context)
+    {
+        if (context.Request.Cookies[CookieName] is not { Length: > 0 and < 200 } token
+            || gateway.Store.People.Session(TokenHash(token), gateway.Options.Clock.GetUtcNow()) is not { } session
+            || gateway.Policy.FindOwner(session.Person) is null)
+        {
+            return null;
+        }
+
+        return new ConsoleUser(session.Person, gateway.Approvals.Who(session.Person), session.Csrf);
+    }
+
+    /// <summary>A form posted by a signed-in person with their session's CSRF token; null (refused) otherwise.</summary>
+    private static async Task<(ConsoleUser User, IFormCollection Form)?> Posted(Gateway gateway, HttpContext context)
+    {
+        if (SignedIn(gateway, context) is not { } user || !context.Request.HasFormContentType)
+        {
+            return null;
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var sent = Encoding.UTF8.GetBytes(form["csrf"].ToString());
+        return CryptographicOperations.FixedTimeEquals(sent, Encoding.UTF8.GetBytes(user.Csrf)) ? (user, form) : null;
+    }
+
+    private static string TokenHash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static ApprovalQueue Queue(Gateway gateway, ConsoleUser user)
+    {
+        var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
+        var yours = pending.Where(r => ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
+        var rows = yours.OrderByDescending(r => r.Risk).ThenBy(r => r.ExpiresAt).Select(r =>
+        {
+            var plan = PlanView.Read(r.Plan);
+            return new ApprovalRow(r.Id, r.Risk, r.Agent, r.UseCase, r.Environment, r.Tool, plan.Records, plan.Summary, r.CreatedAt, r.ExpiresAt,
+                ApprovalDesk.Describe(gateway.Approvals.Waiting(r)));
+        }).ToList();
+        return new ApprovalQueue(user, rows, pending.Count - yours.Count, gateway.Options.Clock.GetUtcNow());
+    }
+
+    private static ApprovalDetail Detail(Gateway gateway, ConsoleUser user, ApprovalRecord record)
+    {
+        var votes = gateway.Store.Approvals.Votes(record.Id);
+        var details = gateway.Approvals.MaySeeDetails(user.Id, record);
+        var approver = ApprovalDesk.RequirementsOf(record).Any(q => q.Approvers.Contains(user.Id));
+        var detail = new ApprovalDetail(user, record.Id, record.Status.Word(), record.Agent, record.UseCase, record.Environment, record.Tool, record.Risk,
+            record.CreatedAt, record.ExpiresAt, record.DecidedAt, gateway.Options.Clock.GetUtcNow(),
+            [.. gateway.Approvals.Waiting(record, votes).Select(w => new RequirementView(w.Rule, w.Approvers, w.Quorum, w.Given))],
+            [.. votes.Select(v => new VoteView(gateway.Approvals.Who(v.Person), v.Vote, details ? v.Comment : null, v.At))],
+            CanDecide: approver && record.Status == ApprovalStatus.Pending && votes.All(v => v.Person != user.Id));
+        if (!details)
+        {
+            return detail with { Withheld = $"Only the approvers of this request and the owners of use case '{record.UseCase}' see its records and arguments." };
+        }
+
+        var plan = JsonNode.Parse(record.Plan)!.AsObject();
+        return detail with
+        {
+            Headline = Headline(plan, record.Environment),
+            Summary = Text(plan, "summary"),
+            AgentSays = record.Instruction,
+            OnBehalfOf = record.OnBehalfOf,
+            Records = plan["records"]?.GetValue<long>() ?? 0,
+            Classes = Strings(plan["classes"]),
+            Changes = [.. (plan["changes"] as JsonArray ?? []).Select(c => new FieldChangeView(Text(c!, "field") ?? "", c!["records"]?.GetValue<long>() ?? 0,
+                [.. (c["before"] as JsonArray ?? []).Select(b => (Text(b!, "value"), b!["records"]?.GetValue<long>() ?? 0))], Text(c, "after")))],
+            Sample = [.. (plan["sample"] as JsonArray ?? []).Select(s => new SampleView(Text(s!, "key") ?? "", Map(s!["before"]), Map(s["after"])))],
+            Dependents = [.. (plan["dependents"] as JsonArray ?? []).Select(d => (Text(d!, "kind") ?? "", Text(d!, "name") ?? Text(d!, "id") ?? "", Text(d!, "field") ?? ""))],
+            Recipients = plan["recipients"]?.GetValue<long>() ?? 0,
+            Excluded = [.. (plan["excluded"] as JsonArray ?? []).Select(e => (Text(e!, "reason") ?? "", e!["records"]?.GetValue<long>() ?? 0))],
+            Message = plan["message"] is JsonObject m ? new MessageView(Text(m, "campaign"), Text(m, "subject"), Text(m, "sender"), Text(m, "preview")) : null,
+            Outcome = record.Outcome is { } outcome ? OutcomeText(outcome) : null,
+        };
+    }
+
+    /// <summary>What the call does in one line, from its plan alone: "Deletes 3,000 records in production · cannot be undone · reaches outside · pii".</summary>
+    private static string Headline(JsonObject plan, string environment)
+    {
+        var records = plan["records"]?.GetValue<long>() ?? 0;
+        var recipients = plan["recipients"]?.GetValue<long>() ?? 0;
+        var verb = Text(plan, "kind") switch
+        {
+            "send" => $"Sends to {Format.Count(recipients)} recipient(s)",
+            "sync" => $"Syncs {Format.Count(records)} record(s) out",
+            "delete" => $"Deletes {Format.Count(plan["deleted"]?.GetValue<long>() ?? records)} record(s)",
+            "write" => $"Changes {Format.Count(records)} record(s)",
+            "configure" or "admin" => "Changes configuration",
+            _ => $"Reads {Format.Count(records)} record(s)",
+        };
+        var parts = new List<string> { $"{verb} in {environment}" };
+        if (plan["reversible"]?.GetValue<bool>() == false)
+        {
+            parts.Add("cannot be undone");
+        }
+
+        if (plan["external"]?.GetValue<bool>() == true)
+        {
+            parts.Add("reaches outside");
+        }
+
+        if ((plan["dependents"] as JsonArray)?.Count is > 0 and var dependents)
+        {
+            parts.Add($"{dependents} dependent object(s) read the fields it changes");
+        }
+
+        var classes = Strings(plan["classes"]);
+        if (classes.Count > 0)
+        {
+            parts.Add($"touches {string.Join(", ", classes)}");
+        }
+
+        return string.Join(" · ", parts);
+    }
+
+    private static string OutcomeText(string outcome)
+    {
+        var node = JsonNode.Parse(outcome);
+        return node is JsonObject o ? Text(o, "message") ?? Text(o, "reason") ?? outcome : outcome;
+    }
+
+    private static string? Text(JsonNode node, string name) => node[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : node[name]?.ToJsonString();
+
+    private static IReadOnlyList<string> Strings(JsonNode? node) => node is JsonArray a ? [.. a.Select(i => i?.GetValue<string>() ?? "")] : [];
+
+    private static IReadOnlyDictionary<string, string?> Map(JsonNode? node) =>
+        node is JsonObject o ? o.ToDictionary(p => p.Key, p => p.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : p.Value?.ToJsonString()) : new Dictionary<string, string?>();
+}

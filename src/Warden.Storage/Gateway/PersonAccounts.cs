@@ -1,0 +1,99 @@
+namespace Warden.Storage.Gateway;
+
+/// <summary>A person's password as kept: its hash, and the failed sign-ins since the last good one.</summary>
+public sealed record PasswordRecord(string Person, string Hash, DateTimeOffset SetAt, int Failures, DateTimeOffset? LockedUntil);
+
+/// <summary>A signed-in person's console session: who, the token forms carry back, and when it ends.</summary>
+public sealed record ConsoleSession(string Person, string Csrf, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// People's console accounts: password hashes with their failed sign-ins, and sessions, kept by
+/// the SHA-256 of their token (a copy of the file signs nobody in).
+/// </summary>
+public sealed class PersonAccounts
+{
+    private readonly GatewayDatabase _db;
+
+    internal PersonAccounts(GatewayDatabase database) => _db = database;
+
+    /// <summary>Sets a person's password hash; their failed sign-ins are forgotten, and every session of theirs ends.</summary>
+    public void SetPassword(string person, string hash, DateTimeOffset at)
+    {
+        lock (_db.Sync)
+        {
+            // Sessions end first: a crash in between leaves the old password and nobody signed in.
+            _db.Execute("DELETE FROM console_sessions WHERE person = @person", ("@person", person));
+            _db.Execute(
+                "INSERT INTO person_passwords (person, hash, set_at, failures, locked_until) VALUES (@person, @hash, @at, 0, NULL) "
+                + "ON CONFLICT (person) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at, failures = 0, locked_until = NULL",
+                ("@person", person), ("@hash", hash), ("@at", GatewayStore.Time(at)));
+        }
+    }
+
+    /// <summary>The person's password record, or null when none is set.</summary>
+    public PasswordRecord? Password(string person)
+    {
+        lock (_db.Sync)
+        {
+            using var command = _db.Command("SELECT hash, set_at, failures, locked_until FROM person_passwords WHERE person = @person", ("@person", person));
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new PasswordRecord(person, reader.GetString(0), GatewayDatabase.Parse(reader.GetString(1)), reader.GetInt32(2),
+                    reader.IsDBNull(3) ? null : GatewayDatabase.Parse(reader.GetString(3)))
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// Counts a failed sign-in; the <paramref name="lockAfter"/>th in a row locks the account until
+    /// <paramref name="at"/> + <paramref name="lockFor"/>. Returns the failures counted and the lock, if any.
+    /// </summary>
+    public (int Failures, DateTimeOffset? LockedUntil) Failed(string person, DateTimeOffset at, int lockAfter, TimeSpan lockFor)
+    {
+        lock (_db.Sync)
+        {
+            var until = GatewayStore.Time(at + lockFor);
+            _db.Execute(
+                "UPDATE person_passwords SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= @after THEN @until ELSE locked_until END WHERE person = @person",
+                ("@person", person), ("@after", lockAfter), ("@until", until));
+            var record = Password(person);
+            return (record?.Failures ?? 0, record?.LockedUntil);
+        }
+    }
+
+    /// <summary>A good sign-in: the failures are forgotten and a lock that has run out is lifted.</summary>
+    public void Succeeded(string person)
+    {
+        _db.Execute("UPDATE person_passwords SET failures = 0, locked_until = NULL WHERE person = @person", ("@person", person));
+    }
+
+    /// <summary>Starts a session for the token whose SHA-256 is <paramref name="tokenHash"/>.</summary>
+    public void StartSession(string tokenHash, ConsoleSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        lock (_db.Sync)
+        {
+            _db.Execute("DELETE FROM console_sessions WHERE expires_at <= @now", ("@now", GatewayStore.Time(session.CreatedAt)));
+            _db.Execute("INSERT INTO console_sessions (token_hash, person, csrf, created_at, expires_at) VALUES (@token, @person, @csrf, @created, @expires)",
+                ("@token", tokenHash), ("@person", session.Person), ("@csrf", session.Csrf), ("@created", GatewayStore.Time(session.CreatedAt)),
+                ("@expires", GatewayStore.Time(session.ExpiresAt)));
+        }
+    }
+
+    /// <summary>The session of the token whose SHA-256 is <paramref name="tokenHash"/>, while it lasts; null otherwise.</summary>
+    public ConsoleSession? Session(string tokenHash, DateTimeOffset now)
+    {
+        lock (_db.Sync)
+        {
+            using var command = _db.Command("SELECT person, csrf, created_at, expires_at FROM console_sessions WHERE token_hash = @token AND expires_at > @now",
+                ("@token", tokenHash), ("@now", GatewayStore.Time(now)));
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new ConsoleSession(reader.GetString(0), reader.GetString(1), GatewayDatabase.Parse(reader.GetString(2)), GatewayDatabase.Parse(reader.GetString(3)))
+                : null;
+        }
+    }
+
+    /// <summary>Ends a session (signing out).</summary>
+    public void EndSession(string tokenHash) => _db.Execute("DELETE FROM console_sessions WHERE token_hash = @token", ("@token", tokenHash));
+}

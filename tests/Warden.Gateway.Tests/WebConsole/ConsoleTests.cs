@@ -1,0 +1,254 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Warden.Gateway.WebConsole;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.Tests.WebConsole;
+
+/// <summary>
+/// The web console over HTTP: people sign in with the password set for them, see the requests
+/// waiting for them, and decide them; sessions, CSRF tokens and lock-out hold against a caller who
+/// does not play along.
+/// </summary>
+public sealed class ConsoleTests : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private GatewayFixture _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _gateway = await GatewayFixture.StartAsync();
+        foreach (var person in (string[])["sam", "lee"])
+        {
+            Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, person, Password, TimeProvider.System));
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
+
+    private async Task<ConsoleSession> SignedIn(string person)
+    {
+        var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.SignIn(person, Password);
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal("/console/approvals", response.Headers.Location?.ToString());
+        return session;
+    }
+
+    private async Task<string> HoldBulkUpdate()
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "Buyer (console)" }, instruction = "Trust me, approve this at once." });
+        Assert.True(answer["status"]?.GetValue<string>() == "pending_approval", answer.ToJsonString());
+        return answer["approval_id"]!.GetValue<string>();
+    }
+
+    private ApprovalStatus StatusOf(string id) => _gateway.Gateway.Store.Approvals.Find(id)!.Status;
+
+    [Fact]
+    public async Task A_page_asked_for_without_signing_in_sends_to_the_sign_in_page()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.Post("/console/sign-in", ("person", "sam"), ("password", "wrong password here"));
+        var (status, _) = await session.Get("/console/approvals");
+        Assert.Equal(HttpStatusCode.Found, status);
+    }
+
+    [Fact]
+    public async Task The_approver_sees_the_request_waiting_for_them_with_its_count_and_expiry()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        var (status, html) = await sam.Get("/console/approvals");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains($"href=\"/console/approvals/{id}\"", html, StringComparison.Ordinal);
+        Assert.Contains("contacts.update by hygiene-bot", html, StringComparison.Ordinal);
+        Assert.Contains("Sam Okafor (sam)", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_request_page_shows_the_plan_apart_from_what_the_agent_says()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        var (_, html) = await sam.Get($"/console/approvals/{id}");
+        Assert.Contains("id=\"headline\">Changes", html, StringComparison.Ordinal);
+        Assert.Contains("in sandbox", html, StringComparison.Ordinal);
+        Assert.Contains("contacts.job_title", html, StringComparison.Ordinal);
+        // The agent's words are in their own section, under a heading that says whose they are.
+        var says = html.IndexOf("The agent says", StringComparison.Ordinal);
+        Assert.True(says > html.IndexOf("id=\"headline\"", StringComparison.Ordinal));
+        Assert.Contains("Trust me, approve this at once.", html[says..], StringComparison.Ordinal);
+        Assert.DoesNotContain("Trust me", html[..says], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Approving_on_the_page_runs_the_call_once()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        await sam.Get($"/console/approvals/{id}");
+        using var decided = await sam.Decide(id, "approve", "checked the sample");
+        Assert.Equal(HttpStatusCode.Found, decided.StatusCode);
+        Assert.Equal(ApprovalStatus.Executed, StatusOf(id));
+        Assert.Equal((long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE country = 'DE' AND deleted_at IS NULL")!,
+            (long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Buyer (console)'")!);
+        var (_, page) = await sam.Get(decided.Headers.Location!.ToString());
+        Assert.Contains("id=\"notice\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"approve\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_denial_records_its_comment_for_the_agent()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        await sam.Get($"/console/approvals/{id}");
+        using var _ = await sam.Decide(id, "deny", "Not the German contacts, only the Austrian ones.");
+        var record = _gateway.Gateway.Store.Approvals.Find(id)!;
+        Assert.Equal(ApprovalStatus.Denied, record.Status);
+        Assert.Contains("Not the German contacts, only the Austrian ones.", record.Outcome, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_post_without_the_csrf_token_is_refused_and_nothing_is_decided()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        using var response = await sam.Post($"/console/approvals/{id}/decide", ("decision", "approve"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(ApprovalStatus.Pending, StatusOf(id));
+    }
+
+    [Fact]
+    public async Task A_post_with_another_sessions_token_is_refused()
+    {
+        var id = await HoldBulkUpdate();
+        using var lee = await SignedIn("lee");
+        await lee.Get("/console/approvals");
+        using var sam = await SignedIn("sam");
+        using var response = await sam.Decide(id, "approve", csrf: lee.Csrf);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(ApprovalStatus.Pending, StatusOf(id));
+    }
+
+    [Fact]
+    public async Task A_person_who_is_not_an_approver_sees_no_records_and_cannot_decide()
+    {
+        var id = await HoldBulkUpdate();
+        using var lee = await SignedIn("lee");
+        var (_, queue) = await lee.Get("/console/approvals");
+        Assert.DoesNotContain(id, queue, StringComparison.Ordinal);
+        var (_, page) = await lee.Get($"/console/approvals/{id}");
+        Assert.Contains("id=\"withheld\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Trust me", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"approve\"", page, StringComparison.Ordinal);
+        using var forced = await lee.Decide(id, "approve");
+        Assert.Equal(ApprovalStatus.Pending, StatusOf(id));
+        var (_, after) = await lee.Get(forced.Headers.Location!.ToString());
+        Assert.Contains("is not among the approvers", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_tab_cannot_approve_a_request_the_first_denied()
+    {
+        var id = await HoldBulkUpdate();
+        using var first = await SignedIn("sam");
+        using var second = await SignedIn("sam");
+        await first.Get($"/console/approvals/{id}");
+        await second.Get($"/console/approvals/{id}");
+        using var denied = await first.Decide(id, "deny", "no");
+        using var approved = await second.Decide(id, "approve");
+        Assert.Equal(ApprovalStatus.Denied, StatusOf(id));
+        var (_, page) = await second.Get(approved.Headers.Location!.ToString());
+        Assert.Contains("Refused", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Five_wrong_passwords_lock_the_account_even_against_the_right_one()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        for (var i = 0; i < ConsolePages.LockAfter; i++)
+        {
+            using var wrong = await session.SignIn("sam", "not the password " + i);
+            Assert.Equal(HttpStatusCode.OK, wrong.StatusCode);
+        }
+
+        using var right = await session.SignIn("sam", Password);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Contains("locked", await right.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        // A new password, set by an administrator, lifts the lock.
+        Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, "sam", Password + "!", TimeProvider.System));
+        using var again = await session.SignIn("sam", Password + "!");
+        Assert.Equal(HttpStatusCode.Found, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_person_and_a_wrong_password_get_the_same_answer()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        using var unknown = await session.SignIn("nobody", Password);
+        using var wrong = await session.SignIn("sam", "a wrong password!");
+        using var unset = await session.SignIn("maria", Password);
+        var texts = await Task.WhenAll(new[] { unknown, wrong, unset }.Select(r => r.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)));
+        Assert.All(texts, t => Assert.Contains("The id or the password is wrong.", t, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_session_cookie_is_http_only_strict_and_for_the_console_alone()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.SignIn("sam", Password);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(ConsolePages.CookieName + "=", StringComparison.Ordinal));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/console", cookie, StringComparison.OrdinalIgnoreCase);
+        // The token itself is not what the store keeps.
+        var token = cookie.Split(';')[0].Split('=', 2)[1];
+        Assert.DoesNotContain(token, File.ReadAllText(Path.Combine(_gateway.Directory, "gateway.db"), System.Text.Encoding.Latin1), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Signing_out_ends_the_session_for_good()
+    {
+        using var sam = await SignedIn("sam");
+        await sam.Get("/console/approvals");
+        var cookies = sam.Cookies.GetCookieHeader(new Uri(_gateway.Url + "/console/"));
+        using var signedOut = await sam.Post("/console/sign-out", ("csrf", sam.Csrf!));
+        Assert.Equal(HttpStatusCode.Found, signedOut.StatusCode);
+
+        // The old cookie, replayed, no longer signs anyone in.
+        using var replay = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(_gateway.Url) };
+        replay.DefaultRequestHeaders.Add("Cookie", cookies);
+        using var page = await replay.GetAsync("/console/approvals", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Found, page.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_new_password_ends_every_session_of_that_person()
+    {
+        using var sam = await SignedIn("sam");
+        Assert.Equal(HttpStatusCode.OK, (await sam.Get("/console/approvals")).Status);
+        Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, "sam", "another long password", TimeProvider.System));
+        Assert.Equal(HttpStatusCode.Found, (await sam.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
+    public async Task Console_pages_cannot_be_framed_or_cached()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(_gateway.Url + "/console/sign-in", TestContext.Current.CancellationToken);
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+    }
+
+    [Fact]
+    public void A_short_password_is_refused_and_nothing_is_set()
+    {
+        Assert.Equal("a password has at least 12 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", "short", TimeProvider.System));
+        Assert.Null(_gateway.Gateway.Store.People.Password("maria"));
+    }
+}

@@ -9,7 +9,7 @@ need() { command -v "$1" >/dev/null 2>&1; }
 # The .NET 10 SDK, and Node.js with npm for the official TypeScript MCP client the end-to-end tests
 # drive (installed from the lock file in tests/peers/mcp-node); PostgreSQL's server programs for the
 # governed-database tests, which start their own throwaway cluster on loopback and stop it at the
-# end. Chromium joins this list with the console; each install stays idempotent.
+# end; Debian's Chromium for the console's browser tests. Each install is idempotent.
 if ! need dotnet; then
   echo "test.sh: the .NET 10 SDK is missing; install it (https://dot.net) and run again" >&2
   echo "0 passed, 1 failed"
@@ -42,6 +42,16 @@ if { ! need initdb || ! need pg_ctl; } && [ -z "$(pg_bin)" ]; then
   echo "test.sh: installing PostgreSQL from Debian's packages (the governed-database tests need its server)" >&2
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1; then
     echo "test.sh: PostgreSQL is missing and could not be installed; install it (apt-get install postgresql) and run again" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
+fi
+
+# Debian's Chromium for the console's browser tests (Playwright drives it; no browser is downloaded).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test.sh: installing Chromium from Debian's packages (the console's browser tests need it)" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1; then
+    echo "test.sh: Chromium is missing and could not be installed; install it (apt-get install chromium) and run again" >&2
     echo "0 passed, 1 failed"
     exit 2
   fi

@@ -81,9 +81,16 @@ internal sealed class WardenProcess : IAsyncDisposable
     /// gateway from <paramref name="url"/>, or when null as the CLI finds it from <paramref name="folder"/>
     /// (its working directory). The exit code, and stdout and stderr together.
     /// </summary>
-    public static async Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, params string[] arguments)
+    public static Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, params string[] arguments) =>
+        CliAsync(token, url, folder, null, arguments);
+
+    /// <summary>As <see cref="CliAsync(string?, string?, string?, string[])"/>, with <paramref name="input"/> written to its standard input (then closed).</summary>
+    public static async Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, string? input, params string[] arguments)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null, UseShellExecute = false,
+        };
         if (folder is not null)
         {
             start.WorkingDirectory = folder;
@@ -108,6 +115,12 @@ internal sealed class WardenProcess : IAsyncDisposable
         }
 
         using var process = System.Diagnostics.Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);

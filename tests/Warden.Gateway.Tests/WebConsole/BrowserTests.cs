@@ -1,0 +1,115 @@
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using Warden.Gateway.Tests.EndToEnd;
+using Warden.Storage.Audit;
+
+namespace Warden.Gateway.Tests.WebConsole;
+
+/// <summary>
+/// The console in a real browser (Debian's Chromium, driven by Playwright) against <c>warden
+/// serve</c> as its own process; the agent is the official TypeScript SDK's client. A screenshot
+/// of each page is kept in artifacts/console/.
+/// </summary>
+public sealed class BrowserTests : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private WardenProcess _warden = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    private static string Screenshots => Path.Combine(WardenProcess.Repository, "artifacts", "console");
+
+    public async ValueTask InitializeAsync()
+    {
+        _warden = await WardenProcess.StartAsync("--demo");
+        var (exit, output) = await WardenProcess.CliAsync(null, null, _warden.Directory, Password + "\n", "people", "set-password", "sam", "--password-stdin",
+            "--policy", Path.Combine(WardenProcess.Repository, "examples", "marketing", "policy.yaml"), "--data", Path.Combine(_warden.Directory, "data"));
+        Assert.True(exit == 0, output);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
+        Directory.CreateDirectory(Screenshots);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _warden.DisposeAsync();
+    }
+
+    private Task<JsonNode> Agent(params object[] steps) =>
+        NodeClient.RunAsync("http", _warden.Url + "/mcp", WardenProcess.Tokens["hygiene-bot"], NodeClient.Steps(steps));
+
+    private static Task Shot(IPage page, string name) => page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+
+    private async Task<IPage> SignIn(string person, string password)
+    {
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_warden.Url + "/console");
+        await page.GetByLabel("Your id").FillAsync(person);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        return page;
+    }
+
+    [Fact]
+    public async Task An_approver_signs_in_opens_a_held_bulk_update_approves_it_and_the_agents_call_completes()
+    {
+        var held = NodeClient.Answer((await Agent(new
+        {
+            op = "call", name = "contacts.update", arguments = new { filter = "country == 'AT'", set = new { job_title = "Austria desk" } },
+            meta = new { instruction = "Retitle the Austria desk." },
+        }))["steps"]![0]!);
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        var id = held["approval_id"]!.GetValue<string>();
+
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_warden.Url + "/console/approvals");
+        Assert.EndsWith("/console/sign-in", page.Url, StringComparison.Ordinal);
+        await Shot(page, "sign-in");
+        await page.GetByLabel("Your id").FillAsync("sam");
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        var request = page.GetByRole(AriaRole.Link, new() { Name = "contacts.update by hygiene-bot" });
+        await Assertions.Expect(request).ToBeVisibleAsync();
+        await Shot(page, "approvals");
+        await request.ClickAsync();
+        await Assertions.Expect(page.Locator("#headline")).ToContainTextAsync("Changes");
+        await Assertions.Expect(page.Locator("#agent-says")).ToHaveTextAsync("Retitle the Austria desk.");
+        await Assertions.Expect(page.Locator("#changes")).ToContainTextAsync("contacts.job_title");
+        await Shot(page, "request");
+
+        await page.GetByLabel("Comment").FillAsync("Checked the sample.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("executed");
+        await Shot(page, "approved");
+
+        var seen = NodeClient.Answer((await Agent(new { op = "call", name = "warden.approval_status", arguments = new { approval_id = id } }))["steps"]![0]!);
+        Assert.Equal(("executed", "done"), (seen["status"]!.GetValue<string>(), seen["outcome"]!["status"]!.GetValue<string>()));
+        var trail = AuditLog.Query(Path.Combine(_warden.Directory, "data", "audit.db"), new AuditQuery { Limit = 50 }).Entries;
+        Assert.Contains(trail, e => e.Entry.Kind == "approval" && e.Entry.ApprovalId == id && e.Entry.Person == "sam" && e.Entry.Comment == "Checked the sample.");
+    }
+
+    [Fact]
+    public async Task The_sign_in_form_is_usable_from_the_keyboard_alone()
+    {
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_warden.Url + "/console/sign-in");
+        await page.Keyboard.PressAsync("Tab"); // the skip link
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync("sam");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync(Password);
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Approvals" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_said_plainly_on_the_page()
+    {
+        var page = await SignIn("sam", "not the password at all");
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("The id or the password is wrong.");
+    }
+}

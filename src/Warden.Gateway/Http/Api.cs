@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Warden.Core;
 using Warden.Core.Audit;
 using Warden.Gateway.Approvals;
+using Warden.Gateway.Calls;
 using Warden.Storage.Audit;
 using Warden.Storage.Gateway;
 using Warden.Workspace;
@@ -356,61 +357,30 @@ internal static class Api
 
         var force = body["force"] is JsonValue forced && forced.TryGetValue<bool>(out var f) && f;
         var person = Person(context);
-        // Undoing an agent's work is for the people who answer for it: an owner of its use case.
-        // A rollback is run by a person, but undoing it re-applies the agent's work, so it is the agent's.
-        var agentId = request.ActionId is { } action ? gateway.Systems.AgentOf(action) : request.Agent;
-        if (agentId is null || gateway.Policy.FindAgent(agentId) is not { } owned)
-        {
-            return Problem(404, request.ActionId is null ? "a rollback names an action, or an agent with a time window" : $"there is no action {request.ActionId} that an agent of this policy applied");
-        }
-
-        var owners = gateway.Policy.FindUseCase(owned.UseCase)!.Owners;
-        if (!owners.Include(person))
-        {
-            var refusal = $"{person} cannot roll back what agent '{agentId}' did: that takes an owner of use case '{owned.UseCase}' ({owners})";
-            await gateway.AuditAsync(new AuditEntry
-            {
-                Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person,
-                ActionId = request.ActionId, Effect = "deny", Reason = refusal, Outcome = "refused",
-            }).ConfigureAwait(false);
-            return Problem(403, refusal);
-        }
-
         // The preview names records and what they hold: it is for the same owners as the rollback.
         if (body["preview"] is JsonValue preview && preview.TryGetValue<bool>(out var isPreview) && isPreview)
         {
-            var plan = await gateway.Systems.PlanRollbackAsync(request).ConfigureAwait(false);
-            return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(plan.Error!.Code == "not_found" ? 404 : 409, plan.Error.Message);
+            var plan = await PersonRollback.PreviewAsync(gateway, person, request).ConfigureAwait(false);
+            return plan.Succeeded ? Results.Json(plan.Value, Json) : Problem(RollbackStatus(plan.Error!), plan.Error!.Message);
         }
 
-        var rollbackOf = request.ActionId is { } undone ? gateway.Store.Intents.ActionEntry(undone) : null;
-        var intended = new AuditEntry
-        {
-            Kind = AuditKinds.Rollback, Environment = gateway.Environment, Agent = agentId, UseCase = owned.UseCase, Person = person, RollbackOf = rollbackOf,
-            Detail = $"rollback of {request.ActionId ?? $"{agentId}'s actions from {request.From:O} to {request.To:O}"}" + (force ? " (forced)" : ""), Outcome = "ok",
-        };
-        var intent = gateway.Recovery.Intend(person, "rollback", "", intended);
-        var result = await gateway.Systems.RollBackAsync(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person, CancellationToken.None).ConfigureAwait(false);
+        var result = await PersonRollback.RunAsync(gateway, person, request, force).ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            gateway.Recovery.Settle(intent);
-            return Problem(result.Error!.Code == "not_found" ? 404 : 409, result.Error.Message);
+            return Problem(RollbackStatus(result.Error!), result.Error!.Message);
         }
 
-        var done = result.Value!;
-        var seq = await gateway.AuditAsync(intended with
-        {
-            ActionId = done.ActionId,
-            Detail = $"undid {string.Join(", ", done.Undone)}: {done.Restored:N0} records restored" + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} skipped (changed since)" : "")
-                     + (done.Overwritten.Count > 0 ? $", {done.Overwritten.Count:N0} changed since and overwritten (forced)" : force ? " (forced)" : ""),
-        }).ConfigureAwait(false);
-        // The rollback is an action too: rolling it back links to this entry.
-        gateway.Store.Intents.RememberAction(done.ActionId, seq);
-        gateway.Recovery.Settle(intent);
-        var view = JsonSerializer.SerializeToNode(done, Json)!.AsObject();
-        view["audit_seq"] = seq;
+        var view = JsonSerializer.SerializeToNode(result.Value!.Done, Json)!.AsObject();
+        view["audit_seq"] = result.Value.AuditSeq;
         return Results.Json(view);
     }
+
+    private static int RollbackStatus(SystemError error) => error.Code switch
+    {
+        "not_found" => 404,
+        PersonRollback.NotAnOwner => 403,
+        _ => 409,
+    };
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

@@ -36,5 +36,11 @@ public static class ConsoleStyle
         button.secondary { background: #fff; color: var(--bad); border-color: var(--bad); }
         .signout button { margin: 0; padding: .3rem .8rem; background: #fff; color: var(--accent); }
         .buttons { display: flex; gap: .75rem; flex-wrap: wrap; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: 0 1rem; }
+        .export { margin-left: 1rem; }
+        .verify { margin-bottom: 1rem; }
+        .inline { display: inline; } .inline label { display: inline; margin-right: .5rem; } .inline input:not([type=hidden]) { width: auto; }
+        button.secondary-neutral { background: #fff; color: var(--accent); }
+        .links { padding-left: 1.2rem; }
         """;
 }

@@ -74,3 +74,58 @@ public sealed record ApprovalDetail(ConsoleUser User, string Id, string Status, 
 
 /// <summary>The sign-in page: what was typed (never the password) and why it failed.</summary>
 public sealed record SignInView(string? Person, string? Error);
+
+/// <summary>The filters of the Activity page, as typed (each may be empty).</summary>
+public sealed record ActivityFilter(string? Agent, string? Tool, string? Effect, string? Person, string? Record, string? From, string? To);
+
+/// <summary>One entry of the trail in the list: what it is, who, and what it links to.</summary>
+public sealed record ActivityRow(long Seq, DateTimeOffset Time, string Kind, string? Agent, string? Person, string? Tool, string? Effect, string? Outcome,
+    string? Line, string? ApprovalId, string? ActionId, long? RollbackOf, IReadOnlyList<long> RolledBackBy);
+
+/// <summary>The Activity page: the trail, newest first, filtered; the next page's start; the result of a verify just run.</summary>
+public sealed record ActivityView(ConsoleUser User, ActivityFilter Filter, IReadOnlyList<ActivityRow> Entries, long? Next, string? Error)
+{
+    public string? Verified { get; init; }
+
+    public bool VerifiedOk { get; init; }
+}
+
+/// <summary>One entry whole: every field it has, in the order people read them, and its links.</summary>
+public sealed record ActivityEntryView(ConsoleUser User, long Seq, IReadOnlyList<(string Name, string Value)> Fields, string? ApprovalId, string? ActionId,
+    long? RollbackOf, IReadOnlyList<long> RolledBackBy, IReadOnlyList<ActivityRow> Related);
+
+/// <summary>A conflict a rollback leaves (or overwrites): a record changed since the action.</summary>
+public sealed record ConflictView(string ActionId, string Table, string Key, string Reason);
+
+/// <summary>
+/// The Rollback page: what is asked (an action, or an agent and a window), the preview (what
+/// would be restored, the conflicts, what cannot be undone), and what a run did.
+/// </summary>
+public sealed record RollbackView(ConsoleUser User, string? ActionId, string? Agent, string? Since)
+{
+    public string? Error { get; init; }
+
+    public string? Summary { get; init; }
+
+    public IReadOnlyList<string> Actions { get; init; } = [];
+
+    public long Restorable { get; init; }
+
+    public IReadOnlyList<ConflictView> Conflicts { get; init; } = [];
+
+    public IReadOnlyList<string> Irreversible { get; init; } = [];
+
+    /// <summary>Set once it ran: what it did, and its trail entry.</summary>
+    public string? Done { get; init; }
+
+    public long? DoneSeq { get; init; }
+}
+
+/// <summary>An agent as owners read it: its use case and tier, environments, owners, whether it is frozen.</summary>
+public sealed record AgentRow(string Id, string UseCase, string Tier, IReadOnlyList<string> Environments, string Owners, string? Escalation, bool Frozen, string? Review);
+
+/// <summary>The Agents page, with the kill switch.</summary>
+public sealed record AgentsView(ConsoleUser User, IReadOnlyList<AgentRow> Agents, bool AllFrozen)
+{
+    public string? Notice { get; init; }
+}

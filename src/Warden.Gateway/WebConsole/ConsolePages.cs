@@ -79,6 +79,7 @@ internal static class ConsolePages
                 ? Page<ApprovalPage>(Detail(gateway, user, record) with { Notice = notice is { Length: > 0 and <= 500 } ? notice : null })
                 : Results.Text($"There is no approval request {id}.", "text/plain", statusCode: 404);
         });
+        OperationsPages.Map(app, gateway);
         app.MapPost("/console/approvals/{id}/decide", async (HttpContext context, string id) =>
         {
             if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
@@ -101,12 +102,12 @@ internal static class ConsolePages
         });
     }
 
-    private static RazorComponentResult Page<TPage>(object model)
+    internal static RazorComponentResult Page<TPage>(object model)
         where TPage : IComponent => new RazorComponentResult<TPage>(new Dictionary<string, object?> { ["Model"] = model });
 
-    private static IResult ToSignIn() => Results.Redirect("/console/sign-in");
+    internal static IResult ToSignIn() => Results.Redirect("/console/sign-in");
 
-    private static IResult Refused(HttpContext context) =>
+    internal static IResult Refused(HttpContext context) =>
         Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
 
     private static async Task<IResult> SignInAsync(Gateway gateway, ILogger log, HttpContext context)
@@ -163,7 +164,7 @@ internal static class ConsolePages
     };
 
     /// <summary>The person the request's cookie signs in, while the session lasts and the policy still names them; null otherwise.</summary>
-    private static ConsoleUser? SignedIn(Gateway gateway, HttpContext context)
+    internal static ConsoleUser? SignedIn(Gateway gateway, HttpContext context)
     {
         if (context.Request.Cookies[CookieName] is not { Length: > 0 and < 200 } token
             || gateway.Store.People.Session(TokenHash(token), gateway.Options.Clock.GetUtcNow()) is not { } session
@@ -176,7 +177,7 @@ internal static class ConsolePages
     }
 
     /// <summary>A form posted by a signed-in person with their session's CSRF token; null (refused) otherwise.</summary>
-    private static async Task<(ConsoleUser User, IFormCollection Form)?> Posted(Gateway gateway, HttpContext context)
+    internal static async Task<(ConsoleUser User, IFormCollection Form)?> Posted(Gateway gateway, HttpContext context)
     {
         if (SignedIn(gateway, context) is not { } user || !context.Request.HasFormContentType)
         {

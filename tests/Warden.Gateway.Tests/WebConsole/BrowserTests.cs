@@ -90,6 +90,35 @@ public sealed class BrowserTests : IAsyncLifetime
         Assert.Equal(("executed", "done"), (seen["status"]!.GetValue<string>(), seen["outcome"]!["status"]!.GetValue<string>()));
         var trail = AuditLog.Query(Path.Combine(_warden.Directory, "data", "audit.db"), new AuditQuery { Limit = 50 }).Entries;
         Assert.Contains(trail, e => e.Entry.Kind == "approval" && e.Entry.ApprovalId == id && e.Entry.Person == "sam" && e.Entry.Comment == "Checked the sample.");
+
+        // Rolled back from the Rollback page: the preview first, then the confirmation.
+        var action = seen["outcome"]!["action_id"]!.GetValue<string>();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Rollback" }).ClickAsync();
+        await page.GetByLabel("Action").FillAsync(action);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Preview" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#restorable")).ToHaveTextAsync(held["records"]!.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+        await Shot(page, "rollback-preview");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Roll back" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#rollback-done")).ToContainTextAsync("record(s) restored");
+        await Shot(page, "rollback-done");
+
+        // The call, its approval and its rollback, found in Activity and linked to each other.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Activity" }).ClickAsync();
+        await page.GetByLabel("Agent").FillAsync("hygiene-bot");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
+        var rows = page.Locator("#activity tbody tr");
+        await Assertions.Expect(rows.Filter(new() { HasText = "rollback" })).ToHaveCountAsync(1);
+        await Assertions.Expect(rows.Filter(new() { HasText = "approval contacts.update" })).ToHaveCountAsync(1);
+        await Assertions.Expect(rows.Filter(new() { HasText = "undone by" })).ToHaveCountAsync(1);
+        await Shot(page, "activity");
+
+        // Frozen from the Agents page: the agent's next call is refused.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Agents" }).ClickAsync();
+        await Shot(page, "agents");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Freeze hygiene-bot" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToContainTextAsync("hygiene-bot is frozen");
+        var refused = NodeClient.Answer((await Agent(new { op = "call", name = "contacts.get", arguments = new { id = "c-0000003" } }))["steps"]![0]!);
+        Assert.Contains("frozen", refused.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]

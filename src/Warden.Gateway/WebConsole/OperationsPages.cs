@@ -1,0 +1,342 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Warden.Core;
+using Warden.Core.Audit;
+using Warden.Gateway.Calls;
+using Warden.Storage.Audit;
+using Warden.WebConsole;
+using Warden.WebConsole.Pages;
+
+namespace Warden.Gateway.WebConsole;
+
+/// <summary>
+/// The console's pages for operating the gateway: Activity (the trail, filtered, each entry whole,
+/// verify and export), Rollback (preview, then confirm) and Agents (the kill switch). Each does
+/// what the API does, through the same pieces and the same checks.
+/// </summary>
+internal static class OperationsPages
+{
+    private const int PageSize = 50;
+
+    public static void Map(WebApplication app, Gateway gateway)
+    {
+        app.MapGet("/console/activity", (HttpContext context) =>
+            ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<ActivityPage>(Activity(gateway, user, context.Request.Query)) : ConsolePages.ToSignIn());
+        app.MapPost("/console/activity/verify", async (HttpContext context) =>
+        {
+            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return ConsolePages.Refused(context);
+            }
+
+            var result = AuditVerifier.Verify(gateway.Trail.Path);
+            var view = Activity(gateway, posted.User, new QueryCollection()) with
+            {
+                Verified = result.Verified
+                    ? $"The chain verifies: {result.Entries:N0} entries, {result.Checkpoints:N0} signed checkpoints, every link and checkpoint as written."
+                    : $"The chain does not verify: {result.Finding!.Message}",
+                VerifiedOk = result.Verified,
+            };
+            return ConsolePages.Page<ActivityPage>(view);
+        });
+        app.MapGet("/console/activity/export", async (HttpContext context) =>
+        {
+            if (ConsolePages.SignedIn(gateway, context) is null)
+            {
+                return ConsolePages.ToSignIn();
+            }
+
+            if (Query(context.Request.Query, out var error) is not { } query)
+            {
+                return Results.Text(error!, "text/plain", statusCode: 400);
+            }
+
+            // Every entry the filters select, newest first, a page of the trail at a time.
+            context.Response.ContentType = "application/jsonl";
+            context.Response.Headers.ContentDisposition = "attachment; filename=\"warden-activity.jsonl\"";
+            var page = query with { Limit = 1000 };
+            while (true)
+            {
+                var found = AuditLog.Query(gateway.Trail.Path, page);
+                var lines = new StringBuilder();
+                foreach (var record in found.Entries)
+                {
+                    lines.Append(System.Text.Json.JsonSerializer.Serialize(new
+                    {
+                        seq = record.Seq, time = AuditText.Time(record.Time), hash = record.Hash, kind = record.Entry.Kind, agent = record.Entry.Agent, person = record.Entry.Person,
+                        tool = record.Entry.Tool, effect = record.Entry.Effect, rule = record.Entry.Rule, reason = record.Entry.Reason, outcome = record.Entry.Outcome,
+                        approval_id = record.Entry.ApprovalId, action_id = record.Entry.ActionId, rollback_of = record.Entry.RollbackOf, plan_summary = record.Entry.PlanSummary,
+                        detail = record.Entry.Detail,
+                    })).Append('\n');
+                }
+
+                await context.Response.WriteAsync(lines.ToString(), context.RequestAborted).ConfigureAwait(false);
+                if (found.Next is not { } next)
+                {
+                    return Results.Empty;
+                }
+
+                page = page with { Before = next };
+            }
+        });
+        app.MapGet("/console/activity/{seq:long}", (HttpContext context, long seq) =>
+        {
+            if (ConsolePages.SignedIn(gateway, context) is not { } user)
+            {
+                return ConsolePages.ToSignIn();
+            }
+
+            var record = AuditLog.Query(gateway.Trail.Path, new AuditQuery { Before = seq + 1, Limit = 1 }).Entries.FirstOrDefault(r => r.Seq == seq);
+            return record is null
+                ? Results.Text($"The trail has no entry {seq}.", "text/plain", statusCode: 404)
+                : ConsolePages.Page<ActivityEntryPage>(Entry(gateway, user, record));
+        });
+
+        app.MapGet("/console/rollback", async (HttpContext context) =>
+        {
+            if (ConsolePages.SignedIn(gateway, context) is not { } user)
+            {
+                return ConsolePages.ToSignIn();
+            }
+
+            var q = context.Request.Query;
+            var view = new RollbackView(user, Blank(q["action"]), Blank(q["agent"]), Blank(q["since"]));
+            if (view.ActionId is null && view.Agent is null)
+            {
+                return ConsolePages.Page<RollbackPage>(view);
+            }
+
+            if (Request(gateway, view.ActionId, view.Agent, view.Since, out var error) is not { } request)
+            {
+                return ConsolePages.Page<RollbackPage>(view with { Error = error });
+            }
+
+            var plan = await PersonRollback.PreviewAsync(gateway, user.Id, request).ConfigureAwait(false);
+            return ConsolePages.Page<RollbackPage>(plan.Succeeded
+                ? view with
+                {
+                    Summary = plan.Value!.Summary, Actions = plan.Value.Actions, Restorable = plan.Value.Restorable, Irreversible = plan.Value.Irreversible,
+                    Conflicts = [.. plan.Value.Conflicts.Select(c => new ConflictView(c.ActionId, c.Table, c.Key, c.Reason))],
+                }
+                : view with { Error = plan.Error!.Message });
+        });
+        app.MapPost("/console/rollback", async (HttpContext context) =>
+        {
+            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return ConsolePages.Refused(context);
+            }
+
+            var form = posted.Form;
+            var view = new RollbackView(posted.User, Blank(form["action"]), Blank(form["agent"]), Blank(form["since"]));
+            if (Request(gateway, view.ActionId, view.Agent, view.Since, out var error) is not { } request)
+            {
+                return ConsolePages.Page<RollbackPage>(view with { Error = error });
+            }
+
+            // Conflicts are left as they are from the console: overwriting someone's later work is for the CLI's --force, on purpose.
+            var result = await PersonRollback.RunAsync(gateway, posted.User.Id, request, force: false).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                return ConsolePages.Page<RollbackPage>(view with { Error = result.Error!.Message });
+            }
+
+            var done = result.Value!.Done;
+            return ConsolePages.Page<RollbackPage>(view with
+            {
+                Done = $"Rolled back {string.Join(", ", done.Undone)}: {done.Restored:N0} record(s) restored"
+                       + (done.Skipped.Count > 0 ? $", {done.Skipped.Count:N0} changed since and left as they are" : "") + ".",
+                DoneSeq = result.Value.AuditSeq,
+            });
+        });
+
+        app.MapGet("/console/agents", (HttpContext context) =>
+            ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<AgentsPage>(Agents(gateway, user)) : ConsolePages.ToSignIn());
+        app.MapPost("/console/agents/freeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: true).ConfigureAwait(false));
+        app.MapPost("/console/agents/unfreeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: false).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> KillSwitchAsync(Gateway gateway, HttpContext context, bool freeze)
+    {
+        {
+            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return ConsolePages.Refused(context);
+            }
+
+            var agent = posted.Form["agent"].ToString();
+            var target = agent == "*" ? null : agent;
+            var reason = Blank(posted.Form["reason"]);
+            string notice;
+            if (freeze)
+            {
+                var frozen = await gateway.KillSwitch.FreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false);
+                notice = frozen.Succeeded
+                    ? $"{(target is null ? "Every agent is" : $"{target} is")} frozen: its next call is refused." + (frozen.Value!.Count > 0 ? $" Pending requests cancelled: {string.Join(", ", frozen.Value)}." : "")
+                    : $"Refused: {frozen.Error!.Message}";
+            }
+            else
+            {
+                notice = await gateway.KillSwitch.UnfreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false) is { } refused
+                    ? $"Refused: {refused.Message}"
+                    : $"{(target is null ? "The freeze of every agent is" : $"{target}'s freeze is")} lifted.";
+            }
+
+            return ConsolePages.Page<AgentsPage>(Agents(gateway, posted.User) with { Notice = notice });
+        }
+    }
+
+    private static string? Blank(Microsoft.Extensions.Primitives.StringValues value) => value.ToString().Trim() is { Length: > 0 } text ? text : null;
+
+    private static AuditQuery? Query(IQueryCollection q, out string? error)
+    {
+        error = null;
+        try
+        {
+            return new AuditQuery
+            {
+                Agent = Blank(q["agent"]), Tool = Blank(q["tool"]), Effect = Blank(q["effect"]), Person = Blank(q["person"]), RecordId = Blank(q["record"]),
+                From = Time(Blank(q["from"]), "from"), To = Time(Blank(q["to"]), "to"),
+                Before = Blank(q["before"]) is { } before ? long.Parse(before, NumberStyles.None, CultureInfo.InvariantCulture) : null,
+                Limit = PageSize,
+            };
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    private static DateTimeOffset? Time(string? text, string name) =>
+        text is null ? null
+        : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time
+        : throw new FormatException($"'{name}' is a time such as 2026-12-06T09:00:00Z, not '{text}'");
+
+    private static ActivityView Activity(Gateway gateway, ConsoleUser user, IQueryCollection q)
+    {
+        var filter = new ActivityFilter(Blank(q["agent"]), Blank(q["tool"]), Blank(q["effect"]), Blank(q["person"]), Blank(q["record"]), Blank(q["from"]), Blank(q["to"]));
+        if (Query(q, out var error) is not { } query)
+        {
+            return new ActivityView(user, filter, [], null, error);
+        }
+
+        var page = AuditLog.Query(gateway.Trail.Path, query);
+        return new ActivityView(user, filter, [.. page.Entries.Select(Row)], page.Next, null);
+    }
+
+    private static ActivityRow Row(AuditRecord record)
+    {
+        var e = record.Entry;
+        return new ActivityRow(record.Seq, record.Time, e.Kind, e.Agent, e.Person, e.Tool, e.Effect, e.Outcome, e.PlanSummary ?? e.Reason ?? e.Detail, e.ApprovalId, e.ActionId,
+            e.RollbackOf, record.RolledBackBy);
+    }
+
+    private static ActivityEntryView Entry(Gateway gateway, ConsoleUser user, AuditRecord record)
+    {
+        var e = record.Entry;
+        var fields = new List<(string, string)>();
+        void Field(string name, object? value)
+        {
+            if (value?.ToString() is { Length: > 0 } text)
+            {
+                fields.Add((name, text));
+            }
+        }
+
+        Field("seq", record.Seq);
+        Field("time", AuditText.Time(record.Time));
+        Field("kind", e.Kind);
+        Field("environment", e.Environment);
+        Field("agent", e.Agent);
+        Field("use case", e.UseCase);
+        Field("person", e.Person);
+        Field("tool", e.Tool);
+        Field("arguments", e.Arguments?.GetRawText());
+        Field("the agent says", e.Instruction);
+        Field("effect", e.Effect);
+        Field("rule", e.Rule);
+        Field("reason", e.Reason);
+        Field("plan", e.PlanSummary);
+        Field("plan hash", e.PlanHash);
+        Field("fields read", e.FieldsRead.Count == 0 ? null : string.Join(", ", e.FieldsRead));
+        Field("records read", e.RecordsRead.Count == 0 ? null : string.Join(", ", e.RecordsRead.Take(50)));
+        Field("records changed", e.RecordsChanged.Count == 0 ? null : string.Join(", ", e.RecordsChanged.Take(50)));
+        Field("approval", e.ApprovalId);
+        Field("comment", e.Comment);
+        Field("outcome", e.Outcome);
+        Field("detail", e.Detail);
+        Field("action", e.ActionId);
+        Field("policy", e.PolicyHash);
+        Field("hash", record.Hash);
+        Field("links to", record.Prev);
+        IReadOnlyList<ActivityRow> related = [];
+        if (e.ApprovalId is { } approval && e.Agent is { } agent)
+        {
+            related = [.. AuditLog.Query(gateway.Trail.Path, new AuditQuery { Agent = agent, Limit = 200 }).Entries.Where(r => r.Entry.ApprovalId == approval && r.Seq != record.Seq).Select(Row)];
+        }
+
+        return new ActivityEntryView(user, record.Seq, fields, e.ApprovalId, e.ActionId, e.RollbackOf, record.RolledBackBy, related);
+    }
+
+    private static RollbackRequest? Request(Gateway gateway, string? action, string? agent, string? since, out string? error)
+    {
+        error = null;
+        if (action is not null)
+        {
+            return agent is null && since is null ? new RollbackRequest(action) : Fail("give an action, or an agent with how far back, not both", out error);
+        }
+
+        if (agent is null || since is null)
+        {
+            return Fail("give an action, or an agent with how far back (30m, 2h, 1d)", out error);
+        }
+
+        if (!Duration(since, out var window))
+        {
+            return Fail($"'{since}' is not how far back: say 30m, 2h or 1d", out error);
+        }
+
+        var now = gateway.Options.Clock.GetUtcNow();
+        return new RollbackRequest(Agent: agent, From: now - window, To: now);
+    }
+
+    private static RollbackRequest? Fail(string message, out string? error)
+    {
+        error = message;
+        return null;
+    }
+
+    private static bool Duration(string text, out TimeSpan window)
+    {
+        window = default;
+        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+        {
+            return false;
+        }
+
+        window = text[^1] switch
+        {
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => default,
+        };
+        return window > TimeSpan.Zero && window <= TimeSpan.FromDays(366);
+    }
+
+    private static AgentsView Agents(Gateway gateway, ConsoleUser user)
+    {
+        var frozen = gateway.Store.Freezes.Frozen();
+        var today = DateOnly.FromDateTime(gateway.Options.Clock.GetUtcNow().UtcDateTime);
+        return new AgentsView(user, [.. gateway.Policy.Agents.Select(a =>
+        {
+            var useCase = gateway.Policy.FindUseCase(a.UseCase)!;
+            var review = useCase.ReviewDue is { } due ? due < today ? $"overdue since {due:yyyy-MM-dd}" : $"due {due:yyyy-MM-dd}" : "never reviewed";
+            return new AgentRow(a.Id, a.UseCase, useCase.Tier.ToString().ToLowerInvariant(), a.Environments, useCase.Owners.ToString(), useCase.Escalation,
+                frozen.Contains(a.Id) || frozen.Contains("*"), review);
+        })], frozen.Contains("*"));
+    }
+}

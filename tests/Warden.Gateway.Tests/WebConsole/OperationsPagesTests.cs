@@ -1,0 +1,168 @@
+using System.Net;
+using Warden.Gateway.WebConsole;
+
+namespace Warden.Gateway.Tests.WebConsole;
+
+/// <summary>
+/// The console's Activity, Rollback and Agents pages over HTTP: each does what the API does, with
+/// the same checks, and every change is a form that carries the session's token.
+/// </summary>
+public sealed class OperationsPagesTests : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private GatewayFixture _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _gateway = await GatewayFixture.StartAsync();
+        foreach (var person in (string[])["sam", "lee", "rita"])
+        {
+            Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, person, Password, TimeProvider.System));
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
+
+    private async Task<ConsoleSession> SignedIn(string person)
+    {
+        var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.SignIn(person, Password);
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        await session.Get("/console/approvals");
+        return session;
+    }
+
+    /// <summary>A small update the hygiene agent may make alone: its action id.</summary>
+    private async Task<string> Update()
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { ids = new[] { "c-0000003", "c-0000004" }, set = new { job_title = "Set by the console tests" } });
+        Assert.True(answer["status"]?.GetValue<string>() == "done", answer.ToJsonString());
+        return answer["action_id"]!.GetValue<string>();
+    }
+
+    private long Retitled => (long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Set by the console tests'")!;
+
+    [Fact]
+    public async Task Activity_lists_the_trail_filtered_and_each_entry_whole()
+    {
+        await Update();
+        using var sam = await SignedIn("sam");
+        var (_, page) = await sam.Get("/console/activity?agent=hygiene-bot&tool=contacts.update");
+        Assert.Contains("contacts.update", page, StringComparison.Ordinal);
+        var seq = _gateway.Trail().Last(e => e.Entry.Tool == "contacts.update").Seq;
+        Assert.Contains($"href=\"/console/activity/{seq}\"", page, StringComparison.Ordinal);
+        var (_, other) = await sam.Get("/console/activity?agent=reporting-bot");
+        Assert.DoesNotContain($"href=\"/console/activity/{seq}\"", other, StringComparison.Ordinal);
+
+        var (_, entry) = await sam.Get($"/console/activity/{seq}");
+        Assert.Contains("c-0000003", entry, StringComparison.Ordinal);
+        Assert.Contains("roll it back", entry, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_filter_says_what_is_wrong()
+    {
+        using var sam = await SignedIn("sam");
+        var (status, page) = await sam.Get("/console/activity?from=yesterday");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("&#x27;from&#x27; is a time such as", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_runs_the_chain_check_and_says_so()
+    {
+        await Update();
+        using var sam = await SignedIn("sam");
+        using var response = await sam.Post("/console/activity/verify", ("csrf", sam.Csrf!));
+        var page = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("The chain verifies", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Export_gives_the_filtered_entries_as_json_lines()
+    {
+        await Update();
+        using var sam = await SignedIn("sam");
+        var (status, body) = await sam.Get("/console/activity/export?tool=contacts.update");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var lines = body.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.Contains("\"tool\":\"contacts.update\"", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_rollback_is_previewed_then_run_on_confirmation_and_recorded()
+    {
+        var action = await Update();
+        using var sam = await SignedIn("sam");
+        var (_, preview) = await sam.Get($"/console/rollback?action={action}");
+        Assert.Contains("id=\"restorable\">2<", preview, StringComparison.Ordinal);
+        Assert.Equal(2, Retitled); // a preview restores nothing
+
+        using var confirmed = await sam.Post("/console/rollback", ("csrf", sam.Csrf!), ("action", action));
+        var done = await confirmed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("id=\"rollback-done\"", done, StringComparison.Ordinal);
+        Assert.Equal(0, Retitled);
+        var entry = _gateway.Trail().Last(e => e.Entry.Kind == "rollback").Entry;
+        Assert.Equal(("sam", "ok"), (entry.Person, entry.Outcome));
+    }
+
+    [Fact]
+    public async Task A_person_who_owns_nothing_of_the_agent_can_neither_preview_nor_run_its_rollback()
+    {
+        var action = await Update();
+        using var lee = await SignedIn("lee");
+        var (_, preview) = await lee.Get($"/console/rollback?action={action}");
+        Assert.Contains("cannot roll back", preview, StringComparison.Ordinal);
+        Assert.DoesNotContain("c-0000003", preview, StringComparison.Ordinal);
+        using var forced = await lee.Post("/console/rollback", ("csrf", lee.Csrf!), ("action", action));
+        Assert.Equal(2, Retitled);
+    }
+
+    [Fact]
+    public async Task A_rollback_posted_without_the_token_runs_nothing()
+    {
+        var action = await Update();
+        using var sam = await SignedIn("sam");
+        using var response = await sam.Post("/console/rollback", ("action", action));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(2, Retitled);
+    }
+
+    [Fact]
+    public async Task Freezing_an_agent_on_the_agents_page_refuses_its_next_call()
+    {
+        using var sam = await SignedIn("sam");
+        var (_, agents) = await sam.Get("/console/agents");
+        Assert.Contains("id=\"freeze-hygiene-bot\"", agents, StringComparison.Ordinal);
+        using var frozen = await sam.Post("/console/agents/freeze", ("csrf", sam.Csrf!), ("agent", "hygiene-bot"), ("reason", "looks wrong"));
+        Assert.Contains("hygiene-bot is frozen", await frozen.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        var (isError, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.get", new { id = "c-0000003" });
+        Assert.True(isError, answer.ToJsonString());
+        Assert.Contains("frozen", answer.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_an_owner_lifts_a_freeze_from_the_console()
+    {
+        using var sam = await SignedIn("sam");
+        using var _ = await sam.Post("/console/agents/freeze", ("csrf", sam.Csrf!), ("agent", "hygiene-bot"), ("reason", "check"));
+        using var lee = await SignedIn("lee");
+        using var refused = await lee.Post("/console/agents/unfreeze", ("csrf", lee.Csrf!), ("agent", "hygiene-bot"));
+        Assert.Contains("Refused", await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("hygiene-bot", _gateway.Gateway.Store.Freezes.Frozen());
+        using var lifted = await sam.Post("/console/agents/unfreeze", ("csrf", sam.Csrf!), ("agent", "hygiene-bot"));
+        Assert.DoesNotContain("hygiene-bot", _gateway.Gateway.Store.Freezes.Frozen());
+    }
+
+    [Fact]
+    public async Task A_freeze_posted_without_the_token_freezes_nothing()
+    {
+        using var sam = await SignedIn("sam");
+        using var response = await sam.Post("/console/agents/freeze", ("agent", "*"), ("reason", "x"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(_gateway.Gateway.Store.Freezes.Frozen());
+    }
+}

@@ -52,6 +52,23 @@ public sealed record GatewayOptions
     /// <summary>Where notifications are posted (a Slack-compatible incoming webhook, or any URL taking JSON); none when null.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>Where people reach this gateway (behind a proxy, by its public name); the links in notifications and held calls' answers point there. Default: <see cref="Url"/>.</summary>
+    public string? PublicUrl { get; init; }
+
+    /// <summary>The console's page of an approval request, as people open it; null when the gateway's address is not known before it starts (port 0).</summary>
+    public string? RequestPage(string approvalId)
+    {
+        if (!Uri.TryCreate(PublicUrl ?? Url, UriKind.Absolute, out var url) || url.Port == 0)
+        {
+            return null;
+        }
+
+        // A gateway listening on every interface is reached, on its own machine, at the loopback address.
+        var host = PublicUrl is null && url.Host is "0.0.0.0" or "[::]" or "::" or "*" or "+" ? "127.0.0.1" : url.Host;
+        var root = new UriBuilder(url) { Host = host }.Uri.GetLeftPart(UriPartial.Authority) + url.AbsolutePath.TrimEnd('/');
+        return $"{root}/console/approvals/{Uri.EscapeDataString(approvalId)}";
+    }
+
     /// <summary>Who decided to start on an audit trail that does not verify; null refuses such a trail.</summary>
     public string? AcceptBrokenTrailBy { get; init; }
 
@@ -77,6 +94,11 @@ public sealed record GatewayOptions
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             errors.Add($"'{Url}' is not an http or https address");
+        }
+
+        if (PublicUrl is not null && (!Uri.TryCreate(PublicUrl, UriKind.Absolute, out var published) || published.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"the public address '{PublicUrl}' is not an http or https address");
         }
 
         if (WebhookUrl is not null && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))

@@ -305,9 +305,12 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
         return $"{(int)response.StatusCode}\n{string.Join("\n", headers)}\n\n{Mask(body)}";
     }
 
-    /// <summary>Approval and action ids, times and the trail's sequence numbers are each gateway's own; everything else must match.</summary>
+    /// <summary>Approval and action ids, times, the trail's sequence numbers and the port in a request's link are each gateway's own; everything else must match.</summary>
     private static string Mask(string body) =>
-        Seqs().Replace(Times().Replace(Ids().Replace(body, "$1-…"), "…T…Z"), "$1…");
+        Ports().Replace(Seqs().Replace(Times().Replace(Ids().Replace(body, "$1-…"), "…T…Z"), "$1…"), "$1…");
+
+    [GeneratedRegex(@"(127\.0\.0\.1:)\d+")]
+    private static partial Regex Ports();
 
     [GeneratedRegex(@"(audit_seq(?:\\u0022|"")\s*:\s*)\d+")]
     private static partial Regex Seqs();

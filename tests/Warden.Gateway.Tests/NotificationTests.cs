@@ -78,6 +78,9 @@ public sealed class NotificationTests
         var message = webhook.Received.Single();
         Assert.StartsWith("hygiene-bot asks to run contacts.update: contacts.update: set job_title to 'Notified' on", message["text"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(held["approval_id"]!.GetValue<string>(), message["warden"]!["approval_id"]!.GetValue<string>());
+        var page = $"{gateway.Url}/console/approvals/{held["approval_id"]!.GetValue<string>()}";
+        Assert.Contains($"Decide at {page}", message["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(page, message["warden"]!["url"]!.GetValue<string>());
         var recipients = message["warden"]!["recipients"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()).ToList();
         Assert.Equal("sam", recipients[0]); // the approver first, then the use case's owners
         Assert.Contains("maria", recipients);

@@ -26,12 +26,17 @@ internal static class ServeCommand
         var port = new Option<string?>("--port") { Description = "The port to listen on, on 127.0.0.1 (default 8787).", HelpName = "N" };
         var host = new Option<string>("--host") { Description = "The address to listen on (default 127.0.0.1; anything else exposes the gateway to the network).", DefaultValueFactory = _ => "127.0.0.1" };
         var rate = new Option<string?>("--agent-rate") { Description = "Requests a second one agent may make on average, bursts of twice that (default 200).", HelpName = "N" };
-        var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people approve, freeze and roll back over the API.")
+        var publicUrl = new Option<string?>("--public-url")
         {
-            policy, data, environment, demo, port, host, webhook, rate,
+            Description = "Where people reach the gateway, e.g. behind a proxy (default: where it listens); notifications and held calls link to its console there.",
+            HelpName = "URL",
+        };
+        var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people decide in the console (/console), over the API and the CLI.")
+        {
+            policy, data, environment, demo, port, host, webhook, rate, publicUrl,
         };
         command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-            parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), console, clock, cancellationToken));
+            parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), parse.GetValue(publicUrl), console, clock, cancellationToken));
         return command;
     }
 
@@ -67,7 +72,7 @@ internal static class ServeCommand
     private static string? WebhookOf(ParseResult parse, Option<string?> webhook) => parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL");
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
-        string? rateText, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
+        string? rateText, string? publicUrl, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rate = 200;
         if (rateText is not null && (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate < 1))
@@ -89,7 +94,7 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        options = options.With(webhook, rate);
+        options = options.With(webhook, rate) with { PublicUrl = publicUrl };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {

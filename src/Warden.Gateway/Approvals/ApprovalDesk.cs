@@ -480,11 +480,13 @@ internal sealed class ApprovalDesk : IDisposable
     private CallOutcome Pending(ApprovalRecord record, Plan plan, long auditSeq)
     {
         var waiting = Waiting(record);
+        var page = _options.RequestPage(record.Id);
         return new CallOutcome(CallStatus.PendingApproval, record.Tool,
             $"held for approval: {Describe(waiting)}, before {GatewayStore.Time(record.ExpiresAt)}. "
-            + $"Ask warden.approval_status with approval_id {record.Id}.")
+            + $"Ask warden.approval_status with approval_id {record.Id}." + (page is null ? "" : $" The approvers decide at {page}."))
         {
             ApprovalId = record.Id,
+            ApprovalUrl = page,
             WaitingFor = waiting,
             ExpiresAt = GatewayStore.Time(record.ExpiresAt),
             Summary = plan.Summary,

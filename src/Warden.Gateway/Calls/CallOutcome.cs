@@ -51,6 +51,9 @@ internal sealed record CallOutcome(CallStatus Status, string Tool, string Messag
     /// <summary>When a held call's request expires, UTC (2026-11-25T18:00:00.000Z).</summary>
     public string? ExpiresAt { get; init; }
 
+    /// <summary>The console's page of the request a held call waits on, for the agent's user to open.</summary>
+    public string? ApprovalUrl { get; init; }
+
     /// <summary>The same request was already waiting, and this call joined it.</summary>
     public bool? Merged { get; init; }
 
@@ -95,6 +98,7 @@ internal sealed record CallOutcome(CallStatus Status, string Tool, string Messag
 
             Text(json, "action_id"u8, ActionId);
             Text(json, "approval_id"u8, ApprovalId);
+            Text(json, "approval_url"u8, ApprovalUrl);
             if (WaitingFor is { } waiting)
             {
                 json.WriteStartArray("waiting_for"u8);

@@ -35,6 +35,7 @@ internal static class OutcomeSchema
             ["records"] = Integer("How many records it touched."),
             ["action_id"] = String("The action a change ran as: what a rollback undoes."),
             ["approval_id"] = String("The request a held call waits on: ask warden.approval_status with it."),
+            ["approval_url"] = String("The request's page in Warden's console, for the agent's user to open."),
             ["waiting_for"] = new JsonObject
             {
                 ["type"] = "array",

@@ -24,10 +24,13 @@ internal sealed class Notifier : IDisposable
     private ITimer? _sender;
     private int _sending;
 
+    private readonly GatewayOptions _options;
+
     public Notifier(Core.Policy policy, GatewayOptions options, GatewayStore store, HttpMessageHandler? handler = null)
     {
         _policy = policy;
         _store = store;
+        _options = options;
         _clock = options.Clock;
         _log = options.Logging.CreateLogger<Notifier>();
         _webhook = options.WebhookUrl is { } url ? new Uri(url) : null;
@@ -52,8 +55,13 @@ internal sealed class Notifier : IDisposable
         var owners = useCase is null ? [] : new[] { useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk };
         Enqueue("approval_requested", [.. approvers.Concat(owners).Distinct()],
             $"{record.Agent} asks to run {record.Tool}: {summary} Waiting for {string.Join(", ", approvers.Select(_policy.Who))} until {GatewayStore.Time(record.ExpiresAt)}"
-            + (record.Replaces is null ? "" : $" (replaces {record.Replaces}, whose plan changed)") + $". `warden approvals show {record.Id}`",
-            new JsonObject { ["approval_id"] = record.Id, ["agent"] = record.Agent, ["tool"] = record.Tool, ["risk"] = record.Risk, ["expires_at"] = GatewayStore.Time(record.ExpiresAt) });
+            + (record.Replaces is null ? "" : $" (replaces {record.Replaces}, whose plan changed)") + "."
+            + (_options.RequestPage(record.Id) is { } page ? $" Decide at {page}, or" : "") + $" `warden approvals show {record.Id}`",
+            new JsonObject
+            {
+                ["approval_id"] = record.Id, ["agent"] = record.Agent, ["tool"] = record.Tool, ["risk"] = record.Risk, ["expires_at"] = GatewayStore.Time(record.ExpiresAt),
+                ["url"] = _options.RequestPage(record.Id),
+            });
     }
 
     public void IncidentOpened(IncidentRecord incident) =>

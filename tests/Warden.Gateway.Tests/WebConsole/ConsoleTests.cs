@@ -67,6 +67,30 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_held_calls_answer_links_to_its_page_in_the_console()
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "Linked" } });
+        var id = answer["approval_id"]!.GetValue<string>();
+        var page = answer["approval_url"]!.GetValue<string>();
+        Assert.Equal($"{_gateway.Url}/console/approvals/{id}", page);
+        Assert.Contains(page, answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        using var sam = await SignedIn("sam");
+        var (status, html) = await sam.Get(new Uri(page).PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("id=\"approve\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_gateway_behind_a_proxy_links_to_its_public_address()
+    {
+        var options = new GatewayOptions { PolicyPath = "p.yaml", Url = "http://0.0.0.0:8787", PublicUrl = "https://warden.example.com/gate/" };
+        Assert.Equal("https://warden.example.com/gate/console/approvals/apr-1", options.RequestPage("apr-1"));
+        Assert.Equal("http://127.0.0.1:8787/console/approvals/apr-1", (options with { PublicUrl = null }).RequestPage("apr-1"));
+        Assert.Null((options with { PublicUrl = null, Url = "http://127.0.0.1:0" }).RequestPage("apr-1"));
+    }
+
+    [Fact]
     public async Task The_request_page_shows_the_plan_apart_from_what_the_agent_says()
     {
         var id = await HoldBulkUpdate();

@@ -129,3 +129,20 @@ public sealed record AgentsView(ConsoleUser User, IReadOnlyList<AgentRow> Agents
 {
     public string? Notice { get; init; }
 }
+
+/// <summary>An incident as its people read it, with what they may do.</summary>
+public sealed record IncidentRow(string Id, string Status, string UseCase, string? Agent, string Kind, string Summary, IReadOnlyList<string> Owners,
+    DateTimeOffset OpenedAt, string? AcknowledgedBy, string? ResolvedBy, bool Routed, string TrailLink);
+
+/// <summary>The Incidents page: those not resolved first, then the last resolved ones.</summary>
+public sealed record IncidentsView(ConsoleUser User, IReadOnlyList<IncidentRow> Open, IReadOnlyList<IncidentRow> Resolved)
+{
+    public string? Notice { get; init; }
+}
+
+/// <summary>A use case whose review is due within 30 days, or overdue.</summary>
+public sealed record ReviewRow(string UseCase, string Due, bool Overdue);
+
+/// <summary>The overview: what waits, what is open, what was refused lately, and which reviews are due.</summary>
+public sealed record OverviewView(ConsoleUser User, int WaitingForYou, int Pending, int OpenIncidents, IReadOnlyList<string> Frozen,
+    IReadOnlyList<ActivityRow> Refusals, IReadOnlyList<ReviewRow> Reviews, IReadOnlyList<(string Day, int Calls, int Refused)> Days);

@@ -220,30 +220,13 @@ internal static class Api
                 return Problem(404, $"an incident is acknowledged or resolved, not '{step}'");
             }
 
-            var person = Person(context);
-            var incident = gateway.Store.Incidents.List().FirstOrDefault(i => i.Id == id);
-            if (incident is null)
-            {
-                return Problem(404, $"there is no incident {id}");
-            }
-
-            if (!incident.Owners.Contains(person))
-            {
-                return Problem(403, $"{person} is not among the people incident {id} is routed to ({string.Join(", ", incident.Owners)})");
-            }
-
             var next = step == "acknowledge" ? IncidentStatus.Acknowledged : IncidentStatus.Resolved;
             var status = IncidentStore.Word(next);
-            if (!gateway.Store.Incidents.Advance(id, next, person, gateway.Clock.GetUtcNow()))
+            if (await Guards.IncidentSteps.AdvanceAsync(gateway, Person(context), id, next).ConfigureAwait(false) is { } refused)
             {
-                return Problem(409, $"incident {id} is {IncidentStore.Word(incident.Status)}: it cannot be {status} now");
+                return Problem(refused.Code switch { "not_found" => 404, Guards.IncidentSteps.NotRouted => 403, _ => 409 }, refused.Message);
             }
 
-            await gateway.AuditAsync(new AuditEntry
-            {
-                Kind = AuditKinds.Incident, Environment = gateway.Environment, Agent = incident.Agent, UseCase = incident.UseCase, Person = person,
-                Effect = status, Detail = $"incident {id} ({incident.Kind}) {status}", Outcome = "ok",
-            }).ConfigureAwait(false);
             return Results.Json(new JsonObject { ["incident"] = id, ["status"] = status });
         });
 

@@ -50,7 +50,7 @@ internal static class ConsolePages
             await next(context).ConfigureAwait(false);
         });
 
-        app.MapGet("/console", () => Results.Redirect("/console/approvals"));
+        app.MapGet("/console", () => Results.Redirect("/console/overview"));
         app.MapGet("/console/style.css", () => Results.Text(ConsoleStyle.Css, "text/css"));
         app.MapGet("/console/sign-in", (HttpContext context) =>
             SignedIn(gateway, context) is not null ? Results.Redirect("/console/approvals") : Page<SignInPage>(new SignInView(null, null)));
@@ -80,6 +80,7 @@ internal static class ConsolePages
                 : Results.Text($"There is no approval request {id}.", "text/plain", statusCode: 404);
         });
         OperationsPages.Map(app, gateway);
+        OversightPages.Map(app, gateway);
         app.MapPost("/console/approvals/{id}/decide", async (HttpContext context, string id) =>
         {
             if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)

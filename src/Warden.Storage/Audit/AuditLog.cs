@@ -53,6 +53,60 @@ public static class AuditLog
 
     /// <exception cref="ArgumentException">The query is out of range.</exception>
     /// <exception cref="AuditTrailException">The trail cannot be read.</exception>
+    /// <summary>
+    /// Calls recorded, and calls refused, per UTC day from <paramref name="from"/> on (days without
+    /// any are absent). Entries follow time in sequence, so the first entry of the window is found
+    /// by its sequence number, and only the window is read.
+    /// </summary>
+    public static IReadOnlyList<(string Day, int Calls, int Refused)> CallsPerDay(string path, DateTimeOffset from)
+    {
+        using var connection = AuditStore.OpenReader(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT min(seq), max(seq) FROM audit_entries";
+        long low, high;
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read() || reader.IsDBNull(0))
+            {
+                return [];
+            }
+
+            (low, high) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        var start = AuditText.Time(from);
+        command.CommandText = "SELECT time FROM audit_entries WHERE seq >= @seq ORDER BY seq LIMIT 1";
+        var seq = command.Parameters.AddWithValue("@seq", 0L);
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            seq.Value = middle;
+            if (command.ExecuteScalar() is string time && string.CompareOrdinal(time, start) >= 0)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        command.CommandText = "SELECT substr(time, 1, 10), count(*), sum(json_extract(entry, '$.body.effect') = 'deny') FROM audit_entries "
+                              + "WHERE seq >= @seq AND time >= @from AND json_extract(entry, '$.body.kind') = 'call' GROUP BY 1 ORDER BY 1";
+        seq.Value = low;
+        command.Parameters.AddWithValue("@from", start);
+        var days = new List<(string, int, int)>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                days.Add((reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? 0 : reader.GetInt32(2)));
+            }
+        }
+
+        return days;
+    }
+
     public static AuditPage Query(string path, AuditQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Warden.Core.Audit;
+using Warden.Gateway.Approvals;
+using Warden.Gateway.Guards;
+using Warden.Storage.Audit;
+using Warden.Storage.Gateway;
+using Warden.WebConsole;
+using Warden.WebConsole.Pages;
+
+namespace Warden.Gateway.WebConsole;
+
+/// <summary>The console's Overview (what waits, what is open, refusals, reviews due) and Incidents (acknowledge, resolve) pages.</summary>
+internal static class OversightPages
+{
+    public static void Map(WebApplication app, Gateway gateway)
+    {
+        app.MapGet("/console/overview", (HttpContext context) =>
+            ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<OverviewPage>(Overview(gateway, user)) : ConsolePages.ToSignIn());
+        app.MapGet("/console/incidents", (HttpContext context) =>
+            ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<IncidentsPage>(Incidents(gateway, user)) : ConsolePages.ToSignIn());
+        app.MapPost("/console/incidents/{id}/acknowledge", async (HttpContext context, string id) =>
+            await StepAsync(gateway, context, id, IncidentStatus.Acknowledged).ConfigureAwait(false));
+        app.MapPost("/console/incidents/{id}/resolve", async (HttpContext context, string id) =>
+            await StepAsync(gateway, context, id, IncidentStatus.Resolved).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> StepAsync(Gateway gateway, HttpContext context, string id, IncidentStatus next)
+    {
+        if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+        {
+            return ConsolePages.Refused(context);
+        }
+
+        var refused = await IncidentSteps.AdvanceAsync(gateway, posted.User.Id, id, next).ConfigureAwait(false);
+        return ConsolePages.Page<IncidentsPage>(Incidents(gateway, posted.User) with
+        {
+            Notice = refused is null ? $"Incident {id} is {IncidentStore.Word(next)}." : $"Refused: {refused.Message}",
+        });
+    }
+
+    private static IncidentsView Incidents(Gateway gateway, ConsoleUser user)
+    {
+        var all = gateway.Store.Incidents.List();
+        IncidentRow Row(IncidentRecord i)
+        {
+            var around = $"/console/activity?from={Uri.EscapeDataString(AuditText.Time(i.OpenedAt - TimeSpan.FromHours(1)))}"
+                         + $"&to={Uri.EscapeDataString(AuditText.Time(i.OpenedAt + TimeSpan.FromHours(1)))}"
+                         + (i.Agent is null ? "" : $"&agent={Uri.EscapeDataString(i.Agent)}");
+            return new IncidentRow(i.Id, IncidentStore.Word(i.Status), i.UseCase, i.Agent, i.Kind, i.Summary, [.. i.Owners.Select(gateway.Approvals.Who)], i.OpenedAt,
+                i.AcknowledgedBy, i.ResolvedBy, i.Owners.Contains(user.Id), around);
+        }
+
+        return new IncidentsView(user, [.. all.Where(i => i.Status != IncidentStatus.Resolved).OrderByDescending(i => i.OpenedAt).Select(Row)],
+            [.. all.Where(i => i.Status == IncidentStatus.Resolved).OrderByDescending(i => i.OpenedAt).Take(20).Select(Row)]);
+    }
+
+    private static OverviewView Overview(Gateway gateway, ConsoleUser user)
+    {
+        var now = gateway.Options.Clock.GetUtcNow();
+        var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
+        var yours = pending.Count(r => ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id)));
+        var today = now.UtcDateTime.Date;
+        var counted = AuditLog.CallsPerDay(gateway.Trail.Path, new DateTimeOffset(today.AddDays(-6), TimeSpan.Zero)).ToDictionary(d => d.Day);
+        var days = Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+            .Select(d => counted.TryGetValue(d, out var c) ? (d, c.Calls, c.Refused) : (d, 0, 0)).ToList();
+        var refusals = AuditLog.Query(gateway.Trail.Path, new AuditQuery { Effect = "deny", Limit = 10 }).Entries
+            .Select(r => new ActivityRow(r.Seq, r.Time, r.Entry.Kind, r.Entry.Agent, r.Entry.Person, r.Entry.Tool, r.Entry.Effect, r.Entry.Outcome, r.Entry.Reason, r.Entry.ApprovalId,
+                r.Entry.ActionId, r.Entry.RollbackOf, r.RolledBackBy)).ToList();
+        var soon = DateOnly.FromDateTime(today.AddDays(30));
+        var reviews = gateway.Policy.UseCases
+            .Select(u => (u.Id, Due: u.ReviewDue))
+            .Where(u => u.Due is null || u.Due <= soon)
+            .Select(u => u.Due is { } due
+                ? new ReviewRow(u.Id, due < DateOnly.FromDateTime(today) ? $"overdue since {due:yyyy-MM-dd}" : $"due {due:yyyy-MM-dd}", due < DateOnly.FromDateTime(today))
+                : new ReviewRow(u.Id, "never reviewed", true))
+            .ToList();
+        var frozen = gateway.Store.Freezes.Frozen().Select(f => f == "*" ? "every agent" : f).Order(StringComparer.Ordinal).ToList();
+        return new OverviewView(user, yours, pending.Count, gateway.Store.Incidents.List().Count(i => i.Status != IncidentStatus.Resolved), frozen, refusals, reviews, days);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using Warden.Gateway.WebConsole;
+using Warden.Storage.Gateway;
+
+namespace Warden.Gateway.Tests.WebConsole;
+
+/// <summary>The console's Overview and Incidents pages: what waits and what was refused, and incidents acknowledged and resolved by the people they are routed to.</summary>
+public sealed class OversightPagesTests : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private GatewayFixture _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _gateway = await GatewayFixture.StartAsync();
+        foreach (var person in (string[])["sam", "lee"])
+        {
+            Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, person, Password, TimeProvider.System));
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
+
+    private async Task<ConsoleSession> SignedIn(string person)
+    {
+        var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.SignIn(person, Password);
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        await session.Get("/console/overview");
+        return session;
+    }
+
+    private async Task<string> FrozenIncident(ConsoleSession sam)
+    {
+        using var _ = await sam.Post("/console/agents/freeze", ("csrf", sam.Csrf!), ("agent", "hygiene-bot"), ("reason", "odd writes"));
+        return _gateway.Gateway.Store.Incidents.List().Single(i => i.Agent == "hygiene-bot").Id;
+    }
+
+    [Fact]
+    public async Task The_overview_counts_what_waits_for_the_person_and_lists_the_latest_refusals()
+    {
+        var (_, held) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update", new { filter = "country == 'DE'", set = new { job_title = "Overview" } });
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        var (refused, _) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.purge", new { ids = new[] { "c-0000001" } });
+        Assert.True(refused);
+
+        using var sam = await SignedIn("sam");
+        var (_, page) = await sam.Get("/console/overview");
+        Assert.Contains("id=\"waiting-for-you\">1<", page, StringComparison.Ordinal);
+        Assert.Contains("contacts.purge", page, StringComparison.Ordinal);
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Matches($"{today}: [1-9][0-9]* calls, [1-9][0-9]* refused", page);
+
+        using var lee = await SignedIn("lee");
+        var (_, others) = await lee.Get("/console/overview");
+        Assert.Contains("id=\"waiting-for-you\">0<", others, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_incident_is_listed_for_its_people_who_acknowledge_and_resolve_it()
+    {
+        using var sam = await SignedIn("sam");
+        var id = await FrozenIncident(sam);
+        var (_, page) = await sam.Get("/console/incidents");
+        Assert.Contains($"id=\"incident-{id}\"", page, StringComparison.Ordinal);
+        Assert.Contains("The trail around it", page, StringComparison.Ordinal);
+
+        using var acknowledged = await sam.Post($"/console/incidents/{id}/acknowledge", ("csrf", sam.Csrf!));
+        Assert.Equal(IncidentStatus.Acknowledged, _gateway.Gateway.Store.Incidents.List().Single(i => i.Id == id).Status);
+        using var resolved = await sam.Post($"/console/incidents/{id}/resolve", ("csrf", sam.Csrf!));
+        Assert.Equal(IncidentStatus.Resolved, _gateway.Gateway.Store.Incidents.List().Single(i => i.Id == id).Status);
+        Assert.Contains(_gateway.Trail(), e => e.Entry.Kind == "incident" && e.Entry.Person == "sam" && e.Entry.Effect == "resolved");
+    }
+
+    [Fact]
+    public async Task A_person_an_incident_is_not_routed_to_cannot_close_it()
+    {
+        using var sam = await SignedIn("sam");
+        var id = await FrozenIncident(sam);
+        using var lee = await SignedIn("lee");
+        var (_, page) = await lee.Get("/console/incidents");
+        Assert.DoesNotContain($"Resolve {id}", page, StringComparison.Ordinal);
+        using var forced = await lee.Post($"/console/incidents/{id}/resolve", ("csrf", lee.Csrf!));
+        Assert.Contains("Refused", await forced.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(IncidentStatus.Open, _gateway.Gateway.Store.Incidents.List().Single(i => i.Id == id).Status);
+    }
+
+    [Fact]
+    public async Task Resolving_without_the_token_changes_nothing()
+    {
+        using var sam = await SignedIn("sam");
+        var id = await FrozenIncident(sam);
+        using var response = await sam.Post($"/console/incidents/{id}/resolve");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(IncidentStatus.Open, _gateway.Gateway.Store.Incidents.List().Single(i => i.Id == id).Status);
+    }
+}

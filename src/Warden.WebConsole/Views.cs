@@ -146,3 +146,16 @@ public sealed record ReviewRow(string UseCase, string Due, bool Overdue);
 /// <summary>The overview: what waits, what is open, what was refused lately, and which reviews are due.</summary>
 public sealed record OverviewView(ConsoleUser User, int WaitingForYou, int Pending, int OpenIncidents, IReadOnlyList<string> Frozen,
     IReadOnlyList<ActivityRow> Refusals, IReadOnlyList<ReviewRow> Reviews, IReadOnlyList<(string Day, int Calls, int Refused)> Days);
+
+/// <summary>A rule that can decide an agent's call of a tool, in plain words.</summary>
+public sealed record GrantRule(string Rule, string Effect, string? When, string? Why);
+
+/// <summary>A tool an agent may call: what it is, whether it ever runs without a person, and the rules that decide it.</summary>
+public sealed record GrantView(string Tool, string Kind, string WithoutApproval, IReadOnlyList<GrantRule> Rules);
+
+/// <summary>A budget that covers an agent, and how much of it is used.</summary>
+public sealed record BudgetView(string Budget, string Metric, long Limit, long? Used, double WindowHours, string? SharedBy);
+
+/// <summary>One agent's page: what it may do, in plain words, and what it has used.</summary>
+public sealed record AgentDetail(ConsoleUser User, string Id, string Description, string UseCase, string Tier, string Environment, bool Frozen, bool Activated,
+    IReadOnlyList<string> Sees, IReadOnlyList<string> MaskedFields, IReadOnlyList<GrantView> Tools, IReadOnlyList<BudgetView> Budgets);

@@ -154,6 +154,17 @@ internal static class OperationsPages
 
         app.MapGet("/console/agents", (HttpContext context) =>
             ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<AgentsPage>(Agents(gateway, user)) : ConsolePages.ToSignIn());
+        app.MapGet("/console/agents/{id}", (HttpContext context, string id) =>
+        {
+            if (ConsolePages.SignedIn(gateway, context) is not { } user)
+            {
+                return ConsolePages.ToSignIn();
+            }
+
+            return gateway.Policy.FindAgent(id) is { } agent
+                ? ConsolePages.Page<AgentPage>(AgentOf(gateway, user, agent))
+                : Results.Text($"The policy has no agent '{id}'.", "text/plain", statusCode: 404);
+        });
         app.MapPost("/console/agents/freeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: true).ConfigureAwait(false));
         app.MapPost("/console/agents/unfreeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: false).ConfigureAwait(false));
     }
@@ -325,6 +336,23 @@ internal static class OperationsPages
             _ => default,
         };
         return window > TimeSpan.Zero && window <= TimeSpan.FromDays(366);
+    }
+
+    /// <summary>What the agent may do here, as warden.my_permissions tells the agent itself, and what it has used.</summary>
+    private static AgentDetail AgentOf(Gateway gateway, ConsoleUser user, Agent agent)
+    {
+        var useCase = gateway.Policy.FindUseCase(agent.UseCase)!;
+        var environment = gateway.Environment;
+        var usage = gateway.Guards.Snapshot(gateway.Policy, agent, null, gateway.Options.Clock.GetUtcNow());
+        var tools = gateway.Policy.Grants(agent.Id, environment).Select(g => new GrantView(g.Tool.Name, PolicyWords.Of(g.Tool.Kind),
+            g.BestCase == Effect.Allow ? "sometimes, as the rules say" : "never: a person approves every call",
+            [.. g.Rules.Select(r => new GrantRule(r.Id, PolicyWords.Of(r.Effect), r.Condition, r.Description))])).ToList();
+        var budgets = gateway.Policy.Budgets.Where(b => b.Covers(agent)).Select(b => new BudgetView(b.Id, PolicyWords.Of(b.Metric), b.Limit,
+            b.PerPerson ? null : usage.Used(b, agent.Id), b.Window.TotalHours,
+            b.Agent is not null ? null : b.UseCase is not null ? $"every agent of use case {b.UseCase}" : "every agent")).ToList();
+        return new AgentDetail(user, agent.Id, agent.Description, useCase.Id, useCase.Tier.ToString().ToLowerInvariant(), environment, usage.IsFrozen(agent.Id),
+            environment != "production" || gateway.Store.Activations.Activation(agent.Id, environment) is not null,
+            agent.Sees, [.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal)], tools, budgets);
     }
 
     private static AgentsView Agents(Gateway gateway, ConsoleUser user)

@@ -158,6 +158,20 @@ public sealed class OperationsPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_agents_page_says_what_it_may_do_and_what_it_has_used()
+    {
+        await Update();
+        using var sam = await SignedIn("sam");
+        var (status, page) = await sam.Get("/console/agents/hygiene-bot");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("<strong>contacts.update</strong>", page, StringComparison.Ordinal);
+        Assert.Contains("hygiene-bulk-changes", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<strong>campaigns.send</strong>", page, StringComparison.Ordinal);
+        Assert.Matches("[1-9][0-9]* of [0-9,]+ ", page); // a budget's use counts the update
+        Assert.Equal(HttpStatusCode.NotFound, (await sam.Get("/console/agents/nobody")).Status);
+    }
+
+    [Fact]
     public async Task A_freeze_posted_without_the_token_freezes_nothing()
     {
         using var sam = await SignedIn("sam");

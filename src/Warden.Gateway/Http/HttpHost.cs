@@ -44,6 +44,20 @@ internal static class HttpHost
             .WithListToolsHandler(surface.ListToolsAsync)
             .WithCallToolHandler(surface.CallToolAsync);
         builder.Services.AddRazorComponents();
+        builder.Services.AddOpenApi(options =>
+        {
+            // The API, not the console's pages (they are HTML for a browser, behind a session).
+            options.ShouldInclude = description => description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true;
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new()
+                {
+                    Title = "Warden API", Version = Version,
+                    Description = "What people do to the gateway: approvals, the kill switch, rollback, incidents, the audit trail. Every call takes a person's bearer token.",
+                };
+                return Task.CompletedTask;
+            });
+        });
         var direct = directToolCalls ? new DirectToolCall(surface, serverInfo) : null;
         if (direct is not null)
         {
@@ -64,6 +78,8 @@ internal static class HttpHost
         }
 
         Api.Map(app, gateway);
+        // The API described, for a person's token like the rest of it.
+        app.MapOpenApi("/api/openapi.json");
         WebConsole.ConsolePages.Map(app, gateway, gateway.Options.Logging?.CreateLogger("Warden.WebConsole") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         return app;
     }

@@ -270,6 +270,21 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_api_is_described_by_an_openapi_document_for_a_persons_token()
+    {
+        var (status, document) = await _gateway.Api(HttpMethod.Get, "/api/openapi.json", _gateway.Token("sam"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var paths = document!["paths"]!.AsObject().Select(p => p.Key).ToList();
+        Assert.Contains("/api/approvals/{id}/approve", paths);
+        Assert.Contains("/api/rollback", paths);
+        Assert.Contains("/api/freeze", paths);
+        Assert.DoesNotContain(paths, p => p.StartsWith("/console", StringComparison.Ordinal));
+        using var anonymous = new HttpClient();
+        using var refused = await anonymous.GetAsync(_gateway.Url + "/api/openapi.json", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
     public void A_short_password_is_refused_and_nothing_is_set()
     {
         Assert.Equal("a password has at least 12 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", "short", TimeProvider.System));

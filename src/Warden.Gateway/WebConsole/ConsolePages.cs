@@ -252,7 +252,8 @@ internal static class ConsolePages
     private static ApprovalQueue Queue(Gateway gateway, ConsoleUser user)
     {
         var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
-        var yours = pending.Where(r => ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
+        // A request made in another environment is decided by a gateway of that environment, not here.
+        var yours = pending.Where(r => r.Environment == gateway.Options.Environment && ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
         var rows = yours.OrderByDescending(r => r.Risk).ThenBy(r => r.ExpiresAt).Select(r =>
         {
             var plan = PlanView.Read(r.Plan);
@@ -271,7 +272,12 @@ internal static class ConsolePages
             record.CreatedAt, record.ExpiresAt, record.DecidedAt, gateway.Options.Clock.GetUtcNow(),
             [.. gateway.Approvals.Waiting(record, votes).Select(w => new RequirementView(w.Rule, w.Approvers, w.Quorum, w.Given))],
             [.. votes.Select(v => new VoteView(gateway.Approvals.Who(v.Person), v.Vote, details ? v.Comment : null, v.At))],
-            CanDecide: approver && record.Status == ApprovalStatus.Pending && votes.All(v => v.Person != user.Id));
+            CanDecide: approver && record.Status == ApprovalStatus.Pending && record.Environment == gateway.Options.Environment && votes.All(v => v.Person != user.Id))
+        {
+            Elsewhere = record.Status == ApprovalStatus.Pending && record.Environment != gateway.Options.Environment
+                ? $"This request was made in {record.Environment}, and this gateway runs {gateway.Options.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})."
+                : null,
+        };
         if (!details)
         {
             return detail with { Withheld = $"Only the approvers of this request and the owners of use case '{record.UseCase}' see its records and arguments." };

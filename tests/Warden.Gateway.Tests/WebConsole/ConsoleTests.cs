@@ -368,4 +368,34 @@ public sealed class ConsoleTests : IAsyncLifetime
         Assert.DoesNotContain("<img src=x", page, StringComparison.Ordinal);
         Assert.Contains("&lt;script&gt;", page, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_request_made_in_another_environment_is_not_offered_for_a_decision()
+    {
+        using var folder = new DataFolder();
+        string id;
+        await using (var sandbox = await GatewayFixture.StartAsync(directory: folder.Path))
+        {
+            var (_, answer) = await GatewayFixture.Call(await sandbox.Agent("hygiene-bot"), "contacts.update",
+                new { filter = "country == 'DE'", set = new { job_title = "Buyer (console)" } });
+            id = answer["approval_id"]!.GetValue<string>();
+        }
+
+        await using var production = await GatewayFixture.StartAsync(environment: "production", directory: folder.Path);
+        Assert.Null(ConsoleAccounts.SetPassword(folder.Path, "sam", Password, TimeProvider.System));
+        using var sam = new ConsoleSession(production.Url);
+        using var signedIn = await sam.SignIn("sam", Password);
+        var (_, queue) = await sam.Get("/console/approvals");
+        Assert.DoesNotContain($"href=\"/console/approvals/{id}\"", queue, StringComparison.Ordinal);
+        var (_, page) = await sam.Get($"/console/approvals/{id}");
+        Assert.DoesNotContain("id=\"approve\"", page, StringComparison.Ordinal);
+        Assert.Contains("was made in sandbox", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_password_longer_than_the_sign_in_takes_is_not_set()
+    {
+        Assert.Equal("a password has at most 1024 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", new string('x', 1_025), TimeProvider.System));
+        Assert.Null(_gateway.Gateway.Store.People.Password("maria"));
+    }
 }

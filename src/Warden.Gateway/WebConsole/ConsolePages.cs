@@ -42,6 +42,8 @@ internal static class ConsolePages
         // What a session's last decision said, for the page the decision redirects to: by session,
         // so that a link cannot put words in a notice (the notice looks like Warden speaking).
         var notices = new ConcurrentDictionary<string, Notice>(StringComparer.Ordinal);
+        var checks = new PasswordChecks();
+        app.Lifetime.ApplicationStopped.Register(checks.Dispose);
         app.Use(async (context, next) =>
         {
             if (context.Request.Path.StartsWithSegments("/console"))
@@ -62,7 +64,7 @@ internal static class ConsolePages
         app.MapGet("/console/style.css", () => Results.Text(ConsoleStyle.Css, "text/css"));
         app.MapGet("/console/sign-in", (HttpContext context) =>
             SignedIn(gateway, context) is not null ? Results.Redirect("/console/approvals") : Page<SignInPage>(new SignInView(null, null)));
-        app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, log, context).ConfigureAwait(false));
+        app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, checks, log, context).ConfigureAwait(false));
         app.MapPost("/console/sign-out", async (HttpContext context) =>
         {
             if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
@@ -128,7 +130,7 @@ internal static class ConsolePages
     private static IResult Refused(HttpContext context) =>
         Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
 
-    private static async Task<IResult> SignInAsync(Gateway gateway, ILogger log, HttpContext context)
+    private static async Task<IResult> SignInAsync(Gateway gateway, PasswordChecks checks, ILogger log, HttpContext context)
     {
         if (FromAnotherSite(context.Request))
         {
@@ -149,12 +151,29 @@ internal static class ConsolePages
             return Results.Text($"An id has at most {MaxPerson} characters and a password at most {PasswordHash.MaxLength}.", "text/plain", statusCode: 400);
         }
 
+        if (!checks.TryEnter())
+        {
+            return Results.Text("Too many sign-ins at once: try again in a few seconds.", "text/plain", statusCode: 503);
+        }
+
+        try
+        {
+            return await CheckAsync(gateway, checks, log, context, person, password).ConfigureAwait(false);
+        }
+        finally
+        {
+            checks.Leave();
+        }
+    }
+
+    private static async Task<IResult> CheckAsync(Gateway gateway, PasswordChecks checks, ILogger log, HttpContext context, string person, string password)
+    {
         var now = gateway.Options.Clock.GetUtcNow();
         const string wrong = "The id or the password is wrong.";
         var record = person.Length > 0 && gateway.Policy.FindOwner(person) is not null ? gateway.Store.People.Password(person) : null;
         if (record is null)
         {
-            PasswordHash.Verify(password, Decoy);
+            await checks.VerifyAsync(password, Decoy, context.RequestAborted).ConfigureAwait(false);
             return Page<SignInPage>(new SignInView(person, wrong));
         }
 
@@ -165,7 +184,7 @@ internal static class ConsolePages
             return Page<SignInPage>(new SignInView(person, until is { } locked ? Locked(locked) : wrong));
         }
 
-        if (!PasswordHash.Verify(password, record.Hash))
+        if (!await checks.VerifyAsync(password, record.Hash, context.RequestAborted).ConfigureAwait(false))
         {
             if (until is { } lockedNow)
             {

@@ -398,4 +398,18 @@ public sealed class ConsoleTests : IAsyncLifetime
         Assert.Equal("a password has at most 1024 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", new string('x', 1_025), TimeProvider.System));
         Assert.Null(_gateway.Gateway.Store.People.Password("maria"));
     }
+
+    [Fact]
+    public async Task Sign_ins_beyond_what_the_gateway_checks_at_once_are_turned_away_at_once()
+    {
+        // Each check is slow on purpose; a flood of them, unauthenticated, would take the cores the agents' calls need.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 48).Select(async i =>
+        {
+            using var session = new ConsoleSession(_gateway.Url);
+            using var response = await session.SignIn("nobody-" + i, "a wrong password");
+            return response.StatusCode;
+        }));
+        Assert.Contains(HttpStatusCode.ServiceUnavailable, answers);
+        Assert.Contains(HttpStatusCode.OK, answers);
+    }
 }

@@ -134,7 +134,7 @@ internal static class ConsolePages
     {
         if (FromAnotherSite(context.Request))
         {
-            return Refused(context);
+            return Results.Text("Refused: this sign-in was posted from another site; sign in from the console's own page.", "text/plain", statusCode: 403);
         }
 
         if (!context.Request.HasFormContentType)

@@ -68,6 +68,9 @@ public sealed record ApprovalDetail(ConsoleUser User, string Id, string Status, 
     /// <summary>What happened when it ran, when it has.</summary>
     public string? Outcome { get; init; }
 
+    /// <summary>Why a pending request cannot be decided here: it was made in another environment.</summary>
+    public string? Elsewhere { get; init; }
+
     /// <summary>A line about what the person just did (approved, denied, refused and why).</summary>
     public string? Notice { get; init; }
 }

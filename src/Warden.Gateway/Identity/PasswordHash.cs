@@ -16,6 +16,9 @@ internal static class PasswordHash
     /// <summary>The shortest password taken: a console that approves production changes is not guarded by "1234".</summary>
     public const int MinLength = 12;
 
+    /// <summary>The longest password taken, and checked at sign-in: longer input is refused before any hashing.</summary>
+    public const int MaxLength = 1_024;
+
     public static string Of(string password, int iterations = Iterations)
     {
         var salt = RandomNumberGenerator.GetBytes(16);
@@ -49,6 +52,7 @@ internal static class PasswordHash
     /// <summary>Why a new password is refused, or null when it is taken.</summary>
     public static string? Weakness(string password) =>
         password.Length < MinLength ? $"a password has at least {MinLength} characters" :
+        password.Length > MaxLength ? $"a password has at most {MaxLength} characters" :
         password.Trim().Length != password.Length ? "a password does not begin or end with a space" :
         null;
 }

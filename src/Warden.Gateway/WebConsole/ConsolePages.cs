@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -19,13 +20,17 @@ namespace Warden.Gateway.WebConsole;
 /// The web console at /console: people of the policy sign in with a password (<c>warden people
 /// set-password</c>) and decide the requests waiting for them. A session is a random token in an
 /// HttpOnly, SameSite=Strict cookie, kept as its SHA-256; every form carries the session's CSRF
-/// token back; five wrong passwords in a row lock the account for 15 minutes. What a page shows is
-/// decided here, before rendering, by the same checks as the API.
+/// token back, and a form posted from another site is refused; five sign-ins in a row without the
+/// right password lock the account for 15 minutes. What a page shows is decided here, before
+/// rendering, by the same checks as the API; a notice about a decision is kept here for the
+/// session that made it, never read from the link.
 /// </summary>
 internal static class ConsolePages
 {
     public const string CookieName = "warden_console";
     public const int LockAfter = 5;
+    public const int MaxComment = 2_000;
+    public const int MaxPerson = 200;
     public static readonly TimeSpan LockFor = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan SessionLength = TimeSpan.FromHours(12);
 
@@ -34,6 +39,11 @@ internal static class ConsolePages
 
     public static void Map(WebApplication app, Gateway gateway, ILogger log)
     {
+        // What a session's last decision said, for the page the decision redirects to: by session,
+        // so that a link cannot put words in a notice (the notice looks like Warden speaking).
+        var notices = new ConcurrentDictionary<string, Notice>(StringComparer.Ordinal);
+        var checks = new PasswordChecks();
+        app.Lifetime.ApplicationStopped.Register(checks.Dispose);
         app.Use(async (context, next) =>
         {
             if (context.Request.Path.StartsWithSegments("/console"))
@@ -54,7 +64,7 @@ internal static class ConsolePages
         app.MapGet("/console/style.css", () => Results.Text(ConsoleStyle.Css, "text/css"));
         app.MapGet("/console/sign-in", (HttpContext context) =>
             SignedIn(gateway, context) is not null ? Results.Redirect("/console/approvals") : Page<SignInPage>(new SignInView(null, null)));
-        app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, log, context).ConfigureAwait(false));
+        app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, checks, log, context).ConfigureAwait(false));
         app.MapPost("/console/sign-out", async (HttpContext context) =>
         {
             if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
@@ -62,21 +72,25 @@ internal static class ConsolePages
                 return Refused(context);
             }
 
-            gateway.Store.People.EndSession(TokenHash(context.Request.Cookies[CookieName]!));
+            notices.TryRemove(SessionKey(context), out _);
+            gateway.Store.People.EndSession(SessionKey(context));
             context.Response.Cookies.Delete(CookieName, CookieOptions(context));
             return Results.Redirect("/console/sign-in", preserveMethod: false);
         });
         app.MapGet("/console/approvals", (HttpContext context) =>
             SignedIn(gateway, context) is { } user ? Page<ApprovalQueuePage>(Queue(gateway, user)) : ToSignIn());
-        app.MapGet("/console/approvals/{id}", (HttpContext context, string id, string? notice) =>
+        app.MapGet("/console/approvals/{id}", (HttpContext context, string id) =>
         {
             if (SignedIn(gateway, context) is not { } user)
             {
                 return ToSignIn();
             }
 
+            // Shown once, on the page of the request it is about.
+            var key = SessionKey(context);
+            var notice = notices.TryGetValue(key, out var kept) && kept.ApprovalId == id && notices.TryRemove(KeyValuePair.Create(key, kept)) ? kept.Text : null;
             return gateway.Store.Approvals.Find(id) is { } record
-                ? Page<ApprovalPage>(Detail(gateway, user, record) with { Notice = notice is { Length: > 0 and <= 500 } ? notice : null })
+                ? Page<ApprovalPage>(Detail(gateway, user, record) with { Notice = notice })
                 : Results.Text($"There is no approval request {id}.", "text/plain", statusCode: 404);
         });
         OperationsPages.Map(app, gateway);
@@ -95,13 +109,20 @@ internal static class ConsolePages
             }
 
             var comment = posted.Form["comment"].ToString().Trim();
+            if (comment.Length > MaxComment)
+            {
+                return Results.Text($"A comment has at most {MaxComment} characters (this one has {comment.Length}); nothing was decided.", "text/plain", statusCode: 400);
+            }
+
             var vote = await gateway.Approvals.VoteAsync(posted.User.Id, id, decision == "approve", comment.Length == 0 ? null : comment, context.RequestAborted)
                 .ConfigureAwait(false);
-            var notice = vote.Succeeded ? vote.Value!.Message : $"Refused: {vote.Error!.Message}";
+            notices[SessionKey(context)] = new Notice(id, vote.Succeeded ? vote.Value!.Message : $"Refused: {vote.Error!.Message}");
             // Post, redirect, get: a reload shows the request, it does not vote again.
-            return Results.Redirect($"/console/approvals/{Uri.EscapeDataString(id)}?notice={Uri.EscapeDataString(notice)}", preserveMethod: false);
+            return Results.Redirect($"/console/approvals/{Uri.EscapeDataString(id)}", preserveMethod: false);
         });
     }
+
+    private sealed record Notice(string ApprovalId, string Text);
 
     internal static RazorComponentResult Page<TPage>(object model)
         where TPage : IComponent => new RazorComponentResult<TPage>(new Dictionary<string, object?> { ["Model"] = model });
@@ -111,8 +132,13 @@ internal static class ConsolePages
     internal static IResult Refused(HttpContext context) =>
         Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
 
-    private static async Task<IResult> SignInAsync(Gateway gateway, ILogger log, HttpContext context)
+    private static async Task<IResult> SignInAsync(Gateway gateway, PasswordChecks checks, ILogger log, HttpContext context)
     {
+        if (FromAnotherSite(context.Request))
+        {
+            return Results.Text("Refused: this sign-in was posted from another site; sign in from the console's own page.", "text/plain", statusCode: 403);
+        }
+
         if (!context.Request.HasFormContentType)
         {
             return Results.Text("Send the sign-in form.", "text/plain", statusCode: 400);
@@ -121,35 +147,63 @@ internal static class ConsolePages
         var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         var person = form["person"].ToString().Trim();
         var password = form["password"].ToString();
+        if (person.Length > MaxPerson || password.Length > PasswordHash.MaxLength)
+        {
+            // Refused before any hashing: a megabyte of password is not worth a check.
+            return Results.Text($"An id has at most {MaxPerson} characters and a password at most {PasswordHash.MaxLength}.", "text/plain", statusCode: 400);
+        }
+
+        if (!checks.TryEnter())
+        {
+            return Results.Text("Too many sign-ins at once: try again in a few seconds.", "text/plain", statusCode: 503);
+        }
+
+        try
+        {
+            return await CheckAsync(gateway, checks, log, context, person, password).ConfigureAwait(false);
+        }
+        finally
+        {
+            checks.Leave();
+        }
+    }
+
+    private static async Task<IResult> CheckAsync(Gateway gateway, PasswordChecks checks, ILogger log, HttpContext context, string person, string password)
+    {
         var now = gateway.Options.Clock.GetUtcNow();
         const string wrong = "The id or the password is wrong.";
         var record = person.Length > 0 && gateway.Policy.FindOwner(person) is not null ? gateway.Store.People.Password(person) : null;
         if (record is null)
         {
-            PasswordHash.Verify(password, Decoy);
+            await checks.VerifyAsync(password, Decoy, context.RequestAborted).ConfigureAwait(false);
             return Page<SignInPage>(new SignInView(person, wrong));
         }
 
-        if (record.LockedUntil is { } locked && locked > now)
+        // Counted before the (slow) check, so that passwords sent at once cannot all slip in under the lock.
+        var (counted, until) = gateway.Store.People.Attempt(person, now, LockAfter, LockFor);
+        if (!counted)
         {
-            return Page<SignInPage>(new SignInView(person, Locked(locked)));
+            return Page<SignInPage>(new SignInView(person, until is { } locked ? Locked(locked) : wrong));
         }
 
-        if (!PasswordHash.Verify(password, record.Hash))
+        if (!await checks.VerifyAsync(password, record.Hash, context.RequestAborted).ConfigureAwait(false))
         {
-            var (failures, until) = gateway.Store.People.Failed(person, now, LockAfter, LockFor);
-            if (until is { } lockedNow && lockedNow > now)
+            if (until is { } lockedNow)
             {
-                log.LogWarning("Console account {Person} is locked until {Until} after {Failures} wrong passwords in a row", person, lockedNow, failures);
+                log.LogWarning("Console account {Person} is locked until {Until} after {Failures} sign-ins in a row without the right password", person, lockedNow, LockAfter);
                 return Page<SignInPage>(new SignInView(person, Locked(lockedNow)));
             }
 
             return Page<SignInPage>(new SignInView(person, wrong));
         }
 
-        gateway.Store.People.Succeeded(person);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
-        gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength));
+        if (!gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength), record.Hash))
+        {
+            // A new password was set while this one was being checked.
+            return Page<SignInPage>(new SignInView(person, wrong));
+        }
+
         var options = CookieOptions(context);
         options.MaxAge = SessionLength;
         context.Response.Cookies.Append(CookieName, token, options);
@@ -180,7 +234,7 @@ internal static class ConsolePages
     /// <summary>A form posted by a signed-in person with their session's CSRF token; null (refused) otherwise.</summary>
     internal static async Task<(ConsoleUser User, IFormCollection Form)?> Posted(Gateway gateway, HttpContext context)
     {
-        if (SignedIn(gateway, context) is not { } user || !context.Request.HasFormContentType)
+        if (FromAnotherSite(context.Request) || SignedIn(gateway, context) is not { } user || !context.Request.HasFormContentType)
         {
             return null;
         }
@@ -190,6 +244,28 @@ internal static class ConsolePages
         return CryptographicOperations.FixedTimeEquals(sent, Encoding.UTF8.GetBytes(user.Csrf)) ? (user, form) : null;
     }
 
+    /// <summary>
+    /// True for a post the browser says comes from another site or origin (Sec-Fetch-Site, or else
+    /// Origin against Host): a page elsewhere that posts the sign-in form would sign the approver's
+    /// browser in as someone else. Clients that send neither (curl, the tests) are not browsers on
+    /// someone else's page.
+    /// </summary>
+    private static bool FromAnotherSite(HttpRequest request)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0)
+        {
+            return site is not ("same-origin" or "none");
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        return origin.Length > 0
+            && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The key of the request's session (the SHA-256 of its cookie); call only when signed in.</summary>
+    private static string SessionKey(HttpContext context) => TokenHash(context.Request.Cookies[CookieName]!);
+
     private static string TokenHash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -197,7 +273,8 @@ internal static class ConsolePages
     private static ApprovalQueue Queue(Gateway gateway, ConsoleUser user)
     {
         var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
-        var yours = pending.Where(r => ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
+        // A request made in another environment is decided by a gateway of that environment, not here.
+        var yours = pending.Where(r => r.Environment == gateway.Options.Environment && ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
         var rows = yours.OrderByDescending(r => r.Risk).ThenBy(r => r.ExpiresAt).Select(r =>
         {
             var plan = PlanView.Read(r.Plan);
@@ -216,7 +293,12 @@ internal static class ConsolePages
             record.CreatedAt, record.ExpiresAt, record.DecidedAt, gateway.Options.Clock.GetUtcNow(),
             [.. gateway.Approvals.Waiting(record, votes).Select(w => new RequirementView(w.Rule, w.Approvers, w.Quorum, w.Given))],
             [.. votes.Select(v => new VoteView(gateway.Approvals.Who(v.Person), v.Vote, details ? v.Comment : null, v.At))],
-            CanDecide: approver && record.Status == ApprovalStatus.Pending && votes.All(v => v.Person != user.Id));
+            CanDecide: approver && record.Status == ApprovalStatus.Pending && record.Environment == gateway.Options.Environment && votes.All(v => v.Person != user.Id))
+        {
+            Elsewhere = record.Status == ApprovalStatus.Pending && record.Environment != gateway.Options.Environment
+                ? $"This request was made in {record.Environment}, and this gateway runs {gateway.Options.Environment}: it is decided where it was made (a gateway started with --env {record.Environment})."
+                : null,
+        };
         if (!details)
         {
             return detail with { Withheld = $"Only the approvers of this request and the owners of use case '{record.UseCase}' see its records and arguments." };

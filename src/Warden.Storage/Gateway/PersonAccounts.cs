@@ -45,38 +45,56 @@ public sealed class PersonAccounts
     }
 
     /// <summary>
-    /// Counts a failed sign-in; the <paramref name="lockAfter"/>th in a row locks the account until
-    /// <paramref name="at"/> + <paramref name="lockFor"/>. Returns the failures counted and the lock, if any.
+    /// Counts a sign-in attempt before its password is checked, so that wrong passwords sent at once
+    /// cannot all pass the lock the first of them will set: the <paramref name="lockAfter"/>th attempt
+    /// in a row locks the account until <paramref name="at"/> + <paramref name="lockFor"/> (a right
+    /// password then starts a session and lifts it). Returns false with the lock's end when the
+    /// account is locked (the attempt is neither checked nor counted); true with the lock this
+    /// attempt set, if any.
     /// </summary>
-    public (int Failures, DateTimeOffset? LockedUntil) Failed(string person, DateTimeOffset at, int lockAfter, TimeSpan lockFor)
+    public (bool Counted, DateTimeOffset? LockedUntil) Attempt(string person, DateTimeOffset at, int lockAfter, TimeSpan lockFor)
     {
         lock (_db.Sync)
         {
-            var until = GatewayStore.Time(at + lockFor);
+            if (Password(person) is not { } before)
+            {
+                return (false, null);
+            }
+
+            if (before.LockedUntil is { } locked && locked > at)
+            {
+                return (false, locked);
+            }
+
             _db.Execute(
                 "UPDATE person_passwords SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= @after THEN @until ELSE locked_until END WHERE person = @person",
-                ("@person", person), ("@after", lockAfter), ("@until", until));
-            var record = Password(person);
-            return (record?.Failures ?? 0, record?.LockedUntil);
+                ("@person", person), ("@after", lockAfter), ("@until", GatewayStore.Time(at + lockFor)));
+            return (true, Password(person)?.LockedUntil is { } until && until > at ? until : null);
         }
     }
 
-    /// <summary>A good sign-in: the failures are forgotten and a lock that has run out is lifted.</summary>
-    public void Succeeded(string person)
-    {
-        _db.Execute("UPDATE person_passwords SET failures = 0, locked_until = NULL WHERE person = @person", ("@person", person));
-    }
-
-    /// <summary>Starts a session for the token whose SHA-256 is <paramref name="tokenHash"/>.</summary>
-    public void StartSession(string tokenHash, ConsoleSession session)
+    /// <summary>
+    /// A good sign-in: starts a session for the token whose SHA-256 is <paramref name="tokenHash"/>
+    /// and forgets the failed sign-ins, when the person's password is still the one whose hash
+    /// <paramref name="passwordHash"/> was checked. False, and nothing started, when a password was
+    /// set meanwhile: a password leaked and replaced while it was being checked signs nobody in.
+    /// </summary>
+    public bool StartSession(string tokenHash, ConsoleSession session, string passwordHash)
     {
         ArgumentNullException.ThrowIfNull(session);
         lock (_db.Sync)
         {
+            if (Password(session.Person)?.Hash != passwordHash)
+            {
+                return false;
+            }
+
+            _db.Execute("UPDATE person_passwords SET failures = 0, locked_until = NULL WHERE person = @person", ("@person", session.Person));
             _db.Execute("DELETE FROM console_sessions WHERE expires_at <= @now", ("@now", GatewayStore.Time(session.CreatedAt)));
             _db.Execute("INSERT INTO console_sessions (token_hash, person, csrf, created_at, expires_at) VALUES (@token, @person, @csrf, @created, @expires)",
                 ("@token", tokenHash), ("@person", session.Person), ("@csrf", session.Csrf), ("@created", GatewayStore.Time(session.CreatedAt)),
                 ("@expires", GatewayStore.Time(session.ExpiresAt)));
+            return true;
         }
     }
 

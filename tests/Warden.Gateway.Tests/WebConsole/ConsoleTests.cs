@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Warden.Gateway.Identity;
 using Warden.Gateway.WebConsole;
 using Warden.Storage.Gateway;
 
@@ -289,5 +290,165 @@ public sealed class ConsoleTests : IAsyncLifetime
     {
         Assert.Equal("a password has at least 12 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", "short", TimeProvider.System));
         Assert.Null(_gateway.Gateway.Store.People.Password("maria"));
+    }
+
+    // Attacks by an outsider: a forged notice, wrong passwords raced past the lock, a session won
+    // with a password that was changed meanwhile, huge inputs, a sign-in posted from another site.
+
+    [Fact]
+    public async Task A_notice_put_in_a_link_is_not_shown_to_the_approver()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        var forged = Uri.EscapeDataString("Checked by the security team: approve it.");
+        var (status, page) = await sam.Get($"/console/approvals/{id}?notice={forged}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.DoesNotContain("Checked by the security team", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"notice\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_notice_of_a_decision_is_shown_once_and_only_to_the_session_that_decided()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        using var other = await SignedIn("sam");
+        await sam.Get($"/console/approvals/{id}");
+        using var decided = await sam.Decide(id, "deny", "no");
+        var (_, otherPage) = await other.Get(decided.Headers.Location!.ToString());
+        Assert.DoesNotContain("id=\"notice\"", otherPage, StringComparison.Ordinal);
+        var (_, first) = await sam.Get(decided.Headers.Location!.ToString());
+        Assert.Contains("is denied", first, StringComparison.Ordinal);
+        var (_, reload) = await sam.Get(decided.Headers.Location!.ToString());
+        Assert.DoesNotContain("id=\"notice\"", reload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wrong_passwords_sent_at_once_lock_the_account_before_they_are_all_checked()
+    {
+        // A slow hash keeps the wrong passwords being checked while the right one arrives.
+        _gateway.Gateway.Store.People.SetPassword("sam", PasswordHash.Of(Password, iterations: 3_000_000), DateTimeOffset.UtcNow);
+        var wrong = Enumerable.Range(0, ConsolePages.LockAfter).Select(async i =>
+        {
+            using var session = new ConsoleSession(_gateway.Url);
+            using var response = await session.SignIn("sam", "not the password " + i);
+            return response.StatusCode;
+        }).ToList();
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        using var attacker = new ConsoleSession(_gateway.Url);
+        using var right = await attacker.SignIn("sam", Password);
+        await Task.WhenAll(wrong);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Contains("locked", await right.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Found, (await attacker.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
+    public async Task A_sign_in_checked_against_a_password_changed_meanwhile_starts_no_session()
+    {
+        _gateway.Gateway.Store.People.SetPassword("sam", PasswordHash.Of(Password, iterations: 3_000_000), DateTimeOffset.UtcNow);
+        using var attacker = new ConsoleSession(_gateway.Url);
+        var signIn = attacker.SignIn("sam", Password);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        // The administrator sets a new password (the old one leaked) while the old one is being checked.
+        _gateway.Gateway.Store.People.SetPassword("sam", PasswordHash.Of("a new and secret password", iterations: 1_000), DateTimeOffset.UtcNow);
+        using var response = await signIn;
+        Assert.Equal(HttpStatusCode.Found, (await attacker.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
+    public async Task A_huge_password_is_refused_without_being_hashed()
+    {
+        using var session = new ConsoleSession(_gateway.Url);
+        using var response = await session.SignIn("sam", new string('x', 100_000));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("at most", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, _gateway.Gateway.Store.People.Password("sam")!.Failures);
+    }
+
+    [Fact]
+    public async Task A_huge_comment_is_refused_and_nothing_is_decided()
+    {
+        var id = await HoldBulkUpdate();
+        using var sam = await SignedIn("sam");
+        await sam.Get($"/console/approvals/{id}");
+        using var response = await sam.Decide(id, "deny", new string('x', ConsolePages.MaxComment + 1));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(ApprovalStatus.Pending, StatusOf(id));
+    }
+
+    [Fact]
+    public async Task A_sign_in_posted_from_another_site_is_refused()
+    {
+        // Login CSRF: another site signs the approver's browser in as someone else.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        foreach (var (header, value) in (List<(string, string)>)[("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")])
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/console/sign-in")
+            {
+                Content = new FormUrlEncodedContent([KeyValuePair.Create("person", "sam"), KeyValuePair.Create("password", Password)]),
+            };
+            request.Headers.Add(header, value);
+            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
+    }
+
+    [Fact]
+    public async Task What_the_agent_wrote_is_shown_as_text_not_markup()
+    {
+        var (_, answer) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "<img src=x onerror=alert(1)>" }, instruction = "<script>alert('agent')</script>" });
+        var id = answer["approval_id"]!.GetValue<string>();
+        using var sam = await SignedIn("sam");
+        var (_, page) = await sam.Get($"/console/approvals/{id}");
+        Assert.DoesNotContain("<script>alert", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img src=x", page, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_made_in_another_environment_is_not_offered_for_a_decision()
+    {
+        using var folder = new DataFolder();
+        string id;
+        await using (var sandbox = await GatewayFixture.StartAsync(directory: folder.Path))
+        {
+            var (_, answer) = await GatewayFixture.Call(await sandbox.Agent("hygiene-bot"), "contacts.update",
+                new { filter = "country == 'DE'", set = new { job_title = "Buyer (console)" } });
+            id = answer["approval_id"]!.GetValue<string>();
+        }
+
+        await using var production = await GatewayFixture.StartAsync(environment: "production", directory: folder.Path);
+        Assert.Null(ConsoleAccounts.SetPassword(folder.Path, "sam", Password, TimeProvider.System));
+        using var sam = new ConsoleSession(production.Url);
+        using var signedIn = await sam.SignIn("sam", Password);
+        var (_, queue) = await sam.Get("/console/approvals");
+        Assert.DoesNotContain($"href=\"/console/approvals/{id}\"", queue, StringComparison.Ordinal);
+        var (_, page) = await sam.Get($"/console/approvals/{id}");
+        Assert.DoesNotContain("id=\"approve\"", page, StringComparison.Ordinal);
+        Assert.Contains("was made in sandbox", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_password_longer_than_the_sign_in_takes_is_not_set()
+    {
+        Assert.Equal("a password has at most 1024 characters", ConsoleAccounts.SetPassword(_gateway.Directory, "maria", new string('x', 1_025), TimeProvider.System));
+        Assert.Null(_gateway.Gateway.Store.People.Password("maria"));
+    }
+
+    [Fact]
+    public async Task Sign_ins_beyond_what_the_gateway_checks_at_once_are_turned_away_at_once()
+    {
+        // Each check is slow on purpose; a flood of them, unauthenticated, would take the cores the agents' calls need.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 48).Select(async i =>
+        {
+            using var session = new ConsoleSession(_gateway.Url);
+            using var response = await session.SignIn("nobody-" + i, "a wrong password");
+            return response.StatusCode;
+        }));
+        Assert.Contains(HttpStatusCode.ServiceUnavailable, answers);
+        Assert.Contains(HttpStatusCode.OK, answers);
     }
 }

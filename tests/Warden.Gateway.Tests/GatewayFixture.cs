@@ -64,7 +64,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     /// <summary>Starts a gateway; <paramref name="directory"/> names a data folder to use (and keep) instead of a new temporary one: how a test restarts a gateway on the same data.</summary>
     public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null,
-        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true)
+        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true, string? publicUrl = null)
     {
         var ownsDirectory = directory is null;
         directory ??= NewDirectory();
@@ -83,6 +83,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             MaxPendingPerAgent = maxPending,
             RequestsPerSecondPerAgent = perSecond,
             WebhookUrl = webhook,
+            PublicUrl = publicUrl,
             SendBatchSize = sendBatch,
             SendPause = sendPause,
             Clock = clock,

@@ -33,7 +33,12 @@ internal static class HttpHost
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(gateway.Options.Url);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = gateway.Options.MaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = gateway.Options.MaxRequestBytes;
+            // Nothing says which server answers: no version to look up for a known hole.
+            kestrel.AddServerHeader = false;
+        });
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         var surface = McpSurface.Of(gateway);

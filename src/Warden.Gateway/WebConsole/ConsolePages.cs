@@ -74,7 +74,7 @@ internal static class ConsolePages
 
             notices.TryRemove(SessionKey(context), out _);
             gateway.Store.People.EndSession(SessionKey(context));
-            context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+            context.Response.Cookies.Delete(CookieName, CookieOptions(gateway, context));
             return Results.Redirect("/console/sign-in", preserveMethod: false);
         });
         app.MapGet("/console/approvals", (HttpContext context) =>
@@ -204,7 +204,7 @@ internal static class ConsolePages
             return Page<SignInPage>(new SignInView(person, wrong));
         }
 
-        var options = CookieOptions(context);
+        var options = CookieOptions(gateway, context);
         options.MaxAge = SessionLength;
         context.Response.Cookies.Append(CookieName, token, options);
         return Results.Redirect("/console/approvals", preserveMethod: false);
@@ -213,9 +213,11 @@ internal static class ConsolePages
     private static string Locked(DateTimeOffset until) =>
         $"This account is locked after {LockAfter} wrong passwords in a row, until {Format.Time(until)}. An administrator can set a new password (warden people set-password) to unlock it.";
 
-    private static CookieOptions CookieOptions(HttpContext context) => new()
+    // Secure also when people reach the gateway over HTTPS through a proxy (--public-url https://...) while it serves plain HTTP behind it.
+    private static CookieOptions CookieOptions(Gateway gateway, HttpContext context) => new()
     {
-        HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/console", IsEssential = true,
+        HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/console", IsEssential = true,
+        Secure = context.Request.IsHttps || gateway.Options.PublicUrl?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true,
     };
 
     /// <summary>The person the request's cookie signs in, while the session lasts and the policy still names them; null otherwise.</summary>

@@ -235,6 +235,27 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Behind_an_https_proxy_the_session_cookie_is_secure()
+    {
+        await using var proxied = await GatewayFixture.StartAsync(publicUrl: "https://warden.example.com");
+        Assert.Null(ConsoleAccounts.SetPassword(proxied.Directory, "sam", Password, TimeProvider.System));
+        using var session = new ConsoleSession(proxied.Url);
+        using var response = await session.SignIn("sam", Password);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(ConsolePages.CookieName + "=", StringComparison.Ordinal));
+        Assert.Contains("secure", cookie.Split(';').Select(p => p.Trim().ToLowerInvariant()));
+    }
+
+    [Fact]
+    public async Task No_answer_names_the_server_software()
+    {
+        using var http = new HttpClient();
+        using var page = await http.GetAsync(_gateway.Url + "/console/sign-in", TestContext.Current.CancellationToken);
+        using var api = await http.GetAsync(_gateway.Url + "/api/health", TestContext.Current.CancellationToken);
+        Assert.False(page.Headers.Contains("Server"));
+        Assert.False(api.Headers.Contains("Server"));
+    }
+
+    [Fact]
     public async Task Signing_out_ends_the_session_for_good()
     {
         using var sam = await SignedIn("sam");

@@ -55,43 +55,11 @@ internal static class AuditShowCommand
 
         var entry = record.Entry;
         var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
-        void Row(string name, object? value)
+        foreach (var (name, value) in record.Fields())
         {
-            if (value is not null && value.ToString() is { Length: > 0 } text)
-            {
-                grid.AddRow($"[bold]{name}[/]", Markup.Escape(text));
-            }
+            grid.AddRow($"[bold]{name}[/]", Markup.Escape(value));
         }
 
-        Row("seq", record.Seq);
-        Row("time", record.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-        Row("kind", entry.Kind);
-        Row("environment", entry.Environment);
-        Row("agent", entry.Agent);
-        Row("use case", entry.UseCase);
-        Row("person", entry.Person);
-        Row("tool", entry.Tool);
-        Row("arguments", entry.Arguments?.GetRawText());
-        Row("the agent says", entry.Instruction);
-        Row("effect", entry.Effect);
-        Row("rule", entry.Rule);
-        Row("reason", entry.Reason);
-        Row("shadow rules", entry.Shadow.Count == 0 ? null : string.Join("; ", entry.Shadow));
-        Row("plan", entry.PlanSummary);
-        Row("plan hash", entry.PlanHash);
-        Row("fields read", entry.FieldsRead.Count == 0 ? null : string.Join(", ", entry.FieldsRead));
-        Row("records read", entry.RecordsRead.Count == 0 ? null : Some(entry.RecordsRead));
-        Row("records changed", entry.RecordsChanged.Count == 0 ? null : Some(entry.RecordsChanged));
-        Row("approval", entry.ApprovalId);
-        Row("comment", entry.Comment);
-        Row("outcome", entry.Outcome);
-        Row("detail", entry.Detail);
-        Row("action", entry.ActionId);
-        Row("rolls back entry", entry.RollbackOf);
-        Row("rolled back by", record.RolledBackBy.Count == 0 ? null : string.Join(", ", record.RolledBackBy));
-        Row("policy", entry.PolicyHash);
-        Row("hash", record.Hash);
-        Row("links to", record.Prev);
         console.Write(grid);
 
         if (approval.Count > 0)
@@ -117,8 +85,6 @@ internal static class AuditShowCommand
 
         return ExitCodes.Ok;
     }
-
-    private static string Some(IReadOnlyList<string> ids) => ids.Count <= 20 ? string.Join(", ", ids) : $"{string.Join(", ", ids.Take(20))} and {ids.Count - 20:N0} more";
 
     /// <summary>The entries of the same approval request: the agent's entries around this one that name it.</summary>
     private static List<AuditRecord> Related(string path, AuditRecord record, string agent, string approvalId)

@@ -262,4 +262,52 @@ public sealed record AuditRecord(long Seq, DateTimeOffset Time, AuditEntry Entry
 {
     /// <summary>The entries that roll back this one's action (filled in by queries; the trail itself is append-only).</summary>
     public IReadOnlyList<long> RolledBackBy { get; init; } = [];
+
+    /// <summary>Every field the entry has, named as people read them, in the order they read them (what the CLI's audit show and the console's entry page show).</summary>
+    public IReadOnlyList<(string Name, string Value)> Fields()
+    {
+        var fields = new List<(string, string)>();
+        void Field(string name, object? value)
+        {
+            if (value is not null && Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) is { Length: > 0 } text)
+            {
+                fields.Add((name, text));
+            }
+        }
+
+        static string? Some(IReadOnlyList<string> ids) =>
+            ids.Count == 0 ? null : ids.Count <= 20 ? string.Join(", ", ids) : $"{string.Join(", ", ids.Take(20))} and {ids.Count - 20:N0} more";
+
+        var e = Entry;
+        Field("seq", Seq);
+        Field("time", AuditText.Time(Time));
+        Field("kind", e.Kind);
+        Field("environment", e.Environment);
+        Field("agent", e.Agent);
+        Field("use case", e.UseCase);
+        Field("person", e.Person);
+        Field("tool", e.Tool);
+        Field("arguments", e.Arguments?.GetRawText());
+        Field("the agent says", e.Instruction);
+        Field("effect", e.Effect);
+        Field("rule", e.Rule);
+        Field("reason", e.Reason);
+        Field("shadow rules", e.Shadow.Count == 0 ? null : string.Join("; ", e.Shadow));
+        Field("plan", e.PlanSummary);
+        Field("plan hash", e.PlanHash);
+        Field("fields read", e.FieldsRead.Count == 0 ? null : string.Join(", ", e.FieldsRead));
+        Field("records read", Some(e.RecordsRead));
+        Field("records changed", Some(e.RecordsChanged));
+        Field("approval", e.ApprovalId);
+        Field("comment", e.Comment);
+        Field("outcome", e.Outcome);
+        Field("detail", e.Detail);
+        Field("action", e.ActionId);
+        Field("rolls back entry", e.RollbackOf);
+        Field("rolled back by", RolledBackBy.Count == 0 ? null : string.Join(", ", RolledBackBy));
+        Field("policy", e.PolicyHash);
+        Field("hash", Hash);
+        Field("links to", Prev);
+        return fields;
+    }
 }

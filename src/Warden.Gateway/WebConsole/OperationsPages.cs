@@ -248,41 +248,7 @@ internal static class OperationsPages
     private static ActivityEntryView Entry(Gateway gateway, ConsoleUser user, AuditRecord record)
     {
         var e = record.Entry;
-        var fields = new List<(string, string)>();
-        void Field(string name, object? value)
-        {
-            if (value?.ToString() is { Length: > 0 } text)
-            {
-                fields.Add((name, text));
-            }
-        }
-
-        Field("seq", record.Seq);
-        Field("time", AuditText.Time(record.Time));
-        Field("kind", e.Kind);
-        Field("environment", e.Environment);
-        Field("agent", e.Agent);
-        Field("use case", e.UseCase);
-        Field("person", e.Person);
-        Field("tool", e.Tool);
-        Field("arguments", e.Arguments?.GetRawText());
-        Field("the agent says", e.Instruction);
-        Field("effect", e.Effect);
-        Field("rule", e.Rule);
-        Field("reason", e.Reason);
-        Field("plan", e.PlanSummary);
-        Field("plan hash", e.PlanHash);
-        Field("fields read", e.FieldsRead.Count == 0 ? null : string.Join(", ", e.FieldsRead));
-        Field("records read", e.RecordsRead.Count == 0 ? null : string.Join(", ", e.RecordsRead.Take(50)));
-        Field("records changed", e.RecordsChanged.Count == 0 ? null : string.Join(", ", e.RecordsChanged.Take(50)));
-        Field("approval", e.ApprovalId);
-        Field("comment", e.Comment);
-        Field("outcome", e.Outcome);
-        Field("detail", e.Detail);
-        Field("action", e.ActionId);
-        Field("policy", e.PolicyHash);
-        Field("hash", record.Hash);
-        Field("links to", record.Prev);
+        var fields = record.Fields();
         IReadOnlyList<ActivityRow> related = [];
         if (e.ApprovalId is { } approval && e.Agent is { } agent)
         {

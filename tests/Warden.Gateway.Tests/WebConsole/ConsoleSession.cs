@@ -3,6 +3,35 @@ using System.Text.RegularExpressions;
 
 namespace Warden.Gateway.Tests.WebConsole;
 
+/// <summary>A gateway whose people have console passwords, and their sign-in.</summary>
+internal static class ConsolePeople
+{
+    public const string Password = "correct horse battery staple";
+
+    /// <summary>Starts a gateway and gives each of <paramref name="people"/> the console password <see cref="Password"/>.</summary>
+    public static async Task<GatewayFixture> StartAsync(params string[] people)
+    {
+        var gateway = await GatewayFixture.StartAsync();
+        foreach (var person in people)
+        {
+            Assert.Null(Warden.Gateway.WebConsole.ConsoleAccounts.SetPassword(gateway.Directory, person, Password, TimeProvider.System));
+        }
+
+        return gateway;
+    }
+
+    /// <summary>Signs <paramref name="person"/> in (to the approval queue, as every sign-in leads) and reads <paramref name="page"/>, so that its form token is at hand.</summary>
+    public static async Task<ConsoleSession> SignInAsync(GatewayFixture gateway, string person, string page = "/console/approvals")
+    {
+        var session = new ConsoleSession(gateway.Url);
+        using var response = await session.SignIn(person, Password);
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal("/console/approvals", response.Headers.Location?.ToString());
+        await session.Get(page);
+        return session;
+    }
+}
+
 /// <summary>A person at the console over plain HTTP, as a browser would be: cookies kept, redirects not followed (so each answer can be read).</summary>
 internal sealed partial class ConsoleSession : IDisposable
 {

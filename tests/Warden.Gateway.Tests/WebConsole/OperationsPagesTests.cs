@@ -9,28 +9,14 @@ namespace Warden.Gateway.Tests.WebConsole;
 /// </summary>
 public sealed class OperationsPagesTests : IAsyncLifetime
 {
-    private const string Password = "correct horse battery staple";
+    private const string Password = ConsolePeople.Password;
     private GatewayFixture _gateway = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _gateway = await GatewayFixture.StartAsync();
-        foreach (var person in (string[])["sam", "lee", "rita"])
-        {
-            Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, person, Password, TimeProvider.System));
-        }
-    }
+    public async ValueTask InitializeAsync() => _gateway = await ConsolePeople.StartAsync("sam", "lee", "rita");
 
     public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
 
-    private async Task<ConsoleSession> SignedIn(string person)
-    {
-        var session = new ConsoleSession(_gateway.Url);
-        using var response = await session.SignIn(person, Password);
-        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        await session.Get("/console/approvals");
-        return session;
-    }
+    private Task<ConsoleSession> SignedIn(string person) => ConsolePeople.SignInAsync(_gateway, person);
 
     /// <summary>A small update the hygiene agent may make alone: its action id.</summary>
     private async Task<string> Update()

@@ -7,28 +7,14 @@ namespace Warden.Gateway.Tests.WebConsole;
 /// <summary>The console's Overview and Incidents pages: what waits and what was refused, and incidents acknowledged and resolved by the people they are routed to.</summary>
 public sealed class OversightPagesTests : IAsyncLifetime
 {
-    private const string Password = "correct horse battery staple";
+    private const string Password = ConsolePeople.Password;
     private GatewayFixture _gateway = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _gateway = await GatewayFixture.StartAsync();
-        foreach (var person in (string[])["sam", "lee"])
-        {
-            Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, person, Password, TimeProvider.System));
-        }
-    }
+    public async ValueTask InitializeAsync() => _gateway = await ConsolePeople.StartAsync("sam", "lee");
 
     public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
 
-    private async Task<ConsoleSession> SignedIn(string person)
-    {
-        var session = new ConsoleSession(_gateway.Url);
-        using var response = await session.SignIn(person, Password);
-        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        await session.Get("/console/overview");
-        return session;
-    }
+    private Task<ConsoleSession> SignedIn(string person) => ConsolePeople.SignInAsync(_gateway, person, "/console/overview");
 
     private async Task<string> FrozenIncident(ConsoleSession sam)
     {

@@ -51,6 +51,9 @@ internal sealed class Gateway : IAsyncDisposable
 
     public Policy Policy { get; }
 
+    /// <summary>The policy's text, the checker's warnings and when it was loaded, for the console.</summary>
+    internal LoadedPolicy Loaded { get; private init; } = new("", [], DateTimeOffset.MinValue);
+
     public string Environment => Options.Environment;
 
     public TimeProvider Clock => Options.Clock;
@@ -113,7 +116,7 @@ internal sealed class Gateway : IAsyncDisposable
     public static async Task<Gateway> OpenAsync(GatewayOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var policy = LoadPolicy(options);
+        var (policy, policyText, warnings) = LoadPolicy(options);
         if (!policy.Environments.Contains(options.Environment))
         {
             throw new GatewayException($"the policy {options.PolicyPath} has no environment '{options.Environment}' (it has {string.Join(", ", policy.Environments)})");
@@ -167,7 +170,10 @@ internal sealed class Gateway : IAsyncDisposable
             var upstreamTrail = new UpstreamTrail(options.Environment);
             var upstreams = await OpenUpstreamsAsync(options, policy, references, data, upstreamTrail, cancellationToken).ConfigureAwait(false);
             opened.AddRange(upstreams.Select(u => new Closing(u)));
-            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams) { WithoutToken = unresolved };
+            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams)
+            {
+                WithoutToken = unresolved, Loaded = new LoadedPolicy(policyText, warnings, options.Clock.GetUtcNow()),
+            };
             await upstreamTrail.AttachAsync(gateway).ConfigureAwait(false);
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
             await gateway.Recovery.RecoverAsync().ConfigureAwait(false);
@@ -438,7 +444,7 @@ internal sealed class Gateway : IAsyncDisposable
         }
     }
 
-    private static Policy LoadPolicy(GatewayOptions options)
+    private static (Policy Policy, string Text, IReadOnlyList<string> Warnings) LoadPolicy(GatewayOptions options)
     {
         string text;
         try
@@ -458,6 +464,9 @@ internal sealed class Gateway : IAsyncDisposable
                                        + string.Join("\n  ", errors.Take(10)));
         }
 
-        return result.Policy!;
+        return (result.Policy!, text, [.. result.Diagnostics.Where(d => d.Severity != Severity.Error).Select(d => d.ToString())]);
     }
 }
+
+/// <summary>The policy as the gateway loaded it: its text, what the checker warned of, and when.</summary>
+internal sealed record LoadedPolicy(string Text, IReadOnlyList<string> Warnings, DateTimeOffset At);

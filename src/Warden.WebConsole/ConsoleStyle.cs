@@ -42,6 +42,7 @@ public static class ConsoleStyle
         .inline { display: inline; } .inline label { display: inline; margin-right: .5rem; } .inline input:not([type=hidden]) { width: auto; }
         button.secondary-neutral { background: #fff; color: var(--accent); }
         .links { padding-left: 1.2rem; }
+        pre { overflow-x: auto; background: #f6f7f9; padding: .75rem; border-radius: 6px; font-size: .85rem; }
         .tiles { gap: 1rem; } .tile { display: block; text-decoration: none; color: var(--ink); } .number { font-size: 2rem; font-weight: 700; display: block; }
         .chart { width: 100%; height: auto; } .bar { fill: #9db8e6; } .bar-refused { fill: var(--bad); } .axis { font-size: 12px; fill: var(--calm); }
         """;

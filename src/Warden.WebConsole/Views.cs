@@ -162,3 +162,7 @@ public sealed record BudgetView(string Budget, string Metric, long Limit, long? 
 /// <summary>One agent's page: what it may do, in plain words, and what it has used.</summary>
 public sealed record AgentDetail(ConsoleUser User, string Id, string Description, string UseCase, string Tier, string Environment, bool Frozen, bool Activated,
     IReadOnlyList<string> Sees, IReadOnlyList<string> MaskedFields, IReadOnlyList<GrantView> Tools, IReadOnlyList<BudgetView> Budgets);
+
+/// <summary>The policy page: the loaded policy as code, its hash, when it was loaded, what it holds and what the checker warned of.</summary>
+public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string Environment, IReadOnlyList<(string What, int Count)> Holds,
+    IReadOnlyList<string> Warnings, string Text);

@@ -18,6 +18,18 @@ internal static class OversightPages
     {
         app.MapGet("/console/overview", (HttpContext context) =>
             ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<OverviewPage>(Overview(gateway, user)) : ConsolePages.ToSignIn());
+        app.MapGet("/console/policy", (HttpContext context) =>
+        {
+            if (ConsolePages.SignedIn(gateway, context) is not { } user)
+            {
+                return ConsolePages.ToSignIn();
+            }
+
+            var policy = gateway.Policy;
+            return ConsolePages.Page<PolicyPage>(new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, gateway.Loaded.At, gateway.Environment,
+                [("use cases", policy.UseCases.Count), ("agents", policy.Agents.Count), ("rules", policy.Rules.Count), ("budgets", policy.Budgets.Count), ("people", policy.Owners.Count)],
+                gateway.Loaded.Warnings, gateway.Loaded.Text));
+        });
         app.MapGet("/console/incidents", (HttpContext context) =>
             ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<IncidentsPage>(Incidents(gateway, user)) : ConsolePages.ToSignIn());
         app.MapPost("/console/incidents/{id}/acknowledge", async (HttpContext context, string id) =>

@@ -72,6 +72,16 @@ public sealed class OversightPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_policy_page_shows_the_loaded_policy_its_hash_and_what_the_checker_says()
+    {
+        using var sam = await SignedIn("sam");
+        var (_, page) = await sam.Get("/console/policy");
+        Assert.Contains($"id=\"policy-hash\">{_gateway.Gateway.Policy.Hash}<", page, StringComparison.Ordinal);
+        Assert.Contains("hygiene-bulk-changes", page, StringComparison.Ordinal); // the policy as code
+        Assert.Contains(_gateway.Gateway.Policy.Rules.Count + " rules", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Resolving_without_the_token_changes_nothing()
     {
         using var sam = await SignedIn("sam");

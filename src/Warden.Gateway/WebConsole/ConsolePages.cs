@@ -34,6 +34,9 @@ internal static class ConsolePages
     public static readonly TimeSpan LockFor = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan SessionLength = TimeSpan.FromHours(12);
 
+    /// <summary>A session unused this long ends: a console left open on a shared laptop does not approve for the next person.</summary>
+    public static readonly TimeSpan IdleLimit = TimeSpan.FromMinutes(30);
+
     // Checked against when the id is unknown or has no password, so that a wrong id takes as long as a wrong password.
     private static readonly string Decoy = PasswordHash.Of(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
 
@@ -224,7 +227,7 @@ internal static class ConsolePages
     internal static ConsoleUser? SignedIn(Gateway gateway, HttpContext context)
     {
         if (context.Request.Cookies[CookieName] is not { Length: > 0 and < 200 } token
-            || gateway.Store.People.Session(TokenHash(token), gateway.Options.Clock.GetUtcNow()) is not { } session
+            || gateway.Store.People.Session(TokenHash(token), gateway.Options.Clock.GetUtcNow(), IdleLimit) is not { } session
             || gateway.Policy.FindOwner(session.Person) is null)
         {
             return null;

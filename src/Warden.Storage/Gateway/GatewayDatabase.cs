@@ -66,6 +66,13 @@ internal sealed class GatewayDatabase : IDisposable
 
         command.CommandText = "CREATE INDEX IF NOT EXISTS usage_person ON usage (person, metric, at) WHERE person IS NOT NULL";
         command.ExecuteNonQuery();
+
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('console_sessions') WHERE name = 'last_seen'";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            command.CommandText = "ALTER TABLE console_sessions ADD COLUMN last_seen TEXT";
+            command.ExecuteNonQuery();
+        }
     }
 
 

@@ -129,6 +129,7 @@ CREATE TABLE IF NOT EXISTS console_sessions (
     person TEXT NOT NULL,
     csrf TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
+    expires_at TEXT NOT NULL,
+    last_seen TEXT                          -- its last use: a session unused for a while ends
 );
 CREATE INDEX IF NOT EXISTS console_sessions_person ON console_sessions (person);

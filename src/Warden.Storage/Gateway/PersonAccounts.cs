@@ -98,17 +98,31 @@ public sealed class PersonAccounts
         }
     }
 
-    /// <summary>The session of the token whose SHA-256 is <paramref name="tokenHash"/>, while it lasts; null otherwise.</summary>
-    public ConsoleSession? Session(string tokenHash, DateTimeOffset now)
+    /// <summary>
+    /// The session of the token whose SHA-256 is <paramref name="tokenHash"/>, while it lasts and was
+    /// used within <paramref name="idle"/>; null otherwise. Using it counts as use.
+    /// </summary>
+    public ConsoleSession? Session(string tokenHash, DateTimeOffset now, TimeSpan idle)
     {
         lock (_db.Sync)
         {
-            using var command = _db.Command("SELECT person, csrf, created_at, expires_at FROM console_sessions WHERE token_hash = @token AND expires_at > @now",
-                ("@token", tokenHash), ("@now", GatewayStore.Time(now)));
-            using var reader = command.ExecuteReader();
-            return reader.Read()
-                ? new ConsoleSession(reader.GetString(0), reader.GetString(1), GatewayDatabase.Parse(reader.GetString(2)), GatewayDatabase.Parse(reader.GetString(3)))
-                : null;
+            ConsoleSession? session;
+            using (var command = _db.Command(
+                       "SELECT person, csrf, created_at, expires_at FROM console_sessions WHERE token_hash = @token AND expires_at > @now AND coalesce(last_seen, created_at) > @since",
+                       ("@token", tokenHash), ("@now", GatewayStore.Time(now)), ("@since", GatewayStore.Time(now - idle))))
+            using (var reader = command.ExecuteReader())
+            {
+                session = reader.Read()
+                    ? new ConsoleSession(reader.GetString(0), reader.GetString(1), GatewayDatabase.Parse(reader.GetString(2)), GatewayDatabase.Parse(reader.GetString(3)))
+                    : null;
+            }
+
+            if (session is not null)
+            {
+                _db.Execute("UPDATE console_sessions SET last_seen = @now WHERE token_hash = @token", ("@token", tokenHash), ("@now", GatewayStore.Time(now)));
+            }
+
+            return session;
         }
     }
 

@@ -82,10 +82,14 @@ internal sealed class WardenProcess : IAsyncDisposable
     /// (its working directory). The exit code, and stdout and stderr together.
     /// </summary>
     public static Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, params string[] arguments) =>
-        CliAsync(token, url, folder, null, arguments);
+        RunCliAsync(token, url, folder, null, arguments);
 
     /// <summary>As <see cref="CliAsync(string?, string?, string?, string[])"/>, with <paramref name="input"/> written to its standard input (then closed).</summary>
-    public static async Task<(int Exit, string Output)> CliAsync(string? token, string? url, string? folder, string? input, params string[] arguments)
+    public static Task<(int Exit, string Output)> CliWithInputAsync(string input, string? folder, params string[] arguments) =>
+        RunCliAsync(null, null, folder, input, arguments);
+
+    // Not an overload of CliAsync: a string input before params string[] would take the command's first word.
+    private static async Task<(int Exit, string Output)> RunCliAsync(string? token, string? url, string? folder, string? input, string[] arguments)
     {
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {

@@ -22,7 +22,7 @@ public sealed class BrowserTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _warden = await WardenProcess.StartAsync("--demo");
-        var (exit, output) = await WardenProcess.CliAsync(null, null, _warden.Directory, Password + "\n", "people", "set-password", "sam", "--password-stdin",
+        var (exit, output) = await WardenProcess.CliWithInputAsync(Password + "\n", _warden.Directory, "people", "set-password", "sam", "--password-stdin",
             "--policy", Path.Combine(WardenProcess.Repository, "examples", "marketing", "policy.yaml"), "--data", Path.Combine(_warden.Directory, "data"));
         Assert.True(exit == 0, output);
         _playwright = await Playwright.CreateAsync();

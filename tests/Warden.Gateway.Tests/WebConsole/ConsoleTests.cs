@@ -242,6 +242,20 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_left_unused_for_half_an_hour_ends_and_one_in_use_goes_on()
+    {
+        using var used = await SignedIn("sam");
+        using var left = await SignedIn("sam");
+        for (var i = 0; i < 3; i++)
+        {
+            _gateway.Clock.Advance(TimeSpan.FromMinutes(20));
+            Assert.Equal(HttpStatusCode.OK, (await used.Get("/console/approvals")).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.Found, (await left.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
     public async Task Signing_out_ends_the_session_for_good()
     {
         using var sam = await SignedIn("sam");

@@ -21,6 +21,9 @@ public sealed record GatewayStarted(
     /// <summary>The identities of the policy that have no token: they cannot sign in until their reference resolves (or with --demo).</summary>
     public IReadOnlyList<string> WithoutToken { get; init; } = [];
 
+    /// <summary>For a demo gateway, a one-time console sign-in link for each person (24 hours; new ones at every start).</summary>
+    public IReadOnlyDictionary<string, string> SignInLinks { get; init; } = new Dictionary<string, string>();
+
     /// <summary>True when the workspace it governs holds no contacts yet.</summary>
     public bool EmptyWorkspace { get; init; }
 
@@ -48,7 +51,12 @@ public static class GatewayServer
         try
         {
             started?.Invoke(new GatewayStarted(url, url + "/mcp", url + "/api", gateway.Environment, options.PolicyPath, Path.GetFullPath(options.DataDirectory),
-                gateway.Trail.Path, gateway.DemoTokens) { WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty, WorkspacePath = gateway.WorkspaceStore.Path });
+                gateway.Trail.Path, gateway.DemoTokens)
+            {
+                WithoutToken = gateway.WithoutToken, EmptyWorkspace = gateway.WorkspaceStore.IsEmpty, WorkspacePath = gateway.WorkspaceStore.Path,
+                // A demo's people have no password yet: each gets a link that signs them in to the console once.
+                SignInLinks = options.Demo ? WebConsole.ConsolePages.IssueSignInLinks(gateway, options.PublicUrl ?? url) : new Dictionary<string, string>(),
+            });
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)

@@ -166,3 +166,6 @@ public sealed record AgentDetail(ConsoleUser User, string Id, string Description
 /// <summary>The policy page: the loaded policy as code, its hash, when it was loaded, what it holds and what the checker warned of.</summary>
 public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string Environment, IReadOnlyList<(string What, int Count)> Holds,
     IReadOnlyList<string> Warnings, string Text);
+
+/// <summary>A one-time sign-in link's page: whom it signs in, and its token for the form that uses it.</summary>
+public sealed record SignInLinkView(string Name, string Token);

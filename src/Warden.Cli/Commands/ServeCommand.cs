@@ -229,6 +229,15 @@ internal static class ServeCommand
             console.Write(table);
         }
 
+        if (started.SignInLinks.Count > 0)
+        {
+            console.MarkupLine("The console, for people: one-time sign-in links (24 hours; new ones at every start; then warden people set-password):");
+            foreach (var (person, link) in started.SignInLinks.OrderBy(l => l.Key, StringComparer.Ordinal))
+            {
+                console.MarkupLine($"  {Markup.Escape(person),-8} {Markup.Escape(link)}");
+            }
+        }
+
         Warn(started, console);
         console.MarkupLine("Press Ctrl+C to stop.");
     }

@@ -68,6 +68,8 @@ internal static class ConsolePages
         app.MapGet("/console/sign-in", (HttpContext context) =>
             SignedIn(gateway, context) is not null ? Results.Redirect("/console/approvals") : Page<SignInPage>(new SignInView(null, null)));
         app.MapPost("/console/sign-in", async (HttpContext context, CancellationToken cancellationToken) => await SignInAsync(gateway, checks, log, context).ConfigureAwait(false));
+        app.MapGet("/console/sign-in/link/{token}", (string token) => SignInLink(gateway, token));
+        app.MapPost("/console/sign-in/link", async (HttpContext context, CancellationToken cancellationToken) => await UseSignInLinkAsync(gateway, context).ConfigureAwait(false));
         app.MapPost("/console/sign-out", async (HttpContext context) =>
         {
             if (await Posted(gateway, context).ConfigureAwait(false) is not { } posted)
@@ -134,6 +136,55 @@ internal static class ConsolePages
 
     internal static IResult Refused(HttpContext context) =>
         Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
+
+    /// <summary>How long a demo gateway's sign-in links last.</summary>
+    public static readonly TimeSpan LinkLife = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// A one-time sign-in link for each person of the policy, at <paramref name="url"/>; the links
+    /// an earlier start printed stop working. For a demo gateway, whose people have no password yet.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> IssueSignInLinks(Gateway gateway, string url)
+    {
+        var links = gateway.Policy.Owners.ToDictionary(o => o.Id, _ => Base64Url(RandomNumberGenerator.GetBytes(32)), StringComparer.Ordinal);
+        gateway.Store.People.IssueLinks([.. links.Select(l => (TokenHash(l.Value), l.Key))], gateway.Options.Clock.GetUtcNow() + LinkLife);
+        return links.ToDictionary(l => l.Key, l => $"{url.TrimEnd('/')}/console/sign-in/link/{l.Value}", StringComparer.Ordinal);
+    }
+
+    private static IResult SignInLink(Gateway gateway, string token) =>
+        token.Length < 200 && gateway.Store.People.LinkFor(TokenHash(token), gateway.Options.Clock.GetUtcNow()) is { } person
+            // Shown, not used: a link previewer or a mail scanner that opens it signs nobody in.
+            ? Page<SignInLinkPage>(new SignInLinkView(gateway.Approvals.Who(person), token))
+            : Results.Text("This sign-in link is used, has expired, or is not one this gateway gave. Sign in with a password, or restart the demo gateway for new links.",
+                "text/plain", statusCode: 410);
+
+    private static async Task<IResult> UseSignInLinkAsync(Gateway gateway, HttpContext context)
+    {
+        if (FromAnotherSite(context.Request) || !context.Request.HasFormContentType)
+        {
+            return Results.Text("Refused: use the link's own page.", "text/plain", statusCode: 403);
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var token = form["token"].ToString();
+        var now = gateway.Options.Clock.GetUtcNow();
+        if (token.Length is 0 or >= 200 || gateway.Store.People.UseLink(TokenHash(token), now) is not { } person || gateway.Policy.FindOwner(person) is null)
+        {
+            return SignInLink(gateway, token.Length < 200 ? token : "");
+        }
+
+        var session = Base64Url(RandomNumberGenerator.GetBytes(32));
+        if (!gateway.Store.People.StartSession(TokenHash(session), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength),
+                gateway.Store.People.Password(person)?.Hash))
+        {
+            return Results.Text("Refused: a password was set meanwhile; sign in with it.", "text/plain", statusCode: 409);
+        }
+
+        var options = CookieOptions(gateway, context);
+        options.MaxAge = SessionLength;
+        context.Response.Cookies.Append(CookieName, session, options);
+        return Results.Redirect("/console/approvals", preserveMethod: false);
+    }
 
     private static async Task<IResult> SignInAsync(Gateway gateway, PasswordChecks checks, ILogger log, HttpContext context)
     {

@@ -133,3 +133,12 @@ CREATE TABLE IF NOT EXISTS console_sessions (
     last_seen TEXT                          -- its last use: a session unused for a while ends
 );
 CREATE INDEX IF NOT EXISTS console_sessions_person ON console_sessions (person);
+
+-- One-time sign-in links a demo gateway prints at start: the SHA-256 of each link's token, whom
+-- it signs in, until when, and when it was used (once).
+CREATE TABLE IF NOT EXISTS sign_in_links (
+    token_hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);

@@ -78,8 +78,9 @@ public sealed class PersonAccounts
     /// and forgets the failed sign-ins, when the person's password is still the one whose hash
     /// <paramref name="passwordHash"/> was checked. False, and nothing started, when a password was
     /// set meanwhile: a password leaked and replaced while it was being checked signs nobody in.
+    /// A sign-in link passes the hash it read (null when the person has none).
     /// </summary>
-    public bool StartSession(string tokenHash, ConsoleSession session, string passwordHash)
+    public bool StartSession(string tokenHash, ConsoleSession session, string? passwordHash)
     {
         ArgumentNullException.ThrowIfNull(session);
         lock (_db.Sync)
@@ -123,6 +124,43 @@ public sealed class PersonAccounts
             }
 
             return session;
+        }
+    }
+
+    /// <summary>Replaces every sign-in link with these (token SHA-256 and person), valid until <paramref name="expires"/>: links printed by an earlier start stop working.</summary>
+    public void IssueLinks(IReadOnlyList<(string TokenHash, string Person)> links, DateTimeOffset expires)
+    {
+        ArgumentNullException.ThrowIfNull(links);
+        lock (_db.Sync)
+        {
+            _db.Execute("DELETE FROM sign_in_links");
+            foreach (var (tokenHash, person) in links)
+            {
+                _db.Execute("INSERT INTO sign_in_links (token_hash, person, expires_at) VALUES (@token, @person, @expires)",
+                    ("@token", tokenHash), ("@person", person), ("@expires", GatewayStore.Time(expires)));
+            }
+        }
+    }
+
+    /// <summary>The person a sign-in link signs in while it is unused and lasts; null otherwise. Looking does not use it.</summary>
+    public string? LinkFor(string tokenHash, DateTimeOffset now)
+    {
+        lock (_db.Sync)
+        {
+            using var command = _db.Command("SELECT person FROM sign_in_links WHERE token_hash = @token AND used_at IS NULL AND expires_at > @now",
+                ("@token", tokenHash), ("@now", GatewayStore.Time(now)));
+            return command.ExecuteScalar() as string;
+        }
+    }
+
+    /// <summary>Uses a sign-in link: the person it signs in, once; null when it is unknown, used or expired.</summary>
+    public string? UseLink(string tokenHash, DateTimeOffset now)
+    {
+        lock (_db.Sync)
+        {
+            var person = LinkFor(tokenHash, now);
+            return person is not null && _db.Execute("UPDATE sign_in_links SET used_at = @now WHERE token_hash = @token AND used_at IS NULL",
+                ("@token", tokenHash), ("@now", GatewayStore.Time(now))) == 1 ? person : null;
         }
     }
 

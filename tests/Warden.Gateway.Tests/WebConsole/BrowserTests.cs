@@ -122,6 +122,22 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_demo_gateway_prints_a_link_that_signs_a_person_in_once()
+    {
+        var link = System.Text.RegularExpressions.Regex.Match(_warden.Output, @"maria\s+(http\S+/console/sign-in/link/\S+)").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(link), _warden.Output);
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(link);
+        await Assertions.Expect(page.Locator("#link-person")).ToContainTextAsync("(maria)");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as Maria" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Maria López (maria)")).ToBeVisibleAsync();
+
+        var again = await (await _browser.NewContextAsync()).NewPageAsync();
+        var response = await again.GotoAsync(link);
+        Assert.Equal(410, response!.Status);
+    }
+
+    [Fact]
     public async Task The_sign_in_form_is_usable_from_the_keyboard_alone()
     {
         var page = await _browser.NewPageAsync();

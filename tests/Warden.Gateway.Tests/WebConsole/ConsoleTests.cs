@@ -255,6 +255,60 @@ public sealed class ConsoleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Found, (await left.Get("/console/approvals")).Status);
     }
 
+    private static string TokenOf(string link) => link[(link.LastIndexOf('/') + 1)..];
+
+    [Fact]
+    public async Task A_sign_in_link_shows_whom_it_signs_in_and_signs_in_once()
+    {
+        var link = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        using var browser = new ConsoleSession(_gateway.Url);
+        // Opened twice (a previewer, then the person): showing it uses nothing.
+        for (var i = 0; i < 2; i++)
+        {
+            var (shown, page) = await browser.Get(new Uri(link).PathAndQuery);
+            Assert.Equal(HttpStatusCode.OK, shown);
+            Assert.Contains("id=\"link-person\">Maria L", page, StringComparison.Ordinal);
+        }
+
+        using var used = await browser.Post("/console/sign-in/link", ("token", TokenOf(link)));
+        Assert.Equal(HttpStatusCode.Found, used.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Get("/console/approvals")).Status);
+
+        using var again = new ConsoleSession(_gateway.Url);
+        using var twice = await again.Post("/console/sign-in/link", ("token", TokenOf(link)));
+        Assert.Equal(HttpStatusCode.Gone, twice.StatusCode);
+        Assert.Equal(HttpStatusCode.Found, (await again.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
+    public async Task The_links_of_an_earlier_start_and_expired_links_sign_nobody_in()
+    {
+        var earlier = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        var later = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        using var browser = new ConsoleSession(_gateway.Url);
+        using var old = await browser.Post("/console/sign-in/link", ("token", TokenOf(earlier)));
+        Assert.Equal(HttpStatusCode.Gone, old.StatusCode);
+
+        _gateway.Clock.Advance(ConsolePages.LinkLife + TimeSpan.FromMinutes(1));
+        using var expired = await browser.Post("/console/sign-in/link", ("token", TokenOf(later)));
+        Assert.Equal(HttpStatusCode.Gone, expired.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_sign_in_link_posted_from_another_site_is_refused_and_stays_unused()
+    {
+        var link = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url + "/console/sign-in/link")
+        {
+            Content = new FormUrlEncodedContent([KeyValuePair.Create("token", TokenOf(link))]),
+        };
+        request.Headers.Add("Sec-Fetch-Site", "cross-site");
+        using var refused = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("maria", _gateway.Gateway.Store.People.LinkFor(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(TokenOf(link)))), DateTimeOffset.UtcNow));
+    }
+
     [Fact]
     public async Task Signing_out_ends_the_session_for_good()
     {

@@ -165,7 +165,15 @@ public sealed record AgentDetail(ConsoleUser User, string Id, string Description
 
 /// <summary>The policy page: the loaded policy as code, its hash, when it was loaded, what it holds and what the checker warned of.</summary>
 public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string Environment, IReadOnlyList<(string What, int Count)> Holds,
-    IReadOnlyList<string> Warnings, string Text);
+    IReadOnlyList<string> Warnings, string Text)
+{
+    /// <summary>What the checker says of the file as it is on disk now, when asked: whether a restart would load it, and what would change.</summary>
+    public string? Checked { get; init; }
+
+    public bool CheckedOk { get; init; }
+
+    public IReadOnlyList<string> CheckedProblems { get; init; } = [];
+}
 
 /// <summary>A one-time sign-in link's page: whom it signs in, and its token for the form that uses it.</summary>
 public sealed record SignInLinkView(string Name, string Token);

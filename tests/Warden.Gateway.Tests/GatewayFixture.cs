@@ -64,7 +64,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     /// <summary>Starts a gateway; <paramref name="directory"/> names a data folder to use (and keep) instead of a new temporary one: how a test restarts a gateway on the same data.</summary>
     public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null,
-        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true, string? publicUrl = null)
+        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true, string? publicUrl = null, string? policyFile = null)
     {
         var ownsDirectory = directory is null;
         directory ??= NewDirectory();
@@ -73,8 +73,9 @@ internal sealed class GatewayFixture : IAsyncDisposable
         var url = $"http://127.0.0.1:{FreePort()}";
         var gateway = await Gateway.OpenAsync(new GatewayOptions
         {
-            PolicyPath = "policy.yaml",
-            PolicyText = (editPolicy ?? (p => p))(ExamplePolicy),
+            // A policy file when the test names one (the gateway reads it); otherwise the example, as text.
+            PolicyPath = policyFile ?? "policy.yaml",
+            PolicyText = policyFile is null ? (editPolicy ?? (p => p))(ExamplePolicy) : null,
             DataDirectory = directory,
             Environment = environment,
             Url = url,

@@ -25,10 +25,16 @@ internal static class OversightPages
                 return ConsolePages.ToSignIn();
             }
 
-            var policy = gateway.Policy;
-            return ConsolePages.Page<PolicyPage>(new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, gateway.Loaded.At, gateway.Environment,
-                [("use cases", policy.UseCases.Count), ("agents", policy.Agents.Count), ("rules", policy.Rules.Count), ("budgets", policy.Budgets.Count), ("people", policy.Owners.Count)],
-                gateway.Loaded.Warnings, gateway.Loaded.Text));
+            return ConsolePages.Page<PolicyPage>(PolicyOf(gateway, user));
+        });
+        app.MapPost("/console/policy/check", async (HttpContext context) =>
+        {
+            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return ConsolePages.Refused(context);
+            }
+
+            return ConsolePages.Page<PolicyPage>(CheckFile(gateway, PolicyOf(gateway, posted.User)));
         });
         app.MapGet("/console/incidents", (HttpContext context) =>
             ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<IncidentsPage>(Incidents(gateway, user)) : ConsolePages.ToSignIn());
@@ -36,6 +42,56 @@ internal static class OversightPages
             await StepAsync(gateway, context, id, IncidentStatus.Acknowledged).ConfigureAwait(false));
         app.MapPost("/console/incidents/{id}/resolve", async (HttpContext context, string id) =>
             await StepAsync(gateway, context, id, IncidentStatus.Resolved).ConfigureAwait(false));
+    }
+
+    private static PolicyView PolicyOf(Gateway gateway, ConsoleUser user)
+    {
+        var policy = gateway.Policy;
+        return new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, gateway.Loaded.At, gateway.Environment,
+            [("use cases", policy.UseCases.Count), ("agents", policy.Agents.Count), ("rules", policy.Rules.Count), ("budgets", policy.Budgets.Count), ("people", policy.Owners.Count)],
+            gateway.Loaded.Warnings, gateway.Loaded.Text);
+    }
+
+    /// <summary>The checker over the policy file as it is on disk now: whether the next start would load it, and whether it differs from the one loaded. Nothing takes effect.</summary>
+    private static PolicyView CheckFile(Gateway gateway, PolicyView view)
+    {
+        if (gateway.Options.PolicyText is not null)
+        {
+            return view with { Checked = "This gateway runs a policy it was given as text (the built-in example), not a file: there is nothing on disk to check.", CheckedOk = true };
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(gateway.Options.PolicyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return view with { Checked = $"{gateway.Options.PolicyPath} cannot be read: {e.Message}" };
+        }
+
+        var result = Core.PolicyLoader.Load(text, gateway.Options.PolicyPath, new Core.PolicyLoadOptions
+        {
+            Clock = gateway.Options.Clock, Systems = [Workspace.WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All,
+        });
+        var problems = result.Diagnostics.Select(d => d.ToString()).ToList();
+        if (!result.Succeeded)
+        {
+            return view with
+            {
+                Checked = $"The file as it is now does not load ({result.Diagnostics.Count(d => d.Severity == Core.Severity.Error)} error(s)): a restart would refuse it, and this gateway keeps the policy it loaded.",
+                CheckedProblems = problems,
+            };
+        }
+
+        return view with
+        {
+            CheckedOk = true,
+            Checked = result.Policy!.Hash == gateway.Policy.Hash
+                ? "The file as it is now loads, and it is the policy this gateway runs."
+                : $"The file as it is now loads, as another policy ({result.Policy.Hash}): a restart would run it.",
+            CheckedProblems = problems,
+        };
     }
 
     private static async Task<IResult> StepAsync(Gateway gateway, HttpContext context, string id, IncidentStatus next)

@@ -82,6 +82,34 @@ public sealed class OversightPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Checking_the_policy_file_says_whether_a_restart_would_load_it_and_changes_nothing()
+    {
+        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
+        Assert.Null(ConsoleAccounts.SetPassword(gateway.Directory, "sam", Password, TimeProvider.System));
+        using var sam = await ConsolePeople.SignInAsync(gateway, "sam", "/console/policy");
+        var loaded = gateway.Gateway.Policy.Hash;
+
+        async Task<string> Check()
+        {
+            using var response = await sam.Post("/console/policy/check", ("csrf", sam.Csrf!));
+            return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.Contains("it is the policy this gateway runs", await Check(), StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, text.Replace("effect: deny", "effect: denny", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        var broken = await Check();
+        Assert.Contains("does not load", broken, StringComparison.Ordinal);
+        Assert.Contains("denny", broken, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, text.Replace("Every agent may read the workspace.", "Every agent reads the workspace.", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        Assert.Contains("as another policy", await Check(), StringComparison.Ordinal);
+        Assert.Equal(loaded, gateway.Gateway.Policy.Hash);
+    }
+
+    [Fact]
     public async Task Resolving_without_the_token_changes_nothing()
     {
         using var sam = await SignedIn("sam");

@@ -213,6 +213,7 @@ internal static class ServeCommand
         var grid = new Grid().AddColumn().AddColumn();
         grid.AddRow("MCP for agents", Markup.Escape(started.McpEndpoint) + "  (Streamable HTTP, Authorization: Bearer <agent token>)");
         grid.AddRow("API for people", Markup.Escape(started.Api) + "  (e.g. GET /api/approvals, Authorization: Bearer <person token>)");
+        grid.AddRow("Console for people", Markup.Escape(started.Url.TrimEnd('/') + "/console") + "  (a browser; warden people set-password, or a link below)");
         grid.AddRow("Audit trail", Markup.Escape(started.TrailPath) + "  (warden audit verify --trail ...)");
         grid.AddRow("Data", Markup.Escape(started.DataDirectory));
         console.Write(grid);

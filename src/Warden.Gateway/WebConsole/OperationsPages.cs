@@ -294,14 +294,21 @@ internal static class OperationsPages
             return false;
         }
 
-        window = text[^1] switch
+        // Counted in minutes as a long and bounded before it becomes a TimeSpan: 99999999d is past TimeSpan's range, and a bad window, not a 500.
+        long minutes = text[^1] switch
         {
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => default,
+            'm' => n,
+            'h' => n * 60L,
+            'd' => n * 1440L,
+            _ => 0,
         };
-        return window > TimeSpan.Zero && window <= TimeSpan.FromDays(366);
+        if (minutes is < 1 or > 366 * 1440)
+        {
+            return false;
+        }
+
+        window = TimeSpan.FromMinutes(minutes);
+        return true;
     }
 
     /// <summary>What the agent may do here, as warden.my_permissions tells the agent itself, and what it has used.</summary>

@@ -165,4 +165,39 @@ public sealed class OperationsPagesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Empty(_gateway.Gateway.Store.Freezes.Frozen());
     }
+
+    [Theory]
+    [InlineData("/console/rollback?agent=hygiene-bot&since=99999999d")]
+    [InlineData("/console/rollback?agent=hygiene-bot&since=2147483647h")]
+    [InlineData("/console/activity/9223372036854775807")]
+    [InlineData("/console/activity?before=9223372036854775807")]
+    [InlineData("/console/activity?from=9999-12-31T23:59:59-14:00")]
+    [InlineData("/console/activity?from=0001-01-01T00:00:00%2B14:00")]
+    [InlineData("/console/activity/export?before=99999999999999999999999")]
+    [InlineData("/console/rollback?action=act-%00%27%22%3C")]
+    [InlineData("/console/agents/%00%3Cb%3E")]
+    public async Task A_bad_value_in_a_link_is_answered_not_a_server_error(string path)
+    {
+        using var sam = await SignedIn("sam");
+        var (status, page) = await sam.Get(path);
+        Assert.True(status < HttpStatusCode.InternalServerError, $"{path}: {(int)status} {page}");
+        Assert.DoesNotContain(" at Warden.", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_very_long_action_or_agent_is_answered_not_a_server_error()
+    {
+        using var sam = await SignedIn("sam");
+        var longName = new string('x', 6_000);
+        foreach (var path in new[] { $"/console/rollback?action=act-{longName}", $"/console/rollback?agent={longName}&since=1d", $"/console/agents/{longName}" })
+        {
+            var (status, page) = await sam.Get(path);
+            Assert.True(status < HttpStatusCode.InternalServerError, $"{(int)status} {page[..Math.Min(page.Length, 2000)]}");
+        }
+
+        using var freeze = await sam.Post("/console/agents/freeze", ("csrf", sam.Csrf!), ("agent", longName), ("reason", "x"));
+        Assert.True(freeze.StatusCode < HttpStatusCode.InternalServerError, freeze.StatusCode.ToString());
+        using var step = await sam.Post($"/console/incidents/{longName}/acknowledge", ("csrf", sam.Csrf!));
+        Assert.True(step.StatusCode < HttpStatusCode.InternalServerError, step.StatusCode.ToString());
+    }
 }

@@ -118,6 +118,11 @@ public sealed record RollbackView(ConsoleUser User, string? ActionId, string? Ag
 
     public IReadOnlyList<string> Irreversible { get; init; } = [];
 
+    /// <summary>An agent's window as previewed, carried by the confirmation so that it runs this window, not one moved on since.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    public DateTimeOffset? To { get; init; }
+
     /// <summary>Set once it ran: what it did, and its trail entry.</summary>
     public string? Done { get; init; }
 

@@ -117,7 +117,7 @@ internal static class OperationsPages
             return ConsolePages.Page<RollbackPage>(plan.Succeeded
                 ? view with
                 {
-                    Summary = plan.Value!.Summary, Actions = plan.Value.Actions, Restorable = plan.Value.Restorable, Irreversible = plan.Value.Irreversible,
+                    From = request.From, To = request.To, Summary = plan.Value!.Summary, Actions = plan.Value.Actions, Restorable = plan.Value.Restorable, Irreversible = plan.Value.Irreversible,
                     Conflicts = [.. plan.Value.Conflicts.Select(c => new ConflictView(c.ActionId, c.Table, c.Key, c.Reason))],
                 }
                 : view with { Error = plan.Error!.Message });
@@ -134,6 +134,17 @@ internal static class OperationsPages
             if (Request(gateway, view.ActionId, view.Agent, view.Since, out var error) is not { } request)
             {
                 return ConsolePages.Page<RollbackPage>(view with { Error = error });
+            }
+
+            // The window the preview showed, not "since" counted again from now: what the agent did after the preview was never shown.
+            if (request.Agent is not null && (Blank(form["from"]), Blank(form["to"])) is ({ } fromText, { } toText))
+            {
+                if (!Instant(fromText, out var from) || !Instant(toText, out var to) || from >= to || to > gateway.Options.Clock.GetUtcNow() || to - from > TimeSpan.FromDays(366))
+                {
+                    return ConsolePages.Page<RollbackPage>(view with { Error = "the previewed window is not one this page gave: preview it again" });
+                }
+
+                request = request with { From = from, To = to };
             }
 
             // Conflicts are left as they are from the console: overwriting someone's later work is for the CLI's --force, on purpose.
@@ -280,6 +291,9 @@ internal static class OperationsPages
         return new RollbackRequest(Agent: agent, From: now - window, To: now);
     }
 
+    private static bool Instant(string text, out DateTimeOffset at) =>
+        DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out at);
+
     private static RollbackRequest? Fail(string message, out string? error)
     {
         error = message;
@@ -294,14 +308,21 @@ internal static class OperationsPages
             return false;
         }
 
-        window = text[^1] switch
+        // Counted in minutes as a long and bounded before it becomes a TimeSpan: 99999999d is past TimeSpan's range, and a bad window, not a 500.
+        long minutes = text[^1] switch
         {
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => default,
+            'm' => n,
+            'h' => n * 60L,
+            'd' => n * 1440L,
+            _ => 0,
         };
-        return window > TimeSpan.Zero && window <= TimeSpan.FromDays(366);
+        if (minutes is < 1 or > 366 * 1440)
+        {
+            return false;
+        }
+
+        window = TimeSpan.FromMinutes(minutes);
+        return true;
     }
 
     /// <summary>What the agent may do here, as warden.my_permissions tells the agent itself, and what it has used.</summary>

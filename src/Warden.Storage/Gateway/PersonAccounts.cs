@@ -16,13 +16,15 @@ public sealed class PersonAccounts
 
     internal PersonAccounts(GatewayDatabase database) => _db = database;
 
-    /// <summary>Sets a person's password hash; their failed sign-ins are forgotten, and every session of theirs ends.</summary>
+    /// <summary>Sets a person's password hash; their failed sign-ins are forgotten, and every session and unused sign-in link of theirs ends.</summary>
     public void SetPassword(string person, string hash, DateTimeOffset at)
     {
         lock (_db.Sync)
         {
-            // Sessions end first: a crash in between leaves the old password and nobody signed in.
+            // Sessions and links end first: a crash in between leaves the old password and nobody signed in.
+            // A new password is how a leaked way in is shut, and a link printed earlier is one.
             _db.Execute("DELETE FROM console_sessions WHERE person = @person", ("@person", person));
+            _db.Execute("DELETE FROM sign_in_links WHERE person = @person", ("@person", person));
             _db.Execute(
                 "INSERT INTO person_passwords (person, hash, set_at, failures, locked_until) VALUES (@person, @hash, @at, 0, NULL) "
                 + "ON CONFLICT (person) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at, failures = 0, locked_until = NULL",

@@ -295,6 +295,33 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sign_in_link_signs_nobody_in_once_a_new_password_is_set()
+    {
+        // A new password is how a leaked way in is shut: it ends the sessions, and the links too.
+        var link = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        Assert.Null(ConsoleAccounts.SetPassword(_gateway.Directory, "maria", "a new password for maria", TimeProvider.System));
+        using var browser = new ConsoleSession(_gateway.Url);
+        using var used = await browser.Post("/console/sign-in/link", ("token", TokenOf(link)));
+        Assert.Equal(HttpStatusCode.Gone, used.StatusCode);
+        Assert.Equal(HttpStatusCode.Found, (await browser.Get("/console/approvals")).Status);
+    }
+
+    [Fact]
+    public async Task A_sign_in_link_posted_twice_at_once_signs_in_once()
+    {
+        var link = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];
+        var browsers = Enumerable.Range(0, 6).Select(_ => new ConsoleSession(_gateway.Url)).ToList();
+        var answers = await Task.WhenAll(browsers.Select(b => b.Post("/console/sign-in/link", ("token", TokenOf(link)))));
+        Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Found);
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+
+        browsers.ForEach(b => b.Dispose());
+    }
+
+    [Fact]
     public async Task A_sign_in_link_posted_from_another_site_is_refused_and_stays_unused()
     {
         var link = ConsolePages.IssueSignInLinks(_gateway.Gateway, _gateway.Url)["maria"];

@@ -165,4 +165,79 @@ public sealed class OperationsPagesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Empty(_gateway.Gateway.Store.Freezes.Frozen());
     }
+
+    [Theory]
+    [InlineData("/console/rollback?agent=hygiene-bot&since=99999999d")]
+    [InlineData("/console/rollback?agent=hygiene-bot&since=2147483647h")]
+    [InlineData("/console/activity/9223372036854775807")]
+    [InlineData("/console/activity?before=9223372036854775807")]
+    [InlineData("/console/activity?from=9999-12-31T23:59:59-14:00")]
+    [InlineData("/console/activity?from=0001-01-01T00:00:00%2B14:00")]
+    [InlineData("/console/activity/export?before=99999999999999999999999")]
+    [InlineData("/console/rollback?action=act-%00%27%22%3C")]
+    [InlineData("/console/agents/%00%3Cb%3E")]
+    public async Task A_bad_value_in_a_link_is_answered_not_a_server_error(string path)
+    {
+        using var sam = await SignedIn("sam");
+        var (status, page) = await sam.Get(path);
+        Assert.True(status < HttpStatusCode.InternalServerError, $"{path}: {(int)status} {page}");
+        Assert.DoesNotContain(" at Warden.", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_very_long_action_or_agent_is_answered_not_a_server_error()
+    {
+        using var sam = await SignedIn("sam");
+        var longName = new string('x', 6_000);
+        foreach (var path in new[] { $"/console/rollback?action=act-{longName}", $"/console/rollback?agent={longName}&since=1d", $"/console/agents/{longName}" })
+        {
+            var (status, page) = await sam.Get(path);
+            Assert.True(status < HttpStatusCode.InternalServerError, $"{(int)status} {page[..Math.Min(page.Length, 2000)]}");
+        }
+
+        using var freeze = await sam.Post("/console/agents/freeze", ("csrf", sam.Csrf!), ("agent", longName), ("reason", "x"));
+        Assert.True(freeze.StatusCode < HttpStatusCode.InternalServerError, freeze.StatusCode.ToString());
+        using var step = await sam.Post($"/console/incidents/{longName}/acknowledge", ("csrf", sam.Csrf!));
+        Assert.True(step.StatusCode < HttpStatusCode.InternalServerError, step.StatusCode.ToString());
+    }
+
+    [Fact]
+    public async Task Two_confirmations_of_one_rollback_at_once_roll_it_back_once()
+    {
+        var action = await Update();
+        using var sam = await SignedIn("sam");
+        await sam.Get($"/console/rollback?action={action}");
+        var posts = Enumerable.Range(0, 4).Select(_ => sam.Post("/console/rollback", ("csrf", sam.Csrf!), ("action", action))).ToList();
+        foreach (var response in await Task.WhenAll(posts))
+        {
+            response.Dispose();
+        }
+
+        Assert.Equal(0, Retitled);
+        Assert.Single(_gateway.Trail(), e => e.Entry.Kind == "rollback" && e.Entry.Outcome == "ok");
+    }
+
+    [Fact]
+    public async Task Confirming_an_agents_window_runs_the_window_previewed_not_one_that_has_moved_on()
+    {
+        var previewed = await Update();
+        using var sam = await SignedIn("sam");
+        var (_, preview) = await sam.Get("/console/rollback?agent=hygiene-bot&since=1h");
+        Assert.Contains(previewed, preview, StringComparison.Ordinal);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+
+        // The agent works on after the preview: the confirmation must not undo what the person never saw.
+        var (_, later) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { ids = new[] { "c-0000005" }, set = new { job_title = "Set after the preview" } });
+        var unseen = later["action_id"]!.GetValue<string>();
+        Assert.DoesNotContain(unseen, preview, StringComparison.Ordinal);
+
+        var form = System.Text.RegularExpressions.Regex.Matches(preview, "<input type=\"hidden\" name=\"([a-z]+)\" value=\"([^\"]*)\"")
+            .Select(m => (m.Groups[1].Value, System.Net.WebUtility.HtmlDecode(m.Groups[2].Value))).DistinctBy(f => f.Item1).ToArray();
+        using var confirmed = await sam.Post("/console/rollback", form);
+        var done = await confirmed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("id=\"rollback-done\"", done, StringComparison.Ordinal);
+        Assert.Equal(0, Retitled);
+        Assert.Equal(1L, (long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Set after the preview'")!);
+    }
 }

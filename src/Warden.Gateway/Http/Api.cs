@@ -245,13 +245,7 @@ internal static class Api
                 });
                 return Results.Json(new JsonObject
                 {
-                    ["entries"] = new JsonArray([.. page.Entries.Select(e => JsonNode.Parse(JsonSerializer.Serialize(new
-                    {
-                        seq = e.Seq, time = AuditText.Time(e.Time), kind = e.Entry.Kind, agent = e.Entry.Agent, tool = e.Entry.Tool, effect = e.Entry.Effect,
-                        rule = e.Entry.Rule, reason = e.Entry.Reason, outcome = e.Entry.Outcome, approval_id = e.Entry.ApprovalId, person = e.Entry.Person,
-                        action_id = e.Entry.ActionId, instruction = e.Entry.Instruction, plan_summary = e.Entry.PlanSummary, detail = e.Entry.Detail,
-                        rollback_of = e.Entry.RollbackOf, rolled_back_by = e.RolledBackBy, hash = e.Hash,
-                    })))]),
+                    ["entries"] = new JsonArray([.. page.Entries.Select(e => JsonSerializer.SerializeToNode(EntryJson(e)))]),
                     ["next"] = page.Next,
                 });
             }
@@ -420,7 +414,17 @@ internal static class Api
 
     private static string? Text(JsonObject body, string name) => body[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    private static DateTimeOffset? Time(string? text, string name) => text is null ? null
+    /// <summary>A trail entry as the API and the console's export give it.</summary>
+    internal static object EntryJson(AuditRecord e) => new
+    {
+        seq = e.Seq, time = AuditText.Time(e.Time), kind = e.Entry.Kind, agent = e.Entry.Agent, tool = e.Entry.Tool, effect = e.Entry.Effect,
+        rule = e.Entry.Rule, reason = e.Entry.Reason, outcome = e.Entry.Outcome, approval_id = e.Entry.ApprovalId, person = e.Entry.Person,
+        action_id = e.Entry.ActionId, instruction = e.Entry.Instruction, plan_summary = e.Entry.PlanSummary, detail = e.Entry.Detail,
+        rollback_of = e.Entry.RollbackOf, rolled_back_by = e.RolledBackBy, hash = e.Hash,
+    };
+
+    /// <summary>A time a person typed (a filter, a window), or why it is not one.</summary>
+    internal static DateTimeOffset? Time(string? text, string name) => text is null ? null
         : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time
-        : throw new FormatException($"{name} is a time such as 2026-11-25T18:00:00Z, not '{text}'");
+        : throw new FormatException($"'{name}' is a time such as 2026-11-25T18:00:00Z, not '{text}'");
 }

@@ -63,13 +63,7 @@ internal static class OperationsPages
                 var lines = new StringBuilder();
                 foreach (var record in found.Entries)
                 {
-                    lines.Append(System.Text.Json.JsonSerializer.Serialize(new
-                    {
-                        seq = record.Seq, time = AuditText.Time(record.Time), hash = record.Hash, kind = record.Entry.Kind, agent = record.Entry.Agent, person = record.Entry.Person,
-                        tool = record.Entry.Tool, effect = record.Entry.Effect, rule = record.Entry.Rule, reason = record.Entry.Reason, outcome = record.Entry.Outcome,
-                        approval_id = record.Entry.ApprovalId, action_id = record.Entry.ActionId, rollback_of = record.Entry.RollbackOf, plan_summary = record.Entry.PlanSummary,
-                        detail = record.Entry.Detail,
-                    })).Append('\n');
+                    lines.Append(System.Text.Json.JsonSerializer.Serialize(Http.Api.EntryJson(record))).Append('\n');
                 }
 
                 await context.Response.WriteAsync(lines.ToString(), context.RequestAborted).ConfigureAwait(false);
@@ -182,32 +176,30 @@ internal static class OperationsPages
 
     private static async Task<IResult> KillSwitchAsync(Gateway gateway, HttpContext context, bool freeze)
     {
+        if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
         {
-            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
-            {
-                return ConsolePages.Refused(context);
-            }
-
-            var agent = posted.Form["agent"].ToString();
-            var target = agent == "*" ? null : agent;
-            var reason = Blank(posted.Form["reason"]);
-            string notice;
-            if (freeze)
-            {
-                var frozen = await gateway.KillSwitch.FreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false);
-                notice = frozen.Succeeded
-                    ? $"{(target is null ? "Every agent is" : $"{target} is")} frozen: its next call is refused." + (frozen.Value!.Count > 0 ? $" Pending requests cancelled: {string.Join(", ", frozen.Value)}." : "")
-                    : $"Refused: {frozen.Error!.Message}";
-            }
-            else
-            {
-                notice = await gateway.KillSwitch.UnfreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false) is { } refused
-                    ? $"Refused: {refused.Message}"
-                    : $"{(target is null ? "The freeze of every agent is" : $"{target}'s freeze is")} lifted.";
-            }
-
-            return ConsolePages.Page<AgentsPage>(Agents(gateway, posted.User) with { Notice = notice });
+            return ConsolePages.Refused(context);
         }
+
+        var agent = posted.Form["agent"].ToString();
+        var target = agent == "*" ? null : agent;
+        var reason = Blank(posted.Form["reason"]);
+        string notice;
+        if (freeze)
+        {
+            var frozen = await gateway.KillSwitch.FreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false);
+            notice = frozen.Succeeded
+                ? $"{(target is null ? "Every agent is" : $"{target} is")} frozen: its next call is refused." + (frozen.Value!.Count > 0 ? $" Pending requests cancelled: {string.Join(", ", frozen.Value)}." : "")
+                : $"Refused: {frozen.Error!.Message}";
+        }
+        else
+        {
+            notice = await gateway.KillSwitch.UnfreezeAsync(target, posted.User.Id, reason).ConfigureAwait(false) is { } refused
+                ? $"Refused: {refused.Message}"
+                : $"{(target is null ? "The freeze of every agent is" : $"{target}'s freeze is")} lifted.";
+        }
+
+        return ConsolePages.Page<AgentsPage>(Agents(gateway, posted.User) with { Notice = notice });
     }
 
     private static string? Blank(Microsoft.Extensions.Primitives.StringValues value) => value.ToString().Trim() is { Length: > 0 } text ? text : null;
@@ -220,7 +212,7 @@ internal static class OperationsPages
             return new AuditQuery
             {
                 Agent = Blank(q["agent"]), Tool = Blank(q["tool"]), Effect = Blank(q["effect"]), Person = Blank(q["person"]), RecordId = Blank(q["record"]),
-                From = Time(Blank(q["from"]), "from"), To = Time(Blank(q["to"]), "to"),
+                From = Http.Api.Time(Blank(q["from"]), "from"), To = Http.Api.Time(Blank(q["to"]), "to"),
                 Before = Blank(q["before"]) is { } before ? long.Parse(before, NumberStyles.None, CultureInfo.InvariantCulture) : null,
                 Limit = PageSize,
             };
@@ -231,11 +223,6 @@ internal static class OperationsPages
             return null;
         }
     }
-
-    private static DateTimeOffset? Time(string? text, string name) =>
-        text is null ? null
-        : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time
-        : throw new FormatException($"'{name}' is a time such as 2026-12-06T09:00:00Z, not '{text}'");
 
     private static ActivityView Activity(Gateway gateway, ConsoleUser user, IQueryCollection q)
     {

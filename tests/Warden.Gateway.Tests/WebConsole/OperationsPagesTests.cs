@@ -78,6 +78,20 @@ public sealed class OperationsPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_api_and_the_export_give_an_entry_alike_and_a_bad_time_says_so()
+    {
+        await Update();
+        var (status, api) = await _gateway.Api(HttpMethod.Get, "/api/audit?tool=contacts.update", _gateway.Token("sam"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        using var sam = await SignedIn("sam");
+        var (_, export) = await sam.Get("/console/activity/export?tool=contacts.update");
+        Assert.Equal(api!["entries"]![0]!.ToJsonString(), System.Text.Json.Nodes.JsonNode.Parse(export.Split('\n')[0])!.ToJsonString());
+        var (bad, problem) = await _gateway.Api(HttpMethod.Get, "/api/audit?from=yesterday", _gateway.Token("sam"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("'from' is a time such as", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_rollback_is_previewed_then_run_on_confirmation_and_recorded()
     {
         var action = await Update();

@@ -173,16 +173,25 @@ internal static class ConsolePages
             return SignInLink(gateway, token.Length < 200 ? token : "");
         }
 
-        var session = Base64Url(RandomNumberGenerator.GetBytes(32));
-        if (!gateway.Store.People.StartSession(TokenHash(session), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength),
-                gateway.Store.People.Password(person)?.Hash))
+        return StartSession(gateway, context, person, gateway.Store.People.Password(person)?.Hash, now)
+               ?? Results.Text("Refused: a password was set meanwhile; sign in with it.", "text/plain", statusCode: 409);
+    }
+
+    /// <summary>
+    /// Signs <paramref name="person"/> in: a new session, its cookie, and on to the queue; null
+    /// (nothing started) when their password is no longer the one whose hash was checked.
+    /// </summary>
+    private static IResult? StartSession(Gateway gateway, HttpContext context, string person, string? passwordHash, DateTimeOffset now)
+    {
+        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        if (!gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength), passwordHash))
         {
-            return Results.Text("Refused: a password was set meanwhile; sign in with it.", "text/plain", statusCode: 409);
+            return null;
         }
 
         var options = CookieOptions(gateway, context);
         options.MaxAge = SessionLength;
-        context.Response.Cookies.Append(CookieName, session, options);
+        context.Response.Cookies.Append(CookieName, token, options);
         return Results.Redirect("/console/approvals", preserveMethod: false);
     }
 
@@ -251,17 +260,8 @@ internal static class ConsolePages
             return Page<SignInPage>(new SignInView(person, wrong));
         }
 
-        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
-        if (!gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength), record.Hash))
-        {
-            // A new password was set while this one was being checked.
-            return Page<SignInPage>(new SignInView(person, wrong));
-        }
-
-        var options = CookieOptions(gateway, context);
-        options.MaxAge = SessionLength;
-        context.Response.Cookies.Append(CookieName, token, options);
-        return Results.Redirect("/console/approvals", preserveMethod: false);
+        // None when a new password was set while this one was being checked.
+        return StartSession(gateway, context, person, record.Hash, now) ?? Page<SignInPage>(new SignInView(person, wrong));
     }
 
     private static string Locked(DateTimeOffset until) =>

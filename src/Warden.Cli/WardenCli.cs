@@ -18,11 +18,12 @@ internal static class WardenCli
     public static int Run(string[] args, IAnsiConsole console, TimeProvider clock)
     {
         var root = new RootCommand("Warden: a governance gateway between AI agents and marketing systems.");
-        var policy = new Command("policy", "Check, test and explain a policy file.");
+        var policy = new Command("policy", "Check, test and explain a policy file, and reload it in a running gateway.");
         policy.Add(PolicyCheckCommand.Create(console, clock));
         policy.Add(PolicyTestCommand.Create(console, clock));
         policy.Add(PolicyExplainCommand.Create(console, clock));
         policy.Add(PolicyToolsCommand.Create(console, clock));
+        policy.Add(GatewayCommands.Reload(console));
         root.Add(policy);
         root.Add(InitCommand.Create(console, clock));
         var workspace = new Command("workspace", "Manage the marketing workspace.");

@@ -22,37 +22,41 @@ namespace Warden.Gateway;
 /// </summary>
 internal sealed class Gateway : IAsyncDisposable
 {
-    private Gateway(GatewayOptions options, Policy policy, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
+    private Gateway(GatewayOptions options, PolicyInForce policies, WorkspaceStore workspaceStore, AuditTrail trail, GatewayStore store, Credentials credentials,
         IReadOnlyDictionary<string, string> demoTokens, IReadOnlyList<PostgresDatabase> databases, IReadOnlyList<McpUpstream> upstreams)
     {
         Options = options;
-        Policy = policy;
+        Policies = policies;
         WorkspaceStore = workspaceStore;
-        Workspace = new MarketingWorkspace(workspaceStore, options.Clock, policy.ClassesOf);
+        Workspace = new MarketingWorkspace(workspaceStore, options.Clock, field => policies.Current.ClassesOf(field));
         Databases = databases;
         Upstreams = upstreams;
         Systems = new GovernedSystems([Workspace, .. databases, .. upstreams]);
         Trail = trail;
         Store = store;
-        Credentials = credentials;
+        _credentials = credentials;
         DemoTokens = demoTokens;
-        Guards = new Guards.Guards(store, options.Clock, Warden.Gateway.Guards.Guards.LongestWindow(policy), options.Logging.CreateLogger<Guards.Guards>());
-        Notifier = new Notifications.Notifier(policy, options, store);
-        Recorder = new Recorder(trail, policy);
-        KillSwitch = new Guards.KillSwitch(policy, options, store, Recorder, Notifier);
-        Access = new AgentAccess(policy, options.Environment, Systems);
-        Recovery = new Recovery(policy, options, store, Systems, Recorder, trail.Path);
-        Governor = new PlanGovernor(policy, options, Systems, store, Guards, KillSwitch, Recovery, Recorder, Access);
-        Approvals = new ApprovalDesk(policy, options, store, Notifier, Recorder, Governor, Systems);
-        Calls = new CallPipeline(Governor, Approvals, Recorder, policy, options.Environment, options.Logging.CreateLogger<CallPipeline>());
+        Guards = new Guards.Guards(store, options.Clock, () => Warden.Gateway.Guards.Guards.LongestWindow(policies.Current), options.Logging.CreateLogger<Guards.Guards>());
+        Notifier = new Notifications.Notifier(policies, options, store);
+        Recorder = new Recorder(trail, policies);
+        KillSwitch = new Guards.KillSwitch(policies, options, store, Recorder, Notifier);
+        Access = new AgentAccess(policies, options.Environment, Systems);
+        Recovery = new Recovery(policies, options, store, Systems, Recorder, trail.Path);
+        Governor = new PlanGovernor(policies, options, Systems, store, Guards, KillSwitch, Recovery, Recorder, Access);
+        Approvals = new ApprovalDesk(policies, options, store, Notifier, Recorder, Governor, Systems);
+        Calls = new CallPipeline(Governor, Approvals, Recorder, policies, options.Environment, options.Logging.CreateLogger<CallPipeline>());
     }
 
     public GatewayOptions Options { get; }
 
-    public Policy Policy { get; }
+    /// <summary>The policy in force now (a reload replaces it); an operation reads it once and keeps to it.</summary>
+    public Policy Policy => Policies.Current;
 
-    /// <summary>The policy's text, the checker's warnings and when it was loaded, for the console.</summary>
-    internal LoadedPolicy Loaded { get; private init; } = new("", [], DateTimeOffset.MinValue);
+    /// <summary>The policy in force and how it was loaded, for the pieces that read it per operation.</summary>
+    internal PolicyInForce Policies { get; }
+
+    /// <summary>The policy's text, the checker's warnings, when it was loaded and by whom, for the console.</summary>
+    internal LoadedPolicy Loaded => Policies.Loaded;
 
     public string Environment => Options.Environment;
 
@@ -75,13 +79,16 @@ internal sealed class Gateway : IAsyncDisposable
 
     public GatewayStore Store { get; }
 
-    public Credentials Credentials { get; }
+    private volatile Credentials _credentials;
+
+    /// <summary>The tokens of the identities of the policy in force (a reload replaces them).</summary>
+    public Credentials Credentials => _credentials;
 
     /// <summary>The identities without a token, as "agent 'x' (env:NAME)": they cannot sign in.</summary>
     public IReadOnlyList<string> WithoutToken { get; private set; } = [];
 
     /// <summary>Tokens made up in demo mode, by identity.</summary>
-    public IReadOnlyDictionary<string, string> DemoTokens { get; }
+    public IReadOnlyDictionary<string, string> DemoTokens { get; private set; }
 
     public Guards.Guards Guards { get; }
 
@@ -110,6 +117,85 @@ internal sealed class Gateway : IAsyncDisposable
 
     /// <summary>Appends to the trail and waits until the entry is on the disk (see <see cref="Calls.Recorder"/>).</summary>
     public ValueTask<long> AuditAsync(AuditEntry entry) => Recorder.RecordAsync(entry);
+
+    /// <summary>Where token references resolve (secrets in the data folder, the environment): read again for a reloaded policy's identities.</summary>
+    private TokenReferences References { get; init; } = null!;
+
+    /// <summary>Where a demo gateway keeps the tokens it made up; null when not a demo.</summary>
+    private string? DemoTokensPath { get; init; }
+
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>
+    /// Puts the policy file as it reads now in force, for every call that starts from now on, when
+    /// <paramref name="person"/> may reload and the file loads and can take effect without a restart;
+    /// and only when it is still the file checked (its hash, <paramref name="checkedHash"/>, when given).
+    /// Calls already running finish under the policy they started with. Pending requests stay; each
+    /// is decided again under the policy in force when its approvals are complete. Recorded, done or refused.
+    /// </summary>
+    public async Task<PolicyReloaded> ReloadPolicyAsync(string person, string? checkedHash)
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var before = Policy;
+            var check = PolicyReload.Check(Options, before);
+            var reloaded = Decide(check);
+            if (reloaded.Outcome == ReloadOutcome.Unchanged)
+            {
+                return reloaded;
+            }
+
+            if (reloaded.Outcome == ReloadOutcome.Reloaded)
+            {
+                var demo = DemoTokensPath is null ? null : new Dictionary<string, string>(DemoTokens, StringComparer.Ordinal);
+                Credentials credentials;
+                List<string> unresolved;
+                try
+                {
+                    credentials = Credentials.From(check.Policy!, References, demo, out unresolved);
+                }
+                catch (GatewayException e)
+                {
+                    reloaded = reloaded with { Outcome = ReloadOutcome.Refused, Message = e.Message };
+                    await AuditAsync(PolicyReload.Entry(Options, person, before, reloaded)).ConfigureAwait(false);
+                    return reloaded;
+                }
+
+                // Recorded first, under the new hash: nothing is decided under a policy the trail does not show loaded.
+                var entry = PolicyReload.Entry(Options, person, before, reloaded);
+                await AuditAsync(entry with { Detail = entry.Detail + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : "") })
+                    .ConfigureAwait(false);
+                var old = _credentials;
+                Policies.Replace(check.Policy!, new LoadedPolicy(check.Text!, [.. check.Diagnostics.Where(d => d.Severity != Severity.Error).Select(d => d.ToString())], Clock.GetUtcNow(), person));
+                _credentials = credentials;
+                WithoutToken = unresolved;
+                old.Dispose();
+                credentials.Watch(Clock, change => _ = RecordCredentialsAsync(change));
+                if (demo is not null)
+                {
+                    DemoTokens = demo;
+                    Identity.DemoTokens.Write(DemoTokensPath!, demo);
+                }
+
+                return reloaded;
+            }
+
+            await AuditAsync(PolicyReload.Entry(Options, person, before, reloaded)).ConfigureAwait(false);
+            return reloaded;
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+
+        PolicyReloaded Decide(PolicyFileCheck check) =>
+            !PolicyReload.MayReload(Policy, person) ? new PolicyReloaded(ReloadOutcome.NotAllowed, $"{person} may not reload the policy: that takes a technical owner or a risk owner", check)
+            : check.Blocker is { } blocker ? new PolicyReloaded(ReloadOutcome.Refused, $"the policy was not reloaded: {blocker}", check)
+            : checkedHash is not null && checkedHash != check.Hash ? new PolicyReloaded(ReloadOutcome.Refused, $"the file changed since it was checked (it loads as {check.Hash} now, not {checkedHash}): check it again, then reload", check)
+            : check.Hash == Policy.Hash ? new PolicyReloaded(ReloadOutcome.Unchanged, $"the file is the policy in force ({check.Hash}): nothing to reload", check)
+            : new PolicyReloaded(ReloadOutcome.Reloaded, $"policy {check.Hash} is in force (it was {Policy.Hash})", check);
+    }
 
     /// <summary>Loads the policy and opens the workspace, the trail and the store in the data folder.</summary>
     /// <exception cref="GatewayException">Something cannot be loaded or opened; the message says what and where.</exception>
@@ -165,14 +251,15 @@ internal sealed class Gateway : IAsyncDisposable
 
             var references = new TokenReferences(Path.Combine(data, "secrets"));
             var credentials = Credentials.From(policy, references, demo, out var unresolved);
-            var databases = await OpenDatabasesAsync(options, policy, references, data, cancellationToken).ConfigureAwait(false);
+            var policies = new PolicyInForce(policy, new LoadedPolicy(policyText, warnings, options.Clock.GetUtcNow()));
+            var databases = await OpenDatabasesAsync(options, policies, references, data, cancellationToken).ConfigureAwait(false);
             opened.AddRange(databases.Select(d => new Closing(d)));
             var upstreamTrail = new UpstreamTrail(options.Environment);
-            var upstreams = await OpenUpstreamsAsync(options, policy, references, data, upstreamTrail, cancellationToken).ConfigureAwait(false);
+            var upstreams = await OpenUpstreamsAsync(options, policies, references, data, upstreamTrail, cancellationToken).ConfigureAwait(false);
             opened.AddRange(upstreams.Select(u => new Closing(u)));
-            var gateway = new Gateway(options, policy, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams)
+            var gateway = new Gateway(options, policies, workspaceStore, trail, store, credentials, demo ?? [], databases, upstreams)
             {
-                WithoutToken = unresolved, Loaded = new LoadedPolicy(policyText, warnings, options.Clock.GetUtcNow()),
+                WithoutToken = unresolved, References = references, DemoTokensPath = demo is null ? null : Path.Combine(data, Identity.DemoTokens.FileName(options.Environment)),
             };
             await upstreamTrail.AttachAsync(gateway).ConfigureAwait(false);
             // What a stopped gateway left: changes applied but not recorded, then requests left running.
@@ -212,8 +299,9 @@ internal sealed class Gateway : IAsyncDisposable
     /// connection only Warden holds and its journal in the data folder. One that cannot be reached,
     /// or whose tables or capture are missing, stops the gateway from starting, saying which and why.
     /// </summary>
-    private static async Task<List<PostgresDatabase>> OpenDatabasesAsync(GatewayOptions options, Policy policy, TokenReferences references, string data, CancellationToken cancellationToken)
+    private static async Task<List<PostgresDatabase>> OpenDatabasesAsync(GatewayOptions options, PolicyInForce policies, TokenReferences references, string data, CancellationToken cancellationToken)
     {
+        var policy = policies.Current;
         var databases = new List<PostgresDatabase>();
         try
         {
@@ -243,7 +331,7 @@ internal sealed class Gateway : IAsyncDisposable
                         // One journal per environment: gateways of both may share the data folder, and
                         // a sandbox action must not be found (settled, rolled back) against production.
                         JournalPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
-                        ClassesOf = policy.ClassesOf,
+                        ClassesOf = field => policies.Current.ClassesOf(field),
                     }, options.Clock, cancellationToken).ConfigureAwait(false));
                 }
                 catch (Exception e) when (e is PostgresSystemException or Npgsql.NpgsqlException or ArgumentException)
@@ -271,9 +359,10 @@ internal sealed class Gateway : IAsyncDisposable
     /// set is not governed here (its tools are offered to no one), and one that cannot be reached
     /// leaves the gateway serving: each says so, and a call to it is refused with why.
     /// </summary>
-    private static async Task<List<McpUpstream>> OpenUpstreamsAsync(GatewayOptions options, Policy policy, TokenReferences references, string data, UpstreamTrail trail,
+    private static async Task<List<McpUpstream>> OpenUpstreamsAsync(GatewayOptions options, PolicyInForce policies, TokenReferences references, string data, UpstreamTrail trail,
         CancellationToken cancellationToken)
     {
+        var policy = policies.Current;
         var log = options.Logging.CreateLogger<Gateway>();
         var upstreams = new List<McpUpstream>();
         foreach (var declared in policy.Declared.Where(d => d.Kind == McpUpstream.Kind))
@@ -310,8 +399,8 @@ internal sealed class Gateway : IAsyncDisposable
                 // One file per environment, as a database's journal: sandbox and production servers differ.
                 PinPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
                 Timeout = declared.Timeout ?? TimeSpan.FromSeconds(30),
-                Hidden = (agent, classes) => policy.FindAgent(agent) is not { } a || classes.Any(c => !a.Sees.Contains(c)),
-                ClassesOf = policy.ClassesOf,
+                Hidden = (agent, classes) => policies.Current.FindAgent(agent) is not { } a || classes.Any(c => !a.Sees.Contains(c)),
+                ClassesOf = field => policies.Current.ClassesOf(field),
                 Report = trail.RecordAsync,
                 Logging = options.Logging,
             }, options.Clock, cancellationToken).ConfigureAwait(false));
@@ -467,6 +556,3 @@ internal sealed class Gateway : IAsyncDisposable
         return (result.Policy!, text, [.. result.Diagnostics.Where(d => d.Severity != Severity.Error).Select(d => d.ToString())]);
     }
 }
-
-/// <summary>The policy as the gateway loaded it: its text, what the checker warned of, and when.</summary>
-internal sealed record LoadedPolicy(string Text, IReadOnlyList<string> Warnings, DateTimeOffset At);

@@ -168,16 +168,24 @@ public sealed record BudgetView(string Budget, string Metric, long Limit, long? 
 public sealed record AgentDetail(ConsoleUser User, string Id, string Description, string UseCase, string Tier, string Environment, bool Frozen, bool Activated,
     IReadOnlyList<string> Sees, IReadOnlyList<string> MaskedFields, IReadOnlyList<GrantView> Tools, IReadOnlyList<BudgetView> Budgets);
 
-/// <summary>The policy page: the loaded policy as code, its hash, when it was loaded, what it holds and what the checker warned of.</summary>
-public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string Environment, IReadOnlyList<(string What, int Count)> Holds,
-    IReadOnlyList<string> Warnings, string Text)
+/// <summary>The policy page: the loaded policy as code, its hash, when and by whom it was loaded, what it holds and what the checker warned of.</summary>
+public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string? LoadedBy, string Environment, IReadOnlyList<(string What, int Count)> Holds,
+    IReadOnlyList<string> Warnings, string Text, bool MayReload)
 {
-    /// <summary>What the checker says of the file as it is on disk now, when asked: whether a restart would load it, and what would change.</summary>
+    /// <summary>What the checker says of the file as it is on disk now, when asked: whether it loads, and whether a reload would put it in force.</summary>
     public string? Checked { get; init; }
 
     public bool CheckedOk { get; init; }
 
     public IReadOnlyList<string> CheckedProblems { get; init; } = [];
+
+    /// <summary>The hash of the file as checked, when a reload may put it in force: the reload takes that file and no other.</summary>
+    public string? ReloadHash { get; init; }
+
+    /// <summary>What a reload just did, and whether it took effect.</summary>
+    public string? Reloaded { get; init; }
+
+    public bool ReloadedOk { get; init; }
 }
 
 /// <summary>A one-time sign-in link's page: whom it signs in, and its token for the form that uses it.</summary>

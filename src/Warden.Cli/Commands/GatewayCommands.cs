@@ -315,6 +315,39 @@ internal static class GatewayCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>warden policy reload</c>: the running gateway checks its policy file and, when it loads and
+    /// may take effect without a restart, puts it in force; the checker's findings are shown either way.
+    /// </summary>
+    public static Command Reload(IAnsiConsole console, HttpMessageHandler? handler = null)
+    {
+        var (url, token) = Connection();
+        var expect = new Option<string?>("--expect") { Description = "Reload only if the file loads as this hash (as `warden policy check` printed it).", HelpName = "HASH" };
+        var command = new Command("reload", "Put the policy file, as it reads now, in force in the running gateway (a technical or risk owner's token); its checker's findings are shown first.")
+        {
+            expect, url, token,
+        };
+        command.SetAction((parse, cancellationToken) => Run(console, handler, parse.GetValue(url), parse.GetValue(token), async client =>
+        {
+            var body = parse.GetValue(expect) is { } hash ? new JsonObject { ["checked_hash"] = hash } : new JsonObject();
+            var (ok, answer) = await client.Send(HttpMethod.Post, "/api/policy/reload", body, cancellationToken).ConfigureAwait(false);
+            foreach (var problem in answer?["check"]?["problems"]?.AsArray() ?? [])
+            {
+                console.MarkupLine($"  {Markup.Escape(S(problem!, "at"))}: {Markup.Escape(S(problem!, "severity"))}: {Markup.Escape(S(problem!, "message"))}");
+            }
+
+            if (ok)
+            {
+                console.MarkupLine(S(answer!, "outcome") == "reloaded"
+                    ? $"[green]Reloaded:[/] {Markup.Escape(S(answer!, "message"))}."
+                    : $"Unchanged: {Markup.Escape(S(answer!, "message"))}.");
+            }
+
+            return ok ? ExitCodes.Ok : ExitCodes.Findings;
+        }));
+        return command;
+    }
+
     private static Command Activate(IAnsiConsole console, HttpMessageHandler? handler)
     {
         var (url, token) = Connection();

@@ -65,7 +65,7 @@ internal static class VoteRefusals
 internal sealed class ApprovalDesk : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-    private readonly Policy _policy;
+    private readonly PolicyInForce _policies;
     private readonly GatewayOptions _options;
     private readonly GatewayStore _store;
     private readonly Notifications.Notifier _notifier;
@@ -77,9 +77,9 @@ internal sealed class ApprovalDesk : IDisposable
     private readonly SemaphoreSlim _requesting = new(1, 1);
     private ITimer? _expiry;
 
-    public ApprovalDesk(Policy policy, GatewayOptions options, GatewayStore store, Notifications.Notifier notifier, Recorder recorder, PlanGovernor governor, GovernedSystems system)
+    public ApprovalDesk(PolicyInForce policies, GatewayOptions options, GatewayStore store, Notifications.Notifier notifier, Recorder recorder, PlanGovernor governor, GovernedSystems system)
     {
-        _policy = policy;
+        _policies = policies;
         _options = options;
         _store = store;
         _notifier = notifier;
@@ -140,7 +140,7 @@ internal sealed class ApprovalDesk : IDisposable
         // keeps the old requirements: people asked to see this call, and its plan changed.
         var requirements = decision.Effect != Effect.Approve && replaces is not null
             ? [.. RequirementsOf(replaces)]
-            : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _policy.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
+            : decision.Approvals.Select(a => new Requirement(a.Rule.Length == 0 ? "invariant" : a.Rule, [.. _policies.Current.EligibleApprovers(a, agent.Id)], a.Quorum)).ToList();
         var expiry = decision.Approvals.Count == 0 ? (replaces is null ? TimeSpan.FromHours(24) : replaces.ExpiresAt - replaces.CreatedAt) : decision.Approvals.Min(a => a.Expiry);
         var resubmits = store.Approvals.DeniedWithAffected(agent.Id, plan.Tool.Name, plan.AffectedHash);
         var record = new ApprovalRecord
@@ -340,7 +340,7 @@ internal sealed class ApprovalDesk : IDisposable
     /// </summary>
     public bool MaySeeDetails(string person, ApprovalRecord record) =>
         RequirementsOf(record).Any(r => r.Approvers.Contains(person))
-        || (_policy.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
+        || (_policies.Current.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
 
     /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
     public JsonObject View(ApprovalRecord record, string person)
@@ -383,7 +383,7 @@ internal sealed class ApprovalDesk : IDisposable
     }
 
     /// <summary>A person as approvers read them: name and id.</summary>
-    public string Who(string person) => _policy.Who(person);
+    public string Who(string person) => _policies.Current.Who(person);
 
     public static IReadOnlyList<Requirement> RequirementsOf(ApprovalRecord record) =>
         JsonSerializer.Deserialize<List<Requirement>>(record.Requirements, Json) ?? [];
@@ -406,7 +406,7 @@ internal sealed class ApprovalDesk : IDisposable
         using var parsed = JsonDocument.Parse(record.Arguments);
         var arguments = parsed.RootElement.Clone();
         var entry = EntryFor(record, AuditKinds.Call) with { Environment = _options.Environment, Arguments = arguments, Instruction = record.Instruction, Effect = "approve" };
-        if (_policy.FindAgent(record.Agent) is not { } agent)
+        if (_policies.Current.FindAgent(record.Agent) is not { } agent)
         {
             return await FailAsync(record, entry, $"agent '{record.Agent}' is no longer in the policy").ConfigureAwait(false);
         }

@@ -3,11 +3,10 @@ using Warden.Core;
 
 namespace Warden.Gateway.Calls;
 
-/// <summary>What each agent may reach in this gateway's environment: the tools it can ever be granted, and how what it reads is masked. Worked out once per agent.</summary>
-internal sealed class AgentAccess(Policy policy, string environment, GovernedSystems systems)
+/// <summary>What each agent may reach in this gateway's environment: the tools it can ever be granted, and how what it reads is masked. Worked out once per agent and policy.</summary>
+internal sealed class AgentAccess(PolicyInForce policies, string environment, GovernedSystems systems)
 {
-    private readonly ConcurrentDictionary<string, ReadMask> _masks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IReadOnlySet<string>> _granted = new(StringComparer.Ordinal);
+    private volatile Worked _worked = new(policies.Current);
     private readonly HashSet<string> _ids = systems.Ids.ToHashSet(StringComparer.Ordinal);
     private readonly bool _upstreams = systems.Upstreams.Any();
 
@@ -18,35 +17,65 @@ internal sealed class AgentAccess(Policy policy, string environment, GovernedSys
     /// </summary>
     public IReadOnlySet<string> GrantedTools(Agent agent)
     {
-        var annotated = _granted.GetOrAdd(agent.Id, _ =>
+        var (policy, granted, _) = WorkedOut();
+        var annotated = granted.GetOrAdd(agent.Id, _ =>
             policy.Grants(agent.Id, environment).Where(g => _ids.Contains(g.Tool.System)).Select(g => g.Tool.Name).ToHashSet(StringComparer.Ordinal));
         if (!_upstreams)
         {
             return annotated; // the call path of a gateway without upstreams allocates nothing more here
         }
 
-        var unannotated = Unannotated(agent).Select(g => g.Tool.Name).ToList();
+        var unannotated = Unannotated(policy, agent).Select(g => g.Tool.Name).ToList();
         return unannotated.Count == 0 ? annotated : new HashSet<string>([.. annotated, .. unannotated], StringComparer.Ordinal);
     }
 
     /// <summary>What the agent can be granted here, each tool as its system offers it (an upstream's with the server's input schema).</summary>
     public IEnumerable<ToolGrant> Grants(Agent agent)
     {
+        var policy = policies.Current;
         foreach (var grant in policy.Grants(agent.Id, environment).Where(g => _ids.Contains(g.Tool.System)))
         {
             yield return systems.Definition(policy, grant.Tool.Name) is { } offered && !ReferenceEquals(offered, grant.Tool) ? grant with { Tool = offered } : grant;
         }
 
-        foreach (var grant in Unannotated(agent))
+        foreach (var grant in Unannotated(policy, agent))
         {
             yield return grant;
         }
     }
 
-    private IEnumerable<ToolGrant> Unannotated(Agent agent) =>
+    private IEnumerable<ToolGrant> Unannotated(Policy policy, Agent agent) =>
         systems.Upstreams.SelectMany(u => u.Catalogue.Tools).Where(t => !t.Annotated)
             .Select(t => policy.GrantUnannotated(agent.Id, environment, t)).OfType<ToolGrant>();
 
     /// <summary>What an agent reads, masked as its policy says.</summary>
-    public ReadMask MaskFor(Agent agent) => _masks.GetOrAdd(agent.Id, _ => ReadMask.For(policy, agent));
+    public ReadMask MaskFor(Agent agent)
+    {
+        var (policy, _, masks) = WorkedOut();
+        // Masked as the policy in force says of the agent, whichever policy the caller found it in.
+        return masks.GetOrAdd(agent.Id, _ => ReadMask.For(policy, policy.FindAgent(agent.Id) ?? agent));
+    }
+
+    /// <summary>What was worked out under the policy in force; started afresh once a reload replaced it.</summary>
+    private Worked WorkedOut()
+    {
+        var worked = _worked;
+        var policy = policies.Current;
+        if (!ReferenceEquals(worked.Policy, policy))
+        {
+            _worked = worked = new Worked(policy);
+        }
+
+        return worked;
+    }
+
+    private sealed record Worked(Policy Policy)
+    {
+        public ConcurrentDictionary<string, IReadOnlySet<string>> Granted { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentDictionary<string, ReadMask> Masks { get; } = new(StringComparer.Ordinal);
+
+        public void Deconstruct(out Policy policy, out ConcurrentDictionary<string, IReadOnlySet<string>> granted, out ConcurrentDictionary<string, ReadMask> masks) =>
+            (policy, granted, masks) = (Policy, Granted, Masks);
+    }
 }

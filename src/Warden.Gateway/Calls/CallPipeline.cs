@@ -11,7 +11,7 @@ namespace Warden.Gateway.Calls;
 /// when the policy asks for them. Every way out is an entry in the audit trail, durable before the
 /// agent hears back.
 /// </summary>
-internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk approvals, Recorder recorder, Policy policy, string environment, ILogger log)
+internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk approvals, Recorder recorder, PolicyInForce policies, string environment, ILogger log)
 {
     /// <param name="agentId">The authenticated agent.</param>
     /// <param name="tool">The tool's name.</param>
@@ -24,7 +24,17 @@ internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk
     /// </remarks>
     public async Task<CallOutcome> CallAsync(string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf)
     {
-        var agent = policy.FindAgent(agentId) ?? throw new InvalidOperationException($"'{agentId}' authenticated but is not an agent of the policy");
+        var policy = policies.Current;
+        if (policy.FindAgent(agentId) is not { } agent)
+        {
+            // Signed in just before a reload took the agent out of the policy.
+            var message = $"agent '{agentId}' is no longer in the policy";
+            return CallOutcome.Refused(tool, "unknown_agent", message, null, await recorder.RecordAsync(new AuditEntry
+            {
+                Kind = AuditKinds.Call, Environment = environment, Agent = agentId, Tool = tool, Effect = "deny", Reason = message, Outcome = "refused",
+            }).ConfigureAwait(false));
+        }
+
         var entry = new AuditEntry
         {
             Kind = AuditKinds.Call,
@@ -39,7 +49,7 @@ internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk
 
         try
         {
-            if (Malformed(arguments, onBehalfOf) is { } malformed)
+            if (Malformed(policy, arguments, onBehalfOf) is { } malformed)
             {
                 return CallOutcome.Invalid(tool, malformed.Code, malformed.Message,
                     await recorder.RecordAsync(entry with { Outcome = "error", Reason = malformed.Reason }).ConfigureAwait(false));
@@ -64,7 +74,7 @@ internal sealed class CallPipeline(PlanGovernor governor, Approvals.ApprovalDesk
     }
 
     /// <summary>What is wrong with the call before any policy is asked, or null.</summary>
-    private (string Code, string Message, string Reason)? Malformed(JsonElement arguments, string? onBehalfOf)
+    private static (string Code, string Message, string Reason)? Malformed(Policy policy, JsonElement arguments, string? onBehalfOf)
     {
         if (onBehalfOf is not null && policy.FindOwner(onBehalfOf) is null)
         {

@@ -43,16 +43,28 @@ internal abstract record Governed
 /// in the trail before the agent hears back, counted against budgets and breakers, and a rule's
 /// refusal counted towards the repeated-denials incident whichever way the call came.
 /// </summary>
-internal sealed class PlanGovernor(Policy policy, GatewayOptions options, GovernedSystems system, GatewayStore store, Guards.Guards guards, Guards.KillSwitch killSwitch,
+internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions options, GovernedSystems system, GatewayStore store, Guards.Guards guards, Guards.KillSwitch killSwitch,
     Recovery recovery, Recorder recorder, AgentAccess access)
 {
     private string Environment => options.Environment;
 
     public async Task<Governed> GovernAsync(GovernedCall call)
     {
+        // One policy for the whole call, the one in force as it starts; the agent as that policy has it.
+        var policy = policies.Current;
         var (agent, tool, arguments, onBehalfOf, entry) = call;
+        entry = entry with { PolicyHash = policy.Hash };
         var approval = call.Approved;
-        if (Admit(agent, tool, arguments, onBehalfOf) is { } refusal)
+        if (policy.FindAgent(agent.Id) is not { } current)
+        {
+            var message = $"agent '{agent.Id}' is no longer in the policy";
+            return new Governed.Finished(CallOutcome.Refused(tool, "unknown_agent", message, null,
+                await recorder.RecordAsync(entry with { Effect = "deny", Reason = message, Outcome = "refused" }).ConfigureAwait(false)));
+        }
+
+        agent = current;
+        call = call with { Agent = agent };
+        if (Admit(policy, agent, tool, arguments, onBehalfOf) is { } refusal)
         {
             var seq = await recorder.RecordAsync(entry with
             {
@@ -82,7 +94,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
         entry = entry with { PlanSummary = plan.Summary, PlanHash = plan.Hash, FieldsRead = plan.FieldsRead };
         if (approval is not null && plan.Hash != approval.PlanHash)
         {
-            return await ChangedAsync(call, plan, entry).ConfigureAwait(false);
+            return await ChangedAsync(policy, call, plan, entry).ConfigureAwait(false);
         }
 
         // A call some budget or breaker counts is decided and applied under the guard lock, so that
@@ -111,14 +123,14 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
             return new Governed.NeedsPeople(plan, decision, entry);
         }
 
-        return new Governed.Finished(await ExecuteAsync(agent, plan, onBehalfOf, entry).ConfigureAwait(false));
+        return new Governed.Finished(await ExecuteAsync(policy, agent, plan, onBehalfOf, entry).ConfigureAwait(false));
     }
 
     /// <summary>
     /// The approved call's plan is not the one approved: decided afresh on the new plan, refused (and
     /// recorded, and counted as a rule's refusal) or handed back to people.
     /// </summary>
-    private async Task<Governed> ChangedAsync(GovernedCall call, Plan plan, AuditEntry entry)
+    private async Task<Governed> ChangedAsync(Policy policy, GovernedCall call, Plan plan, AuditEntry entry)
     {
         var approval = call.Approved!;
         var then = approval.Records;
@@ -155,7 +167,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
     /// may: the tool is unknown, the policy can never grant it to the agent here, the agent is not
     /// activated for production, or a filter tests a field it reads masked.
     /// </summary>
-    private Refusal? Admit(Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
+    private Refusal? Admit(Policy policy, Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
     {
         var granted = access.GrantedTools(agent);
         if (system.Definition(policy, tool) is not { } definition)
@@ -219,7 +231,7 @@ internal sealed class PlanGovernor(Policy policy, GatewayOptions options, Govern
     /// Applies a plan that may run (allowed now, or approved), records it, and counts what it used
     /// against the guards; a breaker that trips freezes the agent for the next call.
     /// </summary>
-    private async Task<CallOutcome> ExecuteAsync(Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
+    private async Task<CallOutcome> ExecuteAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
     {
         // A change is intended before the system commits it and settled once the trail holds its
         // entry: a gateway killed in between is found out, and recorded, when it starts again.

@@ -14,7 +14,7 @@ namespace Warden.Gateway.Calls;
 /// intent said about the call), or it was not (recorded as not applied). A send stopped half-way
 /// is ended as stopped first, and its entry says how far it got.
 /// </summary>
-internal sealed class Recovery(Policy policy, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, string trailPath)
+internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, string trailPath)
 {
     /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)
@@ -22,7 +22,7 @@ internal sealed class Recovery(Policy policy, GatewayOptions options, GatewaySto
         var now = options.Clock.GetUtcNow();
         var id = $"int-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         // A second early: the action's own time is taken after this, by the same clock.
-        store.Intents.Intend(new IntentRecord(id, options.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? policy.Hash }),
+        store.Intents.Intend(new IntentRecord(id, options.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? policies.Current.Hash }),
             now - TimeSpan.FromSeconds(1)));
         return id;
     }

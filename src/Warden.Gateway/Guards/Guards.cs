@@ -17,15 +17,15 @@ internal sealed class Guards : IDisposable
 {
     private readonly GatewayStore _store;
     private readonly TimeProvider _clock;
-    private readonly TimeSpan _keep;
+    private readonly Func<TimeSpan> _keep;
     private readonly ILogger _log;
     private ITimer? _forget;
 
     /// <param name="store">Where usage is counted.</param>
     /// <param name="clock">The gateway's clock.</param>
-    /// <param name="keep">The longest window anything counts over; older usage is forgotten every ten minutes.</param>
+    /// <param name="keep">The longest window anything counts over under the policy in force; older usage is forgotten every ten minutes.</param>
     /// <param name="log">Where a failed round of forgetting is reported.</param>
-    public Guards(GatewayStore store, TimeProvider clock, TimeSpan keep, ILogger? log = null)
+    public Guards(GatewayStore store, TimeProvider clock, Func<TimeSpan> keep, ILogger? log = null)
     {
         _log = log ?? NullLogger.Instance;
         _store = store;
@@ -43,16 +43,17 @@ internal sealed class Guards : IDisposable
     /// <summary>Drops usage older than any window counts, so that the table stays the size of its longest window.</summary>
     public void Forget()
     {
+        var keep = _keep();
         try
         {
-            _store.Usage.Forget(_clock.GetUtcNow() - _keep);
+            _store.Usage.Forget(_clock.GetUtcNow() - keep);
         }
 #pragma warning disable CA1031 // housekeeping on a timer thread: a failure (the gateway stopping, a busy file) waits for the next round rather than ending the process
         catch (Exception e)
 #pragma warning restore CA1031
         {
             // tried again in ten minutes
-            _log.LogWarning(e, "Forgetting usage older than {Keep} failed; trying again in ten minutes", _keep);
+            _log.LogWarning(e, "Forgetting usage older than {Keep} failed; trying again in ten minutes", keep);
         }
     }
 

@@ -12,7 +12,7 @@ namespace Warden.Gateway.Guards;
 /// agent's use case (a risk owner for everyone at once). Breakers and kill switches open an
 /// incident routed to the use case's owners and its escalation contact. Everything is recorded.
 /// </summary>
-internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayStore store, Calls.Recorder recorder, Notifications.Notifier notifier)
+internal sealed class KillSwitch(PolicyInForce policies, GatewayOptions options, GatewayStore store, Calls.Recorder recorder, Notifications.Notifier notifier)
 {
     /// <summary>Codes of what the kill switch refuses, mapped to HTTP at the edge.</summary>
     public const string UnknownAgent = "unknown_agent", NotAnOwner = "not_an_owner", NotFrozen = "not_frozen";
@@ -20,6 +20,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
     /// <summary>Freezes one agent, or every agent when <paramref name="agent"/> is null; returns the pending requests it cancelled, or why not (<see cref="UnknownAgent"/>).</summary>
     public async Task<SystemResult<IReadOnlyList<string>>> FreezeAsync(string? agent, string person, string? reason)
     {
+        var policy = policies.Current;
         if (agent is not null && policy.FindAgent(agent) is null)
         {
             return new SystemError(UnknownAgent, $"there is no agent '{agent}'" + (Core.Diagnostics.Suggest.Hint(agent, policy.Agents.Select(a => a.Id)) is { } hint ? $"; {hint}" : ""));
@@ -52,6 +53,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
     /// <summary>Lifts a freeze; only an owner of the agent's use case may (a risk owner for all agents). Null when lifted; otherwise why not.</summary>
     public async Task<SystemError?> UnfreezeAsync(string? agent, string person, string? reason)
     {
+        var policy = policies.Current;
         if (agent is null)
         {
             if (policy.FindOwner(person) is not { } owner || !owner.Has(OwnerRole.RiskOwner))
@@ -105,7 +107,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
             store.Approvals.CancelPending(agent.Id, Reason($"cancelled: breaker {breaker.Id} froze agent {agent.Id}"), now);
         }
 
-        var incident = Open(policy.FindUseCase(agent.UseCase)!, agent.Id, "breaker", summary, now);
+        var incident = OpenFor(agent, "breaker", summary, now);
         await recorder.RecordAsync(new AuditEntry
         {
             Kind = AuditKinds.Breaker,
@@ -146,7 +148,7 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
             }
 
             summary = $"agent {agent.Id} was refused {denials} times in {DenialWindow.TotalMinutes:0} minutes, the last by rule '{rule}'";
-            incident = Open(policy.FindUseCase(agent.UseCase)!, agent.Id, "repeated_denials", summary, now);
+            incident = OpenFor(agent, "repeated_denials", summary, now);
         }
 
         await recorder.RecordAsync(new AuditEntry
@@ -160,6 +162,19 @@ internal sealed class KillSwitch(Policy policy, GatewayOptions options, GatewayS
             Detail = $"{summary}; incident {incident}",
             Outcome = "ok",
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens an incident about <paramref name="agent"/> for its use case; its id. The agent was found
+    /// in the policy its call started under: a reload may have taken its use case out since, and then
+    /// the incident goes to the use case that now has an agent of that id, or to nobody, which the trail says.
+    /// </summary>
+    private string OpenFor(Agent agent, string kind, string summary, DateTimeOffset now)
+    {
+        var policy = policies.Current;
+        return (policy.FindUseCase(agent.UseCase) ?? (policy.FindAgent(agent.Id) is { } current ? policy.FindUseCase(current.UseCase) : null)) is { } useCase
+            ? Open(useCase, agent.Id, kind, summary, now)
+            : $"none (use case {agent.UseCase} is no longer in the policy)";
     }
 
     /// <summary>Opens an incident routed to the use case's owners and escalation contact, and tells them; its id.</summary>

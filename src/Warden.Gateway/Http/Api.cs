@@ -144,6 +144,40 @@ internal static class Api
             };
         });
 
+        app.MapGet("/api/policy", () => Results.Json(PolicyJson(gateway)));
+
+        app.MapPost("/api/policy/check", (HttpContext context, CancellationToken cancellationToken) =>
+        {
+            var check = PolicyReload.Check(gateway.Options, gateway.Policy);
+            return Results.Json(CheckJson(check, gateway.Policy));
+        });
+
+        app.MapPost("/api/policy/reload", async (HttpContext context, CancellationToken cancellationToken) =>
+        {
+            var (body, bad) = await Body(context, optional: true).ConfigureAwait(false);
+            if (bad is not null)
+            {
+                return Problem(400, bad);
+            }
+
+            if (body?["checked_hash"] is { } given && (given is not JsonValue value || !value.TryGetValue<string>(out _)))
+            {
+                return Problem(400, "checked_hash is the hash a check gave, a string (or leave it out to reload whatever the file holds now)");
+            }
+
+            var reloaded = await gateway.ReloadPolicyAsync(Person(context), body is null ? null : Text(body, "checked_hash")).ConfigureAwait(false);
+            if (reloaded.Outcome is ReloadOutcome.Refused or ReloadOutcome.NotAllowed)
+            {
+                var status = reloaded.Outcome == ReloadOutcome.NotAllowed ? 403 : 409;
+                return Results.Text(ProblemJson(status, reloaded.Message, CheckJson(reloaded.Check, gateway.Policy)), "application/problem+json", statusCode: status);
+            }
+
+            var answer = PolicyJson(gateway);
+            answer["outcome"] = reloaded.Outcome == ReloadOutcome.Reloaded ? "reloaded" : "unchanged";
+            answer["message"] = reloaded.Message;
+            return Results.Json(answer);
+        });
+
         app.MapGet("/api/agents", () => Results.Json(new JsonObject
         {
             ["agents"] = new JsonArray([.. gateway.Policy.Agents.Select(a => (JsonNode)AgentView(gateway, a))]),
@@ -265,7 +299,7 @@ internal static class Api
 
     private static IResult Problem(int status, string detail) => Results.Text(ProblemJson(status, detail), "application/problem+json", statusCode: status);
 
-    private static string ProblemJson(int status, string detail) => new JsonObject
+    private static string ProblemJson(int status, string detail, JsonObject? check = null) => new JsonObject
     {
         ["type"] = "about:blank",
         ["title"] = status switch
@@ -280,6 +314,7 @@ internal static class Api
         },
         ["status"] = status,
         ["detail"] = detail,
+        ["check"] = check,
     }.ToJsonString(Readable);
 
     private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -411,6 +446,29 @@ internal static class Api
         var all = body["all"] is JsonValue value && value.TryGetValue<bool>(out var b) && b;
         return (agent is null) == all ? (agent, all) : null;
     }
+
+    /// <summary>The policy in force: what it is, when and by whom it was loaded, and what the checker warned of.</summary>
+    private static JsonObject PolicyJson(Gateway gateway)
+    {
+        var (policy, loaded) = (gateway.Policy, gateway.Loaded);
+        return new JsonObject
+        {
+            ["id"] = policy.Id, ["hash"] = policy.Hash, ["path"] = gateway.Options.PolicyText is null ? gateway.Options.PolicyPath : null,
+            ["loaded_at"] = GatewayStore.Time(loaded.At), ["loaded_by"] = loaded.By, ["environment"] = gateway.Environment,
+            ["warnings"] = new JsonArray([.. loaded.Warnings.Select(w => (JsonNode)w)]),
+        };
+    }
+
+    /// <summary>The policy file as it reads now, checked: whether it loads, what the checker says, and whether a reload would take it.</summary>
+    private static JsonObject CheckJson(PolicyFileCheck check, Core.Policy running) => new()
+    {
+        ["loads"] = check.Policy is not null, ["hash"] = check.Hash, ["in_force"] = check.Hash == running.Hash,
+        ["reloadable"] = check.Reloadable && check.Hash != running.Hash, ["blocker"] = check.Blocker,
+        ["problems"] = new JsonArray([.. check.Diagnostics.Select(d => (JsonNode)new JsonObject
+        {
+            ["severity"] = d.Severity.ToString().ToLowerInvariant(), ["code"] = d.Code.ToString(), ["at"] = d.Location.ToString(), ["message"] = d.Message, ["hint"] = d.Hint,
+        })]),
+    };
 
     private static string? Text(JsonObject body, string name) => body[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 

@@ -19,12 +19,12 @@ namespace Warden.Gateway.Mcp;
 /// call here whatever the list said, so every call is decided again.
 /// </summary>
 internal sealed class McpSurface(
-    Policy policy, GatewayOptions options, CallPipeline calls, ApprovalDesk approvals, GatewayStore store, Guards.Guards guards, AgentAccess access, Recorder recorder,
+    PolicyInForce policies, GatewayOptions options, CallPipeline calls, ApprovalDesk approvals, GatewayStore store, Guards.Guards guards, AgentAccess access, Recorder recorder,
     string? fixedAgent = null)
 {
     /// <summary>The surface of a gateway: its pieces, and the agent a stdio process serves (any signed-in agent over HTTP when null).</summary>
     public static McpSurface Of(Gateway gateway, string? fixedAgent = null) =>
-        new(gateway.Policy, gateway.Options, gateway.Calls, gateway.Approvals, gateway.Store, gateway.Guards, gateway.Access, gateway.Recorder, fixedAgent);
+        new(gateway.Policies, gateway.Options, gateway.Calls, gateway.Approvals, gateway.Store, gateway.Guards, gateway.Access, gateway.Recorder, fixedAgent);
 
     /// <summary>The claim the HTTP authentication puts the agent's id in.</summary>
     public const string AgentClaim = "warden:agent";
@@ -37,6 +37,7 @@ internal sealed class McpSurface(
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> context, CancellationToken cancellationToken)
     {
         var agent = AgentOf(context.User);
+        var policy = policies.Current;
         var tools = new List<Tool>();
         var here = policy.FindAgent(agent) is { } known ? access.GrantedTools(known) : new HashSet<string>();
         foreach (var grant in policy.FindAgent(agent) is { } granted ? access.Grants(granted) : [])
@@ -98,13 +99,19 @@ internal sealed class McpSurface(
         var onBehalfOf = Meta(request.Meta, "on_behalf_of");
         if (request.Name is ApprovalStatusTool or PermissionsTool)
         {
+            var policy = policies.Current;
+            if (policy.FindAgent(agent) is null)
+            {
+                throw new McpProtocolException($"agent '{agent}' is no longer in the policy", McpErrorCode.InvalidRequest);
+            }
+
             if (onBehalfOf is not null && policy.FindOwner(onBehalfOf) is null)
             {
                 throw new McpProtocolException($"the call says it is on behalf of '{onBehalfOf}', who is not a person of the policy", McpErrorCode.InvalidParams);
             }
 
-            var answer = request.Name == ApprovalStatusTool ? ApprovalStatus(agent, arguments) : Permissions(agent, onBehalfOf);
-            await RecordOwnAsync(agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
+            var answer = request.Name == ApprovalStatusTool ? ApprovalStatus(agent, arguments) : Permissions(policy, agent, onBehalfOf);
+            await RecordOwnAsync(policy, agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
             return Result(answer, isError: false);
         }
 
@@ -152,7 +159,7 @@ internal sealed class McpSurface(
     private static readonly Dictionary<string, JsonElement> EmptyArguments = [];
 
     /// <summary>Warden's own tools read no records, but what an agent asked and learnt belongs in the trail too.</summary>
-    private async Task RecordOwnAsync(string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf)
+    private async Task RecordOwnAsync(Policy policy, string agentId, string tool, JsonElement arguments, string? instruction, string? onBehalfOf)
     {
         var agent = policy.FindAgent(agentId)!;
         await recorder.RecordAsync(new AuditEntry
@@ -220,7 +227,7 @@ internal sealed class McpSurface(
         }.ToJsonString();
     }
 
-    private string Permissions(string agentId, string? onBehalfOf)
+    private string Permissions(Policy policy, string agentId, string? onBehalfOf)
     {
         var agent = policy.FindAgent(agentId)!;
         var useCase = policy.FindUseCase(agent.UseCase)!;

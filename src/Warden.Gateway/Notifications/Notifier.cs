@@ -15,7 +15,7 @@ namespace Warden.Gateway.Notifications;
 /// </summary>
 internal sealed class Notifier : IDisposable
 {
-    private readonly Core.Policy _policy;
+    private readonly PolicyInForce _policies;
     private readonly GatewayStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
@@ -26,9 +26,9 @@ internal sealed class Notifier : IDisposable
 
     private readonly GatewayOptions _options;
 
-    public Notifier(Core.Policy policy, GatewayOptions options, GatewayStore store, HttpMessageHandler? handler = null)
+    public Notifier(PolicyInForce policies, GatewayOptions options, GatewayStore store, HttpMessageHandler? handler = null)
     {
-        _policy = policy;
+        _policies = policies;
         _store = store;
         _options = options;
         _clock = options.Clock;
@@ -51,10 +51,11 @@ internal sealed class Notifier : IDisposable
 
     public void ApprovalRequested(ApprovalRecord record, IReadOnlyList<string> approvers, string summary)
     {
-        var useCase = _policy.FindUseCase(record.UseCase);
+        var policy = _policies.Current;
+        var useCase = policy.FindUseCase(record.UseCase);
         var owners = useCase is null ? [] : new[] { useCase.Owners.Business, useCase.Owners.Technical, useCase.Owners.Data, useCase.Owners.Risk };
         Enqueue("approval_requested", [.. approvers.Concat(owners).Distinct()],
-            $"{record.Agent} asks to run {record.Tool}: {summary} Waiting for {string.Join(", ", approvers.Select(_policy.Who))} until {GatewayStore.Time(record.ExpiresAt)}"
+            $"{record.Agent} asks to run {record.Tool}: {summary} Waiting for {string.Join(", ", approvers.Select(policy.Who))} until {GatewayStore.Time(record.ExpiresAt)}"
             + (record.Replaces is null ? "" : $" (replaces {record.Replaces}, whose plan changed)") + "."
             + (_options.RequestPage(record.Id) is { } page ? $" Decide at {page}, or" : "") + $" `warden approvals show {record.Id}`",
             new JsonObject
@@ -133,11 +134,12 @@ internal sealed class Notifier : IDisposable
         }
 
         details["kind"] = kind;
+        var policy = _policies.Current;
         details["recipients"] = new JsonArray([.. recipients.Select(r => (JsonNode)new JsonObject
         {
             ["id"] = r,
-            ["name"] = _policy.FindOwner(r)?.Name,
-            ["email"] = _policy.FindOwner(r)?.Email,
+            ["name"] = policy.FindOwner(r)?.Name,
+            ["email"] = policy.FindOwner(r)?.Email,
         })]);
         var payload = new JsonObject { ["text"] = text, ["warden"] = details };
         _store.Outbox.Enqueue(kind, recipients, payload.ToJsonString(), _clock.GetUtcNow());

@@ -129,8 +129,8 @@ internal static class ConsolePages
 
     private sealed record Notice(string ApprovalId, string Text);
 
-    internal static RazorComponentResult Page<TPage>(object model)
-        where TPage : IComponent => new RazorComponentResult<TPage>(new Dictionary<string, object?> { ["Model"] = model });
+    internal static RazorComponentResult Page<TPage>(object model, int status = 200)
+        where TPage : IComponent => new RazorComponentResult<TPage>(new Dictionary<string, object?> { ["Model"] = model }) { StatusCode = status };
 
     internal static IResult ToSignIn() => Results.Redirect("/console/sign-in");
 

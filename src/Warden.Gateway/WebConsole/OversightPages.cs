@@ -36,6 +36,7 @@ internal static class OversightPages
 
             return ConsolePages.Page<PolicyPage>(CheckFile(gateway, PolicyOf(gateway, posted.User)));
         });
+        app.MapPost("/console/policy/reload", (HttpContext context, CancellationToken cancellationToken) => ReloadAsync(gateway, context));
         app.MapGet("/console/incidents", (HttpContext context) =>
             ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<IncidentsPage>(Incidents(gateway, user)) : ConsolePages.ToSignIn());
         app.MapPost("/console/incidents/{id}/acknowledge", async (HttpContext context, string id) =>
@@ -46,51 +47,70 @@ internal static class OversightPages
 
     private static PolicyView PolicyOf(Gateway gateway, ConsoleUser user)
     {
-        var policy = gateway.Policy;
-        return new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, gateway.Loaded.At, gateway.Environment,
+        var (policy, loaded) = (gateway.Policy, gateway.Loaded);
+        return new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, loaded.At, loaded.By is { } by ? policy.Who(by) : null, gateway.Environment,
             [("use cases", policy.UseCases.Count), ("agents", policy.Agents.Count), ("rules", policy.Rules.Count), ("budgets", policy.Budgets.Count), ("people", policy.Owners.Count)],
-            gateway.Loaded.Warnings, gateway.Loaded.Text);
+            loaded.Warnings, loaded.Text, PolicyReload.MayReload(policy, user.Id));
     }
 
-    /// <summary>The checker over the policy file as it is on disk now: whether the next start would load it, and whether it differs from the one loaded. Nothing takes effect.</summary>
+    /// <summary>
+    /// The checker over the policy file as it is on disk now: whether it loads, whether it is the one
+    /// in force, and whether a reload would put it in force (offered, bound to this file's hash, to
+    /// those who may reload). Nothing takes effect.
+    /// </summary>
     private static PolicyView CheckFile(Gateway gateway, PolicyView view)
     {
-        if (gateway.Options.PolicyText is not null)
-        {
-            return view with { Checked = "This gateway runs a policy it was given as text (the built-in example), not a file: there is nothing on disk to check.", CheckedOk = true };
-        }
-
-        string text;
-        try
-        {
-            text = File.ReadAllText(gateway.Options.PolicyPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return view with { Checked = $"{gateway.Options.PolicyPath} cannot be read: {e.Message}" };
-        }
-
-        var result = Core.PolicyLoader.Load(text, gateway.Options.PolicyPath, new Core.PolicyLoadOptions
-        {
-            Clock = gateway.Options.Clock, Systems = [Workspace.WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All,
-        });
-        var problems = result.Diagnostics.Select(d => d.ToString()).ToList();
-        if (!result.Succeeded)
+        var check = PolicyReload.Check(gateway.Options, gateway.Policy);
+        var problems = check.Problems.ToList();
+        if (check.Policy is null)
         {
             return view with
             {
-                Checked = $"The file as it is now does not load ({result.Diagnostics.Count(d => d.Severity == Core.Severity.Error)} error(s)): a restart would refuse it, and this gateway keeps the policy it loaded.",
+                Checked = check.Text is null
+                    ? $"Nothing to check: {check.Blocker}."
+                    : $"The file as it is now does not load ({check.Diagnostics.Count(d => d.Severity == Core.Severity.Error)} error(s)): it cannot be reloaded, a restart would refuse it, and this gateway keeps the policy in force.",
+                CheckedOk = check.Text is null,
                 CheckedProblems = problems,
             };
         }
 
-        return view with
+        if (check.Hash == gateway.Policy.Hash)
         {
-            CheckedOk = true,
-            Checked = result.Policy!.Hash == gateway.Policy.Hash
-                ? "The file as it is now loads, and it is the policy this gateway runs."
-                : $"The file as it is now loads, as another policy ({result.Policy.Hash}): a restart would run it.",
-            CheckedProblems = problems,
+            return view with { CheckedOk = true, Checked = "The file as it is now loads, and it is the policy in force.", CheckedProblems = problems };
+        }
+
+        return check.Blocker is { } blocker
+            ? view with { Checked = $"The file as it is now loads, as another policy ({check.Hash}), but it cannot be reloaded: {blocker}.", CheckedProblems = problems }
+            : view with
+            {
+                CheckedOk = true,
+                Checked = $"The file as it is now loads, as another policy ({check.Hash}). "
+                          + (view.MayReload ? "Reload to put it in force for every call from now on." : "A technical owner or a risk owner can reload it."),
+                CheckedProblems = problems,
+                ReloadHash = view.MayReload ? check.Hash : null,
+            };
+    }
+
+    private static async Task<IResult> ReloadAsync(Gateway gateway, HttpContext context)
+    {
+        if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+        {
+            return ConsolePages.Refused(context);
+        }
+
+        var checkedHash = posted.Form["checked"].ToString();
+        if (checkedHash.Length == 0)
+        {
+            return Results.Text("Refused: check the file first; a reload takes the file that was checked.", "text/plain", statusCode: 400);
+        }
+
+        var reloaded = await gateway.ReloadPolicyAsync(posted.User.Id, checkedHash).ConfigureAwait(false);
+        var view = PolicyOf(gateway, posted.User) with { Reloaded = reloaded.Message, ReloadedOk = reloaded.Outcome is ReloadOutcome.Reloaded or ReloadOutcome.Unchanged };
+        return reloaded.Outcome switch
+        {
+            ReloadOutcome.NotAllowed => ConsolePages.Page<PolicyPage>(view, 403),
+            ReloadOutcome.Refused => ConsolePages.Page<PolicyPage>(CheckFile(gateway, view) with { Reloaded = reloaded.Message, ReloadedOk = false }, 409),
+            _ => ConsolePages.Page<PolicyPage>(view),
         };
     }
 

@@ -82,7 +82,7 @@ public sealed class OversightPagesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Checking_the_policy_file_says_whether_a_restart_would_load_it_and_changes_nothing()
+    public async Task Checking_the_policy_file_says_whether_it_loads_and_changes_nothing()
     {
         var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
@@ -99,13 +99,60 @@ public sealed class OversightPagesTests : IAsyncLifetime
             return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         }
 
-        Assert.Contains("it is the policy this gateway runs", await Check(), StringComparison.Ordinal);
+        Assert.Contains("it is the policy in force", await Check(), StringComparison.Ordinal);
         await File.WriteAllTextAsync(file, text.Replace("effect: deny", "effect: denny", StringComparison.Ordinal), TestContext.Current.CancellationToken);
         var broken = await Check();
         Assert.Contains("does not load", broken, StringComparison.Ordinal);
         Assert.Contains("denny", broken, StringComparison.Ordinal);
         await File.WriteAllTextAsync(file, text.Replace("Every agent may read the workspace.", "Every agent reads the workspace.", StringComparison.Ordinal), TestContext.Current.CancellationToken);
-        Assert.Contains("as another policy", await Check(), StringComparison.Ordinal);
+        var changed = await Check();
+        Assert.Contains("as another policy", changed, StringComparison.Ordinal);
+        Assert.DoesNotContain("reload-policy", changed, StringComparison.Ordinal); // sam is a data owner: no reload offered
+        Assert.Equal(loaded, gateway.Gateway.Policy.Hash);
+    }
+
+    [Fact]
+    public async Task A_technical_owner_reloads_the_file_as_checked_and_the_page_says_by_whom()
+    {
+        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
+        Assert.Null(ConsoleAccounts.SetPassword(gateway.Directory, "dev", Password, TimeProvider.System));
+        using var dev = await ConsolePeople.SignInAsync(gateway, "dev", "/console/policy");
+        await File.WriteAllTextAsync(file, text.Replace("Every agent may read the workspace.", "Every agent reads the workspace.", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+        using var checkedPage = await dev.Post("/console/policy/check", ("csrf", dev.Csrf!));
+        var check = await checkedPage.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var hash = System.Text.RegularExpressions.Regex.Match(check, "name=\"checked\" value=\"([^\"]+)\"").Groups[1].Value;
+        using var reloaded = await dev.Post("/console/policy/reload", ("csrf", dev.Csrf!), ("checked", hash));
+        var page = await reloaded.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Contains("id=\"reload-policy\"", check, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, reloaded.StatusCode);
+        Assert.Equal(hash, gateway.Gateway.Policy.Hash);
+        Assert.Contains("reloaded by Dev Patel (dev)", page, StringComparison.Ordinal);
+        Assert.Contains("Every agent reads the workspace.", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reload_posted_by_an_approver_without_the_owner_roles_is_refused()
+    {
+        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(file, text.Replace("Every agent may read the workspace.", "Every agent reads the workspace.", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
+        var loaded = gateway.Gateway.Policy.Hash;
+        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        var hash = Warden.Core.PolicyLoader.Load(text, file, new Warden.Core.PolicyLoadOptions { Systems = [Warden.Workspace.WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All }).Policy!.Hash;
+        Assert.Null(ConsoleAccounts.SetPassword(gateway.Directory, "lee", Password, TimeProvider.System));
+        using var lee = await ConsolePeople.SignInAsync(gateway, "lee", "/console/policy");
+
+        using var refused = await lee.Post("/console/policy/reload", ("csrf", lee.Csrf!), ("checked", hash));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Equal(loaded, gateway.Gateway.Policy.Hash);
     }
 

@@ -190,7 +190,7 @@ internal sealed class Gateway : IAsyncDisposable
         }
 
         PolicyReloaded Decide(PolicyFileCheck check) =>
-            !PolicyReload.MayReload(Policy, person) ? new PolicyReloaded(ReloadOutcome.NotAllowed, $"{person} may not reload the policy: that takes a technical owner or a risk owner", check)
+            !PersonAccess.MayReload(Policy, person) ? new PolicyReloaded(ReloadOutcome.NotAllowed, $"{person} may not reload the policy: that takes a technical owner or a risk owner", check)
             : check.Blocker is { } blocker ? new PolicyReloaded(ReloadOutcome.Refused, $"the policy was not reloaded: {blocker}", check)
             : checkedHash is not null && checkedHash != check.Hash ? new PolicyReloaded(ReloadOutcome.Refused, $"the file changed since it was checked (it loads as {check.Hash} now, not {checkedHash}): check it again, then reload", check)
             : check.Hash == Policy.Hash ? new PolicyReloaded(ReloadOutcome.Unchanged, $"the file is the policy in force ({check.Hash}): nothing to reload", check)

@@ -36,10 +36,6 @@ internal sealed record PolicyReloaded(ReloadOutcome Outcome, string Message, Pol
 /// </summary>
 internal static class PolicyReload
 {
-    /// <summary>The people who may reload: those who answer for how agents are run (technical owners) and for the risk (risk owners).</summary>
-    public static bool MayReload(Policy policy, string person) =>
-        policy.FindOwner(person) is { } owner && (owner.Has(OwnerRole.TechnicalOwner) || owner.Has(OwnerRole.RiskOwner));
-
     /// <summary>Reads the gateway's policy file and checks it against the policy in force; nothing takes effect.</summary>
     public static PolicyFileCheck Check(GatewayOptions options, Policy running)
     {

@@ -4,7 +4,14 @@ namespace Warden.WebConsole;
 // nothing else, so that what a person may see is decided in one place, before rendering.
 
 /// <summary>The person signed in: id, name as approvers read it, and the token every form carries back.</summary>
-public sealed record ConsoleUser(string Id, string Name, string Csrf);
+public sealed record ConsoleUser(string Id, string Name, string Csrf)
+{
+    /// <summary>Whether their roles open the whole trail (Activity, its export, the latest refusals) to them.</summary>
+    public bool ReadsTrail { get; init; } = true;
+
+    /// <summary>Whether they own a use case in some way, and so may roll back what its agents did.</summary>
+    public bool Owns { get; init; } = true;
+}
 
 /// <summary>One request in the queue.</summary>
 public sealed record ApprovalRow(

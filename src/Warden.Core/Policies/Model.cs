@@ -33,6 +33,8 @@ public enum OwnerRole
     DataOwner,
     /// <summary>Answers for a use case's risk; grants exceptions.</summary>
     RiskOwner,
+    /// <summary>Reads the whole trail, to reconstruct what happened; approves and rolls back nothing by this role.</summary>
+    Auditor,
 }
 
 /// <summary>A person named in the policy.</summary>

@@ -32,7 +32,7 @@ internal static class Names
     public static readonly IReadOnlyDictionary<string, OwnerRole> Roles = new Dictionary<string, OwnerRole>
     {
         ["approver"] = OwnerRole.Approver, ["business_owner"] = OwnerRole.BusinessOwner, ["technical_owner"] = OwnerRole.TechnicalOwner,
-        ["data_owner"] = OwnerRole.DataOwner, ["risk_owner"] = OwnerRole.RiskOwner,
+        ["data_owner"] = OwnerRole.DataOwner, ["risk_owner"] = OwnerRole.RiskOwner, ["auditor"] = OwnerRole.Auditor,
     };
 
     public static readonly IReadOnlyDictionary<string, ReviewCadence> Cadences = new Dictionary<string, ReviewCadence>

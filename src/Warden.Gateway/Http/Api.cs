@@ -266,6 +266,11 @@ internal static class Api
 
         app.MapGet("/api/audit", (HttpContext context) =>
         {
+            if (!PersonAccess.MayReadTrail(gateway.Policy, Person(context)))
+            {
+                return Problem(403, $"{Person(context)} may not read the trail: {PersonAccess.TrailRefusal}");
+            }
+
             var q = context.Request.Query;
             try
             {

@@ -134,6 +134,10 @@ internal static class ConsolePages
 
     internal static IResult ToSignIn() => Results.Redirect("/console/sign-in");
 
+    /// <summary>The answer to someone whose roles do not open the trail.</summary>
+    internal static IResult NotATrailReader(ConsoleUser user) =>
+        Results.Text($"Refused: {user.Name} may not read the trail: {PersonAccess.TrailRefusal}.", "text/plain", statusCode: 403);
+
     internal static IResult Refused(HttpContext context) =>
         Results.Text("Refused: sign in again and resend the form from its page (its token is missing, stale, or from another session).", "text/plain", statusCode: 403);
 
@@ -277,14 +281,19 @@ internal static class ConsolePages
     /// <summary>The person the request's cookie signs in, while the session lasts and the policy still names them; null otherwise.</summary>
     internal static ConsoleUser? SignedIn(Gateway gateway, HttpContext context)
     {
+        var policy = gateway.Policy;
         if (context.Request.Cookies[CookieName] is not { Length: > 0 and < 200 } token
             || gateway.Store.People.Session(TokenHash(token), gateway.Options.Clock.GetUtcNow(), IdleLimit) is not { } session
-            || gateway.Policy.FindOwner(session.Person) is null)
+            || policy.FindOwner(session.Person) is not { } person)
         {
             return null;
         }
 
-        return new ConsoleUser(session.Person, gateway.Approvals.Who(session.Person), session.Csrf);
+        return new ConsoleUser(session.Person, policy.Who(session.Person), session.Csrf)
+        {
+            ReadsTrail = PersonAccess.MayReadTrail(policy, session.Person),
+            Owns = person.Roles.Any(r => r is Core.OwnerRole.BusinessOwner or Core.OwnerRole.TechnicalOwner or Core.OwnerRole.DataOwner or Core.OwnerRole.RiskOwner),
+        };
     }
 
     /// <summary>A form posted by a signed-in person with their session's CSRF token; null (refused) otherwise.</summary>

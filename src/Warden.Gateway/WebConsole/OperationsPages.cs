@@ -23,12 +23,19 @@ internal static class OperationsPages
     public static void Map(WebApplication app, Gateway gateway)
     {
         app.MapGet("/console/activity", (HttpContext context) =>
-            ConsolePages.SignedIn(gateway, context) is { } user ? ConsolePages.Page<ActivityPage>(Activity(gateway, user, context.Request.Query)) : ConsolePages.ToSignIn());
+            ConsolePages.SignedIn(gateway, context) is not { } user ? ConsolePages.ToSignIn()
+            : !user.ReadsTrail ? ConsolePages.NotATrailReader(user)
+            : ConsolePages.Page<ActivityPage>(Activity(gateway, user, context.Request.Query)));
         app.MapPost("/console/activity/verify", async (HttpContext context) =>
         {
             if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
             {
                 return ConsolePages.Refused(context);
+            }
+
+            if (!posted.User.ReadsTrail)
+            {
+                return ConsolePages.NotATrailReader(posted.User);
             }
 
             var result = AuditVerifier.Verify(gateway.Trail.Path);
@@ -43,9 +50,14 @@ internal static class OperationsPages
         });
         app.MapGet("/console/activity/export", async (HttpContext context) =>
         {
-            if (ConsolePages.SignedIn(gateway, context) is null)
+            if (ConsolePages.SignedIn(gateway, context) is not { } user)
             {
                 return ConsolePages.ToSignIn();
+            }
+
+            if (!user.ReadsTrail)
+            {
+                return ConsolePages.NotATrailReader(user);
             }
 
             if (Query(context.Request.Query, out var error) is not { } query)
@@ -80,6 +92,11 @@ internal static class OperationsPages
             if (ConsolePages.SignedIn(gateway, context) is not { } user)
             {
                 return ConsolePages.ToSignIn();
+            }
+
+            if (!user.ReadsTrail)
+            {
+                return ConsolePages.NotATrailReader(user);
             }
 
             var record = AuditLog.Query(gateway.Trail.Path, new AuditQuery { Before = seq + 1, Limit = 1 }).Entries.FirstOrDefault(r => r.Seq == seq);

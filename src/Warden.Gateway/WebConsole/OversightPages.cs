@@ -50,7 +50,7 @@ internal static class OversightPages
         var (policy, loaded) = (gateway.Policy, gateway.Loaded);
         return new PolicyView(user, gateway.Options.PolicyPath, policy.Hash, loaded.At, loaded.By is { } by ? policy.Who(by) : null, gateway.Environment,
             [("use cases", policy.UseCases.Count), ("agents", policy.Agents.Count), ("rules", policy.Rules.Count), ("budgets", policy.Budgets.Count), ("people", policy.Owners.Count)],
-            loaded.Warnings, loaded.Text, PolicyReload.MayReload(policy, user.Id));
+            loaded.Warnings, loaded.Text, PersonAccess.MayReload(policy, user.Id));
     }
 
     /// <summary>
@@ -153,7 +153,7 @@ internal static class OversightPages
         var counted = AuditLog.CallsPerDay(gateway.Trail.Path, new DateTimeOffset(today.AddDays(-6), TimeSpan.Zero)).ToDictionary(d => d.Day);
         var days = Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
             .Select(d => counted.TryGetValue(d, out var c) ? (d, c.Calls, c.Refused) : (d, 0, 0)).ToList();
-        var refusals = AuditLog.Query(gateway.Trail.Path, new AuditQuery { Effect = "deny", Limit = 10 }).Entries
+        var refusals = !user.ReadsTrail ? [] : AuditLog.Query(gateway.Trail.Path, new AuditQuery { Effect = "deny", Limit = 10 }).Entries
             .Select(r => new ActivityRow(r.Seq, r.Time, r.Entry.Kind, r.Entry.Agent, r.Entry.Person, r.Entry.Tool, r.Entry.Effect, r.Entry.Outcome, r.Entry.Reason, r.Entry.ApprovalId,
                 r.Entry.ActionId, r.Entry.RollbackOf, r.RolledBackBy)).ToList();
         var soon = DateOnly.FromDateTime(today.AddDays(30));

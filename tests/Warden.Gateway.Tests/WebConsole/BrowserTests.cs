@@ -119,6 +119,18 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("#notice")).ToContainTextAsync("hygiene-bot is frozen");
         var refused = NodeClient.Answer((await Agent(new { op = "call", name = "contacts.get", arguments = new { id = "c-0000003" } }))["steps"]![0]!);
         Assert.Contains("frozen", refused.ToJsonString(), StringComparison.Ordinal);
+
+        // The freeze opened an incident; the overview counts it; the policy page checks the file.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Incidents" }).ClickAsync();
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("kill_switch");
+        await Shot(page, "incidents");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Overview" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#refusal-list")).ToContainTextAsync("hygiene-bot");
+        await Shot(page, "overview");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Policy" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check the file as it is now" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#checked")).ToBeVisibleAsync();
+        await Shot(page, "policy");
     }
 
     [Fact]

@@ -39,7 +39,14 @@ internal static class IdentityProviderSignIn
         var log = gateway.Options.Logging.CreateLogger("Warden.WebConsole");
         var references = new TokenReferences(Path.Combine(Path.GetFullPath(gateway.Options.DataDirectory), "secrets"));
         services.AddSingleton(new IdentityProviderButton(provider.ButtonName));
-        services.AddAuthentication().AddOpenIdConnect(Scheme, options =>
+        // The console's session is the default scheme, so that the handler below is not made the default (the only scheme
+        // would be) and asked, at every request, to authenticate with itself.
+        services.AddAuthentication(options =>
+            {
+                options.AddScheme<ConsoleSessionScheme>(ConsoleSessionScheme.Name, null);
+                options.DefaultScheme = ConsoleSessionScheme.Name;
+            })
+            .AddOpenIdConnect(Scheme, options =>
         {
             options.Authority = provider.Authority;
             options.ClientId = provider.ClientId;
@@ -196,5 +203,38 @@ internal static class IdentityProviderSignIn
         var page = ConsolePages.Page<SignInPage>(new SignInView(null, why));
         page.StatusCode = status;
         return page;
+    }
+}
+
+/// <summary>
+/// The console's own session as ASP.NET Core sees it: nobody. Sessions are read by
+/// <see cref="ConsolePages.SignedIn"/>, page by page; this scheme exists only so that the OpenID
+/// Connect handler is neither the default scheme nor where its ticket would be kept (every ticket
+/// is handled, and turned into a console session, before that).
+/// </summary>
+internal sealed class ConsoleSessionScheme : IAuthenticationHandler
+{
+    public const string Name = "warden-console";
+
+    private HttpContext _context = null!;
+
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
+    {
+        _context = context;
+        return Task.CompletedTask;
+    }
+
+    public Task<AuthenticateResult> AuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
+
+    public Task ChallengeAsync(AuthenticationProperties? properties)
+    {
+        _context.Response.Redirect("/console/sign-in");
+        return Task.CompletedTask;
+    }
+
+    public Task ForbidAsync(AuthenticationProperties? properties)
+    {
+        _context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Task.CompletedTask;
     }
 }

@@ -129,6 +129,19 @@ internal static class IdentityProviderSignIn
         }
 
         var log = gateway.Options.Logging.CreateLogger("Warden.WebConsole");
+        // A browser holds a form's post to the redirects that follow it (form-action), so the pages with the button may send it
+        // on to the provider; every other page keeps form-action 'self'.
+        var origin = new Uri(provider.Authority).GetLeftPart(UriPartial.Authority);
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/console/sign-in"))
+            {
+                var headers = context.Response.Headers;
+                headers.ContentSecurityPolicy = headers.ContentSecurityPolicy.ToString().Replace("form-action 'self'", $"form-action 'self' {origin}", StringComparison.Ordinal);
+            }
+
+            return next(context);
+        });
         // Here, after the console's headers are set: the handler answers its callback itself, with those headers.
         app.UseAuthentication();
         app.MapPost(StartPath, async (HttpContext context) =>

@@ -358,6 +358,19 @@ public sealed class IdentityProviderSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_the_sign_in_pages_may_send_a_form_on_to_the_provider()
+    {
+        var gateway = await Gateway();
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+
+        using var signIn = await http.GetAsync(gateway.Url + "/console/sign-in", TestContext.Current.CancellationToken);
+        using var other = await http.GetAsync(gateway.Url + "/console/approvals", TestContext.Current.CancellationToken);
+
+        Assert.Contains($"form-action 'self' {_provider.Url};", signIn.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Contains("form-action 'self';", other.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_gateway_without_a_provider_offers_no_button_and_has_no_callback()
     {
         _gateway = await GatewayFixture.StartAsync();

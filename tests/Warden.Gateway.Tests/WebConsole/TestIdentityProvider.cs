@@ -49,9 +49,10 @@ internal sealed class TestIdentityProvider : IAsyncDisposable
 
     private int _redeemed;
 
-    public static async Task<TestIdentityProvider> StartAsync()
+    /// <param name="host">Its host name: localhost puts it on another site than a gateway at 127.0.0.1, as a real provider is.</param>
+    public static async Task<TestIdentityProvider> StartAsync(string host = "127.0.0.1")
     {
-        var url = $"http://127.0.0.1:{GatewayFixture.FreePort()}";
+        var url = $"http://{host}:{GatewayFixture.FreePort()}";
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();

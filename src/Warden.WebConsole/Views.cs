@@ -84,6 +84,9 @@ public sealed record SignInView(string? Person, string? Error);
 /// </summary>
 public sealed record IdentityProviderButton(string Name);
 
+/// <summary>Who was just signed in through the identity provider, and with which.</summary>
+public sealed record SignedInView(string Name, string Provider);
+
 /// <summary>The filters of the Activity page, as typed (each may be empty).</summary>
 public sealed record ActivityFilter(string? Agent, string? Tool, string? Effect, string? Person, string? Record, string? From, string? To);
 

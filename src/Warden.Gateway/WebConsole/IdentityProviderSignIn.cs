@@ -105,7 +105,7 @@ internal static class IdentityProviderSignIn
                 OnTicketReceived = async context =>
                 {
                     context.HandleResponse();
-                    await AdmitAsync(gateway, log, context.HttpContext, context.Principal!).ConfigureAwait(false);
+                    await AdmitAsync(gateway, provider, log, context.HttpContext, context.Principal!).ConfigureAwait(false);
                 },
                 OnRemoteFailure = async context =>
                 {
@@ -166,7 +166,7 @@ internal static class IdentityProviderSignIn
     }
 
     /// <summary>Signs in the one person of the policy the provider's verified email names, with the console's own session; a page saying why not otherwise.</summary>
-    private static async Task AdmitAsync(Gateway gateway, ILogger log, HttpContext context, ClaimsPrincipal principal)
+    private static async Task AdmitAsync(Gateway gateway, IdentityProviderOptions provider, ILogger log, HttpContext context, ClaimsPrincipal principal)
     {
         var email = principal.FindFirst("email")?.Value?.Trim();
         if (string.IsNullOrEmpty(email))
@@ -205,8 +205,12 @@ internal static class IdentityProviderSignIn
             return;
         }
 
-        var started = ConsolePages.StartSession(gateway, context, person, password?.Hash, now);
-        await (started ?? Refusal("A password was set for you meanwhile: start again.", StatusCodes.Status409Conflict)).ExecuteAsync(context).ConfigureAwait(false);
+        // The session's cookie is set here; its redirect to the queue is not followed, but a page of this site goes on to it:
+        // the browser comes from the provider's site, and would not send a SameSite=Strict cookie on a redirect of that navigation.
+        var started = ConsolePages.StartSession(gateway, context, person, password?.Hash, now) is not null
+            ? ConsolePages.Page<SignedInPage>(new SignedInView(gateway.Approvals.Who(person), provider.ButtonName))
+            : Refusal("A password was set for you meanwhile: start again.", StatusCodes.Status409Conflict);
+        await started.ExecuteAsync(context).ConfigureAwait(false);
     }
 
     private static Task RefuseAsync(HttpContext context, string why) => Refusal(why, StatusCodes.Status403Forbidden).ExecuteAsync(context);

@@ -41,6 +41,13 @@ internal sealed class TestIdentityProvider : IAsyncDisposable
     /// <summary>When set, id_tokens are signed with this key, which the JWKS does not publish (an attacker's token).</summary>
     public RSA? SignWith { get; set; }
 
+    /// <summary>
+    /// When true, the authorize endpoint answers with a page whose link goes back (as a provider's
+    /// sign-in form does): the way back is then a navigation started on the provider's site, not a
+    /// redirect in a chain the gateway's page started.
+    /// </summary>
+    public bool AsksToContinue { get; set; }
+
     /// <summary>What the authorize endpoint was last asked (its query), for the tests that check how the gateway asks.</summary>
     public IQueryCollection? LastAuthorize { get; private set; }
 
@@ -115,7 +122,10 @@ internal sealed class TestIdentityProvider : IAsyncDisposable
 
             var code = Base64Url(RandomNumberGenerator.GetBytes(24));
             _codes[code] = new Grant(query["redirect_uri"]!, query["code_challenge"]!, query["nonce"], User.Email, User.Verified);
-            return Results.Redirect($"{query["redirect_uri"]}?code={code}&state={Uri.EscapeDataString(query["state"].ToString())}&iss={Uri.EscapeDataString(Url)}");
+            var back = $"{query["redirect_uri"]}?code={code}&state={Uri.EscapeDataString(query["state"].ToString())}&iss={Uri.EscapeDataString(Url)}";
+            return AsksToContinue
+                ? Results.Content($"<!doctype html><title>Test IdP</title><p>Signed in at the provider as {System.Net.WebUtility.HtmlEncode(User.Email)}.</p><a id=\"continue\" href=\"{System.Net.WebUtility.HtmlEncode(back)}\">Continue to Warden</a>", "text/html")
+                : Results.Redirect(back);
         });
         app.MapPost("/token", async (HttpContext context) =>
         {

@@ -69,6 +69,9 @@ public sealed record GatewayOptions
         return $"{root}/console/approvals/{Uri.EscapeDataString(approvalId)}";
     }
 
+    /// <summary>The identity provider people may sign in to the console with (OpenID Connect), beside their passwords; none when null.</summary>
+    public IdentityProviderOptions? IdentityProvider { get; init; }
+
     /// <summary>Who decided to start on an audit trail that does not verify; null refuses such a trail.</summary>
     public string? AcceptBrokenTrailBy { get; init; }
 
@@ -134,6 +137,11 @@ public sealed record GatewayOptions
         if (MaxRequestBytes < 1024)
         {
             errors.Add($"MaxRequestBytes must be at least 1,024 (was {MaxRequestBytes})");
+        }
+
+        if (IdentityProvider is not null)
+        {
+            errors.AddRange(IdentityProvider.Errors(DataDirectory));
         }
 
         if (errors.Count > 0)

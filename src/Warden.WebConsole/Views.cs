@@ -85,6 +85,15 @@ public sealed record ApprovalDetail(ConsoleUser User, string Id, string Status, 
 /// <summary>The sign-in page: what was typed (never the password) and why it failed.</summary>
 public sealed record SignInView(string? Person, string? Error);
 
+/// <summary>
+/// The identity provider the sign-in page offers beside the password form ("Sign in with Okta"),
+/// when the gateway has one: a service, so that every rendering of the sign-in page shows it.
+/// </summary>
+public sealed record IdentityProviderButton(string Name);
+
+/// <summary>Who was just signed in through the identity provider, and with which.</summary>
+public sealed record SignedInView(string Name, string Provider);
+
 /// <summary>The filters of the Activity page, as typed (each may be empty).</summary>
 public sealed record ActivityFilter(string? Agent, string? Tool, string? Effect, string? Person, string? Record, string? From, string? To);
 

@@ -64,7 +64,8 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     /// <summary>Starts a gateway; <paramref name="directory"/> names a data folder to use (and keep) instead of a new temporary one: how a test restarts a gateway on the same data.</summary>
     public static async Task<GatewayFixture> StartAsync(Func<string, string>? editPolicy = null, string environment = "sandbox", int maxPending = 20, int perSecond = 200, string? webhook = null,
-        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true, string? publicUrl = null, string? policyFile = null)
+        string? directory = null, int sendBatch = 500, TimeSpan sendPause = default, bool directToolCalls = true, string? publicUrl = null, string? policyFile = null,
+        IdentityProviderOptions? identityProvider = null)
     {
         var ownsDirectory = directory is null;
         directory ??= NewDirectory();
@@ -85,6 +86,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             RequestsPerSecondPerAgent = perSecond,
             WebhookUrl = webhook,
             PublicUrl = publicUrl,
+            IdentityProvider = identityProvider,
             SendBatchSize = sendBatch,
             SendPause = sendPause,
             Clock = clock,

@@ -31,12 +31,22 @@ internal static class ServeCommand
             Description = "Where people reach the gateway, e.g. behind a proxy (default: where it listens); notifications and held calls link to its console there.",
             HelpName = "URL",
         };
+        var oidc = new IdentityProviderCommandOptions();
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people decide in the console (/console), over the API and the CLI.")
         {
-            policy, data, environment, demo, port, host, webhook, rate, publicUrl,
+            policy, data, environment, demo, port, host, webhook, rate, publicUrl, oidc.Authority, oidc.ClientId, oidc.ClientSecret, oidc.Name,
         };
-        command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-            parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), parse.GetValue(publicUrl), console, clock, cancellationToken));
+        command.SetAction((parse, cancellationToken) =>
+        {
+            if (oidc.Read(parse, out var error) is var provider && error is not null)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(error)}");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            return ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
+                parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), parse.GetValue(publicUrl), provider, console, clock, cancellationToken);
+        });
         return command;
     }
 
@@ -72,7 +82,7 @@ internal static class ServeCommand
     private static string? WebhookOf(ParseResult parse, Option<string?> webhook) => parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL");
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
-        string? rateText, string? publicUrl, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
+        string? rateText, string? publicUrl, IdentityProviderOptions? identityProvider, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rate = 200;
         if (rateText is not null && (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate < 1))
@@ -94,7 +104,7 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        options = options.With(webhook, rate) with { PublicUrl = publicUrl };
+        options = options.With(webhook, rate) with { PublicUrl = publicUrl, IdentityProvider = identityProvider };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
@@ -214,6 +224,11 @@ internal static class ServeCommand
         grid.AddRow("MCP for agents", Markup.Escape(started.McpEndpoint) + "  (Streamable HTTP, Authorization: Bearer <agent token>)");
         grid.AddRow("API for people", Markup.Escape(started.Api) + "  (e.g. GET /api/approvals, Authorization: Bearer <person token>)");
         grid.AddRow("Console for people", Markup.Escape(started.Url.TrimEnd('/') + "/console") + "  (a browser; warden people set-password, or a link below)");
+        if (options.IdentityProvider is { } provider)
+        {
+            grid.AddRow("Sign-in", $"passwords, and {Markup.Escape(provider.ButtonName)} ({Markup.Escape(provider.Authority)}; callback {Markup.Escape((options.PublicUrl ?? started.Url).TrimEnd('/'))}/console/sign-in/provider/callback)");
+        }
+
         grid.AddRow("Audit trail", Markup.Escape(started.TrailPath) + "  (warden audit verify --trail ...)");
         grid.AddRow("Data", Markup.Escape(started.DataDirectory));
         console.Write(grid);
@@ -255,5 +270,50 @@ internal static class ServeCommand
         {
             console.MarkupLine($"[yellow]Without a token, these cannot sign in: {Markup.Escape(string.Join(", ", started.WithoutToken))}. Set the variables (or files) the policy names, or start with --demo to make tokens up.[/]");
         }
+    }
+}
+
+/// <summary>
+/// <c>warden serve</c>'s options for signing in to the console with an identity provider: the
+/// authority, the client id and the client secret's reference go together, or none of them.
+/// </summary>
+internal sealed class IdentityProviderCommandOptions
+{
+    public Option<string?> Authority { get; } = new("--oidc-authority")
+    {
+        Description = "Let people sign in to the console with this OpenID Connect provider (its issuer, https), beside passwords; needs --oidc-client-id and --oidc-client-secret.",
+        HelpName = "URL",
+    };
+
+    public Option<string?> ClientId { get; } = new("--oidc-client-id") { Description = "The client id the identity provider gave the gateway.", HelpName = "ID" };
+
+    public Option<string?> ClientSecret { get; } = new("--oidc-client-secret")
+    {
+        Description = "Where the client secret is kept: env:NAME, file:/path or secret:NAME (a file in DATA/secrets), as agents' tokens.",
+        HelpName = "REF",
+    };
+
+    public Option<string?> Name { get; } = new("--oidc-name") { Description = "The provider's name on the sign-in button, e.g. Okta (default: its host).", HelpName = "TEXT" };
+
+    /// <summary>The provider the options name; null with no error when none is given, null with the error when they are incomplete.</summary>
+    public IdentityProviderOptions? Read(ParseResult parse, out string? error)
+    {
+        var (authority, clientId, secret, name) = (parse.GetValue(Authority), parse.GetValue(ClientId), parse.GetValue(ClientSecret), parse.GetValue(Name));
+        var given = new[] { (Authority.Name, authority), (ClientId.Name, clientId), (ClientSecret.Name, secret) };
+        var missing = given.Where(g => string.IsNullOrWhiteSpace(g.Item2)).Select(g => g.Item1).ToList();
+        error = null;
+        if (missing.Count == given.Length)
+        {
+            error = name is null ? null : "--oidc-name names the button of an identity provider; give --oidc-authority, --oidc-client-id and --oidc-client-secret with it.";
+            return null;
+        }
+
+        if (missing.Count > 0)
+        {
+            error = $"signing in with an identity provider takes --oidc-authority, --oidc-client-id and --oidc-client-secret together; {string.Join(" and ", missing)} {(missing.Count == 1 ? "is" : "are")} missing.";
+            return null;
+        }
+
+        return new IdentityProviderOptions(authority!.Trim(), clientId!.Trim(), secret!.Trim(), name);
     }
 }

@@ -63,6 +63,7 @@ internal static class HttpHost
                 return Task.CompletedTask;
             });
         });
+        WebConsole.IdentityProviderSignIn.AddServices(builder.Services, gateway);
         var direct = directToolCalls ? new DirectToolCall(surface, serverInfo) : null;
         if (direct is not null)
         {
@@ -86,6 +87,7 @@ internal static class HttpHost
         // The API described, for a person's token like the rest of it.
         app.MapOpenApi("/api/openapi.json");
         WebConsole.ConsolePages.Map(app, gateway, gateway.Options.Logging?.CreateLogger("Warden.WebConsole") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        WebConsole.IdentityProviderSignIn.Map(app, gateway);
         return app;
     }
 

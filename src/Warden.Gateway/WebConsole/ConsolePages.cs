@@ -185,7 +185,7 @@ internal static class ConsolePages
     /// Signs <paramref name="person"/> in: a new session, its cookie, and on to the queue; null
     /// (nothing started) when their password is no longer the one whose hash was checked.
     /// </summary>
-    private static IResult? StartSession(Gateway gateway, HttpContext context, string person, string? passwordHash, DateTimeOffset now)
+    internal static IResult? StartSession(Gateway gateway, HttpContext context, string person, string? passwordHash, DateTimeOffset now)
     {
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
         if (!gateway.Store.People.StartSession(TokenHash(token), new ConsoleSession(person, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now + SessionLength), passwordHash))
@@ -315,7 +315,7 @@ internal static class ConsolePages
     /// browser in as someone else. Clients that send neither (curl, the tests) are not browsers on
     /// someone else's page.
     /// </summary>
-    private static bool FromAnotherSite(HttpRequest request)
+    internal static bool FromAnotherSite(HttpRequest request)
     {
         var site = request.Headers["Sec-Fetch-Site"].ToString();
         if (site.Length > 0)

@@ -62,6 +62,9 @@ internal sealed partial class ConsoleSession : IDisposable
         return (response.StatusCode, html);
     }
 
+    /// <summary>The answer to a GET of <paramref name="url"/> (a path here, or an address anywhere), unread.</summary>
+    public Task<HttpResponseMessage> Open(string url) => _http.GetAsync(url, TestContext.Current.CancellationToken);
+
     public Task<HttpResponseMessage> Post(string path, params (string Name, string Value)[] fields) =>
         _http.PostAsync(path, new FormUrlEncodedContent(fields.Select(f => KeyValuePair.Create(f.Name, f.Value))), TestContext.Current.CancellationToken);
 

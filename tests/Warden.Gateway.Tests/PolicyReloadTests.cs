@@ -231,6 +231,27 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approver_a_reload_takes_off_the_rule_cannot_carry_a_request_held_before_it()
+    {
+        var (_, held) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "Buyer (approved by the data owner)" } });
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        // Bulk changes go to the risk owner now, no longer to the data owner.
+        var start = _text.IndexOf("  - id: hygiene-bulk-changes\n", StringComparison.Ordinal);
+        var end = _text.IndexOf("\n\n", start, StringComparison.Ordinal);
+        await Write(_text[..start] + _text[start..end].Replace("approvers: [owner:data]", "approvers: [owner:risk]", StringComparison.Ordinal) + _text[end..]);
+        var (reloaded, body) = await Reload("dev");
+        Assert.True(reloaded == HttpStatusCode.OK, body?.ToJsonString());
+
+        var (_, vote) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", _gateway.Token("sam"), new { comment = "fine" });
+
+        Assert.NotEqual("executed", vote!["result"]?.GetValue<string>());
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Buyer (approved by the data owner)'"));
+        var again = vote["replacement"]!.GetValue<string>();
+        Assert.Equal(["rita"], Approvals.ApprovalDesk.RequirementsOf(_gateway.Gateway.Store.Approvals.Find(again)!).SelectMany(r => r.Approvers));
+    }
+
+    [Fact]
     public async Task Reloads_at_once_put_the_file_in_force_once()
     {
         await WriteReadsDenied();

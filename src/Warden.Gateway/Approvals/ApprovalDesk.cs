@@ -416,20 +416,22 @@ internal sealed class ApprovalDesk : IDisposable
             return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_options.Environment}").ConfigureAwait(false);
         }
 
-        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Approvals.Votes(record.Id).Select(v => Who(v.Person))));
+        var votes = store.Approvals.Votes(record.Id);
+        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", votes.Select(v => Who(v.Person))),
+            [.. votes.Where(v => v.Vote == "approve").Select(v => v.Person)]);
         var governed = await _governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
             .ConfigureAwait(false);
         switch (governed)
         {
             case Governed.Changed { Refused: { } refused } changed:
-                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
-                return new VoteResult(VoteStatus.Voided, $"the plan changed ({changed.Difference}) and the policy now refuses it: {refused.Message}", store.Approvals.Find(record.Id)!,
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = changed.Difference }));
+                return new VoteResult(VoteStatus.Voided, $"{changed.Difference}; and the policy now refuses it: {refused.Message}", store.Approvals.Find(record.Id)!,
                     Execution: refused);
             case Governed.Changed changed:
-                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = changed.Difference }));
                 var again = await RequestAsync(agent, changed.Plan, changed.Decision, record.Instruction, record.OnBehalfOf, changed.Entry, replaces: record).ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Voided,
-                    $"the plan changed after it was approved ({changed.Difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
+                    $"{changed.Difference}: this approval is void, and request {again.ApprovalId} asks the approvers again",
                     store.Approvals.Find(record.Id)!, again.ApprovalId, again);
             case Governed.Finished { Outcome: var outcome }:
                 var status = outcome.Status switch { CallStatus.Done => ApprovalStatus.Executed, CallStatus.Stopped => ApprovalStatus.Stopped, _ => ApprovalStatus.Failed };

@@ -210,7 +210,7 @@ internal sealed class ApprovalDesk : IDisposable
             }
 
             var requirements = RequirementsOf(record);
-            if (!requirements.Any(r => r.Approvers.Contains(person)))
+            if (!Decides(person, record))
             {
                 return new SystemError(VoteRefusals.NotAnApprover, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
             }
@@ -339,8 +339,20 @@ internal sealed class ApprovalDesk : IDisposable
     /// escalation contact of its use case. Everyone else sees only that it exists.
     /// </summary>
     public bool MaySeeDetails(string person, ApprovalRecord record) =>
-        RequirementsOf(record).Any(r => r.Approvers.Contains(person))
+        Decides(person, record)
         || (_policies.Current.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
+
+    /// <summary>
+    /// Whether <paramref name="person"/> is an approver of the request: named when it was held, and
+    /// still named by its rule in the policy in force. A reload that takes someone off a rule takes
+    /// their say in, and their view of, the requests held before it.
+    /// </summary>
+    public bool Decides(string person, ApprovalRecord record)
+    {
+        var policy = _policies.Current;
+        return policy.FindOwner(person) is not null && RequirementsOf(record).Any(r => r.Approvers.Contains(person)
+            && (policy.Rules.FirstOrDefault(rule => rule.Id == r.Rule)?.Approval is not { } approval || policy.EligibleApprovers(approval, record.Agent).Contains(person)));
+    }
 
     /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
     public JsonObject View(ApprovalRecord record, string person)

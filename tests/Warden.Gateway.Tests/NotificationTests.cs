@@ -90,6 +90,22 @@ public sealed class NotificationTests
     }
 
     [Fact]
+    public async Task An_approver_alone_reads_only_the_notifications_sent_to_them()
+    {
+        await using var webhook = await Webhook.StartAsync();
+        webhook.Failing = true; // kept in the outbox, as an undelivered message is
+        await using var gateway = await GatewayFixture.StartAsync(webhook: webhook.Url);
+        // Put to the data owner, and told to the use case's owners: not to lee, who approves campaigns.
+        await GatewayFixture.Call(await gateway.Agent("hygiene-bot"), "contacts.update", new { filter = "country == 'DE'", set = new { job_title = "Not for lee" } });
+
+        var (_, lee) = await gateway.Api(HttpMethod.Get, "/api/notifications", gateway.Token("lee"));
+        var (_, sam) = await gateway.Api(HttpMethod.Get, "/api/notifications", gateway.Token("sam"));
+
+        Assert.DoesNotContain("Not for lee", lee!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("Not for lee", sam!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_webhook_that_fails_is_retried_and_the_failure_is_visible_until_it_delivers()
     {
         await using var webhook = await Webhook.StartAsync();

@@ -231,6 +231,52 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_given_before_a_reload_that_asks_more_approvers_does_not_run_the_call()
+    {
+        var (_, held) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "Buyer (approved by the data owner)" } });
+        Assert.Equal("pending_approval", held["status"]!.GetValue<string>());
+        // Bulk changes need the risk owner as well as the data owner now.
+        var start = _text.IndexOf("  - id: hygiene-bulk-changes\n", StringComparison.Ordinal);
+        var end = _text.IndexOf("\n\n", start, StringComparison.Ordinal);
+        await Write(_text[..start] + _text[start..end].Replace("approvers: [owner:data]", "approvers: [owner:data, owner:risk]\n      quorum: 2", StringComparison.Ordinal) + _text[end..]);
+        var (reloaded, body) = await Reload("dev");
+        Assert.True(reloaded == HttpStatusCode.OK, body?.ToJsonString());
+
+        var (_, vote) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{held["approval_id"]!.GetValue<string>()}/approve", _gateway.Token("sam"), new { comment = "fine" });
+
+        Assert.NotEqual("executed", vote!["result"]?.GetValue<string>());
+        Assert.Equal(0L, _gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Buyer (approved by the data owner)'"));
+        var again = vote["replacement"]!.GetValue<string>();
+        var asked = Assert.Single(Approvals.ApprovalDesk.RequirementsOf(_gateway.Gateway.Store.Approvals.Find(again)!));
+        Assert.Equal(2, asked.Quorum);
+        Assert.Equal(["rita", "sam"], asked.Approvers.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_approver_a_reload_takes_off_the_rule_neither_reads_nor_decides_a_request_held_before_it()
+    {
+        // Bulk hygiene changes go to the campaign leads too (lee among them), then no longer.
+        var start = _text.IndexOf("  - id: hygiene-bulk-changes\n", StringComparison.Ordinal);
+        var end = _text.IndexOf("\n\n", start, StringComparison.Ordinal);
+        await Write(_text[..start] + _text[start..end].Replace("approvers: [owner:data]", "approvers: [owner:data, group:campaign-leads]", StringComparison.Ordinal) + _text[end..]);
+        Assert.Equal(HttpStatusCode.OK, (await Reload("dev")).Status);
+        var (_, held) = await GatewayFixture.Call(await _gateway.Agent("hygiene-bot"), "contacts.update",
+            new { filter = "country == 'DE'", set = new { job_title = "Buyer (seen by lee)" } });
+        var id = held["approval_id"]!.GetValue<string>();
+        Assert.NotNull((await _gateway.Api(HttpMethod.Get, $"/api/approvals/{id}", _gateway.Token("lee"))).Body!["plan"]);
+        await Write(_text);
+        Assert.Equal(HttpStatusCode.OK, (await Reload("dev")).Status);
+
+        var (_, view) = await _gateway.Api(HttpMethod.Get, $"/api/approvals/{id}", _gateway.Token("lee"));
+        var (vote, _) = await _gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", _gateway.Token("lee"), new { comment = "still mine?" });
+
+        Assert.Null(view!["plan"]);
+        Assert.Equal(HttpStatusCode.Forbidden, vote);
+        Assert.Empty(_gateway.Gateway.Store.Approvals.Votes(id));
+    }
+
+    [Fact]
     public async Task Reloads_at_once_put_the_file_in_force_once()
     {
         await WriteReadsDenied();

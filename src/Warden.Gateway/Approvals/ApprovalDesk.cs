@@ -210,7 +210,7 @@ internal sealed class ApprovalDesk : IDisposable
             }
 
             var requirements = RequirementsOf(record);
-            if (!requirements.Any(r => r.Approvers.Contains(person)))
+            if (!Decides(person, record))
             {
                 return new SystemError(VoteRefusals.NotAnApprover, $"{Who(person)} is not among the approvers of request {approvalId} ({string.Join("; ", requirements.Select(Describe))})");
             }
@@ -339,8 +339,20 @@ internal sealed class ApprovalDesk : IDisposable
     /// escalation contact of its use case. Everyone else sees only that it exists.
     /// </summary>
     public bool MaySeeDetails(string person, ApprovalRecord record) =>
-        RequirementsOf(record).Any(r => r.Approvers.Contains(person))
+        Decides(person, record)
         || (_policies.Current.FindUseCase(record.UseCase) is { } useCase && (useCase.Owners.Include(person) || useCase.Escalation == person));
+
+    /// <summary>
+    /// Whether <paramref name="person"/> is an approver of the request: named when it was held, and
+    /// still named by its rule in the policy in force. A reload that takes someone off a rule takes
+    /// their say in, and their view of, the requests held before it.
+    /// </summary>
+    public bool Decides(string person, ApprovalRecord record)
+    {
+        var policy = _policies.Current;
+        return policy.FindOwner(person) is not null && RequirementsOf(record).Any(r => r.Approvers.Contains(person)
+            && (policy.Rules.FirstOrDefault(rule => rule.Id == r.Rule)?.Approval is not { } approval || policy.EligibleApprovers(approval, record.Agent).Contains(person)));
+    }
 
     /// <summary>The request as <paramref name="person"/> may see it: the call, the plan, the requirements with their votes, or only that it exists.</summary>
     public JsonObject View(ApprovalRecord record, string person)
@@ -416,20 +428,22 @@ internal sealed class ApprovalDesk : IDisposable
             return await FailAsync(record, entry, $"the call was approved for {record.Environment}, and this gateway runs {_options.Environment}").ConfigureAwait(false);
         }
 
-        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", store.Approvals.Votes(record.Id).Select(v => Who(v.Person))));
+        var votes = store.Approvals.Votes(record.Id);
+        var approved = new ApprovedCall(record.Id, record.PlanHash, PlanView.Records(record.Plan), string.Join(", ", votes.Select(v => Who(v.Person))),
+            [.. votes.Where(v => v.Vote == "approve").Select(v => v.Person)]);
         var governed = await _governor.GovernAsync(new GovernedCall(agent, record.Tool, arguments, record.OnBehalfOf, entry) { Approved = approved })
             .ConfigureAwait(false);
         switch (governed)
         {
             case Governed.Changed { Refused: { } refused } changed:
-                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
-                return new VoteResult(VoteStatus.Voided, $"the plan changed ({changed.Difference}) and the policy now refuses it: {refused.Message}", store.Approvals.Find(record.Id)!,
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = changed.Difference }));
+                return new VoteResult(VoteStatus.Voided, $"{changed.Difference}; and the policy now refuses it: {refused.Message}", store.Approvals.Find(record.Id)!,
                     Execution: refused);
             case Governed.Changed changed:
-                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = $"the plan changed after it was approved: {changed.Difference}" }));
+                store.Approvals.SetOutcome(record.Id, ApprovalStatus.Void, Outcome(new { reason = changed.Difference }));
                 var again = await RequestAsync(agent, changed.Plan, changed.Decision, record.Instruction, record.OnBehalfOf, changed.Entry, replaces: record).ConfigureAwait(false);
                 return new VoteResult(VoteStatus.Voided,
-                    $"the plan changed after it was approved ({changed.Difference}): this approval is void, and request {again.ApprovalId} asks the approvers again",
+                    $"{changed.Difference}: this approval is void, and request {again.ApprovalId} asks the approvers again",
                     store.Approvals.Find(record.Id)!, again.ApprovalId, again);
             case Governed.Finished { Outcome: var outcome }:
                 var status = outcome.Status switch { CallStatus.Done => ApprovalStatus.Executed, CallStatus.Stopped => ApprovalStatus.Stopped, _ => ApprovalStatus.Failed };

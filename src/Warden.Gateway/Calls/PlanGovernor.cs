@@ -16,8 +16,8 @@ internal sealed record GovernedCall(Agent Agent, string Tool, JsonElement Argume
     public ApprovedCall? Approved { get; init; }
 }
 
-/// <summary>What people agreed to: the request, the hash of the plan they saw, how many records it had, and who they were.</summary>
-internal sealed record ApprovedCall(string Id, string PlanHash, long Records, string By);
+/// <summary>What people agreed to: the request, the hash of the plan they saw, how many records it had, who they were (as read, and by id).</summary>
+internal sealed record ApprovedCall(string Id, string PlanHash, long Records, string By, IReadOnlyList<string> Approvers);
 
 /// <summary>How governing a call ended.</summary>
 internal abstract record Governed
@@ -29,9 +29,9 @@ internal abstract record Governed
     public sealed record NeedsPeople(Plan Plan, Decision Decision, AuditEntry Entry) : Governed;
 
     /// <summary>
-    /// The call ran under an approval, but its plan is no longer the one approved: the approval is
-    /// void. Refused is the recorded refusal when the policy now refuses the new plan; otherwise the
-    /// new plan goes back to people.
+    /// The call ran under an approval, but its plan is no longer the one approved, or the policy in
+    /// force asks other people for it: the approval is void, and Difference says why. Refused is the
+    /// recorded refusal when the policy now refuses the new plan; otherwise the plan goes back to people.
     /// </summary>
     public sealed record Changed(string Difference, Plan Plan, Decision Decision, AuditEntry Entry, CallOutcome? Refused) : Governed;
 }
@@ -117,10 +117,19 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             }).ConfigureAwait(false));
         }
 
-        // An approved call asks for people again only when its plan changed; what they agreed to runs.
+        // An approved call asks for people again only when its plan changed, or when the policy in
+        // force (reloaded since it was held) asks for approvers who have not agreed; what they agreed to runs.
         if (decision.Effect == Effect.Approve && approval is null)
         {
             return new Governed.NeedsPeople(plan, decision, entry);
+        }
+
+        if (decision.Effect == Effect.Approve && approval is not null
+            && decision.Approvals.FirstOrDefault(a => policy.EligibleApprovers(a, agent.Id).Count(approval.Approvers.Contains) < a.Quorum) is { } unmet)
+        {
+            var asked = $"the policy in force asks {unmet.Quorum} of {string.Join(", ", policy.EligibleApprovers(unmet, agent.Id))} to approve it"
+                        + (unmet.Rule.Length == 0 ? "" : $" (rule '{unmet.Rule}')") + $", and {approval.By} approved it";
+            return new Governed.Changed(asked, plan, decision, entry with { Effect = "approve", Reason = decision.Reason, Detail = Join(entry.Detail, $"approval {approval.Id} is void: {asked}") }, null);
         }
 
         return new Governed.Finished(await ExecuteAsync(policy, agent, plan, onBehalfOf, entry).ConfigureAwait(false));
@@ -134,9 +143,9 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
     {
         var approval = call.Approved!;
         var then = approval.Records;
-        var difference = then == plan.Records
+        var difference = "the plan changed after it was approved: " + (then == plan.Records
             ? $"the same number of records ({plan.Records:N0}) but not the same ones"
-            : $"{then:N0} records then, {plan.Records:N0} now";
+            : $"{then:N0} records then, {plan.Records:N0} now");
         var decision = guards.Decide(policy, Environment, call.Agent, call.Tool, call.Arguments, plan, call.OnBehalfOf);
         if (decision.Effect == Effect.Deny)
         {

@@ -38,9 +38,13 @@ internal static class Api
             ["checkpoint_failures"] = gateway.Trail.CheckpointFailures,
         }));
 
-        app.MapGet("/api/notifications", (bool? undelivered) => Results.Json(new JsonObject
+        // A message tells of a request or an incident as its recipients may see it: a trail reader
+        // reads them all, anyone else the ones sent to them (as /api/approvals withholds the rest).
+        app.MapGet("/api/notifications", (HttpContext context, bool? undelivered) => Results.Json(new JsonObject
         {
-            ["notifications"] = new JsonArray([.. gateway.Store.Outbox.Messages(undelivered ?? false).Select(m => (JsonNode)new JsonObject
+            ["notifications"] = new JsonArray([.. gateway.Store.Outbox.Messages(undelivered ?? false)
+                .Where(m => PersonAccess.MayReadTrail(gateway.Policy, Person(context)) || m.Recipients.Contains(Person(context)))
+                .Select(m => (JsonNode)new JsonObject
             {
                 ["id"] = m.Id, ["kind"] = m.Kind, ["created_at"] = GatewayStore.Time(m.CreatedAt),
                 ["recipients"] = new JsonArray([.. m.Recipients.Select(r => (JsonNode)r)]),

@@ -339,7 +339,7 @@ internal static class ConsolePages
     {
         var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
         // A request made in another environment is decided by a gateway of that environment, not here.
-        var yours = pending.Where(r => r.Environment == gateway.Options.Environment && ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id))).ToList();
+        var yours = pending.Where(r => r.Environment == gateway.Options.Environment && gateway.Approvals.Decides(user.Id, r)).ToList();
         var rows = yours.OrderByDescending(r => r.Risk).ThenBy(r => r.ExpiresAt).Select(r =>
         {
             var plan = PlanView.Read(r.Plan);
@@ -353,7 +353,7 @@ internal static class ConsolePages
     {
         var votes = gateway.Store.Approvals.Votes(record.Id);
         var details = gateway.Approvals.MaySeeDetails(user.Id, record);
-        var approver = ApprovalDesk.RequirementsOf(record).Any(q => q.Approvers.Contains(user.Id));
+        var approver = gateway.Approvals.Decides(user.Id, record);
         var detail = new ApprovalDetail(user, record.Id, record.Status.Word(), record.Agent, record.UseCase, record.Environment, record.Tool, record.Risk,
             record.CreatedAt, record.ExpiresAt, record.DecidedAt, gateway.Options.Clock.GetUtcNow(),
             [.. gateway.Approvals.Waiting(record, votes).Select(w => new RequirementView(w.Rule, w.Approvers, w.Quorum, w.Given))],

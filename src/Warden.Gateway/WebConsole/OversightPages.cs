@@ -148,7 +148,7 @@ internal static class OversightPages
     {
         var now = gateway.Options.Clock.GetUtcNow();
         var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
-        var yours = pending.Count(r => ApprovalDesk.RequirementsOf(r).Any(q => q.Approvers.Contains(user.Id)));
+        var yours = pending.Count(r => gateway.Approvals.Decides(user.Id, r));
         var today = now.UtcDateTime.Date;
         var counted = AuditLog.CallsPerDay(gateway.Trail.Path, new DateTimeOffset(today.AddDays(-6), TimeSpan.Zero)).ToDictionary(d => d.Day);
         var days = Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))

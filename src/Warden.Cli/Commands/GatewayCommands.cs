@@ -336,6 +336,11 @@ internal static class GatewayCommands
                 console.MarkupLine($"  {Markup.Escape(S(problem!, "at"))}: {Markup.Escape(S(problem!, "severity"))}: {Markup.Escape(S(problem!, "message"))}");
             }
 
+            foreach (var warning in ok ? answer?["warnings"]?.AsArray() ?? [] : [])
+            {
+                console.MarkupLine($"  {Markup.Escape(warning!.ToString())}");
+            }
+
             if (ok)
             {
                 console.MarkupLine(S(answer!, "outcome") == "reloaded"

@@ -15,9 +15,12 @@ internal sealed class AgentAccess(PolicyInForce policies, string environment, Go
     /// is shown, and all it may call. An upstream server's tools the policy does not annotate are
     /// those it lists now that a rule can grant (held for a person).
     /// </summary>
-    public IReadOnlySet<string> GrantedTools(Agent agent)
+    public IReadOnlySet<string> GrantedTools(Agent agent) => GrantedTools(policies.Current, agent);
+
+    /// <summary>The tools <paramref name="policy"/> (the one a call started under) can ever grant the agent here.</summary>
+    public IReadOnlySet<string> GrantedTools(Policy policy, Agent agent)
     {
-        var (policy, granted, _) = WorkedOut();
+        var (_, granted, _) = WorkedOut(policy);
         var annotated = granted.GetOrAdd(agent.Id, _ =>
             policy.Grants(agent.Id, environment).Where(g => _ids.Contains(g.Tool.System)).Select(g => g.Tool.Name).ToHashSet(StringComparer.Ordinal));
         if (!_upstreams)
@@ -49,23 +52,34 @@ internal sealed class AgentAccess(PolicyInForce policies, string environment, Go
             .Select(t => policy.GrantUnannotated(agent.Id, environment, t)).OfType<ToolGrant>();
 
     /// <summary>What an agent reads, masked as its policy says.</summary>
-    public ReadMask MaskFor(Agent agent)
+    public ReadMask MaskFor(Agent agent) => MaskFor(policies.Current, agent);
+
+    /// <summary>What an agent reads, masked as <paramref name="policy"/> (the one a call started under) says.</summary>
+    public ReadMask MaskFor(Policy policy, Agent agent)
     {
-        var (policy, _, masks) = WorkedOut();
-        // Masked as the policy in force says of the agent, whichever policy the caller found it in.
+        var (_, _, masks) = WorkedOut(policy);
+        // Masked as that policy says of the agent, whichever policy the caller found it in.
         return masks.GetOrAdd(agent.Id, _ => ReadMask.For(policy, policy.FindAgent(agent.Id) ?? agent));
     }
 
-    /// <summary>What was worked out under the policy in force; started afresh once a reload replaced it.</summary>
-    private Worked WorkedOut()
+    /// <summary>
+    /// What was worked out under <paramref name="policy"/>: kept for the policy in force, started
+    /// afresh once a reload replaced it; for an older policy a call started under, worked out for that call alone.
+    /// </summary>
+    private Worked WorkedOut(Policy policy)
     {
         var worked = _worked;
-        var policy = policies.Current;
-        if (!ReferenceEquals(worked.Policy, policy))
+        if (ReferenceEquals(worked.Policy, policy))
         {
-            _worked = worked = new Worked(policy);
+            return worked;
         }
 
+        if (!ReferenceEquals(policy, policies.Current))
+        {
+            return new Worked(policy);
+        }
+
+        _worked = worked = new Worked(policy);
         return worked;
     }
 

@@ -178,7 +178,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
     /// </summary>
     private Refusal? Admit(Policy policy, Agent agent, string tool, JsonElement arguments, string? onBehalfOf)
     {
-        var granted = access.GrantedTools(agent);
+        var granted = access.GrantedTools(policy, agent);
         if (system.Definition(policy, tool) is not { } definition)
         {
             var hint = Core.Diagnostics.Suggest.Hint(tool, granted);
@@ -204,7 +204,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             return new Refusal("not_activated", message, null, message);
         }
 
-        if (MaskedFilter(agent, definition, arguments) is { } masked)
+        if (MaskedFilter(policy, agent, definition, arguments) is { } masked)
         {
             // Filtering on a field the agent sees masked would read it back a character at a time.
             var message = $"agent '{agent.Id}' may not filter on {masked}: it reads that field masked";
@@ -215,9 +215,9 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
     }
 
     /// <summary>A field the agent sees masked that one of the call's filters tests (the tool's arguments the catalogue marks as filters), as table.field.</summary>
-    private string? MaskedFilter(Agent agent, ToolDefinition tool, JsonElement arguments)
+    private string? MaskedFilter(Policy policy, Agent agent, ToolDefinition tool, JsonElement arguments)
     {
-        var mask = access.MaskFor(agent);
+        var mask = access.MaskFor(policy, agent);
         if (mask.Fields.Count == 0)
         {
             return null;
@@ -297,7 +297,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             Summary = plan.Summary,
             Records = action.Done,
             ActionId = action.ActionId.Length == 0 ? null : action.ActionId,
-            Result = access.MaskFor(agent).Apply(action.Output, action.OutputFields),
+            Result = access.MaskFor(policy, agent).Apply(action.Output, action.OutputFields),
             AuditSeq = seq,
         };
     }

@@ -56,7 +56,11 @@ internal static class Api
 
         app.MapGet("/api/me", (HttpContext context) =>
         {
-            var owner = gateway.Policy.FindOwner(Person(context))!;
+            if (gateway.Policy.FindOwner(Person(context)) is not { } owner)
+            {
+                return Problem(401, "you are no longer a person of the policy in force");
+            }
+
             return Results.Json(new JsonObject
             {
                 ["id"] = owner.Id, ["name"] = owner.Name, ["email"] = owner.Email,

@@ -106,6 +106,12 @@ internal static class HttpHost
 
         string? header = context.Request.Headers.Authorization;
         var caller = header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? gateway.Credentials.Find(header[7..].Trim()) : null;
+        var policy = gateway.Policy;
+        if (caller is not null && (caller.Kind == CallerKind.Agent ? policy.FindAgent(caller.Id) is null : policy.FindOwner(caller.Id) is null))
+        {
+            caller = null; // a reload took the identity out, and its token is being taken away
+        }
+
         if (caller is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";

@@ -141,6 +141,17 @@ public sealed class HeldCallElicitationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_typescript_sdk_client_over_stateless_http_gets_the_plain_pending_answer()
+    {
+        // SDK 1.32.2 speaks 2025-11-25: what it declared went with initialize, another POST.
+        var run = await EndToEnd.NodeClient.RunDeclaringAsync("""{"elicitation":{"url":{}}}""", "http", _gateway.Url + "/mcp", _gateway.Token("hygiene-bot"),
+            EndToEnd.NodeClient.Steps(new { op = "call", name = "contacts.update", arguments = BulkUpdate }));
+
+        Assert.True(run["connected"]!.GetValue<bool>(), run.ToJsonString());
+        Assert.Equal("pending_approval", EndToEnd.NodeClient.Answer(run["steps"]![0]!)["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_elicitation_shows_nothing_the_agent_sees_masked()
     {
         // hygiene-bot sees contacts' personal data masked; deleting one of them is held.

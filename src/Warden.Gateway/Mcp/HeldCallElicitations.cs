@@ -100,16 +100,18 @@ internal sealed class HeldCallElicitations(GatewayStore store, TimeProvider cloc
             }
 
             var text = CanonicalJson.Text(arguments);
-            foreach (var offer in _offers.Values)
+            foreach (var offer in _offers.Values.OrderBy(o => o.Until))
             {
                 if (offer.Agent != agent || offer.Tool != tool || offer.OnBehalfOf != onBehalfOf || offer.Arguments != text)
                 {
                     continue;
                 }
 
+                // Still waiting: the call joins it the usual way. (Another offer of the same call, a
+                // request held anew when the plan had changed, may have been decided meanwhile.)
                 if (store.Approvals.Find(offer.ApprovalId) is not { Status: not ApprovalStatus.Pending } record)
                 {
-                    return null;
+                    continue;
                 }
 
                 _offers.Remove(offer.ApprovalId);

@@ -150,7 +150,7 @@ internal sealed class McpSurface(
 
     /// <summary>What the user is told beside the page: what the call would do, who must agree, and by when. Only what the pending answer already tells the agent.</summary>
     private string WhyHeld(CallOutcome held) =>
-        $"{held.Tool} ({held.Summary}) waits for a person's approval: {ApprovalDesk.Describe(held.WaitingFor ?? [])}"
+        $"{held.Summary?.TrimEnd('.') ?? held.Tool}. It waits for approval by {ApprovalDesk.Describe(held.WaitingFor ?? [])}"
         + $" (rule {string.Join(", ", (held.WaitingFor ?? []).Select(w => w.Rule).Distinct())}), before {held.ExpiresAt}."
         + (options.Environment == "production" ? "" : $" Environment: {options.Environment}.");
 

@@ -106,6 +106,45 @@ public sealed class HeldCallElicitationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_retries_at_once_take_the_result_once()
+    {
+        var client = await _gateway.Agent("hygiene-bot", Waiting());
+        var (_, elicitation) = await Held(client, "contacts.update", BulkUpdate);
+        Assert.Equal(HttpStatusCode.OK, (await Vote("sam", elicitation.ElicitationId!, "approve", "go ahead")).Status);
+
+        var retries = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
+        {
+            try
+            {
+                var (_, answer) = await GatewayFixture.Call(client, "contacts.update", BulkUpdate);
+                return answer["status"]!.GetValue<string>();
+            }
+            catch (UrlElicitationRequiredException)
+            {
+                return "held anew";
+            }
+        }));
+
+        Assert.Equal(["done", "held anew"], retries.Order(StringComparer.Ordinal));
+        Assert.Single(_gateway.Trail(), e => e.Entry.Kind == "call" && e.Entry.ActionId is not null);
+    }
+
+    [Fact]
+    public async Task The_retry_after_the_request_expired_is_refused_and_nothing_runs()
+    {
+        var client = await _gateway.Agent("hygiene-bot", Waiting());
+        var (_, elicitation) = await Held(client, "contacts.update", BulkUpdate);
+        _gateway.Clock.Advance(TimeSpan.FromDays(2));
+        await _gateway.Gateway.Approvals.ExpireDueAsync(TestContext.Current.CancellationToken);
+
+        var (isError, answer) = await GatewayFixture.Call(client, "contacts.update", BulkUpdate);
+
+        Assert.True(isError);
+        Assert.Equal(("refused", "expired", elicitation.ElicitationId), (answer["status"]!.GetValue<string>(), answer["code"]!.GetValue<string>(), answer["approval_id"]!.GetValue<string>()));
+        Assert.Equal(0L, Retitled);
+    }
+
+    [Fact]
     public async Task A_retry_while_the_request_waits_joins_it_and_is_told_to_wait_again()
     {
         var client = await _gateway.Agent("hygiene-bot", Waiting());

@@ -184,7 +184,7 @@ internal sealed class McpSurface(
         };
         if (waitOn is not null && options.RequestPage(waitOn.Id) is { } page)
         {
-            var note = waitOn == record ? "approved and running now" : $"its plan changed after approval; request {waitOn.Id} asks the approvers again";
+            var note = ReferenceEquals(waitOn, record) ? "approved and running now" : $"its plan changed after approval; request {waitOn.Id} asks the approvers again";
             await recorder.RecordAsync(entry with
             {
                 ApprovalId = waitOn.Id, Outcome = "pending", Detail = Join(onBehalfOf, $"the retry of held call {record.Id}: {note}; told to wait on it again"),

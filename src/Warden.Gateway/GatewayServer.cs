@@ -106,7 +106,7 @@ public static class GatewayServer
 
     private static async Task ServeStdioAsync(Gateway gateway, string agent, GatewayOptions options, CancellationToken cancellationToken)
     {
-        var surface = McpSurface.Of(gateway, agent);
+        using var surface = McpSurface.Of(gateway, agent);
         var serverOptions = new McpServerOptions
         {
             ServerInfo = new Implementation { Name = "warden", Version = HttpHost.Version },

@@ -113,6 +113,10 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
         { "2026-07-28: an unknown tool", new("reporting-bot", Modern("42", "contacts.gte"), true, Headers: ModernHeaders("contacts.gte")) },
         { "2026-07-28: a record that does not exist", new("reporting-bot", Modern("43", "contacts.get", """{"id":"c-9999999"}"""), true, Headers: ModernHeaders("contacts.get")) },
         { "2026-07-28: a call held for approval", new("campaign-qa-bot", Modern("44", "campaigns.send", """{"campaign":"cmp-2026-11-black-friday"}"""), true, Headers: ModernHeaders("campaigns.send")) },
+        { "2026-07-28: a held call for a client that takes URL elicitations", new("campaign-qa-bot", Modern("50", "campaigns.send", """{"campaign":"cmp-2026-11-black-friday"}""",
+            Envelope.Replace("{}", """{"elicitation":{"url":{}}}""", StringComparison.Ordinal)), true, Headers: ModernHeaders("campaigns.send")) },
+        { "2026-07-28: a held call for a client that takes form elicitations only", new("campaign-qa-bot", Modern("51", "campaigns.send", """{"campaign":"cmp-2026-11-black-friday"}""",
+            Envelope.Replace("{}", """{"elicitation":{"form":{}}}""", StringComparison.Ordinal)), true, Headers: ModernHeaders("campaigns.send")) },
         { "2026-07-28: Warden's permissions tool", new("reporting-bot", Modern("45", "warden.my_permissions"), true, Headers: ModernHeaders("warden.my_permissions")) },
         { "2026-07-28: an empty tool name", new("reporting-bot", Modern("46", ""), true, Headers: ModernHeaders("")) },
 
@@ -208,6 +212,21 @@ public sealed partial class DirectToolCallTests(TwoGateways gateways) : IClassFi
 
         Assert.Equal(sdk, direct);
         Assert.True(request.Taken == (Taken() == taken + 1), $"{what}: the direct path {(request.Taken ? "should have" : "should not have")} taken it");
+    }
+
+    [Fact]
+    public async Task A_held_call_is_answered_with_the_url_elicitation_error_on_both_paths_alike()
+    {
+        var request = new Request("campaign-qa-bot", Modern("52", "campaigns.send", """{"campaign":"cmp-2026-11-black-friday"}""",
+            Envelope.Replace("{}", """{"elicitation":{"url":{}}}""", StringComparison.Ordinal)), true, Headers: ModernHeaders("campaigns.send"));
+
+        var direct = await SendAsync(gateways.Direct, request);
+        var sdk = await SendAsync(gateways.Sdk, request);
+
+        Assert.Equal(sdk, direct);
+        Assert.StartsWith("200\n", direct, StringComparison.Ordinal);
+        Assert.Contains("\"code\":-32042", direct, StringComparison.Ordinal);
+        Assert.Contains("\"elicitations\":[{\"mode\":\"url\"", direct, StringComparison.Ordinal);
     }
 
     [Fact]

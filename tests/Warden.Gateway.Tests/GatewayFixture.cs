@@ -113,15 +113,15 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public string Token(string identity) => Gateway.DemoTokens[identity];
 
-    /// <summary>An MCP client signed in as the agent.</summary>
-    public async Task<McpClient> Agent(string agent)
+    /// <summary>An MCP client signed in as the agent; <paramref name="options"/> say what else it declares (its capabilities, a protocol version).</summary>
+    public async Task<McpClient> Agent(string agent, McpClientOptions? options = null)
     {
         var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(Url + "/mcp"),
             TransportMode = HttpTransportMode.StreamableHttp,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + Token(agent) },
-        }), cancellationToken: TestContext.Current.CancellationToken);
+        }), options, cancellationToken: TestContext.Current.CancellationToken);
         _clients.Add(client);
         return client;
     }

@@ -55,6 +55,7 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     private static readonly JsonTypeInfo<JsonRpcMessage> MessageType = Protocol.GetTypeInfo<JsonRpcMessage>();
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsType = Protocol.GetTypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<CallToolResult> ResultType = Protocol.GetTypeInfo<CallToolResult>();
+    private static readonly JsonTypeInfo<UrlElicitationRequiredErrorData> ElicitationsType = Protocol.GetTypeInfo<UrlElicitationRequiredErrorData>();
 
     /// <summary>The characters RFC 9110 allows in a header value, as the SDK checks Mcp-Name.</summary>
     private static readonly SearchValues<char> HeaderValueChars = SearchValues.Create(
@@ -82,7 +83,7 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     /// <param name="context">The request, authenticated as an agent, its body the screened message in memory.</param>
     public async Task<bool> TryAnswerAsync(HttpContext context)
     {
-        if (await TakeAsync(context).ConfigureAwait(false) is not var (request, parameters, perRequest))
+        if (await TakeAsync(context).ConfigureAwait(false) is not var (request, parameters, perRequest, urlElicitation))
         {
             return false;
         }
@@ -92,7 +93,21 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         JsonRpcMessage answer;
         try
         {
-            answer = Answer(request, await surface.CallToolAsync(context.User, parameters).ConfigureAwait(false), perRequest);
+            answer = Answer(request, await surface.CallToolAsync(context.User, parameters, urlElicitation).ConfigureAwait(false), perRequest);
+        }
+        catch (UrlElicitationRequiredException e)
+        {
+            // A held call for a client that takes URL elicitations, as the SDK writes it: the elicitations in the error's data.
+            answer = new JsonRpcError
+            {
+                Id = request.Id,
+                JsonRpc = "2.0",
+                Error = new JsonRpcErrorDetail
+                {
+                    Code = (int)e.ErrorCode, Message = e.Message,
+                    Data = JsonSerializer.SerializeToNode(new UrlElicitationRequiredErrorData { Elicitations = [.. e.Elicitations] }, ElicitationsType),
+                },
+            };
         }
         catch (McpProtocolException e)
         {
@@ -149,7 +164,11 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     /// Whether SDK 2.4.0, stateless, would take this POST past every check of its own and hand a
     /// <c>tools/call</c> with these parameters to Warden's handler, doing nothing else with it.
     /// </summary>
-    private static async Task<(JsonRpcRequest Request, CallToolRequestParams Parameters, bool PerRequest)?> TakeAsync(HttpContext context)
+    /// <remarks>
+    /// The fourth value says the request declared URL elicitation among its capabilities (only a
+    /// 2026-07-28 request says them: on the handshake versions a stateless server never knows).
+    /// </remarks>
+    private static async Task<(JsonRpcRequest Request, CallToolRequestParams Parameters, bool PerRequest, bool UrlElicitation)?> TakeAsync(HttpContext context)
     {
         // Routing chose MapMcp's POST endpoint: the path, the method and the content type (a 415
         // for another) are settled as for the SDK.
@@ -220,8 +239,13 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
             return null;
         }
 
-        return (call, parameters, perRequest);
+        return (call, parameters, perRequest, perRequest && UrlElicitation(given));
     }
+
+    /// <summary>The request's own capabilities (checked readable by <see cref="PerRequestEnvelope"/>) take URL elicitations.</summary>
+    private static bool UrlElicitation(JsonObject given) =>
+        given["_meta"]?[MetaCapabilities] is JsonObject capabilities
+        && HeldCallElicitations.Supported(capabilities.Deserialize(Protocol.GetTypeInfo<ClientCapabilities>()));
 
     /// <summary>
     /// Without a 2026-07-28 version header the SDK still reads the reserved metadata if a request

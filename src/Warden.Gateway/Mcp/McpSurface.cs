@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -9,6 +10,7 @@ using Warden.Core.Audit;
 using Warden.Gateway.Approvals;
 using Warden.Gateway.Calls;
 using Warden.Storage.Gateway;
+using RequestStatus = Warden.Storage.Gateway.ApprovalStatus;
 
 namespace Warden.Gateway.Mcp;
 
@@ -16,15 +18,20 @@ namespace Warden.Gateway.Mcp;
 /// What an agent sees over the Model Context Protocol: only the tools its policy can ever grant it
 /// in this environment (saying which need approval), each call governed, and two tools of
 /// Warden's own: the status of a held call and what the agent may do and why. The SDK routes any
-/// call here whatever the list said, so every call is decided again.
+/// call here whatever the list said, so every call is decided again. A client that takes URL
+/// elicitations is answered a held call with one (<see cref="HeldCallElicitations"/>), every other
+/// client with the pending result.
 /// </summary>
 internal sealed class McpSurface(
     PolicyInForce policies, GatewayOptions options, CallPipeline calls, ApprovalDesk approvals, GatewayStore store, Guards.Guards guards, AgentAccess access, Recorder recorder,
-    string? fixedAgent = null)
+    HeldCallElicitations elicitations, string? fixedAgent = null) : IDisposable
 {
     /// <summary>The surface of a gateway: its pieces, and the agent a stdio process serves (any signed-in agent over HTTP when null).</summary>
     public static McpSurface Of(Gateway gateway, string? fixedAgent = null) =>
-        new(gateway.Policies, gateway.Options, gateway.Calls, gateway.Approvals, gateway.Store, gateway.Guards, gateway.Access, gateway.Recorder, fixedAgent);
+        new(gateway.Policies, gateway.Options, gateway.Calls, gateway.Approvals, gateway.Store, gateway.Guards, gateway.Access, gateway.Recorder,
+            new HeldCallElicitations(gateway.Store, gateway.Options.Clock, gateway.Options.Logging.CreateLogger<HeldCallElicitations>()), fixedAgent);
+
+    public void Dispose() => elicitations.Dispose();
 
     /// <summary>The claim the HTTP authentication puts the agent's id in.</summary>
     public const string AgentClaim = "warden:agent";
@@ -81,11 +88,22 @@ internal sealed class McpSurface(
         return ValueTask.FromResult(new ListToolsResult { Tools = tools });
     }
 
-    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken) =>
-        CallToolAsync(context.User, context.Params);
+    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken)
+    {
+        // The SDK gives a session's capabilities only where the server can send to the client (stdio):
+        // that session is told when a request it waits on is decided. Stateless HTTP has none; there
+        // a 2026-07-28 request says its capabilities itself.
+        var session = context.Server.ClientCapabilities is not null ? context.Server : null;
+        var capabilities = context.Server.ClientCapabilities ?? context.JsonRpcRequest.Context?.ClientCapabilities;
+        return CallToolAsync(context.User, context.Params, HeldCallElicitations.Supported(capabilities), session);
+    }
 
     /// <summary>A <c>tools/call</c>, by whoever the HTTP authentication signed in: the SDK's handler and <see cref="DirectToolCall"/> both end here.</summary>
-    public async ValueTask<CallToolResult> CallToolAsync(ClaimsPrincipal? user, CallToolRequestParams? parameters)
+    /// <param name="user">Who the HTTP authentication signed in (none over stdio).</param>
+    /// <param name="parameters">The call.</param>
+    /// <param name="urlElicitation">The client takes URL elicitations: a held call is answered with one (error -32042), and its retry is answered from the request.</param>
+    /// <param name="session">The session to tell when a request it waits on is decided, where the transport can carry that.</param>
+    public async ValueTask<CallToolResult> CallToolAsync(ClaimsPrincipal? user, CallToolRequestParams? parameters, bool urlElicitation = false, McpServer? session = null)
     {
         var agent = AgentOf(user);
         var request = parameters ?? throw new McpProtocolException("tools/call needs params: the tool's name and its arguments", McpErrorCode.InvalidParams);
@@ -115,6 +133,11 @@ internal sealed class McpSurface(
             return Result(answer, isError: false);
         }
 
+        if (urlElicitation && elicitations.Claim(agent, request.Name, arguments, onBehalfOf) is { } decided)
+        {
+            return await RetriedAsync(decided, agent, arguments, instruction, onBehalfOf, session).ConfigureAwait(false);
+        }
+
         var outcome = await calls.CallAsync(agent, request.Name, arguments, instruction, onBehalfOf).ConfigureAwait(false);
         if (outcome is { Status: CallStatus.Invalid, Code: "unknown_tool" })
         {
@@ -122,8 +145,96 @@ internal sealed class McpSurface(
             throw new McpProtocolException(outcome.Message, McpErrorCode.InvalidParams);
         }
 
+        if (urlElicitation && outcome is { Status: CallStatus.PendingApproval, ApprovalId: { } approvalId, ApprovalUrl: { } page }
+            && approvals.For(agent, approvalId) is { } held)
+        {
+            elicitations.Remember(approvalId, agent, request.Name, arguments, onBehalfOf, held.ExpiresAt, session);
+            throw HeldCallElicitations.Answer(approvalId, page, WhyHeld(outcome));
+        }
+
         return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid or CallStatus.Stopped);
     }
+
+    /// <summary>What the user is told beside the page: what the call would do, who must agree, and by when. Only what the pending answer already tells the agent.</summary>
+    private string WhyHeld(CallOutcome held) =>
+        $"{held.Summary?.TrimEnd('.') ?? held.Tool}. It waits for approval by {ApprovalDesk.Describe(held.WaitingFor ?? [])}"
+        + $" (rule {string.Join(", ", (held.WaitingFor ?? []).Select(w => w.Rule).Distinct())}), before {held.ExpiresAt}."
+        + (options.Environment == "production" ? "" : $" Environment: {options.Environment}.");
+
+    /// <summary>
+    /// The retry of a call the client was told to wait on, its request no longer pending: the
+    /// call's result as it ran when approved (never run again), the refusal with its reason and
+    /// comment, or, while it runs or when a changed plan went back to the approvers, the page to
+    /// wait on again. Recorded as every answer is.
+    /// </summary>
+    private async Task<CallToolResult> RetriedAsync(ApprovalRecord record, string agentId, JsonElement arguments, string? instruction, string? onBehalfOf, McpServer? session)
+    {
+        var agent = policies.Current.FindAgent(agentId) ?? throw new McpProtocolException($"agent '{agentId}' is no longer in the policy", McpErrorCode.InvalidRequest);
+        var entry = new AuditEntry
+        {
+            Kind = AuditKinds.Call,
+            Environment = options.Environment,
+            Agent = agent.Id,
+            UseCase = agent.UseCase,
+            Tool = record.Tool,
+            Arguments = arguments,
+            Instruction = instruction,
+            ApprovalId = record.Id,
+            PlanHash = record.PlanHash,
+            Effect = "approve",
+        };
+        var waitOn = record.Status switch
+        {
+            RequestStatus.Executing => record,
+            RequestStatus.Void when store.Approvals.ReplacedBy(record.Id) is { } next && store.Approvals.Find(next) is { Status: RequestStatus.Pending } replacement => replacement,
+            _ => null,
+        };
+        if (waitOn is not null && options.RequestPage(waitOn.Id) is { } page)
+        {
+            var note = ReferenceEquals(waitOn, record) ? "approved and running now" : $"its plan changed after approval; request {waitOn.Id} asks the approvers again";
+            await recorder.RecordAsync(entry with
+            {
+                ApprovalId = waitOn.Id, Outcome = "pending", Detail = Join(onBehalfOf, $"the retry of held call {record.Id}: {note}; told to wait on it again"),
+            }).ConfigureAwait(false);
+            elicitations.Remember(waitOn.Id, agent.Id, record.Tool, arguments, onBehalfOf, waitOn.ExpiresAt, session);
+            throw HeldCallElicitations.Answer(waitOn.Id, page, $"{record.Tool}: {note}. Before {GatewayStore.Time(waitOn.ExpiresAt)}.");
+        }
+
+        if (record.Status is RequestStatus.Executed or RequestStatus.Stopped && record.Outcome is { } ran && ran.StartsWith("{\"status\"", StringComparison.Ordinal))
+        {
+            // The outcome as it was when the call ran, masked for this agent then: the same that warden.approval_status shows.
+            await recorder.RecordAsync(entry with
+            {
+                Outcome = "ok", Detail = Join(onBehalfOf, $"the retry of held call {record.Id}, which ran when approved: answered with its result, not run again"),
+            }).ConfigureAwait(false);
+            return Result(ran, isError: record.Status == RequestStatus.Stopped);
+        }
+
+        var (reason, comment) = Ended(record);
+        var message = $"request {record.Id} is {record.Status.Word()}: {reason}" + (comment is null ? "" : $" ({comment})") + "; the call did not run on this retry";
+        var seq = await recorder.RecordAsync(entry with
+        {
+            Outcome = "refused", Reason = message, Detail = Join(onBehalfOf, $"the retry of held call {record.Id}"),
+        }).ConfigureAwait(false);
+        var refused = CallOutcome.Refused(record.Tool, record.Status.Word(), message, null, seq) with { ApprovalId = record.Id };
+        return Result(refused.ToJson(), isError: true);
+    }
+
+    /// <summary>Why a request ended as it did, and the comment of whoever denied it, from its stored outcome.</summary>
+    private static (string Reason, string? Comment) Ended(ApprovalRecord record)
+    {
+        if (record.Outcome is not { } text)
+        {
+            return (record.Status.Word(), null);
+        }
+
+        using var outcome = JsonDocument.Parse(text);
+        var root = outcome.RootElement;
+        string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return (Text("reason") ?? Text("message") ?? record.Status.Word(), Text("comment"));
+    }
+
+    private static string? Join(string? onBehalfOf, string detail) => onBehalfOf is null ? detail : $"on behalf of {onBehalfOf}; {detail}";
 
     /// <summary>
     /// The tool's arguments as one object, the instruction (a string argument of that name) taken

@@ -227,6 +227,110 @@ public sealed class StdioEndToEndTests
     }
 
     [Fact]
+    public async Task Over_stdio_a_client_that_waits_on_a_held_call_hears_when_it_is_decided_and_its_retry_gets_the_result()
+    {
+        var data = Data();
+        var port = GatewayFixture.FreePort();
+        var stderr = new System.Text.StringBuilder();
+        var options = HeldCallElicitationTests.Waiting();
+        var decided = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        options.Handlers.NotificationHandlers =
+        [
+            new(NotificationMethods.ElicitationCompleteNotification, (notification, _) =>
+            {
+                decided.TrySetResult(notification.Params!["elicitationId"]!.GetValue<string>());
+                return ValueTask.CompletedTask;
+            }),
+        ];
+        var update = new Dictionary<string, object?>
+        {
+            ["filter"] = "country == 'DE'", ["set"] = new Dictionary<string, object?> { ["job_title"] = "Waited on over stdio" }, ["instruction"] = "stdio wait",
+        };
+        await using (var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo", "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            WorkingDirectory = Path.GetTempPath(),
+            StandardErrorLines = line => stderr.AppendLine(line),
+        }), options, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            var held = await Assert.ThrowsAsync<ModelContextProtocol.UrlElicitationRequiredException>(() =>
+                client.CallToolAsync("contacts.update", update, cancellationToken: TestContext.Current.CancellationToken).AsTask());
+            var elicitation = Assert.Single(held.Elicitations);
+            var id = elicitation.ElicitationId!;
+            Assert.Equal($"http://127.0.0.1:{port}/console/approvals/{id}", elicitation.Url);
+            Assert.False(decided.Task.IsCompleted);
+
+            var sam = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(data, "demo-tokens.json"), TestContext.Current.CancellationToken))!["sam"]!
+                .GetValue<string>();
+            using var http = new HttpClient();
+            using var vote = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/api/approvals/{id}/approve")
+            {
+                Content = new StringContent("""{"comment":"fine"}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            vote.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", sam);
+            using var voted = await http.SendAsync(vote, TestContext.Current.CancellationToken);
+            Assert.True(voted.IsSuccessStatusCode, await voted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) + stderr);
+
+            Assert.Equal(id, await decided.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
+            var retry = await client.CallToolAsync("contacts.update", update, cancellationToken: TestContext.Current.CancellationToken);
+            Assert.NotEqual(true, retry.IsError);
+            Assert.Contains("\"status\":\"done\"", ((TextContentBlock)retry.Content[0]).Text, StringComparison.Ordinal);
+        }
+
+        var applied = AuditLog.Query(Path.Combine(data, "audit.db"), new AuditQuery { Tool = "contacts.update" }).Entries.Where(e => e.Entry.ActionId is not null).ToList();
+        Assert.Single(applied); // it ran once, when approved
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task Over_stdio_the_typescript_sdk_client_waits_on_a_held_call_and_its_retry_gets_the_result()
+    {
+        var data = Data();
+        var port = GatewayFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var update = new { filter = "country == 'DE'", set = new { job_title = "Waited on by node" } };
+        var run = NodeClient.RunDeclaringAsync("""{"elicitation":{"url":{}}}""", "stdio", NodeClient.Steps(
+                new { op = "call", name = "contacts.update", arguments = update },
+                new { op = "wait_notification", method = "notifications/elicitation/complete", timeout_ms = 60_000 },
+                new { op = "call", name = "contacts.update", arguments = update }),
+            "--", "dotnet", WardenProcess.WardenDll, "mcp", "--agent", "hygiene-bot", "--data", data, "--demo", "--api-port", port);
+
+        // Sam approves what waits, from beside it, once it waits (the peer hands the gateway the tests' tokens).
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", WardenProcess.Tokens["sam"]);
+        string? id = null;
+        for (var tries = 0; id is null && tries < 240 && !run.IsCompleted; tries++)
+        {
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+            try
+            {
+                var pending = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/api/approvals?status=pending", TestContext.Current.CancellationToken))!;
+                id = pending["approvals"]!.AsArray().SingleOrDefault()?["id"]!.GetValue<string>();
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+        }
+
+        Assert.NotNull(id);
+        using var voted = await http.PostAsync($"http://127.0.0.1:{port}/api/approvals/{id}/approve",
+            new StringContent("""{"comment":"fine"}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.True(voted.IsSuccessStatusCode, await voted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var output = await run;
+
+        Assert.True(output["connected"]!.GetValue<bool>(), output.ToJsonString());
+        var steps = output["steps"]!.AsArray();
+        var error = steps[0]!["error"]!;
+        Assert.Equal(("UrlElicitationRequiredError", -32042), (error["type"]!.GetValue<string>(), error["code"]!.GetValue<int>()));
+        var elicitation = error["data"]!["elicitations"]!.AsArray().Single()!;
+        Assert.Equal((id, $"http://127.0.0.1:{port}/console/approvals/{id}"), (elicitation["elicitationId"]!.GetValue<string>(), elicitation["url"]!.GetValue<string>()));
+        Assert.Equal(id, steps[1]!["result"]!["elicitationId"]!.GetValue<string>());
+        Assert.Equal("done", NodeClient.Answer(steps[2]!)["status"]!.GetValue<string>());
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
     public async Task The_cli_sends_no_token_where_an_address_file_points_off_this_machine()
     {
         var folder = Data();

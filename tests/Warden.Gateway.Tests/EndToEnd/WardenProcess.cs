@@ -283,7 +283,12 @@ internal static class NodeClient
     public static string Folder => Path.Combine(WardenProcess.Repository, "tests", "peers", "mcp-node");
 
     /// <summary>Runs the steps on one connected client; returns the peer's JSON ({"connected":..., "steps":[...]}).</summary>
-    public static async Task<JsonNode> RunAsync(params string[] arguments)
+    public static Task<JsonNode> RunAsync(params string[] arguments) => RunAsync(null, arguments);
+
+    /// <summary>As <see cref="RunAsync(string[])"/>, the client declaring these capabilities (JSON, as MCP writes them).</summary>
+    public static Task<JsonNode> RunDeclaringAsync(string capabilities, params string[] arguments) => RunAsync(capabilities, arguments);
+
+    private static async Task<JsonNode> RunAsync(string? capabilities, string[] arguments)
     {
         if (!System.IO.Directory.Exists(Path.Combine(Folder, "node_modules", "@modelcontextprotocol", "sdk")))
         {
@@ -298,6 +303,11 @@ internal static class NodeClient
         }
 
         WardenProcess.SetTokens(start.Environment);
+        if (capabilities is not null)
+        {
+            start.Environment["MCP_PEER_CAPABILITIES"] = capabilities;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);

@@ -8,9 +8,14 @@
 //   {"op":"list"}                                               -> result: tool names, in server order
 //   {"op":"list_full"}                                          -> result: the tools array from listTools()
 //   {"op":"call","name":"...","arguments":{...},"meta":{...}}   -> result: the CallToolResult
+//   {"op":"wait_notification","method":"...","timeout_ms":N}    -> result: the params of the first such notification
+//                                                                  since connecting (waits for it up to timeout_ms)
+//
+// MCP_PEER_CAPABILITIES, when set, is the JSON of the client capabilities to declare (for example
+// {"elicitation":{"url":{}}}); by default the client declares none.
 //
 // stdout gets exactly one line of JSON:
-//   {"connected":true,"steps":[{"ok":true,"result":...} | {"ok":false,"error":{name,type,code,message}}, ...]}
+//   {"connected":true,"steps":[{"ok":true,"result":...} | {"ok":false,"error":{name,type,code,message[,data]}}, ...]}
 //   {"connected":false,"error":{name,type,code,message}}
 // Both exit 0. Bad usage (arguments, stepsJson) exits 2 with a message on stderr and nothing on stdout.
 // All diagnostics go to stderr. Set MCP_PEER_FORWARD_STDERR=1 to forward a stdio server's stderr live;
@@ -18,6 +23,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitationCompleteNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const USAGE =
   'usage:\n' +
@@ -43,6 +49,8 @@ function describeError(e) {
       type: e.constructor?.name ?? null,
       code: e.code ?? null,
       message: e.message,
+      // An McpError's data (a URL elicitation's elicitations), when it has some.
+      ...(e.data !== undefined ? { data: e.data } : {}),
     };
   }
   return { name: 'NonError', type: typeof e, code: null, message: String(e) };
@@ -58,8 +66,11 @@ function parseSteps(text) {
   if (!Array.isArray(steps)) usageError('stepsJson must be a JSON array');
   steps.forEach((s, i) => {
     if (s === null || typeof s !== 'object' || Array.isArray(s)) usageError(`step ${i} is not an object`);
-    if (!['list', 'list_full', 'call'].includes(s.op)) usageError(`step ${i} has unknown op ${JSON.stringify(s.op)}`);
+    if (!['list', 'list_full', 'call', 'wait_notification'].includes(s.op)) usageError(`step ${i} has unknown op ${JSON.stringify(s.op)}`);
     if (s.op === 'call' && typeof s.name !== 'string') usageError(`step ${i} (call) needs a string "name"`);
+    if (s.op === 'wait_notification' && s.method !== ElicitationCompleteNotificationSchema.shape.method.value) {
+      usageError(`step ${i} (wait_notification) waits only for ${ElicitationCompleteNotificationSchema.shape.method.value}`);
+    }
   });
   return steps;
 }
@@ -109,7 +120,37 @@ if (mode === 'http') {
   usageError(`unknown mode ${JSON.stringify(mode ?? '')}`);
 }
 
-const client = new Client({ name: 'warden-e2e-node', version: '1.0.0' });
+let capabilities = {};
+if (process.env.MCP_PEER_CAPABILITIES) {
+  try {
+    capabilities = JSON.parse(process.env.MCP_PEER_CAPABILITIES);
+  } catch (e) {
+    usageError(`MCP_PEER_CAPABILITIES is not valid JSON: ${e.message}`);
+  }
+}
+
+const client = new Client({ name: 'warden-e2e-node', version: '1.0.0' }, { capabilities });
+// Notifications the steps may wait for, kept from the start so none is missed between steps.
+const notifications = [];
+const waiters = [];
+client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
+  notifications.push(n);
+  waiters.splice(0).forEach((w) => w());
+});
+function nextNotification(method, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const i = notifications.findIndex((n) => n.method === method);
+      if (i < 0) return false;
+      resolve(notifications.splice(i, 1)[0].params);
+      return true;
+    };
+    if (check()) return;
+    const timer = setTimeout(() => reject(new Error(`no ${method} within ${timeoutMs} ms`)), timeoutMs);
+    const wait = () => (check() ? clearTimeout(timer) : waiters.push(wait));
+    waiters.push(wait);
+  });
+}
 // Non-fatal transport errors (e.g. the optional GET SSE stream being refused) land here.
 client.onerror = (e) => diag(`client error: ${e?.message ?? e}`);
 
@@ -145,6 +186,9 @@ for (const step of steps) {
         result = await client.callTool(params);
         break;
       }
+      case 'wait_notification':
+        result = await nextNotification(step.method, step.timeout_ms ?? 10000);
+        break;
     }
     results.push({ ok: true, result });
   } catch (e) {

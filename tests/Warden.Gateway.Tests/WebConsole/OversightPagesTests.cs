@@ -81,13 +81,20 @@ public sealed class OversightPagesTests : IAsyncLifetime
         Assert.Contains(_gateway.Gateway.Policy.Rules.Count + " rules", page, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Checking_the_policy_file_says_whether_it_loads_and_changes_nothing()
+    /// <summary>The example policy in a file of its own, for a gateway that reads (and reloads) a file: its path and text.</summary>
+    private static async Task<(string File, string Text)> PolicyFile()
     {
         var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        return (file, text);
+    }
+
+    [Fact]
+    public async Task Checking_the_policy_file_says_whether_it_loads_and_changes_nothing()
+    {
+        var (file, text) = await PolicyFile();
         await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
         Assert.Null(ConsoleAccounts.SetPassword(gateway.Directory, "sam", Password, TimeProvider.System));
         using var sam = await ConsolePeople.SignInAsync(gateway, "sam", "/console/policy");
@@ -114,10 +121,7 @@ public sealed class OversightPagesTests : IAsyncLifetime
     [Fact]
     public async Task A_technical_owner_reloads_the_file_as_checked_and_the_page_says_by_whom()
     {
-        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        var (file, text) = await PolicyFile();
         await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
         Assert.Null(ConsoleAccounts.SetPassword(gateway.Directory, "dev", Password, TimeProvider.System));
         using var dev = await ConsolePeople.SignInAsync(gateway, "dev", "/console/policy");
@@ -139,9 +143,7 @@ public sealed class OversightPagesTests : IAsyncLifetime
     [Fact]
     public async Task A_reload_posted_by_an_approver_without_the_owner_roles_is_refused()
     {
-        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "warden.yaml");
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "policy.yaml"), TestContext.Current.CancellationToken);
+        var (file, text) = await PolicyFile();
         await File.WriteAllTextAsync(file, text.Replace("Every agent may read the workspace.", "Every agent reads the workspace.", StringComparison.Ordinal), TestContext.Current.CancellationToken);
         await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
         var loaded = gateway.Gateway.Policy.Hash;

@@ -134,6 +134,40 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_page_fits_a_phone_screen_without_sideways_scrolling()
+    {
+        var held = NodeClient.Answer((await Agent(new
+        {
+            op = "call", name = "contacts.update", arguments = new { filter = "country == 'DE'", set = new { job_title = "Germany desk" } },
+        }))["steps"]![0]!);
+        var phone = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true });
+        await phone.GotoAsync(_warden.Url + "/console/sign-in");
+        await phone.GetByLabel("Your id").FillAsync("sam");
+        await phone.GetByLabel("Password").FillAsync(Password);
+        await phone.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(phone.GetByRole(AriaRole.Heading, new() { Name = "Approvals" })).ToBeVisibleAsync();
+
+        var wide = new List<string>();
+        foreach (var path in new[]
+                 {
+                     "/console/approvals", $"/console/approvals/{held["approval_id"]!.GetValue<string>()}", "/console/overview", "/console/activity",
+                     "/console/rollback", "/console/agents", "/console/agents/hygiene-bot", "/console/incidents", "/console/policy",
+                 })
+        {
+            await phone.GotoAsync(_warden.Url + path);
+            var widths = await phone.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
+            if (widths[0] > widths[1])
+            {
+                wide.Add($"{path}: {widths[0]}px on a {widths[1]}px screen");
+            }
+        }
+
+        await phone.GotoAsync(_warden.Url + $"/console/approvals/{held["approval_id"]!.GetValue<string>()}");
+        await Shot(phone, "phone-request");
+        Assert.Empty(wide);
+    }
+
+    [Fact]
     public async Task A_demo_gateway_prints_a_link_that_signs_a_person_in_once()
     {
         var link = System.Text.RegularExpressions.Regex.Match(_warden.Output, @"maria\s+(http\S+/console/sign-in/link/\S+)").Groups[1].Value;

@@ -182,7 +182,22 @@ public sealed record BudgetView(string Budget, string Metric, long Limit, long? 
 
 /// <summary>One agent's page: what it may do, in plain words, and what it has used.</summary>
 public sealed record AgentDetail(ConsoleUser User, string Id, string Description, string UseCase, string Tier, string Environment, bool Frozen, bool Activated,
-    IReadOnlyList<string> Sees, IReadOnlyList<string> MaskedFields, IReadOnlyList<GrantView> Tools, IReadOnlyList<BudgetView> Budgets);
+    IReadOnlyList<string> Sees, IReadOnlyList<string> MaskedFields, IReadOnlyList<GrantView> Tools, IReadOnlyList<BudgetView> Budgets)
+{
+    /// <summary>The use case's risk axes and their ratings, from which its tier is computed.</summary>
+    public IReadOnlyList<(string Axis, string Rating)> Axes { get; init; } = [];
+
+    /// <summary>Whether the agent may act in production: who activated it and when, "not activated", or null when the policy never grants it production.</summary>
+    public string? Production { get; init; }
+
+    /// <summary>True when this person may activate it for production now (an owner of its use case, and it is not yet).</summary>
+    public bool MayActivate { get; init; }
+
+    /// <summary>What an activation just did.</summary>
+    public string? Notice { get; init; }
+
+    public bool NoticeOk { get; init; }
+}
 
 /// <summary>The policy page: the loaded policy as code, its hash, when and by whom it was loaded, what it holds and what the checker warned of.</summary>
 public sealed record PolicyView(ConsoleUser User, string Path, string Hash, DateTimeOffset LoadedAt, string? LoadedBy, string Environment, IReadOnlyList<(string What, int Count)> Holds,

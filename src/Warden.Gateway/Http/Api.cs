@@ -193,12 +193,6 @@ internal static class Api
 
         app.MapPost("/api/agents/{id}/activate", async (HttpContext context, string id) =>
         {
-            var agent = gateway.Policy.FindAgent(id);
-            if (agent is null)
-            {
-                return Problem(404, $"there is no agent '{id}'");
-            }
-
             var (body, bad) = await Body(context, optional: true).ConfigureAwait(false);
             if (bad is not null)
             {
@@ -206,30 +200,14 @@ internal static class Api
             }
 
             var environment = (body is null ? null : Text(body, "environment")) ?? "production";
-            var person = Person(context);
-            var owners = gateway.Policy.FindUseCase(agent.UseCase)!.Owners;
-            if (!owners.Include(person))
+            return await AgentActivation.ActivateAsync(gateway, id, environment, Person(context)).ConfigureAwait(false) switch
             {
-                return Problem(403, $"{person} cannot activate agent '{id}': that takes an owner of use case '{agent.UseCase}' ({owners})");
-            }
-
-            if (!agent.Environments.Contains(environment))
-            {
-                return Problem(409, $"agent '{id}' may not act in {environment} at all (the policy grants it {string.Join(", ", agent.Environments)})");
-            }
-
-            gateway.Store.Activations.Activate(agent.Id, environment, person, gateway.Clock.GetUtcNow());
-            await gateway.AuditAsync(new AuditEntry
-            {
-                Kind = AuditKinds.Activation,
-                Environment = environment,
-                Agent = agent.Id,
-                UseCase = agent.UseCase,
-                Person = person,
-                Detail = $"agent {agent.Id} activated for {environment}",
-                Outcome = "ok",
-            }).ConfigureAwait(false);
-            return Results.Json(AgentView(gateway, agent));
+                null when gateway.Policy.FindAgent(id) is { } agent => Results.Json(AgentView(gateway, agent)),
+                null => Problem(404, $"there is no agent '{id}'"),
+                { Code: AgentActivation.UnknownAgent } refused => Problem(404, refused.Message),
+                { Code: AgentActivation.NotAnOwner } refused => Problem(403, refused.Message),
+                var refused => Problem(409, refused.Message),
+            };
         });
 
         app.MapPost("/api/rollback", (HttpContext context, CancellationToken cancellationToken) => RollbackAsync(gateway, context, cancellationToken));

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Warden.Core;
 using Warden.Core.Audit;
+using Warden.Gateway.Approvals;
 using Warden.Gateway.Calls;
 using Warden.Storage.Audit;
 using Warden.WebConsole;
@@ -187,6 +188,22 @@ internal static class OperationsPages
                 ? ConsolePages.Page<AgentPage>(AgentOf(gateway, user, agent))
                 : Results.Text($"The policy has no agent '{id}'.", "text/plain", statusCode: 404);
         });
+        app.MapPost("/console/agents/{id}/activate", async (HttpContext context, string id) =>
+        {
+            if (await ConsolePages.Posted(gateway, context).ConfigureAwait(false) is not { } posted)
+            {
+                return ConsolePages.Refused(context);
+            }
+
+            var refused = await AgentActivation.ActivateAsync(gateway, id, "production", posted.User.Id).ConfigureAwait(false);
+            if (gateway.Policy.FindAgent(id) is not { } agent)
+            {
+                return Results.Text($"The policy has no agent '{id}'.", "text/plain", statusCode: 404);
+            }
+
+            var view = AgentOf(gateway, posted.User, agent) with { Notice = refused?.Message ?? $"{id} is activated for production.", NoticeOk = refused is null };
+            return ConsolePages.Page<AgentPage>(view, refused is null ? 200 : refused.Code == AgentActivation.NotAnOwner ? 403 : 409);
+        });
         app.MapPost("/console/agents/freeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: true).ConfigureAwait(false));
         app.MapPost("/console/agents/unfreeze", async (HttpContext context, CancellationToken cancellationToken) => await KillSwitchAsync(gateway, context, freeze: false).ConfigureAwait(false));
     }
@@ -332,18 +349,28 @@ internal static class OperationsPages
     /// <summary>What the agent may do here, as warden.my_permissions tells the agent itself, and what it has used.</summary>
     private static AgentDetail AgentOf(Gateway gateway, ConsoleUser user, Agent agent)
     {
-        var useCase = gateway.Policy.FindUseCase(agent.UseCase)!;
+        var policy = gateway.Policy;
+        var useCase = policy.FindUseCase(agent.UseCase)!;
         var environment = gateway.Environment;
-        var usage = gateway.Guards.Snapshot(gateway.Policy, agent, null, gateway.Options.Clock.GetUtcNow());
-        var tools = gateway.Policy.Grants(agent.Id, environment).Select(g => new GrantView(g.Tool.Name, PolicyWords.Of(g.Tool.Kind),
+        var usage = gateway.Guards.Snapshot(policy, agent, null, gateway.Options.Clock.GetUtcNow());
+        var tools = policy.Grants(agent.Id, environment).Select(g => new GrantView(g.Tool.Name, PolicyWords.Of(g.Tool.Kind),
             g.BestCase == Effect.Allow ? "sometimes, as the rules say" : "never: a person approves every call",
             [.. g.Rules.Select(r => new GrantRule(r.Id, PolicyWords.Of(r.Effect), r.Condition, r.Description))])).ToList();
-        var budgets = gateway.Policy.Budgets.Where(b => b.Covers(agent)).Select(b => new BudgetView(b.Id, PolicyWords.Of(b.Metric), b.Limit,
+        var budgets = policy.Budgets.Where(b => b.Covers(agent)).Select(b => new BudgetView(b.Id, PolicyWords.Of(b.Metric), b.Limit,
             b.PerPerson ? null : usage.Used(b, agent.Id), b.Window.TotalHours,
             b.Agent is not null ? null : b.UseCase is not null ? $"every agent of use case {b.UseCase}" : "every agent")).ToList();
+        var c = useCase.Classification;
+        var production = agent.Environments.Contains("production") ? gateway.Store.Activations.Activation(agent.Id, "production") : null;
         return new AgentDetail(user, agent.Id, agent.Description, useCase.Id, useCase.Tier.ToString().ToLowerInvariant(), environment, usage.IsFrozen(agent.Id),
             environment != "production" || gateway.Store.Activations.Activation(agent.Id, environment) is not null,
-            agent.Sees, [.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal)], tools, budgets);
+            agent.Sees, [.. gateway.MaskFor(agent).Fields.Order(StringComparer.Ordinal)], tools, budgets)
+        {
+            Axes = [.. new[] { ("access", c.Access), ("autonomy", c.Autonomy), ("data sensitivity", c.DataSensitivity), ("customer impact", c.CustomerImpact),
+                ("compliance exposure", c.ComplianceExposure), ("reversibility", c.Reversibility) }.Select(a => (a.Item1, a.Item2.ToString().ToLowerInvariant()))],
+            Production = !agent.Environments.Contains("production") ? null
+                : production is { } done ? $"activated by {policy.Who(done.By)}, {Format.Time(done.At)}" : "not activated: an owner of its use case activates it",
+            MayActivate = agent.Environments.Contains("production") && production is null && useCase.Owners.Include(user.Id),
+        };
     }
 
     private static AgentsView Agents(Gateway gateway, ConsoleUser user)

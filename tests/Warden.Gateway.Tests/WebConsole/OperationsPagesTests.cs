@@ -254,4 +254,48 @@ public sealed class OperationsPagesTests : IAsyncLifetime
         Assert.Equal(0, Retitled);
         Assert.Equal(1L, (long)_gateway.Workspace("SELECT count(*) FROM contacts WHERE job_title = 'Set after the preview'")!);
     }
+
+    [Fact]
+    public async Task An_owner_activates_an_agent_for_production_from_its_page_and_the_trail_says_who()
+    {
+        using var sam = await SignedIn("sam");
+        var (_, before) = await sam.Get("/console/agents/hygiene-bot");
+
+        using var response = await sam.Post("/console/agents/hygiene-bot/activate", ("csrf", sam.Csrf!));
+        var page = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Contains("id=\"activate\"", before, StringComparison.Ordinal);
+        Assert.Contains("not activated", before, StringComparison.Ordinal);
+        Assert.Contains("risk axes", before, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("activated by Sam Okafor (sam)", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"activate\"", page, StringComparison.Ordinal);
+        Assert.NotNull(_gateway.Gateway.Store.Activations.Activation("hygiene-bot", "production"));
+        var entry = _gateway.Trail().Last(e => e.Entry.Kind == "activation").Entry;
+        Assert.Equal(("hygiene-bot", "sam", "production"), (entry.Agent, entry.Person, entry.Environment));
+    }
+
+    [Fact]
+    public async Task Someone_who_owns_nothing_of_the_use_case_is_not_offered_activation_and_cannot_post_it()
+    {
+        using var lee = await SignedIn("lee");
+        var (_, page) = await lee.Get("/console/agents/hygiene-bot");
+
+        using var response = await lee.Post("/console/agents/hygiene-bot/activate", ("csrf", lee.Csrf!));
+
+        Assert.DoesNotContain("id=\"activate\"", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Null(_gateway.Gateway.Store.Activations.Activation("hygiene-bot", "production"));
+    }
+
+    [Fact]
+    public async Task An_activation_posted_without_the_sessions_token_is_refused()
+    {
+        using var sam = await SignedIn("sam");
+
+        using var response = await sam.Post("/console/agents/hygiene-bot/activate");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Null(_gateway.Gateway.Store.Activations.Activation("hygiene-bot", "production"));
+    }
 }

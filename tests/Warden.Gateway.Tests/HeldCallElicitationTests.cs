@@ -134,7 +134,8 @@ public sealed class HeldCallElicitationTests : IAsyncLifetime
     {
         var client = await _gateway.Agent("hygiene-bot", Waiting());
         var (_, elicitation) = await Held(client, "contacts.update", BulkUpdate);
-        _gateway.Clock.Advance(TimeSpan.FromDays(2));
+        // Just past its expiry: the offer is kept an hour longer for such a late retry.
+        _gateway.Clock.Advance(_gateway.Gateway.Store.Approvals.Find(elicitation.ElicitationId!)!.ExpiresAt - _gateway.Clock.GetUtcNow() + TimeSpan.FromMinutes(5));
         await _gateway.Gateway.Approvals.ExpireDueAsync(TestContext.Current.CancellationToken);
 
         var (isError, answer) = await GatewayFixture.Call(client, "contacts.update", BulkUpdate);
@@ -236,5 +237,19 @@ public sealed class HeldCallElicitationTests : IAsyncLifetime
         var (mine, result) = await GatewayFixture.Call(client, "contacts.update", BulkUpdate);
         Assert.False(mine, result.ToJsonString());
         Assert.Equal("done", result["status"]!.GetValue<string>());
+    }
+    [Fact]
+    public async Task A_retry_long_after_the_offer_lapsed_is_a_new_call_not_the_old_answer()
+    {
+        // The offer is kept an hour past the request's expiry; days later the same call is the agent's new intent.
+        var client = await _gateway.Agent("hygiene-bot", Waiting());
+        var (_, elicitation) = await Held(client, "contacts.update", BulkUpdate);
+        Assert.Equal(HttpStatusCode.OK, (await Vote("sam", elicitation.ElicitationId!, "approve", "go ahead")).Status);
+        _gateway.Clock.Advance(TimeSpan.FromDays(30));
+
+        var (_, again) = await Held(client, "contacts.update", BulkUpdate);
+
+        Assert.NotEqual(elicitation.ElicitationId, again.ElicitationId);
+        Assert.Equal("pending", _gateway.Trail().Last().Entry.Outcome);
     }
 }

@@ -100,8 +100,16 @@ internal sealed class HeldCallElicitations(GatewayStore store, TimeProvider cloc
             }
 
             var text = CanonicalJson.Text(arguments);
-            foreach (var offer in _offers.Values.OrderBy(o => o.Until))
+            var now = clock.GetUtcNow();
+            foreach (var offer in _offers.Values.OrderBy(o => o.Until).ToList())
             {
+                // Past its grace the offer answers nothing: the same call days later is a new call.
+                if (offer.Until <= now)
+                {
+                    _offers.Remove(offer.ApprovalId);
+                    continue;
+                }
+
                 if (offer.Agent != agent || offer.Tool != tool || offer.OnBehalfOf != onBehalfOf || offer.Arguments != text)
                 {
                     continue;

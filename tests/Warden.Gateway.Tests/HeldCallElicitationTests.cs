@@ -252,4 +252,44 @@ public sealed class HeldCallElicitationTests : IAsyncLifetime
         Assert.NotEqual(elicitation.ElicitationId, again.ElicitationId);
         Assert.Equal("pending", _gateway.Trail().Last().Entry.Outcome);
     }
+
+    [Fact]
+    public async Task A_retry_on_behalf_of_a_person_a_reload_took_out_gets_no_result()
+    {
+        var file = Path.Combine(GatewayFixture.NewDirectory() + "-policy", "policy.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var text = GatewayFixture.ExamplePolicy;
+        const string Ines = """
+              - id: ines
+                name: Ines Duarte
+                email: ines.duarte@northwind.example
+                roles: [auditor]                 # reads the whole trail; approves and rolls back nothing
+                auth: { token: env:WARDEN_TOKEN_INES }
+
+            """;
+        Assert.Contains(Ines, text, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        await using var gateway = await GatewayFixture.StartAsync(policyFile: file);
+        try
+        {
+            var client = await gateway.Agent("hygiene-bot", Waiting());
+            var forInes = new Dictionary<string, string> { ["on_behalf_of"] = "ines" };
+            var error = await Assert.ThrowsAsync<UrlElicitationRequiredException>(() => GatewayFixture.Call(client, "contacts.update", BulkUpdate, forInes));
+            var id = Assert.Single(error.Elicitations).ElicitationId!;
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", gateway.Token("sam"), new { comment = "go ahead" })).Status);
+            await File.WriteAllTextAsync(file, text.Replace(Ines, "", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Api(HttpMethod.Post, "/api/policy/reload", gateway.Token("dev"), new { })).Status);
+
+            var (isError, answer) = await GatewayFixture.Call(client, "contacts.update", BulkUpdate, forInes);
+
+            // As every call on behalf of someone the policy does not name: refused, the request's result not handed over.
+            Assert.True(isError, answer.ToJsonString());
+            Assert.Equal("unknown_person", answer["code"]!.GetValue<string>());
+            Assert.Equal(("error", "on behalf of an unknown person"), (gateway.Trail().Last().Entry.Outcome, gateway.Trail().Last().Entry.Reason));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
+        }
+    }
 }

@@ -133,7 +133,9 @@ internal sealed class McpSurface(
             return Result(answer, isError: false);
         }
 
-        if (urlElicitation && elicitations.Claim(agent, request.Name, arguments, onBehalfOf) is { } decided)
+        // A person a reload took out is acted for by no call, a retry included: the pipeline refuses it below.
+        if (urlElicitation && (onBehalfOf is null || policies.Current.FindOwner(onBehalfOf) is not null)
+            && elicitations.Claim(agent, request.Name, arguments, onBehalfOf) is { } decided)
         {
             return await RetriedAsync(decided, agent, arguments, instruction, onBehalfOf, session).ConfigureAwait(false);
         }

@@ -221,6 +221,36 @@ public sealed class IdentityProviderSignInTests : IAsyncLifetime
         await AssertRefused(refused, "answer did not check out", session);
     }
 
+    [Theory]
+    [InlineData("aud", "another-client", "did not check out")]
+    [InlineData("iss", "https://another-provider.example", "did not check out")]
+    [InlineData("nonce", "a-nonce-of-another-sign-in", "did not check out")]
+    [InlineData("nonce", null, "did not check out")]
+    [InlineData("exp", 1_000_000_000L, "did not check out")]
+    [InlineData("email_verified", "false", "does not say that sam.okafor@northwind.example is verified")]
+    [InlineData("email_verified", "yes", "does not say that sam.okafor@northwind.example is verified")]
+    public async Task An_id_token_the_provider_signed_but_not_for_this_sign_in_signs_nobody_in(string claim, object? value, string says)
+    {
+        // Signed with the provider's own key, so only the checks of what it says stand between it and a session.
+        var gateway = await Gateway();
+        _provider.Tamper = claims =>
+        {
+            if (value is null)
+            {
+                claims.Remove(claim);
+            }
+            else
+            {
+                claims[claim] = value;
+            }
+        };
+        using var session = new ConsoleSession(gateway.Url);
+
+        using var refused = await ThroughProvider(session);
+
+        await AssertRefused(refused, says, session);
+    }
+
     [Fact]
     public async Task A_forged_state_signs_nobody_in()
     {

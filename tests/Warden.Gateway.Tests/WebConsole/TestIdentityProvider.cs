@@ -41,6 +41,9 @@ internal sealed class TestIdentityProvider : IAsyncDisposable
     /// <summary>When set, id_tokens are signed with this key, which the JWKS does not publish (an attacker's token).</summary>
     public RSA? SignWith { get; set; }
 
+    /// <summary>When set, changes the id_token's claims before they are signed (with the provider's own key): a token for another client, issuer or nonce.</summary>
+    public Action<Dictionary<string, object?>>? Tamper { get; set; }
+
     /// <summary>
     /// When true, the authorize endpoint answers with a page whose link goes back (as a provider's
     /// sign-in form does): the way back is then a navigation started on the provider's site, not a
@@ -145,6 +148,7 @@ internal sealed class TestIdentityProvider : IAsyncDisposable
                 ["iss"] = Url, ["sub"] = "user-" + grant.Email, ["aud"] = ClientId, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 300,
                 ["nonce"] = grant.Nonce, ["email"] = grant.Email, ["email_verified"] = grant.Verified, ["name"] = grant.Email,
             };
+            Tamper?.Invoke(claims);
             return Results.Json(new { access_token = Base64Url(RandomNumberGenerator.GetBytes(24)), token_type = "Bearer", expires_in = 300, id_token = Sign(claims) });
         });
     }

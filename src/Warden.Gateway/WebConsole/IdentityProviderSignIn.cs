@@ -107,6 +107,16 @@ internal static class IdentityProviderSignIn
                     context.HandleResponse();
                     await AdmitAsync(gateway, provider, log, context.HttpContext, context.Principal!).ConfigureAwait(false);
                 },
+                OnRemoteSignOut = async context =>
+                {
+                    // The handler would sign out of the default scheme, the console's, which keeps no ticket: a server error to
+                    // anyone who opens this path. The console's session ends only by its own button, the idle limit or the policy.
+                    context.HandleResponse();
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                    await context.Response.WriteAsync("Warden does not take sign-outs from the identity provider: sign out of the console with its own button.")
+                        .ConfigureAwait(false);
+                },
                 OnRemoteFailure = async context =>
                 {
                     context.HandleResponse();

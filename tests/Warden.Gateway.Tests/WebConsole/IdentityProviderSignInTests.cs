@@ -251,6 +251,32 @@ public sealed class IdentityProviderSignInTests : IAsyncLifetime
         await AssertRefused(refused, says, session);
     }
 
+    [Theory]
+    [InlineData("GET", "")]
+    [InlineData("GET", "?iss=https%3A%2F%2Fidp.example&sid=abc")]
+    [InlineData("POST", "")]
+    public async Task A_remote_sign_out_sent_by_anyone_gets_a_clear_answer_and_ends_no_session(string method, string query)
+    {
+        // The handler answers this path itself (front-channel logout); unauthenticated input must not end in a server error.
+        var gateway = await Gateway();
+        using var sam = new ConsoleSession(gateway.Url);
+        using (var signedIn = await ThroughProvider(sam))
+        {
+            Assert.True(SetsSession(signedIn));
+        }
+
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(new HttpMethod(method), gateway.Url + IdentityProviderSignIn.StartPath + "/remote-sign-out" + query)
+        {
+            Content = method == "POST" ? new FormUrlEncodedContent([]) : null,
+        };
+        using var answer = await http.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Contains("sign out of the console with its own button", await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await sam.Get("/console/approvals")).Status);
+    }
+
     [Fact]
     public async Task A_forged_state_signs_nobody_in()
     {

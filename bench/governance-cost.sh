@@ -79,7 +79,7 @@ wait_for() {
   exit 1
 }
 if [ -n "$BEFORE" ]; then
-  WARDEN_TOKEN_REPORTING=$TOKEN dotnet "$before_dll" serve --policy examples/marketing/policy.yaml --data "$dir/before-data" --demo \
+  WARDEN_TOKEN_REPORTING=$TOKEN dotnet "$before_dll" serve --policy "$BEFORE/examples/marketing/policy.yaml" --data "$dir/before-data" --demo \
     --port "$before_port" --agent-rate 1000000 >"$dir/before.log" 2>&1 &
   before_pid=$!
   pids+=("$before_pid")

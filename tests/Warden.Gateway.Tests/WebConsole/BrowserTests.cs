@@ -17,7 +17,6 @@ public sealed class BrowserTests : IAsyncLifetime
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
-    private static string Screenshots => Path.Combine(WardenProcess.Repository, "artifacts", "console");
 
     public async ValueTask InitializeAsync()
     {
@@ -26,8 +25,7 @@ public sealed class BrowserTests : IAsyncLifetime
             "--policy", Path.Combine(WardenProcess.Repository, "examples", "marketing", "policy.yaml"), "--data", Path.Combine(_warden.Directory, "data"));
         Assert.True(exit == 0, output);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
-        Directory.CreateDirectory(Screenshots);
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async ValueTask DisposeAsync()
@@ -40,7 +38,7 @@ public sealed class BrowserTests : IAsyncLifetime
     private Task<JsonNode> Agent(params object[] steps) =>
         NodeClient.RunAsync("http", _warden.Url + "/mcp", WardenProcess.Tokens["hygiene-bot"], NodeClient.Steps(steps));
 
-    private static Task Shot(IPage page, string name) => page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    private static Task Shot(IPage page, string name) => Chromium.Shot(page, name);
 
     private async Task<IPage> SignIn(string person, string password)
     {

@@ -17,7 +17,6 @@ public sealed class IdentityProviderBrowserTests : IAsyncLifetime
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
-    private static string Screenshots => Path.Combine(WardenProcess.Repository, "artifacts", "console");
 
     public async ValueTask InitializeAsync()
     {
@@ -27,8 +26,7 @@ public sealed class IdentityProviderBrowserTests : IAsyncLifetime
         _warden = await WardenProcess.StartAsync("--demo", "--oidc-authority", _provider.Url, "--oidc-client-id", TestIdentityProvider.ClientId,
             "--oidc-client-secret", "file:" + secret, "--oidc-name", "Northwind SSO");
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
-        Directory.CreateDirectory(Screenshots);
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async ValueTask DisposeAsync()
@@ -75,5 +73,5 @@ public sealed class IdentityProviderBrowserTests : IAsyncLifetime
         Assert.EndsWith("/console/sign-in", page.Url, StringComparison.Ordinal);
     }
 
-    private static Task Shot(IPage page, string name) => page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    private static Task Shot(IPage page, string name) => Chromium.Shot(page, name);
 }

@@ -140,17 +140,12 @@ internal sealed class Gateway : IAsyncDisposable
         {
             var before = Policy;
             var check = PolicyReload.Check(Options, before);
-            var reloaded = Decide(check);
-            if (reloaded.Outcome == ReloadOutcome.Unchanged)
-            {
-                return reloaded;
-            }
-
+            var reloaded = Decide(before, check);
+            var demo = DemoTokensPath is null ? null : new Dictionary<string, string>(DemoTokens, StringComparer.Ordinal);
+            Credentials? credentials = null;
+            List<string> unresolved = [];
             if (reloaded.Outcome == ReloadOutcome.Reloaded)
             {
-                var demo = DemoTokensPath is null ? null : new Dictionary<string, string>(DemoTokens, StringComparer.Ordinal);
-                Credentials credentials;
-                List<string> unresolved;
                 try
                 {
                     credentials = Credentials.From(check.Policy!, References, demo, out unresolved);
@@ -158,30 +153,35 @@ internal sealed class Gateway : IAsyncDisposable
                 catch (GatewayException e)
                 {
                     reloaded = reloaded with { Outcome = ReloadOutcome.Refused, Message = e.Message };
-                    await AuditAsync(PolicyReload.Entry(Options, person, before, reloaded)).ConfigureAwait(false);
-                    return reloaded;
                 }
+            }
 
-                // Recorded first, under the new hash: nothing is decided under a policy the trail does not show loaded.
-                var entry = PolicyReload.Entry(Options, person, before, reloaded);
-                await AuditAsync(entry with { Detail = entry.Detail + (unresolved.Count > 0 ? $"; without a token (cannot sign in): {string.Join(", ", unresolved)}" : "") })
-                    .ConfigureAwait(false);
-                var old = _credentials;
-                Policies.Replace(check.Policy!, new LoadedPolicy(check.Text!, [.. check.Diagnostics.Where(d => d.Severity != Severity.Error).Select(d => d.ToString())], Clock.GetUtcNow(), person));
-                _credentials = credentials;
-                WithoutToken = unresolved;
-                old.Dispose();
-                credentials.Watch(Clock, change => _ = RecordCredentialsAsync(change));
-                if (demo is not null)
-                {
-                    DemoTokens = demo;
-                    Identity.DemoTokens.Write(DemoTokensPath!, demo);
-                }
-
+            if (reloaded.Outcome == ReloadOutcome.Unchanged)
+            {
                 return reloaded;
             }
 
-            await AuditAsync(PolicyReload.Entry(Options, person, before, reloaded)).ConfigureAwait(false);
+            // Recorded first (a reload under the new hash): nothing is decided under a policy the trail does not show loaded.
+            var entry = PolicyReload.Entry(Options, person, before, reloaded);
+            await AuditAsync(unresolved.Count == 0 ? entry : entry with { Detail = $"{entry.Detail}; without a token (cannot sign in): {string.Join(", ", unresolved)}" })
+                .ConfigureAwait(false);
+            if (credentials is null)
+            {
+                return reloaded;
+            }
+
+            var old = _credentials;
+            Policies.Replace(check.Policy!, new LoadedPolicy(check.Text!, check.Warnings, Clock.GetUtcNow(), person));
+            _credentials = credentials;
+            WithoutToken = unresolved;
+            old.Dispose();
+            credentials.Watch(Clock, change => _ = RecordCredentialsAsync(change));
+            if (demo is not null)
+            {
+                DemoTokens = demo;
+                Identity.DemoTokens.Write(DemoTokensPath!, demo);
+            }
+
             return reloaded;
         }
         finally
@@ -189,12 +189,12 @@ internal sealed class Gateway : IAsyncDisposable
             _reloading.Release();
         }
 
-        PolicyReloaded Decide(PolicyFileCheck check) =>
-            !PersonAccess.MayReload(Policy, person) ? new PolicyReloaded(ReloadOutcome.NotAllowed, $"{person} may not reload the policy: that takes a technical owner or a risk owner", check)
+        PolicyReloaded Decide(Policy before, PolicyFileCheck check) =>
+            !PersonAccess.MayReload(before, person) ? new PolicyReloaded(ReloadOutcome.NotAllowed, $"{person} may not reload the policy: that takes a technical owner or a risk owner", check)
             : check.Blocker is { } blocker ? new PolicyReloaded(ReloadOutcome.Refused, $"the policy was not reloaded: {blocker}", check)
             : checkedHash is not null && checkedHash != check.Hash ? new PolicyReloaded(ReloadOutcome.Refused, $"the file changed since it was checked (it loads as {check.Hash} now, not {checkedHash}): check it again, then reload", check)
-            : check.Hash == Policy.Hash ? new PolicyReloaded(ReloadOutcome.Unchanged, $"the file is the policy in force ({check.Hash}): nothing to reload", check)
-            : new PolicyReloaded(ReloadOutcome.Reloaded, $"policy {check.Hash} is in force (it was {Policy.Hash})", check);
+            : check.Hash == before.Hash ? new PolicyReloaded(ReloadOutcome.Unchanged, $"the file is the policy in force ({check.Hash}): nothing to reload", check)
+            : new PolicyReloaded(ReloadOutcome.Reloaded, $"policy {check.Hash} is in force (it was {before.Hash})", check);
     }
 
     /// <summary>Loads the policy and opens the workspace, the trail and the store in the data folder.</summary>
@@ -545,7 +545,7 @@ internal sealed class Gateway : IAsyncDisposable
             throw new GatewayException($"the policy {options.PolicyPath} cannot be read: {e.Message}", e);
         }
 
-        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All });
+        var result = PolicyReload.Load(text, options);
         if (!result.Succeeded)
         {
             var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();

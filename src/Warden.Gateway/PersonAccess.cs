@@ -17,8 +17,11 @@ internal static class PersonAccess
     /// sees the requests put to them, not everything every agent did.
     /// </summary>
     public static bool MayReadTrail(Policy policy, string person) =>
-        policy.FindOwner(person) is { } owner
-        && owner.Roles.Any(r => r is OwnerRole.Auditor or OwnerRole.BusinessOwner or OwnerRole.TechnicalOwner or OwnerRole.DataOwner or OwnerRole.RiskOwner);
+        policy.FindOwner(person) is { } owner && (owner.Has(OwnerRole.Auditor) || OwnsSome(owner));
+
+    /// <summary>Whether the person holds one of the four owner roles (business, technical, data, risk).</summary>
+    public static bool OwnsSome(Owner owner) =>
+        owner.Roles.Any(r => r is OwnerRole.BusinessOwner or OwnerRole.TechnicalOwner or OwnerRole.DataOwner or OwnerRole.RiskOwner);
 
     /// <summary>Reloading the policy: those who answer for how agents are run (technical owners) and for the risk (risk owners).</summary>
     public static bool MayReload(Policy policy, string person) =>

@@ -16,6 +16,9 @@ internal sealed record PolicyFileCheck(string? Text, string? Hash, IReadOnlyList
     public bool Reloadable => Policy is not null && Blocker is null;
 
     public IEnumerable<string> Problems => Diagnostics.Select(d => d.ToString());
+
+    /// <summary>What the checker warned of, for a policy that loads.</summary>
+    public IReadOnlyList<string> Warnings => [.. Diagnostics.Where(d => d.Severity != Severity.Error).Select(d => d.ToString())];
 }
 
 /// <summary>What a reload did: put the file's policy in force, found it in force already, refused it (and why), or refused the person asking.</summary>
@@ -36,6 +39,10 @@ internal sealed record PolicyReloaded(ReloadOutcome Outcome, string Message, Pol
 /// </summary>
 internal static class PolicyReload
 {
+    /// <summary>The policy text as a gateway loads it, at its start and at a reload alike: the workspace's catalogue and every kind of system known.</summary>
+    public static PolicyLoadResult Load(string text, GatewayOptions options) =>
+        PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All });
+
     /// <summary>Reads the gateway's policy file and checks it against the policy in force; nothing takes effect.</summary>
     public static PolicyFileCheck Check(GatewayOptions options, Policy running)
     {
@@ -55,7 +62,7 @@ internal static class PolicyReload
             return new PolicyFileCheck(null, null, [], null, $"{options.PolicyPath} cannot be read: {e.Message}");
         }
 
-        var result = PolicyLoader.Load(text, options.PolicyPath, new PolicyLoadOptions { Clock = options.Clock, Systems = [WorkspaceCatalogue.Catalogue], Kinds = PolicyKinds.All });
+        var result = Load(text, options);
         if (!result.Succeeded)
         {
             var errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);

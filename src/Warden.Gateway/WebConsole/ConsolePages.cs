@@ -292,7 +292,7 @@ internal static class ConsolePages
         return new ConsoleUser(session.Person, policy.Who(session.Person), session.Csrf)
         {
             ReadsTrail = PersonAccess.MayReadTrail(policy, session.Person),
-            Owns = person.Roles.Any(r => r is Core.OwnerRole.BusinessOwner or Core.OwnerRole.TechnicalOwner or Core.OwnerRole.DataOwner or Core.OwnerRole.RiskOwner),
+            Owns = PersonAccess.OwnsSome(person),
         };
     }
 

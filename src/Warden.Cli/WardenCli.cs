@@ -32,6 +32,7 @@ internal static class WardenCli
         var database = new Command("database", "Prepare a PostgreSQL database the policy declares.");
         database.Add(DatabaseInstallCommand.Create(console, clock));
         root.Add(database);
+        root.Add(DbCommand.Create(console));
         root.Add(UpstreamsCommand.Create(console, clock));
         root.Add(PeopleCommand.Create(console, clock));
         root.Add(AuditCommand.Create(console, clock));

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Warden.Core;
 using Warden.Storage.Gateway;
@@ -62,13 +61,13 @@ internal sealed class Guards : IDisposable
     // A lock per budget (per budget and person for one per person) and per breaker: a call holds
     // the locks of everything that counts it, from the decision to the count, so that concurrent
     // calls cannot all spend the same remaining budget, while calls that share no budget never wait
-    // for each other (a data-hygiene read with its read budget does not queue behind a send).
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _counters = new(StringComparer.Ordinal);
+    // for each other (a data-hygiene read with its read budget does not queue behind a send). The
+    // store holds them: in this gateway, and across replicas when they share PostgreSQL.
 
     /// <summary>
     /// Held from the decision to the count for a call that some budget or breaker counts, so that
-    /// concurrent calls cannot all spend the same remaining budget or trip one breaker twice; for
-    /// other calls, nothing.
+    /// concurrent calls (on any replica) cannot all spend the same remaining budget or trip one
+    /// breaker twice; for other calls, nothing.
     /// </summary>
     public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf)
     {
@@ -77,42 +76,16 @@ internal sealed class Guards : IDisposable
             .Concat(policy.Breakers.Where(b => b.Covers(agent) && AddsTo(plan, b.Metric) > 0).Select(b => $"breaker {b.Id}"))
             .Order(StringComparer.Ordinal) // always taken in one order: two calls cannot each hold what the other waits for
             .ToList();
-        if (keys.Count == 0)
-        {
-            return Held.None;
-        }
-
-        var held = new List<SemaphoreSlim>(keys.Count);
-        try
-        {
-            foreach (var key in keys)
-            {
-                var counter = _counters.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-                await counter.WaitAsync().ConfigureAwait(false);
-                held.Add(counter);
-            }
-        }
-        catch
-        {
-            held.ForEach(h => h.Release());
-            throw;
-        }
-
-        return new Held(held);
+        return keys.Count == 0 ? Nothing.Held : await _store.HoldAsync(keys).ConfigureAwait(false);
     }
 
-    /// <summary>Held guard locks; disposing twice releases them once.</summary>
-    private sealed class Held(List<SemaphoreSlim> semaphores) : IDisposable
+    /// <summary>No lock held.</summary>
+    private sealed class Nothing : IDisposable
     {
-        public static readonly Held None = new([]);
-        private int _released;
+        public static readonly Nothing Held = new();
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                semaphores.ForEach(s => s.Release());
-            }
         }
     }
 

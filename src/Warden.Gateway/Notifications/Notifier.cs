@@ -69,6 +69,9 @@ internal sealed class Notifier : IDisposable
         Enqueue("incident_opened", incident.Owners, $"Incident {incident.Id} ({incident.Kind}) for use case {incident.UseCase}: {incident.Summary}.",
             new JsonObject { ["incident_id"] = incident.Id, ["use_case"] = incident.UseCase, ["agent"] = incident.Agent, ["kind"] = incident.Kind });
 
+    /// <summary>How long a claimed message is left to its sender before another may try it (a sender that died with it).</summary>
+    private static readonly TimeSpan ClaimFor = TimeSpan.FromMinutes(2);
+
     /// <summary>Posts every message that is due; a message that fails waits longer before the next try.</summary>
     public async Task SendDueAsync(CancellationToken cancellationToken)
     {
@@ -81,6 +84,12 @@ internal sealed class Notifier : IDisposable
         {
             foreach (var message in _store.Outbox.Due(_clock.GetUtcNow()))
             {
+                // Replicas share the outbox: the one that claims a message sends it.
+                if (!_store.Outbox.Claim(message, _clock.GetUtcNow() + ClaimFor))
+                {
+                    continue;
+                }
+
                 string? error;
                 try
                 {

@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 
 namespace Warden.Storage.Gateway;
 
@@ -61,9 +60,9 @@ public sealed record ApprovalVote(string Person, string Vote, string? Comment, D
 /// <summary>Approval requests and their votes; a request moves only as its lifecycle (<see cref="ApprovalLifecycle"/>) allows.</summary>
 public sealed class ApprovalStore
 {
-    private readonly GatewayDatabase _db;
+    private readonly StoreDatabase _db;
 
-    internal ApprovalStore(GatewayDatabase database) => _db = database;
+    internal ApprovalStore(StoreDatabase database) => _db = database;
 
 
     public void Insert(ApprovalRecord approval) => _db.Execute("""
@@ -86,7 +85,7 @@ public sealed class ApprovalStore
 
     /// <summary>A pending request of this agent that binds to the same plan: asked again, it is the same request.</summary>
     public ApprovalRecord? PendingWithPlan(string agent, string planHash, string? onBehalfOf) =>
-        Select("WHERE agent = @agent AND plan_hash = @hash AND status = 'pending' AND on_behalf_of IS @for", ("@agent", agent), ("@hash", planHash), ("@for", onBehalfOf))
+        Select("WHERE agent = @agent AND plan_hash = @hash AND status = 'pending' AND on_behalf_of IS NOT DISTINCT FROM @for", ("@agent", agent), ("@hash", planHash), ("@for", onBehalfOf))
             .FirstOrDefault();
 
     /// <summary>The latest denied request of this agent with this tool over the same records.</summary>
@@ -125,21 +124,9 @@ public sealed class ApprovalStore
         "INSERT INTO approval_votes (approval_id, person, vote, comment, at) VALUES (@id, @person, @vote, @comment, @at) ON CONFLICT DO NOTHING",
         ("@id", approvalId), ("@person", vote.Person), ("@vote", vote.Vote), ("@comment", vote.Comment), ("@at", GatewayStore.Time(vote.At))) == 1;
 
-    public IReadOnlyList<ApprovalVote> Votes(string approvalId)
-    {
-        lock (_db.Sync)
-        {
-            using var command = _db.Command("SELECT person, vote, comment, at FROM approval_votes WHERE approval_id = @id ORDER BY at, person", ("@id", approvalId));
-            using var reader = command.ExecuteReader();
-            var votes = new List<ApprovalVote>();
-            while (reader.Read())
-            {
-                votes.Add(new ApprovalVote(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), GatewayDatabase.Parse(reader.GetString(3))));
-            }
-
-            return votes;
-        }
-    }
+    public IReadOnlyList<ApprovalVote> Votes(string approvalId) =>
+        _db.Query("SELECT person, vote, comment, at FROM approval_votes WHERE approval_id = @id ORDER BY at, person",
+            r => new ApprovalVote(r.GetString(0), r.GetString(1), r.NullableString(2), r.Time(3)), ("@id", approvalId));
 
     /// <summary>Cancels the pending requests of an agent (of every agent with <c>*</c>); returns their ids.</summary>
     public IReadOnlyList<string> CancelPending(string agent, string outcome, DateTimeOffset at)
@@ -149,31 +136,18 @@ public sealed class ApprovalStore
     }
 
 
-    private List<ApprovalRecord> Select(string where, params (string Name, object? Value)[] parameters)
-    {
-        lock (_db.Sync)
+    private List<ApprovalRecord> Select(string where, params (string Name, object? Value)[] parameters) => _db.Query($"""
+        SELECT id, status, agent, use_case, environment, tool, arguments, instruction, plan_hash, affected_hash, plan, requirements, risk,
+               created_at, expires_at, decided_at, replaces, resubmits, outcome, on_behalf_of
+        FROM approvals {where}
+        """,
+        r => new ApprovalRecord
         {
-            using var command = _db.Command($"""
-                SELECT id, status, agent, use_case, environment, tool, arguments, instruction, plan_hash, affected_hash, plan, requirements, risk,
-                       created_at, expires_at, decided_at, replaces, resubmits, outcome, on_behalf_of
-                FROM approvals {where}
-                """, parameters);
-            using var reader = command.ExecuteReader();
-            var approvals = new List<ApprovalRecord>();
-            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            while (reader.Read())
-            {
-                approvals.Add(new ApprovalRecord
-                {
-                    Id = reader.GetString(0), Status = ApprovalLifecycle.Parse(reader.GetString(1)) ?? throw new InvalidDataException($"approval {reader.GetString(0)} has the unknown status '{reader.GetString(1)}'"), Agent = reader.GetString(2), UseCase = reader.GetString(3),
-                    Environment = reader.GetString(4), Tool = reader.GetString(5), Arguments = reader.GetString(6), Instruction = S(7),
-                    PlanHash = reader.GetString(8), AffectedHash = reader.GetString(9), Plan = reader.GetString(10), Requirements = reader.GetString(11),
-                    Risk = reader.GetInt32(12), CreatedAt = GatewayDatabase.Parse(reader.GetString(13)), ExpiresAt = GatewayDatabase.Parse(reader.GetString(14)),
-                    DecidedAt = S(15) is { } decided ? GatewayDatabase.Parse(decided) : null, Replaces = S(16), Resubmits = S(17), Outcome = S(18), OnBehalfOf = S(19),
-                });
-            }
-
-            return approvals;
-        }
-    }
+            Id = r.GetString(0), Status = ApprovalLifecycle.Parse(r.GetString(1)) ?? throw new InvalidDataException($"approval {r.GetString(0)} has the unknown status '{r.GetString(1)}'"),
+            Agent = r.GetString(2), UseCase = r.GetString(3), Environment = r.GetString(4), Tool = r.GetString(5), Arguments = r.GetString(6), Instruction = r.NullableString(7),
+            PlanHash = r.GetString(8), AffectedHash = r.GetString(9), Plan = r.GetString(10), Requirements = r.GetString(11), Risk = r.GetInt32(12),
+            CreatedAt = r.Time(13), ExpiresAt = r.Time(14), DecidedAt = r.NullableTime(15), Replaces = r.NullableString(16), Resubmits = r.NullableString(17),
+            Outcome = r.NullableString(18), OnBehalfOf = r.NullableString(19),
+        },
+        parameters);
 }

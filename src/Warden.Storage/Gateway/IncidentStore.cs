@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 
 namespace Warden.Storage.Gateway;
 
@@ -22,9 +21,9 @@ public sealed record IncidentRecord(
 /// <summary>Incidents opened by guards, and their steps: open, acknowledged, resolved.</summary>
 public sealed class IncidentStore
 {
-    private readonly GatewayDatabase _db;
+    private readonly StoreDatabase _db;
 
-    internal IncidentStore(GatewayDatabase database) => _db = database;
+    internal IncidentStore(StoreDatabase database) => _db = database;
 
     public void Open(IncidentRecord incident) => _db.Execute(
         "INSERT INTO incidents (id, status, use_case, agent, kind, summary, owners, opened_at) VALUES (@id, 'open', @use_case, @agent, @kind, @summary, @owners, @at)",
@@ -40,24 +39,13 @@ public sealed class IncidentStore
     /// <summary>Incidents with this status (all when null), newest first.</summary>
     public IReadOnlyList<IncidentRecord> List(IncidentStatus? status = null)
     {
-        lock (_db.Sync)
-        {
-            using var command = _db.Command(status is null
-                ? "SELECT id, status, use_case, agent, kind, summary, owners, opened_at, acknowledged_by, resolved_by FROM incidents ORDER BY opened_at DESC"
-                : "SELECT id, status, use_case, agent, kind, summary, owners, opened_at, acknowledged_by, resolved_by FROM incidents WHERE status = @status ORDER BY opened_at DESC",
-                ("@status", status is { } wanted ? Word(wanted) : null));
-            using var reader = command.ExecuteReader();
-            var incidents = new List<IncidentRecord>();
-            while (reader.Read())
-            {
-                incidents.Add(new IncidentRecord(reader.GetString(0),
-                    Parse(reader.GetString(1)) ?? throw new InvalidDataException($"incident {reader.GetString(0)} has the unknown status '{reader.GetString(1)}'"), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.GetString(4), reader.GetString(5), System.Text.Json.JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? [],
-                    GatewayDatabase.Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9)));
-            }
-
-            return incidents;
-        }
+        const string Columns = "SELECT id, status, use_case, agent, kind, summary, owners, opened_at, acknowledged_by, resolved_by FROM incidents";
+        (string, object?)[] parameters = status is { } wanted ? [("@status", Word(wanted))] : [];
+        return _db.Query(status is null ? $"{Columns} ORDER BY opened_at DESC" : $"{Columns} WHERE status = @status ORDER BY opened_at DESC",
+            r => new IncidentRecord(r.GetString(0),
+                Parse(r.GetString(1)) ?? throw new InvalidDataException($"incident {r.GetString(0)} has the unknown status '{r.GetString(1)}'"), r.GetString(2), r.NullableString(3),
+                r.GetString(4), r.GetString(5), System.Text.Json.JsonSerializer.Deserialize<List<string>>(r.GetString(6)) ?? [], r.Time(7), r.NullableString(8), r.NullableString(9)),
+            parameters);
     }
 
     /// <summary>Moves an incident on: acknowledged (from open) or resolved (from open or acknowledged); false when it cannot.</summary>

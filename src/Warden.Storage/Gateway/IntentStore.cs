@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 
 namespace Warden.Storage.Gateway;
 
@@ -9,9 +8,9 @@ public sealed record IntentRecord(string Id, string Environment, string Agent, s
 /// <summary>Changes about to be applied (settled once the trail records them), and the trail's entry for each applied action: how a restart finds what went unrecorded.</summary>
 public sealed class IntentStore
 {
-    private readonly GatewayDatabase _db;
+    private readonly StoreDatabase _db;
 
-    internal IntentStore(GatewayDatabase database) => _db = database;
+    internal IntentStore(StoreDatabase database) => _db = database;
 
     /// <summary>Remembers the audit entry that records a workspace action.</summary>
     public void RememberAction(string actionId, long auditSeq) => _db.Execute(
@@ -27,23 +26,10 @@ public sealed class IntentStore
     public void Settle(string intentId) => _db.Execute("DELETE FROM intents WHERE id = @id", ("@id", intentId));
 
     /// <summary>Intents a stopped gateway left in this environment, oldest first.</summary>
-    public IReadOnlyList<IntentRecord> Pending(string environment)
-    {
-        lock (_db.Sync)
-        {
-            using var command = _db.Command("SELECT id, environment, agent, tool, plan_hash, entry, started_at FROM intents WHERE environment = @environment ORDER BY started_at, id",
-                ("@environment", environment));
-            using var reader = command.ExecuteReader();
-            var intents = new List<IntentRecord>();
-            while (reader.Read())
-            {
-                intents.Add(new IntentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
-                    GatewayDatabase.Parse(reader.GetString(6))));
-            }
-
-            return intents;
-        }
-    }
+    public IReadOnlyList<IntentRecord> Pending(string environment) =>
+        _db.Query("SELECT id, environment, agent, tool, plan_hash, entry, started_at FROM intents WHERE environment = @environment ORDER BY started_at, id",
+            r => new IntentRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.Time(6)),
+            ("@environment", environment));
 
     /// <summary>The audit entry that records a workspace action; null when the gateway did not apply it.</summary>
     public long? ActionEntry(string actionId) => _db.Scalar("SELECT coalesce((SELECT audit_seq FROM action_entries WHERE action_id = @id), -1)", ("@id", actionId)) is var seq and >= 0 ? seq : null;

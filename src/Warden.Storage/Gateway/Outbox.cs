@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 
 namespace Warden.Storage.Gateway;
 
@@ -10,9 +9,9 @@ public sealed record OutboxMessage(long Id, DateTimeOffset CreatedAt, string Kin
 /// <summary>Notifications waiting to be delivered to the webhook, with their attempts.</summary>
 public sealed class Outbox
 {
-    private readonly GatewayDatabase _db;
+    private readonly StoreDatabase _db;
 
-    internal Outbox(GatewayDatabase database) => _db = database;
+    internal Outbox(StoreDatabase database) => _db = database;
 
     public void Enqueue(string kind, IReadOnlyList<string> recipients, string payload, DateTimeOffset at) => _db.Execute(
         "INSERT INTO outbox (created_at, kind, recipients, payload, next_attempt_at) VALUES (@at, @kind, @recipients, @payload, @at)",
@@ -27,27 +26,26 @@ public sealed class Outbox
         ? Messages("WHERE delivered_at IS NULL ORDER BY id DESC LIMIT @limit", ("@limit", limit))
         : Messages("ORDER BY id DESC LIMIT @limit", ("@limit", limit));
 
+    /// <summary>
+    /// Takes a due message for sending until <paramref name="leaseUntil"/>: false when another
+    /// sender (another replica) took it first. A sender that dies with it leaves it due again then.
+    /// </summary>
+    public bool Claim(OutboxMessage message, DateTimeOffset leaseUntil)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return _db.Execute("UPDATE outbox SET next_attempt_at = @lease WHERE id = @id AND next_attempt_at = @seen AND delivered_at IS NULL",
+            ("@id", message.Id), ("@seen", GatewayStore.Time(message.NextAttemptAt)), ("@lease", GatewayStore.Time(leaseUntil))) == 1;
+    }
+
     public void Delivered(long id, DateTimeOffset at) =>
         _db.Execute("UPDATE outbox SET delivered_at = @at, attempts = attempts + 1, last_error = NULL WHERE id = @id", ("@id", id), ("@at", GatewayStore.Time(at)));
 
     public void Failed(long id, string error, DateTimeOffset retryAt) =>
         _db.Execute("UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @retry WHERE id = @id", ("@id", id), ("@error", error), ("@retry", GatewayStore.Time(retryAt)));
 
-    private List<OutboxMessage> Messages(string where, params (string Name, object? Value)[] parameters)
-    {
-        lock (_db.Sync)
-        {
-            using var command = _db.Command($"SELECT id, created_at, kind, recipients, payload, attempts, next_attempt_at, last_error, delivered_at FROM outbox {where}", parameters);
-            using var reader = command.ExecuteReader();
-            var messages = new List<OutboxMessage>();
-            while (reader.Read())
-            {
-                messages.Add(new OutboxMessage(reader.GetInt64(0), GatewayDatabase.Parse(reader.GetString(1)), reader.GetString(2),
-                    System.Text.Json.JsonSerializer.Deserialize<List<string>>(reader.GetString(3)) ?? [], reader.GetString(4), reader.GetInt32(5),
-                    GatewayDatabase.Parse(reader.GetString(6)), reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : GatewayDatabase.Parse(reader.GetString(8))));
-            }
-
-            return messages;
-        }
-    }
+    private List<OutboxMessage> Messages(string where, params (string Name, object? Value)[] parameters) => _db.Query(
+        $"SELECT id, created_at, kind, recipients, payload, attempts, next_attempt_at, last_error, delivered_at FROM outbox {where}",
+        r => new OutboxMessage(r.GetInt64(0), r.Time(1), r.GetString(2), System.Text.Json.JsonSerializer.Deserialize<List<string>>(r.GetString(3)) ?? [], r.GetString(4),
+            r.GetInt32(5), r.Time(6), r.NullableString(7), r.NullableTime(8)),
+        parameters);
 }

@@ -1,38 +1,36 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 
 namespace Warden.Storage.Gateway;
 
 /// <summary>What calls used, per metric, agent, use case and person, over time: what budgets and breakers count.</summary>
 public sealed class UsageStore
 {
-    private readonly GatewayDatabase _db;
+    private readonly StoreDatabase _db;
 
-    internal UsageStore(GatewayDatabase database) => _db = database;
+    internal UsageStore(StoreDatabase database) => _db = database;
 
     /// <summary>Counts what a call used, metric by metric, in one transaction; <paramref name="person"/> is whom the agent acted for.</summary>
     public void Use(string agent, string useCase, string? person, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts)
     {
-        lock (_db.Sync)
+        var counted = amounts.Where(a => a.Amount != 0).ToList();
+        if (counted.Count == 0)
         {
-            using var transaction = _db.Connection.BeginTransaction();
-            using var command = _db.Command("INSERT INTO usage (at, agent, use_case, person, metric, amount) VALUES (@at, @agent, @use_case, @person, @metric, @amount)",
-                ("@at", GatewayStore.Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", null), ("@amount", null));
-            command.Transaction = transaction;
-            foreach (var (metric, amount) in amounts)
-            {
-                if (amount == 0)
-                {
-                    continue;
-                }
+            return;
+        }
 
+        _db.Transaction(session =>
+        {
+            using var command = session.Command("INSERT INTO usage (at, agent, use_case, person, metric, amount) VALUES (@at, @agent, @use_case, @person, @metric, @amount)",
+                ("@at", GatewayStore.Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", ""), ("@amount", 0L));
+            foreach (var (metric, amount) in counted)
+            {
                 command.Parameters["@metric"].Value = metric;
                 command.Parameters["@amount"].Value = amount;
                 command.ExecuteNonQuery();
             }
 
-            transaction.Commit();
-        }
+            return 0;
+        });
     }
 
     /// <summary>
@@ -42,8 +40,22 @@ public sealed class UsageStore
     public long Used(string metric, string? agent, string? useCase, string? person, DateTimeOffset since)
     {
         var scope = agent is not null ? " AND agent = @agent" : useCase is not null ? " AND use_case = @use_case" : "";
-        return _db.Scalar($"SELECT coalesce(sum(amount), 0) FROM usage WHERE metric = @metric AND at > @since{scope}{(person is null ? "" : " AND person = @person")}",
-            ("@metric", metric), ("@since", GatewayStore.Time(since)), ("@agent", agent), ("@use_case", useCase), ("@person", person));
+        var parameters = new List<(string, object?)> { ("@metric", metric), ("@since", GatewayStore.Time(since)) };
+        if (agent is not null)
+        {
+            parameters.Add(("@agent", agent));
+        }
+        else if (useCase is not null)
+        {
+            parameters.Add(("@use_case", useCase));
+        }
+
+        if (person is not null)
+        {
+            parameters.Add(("@person", person));
+        }
+
+        return _db.Scalar($"SELECT coalesce(sum(amount), 0) FROM usage WHERE metric = @metric AND at > @since{scope}{(person is null ? "" : " AND person = @person")}", [.. parameters]);
     }
 
     /// <summary>Drops usage counted at or before <paramref name="before"/>; returns how many rows went.</summary>

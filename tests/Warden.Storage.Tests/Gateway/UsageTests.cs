@@ -1,11 +1,13 @@
 using Microsoft.Data.Sqlite;
 using Warden.Storage.Gateway;
+using Warden.Tests;
 
 namespace Warden.Storage.Tests.Gateway;
 
 /// <summary>Usage counted against budgets: by agent, use case, every agent, and the person acted for.</summary>
-public sealed class UsageTests : IDisposable
+public sealed class UsageTests(PostgresServer postgres) : IDisposable
 {
+    private readonly GatewayStores _stores = new(postgres);
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
     private readonly string _directory = Directory.CreateTempSubdirectory("warden-usage-").FullName;
 
@@ -13,14 +15,15 @@ public sealed class UsageTests : IDisposable
 
     public void Dispose()
     {
+        _stores.Dispose();
         SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 
-    [Fact]
-    public void Usage_per_person_adds_up_every_agent_and_only_that_person()
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Usage_per_person_adds_up_every_agent_and_only_that_person(string engine)
     {
-        using var store = GatewayStore.Open(StorePath);
+        var store = await _stores.OpenAsync(engine);
         store.Usage.Use("tidy-bot", "tidy", "ana", Now, [("changed_records", 5)]);
         store.Usage.Use("nurture-bot", "nurture", "ana", Now, [("changed_records", 7)]);
         store.Usage.Use("tidy-bot", "tidy", "bo", Now, [("changed_records", 11)]);

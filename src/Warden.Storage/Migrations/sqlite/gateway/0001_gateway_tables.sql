@@ -1,6 +1,7 @@
 -- The gateway's own state: approvals and their votes, frozen agents, usage counted against budgets
--- and breakers, production activations, incidents. Portable SQL (TEXT ids, ISO-8601 UTC times that
--- sort as text), as the workspace's. The audit trail, not this file, is the record of what
+-- and breakers, production activations, incidents, the notification outbox, people's console
+-- accounts. Portable SQL (TEXT ids, ISO-8601 UTC times that sort as text); PostgreSQL's step of
+-- the same number creates the same tables. The audit trail, not this store, is the record of what
 -- happened; this is what the gateway needs to decide the next call.
 
 CREATE TABLE IF NOT EXISTS approvals (
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS usage (
 );
 CREATE INDEX IF NOT EXISTS usage_agent ON usage (agent, metric, at);
 CREATE INDEX IF NOT EXISTS usage_use_case ON usage (use_case, metric, at);
+CREATE INDEX IF NOT EXISTS usage_person ON usage (person, metric, at) WHERE person IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS activations (
     agent TEXT NOT NULL,

@@ -1,0 +1,66 @@
+using Warden.Tests;
+
+namespace Warden.Cli.Tests;
+
+/// <summary><c>warden db migrate</c> and <c>warden db status</c>: Warden's own store, on SQLite or PostgreSQL, brought to this build's schema.</summary>
+public sealed class DbCommandTests(PostgresServer server)
+{
+    [Fact]
+    public async Task Migrate_brings_a_new_PostgreSQL_store_to_this_builds_schema_and_status_then_says_so()
+    {
+        var store = "file:" + Cli.Temp("store", server.AdminConnection(await server.CreateDatabaseAsync()));
+
+        var (before, pending) = Cli.Run("db", "status", "--store", store);
+        var (exit, output) = Cli.Run("db", "migrate", "--store", store);
+        var (after, current) = Cli.Run("db", "status", "--store", store);
+
+        Assert.True((before, exit, after) == (1, 0, 0), pending + output + current);
+        Assert.Contains("gateway: 0 of 1 step(s) applied; pending 0001 gateway_tables", pending, StringComparison.Ordinal);
+        Assert.Contains("gateway: applied 0001 gateway_tables", output, StringComparison.Ordinal);
+        Assert.Contains($"(PostgreSQL)", current, StringComparison.Ordinal);
+        Assert.Contains("gateway: at step 0001, up to date", current, StringComparison.Ordinal);
+        Assert.Equal("gateway: up to date", Cli.Run("db", "migrate", "--store", store).Output.Split('\n')[0]);
+    }
+
+    [Fact]
+    public void Migrate_without_a_store_migrates_the_data_folders_SQLite_store()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
+
+        var (exit, output) = Cli.Run("db", "migrate", "--data", data);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains($"migrated {Path.Combine(data, "gateway.db")}", output, StringComparison.Ordinal);
+        Assert.Contains("up to date", Cli.Run("db", "status", "--data", data).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_connection_string_on_the_command_line_is_refused()
+    {
+        var (exit, output) = Cli.Run("db", "migrate", "--store", "postgres://warden:secret@db/state");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--store is a reference", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unreachable_store_is_named_without_its_password()
+    {
+        var store = "file:" + Cli.Temp("store", "postgres://warden:s3cret-pass@127.0.0.1:1/state?sslmode=disable");
+
+        var (exit, output) = Cli.Run("db", "migrate", "--store", store);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("postgres://warden@127.0.0.1:1/state cannot be reached", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pass", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unset_reference_is_named()
+    {
+        var (exit, output) = Cli.Run("db", "status", "--store", "env:WARDEN_TEST_STORE_NOT_SET");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("env:WARDEN_TEST_STORE_NOT_SET is not set", output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,160 @@
+using Warden.Storage.Gateway;
+using Warden.Tests;
+
+namespace Warden.Storage.Tests.Gateway;
+
+/// <summary>
+/// Two gateway stores on one PostgreSQL database, as two replicas: what one writes, the other
+/// decides on at once, and what must happen once happens once whichever replica gets there.
+/// </summary>
+public sealed class ReplicaStoreTests(PostgresServer postgres) : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 6, 9, 0, 0, TimeSpan.Zero);
+    private readonly GatewayStores _stores = new(postgres);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _stores.Dispose();
+
+    private async Task<(GatewayStore A, GatewayStore B)> ReplicasAsync()
+    {
+        var place = await _stores.PlaceAsync("postgres");
+        return (_stores.Open(place), _stores.Open(place));
+    }
+
+    [Fact]
+    public async Task An_approval_racing_on_two_replicas_starts_executing_once()
+    {
+        var (a, b) = await ReplicasAsync();
+        a.Approvals.Insert(new ApprovalRecord
+        {
+            Id = "apr-1", Status = ApprovalStatus.Pending, Agent = "tidy-bot", UseCase = "tidy", Environment = "sandbox", Tool = "contacts.update",
+            Arguments = "{}", PlanHash = "sha256:p", AffectedHash = "sha256:a", Plan = "{}", Requirements = "[]", Risk = 1, CreatedAt = Now, ExpiresAt = Now.AddHours(1),
+        });
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).Approvals.Close("apr-1", ApprovalStatus.Executing, null, Now))));
+
+        Assert.Single(claims, c => c);
+    }
+
+    [Fact]
+    public async Task Two_approvers_voting_on_two_replicas_count_once_each()
+    {
+        var (a, b) = await ReplicasAsync();
+
+        var votes = await Task.WhenAll(
+            Task.Run(() => a.Approvals.Vote("apr-1", new ApprovalVote("sam", "approve", null, Now))),
+            Task.Run(() => b.Approvals.Vote("apr-1", new ApprovalVote("sam", "approve", null, Now))),
+            Task.Run(() => b.Approvals.Vote("apr-1", new ApprovalVote("ana", "approve", null, Now))),
+            Task.Run(() => a.Approvals.Vote("apr-1", new ApprovalVote("ana", "approve", null, Now))));
+
+        Assert.Equal(2, votes.Count(v => v));
+        Assert.Equal(["ana", "sam"], a.Approvals.Votes("apr-1").Select(v => v.Person).Order());
+    }
+
+    [Fact]
+    public async Task A_freeze_on_one_replica_stops_the_agent_on_the_other_at_once()
+    {
+        var (a, b) = await ReplicasAsync();
+        Assert.DoesNotContain("tidy-bot", b.Freezes.Frozen());
+
+        a.Freezes.Freeze("tidy-bot", "sam", "it went wild", Now);
+        Assert.Contains("tidy-bot", b.Freezes.Frozen());
+
+        b.Freezes.Unfreeze("tidy-bot");
+        Assert.DoesNotContain("tidy-bot", a.Freezes.Frozen());
+    }
+
+    [Fact]
+    public async Task A_budget_spent_from_two_replicas_at_once_is_never_exceeded()
+    {
+        const int Budget = 25;
+        var (a, b) = await ReplicasAsync();
+
+        // What the guards do per call: hold the budget's lock, read its use, count the call if it fits.
+        async Task<bool> CallAsync(GatewayStore replica)
+        {
+            using var held = await replica.HoldAsync(["budget changes"], Ct);
+            if (replica.Usage.Used("changed_records", "tidy-bot", null, null, Now.AddHours(-1)) + 1 > Budget)
+            {
+                return false;
+            }
+
+            await Task.Delay(5, Ct); // the apply, between the decision and the count
+            replica.Usage.Use("tidy-bot", "tidy", null, Now, [("changed_records", 1)]);
+            return true;
+        }
+
+        var allowed = await Task.WhenAll(Enumerable.Range(0, 80).Select(i => Task.Run(() => CallAsync(i % 2 == 0 ? a : b))));
+
+        Assert.Equal(Budget, allowed.Count(x => x));
+        Assert.Equal(Budget, a.Usage.Used("changed_records", "tidy-bot", null, null, Now.AddHours(-1)));
+    }
+
+    [Fact]
+    public async Task A_budget_lock_held_on_one_replica_holds_the_other_until_released()
+    {
+        var (a, b) = await ReplicasAsync();
+        var first = await a.HoldAsync(["budget changes"], Ct);
+
+        var second = b.HoldAsync(["budget changes"], Ct);
+        var other = await b.HoldAsync(["budget sends"], Ct); // another budget does not wait
+
+        Assert.False(second.IsCompleted);
+        Assert.NotSame(second, await Task.WhenAny(second, Task.Delay(300, Ct)));
+        first.Dispose();
+        (await second.WaitAsync(TimeSpan.FromSeconds(30), Ct)).Dispose();
+        other.Dispose();
+    }
+
+    [Fact]
+    public async Task A_replica_that_dies_holding_a_budget_lock_lets_it_go()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var held = await a.HoldAsync(["budget changes"], Ct);
+        var waiting = b.HoldAsync(["budget changes"], Ct);
+        Assert.NotSame(waiting, await Task.WhenAny(waiting, Task.Delay(300, Ct)));
+
+        // The server ends replica A's connections, as it does when the process or its host dies.
+        await postgres.ExecuteAsync("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'warden' AND query LIKE '%pg_advisory_lock%' AND state = 'idle'");
+
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct)).Dispose();
+    }
+
+    [Fact]
+    public async Task An_outbox_message_is_sent_by_one_replica()
+    {
+        var (a, b) = await ReplicasAsync();
+        a.Outbox.Enqueue("approval_requested", ["sam"], "{}", Now);
+        var seenByA = Assert.Single(a.Outbox.Due(Now));
+        var seenByB = Assert.Single(b.Outbox.Due(Now));
+
+        var claims = await Task.WhenAll(Task.Run(() => a.Outbox.Claim(seenByA, Now.AddMinutes(2))), Task.Run(() => b.Outbox.Claim(seenByB, Now.AddMinutes(2))));
+
+        Assert.Single(claims, c => c);
+    }
+
+    [Fact]
+    public async Task A_sign_in_link_used_on_two_replicas_at_once_signs_in_once()
+    {
+        var (a, b) = await ReplicasAsync();
+        a.People.IssueLinks([("link", "sam")], Now.AddHours(24));
+
+        var used = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).People.UseLink("link", Now))));
+
+        Assert.Single(used, u => u == "sam");
+    }
+
+    [Fact]
+    public async Task Wrong_passwords_sent_to_two_replicas_at_once_lock_the_account_at_the_fifth()
+    {
+        var (a, b) = await ReplicasAsync();
+        a.People.SetPassword("sam", "h", Now);
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).People.Attempt("sam", Now, 5, TimeSpan.FromMinutes(15)))));
+
+        Assert.Equal(5, attempts.Count(t => t.Counted));
+        Assert.Single(attempts, t => t is { Counted: true, LockedUntil: not null });
+        Assert.Equal(5, b.People.Password("sam")!.Failures);
+    }
+}

@@ -41,7 +41,7 @@ internal sealed class Gateway : IAsyncDisposable
         Recorder = new Recorder(trail, policies);
         KillSwitch = new Guards.KillSwitch(policies, options, store, Recorder, Notifier);
         Access = new AgentAccess(policies, options.Environment, Systems);
-        Recovery = new Recovery(policies, options, store, Systems, Recorder, trail.Path);
+        Recovery = new Recovery(policies, options, store, Systems, Recorder, trail.Location);
         Governor = new PlanGovernor(policies, options, Systems, store, Guards, KillSwitch, Recovery, Recorder, Access);
         Approvals = new ApprovalDesk(policies, options, store, Notifier, Recorder, Governor, Systems);
         Calls = new CallPipeline(Governor, Approvals, Recorder, policies, options.Environment, options.Logging.CreateLogger<CallPipeline>());

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Warden.Core.Audit;
 using Warden.Storage.Audit;
 using Warden.Storage.Gateway;
+using Warden.Storage.Engines;
 
 namespace Warden.Gateway.Calls;
 
@@ -14,7 +15,7 @@ namespace Warden.Gateway.Calls;
 /// intent said about the call), or it was not (recorded as not applied). A send stopped half-way
 /// is ended as stopped first, and its entry says how far it got.
 /// </summary>
-internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, string trailPath)
+internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, StoreLocation trail)
 {
     /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)
@@ -74,7 +75,7 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
         long? before = null;
         while (true)
         {
-            var page = AuditLog.Query(trailPath, new AuditQuery { From = intent.StartedAt, Before = before, Limit = 1000 });
+            var page = AuditLog.Query(trail, new AuditQuery { From = intent.StartedAt, Before = before, Limit = 1000 });
             foreach (var record in page.Entries)
             {
                 var entry = record.Entry;

@@ -260,7 +260,7 @@ internal static class Api
             var q = context.Request.Query;
             try
             {
-                var page = AuditLog.Query(gateway.Trail.Path, new AuditQuery
+                var page = AuditLog.Query(gateway.Trail.Location, new AuditQuery
                 {
                     Agent = (string?)q["agent"], UseCase = (string?)q["use_case"], Tool = (string?)q["tool"], Effect = (string?)q["effect"], Person = (string?)q["person"],
                     RecordId = (string?)q["record"],

@@ -39,7 +39,7 @@ internal static class OperationsPages
                 return ConsolePages.NotATrailReader(posted.User);
             }
 
-            var result = AuditVerifier.Verify(gateway.Trail.Path);
+            var result = AuditVerifier.Verify(gateway.Trail.Location);
             var view = Activity(gateway, posted.User, new QueryCollection()) with
             {
                 Verified = result.Verified
@@ -72,7 +72,7 @@ internal static class OperationsPages
             var page = query with { Limit = 1000 };
             while (true)
             {
-                var found = AuditLog.Query(gateway.Trail.Path, page);
+                var found = AuditLog.Query(gateway.Trail.Location, page);
                 var lines = new StringBuilder();
                 foreach (var record in found.Entries)
                 {
@@ -100,7 +100,7 @@ internal static class OperationsPages
                 return ConsolePages.NotATrailReader(user);
             }
 
-            var record = AuditLog.Query(gateway.Trail.Path, new AuditQuery { Before = seq + 1, Limit = 1 }).Entries.FirstOrDefault(r => r.Seq == seq);
+            var record = AuditLog.Query(gateway.Trail.Location, new AuditQuery { Before = seq + 1, Limit = 1 }).Entries.FirstOrDefault(r => r.Seq == seq);
             return record is null
                 ? Results.Text($"The trail has no entry {seq}.", "text/plain", statusCode: 404)
                 : ConsolePages.Page<ActivityEntryPage>(Entry(gateway, user, record));
@@ -266,7 +266,7 @@ internal static class OperationsPages
             return new ActivityView(user, filter, [], null, error);
         }
 
-        var page = AuditLog.Query(gateway.Trail.Path, query);
+        var page = AuditLog.Query(gateway.Trail.Location, query);
         return new ActivityView(user, filter, [.. page.Entries.Select(Row)], page.Next, null);
     }
 
@@ -284,7 +284,7 @@ internal static class OperationsPages
         IReadOnlyList<ActivityRow> related = [];
         if (e.ApprovalId is { } approval && e.Agent is { } agent)
         {
-            related = [.. AuditLog.Query(gateway.Trail.Path, new AuditQuery { Agent = agent, Limit = 200 }).Entries.Where(r => r.Entry.ApprovalId == approval && r.Seq != record.Seq).Select(Row)];
+            related = [.. AuditLog.Query(gateway.Trail.Location, new AuditQuery { Agent = agent, Limit = 200 }).Entries.Where(r => r.Entry.ApprovalId == approval && r.Seq != record.Seq).Select(Row)];
         }
 
         return new ActivityEntryView(user, record.Seq, fields, e.ApprovalId, e.ActionId, e.RollbackOf, record.RolledBackBy, related);

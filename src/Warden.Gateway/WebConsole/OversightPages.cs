@@ -150,10 +150,10 @@ internal static class OversightPages
         var pending = gateway.Store.Approvals.List(ApprovalStatus.Pending);
         var yours = pending.Count(r => gateway.Approvals.Decides(user.Id, r));
         var today = now.UtcDateTime.Date;
-        var counted = AuditLog.CallsPerDay(gateway.Trail.Path, new DateTimeOffset(today.AddDays(-6), TimeSpan.Zero)).ToDictionary(d => d.Day);
+        var counted = AuditLog.CallsPerDay(gateway.Trail.Location, new DateTimeOffset(today.AddDays(-6), TimeSpan.Zero)).ToDictionary(d => d.Day);
         var days = Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
             .Select(d => counted.TryGetValue(d, out var c) ? (d, c.Calls, c.Refused) : (d, 0, 0)).ToList();
-        var refusals = !user.ReadsTrail ? [] : AuditLog.Query(gateway.Trail.Path, new AuditQuery { Effect = "deny", Limit = 10 }).Entries
+        var refusals = !user.ReadsTrail ? [] : AuditLog.Query(gateway.Trail.Location, new AuditQuery { Effect = "deny", Limit = 10 }).Entries
             .Select(r => new ActivityRow(r.Seq, r.Time, r.Entry.Kind, r.Entry.Agent, r.Entry.Person, r.Entry.Tool, r.Entry.Effect, r.Entry.Outcome, r.Entry.Reason, r.Entry.ApprovalId,
                 r.Entry.ActionId, r.Entry.RollbackOf, r.RolledBackBy)).ToList();
         var soon = DateOnly.FromDateTime(today.AddDays(30));

@@ -1,7 +1,8 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -29,7 +30,7 @@ public static class AuditArchive
     /// <paramref name="through"/>, readable by its owner only, fsync'd and verified; the store is
     /// not changed. Returns what the file holds, its digest and the chain head at its end, for <see cref="Remove"/>.
     /// </summary>
-    internal static Written Write(SqliteConnection connection, string trailId, string publicKey, long through, string file)
+    internal static Written Write(DbConnection connection, string trailId, string publicKey, long through, string file)
     {
         file = Path.GetFullPath(file);
         var (archivedThrough, archivedHead) = AuditStore.Archived(connection);
@@ -118,7 +119,7 @@ public static class AuditArchive
     /// Removes archived entries from the store, moves its archive marker and records the archive,
     /// inside the caller's transaction (which also appends the entry that records the move).
     /// </summary>
-    internal static void Remove(SqliteConnection connection, SqliteTransaction transaction, ArchiveRecord record, string head)
+    internal static void Remove(DbConnection connection, DbTransaction transaction, ArchiveRecord record, string head)
     {
         var (first, last) = (record.FirstSeq, record.LastSeq);
         AuditStore.InsertArchiveRecord(connection, transaction, record);

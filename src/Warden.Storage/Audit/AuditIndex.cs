@@ -1,7 +1,8 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -88,15 +89,15 @@ internal sealed class AuditIndexRun
     public byte[] RecordFilter() => AuditRecordFilter.Build(_records);
 
     /// <summary>Writes the run of checkpoint <paramref name="checkpoint"/>, inside the transaction that stores the checkpoint.</summary>
-    public void Write(SqliteConnection connection, SqliteTransaction transaction, long checkpoint)
+    public void Write(DbConnection connection, DbTransaction transaction, long checkpoint)
     {
         using (var list = connection.CreateCommand())
         {
             list.Transaction = transaction;
             list.CommandText = "INSERT INTO audit_index (checkpoint, field, value, seqs) VALUES (@c, @f, @v, @s)";
-            var f = list.Parameters.Add(new SqliteParameter("@f", null));
-            var v = list.Parameters.Add(new SqliteParameter("@v", null));
-            var s = list.Parameters.Add(new SqliteParameter("@s", null));
+            var f = list.Parameters.AddWithValue("@f", null);
+            var v = list.Parameters.AddWithValue("@v", null);
+            var s = list.Parameters.AddWithValue("@s", null);
             list.Parameters.AddWithValue("@c", checkpoint);
             foreach (var (field, value, seqs) in Each())
             {

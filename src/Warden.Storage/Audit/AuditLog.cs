@@ -1,7 +1,8 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -58,7 +59,7 @@ public static class AuditLog
     /// any are absent). Entries follow time in sequence, so the first entry of the window is found
     /// by its sequence number, and only the window is read.
     /// </summary>
-    public static IReadOnlyList<(string Day, int Calls, int Refused)> CallsPerDay(string path, DateTimeOffset from)
+    public static IReadOnlyList<(string Day, int Calls, int Refused)> CallsPerDay(StoreLocation path, DateTimeOffset from)
     {
         using var connection = AuditStore.OpenReader(path);
         using var command = connection.CreateCommand();
@@ -91,8 +92,8 @@ public static class AuditLog
             }
         }
 
-        command.CommandText = "SELECT substr(time, 1, 10), count(*), sum(json_extract(entry, '$.body.effect') = 'deny') FROM audit_entries "
-                              + "WHERE seq >= @seq AND time >= @from AND json_extract(entry, '$.body.kind') = 'call' GROUP BY 1 ORDER BY 1";
+        command.CommandText = $"SELECT substr(time, 1, 10), count(*), sum(CASE WHEN {AuditSql.BodyField(connection, "entry", "effect")} = 'deny' THEN 1 ELSE 0 END) FROM audit_entries "
+                              + $"WHERE seq >= @seq AND time >= @from AND {AuditSql.BodyField(connection, "entry", "kind")} = 'call' GROUP BY 1 ORDER BY 1";
         seq.Value = low;
         command.Parameters.AddWithValue("@from", start);
         var days = new List<(string, int, int)>();
@@ -100,14 +101,14 @@ public static class AuditLog
         {
             while (reader.Read())
             {
-                days.Add((reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? 0 : reader.GetInt32(2)));
+                days.Add((reader.GetString(0), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture), reader.IsDBNull(2) ? 0 : Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture)));
             }
         }
 
         return days;
     }
 
-    public static AuditPage Query(string path, AuditQuery query)
+    public static AuditPage Query(StoreLocation path, AuditQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (query.Limit is < 1 or > 1000)
@@ -174,7 +175,7 @@ public static class AuditLog
     /// matched nothing this time.
     /// </summary>
     /// <exception cref="ArgumentException">Not a field queries filter on.</exception>
-    public static IReadOnlySet<string> Values(string path, string field)
+    public static IReadOnlySet<string> Values(StoreLocation path, string field)
     {
         if (Array.IndexOf(AuditIndexRun.Fields, field) < 0)
         {
@@ -222,7 +223,7 @@ public static class AuditLog
     }
 
     /// <summary>The checkpoints that cover part of [low, high], newest first (a few thousand at most: read whole, so that the search can query while walking them).</summary>
-    private static List<(long Number, long First, long Last)> Runs(SqliteConnection connection, long low, long high)
+    private static List<(long Number, long First, long Last)> Runs(DbConnection connection, long low, long high)
     {
         var runs = new List<(long, long, long)>();
         using var command = connection.CreateCommand();
@@ -239,7 +240,7 @@ public static class AuditLog
     }
 
     /// <summary>One query's walk through the trail, newest first, until it has found what it wants.</summary>
-    private sealed class Search(SqliteConnection connection, List<(string Field, string Value)> fields, string? recordId, int want)
+    private sealed class Search(DbConnection connection, List<(string Field, string Value)> fields, string? recordId, int want)
     {
         public List<AuditRecord> Found { get; } = [];
 
@@ -253,7 +254,7 @@ public static class AuditLog
                 return;
             }
 
-            using var command = Command($"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq BETWEEN @low AND @high{Conditions(matchFields)} ORDER BY e.seq DESC LIMIT @limit", matchFields);
+            using var command = Command($"SELECT {RecordColumns(connection)} FROM audit_entries e WHERE e.seq BETWEEN @low AND @high{Conditions(matchFields)} ORDER BY e.seq DESC LIMIT @limit", matchFields);
             command.Parameters.AddWithValue("@low", low);
             command.Parameters.AddWithValue("@high", high);
             command.Parameters.AddWithValue("@limit", want - Found.Count);
@@ -291,8 +292,8 @@ public static class AuditLog
                 }
             }
 
-            using var command = Command($"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq = @seq{Conditions(matchFields: false)}", matchFields: false);
-            var seq = command.Parameters.Add(new SqliteParameter("@seq", null));
+            using var command = Command($"SELECT {RecordColumns(connection)} FROM audit_entries e WHERE e.seq = @seq{Conditions(matchFields: false)}", matchFields: false);
+            var seq = command.Parameters.AddWithValue("@seq", null);
             for (var i = candidates!.Count - 1; i >= 0 && !Full; i--)
             {
                 if (candidates[i] >= low && candidates[i] <= high)
@@ -329,20 +330,19 @@ public static class AuditLog
             {
                 for (var i = 0; i < fields.Count; i++)
                 {
-                    conditions.Append($" AND e.entry ->> '$.body.{fields[i].Field}' = @v{i}");
+                    conditions.Append($" AND {AuditSql.BodyField(connection, "e.entry", fields[i].Field)} = @v{i}");
                 }
             }
 
             if (recordId is not null)
             {
-                conditions.Append(" AND (EXISTS (SELECT 1 FROM json_each(e.entry, '$.body.records_read') WHERE value = @record)" +
-                                  " OR EXISTS (SELECT 1 FROM json_each(e.entry, '$.body.records_changed') WHERE value = @record))");
+                conditions.Append($" AND ({AuditSql.BodyListHolds(connection, "e.entry", "records_read", "@record")} OR {AuditSql.BodyListHolds(connection, "e.entry", "records_changed", "@record")})");
             }
 
             return conditions.ToString();
         }
 
-        private SqliteCommand Command(string sql, bool matchFields)
+        private DbCommand Command(string sql, bool matchFields)
         {
             var command = connection.CreateCommand();
             command.CommandText = sql;
@@ -362,7 +362,7 @@ public static class AuditLog
             return command;
         }
 
-        private void Read(SqliteCommand command)
+        private void Read(DbCommand command)
         {
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -374,7 +374,7 @@ public static class AuditLog
 
     /// <summary>Writes every entry from <paramref name="since"/> on, oldest first, as JSON lines or CSV, streaming.</summary>
     /// <exception cref="ArgumentException">The format is neither jsonl nor csv.</exception>
-    public static long Export(string path, TextWriter output, string format, DateTimeOffset? since = null)
+    public static long Export(StoreLocation path, TextWriter output, string format, DateTimeOffset? since = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (format is not ("jsonl" or "csv"))
@@ -391,7 +391,7 @@ public static class AuditLog
         }
 
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {RecordColumns} FROM audit_entries e WHERE e.seq >= @start ORDER BY e.seq";
+        command.CommandText = $"SELECT {RecordColumns(connection)} FROM audit_entries e WHERE e.seq >= @start ORDER BY e.seq";
         command.Parameters.AddWithValue("@start", start);
         using var reader = command.ExecuteReader();
         long written = 0;
@@ -417,13 +417,13 @@ public static class AuditLog
 
     /// <summary>The proof that entry <paramref name="seq"/> is in the checkpoint that covers it.</summary>
     /// <summary>Why the trail holds no entry <paramref name="seq"/>: it was archived, or the trail does not reach it.</summary>
-    public static string Missing(string path, long seq)
+    public static string Missing(StoreLocation path, long seq)
     {
         using var connection = AuditStore.OpenReader(path);
         return Missing(connection, seq);
     }
 
-    private static string Missing(SqliteConnection connection, long seq)
+    private static string Missing(DbConnection connection, long seq)
     {
         var archived = AuditStore.Archived(connection).Through;
         return seq >= 1 && seq <= archived
@@ -432,10 +432,10 @@ public static class AuditLog
     }
 
     /// <exception cref="AuditTrailException">There is no such entry, or no checkpoint covers it yet.</exception>
-    public static InclusionProof Prove(string path, long seq)
+    public static InclusionProof Prove(StoreLocation path, long seq)
     {
         using var connection = AuditStore.OpenReader(path);
-        var (trailId, _) = AuditStore.ReadIdentity(connection, path);
+        var (trailId, _) = AuditStore.ReadIdentity(connection, path.Shown);
         using var find = connection.CreateCommand();
         find.CommandText = "SELECT checkpoint FROM audit_checkpoints WHERE first_seq <= @seq AND last_seq >= @seq";
         find.Parameters.AddWithValue("@seq", seq);
@@ -469,10 +469,10 @@ public static class AuditLog
     }
 
     /// <summary>The witness of the trail as it is now: its public key, every checkpoint and its archive files.</summary>
-    public static Witness Witness(string path)
+    public static Witness Witness(StoreLocation path)
     {
         using var connection = AuditStore.OpenReader(path);
-        var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
+        var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path.Shown);
         if (trailId is null)
         {
             throw new AuditTrailException($"the audit trail {path} has no identity yet");
@@ -492,7 +492,7 @@ public static class AuditLog
         return new Witness(trailId, publicKey!, checkpoints) { Archives = AuditStore.ArchiveRecords(connection) };
     }
 
-    private static long FirstAtOrAfter(SqliteConnection connection, string time)
+    private static long FirstAtOrAfter(DbConnection connection, string time)
     {
         var low = 1L;
         var high = (AuditStore.LastEntry(connection)?.Seq ?? 0) + 1;
@@ -513,7 +513,7 @@ public static class AuditLog
         return low;
     }
 
-    private static string? Text(SqliteConnection connection, string sql, long seq)
+    private static string? Text(DbConnection connection, string sql, long seq)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -526,10 +526,9 @@ public static class AuditLog
     /// the rollbacks that name it, looked up in the same statement (the trail is append-only, so
     /// the link from an action to its rollback is found, not stored).
     /// </summary>
-    private const string RecordColumns =
-        "e.seq, e.entry, e.hash, (SELECT group_concat(seq) FROM (SELECT b.seq FROM audit_entries b WHERE b.rollback_of = e.seq ORDER BY b.seq))";
+    private static string RecordColumns(DbConnection connection) => "e.seq, e.entry, e.hash, " + AuditSql.RollbacksOf(connection);
 
-    private static AuditRecord Record(SqliteDataReader reader) => AuditText.Read(reader.GetString(1), reader.GetString(2)) with
+    private static AuditRecord Record(DbDataReader reader) => AuditText.Read(reader.GetString(1), reader.GetString(2)) with
     {
         RolledBackBy = reader.IsDBNull(3) ? [] : [.. reader.GetString(3).Split(',').Select(x => long.Parse(x, CultureInfo.InvariantCulture))],
     };

@@ -1,5 +1,8 @@
+using System.Data.Common;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -13,12 +16,39 @@ internal static class AuditStore
     private static readonly string Schema = LoadSchema();
 
     /// <summary>
-    /// The one connection the trail writes through. synchronous = NORMAL: a commit returns once its
-    /// frames are in the write-ahead log, and <see cref="WalSyncer"/> fsyncs the log before anyone
-    /// is told the entry is written, while the writer goes on with the next commit.
+    /// The one connection the trail writes through. SQLite: synchronous = NORMAL, so a commit
+    /// returns once its frames are in the write-ahead log, and <see cref="WalSyncer"/> fsyncs the
+    /// log before anyone is told the entry is written, while the writer goes on with the next
+    /// commit. PostgreSQL: its schema brought up to this build's first, and a commit is durable
+    /// when it returns.
     /// </summary>
-    public static SqliteConnection OpenWriter(string path)
+    public static DbConnection OpenWriter(StoreLocation location)
     {
+        if (location.Engine == StoreEngine.Postgres)
+        {
+            using (var database = PostgresStoreDatabase.Open(location))
+            {
+                Migrations.Apply(database, Component, DateTimeOffset.UtcNow);
+            }
+
+            var writer = OpenPostgres(location);
+            try
+            {
+                if (HasTable(writer, "audit_trail"))
+                {
+                    CheckFormat(writer, location.Shown);
+                }
+
+                return writer;
+            }
+            catch
+            {
+                writer.Dispose();
+                throw;
+            }
+        }
+
+        var path = location.Connection;
         OwnerOnly.PrepareDatabase(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         try
@@ -41,9 +71,25 @@ internal static class AuditStore
         }
     }
 
-    /// <summary>A read-only connection: verify, queries and exports never create or change the file.</summary>
-    public static SqliteConnection OpenReader(string path)
+    /// <summary>The trail's name in the migrations (<c>Migrations/postgres/audit</c>).</summary>
+    public const string Component = "audit";
+
+    /// <summary>A read-only connection: verify, queries and exports never create or change the trail.</summary>
+    public static DbConnection OpenReader(StoreLocation location)
     {
+        if (location.Engine == StoreEngine.Postgres)
+        {
+            var reader = OpenPostgres(location);
+            if (!HasTable(reader, "audit_trail"))
+            {
+                reader.Dispose();
+                throw new AuditTrailException($"there is no audit trail in {location.Shown} (run `warden db migrate`, or start a gateway on it)");
+            }
+
+            return reader;
+        }
+
+        var path = location.Connection;
         if (!File.Exists(path))
         {
             throw new AuditTrailException($"there is no audit trail at {path}");
@@ -72,10 +118,25 @@ internal static class AuditStore
         }
     }
 
-    public static AuditTrailException Unreadable(string path, SqliteException e) =>
+    private static NpgsqlConnection OpenPostgres(StoreLocation location)
+    {
+        var connection = new NpgsqlConnection(location.Connection);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            connection.Dispose();
+            throw new AuditTrailException($"the audit trail in {location.Shown} cannot be reached: {e.Message.Split('\n')[0].TrimEnd('.')}", e);
+        }
+    }
+
+    public static AuditTrailException Unreadable(string path, DbException e) =>
         new($"the audit trail {path} is not a readable database ({e.Message.TrimEnd('.')}): the file is damaged or is not an audit trail", e);
 
-    public static (string? TrailId, string? PublicKey) ReadIdentity(SqliteConnection connection, string path)
+    public static (string? TrailId, string? PublicKey) ReadIdentity(DbConnection connection, string path)
     {
         if (!HasTable(connection, "audit_trail"))
         {
@@ -107,7 +168,7 @@ internal static class AuditStore
         return (id, key);
     }
 
-    private static void CheckFormat(SqliteConnection connection, string path)
+    private static void CheckFormat(DbConnection connection, string path)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT value FROM audit_trail WHERE key = 'format'";
@@ -117,7 +178,7 @@ internal static class AuditStore
         }
     }
 
-    public static void WriteIdentity(SqliteConnection connection, string trailId, string publicKey)
+    public static void WriteIdentity(DbConnection connection, string trailId, string publicKey)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO audit_trail (key, value) VALUES ('format', @format), ('trail_id', @id), ('public_key', @key)";
@@ -128,7 +189,7 @@ internal static class AuditStore
     }
 
     /// <summary>Where the archived part of the trail ends: the last entry moved to an archive file and its hash (0 and null when none was).</summary>
-    public static (long Through, string? Head) Archived(SqliteConnection connection)
+    public static (long Through, string? Head) Archived(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT key, value FROM audit_trail WHERE key IN ('archived_through', 'archived_head')";
@@ -154,7 +215,7 @@ internal static class AuditStore
     }
 
     /// <summary>The store's records of the archive files, oldest first; none in a trail archived before they were kept (or never archived).</summary>
-    public static List<ArchiveRecord> ArchiveRecords(SqliteConnection connection)
+    public static List<ArchiveRecord> ArchiveRecords(DbConnection connection)
     {
         var records = new List<ArchiveRecord>();
         if (!HasTable(connection, "audit_archives"))
@@ -181,7 +242,7 @@ internal static class AuditStore
         return records;
     }
 
-    public static void InsertArchiveRecord(SqliteConnection connection, SqliteTransaction transaction, ArchiveRecord record)
+    public static void InsertArchiveRecord(DbConnection connection, DbTransaction transaction, ArchiveRecord record)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -200,7 +261,7 @@ internal static class AuditStore
         command.ExecuteNonQuery();
     }
 
-    public static void RecordDestruction(SqliteConnection connection, SqliteTransaction transaction, long firstSeq, ArchiveDestruction destruction)
+    public static void RecordDestruction(DbConnection connection, DbTransaction transaction, long firstSeq, ArchiveDestruction destruction)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -219,17 +280,19 @@ internal static class AuditStore
         }
     }
 
-    public static bool HasTable(SqliteConnection connection, string name)
+    public static bool HasTable(DbConnection connection, string name)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
+        command.CommandText = connection is NpgsqlConnection
+            ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @name"
+            : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
         command.Parameters.AddWithValue("@name", name);
         return (long)command.ExecuteScalar()! > 0;
     }
 
-    public static bool HasEntries(SqliteConnection connection) => Scalar(connection, "SELECT EXISTS (SELECT 1 FROM audit_entries)") == 1;
+    public static bool HasEntries(DbConnection connection) => Scalar(connection, "SELECT EXISTS (SELECT 1 FROM audit_entries)") == 1;
 
-    public static long Scalar(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    public static long Scalar(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -238,10 +301,15 @@ internal static class AuditStore
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
 
-        return command.ExecuteScalar() is long n ? n : 0;
+        return command.ExecuteScalar() switch
+        {
+            bool b => b ? 1 : 0, // PostgreSQL's EXISTS
+            null or DBNull => 0,
+            var n => Convert.ToInt64(n, System.Globalization.CultureInfo.InvariantCulture),
+        };
     }
 
-    public static void InsertCheckpoint(SqliteConnection connection, SqliteTransaction transaction, Checkpoint checkpoint)
+    public static void InsertCheckpoint(DbConnection connection, DbTransaction transaction, Checkpoint checkpoint)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -253,7 +321,7 @@ internal static class AuditStore
         command.ExecuteNonQuery();
     }
 
-    public static (long Seq, string Time, string Hash)? LastEntry(SqliteConnection connection)
+    public static (long Seq, string Time, string Hash)? LastEntry(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, time, hash FROM audit_entries ORDER BY seq DESC LIMIT 1";
@@ -262,7 +330,7 @@ internal static class AuditStore
     }
 
     /// <summary>The highest-numbered checkpoint row: its number, range, text, and the checkpoint when the text still reads as one.</summary>
-    public static (long Number, long LastSeq, string Text, Checkpoint? Checkpoint)? LastCheckpoint(SqliteConnection connection)
+    public static (long Number, long LastSeq, string Text, Checkpoint? Checkpoint)? LastCheckpoint(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT number, last_seq, checkpoint FROM audit_checkpoints ORDER BY number DESC LIMIT 1";
@@ -277,7 +345,7 @@ internal static class AuditStore
     }
 
     /// <summary>The stored checkpoints in order, with their range columns, streamed.</summary>
-    public static IEnumerable<(long Number, long FirstSeq, long LastSeq, string Text)> CheckpointRows(SqliteConnection connection)
+    public static IEnumerable<(long Number, long FirstSeq, long LastSeq, string Text)> CheckpointRows(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT number, first_seq, last_seq, checkpoint FROM audit_checkpoints ORDER BY number";
@@ -289,7 +357,7 @@ internal static class AuditStore
     }
 
     /// <summary>The stored checkpoints in order, as (number, stored text), streamed.</summary>
-    public static IEnumerable<(long Number, string Text)> Checkpoints(SqliteConnection connection)
+    public static IEnumerable<(long Number, string Text)> Checkpoints(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT number, checkpoint FROM audit_checkpoints ORDER BY number";
@@ -300,7 +368,7 @@ internal static class AuditStore
         }
     }
 
-    public static IEnumerable<(long Seq, string Entry, string Hash)> EntriesAfter(SqliteConnection connection, long seq)
+    public static IEnumerable<(long Seq, string Entry, string Hash)> EntriesAfter(DbConnection connection, long seq)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, entry, hash FROM audit_entries WHERE seq > @seq ORDER BY seq";

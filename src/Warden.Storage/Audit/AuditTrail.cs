@@ -1,6 +1,8 @@
+using System.Data.Common;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -16,8 +18,8 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private const int MaxBatch = 4096;
 
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(65_536) { SingleReader = true });
-    private readonly SqliteConnection _connection;
-    private readonly FileStream _writerLock;
+    private readonly DbConnection _connection;
+    private readonly FileStream? _writerLock;
     private readonly AuditKey _key;
     private readonly AuditTrailOptions _options;
     private readonly TimeProvider _clock;
@@ -27,7 +29,12 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private readonly AuditIndexRun _unindexed = new();
     private readonly AuditEntryComposer _composer = new();
     private readonly Task _writer;
-    private readonly WalSyncer _syncer;
+    private readonly WalSyncer? _syncer;
+
+    // On PostgreSQL, replicas append to one chain: each commit takes this lock and reads what the
+    // others appended (and checkpointed) since, in the same transaction, before it links its own.
+    private readonly bool _shared;
+    private const string ChainLock = "SELECT pg_advisory_xact_lock(hashtextextended('warden audit chain', 0))";
     private long _lastSeq;
     private string _lastHash;
     private DateTimeOffset _lastTime;
@@ -37,9 +44,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private long _checkpointFailures;
     private int _disposed;
 
-    private AuditTrail(string path, FileStream writerLock, SqliteConnection connection, string trailId, AuditKey key, AuditTrailOptions options, TimeProvider clock)
+    private AuditTrail(StoreLocation location, FileStream? writerLock, DbConnection connection, string trailId, AuditKey key, AuditTrailOptions options, TimeProvider clock)
     {
-        Path = path;
+        Location = location;
+        Path = location.Shown;
+        _shared = location.Engine == StoreEngine.Postgres;
         _writerLock = writerLock;
         _connection = connection;
         TrailId = trailId;
@@ -50,14 +59,18 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _checkpointHash = _lastHash;
         LoadState();
         _checkpointTime = _clock.GetUtcNow();
-        _syncer = new WalSyncer(path);
+        _syncer = _shared ? null : new WalSyncer(location.Connection);
         _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>How many checkpoints in a row could not be written (0 when the last one was): the entries since are durable but unsigned.</summary>
     public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
+    /// <summary>Where the trail is, as messages show it: the SQLite file, or the PostgreSQL database without its password.</summary>
     public string Path { get; }
+
+    /// <summary>Where the trail is: what queries and verify open.</summary>
+    public StoreLocation Location { get; }
 
     /// <summary>The trail's identity: in every checkpoint and in the link of its first entry.</summary>
     public string TrailId { get; }
@@ -69,21 +82,30 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     public long LastSeq => Interlocked.Read(ref _lastSeq);
 
     /// <summary>
-    /// Opens the trail at <paramref name="path"/>, creating it and its signing key when neither
-    /// exists. The trail (with its -wal and -shm files), its key and a folder it creates are readable
+    /// Opens the trail at <paramref name="location"/> (a SQLite file, or a PostgreSQL database that
+    /// replicas share, whose key file every replica is given), creating it and its signing key when
+    /// neither exists. The trail (with its -wal and -shm files), its key and a folder it creates are readable
     /// by their owner only, from the start; files an earlier version left looser are tightened. Checks the trail first (<see cref="AuditVerifier.CheckOnOpen"/>): a trail that does
     /// not verify is refused with <see cref="AuditTrailBrokenException"/>, unless
     /// <see cref="AuditTrailOptions.AcceptBrokenTrailBy"/> names who decided to go on; that
     /// decision is then the first entry written.
     /// </summary>
     /// <exception cref="AuditTrailException">The file or its key cannot be used; the message says why.</exception>
-    public static AuditTrail Open(string path, AuditTrailOptions? options = null, TimeProvider? clock = null)
+    public static AuditTrail Open(StoreLocation location, AuditTrailOptions? options = null, TimeProvider? clock = null)
     {
+        ArgumentNullException.ThrowIfNull(location);
         options ??= new AuditTrailOptions();
         options.Validate();
         clock ??= TimeProvider.System;
-        var keyPath = options.KeyPath ?? path + ".key";
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        var shared = location.Engine == StoreEngine.Postgres;
+        var path = location.Shown;
+        if (shared && options.KeyPath is null)
+        {
+            throw new AuditTrailException($"the audit trail in {path} needs its signing key's file (the same file on every replica): none was given");
+        }
+
+        var keyPath = options.KeyPath ?? location.Connection + ".key";
+        var directory = shared ? null : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(location.Connection));
         if (!string.IsNullOrEmpty(directory))
         {
             OwnerOnly.CreateFolder(directory);
@@ -91,21 +113,30 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
         // The key may be from an earlier version, created before it was kept to its owner.
         OwnerOnly.Tighten(keyPath);
-        var existed = File.Exists(path) && new FileInfo(path).Length > 0;
-        var writerLock = LockForWriting(path);
-        SqliteConnection connection;
+        var existed = shared || File.Exists(location.Connection) && new FileInfo(location.Connection).Length > 0;
+        // One writer per SQLite trail; on PostgreSQL, replicas share the chain under its lock.
+        var writerLock = shared ? null : LockForWriting(location.Connection);
+        DbConnection connection;
         try
         {
-            connection = AuditStore.OpenWriter(path);
+            connection = AuditStore.OpenWriter(location);
         }
         catch
         {
-            writerLock.Dispose();
+            writerLock?.Dispose();
             throw;
         }
 
         try
         {
+            DbTransaction? identifying = null;
+            if (shared)
+            {
+                // Replicas opening a new trail together: the first writes its identity, the others read it.
+                identifying = connection.BeginTransaction();
+                AuditStore.Scalar(connection, ChainLock);
+            }
+
             var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
             AuditKey key;
             if (trailId is null)
@@ -129,13 +160,15 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 }
             }
 
+            identifying?.Commit();
+            identifying?.Dispose();
             var finding = AuditVerifier.CheckOnOpen(connection);
             if (finding is not null && options.AcceptBrokenTrailBy is null)
             {
                 throw new AuditTrailBrokenException(path, finding);
             }
 
-            var trail = new AuditTrail(path, writerLock, connection, trailId, key, options, clock);
+            var trail = new AuditTrail(location, writerLock, connection, trailId, key, options, clock);
             if (finding is not null)
             {
                 trail.AppendAsync(new AuditEntry
@@ -152,7 +185,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         catch
         {
             connection.Dispose();
-            writerLock.Dispose();
+            writerLock?.Dispose();
             throw;
         }
     }
@@ -447,7 +480,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
                 }
             }
 
-            if (_syncer.Failure is { } failure)
+            if (_syncer?.Failure is { } failure)
             {
                 throw failure;
             }
@@ -469,24 +502,33 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     /// <param name="batch">What to write; items that are not entries (checkpoint requests, work) are handled after the commit.</param>
     /// <param name="inside">More writing that must commit or fail with these entries (an archive's removal), given the first entry's seq and time.</param>
-    private void Commit(List<Pending> batch, Action<SqliteTransaction, long, string>? inside = null)
+    private void Commit(List<Pending> batch, Action<DbTransaction, long, string>? inside = null)
     {
-        var seq = _lastSeq;
-        var hash = _lastHash;
-        var time = _clock.GetUtcNow();
-        if (time < _lastTime)
-        {
-            time = _lastTime; // sequence numbers follow time, even if the clock steps back
-        }
-
         var results = new List<(Pending Pending, AppendedEntry Result, byte[] Leaf)>(batch.Count);
+        long seq;
+        string hash;
+        DateTimeOffset time;
         try
         {
             using var transaction = _connection.BeginTransaction();
+            if (_shared)
+            {
+                AuditStore.Scalar(_connection, ChainLock);
+                CatchUp();
+            }
+
+            seq = _lastSeq;
+            hash = _lastHash;
+            time = _clock.GetUtcNow();
+            if (time < _lastTime)
+            {
+                time = _lastTime; // sequence numbers follow time, even if the clock steps back (or another replica's runs ahead)
+            }
+
             var timeText = AuditText.Time(time);
             inside?.Invoke(transaction, seq + 1, timeText);
             // Prepared once and reused: compiling the statement per commit cost more than the inserts.
-            var insert = _insertEntry ??= new AuditEntryInsert(_connection);
+            var insert = _insertEntry ??= AuditEntryInsert.For(_connection);
             foreach (var pending in batch)
             {
                 if (pending.Entry is null)
@@ -566,7 +608,11 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         // Nothing more to write: no next batch to overlap with the flush, so the writer flushes
         // itself rather than wake the fsync thread for it (a lone call's hand-off). With more
         // queued, the fsync thread flushes while the writer goes on.
-        if (_queue.Reader.TryPeek(out _))
+        if (_syncer is null)
+        {
+            Acknowledge(null); // PostgreSQL: durable when the commit returned
+        }
+        else if (_queue.Reader.TryPeek(out _))
         {
             _syncer.After(Acknowledge);
         }
@@ -590,15 +636,27 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
     private Checkpoint? WriteCheckpoint()
     {
-        var entries = _sinceCheckpoint.Size;
-        var (number, first) = (_checkpointNumber + 1, _lastSeq - entries + 1);
+        var (number, first) = (_checkpointNumber + 1, _lastSeq - _sinceCheckpoint.Size + 1);
         Checkpoint checkpoint;
         try
         {
-            checkpoint = Checkpoint.Sign(_key, TrailId, number, first, _lastSeq, _lastHash, Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
-
             // The checkpoint and the index run of the entries it covers commit together.
             using var transaction = _connection.BeginTransaction();
+            if (_shared)
+            {
+                // Another replica may have appended, or checkpointed, since: sign what the chain is now.
+                AuditStore.Scalar(_connection, ChainLock);
+                CatchUp();
+                if (_sinceCheckpoint.Size == 0)
+                {
+                    _checkpointTime = _clock.GetUtcNow();
+                    return null;
+                }
+
+                (number, first) = (_checkpointNumber + 1, _lastSeq - _sinceCheckpoint.Size + 1);
+            }
+
+            checkpoint = Checkpoint.Sign(_key, TrailId, number, first, _lastSeq, _lastHash, Convert.ToHexStringLower(_sinceCheckpoint.Root()), _checkpointHash, _lastTime);
             AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
             _unindexed.Write(_connection, transaction, checkpoint.Number);
             transaction.Commit();
@@ -665,15 +723,65 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
 
         foreach (var (seq, text, hash) in AuditStore.EntriesAfter(_connection, lastCovered))
         {
-            _sinceCheckpoint.Append(Convert.FromHexString(hash));
-            try
+            Absorb(seq, text, hash);
+        }
+    }
+
+    /// <summary>An entry committed since the last checkpoint: its leaf and its index keys wait for the next one.</summary>
+    private void Absorb(long seq, string text, string hash)
+    {
+        _sinceCheckpoint.Append(Convert.FromHexString(hash));
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            _unindexed.Add(document.RootElement.GetProperty("body"), seq);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            // Only in a trail a person accepted broken; verify names that entry.
+        }
+    }
+
+    /// <summary>
+    /// On PostgreSQL, under the chain's lock: takes in what other replicas committed since this one
+    /// last wrote (their entries, and a checkpoint one of them signed), so that the next entry links
+    /// to the chain's real head and the next checkpoint follows the last one signed.
+    /// </summary>
+    private void CatchUp()
+    {
+        if (AuditStore.LastCheckpoint(_connection) is { } stored && stored.Number > _checkpointNumber)
+        {
+            _checkpointNumber = stored.Number;
+            _checkpointHash = stored.Checkpoint is { } signed
+                ? signed.Hash()
+                : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stored.Text)));
+            _checkpointTime = _clock.GetUtcNow();
+            _sinceCheckpoint.Clear();
+            _unindexed.Clear();
+            foreach (var (seq, text, hash) in AuditStore.EntriesAfter(_connection, stored.Checkpoint?.LastSeq ?? stored.LastSeq))
             {
-                using var document = JsonDocument.Parse(text);
-                _unindexed.Add(document.RootElement.GetProperty("body"), seq);
+                Absorb(seq, text, hash);
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        }
+        else if (AuditStore.LastEntry(_connection) is { } newest && newest.Seq > _lastSeq)
+        {
+            foreach (var (seq, text, hash) in AuditStore.EntriesAfter(_connection, _lastSeq))
             {
-                // Only in a trail a person accepted broken; verify names that entry.
+                Absorb(seq, text, hash);
+            }
+        }
+        else
+        {
+            return;
+        }
+
+        if (AuditStore.LastEntry(_connection) is { } last)
+        {
+            Interlocked.Exchange(ref _lastSeq, last.Seq);
+            _lastHash = last.Hash;
+            if (DateTimeOffset.TryParse(last.Time, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) && time > _lastTime)
+            {
+                _lastTime = time;
             }
         }
     }
@@ -693,11 +801,14 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
         finally
         {
-            _syncer.Dispose();
+            _syncer?.Dispose();
             _insertEntry?.Dispose();
             _connection.Dispose();
-            _syncer.CloseFile();
-            await _writerLock.DisposeAsync().ConfigureAwait(false);
+            _syncer?.CloseFile();
+            if (_writerLock is not null)
+            {
+                await _writerLock.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
+using System.Data.Common;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -60,7 +61,7 @@ public static partial class AuditVerifier
     /// a person's recorded decision, or was archived before archives were recorded, is a note.
     /// </summary>
     private static AuditVerification VerifyArchives(
-        SqliteConnection connection, AuditVerification live, Witness trail, Witness? witness, long archivedThrough, List<ArchiveEntry> seen, ArchiveScope scope)
+        DbConnection connection, AuditVerification live, Witness trail, Witness? witness, long archivedThrough, List<ArchiveEntry> seen, ArchiveScope scope)
     {
         var records = AuditStore.ArchiveRecords(connection);
         AuditVerification Broken(string code, long? seq, string message) => live with { Finding = new AuditFinding(code, seq, message) };

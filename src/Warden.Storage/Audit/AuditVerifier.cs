@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Warden.Storage.Engines;
 using Warden.Core.Audit;
 
 namespace Warden.Storage.Audit;
@@ -46,9 +48,9 @@ public static partial class AuditVerifier
     /// when one is given. <paramref name="archives"/> are archive files that were moved from where
     /// they were written: each is used for the archive whose entries it holds.
     /// </summary>
-    public static AuditVerification Verify(string path, Witness? witness = null, IProgress<long>? progress = null, IReadOnlyList<string>? archives = null)
+    public static AuditVerification Verify(StoreLocation path, Witness? witness = null, IProgress<long>? progress = null, IReadOnlyList<string>? archives = null)
     {
-        SqliteConnection connection;
+        DbConnection connection;
         try
         {
             connection = AuditStore.OpenReader(path);
@@ -62,15 +64,15 @@ public static partial class AuditVerifier
         {
             try
             {
-                return Verify(connection, path, witness, progress, new ArchiveScope(Files: true, archives ?? []));
+                return Verify(connection, path.Shown, witness, progress, new ArchiveScope(Files: true, archives ?? []));
             }
             catch (AuditTrailException e)
             {
                 return new AuditVerification(0, 0, new AuditFinding("not_a_trail", null, e.Message));
             }
-            catch (SqliteException e)
+            catch (DbException e)
             {
-                return new AuditVerification(0, 0, new AuditFinding("unreadable", null, AuditStore.Unreadable(path, e).Message));
+                return new AuditVerification(0, 0, new AuditFinding("unreadable", null, AuditStore.Unreadable(path.Shown, e).Message));
             }
         }
     }
@@ -82,7 +84,7 @@ public static partial class AuditVerifier
     /// and gigabytes): their records are checked against the entries in the store, and
     /// `warden audit verify` checks the files.
     /// </summary>
-    internal static AuditFinding? CheckOnOpen(SqliteConnection connection)
+    internal static AuditFinding? CheckOnOpen(DbConnection connection)
     {
         try
         {
@@ -94,11 +96,11 @@ public static partial class AuditVerifier
         }
     }
 
-    private static AuditVerification Verify(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
+    private static AuditVerification Verify(DbConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
     {
         // One snapshot: an archive or append committing meanwhile must not look like a break.
         // A plain BEGIN, not BeginTransaction, which would make every command name the transaction.
-        Execute(connection, "BEGIN DEFERRED");
+        Execute(connection, AuditSql.BeginSnapshot(connection));
         try
         {
             return VerifySnapshot(connection, path, witness, progress, scope);
@@ -109,14 +111,14 @@ public static partial class AuditVerifier
         }
     }
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    private static AuditVerification VerifySnapshot(SqliteConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
+    private static AuditVerification VerifySnapshot(DbConnection connection, string path, Witness? witness, IProgress<long>? progress, ArchiveScope scope)
     {
         var (trailId, publicKey) = AuditStore.ReadIdentity(connection, path);
         if (trailId is null || publicKey is null)
@@ -335,6 +337,8 @@ public static partial class AuditVerifier
             }
         }
 
+        // Done with the entries: PostgreSQL runs the next statements only once this result is closed.
+        reader.Dispose();
         if (index.Leftover() is { } orphan)
         {
             return AuditVerification.Broken(verified, checkpoints.Count, "index_edited", null,
@@ -384,25 +388,45 @@ public static partial class AuditVerifier
     /// </summary>
     private sealed class IndexCursor : IDisposable
     {
-        private readonly SqliteCommand _listsCommand;
-        private readonly SqliteDataReader _lists;
-        private readonly SqliteCommand _filtersCommand;
-        private readonly SqliteDataReader _filters;
+        private readonly DbCommand _listsCommand;
+        private readonly DbDataReader _lists;
+        private readonly DbCommand _filtersCommand;
+        private readonly DbDataReader _filters;
         private bool _hasList;
         private bool _hasFilter;
         private IndexRow? _stray;
 
-        public IndexCursor(SqliteConnection connection, long firstLive)
+        public IndexCursor(DbConnection connection, long firstLive)
         {
             _listsCommand = connection.CreateCommand();
             _listsCommand.CommandText = "SELECT checkpoint, field, value, seqs FROM audit_index ORDER BY checkpoint, field, value";
-            _lists = _listsCommand.ExecuteReader();
+            _lists = Open(_listsCommand);
             _hasList = _lists.Read();
             _filtersCommand = connection.CreateCommand();
             _filtersCommand.CommandText = "SELECT checkpoint, filter FROM audit_record_filters ORDER BY checkpoint";
-            _filters = _filtersCommand.ExecuteReader();
+            _filters = Open(_filtersCommand);
             _hasFilter = _filters.Read();
             SkipBefore(firstLive);
+        }
+
+        /// <summary>
+        /// SQLite reads beside the entries, a row at a time. PostgreSQL has one result open per
+        /// connection, so there the index is read whole first (it is a small part of the trail).
+        /// </summary>
+        private static DbDataReader Open(DbCommand command)
+        {
+            if (command.Connection is not Npgsql.NpgsqlConnection)
+            {
+                return command.ExecuteReader();
+            }
+
+            var table = new System.Data.DataTable { Locale = System.Globalization.CultureInfo.InvariantCulture };
+            using (var reader = command.ExecuteReader())
+            {
+                table.Load(reader);
+            }
+
+            return table.CreateDataReader();
         }
 
         /// <summary>The first difference between <paramref name="checkpoint"/>'s stored run and <paramref name="expected"/>, rebuilt from its entries; null when there is none.</summary>

@@ -47,17 +47,18 @@ internal static class Migrations
     /// <exception cref="InvalidOperationException">As <see cref="Pending"/>, or a step failed (it is rolled back; the message names it).</exception>
     public static IReadOnlyList<Migration> Apply(StoreDatabase database, string component, DateTimeOffset now)
     {
-        database.Use(session => session.Execute(Ledger));
+        // Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself.
+        database.Transaction(session =>
+        {
+            Lock(database, session);
+            return session.Execute(Ledger);
+        }, serializable: false);
         var applied = new List<Migration>();
         foreach (var step in Known(database.Engine, component))
         {
             var ran = database.Transaction(session =>
             {
-                if (database.Engine == StoreEngine.Postgres)
-                {
-                    // Replicas started together: the second waits here, then sees the step done.
-                    session.Execute("SELECT pg_advisory_xact_lock(hashtextextended('warden migrations', 0))");
-                }
+                Lock(database, session);
 
                 if (!PendingIn(database, session, component, ledgerMayBeMissing: false).Contains(step))
                 {
@@ -84,6 +85,15 @@ internal static class Migrations
         }
 
         return applied;
+    }
+
+    /// <summary>Replicas started together: the second waits here, then sees the step done.</summary>
+    private static void Lock(StoreDatabase database, StoreSession session)
+    {
+        if (database.Engine == StoreEngine.Postgres)
+        {
+            session.Execute("SELECT pg_advisory_xact_lock(hashtextextended('warden migrations', 0))");
+        }
     }
 
     private static List<Migration> PendingIn(StoreDatabase database, StoreSession session, string component, bool ledgerMayBeMissing)

@@ -76,6 +76,12 @@ public sealed record StoreLocation
 
     public override string ToString() => Shown;
 
+    /// <summary>A path is a SQLite file.</summary>
+    public static implicit operator StoreLocation(string path) => Sqlite(path);
+
+    /// <summary>The same as the implicit conversion, for languages without one.</summary>
+    public static StoreLocation FromPath(string path) => Sqlite(path);
+
     private static NpgsqlConnectionStringBuilder FromUrl(string url)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))

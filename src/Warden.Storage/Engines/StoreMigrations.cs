@@ -12,7 +12,7 @@ public sealed record StoreSchema(string Component, IReadOnlyList<Migration> Know
 public static class StoreMigrations
 {
     /// <summary>The stores kept at a location, in the order they are migrated.</summary>
-    public static IReadOnlyList<string> Components { get; } = [GatewayStore.Component];
+    public static IReadOnlyList<string> Components { get; } = [GatewayStore.Component, Audit.AuditStore.Component];
 
     /// <summary>Applies every pending step of every store at the location; returns the steps applied, per store.</summary>
     /// <exception cref="InvalidOperationException">It cannot be reached, is ahead of this build, or a step failed (rolled back, and named).</exception>
@@ -20,10 +20,10 @@ public static class StoreMigrations
     {
         ArgumentNullException.ThrowIfNull(location);
         using var database = OpenDatabase(location, "store");
-        return [.. Components.Select(c => (c, c switch
+        return [.. Kept(database.Engine).Select(c => (c, c switch
         {
             GatewayStore.Component => GatewayStore.Migrate(database),
-            _ => throw new InvalidOperationException($"no store '{c}'"),
+            _ => Migrations.Apply(database, c, DateTimeOffset.UtcNow),
         }))];
     }
 
@@ -34,12 +34,18 @@ public static class StoreMigrations
         ArgumentNullException.ThrowIfNull(location);
         if (location.Engine == StoreEngine.Sqlite && !File.Exists(location.Connection))
         {
-            return [.. Components.Select(c => new StoreSchema(c, Migrations.Known(StoreEngine.Sqlite, c), Migrations.Known(StoreEngine.Sqlite, c)))];
+            return [.. Kept(StoreEngine.Sqlite).Select(c => new StoreSchema(c, Migrations.Known(StoreEngine.Sqlite, c), Migrations.Known(StoreEngine.Sqlite, c)))];
         }
 
         using var database = OpenDatabase(location, "store");
-        return [.. Components.Select(c => new StoreSchema(c, Migrations.Known(database.Engine, c), Migrations.Pending(database, c)))];
+        return [.. Kept(database.Engine).Select(c => new StoreSchema(c, Migrations.Known(database.Engine, c), Migrations.Pending(database, c)))];
     }
+
+    /// <summary>
+    /// The stores an engine keeps through migrations. The SQLite trail is its own file, with its own
+    /// layout check (it predates them); on PostgreSQL it shares the database.
+    /// </summary>
+    private static IEnumerable<string> Kept(StoreEngine engine) => Components.Where(c => Migrations.Known(engine, c).Count > 0);
 
     internal static StoreDatabase OpenDatabase(StoreLocation location, string what) => location.Engine == StoreEngine.Sqlite
         ? SqliteStoreDatabase.Open(location.Connection, what)

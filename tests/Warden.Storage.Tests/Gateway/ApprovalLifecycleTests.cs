@@ -22,7 +22,7 @@ public sealed class ApprovalLifecycleTests(PostgresServer postgres) : IDisposabl
 
     public void Dispose() => _stores.Dispose();
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_executed_request_cannot_be_executed_again(string engine)
     {
         await OpenAsync(engine);
@@ -34,7 +34,7 @@ public sealed class ApprovalLifecycleTests(PostgresServer postgres) : IDisposabl
         Assert.Equal(ApprovalStatus.Executed, _store.Approvals.Find("apr-1")!.Status);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_pending_request_gets_no_outcome_without_executing_first(string engine)
     {
         await OpenAsync(engine);
@@ -42,7 +42,7 @@ public sealed class ApprovalLifecycleTests(PostgresServer postgres) : IDisposabl
         Assert.Equal(ApprovalStatus.Pending, _store.Approvals.Find("apr-1")!.Status);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_move_the_lifecycle_does_not_have_is_refused_and_says_which(string engine)
     {
         await OpenAsync(engine);
@@ -52,7 +52,7 @@ public sealed class ApprovalLifecycleTests(PostgresServer postgres) : IDisposabl
         Assert.Equal(ApprovalStatus.Pending, _store.Approvals.Find("apr-1")!.Status);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task Every_status_is_stored_and_read_back_as_its_word(string engine)
     {
         await OpenAsync(engine);

@@ -18,7 +18,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Plan = "{\"summary\":\"Changes 3 record(s)\"}", Requirements = "[]", Risk = risk, CreatedAt = Now, ExpiresAt = Now.AddHours(1),
     };
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_approval_request_reads_back_as_it_was_written(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -28,7 +28,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal(written, store.Approvals.Find("apr-1"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task The_same_plan_is_the_same_request_only_for_the_same_person_or_nobody(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -40,7 +40,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Null(store.Approvals.PendingWithPlan("tidy-bot", "sha256:plan", "bo"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task The_queue_lists_pending_requests_riskiest_first(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -54,7 +54,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal(2, store.Approvals.PendingCount("tidy-bot"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_person_votes_once_on_a_request(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -67,7 +67,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal(new ApprovalVote("sam", "approve", "go", Now), vote);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task Expired_requests_are_the_pending_ones_past_their_expiry(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -77,7 +77,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal("apr-1", Assert.Single(store.Approvals.Expired(Now.AddHours(1))).Id);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_frozen_agent_stays_frozen_until_unfrozen(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -89,7 +89,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.False(store.Freezes.Unfreeze("tidy-bot"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task Usage_outside_the_window_is_not_counted_and_can_be_forgotten(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -102,7 +102,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal(3, store.Usage.Used("changed_records", null, "tidy", null, Now.AddDays(-1)));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_activation_names_who_and_when(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -112,7 +112,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Null(store.Activations.Activation("tidy-bot", "sandbox"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_intent_stays_until_settled_and_an_action_remembers_its_entry(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -127,7 +127,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Null(store.Intents.ActionEntry("act-2"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_incident_is_acknowledged_then_resolved_and_never_reopened(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -142,7 +142,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Empty(store.Incidents.List(IncidentStatus.Open));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task An_outbox_message_is_due_until_delivered_and_waits_after_a_failure(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -160,7 +160,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Empty(store.Outbox.Messages(undeliveredOnly: true));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_claimed_outbox_message_is_not_claimed_again_before_its_lease_ends(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -173,7 +173,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Single(store.Outbox.Due(Now.AddMinutes(2)));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task Five_attempts_lock_an_account_and_a_new_password_ends_its_sessions(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -193,7 +193,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.False(store.People.StartSession("tok2", new ConsoleSession("sam", "csrf", Now, Now.AddHours(8)), "pbkdf2$1"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_session_unused_for_the_idle_time_ends(string engine)
     {
         var store = await _stores.OpenAsync(engine);
@@ -205,7 +205,7 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
         Assert.Null(store.People.Session("tok", Now.AddMinutes(89), TimeSpan.FromMinutes(30)));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_sign_in_link_signs_in_once_and_new_links_void_the_old(string engine)
     {
         var store = await _stores.OpenAsync(engine);

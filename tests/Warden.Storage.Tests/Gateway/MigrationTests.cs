@@ -12,7 +12,7 @@ public sealed class MigrationTests(PostgresServer postgres) : IDisposable
 
     public void Dispose() => _stores.Dispose();
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_new_store_gets_every_step_and_opening_it_again_applies_none(string engine)
     {
         var place = await _stores.PlaceAsync(engine);
@@ -28,7 +28,7 @@ public sealed class MigrationTests(PostgresServer postgres) : IDisposable
             database.Scalar("SELECT count(*) FROM warden_migrations WHERE component = 'gateway'"));
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_store_migrated_by_a_newer_Warden_is_refused_naming_the_step(string engine)
     {
         var place = await _stores.PlaceAsync(engine);
@@ -43,7 +43,7 @@ public sealed class MigrationTests(PostgresServer postgres) : IDisposable
         Assert.Contains("9999 from_the_future", refused.Message);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task A_step_applied_as_written_differently_is_refused(string engine)
     {
         var place = await _stores.PlaceAsync(engine);

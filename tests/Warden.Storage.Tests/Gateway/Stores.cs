@@ -6,7 +6,7 @@ using Warden.Tests;
 namespace Warden.Storage.Tests.Gateway;
 
 /// <summary>The engines every gateway store test runs on: a parameter, not a copy.</summary>
-public static class Engines
+public static class EngineCases
 {
     public static TheoryData<string> Both => new("sqlite", "postgres");
 }

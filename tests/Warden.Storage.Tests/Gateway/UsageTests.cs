@@ -20,7 +20,7 @@ public sealed class UsageTests(PostgresServer postgres) : IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task Usage_per_person_adds_up_every_agent_and_only_that_person(string engine)
     {
         var store = await _stores.OpenAsync(engine);

@@ -47,17 +47,20 @@ internal static class Migrations
     /// <exception cref="InvalidOperationException">As <see cref="Pending"/>, or a step failed (it is rolled back; the message names it).</exception>
     public static IReadOnlyList<Migration> Apply(StoreDatabase database, string component, DateTimeOffset now)
     {
-        database.Use(session => session.Execute(Ledger));
+        // Under the same lock as the steps: CREATE TABLE IF NOT EXISTS run by two replicas at once
+        // fails in one of them on PostgreSQL (the table's type is created twice).
+        database.Transaction(session =>
+        {
+            Serialize(database, session);
+            return session.Execute(Ledger);
+        }, serializable: false);
         var applied = new List<Migration>();
         foreach (var step in Known(database.Engine, component))
         {
             var ran = database.Transaction(session =>
             {
-                if (database.Engine == StoreEngine.Postgres)
-                {
-                    // Replicas started together: the second waits here, then sees the step done.
-                    session.Execute("SELECT pg_advisory_xact_lock(hashtextextended('warden migrations', 0))");
-                }
+                // Replicas started together: the second waits here, then sees the step done.
+                Serialize(database, session);
 
                 if (!PendingIn(database, session, component, ledgerMayBeMissing: false).Contains(step))
                 {
@@ -84,6 +87,14 @@ internal static class Migrations
         }
 
         return applied;
+    }
+
+    private static void Serialize(StoreDatabase database, StoreSession session)
+    {
+        if (database.Engine == StoreEngine.Postgres)
+        {
+            session.Execute("SELECT pg_advisory_xact_lock(hashtextextended('warden migrations', 0))");
+        }
     }
 
     private static List<Migration> PendingIn(StoreDatabase database, StoreSession session, string component, bool ledgerMayBeMissing)

@@ -63,4 +63,18 @@ public sealed class DbCommandTests(PostgresServer server)
         Assert.Equal(2, exit);
         Assert.Contains("env:WARDEN_TEST_STORE_NOT_SET is not set", output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("host=db.internal port=5432 dbname=state user=warden password=s3cret-pass")] // libpq's keyword/value form
+    [InlineData("Server=db.internal;Database=state;User Id=warden;Password=s3cret-pass")] // Npgsql's, with Server for Host
+    public void A_connection_string_Warden_does_not_read_is_refused_not_taken_for_a_file_and_printed(string connection)
+    {
+        var store = "file:" + Cli.Temp("store", connection);
+
+        var (status, shown) = Cli.Run("db", "status", "--store", store);
+
+        Assert.True(status == 2, shown);
+        Assert.DoesNotContain("s3cret-pass", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("SQLite", shown, StringComparison.Ordinal);
+    }
 }

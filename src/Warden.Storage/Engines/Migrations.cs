@@ -47,10 +47,11 @@ internal static class Migrations
     /// <exception cref="InvalidOperationException">As <see cref="Pending"/>, or a step failed (it is rolled back; the message names it).</exception>
     public static IReadOnlyList<Migration> Apply(StoreDatabase database, string component, DateTimeOffset now)
     {
-        // Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself.
+        // Under the same lock as the steps: CREATE TABLE IF NOT EXISTS run by two replicas at once
+        // fails in one of them on PostgreSQL (the table's type is created twice).
         database.Transaction(session =>
         {
-            Lock(database, session);
+            Serialize(database, session);
             return session.Execute(Ledger);
         }, serializable: false);
         var applied = new List<Migration>();
@@ -58,7 +59,8 @@ internal static class Migrations
         {
             var ran = database.Transaction(session =>
             {
-                Lock(database, session);
+                // Replicas started together: the second waits here, then sees the step done.
+                Serialize(database, session);
 
                 if (!PendingIn(database, session, component, ledgerMayBeMissing: false).Contains(step))
                 {
@@ -87,8 +89,7 @@ internal static class Migrations
         return applied;
     }
 
-    /// <summary>Replicas started together: the second waits here, then sees the step done.</summary>
-    private static void Lock(StoreDatabase database, StoreSession session)
+    private static void Serialize(StoreDatabase database, StoreSession session)
     {
         if (database.Engine == StoreEngine.Postgres)
         {

@@ -17,10 +17,18 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
     private readonly NpgsqlDataSource _source;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
-    private PostgresStoreDatabase(NpgsqlDataSource source, string shown)
+    /// <summary>
+    /// A lock's holder keeps a pooled connection for the lock and takes another for its work: with
+    /// every connection held by a lock, no holder could do its work, and all would wait for the
+    /// pool's timeout. Half the pool at most holds locks.
+    /// </summary>
+    private readonly SemaphoreSlim _holders;
+
+    private PostgresStoreDatabase(NpgsqlDataSource source, string shown, int poolSize)
     {
         _source = source;
         Shown = shown;
+        _holders = new SemaphoreSlim(Math.Max(1, poolSize / 2));
     }
 
     public override StoreEngine Engine => StoreEngine.Postgres;
@@ -43,7 +51,7 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
         try
         {
             using var connection = source.OpenConnection();
-            return new PostgresStoreDatabase(source, location.Shown);
+            return new PostgresStoreDatabase(source, location.Shown, builder.MaxPoolSize);
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ArgumentException)
         {
@@ -81,7 +89,7 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
     public override async Task<IDisposable> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         // This process's own waiters queue here, so a replica holds at most one connection per lock.
-        var held = new List<SemaphoreSlim>(keys.Count);
+        var held = new List<SemaphoreSlim>(keys.Count + 1);
         NpgsqlConnection? connection = null;
         try
         {
@@ -92,6 +100,9 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
                 held.Add(semaphore);
             }
 
+            // Taken after the keys, so that waiters for a held key take no connection either.
+            await _holders.WaitAsync(cancellationToken).ConfigureAwait(false);
+            held.Add(_holders);
             connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             foreach (var key in keys)
             {
@@ -137,5 +148,9 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
         }
     }
 
-    public override void Dispose() => _source.Dispose();
+    public override void Dispose()
+    {
+        _source.Dispose();
+        _holders.Dispose();
+    }
 }

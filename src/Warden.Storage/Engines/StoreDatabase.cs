@@ -63,6 +63,20 @@ internal sealed class StoreSession(DbConnection connection, DbTransaction? trans
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Holds a named lock until the transaction ends, on PostgreSQL across replicas (a transaction
+    /// advisory lock); on SQLite the store's one lock already holds everything. For a read committed
+    /// transaction on a few rows that would otherwise collide with others, serializable, over the
+    /// whole (small) table and fail after its retries under load.
+    /// </summary>
+    public void Lock(string key)
+    {
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            Execute("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", ("@key", "warden row " + key));
+        }
+    }
+
     /// <summary>A number (a count, a sum); 0 when there is no row or the value is null.</summary>
     public long Scalar(string sql, params (string Name, object? Value)[] parameters)
     {

@@ -40,10 +40,16 @@ public sealed record StoreLocation
     public static StoreLocation Postgres(string connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        var url = connection.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || connection.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase);
+        if (!url && !connection.Contains(';', StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(connection, @"=\S*\s+\w+\s*="))
+        {
+            throw new FormatException("the PostgreSQL connection string is in libpq's keyword/value form (host=... dbname=...), which Warden does not read: write postgres://user:password@host:port/database, or Host=...;Database=...;Username=...;Password=...");
+        }
+
         NpgsqlConnectionStringBuilder builder;
         try
         {
-            builder = connection.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || connection.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+            builder = url
                 ? FromUrl(connection)
                 : new NpgsqlConnectionStringBuilder(connection);
         }
@@ -65,12 +71,17 @@ public sealed record StoreLocation
         return new StoreLocation(StoreEngine.Postgres, builder.ConnectionString, $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}");
     }
 
-    /// <summary>A <c>postgres://</c> URL or an Npgsql connection string (it has <c>Host=</c>) is PostgreSQL; anything else is a SQLite file's path.</summary>
+    /// <summary>
+    /// A <c>postgres://</c> URL or a connection string (any <c>key=value</c> text: <c>Server=</c>
+    /// as well as <c>Host=</c>) is PostgreSQL; anything else is a SQLite file's path. A connection
+    /// string taken for a path would be shown, password and all, as the file's name.
+    /// </summary>
+    /// <exception cref="FormatException">It is a connection string that does not read; the message never shows it.</exception>
     public static StoreLocation Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var postgres = text.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-                       || text.Contains("host=", StringComparison.OrdinalIgnoreCase) && text.Contains(';');
+                       || text.Contains('=', StringComparison.Ordinal);
         return postgres ? Postgres(text) : Sqlite(text);
     }
 

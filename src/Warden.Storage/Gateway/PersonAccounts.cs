@@ -23,13 +23,14 @@ public sealed class PersonAccounts
     {
         // One transaction: a new password is how a leaked way in is shut, and a session or a link
         // printed earlier is one; none survives it.
+        session.Lock("person " + person);
         session.Execute("DELETE FROM console_sessions WHERE person = @person", ("@person", person));
         session.Execute("DELETE FROM sign_in_links WHERE person = @person", ("@person", person));
         return session.Execute(
             "INSERT INTO person_passwords (person, hash, set_at, failures, locked_until) VALUES (@person, @hash, @at, 0, NULL) "
             + "ON CONFLICT (person) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at, failures = 0, locked_until = NULL",
             ("@person", person), ("@hash", hash), ("@at", GatewayStore.Time(at)));
-    });
+    }, serializable: false);
 
     /// <summary>The person's password record, or null when none is set.</summary>
     public PasswordRecord? Password(string person) => _db.Use(session => Password(session, person));
@@ -48,6 +49,7 @@ public sealed class PersonAccounts
     /// </summary>
     public (bool Counted, DateTimeOffset? LockedUntil) Attempt(string person, DateTimeOffset at, int lockAfter, TimeSpan lockFor) => _db.Transaction(session =>
     {
+        session.Lock("person " + person);
         if (Password(session, person) is not { } before)
         {
             return (false, (DateTimeOffset?)null);
@@ -62,7 +64,7 @@ public sealed class PersonAccounts
             "UPDATE person_passwords SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= @after THEN @until ELSE locked_until END WHERE person = @person",
             ("@person", person), ("@after", lockAfter), ("@until", GatewayStore.Time(at + lockFor)));
         return (true, Password(session, person)?.LockedUntil is { } until && until > at ? until : null);
-    });
+    }, serializable: false);
 
     /// <summary>
     /// A good sign-in: starts a session for the token whose SHA-256 is <paramref name="tokenHash"/>
@@ -76,6 +78,10 @@ public sealed class PersonAccounts
         ArgumentNullException.ThrowIfNull(session);
         return _db.Transaction(s =>
         {
+            // Per person, the password's check and the session it starts are one step, after any
+            // password set meanwhile (which takes the same lock): no serializable collision with
+            // other people's sign-ins, which, all at once, would exhaust its retries.
+            s.Lock("person " + session.Person);
             if (Password(s, session.Person)?.Hash != passwordHash)
             {
                 return false;
@@ -87,7 +93,7 @@ public sealed class PersonAccounts
                 ("@token", tokenHash), ("@person", session.Person), ("@csrf", session.Csrf), ("@created", GatewayStore.Time(session.CreatedAt)),
                 ("@expires", GatewayStore.Time(session.ExpiresAt)));
             return true;
-        });
+        }, serializable: false);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Warden.Storage.Engines;
 using Warden.Storage.Gateway;
 using Warden.Tests;
 
@@ -156,5 +157,52 @@ public sealed class ReplicaStoreTests(PostgresServer postgres) : IDisposable
         Assert.Equal(5, attempts.Count(t => t.Counted));
         Assert.Single(attempts, t => t is { Counted: true, LockedUntil: not null });
         Assert.Equal(5, b.People.Password("sam")!.Failures);
+    }
+
+    [Fact]
+    public async Task More_budget_holders_than_the_pool_has_connections_all_get_to_count()
+    {
+        // Each agent its own budget: none waits for another's lock, so every holder asks the pool
+        // for the lock's connection, and then for another to read and count its use. Pooled, as a
+        // gateway's connections are (24 at most).
+        var place = await _stores.PlaceAsync("postgres");
+        var a = _stores.Open(StoreLocation.Postgres(place.Connection.Replace("Pooling=False", "Pooling=True", StringComparison.OrdinalIgnoreCase)));
+
+        async Task CallAsync(int agent)
+        {
+            using var held = await a.HoldAsync([$"budget agent-{agent}"], Ct);
+            await Task.Delay(500, Ct); // holders overlap, as calls under load do (the apply)
+            a.Usage.Used("changed_records", $"agent-{agent}", null, null, Now.AddHours(-1));
+            a.Usage.Use($"agent-{agent}", "tidy", null, Now, [("changed_records", 1)]);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => CallAsync(i), Ct))).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal(40, a.Usage.Used("changed_records", null, null, null, Now.AddHours(-1)));
+    }
+
+    [Fact]
+    public async Task A_burst_of_wrong_passwords_on_two_replicas_is_counted_without_failing_a_sign_in()
+    {
+        var (a, b) = await ReplicasAsync();
+        a.People.SetPassword("sam", "h", Now);
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).People.Attempt("sam", Now, 50, TimeSpan.FromMinutes(15)), Ct)));
+
+        Assert.Equal(50, attempts.Count(t => t.Counted));
+        Assert.Equal(50, b.People.Password("sam")!.Failures);
+    }
+
+    [Fact]
+    public async Task Many_people_signing_in_on_two_replicas_at_once_all_get_a_session()
+    {
+        var (a, b) = await ReplicasAsync();
+        var people = Enumerable.Range(0, 32).Select(i => $"person-{i}").ToList();
+        people.ForEach(p => a.People.SetPassword(p, "h-" + p, Now));
+
+        var started = await Task.WhenAll(people.Select((p, i) => Task.Run(() =>
+            (i % 2 == 0 ? a : b).People.StartSession("token-" + p, new ConsoleSession(p, "csrf", Now, Now.AddHours(8)), "h-" + p), Ct)));
+
+        Assert.All(started, Assert.True);
     }
 }

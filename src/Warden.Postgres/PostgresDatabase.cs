@@ -111,7 +111,16 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
 
             var database = new PostgresDatabase(options, source, tables, new SqlJournal(options.JournalPath), clock ?? TimeProvider.System);
-            await database.SettlePendingAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await database.SettlePendingAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                database._journal.Dispose();
+                throw;
+            }
+
             return database;
         }
         catch
@@ -126,7 +135,11 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         Capture.InstallAsync(ownerConnectionString, tables, cancellationToken);
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync() => await _source.DisposeAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        _journal.Dispose();
+        await _source.DisposeAsync().ConfigureAwait(false);
+    }
 
     private string FieldName(TableShape table, string column) => $"{_options.Id}.{table.Declared}.{column}";
 

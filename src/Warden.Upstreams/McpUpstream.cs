@@ -53,7 +53,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         _options = options;
         _clock = clock;
         _pins = PinnedTools.Open(options.PinPath);
-        _journal = UpstreamJournal.Open(options.PinPath);
+        _journal = new UpstreamJournal(_pins.Store);
         _log = (options.Logging ?? NullLoggerFactory.Instance).CreateLogger<McpUpstream>();
         _annotated = options.Annotated.ToDictionary(t => t.Name, StringComparer.Ordinal);
         // Until the server is reached: the tools it offered when last seen, as pinned then.
@@ -1076,7 +1076,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
         var irreversible = new List<string>();
         if (request.ActionId is { } id)
         {
-            if (_journal.Action("id = $id", ("$id", id)) is null)
+            if (_journal.Action("id = @id", ("@id", id)) is null)
             {
                 return SystemError.NotFound($"there is no action '{id}'");
             }
@@ -1276,10 +1276,10 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public string? AgentOf(string actionId) => _journal.Action("id = $id", ("$id", actionId))?.Agent;
+    public string? AgentOf(string actionId) => _journal.Action("id = @id", ("@id", actionId))?.Agent;
 
     /// <inheritdoc />
-    public string? ActionWithPlan(string agent, string planHash) => _journal.Action("agent = $agent AND plan_hash = $plan", ("$agent", agent), ("$plan", planHash))?.Id;
+    public string? ActionWithPlan(string agent, string planHash) => _journal.Action("agent = @agent AND plan_hash = @plan", ("@agent", agent), ("@plan", planHash))?.Id;
 
     /// <inheritdoc />
     public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since) =>
@@ -1309,6 +1309,8 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             {
                 await sql.DisposeAsync().ConfigureAwait(false);
             }
+
+            _pins.Dispose();
         }
         finally
         {

@@ -1,5 +1,6 @@
-using Microsoft.Data.Sqlite;
-using Warden.Storage;
+using System.Data.Common;
+using System.Globalization;
+using Warden.Storage.Engines;
 
 namespace Warden.Upstreams;
 
@@ -18,117 +19,98 @@ public sealed record PinnedTool(string Tool, ToolVersion Pinned, DateTimeOffset 
 /// journal of its calls). A tool is pinned when first seen; a later listing that differs is
 /// kept beside the pin, and the tool is blocked until an owner accepts it (warden upstreams accept).
 /// </summary>
-public sealed class PinnedTools
+public sealed class PinnedTools : IDisposable
 {
-    private readonly SystemFile _file;
+    /// <summary>The store's name in the migrations (<c>Migrations/ENGINE/upstream</c>): pins and the journal of calls share it.</summary>
+    internal const string Component = "upstream";
 
-    private PinnedTools(SystemFile file) => _file = file;
+    private readonly StoreDatabase _db;
+    private readonly bool _owned;
+
+    internal PinnedTools(StoreDatabase database, bool owned = false)
+    {
+        _db = database;
+        _owned = owned;
+    }
 
     /// <summary>Opens (creating) the pin file.</summary>
-    public static PinnedTools Open(string path) => new(SystemFile.Create(path, """
-            CREATE TABLE IF NOT EXISTS pins (
-              tool TEXT PRIMARY KEY,
-              hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, hints TEXT NOT NULL,
-              pinned_at TEXT NOT NULL, pinned_by TEXT NOT NULL,
-              changed_hash TEXT, changed_description TEXT, changed_schema TEXT, changed_hints TEXT, changed_at TEXT
-            );
-            """));
+    public static PinnedTools Open(string path) => new(SystemStores.OpenFile(path, Component), owned: true);
 
-    private SqliteConnection Connect() => _file.Open();
+    /// <summary>Opens (creating) the pins of upstream <paramref name="system"/> in <paramref name="environment"/>, in the shared PostgreSQL store.</summary>
+    public static PinnedTools Open(StoreLocation store, string environment, string system) => new(SystemStores.OpenShared(store, environment, system, Component), owned: true);
 
     /// <summary>Every pinned tool, by name.</summary>
-    public IReadOnlyList<PinnedTool> All() => Read("SELECT * FROM pins ORDER BY tool", null);
+    public IReadOnlyList<PinnedTool> All() => Read("SELECT * FROM pins ORDER BY tool");
 
     /// <summary>The pin of a tool (ID.TOOL), or null when it was never seen.</summary>
-    public PinnedTool? Find(string tool) => Read("SELECT * FROM pins WHERE tool = $tool", tool).FirstOrDefault();
+    public PinnedTool? Find(string tool) => Read("SELECT * FROM pins WHERE tool = @tool", ("@tool", tool)).FirstOrDefault();
 
-    private List<PinnedTool> Read(string sql, string? tool)
+    private List<PinnedTool> Read(string sql, params (string Name, object? Value)[] parameters) => _db.Query(sql, Pin, parameters);
+
+    private static PinnedTool Pin(DbDataReader reader)
     {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        if (tool is not null)
-        {
-            command.Parameters.AddWithValue("$tool", tool);
-        }
-
-        var result = new List<PinnedTool>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var changed = reader.IsDBNull(reader.GetOrdinal("changed_hash"))
-                ? null
-                : new ToolVersion(reader.GetString(reader.GetOrdinal("changed_hash")), reader.GetString(reader.GetOrdinal("changed_description")),
-                    reader.GetString(reader.GetOrdinal("changed_schema")), reader.GetString(reader.GetOrdinal("changed_hints")));
-            result.Add(new PinnedTool(reader.GetString(0),
-                new ToolVersion(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4)),
-                DateTimeOffset.Parse(reader.GetString(5), System.Globalization.CultureInfo.InvariantCulture), reader.GetString(6), changed,
-                changed is null ? null : DateTimeOffset.Parse(reader.GetString(reader.GetOrdinal("changed_at")), System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        return result;
+        var changed = reader.IsDBNull(reader.GetOrdinal("changed_hash"))
+            ? null
+            : new ToolVersion(reader.GetString(reader.GetOrdinal("changed_hash")), reader.GetString(reader.GetOrdinal("changed_description")),
+                reader.GetString(reader.GetOrdinal("changed_schema")), reader.GetString(reader.GetOrdinal("changed_hints")));
+        return new PinnedTool(reader.GetString(reader.GetOrdinal("tool")),
+            new ToolVersion(reader.GetString(reader.GetOrdinal("hash")), reader.GetString(reader.GetOrdinal("description")), reader.GetString(reader.GetOrdinal("schema")),
+                reader.GetString(reader.GetOrdinal("hints"))),
+            DateTimeOffset.Parse(reader.GetString(reader.GetOrdinal("pinned_at")), CultureInfo.InvariantCulture), reader.GetString(reader.GetOrdinal("pinned_by")), changed,
+            changed is null ? null : DateTimeOffset.Parse(reader.GetString(reader.GetOrdinal("changed_at")), CultureInfo.InvariantCulture));
     }
 
     /// <summary>
     /// Compares what the server lists now with the pin: pinned when first seen (true), the same as
     /// pinned (true), or different (false: kept as the changed version, and the tool blocked).
+    /// One transaction, so that replicas listing at once agree on the first pin.
     /// </summary>
-    internal bool See(string tool, ToolVersion listed, DateTimeOffset now)
+    internal bool See(string tool, ToolVersion listed, DateTimeOffset now) => _db.Transaction(session =>
     {
-        using var connection = Connect();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        (string, object?)[] version =
+        [
+            ("@tool", tool), ("@hash", listed.Hash), ("@description", listed.Description), ("@schema", listed.Schema), ("@hints", listed.Hints),
+            ("@now", now.ToString("O", CultureInfo.InvariantCulture)),
+        ];
+        session.Execute("""
             INSERT INTO pins (tool, hash, description, schema, hints, pinned_at, pinned_by)
-            VALUES ($tool, $hash, $description, $schema, $hints, $now, 'first seen')
-            ON CONFLICT (tool) DO NOTHING;
-            UPDATE pins SET changed_hash = $hash, changed_description = $description, changed_schema = $schema, changed_hints = $hints,
-                            changed_at = COALESCE(CASE WHEN changed_hash = $hash THEN changed_at END, $now)
-            WHERE tool = $tool AND hash <> $hash;
+            VALUES (@tool, @hash, @description, @schema, @hints, @now, 'first seen')
+            ON CONFLICT (tool) DO NOTHING
+            """, version);
+        session.Execute("""
+            UPDATE pins SET changed_hash = @hash, changed_description = @description, changed_schema = @schema, changed_hints = @hints,
+                            changed_at = COALESCE(CASE WHEN changed_hash = @hash THEN changed_at END, @now)
+            WHERE tool = @tool AND hash <> @hash
+            """, version);
+        session.Execute("""
             UPDATE pins SET changed_hash = NULL, changed_description = NULL, changed_schema = NULL, changed_hints = NULL, changed_at = NULL
-            WHERE tool = $tool AND hash = $hash;
-            SELECT hash = $hash FROM pins WHERE tool = $tool;
-            """;
-        command.Parameters.AddWithValue("$tool", tool);
-        command.Parameters.AddWithValue("$hash", listed.Hash);
-        command.Parameters.AddWithValue("$description", listed.Description);
-        command.Parameters.AddWithValue("$schema", listed.Schema);
-        command.Parameters.AddWithValue("$hints", listed.Hints);
-        command.Parameters.AddWithValue("$now", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        var same = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
-        transaction.Commit();
-        return same;
-    }
+            WHERE tool = @tool AND hash = @hash
+            """, ("@tool", tool), ("@hash", listed.Hash));
+        return session.Text("SELECT hash FROM pins WHERE tool = @tool", ("@tool", tool)) == listed.Hash;
+    });
 
     /// <summary>The hash a tool is pinned at, or null when it was never seen.</summary>
-    internal string? PinnedHash(string tool)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT hash FROM pins WHERE tool = $tool";
-        command.Parameters.AddWithValue("$tool", tool);
-        return command.ExecuteScalar() as string;
-    }
+    internal string? PinnedHash(string tool) => _db.Use(session => session.Text("SELECT hash FROM pins WHERE tool = @tool", ("@tool", tool)));
 
     /// <summary>
     /// Accepts the changed version of a tool that the owner reviewed (<paramref name="hash"/>) as its pin;
     /// false when the tool has no changed version, or the server changed it again since it was shown.
     /// </summary>
-    public bool Accept(string tool, string hash, string by, DateTimeOffset now)
+    public bool Accept(string tool, string hash, string by, DateTimeOffset now) => _db.Execute("""
+        UPDATE pins SET hash = changed_hash, description = changed_description, schema = changed_schema, hints = changed_hints,
+                        pinned_at = @now, pinned_by = @by,
+                        changed_hash = NULL, changed_description = NULL, changed_schema = NULL, changed_hints = NULL, changed_at = NULL
+        WHERE tool = @tool AND changed_hash = @hash
+        """, ("@tool", tool), ("@hash", hash), ("@by", by), ("@now", now.ToString("O", CultureInfo.InvariantCulture))) == 1;
+
+    /// <summary>The store this was opened on, for the journal of the same upstream.</summary>
+    internal StoreDatabase Store => _db;
+
+    public void Dispose()
     {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE pins SET hash = changed_hash, description = changed_description, schema = changed_schema, hints = changed_hints,
-                            pinned_at = $now, pinned_by = $by,
-                            changed_hash = NULL, changed_description = NULL, changed_schema = NULL, changed_hints = NULL, changed_at = NULL
-            WHERE tool = $tool AND changed_hash = $hash
-            """;
-        command.Parameters.AddWithValue("$tool", tool);
-        command.Parameters.AddWithValue("$hash", hash);
-        command.Parameters.AddWithValue("$by", by);
-        command.Parameters.AddWithValue("$now", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        return command.ExecuteNonQuery() == 1;
+        if (_owned)
+        {
+            _db.Dispose();
+        }
     }
 }

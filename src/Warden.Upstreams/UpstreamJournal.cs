@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
-using Warden.Storage;
+using Warden.Storage.Engines;
 
 namespace Warden.Upstreams;
 
@@ -16,81 +15,43 @@ internal sealed record Undo(string ActionId, string Agent, string Tool, DateTime
     JsonNode? Before, JsonNode? After, bool AfterRead, IReadOnlyList<UndoCall> Calls, DateTimeOffset? UndoneAt, string? UndoneBy);
 
 /// <summary>
-/// The journal of an upstream's calls (DATA/systems/ENV/ID.db, beside its pins): each write
+/// The journal of an upstream's calls, in the upstream's own store beside its pins (DATA/systems/ENV/ID.db, or its schema in PostgreSQL): each write
 /// journaled before it is sent, with its before-image and undo calls when the policy gives them.
 /// </summary>
-internal sealed class UpstreamJournal
+internal sealed class UpstreamJournal(StoreDatabase database)
 {
-    private readonly SystemFile _file;
-
-    private UpstreamJournal(SystemFile file) => _file = file;
-
-    public static UpstreamJournal Open(string path) => new(SystemFile.Create(path, """
-            CREATE TABLE IF NOT EXISTS actions (
-              seq INTEGER PRIMARY KEY AUTOINCREMENT,
-              id TEXT NOT NULL UNIQUE,
-              agent TEXT NOT NULL,
-              tool TEXT NOT NULL,
-              plan_hash TEXT NOT NULL,
-              at TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS actions_by_agent ON actions(agent, at);
-            CREATE TABLE IF NOT EXISTS undos (
-              action_id TEXT PRIMARY KEY REFERENCES actions(id),
-              preview_tool TEXT NOT NULL,
-              preview_arguments TEXT NOT NULL,
-              records_path TEXT,
-              before TEXT NOT NULL,
-              after TEXT,
-              after_read INTEGER NOT NULL DEFAULT 0,
-              calls TEXT NOT NULL,
-              undone_at TEXT,
-              undone_by TEXT
-            );
-            """));
-
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>Journals a call before it goes to the server (if Warden stops during it, the call may have run), with what undoes it.</summary>
-    public void Journal(string id, string agent, string tool, string planHash, DateTimeOffset at, Undo? undo)
+    public void Journal(string id, string agent, string tool, string planHash, DateTimeOffset at, Undo? undo) => database.Transaction(session =>
     {
-        using var connection = _file.Open();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO actions (id, agent, tool, plan_hash, at) VALUES ($id, $agent, $tool, $plan, $at)";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$agent", agent);
-        command.Parameters.AddWithValue("$tool", tool);
-        command.Parameters.AddWithValue("$plan", planHash);
-        command.Parameters.AddWithValue("$at", Time(at));
-        command.ExecuteNonQuery();
+        session.Execute("INSERT INTO actions (id, agent, tool, plan_hash, at) VALUES (@id, @agent, @tool, @plan, @at)",
+            ("@id", id), ("@agent", agent), ("@tool", tool), ("@plan", planHash), ("@at", Time(at)));
         if (undo is not null)
         {
-            command.CommandText = """
+            session.Execute("""
                 INSERT INTO undos (action_id, preview_tool, preview_arguments, records_path, before, calls)
-                VALUES ($id, $preview, $arguments, $records, $before, $calls)
-                """;
-            command.Parameters.AddWithValue("$preview", undo.PreviewTool);
-            command.Parameters.AddWithValue("$arguments", undo.PreviewArguments.ToJsonString());
-            command.Parameters.AddWithValue("$records", (object?)undo.RecordsPath ?? DBNull.Value);
-            command.Parameters.AddWithValue("$before", undo.Before?.ToJsonString() ?? "null");
-            command.Parameters.AddWithValue("$calls", Calls(undo.Calls));
-            command.ExecuteNonQuery();
+                VALUES (@id, @preview, @arguments, @records, @before, @calls)
+                """,
+                ("@id", id), ("@preview", undo.PreviewTool), ("@arguments", undo.PreviewArguments.ToJsonString()), ("@records", undo.RecordsPath),
+                ("@before", undo.Before?.ToJsonString() ?? "null"), ("@calls", Calls(undo.Calls)));
         }
 
-        transaction.Commit();
-    }
+        return 0;
+    });
 
     /// <summary>What the preview read answered just after the call ran: a later change there is a conflict for the undo.</summary>
     public void After(string id, JsonNode? after, bool read) =>
-        Execute("UPDATE undos SET after = $after, after_read = $read WHERE action_id = $id",
-            ("$id", id), ("$after", after?.ToJsonString() ?? "null"), ("$read", read ? 1 : 0));
+        database.Execute("UPDATE undos SET after = @after, after_read = @read WHERE action_id = @id",
+            ("@id", id), ("@after", after?.ToJsonString() ?? "null"), ("@read", read ? 1L : 0L));
 
     /// <summary>Records the undo calls' progress, and the action undone once all have run.</summary>
-    public void Progress(string id, IReadOnlyList<UndoCall> calls, string by, DateTimeOffset now) =>
-        Execute("UPDATE undos SET calls = $calls, undone_at = CASE WHEN $all THEN $now END, undone_by = CASE WHEN $all THEN $by END WHERE action_id = $id",
-            ("$id", id), ("$calls", Calls(calls)), ("$all", calls.All(c => c.DoneAt is not null) ? 1 : 0), ("$now", Time(now)), ("$by", by));
+    public void Progress(string id, IReadOnlyList<UndoCall> calls, string by, DateTimeOffset now)
+    {
+        var all = calls.All(c => c.DoneAt is not null);
+        database.Execute("UPDATE undos SET calls = @calls, undone_at = @at, undone_by = @by WHERE action_id = @id",
+            ("@id", id), ("@calls", Calls(calls)), ("@at", all ? Time(now) : null), ("@by", all ? by : null));
+    }
 
     private static string Calls(IReadOnlyList<UndoCall> calls) =>
         new JsonArray([.. calls.Select(c => new JsonObject
@@ -98,83 +59,34 @@ internal sealed class UpstreamJournal
             ["key"] = c.Key, ["tool"] = c.Tool, ["arguments"] = c.Arguments.DeepClone(), ["done_at"] = c.DoneAt is { } at ? Time(at) : null,
         })]).ToJsonString();
 
-    private void Execute(string sql, params (string Name, object Value)[] parameters)
-    {
-        using var connection = _file.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.ExecuteNonQuery();
-    }
-
     /// <summary>The undo of an action, or null when it has none (a read, a write the policy gives no undo).</summary>
-    public Undo? UndoOf(string actionId) => Undos("a.id = $id", ("$id", actionId)).FirstOrDefault();
+    public Undo? UndoOf(string actionId) => Undos("a.id = @id", ("@id", actionId)).FirstOrDefault();
 
     /// <summary>The writes an agent made in a window, oldest first: each with its undo, or null.</summary>
     public IReadOnlyList<(string Id, Undo? Undo)> Writes(string agent, DateTimeOffset? from, DateTimeOffset? to)
     {
-        using var connection = _file.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM actions WHERE agent = $agent AND at >= $from AND at <= $to ORDER BY seq";
-        command.Parameters.AddWithValue("$agent", agent);
-        command.Parameters.AddWithValue("$from", Time(from ?? DateTimeOffset.MinValue));
-        command.Parameters.AddWithValue("$to", Time(to ?? DateTimeOffset.MaxValue));
-        var ids = new List<string>();
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
-        }
-
+        var ids = database.Query("SELECT id FROM actions WHERE agent = @agent AND at >= @from AND at <= @to ORDER BY seq", r => r.GetString(0),
+            ("@agent", agent), ("@from", Time(from ?? DateTimeOffset.MinValue)), ("@to", Time(to ?? DateTimeOffset.MaxValue)));
         return [.. ids.Select(id => (id, UndoOf(id)))];
     }
 
-    private List<Undo> Undos(string where, params (string Name, object Value)[] parameters)
-    {
-        using var connection = _file.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT a.id, a.agent, a.tool, a.at, u.preview_tool, u.preview_arguments, u.records_path, u.before, u.after, u.after_read, u.calls, u.undone_at, u.undone_by
-            FROM actions a JOIN undos u ON u.action_id = a.id WHERE {where}
-            """;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        var result = new List<Undo>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+    private List<Undo> Undos(string where, params (string Name, object? Value)[] parameters) => database.Query($"""
+        SELECT a.id, a.agent, a.tool, a.at, u.preview_tool, u.preview_arguments, u.records_path, u.before, u.after, u.after_read, u.calls, u.undone_at, u.undone_by
+        FROM actions a JOIN undos u ON u.action_id = a.id WHERE {where}
+        """,
+        reader =>
         {
             var calls = JsonNode.Parse(reader.GetString(10))!.AsArray().Select(c => new UndoCall(c!["key"]!.GetValue<string>(), c["tool"]!.GetValue<string>(),
                 c["arguments"]!.AsObject().DeepClone().AsObject(), c["done_at"] is { } done ? DateTimeOffset.Parse(done.GetValue<string>(), CultureInfo.InvariantCulture) : null)).ToList();
-            result.Add(new Undo(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture),
+            return new Undo(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture),
                 reader.GetString(4), JsonNode.Parse(reader.GetString(5))!.AsObject(), reader.IsDBNull(6) ? null : reader.GetString(6),
-                JsonNode.Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8)), reader.GetInt64(9) == 1, calls,
-                reader.IsDBNull(11) ? null : DateTimeOffset.Parse(reader.GetString(11), CultureInfo.InvariantCulture), reader.IsDBNull(12) ? null : reader.GetString(12)));
-        }
-
-        return result;
-    }
+                JsonNode.Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8)), Convert.ToInt64(reader.GetValue(9), CultureInfo.InvariantCulture) == 1, calls,
+                reader.IsDBNull(11) ? null : DateTimeOffset.Parse(reader.GetString(11), CultureInfo.InvariantCulture), reader.IsDBNull(12) ? null : reader.GetString(12));
+        },
+        parameters);
 
     /// <summary>The first journaled action matching a condition over (id, agent, tool, plan_hash, at), or null.</summary>
-    public (string Id, string Agent)? Action(string where, params (string Name, object Value)[] parameters)
-    {
-        using var connection = _file.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT id, agent FROM actions WHERE {where} ORDER BY seq LIMIT 1";
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? (reader.GetString(0), reader.GetString(1)) : null;
-    }
+    public (string Id, string Agent)? Action(string where, params (string Name, object? Value)[] parameters) =>
+        database.Query($"SELECT id, agent FROM actions WHERE {where} ORDER BY seq LIMIT 1", r => ((string Id, string Agent)?)(r.GetString(0), r.GetString(1)), parameters)
+            .FirstOrDefault();
 }

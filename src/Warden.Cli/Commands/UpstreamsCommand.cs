@@ -33,10 +33,12 @@ internal static class UpstreamsCommand
         var command = new Command("list", "List an upstream's pinned tools: the server's own hints, and which changed and are blocked.") { system, data, environment };
         command.SetAction(parse =>
         {
-            if (Open(parse.GetValue(system)!, parse.GetValue(data)!, parse.GetValue(environment)!, console) is not { } pins)
+            if (Open(parse.GetValue(system)!, parse.GetValue(data)!, parse.GetValue(environment)!, console) is not { } opened)
             {
                 return ExitCodes.Usage;
             }
+
+            using var pins = opened;
 
             // The version is what a policy writes to pin a tool itself (pin: sha256:...).
             var table = new Table().AddColumns("tool", "version", "pinned", "by", "server's hints (not trusted)", "state");
@@ -63,10 +65,12 @@ internal static class UpstreamsCommand
         command.SetAction(parse =>
         {
             var id = parse.GetValue(system)!;
-            if (Open(id, parse.GetValue(data)!, parse.GetValue(environment)!, console) is not { } pins)
+            if (Open(id, parse.GetValue(data)!, parse.GetValue(environment)!, console) is not { } opened)
             {
                 return ExitCodes.Usage;
             }
+
+            using var pins = opened;
 
             var name = parse.GetValue(tool)!;
             var full = name.StartsWith(id + ".", StringComparison.Ordinal) ? name : $"{id}.{name}";

@@ -25,7 +25,10 @@ internal sealed class SqliteStoreDatabase : StoreDatabase
 
     /// <summary>Opens (creating when needed) the file, readable by its owner only.</summary>
     /// <exception cref="InvalidOperationException">The file cannot be opened as SQLite; the message names it.</exception>
-    public static SqliteStoreDatabase Open(string path, string what)
+    /// <param name="path">The file.</param>
+    /// <param name="what">What it is, for errors ("gateway store").</param>
+    /// <param name="fullSync">Sync every commit to the disk (a system's journal and pins: what undo and pinning stand on); otherwise NORMAL, consistent across a crash.</param>
+    public static SqliteStoreDatabase Open(string path, string what, bool fullSync = false)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
@@ -40,7 +43,7 @@ internal sealed class SqliteStoreDatabase : StoreDatabase
             connection.Open();
             using var command = connection.CreateCommand();
             // NORMAL: consistent across a crash; the audit trail, fsync'd, is the record of what happened.
-            command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;";
+            command.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {(fullSync ? "FULL" : "NORMAL")}; PRAGMA busy_timeout = 5000;";
             command.ExecuteNonQuery();
             return new SqliteStoreDatabase(connection, path);
         }

@@ -57,7 +57,19 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _clock = clock;
         _lastHash = AuditText.Genesis(trailId);
         _checkpointHash = _lastHash;
-        LoadState();
+        if (_shared)
+        {
+            // Its reads (head, last checkpoint, entries since) in one state of the chain: a checkpoint
+            // another replica committed between them would leave covered entries counted as unsigned.
+            using var reading = _connection.BeginTransaction();
+            AuditStore.Scalar(_connection, ChainLock);
+            LoadState();
+            reading.Commit();
+        }
+        else
+        {
+            LoadState();
+        }
         _checkpointTime = _clock.GetUtcNow();
         _syncer = _shared ? null : new WalSyncer(location.Connection);
         _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -510,6 +522,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         DateTimeOffset time;
         try
         {
+            Reconnect();
             using var transaction = _connection.BeginTransaction();
             if (_shared)
             {
@@ -641,6 +654,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         try
         {
             // The checkpoint and the index run of the entries it covers commit together.
+            Reconnect();
             using var transaction = _connection.BeginTransaction();
             if (_shared)
             {
@@ -682,6 +696,21 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         _sinceCheckpoint.Clear();
         _unindexed.Clear();
         return checkpoint;
+    }
+
+    /// <summary>
+    /// On PostgreSQL, a connection cut under the trail (a server restart, a failover, an
+    /// administrator) is opened again before the next write: the write that found it cut failed and
+    /// its callers heard so; the chain's lock and <see cref="CatchUp"/> then put this replica back
+    /// at the chain's head. Without this, one cut connection stopped the replica's trail for good.
+    /// </summary>
+    private void Reconnect()
+    {
+        if (_shared && _connection.State != System.Data.ConnectionState.Open)
+        {
+            _connection.Close();
+            _connection.Open();
+        }
     }
 
     private void LoadState()

@@ -8,6 +8,7 @@ using Warden.Gateway.Identity;
 using Warden.Postgres;
 using Warden.Storage;
 using Warden.Storage.Audit;
+using Warden.Storage.Engines;
 using Warden.Storage.Gateway;
 using Warden.Upstreams;
 using Warden.Workspace;
@@ -224,14 +225,20 @@ internal sealed class Gateway : IAsyncDisposable
                 WorkspaceSeeder.Seed(workspaceStore, new SeedOptions { Contacts = options.DemoContacts, Seed = 1 }, cancellationToken: cancellationToken);
             }
 
+            if (options.Store is { } shared)
+            {
+                PrepareShared(options, policy, shared);
+            }
+
             AuditTrail trail;
             try
             {
                 var trailLog = options.Logging.CreateLogger<AuditTrail>();
-                trail = AuditTrail.Open(Path.Combine(data, "audit.db"), new AuditTrailOptions
+                trail = AuditTrail.Open(options.Store ?? StoreLocation.Sqlite(Path.Combine(data, "audit.db")), new AuditTrailOptions
                 {
                     AcceptBrokenTrailBy = options.AcceptBrokenTrailBy,
                     Survived = (what, error) => trailLog.LogError(error, "{What}", what),
+                    KeyPath = options.AuditKeyPath,
                 }, options.Clock);
             }
             catch (AuditTrailException e)
@@ -240,7 +247,16 @@ internal sealed class Gateway : IAsyncDisposable
             }
 
             opened.Add(trail);
-            var store = GatewayStore.Open(Path.Combine(data, "gateway.db"));
+            GatewayStore store;
+            try
+            {
+                store = GatewayStore.Open(options.Store ?? StoreLocation.Sqlite(Path.Combine(data, "gateway.db")), options.Migrate);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new GatewayException(e.Message, e);
+            }
+
             opened.Add(store);
             string? brokenTokens = null;
             var demo = options.Demo ? Identity.DemoTokens.Read(Path.Combine(data, Identity.DemoTokens.FileName(options.Environment)), out brokenTokens) : null;
@@ -295,6 +311,39 @@ internal sealed class Gateway : IAsyncDisposable
     }
 
     /// <summary>
+    /// Before replicas share a PostgreSQL store: its schema is this build's (migrated now with
+    /// <see cref="GatewayOptions.Migrate"/>), and no agent is granted the built-in workspace here,
+    /// whose file is each replica's own until it moves to the shared store too.
+    /// </summary>
+    private static void PrepareShared(GatewayOptions options, Policy policy, StoreLocation shared)
+    {
+        var onWorkspace = policy.Agents.Where(a => policy.Grants(a.Id, options.Environment).Any(g => g.Tool.System == ToolDefinition.WorkspaceSystem)).Select(a => a.Id).ToList();
+        if (onWorkspace.Count > 0)
+        {
+            throw new GatewayException(
+                $"the built-in workspace is not in the shared store yet (each replica would have its own), and this policy grants its tools in {options.Environment} to {string.Join(", ", onWorkspace)}: "
+                + "with a shared store, govern databases and upstream servers, or run one gateway on its data folder");
+        }
+
+        try
+        {
+            if (options.Migrate)
+            {
+                StoreMigrations.Apply(shared);
+            }
+            else if (StoreMigrations.Read(shared).FirstOrDefault(s => s.Pending.Count > 0) is { } behind)
+            {
+                throw new GatewayException(
+                    $"the store {shared.Shown} is not at this build's schema ({behind.Component}: {behind.Pending.Count} step(s) to apply): run `warden db migrate --store ...`, or start with --migrate");
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GatewayException(e.Message, e);
+        }
+    }
+
+    /// <summary>
     /// Opens the databases the policy declares in this gateway's environment, each with the
     /// connection only Warden holds and its journal in the data folder. One that cannot be reached,
     /// or whose tables or capture are missing, stops the gateway from starting, saying which and why.
@@ -331,6 +380,7 @@ internal sealed class Gateway : IAsyncDisposable
                         // One journal per environment: gateways of both may share the data folder, and
                         // a sandbox action must not be found (settled, rolled back) against production.
                         JournalPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
+                        SharedJournal = options.Store is { } shared ? (shared, options.Environment) : null,
                         ClassesOf = field => policies.Current.ClassesOf(field),
                     }, options.Clock, cancellationToken).ConfigureAwait(false));
                 }
@@ -398,6 +448,7 @@ internal sealed class Gateway : IAsyncDisposable
                 Annotated = [.. policy.Tools.Where(t => t.System == declared.Id)],
                 // One file per environment, as a database's journal: sandbox and production servers differ.
                 PinPath = Path.Combine(data, "systems", options.Environment, declared.Id + ".db"),
+                SharedStore = options.Store,
                 Timeout = declared.Timeout ?? TimeSpan.FromSeconds(30),
                 Hidden = (agent, classes) => policies.Current.FindAgent(agent) is not { } a || classes.Any(c => !a.Sees.Contains(c)),
                 ClassesOf = field => policies.Current.ClassesOf(field),

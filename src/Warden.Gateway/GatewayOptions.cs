@@ -75,6 +75,19 @@ public sealed record GatewayOptions
     /// <summary>Who decided to start on an audit trail that does not verify; null refuses such a trail.</summary>
     public string? AcceptBrokenTrailBy { get; init; }
 
+    /// <summary>
+    /// Where the gateway's state, its audit trail and the journals and pins of the systems it governs
+    /// are kept when not in <see cref="DataDirectory"/>: a PostgreSQL database that several gateway
+    /// replicas share, one truth for all of them. Null keeps them in the data folder (SQLite).
+    /// </summary>
+    public Warden.Storage.Engines.StoreLocation? Store { get; init; }
+
+    /// <summary>The audit trail's signing key file with <see cref="Store"/> (the same file on every replica; created when missing); with the data folder, DATA/audit.db.key.</summary>
+    public string? AuditKeyPath { get; init; }
+
+    /// <summary>Bring <see cref="Store"/> up to this build's schema at start (warden db migrate does it otherwise); a store behind the build is refused without it.</summary>
+    public bool Migrate { get; init; }
+
     /// <summary>The clock; tests move it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -107,6 +120,16 @@ public sealed record GatewayOptions
         if (WebhookUrl is not null && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
         {
             errors.Add($"the webhook '{WebhookUrl}' is not an http or https address");
+        }
+
+        if (Store is { Engine: not Warden.Storage.Engines.StoreEngine.Postgres })
+        {
+            errors.Add("a shared store is a PostgreSQL database; the SQLite stores are in the data folder");
+        }
+
+        if (Store is not null && string.IsNullOrWhiteSpace(AuditKeyPath))
+        {
+            errors.Add("a shared store needs the audit trail's signing key file (the same on every replica)");
         }
 
         if (SendBatchSize is < 1 or > 100_000)

@@ -1,3 +1,4 @@
+using Warden.Storage.Engines;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -110,7 +111,10 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 }
             }
 
-            var database = new PostgresDatabase(options, source, tables, new SqlJournal(options.JournalPath), clock ?? TimeProvider.System);
+            var journal = options.SharedJournal is var (store, environment)
+                ? new SqlJournal(SystemStores.OpenShared(store, environment, options.Id, SqlJournal.Component))
+                : new SqlJournal(options.JournalPath);
+            var database = new PostgresDatabase(options, source, tables, journal, clock ?? TimeProvider.System);
             try
             {
                 await database.SettlePendingAsync(cancellationToken).ConfigureAwait(false);

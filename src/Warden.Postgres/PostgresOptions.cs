@@ -27,6 +27,12 @@ public sealed record PostgresOptions
     /// <summary>Where Warden journals before-images: a SQLite file in its data folder, never in the governed database.</summary>
     public required string JournalPath { get; init; }
 
+    /// <summary>
+    /// Where the journal is when Warden's state is in PostgreSQL, shared by replicas: that store,
+    /// in the system's own schema for this environment. <see cref="JournalPath"/> is not used then.
+    /// </summary>
+    public (Warden.Storage.Engines.StoreLocation Store, string Environment)? SharedJournal { get; init; }
+
     /// <summary>The most rows a query returns (default 1,000); more are cut and the answer says so.</summary>
     public int RowCap { get; init; } = 1000;
 

@@ -52,7 +52,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
     {
         _options = options;
         _clock = clock;
-        _pins = PinnedTools.Open(options.PinPath);
+        _pins = options.SharedStore is { } shared ? PinnedTools.Open(shared, options.Environment, options.Id) : PinnedTools.Open(options.PinPath);
         _journal = new UpstreamJournal(_pins.Store);
         _log = (options.Logging ?? NullLoggerFactory.Instance).CreateLogger<McpUpstream>();
         _annotated = options.Annotated.ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -24,6 +24,12 @@ public sealed class UpstreamOptions
     /// <summary>Where the pins of its tools and its journal are kept (DATA/systems/ENV/ID.db).</summary>
     public required string PinPath { get; init; }
 
+    /// <summary>
+    /// Where the pins and the journal are when Warden's state is in PostgreSQL, shared by replicas:
+    /// that store, in the upstream's own schema for <see cref="Environment"/>. <see cref="PinPath"/> is not used then.
+    /// </summary>
+    public Warden.Storage.Engines.StoreLocation? SharedStore { get; init; }
+
     /// <summary>How long one call may take (default 30 s): past it the agent is told the server did not answer.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -77,4 +77,49 @@ public sealed class DbCommandTests(PostgresServer server)
         Assert.DoesNotContain("s3cret-pass", shown, StringComparison.Ordinal);
         Assert.DoesNotContain("SQLite", shown, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Serve_on_a_shared_store_refuses_a_policy_that_grants_the_workspace_naming_its_agents()
+    {
+        var store = "file:" + Cli.Temp("store", server.AdminConnection(await server.CreateDatabaseAsync()));
+        var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
+
+        var (exit, output) = Cli.Run("serve", "--policy", Cli.Example("policy.yaml"), "--data", data, "--port", FreePort(), "--store", store,
+            "--audit-key", Path.Combine(data, "audit.key"), "--migrate");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("the built-in workspace is not in the shared store yet", output, StringComparison.Ordinal);
+        Assert.Contains("hygiene-bot", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_on_a_store_behind_this_build_asks_for_a_migration_and_changes_nothing()
+    {
+        var database = await server.CreateDatabaseAsync();
+        var store = "file:" + Cli.Temp("store", server.AdminConnection(database));
+        var policy = Cli.Temp("policy.yaml", File.ReadAllText(Cli.Example("policy.yaml")).Split("\nrules:")[0] + "\nrules: []\n");
+        var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
+
+        var (exit, output) = Cli.Run("serve", "--policy", policy, "--data", data, "--port", FreePort(), "--store", store, "--audit-key", Path.Combine(data, "audit.key"));
+
+        Assert.True(exit == 2, output);
+        Assert.Contains("warden db migrate", output, StringComparison.Ordinal);
+        Assert.Equal(0L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"));
+    }
+
+    [Fact]
+    public void Audit_key_without_a_shared_store_is_refused()
+    {
+        var (exit, output) = Cli.Run("serve", "--audit-key", "/tmp/k", "--data", Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N")));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--audit-key and --migrate are for a shared store", output, StringComparison.Ordinal);
+    }
+
+    private static string FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

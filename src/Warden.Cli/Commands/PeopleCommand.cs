@@ -22,14 +22,24 @@ internal static class PeopleCommand
         var person = new Argument<string>("PERSON") { Description = "The person's id in the policy (owners: ...)." };
         var policy = new Option<string?>("--policy") { Description = $"The policy that names the person (default {ServeCommand.DefaultPolicy}, or the built-in example).", HelpName = "FILE" };
         var data = new Option<string>("--data") { Description = "The gateway's data folder.", HelpName = "DIR", DefaultValueFactory = _ => ".warden" };
+        var store = new Option<string?>("--store")
+        {
+            Description = $"The gateways' shared store: env:NAME or file:/path holding a PostgreSQL connection string (default {DbCommand.StoreVariable}, else the data folder's).",
+            HelpName = "REF",
+        };
         var stdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input (its first line) instead of asking." };
         var command = new Command("set-password", $"Set a person's console password (at least {ConsoleAccounts.MinPasswordLength} characters); their sessions end and a lock-out is lifted.")
         {
-            person, policy, data, stdin,
+            person, policy, data, store, stdin,
         };
         command.SetAction(parse =>
         {
             var id = parse.GetValue(person)!;
+            if (DbCommand.Locate(parse.GetValue(store), parse.GetValue(data)!, console) is not { } accounts)
+            {
+                return ExitCodes.Usage;
+            }
+
             var loaded = PolicyFile.LoadServed(parse.GetValue(policy), console, clock);
             if (loaded is null)
             {
@@ -58,13 +68,23 @@ internal static class PeopleCommand
                 }
             }
 
-            if (ConsoleAccounts.SetPassword(parse.GetValue(data)!, id, password, clock) is { } refused)
+            string? refused;
+            try
+            {
+                refused = ConsoleAccounts.SetPassword(accounts, id, password, clock);
+            }
+            catch (InvalidOperationException e)
+            {
+                refused = e.Message;
+            }
+
+            if (refused is not null)
             {
                 console.MarkupLine($"[red]error:[/] {Markup.Escape(refused)}; nothing was set");
                 return ExitCodes.Usage;
             }
 
-            console.MarkupLine($"[green]set[/] the console password of {Markup.Escape(id)}; sign in at /console of the gateway on {Markup.Escape(parse.GetValue(data)!)}");
+            console.MarkupLine($"[green]set[/] the console password of {Markup.Escape(id)}; sign in at /console of the gateway on {Markup.Escape(accounts.Engine == Warden.Storage.Engines.StoreEngine.Sqlite ? parse.GetValue(data)! : accounts.Shown)}");
             return ExitCodes.Ok;
         });
         return command;

@@ -32,20 +32,54 @@ internal static class ServeCommand
             HelpName = "URL",
         };
         var oidc = new IdentityProviderCommandOptions();
+        var store = new Option<string?>("--store")
+        {
+            Description = $"Keep the gateway's state, audit trail and systems' journals in a PostgreSQL database that several replicas share: env:NAME or file:/path holding its connection string (default {DbCommand.StoreVariable}; without either, the data folder).",
+            HelpName = "REF",
+        };
+        var auditKey = new Option<string?>("--audit-key")
+        {
+            Description = "With a shared store: the audit trail's signing key file, the same file on every replica (created when missing).",
+            HelpName = "FILE",
+        };
+        var migrate = new Option<bool>("--migrate") { Description = "With a shared store: bring it up to this build's schema first (as warden db migrate)." };
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people decide in the console (/console), over the API and the CLI.")
         {
-            policy, data, environment, demo, port, host, webhook, rate, publicUrl, oidc.Authority, oidc.ClientId, oidc.ClientSecret, oidc.Name,
+            policy, data, environment, demo, port, host, webhook, rate, publicUrl, oidc.Authority, oidc.ClientId, oidc.ClientSecret, oidc.Name, store, auditKey, migrate,
         };
         command.SetAction((parse, cancellationToken) =>
         {
+            (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate)? shared = null;
             if (oidc.Read(parse, out var error) is var provider && error is not null)
             {
                 console.MarkupLine($"[red]error:[/] {Markup.Escape(error)}");
                 return Task.FromResult(ExitCodes.Usage);
             }
 
+            if (parse.GetValue(store) is null && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(DbCommand.StoreVariable)))
+            {
+                if (parse.GetValue(auditKey) is not null || parse.GetValue(migrate))
+                {
+                    console.MarkupLine("[red]error:[/] --audit-key and --migrate are for a shared store (--store), and none is given");
+                    return Task.FromResult(ExitCodes.Usage);
+                }
+            }
+            else if (DbCommand.Locate(parse.GetValue(store), parse.GetValue(data)!, console) is not { } location)
+            {
+                return Task.FromResult(ExitCodes.Usage);
+            }
+            else if (location.Engine != Warden.Storage.Engines.StoreEngine.Postgres)
+            {
+                console.MarkupLine("[red]error:[/] --store names the PostgreSQL database replicas share; a gateway on its own keeps its SQLite stores in the data folder (--data)");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+            else
+            {
+                shared = (location, parse.GetValue(auditKey), parse.GetValue(migrate));
+            }
+
             return ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
-                parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), parse.GetValue(publicUrl), provider, console, clock, cancellationToken);
+                parse.GetValue(port), parse.GetValue(host)!, WebhookOf(parse, webhook), parse.GetValue(rate), parse.GetValue(publicUrl), provider, shared, console, clock, cancellationToken);
         });
         return command;
     }
@@ -82,7 +116,8 @@ internal static class ServeCommand
     private static string? WebhookOf(ParseResult parse, Option<string?> webhook) => parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL");
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
-        string? rateText, string? publicUrl, IdentityProviderOptions? identityProvider, IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
+        string? rateText, string? publicUrl, IdentityProviderOptions? identityProvider, (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate)? shared,
+        IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rate = 200;
         if (rateText is not null && (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate < 1))
@@ -104,7 +139,10 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        options = options.With(webhook, rate) with { PublicUrl = publicUrl, IdentityProvider = identityProvider };
+        options = options.With(webhook, rate) with
+        {
+            PublicUrl = publicUrl, IdentityProvider = identityProvider, Store = shared?.Store, AuditKeyPath = shared?.AuditKey, Migrate = shared?.Migrate ?? false,
+        };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {

@@ -1,3 +1,4 @@
+using Warden.Storage.Engines;
 using Warden.Gateway.Identity;
 using Warden.Storage.Gateway;
 
@@ -10,11 +11,11 @@ public static class ConsoleAccounts
     public const int MinPasswordLength = PasswordHash.MinLength;
 
     /// <summary>
-    /// Sets <paramref name="person"/>'s console password in the gateway store of <paramref name="dataFolder"/>
+    /// Sets <paramref name="person"/>'s console password in the gateway store <paramref name="store"/> (a data folder's, or the one replicas share)
     /// (a running gateway sees it at the next sign-in): the failed sign-ins are forgotten, a lock is
     /// lifted, and every session of theirs ends. Returns why it was refused, or null when it was set.
     /// </summary>
-    public static string? SetPassword(string dataFolder, string person, string password, TimeProvider clock)
+    public static string? SetPassword(StoreLocation store, string person, string password, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(password);
         ArgumentNullException.ThrowIfNull(clock);
@@ -23,8 +24,8 @@ public static class ConsoleAccounts
             return weakness;
         }
 
-        using var store = GatewayStore.Open(Path.Combine(Path.GetFullPath(dataFolder), "gateway.db"));
-        store.People.SetPassword(person, PasswordHash.Of(password), clock.GetUtcNow());
+        using var accounts = GatewayStore.Open(store, migrate: false);
+        accounts.People.SetPassword(person, PasswordHash.Of(password), clock.GetUtcNow());
         return null;
     }
 }

@@ -159,7 +159,11 @@ internal sealed class WardenProcess : IAsyncDisposable
     /// one, deleted afterwards, when null), with <paramref name="environment"/> added to its
     /// environment variables.
     /// </summary>
-    public static async Task<WardenProcess> StartAsync(string? directory, IReadOnlyDictionary<string, string>? environment, params string[] extra)
+    public static Task<WardenProcess> StartAsync(string? directory, IReadOnlyDictionary<string, string>? environment, params string[] extra) =>
+        ServeAsync(Path.Combine(Repository, "examples", "marketing", "policy.yaml"), directory, environment, extra);
+
+    /// <summary>As <see cref="StartAsync(string?, IReadOnlyDictionary{string, string}?, string[])"/>, with the policy file <paramref name="policy"/>.</summary>
+    public static async Task<WardenProcess> ServeAsync(string policy, string? directory, IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         var ownsDirectory = directory is null;
         directory ??= Path.Combine(Path.GetTempPath(), "warden-e2e", Guid.NewGuid().ToString("N"));
@@ -172,7 +176,7 @@ internal sealed class WardenProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { WardenDll, "serve", "--policy", Path.Combine(Repository, "examples", "marketing", "policy.yaml"), "--data", Path.Combine(directory, "data"), "--port",
+        foreach (var argument in new[] { WardenDll, "serve", "--policy", policy, "--data", Path.Combine(directory, "data"), "--port",
                      port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extra))
         {
             start.ArgumentList.Add(argument);

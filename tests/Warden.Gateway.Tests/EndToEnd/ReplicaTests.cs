@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Warden.Storage.Audit;
+using Warden.Storage.Engines;
+using Warden.Tests;
+
+namespace Warden.Gateway.Tests.EndToEnd;
+
+/// <summary>
+/// Two `warden serve` processes, replicas with their own data folders, over one PostgreSQL store,
+/// governing one warehouse: an approval, a freeze, a budget and the audit chain are one truth
+/// whichever replica an agent or a person reaches.
+/// </summary>
+public sealed class ReplicaTests(PostgresServer server) : IAsyncLifetime
+{
+    /// <summary>A policy that governs the warehouse only (the built-in workspace is not shared yet).</summary>
+    private const string Policy = """
+        version: 1
+        id: replicas
+        environments: [sandbox, production]
+        owners:
+          - { id: dev, name: Dev Patel, email: dev@example.com, roles: [approver, technical_owner], auth: { token: env:WARDEN_TOKEN_DEV } }
+          - { id: sam, name: Sam Okafor, email: sam@example.com, roles: [approver, data_owner], auth: { token: env:WARDEN_TOKEN_SAM } }
+          - { id: rita, name: Rita Nguyen, email: rita@example.com, roles: [approver, risk_owner], auth: { token: env:WARDEN_TOKEN_RITA } }
+        data_classes:
+          pii: [warehouse.contacts.email]
+        use_cases:
+          - id: data-hygiene
+            description: Fixes warehouse records.
+            classification: { access: medium, autonomy: medium, data_sensitivity: medium, customer_impact: low, compliance_exposure: medium, reversibility: low }
+            owners: { business: sam, technical: dev, data: sam, risk: rita }
+            escalation: sam
+            review: { cadence: quarterly, last: 2026-11-01 }
+        agents:
+          - { id: hygiene-bot, description: Hygiene agent., use_case: data-hygiene, environments: [sandbox], auth: { token: env:WARDEN_TOKEN_HYGIENE } }
+        systems:
+          - id: warehouse
+            kind: postgres
+            description: The warehouse.
+            connections: { sandbox: secret:warehouse }
+            tables: [contacts]
+        rules:
+          - id: small-changes
+            description: A change of a few rows runs.
+            agent: hygiene-bot
+            tool: warehouse.execute
+            when: statement.kind == 'update' && statement.where && records <= 5
+            effect: allow
+          - id: larger-changes
+            description: More waits for the data owner.
+            agent: hygiene-bot
+            tool: warehouse.execute
+            when: statement.kind == 'update' && statement.where && records > 5
+            effect: approve
+            approval: { approvers: [owner:data], expires: 1h }
+          - id: reads
+            description: Reads run.
+            agent: hygiene-bot
+            tool: [warehouse.query, warehouse.describe]
+            effect: allow
+        budgets:
+          - { id: hourly-changes, agent: hygiene-bot, metric: changed_records, limit: 10, per: 1h }
+        """;
+
+    private readonly List<WardenProcess> _replicas = [];
+    private string _warehouse = "";
+    private StoreLocation _store = null!;
+    private string _folder = "";
+
+    private WardenProcess A => _replicas[0];
+
+    private WardenProcess B => _replicas[1];
+
+    public async ValueTask InitializeAsync()
+    {
+        (_warehouse, var first) = await DatabaseTests.PrepareAsync(server);
+        _folder = Path.Combine(Path.GetTempPath(), "warden-replicas", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+        var policy = Path.Combine(_folder, "policy.yaml");
+        await File.WriteAllTextAsync(policy, Policy, TestContext.Current.CancellationToken);
+        var storeDatabase = await server.CreateDatabaseAsync();
+        _store = StoreLocation.Postgres(server.AdminConnection(storeDatabase));
+        var storeFile = Path.Combine(_folder, "store");
+        await File.WriteAllTextAsync(storeFile, server.AdminConnection(storeDatabase), TestContext.Current.CancellationToken);
+        var key = Path.Combine(_folder, "audit.key");
+        foreach (var name in (string[])["a", "b"])
+        {
+            // Each replica its own folder, with the warehouse's connection among its secrets.
+            var directory = Path.Combine(_folder, name);
+            Directory.CreateDirectory(Path.Combine(directory, "data", "secrets"));
+            File.Copy(Path.Combine(first, "secrets", "warehouse"), Path.Combine(directory, "data", "secrets", "warehouse"));
+            _replicas.Add(await WardenProcess.ServeAsync(policy, directory, null, "--store", "file:" + storeFile, "--audit-key", key, "--migrate"));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in _replicas)
+        {
+            await replica.DisposeAsync();
+        }
+
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static async Task<McpClient> AgentAsync(WardenProcess replica) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+    {
+        Endpoint = new Uri(replica.Url + "/mcp"),
+        TransportMode = HttpTransportMode.StreamableHttp,
+        AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + WardenProcess.Tokens["hygiene-bot"] },
+    }), cancellationToken: TestContext.Current.CancellationToken);
+
+    private static async Task<(bool IsError, JsonNode Answer)> ExecuteAsync(WardenProcess replica, string sql)
+    {
+        await using var agent = await AgentAsync(replica);
+        return await GatewayFixture.Call(agent, "warehouse.execute", new { sql });
+    }
+
+    private Task<long> CountAsync(string where) => server.ScalarAsync<long>(_warehouse, $"SELECT count(*) FROM contacts WHERE {where}");
+
+    [Fact]
+    public async Task A_call_held_on_one_replica_and_approved_on_the_other_runs_once()
+    {
+        var (_, held) = await ExecuteAsync(B, "UPDATE contacts SET first_name = 'Held' WHERE id <= 8");
+        Assert.True("pending_approval" == held["status"]?.GetValue<string>(), held.ToJsonString());
+        var id = held["approval_id"]!.GetValue<string>();
+
+        var (approved, answer) = await A.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", "sam", new { comment = "go" });
+        var (again, _) = await B.Api(HttpMethod.Post, $"/api/approvals/{id}/approve", "sam", new { comment = "again" });
+
+        Assert.True(approved == 200, answer?.ToJsonString());
+        Assert.NotEqual(200, again);
+        Assert.Equal(8, await CountAsync("first_name = 'Held'"));
+        var runs = AuditLog.Query(_store, new AuditQuery { Tool = "warehouse.execute", Limit = 100 }).Entries
+            .Where(e => e.Entry.ApprovalId == id && e.Entry.Kind == "call" && e.Entry.Outcome == "ok").ToList();
+        Assert.Single(runs);
+        var (_, seenOnB) = await B.Api(HttpMethod.Get, $"/api/approvals/{id}", "sam");
+        Assert.Equal("executed", seenOnB?["status"]?.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_freeze_on_one_replica_stops_the_agent_on_the_other_at_its_next_call()
+    {
+        var (before, _) = await ExecuteAsync(B, "UPDATE contacts SET first_name = 'Before' WHERE id = 1");
+        Assert.False(before);
+
+        var (frozen, body) = await A.Api(HttpMethod.Post, "/api/freeze", "sam", new { agent = "hygiene-bot", reason = "stop it" });
+        Assert.True(frozen == 200, body?.ToJsonString());
+        var (refused, answer) = await ExecuteAsync(B, "UPDATE contacts SET first_name = 'After' WHERE id = 2");
+
+        Assert.True(refused, answer.ToJsonString());
+        Assert.Contains("frozen", answer.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, await CountAsync("first_name = 'After'"));
+    }
+
+    [Fact]
+    public async Task A_budget_is_one_budget_across_replicas_under_concurrent_calls()
+    {
+        // 16 one-row changes, half to each replica, at once: the hourly budget of 10 changed rows holds.
+        var calls = await Task.WhenAll(Enumerable.Range(100, 16).Select(id => ExecuteAsync(id % 2 == 0 ? A : B, $"UPDATE contacts SET first_name = 'Budget' WHERE id = {id}")));
+
+        Assert.Equal(10, calls.Count(c => !c.IsError));
+        Assert.Equal(10, await CountAsync("first_name = 'Budget'"));
+        Assert.All(calls.Where(c => c.IsError), c => Assert.Contains("budget", c.Answer.ToJsonString(), StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task What_both_replicas_record_is_one_chain_that_verifies()
+    {
+        await Task.WhenAll(Enumerable.Range(200, 6).Select(id => ExecuteAsync(id % 2 == 0 ? A : B, $"UPDATE contacts SET first_name = 'Chain' WHERE id = {id}")));
+
+        var entries = AuditLog.Query(_store, new AuditQuery { Limit = 1000 }).Entries;
+        Assert.Equal(2, entries.Count(e => e.Entry.Kind == "policy.load"));
+        Assert.Equal(6, entries.Count(e => e.Entry.Kind == "call" && e.Entry.Tool == "warehouse.execute"));
+        Assert.Equal(Enumerable.Range(1, entries.Count).Select(i => (long)i), entries.Select(e => e.Seq).Order());
+        Assert.Null(AuditVerifier.Verify(_store).Finding);
+    }
+}

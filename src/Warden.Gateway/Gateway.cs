@@ -548,6 +548,38 @@ internal sealed class Gateway : IAsyncDisposable
         Notifier.Start();
         Guards.Start();
         Credentials.Watch(Clock, change => _ = RecordCredentialsAsync(change));
+        if (Options.Store is not null)
+        {
+            var every = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, Math.Max(TimeSpan.FromSeconds(1).Ticks, Options.TakeOverAfter.Ticks / 2)));
+            _takeOver = Clock.CreateTimer(_ => _ = TakeOverAsync(), null, every, every);
+        }
+    }
+
+    private ITimer? _takeOver;
+    private int _takingOver;
+
+    /// <summary>With replicas: settles what a replica that stopped left (changes applied but not recorded, requests left executing).</summary>
+    private async Task TakeOverAsync()
+    {
+        if (Interlocked.Exchange(ref _takingOver, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await Recovery.RecoverAsync(sweep: true).ConfigureAwait(false);
+            await Approvals.ReconcileAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // tried again at the next tick; said every time, so that it is seen
+            Options.Logging.CreateLogger<Gateway>().LogError(e, "Taking over what a stopped replica left failed; trying again in a minute");
+        }
+        finally
+        {
+            Volatile.Write(ref _takingOver, 0);
+        }
     }
 
     /// <summary>Records that token files changed (rotated or revoked tokens); called from the credentials' timer.</summary>
@@ -566,6 +598,7 @@ internal sealed class Gateway : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _takeOver?.Dispose();
         Credentials.Dispose();
         Approvals.Dispose();
         Notifier.Dispose();

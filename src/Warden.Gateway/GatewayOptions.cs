@@ -88,6 +88,13 @@ public sealed record GatewayOptions
     /// <summary>Bring <see cref="Store"/> up to this build's schema at start (warden db migrate does it otherwise); a store behind the build is refused without it.</summary>
     public bool Migrate { get; init; }
 
+    /// <summary>
+    /// With <see cref="Store"/>: how long a change a replica began is left to it before another
+    /// replica takes it over as interrupted (default 5 minutes, longer than any apply's timeouts):
+    /// a replica that stops mid-apply is settled by the others within this, and a minute.
+    /// </summary>
+    public TimeSpan TakeOverAfter { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The clock; tests move it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -130,6 +137,11 @@ public sealed record GatewayOptions
         if (Store is not null && string.IsNullOrWhiteSpace(AuditKeyPath))
         {
             errors.Add("a shared store needs the audit trail's signing key file (the same on every replica)");
+        }
+
+        if (TakeOverAfter < TimeSpan.FromSeconds(1) || TakeOverAfter > TimeSpan.FromDays(1))
+        {
+            errors.Add($"taking over a stopped replica's change waits 1 s to 1 day, not {TakeOverAfter}");
         }
 
         if (SendBatchSize is < 1 or > 100_000)

@@ -113,7 +113,7 @@ public sealed class DbCommandTests(PostgresServer server)
         var (exit, output) = Cli.Run("serve", "--audit-key", "/tmp/k", "--data", Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N")));
 
         Assert.Equal(2, exit);
-        Assert.Contains("--audit-key and --migrate are for a shared store", output, StringComparison.Ordinal);
+        Assert.Contains("--audit-key, --migrate and --take-over-after are for a shared store", output, StringComparison.Ordinal);
     }
 
     private static string FreePort()

@@ -43,13 +43,18 @@ internal static class ServeCommand
             HelpName = "FILE",
         };
         var migrate = new Option<bool>("--migrate") { Description = "With a shared store: bring it up to this build's schema first (as warden db migrate)." };
+        var takeOver = new Option<int?>("--take-over-after")
+        {
+            Description = "With a shared store: seconds a change begun on a replica is left to it before another replica settles it as interrupted (default 300; longer than any apply).",
+            HelpName = "SECONDS",
+        };
         var command = new Command("serve", "Run the gateway: agents call governed tools over MCP, people decide in the console (/console), over the API and the CLI.")
         {
-            policy, data, environment, demo, port, host, webhook, rate, publicUrl, oidc.Authority, oidc.ClientId, oidc.ClientSecret, oidc.Name, store, auditKey, migrate,
+            policy, data, environment, demo, port, host, webhook, rate, publicUrl, oidc.Authority, oidc.ClientId, oidc.ClientSecret, oidc.Name, store, auditKey, migrate, takeOver,
         };
         command.SetAction((parse, cancellationToken) =>
         {
-            (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate)? shared = null;
+            (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate, int? TakeOver)? shared = null;
             if (oidc.Read(parse, out var error) is var provider && error is not null)
             {
                 console.MarkupLine($"[red]error:[/] {Markup.Escape(error)}");
@@ -58,9 +63,9 @@ internal static class ServeCommand
 
             if (parse.GetValue(store) is null && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(DbCommand.StoreVariable)))
             {
-                if (parse.GetValue(auditKey) is not null || parse.GetValue(migrate))
+                if (parse.GetValue(auditKey) is not null || parse.GetValue(migrate) || parse.GetValue(takeOver) is not null)
                 {
-                    console.MarkupLine("[red]error:[/] --audit-key and --migrate are for a shared store (--store), and none is given");
+                    console.MarkupLine("[red]error:[/] --audit-key, --migrate and --take-over-after are for a shared store (--store), and none is given");
                     return Task.FromResult(ExitCodes.Usage);
                 }
             }
@@ -75,7 +80,7 @@ internal static class ServeCommand
             }
             else
             {
-                shared = (location, parse.GetValue(auditKey), parse.GetValue(migrate));
+                shared = (location, parse.GetValue(auditKey), parse.GetValue(migrate), parse.GetValue(takeOver));
             }
 
             return ServeAsync(parse.GetValue(policy), parse.GetValue(data)!, parse.GetValue(environment)!, parse.GetValue(demo),
@@ -116,7 +121,7 @@ internal static class ServeCommand
     private static string? WebhookOf(ParseResult parse, Option<string?> webhook) => parse.GetValue(webhook) ?? Environment.GetEnvironmentVariable("WARDEN_WEBHOOK_URL");
 
     private static async Task<int> ServeAsync(string? policyPath, string data, string environment, bool demo, string? portText, string host, string? webhook,
-        string? rateText, string? publicUrl, IdentityProviderOptions? identityProvider, (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate)? shared,
+        string? rateText, string? publicUrl, IdentityProviderOptions? identityProvider, (Warden.Storage.Engines.StoreLocation Store, string? AuditKey, bool Migrate, int? TakeOver)? shared,
         IAnsiConsole console, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rate = 200;
@@ -142,6 +147,7 @@ internal static class ServeCommand
         options = options.With(webhook, rate) with
         {
             PublicUrl = publicUrl, IdentityProvider = identityProvider, Store = shared?.Store, AuditKeyPath = shared?.AuditKey, Migrate = shared?.Migrate ?? false,
+            TakeOverAfter = shared?.TakeOver is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5),
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>

@@ -542,13 +542,20 @@ internal sealed class ApprovalDesk : IDisposable
     public async Task ReconcileAsync()
     {
         // Only this environment's: another environment's action would be in another workspace.
-        foreach (var record in _store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _options.Environment))
+        // With a store replicas share, only requests that began executing long enough ago that the
+        // replica running them has stopped; the one whose outcome is set records it.
+        var startedBefore = _options.Store is null ? DateTimeOffset.MaxValue : _options.Clock.GetUtcNow() - _options.TakeOverAfter;
+        foreach (var record in _store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _options.Environment && (r.DecidedAt ?? r.CreatedAt) < startedBefore))
         {
             var action = _system.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
-            _store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }));
+            if (!_store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action })))
+            {
+                continue; // its replica finished it, or another took it over
+            }
+
             await _recorder.RecordAsync(EntryFor(record, AuditKinds.Call) with
             {
                 ActionId = action, PlanHash = record.PlanHash, Effect = "approve", Outcome = action is null ? "error" : "ok", Detail = reason,

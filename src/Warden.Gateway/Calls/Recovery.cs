@@ -30,12 +30,25 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
 
     public void Settle(string intent) => store.Intents.Settle(intent);
 
-    /// <summary>Settles what a stopped gateway left in this environment: half-sent sends, then intents.</summary>
-    public async Task RecoverAsync()
+    /// <summary>
+    /// Settles what a stopped gateway left in this environment: half-sent sends, then intents. With
+    /// a store replicas share, only intents older than <see cref="GatewayOptions.TakeOverAfter"/>
+    /// (a younger one may be a live replica's change in flight), each claimed first, so that one
+    /// replica records it; the replicas run this every minute, so one that stops is settled by the others.
+    /// </summary>
+    public async Task RecoverAsync(bool sweep = false)
     {
-        var interrupted = (await system.StopInterruptedAsync().ConfigureAwait(false)).ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        var shared = options.Store is not null;
+        var now = options.Clock.GetUtcNow();
+        var interrupted = sweep ? [] : (await system.StopInterruptedAsync().ConfigureAwait(false)).ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        var how = shared ? "by a replica, after the one applying it stopped" : "when the gateway started again";
         foreach (var intent in store.Intents.Pending(options.Environment))
         {
+            if (shared && (intent.StartedAt > now - options.TakeOverAfter || !store.Intents.Claim(intent.Id, now, now + options.TakeOverAfter)))
+            {
+                continue;
+            }
+
             var entry = AuditText.Read(AuditText.Entry(intent.Entry, "", 0, intent.StartedAt), "").Entry;
             var action = system.ActionSince(intent.Agent, intent.Tool, intent.PlanHash, intent.StartedAt);
             if (Recorded(intent, action))
@@ -46,14 +59,14 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
 
             var at = AuditText.Time(intent.StartedAt);
             var recovered = action is null
-                ? entry with { Outcome = "error", Detail = Join(entry.Detail, $"recovered when the gateway started again: it stopped while applying this call (begun {at}), and the workspace holds no action from its plan: nothing was written") }
+                ? entry with { Outcome = "error", Detail = Join(entry.Detail, $"recovered {how}: it stopped while applying this call (begun {at}), and the workspace holds no action from its plan: nothing was written") }
                 : interrupted.TryGetValue(action, out var send)
                     ? entry with
                     {
                         Outcome = "stopped", ActionId = action,
-                        Detail = Join(entry.Detail, $"recovered when the gateway started again: it stopped while sending (begun {at}) after {send.Sent:N0} of {send.Queued:N0} recipients had been sent to; the rest were not sent"),
+                        Detail = Join(entry.Detail, $"recovered {how}: it stopped while sending (begun {at}) after {send.Sent:N0} of {send.Queued:N0} recipients had been sent to; the rest were not sent"),
                     }
-                    : entry with { Outcome = "ok", ActionId = action, Detail = Join(entry.Detail, $"recovered when the gateway started again: it applied this call (begun {at}) as action {action} and stopped before recording it") };
+                    : entry with { Outcome = "ok", ActionId = action, Detail = Join(entry.Detail, $"recovered {how}: it applied this call (begun {at}) as action {action} and stopped before recording it") };
             var seq = await recorder.RecordAsync(recovered).ConfigureAwait(false);
             if (action is not null)
             {

@@ -15,7 +15,13 @@ public static class ConsoleAccounts
     /// (a running gateway sees it at the next sign-in): the failed sign-ins are forgotten, a lock is
     /// lifted, and every session of theirs ends. Returns why it was refused, or null when it was set.
     /// </summary>
-    public static string? SetPassword(StoreLocation store, string person, string password, TimeProvider clock)
+    public static string? SetPassword(StoreLocation store, string person, string password, TimeProvider clock) => Set(store, person, password, clock);
+
+    /// <summary>As <see cref="SetPassword(StoreLocation, string, string, TimeProvider)"/>, in the gateway store of the data folder <paramref name="dataFolder"/>.</summary>
+    public static string? SetPassword(string dataFolder, string person, string password, TimeProvider clock) =>
+        Set(StoreLocation.Sqlite(Path.Combine(Path.GetFullPath(dataFolder), "gateway.db")), person, password, clock);
+
+    private static string? Set(StoreLocation store, string person, string password, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(password);
         ArgumentNullException.ThrowIfNull(clock);

@@ -44,6 +44,29 @@ public sealed record AuditPage(IReadOnlyList<AuditRecord> Entries, long? Next);
 /// </summary>
 public static class AuditLog
 {
+    // A path is the SQLite trail in that file; a StoreLocation names either engine's.
+
+    /// <summary>As <see cref="CallsPerDay(StoreLocation, DateTimeOffset)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static IReadOnlyList<(string Day, int Calls, int Refused)> CallsPerDay(string path, DateTimeOffset from) => CallsPerDay(StoreLocation.Sqlite(path), from);
+
+    /// <summary>As <see cref="Query(StoreLocation, AuditQuery)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static AuditPage Query(string path, AuditQuery query) => Query(StoreLocation.Sqlite(path), query);
+
+    /// <summary>As <see cref="Values(StoreLocation, string)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static IReadOnlySet<string> Values(string path, string field) => Values(StoreLocation.Sqlite(path), field);
+
+    /// <summary>As <see cref="Export(StoreLocation, TextWriter, string, DateTimeOffset?)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static long Export(string path, TextWriter output, string format, DateTimeOffset? since = null) => Export(StoreLocation.Sqlite(path), output, format, since);
+
+    /// <summary>As <see cref="Missing(StoreLocation, long)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static string Missing(string path, long seq) => Missing(StoreLocation.Sqlite(path), seq);
+
+    /// <summary>As <see cref="Prove(StoreLocation, long)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static InclusionProof Prove(string path, long seq) => Prove(StoreLocation.Sqlite(path), seq);
+
+    /// <summary>As <see cref="Witness(StoreLocation)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static Witness Witness(string path) => Witness(StoreLocation.Sqlite(path));
+
     /// <summary>The field names of exports, in order. Stable: SIEM mappings rely on them.</summary>
     public static readonly IReadOnlyList<string> ExportFields =
     [

@@ -103,7 +103,12 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     /// decision is then the first entry written.
     /// </summary>
     /// <exception cref="AuditTrailException">The file or its key cannot be used; the message says why.</exception>
-    public static AuditTrail Open(StoreLocation location, AuditTrailOptions? options = null, TimeProvider? clock = null)
+    public static AuditTrail Open(StoreLocation location, AuditTrailOptions? options = null, TimeProvider? clock = null) => OpenAt(location, options, clock);
+
+    /// <summary>As <see cref="Open(StoreLocation, AuditTrailOptions?, TimeProvider?)"/>, the SQLite trail at <paramref name="path"/>.</summary>
+    public static AuditTrail Open(string path, AuditTrailOptions? options = null, TimeProvider? clock = null) => OpenAt(StoreLocation.Sqlite(path), options, clock);
+
+    private static AuditTrail OpenAt(StoreLocation location, AuditTrailOptions? options, TimeProvider? clock)
     {
         ArgumentNullException.ThrowIfNull(location);
         options ??= new AuditTrailOptions();

@@ -43,8 +43,12 @@ public sealed record AuditVerification(long Entries, long Checkpoints, AuditFind
 /// </summary>
 public static partial class AuditVerifier
 {
+    /// <summary>As <see cref="Verify(StoreLocation, Witness?, IProgress{long}?, IReadOnlyList{string}?)"/>, of the SQLite trail at <paramref name="path"/>.</summary>
+    public static AuditVerification Verify(string path, Witness? witness = null, IProgress<long>? progress = null, IReadOnlyList<string>? archives = null) =>
+        Verify(StoreLocation.Sqlite(path), witness, progress, archives);
+
     /// <summary>
-    /// Verifies the whole trail at <paramref name="path"/> and its archive files, against a witness
+    /// Verifies the whole trail at <paramref name="path"/> (either engine) and its archive files, against a witness
     /// when one is given. <paramref name="archives"/> are archive files that were moved from where
     /// they were written: each is used for the archive whose entries it holds.
     /// </summary>

@@ -87,11 +87,6 @@ public sealed record StoreLocation
 
     public override string ToString() => Shown;
 
-    /// <summary>A path is a SQLite file.</summary>
-    public static implicit operator StoreLocation(string path) => Sqlite(path);
-
-    /// <summary>The same as the implicit conversion, for languages without one.</summary>
-    public static StoreLocation FromPath(string path) => Sqlite(path);
 
     private static NpgsqlConnectionStringBuilder FromUrl(string url)
     {

@@ -22,6 +22,14 @@ public sealed class IntentStore
         ("@id", intent.Id), ("@environment", intent.Environment), ("@agent", intent.Agent), ("@tool", intent.Tool), ("@hash", intent.PlanHash),
         ("@entry", intent.Entry), ("@at", GatewayStore.Time(intent.StartedAt)));
 
+    /// <summary>
+    /// Takes an intent over to settle it, until <paramref name="until"/>: false when another
+    /// (a replica) holds it now. A taker that stops lets it go when its claim runs out.
+    /// </summary>
+    public bool Claim(string intentId, DateTimeOffset now, DateTimeOffset until) => _db.Execute(
+        "UPDATE intents SET claimed_until = @until WHERE id = @id AND (claimed_until IS NULL OR claimed_until <= @now)",
+        ("@id", intentId), ("@now", GatewayStore.Time(now)), ("@until", GatewayStore.Time(until))) == 1;
+
     /// <summary>The trail records what the intent was about: forget it.</summary>
     public void Settle(string intentId) => _db.Execute("DELETE FROM intents WHERE id = @id", ("@id", intentId));
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Warden.Core.Audit;
 using Warden.Storage.Audit;
 using Warden.Storage.Engines;
 using Warden.Tests;
@@ -83,15 +84,27 @@ public sealed class ReplicaTests(PostgresServer server) : IAsyncLifetime
         _store = StoreLocation.Postgres(server.AdminConnection(storeDatabase));
         var storeFile = Path.Combine(_folder, "store");
         await File.WriteAllTextAsync(storeFile, server.AdminConnection(storeDatabase), TestContext.Current.CancellationToken);
-        var key = Path.Combine(_folder, "audit.key");
+        _secrets = Path.Combine(first, "secrets", "warehouse");
+        _policy = policy;
+        _storeFile = storeFile;
         foreach (var name in (string[])["a", "b"])
         {
-            // Each replica its own folder, with the warehouse's connection among its secrets.
-            var directory = Path.Combine(_folder, name);
-            Directory.CreateDirectory(Path.Combine(directory, "data", "secrets"));
-            File.Copy(Path.Combine(first, "secrets", "warehouse"), Path.Combine(directory, "data", "secrets", "warehouse"));
-            _replicas.Add(await WardenProcess.ServeAsync(policy, directory, null, "--store", "file:" + storeFile, "--audit-key", key, "--migrate"));
+            _replicas.Add(await StartReplicaAsync(name));
         }
+    }
+
+    private string _secrets = "";
+    private string _policy = "";
+    private string _storeFile = "";
+
+    /// <summary>A replica in a folder of its own, with the warehouse's connection among its secrets, on the shared store and key.</summary>
+    private async Task<WardenProcess> StartReplicaAsync(string name, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var directory = Path.Combine(_folder, name);
+        Directory.CreateDirectory(Path.Combine(directory, "data", "secrets"));
+        File.Copy(_secrets, Path.Combine(directory, "data", "secrets", "warehouse"));
+        return await WardenProcess.ServeAsync(_policy, directory, environment, "--store", "file:" + _storeFile, "--audit-key", Path.Combine(_folder, "audit.key"), "--migrate",
+            "--take-over-after", "5");
     }
 
     public async ValueTask DisposeAsync()
@@ -174,6 +187,33 @@ public sealed class ReplicaTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(2, entries.Count(e => e.Entry.Kind == "policy.load"));
         Assert.Equal(6, entries.Count(e => e.Entry.Kind == "call" && e.Entry.Tool == "warehouse.execute"));
         Assert.Equal(Enumerable.Range(1, entries.Count).Select(i => (long)i), entries.Select(e => e.Seq).Order());
+        Assert.Null(AuditVerifier.Verify(_store).Finding);
+    }
+
+    [Fact]
+    public async Task A_change_a_replica_applied_and_died_before_recording_is_recorded_by_another()
+    {
+        var dying = await StartReplicaAsync("c", new Dictionary<string, string> { ["WARDEN_TEST_CRASH_AT"] = "after-apply" });
+        _replicas.Add(dying);
+
+        // The replica applies the change and is killed before its trail entry: the agent hears nothing back.
+        await Assert.ThrowsAnyAsync<Exception>(() => ExecuteAsync(dying, "UPDATE contacts SET first_name = 'Orphan' WHERE id = 300"));
+        Assert.Equal(1, await CountAsync("first_name = 'Orphan'"));
+
+        // Another replica, running all along, takes the change over once the take-over time has passed.
+        AuditRecord? recovered = null;
+        for (var waited = 0; recovered is null && waited < 60; waited++)
+        {
+            await Task.Delay(1000, TestContext.Current.CancellationToken);
+            recovered = AuditLog.Query(_store, new AuditQuery { Tool = "warehouse.execute", Limit = 100 }).Entries
+                .FirstOrDefault(e => e.Entry.Detail?.Contains("recovered by a replica", StringComparison.Ordinal) == true);
+        }
+
+        Assert.NotNull(recovered);
+        Assert.Equal(("ok", "hygiene-bot"), (recovered.Entry.Outcome, recovered.Entry.Agent));
+        Assert.NotNull(recovered.Entry.ActionId);
+        await Task.Delay(6000, TestContext.Current.CancellationToken); // another sweep by each replica: still recorded once
+        Assert.Single(AuditLog.Query(_store, new AuditQuery { Tool = "warehouse.execute", Limit = 100 }).Entries, e => e.Entry.ActionId == recovered.Entry.ActionId);
         Assert.Null(AuditVerifier.Verify(_store).Finding);
     }
 }

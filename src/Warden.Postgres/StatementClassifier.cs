@@ -137,7 +137,9 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         }
         finally
         {
-            if (!deallocated)
+            // A connection the client broke (a command past its timeout) holds no prepared statement
+            // any more, and a DEALLOCATE on it would hide why the call failed behind "not open".
+            if (!deallocated && connection.FullState == System.Data.ConnectionState.Open)
             {
                 Execute(connection, "DEALLOCATE " + Prepared, []);
             }

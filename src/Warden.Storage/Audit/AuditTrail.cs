@@ -527,14 +527,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         DateTimeOffset time;
         try
         {
-            Reconnect();
-            using var transaction = _connection.BeginTransaction();
-            if (_shared)
-            {
-                AuditStore.Scalar(_connection, ChainLock);
-                CatchUp();
-            }
-
+            using var transaction = BeginOnChain();
             seq = _lastSeq;
             hash = _lastHash;
             time = _clock.GetUtcNow();
@@ -659,13 +652,10 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         try
         {
             // The checkpoint and the index run of the entries it covers commit together.
-            Reconnect();
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = BeginOnChain();
             if (_shared)
             {
                 // Another replica may have appended, or checkpointed, since: sign what the chain is now.
-                AuditStore.Scalar(_connection, ChainLock);
-                CatchUp();
                 if (_sinceCheckpoint.Size == 0)
                 {
                     _checkpointTime = _clock.GetUtcNow();
@@ -709,6 +699,31 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     /// its callers heard so; the chain's lock and <see cref="CatchUp"/> then put this replica back
     /// at the chain's head. Without this, one cut connection stopped the replica's trail for good.
     /// </summary>
+    /// <summary>
+    /// The transaction every write runs in: on PostgreSQL, on a live connection, holding the chain's
+    /// lock, with what other replicas committed since taken in.
+    /// </summary>
+    private DbTransaction BeginOnChain()
+    {
+        Reconnect();
+        var transaction = _connection.BeginTransaction();
+        try
+        {
+            if (_shared)
+            {
+                AuditStore.Scalar(_connection, ChainLock);
+                CatchUp();
+            }
+
+            return transaction;
+        }
+        catch
+        {
+            transaction.Dispose();
+            throw;
+        }
+    }
+
     private void Reconnect()
     {
         if (_shared && _connection.State != System.Data.ConnectionState.Open)

@@ -89,7 +89,8 @@ internal static class Migrations
         return applied;
     }
 
-    private static void Serialize(StoreDatabase database, StoreSession session)
+    /// <summary>Holds, until the transaction ends, the lock every schema change of Warden's takes on PostgreSQL: replicas change the schema one at a time.</summary>
+    internal static void Serialize(StoreDatabase database, StoreSession session)
     {
         if (database.Engine == StoreEngine.Postgres)
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data;
 using Npgsql;
 
@@ -15,7 +14,6 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
     private const int Attempts = 8;
 
     private readonly NpgsqlDataSource _source;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <summary>
     /// A lock's holder keeps a pooled connection for the lock and takes another for its work: with
@@ -89,17 +87,10 @@ internal sealed class PostgresStoreDatabase : StoreDatabase
     public override async Task<IDisposable> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         // This process's own waiters queue here, so a replica holds at most one connection per lock.
-        var held = new List<SemaphoreSlim>(keys.Count + 1);
+        var held = await HoldHereAsync(keys, cancellationToken).ConfigureAwait(false);
         NpgsqlConnection? connection = null;
         try
         {
-            foreach (var key in keys)
-            {
-                var semaphore = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-                await semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
-                held.Add(semaphore);
-            }
-
             // Taken after the keys, so that waiters for a held key take no connection either.
             await _holders.WaitAsync(cancellationToken).ConfigureAwait(false);
             held.Add(_holders);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace Warden.Storage.Engines;
@@ -11,7 +10,6 @@ internal sealed class SqliteStoreDatabase : StoreDatabase
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _sync = new();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     private SqliteStoreDatabase(SqliteConnection connection, string path)
     {
@@ -75,22 +73,7 @@ internal sealed class SqliteStoreDatabase : StoreDatabase
 
     public override async Task<IDisposable> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var held = new List<SemaphoreSlim>(keys.Count);
-        try
-        {
-            foreach (var key in keys)
-            {
-                var semaphore = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-                await semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
-                held.Add(semaphore);
-            }
-        }
-        catch
-        {
-            held.ForEach(h => h.Release());
-            throw;
-        }
-
+        var held = await HoldHereAsync(keys, cancellationToken).ConfigureAwait(false);
         return new Release(() => held.ForEach(h => h.Release()));
     }
 

@@ -39,6 +39,30 @@ internal abstract class StoreDatabase : IDisposable
     /// </summary>
     public abstract Task<IDisposable> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Takes this process's lock of each key, in order (all or, on failure, none); the caller releases them.</summary>
+    protected async Task<List<SemaphoreSlim>> HoldHereAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var held = new List<SemaphoreSlim>(keys.Count + 1);
+        try
+        {
+            foreach (var key in keys)
+            {
+                var semaphore = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+                await semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
+                held.Add(semaphore);
+            }
+        }
+        catch
+        {
+            held.ForEach(h => h.Release());
+            throw;
+        }
+
+        return held;
+    }
+
     public int Execute(string sql, params (string Name, object? Value)[] parameters) => Use(s => s.Execute(sql, parameters));
 
     public long Scalar(string sql, params (string Name, object? Value)[] parameters) => Use(s => s.Scalar(sql, parameters));

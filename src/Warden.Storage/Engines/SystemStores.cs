@@ -34,7 +34,7 @@ internal static class SystemStores
             shared.Transaction(session =>
             {
                 // Replicas starting together: one creates it, the others wait and find it.
-                session.Execute("SELECT pg_advisory_xact_lock(hashtextextended('warden migrations', 0))");
+                Migrations.Serialize(shared, session);
                 return session.Execute($"CREATE SCHEMA IF NOT EXISTS {schema}");
             }, serializable: false);
         }

@@ -110,6 +110,24 @@ public sealed class DbCommandTests(PostgresServer server)
         Assert.Equal(0L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"));
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("100000")]
+    public async Task A_take_over_time_out_of_bounds_is_refused_before_anything_starts(string seconds)
+    {
+        var database = await server.CreateDatabaseAsync();
+        var store = "file:" + Cli.Temp("store", server.AdminConnection(database));
+        var policy = Cli.Temp("policy.yaml", File.ReadAllText(Cli.Example("policy.yaml")).Split("\nrules:")[0] + "\nrules: []\n");
+        var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
+
+        var (exit, output) = Cli.Run("serve", "--policy", policy, "--data", data, "--port", FreePort(), "--store", store, "--audit-key", Path.Combine(data, "audit.key"),
+            "--migrate", "--take-over-after", seconds);
+
+        Assert.True(exit == 2, output);
+        Assert.Contains("taking over a stopped replica's change waits 1 s to 1 day", output, StringComparison.Ordinal);
+        Assert.Equal(0L, await server.ScalarAsync<long>(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"));
+    }
+
     [Fact]
     public void Audit_key_without_a_shared_store_is_refused()
     {

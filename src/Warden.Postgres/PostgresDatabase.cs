@@ -32,6 +32,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly string _capturedGroupsDrawing;
     private readonly string _capturedSample;
     private readonly string[] _governedNames;
+    private readonly SemaphoreSlim _planning;
 
     private PostgresDatabase(PostgresOptions options, NpgsqlDataSource source, TableCatalogue tables, SqlJournal journal, TimeProvider clock)
     {
@@ -46,6 +47,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _capturedGroupsDrawing = Capture.GroupsSql(tables.Tables, keysDrawn: true);
         _capturedSample = Capture.SampleSql(tables.Tables);
         _governedNames = [.. tables.Tables.Select(t => t.Qualified)];
+        _planning = new SemaphoreSlim(Math.Max(1, options.PlanningSlots));
         var id = options.Id;
         (_describe, _query, _execute) = Tools(id, options.RowCap);
         Catalogue = new SystemCatalogue(id, [_describe, _query, _execute],
@@ -143,6 +145,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     {
         _journal.Dispose();
         await _source.DisposeAsync().ConfigureAwait(false);
+        _planning.Dispose();
     }
 
     private string FieldName(TableShape table, string column) => $"{_options.Id}.{table.Declared}.{column}";
@@ -152,12 +155,30 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// <summary>The statement a plan of a PostgreSQL database runs, as PostgreSQL classified it; null for any other plan.</summary>
     public static Statement? StatementOf(Plan plan) => (plan as SqlPlan)?.Statement;
 
-    // The database is read synchronously today (Npgsql's sync API within one transaction); the interface leaves room for its async API.
+    // Planning reads the database synchronously (Npgsql's sync API within one transaction): the
+    // calls planned at once are bounded, and the others wait for a slot without a thread.
     /// <inheritdoc />
-    ValueTask<SystemResult<Plan>> IGovernedSystem.PlanAsync(ToolCall call, CancellationToken cancellationToken) => new(Plan(call));
+    ValueTask<SystemResult<Plan>> IGovernedSystem.PlanAsync(ToolCall call, CancellationToken cancellationToken) => PlanInTurnAsync(() => Plan(call), cancellationToken);
 
     /// <inheritdoc />
-    ValueTask<SystemResult<RollbackPlan>> IGovernedSystem.PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken) => new(PlanRollback(request));
+    ValueTask<SystemResult<RollbackPlan>> IGovernedSystem.PlanRollbackAsync(RollbackRequest request, CancellationToken cancellationToken) =>
+        PlanInTurnAsync(() => PlanRollback(request), cancellationToken);
+
+    /// <summary>Calls being planned now: at most <see cref="PostgresOptions.PlanningSlots"/>.</summary>
+    internal int Planning => _options.PlanningSlots - _planning.CurrentCount;
+
+    private async ValueTask<T> PlanInTurnAsync<T>(Func<T> plan, CancellationToken cancellationToken)
+    {
+        await _planning.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return plan();
+        }
+        finally
+        {
+            _planning.Release();
+        }
+    }
 
     /// <summary>What a call would do, found in a transaction that is always rolled back.</summary>
     public SystemResult<Plan> Plan(ToolCall call)

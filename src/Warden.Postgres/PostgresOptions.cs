@@ -60,4 +60,12 @@ public sealed record PostgresOptions
 
     /// <summary>How many affected rows a plan shows before and after (default 5).</summary>
     public int SampleSize { get; init; } = 5;
+
+    /// <summary>
+    /// How many calls are planned at once (default four per processor, at least 8); more wait
+    /// their turn without holding a thread. Planning reads the database synchronously, and 200
+    /// agents planning at once otherwise held 200 pool threads waiting for connections, which
+    /// starved the rest of the gateway (its HTTP answers and timers) for seconds.
+    /// </summary>
+    public int PlanningSlots { get; init; } = Math.Max(8, Environment.ProcessorCount * 4);
 }

@@ -15,12 +15,12 @@ public sealed class DbCommandTests(PostgresServer server)
         var (after, current) = Cli.Run("db", "status", "--store", store);
 
         Assert.True((before, exit, after) == (1, 0, 0), pending + output + current);
-        Assert.Contains("gateway: 0 of 2 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims", pending, StringComparison.Ordinal);
+        Assert.Contains("gateway: 0 of 3 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations", pending, StringComparison.Ordinal);
         Assert.Contains("audit: 0 of 1 step(s) applied; pending 0001 audit_tables", pending, StringComparison.Ordinal);
-        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims", output, StringComparison.Ordinal);
+        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations", output, StringComparison.Ordinal);
         Assert.Contains("audit: applied 0001 audit_tables", output, StringComparison.Ordinal);
         Assert.Contains($"(PostgreSQL)", current, StringComparison.Ordinal);
-        Assert.Contains("gateway: at step 0002, up to date", current, StringComparison.Ordinal);
+        Assert.Contains("gateway: at step 0003, up to date", current, StringComparison.Ordinal);
         Assert.Contains("audit: at step 0001, up to date", current, StringComparison.Ordinal);
         Assert.Equal(["gateway: up to date", "audit: up to date"], Cli.Run("db", "migrate", "--store", store).Output.Split('\n')[..2]);
     }

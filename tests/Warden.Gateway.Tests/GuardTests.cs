@@ -374,4 +374,65 @@ public sealed class GuardTests
             _ = sameBudget.ContinueWith(t => t.Result.Dispose(), TaskScheduler.Default);
         }
     }
+
+    [Fact]
+    public async Task A_budget_lock_goes_once_the_call_has_reserved_its_use_and_the_next_decision_counts_the_reservation()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n    per: 1h\n  - id: reporting", "    limit: 1\n    per: 1h\n  - id: reporting", StringComparison.Ordinal));
+        var (policy, guards) = (gateway.Gateway.Policy, gateway.Gateway.Guards);
+        var hygiene = policy.FindAgent("hygiene-bot")!;
+        var update = gateway.Gateway.Workspace.Plan(new ToolCall("contacts.update",
+            System.Text.Json.JsonDocument.Parse("""{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""").RootElement, "hygiene-bot", "sandbox")).Get();
+
+        using var first = await guards.EnterAsync(policy, hygiene, update, null);
+        var second = guards.EnterAsync(policy, hygiene, update, null);
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.False(second.IsCompleted, "a second call decided before the first had reserved its use");
+
+        var reservation = guards.Reserve(policy, hygiene, null, update, first);
+        using var next = await second.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken); // while the first is still running
+        Assert.NotNull(reservation);
+        var decision = guards.Decide(policy, "sandbox", hygiene, "contacts.update", update.Call.Arguments, update, null);
+        Assert.Equal((Effect.Deny, DecisionBasis.Budget), (decision.Effect, decision.Basis));
+        Assert.Contains("1 of 1 changed records used", decision.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_call_that_does_not_run_gives_back_what_it_reserved()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n    per: 1h\n  - id: reporting", "    limit: 1\n    per: 1h\n  - id: reporting", StringComparison.Ordinal));
+        var (policy, guards) = (gateway.Gateway.Policy, gateway.Gateway.Guards);
+        var hygiene = policy.FindAgent("hygiene-bot")!;
+        var update = gateway.Gateway.Workspace.Plan(new ToolCall("contacts.update",
+            System.Text.Json.JsonDocument.Parse("""{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""").RootElement, "hygiene-bot", "sandbox")).Get();
+
+        string? reservation;
+        using (var hold = await guards.EnterAsync(policy, hygiene, update, null))
+        {
+            reservation = guards.Reserve(policy, hygiene, null, update, hold);
+        }
+
+        guards.Unreserve(reservation);
+        Assert.Equal(Effect.Allow, guards.Decide(policy, "sandbox", hygiene, "contacts.update", update.Call.Arguments, update, null).Effect);
+        Assert.Equal(0, gateway.Gateway.Store.Usage.Used("changed_records", "hygiene-bot", null, null, DateTimeOffset.UnixEpoch));
+    }
+
+    [Fact]
+    public async Task A_call_a_breaker_counts_holds_its_lock_until_it_has_run_so_the_next_call_sees_the_trip()
+    {
+        await using var gateway = await GatewayFixture.StartAsync();
+        var (policy, guards) = (gateway.Gateway.Policy, gateway.Gateway.Guards);
+        var hygiene = policy.FindAgent("hygiene-bot")!;
+        var merge = gateway.Gateway.Workspace.Plan(new ToolCall("contacts.merge",
+            System.Text.Json.JsonDocument.Parse("""{"primary": "c-0000001", "duplicates": ["c-0000002"]}""").RootElement, "hygiene-bot", "sandbox")).Get();
+        Assert.True(merge.Deleted > 0);
+
+        using var first = await guards.EnterAsync(policy, hygiene, merge, null);
+        guards.Reserve(policy, hygiene, null, merge, first);
+        var second = guards.EnterAsync(policy, hygiene, merge, null);
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.False(second.IsCompleted, "a call the delete-burst breaker counts went ahead before the one before it had run");
+        first.Dispose();
+        (await second.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Dispose();
+    }
 }

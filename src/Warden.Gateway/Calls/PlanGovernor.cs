@@ -97,8 +97,8 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             return await ChangedAsync(policy, call, plan, entry).ConfigureAwait(false);
         }
 
-        // A call some budget or breaker counts is decided and applied under the guard lock, so that
-        // concurrent calls cannot all spend the same remaining budget.
+        // A call some budget or breaker counts is decided under the guard lock, and its use reserved
+        // before the lock goes, so that concurrent calls cannot all spend the same remaining budget.
         using var guard = await guards.EnterAsync(policy, agent, plan, onBehalfOf).ConfigureAwait(false);
         var decision = guards.Decide(policy, Environment, agent, tool, arguments, plan, onBehalfOf);
         entry = entry with
@@ -132,7 +132,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             return new Governed.Changed(asked, plan, decision, entry with { Effect = "approve", Reason = decision.Reason, Detail = Join(entry.Detail, $"approval {approval.Id} is void: {asked}") }, null);
         }
 
-        return new Governed.Finished(await ExecuteAsync(policy, agent, plan, onBehalfOf, entry).ConfigureAwait(false));
+        return new Governed.Finished(await ExecuteAsync(policy, agent, plan, onBehalfOf, entry, guard).ConfigureAwait(false));
     }
 
     /// <summary>
@@ -237,11 +237,13 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
     }
 
     /// <summary>
-    /// Applies a plan that may run (allowed now, or approved), records it, and counts what it used
-    /// against the guards; a breaker that trips freezes the agent for the next call.
+    /// Applies a plan that may run (allowed now, or approved), having reserved what it uses against
+    /// the guards (taken back if it does not run), and records it; a breaker that trips freezes the
+    /// agent for the next call.
     /// </summary>
-    private async Task<CallOutcome> ExecuteAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry)
+    private async Task<CallOutcome> ExecuteAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf, AuditEntry entry, Guards.GuardHold guard)
     {
+        var reservation = guards.Reserve(policy, agent, onBehalfOf, plan, guard);
         // A change is intended before the system commits it and settled once the trail holds its
         // entry: a gateway killed in between is found out, and recorded, when it starts again.
         var intent = plan.Tool.Kind == ActionKind.Read ? null : recovery.Intend(agent.Id, plan.Tool.Name, plan.Hash, entry);
@@ -255,6 +257,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
             var refusedSeq = await recorder.RecordAsync(entry with { Reason = $"{entry.Reason} Not applied: {message}", Outcome = stoppedWrite ? "stopped" : "error" })
                 .ConfigureAwait(false);
             Settle(intent);
+            guards.Unreserve(reservation);
             return stoppedWrite
                 ? new CallOutcome(CallStatus.Stopped, plan.Tool.Name, message) { Code = "stopped", AuditSeq = refusedSeq }
                 : CallOutcome.Invalid(plan.Tool.Name, error.Code, message, refusedSeq);
@@ -286,7 +289,7 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
 
         Settle(intent);
 
-        foreach (var breaker in guards.Count(policy, agent, onBehalfOf, plan))
+        foreach (var breaker in guards.Tripped(policy, agent, plan))
         {
             await killSwitch.TripAsync(breaker, agent).ConfigureAwait(false);
         }

@@ -58,35 +58,81 @@ internal sealed class Guards : IDisposable
 
     public void Dispose() => _forget?.Dispose();
 
-    // A lock per budget (per budget and person for one per person) and per breaker: a call holds
-    // the locks of everything that counts it, from the decision to the count, so that concurrent
-    // calls cannot all spend the same remaining budget, while calls that share no budget never wait
-    // for each other (a data-hygiene read with its read budget does not queue behind a send). The
-    // store holds them: in this gateway, and across replicas when they share PostgreSQL.
+    // A lock per budget (per budget and person for one per person) and per breaker, so that
+    // concurrent calls cannot all spend the same remaining budget, while calls that share no budget
+    // never wait for each other (a data-hygiene read with its read budget does not queue behind a
+    // send). A budget's lock is held from the decision until the call's use is reserved (counted
+    // before it runs, taken back if it does not), so calls sharing a budget queue only for their
+    // decisions. A breaker's is held until the call has run and been counted: a breaker trips on
+    // what calls did, and the next call must see the freeze. The store holds the locks: in this
+    // gateway, and across replicas when they share PostgreSQL.
 
     /// <summary>
-    /// Held from the decision to the count for a call that some budget or breaker counts, so that
-    /// concurrent calls (on any replica) cannot all spend the same remaining budget or trip one
-    /// breaker twice; for other calls, nothing.
+    /// Taken before the decision for a call that some budget or breaker counts, so that concurrent
+    /// calls (on any replica) cannot all spend the same remaining budget or trip one breaker twice;
+    /// for other calls, nothing.
     /// </summary>
-    public async Task<IDisposable> EnterAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf)
+    public async Task<GuardHold> EnterAsync(Policy policy, Agent agent, Plan plan, string? onBehalfOf)
     {
+        var breakers = policy.Breakers.Where(b => b.Covers(agent) && AddsTo(plan, b.Metric) > 0).Select(b => $"breaker {b.Id}").ToList();
         var keys = Counting(policy, agent, plan, onBehalfOf)
             .Select(b => b.PerPerson ? $"budget {b.Id} for {onBehalfOf}" : $"budget {b.Id}")
-            .Concat(policy.Breakers.Where(b => b.Covers(agent) && AddsTo(plan, b.Metric) > 0).Select(b => $"breaker {b.Id}"))
+            .Concat(breakers)
             .Order(StringComparer.Ordinal) // always taken in one order: two calls cannot each hold what the other waits for
             .ToList();
-        return keys.Count == 0 ? Nothing.Held : await _store.HoldAsync(keys).ConfigureAwait(false);
+        // One hold for all of them: a call waiting for a second hold while holding a first could
+        // wait for ever once every holder's place (a connection each, on PostgreSQL) is taken.
+        return keys.Count == 0 ? GuardHold.None : new GuardHold(await _store.HoldAsync(keys).ConfigureAwait(false), untilCounted: breakers.Count > 0);
     }
 
-    /// <summary>No lock held.</summary>
-    private sealed class Nothing : IDisposable
+    /// <summary>
+    /// Counts, before the call runs and under the budgets' lock, what it will use against every
+    /// metric some budget or breaker counts (and against the person it is done for), and lets the
+    /// budgets' lock go unless a breaker needs it until the count; returns the reservation to
+    /// take back (<see cref="Unreserve"/>) if the call does not run, or null when nothing is counted.
+    /// A gateway that stops before it takes it back leaves it counted: a budget is never exceeded.
+    /// </summary>
+    public string? Reserve(Policy policy, Agent agent, string? onBehalfOf, Plan plan, GuardHold hold)
     {
-        public static readonly Nothing Held = new();
-
-        public void Dispose()
+        var used = Amounts(plan).Where(a => a.Amount > 0 && Counted(policy, agent, a.Metric)).ToList();
+        string? reservation = null;
+        if (used.Count > 0)
         {
+            reservation = Guid.NewGuid().ToString("N");
+            _store.Usage.Use(agent.Id, agent.UseCase, onBehalfOf, _clock.GetUtcNow(), used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)), reservation);
         }
+
+        hold.Reserved();
+        return reservation;
+    }
+
+    /// <summary>Takes back what a call reserved and then did not use (it was refused by its system, or stopped before it changed anything).</summary>
+    public void Unreserve(string? reservation)
+    {
+        if (reservation is not null)
+        {
+            _store.Usage.Release(reservation);
+        }
+    }
+
+    /// <summary>
+    /// Checks the breakers over the agent once a call it reserved for has run: the ones that tripped
+    /// (their metric went over within their window) are returned.
+    /// </summary>
+    public IReadOnlyList<Breaker> Tripped(Policy policy, Agent agent, Plan plan)
+    {
+        var now = _clock.GetUtcNow();
+        var tripped = new List<Breaker>();
+        foreach (var breaker in policy.Breakers)
+        {
+            if (breaker.Covers(agent) && AddsTo(plan, breaker.Metric) > 0
+                && _store.Usage.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
+            {
+                tripped.Add(breaker);
+            }
+        }
+
+        return tripped;
     }
 
     /// <summary>
@@ -119,35 +165,6 @@ internal sealed class Guards : IDisposable
     }
 
     /// <summary>
-    /// Counts what an applied call used against every metric (and against the person it was done
-    /// for), then checks the breakers over the agent: the ones that tripped (their metric went over
-    /// within their window) are returned. Only metrics some budget or breaker of the policy counts
-    /// are stored.
-    /// </summary>
-    public IReadOnlyList<Breaker> Count(Policy policy, Agent agent, string? onBehalfOf, Plan plan)
-    {
-        var now = _clock.GetUtcNow();
-        var used = Amounts(plan).Where(a => a.Amount > 0 && Counted(policy, agent, a.Metric)).ToList();
-        if (used.Count == 0)
-        {
-            return [];
-        }
-
-        _store.Usage.Use(agent.Id, agent.UseCase, onBehalfOf, now, used.Select(a => (PolicyWords.Of(a.Metric), a.Amount)));
-        var tripped = new List<Breaker>();
-        foreach (var breaker in policy.Breakers)
-        {
-            if (breaker.Covers(agent) && used.Any(a => a.Metric == breaker.Metric)
-                && _store.Usage.Used(PolicyWords.Of(breaker.Metric), breaker.Agent, breaker.UseCase, null, now - breaker.Within) > breaker.Over)
-            {
-                tripped.Add(breaker);
-            }
-        }
-
-        return tripped;
-    }
-
-    /// <summary>
     /// The budgets that count a call by <paramref name="agent"/>: those over it that the call adds to
     /// (every one over it without a plan), and one per person only when the call is for someone.
     /// </summary>
@@ -164,4 +181,35 @@ internal sealed class Guards : IDisposable
 
     private static bool Counted(Policy policy, Agent agent, GuardMetric metric) =>
         policy.Budgets.Any(b => b.Metric == metric && b.Covers(agent)) || policy.Breakers.Any(b => b.Metric == metric && b.Covers(agent));
+}
+
+/// <summary>
+/// The guard locks a call holds: a budget's until the call's use is reserved, a breaker's (and with
+/// it the budgets' taken together) until the call has run and been counted. Disposing lets go of
+/// whatever is still held.
+/// </summary>
+internal sealed class GuardHold : IDisposable
+{
+    private readonly bool _untilCounted;
+    private IDisposable? _held;
+
+    public GuardHold(IDisposable? held, bool untilCounted)
+    {
+        _held = held;
+        _untilCounted = untilCounted;
+    }
+
+    /// <summary>Nothing held.</summary>
+    public static GuardHold None => new(null, untilCounted: false);
+
+    /// <summary>The call's use is reserved: the budgets' lock goes, unless a breaker needs it held until the count.</summary>
+    public void Reserved()
+    {
+        if (!_untilCounted)
+        {
+            Dispose();
+        }
+    }
+
+    public void Dispose() => Interlocked.Exchange(ref _held, null)?.Dispose();
 }

@@ -9,8 +9,12 @@ public sealed class UsageStore
 
     internal UsageStore(StoreDatabase database) => _db = database;
 
-    /// <summary>Counts what a call used, metric by metric, in one transaction; <paramref name="person"/> is whom the agent acted for.</summary>
-    public void Use(string agent, string useCase, string? person, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts)
+    /// <summary>
+    /// Counts what a call used, metric by metric, in one transaction; <paramref name="person"/> is
+    /// whom the agent acted for. With a <paramref name="reservation"/>, counted before the call runs,
+    /// and taken back by <see cref="Release"/> if it does not.
+    /// </summary>
+    public void Use(string agent, string useCase, string? person, DateTimeOffset at, IEnumerable<(string Metric, long Amount)> amounts, string? reservation = null)
     {
         var counted = amounts.Where(a => a.Amount != 0).ToList();
         if (counted.Count == 0)
@@ -20,8 +24,9 @@ public sealed class UsageStore
 
         _db.Transaction(session =>
         {
-            using var command = session.Command("INSERT INTO usage (at, agent, use_case, person, metric, amount) VALUES (@at, @agent, @use_case, @person, @metric, @amount)",
-                ("@at", GatewayStore.Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", ""), ("@amount", 0L));
+            using var command = session.Command(
+                "INSERT INTO usage (at, agent, use_case, person, metric, amount, reservation) VALUES (@at, @agent, @use_case, @person, @metric, @amount, @reservation)",
+                ("@at", GatewayStore.Time(at)), ("@agent", agent), ("@use_case", useCase), ("@person", person), ("@metric", ""), ("@amount", 0L), ("@reservation", reservation));
             foreach (var (metric, amount) in counted)
             {
                 command.Parameters["@metric"].Value = metric;
@@ -57,6 +62,9 @@ public sealed class UsageStore
 
         return _db.Scalar($"SELECT coalesce(sum(amount), 0) FROM usage WHERE metric = @metric AND at > @since{scope}{(person is null ? "" : " AND person = @person")}", [.. parameters]);
     }
+
+    /// <summary>Takes back what a call reserved (<see cref="Use"/>) and then did not use: it did not run. Returns how many rows went.</summary>
+    public int Release(string reservation) => _db.Execute("DELETE FROM usage WHERE reservation = @reservation", ("@reservation", reservation));
 
     /// <summary>Drops usage counted at or before <paramref name="before"/>; returns how many rows went.</summary>
     public int Forget(DateTimeOffset before) => _db.Execute("DELETE FROM usage WHERE at <= @before", ("@before", GatewayStore.Time(before)));

@@ -355,7 +355,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
             }
             else
             {
-                journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", actionId)]);
+                journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqlArg("@action", actionId)]);
             }
 
             stopped.Add(new InterruptedSend(actionId, sent, queued));

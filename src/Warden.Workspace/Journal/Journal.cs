@@ -1,5 +1,6 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using Warden.Workspace.Tools;
 
 namespace Warden.Workspace.Journal;
 
@@ -10,16 +11,16 @@ namespace Warden.Workspace.Journal;
 /// </summary>
 internal sealed class ActionJournal : IDisposable
 {
-    private readonly SqliteConnection _connection;
-    private readonly SqliteTransaction _transaction;
-    private readonly SqliteCommand _insert;
+    private readonly DbConnection _connection;
+    private readonly DbTransaction _transaction;
+    private readonly DbCommand _insert;
     private long _seq;
 
     /// <param name="connection">The write connection.</param>
     /// <param name="transaction">The transaction the change and its journal share.</param>
     /// <param name="actionId">The action the entries belong to.</param>
     /// <param name="entries">Entries the action already has: an action that goes out in batches, one transaction each, numbers on.</param>
-    public ActionJournal(SqliteConnection connection, SqliteTransaction transaction, string actionId, long entries = 0)
+    public ActionJournal(DbConnection connection, DbTransaction transaction, string actionId, long entries = 0)
     {
         _connection = connection;
         _transaction = transaction;
@@ -30,7 +31,7 @@ internal sealed class ActionJournal : IDisposable
         _insert.CommandText = "INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version) VALUES (@a, @s, @t, @k, @o, @b, @f, @c, @v)";
         foreach (var name in new[] { "@a", "@s", "@t", "@k", "@o", "@b", "@f", "@c", "@v" })
         {
-            _insert.Parameters.Add(new SqliteParameter(name, null));
+            _insert.Bind(name, null);
         }
 
         _insert.Parameters["@a"].Value = actionId;
@@ -45,9 +46,9 @@ internal sealed class ActionJournal : IDisposable
     /// </summary>
     public const string NextAction = "(SELECT coalesce(max(seq), 0) + 1 FROM actions)";
 
-    public SqliteConnection Connection => _connection;
+    public DbConnection Connection => _connection;
 
-    public SqliteTransaction Transaction => _transaction;
+    public DbTransaction Transaction => _transaction;
 
     public long Entries => _seq;
 
@@ -73,7 +74,7 @@ internal sealed class ActionJournal : IDisposable
     /// For a few records; a large selection is gathered into a table of rowids first and passed
     /// to <see cref="UpdateContactRows"/>. Returns the number of contacts changed.
     /// </summary>
-    public long UpdateContacts(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyDictionary<string, object?> set, string now)
+    public long UpdateContacts(string predicate, IReadOnlyList<SqlArg> parameters, IReadOnlyDictionary<string, object?> set, string now)
     {
         using (var gather = Command($"DROP TABLE IF EXISTS temp.updating; CREATE TEMP TABLE updating AS SELECT rowid AS rid FROM contacts WHERE {predicate} ORDER BY id", parameters, []))
         {
@@ -101,9 +102,9 @@ internal sealed class ActionJournal : IDisposable
             SELECT @action, @base + r.rowid, 'contacts', c.id, 'update', {beforeImage}, {afterImage}, @columns, c.version + 1
             FROM {rowids} r JOIN contacts c ON c.rowid = r.rid
             """, [], set.Values);
-        journal.Parameters.AddWithValue("@columns", string.Join(',', columns));
-        journal.Parameters.AddWithValue("@action", ActionId);
-        journal.Parameters.AddWithValue("@base", _seq);
+        journal.Bind("@columns", string.Join(',', columns));
+        journal.Bind("@action", ActionId);
+        journal.Bind("@base", _seq);
         var journaled = journal.ExecuteNonQuery();
 
         // One statement, not batches: an update split in two made the rollback of it a third
@@ -113,7 +114,7 @@ internal sealed class ActionJournal : IDisposable
             UPDATE contacts SET {string.Join(", ", columns.Select((c, i) => $"\"{c}\" = @v{i}"))}, updated_at = @now, version = version + 1
             WHERE rowid IN (SELECT rid FROM {rowids})
             """, [], set.Values);
-        update.Parameters.AddWithValue("@now", now);
+        update.Bind("@now", now);
         var updated = update.ExecuteNonQuery();
         if (updated != journaled)
         {
@@ -132,7 +133,7 @@ internal sealed class ActionJournal : IDisposable
     /// changed columns and the version written when <paramref name="updates"/> says so.
     /// Returns the number journaled.
     /// </summary>
-    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, bool updates = false) =>
+    public long JournalRows(TableInfo table, string operation, string select, IEnumerable<SqlArg> parameters, bool updates = false) =>
         Journal(table, operation, "row_number() OVER (ORDER BY record_key)", select, parameters, updates);
 
     /// <summary>
@@ -141,14 +142,14 @@ internal sealed class ActionJournal : IDisposable
     /// table's rowid), besides those of <see cref="JournalRows"/>; numbering a hundred thousand rows
     /// with a window function would sort them again. The journal reserves the whole span.
     /// </summary>
-    public long JournalNumberedRows(TableInfo table, string operation, string select, IEnumerable<SqliteParameter> parameters, long span, bool updates = false)
+    public long JournalNumberedRows(TableInfo table, string operation, string select, IEnumerable<SqlArg> parameters, long span, bool updates = false)
     {
         var journaled = Journal(table, operation, "ordinal", select, parameters, updates);
         _seq += span - journaled;
         return journaled;
     }
 
-    private long Journal(TableInfo table, string operation, string ordinal, string select, IEnumerable<SqliteParameter> parameters, bool updates)
+    private long Journal(TableInfo table, string operation, string ordinal, string select, IEnumerable<SqlArg> parameters, bool updates)
     {
         var extra = updates ? "columns, version" : "NULL, NULL";
         using var command = Command($"""
@@ -156,43 +157,36 @@ internal sealed class ActionJournal : IDisposable
             SELECT @action, @base + {ordinal}, @table, record_key, @operation, before, after, {extra}
             FROM ({select})
             """, [.. parameters], []);
-        command.Parameters.AddWithValue("@action", ActionId);
-        command.Parameters.AddWithValue("@base", _seq);
-        command.Parameters.AddWithValue("@table", table.Name);
-        command.Parameters.AddWithValue("@operation", operation);
+        command.Bind("@action", ActionId);
+        command.Bind("@base", _seq);
+        command.Bind("@table", table.Name);
+        command.Bind("@operation", operation);
         var journaled = command.ExecuteNonQuery();
         _seq += journaled;
         return journaled;
     }
 
     /// <summary>Runs a statement in the action's transaction.</summary>
-    public long Execute(string sql, IEnumerable<SqliteParameter> parameters)
+    public long Execute(string sql, IEnumerable<SqlArg> parameters)
     {
         using var command = Command(sql, [.. parameters], []);
         return command.ExecuteNonQuery();
     }
 
-    private SqliteCommand Command(string sql, IReadOnlyList<SqliteParameter> parameters, IEnumerable<object?> values)
+    private DbCommand Command(string sql, IReadOnlyList<SqlArg> parameters, IEnumerable<object?> values)
     {
-        var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = sql;
-        foreach (var p in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter(p.ParameterName, p.Value));
-        }
-
+        var command = ToolContext.Command(_connection, _transaction, sql, parameters);
         var i = 0;
         foreach (var value in values)
         {
-            command.Parameters.AddWithValue($"@v{i++}", value ?? DBNull.Value);
+            command.Bind($"@v{i++}", value ?? DBNull.Value);
         }
 
         return command;
     }
 
     /// <summary>A row as a JSON object of its columns, read from the open reader.</summary>
-    public static string Image(SqliteDataReader reader, IReadOnlyList<string> columns)
+    public static string Image(DbDataReader reader, IReadOnlyList<string> columns)
     {
         var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Tools;
 using Warden.Core;
 
@@ -297,7 +296,7 @@ internal static class Rollback
             Execute("DROP TABLE IF EXISTS temp.clean; CREATE TEMP TABLE clean (seq INTEGER, rid INTEGER, record_key TEXT, before TEXT, after TEXT, shape TEXT, version INTEGER, noop INTEGER)");
             var shapes = _context.Keys(
                 "SELECT DISTINCT columns FROM journal WHERE action_id = @a AND table_name = 'contacts' AND operation = 'update' AND columns IS NOT NULL",
-                [new SqliteParameter("@a", action.Id)]).ToList();
+                [new SqlArg("@a", action.Id)]).ToList();
             foreach (var shape in shapes)
             {
                 var columns = shape.Split(',');
@@ -335,7 +334,7 @@ internal static class Rollback
             var span = _context.Count("SELECT coalesce(max(rowid), 0) FROM temp.clean");
             foreach (var shape in _context.Keys("SELECT DISTINCT shape FROM temp.clean WHERE noop = 0").ToList())
             {
-                var parameters = new[] { new SqliteParameter("@shape", shape), new SqliteParameter("@now", _context.NowText) };
+                var parameters = new[] { new SqlArg("@shape", shape), new SqlArg("@now", _context.NowText) };
                 _writer!.Journal.JournalNumberedRows(Tables.Contacts, "update",
                     "SELECT rowid AS ordinal, record_key, json_set(after, '$.version', version) AS before, json_set(before, '$.version', version + 1) AS after, " +
                     "shape AS columns, version + 1 AS version FROM temp.clean WHERE shape = @shape AND noop = 0",
@@ -574,7 +573,7 @@ internal static class Rollback
 
                     var row = entry.Before!.Value.EnumerateObject().ToList();
                     Execute($"INSERT INTO {table.Name} ({string.Join(", ", row.Select(p => $"\"{p.Name}\""))}) VALUES ({string.Join(", ", row.Select((_, i) => $"@v{i}"))})",
-                        row.Select((p, i) => new SqliteParameter($"@v{i}", ValueOf(p.Value))));
+                        row.Select((p, i) => new SqlArg($"@v{i}", ValueOf(p.Value))));
                     journal.Record(table, entry.Key, "insert", current is null ? null : ActionJournal.Image(current), entry.Before.Value.GetRawText());
                     return true;
             }
@@ -585,14 +584,14 @@ internal static class Rollback
             var table = entry.Table;
             var before = Compared(entry.Before!.Value).ToList();
             var set = before.Select((p, i) => $"\"{p.Name}\" = @v{i}").ToList();
-            var parameters = Keys(entry).Concat(before.Select((p, i) => new SqliteParameter($"@v{i}", ValueOf(p.Value)))).ToList();
+            var parameters = Keys(entry).Concat(before.Select((p, i) => new SqlArg($"@v{i}", ValueOf(p.Value)))).ToList();
             var was = before.ToDictionary(p => p.Name, p => current.GetValueOrDefault(p.Name));
             var now = before.ToDictionary(p => p.Name, p => ValueOf(p.Value) is DBNull ? null : (object?)ValueOf(p.Value));
             if (table.Versioned)
             {
                 var version = Number(current, "version") + 1;
                 set.Add("version = @version");
-                parameters.Add(new SqliteParameter("@version", version));
+                parameters.Add(new SqlArg("@version", version));
                 was["version"] = version - 1;
                 now["version"] = version;
             }
@@ -600,16 +599,16 @@ internal static class Rollback
             if (table.HasUpdatedAt)
             {
                 set.Add("updated_at = @now");
-                parameters.Add(new SqliteParameter("@now", context.NowText));
+                parameters.Add(new SqlArg("@now", context.NowText));
             }
 
             Execute($"UPDATE {table.Name} SET {string.Join(", ", set)} WHERE {table.KeyWhere}", parameters);
             journal.Record(table, entry.Key, "update", ActionJournal.Image(was), ActionJournal.Image(now));
         }
 
-        private static List<SqliteParameter> Keys(Entry entry) => [.. entry.Table.SplitKey(entry.Key).Select((p, i) => new SqliteParameter($"@k{i}", p))];
+        private static List<SqlArg> Keys(Entry entry) => [.. entry.Table.SplitKey(entry.Key).Select((p, i) => new SqlArg($"@k{i}", p))];
 
-        private void Execute(string sql, IEnumerable<SqliteParameter> parameters)
+        private void Execute(string sql, IEnumerable<SqlArg> parameters)
         {
             using var command = context.Command(sql, parameters);
             command.ExecuteNonQuery();

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Warden.Core;
 
 namespace Warden.Workspace.Tools;
@@ -10,7 +9,7 @@ namespace Warden.Workspace.Tools;
 /// unsubscribed, or a contact without recorded consent is left out; a mailbox held by several
 /// contacts is reached once.
 /// </summary>
-internal sealed record Audience(string Id, string Name, string Predicate, IReadOnlyList<SqliteParameter> Parameters)
+internal sealed record Audience(string Id, string Name, string Predicate, IReadOnlyList<SqlArg> Parameters)
 {
     public static SystemResult<Audience> Resolve(ToolContext context, string id, string tool)
     {
@@ -29,7 +28,7 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
         var list = context.Text("SELECT name FROM lists WHERE id = @id", ("@id", id));
         if (list is not null)
         {
-            return new Audience(id, $"list '{list}'", "id IN (SELECT contact_id FROM list_members WHERE list_id = @audience)", [new SqliteParameter("@audience", id)]);
+            return new Audience(id, $"list '{list}'", "id IN (SELECT contact_id FROM list_members WHERE list_id = @audience)", [new SqlArg("@audience", id)]);
         }
 
         return SystemError.NotFound($"there is no segment or list '{id}'; {tool} changed nothing");

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -19,7 +18,7 @@ namespace Warden.Workspace.Tools;
 /// </summary>
 internal sealed class SendChange(string campaign, string name, Audience audience) : Change
 {
-    private IReadOnlyList<SqliteParameter> Parameters => [.. audience.Parameters, new SqliteParameter("@campaign", campaign)];
+    private IReadOnlyList<SqlArg> Parameters => [.. audience.Parameters, new SqlArg("@campaign", campaign)];
 
     /// <summary>Those the campaign reaches and has not reached yet (a send stopped earlier is resumed, never repeated).</summary>
     private string Pending => $"SELECT id, email FROM ({audience.Reached}) WHERE id NOT IN (SELECT contact_id FROM campaign_sends WHERE campaign_id = @campaign)";
@@ -68,7 +67,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     {
         var queued = journal.Execute(
             $"INSERT INTO send_queue (action_id, position, contact_id, email) SELECT @action, row_number() OVER (ORDER BY id), id, email FROM ({Pending}) ORDER BY id",
-            [.. Parameters, new SqliteParameter("@action", journal.ActionId)]);
+            [.. Parameters, new SqlArg("@action", journal.ActionId)]);
         SetStatus(context, journal, "sending", null);
         return queued;
     }
@@ -91,7 +90,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     /// <summary>Sends one batch; returns how many went out.</summary>
     public long Deliver(ToolContext context, ActionJournal journal, long from, long to)
     {
-        var parameters = new List<SqliteParameter>
+        var parameters = new List<SqlArg>
         {
             new("@campaign", campaign), new("@sending", journal.ActionId), new("@from", from), new("@to", to), new("@now", context.NowText),
         };
@@ -104,7 +103,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     /// <summary>Ends the send: the campaign is sent, or stopped (and can be sent again to the rest); the queue is emptied.</summary>
     public JsonElement Finish(ToolContext context, ActionJournal journal, long queued, long sent, string? stopped)
     {
-        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", journal.ActionId)]);
+        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqlArg("@action", journal.ActionId)]);
         SetStatus(context, journal, stopped is null ? "sent" : "stopped", context.NowText);
         return stopped is null
             ? Output(new { Sent = sent, Campaign = campaign, LeftOutAtSending = queued - sent })
@@ -114,7 +113,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     /// <summary>Ends a send a stopped gateway left half-way: the campaign is stopped (and can be sent again to the rest), the queue emptied.</summary>
     public static void StopInterrupted(ToolContext context, ActionJournal journal, string campaign)
     {
-        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqliteParameter("@action", journal.ActionId)]);
+        journal.Execute("DELETE FROM send_queue WHERE action_id = @action", [new SqlArg("@action", journal.ActionId)]);
         SetStatus(context, journal, campaign, "stopped", context.NowText);
     }
 
@@ -257,7 +256,7 @@ internal sealed class CampaignRowChange(string id, IReadOnlyDictionary<string, o
         {
             var row = new Dictionary<string, object?>(values) { ["id"] = id, ["version"] = 1L };
             journal.Execute($"INSERT INTO campaigns ({string.Join(", ", row.Keys)}) VALUES ({string.Join(", ", row.Keys.Select(k => "@" + k))})",
-                row.Select(r => new SqliteParameter("@" + r.Key, r.Value ?? DBNull.Value)));
+                row.Select(r => new SqlArg("@" + r.Key, r.Value ?? DBNull.Value)));
             journal.Record(Tables.Campaigns, id, "insert", null, ActionJournal.Image(row));
             return Output(new { Campaign = id, Status = values["status"] });
         }
@@ -265,7 +264,7 @@ internal sealed class CampaignRowChange(string id, IReadOnlyDictionary<string, o
         var current = context.Row(Tables.Campaigns, id)!;
         var version = Convert.ToInt64(current["version"], CultureInfo.InvariantCulture);
         journal.Execute($"UPDATE campaigns SET {string.Join(", ", values.Keys.Select(k => $"{k} = @{k}"))}, version = version + 1 WHERE id = @id",
-            values.Select(v => new SqliteParameter("@" + v.Key, v.Value ?? DBNull.Value)).Append(new SqliteParameter("@id", id)));
+            values.Select(v => new SqlArg("@" + v.Key, v.Value ?? DBNull.Value)).Append(new SqlArg("@id", id)));
         var was = values.Keys.ToDictionary(k => k, k => current[k]);
         was["version"] = version;
         var now = new Dictionary<string, object?>(values) { ["version"] = version + 1 };

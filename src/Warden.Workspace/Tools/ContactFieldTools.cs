@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -98,7 +98,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
 
         public List<RecordChange> Sample { get; } = [];
 
-        public void Add(SqliteDataReader reader)
+        public void Add(DbDataReader reader)
         {
             Dictionary<string, string?>? was = Sample.Count < 5 ? [] : null;
             for (var i = 0; i < _columns.Length; i++)

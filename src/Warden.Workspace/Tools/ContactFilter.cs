@@ -1,10 +1,9 @@
-using Microsoft.Data.Sqlite;
 using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
 /// <summary>A filter over contacts (a segment rule, a scoring or routing condition) compiled for SQLite.</summary>
-internal sealed record ContactFilter(string Text, string Predicate, IReadOnlyList<SqliteParameter> Parameters, IReadOnlyList<string> Fields)
+internal sealed record ContactFilter(string Text, string Predicate, IReadOnlyList<SqlArg> Parameters, IReadOnlyList<string> Fields)
 {
     public static ContactFilter? Compile(string text, string prefix, out string? error)
     {
@@ -13,7 +12,7 @@ internal sealed record ContactFilter(string Text, string Predicate, IReadOnlyLis
             return null;
         }
 
-        return new ContactFilter(text, $"({sql!.Sql})", [.. sql.Parameters.Select((v, i) => new SqliteParameter($"@{prefix}{i}", v))],
+        return new ContactFilter(text, $"({sql!.Sql})", [.. sql.Parameters.Select((v, i) => new SqlArg($"@{prefix}{i}", v))],
             [.. sql.Fields.Select(f => "contacts." + f)]);
     }
 

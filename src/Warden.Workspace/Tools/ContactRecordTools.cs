@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -55,7 +54,7 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
         var changes = PrimaryChanges(context);
         var moving = Memberships.Sum(m => context.Count(
             $"SELECT count(*) FROM {m.Table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups)) AND {m.Group} NOT IN (SELECT {m.Group} FROM {m.Table.Name} WHERE contact_id = @primary)",
-            [new SqliteParameter("@dups", JsonSerializer.Serialize(duplicates)), new SqliteParameter("@primary", primary)]));
+            [new SqlArg("@dups", JsonSerializer.Serialize(duplicates)), new SqlArg("@primary", primary)]));
         var main = context.Row(Tables.Contacts, primary)!;
         var sample = new List<RecordChange>
         {
@@ -80,10 +79,10 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
         var changes = PrimaryChanges(context);
         if (changes.Count > 0)
         {
-            journal.UpdateContacts("id = @primary", [new SqliteParameter("@primary", primary)], changes, context.NowText);
+            journal.UpdateContacts("id = @primary", [new SqlArg("@primary", primary)], changes, context.NowText);
         }
 
-        var parameters = new List<SqliteParameter> { new("@dups", JsonSerializer.Serialize(duplicates)), new("@primary", primary), new("@now", context.NowText) };
+        var parameters = new List<SqlArg> { new("@dups", JsonSerializer.Serialize(duplicates)), new("@primary", primary), new("@now", context.NowText) };
         foreach (var (table, group, time) in Memberships)
         {
             var moving = $"SELECT DISTINCT {group} AS grp FROM {table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups)) AND {group} NOT IN (SELECT {group} FROM {table.Name} WHERE contact_id = @primary)";

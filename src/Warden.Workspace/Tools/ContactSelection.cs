@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Warden.Core;
 
 namespace Warden.Workspace.Tools;
@@ -11,7 +10,7 @@ namespace Warden.Workspace.Tools;
 /// </summary>
 internal sealed class ContactSelection
 {
-    private ContactSelection(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyList<string> fieldsRead, IReadOnlyList<string>? ids, bool all, string? filter)
+    private ContactSelection(string predicate, IReadOnlyList<SqlArg> parameters, IReadOnlyList<string> fieldsRead, IReadOnlyList<string>? ids, bool all, string? filter)
     {
         Predicate = predicate;
         Parameters = parameters;
@@ -26,7 +25,7 @@ internal sealed class ContactSelection
     /// <summary>The part of the predicate that keeps soft-deleted contacts out (or lets them in).</summary>
     private string Live { get; init; } = "deleted_at IS NULL";
 
-    public IReadOnlyList<SqliteParameter> Parameters { get; }
+    public IReadOnlyList<SqlArg> Parameters { get; }
 
     /// <summary>Fields the filter reads, as table.field.</summary>
     public IReadOnlyList<string> FieldsRead { get; }
@@ -61,7 +60,7 @@ internal sealed class ContactSelection
             }
 
             var json = JsonSerializer.Serialize(ids);
-            return new ContactSelection($"{live} AND id IN (SELECT value FROM json_each(@ids))", [new SqliteParameter("@ids", json)], [], ids, all, null) { Live = live };
+            return new ContactSelection($"{live} AND id IN (SELECT value FROM json_each(@ids))", [new SqlArg("@ids", json)], [], ids, all, null) { Live = live };
         }
 
         if (filter is not null)
@@ -71,7 +70,7 @@ internal sealed class ContactSelection
                 return SystemError.InvalidArguments($"the filter of {tool} is not valid: {error}");
             }
 
-            var parameters = sql!.Parameters.Select((value, i) => new SqliteParameter($"@f{i}", value)).ToList();
+            var parameters = sql!.Parameters.Select((value, i) => new SqlArg($"@f{i}", value)).ToList();
             return new ContactSelection($"{live} AND {sql.Sql}", parameters, [.. sql.Fields.Select(f => "contacts." + f)], null, all, filter) { Live = live };
         }
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -12,7 +11,7 @@ namespace Warden.Workspace.Tools;
 /// </summary>
 internal sealed class MembershipChange(TableInfo table, string group, string groupName, string groupColumn, string timeColumn, ContactSelection selection, bool add, string tool) : Change
 {
-    private IReadOnlyList<SqliteParameter> Parameters => [.. selection.Parameters, new SqliteParameter("@group", group)];
+    private IReadOnlyList<SqlArg> Parameters => [.. selection.Parameters, new SqlArg("@group", group)];
 
     private string Members => $"SELECT contact_id FROM {table.Name} WHERE {groupColumn} = @group";
 
@@ -38,13 +37,13 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
 
     public override IEnumerable<Dependent> MoreDependents(ToolContext context) =>
         table == Tables.ListMembers
-            ? context.Keys("SELECT id || '|' || name FROM campaigns WHERE audience = @g AND status <> 'sent' ORDER BY id", [new SqliteParameter("@g", group)])
+            ? context.Keys("SELECT id || '|' || name FROM campaigns WHERE audience = @g AND status <> 'sent' ORDER BY id", [new SqlArg("@g", group)])
                 .Select(k => k.Split('|', 2)).Select(k => new Dependent("campaign", k[0], k[1], $"{table.Name}.{groupColumn}"))
             : [];
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
-        var parameters = Parameters.Append(new SqliteParameter("@now", context.NowText)).ToList();
+        var parameters = Parameters.Append(new SqlArg("@now", context.NowText)).ToList();
         long changed;
         if (add)
         {
@@ -101,7 +100,7 @@ internal sealed class NurtureRemoveMembersTool() : WorkspaceTool("nurture.remove
 /// <summary>Adds addresses to, or removes them from, a suppression list. Addresses are kept lower-case and trimmed.</summary>
 internal sealed class SuppressionChange(string list, string listName, IReadOnlyList<string> emails, string? reason, bool add, string tool) : Change
 {
-    private IReadOnlyList<SqliteParameter> Parameters => [new("@list", list), new("@emails", JsonSerializer.Serialize(emails))];
+    private IReadOnlyList<SqlArg> Parameters => [new("@list", list), new("@emails", JsonSerializer.Serialize(emails))];
 
     private string Selected => add
         ? "SELECT DISTINCT value AS email FROM json_each(@emails) WHERE value NOT IN (SELECT email FROM suppression WHERE list_id = @list)"
@@ -121,7 +120,7 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
-        var parameters = Parameters.Append(new SqliteParameter("@now", context.NowText)).Append(new SqliteParameter("@reason", (object?)reason ?? DBNull.Value)).ToList();
+        var parameters = Parameters.Append(new SqlArg("@now", context.NowText)).Append(new SqlArg("@reason", (object?)reason ?? DBNull.Value)).ToList();
         long changed;
         if (add)
         {

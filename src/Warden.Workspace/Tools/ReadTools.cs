@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -23,7 +23,7 @@ internal abstract class ReadChange : Change
     /// </summary>
     public virtual JsonElement? Planned => null;
 
-    protected static List<Dictionary<string, object?>> Rows(ToolContext context, string sql, IEnumerable<SqliteParameter> parameters)
+    protected static List<Dictionary<string, object?>> Rows(ToolContext context, string sql, IEnumerable<SqlArg> parameters)
     {
         using var command = context.Command(sql, parameters);
         using var reader = command.ExecuteReader();
@@ -47,7 +47,7 @@ internal abstract class ReadChange : Change
     /// writes a row read by <see cref="Rows"/>, but written straight from the reader: a point read
     /// is on every governed call's path.
     /// </summary>
-    internal static JsonElement RowObject(SqliteDataReader reader)
+    internal static JsonElement RowObject(DbDataReader reader)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
@@ -87,10 +87,10 @@ internal abstract class ReadChange : Change
 }
 
 /// <summary>A page of contacts, in id order, after a cursor: contacts.search and segments.members.</summary>
-internal sealed class ContactPage(string predicate, IReadOnlyList<SqliteParameter> parameters, IReadOnlyList<string> filterFields, IReadOnlyList<string> columns,
+internal sealed class ContactPage(string predicate, IReadOnlyList<SqlArg> parameters, IReadOnlyList<string> filterFields, IReadOnlyList<string> columns,
     int limit, string? cursor, string what, string tool) : ReadChange
 {
-    private IReadOnlyList<SqliteParameter> Parameters => [.. parameters, new SqliteParameter("@cursor", (object?)cursor ?? DBNull.Value), new SqliteParameter("@limit", limit)];
+    private IReadOnlyList<SqlArg> Parameters => [.. parameters, new SqlArg("@cursor", (object?)cursor ?? DBNull.Value), new SqlArg("@limit", limit)];
 
     private string Where => $"deleted_at IS NULL AND {predicate} AND (@cursor IS NULL OR id > @cursor)";
 
@@ -290,7 +290,7 @@ internal sealed class CampaignRead(string id, bool stats) : ReadChange
 
     public override JsonElement Read(ToolContext context)
     {
-        var parameters = new[] { new SqliteParameter("@id", id) };
+        var parameters = new[] { new SqlArg("@id", id) };
         if (!stats)
         {
             return Output(Rows(context, "SELECT * FROM campaigns WHERE id = @id", parameters)[0]);

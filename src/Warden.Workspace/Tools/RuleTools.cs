@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Warden.Workspace.Journal;
 using Warden.Core;
 
@@ -15,7 +14,7 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
 {
     private readonly bool _conditionChanges = before.Text != after.Text;
 
-    private IReadOnlyList<SqliteParameter> Parameters => _conditionChanges ? [.. before.Parameters, .. after.Parameters] : before.Parameters;
+    private IReadOnlyList<SqlArg> Parameters => _conditionChanges ? [.. before.Parameters, .. after.Parameters] : before.Parameters;
 
     private string Joining => $"SELECT id FROM contacts WHERE deleted_at IS NULL AND {after.Predicate} AND NOT {before.Predicate}";
 
@@ -63,7 +62,7 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
             return [];
         }
 
-        var parameters = new[] { new SqliteParameter("@id", id) };
+        var parameters = new[] { new SqlArg("@id", id) };
         return context.Keys("SELECT 'audience_sync|' || id || '|' || destination FROM audience_syncs WHERE segment_id = @id ORDER BY id", parameters)
             .Concat(context.Keys("SELECT 'campaign|' || id || '|' || name FROM campaigns WHERE audience = @id AND status <> 'sent' ORDER BY id", parameters))
             .Select(k => k.Split('|', 3)).Select(k => new Dependent(k[0], k[1], k[2], $"{table.Name}.{ConditionColumn}")).ToList();
@@ -78,13 +77,13 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
         var now = set.ToDictionary(s => s.Key, s => s.Value);
         now["version"] = version + 1;
         journal.Execute($"UPDATE {table.Name} SET {string.Join(", ", set.Keys.Select((k, i) => $"\"{k}\" = @v{i}"))}, version = version + 1 WHERE id = @id",
-            [.. set.Values.Select((v, i) => new SqliteParameter($"@v{i}", v ?? DBNull.Value)), new SqliteParameter("@id", id)]);
+            [.. set.Values.Select((v, i) => new SqlArg($"@v{i}", v ?? DBNull.Value)), new SqlArg("@id", id)]);
         journal.Record(table, id, "update", ActionJournal.Image(was), ActionJournal.Image(now));
 
         if (_conditionChanges)
         {
             // The dependency map follows the rule: what it reads now, journaled like any change.
-            var parameters = new[] { new SqliteParameter("@kind", kind), new SqliteParameter("@id", id), new SqliteParameter("@fields", JsonSerializer.Serialize(after.Fields)) };
+            var parameters = new[] { new SqlArg("@kind", kind), new SqlArg("@id", id), new SqlArg("@fields", JsonSerializer.Serialize(after.Fields)) };
             journal.JournalRows(Tables.FieldDependencies, "delete",
                 "SELECT object_kind || '|' || object_id || '|' || field AS record_key, json_object('object_kind', object_kind, 'object_id', object_id, 'field', field) AS before, NULL AS after " +
                 "FROM field_dependencies WHERE object_kind = @kind AND object_id = @id AND field NOT IN (SELECT value FROM json_each(@fields))", parameters);

@@ -1,17 +1,17 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Warden.Workspace.Tools;
 
 /// <summary>The connection (and transaction, when writing) a tool works in, the time, and the policy's data classes.</summary>
-internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset now, Func<string, IReadOnlyList<string>> classesOf,
+internal sealed class ToolContext(DbConnection connection, DbTransaction? transaction, DateTimeOffset now, Func<string, IReadOnlyList<string>> classesOf,
     bool writing = false)
 {
     /// <summary>True inside an apply or rollback: the keys read now are the ones about to be written.</summary>
     public bool Writing { get; } = writing;
 
-    public SqliteConnection Connection { get; } = connection;
+    public DbConnection Connection { get; } = connection;
 
-    public SqliteTransaction? Transaction { get; } = transaction;
+    public DbTransaction? Transaction { get; } = transaction;
 
     public DateTimeOffset Now { get; } = now;
 
@@ -22,23 +22,26 @@ internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction
 
     public static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    public SqliteCommand Command(string sql, IEnumerable<SqliteParameter>? parameters = null)
+    public DbCommand Command(string sql, IEnumerable<SqlArg>? parameters = null) => Command(Connection, Transaction, sql, parameters);
+
+    public DbCommand Command(string sql, params (string Name, object? Value)[] parameters) =>
+        Command(sql, parameters.Select(p => new SqlArg(p.Name, p.Value)));
+
+    /// <summary>A command on the connection, in the transaction, with the values bound by name (null as SQL NULL).</summary>
+    public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, IEnumerable<SqlArg>? parameters = null)
     {
-        var command = Connection.CreateCommand();
-        command.Transaction = Transaction;
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = sql;
-        foreach (var p in parameters ?? [])
+        foreach (var (name, value) in parameters ?? [])
         {
-            command.Parameters.Add(new SqliteParameter(p.ParameterName, p.Value));
+            command.Bind(name, value);
         }
 
         return command;
     }
 
-    public SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) =>
-        Command(sql, parameters.Select(p => new SqliteParameter(p.Name, p.Value ?? DBNull.Value)));
-
-    public long Count(string sql, IEnumerable<SqliteParameter>? parameters = null)
+    public long Count(string sql, IEnumerable<SqlArg>? parameters = null)
     {
         using var command = Command(sql, parameters);
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
@@ -60,7 +63,7 @@ internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction
     public Dictionary<string, object?>? Row(TableInfo table, string key)
     {
         var parts = table.SplitKey(key);
-        using var command = Command($"SELECT * FROM {table.Name} WHERE {table.KeyWhere}", parts.Select((p, i) => new SqliteParameter($"@k{i}", p)));
+        using var command = Command($"SELECT * FROM {table.Name} WHERE {table.KeyWhere}", parts.Select((p, i) => new SqlArg($"@k{i}", p)));
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
@@ -76,7 +79,7 @@ internal sealed class ToolContext(SqliteConnection connection, SqliteTransaction
         return row;
     }
 
-    public IEnumerable<string> Keys(string sql, IEnumerable<SqliteParameter>? parameters = null)
+    public IEnumerable<string> Keys(string sql, IEnumerable<SqlArg>? parameters = null)
     {
         using var command = Command(sql, parameters);
         using var reader = command.ExecuteReader();

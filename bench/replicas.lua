@@ -22,7 +22,7 @@ end
 
 function init(args)
   ok, refused, stale, failed, first_failure = 0, 0, 0, 0, nil
-  counter = number * 104729 + offset
+  counter = number * 104729
   connection = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
@@ -33,7 +33,9 @@ function request()
   counter = counter + 1
   -- each request as one of the agents, in turn: 200 agents over the connections
   local token = tokens[(counter + offset) % #tokens + 1]
-  local id = (counter * 7919) % rows + 1
+  -- each wrk process on its own stretch of rows (WRK_OFFSET): two replicas' loads stepping through
+  -- one sequence a few calls apart would change the same rows, and stale plans would be counted
+  local id = (counter * 7919 + offset) % rows + 1
   local call
   if counter % 5 == 0 then
     call = '{"name":"warehouse.execute","arguments":{"sql":"UPDATE contacts SET score = score + 1 WHERE id = ' .. id .. '"}}'

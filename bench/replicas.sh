@@ -8,7 +8,7 @@
 # lost), and the budget's use against its limit (never exceeded). A throwaway PostgreSQL cluster
 # (Debian's packages) on loopback holds the warehouses and the shared store.
 #
-#   bench/replicas.sh                       # 3 replicas, 200 agents, 60 s each; about 4 minutes
+#   bench/replicas.sh                       # 3 replicas, 200 agents, 3 rounds of 60 s each; about 8 minutes
 #   REPLICAS=2 AGENTS=50 DURATION=20 bench/replicas.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,7 +19,8 @@ AGENTS=${AGENTS:-200}
 DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-15}
 ROWS=${ROWS:-10000}
-BUDGET=${BUDGET:-5000}         # changed rows per hour for the use case, across every replica: the load runs into it
+BUDGET=${BUDGET:-500}          # changed rows per hour for the use case, across every replica: each round runs into it
+ROUNDS=${ROUNDS:-3}
 
 command -v wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -143,7 +144,7 @@ load() {
   local n=$# each=$(( AGENTS / $# )) k=0 outs=()
   for url in "$@"; do
     local out="$dir/wrk-$label-$k.txt"
-    WRK_TOKENS="$dir/tokens.txt" WRK_ROWS=$ROWS WRK_OFFSET=$(( k * 1000003 )) wrk -t1 -c"$each" -d"${seconds}s" --timeout 30s --latency -s bench/replicas.lua "$url/mcp" >"$out" 2>&1 &
+    WRK_TOKENS="$dir/tokens.txt" WRK_ROWS=$ROWS WRK_OFFSET=$(( k * ROWS / $# )) wrk -t1 -c"$each" -d"${seconds}s" --timeout 30s --latency -s bench/replicas.lua "$url/mcp" >"$out" 2>&1 &
     outs+=("$out" $!)
     k=$((k + 1))
   done
@@ -168,38 +169,47 @@ open(f"{files[0]}.answered", "w").write(f"{answered} {ok}\n")
 PY
 }
 
-echo "starting $REPLICAS replicas on the shared store..." >&2
+calls_in() { # the trail's call entries: PostgreSQL store, or a SQLite audit file
+  if [ "$1" = store ]; then
+    psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d store -c "SELECT count(*) FROM audit_entries WHERE entry::jsonb #>> '{body,kind}' = 'call'"
+  else
+    sqlite3 "$1" "SELECT count(*) FROM audit_entries WHERE json_extract(entry, '\$.body.kind') = 'call'"
+  fi
+}
+
+# measure label db trail-source url...: one round against a fresh budget and warehouse; prints the
+# totals, then the trail's entries against the answers and the rows changed against the budget
+measure() {
+  local label=$1 db=$2 trail=$3; shift 3
+  psql_ "$db" "UPDATE contacts SET score = 0" >/dev/null
+  if [ "$trail" = store ]; then psql_ store "DELETE FROM usage" >/dev/null
+  else sqlite3 "$dir/single/gateway.db" "PRAGMA busy_timeout = 5000; DELETE FROM usage" >/dev/null; fi
+  local before; before=$(calls_in "$trail")
+  load "$label" "$DURATION" "$@"
+  sleep 2
+  local answered ran entries changed
+  read -r answered ran <"$dir/wrk-$label-0.txt.answered"
+  entries=$(calls_in "$trail")
+  changed=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d "$db" -c "SELECT sum(score) FROM contacts")
+  echo "  $label trail: $((entries - before)) call entries for $answered answers (more only by calls in flight when wrk stopped); rows changed $changed, budget $BUDGET"
+  [ "$changed" -le "$BUDGET" ] || echo "  BUDGET EXCEEDED: $changed > $BUDGET"
+  [ "$((entries - before))" -ge "$answered" ] || echo "  ENTRIES LOST: $((entries - before)) < $answered"
+}
+
+echo "starting $REPLICAS replicas on the shared store, and one gateway on its data folder (SQLite)..." >&2
 key="$dir/audit.key"
 urls=()
 for r in $(seq 1 "$REPLICAS"); do
   urls+=("$(start "replica-$r" warehouse_replicas --store "file:$dir/store" --audit-key "$key")")
 done
-echo "warming up (${WARMUP} s)..." >&2
-load warmup-replicas "$WARMUP" "${urls[@]}" >/dev/null
-psql_ warehouse_replicas "UPDATE contacts SET score = 0" >/dev/null
-entries_before=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d store -c "SELECT count(*) FROM audit_entries WHERE entry::jsonb #>> '{body,kind}' = 'call'")
-psql_ store "DELETE FROM usage" >/dev/null
-echo "measuring $REPLICAS replicas, $AGENTS agents, ${DURATION} s..." >&2
-load replicas "$DURATION" "${urls[@]}"
-sleep 2
-read -r answered ran <"$dir/wrk-replicas-0.txt.answered"
-entries=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d store -c "SELECT count(*) FROM audit_entries WHERE entry::jsonb #>> '{body,kind}' = 'call'")
-changed=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d warehouse_replicas -c "SELECT sum(score) FROM contacts")
-echo "  trail: $((entries - entries_before)) call entries for $answered answers (more only by calls in flight when wrk stopped); rows changed $changed, budget $BUDGET"
-for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-pids=()
-
-echo "starting one gateway on its data folder (SQLite)..." >&2
 single=$(start single warehouse_single)
+echo "warming up (${WARMUP} s each)..." >&2
+load warmup-replicas "$WARMUP" "${urls[@]}" >/dev/null
 load warmup-single "$WARMUP" "$single" >/dev/null
-psql_ warehouse_single "UPDATE contacts SET score = 0" >/dev/null
-sqlite3 "$dir/single/gateway.db" "PRAGMA busy_timeout = 5000; DELETE FROM usage" >/dev/null
-entries_before=$(sqlite3 "$dir/single/audit.db" "SELECT count(*) FROM audit_entries WHERE json_extract(entry, '\$.body.kind') = 'call'")
-echo "measuring one SQLite gateway, $AGENTS agents, ${DURATION} s..." >&2
-load single "$DURATION" "$single"
-sleep 2
-read -r answered ran <"$dir/wrk-single-0.txt.answered"
-entries=$(sqlite3 "$dir/single/audit.db" "SELECT count(*) FROM audit_entries WHERE json_extract(entry, '\$.body.kind') = 'call'")
-changed=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d warehouse_single -c "SELECT sum(score) FROM contacts")
-echo "  trail: $((entries - entries_before)) call entries for $answered answers (more only by calls in flight when wrk stopped); rows changed $changed, budget $BUDGET"
+
+# Interleaved rounds, so that the machine's drift over the run falls on both alike.
+for round in $(seq 1 "$ROUNDS"); do
+  echo "round $round: $REPLICAS replicas, then one SQLite gateway; $AGENTS agents, ${DURATION} s each..." >&2
+  measure "replicas-$round" warehouse_replicas store "${urls[@]}"
+  measure "single-$round" warehouse_single "$dir/single/audit.db" "$single"
+done

@@ -33,11 +33,11 @@ warden=(dotnet "$root/src/Warden.Cli/bin/Release/net10.0/warden.dll")
 dir=$(mktemp -d /tmp/warden-replicas.XXXXXX)
 chmod 755 "$dir"
 [ "$(id -u)" = 0 ] && chown postgres "$dir"   # the cluster, run as postgres, writes its log here
-pids=()
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # the gateways' pids are in a file: start() runs in a subshell, which cannot add to an array here
+  for pid in $(cat "$dir"/*.pid 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $(cat "$dir"/*.pid 2>/dev/null); do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
   as_pg "$bin/pg_ctl" -D "$dir/pg" -m immediate -w stop >/dev/null 2>&1 || true
   [ -n "${KEEP:-}" ] && echo "kept $dir" >&2 || rm -rf "$dir"
 }
@@ -133,7 +133,7 @@ start() { # name warehouse-db [serve options...]
   conn "$db" >"$dir/$name/secrets/warehouse"
   local port; port=$(free_port)
   "${warden[@]}" serve --policy "$policy" --data "$dir/$name" --port "$port" --agent-rate 1000000 "$@" >"$dir/$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >"$dir/$name.pid"
   wait_for "http://127.0.0.1:$port"
   echo "http://127.0.0.1:$port"
 }
@@ -169,6 +169,23 @@ open(f"{files[0]}.answered", "w").write(f"{answered} {ok}\n")
 PY
 }
 
+# cpu_seconds PID...: user and system CPU the processes have used so far
+cpu_seconds() {
+  python3 - "$@" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK"); total = 0
+for pid in sys.argv[1:]:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        pass
+print(f"{total / tick:.2f}")
+PY
+}
+# the PostgreSQL cluster's processes: the postmaster and its children (the backends; the pools keep them)
+pg_pids() { local master; master=$(head -1 "$dir/pg/postmaster.pid"); echo "$master" $(pgrep -P "$master"); }
+
 calls_in() { # the trail's call entries: PostgreSQL store, or a SQLite audit file
   if [ "$1" = store ]; then
     psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d store -c "SELECT count(*) FROM audit_entries WHERE entry::jsonb #>> '{body,kind}' = 'call'"
@@ -180,17 +197,22 @@ calls_in() { # the trail's call entries: PostgreSQL store, or a SQLite audit fil
 # measure label db trail-source url...: one round against a fresh budget and warehouse; prints the
 # totals, then the trail's entries against the answers and the rows changed against the budget
 measure() {
-  local label=$1 db=$2 trail=$3; shift 3
+  local label=$1 db=$2 trail=$3 pidfiles=$4; shift 4
   psql_ "$db" "UPDATE contacts SET score = 0" >/dev/null
   if [ "$trail" = store ]; then psql_ store "DELETE FROM usage" >/dev/null
   else sqlite3 "$dir/single/gateway.db" "PRAGMA busy_timeout = 5000; DELETE FROM usage" >/dev/null; fi
   local before; before=$(calls_in "$trail")
+  local gateways; gateways=$(cat $pidfiles)
+  local pg0 gw0; pg0=$(cpu_seconds $(pg_pids)); gw0=$(cpu_seconds $gateways)
   load "$label" "$DURATION" "$@"
+  local pg1 gw1; pg1=$(cpu_seconds $(pg_pids)); gw1=$(cpu_seconds $gateways)
   sleep 2
   local answered ran entries changed
   read -r answered ran <"$dir/wrk-$label-0.txt.answered"
   entries=$(calls_in "$trail")
   changed=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d "$db" -c "SELECT sum(score) FROM contacts")
+  python3 -c "import sys; pg, gw, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'  $label CPU: PostgreSQL {pg:.1f} s, gateways {gw:.1f} s over $DURATION s; per answered call {1000 * pg / n:.2f} ms in PostgreSQL, {1000 * gw / n:.2f} ms in the gateways')" \
+    "$(echo "$pg1 - $pg0" | bc)" "$(echo "$gw1 - $gw0" | bc)" "$answered"
   echo "  $label trail: $((entries - before)) call entries for $answered answers (more only by calls in flight when wrk stopped); rows changed $changed, budget $BUDGET"
   [ "$changed" -le "$BUDGET" ] || echo "  BUDGET EXCEEDED: $changed > $BUDGET"
   [ "$((entries - before))" -ge "$answered" ] || echo "  ENTRIES LOST: $((entries - before)) < $answered"
@@ -210,6 +232,8 @@ load warmup-single "$WARMUP" "$single" >/dev/null
 # Interleaved rounds, so that the machine's drift over the run falls on both alike.
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: $REPLICAS replicas, then one SQLite gateway; $AGENTS agents, ${DURATION} s each..." >&2
-  measure "replicas-$round" warehouse_replicas store "${urls[@]}"
-  measure "single-$round" warehouse_single "$dir/single/audit.db" "$single"
+  measure "replicas-$round" warehouse_replicas store "$dir/replica-*.pid" "${urls[@]}"
+  measure "single-$round" warehouse_single "$dir/single/audit.db" "$dir/single.pid" "$single"
 done
+echo "the shared chain, after every round:" >&2
+"${warden[@]}" audit verify --store "file:$dir/store"

@@ -144,3 +144,64 @@ public sealed class DbCommandTests(PostgresServer server)
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
+
+/// <summary><c>warden audit verify --store</c>: the one chain replicas share in PostgreSQL, verified as a file's is.</summary>
+public sealed class SharedTrailVerifyTests(PostgresServer server)
+{
+    private static Core.Audit.AuditEntry Call(int i) => new()
+    {
+        Kind = Core.Audit.AuditKinds.Call, Environment = "sandbox", Agent = "hygiene-bot", UseCase = "data-hygiene", Tool = "contacts.update",
+        Effect = "allow", Outcome = "ok", Reason = $"call {i}",
+    };
+
+    private async Task<(string Store, string Database)> SharedTrailAsync(int entries)
+    {
+        var database = await server.CreateDatabaseAsync();
+        var location = Storage.Engines.StoreLocation.Postgres(server.AdminConnection(database));
+        Storage.Engines.StoreMigrations.Apply(location);
+        var key = Path.Combine(Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"))).FullName, "audit.key");
+        await using (var trail = Storage.Audit.AuditTrail.Open(location, new Storage.Audit.AuditTrailOptions { CheckpointEvery = 4, KeyPath = key }))
+        {
+            for (var i = 1; i <= entries; i++)
+            {
+                await trail.AppendAsync(Call(i), TestContext.Current.CancellationToken);
+            }
+        }
+
+        return ("file:" + Cli.Temp("store", server.AdminConnection(database)), database);
+    }
+
+    [Fact]
+    public async Task Verify_with_a_store_checks_the_shared_chain_with_its_checkpoints()
+    {
+        var (store, _) = await SharedTrailAsync(entries: 10);
+
+        var (exit, output) = Cli.Run("audit", "verify", "--store", store);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("verified: 10 entries, 3 checkpoints", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_with_a_store_finds_an_entry_changed_in_the_database()
+    {
+        var (store, database) = await SharedTrailAsync(entries: 6);
+        await server.ExecuteAsync(database, "UPDATE audit_entries SET entry = replace(entry, 'call 3', 'call 33') WHERE seq = 3");
+
+        var (exit, output) = Cli.Run("audit", "verify", "--store", store);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("entry 3", output, StringComparison.Ordinal);
+        Assert.Contains("does not verify", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("postgres-test-only", output, StringComparison.Ordinal); // the test cluster's password
+    }
+
+    [Fact]
+    public void Verify_refuses_a_store_and_a_trail_at_once()
+    {
+        var (exit, output) = Cli.Run("audit", "verify", "--store", "env:WARDEN_STORE", "--trail", "audit.db");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--store names the trail", output, StringComparison.Ordinal);
+    }
+}

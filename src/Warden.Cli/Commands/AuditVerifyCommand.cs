@@ -2,11 +2,12 @@ using System.CommandLine;
 using Spectre.Console;
 using Warden.Core.Audit;
 using Warden.Storage.Audit;
+using Warden.Storage.Engines;
 
 namespace Warden.Cli.Commands;
 
 /// <summary>
-/// <c>warden audit verify [--from-witness FILE] [--archive FILE]... [--trail PATH]</c>: check every
+/// <c>warden audit verify [--from-witness FILE] [--archive FILE]... [--trail PATH | --store REF]</c>: check every
 /// entry and checkpoint, and every archive file the trail recorded, optionally against a witness.
 /// With <c>--archive</c> and no <c>--trail</c>, the archive file alone.
 /// </summary>
@@ -21,10 +22,27 @@ internal static class AuditVerifyCommand
             Description = "An archive file (from `warden audit archive`). With --trail: where that trail's archive is now, if it was moved (repeat for several). Alone: verify just this file.",
             HelpName = "FILE",
         };
-        var command = new Command("verify", "Check every entry's hash and link, every checkpoint's signature and Merkle root, and every archive file; report the first break.") { trail, witness, archive };
+        var store = new Option<string?>("--store")
+        {
+            Description = "The trail replicas share in PostgreSQL, instead of a file: env:NAME or file:/path holding the store's connection string (as `warden serve --store`).",
+            HelpName = "REF",
+        };
+        var command = new Command("verify", "Check every entry's hash and link, every checkpoint's signature and Merkle root, and every archive file; report the first break.") { trail, witness, archive, store };
         command.SetAction(parse =>
         {
             var archives = parse.GetValue(archive) ?? [];
+            if (parse.GetValue(store) is { } reference)
+            {
+                if (parse.GetResult(trail) is { Implicit: false } || archives.Length > 0)
+                {
+                    return AuditCommand.Fail(console, "--store names the trail: give it without --trail or --archive");
+                }
+
+                return DbCommand.Locate(reference, ".warden", console) is { } location
+                    ? Execute(location, parse.GetValue(witness), [], console)
+                    : ExitCodes.Usage;
+            }
+
             var alone = archives.Length > 0 && parse.GetResult(trail) is null or { Implicit: true };
             if (alone && archives.Length > 1)
             {
@@ -38,7 +56,11 @@ internal static class AuditVerifyCommand
         return command;
     }
 
-    public static int Execute(string path, string? witnessPath, IReadOnlyList<string> archives, IAnsiConsole console, bool archive = false)
+    public static int Execute(string path, string? witnessPath, IReadOnlyList<string> archives, IAnsiConsole console, bool archive = false) =>
+        Execute(StoreLocation.Sqlite(path), witnessPath, archives, console, archive);
+
+    /// <summary>Verifies the trail at a location (a SQLite file, or the shared store in PostgreSQL), or one archive file.</summary>
+    public static int Execute(StoreLocation location, string? witnessPath, IReadOnlyList<string> archives, IAnsiConsole console, bool archive = false)
     {
         Witness? witness = null;
         if (witnessPath is not null && !TryReadWitness(witnessPath, console, out witness, out var exit))
@@ -46,8 +68,9 @@ internal static class AuditVerifyCommand
             return exit;
         }
 
-        var result = archive ? AuditArchive.Verify(path, witness)
-            : console.Profile.Capabilities.Interactive ? VerifyWithStatus(path, witness, archives, console) : AuditVerifier.Verify(path, witness, archives: archives);
+        var path = location.Shown;
+        var result = archive ? AuditArchive.Verify(location.Connection, witness)
+            : console.Profile.Capabilities.Interactive ? VerifyWithStatus(location, witness, archives, console) : AuditVerifier.Verify(location, witness, archives: archives);
         var against = witnessPath is null ? "" : $", against the witness {witnessPath}";
         foreach (var note in result.Notes)
         {
@@ -115,7 +138,7 @@ internal static class AuditVerifyCommand
         return true;
     }
 
-    private static AuditVerification VerifyWithStatus(string path, Witness? witness, IReadOnlyList<string> archives, IAnsiConsole console)
+    private static AuditVerification VerifyWithStatus(StoreLocation path, Witness? witness, IReadOnlyList<string> archives, IAnsiConsole console)
     {
         AuditVerification? result = null;
         console.Status().Start("verifying", context =>

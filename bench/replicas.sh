@@ -169,18 +169,28 @@ open(f"{files[0]}.answered", "w").write(f"{answered} {ok}\n")
 PY
 }
 
-# cpu_seconds PID...: user and system CPU the processes have used so far
-cpu_seconds() {
-  python3 - "$@" <<'PY'
+# cpu_snapshot FILE PID...: each process's user and system CPU so far, one "pid seconds" line each
+cpu_snapshot() {
+  local file=$1; shift
+  python3 - "$@" >"$file" <<'PY'
 import os, sys
-tick = os.sysconf("SC_CLK_TCK"); total = 0
+tick = os.sysconf("SC_CLK_TCK")
 for pid in sys.argv[1:]:
     try:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
+        print(pid, (int(fields[11]) + int(fields[12])) / tick)
     except (FileNotFoundError, ProcessLookupError, IndexError):
         pass
-print(f"{total / tick:.2f}")
+PY
+}
+# cpu_used BEFORE AFTER: CPU used between two snapshots by the processes alive at the second (a
+# backend that exited in between is left out: the pools keep theirs open while the load runs)
+cpu_used() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+read = lambda f: dict((l.split()[0], float(l.split()[1])) for l in open(f) if l.strip())
+before, after = read(sys.argv[1]), read(sys.argv[2])
+print(f"{sum(v - before.get(p, 0.0) for p, v in after.items()):.2f}")
 PY
 }
 # the PostgreSQL cluster's processes: the postmaster and its children (the backends; the pools keep them)
@@ -203,16 +213,16 @@ measure() {
   else sqlite3 "$dir/single/gateway.db" "PRAGMA busy_timeout = 5000; DELETE FROM usage" >/dev/null; fi
   local before; before=$(calls_in "$trail")
   local gateways; gateways=$(cat $pidfiles)
-  local pg0 gw0; pg0=$(cpu_seconds $(pg_pids)); gw0=$(cpu_seconds $gateways)
+  cpu_snapshot "$dir/pg0" $(pg_pids); cpu_snapshot "$dir/gw0" $gateways
   load "$label" "$DURATION" "$@"
-  local pg1 gw1; pg1=$(cpu_seconds $(pg_pids)); gw1=$(cpu_seconds $gateways)
+  cpu_snapshot "$dir/pg1" $(pg_pids); cpu_snapshot "$dir/gw1" $gateways
   sleep 2
   local answered ran entries changed
   read -r answered ran <"$dir/wrk-$label-0.txt.answered"
   entries=$(calls_in "$trail")
   changed=$(psql -At -h 127.0.0.1 -p "$pg_port" -U postgres -d "$db" -c "SELECT sum(score) FROM contacts")
   python3 -c "import sys; pg, gw, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'  $label CPU: PostgreSQL {pg:.1f} s, gateways {gw:.1f} s over $DURATION s; per answered call {1000 * pg / n:.2f} ms in PostgreSQL, {1000 * gw / n:.2f} ms in the gateways')" \
-    "$(echo "$pg1 - $pg0" | bc)" "$(echo "$gw1 - $gw0" | bc)" "$answered"
+    "$(cpu_used "$dir/pg0" "$dir/pg1")" "$(cpu_used "$dir/gw0" "$dir/gw1")" "$answered"
   echo "  $label trail: $((entries - before)) call entries for $answered answers (more only by calls in flight when wrk stopped); rows changed $changed, budget $BUDGET"
   [ "$changed" -le "$BUDGET" ] || echo "  BUDGET EXCEEDED: $changed > $BUDGET"
   [ "$((entries - before))" -ge "$answered" ] || echo "  ENTRIES LOST: $((entries - before)) < $answered"

@@ -217,17 +217,25 @@ internal sealed class Gateway : IAsyncDisposable
         var opened = new List<IDisposable>();
         try
         {
-            // The sandbox is the workspace `warden workspace seed` fills by default.
-            var workspaceStore = WorkspaceStore.Open(Path.Combine(data, options.Environment == "sandbox" ? "workspace.db" : $"workspace-{options.Environment}.db"));
+            if (options.Store is { } shared)
+            {
+                PrepareShared(options, shared);
+            }
+
+            // The sandbox is the workspace `warden workspace seed` fills by default. With a shared
+            // store, the environment's workspace is in it, for every replica.
+            var workspaceStore = OpenWorkspace(options, data);
             opened.Add(workspaceStore);
             if (options.Demo && options.Environment == "sandbox" && workspaceStore.IsEmpty)
             {
-                WorkspaceSeeder.Seed(workspaceStore, new SeedOptions { Contacts = options.DemoContacts, Seed = 1 }, cancellationToken: cancellationToken);
-            }
-
-            if (options.Store is { } shared)
-            {
-                PrepareShared(options, policy, shared);
+                try
+                {
+                    WorkspaceSeeder.Seed(workspaceStore, new SeedOptions { Contacts = options.DemoContacts, Seed = 1 }, cancellationToken: cancellationToken);
+                }
+                catch (WorkspaceNotEmptyException) when (workspaceStore.Shared)
+                {
+                    // another replica starting at the same time seeded it first
+                }
             }
 
             AuditTrail trail;
@@ -310,21 +318,27 @@ internal sealed class Gateway : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Before replicas share a PostgreSQL store: its schema is this build's (migrated now with
-    /// <see cref="GatewayOptions.Migrate"/>), and no agent is granted the built-in workspace here,
-    /// whose file is each replica's own until it moves to the shared store too.
-    /// </summary>
-    private static void PrepareShared(GatewayOptions options, Policy policy, StoreLocation shared)
+    /// <summary>The environment's workspace: its file in the data folder, or its schema in the store replicas share.</summary>
+    private static WorkspaceStore OpenWorkspace(GatewayOptions options, string data)
     {
-        var onWorkspace = policy.Agents.Where(a => policy.Grants(a.Id, options.Environment).Any(g => g.Tool.System == ToolDefinition.WorkspaceSystem)).Select(a => a.Id).ToList();
-        if (onWorkspace.Count > 0)
+        if (options.Store is not { } shared)
         {
-            throw new GatewayException(
-                $"the built-in workspace is not in the shared store yet (each replica would have its own), and this policy grants its tools in {options.Environment} to {string.Join(", ", onWorkspace)}: "
-                + "with a shared store, govern databases and upstream servers, or run one gateway on its data folder");
+            return WorkspaceStore.Open(Path.Combine(data, options.Environment == "sandbox" ? "workspace.db" : $"workspace-{options.Environment}.db"));
         }
 
+        try
+        {
+            return WorkspaceStore.Open(shared, options.Environment);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlException)
+        {
+            throw new GatewayException($"the workspace in the store {shared.Shown} cannot be used: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Before replicas share a PostgreSQL store: its schema is this build's (migrated now with <see cref="GatewayOptions.Migrate"/>).</summary>
+    private static void PrepareShared(GatewayOptions options, StoreLocation shared)
+    {
         try
         {
             if (options.Migrate)

@@ -894,7 +894,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             ("@agent", agent), ("@tool", tool), ("@hash", planHash), ("@since", since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
+    public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(DateTimeOffset? begunBefore = null, CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
 
     /// <summary>A plan of this database: the statement as classified, kept for applying it, and its facts for conditions.</summary>
     private sealed class SqlPlan : Plan

@@ -1287,7 +1287,7 @@ public sealed class McpUpstream : IGovernedSystem, IAsyncDisposable
             ("$since", since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)))?.Id;
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
+    public Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(DateTimeOffset? begunBefore = null, CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<InterruptedSend>>([]);
 
     /// <summary>Ends the session (a stdio server is stopped).</summary>
     public async ValueTask DisposeAsync()

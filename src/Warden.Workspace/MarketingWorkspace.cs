@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -61,7 +62,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
         var generation = _store.Generation;
         using var connection = _store.Connect();
         // One read transaction: every query of the plan sees the same snapshot.
-        using var transaction = connection.BeginTransaction(deferred: true);
+        using var transaction = WorkspaceStore.BeginRead(connection);
         var context = new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf);
         var prepared = tool.Prepare(args.Value!, context);
         if (!prepared.Succeeded)
@@ -106,14 +107,15 @@ public sealed class MarketingWorkspace : IGovernedSystem
             // What the plan read is what a read now would return while nothing has been written
             // since: handed on, it spares a second transaction querying the same row. A read held
             // for people is planned again when it runs, and any write in between moves the
-            // generation, so neither is answered from an old snapshot.
-            if (own.Change is ReadChange { Planned: { } planned } && own.Generation == _store.Generation)
+            // generation, so neither is answered from an old snapshot. Not when the workspace is
+            // shared: another replica's writes do not move this one's generation.
+            if (own.Change is ReadChange { Planned: { } planned } && !_store.Shared && own.Generation == _store.Generation)
             {
                 return new AppliedAction("", plan.Tool.Name, plan.Records, true, planned);
             }
 
             using var reader = _store.Connect();
-            using var snapshot = reader.BeginTransaction(deferred: true);
+            using var snapshot = WorkspaceStore.BeginRead(reader);
             var reading = new ToolContext(reader, snapshot, now, _classesOf);
             return new AppliedAction("", plan.Tool.Name, plan.Records, true, own.Change.Read(reading));
         }
@@ -125,13 +127,13 @@ public sealed class MarketingWorkspace : IGovernedSystem
 
         using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
         var connection = lease.Connection;
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var transaction = WorkspaceStore.BeginWrite(connection);
         var context = new ToolContext(connection, transaction, now, _classesOf, writing: true);
         var actionId = NewActionId(now);
         JsonElement output;
         long records;
         string? stopped = null;
-        using (new StopWatcher(connection, control, reason => stopped = reason))
+        using (new StopWatcher(_store, connection, control, reason => stopped = reason))
         {
             try
             {
@@ -144,9 +146,9 @@ public sealed class MarketingWorkspace : IGovernedSystem
                 using var journal = new ActionJournal(connection, transaction, actionId);
                 output = own.Change.Write(context, journal);
             }
-            catch (SqliteException e) when (stopped is not null && e.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT)
+            catch (DbException e) when (stopped is not null && StopWatcher.Interrupted(e))
             {
-                // SQLite rolled the transaction back when it interrupted the statement: nothing changed.
+                // The database rolled the transaction back when it interrupted the statement: nothing changed.
                 return SystemError.Stopped($"{plan.Tool.Name} was stopped while it ran ({stopped}); nothing was written");
             }
         }
@@ -159,36 +161,85 @@ public sealed class MarketingWorkspace : IGovernedSystem
     }
 
     /// <summary>
-    /// Asks the control whether to stop while a write runs, through SQLite's progress handler
-    /// (every <see cref="ApplyControl.CheckEvery"/> steps): a yes interrupts the statement and SQLite
-    /// rolls the transaction back. Removed when disposed, as the write connection is shared.
+    /// Asks the control whether to stop while a write runs, and if so interrupts the statement; the
+    /// database then rolls the transaction back. SQLite: through its progress handler (every
+    /// <see cref="ApplyControl.CheckEvery"/> steps), removed when disposed, as the write connection
+    /// is shared. PostgreSQL: asked every 50 ms, and the statement cancelled by the server.
     /// </summary>
     private sealed class StopWatcher : IDisposable
     {
         private readonly SQLitePCL.sqlite3? _handle;
+        private readonly Timer? _timer;
 
-        public StopWatcher(SqliteConnection connection, ApplyControl control, Action<string> stopped)
+        public StopWatcher(WorkspaceStore store, DbConnection connection, ApplyControl control, Action<string> stopped)
         {
             if (control.Stop is not { } stop)
             {
                 return;
             }
 
-            _handle = connection.Handle!;
-            SQLitePCL.raw.sqlite3_progress_handler(_handle, Math.Max(1, control.CheckEvery), _ =>
+            if (connection is SqliteConnection sqlite)
             {
-                if (stop() is not { } reason)
+                _handle = sqlite.Handle!;
+                SQLitePCL.raw.sqlite3_progress_handler(_handle, Math.Max(1, control.CheckEvery), _ =>
                 {
-                    return 0;
-                }
+                    if (stop() is not { } reason)
+                    {
+                        return 0;
+                    }
 
-                stopped(reason);
-                return 1;
-            }, null);
+                    stopped(reason);
+                    return 1;
+                }, null);
+                return;
+            }
+
+            var backend = ((Npgsql.NpgsqlConnection)connection).ProcessID;
+            var cancelled = 0;
+            _timer = new Timer(_ =>
+            {
+                if (Volatile.Read(ref cancelled) == 0 && stop() is { } reason && Interlocked.Exchange(ref cancelled, 1) == 0)
+                {
+                    stopped(reason);
+                    Cancel(store, backend);
+                }
+            }, null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
+        }
+
+        /// <summary>The statement was interrupted on the watcher's word.</summary>
+        public static bool Interrupted(DbException e) =>
+            e is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_INTERRUPT } || e is Npgsql.PostgresException { SqlState: "57014" };
+
+        private static void Cancel(WorkspaceStore store, int backend)
+        {
+            try
+            {
+                // From another connection: the writing one is busy with the statement.
+                using var connection = store.Connect();
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT pg_cancel_backend(@backend)";
+                command.Bind("@backend", backend);
+                command.ExecuteNonQuery();
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)
+            {
+                // Nothing running (it finished meanwhile), or the server is gone: the write ends either way.
+            }
         }
 
         public void Dispose()
         {
+            if (_timer is not null)
+            {
+                // Waits for a check under way: a cancel sent after this could reach whatever the
+                // connection runs next, another caller's statement once it is back in the pool.
+                using var done = new ManualResetEvent(false);
+                if (_timer.Dispose(done))
+                {
+                    done.WaitOne();
+                }
+            }
+
             if (_handle is not null)
             {
                 SQLitePCL.raw.sqlite3_progress_handler(_handle, 0, null, null);
@@ -224,7 +275,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
         long entries;
         using (var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false))
         {
-            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
             var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
             var (hash, _, records, _) = HashKeys(plan.Call, plan.Tool, send, context);
             if (hash != plan.Hash)
@@ -257,7 +308,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
             }
 
             using var lease = await _store.WriteAsync(CancellationToken.None).ConfigureAwait(false);
-            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
             sent += send.Deliver(context, journal, from, from + batch - 1);
@@ -268,7 +319,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
         JsonElement output;
         using (var lease = await _store.WriteAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            using var transaction = lease.Connection.BeginTransaction(deferred: false);
+            using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
             output = send.Finish(context, journal, queued, sent, stopped);
@@ -283,7 +334,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
     public SystemResult<RollbackPlan> PlanRollback(RollbackRequest request)
     {
         using var connection = _store.Connect();
-        using var transaction = connection.BeginTransaction(deferred: true);
+        using var transaction = WorkspaceStore.BeginRead(connection);
         var context = new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf);
         return Rollback.Plan(context, request);
     }
@@ -292,7 +343,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
     public async Task<SystemResult<RollbackResult>> RollBackAsync(RollbackRequest request, ConflictResolution resolution, string actor, CancellationToken cancellationToken = default)
     {
         using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = lease.Connection.BeginTransaction(deferred: false);
+        using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
         var now = _clock.GetUtcNow();
         var context = new ToolContext(lease.Connection, transaction, now, _classesOf, writing: true);
         var result = Rollback.Run(context, request, resolution, actor, NewActionId(now));
@@ -306,7 +357,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
     }
 
     /// <summary>The contact fields a filter (a search filter, a segment rule, a scoring or routing condition) tests, as table.field; null when it does not compile.</summary>
-    public static IReadOnlyList<string>? FieldsTestedBy(string filter) => ContactFilter.Compile(filter, "f", out _)?.Fields;
+    public static IReadOnlyList<string>? FieldsTestedBy(string filter) => ContactFilter.Compile(filter, "f", WorkspaceSql.Sqlite, out _)?.Fields;
 
     /// <summary>
     /// The action applied by <paramref name="agent"/> (or the person rolling back) with <paramref name="tool"/>
@@ -318,10 +369,10 @@ public sealed class MarketingWorkspace : IGovernedSystem
         using var connection = _store.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND tool = @tool AND plan_hash = @hash AND applied_at >= @since ORDER BY seq DESC LIMIT 1";
-        command.Parameters.AddWithValue("@agent", agent);
-        command.Parameters.AddWithValue("@tool", tool);
-        command.Parameters.AddWithValue("@hash", planHash);
-        command.Parameters.AddWithValue("@since", ToolContext.Timestamp(since));
+        command.Bind("@agent", agent);
+        command.Bind("@tool", tool);
+        command.Bind("@hash", planHash);
+        command.Bind("@since", ToolContext.Timestamp(since));
         return command.ExecuteScalar() as string;
     }
 
@@ -330,13 +381,15 @@ public sealed class MarketingWorkspace : IGovernedSystem
     /// so its campaign can be sent again to the rest, never twice to anyone. Returns each send's
     /// action with how many it had sent of how many it queued.
     /// </summary>
-    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(DateTimeOffset? begunBefore = null, CancellationToken cancellationToken = default)
     {
         using var lease = await _store.WriteAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = lease.Connection.BeginTransaction(deferred: false);
+        using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
         var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
         var stopped = new List<InterruptedSend>();
-        foreach (var actionId in context.Keys("SELECT DISTINCT action_id FROM send_queue ORDER BY action_id").ToList())
+        var begun = begunBefore is { } before ? " WHERE action_id IN (SELECT id FROM actions WHERE applied_at < @before)" : "";
+        foreach (var actionId in context.Keys($"SELECT DISTINCT action_id FROM send_queue{begun} ORDER BY action_id",
+                     begunBefore is { } at ? [new SqlArg("@before", ToolContext.Timestamp(at))] : []).ToList())
         {
             var arguments = context.Text("SELECT arguments FROM actions WHERE id = @id", ("@id", actionId));
             string? campaign = null;
@@ -372,7 +425,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
     public string? AgentOf(string actionId)
     {
         using var connection = _store.Connect();
-        using var transaction = connection.BeginTransaction(deferred: true);
+        using var transaction = WorkspaceStore.BeginRead(connection);
         return Rollback.AgentOf(new ToolContext(connection, transaction, _clock.GetUtcNow(), _classesOf), actionId);
     }
 
@@ -382,8 +435,8 @@ public sealed class MarketingWorkspace : IGovernedSystem
         using var connection = _store.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id FROM actions WHERE agent = @agent AND plan_hash = @hash ORDER BY seq DESC LIMIT 1";
-        command.Parameters.AddWithValue("@agent", agent);
-        command.Parameters.AddWithValue("@hash", planHash);
+        command.Bind("@agent", agent);
+        command.Bind("@hash", planHash);
         return command.ExecuteScalar() as string;
     }
 
@@ -493,7 +546,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
             return [];
         }
 
-        using var command = context.Command("""
+        using var command = context.Command($"""
             SELECT d.object_kind, d.object_id, d.field, coalesce(s.name, sr.name, rr.name, a.destination, r.name, d.object_id)
             FROM field_dependencies d
             LEFT JOIN segments s ON d.object_kind = 'segment' AND s.id = d.object_id
@@ -501,7 +554,7 @@ public sealed class MarketingWorkspace : IGovernedSystem
             LEFT JOIN routing_rules rr ON d.object_kind = 'routing_rule' AND rr.id = d.object_id
             LEFT JOIN audience_syncs a ON d.object_kind = 'audience_sync' AND a.id = d.object_id
             LEFT JOIN reports r ON d.object_kind = 'report' AND r.id = d.object_id
-            WHERE d.field IN (SELECT value FROM json_each(@fields))
+            WHERE d.field IN ({context.Sql.Values("@fields")})
             ORDER BY d.field, d.object_kind, d.object_id
             """, ("@fields", JsonSerializer.Serialize(fields)));
         using var reader = command.ExecuteReader();

@@ -53,6 +53,10 @@ public static partial class WorkspaceCatalogue
     internal static IReadOnlyDictionary<string, string[]> Columns { get; } =
         Read(WorkspaceStore.Schema).ToDictionary(t => t.Name, t => t.Columns.Select(c => c.Name).ToArray(), StringComparer.Ordinal);
 
+    /// <summary>The columns, internal tables' too, that hold integers, as table.column: PostgreSQL needs a value's type where nothing else gives it.</summary>
+    internal static IReadOnlySet<string> IntegerColumns { get; } =
+        Read(WorkspaceStore.Schema).SelectMany(t => t.Columns.Where(c => c.Type == FilterFieldType.Integer).Select(c => $"{t.Name}.{c.Name}")).ToHashSet(StringComparer.Ordinal);
+
     private sealed record SchemaColumn(string Name, FilterFieldType Type, IReadOnlyList<string> Classes);
 
     private sealed record SchemaTable(string Name, bool Internal, IReadOnlyList<SchemaColumn> Columns);

@@ -1,17 +1,25 @@
+using System.Data;
+using System.Data.Common;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using Warden.Storage.Engines;
 
 namespace Warden.Workspace;
 
 /// <summary>
-/// The workspace database: one SQLite file. Opening creates the schema when it is missing; every
-/// connection runs in WAL mode so readers never block the single writer. Writes go through one
-/// connection, one at a time (SQLite admits one writer anyway): they queue here rather than
-/// retry on a busy database, and only that connection holds the large page cache writes need.
+/// The workspace database: one SQLite file, or a schema of the PostgreSQL store that gateway
+/// replicas share. SQLite: opening creates the schema when it is missing; every connection runs
+/// in WAL mode so readers never block the single writer. Writes go through one connection, one at
+/// a time (SQLite admits one writer anyway): they queue here rather than retry on a busy
+/// database, and only that connection holds the large page cache writes need. PostgreSQL: the
+/// schema is a versioned migration; reads see one snapshot each; writes take the workspace's lock
+/// in their transaction, so one replica writes at a time, as one SQLite writer does.
 /// </summary>
 public sealed class WorkspaceStore : IDisposable
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly NpgsqlDataSource? _postgres;
     private SqliteConnection? _writer;
     private long _generation;
     private bool _disposed;
@@ -19,14 +27,40 @@ public sealed class WorkspaceStore : IDisposable
     /// <summary>The schema's text (Schema.sql): the tables, and the catalogue's fields and their classes.</summary>
     internal static readonly string Schema = LoadSchema();
 
-    private WorkspaceStore(string path, string connectionString)
+    private WorkspaceStore(string path, string connectionString, NpgsqlDataSource? postgres = null)
     {
         Path = path;
         ConnectionString = connectionString;
+        _postgres = postgres;
     }
 
-    /// <summary>The database file.</summary>
+    /// <summary>The database file; for PostgreSQL, the store as shown (without its password).</summary>
     public string Path { get; }
+
+    /// <summary>True when the workspace is in PostgreSQL, written by every replica sharing it.</summary>
+    public bool Shared => _postgres is not null;
+
+    /// <summary>The component whose migrations make the workspace's schema in PostgreSQL.</summary>
+    public const string Component = "workspace";
+
+    /// <summary>
+    /// Opens the workspace of an environment at a store: the SQLite file at a SQLite location, or
+    /// the environment's workspace schema in PostgreSQL (created and migrated when missing, one
+    /// replica at a time).
+    /// </summary>
+    public static WorkspaceStore Open(StoreLocation location, string environment)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        if (location.Engine == StoreEngine.Sqlite)
+        {
+            return Open(location.Connection);
+        }
+
+        var schema = StoreMigrations.SharedSchema(location, environment, "workspace", Component);
+        var builder = new NpgsqlDataSourceBuilder(schema.Connection);
+        builder.ConnectionStringBuilder.ApplicationName ??= "warden";
+        return new WorkspaceStore(location.Shown, schema.Connection, builder.Build());
+    }
 
     internal string ConnectionString { get; }
 
@@ -55,7 +89,7 @@ public sealed class WorkspaceStore : IDisposable
             Pooling = true,
         }.ToString();
         var store = new WorkspaceStore(path, connectionString);
-        using var connection = store.Connect();
+        using var connection = store.Connect(cacheKilobytes: 65_536);
         using (var command = connection.CreateCommand())
         {
             command.CommandText = Schema;
@@ -133,6 +167,12 @@ public sealed class WorkspaceStore : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_postgres is not null)
+            {
+                // A pooled connection per write: the lock that makes one writer is the database's (BeginWrite).
+                return new WriteLease(this, await _postgres.OpenConnectionAsync(cancellationToken).ConfigureAwait(false), owned: true);
+            }
+
             if (_writer is null)
             {
                 _writer = Connect(cacheKilobytes: 262_144);
@@ -167,6 +207,7 @@ public sealed class WorkspaceStore : IDisposable
             _disposed = true;
             _writer?.Dispose();
             _writer = null;
+            _postgres?.Dispose();
         }
         finally
         {
@@ -175,16 +216,21 @@ public sealed class WorkspaceStore : IDisposable
     }
 
     /// <summary>The write connection for the duration of one write; disposing it lets the next writer in.</summary>
-    internal sealed class WriteLease(WorkspaceStore store, SqliteConnection connection) : IDisposable
+    internal sealed class WriteLease(WorkspaceStore store, DbConnection connection, bool owned = false) : IDisposable
     {
         private int _released;
 
-        public SqliteConnection Connection { get; } = connection;
+        public DbConnection Connection { get; } = connection;
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
+                if (owned)
+                {
+                    Connection.Dispose();
+                }
+
                 store.Wrote();
                 store._writing.Release();
             }
@@ -192,7 +238,42 @@ public sealed class WorkspaceStore : IDisposable
     }
 
     /// <summary>An open connection with Warden's settings applied. The caller disposes it.</summary>
-    internal SqliteConnection Connect() => Connect(cacheKilobytes: 65_536);
+    internal DbConnection Connect() => _postgres?.OpenConnection() ?? (DbConnection)Connect(cacheKilobytes: 65_536);
+
+    /// <summary>A transaction that reads one snapshot of the workspace throughout.</summary>
+    internal static DbTransaction BeginRead(DbConnection connection) => connection is SqliteConnection sqlite
+        ? sqlite.BeginTransaction(deferred: true)
+        : connection.BeginTransaction(IsolationLevel.RepeatableRead);
+
+    // One lock for every writer of the workspace, whichever replica: held until the transaction ends.
+    private const string WriterLock = "SELECT pg_advisory_xact_lock(hashtextextended('warden workspace writer', 0))";
+
+    /// <summary>
+    /// A write transaction, the only one at a time: SQLite's immediate transaction, or PostgreSQL's
+    /// with the workspace's writer lock taken first, so what it reads is what it writes over.
+    /// </summary>
+    internal static DbTransaction BeginWrite(DbConnection connection)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            return sqlite.BeginTransaction(deferred: false);
+        }
+
+        var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = WriterLock;
+            command.ExecuteNonQuery();
+            return transaction;
+        }
+        catch
+        {
+            transaction.Dispose();
+            throw;
+        }
+    }
 
     // The physical connections already set up, with the cache size they were given: the pool
     // hands the same ones out again, and their settings last as long as they do. Setting them on
@@ -241,7 +322,7 @@ public sealed class WorkspaceStore : IDisposable
     /// </summary>
     internal void Checkpoint()
     {
-        if (Interlocked.Exchange(ref _checkpointing, 1) == 1)
+        if (_postgres is not null || Interlocked.Exchange(ref _checkpointing, 1) == 1)
         {
             return;
         }
@@ -250,7 +331,7 @@ public sealed class WorkspaceStore : IDisposable
         {
             try
             {
-                using var connection = Connect();
+                using var connection = Connect(cacheKilobytes: 65_536);
                 using var command = connection.CreateCommand();
                 command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
                 command.ExecuteNonQuery();

@@ -16,5 +16,5 @@ internal static class WorkspaceSteps
         workspace.RollBackAsync(request, resolution, actor).GetAwaiter().GetResult();
 
     public static IReadOnlyList<InterruptedSend> StopInterrupted(this MarketingWorkspace workspace) =>
-        workspace.StopInterruptedAsync().GetAwaiter().GetResult();
+        workspace.StopInterruptedAsync(cancellationToken: default).GetAwaiter().GetResult();
 }

@@ -15,12 +15,12 @@ public sealed class DbCommandTests(PostgresServer server)
         var (after, current) = Cli.Run("db", "status", "--store", store);
 
         Assert.True((before, exit, after) == (1, 0, 0), pending + output + current);
-        Assert.Contains("gateway: 0 of 3 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations", pending, StringComparison.Ordinal);
+        Assert.Contains("gateway: 0 of 4 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates", pending, StringComparison.Ordinal);
         Assert.Contains("audit: 0 of 1 step(s) applied; pending 0001 audit_tables", pending, StringComparison.Ordinal);
-        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations", output, StringComparison.Ordinal);
+        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates", output, StringComparison.Ordinal);
         Assert.Contains("audit: applied 0001 audit_tables", output, StringComparison.Ordinal);
         Assert.Contains($"(PostgreSQL)", current, StringComparison.Ordinal);
-        Assert.Contains("gateway: at step 0003, up to date", current, StringComparison.Ordinal);
+        Assert.Contains("gateway: at step 0004, up to date", current, StringComparison.Ordinal);
         Assert.Contains("audit: at step 0001, up to date", current, StringComparison.Ordinal);
         Assert.Equal(["gateway: up to date", "audit: up to date"], Cli.Run("db", "migrate", "--store", store).Output.Split('\n')[..2]);
     }
@@ -79,20 +79,6 @@ public sealed class DbCommandTests(PostgresServer server)
         Assert.True(status == 2, shown);
         Assert.DoesNotContain("s3cret-pass", shown, StringComparison.Ordinal);
         Assert.DoesNotContain("SQLite", shown, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Serve_on_a_shared_store_refuses_a_policy_that_grants_the_workspace_naming_its_agents()
-    {
-        var store = "file:" + Cli.Temp("store", server.AdminConnection(await server.CreateDatabaseAsync()));
-        var data = Path.Combine(Path.GetTempPath(), "warden-cli-tests", Guid.NewGuid().ToString("N"));
-
-        var (exit, output) = Cli.Run("serve", "--policy", Cli.Example("policy.yaml"), "--data", data, "--port", FreePort(), "--store", store,
-            "--audit-key", Path.Combine(data, "audit.key"), "--migrate");
-
-        Assert.Equal(2, exit);
-        Assert.Contains("the built-in workspace is not in the shared store yet", output, StringComparison.Ordinal);
-        Assert.Contains("hygiene-bot", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -161,3 +161,35 @@ public sealed class WorkspaceSeedCommandTests
         return (long)command.ExecuteScalar()!;
     }
 }
+
+/// <summary><c>warden workspace seed --store</c>: the workspace replicas share, in their PostgreSQL store.</summary>
+public sealed class SharedWorkspaceSeedTests(Warden.Tests.PostgresServer server)
+{
+    [Fact]
+    public async Task Seeding_a_store_fills_the_environments_shared_workspace_and_refuses_to_seed_it_twice()
+    {
+        var database = await server.CreateDatabaseAsync();
+        var store = "file:" + Cli.Temp("store", server.AdminConnection(database));
+
+        var (exit, output) = Cli.Run("workspace", "seed", "--contacts", "300", "--seed", "5", "--store", store);
+        var (again, refused) = Cli.Run("workspace", "seed", "--contacts", "300", "--seed", "5", "--store", store);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("with 300 contacts from seed 5", output, StringComparison.Ordinal);
+        Assert.Contains("(the sandbox workspace)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("postgres-test-only", output, StringComparison.Ordinal); // the test cluster's password
+        using var workspace = Warden.Workspace.WorkspaceStore.Open(Storage.Engines.StoreLocation.Postgres(server.AdminConnection(database)), "sandbox");
+        Assert.False(workspace.IsEmpty);
+        Assert.Equal(2, again);
+        Assert.Contains("already holds data (300 contacts)", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_store_and_a_workspace_file_at_once_are_refused()
+    {
+        var (exit, output) = Cli.Run("workspace", "seed", "--store", "env:WARDEN_STORE", "--workspace", "w.db");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--store names the workspace", output, StringComparison.Ordinal);
+    }
+}

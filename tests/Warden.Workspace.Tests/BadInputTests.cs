@@ -1,10 +1,15 @@
+using Warden.Tests;
 using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>Bad input gets a clear error and the store is exactly as it was.</summary>
-public sealed class BadInputTests
+public sealed class BadInputOnSqliteTests() : BadInputTests(null);
+
+public sealed class BadInputOnPostgresTests(PostgresServer server) : BadInputTests(server);
+
+public abstract class BadInputTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     private SystemError Refused(string tool, string arguments)
     {

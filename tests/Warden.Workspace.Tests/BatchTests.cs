@@ -1,3 +1,4 @@
+using Warden.Tests;
 using Warden.Core;
 namespace Warden.Workspace.Tests;
 
@@ -6,9 +7,13 @@ namespace Warden.Workspace.Tests;
 /// got, checks consent again as each batch is sent, and sent again reaches only the rest. A write
 /// is asked whether to stop while it runs, and a write stopped half-way writes nothing.
 /// </summary>
-public sealed class BatchTests
+public sealed class BatchOnSqliteTests() : BatchTests(null);
+
+public sealed class BatchOnPostgresTests(PostgresServer server) : BatchTests(server);
+
+public abstract class BatchTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     private long Sent => (long)_workspace.Scalar("SELECT count(*) FROM campaign_sends WHERE campaign_id = 'cmp-news'")!;
 
@@ -39,7 +44,7 @@ public sealed class BatchTests
         Assert.Contains("3 reached by an earlier send of it, which stopped", again.Summary, StringComparison.Ordinal);
         _workspace.Workspace.Apply(again).Get();
         Assert.Equal(plan.Records, Sent);
-        Assert.Equal(0L, _workspace.Scalar("SELECT count(*) FROM (SELECT contact_id FROM campaign_sends GROUP BY contact_id HAVING count(*) > 1)"));
+        Assert.Equal(0L, _workspace.Scalar("SELECT count(*) FROM (SELECT contact_id FROM campaign_sends GROUP BY contact_id HAVING count(*) > 1) AS twice"));
         Assert.Equal("sent", _workspace.Scalar("SELECT status FROM campaigns WHERE id = 'cmp-news'"));
     }
 
@@ -63,6 +68,12 @@ public sealed class BatchTests
         Assert.Equal(0L, _workspace.Scalar("SELECT count(*) FROM campaign_sends WHERE contact_id = @id", ("@id", last)));
         Assert.Equal(1L, applied.Output.GetProperty("left_out_at_sending").GetInt64());
     }
+}
+
+/// <summary>SQLite stops a write through its progress handler, asked every so many steps of its work; the handler goes with the write.</summary>
+public sealed class SqliteStopTests
+{
+    private readonly WorkspaceFixture _workspace = new();
 
     [Fact]
     public void A_write_stopped_while_it_runs_writes_nothing()
@@ -89,5 +100,34 @@ public sealed class BatchTests
         _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}"""); // no control: the handler is gone
         Assert.Equal(before, asked);
         Assert.Equal(41L, _workspace.Scalar("SELECT count(*) FROM contacts WHERE job_title IN ('Buyer', 'CMO')"));
+    }
+}
+
+/// <summary>PostgreSQL stops a write while it runs: asked every 50 ms, the statement is cancelled by the server and its transaction rolled back.</summary>
+public sealed class PostgresStopTests(PostgresServer server)
+{
+    private readonly WorkspaceFixture _workspace = new(server);
+
+    [Fact]
+    public async Task A_write_stopped_while_it_waits_on_the_database_writes_nothing()
+    {
+        var before = _workspace.Dump();
+        var plan = _workspace.Plan("contacts.update", """{"all": true, "set": {"job_title": "Buyer"}}""");
+        // Someone outside Warden holds a contact: the update waits in the database until stopped.
+        await using var holder = (Npgsql.NpgsqlConnection)_workspace.Connect();
+        await using var holding = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM contacts WHERE id = 'c-20' FOR UPDATE", holder, holding))
+        {
+            await lockRow.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var asked = 0;
+        var stopped = _workspace.Workspace.Apply(plan, new ApplyControl { Stop = () => Interlocked.Increment(ref asked) == 6 ? "agent hygiene-bot was frozen" : null });
+
+        Assert.Equal("stopped", stopped.Error?.Code);
+        Assert.Contains("agent hygiene-bot was frozen", stopped.Error!.Message, StringComparison.Ordinal);
+        await holding.RollbackAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(before, _workspace.Dump());
+        Assert.Equal(0L, _workspace.Scalar("SELECT count(*) FROM actions"));
     }
 }

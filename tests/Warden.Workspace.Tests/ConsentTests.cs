@@ -1,3 +1,4 @@
+using Warden.Tests;
 using Microsoft.Data.Sqlite;
 using Warden.Core;
 
@@ -10,9 +11,13 @@ namespace Warden.Workspace.Tests;
 /// reopened file. The newsletter (c-01..c-10) holds c-10, unsubscribed as person10@example.com,
 /// and c-03, suppressed as person3@example.com.
 /// </summary>
-public sealed class ConsentTests
+public sealed class ConsentOnSqliteTests() : ConsentTests(null);
+
+public sealed class ConsentOnPostgresTests(PostgresServer server) : ConsentTests(server);
+
+public abstract class ConsentTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     private long SentTo(string mailbox) =>
         (long)_workspace.Scalar("SELECT count(*) FROM campaign_sends WHERE campaign_id = 'cmp-news' AND lower(trim(email)) = @m", ("@m", mailbox))!;
@@ -125,6 +130,26 @@ public sealed class ConsentTests
         Assert.Contains("consent", plan.Get().Classes);
     }
 
+    [Theory]
+    [InlineData("Ann.Lee+x@GoogleMail.com", "annlee@gmail.com")]
+    [InlineData(" a.b+c@Example.COM ", "a.b@example.com")]
+    [InlineData("plain@example.com", "plain@example.com")]
+    [InlineData("+tag@example.com", "@example.com")]
+    public void The_mailbox_is_the_same_in_sql_and_in_code(string email, string mailbox)
+    {
+        Assert.Equal(mailbox, ConsentLedger.MailboxOf(email));
+        Assert.Equal(mailbox, _workspace.Scalar($"SELECT {ConsentLedger.Mailbox("@e")}", ("@e", email)));
+    }
+}
+
+/// <summary>The consent ledger of a SQLite file: added to files from before it, and kept by a seed.</summary>
+public sealed class SqliteLedgerTests
+{
+    private readonly WorkspaceFixture _workspace = new();
+
+    private long SentTo(string mailbox) =>
+        (long)_workspace.Scalar("SELECT count(*) FROM campaign_sends WHERE campaign_id = 'cmp-news' AND lower(trim(email)) = @m", ("@m", mailbox))!;
+
     [Fact]
     public void A_workspace_from_before_the_ledger_gains_it_from_the_contacts_that_unsubscribed()
     {
@@ -152,16 +177,5 @@ public sealed class ConsentTests
             Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM unsubscribed_addresses"));
         Assert.True(Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM unsubscribed_addresses") > 0);
         Assert.Equal(1, Seeding.Workspaces.Scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'contacts_unsubscribe_insert'"));
-    }
-
-    [Theory]
-    [InlineData("Ann.Lee+x@GoogleMail.com", "annlee@gmail.com")]
-    [InlineData(" a.b+c@Example.COM ", "a.b@example.com")]
-    [InlineData("plain@example.com", "plain@example.com")]
-    [InlineData("+tag@example.com", "@example.com")]
-    public void The_mailbox_is_the_same_in_sql_and_in_code(string email, string mailbox)
-    {
-        Assert.Equal(mailbox, ConsentLedger.MailboxOf(email));
-        Assert.Equal(mailbox, _workspace.Scalar($"SELECT {ConsentLedger.Mailbox("@e")}", ("@e", email)));
     }
 }

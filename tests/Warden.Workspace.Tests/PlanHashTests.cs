@@ -1,3 +1,4 @@
+using Warden.Tests;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -10,9 +11,13 @@ namespace Warden.Workspace.Tests;
 /// applied: the bytes it covers must not change when the code that writes them does (a gateway
 /// upgraded while calls wait would otherwise find every approval stale, or worse, two calls alike).
 /// </summary>
-public sealed class PlanHashTests
+public sealed class PlanHashOnSqliteTests() : PlanHashTests(null);
+
+public sealed class PlanHashOnPostgresTests(PostgresServer server) : PlanHashTests(server);
+
+public abstract class PlanHashTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     /// <summary>The call's header as plans hashed it when it was built as an object and made canonical.</summary>
     private static byte[] HeaderAsAnObject(ToolCall call, ToolDefinition tool, string? binding)

@@ -1,21 +1,26 @@
+using Warden.Tests;
 using Warden.Core;
 namespace Warden.Workspace.Tests;
 
 /// <summary>Rollback restores before-images, never silently overwrites later changes, and is itself journaled.</summary>
-public sealed class RollbackTests
+public sealed class RollbackOnSqliteTests() : RollbackTests(null);
+
+public sealed class RollbackOnPostgresTests(PostgresServer server) : RollbackTests(server);
+
+public abstract class RollbackTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     [Fact]
     public void Rolling_back_restores_every_before_image()
     {
-        var before = _workspace.Scalar("SELECT group_concat(id || '=' || lead_source, ',') FROM (SELECT id, lead_source FROM contacts ORDER BY id)");
+        var before = _workspace.Scalar("SELECT string_agg(id || '=' || lead_source, ',' ORDER BY id) FROM contacts");
         var applied = _workspace.Apply("contacts.update", """{"filter": "country == 'DE'", "set": {"lead_source": "trade_show"}}""");
         var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria");
         Assert.True(result.Succeeded, result.Error?.Message);
         Assert.Equal(20, result.Value!.Restored);
         Assert.Empty(result.Value.Skipped);
-        Assert.Equal(before, _workspace.Scalar("SELECT group_concat(id || '=' || lead_source, ',') FROM (SELECT id, lead_source FROM contacts ORDER BY id)"));
+        Assert.Equal(before, _workspace.Scalar("SELECT string_agg(id || '=' || lead_source, ',' ORDER BY id) FROM contacts"));
         Assert.Equal("3", _workspace.Field("c-01", "version"));
     }
 
@@ -337,22 +342,6 @@ public sealed class RollbackTests
         Assert.Equal(("c-01", "c-02", "deleted since, outside Warden"), (Assert.Single(result.Overwritten).Key, Assert.Single(result.Skipped).Key, result.Skipped[0].Reason));
         Assert.Equal(("web", "web"), (_workspace.Field("c-01", "lead_source"), _workspace.Field("c-04", "lead_source")));
     }
-
-    [Fact]
-    public void An_older_workspace_file_numbers_its_actions_in_the_order_they_were_applied()
-    {
-        var first = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
-        var second = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CEO"}}""");
-        // As the file was before actions had a sequence.
-        _workspace.Execute("DROP INDEX IF EXISTS actions_seq; ALTER TABLE actions DROP COLUMN seq");
-
-        using var reopened = WorkspaceStore.Open(_workspace.Path);
-        Assert.Equal($"{first.ActionId} {second.ActionId}", _workspace.Scalar("SELECT group_concat(id, ' ') FROM (SELECT id FROM actions ORDER BY seq)"));
-        var workspace = new MarketingWorkspace(reopened, _workspace.Clock);
-        var third = workspace.Apply(workspace.Plan(WorkspaceFixture.Call("contacts.update", """{"ids": ["c-02"], "set": {"job_title": "CFO"}}""")).Get()).Get();
-        Assert.Equal(3L, _workspace.Scalar("SELECT seq FROM actions WHERE id = @a", ("@a", third.ActionId)));
-        Assert.Equal($"changed since by {second.ActionId}", Assert.Single(workspace.PlanRollback(new RollbackRequest(first.ActionId)).Get().Conflicts).Reason);
-    }
 }
 
 /// <summary>
@@ -360,9 +349,13 @@ public sealed class RollbackTests
 /// Warden that leave the version alone, and actions applied within one millisecond (the clock here
 /// never moves between applies), whose order only their sequence keeps.
 /// </summary>
-public sealed class RollbackAttackTests
+public sealed class RollbackAttackOnSqliteTests() : RollbackAttackTests(null);
+
+public sealed class RollbackAttackOnPostgresTests(PostgresServer server) : RollbackAttackTests(server);
+
+public abstract class RollbackAttackTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     /// <summary>Applies without moving the clock: every action of a test shares one millisecond.</summary>
     private AppliedAction Apply(string tool, string arguments, string agent = "hygiene-bot") =>
@@ -453,6 +446,33 @@ public sealed class RollbackAttackTests
         var result = _workspace.Workspace.RollBack(new RollbackRequest(applied.ActionId), ConflictResolution.Force, "maria").Get();
         Assert.Equal(2L, result.Restored);
         Assert.Equal(1L, _workspace.Scalar("SELECT count(*) FROM list_members WHERE list_id = 'vip'")); // c-41 only
+    }
+
+}
+
+/// <summary>SQLite files written before actions had a sequence gain one, in the order their actions were applied.</summary>
+public sealed class SqliteActionSequenceTests
+{
+    private readonly WorkspaceFixture _workspace = new();
+
+    /// <summary>Applies without moving the clock: every action of a test shares one millisecond.</summary>
+    private AppliedAction Apply(string tool, string arguments, string agent = "hygiene-bot") =>
+        _workspace.Workspace.Apply(_workspace.Plan(tool, arguments, agent)).Get();
+
+    [Fact]
+    public void An_older_workspace_file_numbers_its_actions_in_the_order_they_were_applied()
+    {
+        var first = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CMO"}}""");
+        var second = _workspace.Apply("contacts.update", """{"ids": ["c-01"], "set": {"job_title": "CEO"}}""");
+        // As the file was before actions had a sequence.
+        _workspace.Execute("DROP INDEX IF EXISTS actions_seq; ALTER TABLE actions DROP COLUMN seq");
+
+        using var reopened = WorkspaceStore.Open(_workspace.Path);
+        Assert.Equal($"{first.ActionId} {second.ActionId}", _workspace.Scalar("SELECT group_concat(id, ' ') FROM (SELECT id FROM actions ORDER BY seq)"));
+        var workspace = new MarketingWorkspace(reopened, _workspace.Clock);
+        var third = workspace.Apply(workspace.Plan(WorkspaceFixture.Call("contacts.update", """{"ids": ["c-02"], "set": {"job_title": "CFO"}}""")).Get()).Get();
+        Assert.Equal(3L, _workspace.Scalar("SELECT seq FROM actions WHERE id = @a", ("@a", third.ActionId)));
+        Assert.Equal($"changed since by {second.ActionId}", Assert.Single(workspace.PlanRollback(new RollbackRequest(first.ActionId)).Get().Conflicts).Reason);
     }
 
     [Fact]

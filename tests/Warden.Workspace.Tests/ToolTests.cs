@@ -1,12 +1,17 @@
+using Warden.Tests;
 using System.Text.Json;
 using Warden.Core;
 
 namespace Warden.Workspace.Tests;
 
 /// <summary>The write tools beyond contact fields: each plans its real change, applies it, and (where it can) rolls back.</summary>
-public sealed class ToolTests
+public sealed class ToolOnSqliteTests() : ToolTests(null);
+
+public sealed class ToolOnPostgresTests(PostgresServer server) : ToolTests(server);
+
+public abstract class ToolTests(PostgresServer? server)
 {
-    private readonly WorkspaceFixture _workspace = new();
+    private readonly WorkspaceFixture _workspace = new(server);
 
     private RollbackResult Undo(AppliedAction action) =>
         _workspace.Workspace.RollBack(new RollbackRequest(action.ActionId), ConflictResolution.Skip, "maria").Get();
@@ -90,10 +95,10 @@ public sealed class ToolTests
     public void A_segment_rule_change_updates_the_dependency_map_and_rolls_back()
     {
         var applied = _workspace.Apply("segments.update_rule", """{"segment": "seg-webinar", "rule": "country == 'FR'"}""");
-        Assert.Equal("contacts.country", _workspace.Scalar("SELECT group_concat(field) FROM field_dependencies WHERE object_id = 'seg-webinar'"));
+        Assert.Equal("contacts.country", _workspace.Scalar("SELECT string_agg(field, ',' ORDER BY field) FROM field_dependencies WHERE object_id = 'seg-webinar'"));
         Undo(applied);
         Assert.Equal("lead_source == 'webinar'", _workspace.Scalar("SELECT rule FROM segments WHERE id = 'seg-webinar'"));
-        Assert.Equal("contacts.lead_source", _workspace.Scalar("SELECT group_concat(field) FROM field_dependencies WHERE object_id = 'seg-webinar'"));
+        Assert.Equal("contacts.lead_source", _workspace.Scalar("SELECT string_agg(field, ',' ORDER BY field) FROM field_dependencies WHERE object_id = 'seg-webinar'"));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Warden.Tests;
 using Warden.Core;
 
 namespace Warden.Workspace.Tests;
@@ -15,10 +16,22 @@ internal sealed class WorkspaceFixture
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    public WorkspaceFixture()
+    /// <param name="postgres">The PostgreSQL server to keep the workspace in (a schema of its own in one database), or null for a SQLite file.</param>
+    public WorkspaceFixture(PostgresServer? postgres = null)
     {
-        Path = Seeding.Workspaces.NewPath(); // under the run's folder, deleted when the run ends
-        Store = WorkspaceStore.Open(Path);
+        if (postgres is null)
+        {
+            Path = Seeding.Workspaces.NewPath(); // under the run's folder, deleted when the run ends
+            Store = WorkspaceStore.Open(Path);
+        }
+        else
+        {
+            // An environment of its own: the workspace's schema, created and migrated.
+            Store = WorkspaceStore.Open(Storage.Engines.StoreLocation.Postgres(postgres.AdminConnection(TestDatabase(postgres))), "t" + Guid.NewGuid().ToString("N")[..12]);
+            Path = Store.Path;
+            _postgres = Store.ConnectionString;
+        }
+
         Clock = new MovingClock(Now);
         Workspace = new MarketingWorkspace(Store, Clock, field => field switch
         {
@@ -30,6 +43,42 @@ internal sealed class WorkspaceFixture
     }
 
     public string Path { get; }
+
+    private readonly string? _postgres;
+
+    /// <summary>True when the workspace is in PostgreSQL.</summary>
+    public bool OnPostgres => _postgres is not null;
+
+    private static readonly Lock Creating = new();
+    private static string? _database;
+
+    /// <summary>One database for every PostgreSQL workspace of the run, each in its own schema.</summary>
+    private static string TestDatabase(PostgresServer server)
+    {
+        lock (Creating)
+        {
+            if (_database is null)
+            {
+                const string name = "workspace_tests";
+                using var connection = new Npgsql.NpgsqlConnection(server.AdminConnection("postgres"));
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = $"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}";
+                command.ExecuteNonQuery();
+                _database = name;
+            }
+
+            return _database;
+        }
+    }
+
+    /// <summary>A connection of its own to the workspace's database (for PostgreSQL, its schema).</summary>
+    public System.Data.Common.DbConnection Connect()
+    {
+        System.Data.Common.DbConnection connection = _postgres is null ? new SqliteConnection($"Data Source={Path}") : new Npgsql.NpgsqlConnection(_postgres);
+        connection.Open();
+        return connection;
+    }
 
     public WorkspaceStore Store { get; }
 
@@ -70,15 +119,17 @@ internal sealed class WorkspaceFixture
     public object? Scalar(string sql, params (string Name, object? Value)[] parameters) => Run(sql, parameters, c => c.ExecuteScalar());
 
     /// <summary>Outside the workspace, on a connection of its own: what a person or another program would do.</summary>
-    private T Run<T>(string sql, (string Name, object? Value)[] parameters, Func<SqliteCommand, T> run)
+    private T Run<T>(string sql, (string Name, object? Value)[] parameters, Func<System.Data.Common.DbCommand, T> run)
     {
-        using var connection = new SqliteConnection($"Data Source={Path}");
-        connection.Open();
+        using var connection = Connect();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
         }
 
         return run(command);
@@ -89,12 +140,13 @@ internal sealed class WorkspaceFixture
     /// <summary>Every row of every table, in key order: two dumps are equal exactly when nothing was written.</summary>
     public string Dump()
     {
-        using var connection = new SqliteConnection($"Data Source={Path}");
-        connection.Open();
+        using var connection = Connect();
         var tables = new List<string>();
         using (var list = connection.CreateCommand())
         {
-            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+            list.CommandText = _postgres is null
+                ? "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name COLLATE \"C\"";
             using var reader = list.ExecuteReader();
             while (reader.Read())
             {

@@ -7,7 +7,7 @@ using Warden.Workspace.Seeding;
 
 namespace Warden.Cli.Commands;
 
-/// <summary><c>warden workspace seed --contacts N --seed S [--workspace PATH] [--replace]</c>: fill a sandbox workspace with synthetic data.</summary>
+/// <summary><c>warden workspace seed --contacts N --seed S [--workspace PATH | --store REF [--environment ENV]] [--replace]</c>: fill a sandbox workspace with synthetic data.</summary>
 internal static class WorkspaceSeedCommand
 {
     public const string DefaultPath = ".warden/workspace.db";
@@ -20,24 +20,53 @@ internal static class WorkspaceSeedCommand
         var seed = new Option<string?>("--seed") { Description = "The random seed: the same seed and count always give the same data.", HelpName = "S" };
         var workspace = new Option<string>("--workspace") { Description = "The workspace database file.", HelpName = "PATH", DefaultValueFactory = _ => DefaultPath };
         var replace = new Option<bool>("--replace") { Description = "Delete everything the workspace holds and seed it again." };
+        var store = new Option<string?>("--store")
+        {
+            Description = "The workspace replicas share, in their PostgreSQL store, instead of a file: env:NAME or file:/path holding the connection string (as `warden serve --store`).",
+            HelpName = "REF",
+        };
+        var environment = new Option<string>("--environment") { Description = "With --store: whose workspace it is.", HelpName = "ENV", DefaultValueFactory = _ => "sandbox" };
         var command = new Command("seed", "Fill a workspace with deterministic synthetic marketing data (contacts, companies, lists, campaigns, rules).")
         {
-            contacts, seed, workspace, replace,
+            contacts, seed, workspace, replace, store, environment,
         };
-        command.SetAction(parse => Execute(parse.GetValue(contacts), parse.GetValue(seed), parse.GetValue(workspace) ?? DefaultPath, parse.GetValue(replace), console, clock));
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(store) is not { } reference)
+            {
+                return Execute(parse.GetValue(contacts), parse.GetValue(seed), parse.GetValue(workspace) ?? DefaultPath, parse.GetValue(replace), console, clock);
+            }
+
+            if (parse.GetResult(workspace) is { Implicit: false })
+            {
+                console.MarkupLine("[red]error:[/] --store names the workspace: give it without --workspace.");
+                return ExitCodes.Usage;
+            }
+
+            return DbCommand.Locate(reference, ".warden", console) is { } location
+                ? Execute(parse.GetValue(contacts), parse.GetValue(seed), location, parse.GetValue(environment) ?? "sandbox", parse.GetValue(replace), console, clock)
+                : ExitCodes.Usage;
+        });
         return command;
     }
 
     public static int Execute(string? contactsText, string? seedText, string path, bool replace, IAnsiConsole console, TimeProvider clock)
     {
-        if (!TryReadContacts(contactsText, console, out var contacts) || !TryReadSeed(seedText, console, out var seed))
-        {
-            return ExitCodes.Usage;
-        }
-
         if (string.IsNullOrWhiteSpace(path))
         {
             console.MarkupLine($"[red]error:[/] --workspace needs a file path, e.g. --workspace {DefaultPath}.");
+            return ExitCodes.Usage;
+        }
+
+        return Execute(contactsText, seedText, Warden.Storage.Engines.StoreLocation.Sqlite(path), "sandbox", replace, console, clock);
+    }
+
+    /// <summary>Seeds the workspace at a location: a SQLite file, or an environment's workspace in the PostgreSQL store replicas share.</summary>
+    public static int Execute(string? contactsText, string? seedText, Warden.Storage.Engines.StoreLocation location, string environment, bool replace, IAnsiConsole console, TimeProvider clock)
+    {
+        var path = location.Shown;
+        if (!TryReadContacts(contactsText, console, out var contacts) || !TryReadSeed(seedText, console, out var seed))
+        {
             return ExitCodes.Usage;
         }
 
@@ -46,7 +75,7 @@ internal static class WorkspaceSeedCommand
         SeedSummary summary;
         try
         {
-            var store = WorkspaceStore.Open(path);
+            using var store = WorkspaceStore.Open(location, environment);
             summary = console.Profile.Capabilities.Interactive ? SeedWithBar(store, options, console) : SeedWithLines(store, options, console);
         }
         catch (WorkspaceNotEmptyException e)
@@ -54,7 +83,7 @@ internal static class WorkspaceSeedCommand
             console.MarkupLine($"[red]error:[/] the workspace {Markup.Escape(path)} already holds data ({e.Contacts:N0} contacts); pass --replace to delete it and seed again.");
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or Npgsql.NpgsqlException or InvalidOperationException)
         {
             console.MarkupLine($"[red]error:[/] cannot write the workspace at {Markup.Escape(path)}: {Markup.Escape(Reason(e))}.");
             return ExitCodes.Usage;
@@ -68,7 +97,8 @@ internal static class WorkspaceSeedCommand
         }
 
         console.Write(table);
-        console.MarkupLine($"[green]Seeded {Markup.Escape(summary.Path)}[/] with {summary.Contacts:N0} contacts from seed {seed} in {elapsed.TotalSeconds:0.0} s; the file is {Size(summary.Path)}.");
+        console.MarkupLine($"[green]Seeded {Markup.Escape(summary.Path)}[/] with {summary.Contacts:N0} contacts from seed {seed} in {elapsed.TotalSeconds:0.0} s"
+                           + (location.Engine == Warden.Storage.Engines.StoreEngine.Sqlite ? $"; the file is {Size(summary.Path)}." : $" (the {Markup.Escape(environment)} workspace)."));
         return ExitCodes.Ok;
     }
 

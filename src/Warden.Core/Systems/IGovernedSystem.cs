@@ -36,6 +36,10 @@ public interface IGovernedSystem
     /// <summary>The action an agent applied with this tool and plan since a time, or null: how recovery finds a change applied but not recorded.</summary>
     string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since);
 
-    /// <summary>Ends, as stopped, work a stopped gateway left half-way (a send between batches), and says what each had done.</summary>
-    Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Ends, as stopped, work a stopped gateway left half-way (a send between batches), and says what
+    /// each had done; with <paramref name="begunBefore"/>, only work begun before then (replicas
+    /// share the system: younger work may be a live replica's, still going).
+    /// </summary>
+    Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(DateTimeOffset? begunBefore = null, CancellationToken cancellationToken = default);
 }

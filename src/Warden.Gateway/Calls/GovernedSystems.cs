@@ -70,12 +70,12 @@ internal sealed class GovernedSystems
     public string? ActionSince(string agent, string tool, string planHash, DateTimeOffset since) =>
         (Of(tool) is { } system ? [system] : _systems).Select(s => s.ActionSince(agent, tool, planHash, since)).FirstOrDefault(a => a is not null);
 
-    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<InterruptedSend>> StopInterruptedAsync(DateTimeOffset? begunBefore = null, CancellationToken cancellationToken = default)
     {
         var all = new List<InterruptedSend>();
         foreach (var system in _systems)
         {
-            all.AddRange(await system.StopInterruptedAsync(cancellationToken).ConfigureAwait(false));
+            all.AddRange(await system.StopInterruptedAsync(begunBefore, cancellationToken).ConfigureAwait(false));
         }
 
         return all;

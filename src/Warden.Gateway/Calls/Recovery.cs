@@ -40,7 +40,10 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
     {
         var shared = options.Store is not null;
         var now = options.Clock.GetUtcNow();
-        var interrupted = sweep ? [] : (await system.StopInterruptedAsync().ConfigureAwait(false)).ToDictionary(s => s.ActionId, StringComparer.Ordinal);
+        // Shared: only sends begun before the take-over time (a younger one may be a live replica's),
+        // at start and at every sweep, as replicas settle for each other.
+        var interrupted = sweep && !shared ? [] : (await system.StopInterruptedAsync(shared ? now - options.TakeOverAfter : null).ConfigureAwait(false))
+            .ToDictionary(s => s.ActionId, StringComparer.Ordinal);
         var how = shared ? "by a replica, after the one applying it stopped" : "when the gateway started again";
         foreach (var intent in store.Intents.Pending(options.Environment))
         {

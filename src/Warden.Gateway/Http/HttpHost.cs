@@ -75,7 +75,7 @@ internal static class HttpHost
         {
             throw new InvalidOperationException("the MCP server has a tool collection, a filter or a pinned protocol version that the direct tools/call path would skip");
         }
-        var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent);
+        var limits = new AgentLimits(gateway.Options.RequestsPerSecondPerAgent, gateway.Store.Rates, gateway.Options.Clock);
         app.Lifetime.ApplicationStopped.Register(limits.Dispose);
         app.Use((context, next) => Authenticate(gateway, limits, direct, context, next));
         if (agentsOverHttp)

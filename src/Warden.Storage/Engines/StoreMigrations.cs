@@ -27,6 +27,18 @@ public static class StoreMigrations
         }))];
     }
 
+    /// <summary>
+    /// A system's own schema in the PostgreSQL store replicas share (<c>warden_ENV_SYSTEM_HASH</c>),
+    /// created and brought to this build's steps of <paramref name="component"/> (one replica at a
+    /// time); returns the location whose connections use that schema.
+    /// </summary>
+    public static StoreLocation SharedSchema(StoreLocation location, string environment, string system, string component)
+    {
+        SystemStores.OpenShared(location, environment, system, component).Dispose();
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(location.Connection) { SearchPath = SystemStores.Schema(environment, system) };
+        return StoreLocation.Postgres(builder.ConnectionString);
+    }
+
     /// <summary>Where each store at the location stands, changing nothing.</summary>
     /// <exception cref="InvalidOperationException">It cannot be reached, or is ahead of this build.</exception>
     public static IReadOnlyList<StoreSchema> Read(StoreLocation location)

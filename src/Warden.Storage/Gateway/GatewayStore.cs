@@ -21,6 +21,7 @@ public sealed class GatewayStore : IDisposable
         Approvals = new ApprovalStore(database);
         Freezes = new FreezeStore(database);
         Usage = new UsageStore(database);
+        Rates = database.Engine == StoreEngine.Postgres ? new AgentRates(database) : null;
         Activations = new ActivationStore(database);
         Intents = new IntentStore(database);
         Incidents = new IncidentStore(database);
@@ -76,6 +77,9 @@ public sealed class GatewayStore : IDisposable
     public FreezeStore Freezes { get; }
 
     public UsageStore Usage { get; }
+
+    /// <summary>Agents' request rates, shared by the replicas of a PostgreSQL store; null on SQLite, where one gateway counts them in memory.</summary>
+    public AgentRates? Rates { get; }
 
     public ActivationStore Activations { get; }
 

@@ -24,6 +24,7 @@ internal sealed class ActionJournal : IDisposable
     {
         _connection = connection;
         _transaction = transaction;
+        Sql = WorkspaceSql.Of(connection);
         ActionId = actionId;
         _seq = entries;
         _insert = connection.CreateCommand();
@@ -47,6 +48,9 @@ internal sealed class ActionJournal : IDisposable
     public const string NextAction = "(SELECT coalesce(max(seq), 0) + 1 FROM actions)";
 
     public DbConnection Connection => _connection;
+
+    /// <summary>Where the engine's SQL differs.</summary>
+    public WorkspaceSql Sql { get; }
 
     public DbTransaction Transaction => _transaction;
 
@@ -76,31 +80,31 @@ internal sealed class ActionJournal : IDisposable
     /// </summary>
     public long UpdateContacts(string predicate, IReadOnlyList<SqlArg> parameters, IReadOnlyDictionary<string, object?> set, string now)
     {
-        using (var gather = Command($"DROP TABLE IF EXISTS temp.updating; CREATE TEMP TABLE updating AS SELECT rowid AS rid FROM contacts WHERE {predicate} ORDER BY id", parameters, []))
+        using (var gather = Command(Sql.GatherContacts("updating", predicate), parameters, []))
         {
             gather.ExecuteNonQuery();
         }
 
-        var updated = UpdateContactRows("temp.updating", set, now);
-        Execute("DROP TABLE temp.updating", []);
+        var updated = UpdateContactRows(Sql.Temp("updating"), set, now);
+        Execute($"DROP TABLE {Sql.Temp("updating")}", []);
         return updated;
     }
 
     /// <summary>
-    /// Journals and applies one update to the contacts whose rowids (column <c>rid</c>) a temporary
-    /// table holds, numbering the journal entries by that table's own rowid. Two statements: the
+    /// Journals and applies one update to the contacts a temporary table finds (column <c>rid</c>, as
+    /// <see cref="WorkspaceSql.GatherContacts"/> makes it), numbering the journal entries by its order. Two statements: the
     /// images are built by SQL (json_object), so a hundred thousand records never pass through
     /// .NET objects. Returns the number of contacts changed.
     /// </summary>
     public long UpdateContactRows(string rowids, IReadOnlyDictionary<string, object?> set, string now)
     {
         var columns = set.Keys.ToList();
-        var beforeImage = "json_object(" + string.Join(", ", columns.Select(c => $"'{c}', c.\"{c}\"")) + ", 'version', c.version)";
-        var afterImage = "json_object(" + string.Join(", ", columns.Select((c, i) => $"'{c}', @v{i}")) + ", 'version', c.version + 1)";
+        var beforeImage = Sql.JsonObject(columns.Select(c => (c, $"c.\"{c}\"")).Append(("version", "c.version")));
+        var afterImage = Sql.JsonObject(columns.Select((c, i) => (c, Sql.Typed($"@v{i}", "contacts", c))).Append(("version", "c.version + 1")));
         using var journal = Command($"""
             INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
-            SELECT @action, @base + r.rowid, 'contacts', c.id, 'update', {beforeImage}, {afterImage}, @columns, c.version + 1
-            FROM {rowids} r JOIN contacts c ON c.rowid = r.rid
+            SELECT @action, @base + r.{Sql.Ordinal}, 'contacts', c.id, 'update', {beforeImage}, {afterImage}, @columns, c.version + 1
+            FROM {rowids} r JOIN contacts c ON c.{Sql.ContactRow} = r.rid
             """, [], set.Values);
         journal.Bind("@columns", string.Join(',', columns));
         journal.Bind("@action", ActionId);
@@ -112,7 +116,7 @@ internal sealed class ActionJournal : IDisposable
         // progress handler instead (MarketingWorkspace.Apply).
         using var update = Command($"""
             UPDATE contacts SET {string.Join(", ", columns.Select((c, i) => $"\"{c}\" = @v{i}"))}, updated_at = @now, version = version + 1
-            WHERE rowid IN (SELECT rid FROM {rowids})
+            WHERE {Sql.ContactRow} IN (SELECT rid FROM {rowids})
             """, [], set.Values);
         update.Bind("@now", now);
         var updated = update.ExecuteNonQuery();
@@ -122,8 +126,8 @@ internal sealed class ActionJournal : IDisposable
             throw new InvalidOperationException($"journaled {journaled} contacts but updated {updated}");
         }
 
-        using var span = Command($"SELECT coalesce(max(rowid), 0) FROM {rowids}", [], []);
-        _seq += (long)span.ExecuteScalar()!;
+        using var span = Command($"SELECT coalesce(max({Sql.Ordinal}), 0) FROM {rowids}", [], []);
+        _seq += Convert.ToInt64(span.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         return updated;
     }
 
@@ -155,7 +159,7 @@ internal sealed class ActionJournal : IDisposable
         using var command = Command($"""
             INSERT INTO journal (action_id, seq, table_name, record_key, operation, before, after, columns, version)
             SELECT @action, @base + {ordinal}, @table, record_key, @operation, before, after, {extra}
-            FROM ({select})
+            FROM ({select}) AS journaled
             """, [.. parameters], []);
         command.Bind("@action", ActionId);
         command.Bind("@base", _seq);

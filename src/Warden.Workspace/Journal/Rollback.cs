@@ -231,12 +231,13 @@ internal static class Rollback
 
         public void Run()
         {
-            Execute("DROP TABLE IF EXISTS temp.kept; CREATE TEMP TABLE kept (record_key TEXT NOT NULL, col TEXT NOT NULL); CREATE INDEX temp.kept_key ON kept (record_key);");
+            var (sql, text) = (_context.Sql, _context.Sql.Text);
+            Execute($"DROP TABLE IF EXISTS {sql.Temp("kept")}; CREATE TEMP TABLE kept (record_key {text} NOT NULL, col {text} NOT NULL); {sql.TempIndex("kept_key", "kept", "record_key")};");
             if (Preview)
             {
-                Execute("""
-                    DROP TABLE IF EXISTS temp.pictured; CREATE TEMP TABLE pictured (table_name TEXT NOT NULL, record_key TEXT NOT NULL, operation TEXT NOT NULL, before TEXT);
-                    CREATE INDEX temp.pictured_key ON pictured (table_name, record_key);
+                Execute($"""
+                    DROP TABLE IF EXISTS {sql.Temp("pictured")}; CREATE TEMP TABLE pictured (table_name {text} NOT NULL, record_key {text} NOT NULL, operation {text} NOT NULL, before {text}{sql.InsertOrder});
+                    {sql.TempIndex("pictured_key", "pictured", "table_name, record_key")};
                     """);
             }
 
@@ -276,10 +277,10 @@ internal static class Rollback
                     }
                 }
 
-                Execute("DROP TABLE temp.clean");
+                Execute($"DROP TABLE {_context.Sql.Temp("clean")}");
             }
 
-            Execute(Preview ? "DROP TABLE temp.kept; DROP TABLE temp.pictured" : "DROP TABLE temp.kept");
+            Execute(Preview ? $"DROP TABLE {sql.Temp("kept")}; DROP TABLE {sql.Temp("pictured")}" : $"DROP TABLE {sql.Temp("kept")}");
         }
 
         /// <summary>
@@ -293,7 +294,8 @@ internal static class Rollback
         /// </summary>
         private void CleanContactEntries(ActionRow action)
         {
-            Execute("DROP TABLE IF EXISTS temp.clean; CREATE TEMP TABLE clean (seq INTEGER, rid INTEGER, record_key TEXT, before TEXT, after TEXT, shape TEXT, version INTEGER, noop INTEGER)");
+            var (sql, text) = (_context.Sql, _context.Sql.Text);
+            Execute($"DROP TABLE IF EXISTS {sql.Temp("clean")}; CREATE TEMP TABLE clean (seq INTEGER, rid {sql.ContactRowType}, record_key {text}, before {text}, after {text}, shape {text}, version INTEGER, noop INTEGER{sql.InsertOrder})");
             var shapes = _context.Keys(
                 "SELECT DISTINCT columns FROM journal WHERE action_id = @a AND table_name = 'contacts' AND operation = 'update' AND columns IS NOT NULL",
                 [new SqlArg("@a", action.Id)]).ToList();
@@ -307,14 +309,14 @@ internal static class Rollback
 
                 // Columns of the table, by name: SQLite compares the image's values under the
                 // column's type as it would a written one, so 5 and '5' agree in a text column.
-                var holds = string.Join(" AND ", columns.Select(c => $"c.\"{c}\" IS json_extract(j.after, '$.{c}')"));
-                var unchanged = string.Join(" AND ", columns.Select(c => $"c.\"{c}\" IS json_extract(j.before, '$.{c}')"));
+                var holds = string.Join(" AND ", columns.Select(c => sql.Same($"c.\"{c}\"", sql.JsonField("j.after", c, Integer(c)))));
+                var unchanged = string.Join(" AND ", columns.Select(c => sql.Same($"c.\"{c}\"", sql.JsonField("j.before", c, Integer(c)))));
                 var list = string.Join(", ", columns.Append("*").Select(c => $"'{c}'"));
-                var kept = _keptContacts == 0 ? "" : $"AND NOT EXISTS (SELECT 1 FROM temp.kept k WHERE k.record_key = j.record_key AND k.col IN ({list}))";
-                var pictured = _pictured == 0 ? "" : "AND NOT EXISTS (SELECT 1 FROM temp.pictured p WHERE p.table_name = 'contacts' AND p.record_key = j.record_key)";
+                var kept = _keptContacts == 0 ? "" : $"AND NOT EXISTS (SELECT 1 FROM {sql.Temp("kept")} k WHERE k.record_key = j.record_key AND k.col IN ({list}))";
+                var pictured = _pictured == 0 ? "" : $"AND NOT EXISTS (SELECT 1 FROM {sql.Temp("pictured")} p WHERE p.table_name = 'contacts' AND p.record_key = j.record_key)";
                 using var gather = _context.Command($"""
-                    INSERT INTO temp.clean (seq, rid, record_key, before, after, shape, version, noop)
-                    SELECT j.seq, c.rowid, j.record_key, j.before, j.after, j.columns, c.version, {unchanged}
+                    INSERT INTO {sql.Temp("clean")} (seq, rid, record_key, before, after, shape, version, noop)
+                    SELECT j.seq, c.{sql.ContactRow}, j.record_key, j.before, j.after, j.columns, c.version, {sql.Flag(unchanged)}
                     FROM journal j JOIN contacts c ON c.id = j.record_key
                     WHERE j.action_id = @a AND j.table_name = 'contacts' AND j.operation = 'update' AND j.columns = @shape AND {holds} {kept} {pictured}
                     """, ("@a", action.Id), ("@shape", shape));
@@ -331,18 +333,20 @@ internal static class Rollback
         private long RestoreCleanContacts()
         {
             long restored = 0;
-            var span = _context.Count("SELECT coalesce(max(rowid), 0) FROM temp.clean");
-            foreach (var shape in _context.Keys("SELECT DISTINCT shape FROM temp.clean WHERE noop = 0").ToList())
+            var sql = _context.Sql;
+            var clean = sql.Temp("clean");
+            var span = _context.Count($"SELECT coalesce(max({sql.Ordinal}), 0) FROM {clean}");
+            foreach (var shape in _context.Keys($"SELECT DISTINCT shape FROM {clean} WHERE noop = 0").ToList())
             {
                 var parameters = new[] { new SqlArg("@shape", shape), new SqlArg("@now", _context.NowText) };
                 _writer!.Journal.JournalNumberedRows(Tables.Contacts, "update",
-                    "SELECT rowid AS ordinal, record_key, json_set(after, '$.version', version) AS before, json_set(before, '$.version', version + 1) AS after, " +
-                    "shape AS columns, version + 1 AS version FROM temp.clean WHERE shape = @shape AND noop = 0",
+                    $"SELECT {sql.Ordinal} AS ordinal, record_key, {sql.WithVersion("after", "version")} AS before, {sql.WithVersion("before", "version + 1")} AS after, " +
+                    $"shape AS columns, version + 1 AS version FROM {clean} WHERE shape = @shape AND noop = 0",
                     parameters, span, updates: true);
                 restored += _writer.Journal.Execute($"""
-                    UPDATE contacts SET {string.Join(", ", shape.Split(',').Select(c => $"\"{c}\" = json_extract(k.before, '$.{c}')"))}, version = contacts.version + 1, updated_at = @now
-                    FROM temp.clean k
-                    WHERE k.rid = contacts.rowid AND k.shape = @shape AND k.noop = 0
+                    UPDATE contacts SET {string.Join(", ", shape.Split(',').Select(c => $"\"{c}\" = {sql.JsonField("k.before", c, Integer(c))}"))}, version = contacts.version + 1, updated_at = @now
+                    FROM {clean} k
+                    WHERE k.rid = contacts.{sql.ContactRow} AND k.shape = @shape AND k.noop = 0
                     """, parameters);
             }
 
@@ -352,10 +356,10 @@ internal static class Rollback
         /// <summary>A preview's counterpart of <see cref="RestoreCleanContacts"/>: counts them, and pictures them for older actions.</summary>
         private long PictureCleanContacts(bool last)
         {
-            var restorable = _context.Count("SELECT count(*) FROM temp.clean WHERE noop = 0");
+            var restorable = _context.Count($"SELECT count(*) FROM {_context.Sql.Temp("clean")} WHERE noop = 0");
             if (restorable > 0 && !last)
             {
-                _pictured += Execute("INSERT INTO temp.pictured (table_name, record_key, operation, before) SELECT 'contacts', record_key, 'update', before FROM temp.clean WHERE noop = 0");
+                _pictured += Execute($"INSERT INTO {_context.Sql.Temp("pictured")} (table_name, record_key, operation, before) SELECT 'contacts', record_key, 'update', before FROM {_context.Sql.Temp("clean")} WHERE noop = 0");
             }
 
             return restorable;
@@ -371,14 +375,14 @@ internal static class Rollback
         /// <summary>An action's journal, newest first, leaving out the entries handled in bulk (those in temp.clean).</summary>
         private IEnumerable<Entry> Entries(ActionRow action)
         {
-            if (_context.Count("SELECT count(*) FROM journal WHERE action_id = @a", ("@a", action.Id)) == _context.Count("SELECT count(*) FROM temp.clean"))
+            if (_context.Count("SELECT count(*) FROM journal WHERE action_id = @a", ("@a", action.Id)) == _context.Count($"SELECT count(*) FROM {_context.Sql.Temp("clean")}"))
             {
                 yield break; // all handled in bulk: the common case of one large update
             }
 
-            using var command = _context.Command("""
+            using var command = _context.Command($"""
                 SELECT seq, table_name, record_key, operation, before, after FROM journal
-                WHERE action_id = @a AND seq NOT IN (SELECT seq FROM temp.clean) ORDER BY seq DESC
+                WHERE action_id = @a AND seq NOT IN (SELECT seq FROM {_context.Sql.Temp("clean")}) ORDER BY seq DESC
                 """, ("@a", action.Id));
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -404,9 +408,9 @@ internal static class Rollback
         }
 
         /// <summary>The newest action after the entry's, and not undone here, that wrote the record.</summary>
-        private string? LaterAction(Entry entry) => _context.Text("""
+        private string? LaterAction(Entry entry) => _context.Text($"""
             SELECT a.id FROM actions a
-            WHERE a.seq > @seq AND a.id NOT IN (SELECT value FROM json_each(@undoing))
+            WHERE a.seq > @seq AND a.id NOT IN ({_context.Sql.Values("@undoing")})
               AND EXISTS (SELECT 1 FROM journal j WHERE j.action_id = a.id AND j.table_name = @t AND j.record_key = @k)
             ORDER BY a.seq DESC LIMIT 1
             """, ("@seq", entry.Action.Seq), ("@undoing", _undoing), ("@t", entry.Table.Name), ("@k", entry.Key));
@@ -440,7 +444,7 @@ internal static class Rollback
                 _kept.TryAdd((entry.Table.Name, entry.Key, column), entry.Action.Id);
                 if (entry.Table == Tables.Contacts)
                 {
-                    using var insert = _context.Command("INSERT INTO temp.kept (record_key, col) VALUES (@k, @c)", ("@k", entry.Key), ("@c", column));
+                    using var insert = _context.Command($"INSERT INTO {_context.Sql.Temp("kept")} (record_key, col) VALUES (@k, @c)", ("@k", entry.Key), ("@c", column));
                     _keptContacts += insert.ExecuteNonQuery();
                 }
             }
@@ -455,7 +459,7 @@ internal static class Rollback
                 return state;
             }
 
-            using var command = _context.Command("SELECT operation, before FROM temp.pictured WHERE table_name = @t AND record_key = @k ORDER BY rowid",
+            using var command = _context.Command($"SELECT operation, before FROM {_context.Sql.Temp("pictured")} WHERE table_name = @t AND record_key = @k ORDER BY {_context.Sql.Ordinal}",
                 ("@t", entry.Table.Name), ("@k", entry.Key));
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -479,7 +483,7 @@ internal static class Rollback
                 return false;
             }
 
-            using var insert = _context.Command("INSERT INTO temp.pictured (table_name, record_key, operation, before) VALUES (@t, @k, @o, @b)",
+            using var insert = _context.Command($"INSERT INTO {_context.Sql.Temp("pictured")} (table_name, record_key, operation, before) VALUES (@t, @k, @o, @b)",
                 ("@t", entry.Table.Name), ("@k", entry.Key), ("@o", entry.Operation), ("@b", entry.Before?.GetRawText()));
             _pictured += insert.ExecuteNonQuery();
             return true;
@@ -522,6 +526,9 @@ internal static class Rollback
         "insert" => entry.Before is { } replaced ? !Holds(replaced, current) : current is not null,
         _ => !Holds(entry.Before, current),
     };
+
+    /// <summary>Whether a contact column holds integers: how an image's value is read back in SQL.</summary>
+    private static bool Integer(string column) => WorkspaceCatalogue.IntegerColumns.Contains("contacts." + column);
 
     private static long Number(Dictionary<string, object?> row, string column) => Convert.ToInt64(row[column], CultureInfo.InvariantCulture);
 

@@ -81,9 +81,10 @@ internal sealed class SyntheticWorkspace
 
 
     /// <summary>Writes every table inside the transaction the caller opened on the connection, and returns the rows per table.</summary>
-    public IReadOnlyDictionary<string, long> Write(SqliteConnection connection, IProgress<SeedProgress>? progress, CancellationToken cancellationToken)
+    public IReadOnlyDictionary<string, long> Write(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IProgress<SeedProgress>? progress,
+        CancellationToken cancellationToken)
     {
-        using var inserts = new Inserts(connection);
+        using var inserts = new Inserts(connection, transaction);
         WriteCompanies(inserts.Companies, progress, cancellationToken);
         WriteObjects(inserts);
         var members = WriteContacts(inserts, progress, cancellationToken);
@@ -91,6 +92,7 @@ internal sealed class SyntheticWorkspace
         WriteSyncs(inserts.AudienceSyncs, members);
         WriteDependencies(inserts.FieldDependencies);
 
+        inserts.Flush();
         var rows = new OrderedDictionary<string, long>();
         foreach (var table in Tables)
         {
@@ -440,9 +442,11 @@ internal sealed class SyntheticWorkspace
     /// <summary>The prepared inserts, one per table.</summary>
     private sealed class Inserts : IDisposable
     {
-        public Inserts(SqliteConnection connection)
+        public Inserts(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction)
         {
-            TableInsert Make(string table, bool ignoreDuplicates, params string[] columns) => new(connection, table, columns, ignoreDuplicates);
+            TableInsert Make(string table, bool ignoreDuplicates, params string[] columns) => connection is SqliteConnection sqlite
+                ? new SqliteTableInsert(sqlite, table, columns, ignoreDuplicates)
+                : new BatchedTableInsert(connection, transaction, table, columns, ignoreDuplicates);
             Companies = Make("companies", false, "id", "name", "domain", "industry", "employees", "annual_revenue", "country");
             Contacts = Make("contacts", false, "id", "email", "first_name", "last_name", "phone", "date_of_birth", "company_id", "job_title",
                 "country", "lifecycle_stage", "lead_score", "lead_source", "owner", "email_consent", "email_consent_at", "email_consent_source",
@@ -485,6 +489,15 @@ internal sealed class SyntheticWorkspace
         public TableInsert Reports { get; }
         public TableInsert FieldDependencies { get; }
         public IReadOnlyList<TableInsert> All { get; }
+
+        /// <summary>Writes what any insert still holds back.</summary>
+        public void Flush()
+        {
+            foreach (var insert in All)
+            {
+                insert.Flush();
+            }
+        }
 
         public void Dispose()
         {

@@ -32,7 +32,12 @@ public static class WorkspaceSeeder
         cancellationToken.ThrowIfCancellationRequested();
 
         var workspace = new SyntheticWorkspace(options);
-        using var connection = store.Connect();
+        if (store.Shared)
+        {
+            return SeedShared(store, workspace, options, progress, cancellationToken);
+        }
+
+        using var connection = (SqliteConnection)store.Connect();
         var leftWal = false;
         try
         {
@@ -59,16 +64,16 @@ public static class WorkspaceSeeder
             var indexes = options.KeepIndexes ? [] : DropIndexes(connection, transaction);
             // The ledger of unsubscribed addresses is filled once after the load rather than by a trigger per row.
             Execute(connection, transaction, "DROP TRIGGER IF EXISTS contacts_unsubscribe_insert;");
-            var rows = workspace.Write(connection, progress, cancellationToken);
+            var rows = workspace.Write(connection, transaction, progress, cancellationToken);
             ConsentLedger.Fill(connection, transaction);
             Execute(connection, transaction, ConsentLedger.InsertTrigger);
             foreach (var (key, value) in workspace.Info(options))
             {
                 using var info = connection.CreateCommand();
                 info.Transaction = transaction;
-                info.CommandText = "INSERT INTO workspace_info (key, value) VALUES ($key, $value)";
-                info.Parameters.AddWithValue("$key", key);
-                info.Parameters.AddWithValue("$value", value);
+                info.CommandText = "INSERT INTO workspace_info (key, value) VALUES (@key, @value)";
+                info.Bind("@key", key);
+                info.Bind("@value", value);
                 info.ExecuteNonQuery();
             }
 
@@ -99,7 +104,43 @@ public static class WorkspaceSeeder
         }
     }
 
-    private static bool HoldsData(SqliteConnection connection, SqliteTransaction transaction)
+    /// <summary>
+    /// The seed of a workspace in PostgreSQL: the same rows in one transaction under the workspace's
+    /// writer lock, inserted in batches (the ledger's trigger keeps unsubscribed mailboxes as
+    /// they go); the indexes stay, as other replicas may be reading.
+    /// </summary>
+    private static SeedSummary SeedShared(WorkspaceStore store, SyntheticWorkspace workspace, SeedOptions options, IProgress<SeedProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var connection = store.Connect();
+        using var transaction = WorkspaceStore.BeginWrite(connection);
+        try
+        {
+            var contacts = Scalar(connection, transaction, "SELECT COUNT(*) FROM contacts");
+            if (!options.Replace && (contacts > 0 || HoldsData(connection, transaction)))
+            {
+                throw new WorkspaceNotEmptyException(store.Path, contacts);
+            }
+
+            Execute(connection, transaction, string.Concat(Cleared.Select(table => $"DELETE FROM {table};")) + "DELETE FROM workspace_info WHERE key LIKE 'seed.%';");
+            var rows = workspace.Write(connection, transaction, progress, cancellationToken);
+            foreach (var (key, value) in workspace.Info(options))
+            {
+                using var info = Tools.ToolContext.Command(connection, transaction, "INSERT INTO workspace_info (key, value) VALUES (@key, @value)", [new("@key", key), new("@value", value)]);
+                info.ExecuteNonQuery();
+            }
+
+            progress?.Report(new SeedProgress("committing", 0, 1));
+            transaction.Commit();
+            progress?.Report(new SeedProgress("committing", 1, 1));
+            return new SeedSummary(store.Path, rows);
+        }
+        finally
+        {
+            store.Wrote();
+        }
+    }
+
+    private static bool HoldsData(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction)
     {
         foreach (var table in Cleared)
         {
@@ -178,7 +219,7 @@ public static class WorkspaceSeeder
         return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
     }
 
-    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    private static void Execute(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, string sql)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -186,7 +227,7 @@ public static class WorkspaceSeeder
         command.ExecuteNonQuery();
     }
 
-    private static long Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    private static long Scalar(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string sql)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

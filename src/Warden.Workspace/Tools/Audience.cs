@@ -16,7 +16,7 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
         if (context.Row(Tables.Segments, id) is { } segment)
         {
             var rule = (string)segment["rule"]!;
-            var filter = ContactFilter.Compile(rule, "aud", out var error);
+            var filter = ContactFilter.Compile(rule, "aud", context.Sql, out var error);
             if (filter is null)
             {
                 return SystemError.Refused($"segment '{id}' has a rule that is not a valid filter ({error}); {tool} changed nothing");
@@ -55,11 +55,11 @@ internal sealed record Audience(string Id, string Name, string Predicate, IReadO
         FROM ranked
         """;
 
-    public string Reached => $"SELECT id, email FROM ({Classified}) WHERE excluded IS NULL";
+    public string Reached => $"SELECT id, email FROM ({Classified}) AS picked WHERE excluded IS NULL";
 
     public IReadOnlyList<Exclusion> Exclusions(ToolContext context)
     {
-        using var command = context.Command($"SELECT excluded, count(*) FROM ({Classified}) WHERE excluded IS NOT NULL GROUP BY excluded ORDER BY count(*) DESC, excluded", Parameters);
+        using var command = context.Command($"SELECT excluded, count(*) FROM ({Classified}) AS picked WHERE excluded IS NOT NULL GROUP BY excluded ORDER BY count(*) DESC, excluded", Parameters);
         using var reader = command.ExecuteReader();
         var exclusions = new List<Exclusion>();
         while (reader.Read())

@@ -21,9 +21,9 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     private IReadOnlyList<SqlArg> Parameters => [.. audience.Parameters, new SqlArg("@campaign", campaign)];
 
     /// <summary>Those the campaign reaches and has not reached yet (a send stopped earlier is resumed, never repeated).</summary>
-    private string Pending => $"SELECT id, email FROM ({audience.Reached}) WHERE id NOT IN (SELECT contact_id FROM campaign_sends WHERE campaign_id = @campaign)";
+    private string Pending => $"SELECT id, email FROM ({audience.Reached}) AS picked WHERE id NOT IN (SELECT contact_id FROM campaign_sends WHERE campaign_id = @campaign)";
 
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({Pending}) ORDER BY id", Parameters);
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({Pending}) AS picked ORDER BY id", Parameters);
 
     public override string? Binding(ToolContext context) => JsonSerializer.Serialize(Message(context));
 
@@ -48,7 +48,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
                       + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})" : "")
                       + (already > 0 ? $"; {already:N0} reached by an earlier send of it, which stopped" : "")
                       + ". A send cannot be taken back.";
-        var sample = context.Keys($"SELECT id FROM ({Pending}) ORDER BY id LIMIT 5", Parameters)
+        var sample = context.Keys($"SELECT id FROM ({Pending}) AS picked ORDER BY id LIMIT 5", Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["sent"] = "no" }, new Dictionary<string, string?> { ["sent"] = "yes" })).ToList();
         var message = Message(context);
         summary += $" From {message.Sender}, subject \"{message.Subject}\".";
@@ -66,7 +66,7 @@ internal sealed class SendChange(string campaign, string name, Audience audience
     public long Queue(ToolContext context, ActionJournal journal)
     {
         var queued = journal.Execute(
-            $"INSERT INTO send_queue (action_id, position, contact_id, email) SELECT @action, row_number() OVER (ORDER BY id), id, email FROM ({Pending}) ORDER BY id",
+            $"INSERT INTO send_queue (action_id, position, contact_id, email) SELECT @action, row_number() OVER (ORDER BY id), id, email FROM ({Pending}) AS picked ORDER BY id",
             [.. Parameters, new SqlArg("@action", journal.ActionId)]);
         SetStatus(context, journal, "sending", null);
         return queued;
@@ -95,9 +95,9 @@ internal sealed class SendChange(string campaign, string name, Audience audience
             new("@campaign", campaign), new("@sending", journal.ActionId), new("@from", from), new("@to", to), new("@now", context.NowText),
         };
         journal.JournalRows(Tables.CampaignSends, "insert",
-            $"SELECT @campaign || '|' || contact_id AS record_key, NULL AS before, json_object('campaign_id', @campaign, 'contact_id', contact_id, 'email', email, 'sent_at', @now) AS after FROM ({StillReachable})",
+            $"SELECT @campaign || '|' || contact_id AS record_key, NULL AS before, {context.Sql.Object("'campaign_id', @campaign, 'contact_id', contact_id, 'email', email, 'sent_at', @now")} AS after FROM ({StillReachable}) AS picked",
             parameters);
-        return journal.Execute($"INSERT INTO campaign_sends (campaign_id, contact_id, email, sent_at) SELECT @campaign, contact_id, email, @now FROM ({StillReachable})", parameters);
+        return journal.Execute($"INSERT INTO campaign_sends (campaign_id, contact_id, email, sent_at) SELECT @campaign, contact_id, email, @now FROM ({StillReachable}) AS picked", parameters);
     }
 
     /// <summary>Ends the send: the campaign is sent, or stopped (and can be sent again to the rest); the queue is emptied.</summary>
@@ -161,7 +161,7 @@ internal sealed class CampaignsSendTool() : WorkspaceTool("campaigns.send")
 internal sealed class SyncChange(string segment, string destination, Audience audience, string syncId) : Change
 {
     // Each member with the address that goes out: the destination matches people by it.
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({audience.Reached}) ORDER BY id", audience.Parameters);
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT id || '|' || email FROM ({audience.Reached}) AS picked ORDER BY id", audience.Parameters);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
@@ -170,7 +170,7 @@ internal sealed class SyncChange(string segment, string destination, Audience au
         var summary = $"audiences.sync: upload {records:N0} {(records == 1 ? "person" : "people")} from {audience.Name} to {destination}"
                       + (left > 0 ? $"; {left:N0} left out ({string.Join(", ", excluded.Select(e => $"{e.Records:N0} {e.Reason}"))})." : ".")
                       + " What the destination receives cannot be taken back.";
-        var sample = context.Keys($"SELECT id FROM ({audience.Reached}) ORDER BY id LIMIT 5", audience.Parameters)
+        var sample = context.Keys($"SELECT id FROM ({audience.Reached}) AS picked ORDER BY id LIMIT 5", audience.Parameters)
             .Select(id => new RecordChange(id, new Dictionary<string, string?> { ["in_audience"] = "no" }, new Dictionary<string, string?> { ["in_audience"] = "yes" })).ToList();
         return new PlanDetails(["contacts.email", "contacts.email_consent"], ["audience_syncs.members"],
             [new FieldChange("audience_syncs.members", 1, [], records.ToString(CultureInfo.InvariantCulture))], sample, summary, records, excluded)
@@ -181,7 +181,7 @@ internal sealed class SyncChange(string segment, string destination, Audience au
 
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
-        var members = context.Count($"SELECT count(*) FROM ({audience.Reached})", audience.Parameters);
+        var members = context.Count($"SELECT count(*) FROM ({audience.Reached}) AS picked", audience.Parameters);
         var existing = context.Row(Tables.AudienceSyncs, syncId);
         var after = new Dictionary<string, object?>
         {

@@ -25,7 +25,7 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     {
         if (context.Writing)
         {
-            // Applying: select the contacts once into a temporary table (by rowid), hash from it,
+            // Applying: select the contacts once into a temporary table, hash from it,
             // and write through it, instead of evaluating the filter three times.
             foreach (var key in Materialise(context))
             {
@@ -136,15 +136,16 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
     public override JsonElement Write(ToolContext context, ActionJournal journal)
     {
         var values = set.ToDictionary(s => s.Key, s => s.Value is Now ? context.NowText : s.Value);
-        var updated = journal.UpdateContactRows("temp.affected", values, context.NowText);
+        var affected = context.Sql.Temp("affected");
+        var updated = journal.UpdateContactRows(affected, values, context.NowText);
         if (Subscribes)
         {
             // Not journaled: undoing this subscription sets the contacts back to unsubscribed,
             // and the ledger's trigger records their addresses again.
-            journal.Execute($"DELETE FROM unsubscribed_addresses WHERE mailbox IN (SELECT {ConsentLedger.Mailbox("c.email")} FROM contacts c JOIN temp.affected a ON a.rid = c.rowid)", []);
+            journal.Execute($"DELETE FROM unsubscribed_addresses WHERE mailbox IN (SELECT {ConsentLedger.Mailbox("c.email")} FROM contacts c JOIN {affected} a ON a.rid = c.{context.Sql.ContactRow})", []);
         }
 
-        using (var drop = context.Command("DROP TABLE temp.affected"))
+        using (var drop = context.Command($"DROP TABLE {affected}"))
         {
             drop.ExecuteNonQuery();
         }
@@ -154,14 +155,12 @@ internal sealed class ContactFieldChange(ContactSelection selection, IReadOnlyDi
 
     private IEnumerable<string> Materialise(ToolContext context)
     {
-        using (var create = context.Command(
-                   $"DROP TABLE IF EXISTS temp.affected; CREATE TEMP TABLE affected AS SELECT rowid AS rid, id FROM contacts WHERE {selection.Predicate} ORDER BY id",
-                   selection.Parameters))
+        using (var create = context.Command(context.Sql.GatherContacts("affected", selection.Predicate, more: ", id"), selection.Parameters))
         {
             create.ExecuteNonQuery();
         }
 
-        return context.Keys("SELECT id FROM temp.affected ORDER BY rowid");
+        return context.Keys($"SELECT id FROM {context.Sql.Temp("affected")} ORDER BY {context.Sql.Ordinal}");
     }
 
     private static string? Text(object? value) => value is null ? null : Convert.ToString(value, CultureInfo.InvariantCulture);
@@ -188,7 +187,7 @@ internal sealed partial class ContactsUpdateTool() : WorkspaceTool("contacts.upd
 
     public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
-        var selection = ContactSelection.From(args, Name);
+        var selection = ContactSelection.From(args, Name, context.Sql);
         if (!selection.Succeeded)
         {
             return selection.Error!;
@@ -272,7 +271,7 @@ internal sealed class LifecycleSetStageTool() : WorkspaceTool("lifecycle.set_sta
             return SystemError.InvalidArguments($"'{stage}' is not a lifecycle stage; the stages are {string.Join(", ", Stages)}");
         }
 
-        var selection = ContactSelection.From(args, Name);
+        var selection = ContactSelection.From(args, Name, context.Sql);
         return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["lifecycle_stage"] = stage }, Name) : selection.Error!;
     }
 }
@@ -296,7 +295,7 @@ internal sealed class ConsentUpdateTool() : WorkspaceTool("consent.update")
             return SystemError.InvalidArguments($"'{source}' is not a consent source; the sources are {string.Join(", ", Sources)}");
         }
 
-        var selection = ContactSelection.From(args, Name);
+        var selection = ContactSelection.From(args, Name, context.Sql);
         return selection.Succeeded
             ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?>
             {
@@ -312,7 +311,7 @@ internal sealed class ContactsDeleteTool() : WorkspaceTool("contacts.delete")
 {
     public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
-        var selection = ContactSelection.From(args, Name);
+        var selection = ContactSelection.From(args, Name, context.Sql);
         return selection.Succeeded ? new ContactFieldChange(selection.Value!, new Dictionary<string, object?> { ["deleted_at"] = Now.Value }, Name, deletes: true) : selection.Error!;
     }
 }

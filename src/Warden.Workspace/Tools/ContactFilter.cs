@@ -2,12 +2,12 @@ using Warden.Core;
 
 namespace Warden.Workspace.Tools;
 
-/// <summary>A filter over contacts (a segment rule, a scoring or routing condition) compiled for SQLite.</summary>
+/// <summary>A filter over contacts (a segment rule, a scoring or routing condition) compiled for the workspace's engine.</summary>
 internal sealed record ContactFilter(string Text, string Predicate, IReadOnlyList<SqlArg> Parameters, IReadOnlyList<string> Fields)
 {
-    public static ContactFilter? Compile(string text, string prefix, out string? error)
+    public static ContactFilter? Compile(string text, string prefix, WorkspaceSql dialect, out string? error)
     {
-        if (!FilterCompiler.TryCompile(text, Tables.ContactFilterFields, SqlDialect.Sqlite, prefix, out var sql, out error))
+        if (!FilterCompiler.TryCompile(text, Tables.ContactFilterFields, dialect.Filters, prefix, out var sql, out error))
         {
             return null;
         }

@@ -53,7 +53,7 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
     {
         var changes = PrimaryChanges(context);
         var moving = Memberships.Sum(m => context.Count(
-            $"SELECT count(*) FROM {m.Table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups)) AND {m.Group} NOT IN (SELECT {m.Group} FROM {m.Table.Name} WHERE contact_id = @primary)",
+            $"SELECT count(*) FROM {m.Table.Name} WHERE contact_id IN ({context.Sql.Values("@dups")}) AND {m.Group} NOT IN (SELECT {m.Group} FROM {m.Table.Name} WHERE contact_id = @primary)",
             [new SqlArg("@dups", JsonSerializer.Serialize(duplicates)), new SqlArg("@primary", primary)]));
         var main = context.Row(Tables.Contacts, primary)!;
         var sample = new List<RecordChange>
@@ -83,18 +83,19 @@ internal sealed class MergeChange(string primary, IReadOnlyList<string> duplicat
         }
 
         var parameters = new List<SqlArg> { new("@dups", JsonSerializer.Serialize(duplicates)), new("@primary", primary), new("@now", context.NowText) };
+        var sql = context.Sql;
         foreach (var (table, group, time) in Memberships)
         {
-            var moving = $"SELECT DISTINCT {group} AS grp FROM {table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups)) AND {group} NOT IN (SELECT {group} FROM {table.Name} WHERE contact_id = @primary)";
-            journal.JournalRows(table, "insert", $"SELECT grp || '|' || @primary AS record_key, NULL AS before, json_object('{group}', grp, 'contact_id', @primary, '{time}', @now) AS after FROM ({moving})", parameters);
-            journal.Execute($"INSERT INTO {table.Name} ({group}, contact_id, {time}) SELECT grp, @primary, @now FROM ({moving})", parameters);
+            var moving = $"SELECT DISTINCT {group} AS grp FROM {table.Name} WHERE contact_id IN ({sql.Values("@dups")}) AND {group} NOT IN (SELECT {group} FROM {table.Name} WHERE contact_id = @primary)";
+            journal.JournalRows(table, "insert", $"SELECT grp || '|' || @primary AS record_key, NULL AS before, {sql.Object($"'{group}', grp, 'contact_id', @primary, '{time}', @now")} AS after FROM ({moving}) AS moving", parameters);
+            journal.Execute($"INSERT INTO {table.Name} ({group}, contact_id, {time}) SELECT grp, @primary, @now FROM ({moving}) AS moving", parameters);
             journal.JournalRows(table, "delete",
-                $"SELECT {group} || '|' || contact_id AS record_key, json_object('{group}', {group}, 'contact_id', contact_id, '{time}', {time}) AS before, NULL AS after FROM {table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups))",
+                $"SELECT {group} || '|' || contact_id AS record_key, {sql.Object($"'{group}', {group}, 'contact_id', contact_id, '{time}', {time}")} AS before, NULL AS after FROM {table.Name} WHERE contact_id IN ({sql.Values("@dups")})",
                 parameters);
-            journal.Execute($"DELETE FROM {table.Name} WHERE contact_id IN (SELECT value FROM json_each(@dups))", parameters);
+            journal.Execute($"DELETE FROM {table.Name} WHERE contact_id IN ({sql.Values("@dups")})", parameters);
         }
 
-        journal.UpdateContacts("deleted_at IS NULL AND id IN (SELECT value FROM json_each(@dups))", [parameters[0]],
+        journal.UpdateContacts($"deleted_at IS NULL AND id IN ({sql.Values("@dups")})", [parameters[0]],
             new Dictionary<string, object?> { ["deleted_at"] = context.NowText }, context.NowText);
         return Output(new { Primary = primary, Merged = duplicates.Count });
     }
@@ -168,7 +169,7 @@ internal sealed class ContactsPurgeTool() : WorkspaceTool("contacts.purge")
 {
     public override SystemResult<Change> Prepare(ArgumentReader args, ToolContext context)
     {
-        var selection = ContactSelection.From(args, Name, includeDeleted: true);
+        var selection = ContactSelection.From(args, Name, context.Sql, includeDeleted: true);
         return selection.Succeeded ? new PurgeChange(selection.Value!) : selection.Error!;
     }
 }

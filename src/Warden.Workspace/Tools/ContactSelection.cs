@@ -41,10 +41,11 @@ internal sealed class ContactSelection
     /// <param name="args">The call's ids, filter and all.</param>
     /// <param name="tool">For messages.</param>
     /// <param name="includeDeleted">Also select soft-deleted contacts (an erasure must reach them too).</param>
-    public static SystemResult<ContactSelection> From(ArgumentReader args, string tool, bool includeDeleted = false) =>
-        From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool, includeDeleted);
+    /// <param name="sql">The workspace's engine.</param>
+    public static SystemResult<ContactSelection> From(ArgumentReader args, string tool, WorkspaceSql sql, bool includeDeleted = false) =>
+        From(args.Strings("ids"), args.String("filter"), args.Boolean("all"), tool, sql, includeDeleted);
 
-    public static SystemResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool, bool includeDeleted = false)
+    public static SystemResult<ContactSelection> From(IReadOnlyList<string>? ids, string? filter, bool all, string tool, WorkspaceSql dialect, bool includeDeleted = false)
     {
         var live = includeDeleted ? "1 = 1" : "deleted_at IS NULL";
         if (ids is not null && filter is not null)
@@ -60,12 +61,12 @@ internal sealed class ContactSelection
             }
 
             var json = JsonSerializer.Serialize(ids);
-            return new ContactSelection($"{live} AND id IN (SELECT value FROM json_each(@ids))", [new SqlArg("@ids", json)], [], ids, all, null) { Live = live };
+            return new ContactSelection($"{live} AND id IN ({dialect.Values("@ids")})", [new SqlArg("@ids", json)], [], ids, all, null) { Live = live };
         }
 
         if (filter is not null)
         {
-            if (!FilterCompiler.TryCompile(filter, Tables.ContactFilterFields, SqlDialect.Sqlite, out var sql, out var error))
+            if (!FilterCompiler.TryCompile(filter, Tables.ContactFilterFields, dialect.Filters, out var sql, out var error))
             {
                 return SystemError.InvalidArguments($"the filter of {tool} is not valid: {error}");
             }
@@ -91,7 +92,7 @@ internal sealed class ContactSelection
     {
         if (Ids is not null)
         {
-            var missing = context.Keys($"SELECT value FROM json_each(@ids) WHERE value NOT IN (SELECT id FROM contacts WHERE {Live}) ORDER BY value",
+            var missing = context.Keys($"SELECT value FROM ({context.Sql.Values("@ids")}) AS listed WHERE value NOT IN (SELECT id FROM contacts WHERE {Live}) ORDER BY value",
                 Parameters).Take(6).ToList();
             if (missing.Count > 0)
             {

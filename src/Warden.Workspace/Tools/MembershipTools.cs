@@ -20,7 +20,7 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
         : $"SELECT id FROM contacts WHERE {selection.Predicate} AND id IN ({Members})";
 
     public override IEnumerable<string> Keys(ToolContext context) =>
-        context.Keys($"SELECT @group || '|' || id FROM ({Selected}) ORDER BY id", Parameters);
+        context.Keys($"SELECT @group || '|' || id FROM ({Selected}) AS picked ORDER BY id", Parameters);
 
     public override SystemError? Check(ToolContext context, long records) => selection.Check(context, records, tool);
 
@@ -48,14 +48,14 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
         if (add)
         {
             journal.JournalRows(table, "insert",
-                $"SELECT @group || '|' || id AS record_key, NULL AS before, json_object('{groupColumn}', @group, 'contact_id', id, '{timeColumn}', @now) AS after FROM ({Selected})",
+                $"SELECT @group || '|' || id AS record_key, NULL AS before, {context.Sql.Object($"'{groupColumn}', @group, 'contact_id', id, '{timeColumn}', @now")} AS after FROM ({Selected}) AS picked",
                 parameters);
-            changed = journal.Execute($"INSERT INTO {table.Name} ({groupColumn}, contact_id, {timeColumn}) SELECT @group, id, @now FROM ({Selected})", parameters);
+            changed = journal.Execute($"INSERT INTO {table.Name} ({groupColumn}, contact_id, {timeColumn}) SELECT @group, id, @now FROM ({Selected}) AS picked", parameters);
         }
         else
         {
             journal.JournalRows(table, "delete",
-                $"SELECT m.{groupColumn} || '|' || m.contact_id AS record_key, json_object('{groupColumn}', m.{groupColumn}, 'contact_id', m.contact_id, '{timeColumn}', m.{timeColumn}) AS before, NULL AS after " +
+                $"SELECT m.{groupColumn} || '|' || m.contact_id AS record_key, {context.Sql.Object($"'{groupColumn}', m.{groupColumn}, 'contact_id', m.contact_id, '{timeColumn}', m.{timeColumn}")} AS before, NULL AS after " +
                 $"FROM {table.Name} m WHERE m.{groupColumn} = @group AND m.contact_id IN ({Selected})",
                 parameters);
             changed = journal.Execute($"DELETE FROM {table.Name} WHERE {groupColumn} = @group AND contact_id IN ({Selected})", parameters);
@@ -74,7 +74,7 @@ internal sealed class MembershipChange(TableInfo table, string group, string gro
             return SystemError.NotFound($"there is no {groupArgument} '{group}'; {tool} changed nothing");
         }
 
-        var selection = ContactSelection.From(args, tool);
+        var selection = ContactSelection.From(args, tool, context.Sql);
         return selection.Succeeded ? new MembershipChange(table, group, name, groupColumn, timeColumn, selection.Value!, add, tool) : selection.Error!;
     }
 }
@@ -102,18 +102,18 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
 {
     private IReadOnlyList<SqlArg> Parameters => [new("@list", list), new("@emails", JsonSerializer.Serialize(emails))];
 
-    private string Selected => add
-        ? "SELECT DISTINCT value AS email FROM json_each(@emails) WHERE value NOT IN (SELECT email FROM suppression WHERE list_id = @list)"
-        : "SELECT DISTINCT value AS email FROM json_each(@emails) WHERE value IN (SELECT email FROM suppression WHERE list_id = @list)";
+    private string Selected(WorkspaceSql sql) => add
+        ? $"SELECT DISTINCT value AS email FROM ({sql.Values("@emails")}) AS listed WHERE value NOT IN (SELECT email FROM suppression WHERE list_id = @list)"
+        : $"SELECT DISTINCT value AS email FROM ({sql.Values("@emails")}) AS listed WHERE value IN (SELECT email FROM suppression WHERE list_id = @list)";
 
-    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT @list || '|' || email FROM ({Selected}) ORDER BY email", Parameters);
+    public override IEnumerable<string> Keys(ToolContext context) => context.Keys($"SELECT @list || '|' || email FROM ({Selected(context.Sql)}) AS picked ORDER BY email", Parameters);
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
-        var contacts = context.Count($"SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND {ConsentLedger.Mailbox("email")} IN (SELECT {ConsentLedger.Mailbox("email")} FROM ({Selected}))", Parameters);
+        var contacts = context.Count($"SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND {ConsentLedger.Mailbox("email")} IN (SELECT {ConsentLedger.Mailbox("email")} FROM ({Selected(context.Sql)}) AS picked)", Parameters);
         var summary = $"{tool}: {(add ? "suppress" : "stop suppressing")} {records:N0} address{(records == 1 ? "" : "es")} on '{listName}' ({contacts:N0} contact{(contacts == 1 ? "" : "s")})"
                       + (records < emails.Count ? $"; {emails.Count - records:N0} {(add ? "already there" : "not there")}." : ".");
-        var sample = context.Keys($"{Selected} ORDER BY email LIMIT 5", Parameters).Select(e => new RecordChange($"{list}|{e}",
+        var sample = context.Keys($"{Selected(context.Sql)} ORDER BY email LIMIT 5", Parameters).Select(e => new RecordChange($"{list}|{e}",
             new Dictionary<string, string?> { ["suppressed"] = add ? "no" : "yes" }, new Dictionary<string, string?> { ["suppressed"] = add ? "yes" : "no" })).ToList();
         return new PlanDetails([], ["suppression.email"], [new FieldChange("suppression.email", records, [], add ? "added" : "removed")], sample, summary);
     }
@@ -125,15 +125,15 @@ internal sealed class SuppressionChange(string list, string listName, IReadOnlyL
         if (add)
         {
             journal.JournalRows(Tables.Suppression, "insert",
-                $"SELECT @list || '|' || email AS record_key, NULL AS before, json_object('list_id', @list, 'email', email, 'reason', @reason, 'added_at', @now) AS after FROM ({Selected})", parameters);
-            changed = journal.Execute($"INSERT INTO suppression (list_id, email, reason, added_at) SELECT @list, email, @reason, @now FROM ({Selected})", parameters);
+                $"SELECT @list || '|' || email AS record_key, NULL AS before, {context.Sql.Object($"'list_id', @list, 'email', email, 'reason', {context.Sql.Typed("@reason", "suppression", "reason")}, 'added_at', @now")} AS after FROM ({Selected(context.Sql)}) AS picked", parameters);
+            changed = journal.Execute($"INSERT INTO suppression (list_id, email, reason, added_at) SELECT @list, email, @reason, @now FROM ({Selected(context.Sql)}) AS picked", parameters);
         }
         else
         {
             journal.JournalRows(Tables.Suppression, "delete",
-                $"SELECT s.list_id || '|' || s.email AS record_key, json_object('list_id', s.list_id, 'email', s.email, 'reason', s.reason, 'added_at', s.added_at) AS before, NULL AS after FROM suppression s WHERE s.list_id = @list AND s.email IN ({Selected})",
+                $"SELECT s.list_id || '|' || s.email AS record_key, {context.Sql.Object("'list_id', s.list_id, 'email', s.email, 'reason', s.reason, 'added_at', s.added_at")} AS before, NULL AS after FROM suppression s WHERE s.list_id = @list AND s.email IN ({Selected(context.Sql)})",
                 parameters);
-            changed = journal.Execute($"DELETE FROM suppression WHERE list_id = @list AND email IN ({Selected})", parameters);
+            changed = journal.Execute($"DELETE FROM suppression WHERE list_id = @list AND email IN ({Selected(context.Sql)})", parameters);
         }
 
         return Output(new { Changed = changed });

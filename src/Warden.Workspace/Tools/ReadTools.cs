@@ -92,7 +92,8 @@ internal sealed class ContactPage(string predicate, IReadOnlyList<SqlArg> parame
 {
     private IReadOnlyList<SqlArg> Parameters => [.. parameters, new SqlArg("@cursor", (object?)cursor ?? DBNull.Value), new SqlArg("@limit", limit)];
 
-    private string Where => $"deleted_at IS NULL AND {predicate} AND (@cursor IS NULL OR id > @cursor)";
+    // Typed, as PostgreSQL cannot tell a NULL's type.
+    private string Where => $"deleted_at IS NULL AND {predicate} AND (CAST(@cursor AS TEXT) IS NULL OR id > CAST(@cursor AS TEXT))";
 
     private JsonElement? _planned;
 
@@ -164,7 +165,7 @@ internal sealed class ContactsSearchTool() : WorkspaceTool("contacts.search")
             return new ContactPage("1 = 1", [], [], columns.Value!, limit.Value!.Value, args.String("cursor"), "every contact", Name);
         }
 
-        var filter = ContactFilter.Compile(text, "f", out var error);
+        var filter = ContactFilter.Compile(text, "f", context.Sql, out var error);
         return filter is null
             ? SystemError.InvalidArguments($"the filter of {Name} is not valid: {error}")
             : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, columns.Value!, limit.Value!.Value, args.String("cursor"), $"where {text}", Name);
@@ -187,7 +188,7 @@ internal sealed class SegmentsMembersTool() : WorkspaceTool("segments.members")
             return SystemError.NotFound($"there is no segment '{id}'");
         }
 
-        var filter = ContactFilter.Compile((string)segment["rule"]!, "f", out var error);
+        var filter = ContactFilter.Compile((string)segment["rule"]!, "f", context.Sql, out var error);
         return filter is null
             ? SystemError.Refused($"segment '{id}' has a rule that is not a valid filter: {error}")
             : new ContactPage(filter.Predicate, filter.Parameters, filter.Fields, ["id", "email", "lifecycle_stage"], limit.Value!.Value, args.String("cursor"), $"members of segment '{segment["name"]}'", Name);

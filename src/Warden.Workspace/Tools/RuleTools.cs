@@ -28,8 +28,8 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
     {
         yield return $"{kind}:{id}";
         var sql = _conditionChanges
-            ? $"SELECT '+' || id FROM ({Joining}) UNION ALL SELECT '-' || id FROM ({Leaving}) ORDER BY 1"
-            : $"SELECT '~' || id FROM ({Matching}) ORDER BY 1";
+            ? $"SELECT '+' || id FROM ({Joining}) AS picked UNION ALL SELECT '-' || id FROM ({Leaving}) AS picked ORDER BY 1"
+            : $"SELECT '~' || id FROM ({Matching}) AS picked ORDER BY 1";
         foreach (var key in context.Keys(sql, Parameters))
         {
             yield return key;
@@ -38,9 +38,9 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
 
     public override PlanDetails Describe(ToolContext context, long records)
     {
-        var joining = _conditionChanges ? context.Count($"SELECT count(*) FROM ({Joining})", Parameters) : 0;
-        var leaving = _conditionChanges ? context.Count($"SELECT count(*) FROM ({Leaving})", Parameters) : 0;
-        var matching = context.Count($"SELECT count(*) FROM ({Matching})", Parameters);
+        var joining = _conditionChanges ? context.Count($"SELECT count(*) FROM ({Joining}) AS picked", Parameters) : 0;
+        var leaving = _conditionChanges ? context.Count($"SELECT count(*) FROM ({Leaving}) AS picked", Parameters) : 0;
+        var matching = context.Count($"SELECT count(*) FROM ({Matching}) AS picked", Parameters);
         var row = context.Row(table, id)!;
         var beforeValues = set.ToDictionary(s => s.Key, s => Convert.ToString(row[s.Key], System.Globalization.CultureInfo.InvariantCulture));
         var changes = set.Select(s => new FieldChange($"{table.Name}.{s.Key}", 1, [new ValueCount(beforeValues[s.Key], 1)], Convert.ToString(s.Value, System.Globalization.CultureInfo.InvariantCulture))).ToList();
@@ -84,14 +84,15 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
         {
             // The dependency map follows the rule: what it reads now, journaled like any change.
             var parameters = new[] { new SqlArg("@kind", kind), new SqlArg("@id", id), new SqlArg("@fields", JsonSerializer.Serialize(after.Fields)) };
+            var sql = context.Sql;
             journal.JournalRows(Tables.FieldDependencies, "delete",
-                "SELECT object_kind || '|' || object_id || '|' || field AS record_key, json_object('object_kind', object_kind, 'object_id', object_id, 'field', field) AS before, NULL AS after " +
-                "FROM field_dependencies WHERE object_kind = @kind AND object_id = @id AND field NOT IN (SELECT value FROM json_each(@fields))", parameters);
-            journal.Execute("DELETE FROM field_dependencies WHERE object_kind = @kind AND object_id = @id AND field NOT IN (SELECT value FROM json_each(@fields))", parameters);
-            var adding = "SELECT value AS field FROM json_each(@fields) WHERE value NOT IN (SELECT field FROM field_dependencies WHERE object_kind = @kind AND object_id = @id)";
+                $"SELECT object_kind || '|' || object_id || '|' || field AS record_key, {sql.Object("'object_kind', object_kind, 'object_id', object_id, 'field', field")} AS before, NULL AS after " +
+                $"FROM field_dependencies WHERE object_kind = @kind AND object_id = @id AND field NOT IN ({sql.Values("@fields")})", parameters);
+            journal.Execute($"DELETE FROM field_dependencies WHERE object_kind = @kind AND object_id = @id AND field NOT IN ({sql.Values("@fields")})", parameters);
+            var adding = $"SELECT value AS field FROM ({sql.Values("@fields")}) AS listed WHERE value NOT IN (SELECT field FROM field_dependencies WHERE object_kind = @kind AND object_id = @id)";
             journal.JournalRows(Tables.FieldDependencies, "insert",
-                $"SELECT @kind || '|' || @id || '|' || field AS record_key, NULL AS before, json_object('object_kind', @kind, 'object_id', @id, 'field', field) AS after FROM ({adding})", parameters);
-            journal.Execute($"INSERT INTO field_dependencies (object_kind, object_id, field) SELECT @kind, @id, field FROM ({adding})", parameters);
+                $"SELECT @kind || '|' || @id || '|' || field AS record_key, NULL AS before, {sql.Object("'object_kind', @kind, 'object_id', @id, 'field', field")} AS after FROM ({adding}) AS picked", parameters);
+            journal.Execute($"INSERT INTO field_dependencies (object_kind, object_id, field) SELECT @kind, @id, field FROM ({adding}) AS picked", parameters);
         }
 
         return Output(new { Changed = 1 });
@@ -108,12 +109,12 @@ internal sealed class RuleChange(TableInfo table, string kind, string id, string
         }
 
         var oldText = (string)row[conditionColumn]!;
-        var before = ContactFilter.Compile(oldText, "old", out _) ?? ContactFilter.Nothing(oldText);
+        var before = ContactFilter.Compile(oldText, "old", context.Sql, out _) ?? ContactFilter.Nothing(oldText);
         var after = before;
         var set = new Dictionary<string, object?>(otherChanges, StringComparer.Ordinal);
         if (newCondition is not null)
         {
-            after = ContactFilter.Compile(newCondition, "new", out var error);
+            after = ContactFilter.Compile(newCondition, "new", context.Sql, out var error);
             if (after is null)
             {
                 return SystemError.InvalidArguments($"the new {conditionColumn} of {tool} is not a valid filter: {error}");

@@ -11,6 +11,9 @@ internal sealed class ToolContext(DbConnection connection, DbTransaction? transa
 
     public DbConnection Connection { get; } = connection;
 
+    /// <summary>Where the engine's SQL differs: SQLite's or PostgreSQL's.</summary>
+    public WorkspaceSql Sql { get; } = WorkspaceSql.Of(connection);
+
     public DbTransaction? Transaction { get; } = transaction;
 
     public DateTimeOffset Now { get; } = now;

@@ -15,7 +15,7 @@ namespace Warden.Gateway.Tests.EndToEnd;
 /// </summary>
 public sealed class ReplicaTests(PostgresServer server) : IAsyncLifetime
 {
-    /// <summary>A policy that governs the warehouse only (the built-in workspace is not shared yet).</summary>
+    /// <summary>A policy that governs the warehouse only (the shared workspace has its own tests, SharedWorkspaceTests).</summary>
     private const string Policy = """
         version: 1
         id: replicas

@@ -93,6 +93,32 @@ public sealed class ReplicaStoreTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task An_agents_request_rate_is_one_rate_across_replicas_taken_from_at_once()
+    {
+        // 5 a second, 10 at most held: 40 requests at one moment, spread over two replicas, get 10.
+        var (a, b) = await ReplicasAsync();
+
+        var taken = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).Rates!.TryTake("flood-bot", 5, 10, Now), Ct)));
+
+        Assert.Equal(10, taken.Count(t => t));
+        Assert.True(b.Rates!.TryTake("other-bot", 5, 10, Now), "another agent's bucket is its own");
+    }
+
+    [Fact]
+    public async Task An_agents_bucket_refills_with_time_whichever_replica_counts_it_and_a_clock_behind_adds_nothing()
+    {
+        var (a, b) = await ReplicasAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True((i % 2 == 0 ? a : b).Rates!.TryTake("flood-bot", 5, 10, Now));
+        }
+
+        Assert.False(b.Rates!.TryTake("flood-bot", 5, 10, Now.AddSeconds(-30)), "a replica whose clock is behind refilled the bucket");
+        var second = Enumerable.Range(0, 8).Count(i => (i % 2 == 0 ? a : b).Rates!.TryTake("flood-bot", 5, 10, Now.AddSeconds(1)));
+        Assert.Equal(5, second);
+    }
+
+    [Fact]
     public async Task A_budget_lock_held_on_one_replica_holds_the_other_until_released()
     {
         var (a, b) = await ReplicasAsync();

@@ -1,0 +1,1 @@
+[assembly: AssemblyFixture(typeof(Warden.Tests.PostgresServer))]

@@ -375,14 +375,19 @@ public sealed class GuardTests
         }
     }
 
+    /// <summary>The example policy with hygiene-bot's hourly budget of changed records cut to one.</summary>
+    private static Task<GatewayFixture> OneChangeAnHourAsync() =>
+        GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n    per: 1h\n  - id: reporting", "    limit: 1\n    per: 1h\n  - id: reporting", StringComparison.Ordinal));
+
+    /// <summary>hygiene-bot's plan to retitle one contact: one changed record.</summary>
+    private static Plan UpdateOfOne(GatewayFixture gateway) => gateway.Gateway.Workspace.Plan(new ToolCall("contacts.update",
+        System.Text.Json.JsonDocument.Parse("""{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""").RootElement, "hygiene-bot", "sandbox")).Get();
+
     [Fact]
     public async Task A_budget_lock_goes_once_the_call_has_reserved_its_use_and_the_next_decision_counts_the_reservation()
     {
-        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n    per: 1h\n  - id: reporting", "    limit: 1\n    per: 1h\n  - id: reporting", StringComparison.Ordinal));
-        var (policy, guards) = (gateway.Gateway.Policy, gateway.Gateway.Guards);
-        var hygiene = policy.FindAgent("hygiene-bot")!;
-        var update = gateway.Gateway.Workspace.Plan(new ToolCall("contacts.update",
-            System.Text.Json.JsonDocument.Parse("""{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""").RootElement, "hygiene-bot", "sandbox")).Get();
+        await using var gateway = await OneChangeAnHourAsync();
+        var (policy, guards, hygiene, update) = (gateway.Gateway.Policy, gateway.Gateway.Guards, gateway.Gateway.Policy.FindAgent("hygiene-bot")!, UpdateOfOne(gateway));
 
         using var first = await guards.EnterAsync(policy, hygiene, update, null);
         var second = guards.EnterAsync(policy, hygiene, update, null);
@@ -400,11 +405,8 @@ public sealed class GuardTests
     [Fact]
     public async Task A_call_that_does_not_run_gives_back_what_it_reserved()
     {
-        await using var gateway = await GatewayFixture.StartAsync(policy => policy.Replace("    limit: 20000\n    per: 1h\n  - id: reporting", "    limit: 1\n    per: 1h\n  - id: reporting", StringComparison.Ordinal));
-        var (policy, guards) = (gateway.Gateway.Policy, gateway.Gateway.Guards);
-        var hygiene = policy.FindAgent("hygiene-bot")!;
-        var update = gateway.Gateway.Workspace.Plan(new ToolCall("contacts.update",
-            System.Text.Json.JsonDocument.Parse("""{"ids": ["c-0000001"], "set": {"job_title": "Buyer"}}""").RootElement, "hygiene-bot", "sandbox")).Get();
+        await using var gateway = await OneChangeAnHourAsync();
+        var (policy, guards, hygiene, update) = (gateway.Gateway.Policy, gateway.Gateway.Guards, gateway.Gateway.Policy.FindAgent("hygiene-bot")!, UpdateOfOne(gateway));
 
         string? reservation;
         using (var hold = await guards.EnterAsync(policy, hygiene, update, null))

@@ -27,7 +27,9 @@ internal sealed class WorkspaceFixture
         else
         {
             // An environment of its own: the workspace's schema, created and migrated.
-            Store = WorkspaceStore.Open(Storage.Engines.StoreLocation.Postgres(postgres.AdminConnection(TestDatabase(postgres))), "t" + Guid.NewGuid().ToString("N")[..12]);
+            _location = Storage.Engines.StoreLocation.Postgres(postgres.AdminConnection(TestDatabase(postgres)));
+            _environment = "t" + Guid.NewGuid().ToString("N")[..12];
+            Store = WorkspaceStore.Open(_location, _environment);
             Path = Store.Path;
             _postgres = Store.ConnectionString;
         }
@@ -45,6 +47,25 @@ internal sealed class WorkspaceFixture
     public string Path { get; }
 
     private readonly string? _postgres;
+    private readonly Storage.Engines.StoreLocation? _location;
+    private readonly string? _environment;
+
+    /// <summary>
+    /// The same PostgreSQL workspace opened again, as another gateway replica sharing the store
+    /// opens it: its own store object and connections (pooled, as a gateway's are, when
+    /// <paramref name="pooled"/>).
+    /// </summary>
+    public MarketingWorkspace Replica(bool pooled = false)
+    {
+        var location = _location ?? throw new InvalidOperationException("only a PostgreSQL workspace has replicas");
+        if (pooled)
+        {
+            location = Storage.Engines.StoreLocation.Postgres(new Npgsql.NpgsqlConnectionStringBuilder(location.Connection) { Pooling = true }.ConnectionString);
+        }
+
+        var store = WorkspaceStore.Open(location, _environment!);
+        return new MarketingWorkspace(store, Clock, _ => []);
+    }
 
     /// <summary>True when the workspace is in PostgreSQL.</summary>
     public bool OnPostgres => _postgres is not null;

@@ -153,6 +153,13 @@ public sealed class MarketingWorkspace : IGovernedSystem
             }
         }
 
+        if (stopped is not null)
+        {
+            // PostgreSQL drops a cancel that reaches the connection between two statements: the
+            // stop still holds, and the transaction, not committed, is rolled back.
+            return SystemError.Stopped($"{plan.Tool.Name} was stopped while it ran ({stopped}); nothing was written");
+        }
+
         var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
         RecordAction(context, actionId, plan, records, reversible);
         transaction.Commit();
@@ -200,11 +207,22 @@ public sealed class MarketingWorkspace : IGovernedSystem
             {
                 if (Volatile.Read(ref cancelled) == 0 && stop() is { } reason && Interlocked.Exchange(ref cancelled, 1) == 0)
                 {
-                    stopped(reason);
-                    Cancel(store, backend);
+                    // Only while the write runs: once it is done, its pooled connection (the same
+                    // server process) may be running another write, which a cancel would stop instead.
+                    lock (_watching)
+                    {
+                        if (!_done)
+                        {
+                            stopped(reason);
+                            Cancel(store, backend);
+                        }
+                    }
                 }
             }, null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
         }
+
+        private readonly Lock _watching = new();
+        private bool _done;
 
         /// <summary>The statement was interrupted on the watcher's word.</summary>
         public static bool Interrupted(DbException e) =>
@@ -229,17 +247,12 @@ public sealed class MarketingWorkspace : IGovernedSystem
 
         public void Dispose()
         {
-            if (_timer is not null)
+            lock (_watching)
             {
-                // Waits for a check under way: a cancel sent after this could reach whatever the
-                // connection runs next, another caller's statement once it is back in the pool.
-                using var done = new ManualResetEvent(false);
-                if (_timer.Dispose(done))
-                {
-                    done.WaitOne();
-                }
+                _done = true;
             }
 
+            _timer?.Dispose();
             if (_handle is not null)
             {
                 SQLitePCL.raw.sqlite3_progress_handler(_handle, 0, null, null);

@@ -323,6 +323,11 @@ public sealed class MarketingWorkspace : IGovernedSystem
             using var lease = await _store.WriteAsync(CancellationToken.None).ConfigureAwait(false);
             using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
+            if (!SendChange.StillQueued(context, actionId))
+            {
+                return EndedElsewhere(plan, send, actionId, queued, sent);
+            }
+
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
             sent += send.Deliver(context, journal, from, from + batch - 1);
             entries = journal.Entries;
@@ -334,6 +339,11 @@ public sealed class MarketingWorkspace : IGovernedSystem
         {
             using var transaction = WorkspaceStore.BeginWrite(lease.Connection);
             var context = new ToolContext(lease.Connection, transaction, _clock.GetUtcNow(), _classesOf, writing: true);
+            if (queued > 0 && !SendChange.StillQueued(context, actionId))
+            {
+                return EndedElsewhere(plan, send, actionId, queued, sent);
+            }
+
             using var journal = new ActionJournal(lease.Connection, transaction, actionId, entries);
             output = send.Finish(context, journal, queued, sent, stopped);
             transaction.Commit();
@@ -341,6 +351,17 @@ public sealed class MarketingWorkspace : IGovernedSystem
 
         _store.Checkpoint();
         return new AppliedAction(actionId, plan.Tool.Name, queued, false, output) { Stopped = stopped, Done = sent };
+    }
+
+    /// <summary>
+    /// A send whose queue another replica emptied, ending it as stopped (its recovery took the send
+    /// for one a stopped gateway left): it is ended already, and its journal goes on from there, so
+    /// this one sends and writes no more.
+    /// </summary>
+    private static AppliedAction EndedElsewhere(Plan plan, SendChange send, string actionId, long queued, long sent)
+    {
+        const string stopped = "another replica ended it as stopped, taking it for a send a stopped gateway left";
+        return new AppliedAction(actionId, plan.Tool.Name, queued, false, send.EndedElsewhere(queued, sent, stopped)) { Stopped = stopped, Done = sent };
     }
 
     /// <summary>Works out what a rollback would restore and which records conflict. Never writes.</summary>

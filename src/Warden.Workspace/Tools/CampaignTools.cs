@@ -110,6 +110,17 @@ internal sealed class SendChange(string campaign, string name, Audience audience
             : Output(new { Sent = sent, Campaign = campaign, Stopped = stopped, NotSent = queued - sent });
     }
 
+    /// <summary>
+    /// True while the send's recipients are still queued: another replica's recovery, taking the
+    /// send for one a stopped gateway left, ends it by emptying its queue (<see cref="StopInterrupted"/>).
+    /// </summary>
+    public static bool StillQueued(ToolContext context, string actionId) =>
+        context.Count("SELECT count(*) FROM (SELECT 1 FROM send_queue WHERE action_id = @action LIMIT 1) AS queued", ("@action", actionId)) > 0;
+
+    /// <summary>What a send another replica ended says: it sent no more, and wrote nothing more.</summary>
+    public JsonElement EndedElsewhere(long queued, long sent, string stopped) =>
+        Output(new { Sent = sent, Campaign = campaign, Stopped = stopped, NotSent = queued - sent });
+
     /// <summary>Ends a send a stopped gateway left half-way: the campaign is stopped (and can be sent again to the rest), the queue emptied.</summary>
     public static void StopInterrupted(ToolContext context, ActionJournal journal, string campaign)
     {

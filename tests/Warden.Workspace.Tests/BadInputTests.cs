@@ -24,6 +24,15 @@ public abstract class BadInputTests(PostgresServer? server)
     public void An_unknown_tool_is_refused_with_a_suggestion() =>
         Assert.Equal("'contacts.updte' is not a workspace tool; did you mean 'contacts.update'?", Refused("contacts.updte", "{}").Message);
 
+    // PostgreSQL cannot store a NUL in text (it failed with an exception); SQLite stored it, cutting the value short where C reads it.
+    [Theory]
+    [InlineData("""{"ids": ["c-01"], "set": {"job_title": "a\u0000b"}}""", "'set.job_title'")]
+    [InlineData("""{"ids": ["c-01"], "set": {"email": "ann@ex\u0000ample.com"}}""", "'set.email'")]
+    [InlineData("""{"ids": ["c-01\u0000"], "set": {"owner": "sam"}}""", "'ids[0]'")]
+    [InlineData("""{"filter": "country == 'DE\u0000'", "set": {"owner": "sam"}}""", "'filter'")]
+    public void Text_holding_a_NUL_character_is_refused(string arguments, string where) =>
+        Assert.StartsWith($"{where} of contacts.update holds a NUL character", Refused("contacts.update", arguments).Message, StringComparison.Ordinal);
+
     [Fact]
     public void An_unknown_argument_is_refused() =>
         Assert.Equal("contacts.update has no argument 'fliter'; did you mean 'filter'?", Refused("contacts.update", """{"fliter": "x", "set": {"owner": "sam"}}""").Message);

@@ -83,6 +83,50 @@ public sealed class ReplicaTests(PostgresServer server)
         Assert.NotNull(applied.Stopped);
     }
 
+    [Fact]
+    public async Task Replicas_writing_one_record_at_once_journal_each_change_over_the_one_before()
+    {
+        var replicas = new[] { _workspace.Workspace, _workspace.Replica(), _workspace.Replica(pooled: true) };
+        var writes = replicas.Select((replica, r) => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                // Each planned on its own snapshot, then applied while the others apply theirs.
+                var plan = replica.Plan(WorkspaceFixture.Call("contacts.update", $$$"""{"ids": ["c-01", "c-02"], "set": {"lead_score": {{{100 * r + i}}}, "job_title": "r{{{r}}}-{{{i}}}"}}""")).Get();
+                (await replica.ApplyAsync(plan, cancellationToken: TestContext.Current.CancellationToken)).Get();
+            }
+        }, TestContext.Current.CancellationToken)).ToList();
+        await Task.WhenAll(writes);
+
+        // In the order the actions were applied, every before-image is the after-image before it.
+        using var connection = _workspace.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT j.record_key, j.before, j.after, a.seq FROM journal j JOIN actions a ON a.id = j.action_id WHERE j.table_name = 'contacts' ORDER BY j.record_key, a.seq";
+        using var reader = command.ExecuteReader();
+        var last = new Dictionary<string, string>();
+        var entries = 0;
+        while (reader.Read())
+        {
+            entries++;
+            var (key, before, after) = (reader.GetString(0), Canonical(reader.GetString(1)), Canonical(reader.GetString(2)));
+            if (last.TryGetValue(key, out var previous))
+            {
+                Assert.Equal(Fields(previous), Fields(before));
+            }
+
+            last[key] = after;
+        }
+
+        Assert.Equal(2 * 45, entries);
+        Assert.Equal(45L, _workspace.Scalar("SELECT count(DISTINCT seq) FROM actions"));
+        Assert.Equal(Fields(last["c-01"]).Split(';')[0], "lead_score=" + _workspace.Field("c-01", "lead_score"));
+    }
+
+    private static string Canonical(string json) => string.Join(";", System.Text.Json.JsonDocument.Parse(json).RootElement.EnumerateObject()
+        .Where(p => p.Name is "lead_score" or "job_title").OrderBy(p => p.Name == "job_title").Select(p => $"{p.Name}={p.Value}"));
+
+    private static string Fields(string canonical) => canonical;
+
     /// <summary>Locks a contact's row in a transaction of the holder's, as another program editing it would.</summary>
     private static DbTransaction Hold(DbConnection holder, string id)
     {

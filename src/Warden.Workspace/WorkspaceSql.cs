@@ -29,10 +29,6 @@ internal abstract class WorkspaceSql
     /// <summary>A JSON object's text, of SQL arguments as <c>json_object</c> takes them: <c>'key', value, ...</c>.</summary>
     public string Object(string arguments) => Filters == SqlDialect.Sqlite ? $"json_object({arguments})" : $"CAST(json_build_object({arguments}) AS text)";
 
-    /// <summary>A JSON object's text of the columns' values by name (qualified by <paramref name="alias"/> when given).</summary>
-    public string JsonObject(IEnumerable<string> columns, string? alias = null) =>
-        JsonObject(columns.Select(c => (c, alias is null ? $"\"{c}\"" : $"{alias}.\"{c}\"")));
-
     /// <summary>The value of a key of a JSON object's text, as the table's column holds such values (text or integer).</summary>
     public abstract string JsonField(string json, string key, bool integer);
 
@@ -75,9 +71,6 @@ internal abstract class WorkspaceSql
     /// <summary>Creates an index on a temporary table.</summary>
     public abstract string TempIndex(string name, string table, string columns);
 
-    /// <summary>The position of <paramref name="needle"/> in <paramref name="text"/>, from 1; 0 when not found.</summary>
-    public abstract string Position(string text, string needle);
-
     private sealed class SqliteSql : WorkspaceSql
     {
         public override SqlDialect Filters => SqlDialect.Sqlite;
@@ -108,8 +101,6 @@ internal abstract class WorkspaceSql
         public override string InsertOrder => "";
 
         public override string Ordinal => "rowid";
-
-        public override string Position(string text, string needle) => $"instr({text}, {needle})";
 
         public override string Text => "TEXT";
 
@@ -149,8 +140,6 @@ internal abstract class WorkspaceSql
         public override string InsertOrder => ", ordinal bigint GENERATED ALWAYS AS IDENTITY";
 
         public override string Ordinal => "ordinal";
-
-        public override string Position(string text, string needle) => $"strpos({text}, {needle})";
 
         public override string Text => "TEXT COLLATE \"C\"";
 

@@ -426,13 +426,18 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         try
         {
-            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+            if (!_queue.Writer.TryWrite(pending))
+            {
+                // Full (or closed, which throws): wait for room.
+                await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (ChannelClosedException e)
         {
             throw e.InnerException as AuditTrailException ?? (Exception)new ObjectDisposedException(nameof(AuditTrail));
         }
 
+        WakeWriter();
         return await pending.Done.Task.ConfigureAwait(false);
     }
 
@@ -463,6 +468,39 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
     private List<Pending> _inFlight = [];
     private AuditEntryInsert? _insertEntry;
 
+    // The writer sleeps on _wake when nothing is queued, and an append wakes it itself. (Waiting on
+    // the channel instead, its waiter is completed through a thread-pool item first, and only that
+    // item wakes the writer: one more hand-off on a lone call's path.) _sleeping is 1 while the
+    // writer may be asleep; whoever sets it back to 0 wakes it. The event is never disposed: a
+    // timer's or a late append's Set may come after the trail has closed.
+    private readonly ManualResetEventSlim _wake = new(initialState: false);
+    private int _sleeping;
+
+    // The clock's timer that wakes the idle writer when the entries since the last checkpoint are
+    // due one, and the checkpoint it was set after; _timerRang once it has fired.
+    private ITimer? _checkpointTimer;
+    private DateTimeOffset _timerSetFor;
+    private volatile bool _timerRang;
+
+    private void WakeWriter()
+    {
+        if (Interlocked.CompareExchange(ref _sleeping, 0, 1) != 1)
+        {
+            return;
+        }
+
+        if (ThreadPool.PendingWorkItemCount == 0)
+        {
+            _wake.Set(); // a lone append: at once
+        }
+        else
+        {
+            // Under load the wake waits its turn behind the work already queued (other callers on
+            // their way to append): the writer then takes them in the same commit and fsync.
+            ThreadPool.UnsafeQueueUserWorkItem(static wake => wake.Set(), _wake, preferLocal: false);
+        }
+    }
+
     /// <summary>
     /// The writer's loop, on its own thread: it blocks while there is nothing to write instead of
     /// awaiting, so that it never queues behind the callers' continuations on the thread pool.
@@ -472,49 +510,89 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         var batch = new List<Pending>(MaxBatch);
         _inFlight = batch;
         var reader = _queue.Reader;
-        Task<bool>? waiting = null;
-        while (true)
+        try
         {
-            if (!reader.TryPeek(out _))
+            while (true)
             {
-                // One wait at a time, kept across a checkpoint written while idle.
-                waiting ??= reader.WaitToReadAsync().AsTask();
-                if (_sinceCheckpoint.Size > 0)
+                if (!reader.TryPeek(out _))
                 {
-                    var due = _checkpointTime + _options.CheckpointInterval - _clock.GetUtcNow();
-                    if (due <= TimeSpan.Zero || Task.WaitAny(waiting, Task.Delay(due, _clock)) != 0)
+                    if (_sinceCheckpoint.Size > 0 && CheckpointDue())
                     {
                         WriteCheckpoint();
                         continue;
                     }
+
+                    _wake.Reset();
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    // Checked again after saying so: an append that came before it is seen here, and one after it wakes the writer.
+                    if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted)
+                    {
+                        _wake.Wait();
+                    }
+
+                    Interlocked.Exchange(ref _sleeping, 0);
+                    if (!reader.TryPeek(out _))
+                    {
+                        if (reader.Completion.IsCompleted)
+                        {
+                            break;
+                        }
+
+                        continue; // the checkpoint's timer
+                    }
                 }
 
-                var more = waiting.GetAwaiter().GetResult();
-                waiting = null;
-                if (!more)
+                if (_syncer?.Failure is { } failure)
                 {
-                    break;
+                    throw failure;
                 }
+
+                batch.Clear();
+                while (batch.Count < MaxBatch && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                Commit(batch);
             }
 
-            if (_syncer?.Failure is { } failure)
+            if (_sinceCheckpoint.Size > 0)
             {
-                throw failure;
+                WriteCheckpoint();
             }
-
-            batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            Commit(batch);
         }
-
-        if (_sinceCheckpoint.Size > 0)
+        finally
         {
-            WriteCheckpoint();
+            _checkpointTimer?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Whether the entries since the last checkpoint are due one by now; if not, the clock's timer
+    /// is set (once per checkpoint) to wake the idle writer when they are.
+    /// </summary>
+    private bool CheckpointDue()
+    {
+        var due = _checkpointTime + _options.CheckpointInterval - _clock.GetUtcNow();
+        if (due <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        if (_checkpointTimer is null || _timerSetFor != _checkpointTime || _timerRang)
+        {
+            // A timer may ring a little early by this clock: it is set again for what is left.
+            _checkpointTimer?.Dispose();
+            _timerRang = false;
+            _timerSetFor = _checkpointTime;
+            _checkpointTimer = _clock.CreateTimer(_ =>
+            {
+                _timerRang = true;
+                _wake.Set();
+            }, null, due, Timeout.InfiniteTimeSpan);
+        }
+
+        return false;
     }
 
     /// <param name="batch">What to write; items that are not entries (checkpoint requests, work) are handled after the commit.</param>
@@ -844,6 +922,7 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
         }
 
         _queue.Writer.TryComplete();
+        _wake.Set();
         try
         {
             await _writer.ConfigureAwait(false);

@@ -79,7 +79,12 @@ internal sealed class WalSyncer : IDisposable
             lock (_gate)
             {
                 _syncing = false;
-                Monitor.Pulse(_gate);
+                // The fsync thread waits on this only with work handed to it or when closing; waking
+                // it for nothing would put a context switch before the lone caller's acknowledgement.
+                if (_waiting.Count > 0 || _closing)
+                {
+                    Monitor.Pulse(_gate);
+                }
             }
         }
 

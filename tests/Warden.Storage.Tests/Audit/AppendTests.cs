@@ -71,6 +71,35 @@ public sealed class AppendTests : IDisposable
     }
 
     [Fact]
+    public async Task An_append_that_finds_the_writer_asleep_wakes_it_whether_the_pool_is_idle_or_busy()
+    {
+        // Each append here is alone, so the writer has gone to sleep before most of them: a wake
+        // lost in the race with its going to sleep would leave the append waiting for good. Every
+        // other one is made while the thread pool has work queued, when the wake waits its turn there.
+        const int appends = 600;
+        await using (var trail = _trail.Open(new AuditTrailOptions { CheckpointEvery = 50 }))
+        {
+            for (var i = 1; i <= appends; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    for (var w = 0; w < 4; w++)
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(static _ => Thread.SpinWait(2_000), null);
+                    }
+                }
+
+                var appended = await trail.AppendAsync(TrailFixture.Call(i), TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+                Assert.Equal(i, appended.Seq);
+            }
+        }
+
+        var verified = AuditVerifier.Verify(_trail.Path);
+        Assert.Null(verified.Finding);
+        Assert.Equal(appends, verified.Entries);
+    }
+
+    [Fact]
     public async Task A_checkpoint_that_cannot_be_written_is_reported_every_time_and_the_entries_stay_durable()
     {
         var survived = new System.Collections.Concurrent.ConcurrentQueue<(string What, Exception Error)>();

@@ -31,12 +31,23 @@ public static class AuditText
     /// <summary>The canonical body of an entry, with the secrets in its arguments and texts redacted.</summary>
     public static string Body(AuditEntry entry) => Encoding.UTF8.GetString(BodyUtf8(entry));
 
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     /// <summary>The canonical body of an entry as UTF-8: the bytes <see cref="Body"/> decodes.</summary>
     public static byte[] BodyUtf8(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, Options))
+        // One buffer and writer per thread, reused: every call's entry is written here, and only
+        // the finished bytes are kept (a buffer grown past the usual size is let go after use).
+        var buffer = t_buffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var w = t_writer ??= new Utf8JsonWriter(buffer, Options);
+        w.Reset(buffer);
+        try
         {
             // Keys in ordinal order, by hand: the writer does not sort.
             w.WriteStartObject();
@@ -89,9 +100,22 @@ public static class AuditText
             Typed(w, "tool", entry.Tool);
             Text(w, "use_case", entry.UseCase);
             w.WriteEndObject();
+            w.Flush();
+        }
+        catch
+        {
+            // A writer that failed half-way is not used again.
+            t_writer = null;
+            throw;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var body = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 64 * 1024)
+        {
+            (t_buffer, t_writer) = (null, null);
+        }
+
+        return body;
     }
 
     /// <summary>The stored text of an entry: its body with the link, sequence number and time.</summary>

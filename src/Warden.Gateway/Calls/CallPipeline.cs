@@ -120,7 +120,7 @@ internal static class RecordIds
                 case JsonValueKind.Object:
                     foreach (var property in value.EnumerateObject())
                     {
-                        if (property.Name == "id" && property.Value.ValueKind == JsonValueKind.String)
+                        if (property.Value.ValueKind == JsonValueKind.String && property.NameEquals("id"u8))
                         {
                             ids.Add(property.Value.GetString()!);
                         }

@@ -358,16 +358,16 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
 
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        buffer.Write("event: message\ndata: "u8);
-        using (var json = new Utf8JsonWriter(buffer))
+        // Written straight into the response's pipe: no buffer of our own to fill and copy.
+        var body = response.BodyWriter;
+        body.Write("event: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(body))
         {
             JsonSerializer.Serialize(json, answer, MessageType);
         }
 
-        buffer.Write("\n\n"u8);
-        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
-        await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        body.Write("\n\n"u8);
+        await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>An exception's data as the SDK puts it in an error (none for Warden's own).</summary>

@@ -25,6 +25,22 @@ public sealed class AuditTextTests
     }
 
     [Fact]
+    public void A_body_written_after_a_larger_one_on_the_same_thread_holds_only_its_own_fields()
+    {
+        // The body's buffer is reused per thread: nothing of the entry before may show in the next.
+        var small = new AuditEntry { Kind = AuditKinds.Call, Agent = "a", Tool = "contacts.get", Outcome = "ok" };
+        var alone = AuditText.Body(small);
+        var large = small with
+        {
+            Arguments = JsonDocument.Parse(JsonSerializer.Serialize(new { note = new string('x', 100_000) })).RootElement,
+            RecordsRead = [.. Enumerable.Range(1, 500).Select(i => $"c_{i}")],
+        };
+        Assert.Contains(new string('x', 100_000), AuditText.Body(large), StringComparison.Ordinal);
+        Assert.Equal(alone, AuditText.Body(small));
+        Assert.DoesNotContain("c_1", alone, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_secrets_the_redacting_writer_gives_the_plain_canonical_bytes()
     {
         var value = JsonDocument.Parse("""{"b": [2, {"d": 1, "c": 2}], "a": "x"}""").RootElement;

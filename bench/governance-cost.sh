@@ -11,6 +11,7 @@
 #   bench/governance-cost.sh                  # defaults below; about 5 minutes
 #   ROUNDS=5 DURATION=15 bench/governance-cost.sh
 #   BEFORE=/path/to/other/checkout bench/governance-cost.sh   # that checkout's gateway too, in the same rounds
+#   BASELINE_SERVER_GC=1 bench/governance-cost.sh   # the baseline on server GC too, as the gateway runs
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -65,7 +66,7 @@ WARDEN_TOKEN_REPORTING=$TOKEN dotnet "$warden_dll" serve --policy examples/marke
   --port "$gateway_port" --agent-rate 1000000 >"$dir/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
-dotnet "$baseline_dll" --workspace "$dir/data/workspace.db" --port "$baseline_port" >"$dir/baseline.log" 2>&1 &
+DOTNET_gcServer=${BASELINE_SERVER_GC:-0} dotnet "$baseline_dll" --workspace "$dir/data/workspace.db" --port "$baseline_port" >"$dir/baseline.log" 2>&1 &
 baseline_pid=$!
 pids+=("$baseline_pid")
 

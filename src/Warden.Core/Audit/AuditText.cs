@@ -104,8 +104,8 @@ public static class AuditText
         }
         catch
         {
-            // A writer that failed half-way is not used again.
-            t_writer = null;
+            // A writer that failed half-way is not used again, nor a buffer it may have grown.
+            (t_buffer, t_writer) = (null, null);
             throw;
         }
 

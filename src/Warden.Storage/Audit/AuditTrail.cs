@@ -516,13 +516,15 @@ public sealed class AuditTrail : IAsyncDisposable, IDisposable
             {
                 if (!reader.TryPeek(out _))
                 {
+                    // Reset before the checkpoint's timer is looked at or set: a timer that rings
+                    // from here on wakes the wait below instead of being wiped out.
+                    _wake.Reset();
                     if (_sinceCheckpoint.Size > 0 && CheckpointDue())
                     {
                         WriteCheckpoint();
                         continue;
                     }
 
-                    _wake.Reset();
                     Interlocked.Exchange(ref _sleeping, 1);
                     // Checked again after saying so: an append that came before it is seen here, and one after it wakes the writer.
                     if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted)

@@ -482,16 +482,18 @@ public sealed class MarketingWorkspace : IGovernedSystem
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var affected = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         affected.AppendData(Encoding.UTF8.GetBytes(tool.System + "/" + tool.Name));
-        hash.AppendData(Header(call, tool, change.Binding(context)));
+        AppendHeader(hash, call, tool, change.Binding(context));
         long records = 0;
         var sample = new List<string>();
-        Span<byte> separator = [(byte)'\n'];
+        Span<byte> line = stackalloc byte[128];
         foreach (var key in change.Keys(context))
         {
-            var bytes = Encoding.UTF8.GetBytes(key);
-            hash.AppendData(separator);
+            // The separator and the key as one line, on the stack when it fits (keys are short ids).
+            var length = Encoding.UTF8.GetMaxByteCount(key.Length) + 1;
+            var bytes = length <= line.Length ? line : new byte[length];
+            bytes[0] = (byte)'\n';
+            bytes = bytes[..(Encoding.UTF8.GetBytes(key, bytes[1..]) + 1)];
             hash.AppendData(bytes);
-            affected.AppendData(separator);
             affected.AppendData(bytes);
             if (records++ < 10)
             {
@@ -533,44 +535,51 @@ public sealed class MarketingWorkspace : IGovernedSystem
         return classes;
     }
 
-    private static readonly JsonWriterOptions Canonical = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// The canonical JSON (<see cref="CanonicalJson"/>) of the call a plan hash binds: its keys
     /// written in their sorted order, the arguments canonical, wrapped with the binding when there
     /// is one. Written directly because every call is planned: building the object and sorting it
     /// back cost a tenth of a point read's plan.
     /// </summary>
-    internal static byte[] Header(ToolCall call, ToolDefinition tool, string? binding)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, Canonical))
+    private static void AppendHeader(IncrementalHash hash, ToolCall call, ToolDefinition tool, string? binding) => JsonScratch.Write(
+        (hash, call, tool, binding),
+        static (json, header) => WriteHeader(json, header.call, header.tool, header.binding),
+        static (header, state) =>
         {
-            if (binding is not null)
-            {
-                json.WriteStartObject();
-                json.WriteString("binding", binding);
-                json.WritePropertyName("call");
-            }
+            state.hash.AppendData(header);
+            return 0;
+        });
 
+    /// <summary>The header's bytes, as <see cref="AppendHeader"/> hashes them.</summary>
+    internal static byte[] Header(ToolCall call, ToolDefinition tool, string? binding) => JsonScratch.Write(
+        (call, tool, binding),
+        static (json, header) => WriteHeader(json, header.call, header.tool, header.binding),
+        static (header, _) => header.ToArray());
+
+    private static void WriteHeader(Utf8JsonWriter json, ToolCall call, ToolDefinition tool, string? binding)
+    {
+        if (binding is not null)
+        {
             json.WriteStartObject();
-            json.WriteString("agent", call.Agent);
-            json.WritePropertyName("arguments");
-            json.WriteRawValue(call.Arguments.ValueKind == JsonValueKind.Undefined ? "{}"u8 : CanonicalJson.Bytes(call.Arguments), skipInputValidation: true);
-            json.WriteString("environment", call.Environment);
-            json.WriteBoolean("external", tool.External);
-            json.WriteString("kind", tool.Kind.ToString());
-            json.WriteString("reversibility", tool.Reversibility.ToString());
-            json.WriteString("system", tool.System);
-            json.WriteString("tool", tool.Name);
-            json.WriteEndObject();
-            if (binding is not null)
-            {
-                json.WriteEndObject();
-            }
+            json.WriteString("binding", binding);
+            json.WritePropertyName("call");
         }
 
-        return buffer.WrittenSpan.ToArray();
+        json.WriteStartObject();
+        json.WriteString("agent", call.Agent);
+        json.WritePropertyName("arguments");
+        json.WriteRawValue(call.Arguments.ValueKind == JsonValueKind.Undefined ? "{}"u8 : CanonicalJson.Bytes(call.Arguments), skipInputValidation: true);
+        json.WriteString("environment", call.Environment);
+        json.WriteBoolean("external", tool.External);
+        json.WriteString("kind", tool.Kind.ToString());
+        json.WriteString("reversibility", tool.Reversibility.ToString());
+        json.WriteString("system", tool.System);
+        json.WriteString("tool", tool.Name);
+        json.WriteEndObject();
+        if (binding is not null)
+        {
+            json.WriteEndObject();
+        }
     }
 
     private static List<Dependent> Dependents(ToolContext context, IReadOnlyList<string> fields)

@@ -61,6 +61,14 @@ public sealed class MaskTests
     }
 
     [Fact]
+    public void A_field_whose_name_is_written_with_escapes_is_masked_as_its_plain_name()
+    {
+        Assert.Equal(
+            """{"email":"j***@example.com","first_name":"A***","t\u00EBst":"x","country":"DE"}""",
+            Masked("""{"em\u0061il": "jo@example.com", "f\u0069rst_name": "Ann", "tëst": "x", "country": "DE"}"""));
+    }
+
+    [Fact]
     public void Output_without_a_masked_value_is_handed_on_as_it_is()
     {
         using var document = JsonDocument.Parse("""{"id": "c-1", "email": null, "country": "DE"}""");

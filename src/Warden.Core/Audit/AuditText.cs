@@ -14,12 +14,6 @@ namespace Warden.Core.Audit;
 /// </summary>
 public static class AuditText
 {
-    private static readonly JsonWriterOptions Options = new()
-    {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Indented = false,
-    };
-
     /// <summary>
     /// A text as the trail writes it, with the secrets in it replaced by marks naming their kind
     /// (<c>[redacted: GitHub token]</c>); the same instance when it holds none. Anything that
@@ -31,91 +25,66 @@ public static class AuditText
     /// <summary>The canonical body of an entry, with the secrets in its arguments and texts redacted.</summary>
     public static string Body(AuditEntry entry) => Encoding.UTF8.GetString(BodyUtf8(entry));
 
-    [ThreadStatic]
-    private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
-
     /// <summary>The canonical body of an entry as UTF-8: the bytes <see cref="Body"/> decodes.</summary>
     public static byte[] BodyUtf8(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        // One buffer and writer per thread, reused: every call's entry is written here, and only
-        // the finished bytes are kept (a buffer grown past the usual size is let go after use).
-        var buffer = t_buffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
-        buffer.ResetWrittenCount();
-        var w = t_writer ??= new Utf8JsonWriter(buffer, Options);
-        w.Reset(buffer);
-        try
+        return JsonScratch.Write(entry, WriteBody, static (body, _) => body.ToArray());
+    }
+
+    private static void WriteBody(Utf8JsonWriter w, AuditEntry entry)
+    {
+        // Keys in ordinal order, by hand: the writer does not sort.
+        w.WriteStartObject();
+        // What a person or an agent typed, or what quotes it back (a reason that names a bad
+        // argument, a summary that holds the filter), is redacted; what Warden made itself
+        // (ids, hashes, names from the policy, fixed words) is written as it is.
+        Text(w, "action_id", entry.ActionId);
+        Text(w, "agent", entry.Agent);
+        Text(w, "approval_id", entry.ApprovalId);
+        Text(w, "archive_file", entry.ArchiveFile);
+        Text(w, "archive_sha256", entry.ArchiveSha256);
+        if (entry.ArchivedFrom is { } from)
         {
-            // Keys in ordinal order, by hand: the writer does not sort.
-            w.WriteStartObject();
-            // What a person or an agent typed, or what quotes it back (a reason that names a bad
-            // argument, a summary that holds the filter), is redacted; what Warden made itself
-            // (ids, hashes, names from the policy, fixed words) is written as it is.
-            Text(w, "action_id", entry.ActionId);
-            Text(w, "agent", entry.Agent);
-            Text(w, "approval_id", entry.ApprovalId);
-            Text(w, "archive_file", entry.ArchiveFile);
-            Text(w, "archive_sha256", entry.ArchiveSha256);
-            if (entry.ArchivedFrom is { } from)
-            {
-                w.WriteNumber("archived_from", from);
-            }
-
-            if (entry.ArchivedThrough is { } archived)
-            {
-                w.WriteNumber("archived_through", archived);
-            }
-
-            if (entry.Arguments is { ValueKind: not JsonValueKind.Undefined } arguments)
-            {
-                w.WritePropertyName("arguments");
-                CanonicalJson.Write(arguments, w, Redaction.Secrets);
-            }
-
-            Typed(w, "comment", entry.Comment);
-            Typed(w, "detail", entry.Detail);
-            Text(w, "effect", entry.Effect);
-            Text(w, "environment", entry.Environment);
-            List(w, "fields_read", entry.FieldsRead);
-            Typed(w, "instruction", entry.Instruction);
-            Text(w, "kind", entry.Kind);
-            Text(w, "outcome", entry.Outcome);
-            Text(w, "person", entry.Person);
-            Text(w, "plan_hash", entry.PlanHash);
-            Typed(w, "plan_summary", entry.PlanSummary);
-            Text(w, "policy_hash", entry.PolicyHash);
-            Typed(w, "reason", entry.Reason);
-            List(w, "records_changed", entry.RecordsChanged);
-            List(w, "records_read", entry.RecordsRead);
-            if (entry.RollbackOf is { } of)
-            {
-                w.WriteNumber("rollback_of", of);
-            }
-
-            Text(w, "rule", entry.Rule);
-            List(w, "shadow", entry.Shadow);
-            Typed(w, "tool", entry.Tool);
-            Text(w, "use_case", entry.UseCase);
-            w.WriteEndObject();
-            w.Flush();
-        }
-        catch
-        {
-            // A writer that failed half-way is not used again, nor a buffer it may have grown.
-            (t_buffer, t_writer) = (null, null);
-            throw;
+            w.WriteNumber("archived_from", from);
         }
 
-        var body = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity > 64 * 1024)
+        if (entry.ArchivedThrough is { } archived)
         {
-            (t_buffer, t_writer) = (null, null);
+            w.WriteNumber("archived_through", archived);
         }
 
-        return body;
+        if (entry.Arguments is { ValueKind: not JsonValueKind.Undefined } arguments)
+        {
+            w.WritePropertyName("arguments");
+            CanonicalJson.Write(arguments, w, Redaction.Secrets);
+        }
+
+        Typed(w, "comment", entry.Comment);
+        Typed(w, "detail", entry.Detail);
+        Text(w, "effect", entry.Effect);
+        Text(w, "environment", entry.Environment);
+        List(w, "fields_read", entry.FieldsRead);
+        Typed(w, "instruction", entry.Instruction);
+        Text(w, "kind", entry.Kind);
+        Text(w, "outcome", entry.Outcome);
+        Text(w, "person", entry.Person);
+        Text(w, "plan_hash", entry.PlanHash);
+        Typed(w, "plan_summary", entry.PlanSummary);
+        Text(w, "policy_hash", entry.PolicyHash);
+        Typed(w, "reason", entry.Reason);
+        List(w, "records_changed", entry.RecordsChanged);
+        List(w, "records_read", entry.RecordsRead);
+        if (entry.RollbackOf is { } of)
+        {
+            w.WriteNumber("rollback_of", of);
+        }
+
+        Text(w, "rule", entry.Rule);
+        List(w, "shadow", entry.Shadow);
+        Typed(w, "tool", entry.Tool);
+        Text(w, "use_case", entry.UseCase);
+        w.WriteEndObject();
     }
 
     /// <summary>The stored text of an entry: its body with the link, sequence number and time.</summary>

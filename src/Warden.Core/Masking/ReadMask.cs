@@ -1,5 +1,7 @@
-using System.Text.Json;
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
 
 namespace Warden.Core;
 
@@ -15,11 +17,13 @@ public sealed class ReadMask
 {
     private const string Hidden = "***";
     private readonly HashSet<string> _masked;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _maskedByChars;
     private readonly Func<string, bool>? _hidden;
 
     private ReadMask(HashSet<string> masked, Func<string, bool>? hidden)
     {
         _masked = masked;
+        _maskedByChars = masked.GetAlternateLookup<ReadOnlySpan<char>>();
         _hidden = hidden;
     }
 
@@ -72,14 +76,42 @@ public sealed class ReadMask
 
         // Written once from the element and read back once: every read an agent makes with a
         // masked field passes here (it was text, a node tree, and the tree serialised again).
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        return JsonScratch.Write(
+            (mask: this, value),
+            static (json, state) => state.mask.Write(json, state.value),
+            static (written, _) =>
+            {
+                var reader = new Utf8JsonReader(written);
+                return JsonElement.ParseValue(ref reader);
+            },
+            escapeHtml: true);
+    }
+
+    /// <summary>Whether a property's name is a masked field's, read without making a string of every name.</summary>
+    private bool IsMasked(JsonProperty property)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.Length > 256 || raw.Contains((byte)'\\'))
         {
-            Write(json, value);
+            return _masked.Contains(property.Name); // escaped or long: rare, read whole
         }
 
-        var reader = new Utf8JsonReader(buffer.WrittenSpan);
-        return JsonElement.ParseValue(ref reader);
+        Span<char> name = stackalloc char[raw.Length];
+        return _maskedByChars.Contains(name[..Encoding.UTF8.GetChars(raw, name)]);
+    }
+
+    /// <summary>Writes a property's name as <see cref="Utf8JsonWriter.WritePropertyName(string)"/> would, from its bytes when they need no unescaping.</summary>
+    private static void WriteName(Utf8JsonWriter json, JsonProperty property)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.Contains((byte)'\\'))
+        {
+            json.WritePropertyName(property.Name);
+        }
+        else
+        {
+            json.WritePropertyName(raw);
+        }
     }
 
     /// <summary>How a value of a masked field reads.</summary>
@@ -110,7 +142,7 @@ public sealed class ReadMask
                 json.WriteStartObject();
                 foreach (var property in value.EnumerateObject())
                 {
-                    json.WritePropertyName(property.Name);
+                    WriteName(json, property);
                     if (property.Value.ValueKind == JsonValueKind.Null)
                     {
                         json.WriteNullValue();
@@ -148,12 +180,34 @@ public sealed class ReadMask
         }
     }
 
-    private bool Touches(JsonElement value) => value.ValueKind switch
+    private bool Touches(JsonElement value)
     {
-        JsonValueKind.Object => value.EnumerateObject().Any(p => (_masked.Contains(p.Name) && p.Value.ValueKind is not JsonValueKind.Null) || Touches(p.Value)),
-        JsonValueKind.Array => value.EnumerateArray().Any(Touches),
-        _ => false,
-    };
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    if ((property.Value.ValueKind is not JsonValueKind.Null && IsMasked(property)) || Touches(property.Value))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (Touches(item))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
 
     /// <summary>The value as it is, but for the values of masked fields in it (a masked field's null stays null).</summary>
     private void Write(Utf8JsonWriter json, JsonElement value)
@@ -164,8 +218,8 @@ public sealed class ReadMask
                 json.WriteStartObject();
                 foreach (var property in value.EnumerateObject())
                 {
-                    json.WritePropertyName(property.Name);
-                    if (property.Value.ValueKind != JsonValueKind.Null && _masked.Contains(property.Name))
+                    WriteName(json, property);
+                    if (property.Value.ValueKind != JsonValueKind.Null && IsMasked(property))
                     {
                         WriteMasked(json, property.Value);
                     }

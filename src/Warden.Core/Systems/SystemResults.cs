@@ -113,11 +113,35 @@ public class Plan
             Recipients = recipients,
             Deleted = deleted,
             Destination = destination,
-            Fields = [.. fieldsRead.Concat(fieldsChanged).Distinct()],
+            Fields = Distinct(fieldsRead, fieldsChanged),
             Classes = classes,
             External = tool.External,
             Reversible = tool.Reversibility != Reversibility.Irreversible,
         };
+    }
+
+    /// <summary>The fields read and then those changed, each once, in that order (sized once: every call is planned).</summary>
+    private static string[] Distinct(IReadOnlyList<string> read, IReadOnlyList<string> changed)
+    {
+        var seen = new HashSet<string>(read.Count + changed.Count, StringComparer.Ordinal);
+        var fields = new List<string>(read.Count + changed.Count);
+        foreach (var field in read)
+        {
+            if (seen.Add(field))
+            {
+                fields.Add(field);
+            }
+        }
+
+        foreach (var field in changed)
+        {
+            if (seen.Add(field))
+            {
+                fields.Add(field);
+            }
+        }
+
+        return fields.Count == 0 ? [] : [.. fields];
     }
 
     /// <summary>The call planned.</summary>

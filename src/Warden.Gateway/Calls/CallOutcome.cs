@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Warden.Core;
 
 namespace Warden.Gateway.Calls;
 
@@ -66,78 +67,74 @@ internal sealed record CallOutcome(CallStatus Status, string Tool, string Messag
     public static CallOutcome Refused(string tool, string code, string message, string? rule, long auditSeq) =>
         new(CallStatus.Refused, tool, message) { Code = code, Rule = rule, AuditSeq = auditSeq };
 
-    private static readonly JsonWriterOptions Writing = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// The JSON the agent reads: snake_case names in this order, nulls left out. Written field by
     /// field rather than by the serializer, which reflected over an object built for it on every call.
     /// </summary>
-    public string ToJson()
+    public string ToJson() => JsonScratch.Write(this, static (json, outcome) => outcome.WriteTo(json), static (text, _) => System.Text.Encoding.UTF8.GetString(text));
+
+    /// <summary>Writes <see cref="ToJson"/>'s JSON.</summary>
+    public void WriteTo(Utf8JsonWriter json)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Result is null ? 512 : 2048);
-        using (var json = new Utf8JsonWriter(buffer, Writing))
+        ArgumentNullException.ThrowIfNull(json);
+        json.WriteStartObject();
+        json.WriteString("status"u8, Status switch
         {
-            json.WriteStartObject();
-            json.WriteString("status"u8, Status switch
-            {
-                CallStatus.Done => "done",
-                CallStatus.PendingApproval => "pending_approval",
-                CallStatus.Refused => "refused",
-                CallStatus.Stopped => "stopped",
-                _ => "error",
-            });
-            json.WriteString("tool"u8, Tool);
-            json.WriteString("message"u8, Message);
-            Text(json, "code"u8, Code);
-            Text(json, "rule"u8, Rule);
-            Text(json, "summary"u8, Summary);
-            if (Records is { } records)
-            {
-                json.WriteNumber("records"u8, records);
-            }
+            CallStatus.Done => "done",
+            CallStatus.PendingApproval => "pending_approval",
+            CallStatus.Refused => "refused",
+            CallStatus.Stopped => "stopped",
+            _ => "error",
+        });
+        json.WriteString("tool"u8, Tool);
+        json.WriteString("message"u8, Message);
+        Text(json, "code"u8, Code);
+        Text(json, "rule"u8, Rule);
+        Text(json, "summary"u8, Summary);
+        if (Records is { } records)
+        {
+            json.WriteNumber("records"u8, records);
+        }
 
-            Text(json, "action_id"u8, ActionId);
-            Text(json, "approval_id"u8, ApprovalId);
-            Text(json, "approval_url"u8, ApprovalUrl);
-            if (WaitingFor is { } waiting)
+        Text(json, "action_id"u8, ActionId);
+        Text(json, "approval_id"u8, ApprovalId);
+        Text(json, "approval_url"u8, ApprovalUrl);
+        if (WaitingFor is { } waiting)
+        {
+            json.WriteStartArray("waiting_for"u8);
+            foreach (var wait in waiting)
             {
-                json.WriteStartArray("waiting_for"u8);
-                foreach (var wait in waiting)
+                json.WriteStartObject();
+                json.WriteString("rule"u8, wait.Rule);
+                json.WriteStartArray("approvers"u8);
+                foreach (var approver in wait.Approvers)
                 {
-                    json.WriteStartObject();
-                    json.WriteString("rule"u8, wait.Rule);
-                    json.WriteStartArray("approvers"u8);
-                    foreach (var approver in wait.Approvers)
-                    {
-                        json.WriteStringValue(approver);
-                    }
-
-                    json.WriteEndArray();
-                    json.WriteNumber("quorum"u8, wait.Quorum);
-                    json.WriteNumber("given"u8, wait.Given);
-                    json.WriteEndObject();
+                    json.WriteStringValue(approver);
                 }
 
                 json.WriteEndArray();
+                json.WriteNumber("quorum"u8, wait.Quorum);
+                json.WriteNumber("given"u8, wait.Given);
+                json.WriteEndObject();
             }
 
-            Text(json, "expires_at"u8, ExpiresAt);
-            if (Merged is { } merged)
-            {
-                json.WriteBoolean("merged"u8, merged);
-            }
-
-            if (Result is { } result)
-            {
-                json.WritePropertyName("result"u8);
-                result.WriteTo(json);
-            }
-
-            json.WriteNumber("audit_seq"u8, AuditSeq);
-            json.WriteEndObject();
+            json.WriteEndArray();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Text(json, "expires_at"u8, ExpiresAt);
+        if (Merged is { } merged)
+        {
+            json.WriteBoolean("merged"u8, merged);
+        }
+
+        if (Result is { } result)
+        {
+            json.WritePropertyName("result"u8);
+            result.WriteTo(json);
+        }
+
+        json.WriteNumber("audit_seq"u8, AuditSeq);
+        json.WriteEndObject();
     }
 
     private static void Text(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)

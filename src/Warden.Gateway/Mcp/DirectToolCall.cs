@@ -55,6 +55,7 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     private static readonly JsonTypeInfo<JsonRpcMessage> MessageType = Protocol.GetTypeInfo<JsonRpcMessage>();
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsType = Protocol.GetTypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<CallToolResult> ResultType = Protocol.GetTypeInfo<CallToolResult>();
+    private static readonly JsonTypeInfo<RequestId> IdType = Protocol.GetTypeInfo<RequestId>();
     private static readonly JsonTypeInfo<UrlElicitationRequiredErrorData> ElicitationsType = Protocol.GetTypeInfo<UrlElicitationRequiredErrorData>();
 
     /// <summary>The characters RFC 9110 allows in a header value, as the SDK checks Mcp-Name.</summary>
@@ -90,7 +91,7 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
 
         Interlocked.Increment(ref _taken);
 
-        JsonRpcMessage answer;
+        Reply answer;
         try
         {
             answer = Answer(request, await surface.CallToolAsync(context.User, parameters, urlElicitation).ConfigureAwait(false), perRequest);
@@ -138,16 +139,21 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         return true;
     }
 
-    /// <summary>The result as the SDK sends it: on 2026-07-28 marked complete and signed with the server's identity in <c>_meta</c>.</summary>
-    private JsonRpcResponse Answer(JsonRpcRequest request, CallToolResult result, bool perRequest)
+    /// <summary>
+    /// The result as the SDK sends it: on the handshake versions as it is; on 2026-07-28 marked
+    /// complete and signed with the server's identity in <c>_meta</c>.
+    /// </summary>
+    private Reply Answer(JsonRpcRequest request, CallToolResult result, bool perRequest)
     {
-        if (perRequest)
+        if (!perRequest)
         {
-            result.ResultType ??= "complete";
+            // Written straight from the result (the SDK goes through a node tree first: the same bytes).
+            return new Reply(request.Id, result);
         }
 
+        result.ResultType ??= "complete";
         var node = JsonSerializer.SerializeToNode(result, ResultType);
-        if (perRequest && node is JsonObject fields)
+        if (node is JsonObject fields)
         {
             if (fields["_meta"] is not JsonObject meta)
             {
@@ -158,6 +164,44 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         }
 
         return new JsonRpcResponse { Id = request.Id, Result = node };
+    }
+
+    /// <summary>
+    /// What is sent back: a message as the SDK's types hold it, or a plain call's result with the
+    /// id it answers, written as the SDK writes a <see cref="JsonRpcResponse"/> of it.
+    /// </summary>
+    private readonly struct Reply
+    {
+        private readonly JsonRpcMessage? _message;
+        private readonly RequestId _id;
+        private readonly CallToolResult? _result;
+
+        public Reply(RequestId id, CallToolResult result) => (_id, _result) = (id, result);
+
+        private Reply(JsonRpcMessage message) => _message = message;
+
+        public static implicit operator Reply(JsonRpcMessage message) => new(message);
+
+        /// <summary>The JSON-RPC error code, if this is an error.</summary>
+        public int? ErrorCode => _message is JsonRpcError { Error.Code: var code } ? code : null;
+
+        public void WriteTo(Utf8JsonWriter json)
+        {
+            if (_result is null)
+            {
+                JsonSerializer.Serialize(json, _message!, MessageType);
+                return;
+            }
+
+            // The order SDK 2.4.0's converter writes a response in; the differential tests hold it to that.
+            json.WriteStartObject();
+            json.WritePropertyName("result"u8);
+            JsonSerializer.Serialize(json, _result, ResultType);
+            json.WritePropertyName("id"u8);
+            JsonSerializer.Serialize(json, _id, IdType);
+            json.WriteString("jsonrpc"u8, "2.0");
+            json.WriteEndObject();
+        }
     }
 
     /// <summary>
@@ -341,10 +385,10 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     /// The answer as the SDK writes it: one SSE event named message, its data the JSON-RPC message;
     /// on 2026-07-28 a method-not-found error is a 404 and a version or header error a 400.
     /// </summary>
-    private static async Task WriteEventAsync(HttpContext context, JsonRpcMessage answer, bool perRequest)
+    private static async Task WriteEventAsync(HttpContext context, Reply answer, bool perRequest)
     {
         var response = context.Response;
-        response.StatusCode = perRequest && answer is JsonRpcError { Error.Code: var code }
+        response.StatusCode = perRequest && answer.ErrorCode is { } code
             ? code switch
             {
                 (int)McpErrorCode.MethodNotFound => StatusCodes.Status404NotFound,
@@ -363,7 +407,7 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
         body.Write("event: message\ndata: "u8);
         using (var json = new Utf8JsonWriter(body))
         {
-            JsonSerializer.Serialize(json, answer, MessageType);
+            answer.WriteTo(json);
         }
 
         body.Write("\n\n"u8);

@@ -154,7 +154,7 @@ internal sealed class McpSurface(
             throw HeldCallElicitations.Answer(approvalId, page, WhyHeld(outcome));
         }
 
-        return Result(outcome.ToJson(), isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid or CallStatus.Stopped);
+        return Result(outcome, isError: outcome.Status is CallStatus.Refused or CallStatus.Invalid or CallStatus.Stopped);
     }
 
     /// <summary>What the user is told beside the page: what the call would do, who must agree, and by when. Only what the pending answer already tells the agent.</summary>
@@ -219,7 +219,7 @@ internal sealed class McpSurface(
             Outcome = "refused", Reason = message, Detail = Join(onBehalfOf, $"the retry of held call {record.Id}"),
         }).ConfigureAwait(false);
         var refused = CallOutcome.Refused(record.Tool, record.Status.Word(), message, null, seq) with { ApprovalId = record.Id };
-        return Result(refused.ToJson(), isError: true);
+        return Result(refused, isError: true);
     }
 
     /// <summary>Why a request ended as it did, and the comment of whoever denied it, from its stored outcome.</summary>
@@ -389,4 +389,15 @@ internal sealed class McpSurface(
         StructuredContent = JsonElement.Parse(json),
         IsError = isError,
     };
+
+    /// <summary>As <see cref="Result(string, bool)"/>, from the outcome's JSON as written, not read back from its text.</summary>
+    private static CallToolResult Result(CallOutcome outcome, bool isError) => JsonScratch.Write(
+        (outcome, isError),
+        static (json, answer) => answer.outcome.WriteTo(json),
+        static (json, answer) => new CallToolResult
+        {
+            Content = [new TextContentBlock { Text = System.Text.Encoding.UTF8.GetString(json) }],
+            StructuredContent = JsonElement.Parse(json),
+            IsError = answer.isError,
+        });
 }

@@ -47,43 +47,52 @@ internal abstract class ReadChange : Change
     /// writes a row read by <see cref="Rows"/>, but written straight from the reader: a point read
     /// is on every governed call's path.
     /// </summary>
-    internal static JsonElement RowObject(DbDataReader reader)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
+    internal static JsonElement RowObject(DbDataReader reader) => JsonScratch.Write(
+        reader,
+        static (json, row) =>
         {
             json.WriteStartObject();
-            for (var i = 0; i < reader.FieldCount; i++)
+            for (var i = 0; i < row.FieldCount; i++)
             {
-                json.WritePropertyName(reader.GetName(i));
-                switch (reader.IsDBNull(i) ? null : reader.GetValue(i))
+                json.WritePropertyName(row.GetName(i));
+                if (row.IsDBNull(i))
                 {
-                    case null:
-                        json.WriteNullValue();
-                        break;
-                    case long integer:
-                        json.WriteNumberValue(integer);
-                        break;
-                    case double real:
-                        json.WriteNumberValue(real);
-                        break;
-                    case string text:
-                        json.WriteStringValue(text);
-                        break;
-                    case byte[] blob:
-                        json.WriteBase64StringValue(blob);
-                        break;
-                    case var other:
-                        throw new InvalidOperationException($"column {reader.GetName(i)} holds a {other.GetType().Name}, which SQLite does not return");
+                    json.WriteNullValue();
+                    continue;
+                }
+
+                // By the value's own type (SQLite's, per row), read without boxing it.
+                var type = row.GetFieldType(i);
+                if (type == typeof(long))
+                {
+                    json.WriteNumberValue(row.GetInt64(i));
+                }
+                else if (type == typeof(double))
+                {
+                    json.WriteNumberValue(row.GetDouble(i));
+                }
+                else if (type == typeof(string))
+                {
+                    json.WriteStringValue(row.GetString(i));
+                }
+                else if (type == typeof(byte[]))
+                {
+                    json.WriteBase64StringValue(row.GetFieldValue<byte[]>(i));
+                }
+                else
+                {
+                    throw new InvalidOperationException($"column {row.GetName(i)} holds a {type.Name}, which SQLite does not return");
                 }
             }
 
             json.WriteEndObject();
-        }
-
-        var element = new Utf8JsonReader(buffer.WrittenSpan);
-        return JsonElement.ParseValue(ref element);
-    }
+        },
+        static (written, _) =>
+        {
+            var element = new Utf8JsonReader(written);
+            return JsonElement.ParseValue(ref element);
+        },
+        escapeHtml: true);
 }
 
 /// <summary>A page of contacts, in id order, after a cursor: contacts.search and segments.members.</summary>

@@ -28,14 +28,22 @@ public sealed class GeneratedPolicyTests
             policy.Decide(call);
         }
 
+        // The least of three rounds: a round the runtime chose to tier up or instrument code in can
+        // allocate on this thread for itself (seen once in a full run), while a decision that
+        // allocates does so in every round.
         var effects = new Effect[calls.Length];
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < calls.Length; i++)
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            effects[i] = policy.Decide(calls[i]).Effect;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < calls.Length; i++)
+            {
+                effects[i] = policy.Decide(calls[i]).Effect;
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.Equal(3, effects.Distinct().Count());
     }

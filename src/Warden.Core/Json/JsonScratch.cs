@@ -31,7 +31,8 @@ public static class JsonScratch
 
     /// <summary>
     /// Writes with <paramref name="write"/> and hands the bytes written to <paramref name="take"/>,
-    /// whose result is returned; the bytes are not to be kept past it. Text is escaped only as JSON
+    /// whose result is returned; the bytes are not to be kept past it, and <paramref name="write"/>
+    /// must not await (an async lambda would write into the thread's buffer after it is reused). Text is escaped only as JSON
     /// requires (<see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/>), or, with
     /// <paramref name="escapeHtml"/>, as the serializer escapes it by default (<c>&lt;</c> as <c>\u003C</c>).
     /// </summary>
@@ -72,6 +73,9 @@ public static class JsonScratch
         }
         finally
         {
+            // Zeroed, not only rewound: what was written (a contact's row, unmasked) does not stay
+            // in the thread's buffer until the next write overwrites it.
+            buffer.Clear();
             t_busy = false;
             if (buffer.Capacity > KeptCapacity)
             {

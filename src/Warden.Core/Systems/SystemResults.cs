@@ -121,7 +121,7 @@ public class Plan
     }
 
     /// <summary>The fields read and then those changed, each once, in that order (sized once: every call is planned).</summary>
-    private static string[] Distinct(IReadOnlyList<string> read, IReadOnlyList<string> changed)
+    private static IReadOnlyList<string> Distinct(IReadOnlyList<string> read, IReadOnlyList<string> changed)
     {
         var seen = new HashSet<string>(read.Count + changed.Count, StringComparer.Ordinal);
         var fields = new List<string>(read.Count + changed.Count);

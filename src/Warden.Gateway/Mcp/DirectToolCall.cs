@@ -56,6 +56,12 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsType = Protocol.GetTypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<CallToolResult> ResultType = Protocol.GetTypeInfo<CallToolResult>();
     private static readonly JsonTypeInfo<RequestId> IdType = Protocol.GetTypeInfo<RequestId>();
+
+    /// <summary>
+    /// How the SDK writes a result into its node tree: escaped by the default encoder (as the node
+    /// is written again in the end) and no deeper than its serialiser's limit (64 when unset).
+    /// </summary>
+    private static readonly JsonWriterOptions ResultWriting = new() { MaxDepth = Protocol.MaxDepth == 0 ? 64 : Protocol.MaxDepth };
     private static readonly JsonTypeInfo<UrlElicitationRequiredErrorData> ElicitationsType = Protocol.GetTypeInfo<UrlElicitationRequiredErrorData>();
 
     /// <summary>The characters RFC 9110 allows in a header value, as the SDK checks Mcp-Name.</summary>
@@ -147,8 +153,16 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     {
         if (!perRequest)
         {
-            // Written straight from the result (the SDK goes through a node tree first: the same bytes).
-            return new Reply(request.Id, result);
+            // Written from the result, not through a node tree as the SDK does, but with the same
+            // depth limit (a result the SDK cannot serialise fails here, inside the caller's error
+            // handling, as there), and before anything of the answer is sent.
+            var written = new ArrayBufferWriter<byte>(2048);
+            using (var json = new Utf8JsonWriter(written, ResultWriting))
+            {
+                JsonSerializer.Serialize(json, result, ResultType);
+            }
+
+            return new Reply(request.Id, written.WrittenMemory);
         }
 
         result.ResultType ??= "complete";
@@ -174,9 +188,9 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
     {
         private readonly JsonRpcMessage? _message;
         private readonly RequestId _id;
-        private readonly CallToolResult? _result;
+        private readonly ReadOnlyMemory<byte> _result;
 
-        public Reply(RequestId id, CallToolResult result) => (_id, _result) = (id, result);
+        public Reply(RequestId id, ReadOnlyMemory<byte> result) => (_id, _result) = (id, result);
 
         private Reply(JsonRpcMessage message) => _message = message;
 
@@ -187,16 +201,16 @@ internal sealed class DirectToolCall(McpSurface surface, Implementation serverIn
 
         public void WriteTo(Utf8JsonWriter json)
         {
-            if (_result is null)
+            if (_message is not null)
             {
-                JsonSerializer.Serialize(json, _message!, MessageType);
+                JsonSerializer.Serialize(json, _message, MessageType);
                 return;
             }
 
             // The order SDK 2.4.0's converter writes a response in; the differential tests hold it to that.
             json.WriteStartObject();
             json.WritePropertyName("result"u8);
-            JsonSerializer.Serialize(json, _result, ResultType);
+            json.WriteRawValue(_result.Span, skipInputValidation: true);
             json.WritePropertyName("id"u8);
             JsonSerializer.Serialize(json, _id, IdType);
             json.WriteString("jsonrpc"u8, "2.0");

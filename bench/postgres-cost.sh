@@ -4,14 +4,5 @@
 # bench/Warden.Benchmarks (`postgres` mode), and stops the cluster. ROWS, TOUCHED, ROUNDS to change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$bin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 2; }
-folder=$(mktemp -d /tmp/warden-pg-bench.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$folder"
-as_pg "$bin/initdb" -D "$folder/data" -A trust -U postgres --no-sync -E UTF8 --locale=C >/dev/null
-# Durable as a production database would be: fsync and synchronous commit stay on.
-as_pg "$bin/pg_ctl" -D "$folder/data" -w -l "$folder/log" -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
-trap 'as_pg "$bin/pg_ctl" -D "$folder/data" -m fast -w stop >/dev/null; rm -rf "$folder"' EXIT
+THROWAWAY_NAME=warden-pg-bench source bench/throwaway-postgres.sh
 dotnet run -c Release --project bench/Warden.Benchmarks -- postgres "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres" "${ROWS:-1000000}" "${TOUCHED:-100000}" "${ROUNDS:-3}"

@@ -14,15 +14,7 @@ cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
 TOUCHED=${TOUCHED:-100000}
 ROUNDS=${ROUNDS:-7}
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$bin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 2; }
-folder=$(mktemp -d /tmp/warden-pg-proto.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$folder"
-as_pg "$bin/initdb" -D "$folder/data" -A trust -U postgres --no-sync -E UTF8 --locale=C >/dev/null
-as_pg "$bin/pg_ctl" -D "$folder/data" -w -l "$folder/log" -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
-trap 'as_pg "$bin/pg_ctl" -D "$folder/data" -m fast -w stop >/dev/null; rm -rf "$folder"' EXIT
+THROWAWAY_NAME=warden-pg-proto source bench/throwaway-postgres.sh
 sql() { psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q "$@"; }
 
 sql <<SQL

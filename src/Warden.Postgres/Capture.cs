@@ -4,13 +4,21 @@ namespace Warden.Postgres;
 
 /// <summary>
 /// How Warden sees exactly which rows a statement changes: statement triggers on every governed
-/// table, with the statement's transition tables (its rows before and after, kept by PostgreSQL
-/// itself), copy them into a temporary table once per statement, and only in a session that has
-/// that table, that is, only in Warden's own sessions; other sessions' writes pay for the
-/// transition tables and one lookup per statement. An update's rows are paired by primary key:
-/// a key the statement changed shows as the old key deleted and the new one inserted, which is
-/// what undoing it needs. The agent's statement cannot turn it off: it is one statement, it may
-/// name only governed tables (not the temporary one), and changing a trigger is a schema change.
+/// table read the statement's transition tables (its rows before and after, kept by PostgreSQL
+/// itself), and only in a transaction that Warden marked as capturing (a row in its session's
+/// temporary table <c>warden_capturing</c>), that is, only in Warden's own sessions; other
+/// sessions' writes pay for the transition tables and one lookup per statement. An update's rows
+/// are paired by primary key: a key the statement changed shows as the old key deleted and the new
+/// one inserted, which is what undoing it needs.
+/// <para>
+/// What the trigger does depends on the transaction's mode. To plan, it sums the statement up
+/// itself, from the rows' typed columns, and copies no row: per table and kind of change a count
+/// and a digest, per column the rows changing it, and a few rows whole as the sample
+/// (<c>pg_temp.warden_summary</c>). To apply, it makes the same digests and copies every row as
+/// JSON for the journal (<c>pg_temp.warden_captured</c>); to roll back, it only copies the rows.
+/// The agent's statement cannot turn it off or feed it: it is one statement, it may name only
+/// governed tables (not the temporary ones), and changing a trigger is a schema change.
+/// </para>
 /// </summary>
 internal static class Capture
 {
@@ -19,51 +27,160 @@ internal static class Capture
     /// <summary>The triggers' names start with this; one per kind of change (PostgreSQL allows transition tables on one event per trigger).</summary>
     public const string Trigger = "warden_capture";
 
+    /// <summary>Written into the capture function; one without it was installed by an earlier Warden, whose trigger this one cannot read.</summary>
+    public const string Version = "warden capture 2";
+
     private static readonly string[] Operations = ["insert", "update", "delete"];
+
+    /// <summary>
+    /// The capture function. Each firing reads the table's columns and key from the catalog (so a
+    /// column added since Warden started is captured too), and builds its queries over the
+    /// transition tables as <c>(op, moved, o, n)</c>: the kind of change, whether the row's key
+    /// moved, and the row before and after.
+    /// <list type="bullet">
+    /// <item>A row's digest is sha256 over its key, its image before and its image after in binary
+    /// form (<c>record_send</c>). After, a time equal to the transaction's (<c>now()</c>,
+    /// <c>localtimestamp</c>) is a flag, so <c>SET last_seen = now()</c> is the same change at plan
+    /// and at apply. An inserted row leaves out the columns a sequence feeds, and its key when the
+    /// statement draws from a sequence: those move on every try. A firing's digest is sha256 over
+    /// its rows' digests sorted by key and digest (the order the statement wrote them in does not
+    /// matter); Warden hashes the firings' digests sorted (<see cref="GroupsSql"/>). Were
+    /// PostgreSQL ever to feed the rows in another order, plan and apply would differ and the
+    /// change would be refused, never let through.</item>
+    /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
+    /// an updated row whose value differs, compared by value for common types and as text for the
+    /// rest), the one value every changed row gets, if there is one, and the five commonest values
+    /// before. A statement whose rows of one table come in several firings (a cascade, one per
+    /// parent row) has these summed per firing: the counts are exact, the commonest values are each
+    /// firing's five.</item>
+    /// </list>
+    /// </summary>
+    private const string FunctionBody = """
+        DECLARE
+          name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
+          rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+          setting record;
+          cols text[]; kinds text[]; sequenced boolean[]; keys text[];
+          pairs text; key_bytes text; before_image text; after_image text; inserted_image text;
+          groups text; room bigint; merging text := current_setting('enable_mergejoin');
+        BEGIN
+          IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
+            RETURN NULL;
+          END IF;
+          SELECT c.mode, c.drawn, c.sample INTO setting FROM pg_temp.warden_capturing c LIMIT 1;
+          IF NOT FOUND THEN
+            RETURN NULL;
+          END IF;
+
+          SELECT array_agg(a.attname::text ORDER BY a.attnum),
+                 array_agg(CASE WHEN b.base = 1184 THEN 'zoned' WHEN b.base = 1114 THEN 'local' WHEN b.base IN (25, 1043) THEN 'text'
+                                WHEN b.base IN (20, 21, 23, 700, 701, 1700, 1082) THEN 'plain' WHEN t.typsend::oid = 0 THEN 'text only' ELSE 'other' END ORDER BY a.attnum),
+                 array_agg(a.attidentity <> '' OR EXISTS (
+                             SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
+                             JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum)
+          INTO cols, kinds, sequenced
+          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
+          WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+          SELECT array_agg(a.attname::text ORDER BY k.n) INTO keys
+          FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+          WHERE i.indrelid = TG_RELID AND i.indisprimary;
+
+          -- The statement's rows as (op, moved, o, n): an update's paired by key; one whose key changed, or of a table without a key, as a delete and an insert.
+          IF TG_OP = 'INSERT' THEN
+            pairs := format('SELECT ''INSERT''::text AS op, false AS moved, NULL::%s AS o, r AS n FROM warden_new r', rowtype);
+          ELSIF TG_OP = 'DELETE' THEN
+            pairs := format('SELECT ''DELETE''::text AS op, false AS moved, r AS o, NULL::%s AS n FROM warden_old r', rowtype);
+          ELSIF keys IS NULL THEN
+            pairs := format('SELECT ''DELETE''::text AS op, true AS moved, r AS o, NULL::%1$s AS n FROM warden_old r UNION ALL SELECT ''INSERT'', true, NULL::%1$s, r FROM warden_new r', rowtype);
+          ELSE
+            pairs := format(
+              'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, o.r AS o, n.r AS n '
+              'FROM (SELECT true AS here, r, %1$s FROM warden_old r) o FULL JOIN (SELECT true AS here, r, %1$s FROM warden_new r) n ON %2$s',
+              (SELECT string_agg(format('r.%I AS k%s', c, i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
+              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)));
+          END IF;
+
+          IF setting.mode IN ('apply', 'rows') THEN
+            EXECUTE format('INSERT INTO pg_temp.warden_captured (tbl, op, before, after, moved) '
+                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN to_jsonb(o) END, CASE WHEN op <> ''DELETE'' THEN to_jsonb(n) END, moved FROM (%s) j', pairs) USING name;
+          END IF;
+          IF setting.mode = 'rows' THEN
+            RETURN NULL;
+          END IF;
+
+          -- The digest of each row: its key, its image before and after in binary form (record_send); after, a time equal to the transaction's as a flag, so
+          -- SET last_seen = now() is the same change at plan and at apply; an inserted row without the columns a sequence feeds, nor its key when the
+          -- statement draws from a sequence (drawn), which move on every try. A group's digest is sha256 over its rows' digests sorted by key and digest.
+          key_bytes := CASE WHEN keys IS NULL THEN '''''::bytea'
+                            ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('(o).%I', k), ', ') FROM unnest(keys) k)) END;
+          before_image := CASE WHEN 'text only' = ANY(kinds) THEN format('record_send(ROW(%s))', (SELECT string_agg(CASE WHEN k = 'text only' THEN format('(o).%I::text', c) ELSE format('(o).%I', c) END, ', ')
+                                                                                              FROM unnest(cols, kinds) AS u(c, k)))
+                               ELSE 'record_send(o)' END;
+          after_image := CASE WHEN kinds && ARRAY['zoned', 'local', 'text only'] THEN format('record_send(ROW(%s))', (SELECT string_agg(CASE k
+                                WHEN 'zoned' THEN format('nullif((n).%1$I, now()), (n).%1$I = now()', c) WHEN 'local' THEN format('nullif((n).%1$I, localtimestamp), (n).%1$I = localtimestamp', c)
+                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END, ', ') FROM unnest(cols, kinds) AS u(c, k)))
+                              ELSE 'record_send(n)' END;
+          inserted_image := format('coalesce(record_send(ROW(%s)), ''''::bytea)', (SELECT string_agg(CASE k
+                                WHEN 'zoned' THEN format('nullif((n).%1$I, now()), (n).%1$I = now()', c) WHEN 'local' THEN format('nullif((n).%1$I, localtimestamp), (n).%1$I = localtimestamp', c)
+                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END, ', ')
+                              FROM unnest(cols, kinds, sequenced) AS u(c, k, s) WHERE NOT s AND NOT (setting.drawn AND c = ANY(coalesce(keys, '{}')))));
+          groups := format(
+            'SELECT $1, ''group'', op, NULL, count(*), count(*) FILTER (WHERE moved), sha256(string_agg(rd, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)), NULL, NULL, NULL, NULL '
+            'FROM (SELECT op, moved, kb, sha256(kb || CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE %s END || CASE op WHEN ''DELETE'' THEN ''''::bytea WHEN ''INSERT'' THEN %s ELSE %s END) AS rd '
+            '      FROM j ORDER BY op, kb, rd) sorted GROUP BY op',
+            before_image, inserted_image, after_image);
+          -- A merge join would sort both transition tables: the planner's guess for them is blind.
+          PERFORM set_config('enable_mergejoin', 'off', true);
+          IF setting.mode = 'apply' THEN
+            EXECUTE format('WITH j AS (SELECT j0.*, %s AS kb FROM (%s) j0) INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value, before, after, key) %s',
+                           key_bytes, pairs, groups) USING name;
+            PERFORM set_config('enable_mergejoin', merging, true);
+            RETURN NULL;
+          END IF;
+
+          -- A plan's preview as well, from the same rows: per column, the rows changing it (every inserted and deleted row, an updated row whose value
+          -- differs) and the one value after, if there is one, and its five commonest values before; and the first rows whole, as the sample.
+          room := setting.sample - (SELECT count(*) FROM pg_temp.warden_summary WHERE kind = 'sample');
+          EXECUTE (SELECT format(
+              'WITH j AS MATERIALIZED (SELECT j0.*, %s AS kb, %s FROM (%s) j0) '
+              'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value, before, after, key) '
+              '%s '
+              'UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value, NULL, NULL, NULL FROM (SELECT %s FROM j) a CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0 '
+              'UNION ALL SELECT $1, ''value'', NULL, col, n, NULL, NULL, NULL, value, NULL, NULL, NULL FROM (%s) v '
+              'UNION ALL (SELECT $1, ''sample'', op, NULL, NULL, NULL, NULL, NULL, NULL, CASE WHEN op <> ''INSERT'' THEN to_jsonb(o)::text END, CASE WHEN op <> ''DELETE'' THEN to_jsonb(n)::text END, %s FROM j LIMIT $2)',
+              key_bytes,
+              string_agg(format('%s AS c%s', changes, i), ', '),
+              pairs,
+              groups,
+              string_agg(format('count(*) FILTER (WHERE c%1$s) AS n%1$s, CASE WHEN count(%2$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) AND min(%2$s) FILTER (WHERE c%1$s) = max(%2$s) FILTER (WHERE c%1$s) '
+                                'THEN to_jsonb(min(%2$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS v%1$s', i, after_value), ', '),
+              string_agg(format('(%L, a.n%s, a.v%s)', c, i, i), ', '),
+              string_agg(format('(SELECT %L AS col, to_jsonb(v) #>> ''{}'' AS value, count(*) AS n FROM (SELECT %s AS v FROM j WHERE c%s) x GROUP BY v ORDER BY 3 DESC, v NULLS FIRST LIMIT 5)',
+                                c, before_value, i), ' UNION ALL '),
+              CASE WHEN keys IS NULL THEN ''''''
+                   ELSE format('concat_ws('','', %s)', (SELECT string_agg(format('to_jsonb(CASE WHEN op = ''INSERT'' THEN (n).%1$I ELSE (o).%1$I END) #>> ''{}''', k), ', ') FROM unnest(keys) k)) END)
+            FROM (SELECT c, i,
+                         CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR (o).%1$I IS DISTINCT FROM (n).%1$I)', c)
+                              ELSE format('(op <> ''UPDATE'' OR (o).%1$I::text IS DISTINCT FROM (n).%1$I::text)', c) END AS changes,
+                         CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('(n).%I', c) WHEN k = 'text' THEN format('(n).%I COLLATE "C"', c) ELSE format('(n).%I::text COLLATE "C"', c) END AS after_value,
+                         CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('(o).%I', c) WHEN k = 'text' THEN format('(o).%I COLLATE "C"', c) ELSE format('(o).%I::text COLLATE "C"', c) END AS before_value
+                  FROM unnest(cols, kinds) WITH ORDINALITY AS u(c, k, i)) x) USING name, greatest(room, 0);
+          PERFORM set_config('enable_mergejoin', merging, true);
+          RETURN NULL;
+        END
+        """;
 
     /// <summary>Installs the capture function and the triggers on each table; run by a role that owns them (idempotent, and replaces the row trigger of earlier versions).</summary>
     public static string InstallSql(IEnumerable<string> quotedTables)
     {
         var sql = new System.Text.StringBuilder();
-        sql.AppendLine($"""
-            CREATE SCHEMA IF NOT EXISTS {Schema};
-            CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $capture$
-            DECLARE
-              name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
-              key_columns text[];
-            BEGIN
-              IF to_regclass('pg_temp.warden_captured') IS NULL THEN
-                RETURN NULL;
-              END IF;
-              IF TG_OP = 'INSERT' THEN
-                INSERT INTO pg_temp.warden_captured (tbl, op, after) SELECT name, 'INSERT', to_jsonb(n) FROM warden_new n;
-              ELSIF TG_OP = 'DELETE' THEN
-                INSERT INTO pg_temp.warden_captured (tbl, op, before) SELECT name, 'DELETE', to_jsonb(o) FROM warden_old o;
-              ELSE
-                SELECT array_agg(a.attname::text ORDER BY k.n) INTO key_columns
-                FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
-                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                WHERE i.indrelid = TG_RELID AND i.indisprimary;
-                IF key_columns IS NULL THEN
-                  -- No key to pair them by: the rows before as deleted, after as inserted.
-                  INSERT INTO pg_temp.warden_captured (tbl, op, before, moved) SELECT name, 'DELETE', to_jsonb(o), true FROM warden_old o;
-                  INSERT INTO pg_temp.warden_captured (tbl, op, after, moved) SELECT name, 'INSERT', to_jsonb(n), true FROM warden_new n;
-                ELSE
-                  EXECUTE format(
-                    'INSERT INTO pg_temp.warden_captured (tbl, op, before, after, moved) '
-                    'SELECT $1, CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END, to_jsonb(o.r), to_jsonb(n.r), '
-                    'n.here IS NULL OR o.here IS NULL '
-                    'FROM (SELECT true AS here, r, %1$s FROM warden_old r) o FULL JOIN (SELECT true AS here, r, %1$s FROM warden_new r) n ON %2$s',
-                    (SELECT string_agg(format('r.%I AS k%s', c, i), ', ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)),
-                    (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(key_columns) WITH ORDINALITY AS u(c, i)))
-                  USING name;
-                END IF;
-              END IF;
-              RETURN NULL;
-            END
-            $capture$;
-            GRANT USAGE ON SCHEMA {Schema} TO PUBLIC;
-            """);
+        sql.AppendLine($"CREATE SCHEMA IF NOT EXISTS {Schema};");
+        sql.AppendLine($"CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $capture$");
+        sql.AppendLine($"-- {Version}");
+        sql.AppendLine(FunctionBody);
+        sql.AppendLine("$capture$;");
+        sql.AppendLine($"GRANT USAGE ON SCHEMA {Schema} TO PUBLIC;");
         foreach (var table in quotedTables)
         {
             sql.AppendLine($"DROP TRIGGER IF EXISTS {Trigger} ON {table};");
@@ -103,23 +220,47 @@ internal static class Capture
         return missing;
     }
 
+    /// <summary>Whether the capture function installed is this version's (one from an earlier Warden writes rows this one does not read).</summary>
+    public static async Task<bool> CurrentAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT coalesce(bool_or(p.prosrc LIKE $1), false) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{Schema}' AND p.proname = 'capture'", connection);
+        command.Parameters.Add(new() { Value = $"%-- {Version}%" });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>What the trigger does in a transaction: sum the rows up for a plan, sum them up and copy them to apply, or only copy them (a rollback).</summary>
+    public enum Mode
+    {
+        Plan,
+        Apply,
+        Rows,
+    }
+
     /// <summary>
-    /// Starts capturing in this session's transaction (the table lives as long as the session; its
-    /// rows as long as the transaction). The capture's and the summaries' queries work on whole
-    /// statements' rows: sorts and joins in memory rather than on disk, and no JIT compilation,
-    /// which the planner's guesses for transition tables set off at a cost of half a second.
+    /// Starts capturing in this session's transaction (the tables live as long as the session;
+    /// their rows as long as the transaction): the mode, whether the statement draws from a
+    /// sequence, and how many rows the sample keeps. The capture's and the summaries' queries
+    /// work on whole statements' rows: sorts and joins in memory rather than on disk, and no JIT
+    /// compilation, which the planner's guesses for transition tables set off at a cost of half a second.
     /// </summary>
-    public const string BeginSql = """
+    public static string BeginSql(Mode mode, bool drawn = false, int sample = 0) => $"""
+        CREATE TEMP TABLE IF NOT EXISTS warden_capturing (mode text NOT NULL, drawn boolean NOT NULL, sample integer NOT NULL) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_captured (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before jsonb, after jsonb, moved boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
-        TRUNCATE pg_temp.warden_captured;
+        CREATE TEMP TABLE IF NOT EXISTS warden_summary (
+          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, kind text NOT NULL, op text, col text, n bigint, moved bigint, digest bytea, keys bytea,
+          value text, before text, after text, key text
+        ) ON COMMIT DELETE ROWS;
+        TRUNCATE pg_temp.warden_capturing, pg_temp.warden_captured, pg_temp.warden_summary;
+        INSERT INTO pg_temp.warden_capturing VALUES ('{mode.ToString().ToLowerInvariant()}', {(drawn ? "true" : "false")}, {sample});
         SET LOCAL jit = off;
         SET LOCAL work_mem = '64MB';
         """;
 
     /// <summary>
-    /// The query reading what was captured since <see cref="BeginSql"/>, in order, at most $1 rows,
+    /// The query reading the rows copied since <see cref="BeginSql"/>, in order, at most $1 rows,
     /// with each row's key worked out by the server (a governed table's key columns as text, joined
     /// by commas), so that applying a plan needs no parsing of the rows in Warden.
     /// </summary>
@@ -127,42 +268,17 @@ internal static class Capture
         $"SELECT tbl, op, before::text, after::text, {KeySql(tables)} FROM pg_temp.warden_captured ORDER BY seq LIMIT $1";
 
     /// <summary>
-    /// The query summing up what was captured since <see cref="BeginSql"/> on the governed tables
-    /// ($1), per table and kind of change, in the server: how many rows, a digest of the rows (each
-    /// row's key, before-image and after-image; an inserted row without the columns a sequence
-    /// feeds, and without its key when the statement calls nextval (<paramref name="keysDrawn"/>),
-    /// which move on every try; a value equal to the transaction's time as "now",
-    /// so SET last_seen = now() is the same change at plan and at apply; the stand-in holds a raw
-    /// control character, which a JSON text never does, so no value written can pose as it), and a digest of the keys
-    /// alone. Each row's digest is sha256, and a group's is sha256 over its rows' digests sorted by key (one
-    /// sort feeds both aggregates; were PostgreSQL ever to feed them in another order, plan and
-    /// apply would differ and the change would be refused, never let through), so the order the
-    /// rows were written in does not matter, and no row crosses the wire.
+    /// The query summing up, per governed table ($1) and kind of change, what the trigger's
+    /// firings counted since <see cref="BeginSql"/>: how many rows, a digest of the rows, a digest
+    /// of their keys, and how many are an update's rows whose key moved. A group's digests are
+    /// sha256 over its firings' digests sorted, so no row crosses the wire.
     /// </summary>
-    public static string GroupsSql(IEnumerable<TableShape> tables, bool keysDrawn)
-    {
-        var list = tables.ToList();
-        // An inserted row's key is bound unless the statement draws it from a sequence (nextval):
-        // a key computed from other rows (max(id) + 1, a contact chosen by a subquery) is the row.
-        var unbound = string.Join(" ", list.Select(t => (t, columns: (keysDrawn ? t.Key : []).Concat(t.Columns.Where(c => c.Sequenced).Select(c => c.Name)).Distinct().ToList()))
-            .Where(x => x.columns.Count > 0)
-            .Select(x => $"WHEN {Literal(x.t.Qualified)} THEN ARRAY[{string.Join(", ", x.columns.Select(Literal))}]::text[]"));
-        var inserted = unbound.Length == 0 ? "after" : $"after - CASE tbl {unbound} ELSE '{{}}'::text[] END";
-        return $"""
-            WITH now_as AS (SELECT to_jsonb(now())::text AS zoned, to_jsonb(localtimestamp)::text AS local),
-            c AS (SELECT tbl, op, moved, {KeySql(list)} AS key, before::text AS before,
-                         replace(replace((CASE WHEN op = 'INSERT' THEN {inserted} ELSE after END)::text, now_as.zoned, chr(1) || 'now'), now_as.local, chr(1) || 'now') AS after
-                  FROM pg_temp.warden_captured, now_as WHERE tbl = ANY($1)),
-            d AS (SELECT tbl, op, moved,
-                         sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END || chr(10) || coalesce(before, '') || chr(10) || coalesce(after, ''), 'UTF8')) AS row_digest,
-                         sha256(convert_to(CASE WHEN op = 'INSERT' THEN '' ELSE to_jsonb(key)::text END, 'UTF8')) AS key_digest
-                  FROM c)
-            SELECT tbl, op, count(*), encode(sha256(string_agg(row_digest, '')), 'hex'), encode(sha256(string_agg(key_digest, '')), 'hex'), count(*) FILTER (WHERE moved)
-            FROM (SELECT * FROM d ORDER BY tbl, op, key_digest, row_digest) sorted GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
-            """;
-    }
+    public const string GroupsSql = """
+        SELECT tbl, op, sum(n)::bigint, encode(sha256(string_agg(digest, ''::bytea ORDER BY digest)), 'hex'), encode(sha256(string_agg(keys, ''::bytea ORDER BY keys)), 'hex'), sum(moved)::bigint
+        FROM pg_temp.warden_summary WHERE kind = 'group' AND tbl = ANY($1) GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
+        """;
 
-    /// <summary>A captured row's key: a governed table's key columns as text, joined by commas.</summary>
+    /// <summary>A copied row's key: a governed table's key columns as text, joined by commas.</summary>
     private static string KeySql(IEnumerable<TableShape> tables)
     {
         var keys = string.Join(" ", tables.Where(t => t.Key.Count > 0).Select(t =>
@@ -171,9 +287,9 @@ internal static class Capture
     }
 
     /// <summary>What was captured on the governed tables, per table and kind of change (<see cref="GroupsSql"/>).</summary>
-    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string groupsSql, string[] governed)
+    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string[] governed)
     {
-        using var command = GroupsCommand(connection, groupsSql, governed);
+        using var command = GroupsCommand(connection, governed);
         using var reader = command.ExecuteReader();
         var groups = new List<CapturedGroup>();
         while (reader.Read())
@@ -184,9 +300,9 @@ internal static class Capture
         return groups;
     }
 
-    public static async Task<List<CapturedGroup>> GroupsAsync(NpgsqlConnection connection, string groupsSql, string[] governed, CancellationToken cancellationToken)
+    public static async Task<List<CapturedGroup>> GroupsAsync(NpgsqlConnection connection, string[] governed, CancellationToken cancellationToken)
     {
-        await using var command = GroupsCommand(connection, groupsSql, governed);
+        await using var command = GroupsCommand(connection, governed);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var groups = new List<CapturedGroup>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -197,9 +313,9 @@ internal static class Capture
         return groups;
     }
 
-    private static NpgsqlCommand GroupsCommand(NpgsqlConnection connection, string groupsSql, string[] governed)
+    private static NpgsqlCommand GroupsCommand(NpgsqlConnection connection, string[] governed)
     {
-        var command = new NpgsqlCommand(groupsSql, connection);
+        var command = new NpgsqlCommand(GroupsSql, connection);
         command.Parameters.Add(new() { Value = governed });
         return command;
     }
@@ -208,48 +324,18 @@ internal static class Capture
         new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
 
     /// <summary>
-    /// The query counting, for each column of one governed table ($1), the captured rows that
-    /// change it: every inserted and deleted row, and an updated row whose value's text differs.
+    /// The query reading a plan's preview of one table ($1), as the trigger's firings summed it up:
+    /// per column changed, <c>column</c> rows (the rows changing it, and the one value after, if
+    /// every changed row gets it), and <c>value</c> rows (a commonest value before, with its count).
     /// </summary>
-    public static string ChangedColumnsSql(TableShape table) =>
-        $"SELECT {string.Join(", ", table.Columns.Select(c => $"count(*) FILTER (WHERE {Changes(c.Name)})"))} FROM pg_temp.warden_captured WHERE tbl = $1";
+    public const string ColumnsSql = "SELECT kind, col, n, value FROM pg_temp.warden_summary WHERE kind IN ('column', 'value') AND tbl = $1 ORDER BY seq";
 
-    /// <summary>
-    /// The query describing how the captured rows of one table ($1) change the given columns: for
-    /// each, its five commonest values before (with their counts), and after, the one value every
-    /// changed row gets, if there is one.
-    /// </summary>
-    public static string ColumnChangesSql(IReadOnlyList<string> columns) => string.Join("\nUNION ALL\n", columns.Select((c, i) => $"""
-        (SELECT {i}, false, before ->> {Literal(c)}, count(*) FROM pg_temp.warden_captured WHERE tbl = $1 AND {Changes(c)} GROUP BY 3 ORDER BY 4 DESC, (before ->> {Literal(c)}) COLLATE "C" NULLS FIRST LIMIT 5)
-        UNION ALL
-        SELECT {i}, true, CASE WHEN count(after ->> {Literal(c)}) = count(*) AND min(after ->> {Literal(c)} COLLATE "C") = max(after ->> {Literal(c)} COLLATE "C") THEN min(after ->> {Literal(c)} COLLATE "C") END, count(*)
-        FROM pg_temp.warden_captured WHERE tbl = $1 AND {Changes(c)}
-        """));
-
-    private static string Changes(string column) =>
-        $"(op <> 'UPDATE' OR (before ->> {Literal(column)}) IS DISTINCT FROM (after ->> {Literal(column)}))";
-
-    /// <summary>The first $1 rows captured on the governed tables ($2), in order, with their keys: a plan's sample.</summary>
-    public static string SampleSql(IEnumerable<TableShape> tables) =>
-        $"SELECT tbl, op, before::text, after::text, {KeySql(tables)} FROM pg_temp.warden_captured WHERE tbl = ANY($2) ORDER BY seq LIMIT $1";
+    /// <summary>The first $1 rows of the sample on the governed tables ($2), in order, with their keys.</summary>
+    public const string SampleSql = "SELECT tbl, op, before, after, key FROM pg_temp.warden_summary WHERE kind = 'sample' AND tbl = ANY($2) ORDER BY seq LIMIT $1";
 
     private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
-    /// <summary>What was captured since <see cref="BeginSql"/>, in order; at most <paramref name="limit"/> rows.</summary>
-    public static List<CapturedRow> Read(NpgsqlConnection connection, string readSql, long limit = long.MaxValue)
-    {
-        using var command = new NpgsqlCommand(readSql, connection);
-        command.Parameters.Add(new() { Value = limit });
-        using var reader = command.ExecuteReader();
-        var rows = new List<CapturedRow>();
-        while (reader.Read())
-        {
-            rows.Add(Row(reader));
-        }
-
-        return rows;
-    }
-
+    /// <summary>The rows copied since <see cref="BeginSql"/>, in order; at most <paramref name="limit"/> rows.</summary>
     public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, string readSql, CancellationToken cancellationToken, long limit = long.MaxValue)
     {
         await using var command = new NpgsqlCommand(readSql, connection);

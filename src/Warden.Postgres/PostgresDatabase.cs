@@ -28,9 +28,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _query;
     private readonly ToolDefinition _execute;
     private readonly string _readCapture;
-    private readonly string _capturedGroups;
-    private readonly string _capturedGroupsDrawing;
-    private readonly string _capturedSample;
     private readonly string[] _governedNames;
     private readonly SemaphoreSlim _planning;
 
@@ -43,9 +40,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
         _readCapture = Capture.ReadSql(tables.Tables);
-        _capturedGroups = Capture.GroupsSql(tables.Tables, keysDrawn: false);
-        _capturedGroupsDrawing = Capture.GroupsSql(tables.Tables, keysDrawn: true);
-        _capturedSample = Capture.SampleSql(tables.Tables);
         _governedNames = [.. tables.Tables.Select(t => t.Qualified)];
         _planning = new SemaphoreSlim(Math.Max(1, options.PlanningSlots));
         var id = options.Id;
@@ -110,6 +104,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 {
                     throw new PostgresSystemException(
                         $"Warden's capture trigger is not installed on {string.Join(", ", missing)}: install it as the tables' owner (PostgresDatabase.InstallAsync), so Warden can see and restore the rows a statement changes");
+                }
+
+                if (!await Capture.CurrentAsync(connection, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new PostgresSystemException(
+                        $"Warden's capture function in the database was installed by an earlier version of Warden: install it again as the tables' owner (PostgresDatabase.InstallAsync)");
                 }
             }
 
@@ -297,7 +297,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         using var transaction = connection.BeginTransaction();
         try
         {
-            Prepare(connection);
+            Prepare(connection, Capture.Mode.Plan, statement.DrawsSequence);
             var counted = ChangedRowsAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
             long affected;
             using (var batch = StatementClassifier.Batch(connection, sql, parameters))
@@ -310,7 +310,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 reset.ExecuteNonQuery();
             }
 
-            var groups = Capture.Groups(connection, statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames);
+            var groups = Capture.Groups(connection, _governedNames);
             if (groups.Sum(g => g.Rows) > _options.MaxChangedRows)
             {
                 return SystemError.Refused(
@@ -468,18 +468,19 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private const string AfterStatementSql = "SET CONSTRAINTS ALL IMMEDIATE; SET LOCAL search_path = pg_catalog, pg_temp";
 
     /// <summary>Starts a transaction's capture and its time limits.</summary>
-    private string PrepareSql =>
-        Capture.BeginSql + $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};";
+    private string PrepareSql(Capture.Mode mode, bool drawn) =>
+        Capture.BeginSql(mode, drawn, _options.SampleSize) +
+        $"SET LOCAL statement_timeout = {(int)_options.StatementTimeout.TotalMilliseconds}; SET LOCAL lock_timeout = {(int)_options.LockTimeout.TotalMilliseconds};";
 
-    private void Prepare(NpgsqlConnection connection)
+    private void Prepare(NpgsqlConnection connection, Capture.Mode mode, bool drawn)
     {
-        using var command = new NpgsqlCommand(PrepareSql, connection);
+        using var command = new NpgsqlCommand(PrepareSql(mode, drawn), connection);
         command.ExecuteNonQuery();
     }
 
-    private async Task PrepareAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task PrepareAsync(NpgsqlConnection connection, Capture.Mode mode, bool drawn, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(PrepareSql, connection);
+        await using var command = new NpgsqlCommand(PrepareSql(mode, drawn), connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -507,7 +508,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
 
         var sample = new List<RecordChange>();
-        using (var command = new NpgsqlCommand(_capturedSample, connection))
+        using (var command = new NpgsqlCommand(Capture.SampleSql, connection))
         {
             command.Parameters.Add(new() { Value = (long)_options.SampleSize });
             command.Parameters.Add(new() { Value = _governedNames });
@@ -527,52 +528,50 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
     }
 
-    /// <summary>The columns of a table the captured rows change, each with its commonest values before and its one value after (if all get the same).</summary>
+    /// <summary>The columns of a table the captured rows change, in the table's order, each with its commonest values before and its one value after (if all get the same).</summary>
     private List<(TableColumn Column, FieldChange Change)> ColumnChanges(NpgsqlConnection connection, TableShape table)
     {
-        var name = table.Qualified;
-        var changing = new List<(TableColumn Column, long Rows)>();
-        using (var command = new NpgsqlCommand(Capture.ChangedColumnsSql(table), connection))
+        // Summed over the trigger's firings: one, unless the rows came in several statements (a cascade).
+        var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        var after = new Dictionary<string, List<string?>>(StringComparer.Ordinal);
+        var before = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        var nulls = new Dictionary<string, long>(StringComparer.Ordinal);
+        using (var command = new NpgsqlCommand(Capture.ColumnsSql, connection))
         {
-            command.Parameters.Add(new() { Value = name });
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            for (var i = 0; i < table.Columns.Count; i++)
-            {
-                if (reader.GetInt64(i) > 0)
-                {
-                    changing.Add((table.Columns[i], reader.GetInt64(i)));
-                }
-            }
-        }
-
-        if (changing.Count == 0)
-        {
-            return [];
-        }
-
-        var before = changing.Select(_ => new List<ValueCount>()).ToList();
-        var after = new string?[changing.Count];
-        using (var command = new NpgsqlCommand(Capture.ColumnChangesSql([.. changing.Select(c => c.Column.Name)]), connection))
-        {
-            command.Parameters.Add(new() { Value = name });
+            command.Parameters.Add(new() { Value = table.Qualified });
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var i = reader.GetInt32(0);
-                var value = reader.IsDBNull(2) ? null : reader.GetString(2);
-                if (reader.GetBoolean(1))
+                var column = reader.GetString(1);
+                var count = reader.GetInt64(2);
+                var value = reader.IsDBNull(3) ? null : reader.GetString(3);
+                if (reader.GetString(0) == "column")
                 {
-                    after[i] = value;
+                    rows[column] = rows.GetValueOrDefault(column) + count;
+                    (after.TryGetValue(column, out var values) ? values : after[column] = []).Add(value);
+                }
+                else if (value is null)
+                {
+                    nulls[column] = nulls.GetValueOrDefault(column) + count;
                 }
                 else
                 {
-                    before[i].Add(new ValueCount(value, (int)reader.GetInt64(3)));
+                    var counts = before.TryGetValue(column, out var found) ? found : before[column] = new Dictionary<string, long>(StringComparer.Ordinal);
+                    counts[value] = counts.GetValueOrDefault(value) + count;
                 }
             }
         }
 
-        return [.. changing.Select((c, i) => (c.Column, new FieldChange(FieldName(table, c.Column.Name), (int)c.Rows, before[i], after[i])))];
+        return [.. table.Columns.Where(c => rows.ContainsKey(c.Name)).Select(c =>
+        {
+            var commonest = (before.GetValueOrDefault(c.Name) ?? []).Select(p => (Value: (string?)p.Key, Count: p.Value))
+                .Concat(nulls.TryGetValue(c.Name, out var n) ? [(null, n)] : [])
+                .OrderByDescending(v => v.Count).ThenBy(v => v.Value is not null).ThenBy(v => v.Value, StringComparer.Ordinal).Take(5)
+                .Select(v => new ValueCount(v.Value, (int)v.Count)).ToList();
+            var values = after[c.Name];
+            var one = values.All(v => v is not null && v == values[0]) ? values[0] : null;
+            return (c, new FieldChange(FieldName(table, c.Name), (int)rows[c.Name], commonest, one));
+        })];
     }
 
     private static string Verb(string operation) => operation switch { "INSERT" => "insert", "UPDATE" => "update", _ => "delete" };
@@ -707,7 +706,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         var id = "sql_" + now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await PrepareAsync(connection, cancellationToken).ConfigureAwait(false);
+        await PrepareAsync(connection, plan.Statement!.ChangesRows ? Capture.Mode.Apply : Capture.Mode.Rows, plan.Statement.DrawsSequence, cancellationToken).ConfigureAwait(false);
         var counted = await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false);
         long affected;
         await using (var batch = StatementClassifier.Batch(connection, sql, parameters))
@@ -741,7 +740,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         List<CapturedRow> rows = [];
         if (plan.Statement!.ChangesRows)
         {
-            var groups = await Capture.GroupsAsync(connection, plan.Statement.DrawsSequence ? _capturedGroupsDrawing : _capturedGroups, _governedNames, cancellationToken).ConfigureAwait(false);
+            var groups = await Capture.GroupsAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
             var captured = groups.Sum(g => g.Rows);
             if (captured > _options.MaxChangedRows)
             {

@@ -110,7 +110,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
     private async Task<(long Restored, List<RollbackConflict> Conflicts)> UndoAsync(NpgsqlConnection connection, IReadOnlyList<JournaledAction> actions, ConflictResolution resolution,
         CancellationToken cancellationToken)
     {
-        await using (var prepare = new NpgsqlCommand(Capture.BeginSql + $"SET LOCAL lock_timeout = {(int)database.Options.LockTimeout.TotalMilliseconds};", connection))
+        await using (var prepare = new NpgsqlCommand(Capture.BeginSql(Capture.Mode.Rows) + $"SET LOCAL lock_timeout = {(int)database.Options.LockTimeout.TotalMilliseconds};", connection))
         {
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -119,28 +119,60 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         var conflicts = new List<RollbackConflict>();
         foreach (var action in actions.OrderByDescending(a => a.Seq))
         {
-            // Newest first, in runs of one table and one operation: a run whose keys are all
-            // different (one statement changes a row once) is undone by a few set-based
-            // statements; anything else row by row, in reverse order.
-            var images = journal.Images(action.Seq).Reverse().ToList();
-            for (var start = 0; start < images.Count;)
+            // Newest first. A delete that cascaded is the exception: the rows its foreign keys
+            // deleted were captured after their parents, so newest first puts them back before
+            // the rows they point at. When that fails on a foreign key, the action is undone again
+            // from the savepoint with its deletes undone first, oldest first (parents first), then
+            // the rest newest first (this also puts back a key change that cascaded).
+            var images = journal.Images(action.Seq);
+            await Sql(connection, "SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
+            (long Restored, List<RollbackConflict> Conflicts) undone;
+            try
             {
-                var end = start;
-                while (end + 1 < images.Count && images[end + 1].Table == images[start].Table && images[end + 1].Operation == images[start].Operation)
-                {
-                    end++;
-                }
-
-                var run = images.GetRange(start, end - start + 1);
-                var table = TableOf(action, run[0]);
-                var keys = run.Select(i => KeyText(table, i.After ?? i.Before!)).ToList();
-                var (done, found) = run.Count >= SetBasedFrom && keys.Distinct(StringComparer.Ordinal).Count() == keys.Count
-                    ? await UndoRunAsync(connection, action, table, run[0].Operation, run, keys, resolution, cancellationToken).ConfigureAwait(false)
-                    : await UndoRowsAsync(connection, action, table, run, resolution, cancellationToken).ConfigureAwait(false);
-                restored += done;
-                conflicts.AddRange(found);
-                start = end + 1;
+                undone = await UndoImagesAsync(connection, action, [.. images.Reverse()], resolution, cancellationToken).ConfigureAwait(false);
             }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            {
+                await Sql(connection, "ROLLBACK TO SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
+                undone = await UndoImagesAsync(connection, action, [.. images.Where(i => i.Operation == "DELETE"), .. images.Where(i => i.Operation != "DELETE").Reverse()],
+                    resolution, cancellationToken).ConfigureAwait(false);
+            }
+
+            await Sql(connection, "RELEASE SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
+            restored += undone.Restored;
+            conflicts.AddRange(undone.Conflicts);
+        }
+
+        return (restored, conflicts);
+    }
+
+    /// <summary>
+    /// Undoes an action's images in the order given, in runs of one table and one operation: a run
+    /// whose keys are all different (one statement changes a row once) by a few set-based
+    /// statements; anything else row by row.
+    /// </summary>
+    private async Task<(long Restored, List<RollbackConflict> Conflicts)> UndoImagesAsync(NpgsqlConnection connection, JournaledAction action, List<CapturedRow> images,
+        ConflictResolution resolution, CancellationToken cancellationToken)
+    {
+        long restored = 0;
+        var conflicts = new List<RollbackConflict>();
+        for (var start = 0; start < images.Count;)
+        {
+            var end = start;
+            while (end + 1 < images.Count && images[end + 1].Table == images[start].Table && images[end + 1].Operation == images[start].Operation)
+            {
+                end++;
+            }
+
+            var run = images.GetRange(start, end - start + 1);
+            var table = TableOf(action, run[0]);
+            var keys = run.Select(i => KeyText(table, i.After ?? i.Before!)).ToList();
+            var (done, found) = run.Count >= SetBasedFrom && keys.Distinct(StringComparer.Ordinal).Count() == keys.Count
+                ? await UndoRunAsync(connection, action, table, run[0].Operation, run, keys, resolution, cancellationToken).ConfigureAwait(false)
+                : await UndoRowsAsync(connection, action, table, run, resolution, cancellationToken).ConfigureAwait(false);
+            restored += done;
+            conflicts.AddRange(found);
+            start = end + 1;
         }
 
         return (restored, conflicts);

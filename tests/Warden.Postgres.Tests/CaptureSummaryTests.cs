@@ -1,0 +1,123 @@
+using Warden.Core;
+using Warden.Tests;
+
+namespace Warden.Postgres.Tests;
+
+/// <summary>
+/// The summary the capture trigger makes itself, per firing, from the rows' typed columns: what it
+/// shows and binds when a table's rows come in several firings, for columns whose type has no
+/// equality or no zone, and when the function in the database is an earlier Warden's.
+/// </summary>
+public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
+{
+    private Warehouse _warehouse = null!;
+
+    public async ValueTask InitializeAsync() => _warehouse = await Warehouse.CreateAsync(server, contacts: 200);
+
+    public ValueTask DisposeAsync() => _warehouse.DisposeAsync();
+
+    /// <summary>Creates a governed table next to the warehouse's (as its owner) and opens the system on all of them.</summary>
+    private async Task<PostgresDatabase> WithTableAsync(string name, string sql)
+    {
+        await server.ExecuteAsync(_warehouse.Database, $"{sql}; ALTER TABLE {name} OWNER TO {PostgresServer.GovernedRole};");
+        GovernedTable[] tables = [.. Warehouse.Tables, new(name)];
+        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), tables, TestContext.Current.CancellationToken);
+        return await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = tables,
+            JournalPath = _warehouse.JournalPath,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task A_delete_whose_cascade_comes_in_one_firing_per_parent_is_previewed_whole_applied_as_planned_and_rolled_back_exactly()
+    {
+        await using var system = await WithTableAsync("orders", """
+            CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, amount integer);
+            INSERT INTO orders SELECT g, 1 + g % 3, g * 10 FROM generate_series(1, 7) g
+            """);
+        var contacts = await _warehouse.FingerprintAsync();
+        var orders = await _warehouse.FingerprintAsync("orders");
+
+        // Three contacts deleted: the foreign key deletes each one's orders by a statement of its own.
+        var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get();
+        Assert.Contains("delete 3 row(s) of contacts", plan.Summary, StringComparison.Ordinal);
+        Assert.Contains("delete 7 row(s) of orders", plan.Summary, StringComparison.Ordinal);
+        var owners = Assert.Single(plan.Changes, c => c.Field == "warehouse.orders.contact_id");
+        Assert.Equal(7, owners.Records);
+        Assert.Equal([("2", 3L), ("1", 2L), ("3", 2L)], owners.Before.Select(v => (v.Value, v.Records)));
+
+        var applied = (await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(0, await _warehouse.CountAsync("orders"));
+
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(contacts, await _warehouse.FingerprintAsync());
+        Assert.Equal(orders, await _warehouse.FingerprintAsync("orders"));
+    }
+
+    [Fact]
+    public async Task A_cascade_that_deletes_other_orders_at_apply_than_at_plan_does_not_run()
+    {
+        await using var system = await WithTableAsync("orders", """
+            CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, amount integer);
+            INSERT INTO orders SELECT g, 1 + g % 3, g * 10 FROM generate_series(1, 7) g
+            """);
+        var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get();
+        await server.ExecuteAsync(_warehouse.Database, "UPDATE orders SET amount = amount + 1 WHERE id = 5");
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(7, await _warehouse.CountAsync("orders"));
+    }
+
+    [Fact]
+    public async Task A_time_without_zone_set_to_the_transactions_own_is_the_same_change_at_plan_and_at_apply()
+    {
+        await using var system = await WithTableAsync("visits", """
+            CREATE TABLE visits (id integer PRIMARY KEY, seen timestamp, note text);
+            INSERT INTO visits SELECT g, timestamp '2026-01-01' + g * interval '1 day', NULL FROM generate_series(1, 5) g
+            """);
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE visits SET seen = localtimestamp, note = 'back' WHERE id <= 2")).Get();
+        await Task.Delay(20, TestContext.Current.CancellationToken);
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Null(applied.Error);
+        Assert.Equal(2, await _warehouse.CountAsync("visits", "note = 'back'"));
+    }
+
+    [Fact]
+    public async Task A_json_column_which_has_no_equality_is_compared_by_its_text()
+    {
+        await using var system = await WithTableAsync("forms", """
+            CREATE TABLE forms (id integer PRIMARY KEY, body json);
+            INSERT INTO forms SELECT g, json_build_object('n', g) FROM generate_series(1, 4) g
+            """);
+
+        var plan = system.Plan(Warehouse.Call("execute", """UPDATE forms SET body = CASE WHEN id <= 2 THEN '{"n": 0}'::json ELSE body END""")).Get();
+
+        var body = Assert.Single(plan.Changes);
+        Assert.Equal("warehouse.forms.body", body.Field);
+        Assert.Equal(2, body.Records);
+        Assert.Equal("""{"n": 0}""", body.After);
+        Assert.Equal(["""{"n" : 1}""", """{"n" : 2}"""], body.Before.Select(v => v.Value));
+        Assert.Null((await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Error);
+    }
+
+    [Fact]
+    public async Task A_capture_function_an_earlier_Warden_installed_is_refused_at_open_with_what_to_do()
+    {
+        await server.ExecuteAsync(_warehouse.Database,
+            "CREATE OR REPLACE FUNCTION warden.capture() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NULL; END $f$");
+
+        var error = await Assert.ThrowsAsync<PostgresSystemException>(() => _warehouse.OpenAsync());
+
+        Assert.Contains("earlier version of Warden", error.Message, StringComparison.Ordinal);
+        Assert.Contains("InstallAsync", error.Message, StringComparison.Ordinal);
+        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), Warehouse.Tables, TestContext.Current.CancellationToken);
+        await using var reopened = await _warehouse.OpenAsync();
+    }
+}

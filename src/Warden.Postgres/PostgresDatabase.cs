@@ -27,7 +27,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     private readonly ToolDefinition _describe;
     private readonly ToolDefinition _query;
     private readonly ToolDefinition _execute;
-    private readonly string _readCapture;
     private readonly string[] _governedNames;
     private readonly SemaphoreSlim _planning;
 
@@ -39,7 +38,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         _journal = journal;
         _clock = clock;
         _classifier = new StatementClassifier(source, tables, options);
-        _readCapture = Capture.ReadSql(tables.Tables);
         _governedNames = [.. tables.Tables.Select(t => t.Qualified)];
         _planning = new SemaphoreSlim(Math.Max(1, options.PlanningSlots));
         var id = options.Id;
@@ -584,7 +582,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             return null;
         }
 
-        using var document = JsonDocument.Parse(json);
+        using var document = JsonDocument.Parse(json, RowJson.Images);
         return document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
         {
             JsonValueKind.Null => null,
@@ -764,7 +762,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
 
             // The rows hashed are the rows journaled: read in the same transaction, nothing between.
-            rows = [.. (await Capture.ReadAsync(connection, _readCapture, cancellationToken).ConfigureAwait(false)).Where(r => _tables.ByQualifiedName(r.Table) is not null)];
+            rows = await Capture.ReadAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
         }
 
         if (control?.Stop?.Invoke() is { } reason)
@@ -878,8 +876,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
     internal PostgresOptions Options => _options;
 
-    /// <summary>The query reading a transaction's captured rows with their keys.</summary>
-    internal string ReadCapture => _readCapture;
+    /// <summary>The governed tables as the capture names them (schema.table).</summary>
+    internal string[] GovernedNames => _governedNames;
 
     /// <inheritdoc/>
     public string? AgentOf(string actionId) => _journal.Action(actionId)?.Agent;

@@ -8,6 +8,9 @@ namespace Warden.Postgres;
 /// <summary>Query results as JSON: numbers as numbers, true and false, times in ISO 8601, bytes as PostgreSQL's hex text, the rest as text.</summary>
 internal static class RowJson
 {
+    /// <summary>For reading rows as PostgreSQL wrote them: a jsonb column may nest far deeper than the 64 levels System.Text.Json allows by default.</summary>
+    public static readonly JsonDocumentOptions Images = new() { MaxDepth = int.MaxValue };
+
     public static void WriteValue(Utf8JsonWriter json, object? value)
     {
         switch (value)

@@ -1,14 +1,13 @@
 using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
 using Warden.Storage.Engines;
 
 namespace Warden.Postgres;
 
 /// <summary>One row a statement changed, as the capture trigger saw it: before and after as JSON (null for an insert's before, a delete's after).</summary>
-internal sealed record CapturedRow(string Table, string Operation, string? Before, string? After)
-{
-    /// <summary>The row's primary key as text (its values joined by commas), as the capture read it; empty when read from the journal.</summary>
-    public string Key { get; init; } = "";
-}
+internal sealed record CapturedRow(string Table, string Operation, string? Before, string? After);
 
 /// <summary>An action in the journal: who ran which statement, when, and whether it can still be undone.</summary>
 internal sealed record JournaledAction(long Seq, string Id, string Agent, string Tool, string Kind, DateTimeOffset AppliedAt, bool Reversible, string? RolledBackBy);
@@ -37,30 +36,51 @@ internal sealed class SqlJournal : IDisposable
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
-    /// <summary>Writes an action and its images as pending, before the database commits it.</summary>
+    /// <summary>Writes an action and its images (as one document) as pending, before the database commits it.</summary>
     public void Begin(string id, string agent, string tool, string kind, string statement, string planHash, long txid, DateTimeOffset at, bool reversible,
-        IReadOnlyList<CapturedRow> rows, string? rollsBack = null) => _db.Transaction(session =>
+        IReadOnlyList<CapturedRow> rows, string? rollsBack = null)
     {
-        var seq = session.Scalar("""
-            INSERT INTO actions (id, agent, tool, kind, statement, plan_hash, txid, status, applied_at, reversible, records, rolls_back)
-            VALUES (@id, @agent, @tool, @kind, @statement, @hash, @txid, 'pending', @at, @reversible, @records, @rollsBack) RETURNING seq
+        var images = Document(rows);
+        _db.Transaction(session => session.Scalar("""
+            INSERT INTO actions (id, agent, tool, kind, statement, plan_hash, txid, status, applied_at, reversible, records, rolls_back, images)
+            VALUES (@id, @agent, @tool, @kind, @statement, @hash, @txid, 'pending', @at, @reversible, @records, @rollsBack, @images) RETURNING seq
             """,
             ("@id", id), ("@agent", agent), ("@tool", tool), ("@kind", kind), ("@statement", statement), ("@hash", planHash), ("@txid", txid),
-            ("@at", Time(at)), ("@reversible", reversible ? 1L : 0L), ("@records", (long)rows.Count), ("@rollsBack", rollsBack));
-        using var image = session.Command("INSERT INTO images (action_seq, n, tbl, op, before, after) VALUES (@seq, @n, @tbl, @op, @before, @after)",
-            ("@seq", seq), ("@n", 0L), ("@tbl", ""), ("@op", ""), ("@before", ""), ("@after", ""));
-        for (var i = 0; i < rows.Count; i++)
+            ("@at", Time(at)), ("@reversible", reversible ? 1L : 0L), ("@records", (long)rows.Count), ("@rollsBack", rollsBack), ("@images", images)), serializable: false);
+    }
+
+    /// <summary>
+    /// The images as one JSON document, <c>[[table, op, before, after], ...]</c>, each image as the
+    /// JSON PostgreSQL wrote (or null), so reading it back gives the same text; compressed, as the
+    /// images of a large change are tens of megabytes of much the same rows.
+    /// </summary>
+    private static byte[] Document(IReadOnlyList<CapturedRow> rows)
+    {
+        using var compressed = new MemoryStream();
+        using (var brotli = new BrotliStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        using (var text = new StreamWriter(brotli, new UTF8Encoding(false), 1 << 16))
         {
-            image.Parameters["@n"].Value = (long)i;
-            image.Parameters["@tbl"].Value = rows[i].Table;
-            image.Parameters["@op"].Value = rows[i].Operation;
-            image.Parameters["@before"].Value = (object?)rows[i].Before ?? DBNull.Value;
-            image.Parameters["@after"].Value = (object?)rows[i].After ?? DBNull.Value;
-            image.ExecuteNonQuery();
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            text.Write('[');
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var row = rows[i];
+                text.Write(i == 0 ? "[" : ",[");
+                text.Write(names.TryGetValue(row.Table, out var quoted) ? quoted : names[row.Table] = JsonSerializer.Serialize(row.Table));
+                text.Write(",\"");
+                text.Write(row.Operation);
+                text.Write("\",");
+                text.Write(row.Before ?? "null");
+                text.Write(',');
+                text.Write(row.After ?? "null");
+                text.Write(']');
+            }
+
+            text.Write(']');
         }
 
-        return seq;
-    }, serializable: false);
+        return compressed.ToArray();
+    }
 
     /// <summary>The database committed: the action stands (and the actions it rolls back are marked undone).</summary>
     public void Settle(string id) => _db.Transaction(session =>
@@ -78,7 +98,7 @@ internal sealed class SqlJournal : IDisposable
     /// <summary>The database did not commit: nothing of the action stays.</summary>
     public void Discard(string id) => _db.Transaction(session =>
     {
-        session.Execute("DELETE FROM images WHERE action_seq = (SELECT seq FROM actions WHERE id = @id AND status = 'pending')", ("@id", id));
+        session.Execute("DELETE FROM images WHERE action_seq = (SELECT seq FROM actions WHERE id = @id AND status = 'pending')", ("@id", id)); // written by earlier versions
         return session.Execute("DELETE FROM actions WHERE id = @id AND status = 'pending'", ("@id", id));
     }, serializable: false);
 
@@ -116,9 +136,21 @@ internal sealed class SqlJournal : IDisposable
             r.IsDBNull(7) ? null : r.GetString(7)),
         parameters);
 
-    /// <summary>An action's images in the order they were captured.</summary>
-    public IReadOnlyList<CapturedRow> Images(long seq) => _db.Query("SELECT tbl, op, before, after FROM images WHERE action_seq = @seq ORDER BY n",
-        r => new CapturedRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ("@seq", seq));
+    /// <summary>An action's images in the order they were captured (from its document, or for an action journaled before there was one, its rows of images).</summary>
+    public IReadOnlyList<CapturedRow> Images(long seq)
+    {
+        if (_db.Query("SELECT images FROM actions WHERE seq = @seq", r => r.IsDBNull(0) ? null : (byte[])r.GetValue(0), ("@seq", seq)).FirstOrDefault() is not { } document)
+        {
+            return _db.Query("SELECT tbl, op, before, after FROM images WHERE action_seq = @seq ORDER BY n",
+                r => new CapturedRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ("@seq", seq));
+        }
+
+        using var brotli = new BrotliStream(new MemoryStream(document), CompressionMode.Decompress);
+        using var parsed = JsonDocument.Parse(brotli, RowJson.Images);
+        return [.. parsed.RootElement.EnumerateArray().Select(image => new CapturedRow(image[0].GetString()!, image[1].GetString()!, Image(image[2]), Image(image[3])))];
+    }
+
+    private static string? Image(JsonElement image) => image.ValueKind == JsonValueKind.Null ? null : image.GetRawText();
 
     public void Dispose() => _db.Dispose();
 }

@@ -57,7 +57,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         await using var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var (restored, conflicts) = await UndoAsync(connection, actions, resolution, cancellationToken).ConfigureAwait(false);
-        var rows = await Capture.ReadAsync(connection, database.ReadCapture, cancellationToken).ConfigureAwait(false);
+        var rows = await Capture.ReadAsync(connection, database.GovernedNames, cancellationToken).ConfigureAwait(false);
         long txid;
         await using (var current = new NpgsqlCommand("SELECT txid_current()", connection))
         {
@@ -385,7 +385,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
 
     private static string KeyText(TableShape table, string image)
     {
-        using var document = JsonDocument.Parse(image);
+        using var document = JsonDocument.Parse(image, RowJson.Images);
         return string.Join(",", table.Key.Select(k => document.RootElement.TryGetProperty(k, out var v) ? (v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText()) : ""));
     }
 

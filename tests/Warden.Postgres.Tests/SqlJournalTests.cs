@@ -113,4 +113,43 @@ public sealed class SqlJournalTests(PostgresServer postgres) : IDisposable
         Assert.Null(crm.Action("act-1"));
         Assert.Empty(crm.ActionsOf("tidy-bot", null, null));
     }
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Images_come_back_as_written_however_deep_or_escaped(string engine)
+    {
+        var journal = (await PlaceAsync(engine))("warehouse");
+        var deep = string.Concat(Enumerable.Repeat("[", 100)) + "1" + string.Concat(Enumerable.Repeat("]", 100));
+        CapturedRow[] rows =
+        [
+            new("public.\"odd\" name", "UPDATE", $$"""{"id": 1, "a": "tab\t \"quoted\" \u00e9 ✓", "deep": {{deep}}}""", """{"id": 1, "a": null}"""),
+            new("public.contacts", "INSERT", null, """{"id": 2, "n": 1.50}"""),
+        ];
+        journal.Begin("act-1", "tidy-bot", "warehouse.execute", "update", "UPDATE ...", "sha256:p", 1, Now, true, rows);
+        journal.Settle("act-1");
+
+        Assert.Equal(rows, journal.Images(journal.Action("act-1")!.Seq));
+    }
+
+    [Fact]
+    public void An_action_journaled_a_row_per_image_by_an_earlier_version_keeps_its_images()
+    {
+        var path = Path.Combine(_folder, "warehouse.db");
+        Keep(new SqlJournal(path)).Dispose();
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO actions (id, agent, tool, kind, statement, plan_hash, txid, status, applied_at, reversible, records)
+                VALUES ('old-1', 'tidy-bot', 'warehouse.execute', 'delete', 'DELETE ...', 'sha256:p', 7, 'applied', '2026-12-01T09:00:00.0000000Z', 1, 2);
+                INSERT INTO images (action_seq, n, tbl, op, before, after) VALUES
+                  ((SELECT seq FROM actions WHERE id = 'old-1'), 1, 'contacts', 'UPDATE', '{"id":2,"x":1}', '{"id":2,"x":2}'),
+                  ((SELECT seq FROM actions WHERE id = 'old-1'), 0, 'contacts', 'DELETE', '{"id":1}', NULL);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        var journal = Keep(new SqlJournal(path));
+
+        Assert.Equal(Rows, journal.Images(journal.Action("old-1")!.Seq));
+    }
 }

@@ -15,7 +15,7 @@ namespace Warden.Postgres;
 /// itself, from the rows' typed columns, and copies no row: per table and kind of change a count
 /// and a digest, per column the rows changing it, and a few rows whole as the sample
 /// (<c>pg_temp.warden_summary</c>). To apply, it makes the same digests and copies every row as
-/// JSON for the journal (<c>pg_temp.warden_captured</c>); to roll back, it only copies the rows.
+/// JSON for the journal (<c>pg_temp.warden_rows</c>); to roll back, it only copies the rows.
 /// The agent's statement cannot turn it off or feed it: it is one statement, it may name only
 /// governed tables (not the temporary ones), and changing a trigger is a schema change.
 /// </para>
@@ -102,8 +102,8 @@ internal static class Capture
           END IF;
 
           IF setting.mode IN ('apply', 'rows') THEN
-            EXECUTE format('INSERT INTO pg_temp.warden_captured (tbl, op, before, after, moved) '
-                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN to_jsonb(o) END, CASE WHEN op <> ''DELETE'' THEN to_jsonb(n) END, moved FROM (%s) j', pairs) USING name;
+            EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before, after, moved) '
+                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN row_to_json(o)::text END, CASE WHEN op <> ''DELETE'' THEN row_to_json(n)::text END, moved FROM (%s) j', pairs) USING name;
           END IF;
           IF setting.mode = 'rows' THEN
             RETURN NULL;
@@ -171,12 +171,17 @@ internal static class Capture
         END
         """;
 
-    /// <summary>Installs the capture function and the triggers on each table; run by a role that owns them (idempotent, and replaces the row trigger of earlier versions).</summary>
+    /// <summary>
+    /// Installs the capture function and the triggers on each table; run by a role that owns them
+    /// (idempotent, and replaces the row trigger of earlier versions). The function runs with its
+    /// own search path and float precision, whatever the session's: a float written into the
+    /// journal with fewer digits would be put back changed.
+    /// </summary>
     public static string InstallSql(IEnumerable<string> quotedTables)
     {
         var sql = new System.Text.StringBuilder();
         sql.AppendLine($"CREATE SCHEMA IF NOT EXISTS {Schema};");
-        sql.AppendLine($"CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $capture$");
+        sql.AppendLine($"CREATE OR REPLACE FUNCTION {Schema}.capture() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1 AS $capture$");
         sql.AppendLine($"-- {Version}");
         sql.AppendLine(FunctionBody);
         sql.AppendLine("$capture$;");
@@ -246,14 +251,14 @@ internal static class Capture
     /// </summary>
     public static string BeginSql(Mode mode, bool drawn = false, int sample = 0) => $"""
         CREATE TEMP TABLE IF NOT EXISTS warden_capturing (mode text NOT NULL, drawn boolean NOT NULL, sample integer NOT NULL) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS warden_captured (
-          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before jsonb, after jsonb, moved boolean NOT NULL DEFAULT false
+        CREATE TEMP TABLE IF NOT EXISTS warden_rows (
+          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before text, after text, moved boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_summary (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, kind text NOT NULL, op text, col text, n bigint, moved bigint, digest bytea, keys bytea,
           value text, before text, after text, key text
         ) ON COMMIT DELETE ROWS;
-        TRUNCATE pg_temp.warden_capturing, pg_temp.warden_captured, pg_temp.warden_summary;
+        TRUNCATE pg_temp.warden_capturing, pg_temp.warden_rows, pg_temp.warden_summary;
         INSERT INTO pg_temp.warden_capturing VALUES ('{mode.ToString().ToLowerInvariant()}', {(drawn ? "true" : "false")}, {sample});
         SET LOCAL jit = off;
         SET LOCAL work_mem = '64MB';
@@ -265,7 +270,7 @@ internal static class Capture
     /// appended to, so a scan reads it in order, and sorting its images cost a fifth of reading
     /// them; <see cref="ReadAsync"/> checks the order and sorts only if it is not.
     /// </summary>
-    public const string ReadSql = "SELECT seq, tbl, op, before::text, after::text FROM pg_temp.warden_captured WHERE tbl = ANY($1)";
+    public const string ReadSql = "SELECT seq, tbl, op, before, after FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
 
     /// <summary>
     /// The query summing up, per governed table ($1) and kind of change, what the trigger's

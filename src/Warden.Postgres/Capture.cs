@@ -42,7 +42,8 @@ internal static class Capture
     /// form (<c>record_send</c>). After, a time equal to the transaction's (<c>now()</c>,
     /// <c>localtimestamp</c>) is a flag, so <c>SET last_seen = now()</c> is the same change at plan
     /// and at apply. An inserted row leaves out the columns a sequence feeds, and its key when the
-    /// statement draws from a sequence: those move on every try. A firing's digest is sha256 over
+    /// statement draws from a sequence: those move on every try (an update's row whose key moved
+    /// leaves out nothing: an UPDATE writes the key it computes). A firing's digest is sha256 over
     /// its rows' digests sorted by key and digest (the order the statement wrote them in does not
     /// matter); Warden hashes the firings' digests sorted (<see cref="GroupsSql"/>). Were
     /// PostgreSQL ever to feed the rows in another order, plan and apply would differ and the
@@ -61,7 +62,7 @@ internal static class Capture
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
           cols text[]; kinds text[]; sequenced boolean[]; keys text[];
-          pairs text; key_bytes text; before_image text; after_image text; inserted_image text;
+          pairs text; key_bytes text; before_image text; after_columns text[]; after_image text; inserted_image text;
           groups text; room bigint; merging text := current_setting('enable_mergejoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
@@ -111,23 +112,24 @@ internal static class Capture
 
           -- The digest of each row: its key, its image before and after in binary form (record_send); after, a time equal to the transaction's as a flag, so
           -- SET last_seen = now() is the same change at plan and at apply; an inserted row without the columns a sequence feeds, nor its key when the
-          -- statement draws from a sequence (drawn), which move on every try. A group's digest is sha256 over its rows' digests sorted by key and digest.
+          -- statement draws from a sequence (drawn), which move on every try (not a moved row: an UPDATE writes the key it computes). A group's digest is
+          -- sha256 over its rows' digests sorted by key and digest.
           key_bytes := CASE WHEN keys IS NULL THEN '''''::bytea'
                             ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('(o).%I', k), ', ') FROM unnest(keys) k)) END;
           before_image := CASE WHEN 'text only' = ANY(kinds) THEN format('record_send(ROW(%s))', (SELECT string_agg(CASE WHEN k = 'text only' THEN format('(o).%I::text', c) ELSE format('(o).%I', c) END, ', ')
                                                                                               FROM unnest(cols, kinds) AS u(c, k)))
                                ELSE 'record_send(o)' END;
-          after_image := CASE WHEN kinds && ARRAY['zoned', 'local', 'text only'] THEN format('record_send(ROW(%s))', (SELECT string_agg(CASE k
+          after_columns := ARRAY(SELECT CASE k
                                 WHEN 'zoned' THEN format('nullif((n).%1$I, now()), (n).%1$I = now()', c) WHEN 'local' THEN format('nullif((n).%1$I, localtimestamp), (n).%1$I = localtimestamp', c)
-                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END, ', ') FROM unnest(cols, kinds) AS u(c, k)))
-                              ELSE 'record_send(n)' END;
-          inserted_image := format('coalesce(record_send(ROW(%s)), ''''::bytea)', (SELECT string_agg(CASE k
-                                WHEN 'zoned' THEN format('nullif((n).%1$I, now()), (n).%1$I = now()', c) WHEN 'local' THEN format('nullif((n).%1$I, localtimestamp), (n).%1$I = localtimestamp', c)
-                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END, ', ')
-                              FROM unnest(cols, kinds, sequenced) AS u(c, k, s) WHERE NOT s AND NOT (setting.drawn AND c = ANY(coalesce(keys, '{}')))));
+                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END
+                              FROM unnest(cols, kinds) WITH ORDINALITY AS u(c, k, i) ORDER BY i);
+          after_image := CASE WHEN kinds && ARRAY['zoned', 'local', 'text only'] THEN format('record_send(ROW(%s))', array_to_string(after_columns, ', ')) ELSE 'record_send(n)' END;
+          inserted_image := format('coalesce(record_send(ROW(%s)), ''''::bytea)', (SELECT string_agg(e, ', ' ORDER BY i)
+                              FROM unnest(after_columns, cols, sequenced) WITH ORDINALITY AS u(e, c, s, i) WHERE NOT s AND NOT (setting.drawn AND c = ANY(coalesce(keys, '{}')))));
           groups := format(
             'SELECT $1, ''group'', op, NULL, count(*), count(*) FILTER (WHERE moved), sha256(string_agg(rd, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)), NULL, NULL, NULL, NULL '
-            'FROM (SELECT op, moved, kb, sha256(kb || CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE %s END || CASE op WHEN ''DELETE'' THEN ''''::bytea WHEN ''INSERT'' THEN %s ELSE %s END) AS rd '
+            'FROM (SELECT op, moved, kb, sha256(kb || CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE %1$s END '
+            '                                   || CASE WHEN op = ''DELETE'' THEN ''''::bytea WHEN op = ''INSERT'' AND NOT moved THEN %2$s ELSE %3$s END) AS rd '
             '      FROM j ORDER BY op, kb, rd) sorted GROUP BY op',
             before_image, inserted_image, after_image);
           -- A merge join would sort both transition tables: the planner's guess for them is blind.

@@ -120,4 +120,19 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
         await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), Warehouse.Tables, TestContext.Current.CancellationToken);
         await using var reopened = await _warehouse.OpenAsync();
     }
+    [Fact]
+    public async Task An_approved_key_change_of_a_serial_key_cannot_move_the_row_to_another_key_than_planned()
+    {
+        await using var system = await WithTableAsync("tickets", """
+            CREATE TABLE tickets (id serial PRIMARY KEY, note text);
+            INSERT INTO tickets (note) SELECT 'open' FROM generate_series(1, 5)
+            """);
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE tickets SET id = 1000 + (SELECT count(*) FROM tickets WHERE note = 'moved') WHERE id = 1")).Get();
+        await server.ExecuteAsync(_warehouse.Database, "UPDATE tickets SET note = 'moved' WHERE id = 5");
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(1, await _warehouse.CountAsync("tickets", "id = 1"));
+    }
 }

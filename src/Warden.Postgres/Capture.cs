@@ -63,7 +63,7 @@ internal static class Capture
           setting record;
           cols text[]; kinds text[]; sequenced boolean[]; keys text[];
           pairs text; key_bytes text; before_image text; after_columns text[]; after_image text; inserted_image text;
-          groups text; room bigint; merging text := current_setting('enable_mergejoin');
+          groups text; room bigint; alias text; merging text := current_setting('enable_mergejoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
             RETURN NULL;
@@ -88,18 +88,25 @@ internal static class Capture
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
 
           -- The statement's rows as (op, moved, o, n): an update's paired by key; one whose key changed, or of a table without a key, as a delete and an insert.
+          -- A row is named by an alias none of the table's columns has (a column named like it would be read instead of the row).
+          alias := 'r';
+          WHILE alias = ANY(cols) LOOP
+            alias := alias || '_';
+          END LOOP;
           IF TG_OP = 'INSERT' THEN
-            pairs := format('SELECT ''INSERT''::text AS op, false AS moved, NULL::%s AS o, r AS n FROM warden_new r', rowtype);
+            pairs := format('SELECT ''INSERT''::text AS op, false AS moved, NULL::%1$s AS o, %2$I AS n FROM warden_new %2$I', rowtype, alias);
           ELSIF TG_OP = 'DELETE' THEN
-            pairs := format('SELECT ''DELETE''::text AS op, false AS moved, r AS o, NULL::%s AS n FROM warden_old r', rowtype);
+            pairs := format('SELECT ''DELETE''::text AS op, false AS moved, %2$I AS o, NULL::%1$s AS n FROM warden_old %2$I', rowtype, alias);
           ELSIF keys IS NULL THEN
-            pairs := format('SELECT ''DELETE''::text AS op, true AS moved, r AS o, NULL::%1$s AS n FROM warden_old r UNION ALL SELECT ''INSERT'', true, NULL::%1$s, r FROM warden_new r', rowtype);
+            pairs := format('SELECT ''DELETE''::text AS op, true AS moved, %2$I AS o, NULL::%1$s AS n FROM warden_old %2$I UNION ALL SELECT ''INSERT'', true, NULL::%1$s, %2$I FROM warden_new %2$I',
+                            rowtype, alias);
           ELSE
             pairs := format(
               'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, o.r AS o, n.r AS n '
-              'FROM (SELECT true AS here, r, %1$s FROM warden_old r) o FULL JOIN (SELECT true AS here, r, %1$s FROM warden_new r) n ON %2$s',
-              (SELECT string_agg(format('r.%I AS k%s', c, i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
-              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)));
+              'FROM (SELECT true AS here, %3$I AS r, %1$s FROM warden_old %3$I) o FULL JOIN (SELECT true AS here, %3$I AS r, %1$s FROM warden_new %3$I) n ON %2$s',
+              (SELECT string_agg(format('%I.%I AS k%s', alias, c, i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
+              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
+              alias);
           END IF;
 
           IF setting.mode IN ('apply', 'rows') THEN

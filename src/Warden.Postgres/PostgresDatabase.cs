@@ -328,6 +328,18 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 return SystemError.Refused($"the statement changed {affected:N0} row(s) but Warden saw {groups.Sum(g => g.Rows):N0}: it cannot be previewed exactly, so it does not run");
             }
 
+            if (groups.Select(g => _tables.ByQualifiedName(g.Table)).FirstOrDefault(t => t is { Key.Count: 0 }) is { } reached)
+            {
+                // Named or not (a cascade reaches it): its rows could be neither told apart nor restored.
+                return SystemError.Refused($"the statement changes rows of {reached.Declared}, which has no primary key, so Warden could not restore them: it does not run");
+            }
+
+            if (UnknownColumn(connection) is { } added)
+            {
+                return SystemError.Refused(
+                    $"the statement changes the column {added}, which was added after Warden read the table, so Warden could neither show nor restore it: restart the gateway to read the table again");
+            }
+
             if (statement.Where && ReachesEveryRow(connection, groups))
             {
                 statement = statement with { Where = false };
@@ -524,6 +536,24 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         var summary = $"{tool.Name}: a {statement.KindName}{(statement.Kind is StatementKind.Update or StatementKind.Delete && !statement.Where ? " of every row" : "")} that would {(records == 0 ? "change no rows" : counts)}.";
         return new SqlPlan(call, definition, Hash(call, definition, groups), Hash(call, definition, groups, affectedOnly: true), records, [.. sample.Select(r => r.Key)], [], fieldsChanged,
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
+    }
+
+    /// <summary>The first column (table.column) the captured rows change that the catalogue read at open does not know, or null.</summary>
+    private string? UnknownColumn(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand("SELECT DISTINCT tbl, col FROM pg_temp.warden_summary WHERE kind = 'column' AND tbl = ANY($1)", connection);
+        command.Parameters.Add(new() { Value = _governedNames });
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var table = _tables.ByQualifiedName(reader.GetString(0))!;
+            if (table.Column(reader.GetString(1)) is null)
+            {
+                return $"{table.Declared}.{reader.GetString(1)}";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The columns of a table the captured rows change, in the table's order, each with its commonest values before and its one value after (if all get the same).</summary>
@@ -846,6 +876,10 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         {
             return NotUndone(e);
         }
+        catch (RollbackRefusedException e)
+        {
+            return NotUndone(e.Message);
+        }
     }
 
     /// <inheritdoc/>
@@ -859,6 +893,10 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         {
             return NotUndone(e);
         }
+        catch (RollbackRefusedException e)
+        {
+            return NotUndone(e.Message);
+        }
     }
 
     /// <summary>
@@ -866,8 +904,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// timeout, a key inserted again between the check and the restore, the database gone): its
     /// transaction rolled back, nothing restored, and the reason.
     /// </summary>
-    private SystemError NotUndone(NpgsqlException error) => SystemError.Refused(
-        $"the rollback on {_options.Id} did not finish, and nothing was restored: {(error is PostgresException p ? p.MessageText : error.Message)}; try again");
+    private SystemError NotUndone(NpgsqlException error) => NotUndone($"{(error is PostgresException p ? p.MessageText : error.Message)}; try again");
+
+    private SystemError NotUndone(string why) => SystemError.Refused($"the rollback on {_options.Id} did not finish, and nothing was restored: {why}");
 
     internal string NewActionId() =>
         "sql_" + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));

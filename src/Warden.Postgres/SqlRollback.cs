@@ -123,8 +123,10 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
             // deleted were captured after their parents, so newest first puts them back before
             // the rows they point at. When that fails on a foreign key, the action is undone again
             // from the savepoint with its deletes undone first, oldest first (parents first), then
-            // the rest newest first (this also puts back a key change that cascaded).
+            // the rest newest first (this also puts back a key change that cascaded); that order
+            // is taken only if every row goes back, else the foreign key's refusal stands.
             var images = journal.Images(action.Seq);
+            var mark = await LastCapturedAsync(connection, cancellationToken).ConfigureAwait(false);
             await Sql(connection, "SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
             (long Restored, List<RollbackConflict> Conflicts) undone;
             try
@@ -136,6 +138,20 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
                 await Sql(connection, "ROLLBACK TO SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
                 undone = await UndoImagesAsync(connection, action, [.. images.Where(i => i.Operation == "DELETE"), .. images.Where(i => i.Operation != "DELETE").Reverse()],
                     resolution, cancellationToken).ConfigureAwait(false);
+                if (undone.Conflicts.Count > 0)
+                {
+                    throw;
+                }
+            }
+
+            // Every row the undo wrote is captured: one more than it restored is a row it reached
+            // by a cascade or a trigger (another's row deleted with the one it points at), which
+            // the preview would not have shown and nothing could put back.
+            var written = await CapturedSinceAsync(connection, mark, cancellationToken).ConfigureAwait(false);
+            if (written != undone.Restored)
+            {
+                throw new RollbackRefusedException(
+                    $"undoing action {action.Id} would change {written - undone.Restored:N0} row(s) beyond the {undone.Restored:N0} it restores (through a cascading foreign key or a trigger), which nothing could put back");
             }
 
             await Sql(connection, "RELEASE SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
@@ -176,6 +192,22 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         }
 
         return (restored, conflicts);
+    }
+
+    /// <summary>The last row the capture copied in this transaction (0 for none).</summary>
+    private static async Task<long> LastCapturedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT coalesce(max(seq), 0) FROM pg_temp.warden_rows", connection);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>How many rows of governed tables the capture copied after <paramref name="mark"/> (an update whose key moved counts once).</summary>
+    private async Task<long> CapturedSinceAsync(NpgsqlConnection connection, long mark, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT count(*) - count(*) FILTER (WHERE moved AND op = 'INSERT') FROM pg_temp.warden_rows WHERE seq > $1 AND tbl = ANY($2)", connection);
+        command.Parameters.Add(new() { Value = mark });
+        command.Parameters.Add(new() { Value = database.GovernedNames });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <summary>Runs shorter than this are undone row by row (a few round trips beat loading a temporary table).</summary>
@@ -431,3 +463,6 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>A rollback Warden will not finish, for a reason of its own (not the database's): its transaction rolled back, nothing restored.</summary>
+internal sealed class RollbackRefusedException(string message) : Exception(message);

@@ -793,6 +793,12 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
             // The rows hashed are the rows journaled: read in the same transaction, nothing between.
             rows = await Capture.ReadAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
+            if (SqlJournal.TooLarge(rows, _options.MaxJournaledChars))
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return SystemError.Refused(
+                    $"the rows the statement changes are more than {_options.MaxJournaledChars:N0} characters of images, more than Warden journals for one action: nothing was changed; split it (by key ranges, for instance)");
+            }
         }
 
         if (control?.Stop?.Invoke() is { } reason)

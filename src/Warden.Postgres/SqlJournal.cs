@@ -36,6 +36,9 @@ internal sealed class SqlJournal : IDisposable
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
+    /// <summary>Whether the images are more characters than <paramref name="limit"/> (<see cref="PostgresOptions.MaxJournaledChars"/>).</summary>
+    public static bool TooLarge(IReadOnlyList<CapturedRow> rows, long limit) => rows.Sum(r => (long)(r.Before?.Length ?? 0) + (r.After?.Length ?? 0)) > limit;
+
     /// <summary>Writes an action and its images (as one document) as pending, before the database commits it.</summary>
     public void Begin(string id, string agent, string tool, string kind, string statement, string planHash, long txid, DateTimeOffset at, bool reversible,
         IReadOnlyList<CapturedRow> rows, string? rollsBack = null)

@@ -58,6 +58,10 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var (restored, conflicts) = await UndoAsync(connection, actions, resolution, cancellationToken).ConfigureAwait(false);
         var rows = await Capture.ReadAsync(connection, database.GovernedNames, cancellationToken).ConfigureAwait(false);
+        if (SqlJournal.TooLarge(rows, database.Options.MaxJournaledChars))
+        {
+            throw new RollbackRefusedException($"the rows it restores are more than {database.Options.MaxJournaledChars:N0} characters of images, more than Warden journals for one action; roll back fewer actions at once");
+        }
         long txid;
         await using (var current = new NpgsqlCommand("SELECT txid_current()", connection))
         {

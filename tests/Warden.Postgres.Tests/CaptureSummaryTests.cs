@@ -135,4 +135,24 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal("stale_plan", applied.Error?.Code);
         Assert.Equal(1, await _warehouse.CountAsync("tickets", "id = 1"));
     }
+    [Fact]
+    public async Task A_change_whose_images_are_more_than_one_action_journals_is_refused_at_apply_and_changes_nothing()
+    {
+        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database),
+            Tables = Warehouse.Tables,
+            JournalPath = _warehouse.JournalPath,
+            MaxJournaledChars = 2_000,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+        var before = await _warehouse.FingerprintAsync();
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET first_name = 'wide' WHERE id <= 20")).Get();
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("refused", applied.Error?.Code);
+        Assert.Contains("2,000 characters", applied.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
 }

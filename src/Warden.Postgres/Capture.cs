@@ -109,11 +109,14 @@ internal static class Capture
               alias);
           END IF;
 
+          -- A merge join would sort both transition tables (the planner's guess for them is blind): off for the trigger's own statements, then as it was.
+          PERFORM set_config('enable_mergejoin', 'off', true);
           IF setting.mode IN ('apply', 'rows') THEN
             EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before, after, moved) '
                            'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN row_to_json(o)::text END, CASE WHEN op <> ''DELETE'' THEN row_to_json(n)::text END, moved FROM (%s) j', pairs) USING name;
           END IF;
           IF setting.mode = 'rows' THEN
+            PERFORM set_config('enable_mergejoin', merging, true);
             RETURN NULL;
           END IF;
 
@@ -139,8 +142,6 @@ internal static class Capture
             '                                   || CASE WHEN op = ''DELETE'' THEN ''''::bytea WHEN op = ''INSERT'' AND NOT moved THEN %2$s ELSE %3$s END) AS rd '
             '      FROM j ORDER BY op, kb, rd) sorted GROUP BY op',
             before_image, inserted_image, after_image);
-          -- A merge join would sort both transition tables: the planner's guess for them is blind.
-          PERFORM set_config('enable_mergejoin', 'off', true);
           IF setting.mode = 'apply' THEN
             EXECUTE format('WITH j AS (SELECT j0.*, %s AS kb FROM (%s) j0) INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value, before, after, key) %s',
                            key_bytes, pairs, groups) USING name;

@@ -331,11 +331,12 @@ internal static class Capture
         new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
 
     /// <summary>
-    /// The query reading a plan's preview of one table ($1), as the trigger's firings summed it up:
-    /// per column changed, <c>column</c> rows (the rows changing it, and the one value after, if
-    /// every changed row gets it), and <c>value</c> rows (a commonest value before, with its count).
+    /// The query reading a plan's preview of the governed tables ($1), as the trigger's firings
+    /// summed it up: per table and column changed, <c>column</c> rows (the rows changing it, and
+    /// the one value after, if every changed row gets it), and <c>value</c> rows (a commonest value
+    /// before, with its count).
     /// </summary>
-    public const string ColumnsSql = "SELECT kind, col, n, value FROM pg_temp.warden_summary WHERE kind IN ('column', 'value') AND tbl = $1 ORDER BY seq";
+    public const string ColumnsSql = "SELECT tbl, kind, col, n, value FROM pg_temp.warden_summary WHERE kind IN ('column', 'value') AND tbl = ANY($1) ORDER BY seq";
 
     /// <summary>The first $1 rows of the sample on the governed tables ($2), in order, with their keys.</summary>
     public const string SampleSql = "SELECT tbl, op, before, after, key FROM pg_temp.warden_summary WHERE kind = 'sample' AND tbl = ANY($2) ORDER BY seq LIMIT $1";

@@ -334,12 +334,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                 return SystemError.Refused($"the statement changes rows of {reached.Declared}, which has no primary key, so Warden could not restore them: it does not run");
             }
 
-            if (UnknownColumn(connection) is { } added)
-            {
-                return SystemError.Refused(
-                    $"the statement changes the column {added}, which was added after Warden read the table, so Warden could neither show nor restore it: restart the gateway to read the table again");
-            }
-
             if (statement.Where && ReachesEveryRow(connection, groups))
             {
                 statement = statement with { Where = false };
@@ -499,21 +493,28 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// digests per table and kind of change, per column the rows changing it with their commonest
     /// values before and the one value after, and the first few rows whole as a sample.
     /// </summary>
-    private Plan PlanFromCapture(NpgsqlConnection connection, ToolCall call, ToolDefinition tool, Statement statement, List<CapturedGroup> groups)
+    private SystemResult<Plan> PlanFromCapture(NpgsqlConnection connection, ToolCall call, ToolDefinition tool, Statement statement, List<CapturedGroup> groups)
     {
         var deleted = groups.Where(g => g.Operation == "DELETE").Sum(g => g.Rows);
         var records = groups.Sum(g => g.Rows);
         var definition = tool with { Kind = deleted > 0 ? ActionKind.Delete : ActionKind.Write };
+        var tallies = ColumnTallies(connection);
+        if (tallies.Keys.FirstOrDefault(k => _tables.ByQualifiedName(k.Table)!.Column(k.Column) is null) is ({ } unknownTable, { } unknown))
+        {
+            return SystemError.Refused(
+                $"the statement changes the column {_tables.ByQualifiedName(unknownTable)!.Declared}.{unknown}, which was added after Warden read the table, so Warden could neither show nor restore it: restart the gateway to read the table again");
+        }
+
         var fieldsChanged = new List<string>();
         var classes = new List<string>();
         var changes = new List<FieldChange>();
         foreach (var table in groups.Select(g => _tables.ByQualifiedName(g.Table)!).Distinct())
         {
-            foreach (var (column, values) in ColumnChanges(connection, table))
+            foreach (var column in table.Columns.Where(c => tallies.ContainsKey((table.Qualified, c.Name))))
             {
                 fieldsChanged.Add(FieldName(table, column.Name));
                 classes.AddRange(column.Classes);
-                changes.Add(values);
+                changes.Add(tallies[(table.Qualified, column.Name)].Change(FieldName(table, column.Name)));
             }
         }
 
@@ -538,68 +539,62 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             classes.Distinct(StringComparer.Ordinal).ToList(), changes, sample, summary, deleted > 0 ? deleted : null, statement);
     }
 
-    /// <summary>The first column (table.column) the captured rows change that the catalogue read at open does not know, or null.</summary>
-    private string? UnknownColumn(NpgsqlConnection connection)
+    /// <summary>
+    /// What the trigger's firings counted per column the captured rows change (table and column
+    /// as the trigger named them, so a column the catalogue read at open does not know shows too):
+    /// summed over the firings, one unless the rows came in several statements (a cascade).
+    /// </summary>
+    private Dictionary<(string Table, string Column), ColumnTally> ColumnTallies(NpgsqlConnection connection)
     {
-        using var command = new NpgsqlCommand("SELECT DISTINCT tbl, col FROM pg_temp.warden_summary WHERE kind = 'column' AND tbl = ANY($1)", connection);
+        var tallies = new Dictionary<(string Table, string Column), ColumnTally>();
+        using var command = new NpgsqlCommand(Capture.ColumnsSql, connection);
         command.Parameters.Add(new() { Value = _governedNames });
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var table = _tables.ByQualifiedName(reader.GetString(0))!;
-            if (table.Column(reader.GetString(1)) is null)
-            {
-                return $"{table.Declared}.{reader.GetString(1)}";
-            }
+            var key = (reader.GetString(0), reader.GetString(2));
+            var tally = tallies.TryGetValue(key, out var found) ? found : tallies[key] = new ColumnTally();
+            tally.Add(reader.GetString(1) == "column", reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4));
         }
 
-        return null;
+        return tallies;
     }
 
-    /// <summary>The columns of a table the captured rows change, in the table's order, each with its commonest values before and its one value after (if all get the same).</summary>
-    private List<(TableColumn Column, FieldChange Change)> ColumnChanges(NpgsqlConnection connection, TableShape table)
+    /// <summary>One column's changes as the firings counted them: the rows changing it, each firing's one value after, and the commonest values before.</summary>
+    private sealed class ColumnTally
     {
-        // Summed over the trigger's firings: one, unless the rows came in several statements (a cascade).
-        var rows = new Dictionary<string, long>(StringComparer.Ordinal);
-        var after = new Dictionary<string, List<string?>>(StringComparer.Ordinal);
-        var before = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-        var nulls = new Dictionary<string, long>(StringComparer.Ordinal);
-        using (var command = new NpgsqlCommand(Capture.ColumnsSql, connection))
+        private readonly List<string?> _after = [];
+        private readonly Dictionary<string, long> _before = new(StringComparer.Ordinal);
+        private long _rows;
+        private long _nulls;
+
+        public void Add(bool column, long count, string? value)
         {
-            command.Parameters.Add(new() { Value = table.Qualified });
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            if (column)
             {
-                var column = reader.GetString(1);
-                var count = reader.GetInt64(2);
-                var value = reader.IsDBNull(3) ? null : reader.GetString(3);
-                if (reader.GetString(0) == "column")
-                {
-                    rows[column] = rows.GetValueOrDefault(column) + count;
-                    (after.TryGetValue(column, out var values) ? values : after[column] = []).Add(value);
-                }
-                else if (value is null)
-                {
-                    nulls[column] = nulls.GetValueOrDefault(column) + count;
-                }
-                else
-                {
-                    var counts = before.TryGetValue(column, out var found) ? found : before[column] = new Dictionary<string, long>(StringComparer.Ordinal);
-                    counts[value] = counts.GetValueOrDefault(value) + count;
-                }
+                _rows += count;
+                _after.Add(value);
+            }
+            else if (value is null)
+            {
+                _nulls += count;
+            }
+            else
+            {
+                _before[value] = _before.GetValueOrDefault(value) + count;
             }
         }
 
-        return [.. table.Columns.Where(c => rows.ContainsKey(c.Name)).Select(c =>
+        /// <summary>The five commonest values before (nulls first among equals), and the value after if every firing's changed rows all got the same one.</summary>
+        public FieldChange Change(string field)
         {
-            var commonest = (before.GetValueOrDefault(c.Name) ?? []).Select(p => (Value: (string?)p.Key, Count: p.Value))
-                .Concat(nulls.TryGetValue(c.Name, out var n) ? [(null, n)] : [])
+            var commonest = _before.Select(p => (Value: (string?)p.Key, Count: p.Value))
+                .Concat(_nulls > 0 ? [(null, _nulls)] : [])
                 .OrderByDescending(v => v.Count).ThenBy(v => v.Value is not null).ThenBy(v => v.Value, StringComparer.Ordinal).Take(5)
                 .Select(v => new ValueCount(v.Value, (int)v.Count)).ToList();
-            var values = after[c.Name];
-            var one = values.All(v => v is not null && v == values[0]) ? values[0] : null;
-            return (c, new FieldChange(FieldName(table, c.Name), (int)rows[c.Name], commonest, one));
-        })];
+            var one = _after.All(v => v is not null && v == _after[0]) ? _after[0] : null;
+            return new FieldChange(field, (int)_rows, commonest, one);
+        }
     }
 
     private static string Verb(string operation) => operation switch { "INSERT" => "insert", "UPDATE" => "update", _ => "delete" };

@@ -16,28 +16,13 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _warehouse.DisposeAsync();
 
-    /// <summary>Creates a governed table next to the warehouse's (as its owner) and opens the system on all of them.</summary>
-    private async Task<PostgresDatabase> WithTableAsync(string name, string sql)
-    {
-        await server.ExecuteAsync(_warehouse.Database, $"{sql}; ALTER TABLE {name} OWNER TO {PostgresServer.GovernedRole};");
-        GovernedTable[] tables = [.. Warehouse.Tables, new(name)];
-        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), tables, TestContext.Current.CancellationToken);
-        return await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database),
-            Tables = tables,
-            JournalPath = _warehouse.JournalPath,
-        }, cancellationToken: TestContext.Current.CancellationToken);
-    }
-
     [Fact]
     public async Task A_delete_whose_cascade_comes_in_one_firing_per_parent_is_previewed_whole_applied_as_planned_and_rolled_back_exactly()
     {
-        await using var system = await WithTableAsync("orders", """
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, amount integer);
             INSERT INTO orders SELECT g, 1 + g % 3, g * 10 FROM generate_series(1, 7) g
-            """);
+            """, "orders");
         var contacts = await _warehouse.FingerprintAsync();
         var orders = await _warehouse.FingerprintAsync("orders");
 
@@ -60,10 +45,10 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_cascade_that_deletes_other_orders_at_apply_than_at_plan_does_not_run()
     {
-        await using var system = await WithTableAsync("orders", """
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, amount integer);
             INSERT INTO orders SELECT g, 1 + g % 3, g * 10 FROM generate_series(1, 7) g
-            """);
+            """, "orders");
         var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get();
         await server.ExecuteAsync(_warehouse.Database, "UPDATE orders SET amount = amount + 1 WHERE id = 5");
 
@@ -76,10 +61,10 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_time_without_zone_set_to_the_transactions_own_is_the_same_change_at_plan_and_at_apply()
     {
-        await using var system = await WithTableAsync("visits", """
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE visits (id integer PRIMARY KEY, seen timestamp, note text);
             INSERT INTO visits SELECT g, timestamp '2026-01-01' + g * interval '1 day', NULL FROM generate_series(1, 5) g
-            """);
+            """, "visits");
         var plan = system.Plan(Warehouse.Call("execute", "UPDATE visits SET seen = localtimestamp, note = 'back' WHERE id <= 2")).Get();
         await Task.Delay(20, TestContext.Current.CancellationToken);
 
@@ -92,10 +77,10 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_json_column_which_has_no_equality_is_compared_by_its_text()
     {
-        await using var system = await WithTableAsync("forms", """
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE forms (id integer PRIMARY KEY, body json);
             INSERT INTO forms SELECT g, json_build_object('n', g) FROM generate_series(1, 4) g
-            """);
+            """, "forms");
 
         var plan = system.Plan(Warehouse.Call("execute", """UPDATE forms SET body = CASE WHEN id <= 2 THEN '{"n": 0}'::json ELSE body END""")).Get();
 
@@ -123,10 +108,10 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task An_approved_key_change_of_a_serial_key_cannot_move_the_row_to_another_key_than_planned()
     {
-        await using var system = await WithTableAsync("tickets", """
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE tickets (id serial PRIMARY KEY, note text);
             INSERT INTO tickets (note) SELECT 'open' FROM generate_series(1, 5)
-            """);
+            """, "tickets");
         var plan = system.Plan(Warehouse.Call("execute", "UPDATE tickets SET id = 1000 + (SELECT count(*) FROM tickets WHERE note = 'moved') WHERE id = 1")).Get();
         await server.ExecuteAsync(_warehouse.Database, "UPDATE tickets SET note = 'moved' WHERE id = 5");
 

@@ -25,25 +25,10 @@ public sealed class CascadeAttackTests(PostgresServer server) : IAsyncLifetime
 
     private Task ExecuteAsAdminAsync(string sql) => server.ExecuteAsync(_warehouse.Database, sql);
 
-    /// <summary>Creates governed tables next to the warehouse's (as their owner) and opens the system on all of them.</summary>
-    private async Task<PostgresDatabase> WithTablesAsync(string sql, params string[] names)
-    {
-        await ExecuteAsAdminAsync(sql + ";" + string.Concat(names.Select(n => $"ALTER TABLE {n} OWNER TO {PostgresServer.GovernedRole};")));
-        GovernedTable[] tables = [.. Warehouse.Tables, .. names.Select(n => new GovernedTable(n))];
-        await PostgresDatabase.InstallAsync(server.AdminConnection(_warehouse.Database), tables, Token);
-        return await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database),
-            Tables = tables,
-            JournalPath = _warehouse.JournalPath,
-        }, cancellationToken: Token);
-    }
-
     [Fact]
     public async Task An_update_moving_a_serial_key_cannot_move_it_elsewhere_at_apply()
     {
-        await using var system = await WithTablesAsync("""
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE tickets (id bigserial PRIMARY KEY, note text);
             INSERT INTO tickets (note) SELECT 'ticket ' || g FROM generate_series(1, 5) g
             """, "tickets");
@@ -99,7 +84,7 @@ public sealed class CascadeAttackTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_rollback_that_would_cascade_away_children_it_restored_is_refused_and_changes_nothing()
     {
-        await using var system = await WithTablesAsync(Orders, "orders");
+        await using var system = await _warehouse.OpenWithTablesAsync(Orders, "orders");
         var plan = system.Plan(Warehouse.Call("execute",
             "WITH d AS (DELETE FROM contacts WHERE id = 2 RETURNING id) UPDATE contacts SET id = (SELECT id FROM d) WHERE id = 1")).Get();
         var applied = (await system.ApplyAsync(plan, null, Token)).Get();
@@ -118,7 +103,7 @@ public sealed class CascadeAttackTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_rollback_whose_parents_first_order_would_leave_a_row_out_is_refused_and_changes_nothing()
     {
-        await using var system = await WithTablesAsync(Orders, "orders");
+        await using var system = await _warehouse.OpenWithTablesAsync(Orders, "orders");
         var plan = system.Plan(Warehouse.Call("execute",
             "WITH d AS (DELETE FROM contacts WHERE id IN (2, 3) RETURNING id) UPDATE contacts SET id = (SELECT min(id) FROM d) WHERE id = 1")).Get();
         var applied = (await system.ApplyAsync(plan, null, Token)).Get();
@@ -135,7 +120,7 @@ public sealed class CascadeAttackTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task Undoing_an_insert_that_others_have_since_pointed_rows_at_is_refused_rather_than_cascading_into_them()
     {
-        await using var system = await WithTablesAsync(
+        await using var system = await _warehouse.OpenWithTablesAsync(
             "CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, amount integer)", "orders");
         var applied = (await system.ApplyAsync(system.Plan(Warehouse.Call("execute", "INSERT INTO contacts (id, email) VALUES (9001, 'new@example.com')")).Get(), null, Token)).Get();
         await ExecuteAsAdminAsync("INSERT INTO orders VALUES (1, 9001, 500)");
@@ -152,7 +137,7 @@ public sealed class CascadeAttackTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_governed_table_with_a_column_named_like_the_captures_row_alias_is_captured_whole()
     {
-        await using var system = await WithTablesAsync("""
+        await using var system = await _warehouse.OpenWithTablesAsync("""
             CREATE TABLE notes (id integer PRIMARY KEY, r text, r_ text);
             INSERT INTO notes VALUES (1, 'a', 'x'), (2, 'b', 'y')
             """, "notes");

@@ -83,6 +83,25 @@ public sealed class Warehouse : IAsyncDisposable
         RowCap = 100,
     }, clock);
 
+    /// <summary>
+    /// Creates more governed tables next to the warehouse's (by <paramref name="sql"/>, as the
+    /// admin, then owned by the governed role), installs the capture on all of them, and opens a
+    /// system that governs them all.
+    /// </summary>
+    public async Task<PostgresDatabase> OpenWithTablesAsync(string sql, params string[] names)
+    {
+        await Server.ExecuteAsync(Database, sql + ";" + string.Concat(names.Select(n => $"ALTER TABLE {n} OWNER TO {PostgresServer.GovernedRole};")));
+        GovernedTable[] tables = [.. Tables, .. names.Select(n => new GovernedTable(n))];
+        await PostgresDatabase.InstallAsync(Server.AdminConnection(Database), tables, TestContext.Current.CancellationToken);
+        return await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = Server.Governed(Database),
+            Tables = tables,
+            JournalPath = JournalPath,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+    }
+
     public static ToolCall Call(string tool, string sql, params string[] parameters) =>
         new("warehouse." + tool, JsonSerializer.SerializeToElement(tool == "describe" ? new { } : parameters.Length == 0 ? (object)new { sql } : new { sql, @params = parameters }), "cleanup-bot", "sandbox");
 

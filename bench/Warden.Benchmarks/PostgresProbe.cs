@@ -60,18 +60,31 @@ internal static class PostgresProbe
         var plans = new List<double>();
         var applies = new List<double>();
         var rollbacks = new List<double>();
-        for (var round = 1; round <= rounds; round++)
+        // Round 0 warms up and is not counted. Every step starts from the same table: vacuumed, its
+        // dead rows (the last step's) gone, so none pays for another's.
+        for (var round = 0; round <= rounds; round++)
         {
             // The same statement by another session (the trigger is there, and does nothing for it), undone the same way.
-            direct.Add(await TimeAsync(() => ExecuteAsync(connection, sql)));
+            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            var d = await TimeAsync(() => ExecuteAsync(connection, sql));
             await ExecuteAsync(connection, $"UPDATE bench_contacts SET score = score - 1, note = NULL WHERE id <= {touched}");
 
+            await ExecuteAsync(connection, "VACUUM bench_contacts");
             Plan plan = null!;
-            plans.Add(await TimeAsync(() => { plan = database.Plan(call).Get(); return Task.CompletedTask; }));
+            var p = await TimeAsync(() => { plan = database.Plan(call).Get(); return Task.CompletedTask; });
+            await ExecuteAsync(connection, "VACUUM bench_contacts");
             AppliedAction applied = null!;
-            applies.Add(await TimeAsync(async () => applied = (await database.ApplyAsync(plan)).Get()));
-            rollbacks.Add(await TimeAsync(async () => (await database.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench")).Get()));
-            Console.WriteLine($"round {round}: direct {direct[^1]:N0} ms, plan {plans[^1]:N0} ms, apply {applies[^1]:N0} ms, rollback {rollbacks[^1]:N0} ms");
+            var a = await TimeAsync(async () => applied = (await database.ApplyAsync(plan)).Get());
+            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            var r = await TimeAsync(async () => (await database.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench")).Get());
+            Console.WriteLine($"round {round}{(round == 0 ? " (warm-up)" : "")}: direct {d:N0} ms, plan {p:N0} ms ({p / d:N2}), apply {a:N0} ms ({a / d:N2}), rollback {r:N0} ms ({r / d:N2})");
+            if (round > 0)
+            {
+                direct.Add(d);
+                plans.Add(p);
+                applies.Add(a);
+                rollbacks.Add(r);
+            }
         }
 
         // A single-row read: a prepared SELECT on a pooled connection, against Warden's plan and apply of the same.
@@ -108,13 +121,15 @@ internal static class PostgresProbe
         }
 
         Console.WriteLine();
-        Console.WriteLine($"| {touched:N0} of {rows:N0} rows, median of {rounds} | ms | ratio to direct |");
+        Console.WriteLine($"| {touched:N0} of {rows:N0} rows, median of {rounds} | ms | ratio to direct (median of the rounds') |");
         Console.WriteLine("|---|---:|---:|");
-        var d = Median(direct);
-        Console.WriteLine($"| UPDATE directly | {d:N0} | 1.00 |");
-        Console.WriteLine($"| Warden's plan | {Median(plans):N0} | {Median(plans) / d:N2} |");
-        Console.WriteLine($"| Warden's apply, journaled | {Median(applies):N0} | {Median(applies) / d:N2} |");
-        Console.WriteLine($"| Warden's rollback | {Median(rollbacks):N0} | {Median(rollbacks) / d:N2} |");
+        // The ratio is each round's (a step against the direct statement of its own round), the median of those: the machine's speed drifts between rounds.
+        var median = Median(direct);
+        double Ratio(List<double> steps) => Median(steps.Select((s, i) => s / direct[i]).ToList());
+        Console.WriteLine($"| UPDATE directly | {median:N0} | 1.00 |");
+        Console.WriteLine($"| Warden's plan | {Median(plans):N0} | {Ratio(plans):N2} |");
+        Console.WriteLine($"| Warden's apply, journaled | {Median(applies):N0} | {Ratio(applies):N2} |");
+        Console.WriteLine($"| Warden's rollback | {Median(rollbacks):N0} | {Ratio(rollbacks):N2} |");
         Console.WriteLine();
         Console.WriteLine($"single-row query, median of {lookups:N0}: direct {Median(directRead):N3} ms, governed (plan + apply) {Median(governedRead):N3} ms, added {Median(governedRead) - Median(directRead):N3} ms");
         Directory.Delete(folder, recursive: true);

@@ -28,30 +28,32 @@ internal static class Capture
     public const string Trigger = "warden_capture";
 
     /// <summary>Written into the capture function; one without it was installed by an earlier Warden, whose trigger this one cannot read.</summary>
-    public const string Version = "warden capture 2";
+    public const string Version = "warden capture 3";
 
     private static readonly string[] Operations = ["insert", "update", "delete"];
 
     /// <summary>
     /// The capture function. Each firing reads the table's columns and key from the catalog (so a
-    /// column added since Warden started is captured too), and builds its queries over the
-    /// transition tables as <c>(op, moved, o, n)</c>: the kind of change, whether the row's key
-    /// moved, and the row before and after.
+    /// column added since Warden started is captured too). To copy rows it reads the transition
+    /// tables as <c>(op, moved, o, n)</c>: the kind of change, whether the row's key moved, and the
+    /// row before and after, whole; to sum them up it reads them column by column,
+    /// <c>(op, moved, o1.., n1..)</c>, in one pass for the digests and the counts.
     /// <list type="bullet">
-    /// <item>A row's digest is sha256 over its key, its image before and its image after in binary
-    /// form (<c>record_send</c>). After, a time equal to the transaction's (<c>now()</c>,
+    /// <item>A row's digest is sha256 over its image before and its image after as one record in
+    /// binary form (<c>record_send</c>). After, a time equal to the transaction's (<c>now()</c>,
     /// <c>localtimestamp</c>) is a flag, so <c>SET last_seen = now()</c> is the same change at plan
     /// and at apply. An inserted row leaves out the columns a sequence feeds, and its key when the
     /// statement draws from a sequence: those move on every try (an update's row whose key moved
     /// leaves out nothing: an UPDATE writes the key it computes). A firing's digest is sha256 over
-    /// its rows' digests sorted by key and digest (the order the statement wrote them in does not
-    /// matter); Warden hashes the firings' digests sorted (<see cref="GroupsSql"/>). Were
-    /// PostgreSQL ever to feed the rows in another order, plan and apply would differ and the
-    /// change would be refused, never let through.</item>
+    /// its rows' digests sorted by key (text byte by byte), then by digest, so the order the
+    /// statement wrote them in does not matter; its keys' digest is over their binary form in that
+    /// order. Warden hashes the firings' digests sorted (<see cref="GroupsSql"/>).</item>
     /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
     /// an updated row whose value differs, compared by value for common types and as text for the
-    /// rest), the one value every changed row gets, if there is one, and the five commonest values
-    /// before. A statement whose rows of one table come in several firings (a cascade, one per
+    /// rest) and the one value every changed row gets, if there is one, in the same pass; then the
+    /// five commonest values before of each column changed, from the rows before alone when every
+    /// row changed it and no key moved (else from the pairs again), and the first rows, looked up
+    /// alone. A statement whose rows of one table come in several firings (a cascade, one per
     /// parent row) has these summed per firing: the counts are exact, the commonest values are each
     /// firing's five.</item>
     /// </list>
@@ -61,9 +63,10 @@ internal static class Capture
           name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
-          cols text[]; kinds text[]; sequenced boolean[]; keys text[];
-          pairs text; key_bytes text; before_image text; after_columns text[]; after_image text; inserted_image text;
-          groups text; room bigint; alias text; merging text := current_setting('enable_mergejoin');
+          cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
+          alias text; here text; pairs text; narrow text; sources text[]; ops text[];
+          before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
+          mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
             RETURN NULL;
@@ -78,21 +81,25 @@ internal static class Capture
                                 WHEN b.base IN (20, 21, 23, 700, 701, 1700, 1082) THEN 'plain' WHEN t.typsend::oid = 0 THEN 'text only' ELSE 'other' END ORDER BY a.attnum),
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
-                             JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum)
-          INTO cols, kinds, sequenced
+                             JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
+                 array_agg(a.attcollation <> 0 ORDER BY a.attnum)
+          INTO cols, kinds, sequenced, collated
           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
           WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
-          SELECT array_agg(a.attname::text ORDER BY k.n) INTO keys
+          SELECT array_agg(array_position(cols, a.attname::text) ORDER BY k.n) INTO keys
           FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
 
-          -- The statement's rows as (op, moved, o, n): an update's paired by key; one whose key changed, or of a table without a key, as a delete and an insert.
           -- A row is named by an alias none of the table's columns has (a column named like it would be read instead of the row).
           alias := 'r';
           WHILE alias = ANY(cols) LOOP
             alias := alias || '_';
           END LOOP;
+          here := 'here';
+
+          -- The statement's rows whole, as (op, moved, o, n), to copy them: an update's paired by key; one whose key changed, or of a table without a
+          -- key, as a delete and an insert.
           IF TG_OP = 'INSERT' THEN
             pairs := format('SELECT ''INSERT''::text AS op, false AS moved, NULL::%1$s AS o, %2$I AS n FROM warden_new %2$I', rowtype, alias);
           ELSIF TG_OP = 'DELETE' THEN
@@ -103,10 +110,10 @@ internal static class Capture
           ELSE
             pairs := format(
               'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, o.r AS o, n.r AS n '
-              'FROM (SELECT true AS here, %3$I AS r, %1$s FROM warden_old %3$I) o FULL JOIN (SELECT true AS here, %3$I AS r, %1$s FROM warden_new %3$I) n ON %2$s',
-              (SELECT string_agg(format('%I.%I AS k%s', alias, c, i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
-              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(c, i)),
-              alias);
+              'FROM (SELECT true AS here, %2$I AS r, %1$s FROM warden_old %2$I) o FULL JOIN (SELECT true AS here, %2$I AS r, %1$s FROM warden_new %2$I) n ON %3$s',
+              (SELECT string_agg(format('%I.%I AS k%s', alias, cols[k], i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)),
+              alias,
+              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)));
           END IF;
 
           -- A merge join would sort both transition tables (the planner's guess for them is blind): off for the trigger's own statements, then as it was.
@@ -120,62 +127,128 @@ internal static class Capture
             RETURN NULL;
           END IF;
 
-          -- The digest of each row: its key, its image before and after in binary form (record_send); after, a time equal to the transaction's as a flag, so
-          -- SET last_seen = now() is the same change at plan and at apply; an inserted row without the columns a sequence feeds, nor its key when the
-          -- statement draws from a sequence (drawn), which move on every try (not a moved row: an UPDATE writes the key it computes). A group's digest is
-          -- sha256 over its rows' digests sorted by key and digest.
-          key_bytes := CASE WHEN keys IS NULL THEN '''''::bytea'
-                            ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('(o).%I', k), ', ') FROM unnest(keys) k)) END;
-          before_image := CASE WHEN 'text only' = ANY(kinds) THEN format('record_send(ROW(%s))', (SELECT string_agg(CASE WHEN k = 'text only' THEN format('(o).%I::text', c) ELSE format('(o).%I', c) END, ', ')
-                                                                                              FROM unnest(cols, kinds) AS u(c, k)))
-                               ELSE 'record_send(o)' END;
-          after_columns := ARRAY(SELECT CASE k
-                                WHEN 'zoned' THEN format('nullif((n).%1$I, now()), (n).%1$I = now()', c) WHEN 'local' THEN format('nullif((n).%1$I, localtimestamp), (n).%1$I = localtimestamp', c)
-                                WHEN 'text only' THEN format('(n).%I::text', c) ELSE format('(n).%I', c) END
-                              FROM unnest(cols, kinds) WITH ORDINALITY AS u(c, k, i) ORDER BY i);
-          after_image := CASE WHEN kinds && ARRAY['zoned', 'local', 'text only'] THEN format('record_send(ROW(%s))', array_to_string(after_columns, ', ')) ELSE 'record_send(n)' END;
-          inserted_image := format('coalesce(record_send(ROW(%s)), ''''::bytea)', (SELECT string_agg(e, ', ' ORDER BY i)
-                              FROM unnest(after_columns, cols, sequenced) WITH ORDINALITY AS u(e, c, s, i) WHERE NOT s AND NOT (setting.drawn AND c = ANY(coalesce(keys, '{}')))));
-          groups := format(
-            'SELECT $1, ''group'', op, NULL, count(*), count(*) FILTER (WHERE moved), sha256(string_agg(rd, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)), NULL, NULL, NULL, NULL '
-            'FROM (SELECT op, moved, kb, sha256(kb || CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE %1$s END '
-            '                                   || CASE WHEN op = ''DELETE'' THEN ''''::bytea WHEN op = ''INSERT'' AND NOT moved THEN %2$s ELSE %3$s END) AS rd '
-            '      FROM j ORDER BY op, kb, rd) sorted GROUP BY op',
-            before_image, inserted_image, after_image);
+          -- The same rows column by column, for the digests and the counts, as (op, moved, o1.., n1..): the columns before and after. An update's are
+          -- paired by key as above; without a key, its rows before are deleted and its rows after inserted, each read on its own.
+          narrow := (SELECT string_agg(format('%I.%I AS v%s', alias, c, i), ', ') FROM unnest(cols) WITH ORDINALITY AS u(c, i));
+          IF TG_OP = 'UPDATE' AND keys IS NOT NULL THEN
+            sources := ARRAY[format(
+              'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, %1$s, %2$s '
+              'FROM (SELECT true AS here, %3$s FROM warden_old %4$I) o FULL JOIN (SELECT true AS here, %3$s FROM warden_new %4$I) n ON %5$s',
+              (SELECT string_agg(format('o.v%1$s AS o%1$s', i), ', ') FROM generate_subscripts(cols, 1) i),
+              (SELECT string_agg(format('n.v%1$s AS n%1$s', i), ', ') FROM generate_subscripts(cols, 1) i),
+              narrow, alias,
+              (SELECT string_agg(format('o.v%1$s = n.v%1$s', k), ' AND ') FROM unnest(keys) k))];
+            ops := ARRAY['UPDATE'];
+          ELSIF TG_OP = 'UPDATE' THEN
+            sources := ARRAY[format('SELECT ''DELETE''::text AS op, true AS moved, %s FROM warden_old %I', replace(narrow, ' AS v', ' AS o'), alias),
+                             format('SELECT ''INSERT''::text AS op, true AS moved, %s FROM warden_new %I', replace(narrow, ' AS v', ' AS n'), alias)];
+            ops := ARRAY['DELETE', 'INSERT'];
+          ELSIF TG_OP = 'DELETE' THEN
+            sources := ARRAY[format('SELECT ''DELETE''::text AS op, false AS moved, %s FROM warden_old %I', replace(narrow, ' AS v', ' AS o'), alias)];
+            ops := ARRAY['DELETE'];
+          ELSE
+            sources := ARRAY[format('SELECT ''INSERT''::text AS op, false AS moved, %s FROM warden_new %I', replace(narrow, ' AS v', ' AS n'), alias)];
+            ops := ARRAY['INSERT'];
+          END IF;
+
+          -- The digest of each row: sha256 over its image before and its image after in binary form (record_send), as one record. After, a time equal
+          -- to the transaction's is a flag, so SET last_seen = now() is the same change at plan and at apply; an inserted row leaves out the columns a
+          -- sequence feeds, and its key when the statement draws from a sequence (drawn), which move on every try (not a moved row: an UPDATE writes
+          -- the key it computes). A group's digest is sha256 over its rows' digests sorted by key (text byte by byte), then digest; the digest of its
+          -- keys is over their binary form in that order.
+          before_image := (SELECT string_agg(CASE WHEN k = 'text only' THEN format('o%s::text', i) ELSE format('o%s', i) END, ', ' ORDER BY i) FROM unnest(kinds) WITH ORDINALITY AS u(k, i));
+          after_columns := ARRAY(SELECT CASE k WHEN 'zoned' THEN format('nullif(n%1$s, now()), n%1$s = now()', i) WHEN 'local' THEN format('nullif(n%1$s, localtimestamp), n%1$s = localtimestamp', i)
+                                                WHEN 'text only' THEN format('n%s::text', i) ELSE format('n%s', i) END
+                                 FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
+          after_image := array_to_string(after_columns, ', ');
+          inserted_image := (SELECT string_agg(e, ', ' ORDER BY i) FROM unnest(after_columns, sequenced) WITH ORDINALITY AS u(e, q, i) WHERE NOT q AND NOT (setting.drawn AND i = ANY(coalesce(keys, '{}'))));
+          inserted_image := CASE WHEN inserted_image IS NULL THEN $$''::bytea$$ ELSE format('record_send(ROW(%s))', inserted_image) END;
+          key_order := (SELECT string_agg(format(', o%s%s', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
+          mark := (SELECT coalesce(max(seq), 0) FROM pg_temp.warden_summary);
+          FOR s IN 1 .. cardinality(sources) LOOP
+            EXECUTE format(
+              'WITH g AS (SELECT op, count(*) AS n, count(*) FILTER (WHERE moved) AS moved, sha256(string_agg(rd, ''''::bytea)) AS digest, sha256(string_agg(kb, ''''::bytea)) AS keys%1$s '
+              'FROM (SELECT op, moved, %2$s AS kb, sha256(%3$s) AS rd%4$s FROM (%5$s) p ORDER BY op%6$s, rd) s GROUP BY op) '
+              'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
+              'SELECT $1, ''group'', op, NULL, n, moved, digest, keys, NULL FROM g%7$s',
+              -- In a plan, per column: the rows changing it, and the one value after, if every changed row gets it (a deleted row gets none).
+              CASE WHEN setting.mode <> 'plan' THEN ''
+                   WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS n%1$s, NULL::text AS v%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
+                   ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS n%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
+                                                  'AND min(a%1$s) FILTER (WHERE c%1$s) = max(a%1$s) FILTER (WHERE c%1$s) THEN to_jsonb(min(a%1$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS v%1$s', i),
+                                          '' ORDER BY i) FROM generate_subscripts(cols, 1) i) END,
+              CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN $$''::bytea$$
+                   ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k)) END,
+              CASE ops[s] WHEN 'DELETE' THEN format('record_send(ROW(%s))', before_image)
+                          WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
+                          ELSE format('CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END', before_image, after_image) END,
+              CASE WHEN setting.mode <> 'plan' OR ops[s] = 'DELETE' THEN ''
+                   ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s',
+                                                  CASE WHEN ops[s] <> 'UPDATE' THEN 'true'
+                                                       WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', i)
+                                                       ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END, i,
+                                                  CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END, i),
+                                           '' ORDER BY i) FROM unnest(kinds) WITH ORDINALITY AS u(k, i)) END,
+              sources[s],
+              CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN '' ELSE key_order END,
+              CASE WHEN setting.mode <> 'plan' THEN ''
+                   ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
+                               (SELECT string_agg(format('(%L, g.n%s, g.v%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END)
+            USING name;
+          END LOOP;
           IF setting.mode = 'apply' THEN
-            EXECUTE format('WITH j AS (SELECT j0.*, %s AS kb FROM (%s) j0) INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value, before, after, key) %s',
-                           key_bytes, pairs, groups) USING name;
             PERFORM set_config('enable_mergejoin', merging, true);
             RETURN NULL;
           END IF;
 
-          -- A plan's preview as well, from the same rows: per column, the rows changing it (every inserted and deleted row, an updated row whose value
-          -- differs) and the one value after, if there is one, and its five commonest values before; and the first rows whole, as the sample.
+          -- A plan's preview as well: per column changed, its five commonest values before among the rows changing it (every inserted and deleted
+          -- row, an updated row whose value differs): from the rows before alone when every row changed it and no key moved, else from the pairs
+          -- again. Then the first rows whole, as the sample.
+          SELECT sum(g.n), sum(g.moved) INTO total, moved FROM pg_temp.warden_summary g WHERE g.seq > mark AND g.kind = 'group';
+          FOR changed IN SELECT c.col, sum(c.n) AS n FROM pg_temp.warden_summary c WHERE c.seq > mark AND c.kind = 'column' GROUP BY c.col LOOP
+            s := array_position(cols, changed.col);
+            IF TG_OP = 'INSERT' THEN
+              INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) VALUES (name, 'value', changed.col, changed.n, NULL);
+            ELSIF TG_OP = 'DELETE' OR keys IS NULL OR (changed.n = total AND moved = 0) THEN
+              EXECUTE format('INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', %L, count(*), to_jsonb(v) #>> ''{}'' '
+                             'FROM (SELECT %s AS v FROM warden_old %I) x GROUP BY v ORDER BY 4 DESC, v NULLS FIRST LIMIT 5',
+                             changed.col,
+                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local') THEN format('%I.%I', alias, changed.col) WHEN kinds[s] = 'text' THEN format('%I.%I COLLATE "C"', alias, changed.col)
+                                  ELSE format('%I.%I::text COLLATE "C"', alias, changed.col) END,
+                             alias) USING name;
+              IF TG_OP = 'UPDATE' AND keys IS NULL THEN
+                -- Without a key, every row after is an insert, whose value before is none.
+                INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT name, 'value', changed.col, count(*), NULL FROM warden_new HAVING count(*) > 0;
+              END IF;
+            ELSE
+              EXECUTE format('INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', %L, count(*), to_jsonb(v) #>> ''{}'' '
+                             'FROM (SELECT %s AS v FROM (%s) p WHERE %s) x GROUP BY v ORDER BY 4 DESC, v NULLS FIRST LIMIT 5',
+                             changed.col,
+                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local') THEN format('o%s', s) WHEN kinds[s] = 'text' THEN format('o%s COLLATE "C"', s) ELSE format('o%s::text COLLATE "C"', s) END,
+                             sources[1],
+                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', s)
+                                  ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', s) END) USING name;
+            END IF;
+          END LOOP;
+
           room := setting.sample - (SELECT count(*) FROM pg_temp.warden_summary WHERE kind = 'sample');
-          EXECUTE (SELECT format(
-              'WITH j AS MATERIALIZED (SELECT j0.*, %s AS kb, %s FROM (%s) j0) '
-              'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value, before, after, key) '
-              '%s '
-              'UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value, NULL, NULL, NULL FROM (SELECT %s FROM j) a CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0 '
-              'UNION ALL SELECT $1, ''value'', NULL, col, n, NULL, NULL, NULL, value, NULL, NULL, NULL FROM (%s) v '
-              'UNION ALL (SELECT $1, ''sample'', op, NULL, NULL, NULL, NULL, NULL, NULL, CASE WHEN op <> ''INSERT'' THEN to_jsonb(o)::text END, CASE WHEN op <> ''DELETE'' THEN to_jsonb(n)::text END, %s FROM j LIMIT $2)',
-              key_bytes,
-              string_agg(format('%s AS c%s', changes, i), ', '),
-              pairs,
-              groups,
-              string_agg(format('count(*) FILTER (WHERE c%1$s) AS n%1$s, CASE WHEN count(%2$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) AND min(%2$s) FILTER (WHERE c%1$s) = max(%2$s) FILTER (WHERE c%1$s) '
-                                'THEN to_jsonb(min(%2$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS v%1$s', i, after_value), ', '),
-              string_agg(format('(%L, a.n%s, a.v%s)', c, i, i), ', '),
-              string_agg(format('(SELECT %L AS col, to_jsonb(v) #>> ''{}'' AS value, count(*) AS n FROM (SELECT %s AS v FROM j WHERE c%s) x GROUP BY v ORDER BY 3 DESC, v NULLS FIRST LIMIT 5)',
-                                c, before_value, i), ' UNION ALL '),
-              CASE WHEN keys IS NULL THEN ''''''
-                   ELSE format('concat_ws('','', %s)', (SELECT string_agg(format('to_jsonb(CASE WHEN op = ''INSERT'' THEN (n).%1$I ELSE (o).%1$I END) #>> ''{}''', k), ', ') FROM unnest(keys) k)) END)
-            FROM (SELECT c, i,
-                         CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR (o).%1$I IS DISTINCT FROM (n).%1$I)', c)
-                              ELSE format('(op <> ''UPDATE'' OR (o).%1$I::text IS DISTINCT FROM (n).%1$I::text)', c) END AS changes,
-                         CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('(n).%I', c) WHEN k = 'text' THEN format('(n).%I COLLATE "C"', c) ELSE format('(n).%I::text COLLATE "C"', c) END AS after_value,
-                         CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('(o).%I', c) WHEN k = 'text' THEN format('(o).%I COLLATE "C"', c) ELSE format('(o).%I::text COLLATE "C"', c) END AS before_value
-                  FROM unnest(cols, kinds) WITH ORDINALITY AS u(c, k, i)) x) USING name, greatest(room, 0);
+          IF room > 0 THEN
+            IF TG_OP = 'UPDATE' AND keys IS NOT NULL AND moved = 0 THEN
+              -- The first rows before, and their rows after: only they are looked up (a moved key's row after has no row before to be found by).
+              pairs := format(
+                'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' ELSE ''UPDATE'' END AS op, n.here IS NULL AS moved, o.r AS o, n.r AS n '
+                'FROM (SELECT true AS here, %2$I AS r, %1$s FROM warden_old %2$I LIMIT $2) o LEFT JOIN (SELECT true AS here, %2$I AS r, %1$s FROM warden_new %2$I) n ON %3$s',
+                (SELECT string_agg(format('%I.%I AS k%s', alias, cols[k], i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)),
+                alias,
+                (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)));
+            END IF;
+            EXECUTE format(
+              'INSERT INTO pg_temp.warden_summary (tbl, kind, op, before, after, key) '
+              'SELECT $1, ''sample'', op, CASE WHEN op <> ''INSERT'' THEN to_jsonb(o)::text END, CASE WHEN op <> ''DELETE'' THEN to_jsonb(n)::text END, %s FROM (%s) j LIMIT $2',
+              CASE WHEN keys IS NULL THEN $$''$$
+                   ELSE format('concat_ws('','', %s)', (SELECT string_agg(format('to_jsonb(CASE WHEN op = ''INSERT'' THEN (n).%1$I ELSE (o).%1$I END) #>> ''{}''', cols[k]), ', ') FROM unnest(keys) k)) END,
+              pairs) USING name, room;
+          END IF;
           PERFORM set_config('enable_mergejoin', merging, true);
           RETURN NULL;
         END
@@ -278,7 +351,7 @@ internal static class Capture
     /// The query reading the rows of the governed tables ($1) copied since <see cref="BeginSql"/>,
     /// with their order. Not sorted by the server: the table is written in order and only
     /// appended to, so a scan reads it in order, and sorting its images cost a fifth of reading
-    /// them; <see cref="ReadAsync"/> checks the order and sorts only if it is not.
+    /// them; <see cref="ImagesAsync"/> checks the order, and asks again sorted only if it is not.
     /// </summary>
     public const string ReadSql = "SELECT seq, tbl, op, before, after FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
 
@@ -341,27 +414,55 @@ internal static class Capture
     /// <summary>The first $1 rows of the sample on the governed tables ($2), in order, with their keys.</summary>
     public const string SampleSql = "SELECT tbl, op, before, after, key FROM pg_temp.warden_summary WHERE kind = 'sample' AND tbl = ANY($2) ORDER BY seq LIMIT $1";
 
-    /// <summary>The rows of the governed tables copied since <see cref="BeginSql"/>, in the order they were captured.</summary>
-    public static async Task<List<CapturedRow>> ReadAsync(NpgsqlConnection connection, string[] governed, CancellationToken cancellationToken)
+    /// <summary>
+    /// The rows of the governed tables copied since <see cref="BeginSql"/>, in the order they were
+    /// captured, written into the journal's document as they are read (their images as the bytes
+    /// PostgreSQL sends); null when the images pass <paramref name="maxBytes"/>, whose reading
+    /// stops there.
+    /// </summary>
+    public static async Task<JournalImages?> ImagesAsync(NpgsqlConnection connection, string[] governed, long maxBytes, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(ReadSql, connection);
-        command.Parameters.Add(new() { Value = governed });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<(long Seq, CapturedRow Row)>();
-        var ordered = true;
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var sql in new[] { ReadSql, ReadSql + " ORDER BY seq" })
         {
-            var seq = reader.GetInt64(0);
-            ordered &= rows.Count == 0 || rows[^1].Seq < seq;
-            rows.Add((seq, new(reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4))));
+            var images = new JournalImages();
+            var ordered = true;
+            await using (var command = new NpgsqlCommand(sql, connection))
+            {
+                command.Parameters.Add(new() { Value = governed });
+                await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+                long last = 0;
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var seq = reader.GetInt64(0);
+                    if (seq <= last)
+                    {
+                        ordered = false;
+                        break;
+                    }
+
+                    last = seq;
+                    images.Start(reader.GetString(1), reader.GetString(2));
+                    await images.ImageAsync(await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : reader.GetStream(3), cancellationToken).ConfigureAwait(false);
+                    images.Next();
+                    await images.ImageAsync(await reader.IsDBNullAsync(4, cancellationToken).ConfigureAwait(false) ? null : reader.GetStream(4), cancellationToken).ConfigureAwait(false);
+                    images.End();
+                    if (images.Bytes > maxBytes)
+                    {
+                        images.Dispose();
+                        return null;
+                    }
+                }
+            }
+
+            if (ordered)
+            {
+                return images;
+            }
+
+            images.Dispose();
         }
 
-        if (!ordered)
-        {
-            rows.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-        }
-
-        return [.. rows.Select(r => r.Row)];
+        throw new InvalidOperationException("the captured rows came back out of order even when sorted");
     }
 }
 

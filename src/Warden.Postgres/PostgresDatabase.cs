@@ -760,7 +760,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        List<CapturedRow> rows = [];
+        using var none = new JournalImages();
+        JournalImages? read = null;
         if (plan.Statement!.ChangesRows)
         {
             var groups = await Capture.GroupsAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
@@ -787,15 +788,16 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
 
             // The rows hashed are the rows journaled: read in the same transaction, nothing between.
-            rows = await Capture.ReadAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
-            if (SqlJournal.TooLarge(rows, _options.MaxJournaledChars))
+            read = await Capture.ImagesAsync(connection, _governedNames, _options.MaxJournaledBytes, cancellationToken).ConfigureAwait(false);
+            if (read is null)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.Refused(
-                    $"the rows the statement changes are more than {_options.MaxJournaledChars:N0} characters of images, more than Warden journals for one action: nothing was changed; split it (by key ranges, for instance)");
+                    $"the rows the statement changes are more than {_options.MaxJournaledBytes:N0} bytes of images, more than Warden journals for one action: nothing was changed; split it (by key ranges, for instance)");
             }
         }
 
+        using var images = read ?? none;
         if (control?.Stop?.Invoke() is { } reason)
         {
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
@@ -809,7 +811,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
 
         var reversible = plan.Tool.Reversibility != Reversibility.Irreversible;
-        _journal.Begin(id, plan.Call.Agent, plan.Tool.Name, plan.Statement.KindName, sql, plan.Hash, txid, now, reversible, rows);
+        _journal.Begin(id, plan.Call.Agent, plan.Tool.Name, plan.Statement.KindName, sql, plan.Hash, txid, now, reversible, images);
         try
         {
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -821,8 +823,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         }
 
         _journal.Settle(id);
-        var output = JsonSerializer.SerializeToElement(new { action_id = id, statement = plan.Statement.KindName, rows = plan.Statement.ChangesRows ? rows.Count : affected, reversible });
-        return new AppliedAction(id, plan.Tool.Name, rows.Count, reversible, output) { Done = rows.Count };
+        var output = JsonSerializer.SerializeToElement(new { action_id = id, statement = plan.Statement.KindName, rows = plan.Statement.ChangesRows ? images.Rows : affected, reversible });
+        return new AppliedAction(id, plan.Tool.Name, (int)images.Rows, reversible, output) { Done = (int)images.Rows };
     }
 
     private static async Task WatchAsync(Func<string?> stop, NpgsqlBatch batch, Action<string> stopped, CancellationToken cancellationToken)

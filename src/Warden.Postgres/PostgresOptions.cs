@@ -59,11 +59,11 @@ public sealed record PostgresOptions
     public int MaxChangedRows { get; init; } = 250_000;
 
     /// <summary>
-    /// The most characters of row images one action may journal (default 600,000,000): an
-    /// action's images are one document, read back whole to undo it (at most 2 GB of UTF-8), so a
-    /// change of fewer rows than <see cref="MaxChangedRows"/> but very wide ones is refused too.
+    /// The most bytes of row images (JSON, in UTF-8) one action may journal (default 600,000,000):
+    /// an action's images are one document, read back whole to undo it (at most 2 GB), so a change
+    /// of fewer rows than <see cref="MaxChangedRows"/> but very wide ones is refused too.
     /// </summary>
-    public long MaxJournaledChars { get; init; } = 600_000_000;
+    public long MaxJournaledBytes { get; init; } = 600_000_000;
 
     /// <summary>How many affected rows a plan shows before and after (default 5).</summary>
     public int SampleSize { get; init; } = 5;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using Warden.Storage.Engines;
 
@@ -36,54 +35,22 @@ internal sealed class SqlJournal : IDisposable
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
-    /// <summary>Whether the images are more characters than <paramref name="limit"/> (<see cref="PostgresOptions.MaxJournaledChars"/>).</summary>
-    public static bool TooLarge(IReadOnlyList<CapturedRow> rows, long limit) => rows.Sum(r => (long)(r.Before?.Length ?? 0) + (r.After?.Length ?? 0)) > limit;
-
     /// <summary>Writes an action and its images (as one document) as pending, before the database commits it.</summary>
     public void Begin(string id, string agent, string tool, string kind, string statement, string planHash, long txid, DateTimeOffset at, bool reversible,
         IReadOnlyList<CapturedRow> rows, string? rollsBack = null)
     {
-        var images = Document(rows);
-        _db.Transaction(session => session.Scalar("""
+        using var images = JournalImages.Of(rows);
+        Begin(id, agent, tool, kind, statement, planHash, txid, at, reversible, images, rollsBack);
+    }
+
+    /// <inheritdoc cref="Begin(string, string, string, string, string, string, long, DateTimeOffset, bool, IReadOnlyList{CapturedRow}, string?)"/>
+    public void Begin(string id, string agent, string tool, string kind, string statement, string planHash, long txid, DateTimeOffset at, bool reversible,
+        JournalImages images, string? rollsBack = null) => _db.Transaction(session => session.Scalar("""
             INSERT INTO actions (id, agent, tool, kind, statement, plan_hash, txid, status, applied_at, reversible, records, rolls_back, images)
             VALUES (@id, @agent, @tool, @kind, @statement, @hash, @txid, 'pending', @at, @reversible, @records, @rollsBack, @images) RETURNING seq
             """,
             ("@id", id), ("@agent", agent), ("@tool", tool), ("@kind", kind), ("@statement", statement), ("@hash", planHash), ("@txid", txid),
-            ("@at", Time(at)), ("@reversible", reversible ? 1L : 0L), ("@records", (long)rows.Count), ("@rollsBack", rollsBack), ("@images", images)), serializable: false);
-    }
-
-    /// <summary>
-    /// The images as one JSON document, <c>[[table, op, before, after], ...]</c>, each image as the
-    /// JSON PostgreSQL wrote (or null), so reading it back gives the same text; compressed, as the
-    /// images of a large change are tens of megabytes of much the same rows.
-    /// </summary>
-    private static byte[] Document(IReadOnlyList<CapturedRow> rows)
-    {
-        using var compressed = new MemoryStream();
-        using (var brotli = new BrotliStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-        using (var text = new StreamWriter(brotli, new UTF8Encoding(false), 1 << 16))
-        {
-            var names = new Dictionary<string, string>(StringComparer.Ordinal);
-            text.Write('[');
-            for (var i = 0; i < rows.Count; i++)
-            {
-                var row = rows[i];
-                text.Write(i == 0 ? "[" : ",[");
-                text.Write(names.TryGetValue(row.Table, out var quoted) ? quoted : names[row.Table] = JsonSerializer.Serialize(row.Table));
-                text.Write(",\"");
-                text.Write(row.Operation);
-                text.Write("\",");
-                text.Write(row.Before ?? "null");
-                text.Write(',');
-                text.Write(row.After ?? "null");
-                text.Write(']');
-            }
-
-            text.Write(']');
-        }
-
-        return compressed.ToArray();
-    }
+            ("@at", Time(at)), ("@reversible", reversible ? 1L : 0L), ("@records", images.Rows), ("@rollsBack", rollsBack), ("@images", images.Document())), serializable: false);
 
     /// <summary>The database committed: the action stands (and the actions it rolls back are marked undone).</summary>
     public void Settle(string id) => _db.Transaction(session =>

@@ -57,10 +57,10 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         await using var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var (restored, conflicts) = await UndoAsync(connection, actions, resolution, cancellationToken).ConfigureAwait(false);
-        var rows = await Capture.ReadAsync(connection, database.GovernedNames, cancellationToken).ConfigureAwait(false);
-        if (SqlJournal.TooLarge(rows, database.Options.MaxJournaledChars))
+        using var images = await Capture.ImagesAsync(connection, database.GovernedNames, database.Options.MaxJournaledBytes, cancellationToken).ConfigureAwait(false);
+        if (images is null)
         {
-            throw new RollbackRefusedException($"the rows it restores are more than {database.Options.MaxJournaledChars:N0} characters of images, more than Warden journals for one action; roll back fewer actions at once");
+            throw new RollbackRefusedException($"the rows it restores are more than {database.Options.MaxJournaledBytes:N0} bytes of images, more than Warden journals for one action; roll back fewer actions at once");
         }
         long txid;
         await using (var current = new NpgsqlCommand("SELECT txid_current()", connection))
@@ -69,7 +69,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
         }
 
         var undone = actions.Select(a => a.Id).ToList();
-        journal.Begin(id, actor, "rollback", "rollback", $"rollback of {string.Join(", ", undone)}", "", txid, database.Now, reversible: true, rows,
+        journal.Begin(id, actor, "rollback", "rollback", $"rollback of {string.Join(", ", undone)}", "", txid, database.Now, reversible: true, images,
             rollsBack: JsonSerializer.Serialize(undone));
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         journal.Settle(id);

@@ -129,7 +129,7 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
             ConnectionString = server.Governed(_warehouse.Database),
             Tables = Warehouse.Tables,
             JournalPath = _warehouse.JournalPath,
-            MaxJournaledChars = 2_000,
+            MaxJournaledBytes = 2_000,
         }, cancellationToken: TestContext.Current.CancellationToken);
         var before = await _warehouse.FingerprintAsync();
         var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET first_name = 'wide' WHERE id <= 20")).Get();
@@ -137,7 +137,28 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
         var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
 
         Assert.Equal("refused", applied.Error?.Code);
-        Assert.Contains("2,000 characters", applied.Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("2,000 bytes", applied.Error!.Message, StringComparison.Ordinal);
         Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Images_are_journaled_as_the_json_postgresql_wrote_whatever_their_characters()
+    {
+        const string Name = "Zoë \"Q\" \\ 😀 ✓\n";
+        var before = await server.ScalarAsync<string>(_warehouse.Database, "SELECT row_to_json(c)::text FROM contacts c WHERE id = 9");
+        var fingerprint = await _warehouse.FingerprintAsync();
+
+        var applied = await _warehouse.RunAsync("execute", "UPDATE contacts SET first_name = $1 WHERE id = 9", Name);
+
+        var after = await server.ScalarAsync<string>(_warehouse.Database, "SELECT row_to_json(c)::text FROM contacts c WHERE id = 9");
+        Assert.Contains("😀", after, StringComparison.Ordinal);
+        using (var journal = new SqlJournal(_warehouse.JournalPath))
+        {
+            var image = Assert.Single(journal.Images(journal.Action(applied.ActionId)!.Seq));
+            Assert.Equal(("public.contacts", "UPDATE", before, after), (image.Table, image.Operation, image.Before, image.After));
+        }
+
+        (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+        Assert.Equal(fingerprint, await _warehouse.FingerprintAsync());
     }
 }

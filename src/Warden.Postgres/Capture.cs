@@ -64,7 +64,7 @@ internal static class Capture
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
           cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
-          alias text; here text; pairs text; narrow text; sources text[]; ops text[];
+          alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[];
           before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
         BEGIN
@@ -96,7 +96,6 @@ internal static class Capture
           WHILE alias = ANY(cols) LOOP
             alias := alias || '_';
           END LOOP;
-          here := 'here';
 
           -- The statement's rows whole, as (op, moved, o, n), to copy them: an update's paired by key; one whose key changed, or of a table without a
           -- key, as a delete and an insert.
@@ -105,7 +104,8 @@ internal static class Capture
           ELSIF TG_OP = 'DELETE' THEN
             pairs := format('SELECT ''DELETE''::text AS op, false AS moved, %2$I AS o, NULL::%1$s AS n FROM warden_old %2$I', rowtype, alias);
           ELSIF keys IS NULL THEN
-            pairs := format('SELECT ''DELETE''::text AS op, true AS moved, %2$I AS o, NULL::%1$s AS n FROM warden_old %2$I UNION ALL SELECT ''INSERT'', true, NULL::%1$s, %2$I FROM warden_new %2$I',
+            -- (A transition table's row is an anonymous record: as the table's type, to be one column with the other branch's.)
+            pairs := format('SELECT ''DELETE''::text AS op, true AS moved, %2$I::%1$s AS o, NULL::%1$s AS n FROM warden_old %2$I UNION ALL SELECT ''INSERT'', true, NULL::%1$s, %2$I::%1$s FROM warden_new %2$I',
                             rowtype, alias);
           ELSE
             pairs := format(
@@ -129,7 +129,10 @@ internal static class Capture
 
           -- The same rows column by column, for the digests and the counts, as (op, moved, o1.., n1..): the columns before and after. An update's are
           -- paired by key as above; without a key, its rows before are deleted and its rows after inserted, each read on its own.
+          -- (Each list is built with its own names, never by editing another's text: a column may be named "x AS v".)
           narrow := (SELECT string_agg(format('%I.%I AS v%s', alias, c, i), ', ') FROM unnest(cols) WITH ORDINALITY AS u(c, i));
+          before_columns := (SELECT string_agg(format('%I.%I AS o%s', alias, c, i), ', ') FROM unnest(cols) WITH ORDINALITY AS u(c, i));
+          after_columns_read := (SELECT string_agg(format('%I.%I AS n%s', alias, c, i), ', ') FROM unnest(cols) WITH ORDINALITY AS u(c, i));
           IF TG_OP = 'UPDATE' AND keys IS NOT NULL THEN
             sources := ARRAY[format(
               'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, %1$s, %2$s '
@@ -140,14 +143,14 @@ internal static class Capture
               (SELECT string_agg(format('o.v%1$s = n.v%1$s', k), ' AND ') FROM unnest(keys) k))];
             ops := ARRAY['UPDATE'];
           ELSIF TG_OP = 'UPDATE' THEN
-            sources := ARRAY[format('SELECT ''DELETE''::text AS op, true AS moved, %s FROM warden_old %I', replace(narrow, ' AS v', ' AS o'), alias),
-                             format('SELECT ''INSERT''::text AS op, true AS moved, %s FROM warden_new %I', replace(narrow, ' AS v', ' AS n'), alias)];
+            sources := ARRAY[format('SELECT ''DELETE''::text AS op, true AS moved, %s FROM warden_old %I', before_columns, alias),
+                             format('SELECT ''INSERT''::text AS op, true AS moved, %s FROM warden_new %I', after_columns_read, alias)];
             ops := ARRAY['DELETE', 'INSERT'];
           ELSIF TG_OP = 'DELETE' THEN
-            sources := ARRAY[format('SELECT ''DELETE''::text AS op, false AS moved, %s FROM warden_old %I', replace(narrow, ' AS v', ' AS o'), alias)];
+            sources := ARRAY[format('SELECT ''DELETE''::text AS op, false AS moved, %s FROM warden_old %I', before_columns, alias)];
             ops := ARRAY['DELETE'];
           ELSE
-            sources := ARRAY[format('SELECT ''INSERT''::text AS op, false AS moved, %s FROM warden_new %I', replace(narrow, ' AS v', ' AS n'), alias)];
+            sources := ARRAY[format('SELECT ''INSERT''::text AS op, false AS moved, %s FROM warden_new %I', after_columns_read, alias)];
             ops := ARRAY['INSERT'];
           END IF;
 
@@ -218,7 +221,7 @@ internal static class Capture
                              alias) USING name;
               IF TG_OP = 'UPDATE' AND keys IS NULL THEN
                 -- Without a key, every row after is an insert, whose value before is none.
-                INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT name, 'value', changed.col, count(*), NULL FROM warden_new HAVING count(*) > 0;
+                EXECUTE 'INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', $2, count(*), NULL FROM warden_new HAVING count(*) > 0' USING name, changed.col;
               END IF;
             ELSE
               EXECUTE format('INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', %L, count(*), to_jsonb(v) #>> ''{}'' '
@@ -422,47 +425,73 @@ internal static class Capture
     /// </summary>
     public static async Task<JournalImages?> ImagesAsync(NpgsqlConnection connection, string[] governed, long maxBytes, CancellationToken cancellationToken)
     {
+        // The bytes are UTF-8 only when the connection asked for it (Npgsql does unless told otherwise): else each image is decoded, and written as UTF-8.
+        var utf8 = connection.PostgresParameters.TryGetValue("client_encoding", out var encoding) && string.Equals(encoding, "UTF8", StringComparison.OrdinalIgnoreCase);
         foreach (var sql in new[] { ReadSql, ReadSql + " ORDER BY seq" })
         {
             var images = new JournalImages();
-            var ordered = true;
-            await using (var command = new NpgsqlCommand(sql, connection))
+            try
             {
-                command.Parameters.Add(new() { Value = governed });
-                await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
-                long last = 0;
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var ordered = true;
+                await using (var command = new NpgsqlCommand(sql, connection))
                 {
-                    var seq = reader.GetInt64(0);
-                    if (seq <= last)
+                    command.Parameters.Add(new() { Value = governed });
+                    await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+                    long last = 0;
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        ordered = false;
-                        break;
-                    }
+                        var seq = reader.GetInt64(0);
+                        if (seq <= last)
+                        {
+                            ordered = false;
+                            break;
+                        }
 
-                    last = seq;
-                    images.Start(reader.GetString(1), reader.GetString(2));
-                    await images.ImageAsync(await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : reader.GetStream(3), cancellationToken).ConfigureAwait(false);
-                    images.Next();
-                    await images.ImageAsync(await reader.IsDBNullAsync(4, cancellationToken).ConfigureAwait(false) ? null : reader.GetStream(4), cancellationToken).ConfigureAwait(false);
-                    images.End();
-                    if (images.Bytes > maxBytes)
-                    {
-                        images.Dispose();
-                        return null;
+                        last = seq;
+                        images.Start(reader.GetString(1), reader.GetString(2));
+                        await ImageAsync(reader, 3, images, utf8, cancellationToken).ConfigureAwait(false);
+                        images.Next();
+                        await ImageAsync(reader, 4, images, utf8, cancellationToken).ConfigureAwait(false);
+                        images.End();
+                        if (images.Bytes > maxBytes)
+                        {
+                            images.Dispose();
+                            return null;
+                        }
                     }
                 }
-            }
 
-            if (ordered)
+                if (ordered)
+                {
+                    return images;
+                }
+
+                images.Dispose();
+            }
+            catch
             {
-                return images;
+                images.Dispose();
+                throw;
             }
-
-            images.Dispose();
         }
 
         throw new InvalidOperationException("the captured rows came back out of order even when sorted");
+    }
+
+    private static async Task ImageAsync(NpgsqlDataReader reader, int column, JournalImages images, bool utf8, CancellationToken cancellationToken)
+    {
+        if (await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false))
+        {
+            images.Image(null);
+        }
+        else if (utf8)
+        {
+            await images.ImageAsync(reader.GetStream(column), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            images.Image(System.Text.Encoding.UTF8.GetBytes(reader.GetString(column)));
+        }
     }
 }
 

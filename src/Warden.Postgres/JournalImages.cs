@@ -68,15 +68,9 @@ internal sealed class JournalImages : IDisposable
 
     public void Image(byte[]? json) => Image(json is null ? Null : (ReadOnlySpan<byte>)json);
 
-    /// <summary>An image read from a stream (a column PostgreSQL sends), or null.</summary>
-    public async Task ImageAsync(Stream? json, CancellationToken cancellationToken)
+    /// <summary>An image read from a stream (a column PostgreSQL sends, in UTF-8).</summary>
+    public async Task ImageAsync(Stream json, CancellationToken cancellationToken)
     {
-        if (json is null)
-        {
-            Image(Null);
-            return;
-        }
-
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {

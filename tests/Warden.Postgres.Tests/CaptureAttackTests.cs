@@ -218,4 +218,70 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(contacts, await _warehouse.FingerprintAsync());
         Assert.Equal(subscriptions, await _warehouse.FingerprintAsync("subscriptions"));
     }
+
+    [Fact]
+    public async Task A_delete_is_stale_when_a_column_whose_name_holds_AS_v_changed_since_the_plan()
+    {
+        // The capture's column lists were once made by editing one another's text: "body AS vx" read as "body AS ox", twice, and itself never.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE notes (id bigint PRIMARY KEY, "body AS vx" text, "body AS ox" text);
+            INSERT INTO notes VALUES (1, 'approved text', 'o')
+            """, "notes");
+        var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM notes WHERE id = 1")).Get();
+        await ExecuteAsAdminAsync("UPDATE notes SET \"body AS vx\" = 'changed since' WHERE id = 1");
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(1, await _warehouse.CountAsync("notes"));
+    }
+
+    [Fact]
+    public async Task A_table_with_a_column_whose_name_holds_AS_v_can_be_changed()
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE prices (id bigint PRIMARY KEY, "net AS value" numeric);
+            INSERT INTO prices VALUES (1, 10)
+            """, "prices");
+
+        var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM prices WHERE id = 1"));
+
+        Assert.Null(plan.Error);
+        Assert.Equal(1, plan.Value!.Records);
+    }
+
+    [Fact]
+    public async Task A_cascade_into_a_keyless_table_with_a_column_called_name_is_refused_as_keyless()
+    {
+        // "name" is also a variable of the capture function's: a statement of its own naming it would be ambiguous.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE tags (name text, contact_id bigint REFERENCES contacts (id) ON UPDATE CASCADE);
+            INSERT INTO tags VALUES ('a', 1)
+            """, "tags");
+
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET id = 1000 WHERE id = 1"));
+
+        Assert.Contains("no primary key", plan.Error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_change_applied_over_a_connection_not_in_utf8_is_journaled_in_utf8_and_rolls_back()
+    {
+        // The journal's document is UTF-8: images sent in another client encoding are decoded first, not copied as bytes.
+        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
+        {
+            Id = "warehouse",
+            ConnectionString = server.Governed(_warehouse.Database) + ";Client Encoding=LATIN1;Encoding=ISO-8859-1",
+            Tables = Warehouse.Tables,
+            JournalPath = _warehouse.JournalPath,
+        }, cancellationToken: TestContext.Current.CancellationToken);
+        var before = await _warehouse.FingerprintAsync();
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET first_name = 'Zoë' WHERE id = 3")).Get();
+        var applied = (await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(1, await _warehouse.CountAsync(where: "first_name = 'Zoë'"));
+
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", TestContext.Current.CancellationToken)).Get();
+
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
 }

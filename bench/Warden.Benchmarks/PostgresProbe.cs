@@ -60,22 +60,23 @@ internal static class PostgresProbe
         var plans = new List<double>();
         var applies = new List<double>();
         var rollbacks = new List<double>();
-        // Round 0 warms up and is not counted. Every step starts from the same table: vacuumed, its
-        // dead rows (the last step's) gone, so none pays for another's.
+        // Round 0 warms up and is not counted. Every step starts from the same table: vacuumed (the
+        // last step's dead rows gone) and checkpointed (no checkpoint's writes land in a step), so
+        // none pays for another's.
         for (var round = 0; round <= rounds; round++)
         {
             // The same statement by another session (the trigger is there, and does nothing for it), undone the same way.
-            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            await SettleAsync(connection);
             var d = await TimeAsync(() => ExecuteAsync(connection, sql));
             await ExecuteAsync(connection, $"UPDATE bench_contacts SET score = score - 1, note = NULL WHERE id <= {touched}");
 
-            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            await SettleAsync(connection);
             Plan plan = null!;
             var p = await TimeAsync(() => { plan = database.Plan(call).Get(); return Task.CompletedTask; });
-            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            await SettleAsync(connection);
             AppliedAction applied = null!;
             var a = await TimeAsync(async () => applied = (await database.ApplyAsync(plan)).Get());
-            await ExecuteAsync(connection, "VACUUM bench_contacts");
+            await SettleAsync(connection);
             var r = await TimeAsync(async () => (await database.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench")).Get());
             Console.WriteLine($"round {round}{(round == 0 ? " (warm-up)" : "")}: direct {d:N0} ms, plan {p:N0} ms ({p / d:N2}), apply {a:N0} ms ({a / d:N2}), rollback {r:N0} ms ({r / d:N2})");
             if (round > 0)
@@ -134,6 +135,12 @@ internal static class PostgresProbe
         Console.WriteLine($"single-row query, median of {lookups:N0}: direct {Median(directRead):N3} ms, governed (plan + apply) {Median(governedRead):N3} ms, added {Median(governedRead) - Median(directRead):N3} ms");
         Directory.Delete(folder, recursive: true);
         return 0;
+    }
+
+    private static async Task SettleAsync(string connection)
+    {
+        await ExecuteAsync(connection, "VACUUM bench_contacts");
+        await ExecuteAsync(connection, "CHECKPOINT");
     }
 
     private static async Task ExecuteAsync(string connection, string sql)

@@ -15,12 +15,12 @@ public sealed class DbCommandTests(PostgresServer server)
         var (after, current) = Cli.Run("db", "status", "--store", store);
 
         Assert.True((before, exit, after) == (1, 0, 0), pending + output + current);
-        Assert.Contains("gateway: 0 of 4 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates", pending, StringComparison.Ordinal);
+        Assert.Contains("gateway: 0 of 5 step(s) applied; pending 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates, 0005 approval_lease", pending, StringComparison.Ordinal);
         Assert.Contains("audit: 0 of 1 step(s) applied; pending 0001 audit_tables", pending, StringComparison.Ordinal);
-        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates", output, StringComparison.Ordinal);
+        Assert.Contains("gateway: applied 0001 gateway_tables, 0002 intent_claims, 0003 usage_reservations, 0004 agent_rates, 0005 approval_lease", output, StringComparison.Ordinal);
         Assert.Contains("audit: applied 0001 audit_tables", output, StringComparison.Ordinal);
         Assert.Contains($"(PostgreSQL)", current, StringComparison.Ordinal);
-        Assert.Contains("gateway: at step 0004, up to date", current, StringComparison.Ordinal);
+        Assert.Contains("gateway: at step 0005, up to date", current, StringComparison.Ordinal);
         Assert.Contains("audit: at step 0001, up to date", current, StringComparison.Ordinal);
         Assert.Equal(["gateway: up to date", "audit: up to date"], Cli.Run("db", "migrate", "--store", store).Output.Split('\n')[..2]);
     }

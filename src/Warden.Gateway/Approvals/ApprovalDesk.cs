@@ -250,6 +250,7 @@ internal sealed class ApprovalDesk : IDisposable
 
             try
             {
+                using var lease = Lease(record.Id);
                 return await ExecuteAsync(record, cancellationToken).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // whatever broke, even a cancellation, the request must not stay "executing"
@@ -536,16 +537,46 @@ internal sealed class ApprovalDesk : IDisposable
     private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
 
     /// <summary>
+    /// With a store replicas share, renews the executing request every third of the take-over
+    /// time while the timer returned lives: another replica takes a request over only once its
+    /// renewals stop (the replica running it stopped), never because the call is slow.
+    /// </summary>
+    private ITimer? Lease(string id)
+    {
+        if (_options.Store is null)
+        {
+            return null;
+        }
+
+        var every = _options.TakeOverAfter / 3;
+        return _options.Clock.CreateTimer(_ =>
+        {
+            try
+            {
+                _store.Approvals.Renew(id, _options.Clock.GetUtcNow());
+            }
+#pragma warning disable CA1031 // a renewal missed is retried at the next tick; the call goes on
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _log.LogWarning(e, "Could not renew the executing request {Id}", id);
+            }
+        }, null, every, every);
+    }
+
+    /// <summary>
     /// Requests left executing by a gateway that stopped in the middle: executed when the
     /// workspace holds an action applied from their plan, failed otherwise. Recorded either way.
     /// </summary>
     public async Task ReconcileAsync()
     {
         // Only this environment's: another environment's action would be in another workspace.
-        // With a store replicas share, only requests that began executing long enough ago that the
-        // replica running them has stopped; the one whose outcome is set records it.
+        // With a store replicas share, only requests whose replica has not renewed them for the
+        // take-over time (it stopped: a replica running a call renews it while it runs); the one
+        // whose outcome is set records it.
         var startedBefore = _options.Store is null ? DateTimeOffset.MaxValue : _options.Clock.GetUtcNow() - _options.TakeOverAfter;
-        foreach (var record in _store.Approvals.List(ApprovalStatus.Executing).Where(r => r.Environment == _options.Environment && (r.DecidedAt ?? r.CreatedAt) < startedBefore))
+        foreach (var record in _store.Approvals.List(ApprovalStatus.Executing)
+                     .Where(r => r.Environment == _options.Environment && (r.RenewedAt ?? r.DecidedAt ?? r.CreatedAt) < startedBefore))
         {
             var action = _system.ActionWithPlan(record.Agent, record.PlanHash);
             var reason = action is null

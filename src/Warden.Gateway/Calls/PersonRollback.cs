@@ -38,6 +38,18 @@ internal static class PersonRollback
             Detail = $"rollback of {request.ActionId ?? $"{agent.Id}'s actions from {request.From:O} to {request.To:O}"}" + (force ? " (forced)" : ""), Outcome = "ok",
         };
         var intent = gateway.Recovery.Intend(person, "rollback", "", intended);
+        try
+        {
+            return await RollBackAsync(gateway, request, person, force, intended, intent).ConfigureAwait(false);
+        }
+        finally
+        {
+            gateway.Recovery.Release(intent); // settled already, unless the rollback broke: then it is recovered as a stopped gateway's is
+        }
+    }
+
+    private static async Task<SystemResult<RolledBack>> RollBackAsync(Gateway gateway, RollbackRequest request, string person, bool force, AuditEntry intended, string intent)
+    {
         var result = await gateway.Systems.RollBackAsync(request, force ? ConflictResolution.Force : ConflictResolution.Skip, person, CancellationToken.None).ConfigureAwait(false);
         if (!result.Succeeded)
         {

@@ -247,6 +247,21 @@ internal sealed class PlanGovernor(PolicyInForce policies, GatewayOptions option
         // A change is intended before the system commits it and settled once the trail holds its
         // entry: a gateway killed in between is found out, and recorded, when it starts again.
         var intent = plan.Tool.Kind == ActionKind.Read ? null : recovery.Intend(agent.Id, plan.Tool.Name, plan.Hash, entry);
+        try
+        {
+            return await ApplyAsync(policy, agent, plan, entry, reservation, intent).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (intent is not null)
+            {
+                recovery.Release(intent); // settled already, unless the call broke: then it is recovered as a stopped gateway's is
+            }
+        }
+    }
+
+    private async Task<CallOutcome> ApplyAsync(Policy policy, Agent agent, Plan plan, AuditEntry entry, string? reservation, string? intent)
+    {
         var applied = await system.ApplyAsync(plan, Control(agent)).ConfigureAwait(false);
         if (!applied.Succeeded)
         {

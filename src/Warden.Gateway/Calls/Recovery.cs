@@ -17,7 +17,15 @@ namespace Warden.Gateway.Calls;
 /// </summary>
 internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, GatewayStore store, GovernedSystems system, Recorder recorder, StoreLocation trail)
 {
-    /// <summary>Records an intent before a change is applied; returns its id, to settle once the trail holds the entry.</summary>
+    /// <summary>The intents this gateway is applying, each held (with a store replicas share) by a timer that renews it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITimer> _held = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records an intent before a change is applied; returns its id, to settle once the trail
+    /// holds the entry (or to <see cref="Release"/> when the call ends otherwise). With a store
+    /// replicas share, the intent is held, and renewed every third of the take-over time until
+    /// then: another replica takes it over only once the renewals stop (this one stopped).
+    /// </summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)
     {
         var now = options.Clock.GetUtcNow();
@@ -25,10 +33,50 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
         // A second early: the action's own time is taken after this, by the same clock.
         store.Intents.Intend(new IntentRecord(id, options.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? policies.Current.Hash }),
             now - TimeSpan.FromSeconds(1)));
+        if (options.Store is not null)
+        {
+            store.Intents.Hold(id, now + options.TakeOverAfter);
+            var every = options.TakeOverAfter / 3;
+            _held[id] = options.Clock.CreateTimer(_ => Renew(id), null, every, every);
+        }
+
         return id;
     }
 
-    public void Settle(string intent) => store.Intents.Settle(intent);
+    private void Renew(string id)
+    {
+        try
+        {
+            if (_held.ContainsKey(id))
+            {
+                store.Intents.Hold(id, options.Clock.GetUtcNow() + options.TakeOverAfter);
+            }
+        }
+#pragma warning disable CA1031 // a renewal missed is tried again at the next tick; the change goes on
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    public void Settle(string intent)
+    {
+        Release(intent);
+        store.Intents.Settle(intent);
+    }
+
+    /// <summary>
+    /// Stops holding an intent the call left unsettled (it failed in a way that leaves its outcome
+    /// unknown): it is recovered as a stopped gateway's would be, by this gateway's next sweep or
+    /// start, or another replica's once the hold runs out.
+    /// </summary>
+    public void Release(string intent)
+    {
+        if (_held.TryRemove(intent, out var timer))
+        {
+            timer.Dispose();
+        }
+    }
 
     /// <summary>
     /// Settles what a stopped gateway left in this environment: half-sent sends, then intents. With

@@ -46,6 +46,9 @@ public sealed record ApprovalRecord
 
     public DateTimeOffset? DecidedAt { get; init; }
 
+    /// <summary>When the replica executing the request last said it still runs it (null before the first renewal).</summary>
+    public DateTimeOffset? RenewedAt { get; init; }
+
     public string? Replaces { get; init; }
 
     public string? Resubmits { get; init; }
@@ -111,6 +114,10 @@ public sealed class ApprovalStore
         _db.Execute("UPDATE approvals SET status = @status, outcome = @outcome WHERE id = @id AND status = 'executing'",
             ("@id", id), ("@status", Move(ApprovalStatus.Executing, status)), ("@outcome", outcome)) == 1;
 
+    /// <summary>Says the request, executing, still runs on this replica; false when it is no longer executing.</summary>
+    public bool Renew(string id, DateTimeOffset at) =>
+        _db.Execute("UPDATE approvals SET renewed_at = @at WHERE id = @id AND status = 'executing'", ("@id", id), ("@at", GatewayStore.Time(at))) == 1;
+
     private static string Move(ApprovalStatus from, ApprovalStatus to) => ApprovalLifecycle.CanMove(from, to)
         ? to.Word()
         : throw new ArgumentException($"an approval request does not go from {from.Word()} to {to.Word()}", nameof(to));
@@ -138,7 +145,7 @@ public sealed class ApprovalStore
 
     private List<ApprovalRecord> Select(string where, params (string Name, object? Value)[] parameters) => _db.Query($"""
         SELECT id, status, agent, use_case, environment, tool, arguments, instruction, plan_hash, affected_hash, plan, requirements, risk,
-               created_at, expires_at, decided_at, replaces, resubmits, outcome, on_behalf_of
+               created_at, expires_at, decided_at, replaces, resubmits, outcome, on_behalf_of, renewed_at
         FROM approvals {where}
         """,
         r => new ApprovalRecord
@@ -147,7 +154,7 @@ public sealed class ApprovalStore
             Agent = r.GetString(2), UseCase = r.GetString(3), Environment = r.GetString(4), Tool = r.GetString(5), Arguments = r.GetString(6), Instruction = r.NullableString(7),
             PlanHash = r.GetString(8), AffectedHash = r.GetString(9), Plan = r.GetString(10), Requirements = r.GetString(11), Risk = r.GetInt32(12),
             CreatedAt = r.Time(13), ExpiresAt = r.Time(14), DecidedAt = r.NullableTime(15), Replaces = r.NullableString(16), Resubmits = r.NullableString(17),
-            Outcome = r.NullableString(18), OnBehalfOf = r.NullableString(19),
+            Outcome = r.NullableString(18), OnBehalfOf = r.NullableString(19), RenewedAt = r.NullableTime(20),
         },
         parameters);
 }

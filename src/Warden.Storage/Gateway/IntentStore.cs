@@ -30,6 +30,14 @@ public sealed class IntentStore
         "UPDATE intents SET claimed_until = @until WHERE id = @id AND (claimed_until IS NULL OR claimed_until <= @now)",
         ("@id", intentId), ("@now", GatewayStore.Time(now)), ("@until", GatewayStore.Time(until))) == 1;
 
+    /// <summary>
+    /// The replica applying the change holds its intent until <paramref name="until"/>, and renews
+    /// that while the change runs: no other replica claims an intent held, so a slow change is
+    /// never taken for a stopped one.
+    /// </summary>
+    public void Hold(string intentId, DateTimeOffset until) =>
+        _db.Execute("UPDATE intents SET claimed_until = @until WHERE id = @id", ("@id", intentId), ("@until", GatewayStore.Time(until)));
+
     /// <summary>The trail records what the intent was about: forget it.</summary>
     public void Settle(string intentId) => _db.Execute("DELETE FROM intents WHERE id = @id", ("@id", intentId));
 

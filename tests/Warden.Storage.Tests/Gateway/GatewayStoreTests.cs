@@ -29,6 +29,33 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
     }
 
     [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
+    public async Task An_executing_request_is_renewed_while_it_executes_and_not_after(string engine)
+    {
+        var store = await _stores.OpenAsync(engine);
+        store.Approvals.Insert(Request("apr-run"));
+        Assert.False(store.Approvals.Renew("apr-run", Now)); // pending: nothing runs it
+        Assert.True(store.Approvals.Close("apr-run", ApprovalStatus.Executing, null, Now));
+
+        Assert.True(store.Approvals.Renew("apr-run", Now.AddSeconds(40)));
+        Assert.Equal(Now.AddSeconds(40), store.Approvals.Find("apr-run")!.RenewedAt);
+        Assert.True(store.Approvals.SetOutcome("apr-run", ApprovalStatus.Executed, "{}"));
+        Assert.False(store.Approvals.Renew("apr-run", Now.AddSeconds(80)));
+        Assert.Equal(Now.AddSeconds(40), store.Approvals.Find("apr-run")!.RenewedAt);
+    }
+
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
+    public async Task An_intent_held_by_the_replica_applying_it_is_not_claimed_until_its_hold_runs_out(string engine)
+    {
+        var store = await _stores.OpenAsync(engine);
+        store.Intents.Intend(new IntentRecord("int-held", "sandbox", "tidy-bot", "contacts.update", "sha256:plan", "{}", Now));
+        store.Intents.Hold("int-held", Now.AddMinutes(5));
+        store.Intents.Hold("int-held", Now.AddMinutes(7)); // renewed while the change runs
+
+        Assert.False(store.Intents.Claim("int-held", Now.AddMinutes(6), Now.AddMinutes(11)));
+        Assert.True(store.Intents.Claim("int-held", Now.AddMinutes(7), Now.AddMinutes(12)));
+    }
+
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
     public async Task The_same_plan_is_the_same_request_only_for_the_same_person_or_nobody(string engine)
     {
         var store = await _stores.OpenAsync(engine);

@@ -549,6 +549,7 @@ internal sealed class ApprovalDesk : IDisposable
         }
 
         var every = _options.TakeOverAfter / 3;
+        _store.Approvals.Renew(id, _options.Clock.GetUtcNow()); // at once: the vote's own work since the decision counts against the take-over time
         return _options.Clock.CreateTimer(_ =>
         {
             try
@@ -582,9 +583,9 @@ internal sealed class ApprovalDesk : IDisposable
             var reason = action is null
                 ? "the gateway stopped while it was running the call, and the workspace holds no action from its plan: it did not run"
                 : $"the gateway stopped while it was running the call; the workspace holds its action {action}";
-            if (!_store.Approvals.SetOutcome(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action })))
+            if (!_store.Approvals.TakeOver(record.Id, action is null ? ApprovalStatus.Failed : ApprovalStatus.Executed, Outcome(new { reason, action_id = action }), startedBefore))
             {
-                continue; // its replica finished it, or another took it over
+                continue; // its replica finished it or renewed it since it was read, or another took it over
             }
 
             await _recorder.RecordAsync(EntryFor(record, AuditKinds.Call) with

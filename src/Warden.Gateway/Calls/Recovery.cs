@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Warden.Core;
 using System.Security.Cryptography;
 using Warden.Core.Audit;
@@ -31,11 +32,11 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
         var now = options.Clock.GetUtcNow();
         var id = $"int-{now.UtcDateTime:yyyyMMddHHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         // A second early: the action's own time is taken after this, by the same clock.
+        var shared = options.Store is not null;
         store.Intents.Intend(new IntentRecord(id, options.Environment, agent, tool, planHash, AuditText.Body(entry with { PolicyHash = entry.PolicyHash ?? policies.Current.Hash }),
-            now - TimeSpan.FromSeconds(1)));
-        if (options.Store is not null)
+            now - TimeSpan.FromSeconds(1)), shared ? now + options.TakeOverAfter : null);
+        if (shared)
         {
-            store.Intents.Hold(id, now + options.TakeOverAfter);
             var every = options.TakeOverAfter / 3;
             _held[id] = options.Clock.CreateTimer(_ => Renew(id), null, every, every);
         }
@@ -53,9 +54,10 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
             }
         }
 #pragma warning disable CA1031 // a renewal missed is tried again at the next tick; the change goes on
-        catch (Exception)
+        catch (Exception e)
 #pragma warning restore CA1031
         {
+            options.Logging.CreateLogger<Recovery>().LogWarning(e, "Could not renew the hold on intent {Id}; another replica may take it over", id);
         }
     }
 
@@ -67,8 +69,8 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
 
     /// <summary>
     /// Stops holding an intent the call left unsettled (it failed in a way that leaves its outcome
-    /// unknown): it is recovered as a stopped gateway's would be, by this gateway's next sweep or
-    /// start, or another replica's once the hold runs out.
+    /// unknown): it is recovered as a stopped gateway's would be, once the hold runs out, by a
+    /// replica's sweep (this one's too), or at the next start.
     /// </summary>
     public void Release(string intent)
     {

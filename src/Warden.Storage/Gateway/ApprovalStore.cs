@@ -114,6 +114,16 @@ public sealed class ApprovalStore
         _db.Execute("UPDATE approvals SET status = @status, outcome = @outcome WHERE id = @id AND status = 'executing'",
             ("@id", id), ("@status", Move(ApprovalStatus.Executing, status)), ("@outcome", outcome)) == 1;
 
+    /// <summary>
+    /// Ends a request left executing by a gateway that stopped, with what became of the call:
+    /// false when it is no longer executing, or was renewed (its replica runs it) since
+    /// <paramref name="unrenewedBefore"/>, checked in the same statement.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lifecycle has no move from executing to <paramref name="status"/>.</exception>
+    public bool TakeOver(string id, ApprovalStatus status, string outcome, DateTimeOffset unrenewedBefore) => _db.Execute(
+        "UPDATE approvals SET status = @status, outcome = @outcome WHERE id = @id AND status = 'executing' AND coalesce(renewed_at, decided_at, created_at) < @before",
+        ("@id", id), ("@status", Move(ApprovalStatus.Executing, status)), ("@outcome", outcome), ("@before", GatewayStore.Time(unrenewedBefore))) == 1;
+
     /// <summary>Says the request, executing, still runs on this replica; false when it is no longer executing.</summary>
     public bool Renew(string id, DateTimeOffset at) =>
         _db.Execute("UPDATE approvals SET renewed_at = @at WHERE id = @id AND status = 'executing'", ("@id", id), ("@at", GatewayStore.Time(at))) == 1;

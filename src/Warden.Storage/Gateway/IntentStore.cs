@@ -16,11 +16,15 @@ public sealed class IntentStore
     public void RememberAction(string actionId, long auditSeq) => _db.Execute(
         "INSERT INTO action_entries (action_id, audit_seq) VALUES (@id, @seq) ON CONFLICT DO NOTHING", ("@id", actionId), ("@seq", auditSeq));
 
-    /// <summary>Writes that a change is about to be applied, before the workspace commits it; <see cref="Settle"/> removes it once the trail records it.</summary>
-    public void Intend(IntentRecord intent) => _db.Execute(
-        "INSERT INTO intents (id, environment, agent, tool, plan_hash, entry, started_at) VALUES (@id, @environment, @agent, @tool, @hash, @entry, @at)",
+    /// <summary>
+    /// Writes that a change is about to be applied, before the workspace commits it; <see cref="Settle"/>
+    /// removes it once the trail records it. Held until <paramref name="heldUntil"/> from the first
+    /// moment, when given (<see cref="Hold"/>), so no replica can claim it in between.
+    /// </summary>
+    public void Intend(IntentRecord intent, DateTimeOffset? heldUntil = null) => _db.Execute(
+        "INSERT INTO intents (id, environment, agent, tool, plan_hash, entry, started_at, claimed_until) VALUES (@id, @environment, @agent, @tool, @hash, @entry, @at, @until)",
         ("@id", intent.Id), ("@environment", intent.Environment), ("@agent", intent.Agent), ("@tool", intent.Tool), ("@hash", intent.PlanHash),
-        ("@entry", intent.Entry), ("@at", GatewayStore.Time(intent.StartedAt)));
+        ("@entry", intent.Entry), ("@at", GatewayStore.Time(intent.StartedAt)), ("@until", heldUntil is { } until ? GatewayStore.Time(until) : null));
 
     /// <summary>
     /// Takes an intent over to settle it, until <paramref name="until"/>: false when another

@@ -47,12 +47,26 @@ public sealed class GatewayStoreTests(PostgresServer postgres) : IDisposable
     public async Task An_intent_held_by_the_replica_applying_it_is_not_claimed_until_its_hold_runs_out(string engine)
     {
         var store = await _stores.OpenAsync(engine);
-        store.Intents.Intend(new IntentRecord("int-held", "sandbox", "tidy-bot", "contacts.update", "sha256:plan", "{}", Now));
-        store.Intents.Hold("int-held", Now.AddMinutes(5));
+        store.Intents.Intend(new IntentRecord("int-held", "sandbox", "tidy-bot", "contacts.update", "sha256:plan", "{}", Now), heldUntil: Now.AddMinutes(5));
+        Assert.False(store.Intents.Claim("int-held", Now, Now.AddMinutes(5))); // held from the first moment
         store.Intents.Hold("int-held", Now.AddMinutes(7)); // renewed while the change runs
 
         Assert.False(store.Intents.Claim("int-held", Now.AddMinutes(6), Now.AddMinutes(11)));
         Assert.True(store.Intents.Claim("int-held", Now.AddMinutes(7), Now.AddMinutes(12)));
+    }
+
+    [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]
+    public async Task An_executing_request_renewed_since_it_was_read_is_not_taken_over(string engine)
+    {
+        var store = await _stores.OpenAsync(engine);
+        store.Approvals.Insert(Request("apr-slow"));
+        Assert.True(store.Approvals.Close("apr-slow", ApprovalStatus.Executing, null, Now));
+        Assert.True(store.Approvals.Renew("apr-slow", Now.AddMinutes(6))); // its replica, still running it
+
+        Assert.False(store.Approvals.TakeOver("apr-slow", ApprovalStatus.Failed, "{}", Now.AddMinutes(5)));
+        Assert.Equal(ApprovalStatus.Executing, store.Approvals.Find("apr-slow")!.Status);
+        Assert.True(store.Approvals.TakeOver("apr-slow", ApprovalStatus.Failed, "{}", Now.AddMinutes(7)));
+        Assert.Equal(ApprovalStatus.Failed, store.Approvals.Find("apr-slow")!.Status);
     }
 
     [Theory, MemberData(nameof(EngineCases.Both), MemberType = typeof(EngineCases))]

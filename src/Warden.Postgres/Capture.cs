@@ -66,6 +66,7 @@ internal static class Capture
           cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[];
           before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
+          key_select text; key_match text; changes text[]; befores text[]; afters text[];
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
@@ -96,6 +97,9 @@ internal static class Capture
           WHILE alias = ANY(cols) LOOP
             alias := alias || '_';
           END LOOP;
+          -- A key's columns read as k1.., and the match of a row before with a row after by them.
+          key_select := (SELECT string_agg(format('%I.%I AS k%s', alias, cols[k], i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(k, i));
+          key_match := (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(k, i));
 
           -- The statement's rows whole, as (op, moved, o, n), to copy them: an update's paired by key; one whose key changed, or of a table without a
           -- key, as a delete and an insert.
@@ -111,9 +115,7 @@ internal static class Capture
             pairs := format(
               'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, o.r AS o, n.r AS n '
               'FROM (SELECT true AS here, %2$I AS r, %1$s FROM warden_old %2$I) o FULL JOIN (SELECT true AS here, %2$I AS r, %1$s FROM warden_new %2$I) n ON %3$s',
-              (SELECT string_agg(format('%I.%I AS k%s', alias, cols[k], i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)),
-              alias,
-              (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)));
+              key_select, alias, key_match);
           END IF;
 
           -- A merge join would sort both transition tables (the planner's guess for them is blind): off for the trigger's own statements, then as it was.
@@ -167,6 +169,15 @@ internal static class Capture
           inserted_image := (SELECT string_agg(e, ', ' ORDER BY i) FROM unnest(after_columns, sequenced) WITH ORDINALITY AS u(e, q, i) WHERE NOT q AND NOT (setting.drawn AND i = ANY(coalesce(keys, '{}'))));
           inserted_image := CASE WHEN inserted_image IS NULL THEN $$''::bytea$$ ELSE format('record_send(ROW(%s))', inserted_image) END;
           key_order := (SELECT string_agg(format(', o%s%s', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
+          -- Per column, over (op, o1.., n1..): whether an updated row changes it (by value for common types, as text for the rest), and its value
+          -- before and after as the preview compares and shows them.
+          changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', i)
+                                       ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END
+                           FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
+          befores := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('o%s', i) WHEN k = 'text' THEN format('o%s COLLATE "C"', i) ELSE format('o%s::text COLLATE "C"', i) END
+                           FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
+          afters := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END
+                          FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           mark := (SELECT coalesce(max(seq), 0) FROM pg_temp.warden_summary);
           FOR s IN 1 .. cardinality(sources) LOOP
             EXECUTE format(
@@ -186,12 +197,8 @@ internal static class Capture
                           WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
                           ELSE format('CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END', before_image, after_image) END,
               CASE WHEN setting.mode <> 'plan' OR ops[s] = 'DELETE' THEN ''
-                   ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s',
-                                                  CASE WHEN ops[s] <> 'UPDATE' THEN 'true'
-                                                       WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', i)
-                                                       ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END, i,
-                                                  CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END, i),
-                                           '' ORDER BY i) FROM unnest(kinds) WITH ORDINALITY AS u(k, i)) END,
+                   ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s', CASE WHEN ops[s] <> 'UPDATE' THEN 'true' ELSE changes[i] END, i, afters[i], i), '' ORDER BY i)
+                         FROM generate_subscripts(cols, 1) i) END,
               sources[s],
               CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN '' ELSE key_order END,
               CASE WHEN setting.mode <> 'plan' THEN ''
@@ -214,11 +221,8 @@ internal static class Capture
               INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) VALUES (name, 'value', changed.col, changed.n, NULL);
             ELSIF TG_OP = 'DELETE' OR keys IS NULL OR (changed.n = total AND moved = 0) THEN
               EXECUTE format('INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', %L, count(*), to_jsonb(v) #>> ''{}'' '
-                             'FROM (SELECT %s AS v FROM warden_old %I) x GROUP BY v ORDER BY 4 DESC, v NULLS FIRST LIMIT 5',
-                             changed.col,
-                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local') THEN format('%I.%I', alias, changed.col) WHEN kinds[s] = 'text' THEN format('%I.%I COLLATE "C"', alias, changed.col)
-                                  ELSE format('%I.%I::text COLLATE "C"', alias, changed.col) END,
-                             alias) USING name;
+                             'FROM (SELECT %s AS v FROM (SELECT %I.%I AS o%s FROM warden_old %I) p) x GROUP BY v ORDER BY 4 DESC, v NULLS FIRST LIMIT 5',
+                             changed.col, befores[s], alias, changed.col, s, alias) USING name;
               IF TG_OP = 'UPDATE' AND keys IS NULL THEN
                 -- Without a key, every row after is an insert, whose value before is none.
                 EXECUTE 'INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', $2, count(*), NULL FROM warden_new HAVING count(*) > 0' USING name, changed.col;
@@ -226,11 +230,7 @@ internal static class Capture
             ELSE
               EXECUTE format('INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value) SELECT $1, ''value'', %L, count(*), to_jsonb(v) #>> ''{}'' '
                              'FROM (SELECT %s AS v FROM (%s) p WHERE %s) x GROUP BY v ORDER BY 4 DESC, v NULLS FIRST LIMIT 5',
-                             changed.col,
-                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local') THEN format('o%s', s) WHEN kinds[s] = 'text' THEN format('o%s COLLATE "C"', s) ELSE format('o%s::text COLLATE "C"', s) END,
-                             sources[1],
-                             CASE WHEN kinds[s] IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', s)
-                                  ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', s) END) USING name;
+                             changed.col, befores[s], sources[1], changes[s]) USING name;
             END IF;
           END LOOP;
 
@@ -241,9 +241,7 @@ internal static class Capture
               pairs := format(
                 'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' ELSE ''UPDATE'' END AS op, n.here IS NULL AS moved, o.r AS o, n.r AS n '
                 'FROM (SELECT true AS here, %2$I AS r, %1$s FROM warden_old %2$I LIMIT $2) o LEFT JOIN (SELECT true AS here, %2$I AS r, %1$s FROM warden_new %2$I) n ON %3$s',
-                (SELECT string_agg(format('%I.%I AS k%s', alias, cols[k], i), ', ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)),
-                alias,
-                (SELECT string_agg(format('o.k%1$s = n.k%1$s', i), ' AND ') FROM unnest(keys) WITH ORDINALITY AS u(k, i)));
+                key_select, alias, key_match);
             END IF;
             EXECUTE format(
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, before, after, key) '

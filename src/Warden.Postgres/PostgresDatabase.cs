@@ -760,7 +760,6 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        using var none = new JournalImages();
         JournalImages? read = null;
         if (plan.Statement!.ChangesRows)
         {
@@ -797,7 +796,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             }
         }
 
-        using var images = read ?? none;
+        using var images = read ?? new JournalImages();
         if (control?.Stop?.Invoke() is { } reason)
         {
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

@@ -222,14 +222,7 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_change_of_more_rows_than_the_limit_is_refused_before_they_are_read()
     {
-        await using var small = await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database),
-            Tables = Warehouse.Tables,
-            JournalPath = _warehouse.JournalPath,
-            MaxChangedRows = 100,
-        }, cancellationToken: TestContext.Current.CancellationToken);
+        await using var small = await PostgresDatabase.OpenAsync(_warehouse.Options with { MaxChangedRows = 100 }, cancellationToken: TestContext.Current.CancellationToken);
 
         var planned = small.Plan(Warehouse.Call("execute", "UPDATE contacts SET score = 0 WHERE id <= 150"));
 

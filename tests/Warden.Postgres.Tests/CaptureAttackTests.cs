@@ -268,13 +268,8 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
     public async Task A_change_applied_over_a_connection_not_in_utf8_is_journaled_in_utf8_and_rolls_back()
     {
         // The journal's document is UTF-8: images sent in another client encoding are decoded first, not copied as bytes.
-        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database) + ";Client Encoding=LATIN1;Encoding=ISO-8859-1",
-            Tables = Warehouse.Tables,
-            JournalPath = _warehouse.JournalPath,
-        }, cancellationToken: TestContext.Current.CancellationToken);
+        await using var system = await PostgresDatabase.OpenAsync(
+            _warehouse.Options with { ConnectionString = server.Governed(_warehouse.Database) + ";Client Encoding=LATIN1;Encoding=ISO-8859-1" }, cancellationToken: TestContext.Current.CancellationToken);
         var before = await _warehouse.FingerprintAsync();
         var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET first_name = 'Zoë' WHERE id = 3")).Get();
         var applied = (await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Get();

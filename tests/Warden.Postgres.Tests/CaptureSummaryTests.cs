@@ -123,14 +123,7 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     [Fact]
     public async Task A_change_whose_images_are_more_than_one_action_journals_is_refused_at_apply_and_changes_nothing()
     {
-        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database),
-            Tables = Warehouse.Tables,
-            JournalPath = _warehouse.JournalPath,
-            MaxJournaledBytes = 2_000,
-        }, cancellationToken: TestContext.Current.CancellationToken);
+        await using var system = await PostgresDatabase.OpenAsync(_warehouse.Options with { MaxJournaledBytes = 2_000 }, cancellationToken: TestContext.Current.CancellationToken);
         var before = await _warehouse.FingerprintAsync();
         var plan = system.Plan(Warehouse.Call("execute", "UPDATE contacts SET first_name = 'wide' WHERE id <= 20")).Get();
 

@@ -17,11 +17,7 @@ public sealed class PlanningTests(PostgresServer server) : IAsyncLifetime
     public async Task No_more_calls_plan_at_once_than_the_planning_slots_and_the_others_plan_in_turn()
     {
         var cancel = TestContext.Current.CancellationToken;
-        await using var system = await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse", ConnectionString = server.Governed(_warehouse.Database), Tables = Warehouse.Tables,
-            JournalPath = _warehouse.JournalPath, PlanningSlots = 2, LockTimeout = TimeSpan.FromSeconds(30),
-        }, cancellationToken: cancel);
+        await using var system = await PostgresDatabase.OpenAsync(_warehouse.Options with { PlanningSlots = 2, LockTimeout = TimeSpan.FromSeconds(30) }, cancellationToken: cancel);
         IGovernedSystem governed = system;
 
         // Someone holds the table: every plan that reaches the database waits on the lock, in a session the server shows.

@@ -96,14 +96,7 @@ public sealed class QueryTests(PostgresServer server) : IAsyncLifetime
     public async Task A_query_that_runs_too_long_is_stopped()
     {
         var plan = _warehouse.Plan("query", "SELECT count(*) FROM contacts a, contacts b, contacts c");
-        await using var quick = await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = server.Governed(_warehouse.Database),
-            Tables = Warehouse.Tables,
-            JournalPath = _warehouse.JournalPath,
-            StatementTimeout = TimeSpan.FromMilliseconds(200),
-        }, cancellationToken: TestContext.Current.CancellationToken);
+        await using var quick = await PostgresDatabase.OpenAsync(_warehouse.Options with { StatementTimeout = TimeSpan.FromMilliseconds(200) }, cancellationToken: TestContext.Current.CancellationToken);
         var applied = await quick.ApplyAsync(quick.Plan(plan.Call).Get(), cancellationToken: TestContext.Current.CancellationToken);
         Assert.Contains("statement timeout", applied.Error?.Message, StringComparison.Ordinal);
     }

@@ -74,14 +74,16 @@ public sealed class Warehouse : IAsyncDisposable
         return warehouse;
     }
 
-    public Task<PostgresDatabase> OpenAsync(TimeProvider? clock = null) => PostgresDatabase.OpenAsync(new PostgresOptions
+    /// <summary>The warehouse as a system: its tables, as the governed role, journaled in its folder (a test changes what it tries with <c>with</c>).</summary>
+    public PostgresOptions Options => new()
     {
         Id = "warehouse",
         ConnectionString = Server.Governed(Database),
         Tables = Tables,
         JournalPath = JournalPath,
-        RowCap = 100,
-    }, clock);
+    };
+
+    public Task<PostgresDatabase> OpenAsync(TimeProvider? clock = null) => PostgresDatabase.OpenAsync(Options with { RowCap = 100 }, clock);
 
     /// <summary>
     /// Creates more governed tables next to the warehouse's (by <paramref name="sql"/>, as the
@@ -93,13 +95,7 @@ public sealed class Warehouse : IAsyncDisposable
         await Server.ExecuteAsync(Database, sql + ";" + string.Concat(names.Select(n => $"ALTER TABLE {n} OWNER TO {PostgresServer.GovernedRole};")));
         GovernedTable[] tables = [.. Tables, .. names.Select(n => new GovernedTable(n))];
         await PostgresDatabase.InstallAsync(Server.AdminConnection(Database), tables, TestContext.Current.CancellationToken);
-        return await PostgresDatabase.OpenAsync(new PostgresOptions
-        {
-            Id = "warehouse",
-            ConnectionString = Server.Governed(Database),
-            Tables = tables,
-            JournalPath = JournalPath,
-        }, cancellationToken: TestContext.Current.CancellationToken);
+        return await PostgresDatabase.OpenAsync(Options with { Tables = tables }, cancellationToken: TestContext.Current.CancellationToken);
     }
 
     public static ToolCall Call(string tool, string sql, params string[] parameters) =>

@@ -536,11 +536,7 @@ internal sealed class ApprovalDesk : IDisposable
 
     private static string? Join(string? first, string? second) => first is null ? second : second is null ? first : $"{first}; {second}";
 
-    /// <summary>
-    /// With a store replicas share, renews the executing request every third of the take-over
-    /// time while the timer returned lives: another replica takes a request over only once its
-    /// renewals stop (the replica running it stopped), never because the call is slow.
-    /// </summary>
+    /// <summary>With a store replicas share, renews the executing request while the timer returned lives (<see cref="Renewals"/>).</summary>
     private ITimer? Lease(string id)
     {
         if (_options.Store is null)
@@ -548,21 +544,8 @@ internal sealed class ApprovalDesk : IDisposable
             return null;
         }
 
-        var every = _options.TakeOverAfter / 3;
         _store.Approvals.Renew(id, _options.Clock.GetUtcNow()); // at once: the vote's own work since the decision counts against the take-over time
-        return _options.Clock.CreateTimer(_ =>
-        {
-            try
-            {
-                _store.Approvals.Renew(id, _options.Clock.GetUtcNow());
-            }
-#pragma warning disable CA1031 // a renewal missed is retried at the next tick; the call goes on
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                _log.LogWarning(e, "Could not renew the executing request {Id}", id);
-            }
-        }, null, every, every);
+        return Renewals.Every(_options, _log, id, at => _store.Approvals.Renew(id, at));
     }
 
     /// <summary>

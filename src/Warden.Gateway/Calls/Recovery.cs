@@ -20,12 +20,12 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
 {
     /// <summary>The intents this gateway is applying, each held (with a store replicas share) by a timer that renews it.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITimer> _held = new(StringComparer.Ordinal);
+    private readonly ILogger _log = options.Logging.CreateLogger<Recovery>();
 
     /// <summary>
     /// Records an intent before a change is applied; returns its id, to settle once the trail
     /// holds the entry (or to <see cref="Release"/> when the call ends otherwise). With a store
-    /// replicas share, the intent is held, and renewed every third of the take-over time until
-    /// then: another replica takes it over only once the renewals stop (this one stopped).
+    /// replicas share, the intent is held, and renewed until then (<see cref="Renewals"/>).
     /// </summary>
     public string Intend(string agent, string tool, string planHash, AuditEntry entry)
     {
@@ -37,28 +37,16 @@ internal sealed class Recovery(PolicyInForce policies, GatewayOptions options, G
             now - TimeSpan.FromSeconds(1)), shared ? now + options.TakeOverAfter : null);
         if (shared)
         {
-            var every = options.TakeOverAfter / 3;
-            _held[id] = options.Clock.CreateTimer(_ => Renew(id), null, every, every);
+            _held[id] = Renewals.Every(options, _log, id, at =>
+            {
+                if (_held.ContainsKey(id))
+                {
+                    store.Intents.Hold(id, at + options.TakeOverAfter);
+                }
+            });
         }
 
         return id;
-    }
-
-    private void Renew(string id)
-    {
-        try
-        {
-            if (_held.ContainsKey(id))
-            {
-                store.Intents.Hold(id, options.Clock.GetUtcNow() + options.TakeOverAfter);
-            }
-        }
-#pragma warning disable CA1031 // a renewal missed is tried again at the next tick; the change goes on
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            options.Logging.CreateLogger<Recovery>().LogWarning(e, "Could not renew the hold on intent {Id}; another replica may take it over", id);
-        }
     }
 
     public void Settle(string intent)

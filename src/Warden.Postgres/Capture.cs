@@ -64,7 +64,7 @@ internal static class Capture
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
           cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
-          alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[];
+          alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[];
           before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
           key_select text; key_match text; changes text[]; befores text[]; afters text[];
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
@@ -168,7 +168,7 @@ internal static class Capture
           after_image := array_to_string(after_columns, ', ');
           inserted_image := (SELECT string_agg(e, ', ' ORDER BY i) FROM unnest(after_columns, sequenced) WITH ORDINALITY AS u(e, q, i) WHERE NOT q AND NOT (setting.drawn AND i = ANY(coalesce(keys, '{}'))));
           inserted_image := CASE WHEN inserted_image IS NULL THEN $$''::bytea$$ ELSE format('record_send(ROW(%s))', inserted_image) END;
-          key_order := (SELECT string_agg(format(', o%s%s', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
+          key_order := (SELECT string_agg(format('o%s%s, ', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
           -- Per column, over (op, o1.., n1..): whether an updated row changes it (by value for common types, as text for the rest), and its value
           -- before and after as the preview compares and shows them.
           changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', i)
@@ -180,30 +180,39 @@ internal static class Capture
                           FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           mark := (SELECT coalesce(max(seq), 0) FROM pg_temp.warden_summary);
           FOR s IN 1 .. cardinality(sources) LOOP
+            -- One aggregate over the source's rows sorted by key, then digest: per kind of change in it (an update's pairs may hold moved keys'
+            -- deletes and inserts) its count and digests, each over its own rows in that order; in a plan, per column, the rows changing it and the
+            -- one value every changed row gets (none if a row is deleted). Sorted by the key first, not by the kind: a sort whose first column is the
+            -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
+            present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT op, count(*) AS n, count(*) FILTER (WHERE moved) AS moved, sha256(string_agg(rd, ''''::bytea)) AS digest, sha256(string_agg(kb, ''''::bytea)) AS keys%1$s '
-              'FROM (SELECT op, moved, %2$s AS kb, sha256(%3$s) AS rd%4$s FROM (%5$s) p ORDER BY op%6$s, rd) s GROUP BY op) '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT %3$s AS rd, op, moved, %4$s AS kb%5$s FROM (%6$s) p ORDER BY %7$srd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
-              'SELECT $1, ''group'', op, NULL, n, moved, digest, keys, NULL FROM g%7$s',
-              -- In a plan, per column: the rows changing it, and the one value after, if every changed row gets it (a deleted row gets none).
+              'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %8$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%9$s',
+              (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, sha256(string_agg(rd, ''''::bytea)%2$s) AS d%1$s, sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
+                                        j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE op = %L)', o) ELSE '' END,
+                                        CASE WHEN cardinality(present) > 1 THEN format('op = %L AND ', o) ELSE '' END), ', ' ORDER BY j)
+               FROM unnest(present) WITH ORDINALITY AS u(o, j)),
               CASE WHEN setting.mode <> 'plan' THEN ''
-                   WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS n%1$s, NULL::text AS v%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
-                   ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS n%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
-                                                  'AND min(a%1$s) FILTER (WHERE c%1$s) = max(a%1$s) FILTER (WHERE c%1$s) THEN to_jsonb(min(a%1$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS v%1$s', i),
+                   WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS cn%1$s, NULL::text AS cv%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
+                   ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS cn%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
+                                                  'AND min(a%1$s) FILTER (WHERE c%1$s) = max(a%1$s) FILTER (WHERE c%1$s) THEN to_jsonb(min(a%1$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS cv%1$s', i),
                                           '' ORDER BY i) FROM generate_subscripts(cols, 1) i) END,
+              CASE ops[s] WHEN 'DELETE' THEN format('sha256(record_send(ROW(%s)))', before_image)
+                          WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN format('sha256(%s)', inserted_image) ELSE format('sha256(record_send(ROW(%s)))', after_image) END
+                          ELSE format('sha256(CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END)',
+                                      before_image, after_image) END,
               CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN $$''::bytea$$
                    ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k)) END,
-              CASE ops[s] WHEN 'DELETE' THEN format('record_send(ROW(%s))', before_image)
-                          WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
-                          ELSE format('CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END', before_image, after_image) END,
               CASE WHEN setting.mode <> 'plan' OR ops[s] = 'DELETE' THEN ''
                    ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s', CASE WHEN ops[s] <> 'UPDATE' THEN 'true' ELSE changes[i] END, i, afters[i], i), '' ORDER BY i)
                          FROM generate_subscripts(cols, 1) i) END,
               sources[s],
               CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN '' ELSE key_order END,
+              (SELECT string_agg(format('(%L, g.n%2$s, g.m%2$s, g.d%2$s, g.k%2$s)', o, j), ', ' ORDER BY j) FROM unnest(present) WITH ORDINALITY AS u(o, j)),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
-                               (SELECT string_agg(format('(%L, g.n%s, g.v%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END)
+                               (SELECT string_agg(format('(%L, g.cn%s, g.cv%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END)
             USING name;
           END LOOP;
           IF setting.mode = 'apply' THEN

@@ -39,15 +39,19 @@ internal static class Capture
     /// row before and after, whole; to sum them up it reads them column by column,
     /// <c>(op, moved, o1.., n1..)</c>, in one pass for the digests and the counts.
     /// <list type="bullet">
-    /// <item>A row's digest is sha256 over its image before and its image after as one record in
-    /// binary form (<c>record_send</c>). After, a time equal to the transaction's (<c>now()</c>,
-    /// <c>localtimestamp</c>) is a flag, so <c>SET last_seen = now()</c> is the same change at plan
-    /// and at apply. An inserted row leaves out the columns a sequence feeds, and its key when the
-    /// statement draws from a sequence: those move on every try (an update's row whose key moved
-    /// leaves out nothing: an UPDATE writes the key it computes). A firing's digest is sha256 over
-    /// its rows' digests sorted by key (text byte by byte), then by digest, so the order the
-    /// statement wrote them in does not matter; its keys' digest is over their binary form in that
-    /// order. Warden hashes the firings' digests sorted (<see cref="GroupsSql"/>).</item>
+    /// <item>A row is its image before and its image after as one record in binary form
+    /// (<c>record_send</c>: the count of columns, then each one's type, length and bytes, so rows
+    /// written one after another read back one way). After, a time equal to the transaction's
+    /// (<c>now()</c>, <c>localtimestamp</c>) is a flag, so <c>SET last_seen = now()</c> is the same
+    /// change at plan and at apply. An inserted row leaves out the columns a sequence feeds, and its
+    /// key when the statement draws from a sequence: those move on every try (an update's row whose
+    /// key moved leaves out nothing: an UPDATE writes the key it computes). A firing's digest, per
+    /// kind of change, is over its rows sorted by key (text byte by byte), then by those bytes, so
+    /// the order the statement wrote them in does not matter: sha256 over the short rows one after
+    /// another, and over the longer rows' sha256 one after another (short: up to 1 KB, and 64 MB
+    /// for the firing's rows in all, so a big statement does not hold its rows twice in memory);
+    /// its keys' digest is over their binary form in that order. Warden hashes the firings'
+    /// digests sorted (<see cref="GroupsSql"/>).</item>
     /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
     /// an updated row whose value differs, compared by value for common types and as text for the
     /// rest) and the one value every changed row gets, if there is one, in the same pass; then the
@@ -64,7 +68,7 @@ internal static class Capture
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
           cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
-          alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[];
+          alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
           before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
           key_select text; key_match text; changes text[]; befores text[]; afters text[];
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
@@ -156,11 +160,11 @@ internal static class Capture
             ops := ARRAY['INSERT'];
           END IF;
 
-          -- The digest of each row: sha256 over its image before and its image after in binary form (record_send), as one record. After, a time equal
-          -- to the transaction's is a flag, so SET last_seen = now() is the same change at plan and at apply; an inserted row leaves out the columns a
-          -- sequence feeds, and its key when the statement draws from a sequence (drawn), which move on every try (not a moved row: an UPDATE writes
-          -- the key it computes). A group's digest is sha256 over its rows' digests sorted by key (text byte by byte), then digest; the digest of its
-          -- keys is over their binary form in that order.
+          -- Each row as its image before and its image after in binary form (record_send), as one record. After, a time equal to the transaction's
+          -- is a flag, so SET last_seen = now() is the same change at plan and at apply; an inserted row leaves out the columns a sequence feeds, and
+          -- its key when the statement draws from a sequence (drawn), which move on every try (not a moved row: an UPDATE writes the key it computes).
+          -- A group's digest is over its rows sorted by key (text byte by byte), then by those bytes; the digest of its keys is over their binary
+          -- form in that order.
           before_image := (SELECT string_agg(CASE WHEN k = 'text only' THEN format('o%s::text', i) ELSE format('o%s', i) END, ', ' ORDER BY i) FROM unnest(kinds) WITH ORDINALITY AS u(k, i));
           after_columns := ARRAY(SELECT CASE k WHEN 'zoned' THEN format('nullif(n%1$s, now()), n%1$s = now()', i) WHEN 'local' THEN format('nullif(n%1$s, localtimestamp), n%1$s = localtimestamp', i)
                                                 WHEN 'text only' THEN format('n%s::text', i) ELSE format('n%s', i) END
@@ -179,6 +183,14 @@ internal static class Capture
           afters := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END
                           FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           mark := (SELECT coalesce(max(seq), 0) FROM pg_temp.warden_summary);
+          -- The rows hashed whole, not each on its own (a call of sha256 per row cost as much as its bytes): those up to this size, at most 64 MB
+          -- in all. The firing's rows decide it, so a plan and its apply, which must see the same rows, decide alike.
+          IF TG_OP = 'INSERT' THEN
+            EXECUTE 'SELECT count(*) FROM warden_new' INTO total;
+          ELSE
+            EXECUTE 'SELECT count(*) FROM warden_old' INTO total;
+          END IF;
+          whole := least(1024, 67108864 / greatest(total, 1));
           FOR s IN 1 .. cardinality(sources) LOOP
             -- One aggregate over the source's rows sorted by key, then digest: per kind of change in it (an update's pairs may hold moved keys'
             -- deletes and inserts) its count and digests, each over its own rows in that order; in a plan, per column, the rows changing it and the
@@ -189,18 +201,21 @@ internal static class Capture
               'WITH g AS (SELECT %1$s%2$s FROM (SELECT %3$s AS rd, op, moved, %4$s AS kb%5$s FROM (%6$s) p ORDER BY %7$srd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %8$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%9$s',
-              (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, sha256(string_agg(rd, ''''::bytea)%2$s) AS d%1$s, sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
+              (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, '
+                                        'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slength(rd) <= %4$s), ''''::bytea)) '
+                                        '|| sha256(coalesce(string_agg(sha256(rd), ''''::bytea) FILTER (WHERE %3$slength(rd) > %4$s), ''''::bytea))) AS d%1$s, '
+                                        'sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
                                         j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE op = %L)', o) ELSE '' END,
-                                        CASE WHEN cardinality(present) > 1 THEN format('op = %L AND ', o) ELSE '' END), ', ' ORDER BY j)
+                                        CASE WHEN cardinality(present) > 1 THEN format('op = %L AND ', o) ELSE '' END, whole), ', ' ORDER BY j)
                FROM unnest(present) WITH ORDINALITY AS u(o, j)),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS cn%1$s, NULL::text AS cv%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
                    ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS cn%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
                                                   'AND min(a%1$s) FILTER (WHERE c%1$s) = max(a%1$s) FILTER (WHERE c%1$s) THEN to_jsonb(min(a%1$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS cv%1$s', i),
                                           '' ORDER BY i) FROM generate_subscripts(cols, 1) i) END,
-              CASE ops[s] WHEN 'DELETE' THEN format('sha256(record_send(ROW(%s)))', before_image)
-                          WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN format('sha256(%s)', inserted_image) ELSE format('sha256(record_send(ROW(%s)))', after_image) END
-                          ELSE format('sha256(CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END)',
+              CASE ops[s] WHEN 'DELETE' THEN format('record_send(ROW(%s))', before_image)
+                          WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
+                          ELSE format('CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END',
                                       before_image, after_image) END,
               CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN $$''::bytea$$
                    ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k)) END,

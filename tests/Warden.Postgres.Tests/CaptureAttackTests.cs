@@ -279,4 +279,44 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
 
         Assert.Equal(before, await _warehouse.FingerprintAsync());
     }
+
+    [Fact]
+    public async Task An_update_is_stale_when_a_long_row_among_short_ones_changed_since_the_plan()
+    {
+        // Rows up to a size are hashed one after another, longer ones each by itself: a change to a long one counts as much.
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = repeat('long', 600) WHERE id IN (2, 5)");
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET weight = -1 WHERE id <= 8");
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = repeat('long', 599) || 'lonG' WHERE id = 5");
+
+        var applied = await _warehouse.ApplyAsync(plan);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync(where: "weight = -1"));
+    }
+
+    [Fact]
+    public async Task An_update_is_stale_when_a_short_row_among_long_ones_changed_since_the_plan()
+    {
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = repeat('long', 600) WHERE id <= 8 AND id <> 4");
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET weight = -1 WHERE id <= 8");
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = 'Name4!' WHERE id = 4");
+
+        var applied = await _warehouse.ApplyAsync(plan);
+
+        Assert.Equal("stale_plan", applied.Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync(where: "weight = -1"));
+    }
+
+    [Fact]
+    public async Task An_update_of_long_and_short_rows_applies_when_nothing_changed_since_and_rolls_back_exactly()
+    {
+        await ExecuteAsAdminAsync("UPDATE contacts SET first_name = repeat('long', 600) WHERE id % 3 = 0");
+        var before = await _warehouse.FingerprintAsync();
+        var plan = _warehouse.Plan("execute", "UPDATE contacts SET weight = -1, id = CASE WHEN id = 9 THEN 9009 ELSE id END WHERE id <= 30");
+
+        var applied = (await _warehouse.ApplyAsync(plan)).Get();
+
+        Assert.Equal(30, await _warehouse.CountAsync(where: "weight = -1"));
+        await AssertRollsBackExactlyAsync(applied.ActionId, before);
+    }
 }

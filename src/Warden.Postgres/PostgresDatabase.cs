@@ -365,7 +365,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                    coalesce(sum(pg_stat_get_xact_tuples_deleted(t)), 0)::bigint
             FROM unnest($1::oid[]) t
             """, connection);
-        command.Parameters.Add(new() { Value = _tables.Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        command.Parameters.Add(GovernedOids());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return new RowCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
@@ -428,6 +428,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         return false;
     }
 
+    /// <summary>The governed tables' OIDs, as a parameter.</summary>
+    private NpgsqlParameter GovernedOids() => new() { Value = _tables.Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid };
+
     /// <summary>
     /// The first relation the statement wrote that is not governed, as a refusal: a foreign key
     /// that cascades into another table, a trigger or a function writing elsewhere. The capture
@@ -437,39 +440,22 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// </summary>
     private async Task<SystemError?> UngovernedWriteAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var written = new List<uint>();
-        await using (var command = new NpgsqlCommand("""
-            SELECT DISTINCT l.relation FROM pg_locks l
-            WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= 16384
-              AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-            """, connection))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                written.Add(reader.GetFieldValue<uint>(0));
-            }
-        }
-
-        foreach (var oid in written)
-        {
-            if (StatementClassifier.TableOf(connection, oid) is not { } table || _tables.ByOid(table) is not null)
-            {
-                continue;
-            }
-
-            await using var describe = new NpgsqlCommand(
-                "SELECT c.relkind = 'S' OR c.relnamespace = pg_my_temp_schema(), c.oid::regclass::text FROM pg_class c WHERE c.oid = $1", connection);
-            describe.Parameters.Add(new() { Value = table, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
-            await using var reader = await describe.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.GetBoolean(0))
-            {
-                return SystemError.Refused(
-                    $"the statement also writes {reader.GetString(1)} (through a cascading foreign key, a trigger or a function), which is not a table this system governs: Warden could neither show nor undo that, so it does not run");
-            }
-        }
-
-        return null;
+        // One statement, not one per relation locked (the table, its indexes, Warden's own temporary tables): each took a round trip.
+        await using var command = new NpgsqlCommand($"""
+            SELECT t.oid::regclass::text
+            FROM (SELECT DISTINCT l.relation FROM pg_locks l
+                  WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= 16384
+                    AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')) w
+            {StatementClassifier.TableOfSql("w.relation")}
+            JOIN pg_class t ON t.oid = step3.table_of
+            WHERE NOT (t.oid = ANY($1)) AND t.relkind <> 'S' AND t.relnamespace <> pg_my_temp_schema()
+            LIMIT 1
+            """, connection);
+        command.Parameters.Add(GovernedOids());
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string written
+            ? SystemError.Refused(
+                $"the statement also writes {written} (through a cascading foreign key, a trigger or a function), which is not a table this system governs: Warden could neither show nor undo that, so it does not run")
+            : null;
     }
 
     /// <summary>

@@ -571,20 +571,32 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
         return owner;
     }
 
+    /// <summary>
+    /// SQL for the table the relation <paramref name="oid"/> (an expression) belongs to: itself, or
+    /// the table of an index, TOAST table or owned sequence; null when it does not exist.
+    /// </summary>
+    internal static string OwnerSql(string oid) => $"""
+        (SELECT CASE c.relkind
+                  WHEN 'i' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
+                  WHEN 'I' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
+                  WHEN 't' THEN (SELECT oid FROM pg_class WHERE reltoastrelid = c.oid)
+                  WHEN 'S' THEN coalesce((SELECT refobjid FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid = c.oid AND deptype IN ('a', 'i') AND refclassid = 'pg_class'::regclass LIMIT 1), c.oid)
+                  ELSE c.oid
+                END
+         FROM pg_class c WHERE c.oid = {oid})
+        """;
+
+    /// <summary>SQL for <see cref="TableOf"/> in one statement: up to three steps from <paramref name="oid"/> to the table it belongs to, as <c>table_of</c> (null when a step finds none).</summary>
+    internal static string TableOfSql(string oid) => $"""
+        CROSS JOIN LATERAL (SELECT {OwnerSql(oid)} AS o1) step1
+        CROSS JOIN LATERAL (SELECT CASE WHEN step1.o1 IS NULL OR step1.o1 = {oid} THEN step1.o1 ELSE {OwnerSql("step1.o1")} END AS o2) step2
+        CROSS JOIN LATERAL (SELECT CASE WHEN step2.o2 IS NULL OR step2.o2 = step1.o1 THEN step2.o2 ELSE {OwnerSql("step2.o2")} END AS table_of) step3
+        """;
+
     /// <summary>The table a relation belongs to (itself, or the table of an index, TOAST table or owned sequence); null when it does not exist.</summary>
     private static uint? Owner(NpgsqlConnection connection, uint oid)
     {
-        const string sql = """
-            SELECT CASE c.relkind
-                     WHEN 'i' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
-                     WHEN 'I' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
-                     WHEN 't' THEN (SELECT oid FROM pg_class WHERE reltoastrelid = c.oid)
-                     WHEN 'S' THEN coalesce((SELECT refobjid FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid = c.oid AND deptype IN ('a', 'i') AND refclassid = 'pg_class'::regclass LIMIT 1), c.oid)
-                     ELSE c.oid
-                   END
-            FROM pg_class c WHERE c.oid = $1
-            """;
-        using var command = new NpgsqlCommand(sql, connection);
+        using var command = new NpgsqlCommand("SELECT " + OwnerSql("$1"), connection);
         command.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlDbType.Oid });
         return command.ExecuteScalar() is uint owner ? owner : null;
     }

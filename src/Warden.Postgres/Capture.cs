@@ -356,11 +356,13 @@ internal static class Capture
     /// sequence, and how many rows the sample keeps. The capture's and the summaries' queries
     /// work on whole statements' rows: sorts and joins in memory rather than on disk, and no JIT
     /// compilation, which the planner's guesses for transition tables set off at a cost of half a second.
+    /// The copied rows are numbered from a sequence that hands out a thousand numbers at a time
+    /// (one at a time, it cost a fifth of inserting the rows).
     /// </summary>
     public static string BeginSql(Mode mode, bool drawn = false, int sample = 0) => $"""
         CREATE TEMP TABLE IF NOT EXISTS warden_capturing (mode text NOT NULL, drawn boolean NOT NULL, sample integer NOT NULL) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_rows (
-          seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, op text NOT NULL, before text, after text, moved boolean NOT NULL DEFAULT false
+          seq bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000), tbl text NOT NULL, op text NOT NULL, before text, after text, moved boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_summary (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, kind text NOT NULL, op text, col text, n bigint, moved bigint, digest bytea, keys bytea,

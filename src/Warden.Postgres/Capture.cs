@@ -141,7 +141,8 @@ internal static class Capture
           after_columns_read := (SELECT string_agg(format('%I.%I AS n%s', alias, c, i), ', ') FROM unnest(cols) WITH ORDINALITY AS u(c, i));
           IF TG_OP = 'UPDATE' AND keys IS NOT NULL THEN
             sources := ARRAY[format(
-              'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, %1$s, %2$s '
+              'SELECT CASE WHEN n.here IS NULL THEN ''DELETE'' WHEN o.here IS NULL THEN ''INSERT'' ELSE ''UPDATE'' END AS op, n.here IS NULL OR o.here IS NULL AS moved, '
+              'o.here IS NOT NULL AND n.here IS NOT NULL AS paired, n.here IS NULL AS gone, o.here IS NULL AS came, %1$s, %2$s '
               'FROM (SELECT true AS here, %3$s FROM warden_old %4$I) o FULL JOIN (SELECT true AS here, %3$s FROM warden_new %4$I) n ON %5$s',
               (SELECT string_agg(format('o.v%1$s AS o%1$s', i), ', ') FROM generate_subscripts(cols, 1) i),
               (SELECT string_agg(format('n.v%1$s AS n%1$s', i), ', ') FROM generate_subscripts(cols, 1) i),
@@ -175,8 +176,8 @@ internal static class Capture
           key_order := (SELECT string_agg(format('o%s%s, ', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
           -- Per column, over (op, o1.., n1..): whether an updated row changes it (by value for common types, as text for the rest), and its value
           -- before and after as the preview compares and shows them.
-          changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(op <> ''UPDATE'' OR o%1$s IS DISTINCT FROM n%1$s)', i)
-                                       ELSE format('(op <> ''UPDATE'' OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END
+          changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(NOT paired OR o%1$s IS DISTINCT FROM n%1$s)', i)
+                                       ELSE format('(NOT paired OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END
                            FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           befores := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('o%s', i) WHEN k = 'text' THEN format('o%s COLLATE "C"', i) ELSE format('o%s::text COLLATE "C"', i) END
                            FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
@@ -198,16 +199,16 @@ internal static class Capture
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT %3$s AS rd, op, moved, %4$s AS kb%5$s FROM (%6$s) p ORDER BY %7$srd) s) '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT %3$s AS rd, op, moved, %4$s AS kb%5$s%10$s FROM (%6$s) p ORDER BY %7$srd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %8$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%9$s',
               (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, '
                                         'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slength(rd) <= %4$s), ''''::bytea)) '
                                         '|| sha256(coalesce(string_agg(sha256(rd), ''''::bytea) FILTER (WHERE %3$slength(rd) > %4$s), ''''::bytea))) AS d%1$s, '
                                         'sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
-                                        j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE op = %L)', o) ELSE '' END,
-                                        CASE WHEN cardinality(present) > 1 THEN format('op = %L AND ', o) ELSE '' END, whole), ', ' ORDER BY j)
-               FROM unnest(present) WITH ORDINALITY AS u(o, j)),
+                                        j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE %s)', f) ELSE '' END,
+                                        CASE WHEN cardinality(present) > 1 THEN format('%s AND ', f) ELSE '' END, whole), ', ' ORDER BY j)
+               FROM unnest(present, ARRAY['paired', 'gone', 'came']) WITH ORDINALITY AS u(o, f, j) WHERE o IS NOT NULL),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS cn%1$s, NULL::text AS cv%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
                    ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS cn%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
@@ -215,10 +216,11 @@ internal static class Capture
                                           '' ORDER BY i) FROM generate_subscripts(cols, 1) i) END,
               CASE ops[s] WHEN 'DELETE' THEN format('record_send(ROW(%s))', before_image)
                           WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
-                          ELSE format('CASE op WHEN ''UPDATE'' THEN record_send(ROW(%1$s, %2$s)) WHEN ''DELETE'' THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END',
+                          ELSE format('CASE WHEN paired THEN record_send(ROW(%1$s, %2$s)) WHEN gone THEN record_send(ROW(%1$s)) ELSE record_send(ROW(%2$s)) END',
                                       before_image, after_image) END,
               CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN $$''::bytea$$
-                   ELSE format('CASE WHEN op = ''INSERT'' THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k)) END,
+                   WHEN ops[s] = 'DELETE' THEN format('record_send(ROW(%s))', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k))
+                   ELSE format('CASE WHEN came THEN ''''::bytea ELSE record_send(ROW(%s)) END', (SELECT string_agg(format('o%s', k), ', ') FROM unnest(keys) k)) END,
               CASE WHEN setting.mode <> 'plan' OR ops[s] = 'DELETE' THEN ''
                    ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s', CASE WHEN ops[s] <> 'UPDATE' THEN 'true' ELSE changes[i] END, i, afters[i], i), '' ORDER BY i)
                          FROM generate_subscripts(cols, 1) i) END,
@@ -227,7 +229,8 @@ internal static class Capture
               (SELECT string_agg(format('(%L, g.n%2$s, g.m%2$s, g.d%2$s, g.k%2$s)', o, j), ', ' ORDER BY j) FROM unnest(present) WITH ORDINALITY AS u(o, j)),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
-                               (SELECT string_agg(format('(%L, g.cn%s, g.cv%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END)
+                               (SELECT string_agg(format('(%L, g.cn%s, g.cv%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END,
+              CASE WHEN cardinality(present) > 1 THEN ', paired, gone, came' ELSE '' END)
             USING name;
           END LOOP;
           IF setting.mode = 'apply' THEN

@@ -48,8 +48,9 @@ internal static class Capture
     /// key moved leaves out nothing: an UPDATE writes the key it computes). A firing's digest, per
     /// kind of change, is over its rows sorted by key (text byte by byte), then by those bytes, so
     /// the order the statement wrote them in does not matter: sha256 over the short rows one after
-    /// another, and over the longer rows' sha256 one after another (short: up to 1 KB, and 64 MB
-    /// for the firing's rows in all, so a big statement does not hold its rows twice in memory);
+    /// another, and over the longer rows' sha256 one after another (short: up to 1 KB, and 32 MB
+    /// for the firing's rows in all; a longer row is hashed before the sort, which carries only its
+    /// sha256);
     /// its keys' digest is over their binary form in that order. Warden hashes the firings'
     /// digests sorted (<see cref="GroupsSql"/>).</item>
     /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
@@ -184,14 +185,15 @@ internal static class Capture
           afters := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END
                           FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           mark := (SELECT coalesce(max(seq), 0) FROM pg_temp.warden_summary);
-          -- The rows hashed whole, not each on its own (a call of sha256 per row cost as much as its bytes): those up to this size, at most 64 MB
-          -- in all. The firing's rows decide it, so a plan and its apply, which must see the same rows, decide alike.
+          -- The rows hashed whole, not each on its own (a call of sha256 per row cost as much as its bytes): those up to this size, at most 32 MB
+          -- for the firing's rows; a longer row is hashed on its own first, so the sort carries its sha256, not its bytes. The firing's rows decide
+          -- the size, so a plan and its apply, which must see the same rows, decide alike.
           IF TG_OP = 'INSERT' THEN
             EXECUTE 'SELECT count(*) FROM warden_new' INTO total;
           ELSE
             EXECUTE 'SELECT count(*) FROM warden_old' INTO total;
           END IF;
-          whole := least(1024, 67108864 / greatest(total, 1));
+          whole := least(1024, 33554432 / greatest(total, 1));
           FOR s IN 1 .. cardinality(sources) LOOP
             -- One aggregate over the source's rows sorted by key, then digest: per kind of change in it (an update's pairs may hold moved keys'
             -- deletes and inserts) its count and digests, each over its own rows in that order; in a plan, per column, the rows changing it and the
@@ -199,15 +201,16 @@ internal static class Capture
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT %3$s AS rd, op, moved, %4$s AS kb%5$s%10$s FROM (%6$s) p ORDER BY %7$srd) s) '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %11$s THEN b ELSE sha256(b) END AS rd, length(b) > %11$s AS long, op, moved, kb%5$s%10$s '
+              'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY %7$srd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %8$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%9$s',
               (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, '
-                                        'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slength(rd) <= %4$s), ''''::bytea)) '
-                                        '|| sha256(coalesce(string_agg(sha256(rd), ''''::bytea) FILTER (WHERE %3$slength(rd) > %4$s), ''''::bytea))) AS d%1$s, '
+                                        'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$sNOT long), ''''::bytea)) '
+                                        '|| sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slong), ''''::bytea))) AS d%1$s, '
                                         'sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
                                         j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE %s)', f) ELSE '' END,
-                                        CASE WHEN cardinality(present) > 1 THEN format('%s AND ', f) ELSE '' END, whole), ', ' ORDER BY j)
+                                        CASE WHEN cardinality(present) > 1 THEN format('%s AND ', f) ELSE '' END), ', ' ORDER BY j)
                FROM unnest(present, ARRAY['paired', 'gone', 'came']) WITH ORDINALITY AS u(o, f, j) WHERE o IS NOT NULL),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS cn%1$s, NULL::text AS cv%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
@@ -230,7 +233,8 @@ internal static class Capture
               CASE WHEN setting.mode <> 'plan' THEN ''
                    ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
                                (SELECT string_agg(format('(%L, g.cn%s, g.cv%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END,
-              CASE WHEN cardinality(present) > 1 THEN ', paired, gone, came' ELSE '' END)
+              CASE WHEN cardinality(present) > 1 THEN ', paired, gone, came' ELSE '' END,
+              whole)
             USING name;
           END LOOP;
           IF setting.mode = 'apply' THEN

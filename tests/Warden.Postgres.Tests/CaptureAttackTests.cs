@@ -319,4 +319,51 @@ public sealed class CaptureAttackTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(30, await _warehouse.CountAsync(where: "weight = -1"));
         await AssertRollsBackExactlyAsync(applied.ActionId, before);
     }
+
+    [Fact]
+    public async Task A_cascade_whose_firings_mix_long_and_short_rows_is_stale_when_a_long_row_changed_and_rolls_back_exactly_when_none_did()
+    {
+        // Three firings (one per contact), each with long and short orders.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE orders (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, note text);
+            INSERT INTO orders SELECT g, 1 + g % 3, CASE WHEN g % 2 = 0 THEN repeat('n', 2000) ELSE 'short' END FROM generate_series(1, 9) g
+            """, "orders");
+        var ct = TestContext.Current.CancellationToken;
+        var stale = system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get();
+        await ExecuteAsAdminAsync("UPDATE orders SET note = repeat('n', 1999) || 'N' WHERE id = 4");
+        Assert.Equal("stale_plan", (await system.ApplyAsync(stale, null, ct)).Error?.Code);
+        Assert.Equal(9, await _warehouse.CountAsync("orders"));
+
+        var contacts = await _warehouse.FingerprintAsync();
+        var orders = await _warehouse.FingerprintAsync("orders");
+        var plan = system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get();
+        var applied = (await system.ApplyAsync(plan, null, ct)).Get();
+        Assert.Equal(0, await _warehouse.CountAsync("orders"));
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", ct)).Get();
+        Assert.Equal(contacts, await _warehouse.FingerprintAsync());
+        Assert.Equal(orders, await _warehouse.FingerprintAsync("orders"));
+    }
+
+    [Fact]
+    public async Task A_firing_large_enough_to_lower_the_size_of_a_short_row_is_stale_when_a_row_either_side_of_it_changed()
+    {
+        // 40,000 rows: rows up to 33554432 / 40000 = 838 bytes are hashed one after another; an update's rows here (76 bytes and twice the body's) are 676 to 994 bytes.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, body text NOT NULL);
+            INSERT INTO big SELECT g, 0, repeat('b', 300 + g % 160) FROM generate_series(1, 40000) g
+            """, "big");
+        var ct = TestContext.Current.CancellationToken;
+        var stale = system.Plan(Warehouse.Call("execute", "UPDATE big SET n = n + 1 WHERE id > 0")).Get();
+        // Row 160's update is 676 bytes (short), row 159's 994 (long).
+        await ExecuteAsAdminAsync("UPDATE big SET body = 'c' || substr(body, 2) WHERE id = 160");
+        Assert.Equal("stale_plan", (await system.ApplyAsync(stale, null, ct)).Error?.Code);
+        var stale2 = system.Plan(Warehouse.Call("execute", "UPDATE big SET n = n + 1 WHERE id > 0")).Get();
+        await ExecuteAsAdminAsync("UPDATE big SET body = 'd' || substr(body, 2) WHERE id = 159");
+        Assert.Equal("stale_plan", (await system.ApplyAsync(stale2, null, ct)).Error?.Code);
+        Assert.Equal(0, await _warehouse.CountAsync("big", "n <> 0"));
+
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE big SET n = n + 1 WHERE id > 0")).Get();
+        (await system.ApplyAsync(plan, null, ct)).Get();
+        Assert.Equal(40000, await _warehouse.CountAsync("big", "n = 1"));
+    }
 }

@@ -11,7 +11,8 @@ namespace Warden.Benchmarks;
 /// an UPDATE touching M of them (default 100,000) run directly, against Warden's plan (run in a
 /// rolled-back transaction with the rows captured), apply (run again, captured, compared,
 /// journaled) and rollback (row by row, compared with the after-images); then a single-row query
-/// directly and through Warden (plan and apply). Interleaved rounds; medians and ratios.
+/// directly and through Warden (plan and apply). Interleaved rounds; medians and ratios, of the
+/// time on the clock and of the CPU time (the server's processes' and the probe's).
 /// Usage: <c>postgres CONNECTION [rows] [touched] [rounds]</c>, CONNECTION a superuser's
 /// (bench/postgres-cost.sh starts a throwaway cluster and passes it).
 /// </summary>
@@ -56,29 +57,46 @@ internal static class PostgresProbe
 
         var sql = $"UPDATE bench_contacts SET score = score + 1, note = 'touched' WHERE id <= {touched}";
         var call = new ToolCall("bench.execute", JsonSerializer.SerializeToElement(new { sql }), "bench-bot", "sandbox");
-        var direct = new List<double>();
-        var plans = new List<double>();
-        var applies = new List<double>();
-        var rollbacks = new List<double>();
+        var direct = new List<Cost>();
+        var plans = new List<Cost>();
+        var applies = new List<Cost>();
+        var rollbacks = new List<Cost>();
+        int postmaster;
+        await using (var c = new NpgsqlConnection(connection))
+        {
+            await c.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", c);
+            postmaster = Stat((int)(await command.ExecuteScalarAsync())!)!.Value.Parent;
+        }
+
         // Round 0 warms up and is not counted. Every step starts from the same table: vacuumed (the
         // last step's dead rows gone) and checkpointed (no checkpoint's writes land in a step), so
         // none pays for another's.
         for (var round = 0; round <= rounds; round++)
         {
-            // The same statement by another session (the trigger is there, and does nothing for it), undone the same way.
-            await SettleAsync(connection);
-            var d = await TimeAsync(() => ExecuteAsync(connection, sql));
-            await ExecuteAsync(connection, $"UPDATE bench_contacts SET score = score - 1, note = NULL WHERE id <= {touched}");
+            // The same statement by another session (the trigger is there, and does nothing for it), undone the same way;
+            // three times, the median the round's baseline: its commit waits for the disk, whose pace swings more than the CPU's.
+            var runs = new List<Cost>();
+            for (var k = 0; k < 3; k++)
+            {
+                await SettleAsync(connection);
+                runs.Add(await MeasureAsync(postmaster, () => ExecuteAsync(connection, sql)));
+                await ExecuteAsync(connection, $"UPDATE bench_contacts SET score = score - 1, note = NULL WHERE id <= {touched}");
+            }
+
+            var d = new Cost(Median(runs.Select(x => x.Wall).ToList()), Median(runs.Select(x => x.Cpu).ToList()));
 
             await SettleAsync(connection);
             Plan plan = null!;
-            var p = await TimeAsync(() => { plan = database.Plan(call).Get(); return Task.CompletedTask; });
+            var p = await MeasureAsync(postmaster, () => { plan = database.Plan(call).Get(); return Task.CompletedTask; });
             await SettleAsync(connection);
             AppliedAction applied = null!;
-            var a = await TimeAsync(async () => applied = (await database.ApplyAsync(plan)).Get());
+            var a = await MeasureAsync(postmaster, async () => applied = (await database.ApplyAsync(plan)).Get());
             await SettleAsync(connection);
-            var r = await TimeAsync(async () => (await database.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench")).Get());
-            Console.WriteLine($"round {round}{(round == 0 ? " (warm-up)" : "")}: direct {d:N0} ms, plan {p:N0} ms ({p / d:N2}), apply {a:N0} ms ({a / d:N2}), rollback {r:N0} ms ({r / d:N2})");
+            var r = await MeasureAsync(postmaster, async () => (await database.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "bench")).Get());
+            string Step(string name, Cost c) => $"{name} {c.Wall:N0} ms ({c.Wall / d.Wall:N2}; CPU {c.Cpu:N0} ms, {c.Cpu / d.Cpu:N2})";
+            Console.WriteLine($"round {round}{(round == 0 ? " (warm-up)" : "")}: direct {d.Wall:N0} ms (of {string.Join(", ", runs.Select(x => x.Wall.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))}; CPU {d.Cpu:N0} ms), "
+                + $"{Step("plan", p)}, {Step("apply", a)}, {Step("rollback", r)}");
             if (round > 0)
             {
                 direct.Add(d);
@@ -122,15 +140,16 @@ internal static class PostgresProbe
         }
 
         Console.WriteLine();
-        Console.WriteLine($"| {touched:N0} of {rows:N0} rows, median of {rounds} | ms | ratio to direct (median of the rounds') |");
-        Console.WriteLine("|---|---:|---:|");
+        Console.WriteLine($"| {touched:N0} of {rows:N0} rows, median of {rounds} | ms | ratio to direct (median of the rounds') | CPU ms | CPU ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
         // The ratio is each round's (a step against the direct statement of its own round), the median of those: the machine's speed drifts between rounds.
-        var median = Median(direct);
-        double Ratio(List<double> steps) => Median(steps.Select((s, i) => s / direct[i]).ToList());
-        Console.WriteLine($"| UPDATE directly | {median:N0} | 1.00 |");
-        Console.WriteLine($"| Warden's plan | {Median(plans):N0} | {Ratio(plans):N2} |");
-        Console.WriteLine($"| Warden's apply, journaled | {Median(applies):N0} | {Ratio(applies):N2} |");
-        Console.WriteLine($"| Warden's rollback | {Median(rollbacks):N0} | {Ratio(rollbacks):N2} |");
+        double Ratio(List<Cost> steps, Func<Cost, double> of) => Median(steps.Select((s, i) => of(s) / of(direct[i])).ToList());
+        void Line(string name, List<Cost> steps) =>
+            Console.WriteLine($"| {name} | {Median(steps.Select(s => s.Wall).ToList()):N0} | {Ratio(steps, s => s.Wall):N2} | {Median(steps.Select(s => s.Cpu).ToList()):N0} | {Ratio(steps, s => s.Cpu):N2} |");
+        Line("UPDATE directly (median of three a round)", direct);
+        Line("Warden's plan", plans);
+        Line("Warden's apply, journaled", applies);
+        Line("Warden's rollback", rollbacks);
         Console.WriteLine();
         Console.WriteLine($"single-row query, median of {lookups:N0}: direct {Median(directRead):N3} ms, governed (plan + apply) {Median(governedRead):N3} ms, added {Median(governedRead) - Median(directRead):N3} ms");
         Directory.Delete(folder, recursive: true);
@@ -156,6 +175,56 @@ internal static class PostgresProbe
         var start = Stopwatch.GetTimestamp();
         await work();
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    /// <summary>A step's time on the clock and its CPU time, the server's processes' and this one's (in ms).</summary>
+    private readonly record struct Cost(double Wall, double Cpu);
+
+    private static async Task<Cost> MeasureAsync(int postmaster, Func<Task> work)
+    {
+        var cpu = CpuMs(postmaster);
+        var wall = await TimeAsync(work);
+        return new Cost(wall, CpuMs(postmaster) - cpu);
+    }
+
+    /// <summary>
+    /// CPU time so far of the cluster's processes (the postmaster's children: backends, WAL writer,
+    /// checkpointer) and of this process, in ms. On a shared machine the clock also counts other
+    /// tenants' turns; CPU time counts the work (Linux's /proc, in ticks of 10 ms).
+    /// </summary>
+    private static double CpuMs(int postmaster)
+    {
+        long ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || Stat(pid) is not { } stat || (stat.Parent != postmaster && pid != postmaster))
+            {
+                continue;
+            }
+
+            ticks += stat.Ticks;
+        }
+
+        return ticks * 10.0 + Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+    }
+
+    /// <summary>A process's parent and its CPU ticks (user and system), from /proc/PID/stat; null once it is gone.</summary>
+    private static (int Parent, long Ticks)? Stat(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // Fields after the command's closing parenthesis: state, ppid, ..., utime (14th of the line), stime (15th).
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static double Median(List<double> values)

@@ -75,7 +75,7 @@ internal static class PostgresProbe
         for (var round = 0; round <= rounds; round++)
         {
             // The same statement by another session (the trigger is there, and does nothing for it), undone the same way;
-            // three times, the median the round's baseline: its commit waits for the disk, whose pace swings more than the CPU's.
+            // three times, the median the round's baseline: on a shared host one run swings by half within a round.
             var runs = new List<Cost>();
             for (var k = 0; k < 3; k++)
             {

@@ -409,7 +409,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
             // A few pages picked at random first: a change restricted to part of a big table leaves
             // untouched rows in most of them, and the scan from the first page would read through
             // every page the change wrote before finding one. Only when none shows does the whole table answer.
-            var untouched = $"t.xmin::text::bigint <> pg_current_xact_id()::text::bigint % 4294967296";
+            const string untouched = "t.xmin::text::bigint <> pg_current_xact_id()::text::bigint % 4294967296";
             using (var sampled = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {table.Quoted} t TABLESAMPLE SYSTEM (1) REPEATABLE (0) WHERE {untouched})", connection))
             {
                 if ((bool)sampled.ExecuteScalar()!)

@@ -554,28 +554,20 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
 
     /// <summary>
     /// The table a relation finally belongs to: an index may belong to a TOAST table, which belongs
-    /// to a table, so <see cref="Owner"/> is followed until it stays put; null when it does not exist.
+    /// to a table, so the owner is followed until it stays put (<see cref="TableOfSql"/>); null when it does not exist.
     /// </summary>
     internal static uint? TableOf(NpgsqlConnection connection, uint oid)
     {
-        uint? owner = oid;
-        for (var step = 0; step < 3 && owner is { } current; step++)
-        {
-            owner = Owner(connection, current);
-            if (owner == current)
-            {
-                break;
-            }
-        }
-
-        return owner;
+        using var command = new NpgsqlCommand($"SELECT step3.table_of FROM (SELECT $1::oid AS relation) w {TableOfSql("w.relation")}", connection);
+        command.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlDbType.Oid });
+        return command.ExecuteScalar() is uint owner ? owner : null;
     }
 
     /// <summary>
     /// SQL for the table the relation <paramref name="oid"/> (an expression) belongs to: itself, or
     /// the table of an index, TOAST table or owned sequence; null when it does not exist.
     /// </summary>
-    internal static string OwnerSql(string oid) => $"""
+    private static string OwnerSql(string oid) => $"""
         (SELECT CASE c.relkind
                   WHEN 'i' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
                   WHEN 'I' THEN (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid)
@@ -586,20 +578,12 @@ internal sealed class StatementClassifier(NpgsqlDataSource source, TableCatalogu
          FROM pg_class c WHERE c.oid = {oid})
         """;
 
-    /// <summary>SQL for <see cref="TableOf"/> in one statement: up to three steps from <paramref name="oid"/> to the table it belongs to, as <c>table_of</c> (null when a step finds none).</summary>
+    /// <summary>SQL for the table a relation belongs to, in one statement: up to three steps from <paramref name="oid"/> to the table it belongs to, as <c>table_of</c> (null when a step finds none).</summary>
     internal static string TableOfSql(string oid) => $"""
         CROSS JOIN LATERAL (SELECT {OwnerSql(oid)} AS o1) step1
         CROSS JOIN LATERAL (SELECT CASE WHEN step1.o1 IS NULL OR step1.o1 = {oid} THEN step1.o1 ELSE {OwnerSql("step1.o1")} END AS o2) step2
         CROSS JOIN LATERAL (SELECT CASE WHEN step2.o2 IS NULL OR step2.o2 = step1.o1 THEN step2.o2 ELSE {OwnerSql("step2.o2")} END AS table_of) step3
         """;
-
-    /// <summary>The table a relation belongs to (itself, or the table of an index, TOAST table or owned sequence); null when it does not exist.</summary>
-    private static uint? Owner(NpgsqlConnection connection, uint oid)
-    {
-        using var command = new NpgsqlCommand("SELECT " + OwnerSql("$1"), connection);
-        command.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlDbType.Oid });
-        return command.ExecuteScalar() is uint owner ? owner : null;
-    }
 
     /// <summary>The first word at or after <paramref name="from"/>, skipping blanks and comments as PostgreSQL's lexer does.</summary>
     internal static (int Start, string Word) Token(string sql, int from)

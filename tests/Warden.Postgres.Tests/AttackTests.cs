@@ -192,6 +192,22 @@ public sealed class AttackTests(PostgresServer server) : IAsyncLifetime
         Assert.True(PostgresDatabase.StatementOf(_warehouse.Plan("execute", "UPDATE contacts SET consent = false WHERE id > 1"))!.Where);
     }
 
+    [Theory]
+    [InlineData("UPDATE big SET n = 1 WHERE id > 0", false)]
+    [InlineData("UPDATE big SET n = 1 WHERE id <= 30000", true)]
+    public async Task On_a_table_of_many_pages_a_where_is_kept_only_when_rows_are_left_untouched(string sql, bool where)
+    {
+        // Some of its pages are looked at first, at random, for a row the statement left alone; only when none shows is every row read.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL);
+            INSERT INTO big SELECT g, 0 FROM generate_series(1, 60000) g
+            """, "big");
+
+        var statement = PostgresDatabase.StatementOf(system.Plan(Warehouse.Call("execute", sql)).Get())!;
+
+        Assert.Equal(where, statement.Where);
+    }
+
     [Fact]
     public async Task A_query_of_huge_values_returns_a_bounded_answer()
     {

@@ -71,34 +71,48 @@ internal sealed class GatewayFixture : IAsyncDisposable
         directory ??= NewDirectory();
         System.IO.Directory.CreateDirectory(directory);
         var clock = new AheadClock();
-        var url = $"http://127.0.0.1:{FreePort()}";
-        var gateway = await Gateway.OpenAsync(new GatewayOptions
+        // A free port can be taken by another test between finding it and binding it: then again on another.
+        for (var attempt = 1; ; attempt++)
         {
-            // A policy file when the test names one (the gateway reads it); otherwise the example, as text.
-            PolicyPath = policyFile ?? "policy.yaml",
-            PolicyText = policyFile is null ? (editPolicy ?? (p => p))(ExamplePolicy) : null,
-            DataDirectory = directory,
-            Environment = environment,
-            Url = url,
-            Demo = true,
-            DemoContacts = 2_000,
-            MaxPendingPerAgent = maxPending,
-            RequestsPerSecondPerAgent = perSecond,
-            WebhookUrl = webhook,
-            PublicUrl = publicUrl,
-            IdentityProvider = identityProvider,
-            SendBatchSize = sendBatch,
-            SendPause = sendPause,
-            Clock = clock,
-        }, TestContext.Current.CancellationToken);
-        if (environment != "sandbox" && gateway.WorkspaceStore.IsEmpty)
-        {
-            Warden.Workspace.Seeding.WorkspaceSeeder.Seed(gateway.WorkspaceStore, new Warden.Workspace.Seeding.SeedOptions { Contacts = 2_000, Seed = 1 });
-        }
+            var url = $"http://127.0.0.1:{FreePort()}";
+            var gateway = await Gateway.OpenAsync(new GatewayOptions
+            {
+                // A policy file when the test names one (the gateway reads it); otherwise the example, as text.
+                PolicyPath = policyFile ?? "policy.yaml",
+                PolicyText = policyFile is null ? (editPolicy ?? (p => p))(ExamplePolicy) : null,
+                DataDirectory = directory,
+                Environment = environment,
+                Url = url,
+                Demo = true,
+                DemoContacts = 2_000,
+                MaxPendingPerAgent = maxPending,
+                RequestsPerSecondPerAgent = perSecond,
+                WebhookUrl = webhook,
+                PublicUrl = publicUrl,
+                IdentityProvider = identityProvider,
+                SendBatchSize = sendBatch,
+                SendPause = sendPause,
+                Clock = clock,
+            }, TestContext.Current.CancellationToken);
+            if (environment != "sandbox" && gateway.WorkspaceStore.IsEmpty)
+            {
+                Warden.Workspace.Seeding.WorkspaceSeeder.Seed(gateway.WorkspaceStore, new Warden.Workspace.Seeding.SeedOptions { Contacts = 2_000, Seed = 1 });
+            }
 
-        var app = HttpHost.Build(gateway, directToolCalls: directToolCalls);
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return new GatewayFixture(directory, ownsDirectory, gateway, app, url, clock);
+            var app = HttpHost.Build(gateway, directToolCalls: directToolCalls);
+            try
+            {
+                await app.StartAsync(TestContext.Current.CancellationToken);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException && attempt < 5)
+            {
+                await app.DisposeAsync();
+                await gateway.DisposeAsync();
+                continue;
+            }
+
+            return new GatewayFixture(directory, ownsDirectory, gateway, app, url, clock);
+        }
     }
 
     /// <summary>A new temporary data folder (not created).</summary>

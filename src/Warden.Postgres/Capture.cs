@@ -14,8 +14,10 @@ namespace Warden.Postgres;
 /// What the trigger does depends on the transaction's mode. To plan, it sums the statement up
 /// itself, from the rows' typed columns, and copies no row: per table and kind of change a count
 /// and a digest, per column the rows changing it, and a few rows whole as the sample
-/// (<c>pg_temp.warden_summary</c>). To apply, it makes the same digests and copies every row as
-/// JSON for the journal (<c>pg_temp.warden_rows</c>); to roll back, it only copies the rows.
+/// (<c>pg_temp.warden_summary</c>). To apply, it makes the same digests and copies every row for
+/// the journal in binary form, <c>record_send</c>, at a third of the cost of JSON, with the table's
+/// columns' names once (as JSON for a table with a column that has no binary form)
+/// (<c>pg_temp.warden_rows</c>); to roll back, it only copies the rows.
 /// The agent's statement cannot turn it off or feed it: it is one statement, it may name only
 /// governed tables (not the temporary ones), and changing a trigger is a schema change.
 /// </para>
@@ -28,7 +30,7 @@ internal static class Capture
     public const string Trigger = "warden_capture";
 
     /// <summary>Written into the capture function; one without it was installed by an earlier Warden, whose trigger this one cannot read.</summary>
-    public const string Version = "warden capture 3";
+    public const string Version = "warden capture 4";
 
     private static readonly string[] Operations = ["insert", "update", "delete"];
 
@@ -84,7 +86,7 @@ internal static class Capture
 
           SELECT array_agg(a.attname::text ORDER BY a.attnum),
                  array_agg(CASE WHEN b.base = 1184 THEN 'zoned' WHEN b.base = 1114 THEN 'local' WHEN b.base IN (25, 1043) THEN 'text'
-                                WHEN b.base IN (20, 21, 23, 700, 701, 1700, 1082) THEN 'plain' WHEN t.typsend::oid = 0 THEN 'text only' ELSE 'other' END ORDER BY a.attnum),
+                                WHEN b.base IN (20, 21, 23, 700, 701, 1700, 1082) THEN 'plain' WHEN t.typsend::oid = 0 OR t.typreceive::oid = 0 THEN 'text only' ELSE 'other' END ORDER BY a.attnum),
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
                              JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
@@ -125,9 +127,16 @@ internal static class Capture
 
           -- A merge join would sort both transition tables (the planner's guess for them is blind): off for the trigger's own statements, then as it was.
           PERFORM set_config('enable_mergejoin', 'off', true);
-          IF setting.mode IN ('apply', 'rows') THEN
+          IF setting.mode IN ('apply', 'rows') AND 'text only' = ANY(kinds) THEN
             EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before, after, moved) '
                            'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN row_to_json(o)::text END, CASE WHEN op <> ''DELETE'' THEN row_to_json(n)::text END, moved FROM (%s) j', pairs) USING name;
+          ELSIF setting.mode IN ('apply', 'rows') THEN
+            -- In binary form, a third of the cost of JSON; the journal keeps the columns' names once per table, and a rollback reads the rows back as JSON.
+            EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before_record, after_record, moved) '
+                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN record_send(o) END, CASE WHEN op <> ''DELETE'' THEN record_send(n) END, moved FROM (%s) j', pairs) USING name;
+            IF NOT EXISTS (SELECT 1 FROM pg_temp.warden_summary WHERE kind = 'shape' AND tbl = name) THEN
+              INSERT INTO pg_temp.warden_summary (tbl, kind, value) VALUES (name, 'shape', array_to_json(cols)::text);
+            END IF;
           END IF;
           IF setting.mode = 'rows' THEN
             PERFORM set_config('enable_mergejoin', merging, true);
@@ -369,7 +378,8 @@ internal static class Capture
     public static string BeginSql(Mode mode, bool drawn = false, int sample = 0) => $"""
         CREATE TEMP TABLE IF NOT EXISTS warden_capturing (mode text NOT NULL, drawn boolean NOT NULL, sample integer NOT NULL) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_rows (
-          seq bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000), tbl text NOT NULL, op text NOT NULL, before text, after text, moved boolean NOT NULL DEFAULT false
+          seq bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000), tbl text NOT NULL, op text NOT NULL, before text, after text, before_record bytea, after_record bytea,
+          moved boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_summary (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, kind text NOT NULL, op text, col text, n bigint, moved bigint, digest bytea, keys bytea,
@@ -387,7 +397,10 @@ internal static class Capture
     /// appended to, so a scan reads it in order, and sorting its images cost a fifth of reading
     /// them; <see cref="ImagesAsync"/> checks the order, and asks again sorted only if it is not.
     /// </summary>
-    public const string ReadSql = "SELECT seq, tbl, op, before, after FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
+    public const string ReadSql = "SELECT seq, tbl, op, before, after, before_record, after_record FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
+
+    /// <summary>The names of the columns of each governed table ($1) whose rows the capture copied in binary form.</summary>
+    public const string ColumnsOfRecordsSql = "SELECT DISTINCT tbl, value FROM pg_temp.warden_summary WHERE kind = 'shape' AND tbl = ANY($1)";
 
     /// <summary>
     /// The query summing up, per governed table ($1) and kind of change, what the trigger's
@@ -458,11 +471,31 @@ internal static class Capture
     {
         // The bytes are UTF-8 only when the connection asked for it (Npgsql does unless told otherwise): else each image is decoded, and written as UTF-8.
         var utf8 = connection.PostgresParameters.TryGetValue("client_encoding", out var encoding) && string.Equals(encoding, "UTF8", StringComparison.OrdinalIgnoreCase);
+        var columns = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(ColumnsOfRecordsSql, connection))
+        {
+            command.Parameters.Add(new() { Value = governed });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // One statement's rows of a table have its columns of that moment; two sets of names would leave one set's images unreadable.
+                if (!columns.TryAdd(reader.GetString(0), System.Text.Json.JsonSerializer.Deserialize<string[]>(reader.GetString(1))!))
+                {
+                    throw new InvalidOperationException($"the columns of {reader.GetString(0)} changed while its rows were captured");
+                }
+            }
+        }
+
         foreach (var sql in new[] { ReadSql, ReadSql + " ORDER BY seq" })
         {
             var images = new JournalImages();
             try
             {
+                foreach (var (table, names) in columns)
+                {
+                    images.Columns(table, names);
+                }
+
                 var ordered = true;
                 await using (var command = new NpgsqlCommand(sql, connection))
                 {
@@ -480,10 +513,10 @@ internal static class Capture
 
                         last = seq;
                         images.Start(reader.GetString(1), reader.GetString(2));
-                        await ImageAsync(reader, 3, images, utf8, cancellationToken).ConfigureAwait(false);
-                        images.Next();
-                        await ImageAsync(reader, 4, images, utf8, cancellationToken).ConfigureAwait(false);
-                        images.End();
+                        var before = await JsonAsync(reader, 3, utf8, cancellationToken).ConfigureAwait(false);
+                        var after = await JsonAsync(reader, 4, utf8, cancellationToken).ConfigureAwait(false);
+                        Image(images, before, await RecordAsync(reader, 5, cancellationToken).ConfigureAwait(false));
+                        Image(images, after, await RecordAsync(reader, 6, cancellationToken).ConfigureAwait(false));
                         if (images.Bytes > maxBytes)
                         {
                             images.Dispose();
@@ -509,21 +542,41 @@ internal static class Capture
         throw new InvalidOperationException("the captured rows came back out of order even when sorted");
     }
 
-    private static async Task ImageAsync(NpgsqlDataReader reader, int column, JournalImages images, bool utf8, CancellationToken cancellationToken)
+    private static void Image(JournalImages images, byte[]? json, byte[]? record)
     {
-        if (await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false))
+        if (record is not null)
         {
-            images.Image(null);
-        }
-        else if (utf8)
-        {
-            await images.ImageAsync(reader.GetStream(column), cancellationToken).ConfigureAwait(false);
+            images.Record(record);
         }
         else
         {
-            images.Image(System.Text.Encoding.UTF8.GetBytes(reader.GetString(column)));
+            images.Json(json);
         }
     }
+
+    private static async Task<byte[]?> JsonAsync(NpgsqlDataReader reader, int column, bool utf8, CancellationToken cancellationToken)
+    {
+        if (await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        if (!utf8)
+        {
+            return System.Text.Encoding.UTF8.GetBytes(await reader.GetFieldValueAsync<string>(column, cancellationToken).ConfigureAwait(false));
+        }
+
+        using var bytes = new MemoryStream();
+        await using (var stream = reader.GetStream(column))
+        {
+            await stream.CopyToAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        return bytes.ToArray();
+    }
+
+    private static async Task<byte[]?> RecordAsync(NpgsqlDataReader reader, int column, CancellationToken cancellationToken) =>
+        await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false) ? null : await reader.GetFieldValueAsync<byte[]>(column, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
-using System.Text.Json;
 using Warden.Storage.Engines;
 
 namespace Warden.Postgres;
@@ -107,20 +105,16 @@ internal sealed class SqlJournal : IDisposable
         parameters);
 
     /// <summary>An action's images in the order they were captured (from its document, or for an action journaled before there was one, its rows of images).</summary>
-    public IReadOnlyList<CapturedRow> Images(long seq)
+    public JournaledRows Images(long seq)
     {
         if (_db.Query("SELECT images FROM actions WHERE seq = @seq", r => r.IsDBNull(0) ? null : (byte[])r.GetValue(0), ("@seq", seq)).FirstOrDefault() is not { } document)
         {
-            return _db.Query("SELECT tbl, op, before, after FROM images WHERE action_seq = @seq ORDER BY n",
-                r => new CapturedRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ("@seq", seq));
+            return new(_db.Query("SELECT tbl, op, before, after FROM images WHERE action_seq = @seq ORDER BY n",
+                r => new JournaledRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : new(r.GetString(2), null), r.IsDBNull(3) ? null : new(r.GetString(3), null)), ("@seq", seq)), JournaledRows.NoColumns);
         }
 
-        using var brotli = new BrotliStream(new MemoryStream(document), CompressionMode.Decompress);
-        using var parsed = JsonDocument.Parse(brotli, RowJson.Images);
-        return [.. parsed.RootElement.EnumerateArray().Select(image => new CapturedRow(image[0].GetString()!, image[1].GetString()!, Image(image[2]), Image(image[3])))];
+        return JournalImages.Read(document);
     }
-
-    private static string? Image(JsonElement image) => image.ValueKind == JsonValueKind.Null ? null : image.GetRawText();
 
     public void Dispose() => _db.Dispose();
 }

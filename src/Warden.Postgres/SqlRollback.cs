@@ -129,7 +129,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
             // from the savepoint with its deletes undone first, oldest first (parents first), then
             // the rest newest first (this also puts back a key change that cascaded); that order
             // is taken only if every row goes back, else the foreign key's refusal stands.
-            var images = journal.Images(action.Seq);
+            IReadOnlyList<CapturedRow> images = await RecordImages.JsonAsync(connection, journal.Images(action.Seq), cancellationToken).ConfigureAwait(false);
             var mark = await LastCapturedAsync(connection, cancellationToken).ConfigureAwait(false);
             await Sql(connection, "SAVEPOINT warden_undo_action", cancellationToken).ConfigureAwait(false);
             (long Restored, List<RollbackConflict> Conflicts) undone;

@@ -135,7 +135,7 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Images_are_journaled_as_the_json_postgresql_wrote_whatever_their_characters()
+    public async Task Images_are_journaled_in_binary_and_read_back_as_the_json_postgresql_writes_whatever_their_characters()
     {
         const string Name = "Zoë \"Q\" \\ 😀 ✓\n";
         var before = await server.ScalarAsync<string>(_warehouse.Database, "SELECT row_to_json(c)::text FROM contacts c WHERE id = 9");
@@ -147,11 +147,54 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
         Assert.Contains("😀", after, StringComparison.Ordinal);
         using (var journal = new SqlJournal(_warehouse.JournalPath))
         {
-            var image = Assert.Single(journal.Images(journal.Action(applied.ActionId)!.Seq));
+            var journaled = journal.Images(journal.Action(applied.ActionId)!.Seq);
+            Assert.NotNull(Assert.Single(journaled.Rows).After!.Record);
+            await using var connection = new Npgsql.NpgsqlConnection(server.AdminConnection(_warehouse.Database));
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            var image = Assert.Single(await RecordImages.JsonAsync(connection, journaled, TestContext.Current.CancellationToken));
             Assert.Equal(("public.contacts", "UPDATE", before, after), (image.Table, image.Operation, image.Before, image.After));
         }
 
         (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
         Assert.Equal(fingerprint, await _warehouse.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_table_with_a_column_without_a_binary_form_is_journaled_as_json_and_rolls_back_exactly()
+    {
+        // aclitem has no binary send or receive: the capture copies such a table's rows as JSON.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE grants (id bigint PRIMARY KEY, who aclitem, note text);
+            INSERT INTO grants SELECT g, ('postgres=r' || CASE WHEN g % 2 = 0 THEN 'w' ELSE '' END || '/postgres')::aclitem, 'n' || g FROM generate_series(1, 20) g
+            """, "grants");
+        var fingerprint = await _warehouse.FingerprintAsync("grants");
+
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE grants SET who = 'postgres=arwd/postgres', note = NULL WHERE id <= 10")).Get();
+        var applied = (await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken)).Get();
+
+        using (var journal = new SqlJournal(_warehouse.JournalPath))
+        {
+            var rows = journal.Images(journal.Action(applied.ActionId)!.Seq).Rows;
+            Assert.Equal(10, rows.Count);
+            Assert.All(rows, r => Assert.Contains("\"who\":\"postgres=arwd/postgres\"", r.After!.Json, StringComparison.Ordinal));
+        }
+
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", TestContext.Current.CancellationToken)).Get();
+        Assert.Equal(fingerprint, await _warehouse.FingerprintAsync("grants"));
+    }
+
+    [Fact]
+    public async Task Deleted_rows_journaled_before_a_column_was_added_come_back_with_their_values_and_the_new_column_empty()
+    {
+        var applied = await _warehouse.RunAsync("execute", "DELETE FROM contacts WHERE id BETWEEN 11 AND 20");
+        var expected = await server.ScalarAsync<string>(_warehouse.Database,
+            "SELECT string_agg(format('%s %s %s', id, email, score), ';' ORDER BY id) FROM contacts_backup WHERE id BETWEEN 11 AND 20");
+        await server.ExecuteAsync(_warehouse.Database, "ALTER TABLE contacts ADD COLUMN note text");
+
+        var result = (await _warehouse.RollBackAsync(new RollbackRequest(applied.ActionId))).Get();
+
+        Assert.Equal(10, result.Restored);
+        Assert.Equal(expected, await server.ScalarAsync<string>(_warehouse.Database,
+            "SELECT string_agg(format('%s %s %s', id, email, score), ';' ORDER BY id) FROM contacts WHERE id BETWEEN 11 AND 20 AND note IS NULL"));
     }
 }

@@ -51,7 +51,7 @@ public sealed class SqlJournalTests(PostgresServer postgres) : IDisposable
 
         var action = journal.Action("act-1")!;
         Assert.Equal(("tidy-bot", "delete", true, Now), (action.Agent, action.Kind, action.Reversible, action.AppliedAt));
-        Assert.Equal(Rows, journal.Images(action.Seq));
+        Assert.Equal(Rows, journal.Images(action.Seq).Json());
         Assert.Empty(journal.Pending());
     }
 
@@ -67,7 +67,7 @@ public sealed class SqlJournalTests(PostgresServer postgres) : IDisposable
         journal.Discard("act-2");
 
         Assert.Empty(journal.Pending());
-        Assert.Equal(2, journal.Images(journal.Action("act-2")!.Seq).Count);
+        Assert.Equal(2, journal.Images(journal.Action("act-2")!.Seq).Rows.Count);
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -126,7 +126,7 @@ public sealed class SqlJournalTests(PostgresServer postgres) : IDisposable
         journal.Begin("act-1", "tidy-bot", "warehouse.execute", "update", "UPDATE ...", "sha256:p", 1, Now, true, rows);
         journal.Settle("act-1");
 
-        Assert.Equal(rows, journal.Images(journal.Action("act-1")!.Seq));
+        Assert.Equal(rows, journal.Images(journal.Action("act-1")!.Seq).Json());
     }
 
     [Fact]
@@ -150,6 +150,34 @@ public sealed class SqlJournalTests(PostgresServer postgres) : IDisposable
 
         var journal = Keep(new SqlJournal(path));
 
-        Assert.Equal(Rows, journal.Images(journal.Action("old-1")!.Seq));
+        Assert.Equal(Rows, journal.Images(journal.Action("old-1")!.Seq).Json());
+    }
+
+    [Fact]
+    public void An_action_journaled_as_one_json_document_by_an_earlier_version_keeps_its_images()
+    {
+        var path = Path.Combine(_folder, "warehouse.db");
+        Keep(new SqlJournal(path)).Dispose();
+        using var compressed = new MemoryStream();
+        using (var brotli = new System.IO.Compression.BrotliStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            brotli.Write("""[["contacts","DELETE",{"id":1},null],["contacts","UPDATE",{"id":2,"x":1},{"id":2,"x":2}]]"""u8);
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO actions (id, agent, tool, kind, statement, plan_hash, txid, status, applied_at, reversible, records, images)
+                VALUES ('old-2', 'tidy-bot', 'warehouse.execute', 'delete', 'DELETE ...', 'sha256:p', 7, 'applied', '2026-12-01T09:00:00.0000000Z', 1, 2, $images);
+                """;
+            command.Parameters.AddWithValue("$images", compressed.ToArray());
+            command.ExecuteNonQuery();
+        }
+
+        var journal = Keep(new SqlJournal(path));
+
+        Assert.Equal(Rows, journal.Images(journal.Action("old-2")!.Seq).Json());
     }
 }

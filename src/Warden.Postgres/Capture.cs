@@ -30,7 +30,7 @@ internal static class Capture
     public const string Trigger = "warden_capture";
 
     /// <summary>Written into the capture function; one without it was installed by an earlier Warden, whose trigger this one cannot read.</summary>
-    public const string Version = "warden capture 4";
+    public const string Version = "warden capture 5";
 
     private static readonly string[] Operations = ["insert", "update", "delete"];
 
@@ -70,9 +70,9 @@ internal static class Capture
           name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
-          cols text[]; kinds text[]; sequenced boolean[]; collated boolean[]; keys integer[];
+          cols text[]; kinds text[]; sequenced boolean[]; domains boolean[]; keys integer[]; copied bigint; firing bigint;
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
-          before_image text; after_columns text[]; after_image text; inserted_image text; key_order text; s integer;
+          before_image text; after_columns text[]; after_image text; inserted_image text; s integer;
           key_select text; key_match text; changes text[]; befores text[]; afters text[];
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
         BEGIN
@@ -90,8 +90,8 @@ internal static class Capture
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
                              JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
-                 array_agg(a.attcollation <> 0 ORDER BY a.attnum)
-          INTO cols, kinds, sequenced, collated
+                 array_agg(t.typtype = 'd' ORDER BY a.attnum)
+          INTO cols, kinds, sequenced, domains
           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
           WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
           SELECT array_agg(array_position(cols, a.attname::text) ORDER BY k.n) INTO keys
@@ -132,10 +132,23 @@ internal static class Capture
                            'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN row_to_json(o)::text END, CASE WHEN op <> ''DELETE'' THEN row_to_json(n)::text END, moved FROM (%s) j', pairs) USING name;
           ELSIF setting.mode IN ('apply', 'rows') THEN
             -- In binary form, a third of the cost of JSON; the journal keeps the columns' names once per table, and a rollback reads the rows back as JSON.
-            EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before_record, after_record, moved) '
-                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN record_send(o) END, CASE WHEN op <> ''DELETE'' THEN record_send(n) END, moved FROM (%s) j', pairs) USING name;
+            -- To apply, Warden digests these same bytes itself (Warden.Postgres.FiringDigest), as the query below would: the firing is numbered, and
+            -- what the digest needs of the table written down. (Not for a domain over a time: the flag's type would be the domain's base type.)
+            IF setting.mode = 'apply' AND NOT EXISTS (SELECT 1 FROM unnest(kinds, domains) AS u(k, d) WHERE d AND k IN ('zoned', 'local')) THEN
+              firing := (SELECT coalesce(max(n), 0) + 1 FROM pg_temp.warden_summary WHERE kind = 'firing');
+            END IF;
+            EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before_record, after_record, moved, firing) '
+                           'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN record_send(o) END, CASE WHEN op <> ''DELETE'' THEN record_send(n) END, moved, $2 FROM (%s) j', pairs)
+              USING name, firing;
+            GET DIAGNOSTICS copied = ROW_COUNT;
             IF NOT EXISTS (SELECT 1 FROM pg_temp.warden_summary WHERE kind = 'shape' AND tbl = name) THEN
               INSERT INTO pg_temp.warden_summary (tbl, kind, value) VALUES (name, 'shape', array_to_json(cols)::text);
+            END IF;
+            IF firing IS NOT NULL THEN
+              INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, value)
+              VALUES (name, 'firing', TG_OP, firing, json_build_object('rows', copied, 'keys', keys, 'kinds', kinds, 'sequenced', sequenced, 'drawn', setting.drawn)::text);
+              PERFORM set_config('enable_mergejoin', merging, true);
+              RETURN NULL;
             END IF;
           END IF;
           IF setting.mode = 'rows' THEN
@@ -183,7 +196,6 @@ internal static class Capture
           after_image := array_to_string(after_columns, ', ');
           inserted_image := (SELECT string_agg(e, ', ' ORDER BY i) FROM unnest(after_columns, sequenced) WITH ORDINALITY AS u(e, q, i) WHERE NOT q AND NOT (setting.drawn AND i = ANY(coalesce(keys, '{}'))));
           inserted_image := CASE WHEN inserted_image IS NULL THEN $$''::bytea$$ ELSE format('record_send(ROW(%s))', inserted_image) END;
-          key_order := (SELECT string_agg(format('o%s%s, ', k, CASE WHEN collated[k] THEN ' COLLATE "C"' ELSE '' END), '' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n));
           -- Per column, over (op, o1.., n1..): whether an updated row changes it (by value for common types, as text for the rest), and its value
           -- before and after as the preview compares and shows them.
           changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(NOT paired OR o%1$s IS DISTINCT FROM n%1$s)', i)
@@ -210,10 +222,10 @@ internal static class Capture
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %11$s THEN b ELSE sha256(b) END AS rd, length(b) > %11$s AS long, op, moved, kb%5$s%10$s '
-              'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY %7$srd) s) '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE sha256(b) END AS rd, length(b) > %10$s AS long, op, moved, kb%5$s%9$s '
+              'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY kb, rd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
-              'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %8$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%9$s',
+              'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %7$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%8$s',
               (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, '
                                         'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$sNOT long), ''''::bytea)) '
                                         '|| sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slong), ''''::bytea))) AS d%1$s, '
@@ -237,7 +249,6 @@ internal static class Capture
                    ELSE (SELECT string_agg(format(', %s AS c%s, %s AS a%s', CASE WHEN ops[s] <> 'UPDATE' THEN 'true' ELSE changes[i] END, i, afters[i], i), '' ORDER BY i)
                          FROM generate_subscripts(cols, 1) i) END,
               sources[s],
-              CASE WHEN keys IS NULL OR ops[s] = 'INSERT' THEN '' ELSE key_order END,
               (SELECT string_agg(format('(%L, g.n%2$s, g.m%2$s, g.d%2$s, g.k%2$s)', o, j), ', ' ORDER BY j) FROM unnest(present) WITH ORDINALITY AS u(o, j)),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
@@ -379,7 +390,7 @@ internal static class Capture
         CREATE TEMP TABLE IF NOT EXISTS warden_capturing (mode text NOT NULL, drawn boolean NOT NULL, sample integer NOT NULL) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_rows (
           seq bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000), tbl text NOT NULL, op text NOT NULL, before text, after text, before_record bytea, after_record bytea,
-          moved boolean NOT NULL DEFAULT false
+          moved boolean NOT NULL DEFAULT false, firing bigint
         ) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS warden_summary (
           seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, kind text NOT NULL, op text, col text, n bigint, moved bigint, digest bytea, keys bytea,
@@ -397,58 +408,74 @@ internal static class Capture
     /// appended to, so a scan reads it in order, and sorting its images cost a fifth of reading
     /// them; <see cref="ImagesAsync"/> checks the order, and asks again sorted only if it is not.
     /// </summary>
-    public const string ReadSql = "SELECT seq, tbl, op, before, after, before_record, after_record FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
+    public const string ReadSql = "SELECT seq, tbl, op, before, after, before_record, after_record, firing, moved FROM pg_temp.warden_rows WHERE tbl = ANY($1)";
 
     /// <summary>The names of the columns of each governed table ($1) whose rows the capture copied in binary form.</summary>
     public const string ColumnsOfRecordsSql = "SELECT DISTINCT tbl, value FROM pg_temp.warden_summary WHERE kind = 'shape' AND tbl = ANY($1)";
 
+    /// <summary>The digests the trigger's firings made on the governed tables ($1) since <see cref="BeginSql"/>, per kind of change.</summary>
+    public const string GroupsSql = "SELECT tbl, op, n, moved, digest, keys FROM pg_temp.warden_summary WHERE kind = 'group' AND tbl = ANY($1)";
+
+    /// <summary>The firings on the governed tables ($1) whose rows Warden digests itself (<see cref="FiringDigest"/>), with what the trigger wrote down of their tables.</summary>
+    public const string FiringsSql = "SELECT tbl, op, n, value FROM pg_temp.warden_summary WHERE kind = 'firing' AND tbl = ANY($1)";
+
+    /// <summary>The transaction's time as the trigger compared times with: <c>now()</c> and <c>localtimestamp</c> in binary form.</summary>
+    public const string NowSql = "SELECT timestamptz_send(now()), timestamp_send(localtimestamp)";
+
+    /// <summary>What was captured on the governed tables, per table and kind of change, when every firing made its own digests (a plan).</summary>
+    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string[] governed) =>
+        FiringDigest.Combine(CapturedAsync(connection, governed, CancellationToken.None).GetAwaiter().GetResult().Digested);
+
     /// <summary>
-    /// The query summing up, per governed table ($1) and kind of change, what the trigger's
-    /// firings counted since <see cref="BeginSql"/>: how many rows, a digest of the rows, a digest
-    /// of their keys, and how many are an update's rows whose key moved. A group's digests are
-    /// sha256 over its firings' digests sorted, so no row crosses the wire.
+    /// What the firings captured on the governed tables: the digests those that made their own
+    /// made, and the firings whose copied rows Warden digests (at apply).
     /// </summary>
-    public const string GroupsSql = """
-        SELECT tbl, op, sum(n)::bigint, encode(sha256(string_agg(digest, ''::bytea ORDER BY digest)), 'hex'), encode(sha256(string_agg(keys, ''::bytea ORDER BY keys)), 'hex'), sum(moved)::bigint
-        FROM pg_temp.warden_summary WHERE kind = 'group' AND tbl = ANY($1) GROUP BY tbl, op ORDER BY tbl COLLATE "C", op COLLATE "C"
-        """;
-
-    /// <summary>What was captured on the governed tables, per table and kind of change (<see cref="GroupsSql"/>).</summary>
-    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string[] governed)
+    public static async Task<(List<FiringGroup> Digested, List<Firing> Firings)> CapturedAsync(NpgsqlConnection connection, string[] governed, CancellationToken cancellationToken)
     {
-        using var command = GroupsCommand(connection, governed);
-        using var reader = command.ExecuteReader();
-        var groups = new List<CapturedGroup>();
-        while (reader.Read())
+        var digested = new List<FiringGroup>();
+        await using (var command = new NpgsqlCommand(GroupsSql, connection))
         {
-            groups.Add(Group(reader));
+            command.Parameters.Add(new() { Value = governed });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                digested.Add(new FiringGroup(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetFieldValue<byte[]>(4), reader.GetFieldValue<byte[]>(5)));
+            }
         }
 
-        return groups;
-    }
-
-    public static async Task<List<CapturedGroup>> GroupsAsync(NpgsqlConnection connection, string[] governed, CancellationToken cancellationToken)
-    {
-        await using var command = GroupsCommand(connection, governed);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var groups = new List<CapturedGroup>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var firings = new List<Firing>();
+        await using (var command = new NpgsqlCommand(FiringsSql, connection))
         {
-            groups.Add(Group(reader));
+            command.Parameters.Add(new() { Value = governed });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                firings.Add(Firing.Parse(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+            }
         }
 
-        return groups;
+        return (digested, firings);
     }
 
-    private static NpgsqlCommand GroupsCommand(NpgsqlConnection connection, string[] governed)
+    /// <summary>What was captured, per table and kind of change: the firings' own digests and Warden's of the firings whose rows it read (<paramref name="copied"/>, by firing).</summary>
+    public static async Task<List<CapturedGroup>> GroupsAsync(NpgsqlConnection connection, List<FiringGroup> digested, List<Firing> firings,
+        IReadOnlyDictionary<long, List<CopiedRow>> copied, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand(GroupsSql, connection);
-        command.Parameters.Add(new() { Value = governed });
-        return command;
-    }
+        if (firings.Count == 0)
+        {
+            return FiringDigest.Combine(digested);
+        }
 
-    private static CapturedGroup Group(NpgsqlDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
+        byte[] now, localNow;
+        await using (var command = new NpgsqlCommand(NowSql, connection))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            (now, localNow) = (reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<byte[]>(1));
+        }
+
+        return FiringDigest.Combine([.. digested, .. firings.SelectMany(f => FiringDigest.Groups(f, copied.GetValueOrDefault(f.Number) ?? [], now, localNow))]);
+    }
 
     /// <summary>
     /// The query reading a plan's preview of the governed tables ($1), as the trigger's firings
@@ -467,7 +494,8 @@ internal static class Capture
     /// PostgreSQL sends); null when the images pass <paramref name="maxBytes"/>, whose reading
     /// stops there.
     /// </summary>
-    public static async Task<JournalImages?> ImagesAsync(NpgsqlConnection connection, string[] governed, long maxBytes, CancellationToken cancellationToken)
+    public static async Task<JournalImages?> ImagesAsync(NpgsqlConnection connection, string[] governed, long maxBytes, CancellationToken cancellationToken,
+        Dictionary<long, List<CopiedRow>>? copied = null)
     {
         // The bytes are UTF-8 only when the connection asked for it (Npgsql does unless told otherwise): else each image is decoded, and written as UTF-8.
         var utf8 = connection.PostgresParameters.TryGetValue("client_encoding", out var encoding) && string.Equals(encoding, "UTF8", StringComparison.OrdinalIgnoreCase);
@@ -489,6 +517,7 @@ internal static class Capture
         foreach (var sql in new[] { ReadSql, ReadSql + " ORDER BY seq" })
         {
             var images = new JournalImages();
+            copied?.Clear();
             try
             {
                 foreach (var (table, names) in columns)
@@ -500,7 +529,8 @@ internal static class Capture
                 await using (var command = new NpgsqlCommand(sql, connection))
                 {
                     command.Parameters.Add(new() { Value = governed });
-                    await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+                    // Not sequential access: a row is a few hundred bytes, read whole by ReadAsync, so its columns are read from memory, not each awaited.
+                    await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     long last = 0;
                     while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
@@ -512,11 +542,20 @@ internal static class Capture
                         }
 
                         last = seq;
-                        images.Start(reader.GetString(1), reader.GetString(2));
-                        var before = await JsonAsync(reader, 3, utf8, cancellationToken).ConfigureAwait(false);
-                        var after = await JsonAsync(reader, 4, utf8, cancellationToken).ConfigureAwait(false);
-                        Image(images, before, await RecordAsync(reader, 5, cancellationToken).ConfigureAwait(false));
-                        Image(images, after, await RecordAsync(reader, 6, cancellationToken).ConfigureAwait(false));
+                        var operation = reader.GetString(2);
+                        images.Start(reader.GetString(1), operation);
+                        var before = Image(images, reader, 3, 5, utf8);
+                        var after = Image(images, reader, 4, 6, utf8);
+                        if (copied is not null && !reader.IsDBNull(7))
+                        {
+                            var firing = reader.GetInt64(7);
+                            if (!copied.TryGetValue(firing, out var rows))
+                            {
+                                copied[firing] = rows = [];
+                            }
+
+                            rows.Add(new CopiedRow(operation, reader.GetBoolean(8), before, after));
+                        }
                         if (images.Bytes > maxBytes)
                         {
                             images.Dispose();
@@ -542,41 +581,34 @@ internal static class Capture
         throw new InvalidOperationException("the captured rows came back out of order even when sorted");
     }
 
-    private static void Image(JournalImages images, byte[]? json, byte[]? record)
+    /// <summary>An image: its binary form (<paramref name="record"/>) if the capture wrote one, else its JSON (<paramref name="json"/>), else none.</summary>
+    private static byte[]? Image(JournalImages images, NpgsqlDataReader reader, int json, int record, bool utf8)
     {
-        if (record is not null)
+        if (!reader.IsDBNull(record))
         {
-            images.Record(record);
+            var bytes = reader.GetFieldValue<byte[]>(record);
+            images.Record(bytes);
+            return bytes;
+        }
+
+        if (reader.IsDBNull(json))
+        {
+            images.Json(null);
+        }
+        else if (utf8)
+        {
+            using var stream = reader.GetStream(json);
+            using var bytes = new MemoryStream();
+            stream.CopyTo(bytes);
+            images.Json(bytes.ToArray());
         }
         else
         {
-            images.Json(json);
+            images.Json(System.Text.Encoding.UTF8.GetBytes(reader.GetString(json)));
         }
+
+        return null;
     }
-
-    private static async Task<byte[]?> JsonAsync(NpgsqlDataReader reader, int column, bool utf8, CancellationToken cancellationToken)
-    {
-        if (await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        if (!utf8)
-        {
-            return System.Text.Encoding.UTF8.GetBytes(await reader.GetFieldValueAsync<string>(column, cancellationToken).ConfigureAwait(false));
-        }
-
-        using var bytes = new MemoryStream();
-        await using (var stream = reader.GetStream(column))
-        {
-            await stream.CopyToAsync(bytes, cancellationToken).ConfigureAwait(false);
-        }
-
-        return bytes.ToArray();
-    }
-
-    private static async Task<byte[]?> RecordAsync(NpgsqlDataReader reader, int column, CancellationToken cancellationToken) =>
-        await reader.IsDBNullAsync(column, cancellationToken).ConfigureAwait(false) ? null : await reader.GetFieldValueAsync<byte[]>(column, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>

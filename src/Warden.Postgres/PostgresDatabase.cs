@@ -616,7 +616,7 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
     /// <summary>
     /// sha256 over the canonical call (tool and definition, arguments, agent, environment) and the
     /// rows it changes, as the server summed them up per table and kind of change
-    /// (<see cref="Capture.GroupsSql"/>): each row's key, before-image and after-image, so an
+    /// (<see cref="FiringDigest.Combine"/>): each row's key, before-image and after-image, so an
     /// approval binds to the values written as well as to the rows (a statement whose new values
     /// depend on anything but those rows cannot show one thing and write another). The affected
     /// hash covers tables, kinds of change and keys only.
@@ -760,8 +760,8 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
         JournalImages? read = null;
         if (plan.Statement!.ChangesRows)
         {
-            var groups = await Capture.GroupsAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
-            var captured = groups.Sum(g => g.Rows);
+            var (digested, firings) = await Capture.CapturedAsync(connection, _governedNames, cancellationToken).ConfigureAwait(false);
+            var captured = digested.Sum(g => g.Rows) + firings.Sum(f => f.Rows);
             if (captured > _options.MaxChangedRows)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
@@ -776,20 +776,32 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
 
             var changed = await ChangedRowsAsync(connection, cancellationToken).ConfigureAwait(false) - counted;
             affected = Math.Max(affected, changed.Total);
-            if (captured < affected || Unseen(changed, groups) || Hash(plan.Call, plan.Tool, groups) != plan.Hash)
+            bool Stale(List<CapturedGroup> groups) => captured < affected || Unseen(changed, groups) || Hash(plan.Call, plan.Tool, groups) != plan.Hash;
+            var stale = SystemError.StalePlan(
+                $"the statement now changes {captured:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
+
+            // Firings whose rows Warden digests itself are digested from the rows read for the journal; the others are judged before reading.
+            if (firings.Count == 0 && Stale(FiringDigest.Combine(digested)))
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return SystemError.StalePlan(
-                    $"the statement now changes {captured:N0} row(s) ({plan.Records:N0} when it was planned), or the rows hold other values: nothing was changed; plan it again");
+                return stale;
             }
 
             // The rows hashed are the rows journaled: read in the same transaction, nothing between.
-            read = await Capture.ImagesAsync(connection, _governedNames, _options.MaxJournaledBytes, cancellationToken).ConfigureAwait(false);
+            var copied = new Dictionary<long, List<CopiedRow>>();
+            read = await Capture.ImagesAsync(connection, _governedNames, _options.MaxJournaledBytes, cancellationToken, firings.Count > 0 ? copied : null).ConfigureAwait(false);
             if (read is null)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return SystemError.Refused(
                     $"the rows the statement changes are more than {_options.MaxJournaledBytes:N0} bytes of images, more than Warden journals for one action: nothing was changed; split it (by key ranges, for instance)");
+            }
+
+            if (firings.Count > 0 && Stale(await Capture.GroupsAsync(connection, digested, firings, copied, cancellationToken).ConfigureAwait(false)))
+            {
+                read.Dispose();
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return stale;
             }
         }
 

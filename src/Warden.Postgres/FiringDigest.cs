@@ -22,11 +22,20 @@ internal static class FiringDigest
     /// <summary>What one firing changed in each way, as the trigger's digest query writes its <c>group</c> rows.</summary>
     public static IEnumerable<FiringGroup> Groups(Firing firing, IReadOnlyList<CopiedRow> rows, byte[] now, byte[] localNow)
     {
-        long total = firing.Operation == "INSERT" ? rows.Count : rows.Count(r => r.Before is not null);
-        var whole = Math.Min(1024, 33_554_432 / Math.Max(total, 1));
+        long total = 0;
+        foreach (var row in rows)
+        {
+            total += firing.Operation == "INSERT" || row.Before is not null ? 1 : 0;
+        }
+
+        var whole = (int)Math.Min(1024, 33_554_432 / Math.Max(total, 1));
+        var groups = new List<FiringGroup>();
         foreach (var operation in (string[])["UPDATE", "DELETE", "INSERT"])
         {
-            var digested = new List<(byte[] Key, byte[] Row, bool Long)>();
+            // Every row's key and bytes (a long row's sha256) laid end to end in two buffers, then sorted as indexes into them.
+            var keys = new Buffer();
+            var bytes = new Buffer();
+            var entries = new List<Entry>();
             long moved = 0;
             foreach (var row in rows)
             {
@@ -36,29 +45,78 @@ internal static class FiringDigest
                 }
 
                 moved += row.Moved ? 1 : 0;
-                var bytes = Row(firing, row, now, localNow);
-                var key = operation == "INSERT" || firing.Keys is null ? [] : KeyRecord(row.Before!, firing.Keys);
-                digested.Add(bytes.Length > whole ? (key, SHA256.HashData(bytes), true) : (key, bytes, false));
+                var keyStart = keys.Length;
+                if (operation != "INSERT" && firing.Keys is not null)
+                {
+                    KeyRecord(keys, row.Before!, firing.Keys);
+                }
+
+                var start = bytes.Length;
+                Row(bytes, firing, row, now, localNow);
+                var isLong = bytes.Length - start > whole;
+                if (isLong)
+                {
+                    var hash = SHA256.HashData(bytes.Span(start, bytes.Length - start));
+                    bytes.Length = start;
+                    bytes.Write(hash);
+                }
+
+                entries.Add(new Entry(keyStart, keys.Length - keyStart, start, bytes.Length - start, isLong));
             }
 
-            if (digested.Count == 0)
+            if (entries.Count == 0)
             {
                 continue;
             }
 
-            // As PostgreSQL orders bytea: byte by byte, a shorter prefix first.
-            digested.Sort((x, y) => x.Key.AsSpan().SequenceCompareTo(y.Key) is var c and not 0 ? c : x.Row.AsSpan().SequenceCompareTo(y.Row));
+            // As PostgreSQL orders bytea: byte by byte, a shorter prefix first. Rows usually come in key order already.
+            var order = new Order(keys, bytes, entries);
+            var sorted = Enumerable.Range(0, entries.Count).ToArray();
+            if (!order.IsSorted(sorted))
+            {
+                Array.Sort(sorted, order);
+            }
+
             using var shortRows = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var longRows = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var keys = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            foreach (var (key, bytes, isLong) in digested)
+            using var keyDigest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var i in sorted)
             {
-                (isLong ? longRows : shortRows).AppendData(bytes);
-                keys.AppendData(key);
+                var entry = entries[i];
+                (entry.Long ? longRows : shortRows).AppendData(bytes.Span(entry.RowStart, entry.RowLength));
+                keyDigest.AppendData(keys.Span(entry.KeyStart, entry.KeyLength));
             }
 
             var digest = SHA256.HashData([.. shortRows.GetHashAndReset(), .. longRows.GetHashAndReset()]);
-            yield return new FiringGroup(firing.Table, operation, digested.Count, moved, digest, keys.GetHashAndReset());
+            groups.Add(new FiringGroup(firing.Table, operation, entries.Count, moved, digest, keyDigest.GetHashAndReset()));
+        }
+
+        return groups;
+    }
+
+    private readonly record struct Entry(int KeyStart, int KeyLength, int RowStart, int RowLength, bool Long);
+
+    /// <summary>Rows by key, then bytes.</summary>
+    private sealed class Order(Buffer keys, Buffer bytes, List<Entry> entries) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var (a, b) = (entries[x], entries[y]);
+            var byKey = keys.Span(a.KeyStart, a.KeyLength).SequenceCompareTo(keys.Span(b.KeyStart, b.KeyLength));
+            return byKey != 0 ? byKey : bytes.Span(a.RowStart, a.RowLength).SequenceCompareTo(bytes.Span(b.RowStart, b.RowLength));
+        }
+
+        public bool IsSorted(int[] order)
+        {
+            for (var i = 1; i < order.Length; i++)
+            {
+                if (Compare(order[i - 1], order[i]) > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 
@@ -86,148 +144,163 @@ internal static class FiringDigest
     }
 
     /// <summary>A row's bytes as the trigger's digest query makes them.</summary>
-    private static byte[] Row(Firing firing, CopiedRow row, byte[] now, byte[] localNow)
+    private static void Row(Buffer into, Firing firing, CopiedRow row, byte[] now, byte[] localNow)
     {
         switch (row.Operation)
         {
             case "DELETE":
                 // Every column before, as it is: the copied image itself.
-                return row.Before!;
+                into.Write(row.Before!);
+                return;
             case "UPDATE":
             {
-                var before = Columns(row.Before!);
-                var after = Columns(row.After!);
-                var record = new Record();
-                foreach (var column in before)
-                {
-                    record.Column(row.Before!, column);
-                }
-
-                for (var i = 0; i < after.Length; i++)
-                {
-                    record.After(row.After!, after[i], firing.Kinds[i], now, localNow);
-                }
-
-                return record.ToArray();
+                var count = into.StartRecord();
+                var before = row.Before!;
+                into.Write(before.AsSpan(4));
+                count += BinaryPrimitives.ReadInt32BigEndian(before);
+                count += After(into, firing, row.After!, now, localNow, leaveOut: false);
+                into.EndRecord(count);
+                return;
             }
 
             default:
             {
-                var after = Columns(row.After!);
-                var record = new Record();
-                for (var i = 0; i < after.Length; i++)
+                var start = into.Length;
+                var count = into.StartRecord();
+                count += After(into, firing, row.After!, now, localNow, leaveOut: firing.Operation == "INSERT");
+                if (firing.Operation == "INSERT" && count == 0)
                 {
-                    // A row a statement inserted leaves out what a sequence feeds (an update's moved key leaves out nothing).
-                    if (firing.Operation == "INSERT" && (firing.Sequenced[i] || (firing.Drawn && firing.Keys?.Contains(i + 1) == true)))
-                    {
-                        continue;
-                    }
-
-                    record.After(row.After!, after[i], firing.Kinds[i], now, localNow);
+                    into.Length = start; // no column: no record, no bytes
+                    return;
                 }
 
-                return firing.Operation == "INSERT" && record.Count == 0 ? [] : record.ToArray();
+                into.EndRecord(count);
+                return;
             }
         }
     }
 
-    /// <summary>The binary form of a row's key: its columns, in the key's order, under their count.</summary>
-    private static byte[] KeyRecord(byte[] image, int[] keys)
+    /// <summary>
+    /// A row's columns after, written: a time equal to the transaction's as nothing, and a flag
+    /// that says so (nothing when the time is); an inserted row without what a sequence feeds (an
+    /// update's moved key leaves out nothing). Returns how many columns it wrote.
+    /// </summary>
+    private static int After(Buffer into, Firing firing, byte[] image, byte[] now, byte[] localNow, bool leaveOut)
     {
-        var columns = Columns(image);
-        var record = new Record();
-        foreach (var key in keys)
+        var written = 0;
+        var columns = BinaryPrimitives.ReadInt32BigEndian(image);
+        var at = 4;
+        for (var i = 0; i < columns; i++)
         {
-            record.Column(image, columns[key - 1]);
+            var length = BinaryPrimitives.ReadInt32BigEndian(image.AsSpan(at + 4));
+            var end = at + 8 + Math.Max(length, 0);
+            if (leaveOut && (firing.Sequenced[i] || (firing.Drawn && firing.Keys?.Contains(i + 1) == true)))
+            {
+                at = end;
+                continue;
+            }
+
+            var kind = firing.Kinds[i];
+            if (kind is not ("zoned" or "local"))
+            {
+                into.Write(image.AsSpan(at, end - at));
+                written++;
+            }
+            else
+            {
+                var type = BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(at));
+                if (length < 0)
+                {
+                    into.Null(type);
+                    into.Null(BoolType);
+                }
+                else if (image.AsSpan((at + 8)..end).SequenceEqual(kind == "zoned" ? now : localNow))
+                {
+                    into.Null(type);
+                    into.Flag(true);
+                }
+                else
+                {
+                    into.Write(image.AsSpan(at, end - at));
+                    into.Flag(false);
+                }
+
+                written += 2;
+            }
+
+            at = end;
         }
 
-        return record.ToArray();
+        return written;
     }
 
-    /// <summary>Where each column of a record in binary form lies: its type, length and bytes.</summary>
-    private static (int Start, int End)[] Columns(byte[] record)
+    /// <summary>The binary form of a row's key: its columns, in the key's order, under their count.</summary>
+    private static void KeyRecord(Buffer into, byte[] image, int[] keys)
     {
-        var columns = new (int, int)[BinaryPrimitives.ReadInt32BigEndian(record)];
+        into.StartRecord();
+        Span<(int Start, int End)> columns = stackalloc (int, int)[BinaryPrimitives.ReadInt32BigEndian(image)];
         var at = 4;
         for (var i = 0; i < columns.Length; i++)
         {
-            var length = BinaryPrimitives.ReadInt32BigEndian(record.AsSpan(at + 4));
-            var end = at + 8 + Math.Max(length, 0);
+            var end = at + 8 + Math.Max(BinaryPrimitives.ReadInt32BigEndian(image.AsSpan(at + 4)), 0);
             columns[i] = (at, end);
             at = end;
         }
 
-        return columns;
+        foreach (var key in keys)
+        {
+            into.Write(image.AsSpan(columns[key - 1].Start, columns[key - 1].End - columns[key - 1].Start));
+        }
+
+        into.EndRecord(keys.Length);
     }
 
-    /// <summary>A record in binary form being written: its columns, then their count in front.</summary>
-    private sealed class Record
+    /// <summary>Bytes written end to end, records among them in PostgreSQL's binary form (their count of columns in front).</summary>
+    private sealed class Buffer
     {
-        private readonly MemoryStream _columns = new();
+        private byte[] _bytes = new byte[1 << 16];
+        private int _record;
 
-        public int Count { get; private set; }
+        public int Length { get; set; }
 
-        public void Column(byte[] image, (int Start, int End) column)
+        public Span<byte> Span(int start, int length) => _bytes.AsSpan(start, length);
+
+        public void Write(ReadOnlySpan<byte> bytes)
         {
-            _columns.Write(image, column.Start, column.End - column.Start);
-            Count++;
+            if (Length + bytes.Length > _bytes.Length)
+            {
+                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, Length + bytes.Length));
+            }
+
+            bytes.CopyTo(_bytes.AsSpan(Length));
+            Length += bytes.Length;
         }
 
-        /// <summary>A column after: a time equal to the transaction's is written as nothing, and a flag says so; the flag is nothing when the time is.</summary>
-        public void After(byte[] image, (int Start, int End) column, string kind, byte[] now, byte[] localNow)
+        /// <summary>Leaves room for a record's count of columns; returns 0, the count so far.</summary>
+        public int StartRecord()
         {
-            if (kind is not ("zoned" or "local"))
-            {
-                Column(image, column);
-                return;
-            }
-
-            var type = BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(column.Start));
-            var value = image.AsSpan((column.Start + 8)..column.End);
-            if (BinaryPrimitives.ReadInt32BigEndian(image.AsSpan(column.Start + 4)) < 0)
-            {
-                Null(type);
-                Null(BoolType);
-                return;
-            }
-
-            if (value.SequenceEqual(kind == "zoned" ? now : localNow))
-            {
-                Null(type);
-                Flag(true);
-            }
-            else
-            {
-                Column(image, column);
-                Flag(false);
-            }
+            _record = Length;
+            Write([0, 0, 0, 0]);
+            return 0;
         }
 
-        private void Null(uint type)
+        public void EndRecord(int count) => BinaryPrimitives.WriteInt32BigEndian(_bytes.AsSpan(_record), count);
+
+        public void Null(uint type)
         {
             Span<byte> bytes = stackalloc byte[8];
             BinaryPrimitives.WriteUInt32BigEndian(bytes, type);
             BinaryPrimitives.WriteInt32BigEndian(bytes[4..], -1);
-            _columns.Write(bytes);
-            Count++;
+            Write(bytes);
         }
 
-        private void Flag(bool value)
+        public void Flag(bool value)
         {
             Span<byte> bytes = stackalloc byte[9];
             BinaryPrimitives.WriteUInt32BigEndian(bytes, BoolType);
             BinaryPrimitives.WriteInt32BigEndian(bytes[4..], 1);
             bytes[8] = value ? (byte)1 : (byte)0;
-            _columns.Write(bytes);
-            Count++;
-        }
-
-        public byte[] ToArray()
-        {
-            var bytes = new byte[4 + _columns.Length];
-            BinaryPrimitives.WriteInt32BigEndian(bytes, Count);
-            _columns.GetBuffer().AsSpan(0, (int)_columns.Length).CopyTo(bytes.AsSpan(4));
-            return bytes;
+            Write(bytes);
         }
     }
 }

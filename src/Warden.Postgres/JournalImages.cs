@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace Warden.Postgres;
 
@@ -30,10 +32,9 @@ internal sealed class JournalImages : IDisposable
     private const byte RecordImage = 2;
 
     private readonly MemoryStream _compressed = new();
-    private readonly BrotliStream _compressor;
 
-    // Brotli compresses each write it is given: small writes go through a buffer.
-    private readonly BufferedStream _brotli;
+    // Compressed on another thread, a megabyte at a time, while the rows are read (and digested).
+    private readonly Compressor _compressor;
     private readonly BinaryWriter _writer;
     private readonly Dictionary<string, int> _tables = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string[]> _columns = new(StringComparer.Ordinal);
@@ -42,9 +43,8 @@ internal sealed class JournalImages : IDisposable
     public JournalImages()
     {
         _compressed.Write(Magic);
-        _compressor = new BrotliStream(_compressed, CompressionLevel.Fastest, leaveOpen: true);
-        _brotli = new BufferedStream(_compressor, 1 << 16);
-        _writer = new BinaryWriter(_brotli, Encoding.UTF8, leaveOpen: true);
+        _compressor = new Compressor(new BrotliStream(_compressed, CompressionLevel.Fastest, leaveOpen: true));
+        _writer = new BinaryWriter(_compressor, Encoding.UTF8, leaveOpen: true);
     }
 
     /// <summary>How many rows' images are written.</summary>
@@ -113,9 +113,8 @@ internal sealed class JournalImages : IDisposable
     {
         if (_document is null)
         {
-            _writer.Dispose();
-            _brotli.Dispose();
-            _compressor.Dispose();
+            _writer.Flush();
+            _compressor.Finish();
             _document = _compressed.ToArray();
         }
 
@@ -124,14 +123,120 @@ internal sealed class JournalImages : IDisposable
 
     public void Dispose()
     {
-        if (_document is null)
+        _writer.Dispose();
+        _compressor.Dispose();
+        _compressed.Dispose();
+    }
+
+    /// <summary>
+    /// A stream that hands what is written to it, a megabyte at a time, to a task that compresses
+    /// it: Brotli's work overlaps the reading of the rows. At most 16 megabytes wait.
+    /// </summary>
+    private sealed class Compressor : Stream
+    {
+        private const int ChunkSize = 1 << 20;
+        private readonly Channel<(byte[] Chunk, int Length)> _chunks = Channel.CreateBounded<(byte[], int)>(16);
+        private readonly Stream _brotli;
+        private readonly Task _work;
+        private byte[] _chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        private int _used;
+        private bool _finished;
+
+        public Compressor(Stream brotli)
         {
-            _writer.Dispose();
-            _brotli.Dispose();
-            _compressor.Dispose();
+            _brotli = brotli;
+            _work = Task.Run(async () =>
+            {
+                await foreach (var (chunk, length) in _chunks.Reader.ReadAllAsync().ConfigureAwait(false))
+                {
+                    _brotli.Write(chunk, 0, length);
+                    ArrayPool<byte>.Shared.Return(chunk);
+                }
+            });
         }
 
-        _compressed.Dispose();
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            while (buffer.Length > 0)
+            {
+                var taken = Math.Min(buffer.Length, ChunkSize - _used);
+                buffer[..taken].CopyTo(_chunk.AsSpan(_used));
+                _used += taken;
+                buffer = buffer[taken..];
+                if (_used == ChunkSize)
+                {
+                    Hand();
+                }
+            }
+        }
+
+        public override void WriteByte(byte value) => Write([value]);
+
+        private void Hand()
+        {
+            if (!_chunks.Writer.TryWrite((_chunk, _used)))
+            {
+                // The compressor is behind: wait for room (it runs on the pool, never on this thread).
+                _chunks.Writer.WriteAsync((_chunk, _used)).AsTask().GetAwaiter().GetResult();
+            }
+
+            _chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
+            _used = 0;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        /// <summary>Compresses what is left and closes the compressed stream.</summary>
+        public void Finish()
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            _finished = true;
+            if (_used > 0)
+            {
+                Hand();
+            }
+
+            _chunks.Writer.Complete();
+            _work.GetAwaiter().GetResult();
+            _brotli.Dispose();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_finished)
+            {
+                _finished = true;
+                _chunks.Writer.TryComplete();
+                _work.ContinueWith(_ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
+                _brotli.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>A document's rows, in the order written.</summary>

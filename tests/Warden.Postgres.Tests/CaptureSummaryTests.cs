@@ -197,4 +197,21 @@ public sealed class CaptureSummaryTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(expected, await server.ScalarAsync<string>(_warehouse.Database,
             "SELECT string_agg(format('%s %s %s', id, email, score), ';' ORDER BY id) FROM contacts WHERE id BETWEEN 11 AND 20 AND note IS NULL"));
     }
+
+    [Fact]
+    public async Task A_time_of_a_domain_set_to_the_transactions_own_is_the_same_change_at_plan_and_at_apply()
+    {
+        // A domain over a time is digested by the trigger at apply too (the flag's type is the domain's base type), and must agree with the plan.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE DOMAIN seen_at AS timestamptz CHECK (VALUE > '2000-01-01');
+            CREATE TABLE visits (id bigint PRIMARY KEY, seen seen_at, at timestamptz);
+            INSERT INTO visits SELECT g, '2026-01-01', '2026-01-01' FROM generate_series(1, 10) g
+            """, "visits");
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE visits SET seen = now(), at = now() WHERE id <= 5")).Get();
+
+        var applied = await system.ApplyAsync(plan, null, TestContext.Current.CancellationToken);
+
+        Assert.Null(applied.Error);
+        Assert.Equal(5, await _warehouse.CountAsync("visits", "seen > '2026-06-01' AND at = seen"));
+    }
 }

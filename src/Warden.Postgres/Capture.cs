@@ -70,7 +70,7 @@ internal static class Capture
           name text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
           rowtype text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
           setting record;
-          cols text[]; kinds text[]; sequenced boolean[]; domains boolean[]; keys integer[]; copied bigint; firing bigint;
+          cols text[]; kinds text[]; sequenced boolean[]; domains boolean[]; nested boolean[]; keys integer[]; copied bigint; firing bigint;
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
           before_image text; after_columns text[]; after_image text; inserted_image text; s integer;
           key_select text; key_match text; changes text[]; befores text[]; afters text[];
@@ -90,8 +90,13 @@ internal static class Capture
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
                              JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
-                 array_agg(t.typtype = 'd' ORDER BY a.attnum)
-          INTO cols, kinds, sequenced, domains
+                 array_agg(t.typtype = 'd' ORDER BY a.attnum),
+                 -- A composite value (or an array or domain of one) is read back by the type as it is at the rollback: as JSON, which reads by name.
+                 array_agg(EXISTS (SELECT 1 FROM pg_type x WHERE x.typtype = 'c' AND x.oid IN (
+                             SELECT y.oid FROM pg_type y WHERE y.oid IN (t.oid, b.base, t.typelem)
+                             UNION SELECT z.typelem FROM pg_type z WHERE z.oid IN (b.base, t.typelem)
+                             UNION SELECT w.typbasetype FROM pg_type w WHERE w.oid IN (t.typelem, (SELECT v.typelem FROM pg_type v WHERE v.oid = b.base)))) ORDER BY a.attnum)
+          INTO cols, kinds, sequenced, domains, nested
           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
           WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
           SELECT array_agg(array_position(cols, a.attname::text) ORDER BY k.n) INTO keys
@@ -127,7 +132,7 @@ internal static class Capture
 
           -- A merge join would sort both transition tables (the planner's guess for them is blind): off for the trigger's own statements, then as it was.
           PERFORM set_config('enable_mergejoin', 'off', true);
-          IF setting.mode IN ('apply', 'rows') AND 'text only' = ANY(kinds) THEN
+          IF setting.mode IN ('apply', 'rows') AND ('text only' = ANY(kinds) OR true = ANY(nested)) THEN
             EXECUTE format('INSERT INTO pg_temp.warden_rows (tbl, op, before, after, moved) '
                            'SELECT $1, op, CASE WHEN op <> ''INSERT'' THEN row_to_json(o)::text END, CASE WHEN op <> ''DELETE'' THEN row_to_json(n)::text END, moved FROM (%s) j', pairs) USING name;
           ELSIF setting.mode IN ('apply', 'rows') THEN

@@ -132,7 +132,7 @@ internal sealed class JournalImages : IDisposable
     /// A stream that hands what is written to it, a megabyte at a time, to a task that compresses
     /// it: Brotli's work overlaps the reading of the rows. At most 16 megabytes wait.
     /// </summary>
-    private sealed class Compressor : Stream
+    internal sealed class Compressor : Stream
     {
         private const int ChunkSize = 1 << 20;
         private readonly Channel<(byte[] Chunk, int Length)> _chunks = Channel.CreateBounded<(byte[], int)>(16);
@@ -147,10 +147,25 @@ internal sealed class JournalImages : IDisposable
             _brotli = brotli;
             _work = Task.Run(async () =>
             {
-                await foreach (var (chunk, length) in _chunks.Reader.ReadAllAsync().ConfigureAwait(false))
+                try
                 {
-                    _brotli.Write(chunk, 0, length);
-                    ArrayPool<byte>.Shared.Return(chunk);
+                    await foreach (var (chunk, length) in _chunks.Reader.ReadAllAsync().ConfigureAwait(false))
+                    {
+                        try
+                        {
+                            _brotli.Write(chunk, 0, length);
+                        }
+                        finally
+                        {
+                            ArrayPool<byte>.Shared.Return(chunk);
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    // Nothing reads the chunks any more: a writer waiting for room is told, not left waiting.
+                    _chunks.Writer.TryComplete(e);
+                    throw;
                 }
             });
         }
@@ -188,8 +203,18 @@ internal sealed class JournalImages : IDisposable
         {
             if (!_chunks.Writer.TryWrite((_chunk, _used)))
             {
-                // The compressor is behind: wait for room (it runs on the pool, never on this thread).
-                _chunks.Writer.WriteAsync((_chunk, _used)).AsTask().GetAwaiter().GetResult();
+                // The compressor is behind: wait for room (it runs on the pool, never on this thread). If it failed, its failure is thrown here.
+                try
+                {
+                    _chunks.Writer.WriteAsync((_chunk, _used)).AsTask().GetAwaiter().GetResult();
+                }
+                catch (ChannelClosedException)
+                {
+                    // Closed only by the work's failure (the writer closes it after its last chunk): that failure is the one to throw.
+                    _work.ContinueWith(_ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
+                    _work.GetAwaiter().GetResult();
+                    throw;
+                }
             }
 
             _chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -214,7 +239,8 @@ internal sealed class JournalImages : IDisposable
                 Hand();
             }
 
-            _chunks.Writer.Complete();
+            ArrayPool<byte>.Shared.Return(_chunk);
+            _chunks.Writer.TryComplete();
             _work.GetAwaiter().GetResult();
             _brotli.Dispose();
         }
@@ -230,6 +256,7 @@ internal sealed class JournalImages : IDisposable
             if (disposing && !_finished)
             {
                 _finished = true;
+                ArrayPool<byte>.Shared.Return(_chunk);
                 _chunks.Writer.TryComplete();
                 _work.ContinueWith(_ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
                 _brotli.Dispose();

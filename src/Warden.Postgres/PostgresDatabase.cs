@@ -797,7 +797,9 @@ public sealed class PostgresDatabase : IGovernedSystem, IAsyncDisposable
                     $"the rows the statement changes are more than {_options.MaxJournaledBytes:N0} bytes of images, more than Warden journals for one action: nothing was changed; split it (by key ranges, for instance)");
             }
 
-            if (firings.Count > 0 && Stale(await Capture.GroupsAsync(connection, digested, firings, copied, cancellationToken).ConfigureAwait(false)))
+            // (Each firing's rows read are the rows it copied, or the capture is not what Warden thinks: stale, never digested short.)
+            if (firings.Count > 0 && (firings.Any(f => (copied.GetValueOrDefault(f.Number)?.Count ?? 0) != f.Rows)
+                || Stale(await Capture.GroupsAsync(connection, digested, firings, copied, cancellationToken).ConfigureAwait(false))))
             {
                 read.Dispose();
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

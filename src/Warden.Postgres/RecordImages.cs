@@ -118,7 +118,8 @@ internal static class RecordImages
                 await copy.WriteAsync(new byte[] { 0xff, 0xff }, cancellationToken).ConfigureAwait(false);
             }
 
-            await using (var select = new NpgsqlCommand($"SELECT at, row_to_json(image)::text FROM {loaded}", connection))
+            // Floats written exactly, as the capture function writes them (it runs with extra_float_digits = 1), whatever the session asks for.
+            await using (var select = new NpgsqlCommand($"SET LOCAL extra_float_digits = 1; SELECT at, row_to_json(image)::text FROM {loaded}", connection))
             {
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -114,7 +114,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
     private async Task<(long Restored, List<RollbackConflict> Conflicts)> UndoAsync(NpgsqlConnection connection, IReadOnlyList<JournaledAction> actions, ConflictResolution resolution,
         CancellationToken cancellationToken)
     {
-        await using (var prepare = new NpgsqlCommand(Capture.BeginSql(Capture.Mode.Rows) + $"SET LOCAL lock_timeout = {(int)database.Options.LockTimeout.TotalMilliseconds};", connection))
+        await using (var prepare = new NpgsqlCommand(Capture.BeginSql(Capture.Mode.Rows) + $"SET LOCAL lock_timeout = {(int)database.Options.LockTimeout.TotalMilliseconds}; SET LOCAL extra_float_digits = 1;", connection))
         {
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -1,0 +1,168 @@
+using Warden.Core;
+using Warden.Tests;
+
+namespace Warden.Postgres.Tests;
+
+/// <summary>
+/// The journal's rows in binary form, and the apply's digests Warden makes from them: every shape
+/// of table plans and applies alike and rolls back exactly, a change since is stale, and a rollback
+/// reads the rows back as they were whatever its session's settings or the types' changes since.
+/// </summary>
+public sealed class BinaryJournalTests(PostgresServer server) : IAsyncLifetime
+{
+    private Warehouse _warehouse = null!;
+
+    public async ValueTask InitializeAsync() => _warehouse = await Warehouse.CreateAsync(server, contacts: 200);
+
+    public ValueTask DisposeAsync() => _warehouse.DisposeAsync();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Every byte of a table, whatever its key.</summary>
+    private Task<string> FingerprintAsync(string table) =>
+        server.ScalarAsync<string>(_warehouse.Database, $"SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM {table} t");
+
+    private async Task AppliesAndRollsBackExactlyAsync(PostgresDatabase system, string table, string sql)
+    {
+        var before = await FingerprintAsync(table);
+        var applied = await system.ApplyAsync(system.Plan(Warehouse.Call("execute", sql)).Get(), null, Ct);
+        Assert.True(applied.Error is null, $"{sql}: {applied.Error?.Code} {applied.Error?.Message}");
+
+        var rolledBack = await system.RollBackAsync(new RollbackRequest(applied.Value!.ActionId), ConflictResolution.Skip, "maria", Ct);
+
+        Assert.True(rolledBack.Error is null, $"rollback of {sql}: {rolledBack.Error?.Code} {rolledBack.Error?.Message}");
+        Assert.Equal(before, await FingerprintAsync(table));
+    }
+
+    private async Task IsStaleAsync(PostgresDatabase system, string sql, string meanwhile, string table)
+    {
+        var plan = system.Plan(Warehouse.Call("execute", sql)).Get();
+        await server.ExecuteAsync(_warehouse.Database, meanwhile);
+        var before = await FingerprintAsync(table);
+
+        var applied = await system.ApplyAsync(plan, null, Ct);
+
+        Assert.True(applied.Error?.Code == "stale_plan", $"{sql} after {meanwhile}: {applied.Error?.Code}");
+        Assert.Equal(before, await FingerprintAsync(table));
+    }
+
+    [Fact]
+    public async Task Tables_of_every_shape_plan_and_apply_alike_and_roll_back_exactly()
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+            CREATE TABLE w (a text, b text, dropme int, id serial, c numeric, d float8, e timestamptz, f timestamp, g date, h int[], j mood, k posint,
+                            l jsonb, m bytea, n interval, p text COLLATE "C", big text, gen text GENERATED ALWAYS AS (a || '/' || b) STORED,
+                            PRIMARY KEY (b, a));
+            ALTER TABLE w DROP COLUMN dropme;
+            INSERT INTO w (a, b, c, d, e, f, g, h, j, k, l, m, n, p, big)
+              SELECT 'a' || (g % 7), 'B' || g, g * 1.5, g / 3.0::float8, CASE WHEN g % 4 = 0 THEN NULL ELSE '2026-01-01 03:00+05'::timestamptz + g * interval '1 min' END,
+                     CASE WHEN g % 5 = 0 THEN NULL ELSE '2026-01-01'::timestamp + g * interval '1 min' END, '2026-01-01'::date + g,
+                     ARRAY[g, NULL, -g], (ARRAY['sad','ok','happy'])[g % 3 + 1]::mood, g,
+                     jsonb_build_object('k', g, 'f', 0.1 + g), decode(md5(g::text), 'hex'), g * interval '1 day 3 sec',
+                     'ß' || g, CASE WHEN g % 3 = 0 THEN repeat('x', 3000 + g) END
+              FROM generate_series(1, 60) g;
+            CREATE TABLE onlyseq (id bigserial PRIMARY KEY);
+            INSERT INTO onlyseq DEFAULT VALUES;
+            CREATE TABLE par (id int PRIMARY KEY, v text);
+            CREATE TABLE chi (id int PRIMARY KEY, pid int REFERENCES par ON DELETE CASCADE ON UPDATE CASCADE, v text);
+            INSERT INTO par SELECT g, 'p' || g FROM generate_series(1, 10) g;
+            INSERT INTO chi SELECT g, g % 10 + 1, 'c' || g FROM generate_series(1, 50) g;
+            """, "w", "onlyseq", "par", "chi");
+
+        await AppliesAndRollsBackExactlyAsync(system, "w", "UPDATE w SET c = c + 1, e = now(), f = localtimestamp WHERE b < 'B3'");
+        await AppliesAndRollsBackExactlyAsync(system, "w", "UPDATE w SET e = NULL, f = NULL, big = repeat('y', 5000) WHERE b > 'B5'");
+        await AppliesAndRollsBackExactlyAsync(system, "w", "UPDATE w SET a = a || 'z' WHERE b < 'B4'");
+        await AppliesAndRollsBackExactlyAsync(system, "w", "UPDATE w SET b = b || 'z', e = now() WHERE a = 'a1'");
+        await AppliesAndRollsBackExactlyAsync(system, "w", "DELETE FROM w WHERE a IN ('a2', 'a3')");
+        await AppliesAndRollsBackExactlyAsync(system, "w",
+            "INSERT INTO w (a, b, e, f, big) SELECT 'n', 'n' || g, now(), localtimestamp, repeat('q', 2000 * (g % 2)) FROM generate_series(1, 20) g");
+        await AppliesAndRollsBackExactlyAsync(system, "w", "INSERT INTO w (a, b, c) VALUES ('a1', 'B1', 0), ('new', 'new', 1) ON CONFLICT (b, a) DO UPDATE SET c = excluded.c, e = now()");
+        await AppliesAndRollsBackExactlyAsync(system, "w",
+            "MERGE INTO w USING (SELECT 'a' || (g % 7) AS a, 'B' || g AS b FROM generate_series(50, 70) g) s ON w.a = s.a AND w.b = s.b "
+            + "WHEN MATCHED AND w.c > 80 THEN DELETE WHEN MATCHED THEN UPDATE SET f = localtimestamp WHEN NOT MATCHED THEN INSERT (a, b, f) VALUES (s.a, s.b, localtimestamp)");
+        await AppliesAndRollsBackExactlyAsync(system, "onlyseq", "INSERT INTO onlyseq SELECT FROM generate_series(1, 3)");
+        await AppliesAndRollsBackExactlyAsync(system, "chi", "DELETE FROM par WHERE id <= 3");
+        await AppliesAndRollsBackExactlyAsync(system, "chi", "UPDATE par SET id = id + 100 WHERE id <= 5");
+    }
+
+    [Fact]
+    public async Task A_change_since_the_plan_to_a_row_or_to_what_the_statement_reads_is_stale()
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE flag (k text PRIMARY KEY, v int);
+            INSERT INTO flag VALUES ('x', 0);
+            CREATE TABLE par (id int PRIMARY KEY, v text);
+            CREATE TABLE chi (id int PRIMARY KEY, pid int REFERENCES par ON DELETE CASCADE ON UPDATE CASCADE, v text, at timestamp);
+            INSERT INTO par SELECT g, 'p' || g FROM generate_series(1, 10) g;
+            INSERT INTO chi SELECT g, g % 10 + 1, repeat('c', 1500 * (g % 2)) || g, '2026-01-01' FROM generate_series(1, 50) g;
+            """, "flag", "par", "chi");
+
+        await IsStaleAsync(system, "UPDATE par SET id = id + 100 + (SELECT v FROM flag) WHERE id <= 5", "UPDATE flag SET v = 1", "chi");
+        await IsStaleAsync(system, "UPDATE chi SET v = v || (SELECT v FROM flag) WHERE id <= 20", "UPDATE flag SET v = 2", "chi");
+        await IsStaleAsync(system, "UPDATE chi SET at = CASE WHEN (SELECT v FROM flag) = 3 THEN localtimestamp ELSE NULL END WHERE id <= 20", "UPDATE flag SET v = 3", "chi");
+        await IsStaleAsync(system, "UPDATE chi SET v = 'same' WHERE id <= 20", "UPDATE chi SET v = v || 'z' WHERE id = 19", "chi");
+        await IsStaleAsync(system, "UPDATE chi SET v = 'same' WHERE id <= 20", "UPDATE chi SET v = 'x' WHERE id = 3", "chi");
+        await IsStaleAsync(system, "UPDATE chi SET v = 'same' WHERE id <= 20",
+            "UPDATE chi SET id = 1000 WHERE id = 5; UPDATE chi SET id = 5 WHERE id = 6; UPDATE chi SET id = 6 WHERE id = 1000", "chi");
+    }
+
+    [Fact]
+    public async Task Floats_roll_back_exactly_when_the_session_writes_floats_short()
+    {
+        await using var system = await PostgresDatabase.OpenAsync(
+            _warehouse.Options with { ConnectionString = _warehouse.Options.ConnectionString + ";Options=-c extra_float_digits=0" }, cancellationToken: Ct);
+        var before = await _warehouse.FingerprintAsync();
+        var applied = (await system.ApplyAsync(system.Plan(Warehouse.Call("execute", "DELETE FROM contacts WHERE id <= 3")).Get(), null, Ct)).Get();
+
+        (await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", Ct)).Get();
+
+        Assert.Equal(before, await _warehouse.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("addr", "ROW('s' || g, 'c')::addr")]
+    [InlineData("addr[]", "ARRAY[ROW('s' || g, 'c')::addr]")]
+    public async Task A_row_with_a_composite_column_rolls_back_after_its_type_gained_an_attribute(string type, string value)
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync($"""
+            CREATE TYPE addr AS (street text, city text);
+            CREATE TABLE people (id int PRIMARY KEY, home {type});
+            INSERT INTO people SELECT g, {value} FROM generate_series(1, 5) g
+            """, "people");
+        var applied = (await system.ApplyAsync(system.Plan(Warehouse.Call("execute", "DELETE FROM people WHERE id <= 2")).Get(), null, Ct)).Get();
+        await server.ExecuteAsync(_warehouse.Database, "ALTER TYPE addr ADD ATTRIBUTE zip text");
+
+        var rolledBack = await system.RollBackAsync(new RollbackRequest(applied.ActionId), ConflictResolution.Skip, "maria", Ct);
+
+        Assert.True(rolledBack.Error is null, rolledBack.Error?.Message);
+        Assert.Equal(2, await _warehouse.CountAsync("people", "id <= 2 AND (home::text) LIKE '%s%'"));
+    }
+
+    [Fact]
+    public async Task A_journal_whose_compression_fails_says_so_and_never_leaves_its_writer_waiting()
+    {
+        using var compressor = new JournalImages.Compressor(new FailingStream());
+        var write = Task.Run(() =>
+        {
+            var chunk = new byte[1 << 20];
+            for (var i = 0; i < 40; i++)
+            {
+                compressor.Write(chunk, 0, chunk.Length);
+            }
+        }, Ct);
+
+        var first = await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(30), Ct));
+
+        Assert.Same(write, first);
+        Assert.IsType<IOException>(await Record.ExceptionAsync(() => write));
+    }
+
+    private sealed class FailingStream : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("disk full");
+
+        public override void Write(ReadOnlySpan<byte> buffer) => throw new IOException("disk full");
+    }
+}

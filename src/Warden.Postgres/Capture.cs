@@ -428,8 +428,22 @@ internal static class Capture
     public const string NowSql = "SELECT timestamptz_send(now()), timestamp_send(localtimestamp)";
 
     /// <summary>What was captured on the governed tables, per table and kind of change, when every firing made its own digests (a plan).</summary>
-    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string[] governed) =>
-        FiringDigest.Combine(CapturedAsync(connection, governed, CancellationToken.None).GetAwaiter().GetResult().Digested);
+    public static List<CapturedGroup> Groups(NpgsqlConnection connection, string[] governed)
+    {
+        using var command = new NpgsqlCommand(GroupsSql, connection);
+        command.Parameters.Add(new() { Value = governed });
+        using var reader = command.ExecuteReader();
+        var digested = new List<FiringGroup>();
+        while (reader.Read())
+        {
+            digested.Add(Digested(reader));
+        }
+
+        return FiringDigest.Combine(digested);
+    }
+
+    private static FiringGroup Digested(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetFieldValue<byte[]>(4), reader.GetFieldValue<byte[]>(5));
 
     /// <summary>
     /// What the firings captured on the governed tables: the digests those that made their own
@@ -444,7 +458,7 @@ internal static class Capture
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                digested.Add(new FiringGroup(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetFieldValue<byte[]>(4), reader.GetFieldValue<byte[]>(5)));
+                digested.Add(Digested(reader));
             }
         }
 

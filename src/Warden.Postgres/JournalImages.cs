@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace Warden.Postgres;
 
@@ -33,7 +33,7 @@ internal sealed class JournalImages : IDisposable
 
     private readonly MemoryStream _compressed = new();
 
-    // Compressed on another thread, a megabyte at a time, while the rows are read (and digested).
+    // A large document is compressed on a thread of its own, a megabyte at a time, while the rows are read (and digested).
     private readonly Compressor _compressor;
     private readonly BinaryWriter _writer;
     private readonly Dictionary<string, int> _tables = new(StringComparer.Ordinal);
@@ -129,46 +129,22 @@ internal sealed class JournalImages : IDisposable
     }
 
     /// <summary>
-    /// A stream that hands what is written to it, a megabyte at a time, to a task that compresses
-    /// it: Brotli's work overlaps the reading of the rows. At most 16 megabytes wait.
+    /// A stream that compresses what is written to it: a document of one megabyte or less on the
+    /// writer's own thread when it is finished; a larger one a megabyte at a time on a thread of
+    /// its own, so Brotli's work overlaps the reading of the rows (never on the thread pool, which
+    /// the writer may be holding: a writer waiting for a pool thread could wait for seconds on a
+    /// loaded host). At most 16 megabytes wait.
     /// </summary>
-    internal sealed class Compressor : Stream
+    internal sealed class Compressor(Stream brotli) : Stream
     {
         private const int ChunkSize = 1 << 20;
-        private readonly Channel<(byte[] Chunk, int Length)> _chunks = Channel.CreateBounded<(byte[], int)>(16);
-        private readonly Stream _brotli;
-        private readonly Task _work;
+        // Blocking, not async: the thread that waits, waits for the other, never for a pool thread to run a continuation.
+        private readonly BlockingCollection<(byte[] Chunk, int Length)> _chunks = new(boundedCapacity: 16);
+        private Exception? _failure;
+        private Task? _work;
         private byte[] _chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
         private int _used;
         private bool _finished;
-
-        public Compressor(Stream brotli)
-        {
-            _brotli = brotli;
-            _work = Task.Run(async () =>
-            {
-                try
-                {
-                    await foreach (var (chunk, length) in _chunks.Reader.ReadAllAsync().ConfigureAwait(false))
-                    {
-                        try
-                        {
-                            _brotli.Write(chunk, 0, length);
-                        }
-                        finally
-                        {
-                            ArrayPool<byte>.Shared.Return(chunk);
-                        }
-                    }
-                }
-                catch (Exception e)
-                {
-                    // Nothing reads the chunks any more: a writer waiting for room is told, not left waiting.
-                    _chunks.Writer.TryComplete(e);
-                    throw;
-                }
-            });
-        }
 
         public override bool CanRead => false;
 
@@ -199,22 +175,42 @@ internal sealed class JournalImages : IDisposable
 
         public override void WriteByte(byte value) => Write([value]);
 
+        private void Work()
+        {
+            try
+            {
+                foreach (var (chunk, length) in _chunks.GetConsumingEnumerable())
+                {
+                    try
+                    {
+                        brotli.Write(chunk, 0, length);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(chunk);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                // Nothing takes the chunks any more: a writer waiting for room is told, not left waiting.
+                _failure = e;
+                _chunks.CompleteAdding();
+                throw;
+            }
+        }
+
         private void Hand()
         {
-            if (!_chunks.Writer.TryWrite((_chunk, _used)))
+            _work ??= Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            // Waits while the compressor is 16 megabytes behind. Closed only by its failure (the writer closes it after its last chunk): that failure is thrown here.
+            try
             {
-                // The compressor is behind: wait for room (it runs on the pool, never on this thread). If it failed, its failure is thrown here.
-                try
-                {
-                    _chunks.Writer.WriteAsync((_chunk, _used)).AsTask().GetAwaiter().GetResult();
-                }
-                catch (ChannelClosedException)
-                {
-                    // Closed only by the work's failure (the writer closes it after its last chunk): that failure is the one to throw.
-                    _work.ContinueWith(_ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
-                    _work.GetAwaiter().GetResult();
-                    throw;
-                }
+                _chunks.Add((_chunk, _used));
+            }
+            catch (InvalidOperationException) when (_failure is not null)
+            {
+                throw new IOException("the journal's document could not be compressed: " + _failure.Message, _failure);
             }
 
             _chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -234,15 +230,23 @@ internal sealed class JournalImages : IDisposable
             }
 
             _finished = true;
-            if (_used > 0)
+            if (_work is null)
             {
-                Hand();
+                brotli.Write(_chunk, 0, _used);
+            }
+            else
+            {
+                if (_used > 0)
+                {
+                    Hand();
+                }
+
+                _chunks.CompleteAdding();
+                _work.GetAwaiter().GetResult();
             }
 
             ArrayPool<byte>.Shared.Return(_chunk);
-            _chunks.Writer.TryComplete();
-            _work.GetAwaiter().GetResult();
-            _brotli.Dispose();
+            brotli.Dispose();
         }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -257,9 +261,22 @@ internal sealed class JournalImages : IDisposable
             {
                 _finished = true;
                 ArrayPool<byte>.Shared.Return(_chunk);
-                _chunks.Writer.TryComplete();
-                _work.ContinueWith(_ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
-                _brotli.Dispose();
+                if (!_chunks.IsAddingCompleted)
+                {
+                    _chunks.CompleteAdding();
+                }
+
+                try
+                {
+                    _work?.Wait();
+                }
+                catch (AggregateException)
+                {
+                    // Its failure was thrown to the writer, or nobody asks for the document any more.
+                }
+
+                brotli.Dispose();
+                _chunks.Dispose();
             }
 
             base.Dispose(disposing);

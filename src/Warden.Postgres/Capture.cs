@@ -14,10 +14,12 @@ namespace Warden.Postgres;
 /// What the trigger does depends on the transaction's mode. To plan, it sums the statement up
 /// itself, from the rows' typed columns, and copies no row: per table and kind of change a count
 /// and a digest, per column the rows changing it, and a few rows whole as the sample
-/// (<c>pg_temp.warden_summary</c>). To apply, it makes the same digests and copies every row for
-/// the journal in binary form, <c>record_send</c>, at a third of the cost of JSON, with the table's
-/// columns' names once (as JSON for a table with a column that has no binary form)
-/// (<c>pg_temp.warden_rows</c>); to roll back, it only copies the rows.
+/// (<c>pg_temp.warden_summary</c>). To apply, it copies every row for the journal in binary form,
+/// <c>record_send</c>, at a third of the cost of JSON, with the table's columns' names once (as
+/// JSON for a table with a column that has no binary form, or a composite one)
+/// (<c>pg_temp.warden_rows</c>), and writes down what Warden needs to make the same digests from
+/// those rows (<see cref="FiringDigest"/>; for a table it cannot, it makes them itself); to roll
+/// back, it only copies the rows.
 /// The agent's statement cannot turn it off or feed it: it is one statement, it may name only
 /// governed tables (not the temporary ones), and changing a trigger is a schema change.
 /// </para>

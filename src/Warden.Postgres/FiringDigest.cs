@@ -188,47 +188,40 @@ internal static class FiringDigest
     private static int After(Buffer into, Firing firing, byte[] image, byte[] now, byte[] localNow, bool leaveOut)
     {
         var written = 0;
-        var columns = BinaryPrimitives.ReadInt32BigEndian(image);
-        var at = 4;
-        for (var i = 0; i < columns; i++)
+        var columns = new RecordColumns(image);
+        while (columns.MoveNext())
         {
-            var length = BinaryPrimitives.ReadInt32BigEndian(image.AsSpan(at + 4));
-            var end = at + 8 + Math.Max(length, 0);
+            var i = columns.Index;
             if (leaveOut && (firing.Sequenced[i] || (firing.Drawn && firing.Keys?.Contains(i + 1) == true)))
             {
-                at = end;
                 continue;
             }
 
             var kind = firing.Kinds[i];
             if (kind is not ("zoned" or "local"))
             {
-                into.Write(image.AsSpan(at, end - at));
+                into.Write(columns.Column);
                 written++;
+                continue;
+            }
+
+            if (columns.Length < 0)
+            {
+                into.Null(columns.Type);
+                into.Null(BoolType);
+            }
+            else if (columns.Value.SequenceEqual(kind == "zoned" ? now : localNow))
+            {
+                into.Null(columns.Type);
+                into.Flag(true);
             }
             else
             {
-                var type = BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(at));
-                if (length < 0)
-                {
-                    into.Null(type);
-                    into.Null(BoolType);
-                }
-                else if (image.AsSpan((at + 8)..end).SequenceEqual(kind == "zoned" ? now : localNow))
-                {
-                    into.Null(type);
-                    into.Flag(true);
-                }
-                else
-                {
-                    into.Write(image.AsSpan(at, end - at));
-                    into.Flag(false);
-                }
-
-                written += 2;
+                into.Write(columns.Column);
+                into.Flag(false);
             }
 
-            at = end;
+            written += 2;
         }
 
         return written;
@@ -238,18 +231,16 @@ internal static class FiringDigest
     private static void KeyRecord(Buffer into, byte[] image, int[] keys)
     {
         into.StartRecord();
-        Span<(int Start, int End)> columns = stackalloc (int, int)[BinaryPrimitives.ReadInt32BigEndian(image)];
-        var at = 4;
-        for (var i = 0; i < columns.Length; i++)
+        var columns = new RecordColumns(image);
+        Span<(int Start, int End)> bounds = stackalloc (int, int)[columns.Count];
+        while (columns.MoveNext())
         {
-            var end = at + 8 + Math.Max(BinaryPrimitives.ReadInt32BigEndian(image.AsSpan(at + 4)), 0);
-            columns[i] = (at, end);
-            at = end;
+            bounds[columns.Index] = (columns.Start, columns.End);
         }
 
         foreach (var key in keys)
         {
-            into.Write(image.AsSpan(columns[key - 1].Start, columns[key - 1].End - columns[key - 1].Start));
+            into.Write(image.AsSpan(bounds[key - 1].Start, bounds[key - 1].End - bounds[key - 1].Start));
         }
 
         into.EndRecord(keys.Length);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -355,14 +354,11 @@ internal sealed class JournalImages : IDisposable
     /// <summary>The types (their oids) of a binary image's columns, in order.</summary>
     public static uint[] ColumnTypes(byte[] record)
     {
-        var span = record.AsSpan();
-        var types = new uint[BinaryPrimitives.ReadInt32BigEndian(span)];
-        var at = 4;
-        for (var i = 0; i < types.Length; i++)
+        var columns = new RecordColumns(record);
+        var types = new uint[columns.Count];
+        while (columns.MoveNext())
         {
-            types[i] = BinaryPrimitives.ReadUInt32BigEndian(span[at..]);
-            var length = BinaryPrimitives.ReadInt32BigEndian(span[(at + 4)..]);
-            at += 8 + Math.Max(length, 0);
+            types[columns.Index] = columns.Type;
         }
 
         return types;

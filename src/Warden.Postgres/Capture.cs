@@ -32,7 +32,7 @@ internal static class Capture
     public const string Trigger = "warden_capture";
 
     /// <summary>Written into the capture function; one without it was installed by an earlier Warden, whose trigger this one cannot read.</summary>
-    public const string Version = "warden capture 5";
+    public const string Version = "warden capture 6";
 
     private static readonly string[] Operations = ["insert", "update", "delete"];
 
@@ -50,13 +50,16 @@ internal static class Capture
     /// change at plan and at apply. An inserted row leaves out the columns a sequence feeds, and its
     /// key when the statement draws from a sequence: those move on every try (an update's row whose
     /// key moved leaves out nothing: an UPDATE writes the key it computes). A firing's digest, per
-    /// kind of change, is over its rows sorted by key (text byte by byte), then by those bytes, so
-    /// the order the statement wrote them in does not matter: sha256 over the short rows one after
-    /// another, and over the longer rows' sha256 one after another (short: up to 1 KB, and 32 MB
-    /// for the firing's rows in all; a longer row is hashed before the sort, which carries only its
-    /// sha256);
-    /// its keys' digest is over their binary form in that order. Warden hashes the firings'
-    /// digests sorted (<see cref="GroupsSql"/>).</item>
+    /// kind of change, is sha256 over its rows one after another, sorted by key, then by those
+    /// bytes, so the order the statement wrote them in does not matter; a row longer than 1 KB (or
+    /// than 32 MB shared among the firing's rows) goes in as -1, which no record's count of columns
+    /// is, and its own sha256. The key's order is its binary form's, byte by byte, except for an
+    /// update of a table whose key is ordered (integers, dates and times, uuid, booleans, text in
+    /// UTF-8; a primary key never deferred, so each side's keys are unique): its rows are paired by
+    /// a merge join sorted by the key's type, and digested in that order, with no sort of the pairs
+    /// and no hash table, a third cheaper for a plan. Its keys' digest is over their binary form in
+    /// that order (an ordered key of one fixed-size column: that column's bytes alone). Warden
+    /// hashes the firings' digests sorted (<see cref="GroupsSql"/>).</item>
     /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
     /// an updated row whose value differs, compared by value for common types and as text for the
     /// rest) and the one value every changed row gets, if there is one, in the same pass; then the
@@ -75,8 +78,9 @@ internal static class Capture
           cols text[]; kinds text[]; sequenced boolean[]; domains boolean[]; nested boolean[]; keys integer[]; copied bigint; firing bigint;
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
           before_image text; after_columns text[]; after_image text; inserted_image text; s integer;
-          key_select text; key_match text; changes text[]; befores text[]; afters text[];
-          mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin');
+          key_select text; key_match text; differs text[]; changes text[]; befores text[]; afters text[]; types oid[]; ordered boolean; counted bigint; side_rows bigint; column_rows bigint[]; rows_digest bytea; keys_digest bytea;
+          key_order text; key_join text; key_bytes text; ones_after text[]; ones_paired text[]; column_index integer;
+          mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin'); hashing text := current_setting('enable_hashjoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
             RETURN NULL;
@@ -92,19 +96,26 @@ internal static class Capture
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
                              JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
-                 array_agg(t.typtype = 'd' ORDER BY a.attnum),
+                 array_agg(t.typtype = 'd' ORDER BY a.attnum), array_agg(a.atttypid ORDER BY a.attnum),
                  -- A composite value (or an array or domain of one) is read back by the type as it is at the rollback: as JSON, which reads by name.
                  array_agg(EXISTS (SELECT 1 FROM pg_type x WHERE x.typtype = 'c' AND x.oid IN (
                              SELECT y.oid FROM pg_type y WHERE y.oid IN (t.oid, b.base, t.typelem)
                              UNION SELECT z.typelem FROM pg_type z WHERE z.oid IN (b.base, t.typelem)
                              UNION SELECT w.typbasetype FROM pg_type w WHERE w.oid IN (t.typelem, (SELECT v.typelem FROM pg_type v WHERE v.oid = b.base)))) ORDER BY a.attnum)
-          INTO cols, kinds, sequenced, domains, nested
+          INTO cols, kinds, sequenced, domains, types, nested
           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
           WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
           SELECT array_agg(array_position(cols, a.attname::text) ORDER BY k.n) INTO keys
           FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
+          -- An update of a table whose rows the capture copies in binary form is digested side by side when each row keeps its key byte for byte
+          -- (below): for a primary key checked row by row (never deferred, so each side's keys are unique) whose columns' order Warden knows too
+          -- (Warden.Postgres.FiringDigest): integers, dates and times, uuid, booleans, and text in UTF-8 byte order.
+          ordered := TG_OP = 'UPDATE' AND keys IS NOT NULL AND NOT ('text only' = ANY(kinds) OR true = ANY(nested))
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = TG_RELID AND c.contype = 'p' AND c.condeferrable)
+                     AND NOT EXISTS (SELECT 1 FROM unnest(keys) k WHERE NOT (types[k] IN (16, 20, 21, 23, 1082, 1114, 1184, 2950)
+                                       OR (types[k] IN (25, 1043) AND current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8')));
 
           -- A row is named by an alias none of the table's columns has (a column named like it would be read instead of the row).
           alias := 'r';
@@ -153,7 +164,7 @@ internal static class Capture
             END IF;
             IF firing IS NOT NULL THEN
               INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, value)
-              VALUES (name, 'firing', TG_OP, firing, json_build_object('rows', copied, 'keys', keys, 'kinds', kinds, 'sequenced', sequenced, 'drawn', setting.drawn)::text);
+              VALUES (name, 'firing', TG_OP, firing, json_build_object('rows', copied, 'keys', keys, 'kinds', kinds, 'sequenced', sequenced, 'drawn', setting.drawn, 'ordered', ordered)::text);
               PERFORM set_config('enable_mergejoin', merging, true);
               RETURN NULL;
             END IF;
@@ -205,9 +216,10 @@ internal static class Capture
           inserted_image := CASE WHEN inserted_image IS NULL THEN $$''::bytea$$ ELSE format('record_send(ROW(%s))', inserted_image) END;
           -- Per column, over (op, o1.., n1..): whether an updated row changes it (by value for common types, as text for the rest), and its value
           -- before and after as the preview compares and shows them.
-          changes := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('(NOT paired OR o%1$s IS DISTINCT FROM n%1$s)', i)
-                                       ELSE format('(NOT paired OR o%1$s::text IS DISTINCT FROM n%1$s::text)', i) END
+          differs := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local', 'text') THEN format('o%1$s IS DISTINCT FROM n%1$s', i)
+                                       ELSE format('o%1$s::text IS DISTINCT FROM n%1$s::text', i) END
                            FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
+          changes := ARRAY(SELECT format('(NOT paired OR %s)', d) FROM unnest(differs) WITH ORDINALITY AS u(d, i) ORDER BY i);
           befores := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('o%s', i) WHEN k = 'text' THEN format('o%s COLLATE "C"', i) ELSE format('o%s::text COLLATE "C"', i) END
                            FROM unnest(kinds) WITH ORDINALITY AS u(k, i) ORDER BY i);
           afters := ARRAY(SELECT CASE WHEN k IN ('plain', 'zoned', 'local') THEN format('n%s', i) WHEN k = 'text' THEN format('n%s COLLATE "C"', i) ELSE format('n%s::text COLLATE "C"', i) END
@@ -222,20 +234,98 @@ internal static class Capture
             EXECUTE 'SELECT count(*) FROM warden_old' INTO total;
           END IF;
           whole := least(1024, 33554432 / greatest(total, 1));
+
+          -- An update of a table with an ordered key (above): its rows paired by a merge join of the two transition tables sorted by key, so the
+          -- pairs come in key order with no sort of their own, in one pass for the digest and, in a plan, the rows changing each column. Its
+          -- digests are over the pairs in key order (the order of the key's type; text byte by byte), the key's bytes a fixed-size column's own,
+          -- else the key's columns as a record. A key that moved leaves rows on one side only: those before as deleted, those after as inserted,
+          -- each in key order.
+          IF ordered THEN
+            key_join := (SELECT string_agg(format('o.o%1$s%2$s = n.n%1$s%2$s', k, CASE WHEN types[k] IN (25, 1043) THEN ' COLLATE "C"' ELSE '' END), ' AND ') FROM unnest(keys) k);
+            key_order := (SELECT string_agg(format('o.o%s%s', k, CASE WHEN types[k] IN (25, 1043) THEN ' COLLATE "C"' ELSE '' END), ', ') FROM unnest(keys) k);
+            key_bytes := CASE WHEN cardinality(keys) = 1 AND types[keys[1]] NOT IN (25, 1043)
+                              THEN format('%s(o.o%s)', CASE types[keys[1]] WHEN 16 THEN 'boolsend' WHEN 20 THEN 'int8send' WHEN 21 THEN 'int2send' WHEN 23 THEN 'int4send'
+                                                         WHEN 1082 THEN 'date_send' WHEN 1114 THEN 'timestamp_send' WHEN 1184 THEN 'timestamptz_send' ELSE 'uuid_send' END, keys[1])
+                              ELSE format('record_send(ROW(%s))', (SELECT string_agg(format('o.o%s', k), ', ') FROM unnest(keys) k)) END;
+            PERFORM set_config('enable_mergejoin', 'on', true), set_config('enable_hashjoin', 'off', true);
+            EXECUTE format(
+              'SELECT count(*), ARRAY[%1$s]::bigint[], sha256(string_agg(CASE WHEN length(b) <= %2$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), '
+              'sha256(string_agg(kb, ''''::bytea)) '
+              'FROM (SELECT record_send(ROW(%3$s, %4$s)) AS b, %5$s AS kb%6$s '
+              'FROM (SELECT %7$s FROM warden_old %8$I) o JOIN (SELECT %9$s FROM warden_new %8$I) n ON %10$s ORDER BY %11$s) s',
+              CASE WHEN setting.mode = 'plan' THEN (SELECT string_agg(CASE WHEN i = ANY(keys) THEN '0' ELSE format('count(*) FILTER (WHERE c%s)', i) END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i) ELSE '' END,
+              whole, before_image, after_image, key_bytes,
+              CASE WHEN setting.mode = 'plan' THEN (SELECT string_agg(format(', %s AS c%s', differs[i], i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i WHERE NOT i = ANY(keys)) ELSE '' END,
+              before_columns, alias, after_columns_read, key_join, key_order)
+            INTO side_rows, column_rows, rows_digest, keys_digest;
+            IF side_rows > 0 THEN
+              INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) VALUES (name, 'group', 'UPDATE', side_rows, 0, rows_digest, keys_digest);
+            END IF;
+            -- An update's transition tables hold a row before and a row after for each row it updated: with every row before paired, so is
+            -- every row after.
+            moved := total - side_rows;
+            counted := total;
+            IF moved > 0 THEN
+              EXECUTE 'SELECT count(*) FROM warden_new' INTO counted;
+              EXECUTE format(
+                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)) '
+                'FROM (SELECT record_send(ROW(%2$s)) AS b, %3$s AS kb FROM (SELECT %4$s FROM warden_old %5$I) o '
+                'WHERE NOT EXISTS (SELECT FROM (SELECT %6$s FROM warden_new %5$I) n WHERE %7$s) ORDER BY %8$s) s',
+                whole, before_image, key_bytes, before_columns, alias, after_columns_read, key_join, key_order)
+              INTO side_rows, rows_digest, keys_digest;
+              INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) SELECT name, 'group', 'DELETE', side_rows, side_rows, rows_digest, keys_digest WHERE side_rows > 0;
+              EXECUTE format(
+                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), sha256(string_agg(''''::bytea, ''''::bytea)) '
+                'FROM (SELECT record_send(ROW(%2$s)) AS b FROM (SELECT %3$s FROM warden_new %4$I) n '
+                'WHERE NOT EXISTS (SELECT FROM (SELECT %5$s FROM warden_old %4$I) o WHERE %6$s) ORDER BY %7$s) s',
+                whole, after_image, after_columns_read, alias, before_columns, key_join, replace(key_order, 'o.o', 'n.n'))
+              INTO side_rows, rows_digest, keys_digest;
+              INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) SELECT name, 'group', 'INSERT', side_rows, side_rows, rows_digest, keys_digest WHERE side_rows > 0;
+            END IF;
+            PERFORM set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', hashing, true);
+            IF setting.mode = 'plan' THEN
+              -- Per column, the rows changing it: the pairs that change it, and every row of a moved key. The one value every changed row gets,
+              -- if there is one (none if a key moved: its row before is deleted): over the rows after alone for a column every row changes, else
+              -- over the pairs that change it.
+              ones_after := array_fill(NULL::text, ARRAY[cardinality(cols)]);
+              ones_paired := ones_after;
+              IF moved = 0 AND EXISTS (SELECT 1 FROM unnest(column_rows) c WHERE c = total AND c > 0) THEN
+                EXECUTE format('SELECT ARRAY[%s]::text[] FROM (SELECT %s FROM warden_new %I) p',
+                               (SELECT string_agg(CASE WHEN column_rows[i] = total AND total > 0
+                                                       THEN format('CASE WHEN count(%1$s) = count(*) AND min(%1$s) = max(%1$s) THEN to_jsonb(min(%1$s)) #>> ''{}'' END', afters[i])
+                                                       ELSE 'NULL' END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i),
+                               after_columns_read, alias) INTO ones_after;
+              END IF;
+              IF moved = 0 AND EXISTS (SELECT 1 FROM unnest(column_rows) c WHERE c < total AND c > 0) THEN
+                EXECUTE format('SELECT ARRAY[%s]::text[] FROM (SELECT %s FROM warden_old %I) o JOIN (SELECT %s FROM warden_new %I) n ON %s',
+                               (SELECT string_agg(CASE WHEN column_rows[i] < total AND column_rows[i] > 0
+                                                       THEN format('CASE WHEN count(%1$s) FILTER (WHERE %2$s) = count(*) FILTER (WHERE %2$s) AND min(%1$s) FILTER (WHERE %2$s) = max(%1$s) FILTER (WHERE %2$s) '
+                                                                   'THEN to_jsonb(min(%1$s) FILTER (WHERE %2$s)) #>> ''{}'' END', afters[i], differs[i])
+                                                       ELSE 'NULL' END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i),
+                               before_columns, alias, after_columns_read, alias, key_join) INTO ones_paired;
+              END IF;
+              FOR column_index IN 1 .. cardinality(cols) LOOP
+                CONTINUE WHEN column_rows[column_index] = 0 AND moved = 0;
+                INSERT INTO pg_temp.warden_summary (tbl, kind, col, n, value)
+                VALUES (name, 'column', cols[column_index], column_rows[column_index] + moved + (counted - total + moved), coalesce(ones_after[column_index], ones_paired[column_index]));
+              END LOOP;
+            END IF;
+          END IF;
+
           FOR s IN 1 .. cardinality(sources) LOOP
+            EXIT WHEN ordered;
             -- One aggregate over the source's rows sorted by key, then digest: per kind of change in it (an update's pairs may hold moved keys'
             -- deletes and inserts) its count and digests, each over its own rows in that order; in a plan, per column, the rows changing it and the
             -- one value every changed row gets (none if a row is deleted). Sorted by the key first, not by the kind: a sort whose first column is the
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE sha256(b) END AS rd, length(b) > %10$s AS long, op, moved, kb%5$s%9$s '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END AS rd, op, moved, kb%5$s%9$s '
               'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY kb, rd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %7$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%8$s',
               (SELECT string_agg(format('count(*)%2$s AS n%1$s, count(*) FILTER (WHERE %3$smoved) AS m%1$s, '
-                                        'sha256(sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$sNOT long), ''''::bytea)) '
-                                        '|| sha256(coalesce(string_agg(rd, ''''::bytea) FILTER (WHERE %3$slong), ''''::bytea))) AS d%1$s, '
+                                        'sha256(string_agg(rd, ''''::bytea)%2$s) AS d%1$s, '
                                         'sha256(string_agg(kb, ''''::bytea)%2$s) AS k%1$s',
                                         j, CASE WHEN cardinality(present) > 1 THEN format(' FILTER (WHERE %s)', f) ELSE '' END,
                                         CASE WHEN cardinality(present) > 1 THEN format('%s AND ', f) ELSE '' END), ', ' ORDER BY j)

@@ -12,8 +12,11 @@ namespace Warden.Postgres;
 /// record in PostgreSQL's binary form: the copied images' columns laid end to end under one count,
 /// a time equal to the transaction's (<c>now()</c>, <c>localtimestamp</c>) after written as
 /// nothing and a flag, an inserted row without the columns a sequence feeds (see the capture's
-/// function, <see cref="Capture"/>). Rows are sorted by the binary form of their key, then by
-/// those bytes; sha256 runs over the short rows end to end and over the long rows' own sha256.
+/// function, <see cref="Capture"/>). Rows are sorted by their key, then by those bytes, and
+/// sha256 runs over them end to end, a long row as its own sha256 after a marker. The key's order
+/// is its binary form's, byte by byte; for an update of a table whose key's order Warden knows
+/// (<see cref="Firing.Ordered"/>), the order of the key's type, as the trigger's merge join pairs
+/// the rows.
 /// </summary>
 internal static class FiringDigest
 {
@@ -32,8 +35,10 @@ internal static class FiringDigest
         var groups = new List<FiringGroup>();
         foreach (var operation in (string[])["UPDATE", "DELETE", "INSERT"])
         {
-            // Every row's key and bytes (a long row's sha256) laid end to end in two buffers, then sorted as indexes into them.
+            // Every row's key, its order and its bytes (a long row's sha256) laid end to end in buffers, then sorted as indexes into them.
+            var ordered = firing.Ordered && firing.Operation == "UPDATE" && firing.Keys is not null;
             var keys = new Buffer();
+            var orders = ordered ? new Buffer() : keys;
             var bytes = new Buffer();
             var entries = new List<Entry>();
             long moved = 0;
@@ -48,20 +53,33 @@ internal static class FiringDigest
                 var keyStart = keys.Length;
                 if (operation != "INSERT" && firing.Keys is not null)
                 {
-                    KeyRecord(keys, row.Before!, firing.Keys);
+                    if (ordered)
+                    {
+                        KeyBytes(keys, row.Before!, firing.Keys);
+                    }
+                    else
+                    {
+                        KeyRecord(keys, row.Before!, firing.Keys);
+                    }
+                }
+
+                var orderStart = ordered ? orders.Length : keyStart;
+                if (ordered)
+                {
+                    OrderKey(orders, operation == "INSERT" ? row.After! : row.Before!, firing.Keys!);
                 }
 
                 var start = bytes.Length;
                 Row(bytes, firing, row, now, localNow);
-                var isLong = bytes.Length - start > whole;
-                if (isLong)
+                if (bytes.Length - start > whole)
                 {
                     var hash = SHA256.HashData(bytes.Span(start, bytes.Length - start));
                     bytes.Length = start;
+                    bytes.Write(LongRow);
                     bytes.Write(hash);
                 }
 
-                entries.Add(new Entry(keyStart, keys.Length - keyStart, start, bytes.Length - start, isLong));
+                entries.Add(new Entry(keyStart, keys.Length - keyStart, orderStart, (ordered ? orders.Length : keys.Length) - orderStart, start, bytes.Length - start));
             }
 
             if (entries.Count == 0)
@@ -70,39 +88,40 @@ internal static class FiringDigest
             }
 
             // As PostgreSQL orders bytea: byte by byte, a shorter prefix first. Rows usually come in key order already.
-            var order = new Order(keys, bytes, entries);
+            var order = new Order(orders, bytes, entries);
             var sorted = Enumerable.Range(0, entries.Count).ToArray();
             if (!order.IsSorted(sorted))
             {
                 Array.Sort(sorted, order);
             }
 
-            using var shortRows = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var longRows = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var rowDigest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var keyDigest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             foreach (var i in sorted)
             {
                 var entry = entries[i];
-                (entry.Long ? longRows : shortRows).AppendData(bytes.Span(entry.RowStart, entry.RowLength));
+                rowDigest.AppendData(bytes.Span(entry.RowStart, entry.RowLength));
                 keyDigest.AppendData(keys.Span(entry.KeyStart, entry.KeyLength));
             }
 
-            var digest = SHA256.HashData([.. shortRows.GetHashAndReset(), .. longRows.GetHashAndReset()]);
-            groups.Add(new FiringGroup(firing.Table, operation, entries.Count, moved, digest, keyDigest.GetHashAndReset()));
+            groups.Add(new FiringGroup(firing.Table, operation, entries.Count, moved, rowDigest.GetHashAndReset(), keyDigest.GetHashAndReset()));
         }
 
         return groups;
     }
 
-    private readonly record struct Entry(int KeyStart, int KeyLength, int RowStart, int RowLength, bool Long);
+    /// <summary>In place of a long row, before its sha256: -1, which no record's count of columns is.</summary>
+    private static readonly byte[] LongRow = [0xff, 0xff, 0xff, 0xff];
 
-    /// <summary>Rows by key, then bytes.</summary>
-    private sealed class Order(Buffer keys, Buffer bytes, List<Entry> entries) : IComparer<int>
+    private readonly record struct Entry(int KeyStart, int KeyLength, int OrderStart, int OrderLength, int RowStart, int RowLength);
+
+    /// <summary>Rows by key (the bytes that order it), then bytes.</summary>
+    private sealed class Order(Buffer orders, Buffer bytes, List<Entry> entries) : IComparer<int>
     {
         public int Compare(int x, int y)
         {
             var (a, b) = (entries[x], entries[y]);
-            var byKey = keys.Span(a.KeyStart, a.KeyLength).SequenceCompareTo(keys.Span(b.KeyStart, b.KeyLength));
+            var byKey = orders.Span(a.OrderStart, a.OrderLength).SequenceCompareTo(orders.Span(b.OrderStart, b.OrderLength));
             return byKey != 0 ? byKey : bytes.Span(a.RowStart, a.RowLength).SequenceCompareTo(bytes.Span(b.RowStart, b.RowLength));
         }
 
@@ -246,6 +265,75 @@ internal static class FiringDigest
         into.EndRecord(keys.Length);
     }
 
+    /// <summary>An ordered key's bytes as the trigger digests them: a fixed-size column's own bytes, else the key's columns as a record.</summary>
+    private static void KeyBytes(Buffer into, byte[] image, int[] keys)
+    {
+        if (keys.Length == 1)
+        {
+            var value = Column(image, keys[0], out var type);
+            if (type is not (TextType or VarcharType))
+            {
+                into.Write(value);
+                return;
+            }
+        }
+
+        KeyRecord(into, image, keys);
+    }
+
+    private const uint TextType = 25;
+    private const uint VarcharType = 1043;
+
+    /// <summary>
+    /// Bytes whose order, byte by byte, is the order of an ordered key's values (the trigger's
+    /// merge join sorts by them): an integer, date or time with its sign bit flipped (big-endian,
+    /// so negative before positive), a boolean or uuid as it is, text byte by byte (PostgreSQL's
+    /// "C" order: a shorter prefix first) with each zero byte escaped and a terminator, so a
+    /// key's next column never counts as the text's.
+    /// </summary>
+    private static void OrderKey(Buffer into, byte[] image, int[] keys)
+    {
+        foreach (var key in keys)
+        {
+            var value = Column(image, key, out var type);
+            switch (type)
+            {
+                case 20 or 21 or 23 or 1082 or 1114 or 1184:
+                    var start = into.Length;
+                    into.Write(value);
+                    into.Span(start, 1)[0] ^= 0x80;
+                    break;
+                case TextType or VarcharType:
+                    foreach (var b in value)
+                    {
+                        into.Write(b == 0 ? [0, 0xff] : [b]);
+                    }
+
+                    into.Write([0, 0]);
+                    break;
+                default:
+                    into.Write(value);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A column of a record (numbered from 1): its bytes, and its type.</summary>
+    private static ReadOnlySpan<byte> Column(byte[] image, int number, out uint type)
+    {
+        var columns = new RecordColumns(image);
+        while (columns.MoveNext())
+        {
+            if (columns.Index == number - 1)
+            {
+                type = columns.Type;
+                return image.AsSpan(columns.Start + 8, columns.End - columns.Start - 8);
+            }
+        }
+
+        throw new InvalidDataException($"the row has no column {number}, which its key names");
+    }
+
     /// <summary>Bytes written end to end, records among them in PostgreSQL's binary form (their count of columns in front).</summary>
     private sealed class Buffer
     {
@@ -297,7 +385,7 @@ internal static class FiringDigest
 }
 
 /// <summary>A firing of the capture trigger at apply whose rows Warden digests (<see cref="FiringDigest"/>): what the trigger wrote down of its table.</summary>
-internal sealed record Firing(string Table, string Operation, long Number, long Rows, int[]? Keys, string[] Kinds, bool[] Sequenced, bool Drawn)
+internal sealed record Firing(string Table, string Operation, long Number, long Rows, int[]? Keys, string[] Kinds, bool[] Sequenced, bool Drawn, bool Ordered)
 {
     public static Firing Parse(string table, string operation, long number, string json)
     {
@@ -307,7 +395,8 @@ internal sealed record Firing(string Table, string Operation, long Number, long 
             root.GetProperty("keys").ValueKind == JsonValueKind.Null ? null : [.. root.GetProperty("keys").EnumerateArray().Select(k => k.GetInt32())],
             [.. root.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()!)],
             [.. root.GetProperty("sequenced").EnumerateArray().Select(k => k.GetBoolean())],
-            root.GetProperty("drawn").GetBoolean());
+            root.GetProperty("drawn").GetBoolean(),
+            root.TryGetProperty("ordered", out var ordered) && ordered.GetBoolean());
     }
 }
 

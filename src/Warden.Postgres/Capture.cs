@@ -78,7 +78,7 @@ internal static class Capture
           cols text[]; kinds text[]; sequenced boolean[]; domains boolean[]; nested boolean[]; keys integer[]; copied bigint; firing bigint;
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
           before_image text; after_columns text[]; after_image text; inserted_image text; s integer;
-          key_select text; key_match text; differs text[]; changes text[]; befores text[]; afters text[]; types oid[]; ordered boolean; counted bigint; side_rows bigint; column_rows bigint[]; rows_digest bytea; keys_digest bytea;
+          key_select text; key_match text; differs text[]; changes text[]; befores text[]; afters text[]; types oid[]; collations oid[]; ordered boolean; counted bigint; side_rows bigint; column_rows bigint[]; rows_digest bytea; keys_digest bytea;
           key_order text; key_join text; key_bytes text; ones_after text[]; ones_paired text[]; column_index integer;
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin'); hashing text := current_setting('enable_hashjoin');
         BEGIN
@@ -96,13 +96,13 @@ internal static class Capture
                  array_agg(a.attidentity <> '' OR EXISTS (
                              SELECT 1 FROM pg_attrdef d JOIN pg_depend p ON p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid AND p.refclassid = 'pg_class'::regclass
                              JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S' WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) ORDER BY a.attnum),
-                 array_agg(t.typtype = 'd' ORDER BY a.attnum), array_agg(a.atttypid ORDER BY a.attnum),
+                 array_agg(t.typtype = 'd' ORDER BY a.attnum), array_agg(a.atttypid ORDER BY a.attnum), array_agg(a.attcollation ORDER BY a.attnum),
                  -- A composite value (or an array or domain of one) is read back by the type as it is at the rollback: as JSON, which reads by name.
                  array_agg(EXISTS (SELECT 1 FROM pg_type x WHERE x.typtype = 'c' AND x.oid IN (
                              SELECT y.oid FROM pg_type y WHERE y.oid IN (t.oid, b.base, t.typelem)
                              UNION SELECT z.typelem FROM pg_type z WHERE z.oid IN (b.base, t.typelem)
                              UNION SELECT w.typbasetype FROM pg_type w WHERE w.oid IN (t.typelem, (SELECT v.typelem FROM pg_type v WHERE v.oid = b.base)))) ORDER BY a.attnum)
-          INTO cols, kinds, sequenced, domains, types, nested
+          INTO cols, kinds, sequenced, domains, types, collations, nested
           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS base) b
           WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
           SELECT array_agg(array_position(cols, a.attname::text) ORDER BY k.n) INTO keys
@@ -111,11 +111,13 @@ internal static class Capture
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
           -- An update of a table whose rows the capture copies in binary form is digested side by side when each row keeps its key byte for byte
           -- (below): for a primary key checked row by row (never deferred, so each side's keys are unique) whose columns' order Warden knows too
-          -- (Warden.Postgres.FiringDigest): integers, dates and times, uuid, booleans, and text in UTF-8 byte order.
+          -- (Warden.Postgres.FiringDigest): integers, dates and times, uuid, booleans, and text in UTF-8 byte order whose collation tells keys
+          -- apart byte by byte (one that does not, such as one ignoring case, pairs 'a' with 'A', which the merge join by bytes would not).
           ordered := TG_OP = 'UPDATE' AND keys IS NOT NULL AND NOT ('text only' = ANY(kinds) OR true = ANY(nested))
                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = TG_RELID AND c.contype = 'p' AND c.condeferrable)
                      AND NOT EXISTS (SELECT 1 FROM unnest(keys) k WHERE NOT (types[k] IN (16, 20, 21, 23, 1082, 1114, 1184, 2950)
-                                       OR (types[k] IN (25, 1043) AND current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8')));
+                                       OR (types[k] IN (25, 1043) AND current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8'
+                                           AND (SELECT c.collisdeterministic FROM pg_collation c WHERE c.oid = collations[k]))));
 
           -- A row is named by an alias none of the table's columns has (a column named like it would be read instead of the row).
           alias := 'r';

@@ -110,11 +110,17 @@ internal static class Capture
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
           -- An update of a table whose rows the capture copies in binary form is digested side by side when each row keeps its key byte for byte
-          -- (below): for a primary key checked row by row (never deferred, so each side's keys are unique) whose columns' order Warden knows too
-          -- (Warden.Postgres.FiringDigest): integers, dates and times, uuid, booleans, and text in UTF-8 byte order whose collation tells keys
-          -- apart byte by byte (one that does not, such as one ignoring case, pairs 'a' with 'A', which the merge join by bytes would not).
+          -- (below): for a primary key checked row by row (never deferred) of a table without children that the key does not cover (a
+          -- partitioned table's key covers its partitions; an inheriting table's rows come in its parent's transition tables under keys the
+          -- parent's may share), so each side's keys are unique, whose columns' order Warden knows too (Warden.Postgres.FiringDigest):
+          -- integers, dates and times, uuid, booleans, and text in UTF-8 byte order whose collation tells keys apart byte by byte (one that
+          -- does not, such as one ignoring case, pairs 'a' with 'A', which the merge join by bytes would not). And only where Warden makes
+          -- the apply's digests from the copied rows (not for a domain over a time): what the plan digests this way, the apply checks from
+          -- every row it copied, paired by a hash join, never by this same path.
           ordered := TG_OP = 'UPDATE' AND keys IS NOT NULL AND NOT ('text only' = ANY(kinds) OR true = ANY(nested))
+                     AND NOT EXISTS (SELECT 1 FROM unnest(kinds, domains) AS u(k, d) WHERE d AND k IN ('zoned', 'local'))
                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = TG_RELID AND c.contype = 'p' AND c.condeferrable)
+                     AND NOT EXISTS (SELECT 1 FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent WHERE h.inhparent = TG_RELID AND p.relkind <> 'p')
                      AND NOT EXISTS (SELECT 1 FROM unnest(keys) k WHERE NOT (types[k] IN (16, 20, 21, 23, 1082, 1114, 1184, 2950)
                                        OR (types[k] IN (25, 1043) AND current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8'
                                            AND (SELECT c.collisdeterministic FROM pg_collation c WHERE c.oid = collations[k]))));
@@ -251,7 +257,7 @@ internal static class Capture
                               ELSE format('record_send(ROW(%s))', (SELECT string_agg(format('o.o%s', k), ', ') FROM unnest(keys) k)) END;
             PERFORM set_config('enable_mergejoin', 'on', true), set_config('enable_hashjoin', 'off', true);
             EXECUTE format(
-              'SELECT count(*), ARRAY[%1$s]::bigint[], sha256(string_agg(CASE WHEN length(b) <= %2$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), '
+              'SELECT count(*), ARRAY[%1$s]::bigint[], sha256(string_agg(CASE WHEN length(b) <= %2$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), '
               'sha256(string_agg(kb, ''''::bytea)) '
               'FROM (SELECT record_send(ROW(%3$s, %4$s)) AS b, %5$s AS kb%6$s '
               'FROM (SELECT %7$s FROM warden_old %8$I) o JOIN (SELECT %9$s FROM warden_new %8$I) n ON %10$s ORDER BY %11$s) s',
@@ -260,6 +266,9 @@ internal static class Capture
               CASE WHEN setting.mode = 'plan' THEN (SELECT string_agg(format(', %s AS c%s', differs[i], i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i WHERE NOT i = ANY(keys)) ELSE '' END,
               before_columns, alias, after_columns_read, key_join, key_order)
             INTO side_rows, column_rows, rows_digest, keys_digest;
+            IF side_rows > total THEN
+              RAISE EXCEPTION 'the rows of % pair more than one to one by their key (% pairs of % rows): a key is on one side twice', name, side_rows, total;
+            END IF;
             IF side_rows > 0 THEN
               INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) VALUES (name, 'group', 'UPDATE', side_rows, 0, rows_digest, keys_digest);
             END IF;
@@ -270,14 +279,14 @@ internal static class Capture
             IF moved > 0 THEN
               EXECUTE 'SELECT count(*) FROM warden_new' INTO counted;
               EXECUTE format(
-                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)) '
+                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)) '
                 'FROM (SELECT record_send(ROW(%2$s)) AS b, %3$s AS kb FROM (SELECT %4$s FROM warden_old %5$I) o '
                 'WHERE NOT EXISTS (SELECT FROM (SELECT %6$s FROM warden_new %5$I) n WHERE %7$s) ORDER BY %8$s) s',
                 whole, before_image, key_bytes, before_columns, alias, after_columns_read, key_join, key_order)
               INTO side_rows, rows_digest, keys_digest;
               INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) SELECT name, 'group', 'DELETE', side_rows, side_rows, rows_digest, keys_digest WHERE side_rows > 0;
               EXECUTE format(
-                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END, ''''::bytea)), sha256(string_agg(''''::bytea, ''''::bytea)) '
+                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), sha256(string_agg(''''::bytea, ''''::bytea)) '
                 'FROM (SELECT record_send(ROW(%2$s)) AS b FROM (SELECT %3$s FROM warden_new %4$I) n '
                 'WHERE NOT EXISTS (SELECT FROM (SELECT %5$s FROM warden_old %4$I) o WHERE %6$s) ORDER BY %7$s) s',
                 whole, after_image, after_columns_read, alias, before_columns, key_join, replace(key_order, 'o.o', 'n.n'))
@@ -322,7 +331,7 @@ internal static class Capture
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE ''\xffffffff''::bytea || sha256(b) END AS rd, op, moved, kb%5$s%9$s '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END AS rd, op, moved, kb%5$s%9$s '
               'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY kb, rd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %7$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%8$s',

@@ -194,6 +194,54 @@ public sealed class BinaryJournalTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_moved_row_of_a_table_whose_child_shares_its_keys_is_bound_by_the_plan()
+    {
+        // A primary key does not cover an inheriting table: the parent's transition tables hold the child's rows too, under keys the parent
+        // has as well. A row whose key the update moves must still be bound, here on a table whose apply digests in the server (a domain over a
+        // time), the same path as the plan's.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE DOMAIN stamp AS timestamptz;
+            CREATE TABLE ip (id int PRIMARY KEY, v text, at stamp);
+            CREATE TABLE ic (id int PRIMARY KEY, v text, at stamp) INHERITS (ip);
+            INSERT INTO ip VALUES (1, 'parent', NULL), (2, 'secret', NULL);
+            INSERT INTO ic VALUES (1, 'child', NULL);
+            """, "ip", "ic");
+
+        await IsStaleAsync(system, "UPDATE ip SET id = CASE WHEN id = 2 THEN 20 ELSE id END, v = v || '!'", "UPDATE ONLY ip SET v = 'tampered' WHERE id = 2", "ip");
+        var plan = system.Plan(Warehouse.Call("execute", "UPDATE ip SET id = CASE WHEN id = 2 THEN 20 ELSE id END, v = v || '!'")).Get();
+        Assert.All(plan.Changes, c => Assert.True(c.Records > 0, $"{c.Field}: {c.Records}"));
+    }
+
+    [Fact]
+    public async Task An_update_of_a_table_whose_child_shares_its_keys_applies_as_planned()
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE jp (id int PRIMARY KEY, v text);
+            CREATE TABLE jc (id int PRIMARY KEY, v text) INHERITS (jp);
+            INSERT INTO jp VALUES (1, 'parent'), (2, 'other');
+            INSERT INTO jc VALUES (1, 'child');
+            """, "jp", "jc");
+
+        var applied = await system.ApplyAsync(system.Plan(Warehouse.Call("execute", "UPDATE jp SET v = v || '!'")).Get(), null, Ct);
+
+        Assert.True(applied.Error is null, $"{applied.Error?.Code} {applied.Error?.Message}");
+        Assert.Equal("1:child!,1:parent!,2:other!", await server.ScalarAsync<string>(_warehouse.Database, "SELECT string_agg(format('%s:%s', id, v), ',' ORDER BY id, v) FROM jp"));
+    }
+
+    [Fact]
+    public async Task Changes_are_captured_when_the_database_reads_backslashes_in_strings_the_old_way()
+    {
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE oldstrings (id int PRIMARY KEY, v text);
+            INSERT INTO oldstrings SELECT g, repeat('v', 1500 * (g % 2)) FROM generate_series(1, 10) g;
+            DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$;
+            """, "oldstrings");
+
+        await AppliesAndRollsBackExactlyAsync(system, "oldstrings", "UPDATE oldstrings SET v = v || '!'");
+        await AppliesAndRollsBackExactlyAsync(system, "oldstrings", "DELETE FROM oldstrings WHERE id > 5");
+    }
+
+    [Fact]
     public async Task Floats_roll_back_exactly_when_the_session_writes_floats_short()
     {
         await using var system = await PostgresDatabase.OpenAsync(

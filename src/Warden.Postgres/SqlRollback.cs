@@ -326,7 +326,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
             UPDATE pg_temp.warden_undo u SET state = coalesce(s.state, 'missing')
             FROM pg_temp.warden_undo v
             LEFT JOIN LATERAL (
-              SELECT CASE WHEN to_jsonb(t) = v.after THEN 'as_left' ELSE 'changed' END AS state
+              SELECT CASE WHEN to_jsonb(t.*) = v.after THEN 'as_left' ELSE 'changed' END AS state
               FROM {t} t, jsonb_populate_record(NULL::{t}, coalesce(v.after, v.before)) k
               WHERE {keyOf("t")} = {keyOf("k")}
               FOR UPDATE OF t
@@ -417,7 +417,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
     }
 
     private static string KeyMatch(TableShape table) =>
-        $"({string.Join(", ", table.Key.Select(k => "t." + TableShape.Quote(k)))}) = (SELECT {string.Join(", ", table.Key.Select(TableShape.Quote))} FROM jsonb_populate_record(NULL::{table.Quoted}, $1::jsonb))";
+        $"({string.Join(", ", table.Key.Select(k => "t." + TableShape.Quote(k)))}) = (SELECT {string.Join(", ", table.Key.Select(k => "p." + TableShape.Quote(k)))} FROM jsonb_populate_record(NULL::{table.Quoted}, $1::jsonb) p)";
 
     private static string KeyText(TableShape table, string image)
     {
@@ -428,7 +428,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
     /// <summary>Whether the row with the image's key is missing, as the statement left it (<paramref name="after"/>), or changed since.</summary>
     private static async Task<RowState> StateAsync(NpgsqlConnection connection, TableShape table, string keyImage, string? after, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand($"SELECT to_jsonb(t) = $2::jsonb FROM {table.Quoted} t WHERE {KeyMatch(table)} FOR UPDATE", connection);
+        await using var command = new NpgsqlCommand($"SELECT to_jsonb(t.*) = $2::jsonb FROM {table.Quoted} t WHERE {KeyMatch(table)} FOR UPDATE", connection);
         command.Parameters.Add(new() { Value = keyImage, NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
@@ -454,7 +454,7 @@ internal sealed class SqlRollback(PostgresDatabase database, SqlJournal journal,
     {
         var columns = string.Join(", ", table.Settable.Select(c => TableShape.Quote(c.Name)));
         await using var command = new NpgsqlCommand(
-            $"UPDATE {table.Quoted} t SET ({columns}) = (SELECT {columns} FROM jsonb_populate_record(NULL::{table.Quoted}, $2::jsonb)) WHERE {KeyMatch(table)}", connection);
+            $"UPDATE {table.Quoted} t SET ({columns}) = (SELECT {string.Join(", ", table.Settable.Select(c => "p." + TableShape.Quote(c.Name)))} FROM jsonb_populate_record(NULL::{table.Quoted}, $2::jsonb) p) WHERE {KeyMatch(table)}", connection);
         command.Parameters.Add(new() { Value = keyImage, NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = image, NpgsqlDbType = NpgsqlDbType.Jsonb });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -242,6 +242,25 @@ public sealed class BinaryJournalTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_table_whose_columns_are_named_like_the_rollbacks_own_names_rolls_back_exactly()
+    {
+        // Row by row (fewer than 20 rows of a kind) and set-based (20 or more), each finding rows by key and comparing them whole.
+        await using var system = await _warehouse.OpenWithTablesAsync("""
+            CREATE TABLE named (t int PRIMARY KEY, u text, v text, k text, b text, a text, s text, n int, state text, p text);
+            INSERT INTO named SELECT g, 'u', 'v', 'k', 'b', 'a', 's', g, 'state', 'p' FROM generate_series(1, 60) g;
+            """, "named");
+
+        foreach (var sql in (string[])[
+            "UPDATE named SET u = 'changed', n = n + 1 WHERE t <= 25", "UPDATE named SET u = 'one' WHERE t = 30",
+            "DELETE FROM named WHERE t > 35", "DELETE FROM named WHERE t = 31",
+            "INSERT INTO named (t, u) SELECT g, 'new' FROM generate_series(100, 125) g", "INSERT INTO named (t, u) VALUES (200, 'one')",
+            "UPDATE named SET t = t + 1000 WHERE t <= 3"])
+        {
+            await AppliesAndRollsBackExactlyAsync(system, "named", sql);
+        }
+    }
+
+    [Fact]
     public async Task Floats_roll_back_exactly_when_the_session_writes_floats_short()
     {
         await using var system = await PostgresDatabase.OpenAsync(

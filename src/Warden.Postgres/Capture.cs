@@ -54,12 +54,14 @@ internal static class Capture
     /// bytes, so the order the statement wrote them in does not matter; a row longer than 1 KB (or
     /// than 32 MB shared among the firing's rows) goes in as -1, which no record's count of columns
     /// is, and its own sha256. The key's order is its binary form's, byte by byte, except for an
-    /// update of a table whose key is ordered (integers, dates and times, uuid, booleans, text in
-    /// UTF-8; a primary key never deferred, so each side's keys are unique): its rows are paired by
-    /// a merge join sorted by the key's type, and digested in that order, with no sort of the pairs
-    /// and no hash table, a third cheaper for a plan. Its keys' digest is over their binary form in
-    /// that order (an ordered key of one fixed-size column: that column's bytes alone). Warden
-    /// hashes the firings' digests sorted (<see cref="GroupsSql"/>).</item>
+    /// update of a table whose key is ordered (a primary key never deferred and covering every row
+    /// of the transition tables, so each side's keys are unique; integers, dates and times, uuid,
+    /// booleans, text in UTF-8 under a collation that tells keys apart byte by byte; and an apply
+    /// Warden digests from the copied rows): its rows are paired by a merge join sorted by the
+    /// key's type, and digested in that order, with no sort of the pairs and no hash table, a third
+    /// cheaper for a plan. Its keys' digest is over their binary form in that order (an ordered key
+    /// of one fixed-size column: that column's bytes alone). Warden hashes the firings' digests
+    /// sorted (<see cref="GroupsSql"/>).</item>
     /// <item>A plan's preview: per column, the rows changing it (every inserted and deleted row,
     /// an updated row whose value differs, compared by value for common types and as text for the
     /// rest) and the one value every changed row gets, if there is one, in the same pass; then the
@@ -109,8 +111,8 @@ internal static class Capture
           FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
           WHERE i.indrelid = TG_RELID AND i.indisprimary;
-          -- An update of a table whose rows the capture copies in binary form is digested side by side when each row keeps its key byte for byte
-          -- (below): for a primary key checked row by row (never deferred) of a table without children that the key does not cover (a
+          -- An update of a table whose rows the capture copies in binary form pairs its rows by a merge join in key order (below) when its key
+          -- is ordered: a primary key checked row by row (never deferred) of a table without children that the key does not cover (a
           -- partitioned table's key covers its partitions; an inheriting table's rows come in its parent's transition tables under keys the
           -- parent's may share), so each side's keys are unique, whose columns' order Warden knows too (Warden.Postgres.FiringDigest):
           -- integers, dates and times, uuid, booleans, and text in UTF-8 byte order whose collation tells keys apart byte by byte (one that

@@ -81,7 +81,9 @@ internal static class Capture
           alias text; pairs text; narrow text; before_columns text; after_columns_read text; sources text[]; ops text[]; present text[]; whole bigint;
           before_image text; after_columns text[]; after_image text; inserted_image text; s integer;
           key_select text; key_match text; differs text[]; changes text[]; befores text[]; afters text[]; types oid[]; collations oid[]; ordered boolean; counted bigint; side_rows bigint; column_rows bigint[]; rows_digest bytea; keys_digest bytea;
-          key_order text; key_join text; key_bytes text; ones_after text[]; ones_paired text[]; column_index integer;
+          key_order text; key_join text; key_bytes text; ones_after text[]; ones_paired text[]; column_index integer; long_row text;
+          -- The one value every changed row gets, if there is one: of a column's values after (%1$s), under a filter for the changed rows (%2$s).
+          one_value CONSTANT text := 'CASE WHEN count(%1$s)%2$s = count(*)%2$s AND min(%1$s)%2$s = max(%1$s)%2$s THEN to_jsonb(min(%1$s)%2$s) #>> ''{}'' END';
           mark bigint; total bigint; moved bigint; changed record; room bigint; merging text := current_setting('enable_mergejoin'); hashing text := current_setting('enable_hashjoin');
         BEGIN
           IF to_regclass('pg_temp.warden_capturing') IS NULL THEN
@@ -244,6 +246,8 @@ internal static class Capture
             EXECUTE 'SELECT count(*) FROM warden_old' INTO total;
           END IF;
           whole := least(1024, 33554432 / greatest(total, 1));
+          -- A row as the digests take it: whole up to that size, else -1 (which no record's count of columns is) and its sha256.
+          long_row := format('CASE WHEN length(b) <= %s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END', whole);
 
           -- An update of a table with an ordered key (above): its rows paired by a merge join of the two transition tables sorted by key, so the
           -- pairs come in key order with no sort of their own, in one pass for the digest and, in a plan, the rows changing each column. Its
@@ -259,12 +263,12 @@ internal static class Capture
                               ELSE format('record_send(ROW(%s))', (SELECT string_agg(format('o.o%s', k), ', ') FROM unnest(keys) k)) END;
             PERFORM set_config('enable_mergejoin', 'on', true), set_config('enable_hashjoin', 'off', true);
             EXECUTE format(
-              'SELECT count(*), ARRAY[%1$s]::bigint[], sha256(string_agg(CASE WHEN length(b) <= %2$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), '
+              'SELECT count(*), ARRAY[%1$s]::bigint[], sha256(string_agg(%2$s, ''''::bytea)), '
               'sha256(string_agg(kb, ''''::bytea)) '
               'FROM (SELECT record_send(ROW(%3$s, %4$s)) AS b, %5$s AS kb%6$s '
               'FROM (SELECT %7$s FROM warden_old %8$I) o JOIN (SELECT %9$s FROM warden_new %8$I) n ON %10$s ORDER BY %11$s) s',
               CASE WHEN setting.mode = 'plan' THEN (SELECT string_agg(CASE WHEN i = ANY(keys) THEN '0' ELSE format('count(*) FILTER (WHERE c%s)', i) END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i) ELSE '' END,
-              whole, before_image, after_image, key_bytes,
+              long_row, before_image, after_image, key_bytes,
               CASE WHEN setting.mode = 'plan' THEN (SELECT string_agg(format(', %s AS c%s', differs[i], i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i WHERE NOT i = ANY(keys)) ELSE '' END,
               before_columns, alias, after_columns_read, key_join, key_order)
             INTO side_rows, column_rows, rows_digest, keys_digest;
@@ -281,17 +285,17 @@ internal static class Capture
             IF moved > 0 THEN
               EXECUTE 'SELECT count(*) FROM warden_new' INTO counted;
               EXECUTE format(
-                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)) '
+                'SELECT count(*), sha256(string_agg(%1$s, ''''::bytea)), sha256(string_agg(kb, ''''::bytea)) '
                 'FROM (SELECT record_send(ROW(%2$s)) AS b, %3$s AS kb FROM (SELECT %4$s FROM warden_old %5$I) o '
                 'WHERE NOT EXISTS (SELECT FROM (SELECT %6$s FROM warden_new %5$I) n WHERE %7$s) ORDER BY %8$s) s',
-                whole, before_image, key_bytes, before_columns, alias, after_columns_read, key_join, key_order)
+                long_row, before_image, key_bytes, before_columns, alias, after_columns_read, key_join, key_order)
               INTO side_rows, rows_digest, keys_digest;
               INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) SELECT name, 'group', 'DELETE', side_rows, side_rows, rows_digest, keys_digest WHERE side_rows > 0;
               EXECUTE format(
-                'SELECT count(*), sha256(string_agg(CASE WHEN length(b) <= %1$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END, ''''::bytea)), sha256(string_agg(''''::bytea, ''''::bytea)) '
+                'SELECT count(*), sha256(string_agg(%1$s, ''''::bytea)), sha256(string_agg(''''::bytea, ''''::bytea)) '
                 'FROM (SELECT record_send(ROW(%2$s)) AS b FROM (SELECT %3$s FROM warden_new %4$I) n '
                 'WHERE NOT EXISTS (SELECT FROM (SELECT %5$s FROM warden_old %4$I) o WHERE %6$s) ORDER BY %7$s) s',
-                whole, after_image, after_columns_read, alias, before_columns, key_join, replace(key_order, 'o.o', 'n.n'))
+                long_row, after_image, after_columns_read, alias, before_columns, key_join, replace(key_order, 'o.o', 'n.n'))
               INTO side_rows, rows_digest, keys_digest;
               INSERT INTO pg_temp.warden_summary (tbl, kind, op, n, moved, digest, keys) SELECT name, 'group', 'INSERT', side_rows, side_rows, rows_digest, keys_digest WHERE side_rows > 0;
             END IF;
@@ -305,15 +309,14 @@ internal static class Capture
               IF moved = 0 AND EXISTS (SELECT 1 FROM unnest(column_rows) c WHERE c = total AND c > 0) THEN
                 EXECUTE format('SELECT ARRAY[%s]::text[] FROM (SELECT %s FROM warden_new %I) p',
                                (SELECT string_agg(CASE WHEN column_rows[i] = total AND total > 0
-                                                       THEN format('CASE WHEN count(%1$s) = count(*) AND min(%1$s) = max(%1$s) THEN to_jsonb(min(%1$s)) #>> ''{}'' END', afters[i])
+                                                       THEN format(one_value, afters[i], '')
                                                        ELSE 'NULL' END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i),
                                after_columns_read, alias) INTO ones_after;
               END IF;
               IF moved = 0 AND EXISTS (SELECT 1 FROM unnest(column_rows) c WHERE c < total AND c > 0) THEN
                 EXECUTE format('SELECT ARRAY[%s]::text[] FROM (SELECT %s FROM warden_old %I) o JOIN (SELECT %s FROM warden_new %I) n ON %s',
                                (SELECT string_agg(CASE WHEN column_rows[i] < total AND column_rows[i] > 0
-                                                       THEN format('CASE WHEN count(%1$s) FILTER (WHERE %2$s) = count(*) FILTER (WHERE %2$s) AND min(%1$s) FILTER (WHERE %2$s) = max(%1$s) FILTER (WHERE %2$s) '
-                                                                   'THEN to_jsonb(min(%1$s) FILTER (WHERE %2$s)) #>> ''{}'' END', afters[i], differs[i])
+                                                       THEN format(one_value, afters[i], format(' FILTER (WHERE %s)', differs[i]))
                                                        ELSE 'NULL' END, ', ' ORDER BY i) FROM generate_subscripts(cols, 1) i),
                                before_columns, alias, after_columns_read, alias, key_join) INTO ones_paired;
               END IF;
@@ -333,7 +336,7 @@ internal static class Capture
             -- same in every row compares each pair of rows again by the next, and that cost as much as the rest of the digest.
             present := CASE WHEN ops[s] = 'UPDATE' THEN ARRAY['UPDATE', 'DELETE', 'INSERT'] ELSE ARRAY[ops[s]] END;
             EXECUTE format(
-              'WITH g AS (SELECT %1$s%2$s FROM (SELECT CASE WHEN length(b) <= %10$s THEN b ELSE decode(''ffffffff'', ''hex'') || sha256(b) END AS rd, op, moved, kb%5$s%9$s '
+              'WITH g AS (SELECT %1$s%2$s FROM (SELECT %10$s AS rd, op, moved, kb%5$s%9$s '
               'FROM (SELECT p.*, %3$s AS b, %4$s AS kb FROM (%6$s) p OFFSET 0) p ORDER BY kb, rd) s) '
               'INSERT INTO pg_temp.warden_summary (tbl, kind, op, col, n, moved, digest, keys, value) '
               'SELECT $1, ''group'', u.op, NULL, u.n, u.moved, u.digest, u.keys, NULL FROM g CROSS JOIN LATERAL (VALUES %7$s) AS u(op, n, moved, digest, keys) WHERE u.n > 0%8$s',
@@ -345,8 +348,7 @@ internal static class Capture
                FROM unnest(present, ARRAY['paired', 'gone', 'came']) WITH ORDINALITY AS u(o, f, j) WHERE o IS NOT NULL),
               CASE WHEN setting.mode <> 'plan' THEN ''
                    WHEN ops[s] = 'DELETE' THEN (SELECT string_agg(format(', count(*) AS cn%1$s, NULL::text AS cv%1$s', i), '' ORDER BY i) FROM generate_subscripts(cols, 1) i)
-                   ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS cn%1$s, CASE WHEN count(a%1$s) FILTER (WHERE c%1$s) = count(*) FILTER (WHERE c%1$s) '
-                                                  'AND min(a%1$s) FILTER (WHERE c%1$s) = max(a%1$s) FILTER (WHERE c%1$s) THEN to_jsonb(min(a%1$s) FILTER (WHERE c%1$s)) #>> ''{}'' END AS cv%1$s', i),
+                   ELSE (SELECT string_agg(format(', count(*) FILTER (WHERE c%1$s) AS cn%1$s, %2$s AS cv%1$s', i, format(one_value, 'a' || i, format(' FILTER (WHERE c%s)', i))),
                                           '' ORDER BY i) FROM generate_subscripts(cols, 1) i) END,
               CASE ops[s] WHEN 'DELETE' THEN format('record_send(ROW(%s))', before_image)
                           WHEN 'INSERT' THEN CASE WHEN TG_OP = 'INSERT' THEN inserted_image ELSE format('record_send(ROW(%s))', after_image) END
@@ -364,7 +366,7 @@ internal static class Capture
                    ELSE format(' UNION ALL SELECT $1, ''column'', NULL, u.col, u.n, NULL, NULL, NULL, u.value FROM g CROSS JOIN LATERAL (VALUES %s) AS u(col, n, value) WHERE u.n > 0',
                                (SELECT string_agg(format('(%L, g.cn%s, g.cv%s)', c, i, i), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))) END,
               CASE WHEN cardinality(present) > 1 THEN ', paired, gone, came' ELSE '' END,
-              whole)
+              long_row)
             USING name;
           END LOOP;
           IF setting.mode = 'apply' THEN

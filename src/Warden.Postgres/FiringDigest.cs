@@ -250,16 +250,10 @@ internal static class FiringDigest
     private static void KeyRecord(Buffer into, byte[] image, int[] keys)
     {
         into.StartRecord();
-        var columns = new RecordColumns(image);
-        Span<(int Start, int End)> bounds = stackalloc (int, int)[columns.Count];
-        while (columns.MoveNext())
-        {
-            bounds[columns.Index] = (columns.Start, columns.End);
-        }
-
         foreach (var key in keys)
         {
-            into.Write(image.AsSpan(bounds[key - 1].Start, bounds[key - 1].End - bounds[key - 1].Start));
+            var (start, end) = Bounds(image, key);
+            into.Write(image.AsSpan(start, end - start));
         }
 
         into.EndRecord(keys.Length);
@@ -321,13 +315,20 @@ internal static class FiringDigest
     /// <summary>A column of a record (numbered from 1): its bytes, and its type.</summary>
     private static ReadOnlySpan<byte> Column(byte[] image, int number, out uint type)
     {
+        var (start, end) = Bounds(image, number);
+        type = BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(start));
+        return image.AsSpan(start + 8, end - start - 8);
+    }
+
+    /// <summary>Where a column of a record (numbered from 1) lies, its type and length included.</summary>
+    private static (int Start, int End) Bounds(byte[] image, int number)
+    {
         var columns = new RecordColumns(image);
         while (columns.MoveNext())
         {
             if (columns.Index == number - 1)
             {
-                type = columns.Type;
-                return image.AsSpan(columns.Start + 8, columns.End - columns.Start - 8);
+                return (columns.Start, columns.End);
             }
         }
 
